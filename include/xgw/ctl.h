@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The agent <-> worker control channel: a SOCK_SEQPACKET socketpair, one
+ * message per packet, fixed-size, host byte order. A snapshot travels as a
+ * sealed memfd in SCM_RIGHTS beside an XGW_CTL_SNAPSHOT message.
+ *
+ *   agent -> worker  XGW_CTL_SNAPSHOT  gen, fd   "serve this snapshot"
+ *   worker -> agent  XGW_CTL_ACK       gen, err  "serving gen" (err 0) or
+ *                                                "rejected gen, still on the old one"
+ *   agent -> worker  XGW_CTL_DRAIN               "stop accepting, finish, exit"
+ *   worker -> agent  XGW_CTL_STATS     counters  (reply to XGW_CTL_STATS request)
+ */
+#ifndef XGW_CTL_H
+#define XGW_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define XGW_CTL_MAGIC 0x43574758u /* "XGWC" */
+
+enum xgw_ctl_type {
+	XGW_CTL_SNAPSHOT = 1,
+	XGW_CTL_ACK = 2,
+	XGW_CTL_DRAIN = 3,
+	XGW_CTL_STATS = 4,
+};
+
+struct xgw_ctl_msg {
+	uint32_t magic;      /* XGW_CTL_MAGIC */
+	uint32_t type;       /* enum xgw_ctl_type */
+	uint64_t generation; /* snapshot generation (SNAPSHOT, ACK) */
+	int32_t err;         /* ACK: 0 or -errno why the snapshot was rejected */
+	uint32_t worker;     /* sender's worker index (worker -> agent) */
+	uint64_t size;       /* SNAPSHOT: bytes of the memfd */
+	uint64_t stats[8];   /* STATS: enum xgw_worker_stat counters */
+};
+
+enum xgw_worker_stat {
+	XGW_WSTAT_CONNS_ACCEPTED = 0,
+	XGW_WSTAT_CONNS_ACTIVE,
+	XGW_WSTAT_REQUESTS,
+	XGW_WSTAT_RESP_4XX,
+	XGW_WSTAT_RESP_5XX,
+	XGW_WSTAT_UPSTREAM_ERRORS,
+	XGW_WSTAT_BAD_REQUESTS,
+	XGW_WSTAT__MAX,
+};
+
+/*
+ * Send <msg> on <sock>, with <fd> in SCM_RIGHTS when <fd> >= 0. Returns 0 or
+ * -errno. Retries EINTR; never blocks longer than the socket does.
+ */
+int xgw_ctl_send(int sock, const struct xgw_ctl_msg *msg, int fd);
+
+/*
+ * Receive one message into <msg>. A passed fd (close-on-exec) is stored in
+ * *<fd>, else -1. Returns 0, -EAGAIN (non-blocking socket, nothing queued),
+ * -EPIPE (peer closed), -EBADMSG (wrong size or magic; any passed fd closed),
+ * or another -errno.
+ */
+int xgw_ctl_recv(int sock, struct xgw_ctl_msg *msg, int *fd);
+
+/*
+ * Write <buf> of <len> bytes into a new sealed memfd named <name>. Returns the
+ * fd (close-on-exec) or -errno.
+ */
+int xgw_memfd_from_buf(const char *name, const void *buf, size_t len);
+
+#endif /* XGW_CTL_H */

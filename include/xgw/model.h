@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The typed object model: Gateway API and core Kubernetes objects as the
+ * sources (a folder of YAML, the Kubernetes API) deliver them and as the
+ * reconciler reads them. Only the fields xgw uses are kept.
+ *
+ * Ownership: every object, string and array of a store is allocated from the
+ * store's arena and freed with the store (xgw_store__free). Strings are
+ * NUL-terminated; an absent optional string is NULL. Arrays are (ptr, n).
+ */
+#ifndef XGW_MODEL_H
+#define XGW_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define XGW_CONTROLLER_NAME "xgw.io/gateway-controller"
+#define XGW_GATEWAY_GROUP "gateway.networking.k8s.io"
+
+/* Bump allocator; everything in it is freed at once. */
+struct xgw_arena {
+	struct xgw_arena_block *head;
+};
+
+void *xgw_arena_alloc(struct xgw_arena *a, size_t size);      /* zeroed; NULL on ENOMEM */
+char *xgw_arena_strndup(struct xgw_arena *a, const char *s, size_t n);
+char *xgw_arena_strdup(struct xgw_arena *a, const char *s);
+char *xgw_arena_printf(struct xgw_arena *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void xgw_arena_free(struct xgw_arena *a);
+
+struct xgw_label {
+	char *key;
+	char *value;
+};
+
+/* Where an object came from, for error messages: "file.yaml" document 3. */
+struct xgw_origin {
+	char *file; /* path as given, or "kube" */
+	int doc;    /* 1-based document index in the file, 0 if not from a file */
+	int line;   /* 1-based line of the document start */
+};
+
+struct xgw_meta {
+	char *name;
+	char *ns; /* "default" when the manifest omits it (namespaced kinds) */
+	int64_t generation; /* metadata.generation, 1 when absent */
+	char *uid;
+	char *creation_timestamp; /* RFC 3339, NULL when absent */
+	struct xgw_label *labels;
+	size_t n_labels;
+	struct xgw_origin origin;
+};
+
+/* --- gateway.networking.k8s.io ---------------------------------------- */
+
+struct xgw_gatewayclass {
+	struct xgw_meta meta;
+	char *controller_name;
+	char *description;
+};
+
+enum xgw_listener_proto {
+	XGW_PROTO_UNKNOWN = 0, /* something we do not support; kept for status */
+	XGW_PROTO_HTTP,
+	XGW_PROTO_HTTPS,
+	XGW_PROTO_TLS,
+	XGW_PROTO_TCP,
+	XGW_PROTO_UDP,
+};
+
+enum xgw_from {
+	XGW_FROM_SAME = 0, /* the default */
+	XGW_FROM_ALL,
+	XGW_FROM_SELECTOR,
+	XGW_FROM_NONE,
+};
+
+struct xgw_route_kind {
+	char *group; /* "gateway.networking.k8s.io" when omitted */
+	char *kind;
+};
+
+struct xgw_label_selector {
+	struct xgw_label *match_labels;
+	size_t n_match_labels;
+	/* matchExpressions: key In/NotIn/Exists/DoesNotExist values */
+	struct xgw_label_expr {
+		char *key;
+		char *op;
+		char **values;
+		size_t n_values;
+	} *exprs;
+	size_t n_exprs;
+};
+
+struct xgw_cert_ref {
+	char *group; /* "" for core */
+	char *kind;  /* "Secret" when omitted */
+	char *name;
+	char *ns;    /* NULL: the Gateway's namespace */
+};
+
+struct xgw_gw_listener {
+	char *name;
+	char *hostname; /* NULL: any */
+	uint32_t port;  /* 1..65535 when valid; kept as given for status */
+	enum xgw_listener_proto proto;
+	char *proto_name; /* as written, for UnsupportedProtocol messages */
+	enum xgw_from from;
+	struct xgw_label_selector selector; /* from == XGW_FROM_SELECTOR */
+	struct xgw_route_kind *kinds;       /* allowedRoutes.kinds; n == 0: protocol default */
+	size_t n_kinds;
+	char *tls_mode; /* "Terminate" / "Passthrough" / NULL */
+	struct xgw_cert_ref *cert_refs;
+	size_t n_cert_refs;
+};
+
+struct xgw_gw_address {
+	char *type; /* "IPAddress" when omitted, or "Hostname", or a domain-prefixed type */
+	char *value;
+};
+
+struct xgw_gateway {
+	struct xgw_meta meta;
+	char *class_name;
+	struct xgw_gw_address *addresses;
+	size_t n_addresses;
+	struct xgw_gw_listener *listeners;
+	size_t n_listeners;
+};
+
+struct xgw_parent_ref {
+	char *group;        /* "gateway.networking.k8s.io" when omitted */
+	char *kind;         /* "Gateway" when omitted */
+	char *ns;           /* NULL: the route's namespace */
+	char *name;
+	char *section_name; /* NULL: every listener */
+	uint32_t port;      /* 0: any port */
+};
+
+struct xgw_backend_ref {
+	char *group; /* "" (core) when omitted */
+	char *kind;  /* "Service" when omitted */
+	char *ns;    /* NULL: the route's namespace */
+	char *name;
+	uint32_t port;   /* 0: not given (invalid for Service) */
+	uint32_t weight; /* 1 when omitted */
+};
+
+enum xgw_path_match {
+	XGW_MATCH_PATH_PREFIX = 0, /* the default, value "/" */
+	XGW_MATCH_PATH_EXACT,
+	XGW_MATCH_PATH_REGEX,
+};
+
+struct xgw_kv_match {
+	char *type; /* "Exact" (default) or "RegularExpression" */
+	char *name;
+	char *value;
+};
+
+struct xgw_http_match {
+	enum xgw_path_match path_type;
+	char *path; /* "/" when omitted */
+	char *method; /* NULL: any */
+	struct xgw_kv_match *headers;
+	size_t n_headers;
+	struct xgw_kv_match *query;
+	size_t n_query;
+};
+
+struct xgw_http_rule {
+	char *name; /* optional rule name */
+	struct xgw_http_match *matches; /* n == 0 means one match: PathPrefix "/" */
+	size_t n_matches;
+	struct xgw_backend_ref *backends;
+	size_t n_backends;
+	size_t n_filters; /* filters are decoded by a later format; counted so that
+			     unsupported ones are reported, never silently ignored */
+};
+
+struct xgw_httproute {
+	struct xgw_meta meta;
+	struct xgw_parent_ref *parents;
+	size_t n_parents;
+	char **hostnames;
+	size_t n_hostnames;
+	struct xgw_http_rule *rules;
+	size_t n_rules;
+};
+
+/* --- core / discovery ------------------------------------------------- */
+
+struct xgw_service_port {
+	char *name;         /* may be NULL for a single unnamed port */
+	uint32_t port;
+	uint32_t target_port;    /* 0 when target_port_name is set or absent (= port) */
+	char *target_port_name;  /* named targetPort */
+	char *protocol;          /* "TCP" when omitted */
+	char *app_protocol;
+};
+
+struct xgw_service {
+	struct xgw_meta meta;
+	char *type; /* "ClusterIP" when omitted */
+	struct xgw_service_port *ports;
+	size_t n_ports;
+};
+
+struct xgw_eps_endpoint {
+	char **addresses;
+	size_t n_addresses;
+	bool ready; /* conditions.ready; true when absent (as Kubernetes says) */
+};
+
+struct xgw_eps_port {
+	char *name; /* NULL or "" for the unnamed port */
+	uint32_t port;
+	char *protocol;
+	char *app_protocol;
+};
+
+struct xgw_endpointslice {
+	struct xgw_meta meta;
+	char *service_name; /* label kubernetes.io/service-name */
+	char *address_type; /* IPv4, IPv6, FQDN */
+	struct xgw_eps_endpoint *endpoints;
+	size_t n_endpoints;
+	struct xgw_eps_port *ports;
+	size_t n_ports;
+};
+
+struct xgw_namespace {
+	struct xgw_meta meta; /* meta.ns is NULL: cluster-scoped */
+};
+
+/* --- the store -------------------------------------------------------- */
+
+/* A problem found while decoding, reported per object and never fatal. */
+struct xgw_decode_error {
+	struct xgw_origin origin;
+	char *kind; /* may be NULL when the document had none */
+	char *ns;
+	char *name;
+	char *message;
+};
+
+struct xgw_store {
+	struct xgw_arena arena;
+	struct xgw_gatewayclass *classes;
+	size_t n_classes;
+	struct xgw_gateway *gateways;
+	size_t n_gateways;
+	struct xgw_httproute *httproutes;
+	size_t n_httproutes;
+	struct xgw_service *services;
+	size_t n_services;
+	struct xgw_endpointslice *slices;
+	size_t n_slices;
+	struct xgw_namespace *namespaces;
+	size_t n_namespaces;
+	struct xgw_decode_error *errors;
+	size_t n_errors;
+	/* capacities of the arrays above (private to the store) */
+	size_t cap_classes, cap_gateways, cap_httproutes, cap_services, cap_slices,
+		cap_namespaces, cap_errors;
+};
+
+struct xgw_store *xgw_store__new(void);
+void xgw_store__free(struct xgw_store *st);
+
+/*
+ * Decode every YAML document of <buf>[0, <len>) into <st>, attributing objects
+ * to <file>. Documents that fail to decode (syntax, missing name, unknown kind,
+ * wrong field type) are recorded in st->errors with their origin and skipped;
+ * the others are added. Returns 0, or -ENOMEM. A YAML syntax error stops the
+ * rest of that file (libyaml cannot resync) and is recorded as an error.
+ */
+int xgw_store_load_yaml(struct xgw_store *st, const char *file, const char *buf, size_t len);
+
+/*
+ * Decode every *.yaml / *.yml file directly in <dir> (sorted by name, so the
+ * result does not depend on readdir order; hidden files skipped). Returns 0,
+ * or -errno when <dir> cannot be read (a file that cannot be read becomes a
+ * decode error).
+ */
+int xgw_store_load_dir(struct xgw_store *st, const char *dir);
+
+/* Label lookup: the value for <key> or NULL. */
+const char *xgw_meta_label(const struct xgw_meta *m, const char *key);
+
+#endif /* XGW_MODEL_H */

@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * Snapshot builder and reader. The builder keeps one growable array per
+ * section and a string table; finish() lays them out behind the header. The
+ * reader checks every offset, index and string once, so that the worker's
+ * hot path can index the arrays without checks.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xgw/snapshot.h"
+
+struct vec {
+	void *data;
+	uint32_t n;
+	uint32_t cap;
+	uint32_t elem;
+};
+
+struct xgw_snapb {
+	uint64_t generation;
+	bool failed;
+	struct vec sect[XGW_SECT__MAX];
+	/* index of the parent that children attach to */
+	int32_t cur_listener, cur_vhost, cur_rule, cur_cluster;
+};
+
+static const uint32_t elem_size[XGW_SECT__MAX] = {
+	[XGW_SECT_LISTENER] = sizeof(struct xgw_snap_listener),
+	[XGW_SECT_VHOST] = sizeof(struct xgw_snap_vhost),
+	[XGW_SECT_MATCH] = sizeof(struct xgw_snap_match),
+	[XGW_SECT_RULE] = sizeof(struct xgw_snap_rule),
+	[XGW_SECT_BACKEND] = sizeof(struct xgw_snap_backend),
+	[XGW_SECT_CLUSTER] = sizeof(struct xgw_snap_cluster),
+	[XGW_SECT_ENDPOINT] = sizeof(struct xgw_snap_endpoint),
+	[XGW_SECT_STRING] = 1,
+};
+
+/* Append <n> zeroed elements to <v>; returns a pointer to the first or NULL. */
+static void *vec_push(struct vec *v, uint32_t n)
+{
+	if (v->n + (uint64_t)n > UINT32_MAX / 2)
+		return NULL;
+	if (v->n + n > v->cap) {
+		uint32_t cap = v->cap ? v->cap : 16;
+		void *p;
+
+		while (cap < v->n + n)
+			cap *= 2;
+		p = realloc(v->data, (size_t)cap * v->elem);
+		if (!p)
+			return NULL;
+		v->data = p;
+		v->cap = cap;
+	}
+	void *e = (char *)v->data + (size_t)v->n * v->elem;
+
+	memset(e, 0, (size_t)n * v->elem);
+	v->n += n;
+	return e;
+}
+
+#define SECT_AT(b, s, type, i) (&((type *)(b)->sect[s].data)[i])
+
+struct xgw_snapb *xgw_snapb__new(uint64_t generation)
+{
+	struct xgw_snapb *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->generation = generation;
+	for (int s = 0; s < XGW_SECT__MAX; s++)
+		b->sect[s].elem = elem_size[s];
+	b->cur_listener = b->cur_vhost = b->cur_rule = b->cur_cluster = -1;
+	return b;
+}
+
+void xgw_snapb__free(struct xgw_snapb *b)
+{
+	if (!b)
+		return;
+	for (int s = 0; s < XGW_SECT__MAX; s++)
+		free(b->sect[s].data);
+	free(b);
+}
+
+static int add_str(struct xgw_snapb *b, const char *s, size_t len, struct xgw_snap_str *out)
+{
+	struct vec *v = &b->sect[XGW_SECT_STRING];
+	char *p;
+
+	if (len > UINT32_MAX / 4)
+		return -E2BIG;
+	out->off = v->n;
+	out->len = (uint32_t)len;
+	if (!len)
+		return 0;
+	p = vec_push(v, (uint32_t)len);
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, s, len);
+	return 0;
+}
+
+/* Push one element of section <s>; returns its index or -ENOMEM. */
+static int push(struct xgw_snapb *b, int s, void **out)
+{
+	if (b->failed)
+		return -ENOMEM;
+	*out = vec_push(&b->sect[s], 1);
+	if (!*out) {
+		b->failed = true;
+		return -ENOMEM;
+	}
+	return (int)(b->sect[s].n - 1);
+}
+
+static int fail(struct xgw_snapb *b, int err)
+{
+	b->failed = true;
+	return err;
+}
+
+int xgw_snapb_listener(struct xgw_snapb *b, uint8_t family, const uint8_t addr[16],
+		       uint16_t port, uint8_t proto, const char *name)
+{
+	struct xgw_snap_listener *l;
+	int idx = push(b, XGW_SECT_LISTENER, (void **)&l);
+
+	if (idx < 0)
+		return idx;
+	l->id = (uint32_t)idx;
+	l->family = family;
+	l->proto = proto;
+	l->port = port;
+	memcpy(l->addr, addr, 16);
+	l->vhost_first = b->sect[XGW_SECT_VHOST].n;
+	/* add_str may move the string vector, never the listener vector */
+	if (add_str(b, name, strlen(name), &l->name))
+		return fail(b, -ENOMEM);
+	b->cur_listener = idx;
+	b->cur_vhost = -1;
+	return idx;
+}
+
+int xgw_snapb_vhost(struct xgw_snapb *b, const char *hostname, size_t hostname_len)
+{
+	struct xgw_snap_vhost *v;
+	struct xgw_snap_str hs;
+	int idx;
+
+	if (b->cur_listener < 0)
+		return fail(b, -EINVAL);
+	if (add_str(b, hostname, hostname_len, &hs))
+		return fail(b, -ENOMEM);
+	idx = push(b, XGW_SECT_VHOST, (void **)&v);
+	if (idx < 0)
+		return idx;
+	v->hostname = hs;
+	v->match_first = b->sect[XGW_SECT_MATCH].n;
+	SECT_AT(b, XGW_SECT_LISTENER, struct xgw_snap_listener, b->cur_listener)->vhost_count++;
+	b->cur_vhost = idx;
+	return idx;
+}
+
+int xgw_snapb_match(struct xgw_snapb *b, uint32_t rule, uint8_t path_type, const char *path,
+		    size_t path_len)
+{
+	struct xgw_snap_match *m;
+	struct xgw_snap_str ps;
+	int idx;
+
+	if (b->cur_vhost < 0)
+		return fail(b, -EINVAL);
+	if (add_str(b, path, path_len, &ps))
+		return fail(b, -ENOMEM);
+	idx = push(b, XGW_SECT_MATCH, (void **)&m);
+	if (idx < 0)
+		return idx;
+	m->rule = rule;
+	m->path_type = path_type;
+	m->path = ps;
+	SECT_AT(b, XGW_SECT_VHOST, struct xgw_snap_vhost, b->cur_vhost)->match_count++;
+	return idx;
+}
+
+int xgw_snapb_rule(struct xgw_snapb *b, const char *route, uint32_t rule_index)
+{
+	struct xgw_snap_rule *r;
+	struct xgw_snap_str rs;
+	int idx;
+
+	if (add_str(b, route, strlen(route), &rs))
+		return fail(b, -ENOMEM);
+	idx = push(b, XGW_SECT_RULE, (void **)&r);
+	if (idx < 0)
+		return idx;
+	r->route = rs;
+	r->rule_index = rule_index;
+	r->backend_first = b->sect[XGW_SECT_BACKEND].n;
+	b->cur_rule = idx;
+	return idx;
+}
+
+int xgw_snapb_backend(struct xgw_snapb *b, uint32_t cluster, uint32_t weight)
+{
+	struct xgw_snap_backend *be;
+	struct xgw_snap_rule *r;
+	int idx;
+
+	if (b->cur_rule < 0)
+		return fail(b, -EINVAL);
+	idx = push(b, XGW_SECT_BACKEND, (void **)&be);
+	if (idx < 0)
+		return idx;
+	be->cluster = cluster;
+	be->weight = weight;
+	r = SECT_AT(b, XGW_SECT_RULE, struct xgw_snap_rule, b->cur_rule);
+	r->backend_count++;
+	/* unresolved backends keep their share: requests drawn to them get 500 */
+	if (r->total_weight > UINT32_MAX - weight)
+		return fail(b, -E2BIG);
+	r->total_weight += weight;
+	return idx;
+}
+
+int xgw_snapb_cluster(struct xgw_snapb *b, const char *name)
+{
+	struct xgw_snap_cluster *c;
+	struct xgw_snap_str ns;
+	int idx;
+
+	if (add_str(b, name, strlen(name), &ns))
+		return fail(b, -ENOMEM);
+	idx = push(b, XGW_SECT_CLUSTER, (void **)&c);
+	if (idx < 0)
+		return idx;
+	c->name = ns;
+	c->ep_first = b->sect[XGW_SECT_ENDPOINT].n;
+	b->cur_cluster = idx;
+	return idx;
+}
+
+int xgw_snapb_endpoint(struct xgw_snapb *b, uint8_t family, const uint8_t addr[16],
+		       uint16_t port)
+{
+	struct xgw_snap_endpoint *e;
+	int idx;
+
+	if (b->cur_cluster < 0)
+		return fail(b, -EINVAL);
+	idx = push(b, XGW_SECT_ENDPOINT, (void **)&e);
+	if (idx < 0)
+		return idx;
+	e->family = family;
+	e->port = port;
+	memcpy(e->addr, addr, 16);
+	SECT_AT(b, XGW_SECT_CLUSTER, struct xgw_snap_cluster, b->cur_cluster)->ep_count++;
+	return idx;
+}
+
+static uint64_t align8(uint64_t x)
+{
+	return (x + 7) & ~(uint64_t)7;
+}
+
+int xgw_snapb__finish(struct xgw_snapb *b, void **out, size_t *len)
+{
+	struct xgw_snap_hdr *hdr;
+	uint64_t size = align8(sizeof(*hdr));
+	char *buf;
+
+	if (b->failed)
+		return -ENOMEM;
+	for (int s = 0; s < XGW_SECT__MAX; s++)
+		size += align8((uint64_t)b->sect[s].n * b->sect[s].elem);
+	if (size > UINT32_MAX)
+		return -E2BIG;
+	buf = calloc(1, size);
+	if (!buf)
+		return -ENOMEM;
+	hdr = (struct xgw_snap_hdr *)buf;
+	hdr->magic = XGW_SNAP_MAGIC;
+	hdr->format = XGW_SNAP_FORMAT;
+	hdr->generation = b->generation;
+	hdr->size = size;
+	size = align8(sizeof(*hdr));
+	for (int s = 0; s < XGW_SECT__MAX; s++) {
+		size_t bytes = (size_t)b->sect[s].n * b->sect[s].elem;
+
+		hdr->sect[s].off = (uint32_t)size;
+		hdr->sect[s].count = b->sect[s].n;
+		if (bytes)
+			memcpy(buf + size, b->sect[s].data, bytes);
+		size += align8(bytes);
+	}
+	*out = buf;
+	*len = size;
+	return 0;
+}
+
+/* --- reader ----------------------------------------------------------- */
+
+static bool str_ok(const struct xgw_snapshot *s, struct xgw_snap_str str)
+{
+	return str.off <= s->strings_len && str.len <= s->strings_len - str.off;
+}
+
+static bool range_ok(uint32_t first, uint32_t count, uint32_t n)
+{
+	return first <= n && count <= n - first;
+}
+
+static bool family_ok(uint8_t f)
+{
+	return f == 4 || f == 6;
+}
+
+int xgw_snapshot__open(struct xgw_snapshot *snap, const void *buf, size_t len)
+{
+	const struct xgw_snap_hdr *hdr = buf;
+	const char *base = buf;
+	const void *p[XGW_SECT__MAX];
+
+	memset(snap, 0, sizeof(*snap));
+	if (len < sizeof(*hdr) || ((uintptr_t)buf & 7))
+		return -EINVAL;
+	if (hdr->magic != XGW_SNAP_MAGIC)
+		return -EINVAL;
+	if (hdr->format != XGW_SNAP_FORMAT)
+		return -EPROTO;
+	if (hdr->size != len)
+		return -EINVAL;
+	for (int s = 0; s < XGW_SECT__MAX; s++) {
+		uint64_t off = hdr->sect[s].off, bytes = (uint64_t)hdr->sect[s].count * elem_size[s];
+
+		if (off & 7 || off < sizeof(*hdr) || off > len || bytes > len - off)
+			return -EINVAL;
+		p[s] = base + off;
+	}
+	snap->hdr = hdr;
+	snap->generation = hdr->generation;
+	snap->listeners = p[XGW_SECT_LISTENER];
+	snap->n_listeners = hdr->sect[XGW_SECT_LISTENER].count;
+	snap->vhosts = p[XGW_SECT_VHOST];
+	snap->n_vhosts = hdr->sect[XGW_SECT_VHOST].count;
+	snap->matches = p[XGW_SECT_MATCH];
+	snap->n_matches = hdr->sect[XGW_SECT_MATCH].count;
+	snap->rules = p[XGW_SECT_RULE];
+	snap->n_rules = hdr->sect[XGW_SECT_RULE].count;
+	snap->backends = p[XGW_SECT_BACKEND];
+	snap->n_backends = hdr->sect[XGW_SECT_BACKEND].count;
+	snap->clusters = p[XGW_SECT_CLUSTER];
+	snap->n_clusters = hdr->sect[XGW_SECT_CLUSTER].count;
+	snap->endpoints = p[XGW_SECT_ENDPOINT];
+	snap->n_endpoints = hdr->sect[XGW_SECT_ENDPOINT].count;
+	snap->strings = p[XGW_SECT_STRING];
+	snap->strings_len = hdr->sect[XGW_SECT_STRING].count;
+
+	for (uint32_t i = 0; i < snap->n_listeners; i++) {
+		const struct xgw_snap_listener *l = &snap->listeners[i];
+
+		if (l->id != i || !family_ok(l->family) || !str_ok(snap, l->name) ||
+		    !range_ok(l->vhost_first, l->vhost_count, snap->n_vhosts))
+			goto bad;
+	}
+	for (uint32_t i = 0; i < snap->n_vhosts; i++) {
+		const struct xgw_snap_vhost *v = &snap->vhosts[i];
+
+		if (!str_ok(snap, v->hostname) ||
+		    !range_ok(v->match_first, v->match_count, snap->n_matches))
+			goto bad;
+	}
+	for (uint32_t i = 0; i < snap->n_matches; i++) {
+		const struct xgw_snap_match *m = &snap->matches[i];
+
+		if (m->rule >= snap->n_rules || m->path_type > XGW_PATH_EXACT ||
+		    !str_ok(snap, m->path))
+			goto bad;
+	}
+	for (uint32_t i = 0; i < snap->n_rules; i++) {
+		const struct xgw_snap_rule *r = &snap->rules[i];
+		uint64_t total = 0;
+
+		if (!str_ok(snap, r->route) ||
+		    !range_ok(r->backend_first, r->backend_count, snap->n_backends))
+			goto bad;
+		for (uint32_t j = 0; j < r->backend_count; j++)
+			total += snap->backends[r->backend_first + j].weight;
+		if (total != r->total_weight)
+			goto bad;
+	}
+	for (uint32_t i = 0; i < snap->n_backends; i++) {
+		uint32_t c = snap->backends[i].cluster;
+
+		if (c != XGW_SNAP_NONE && c >= snap->n_clusters)
+			goto bad;
+	}
+	for (uint32_t i = 0; i < snap->n_clusters; i++) {
+		const struct xgw_snap_cluster *c = &snap->clusters[i];
+
+		if (!str_ok(snap, c->name) ||
+		    !range_ok(c->ep_first, c->ep_count, snap->n_endpoints))
+			goto bad;
+	}
+	for (uint32_t i = 0; i < snap->n_endpoints; i++)
+		if (!family_ok(snap->endpoints[i].family))
+			goto bad;
+	return 0;
+bad:
+	memset(snap, 0, sizeof(*snap));
+	return -EINVAL;
+}

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/* The snapshot format: builder/reader round trip, corruption, and the ctl channel. */
+#include <fcntl.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "xgw/ctl.h"
+#include "xgw/netaddr.h"
+#include "xgw/snapshot.h"
+
+/* One listener, two vhosts, a route with two rules, two clusters. */
+static int build(void **buf, size_t *len)
+{
+	struct xgw_snapb *b = xgw_snapb__new(42);
+	uint8_t fam, addr[16], ep[16];
+	int r0, r1, c0, err;
+
+	if (!b)
+		return -ENOMEM;
+	xgw_ip_parse("10.23.100.1", &fam, addr);
+	xgw_ip_parse("10.23.1.10", &fam, ep);
+	c0 = xgw_snapb_cluster(b, "default/backend-1:80");
+	xgw_snapb_endpoint(b, 4, ep, 8080);
+	xgw_snapb_cluster(b, "default/empty:80");
+	r0 = xgw_snapb_rule(b, "default/backend", 0);
+	xgw_snapb_backend(b, (uint32_t)c0, 1);
+	r1 = xgw_snapb_rule(b, "default/backend", 1);
+	xgw_snapb_backend(b, (uint32_t)c0, 3);
+	xgw_snapb_backend(b, XGW_SNAP_NONE, 1);
+	xgw_snapb_listener(b, 4, addr, 80, XGW_LPROTO_HTTP, "default/eg/http");
+	xgw_snapb_vhost(b, "app.yourdomain.com", 18);
+	xgw_snapb_match(b, (uint32_t)r1, XGW_PATH_EXACT, "/exact", 6);
+	xgw_snapb_match(b, (uint32_t)r0, XGW_PATH_PREFIX, "/", 1);
+	xgw_snapb_vhost(b, "", 0);
+	err = xgw_snapb_match(b, (uint32_t)r0, XGW_PATH_PREFIX, "/", 1);
+	if (err >= 0)
+		err = xgw_snapb__finish(b, buf, len);
+	xgw_snapb__free(b);
+	return err < 0 ? err : 0;
+}
+
+TEST(round_trip)
+{
+	struct xgw_snapshot s;
+	void *buf = NULL;
+	size_t len;
+
+	if (!ASSERT_OK(build(&buf, &len), "build"))
+		return;
+	if (!ASSERT_OK(xgw_snapshot__open(&s, buf, len), "open"))
+		goto out;
+	ASSERT_EQ(s.generation, 42, "generation");
+	ASSERT_EQ(s.n_listeners, 1, "listeners");
+	ASSERT_EQ(s.listeners[0].port, 80, "port");
+	ASSERT_EQ(s.listeners[0].vhost_first, 0, "vhost_first");
+	ASSERT_EQ(s.listeners[0].vhost_count, 2, "vhost_count");
+	ASSERT_MEMSTR(xgw_snap_str_ptr(&s, s.listeners[0].name), s.listeners[0].name.len,
+		      "default/eg/http", "listener name");
+	ASSERT_MEMSTR(xgw_snap_str_ptr(&s, s.vhosts[0].hostname), s.vhosts[0].hostname.len,
+		      "app.yourdomain.com", "vhost 0");
+	ASSERT_EQ(s.vhosts[1].hostname.len, 0, "vhost 1 is any host");
+	ASSERT_EQ(s.vhosts[0].match_count, 2, "vhost 0 matches");
+	ASSERT_EQ(s.vhosts[1].match_first, 2, "vhost 1 first match");
+	ASSERT_EQ(s.matches[0].path_type, XGW_PATH_EXACT, "match 0 exact");
+	ASSERT_EQ(s.matches[0].rule, 1, "match 0 rule");
+	ASSERT_EQ(s.rules[1].backend_count, 2, "rule 1 backends");
+	ASSERT_EQ(s.rules[1].total_weight, 4, "rule 1 weight includes the unresolved backend");
+	ASSERT_EQ(s.backends[s.rules[1].backend_first + 1].cluster, XGW_SNAP_NONE, "unresolved");
+	ASSERT_EQ(s.n_clusters, 2, "clusters");
+	ASSERT_EQ(s.clusters[0].ep_count, 1, "cluster 0 endpoints");
+	ASSERT_EQ(s.clusters[1].ep_count, 0, "cluster 1 endpoints");
+	ASSERT_EQ(s.endpoints[0].port, 8080, "endpoint port");
+out:
+	free(buf);
+}
+
+TEST(rejects_corruption)
+{
+	struct xgw_snapshot s;
+	void *buf = NULL;
+	size_t len;
+
+	if (!ASSERT_OK(build(&buf, &len), "build"))
+		return;
+	struct xgw_snap_hdr *h = buf;
+	char *copy = aligned_alloc(8, len);
+
+	/* Every single-byte change to the header is either harmless or caught. */
+	for (size_t i = 0; i < sizeof(*h); i++) {
+		memcpy(copy, buf, len);
+		copy[i] ^= 0xff;
+		int err = xgw_snapshot__open(&s, copy, len);
+
+		if (i >= offsetof(struct xgw_snap_hdr, generation) &&
+		    i < offsetof(struct xgw_snap_hdr, size))
+			ASSERT_OK(err, "generation bytes are free");
+		else if (!ASSERT_NEQ(err, 0, "corrupt header byte accepted"))
+			printf("#   byte %zu\n", i);
+	}
+	ASSERT_EQ(xgw_snapshot__open(&s, buf, len - 8), -EINVAL, "truncated");
+	memcpy(copy, buf, len);
+	((struct xgw_snap_hdr *)copy)->format = 99;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EPROTO, "other format");
+
+	/* An index out of range in the body. */
+	memcpy(copy, buf, len);
+	struct xgw_snap_match *m =
+		(void *)(copy + ((struct xgw_snap_hdr *)copy)->sect[XGW_SECT_MATCH].off);
+	m->rule = 7;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "match rule out of range");
+	memcpy(copy, buf, len);
+	m->path.len = 1u << 30;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "string out of range");
+	memcpy(copy, buf, len);
+	struct xgw_snap_rule *r =
+		(void *)(copy + ((struct xgw_snap_hdr *)copy)->sect[XGW_SECT_RULE].off);
+	r->total_weight = 9;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "total weight mismatch");
+	free(copy);
+	free(buf);
+}
+
+TEST(builder_requires_parents)
+{
+	struct xgw_snapb *b = xgw_snapb__new(1);
+	uint8_t a[16] = { 0 };
+
+	ASSERT_EQ(xgw_snapb_vhost(b, "x", 1), -EINVAL, "vhost without listener");
+	xgw_snapb__free(b);
+	b = xgw_snapb__new(1);
+	ASSERT_EQ(xgw_snapb_endpoint(b, 4, a, 1), -EINVAL, "endpoint without cluster");
+	xgw_snapb__free(b);
+	b = xgw_snapb__new(1);
+	ASSERT_EQ(xgw_snapb_backend(b, 0, 1), -EINVAL, "backend without rule");
+	xgw_snapb__free(b);
+}
+
+TEST(ctl_passes_sealed_memfd)
+{
+	struct xgw_ctl_msg msg = { .magic = XGW_CTL_MAGIC, .type = XGW_CTL_SNAPSHOT }, in;
+	struct xgw_snapshot s;
+	struct stat st;
+	void *buf = NULL, *map;
+	size_t len;
+	int sv[2], mfd = -1, rfd = -1;
+
+	if (!ASSERT_OK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), "socketpair"))
+		return;
+	if (!ASSERT_OK(build(&buf, &len), "build"))
+		goto out;
+	mfd = xgw_memfd_from_buf("xgw-test", buf, len);
+	if (!ASSERT_GE(mfd, 0, "memfd"))
+		goto out;
+	msg.generation = 42;
+	msg.size = len;
+	if (!ASSERT_OK(xgw_ctl_send(sv[0], &msg, mfd), "send"))
+		goto out;
+	if (!ASSERT_OK(xgw_ctl_recv(sv[1], &in, &rfd), "recv"))
+		goto out;
+	ASSERT_EQ(in.type, XGW_CTL_SNAPSHOT, "type");
+	ASSERT_EQ(in.generation, 42, "generation");
+	if (!ASSERT_GE(rfd, 0, "fd passed"))
+		goto out;
+	ASSERT_LT(write(rfd, "x", 1), 0, "sealed memfd refuses writes");
+	fstat(rfd, &st);
+	ASSERT_EQ(st.st_size, (long long)len, "size");
+	map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, rfd, 0);
+	if (ASSERT_TRUE(map != MAP_FAILED, "mmap")) {
+		ASSERT_OK(xgw_snapshot__open(&s, map, len), "open mapped");
+		munmap(map, len);
+	}
+	int extra;
+
+	ASSERT_EQ(xgw_ctl_recv(sv[1], &in, &extra), -EAGAIN, "nothing more");
+	close(sv[0]);
+	sv[0] = -1;
+	ASSERT_EQ(xgw_ctl_recv(sv[1], &in, &extra), -EPIPE, "peer closed");
+out:
+	free(buf);
+	if (mfd >= 0)
+		close(mfd);
+	if (rfd >= 0)
+		close(rfd);
+	if (sv[0] >= 0)
+		close(sv[0]);
+	close(sv[1]);
+}
+
+TEST_MAIN()
