@@ -1,5 +1,682 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
-int main(void)
+/*
+ * xgw-agent: reads Gateway API objects (standalone: a folder of YAML),
+ * reconciles them, and programs the node: BPF maps, local routes for the
+ * Gateway addresses, the workers' routing snapshot, and status.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bpf_maps.h"
+#include "netlink.h"
+#include "reconcile.h"
+#include "source_files.h"
+#include "status.h"
+#include "workers.h"
+#include "xgw/ctl.h"
+#include "xgw/log.h"
+#include "xgw/netaddr.h"
+
+#define DEBOUNCE_MS 15 /* coalesce the several events of one editor save */
+#define MAX_POOLS 16
+#define MAX_IFACES 16
+
+struct opts {
+	const char *config_dir;
+	struct xgw_pool pools[MAX_POOLS];
+	size_t n_pools;
+	const char *ifaces[MAX_IFACES];
+	size_t n_ifaces;
+	enum xgw_xdp_mode xdp_mode;
+	unsigned workers;
+	const char *worker_bin;
+	const char *pin_dir;
+	const char *status_file;
+	const char *netns;
+	const char *log_level;
+	bool manage_routes;
+	bool keep_bpf;
+};
+
+struct agent {
+	struct opts o;
+	struct xgw_bpf *bpf;
+	struct xgw_workers *ws;
+	struct xgw_files *files;
+	struct xgw_store *store;	 /* the store behind res */
+	struct xgw_reconcile_result res; /* the result being served */
+	bool have_res;
+	uint64_t gen;
+	bool status_programmed; /* status says Programmed for gen */
+	int epfd, sigfd, infd;
+};
+
+static void usage(FILE *out)
 {
-	return 1;
+	fprintf(out,
+		"usage: xgw-agent --config-dir DIR [options]\n"
+		"\n"
+		"Standalone mode: reconcile the Gateway API manifests in DIR (*.yaml, *.yml;\n"
+		"changes apply without restart) into XDP, sk_lookup and L7 workers.\n"
+		"\n"
+		"  --config-dir DIR       folder of YAML manifests (watched)\n"
+		"  --address-pool CIDR    addresses for Gateways without spec.addresses\n"
+		"                         (repeatable)\n"
+		"  --interface IFACE      attach XDP to IFACE (repeatable; none: no XDP)\n"
+		"  --xdp-mode MODE        auto (native, else generic), native or skb\n"
+		"  --workers N            L7 worker processes (default: one per CPU)\n"
+		"  --worker-bin PATH      xgw-worker binary (default: beside xgw-agent)\n"
+		"  --pin-dir DIR          bpffs directory for maps and links (default %s)\n"
+		"  --status-file PATH     where status is written (default /run/xgw/status.json)\n"
+		"  --netns NAME|PATH      enter this network namespace first (keeps the host's\n"
+		"                         mount namespace, so pins stay visible)\n"
+		"  --no-routes            do not add local routes for Gateway addresses\n"
+		"  --keep-bpf             leave programs attached and maps pinned on exit\n"
+		"  --log-level LEVEL      error, warn, info (default) or debug\n",
+		"/sys/fs/bpf/xgw");
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	enum {
+		O_POOL = 256,
+		O_IFACE,
+		O_XDPMODE,
+		O_WBIN,
+		O_PIN,
+		O_STATUS,
+		O_NETNS,
+		O_NOROUTES,
+		O_KEEP,
+		O_LOG
+	};
+	static const struct option lo[] = {
+		{"config-dir", required_argument, NULL, 'c'},
+		{"address-pool", required_argument, NULL, O_POOL},
+		{"interface", required_argument, NULL, O_IFACE},
+		{"xdp-mode", required_argument, NULL, O_XDPMODE},
+		{"workers", required_argument, NULL, 'w'},
+		{"worker-bin", required_argument, NULL, O_WBIN},
+		{"pin-dir", required_argument, NULL, O_PIN},
+		{"status-file", required_argument, NULL, O_STATUS},
+		{"netns", required_argument, NULL, O_NETNS},
+		{"no-routes", no_argument, NULL, O_NOROUTES},
+		{"keep-bpf", no_argument, NULL, O_KEEP},
+		{"log-level", required_argument, NULL, O_LOG},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	enum xgw_log_level lvl;
+	int c;
+
+	o->manage_routes = true;
+	o->status_file = "/run/xgw/status.json";
+	o->log_level = "info";
+	while ((c = getopt_long(argc, argv, "c:w:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config_dir = optarg;
+			break;
+		case O_POOL:
+			if (o->n_pools == MAX_POOLS ||
+			    xgw_cidr_parse(optarg, &o->pools[o->n_pools].family,
+					   o->pools[o->n_pools].addr,
+					   &o->pools[o->n_pools].prefix)) {
+				fprintf(stderr,
+					"xgw-agent: --address-pool %s: expected a CIDR such "
+					"as 10.23.100.0/24 (at most %d pools)\n",
+					optarg, MAX_POOLS);
+				return -EINVAL;
+			}
+			o->n_pools++;
+			break;
+		case O_IFACE:
+			if (o->n_ifaces == MAX_IFACES) {
+				fprintf(stderr, "xgw-agent: at most %d interfaces\n", MAX_IFACES);
+				return -EINVAL;
+			}
+			o->ifaces[o->n_ifaces++] = optarg;
+			break;
+		case O_XDPMODE:
+			if (!strcmp(optarg, "auto"))
+				o->xdp_mode = XGW_XDP_AUTO;
+			else if (!strcmp(optarg, "native"))
+				o->xdp_mode = XGW_XDP_NATIVE;
+			else if (!strcmp(optarg, "skb"))
+				o->xdp_mode = XGW_XDP_SKB;
+			else {
+				fprintf(stderr, "xgw-agent: --xdp-mode %s: auto, native or skb\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'w': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+
+			if (*end || n < 1 || n > 256) {
+				fprintf(stderr, "xgw-agent: --workers %s: expected 1..256\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->workers = (unsigned)n;
+			break;
+		}
+		case O_WBIN:
+			o->worker_bin = optarg;
+			break;
+		case O_PIN:
+			o->pin_dir = optarg;
+			break;
+		case O_STATUS:
+			o->status_file = optarg;
+			break;
+		case O_NETNS:
+			o->netns = optarg;
+			break;
+		case O_NOROUTES:
+			o->manage_routes = false;
+			break;
+		case O_KEEP:
+			o->keep_bpf = true;
+			break;
+		case O_LOG:
+			if (xgw_log_parse_level(optarg, &lvl)) {
+				fprintf(stderr,
+					"xgw-agent: --log-level %s: error, warn, info or debug\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->log_level = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "xgw-agent: unexpected argument %s\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!o->config_dir) {
+		fprintf(stderr, "xgw-agent: --config-dir is required (standalone mode)\n");
+		usage(stderr);
+		return -EINVAL;
+	}
+	if (!o->workers) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		o->workers = n > 0 ? (unsigned)(n > 256 ? 256 : n) : 1;
+	}
+	return 0;
+}
+
+/* xgw-worker next to this binary, or in the build tree's user/ beside agent/. */
+static const char *find_worker_bin(char *buf, size_t len)
+{
+	static const char *const rel[] = {"xgw-worker", "../user/xgw-worker",
+					  "../libexec/xgw/xgw-worker"};
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return NULL;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		if (snprintf(buf, len, "%s/%s", self, rel[i]) >= (int)len)
+			continue;
+		if (!access(buf, X_OK))
+			return buf;
+	}
+	return NULL;
+}
+
+static int enter_netns(const char *ns)
+{
+	char path[PATH_MAX];
+	int fd, err = 0;
+
+	if (strchr(ns, '/'))
+		snprintf(path, sizeof(path), "%s", ns);
+	else
+		snprintf(path, sizeof(path), "/run/netns/%s", ns);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		log_err("--netns %s: %s", path, strerror(-err));
+		return err;
+	}
+	if (setns(fd, CLONE_NEWNET)) {
+		err = -errno;
+		log_err("--netns %s: setns: %s", path, strerror(-err));
+	}
+	close(fd);
+	return err;
+}
+
+static void mkdir_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755);
+	}
+}
+
+/* Addresses of Gateways that got one before, so that they keep it. */
+static struct xgw_assignment *previous_assignments(struct agent *a, size_t *n)
+{
+	struct xgw_assignment *v;
+
+	*n = 0;
+	if (!a->have_res)
+		return NULL;
+	v = calloc(a->res.n_gateways + 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < a->res.n_gateways; i++) {
+		const struct xgw_gateway_status *g = &a->res.gateways[i];
+
+		if (!g->family || !g->addr_from_pool)
+			continue;
+		v[*n].ns = g->ns;
+		v[*n].name = g->name;
+		v[*n].family = g->family;
+		memcpy(v[*n].addr, g->addr, 16);
+		(*n)++;
+	}
+	return v;
+}
+
+static const struct xgw_gateway_status *find_prev_gw(struct agent *a, const char *ns,
+						     const char *name)
+{
+	if (!a->have_res)
+		return NULL;
+	for (size_t i = 0; i < a->res.n_gateways; i++)
+		if (!strcmp(a->res.gateways[i].ns, ns) && !strcmp(a->res.gateways[i].name, name))
+			return &a->res.gateways[i];
+	return NULL;
+}
+
+static void log_result(struct agent *a, const struct xgw_reconcile_result *res)
+{
+	char ip[XGW_IP_STRLEN];
+
+	for (size_t i = 0; i < res->n_problems; i++)
+		log_warn("%s", res->problems[i]);
+	for (size_t i = 0; i < res->n_gateways; i++) {
+		const struct xgw_gateway_status *g = &res->gateways[i];
+		const struct xgw_gateway_status *p = find_prev_gw(a, g->ns, g->name);
+
+		if (!g->ours)
+			continue;
+		if (g->family && (!p || p->family != g->family || memcmp(p->addr, g->addr, 16)))
+			log_info("Gateway %s/%s: address %s%s", g->ns, g->name,
+				 xgw_ip_format(g->family, g->addr, ip),
+				 g->addr_from_pool ? " (from the address pool)" : "");
+		for (int c = 0; c < g->conds.n; c++)
+			if (strcmp(g->conds.c[c].status, "True"))
+				log_warn("Gateway %s/%s: %s=%s %s: %s", g->ns, g->name,
+					 g->conds.c[c].type, g->conds.c[c].status,
+					 g->conds.c[c].reason, g->conds.c[c].message);
+		for (size_t l = 0; l < g->n_listeners; l++) {
+			const struct xgw_listener_status *ls = &g->listeners[l];
+
+			for (int c = 0; c < ls->conds.n; c++) {
+				const struct xgw_condition *cd = &ls->conds.c[c];
+				bool bad = !strcmp(cd->type, "Conflicted")
+						   ? !strcmp(cd->status, "True")
+						   : strcmp(cd->status, "True");
+
+				if (bad)
+					log_warn("Gateway %s/%s listener %s: %s=%s %s: %s", g->ns,
+						 g->name, ls->name, cd->type, cd->status,
+						 cd->reason, cd->message);
+			}
+		}
+	}
+	for (size_t i = 0; i < res->n_routes; i++) {
+		const struct xgw_route_status *r = &res->routes[i];
+
+		for (size_t p = 0; p < r->n_parents; p++)
+			for (int c = 0; c < r->parents[p].conds.n; c++) {
+				const struct xgw_condition *cd = &r->parents[p].conds.c[c];
+				bool bad = !strcmp(cd->type, "PartiallyInvalid")
+						   ? false /* already among the problems */
+						   : strcmp(cd->status, "True");
+
+				if (bad)
+					log_warn("HTTPRoute %s/%s parent %s/%s: %s=%s %s: %s",
+						 r->ns, r->name, r->parents[p].ns,
+						 r->parents[p].name, cd->type, cd->status,
+						 cd->reason, cd->message);
+			}
+	}
+}
+
+static int sync_routes(const struct xgw_reconcile_result *res)
+{
+	struct xgw_addr_ref *v = calloc(res->n_gateways + 1, sizeof(*v));
+	size_t n = 0;
+	int err;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < res->n_listeners; i++) {
+		bool dup = false;
+
+		for (size_t k = 0; k < n && !dup; k++)
+			dup = v[k].family == res->listeners[i].family &&
+			      !memcmp(v[k].addr, res->listeners[i].addr, 16);
+		if (dup)
+			continue;
+		if (n == res->n_gateways) {
+			struct xgw_addr_ref *p = realloc(v, (n + 1) * 2 * sizeof(*v));
+
+			if (!p) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = p;
+		}
+		v[n].family = res->listeners[i].family;
+		memcpy(v[n].addr, res->listeners[i].addr, 16);
+		n++;
+	}
+	err = xgw_routes_sync(v, n);
+	free(v);
+	return err;
+}
+
+static void write_status(struct agent *a)
+{
+	int err;
+
+	if (!a->have_res)
+		return;
+	err = xgw_status_write(a->o.status_file, &a->res, a->gen, a->status_programmed);
+	if (err)
+		log_warn("status: writing %s: %s", a->o.status_file, strerror(-err));
+}
+
+/*
+ * One full pass: folder -> store -> reconcile -> maps, routes, workers,
+ * status. On any failure the previous result keeps serving.
+ */
+static void apply(struct agent *a)
+{
+	struct xgw_reconcile_result res = {0};
+	struct xgw_reconcile_opts ro = {0};
+	struct xgw_store *st = NULL;
+	struct xgw_assignment *prev;
+	int err, memfd;
+
+	if (xgw_files_load(a->files, &st))
+		return;
+	prev = previous_assignments(a, &ro.n_previous);
+	ro.previous = prev;
+	ro.pools = a->o.pools;
+	ro.n_pools = a->o.n_pools;
+	ro.generation = a->gen + 1;
+	err = xgw_reconcile(st, &ro, &res);
+	free(prev);
+	if (err) {
+		log_err("reconcile: %s; keeping generation %llu", strerror(-err),
+			(unsigned long long)a->gen);
+		goto err;
+	}
+	log_result(a, &res);
+
+	memfd = xgw_memfd_from_buf("xgw-snapshot", res.snap, res.snap_len);
+	if (memfd < 0) {
+		err = memfd;
+		log_err("snapshot: memfd: %s; keeping generation %llu", strerror(-err),
+			(unsigned long long)a->gen);
+		goto err;
+	}
+	/* Workers first, so that a listener appears in BPF only once some worker
+	 * can route it (workers answer 404 for listeners they do not know yet). */
+	err = xgw_workers_publish(a->ws, memfd, ro.generation, res.snap_len);
+	close(memfd);
+	if (err) {
+		log_err("snapshot: publish: %s", strerror(-err));
+		goto err;
+	}
+	err = xgw_bpf_sync_listeners(a->bpf, res.listeners, res.n_listeners);
+	if (err)
+		log_err("bpf: syncing listeners: %s", strerror(-err));
+	if (a->o.manage_routes && sync_routes(&res))
+		log_err("routes: local routes for Gateway addresses are incomplete");
+
+	a->gen = ro.generation;
+	if (a->have_res) {
+		xgw_reconcile_result__free(&a->res);
+		xgw_store__free(a->store);
+	}
+	a->res = res;
+	a->store = st;
+	a->have_res = true;
+	a->status_programmed = false;
+	log_info("generation %llu: %zu listener(s), snapshot %zu bytes", (unsigned long long)a->gen,
+		 res.n_listeners, res.snap_len);
+	write_status(a);
+	return;
+err:
+	xgw_reconcile_result__free(&res);
+	xgw_store__free(st);
+}
+
+static void check_programmed(struct agent *a)
+{
+	if (a->status_programmed || !a->have_res || !xgw_workers_acked(a->ws, a->gen))
+		return;
+	a->status_programmed = true;
+	log_info("generation %llu: all %u worker(s) serving it", (unsigned long long)a->gen,
+		 xgw_workers_count(a->ws));
+	write_status(a);
+}
+
+static int epoll_add(int ep, int fd, uint64_t tag)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
+
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+#define TAG_SIG 1ull
+#define TAG_INOTIFY 2ull
+#define TAG_WORKER (1ull << 32)
+
+/* Register the control fds of workers that (re)started. */
+static void watch_workers(struct agent *a, int *watched)
+{
+	for (unsigned i = 0; i < xgw_workers_count(a->ws); i++) {
+		int fd = xgw_workers_ctl_fd(a->ws, i);
+
+		if (fd >= 0 && watched[i] != fd) {
+			epoll_add(a->epfd, fd, TAG_WORKER | i);
+			watched[i] = fd;
+		} else if (fd < 0) {
+			watched[i] = -1;
+		}
+	}
+}
+
+static int run(struct agent *a)
+{
+	int watched[256];
+	long debounce_ms = -1; /* >= 0: apply after this long without events */
+	struct epoll_event evs[32];
+
+	memset(watched, -1, sizeof(watched));
+	apply(a);
+	for (;;) {
+		int tick, timeout, n;
+
+		watch_workers(a, watched);
+		tick = xgw_workers_tick(a->ws);
+		watch_workers(a, watched);
+		timeout = tick;
+		if (debounce_ms >= 0 && (timeout < 0 || debounce_ms < timeout))
+			timeout = (int)debounce_ms;
+		n = epoll_wait(a->epfd, evs, 32, timeout);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n == 0 && debounce_ms >= 0 && timeout == debounce_ms) {
+			debounce_ms = -1;
+			apply(a);
+			continue;
+		}
+		for (int i = 0; i < n; i++) {
+			uint64_t tag = evs[i].data.u64;
+
+			if (tag == TAG_SIG) {
+				struct signalfd_siginfo si;
+
+				while (read(a->sigfd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGCHLD)
+						xgw_workers_reap(a->ws);
+					else if (si.ssi_signo == SIGHUP)
+						debounce_ms = 0;
+					else
+						return 0; /* SIGTERM, SIGINT */
+				}
+			} else if (tag == TAG_INOTIFY) {
+				char buf[4096] __attribute__((aligned(8)));
+
+				while (read(a->infd, buf, sizeof(buf)) > 0)
+					;
+				debounce_ms = DEBOUNCE_MS;
+			} else if (tag & TAG_WORKER) {
+				unsigned w = (unsigned)(tag & 0xffffffffu);
+
+				xgw_workers_on_ctl(a->ws, w);
+				if (xgw_workers_ctl_fd(a->ws, w) < 0) {
+					epoll_ctl(a->epfd, EPOLL_CTL_DEL, watched[w], NULL);
+					watched[w] = -1;
+				}
+				check_programmed(a);
+			}
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct agent a = {.epfd = -1, .sigfd = -1, .infd = -1};
+	struct xgw_bpf_opts bo = {0};
+	struct xgw_workers_opts wo = {0};
+	char wbin[PATH_MAX];
+	enum xgw_log_level lvl = XGW_LOG_INFO;
+	sigset_t mask;
+	int err;
+
+	if (parse_opts(argc, argv, &a.o))
+		return 2;
+	xgw_log_parse_level(a.o.log_level, &lvl);
+	xgw_log_init("agent", lvl);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+
+	if (!a.o.worker_bin && !(a.o.worker_bin = find_worker_bin(wbin, sizeof(wbin)))) {
+		log_err("cannot find xgw-worker beside this binary; pass --worker-bin");
+		return 1;
+	}
+	if (a.o.netns && enter_netns(a.o.netns))
+		return 1;
+	struct stat sb;
+
+	if (stat(a.o.config_dir, &sb) || !S_ISDIR(sb.st_mode)) {
+		log_err("--config-dir %s: not a readable directory", a.o.config_dir);
+		return 1;
+	}
+	a.files = xgw_files__new(a.o.config_dir);
+	a.epfd = epoll_create1(EPOLL_CLOEXEC);
+	a.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	a.infd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (!a.files || a.epfd < 0 || a.sigfd < 0 || a.infd < 0) {
+		log_err("startup: %s", strerror(errno));
+		err = 1;
+		goto out;
+	}
+	if (inotify_add_watch(a.infd, a.o.config_dir,
+			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE |
+				      IN_MODIFY | IN_ATTRIB) < 0) {
+		log_err("inotify on %s: %s", a.o.config_dir, strerror(errno));
+		err = 1;
+		goto out;
+	}
+	epoll_add(a.epfd, a.sigfd, TAG_SIG);
+	epoll_add(a.epfd, a.infd, TAG_INOTIFY);
+	mkdir_parent(a.o.status_file);
+
+	bo.pin_dir = a.o.pin_dir;
+	bo.ifaces = a.o.ifaces;
+	bo.n_ifaces = a.o.n_ifaces;
+	bo.xdp_mode = a.o.xdp_mode;
+	err = xgw_bpf__open(&bo, &a.bpf);
+	if (err) {
+		err = 1;
+		goto out;
+	}
+	wo.n = a.o.workers;
+	wo.bin = a.o.worker_bin;
+	wo.log_level = a.o.log_level;
+	wo.bpf = a.bpf;
+	err = xgw_workers__start(&wo, &a.ws);
+	if (err) {
+		err = 1;
+		goto out;
+	}
+	log_info("standalone mode on %s: %u worker(s), maps pinned under %s", a.o.config_dir,
+		 a.o.workers, a.o.pin_dir ? a.o.pin_dir : "/sys/fs/bpf/xgw");
+	err = run(&a) ? 1 : 0;
+	log_info("shutting down: draining workers");
+out:
+	xgw_workers__stop(a.ws, 10000);
+	if (a.bpf && !a.o.keep_bpf && a.o.manage_routes)
+		xgw_routes_sync(NULL, 0);
+	xgw_bpf__close(a.bpf, !a.o.keep_bpf);
+	if (a.have_res) {
+		xgw_reconcile_result__free(&a.res);
+		xgw_store__free(a.store);
+	}
+	xgw_files__free(a.files);
+	if (a.infd >= 0)
+		close(a.infd);
+	if (a.sigfd >= 0)
+		close(a.sigfd);
+	if (a.epfd >= 0)
+		close(a.epfd);
+	return err;
 }

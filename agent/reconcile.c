@@ -1,1 +1,1189 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * Gateway API objects -> routing snapshot, BPF listener entries, statuses.
+ *
+ * Steps: classify GatewayClasses; validate each Gateway of ours (listeners,
+ * conflicts, addresses from spec or pool); attach each HTTPRoute to the
+ * listeners its parentRefs select and allow, intersecting hostnames; resolve
+ * backendRefs to Service ports and their ready EndpointSlice endpoints; lay
+ * out one snapshot listener per (address, port) with its virtual hosts, each
+ * holding its matches in Gateway API precedence order.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "reconcile.h"
+#include "xgw/netaddr.h"
+#include "xgw/snapshot.h"
+
+/* A growable array of T in malloc'ed memory (not the arena: it is temporary). */
+#define VEC(T)                                                                                     \
+	struct {                                                                                   \
+		T *v;                                                                              \
+		size_t n, cap;                                                                     \
+	}
+
+static void *vec_grow(void *v, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap)
+		return v;
+	size_t ncap = *cap ? *cap * 2 : 8;
+	void *p = realloc(v, ncap * elem);
+
+	if (!p)
+		return NULL;
+	*cap = ncap;
+	return p;
+}
+
+#define VEC_PUSH(vec, val)                                                                         \
+	({                                                                                         \
+		void *p_ = vec_grow((vec).v, &(vec).cap, (vec).n, sizeof(*(vec).v));               \
+		int r_ = -ENOMEM;                                                                  \
+		if (p_) {                                                                          \
+			(vec).v = p_;                                                              \
+			(vec).v[(vec).n++] = (val);                                                \
+			r_ = 0;                                                                    \
+		}                                                                                  \
+		r_;                                                                                \
+	})
+
+/* --- conditions -------------------------------------------------------- */
+
+static void cond_set(struct xgw_arena *a, struct xgw_conds *cs, int64_t gen, const char *type,
+		     bool status, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+
+static void cond_set(struct xgw_arena *a, struct xgw_conds *cs, int64_t gen, const char *type,
+		     bool status, const char *reason, const char *fmt, ...)
+{
+	struct xgw_condition *c = NULL;
+	char msg[512];
+	va_list ap;
+
+	for (int i = 0; i < cs->n; i++)
+		if (!strcmp(cs->c[i].type, type))
+			c = &cs->c[i];
+	if (!c) {
+		if (cs->n == XGW_MAX_CONDS)
+			return;
+		c = &cs->c[cs->n++];
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->type = type;
+	c->status = status ? "True" : "False";
+	c->reason = reason;
+	c->message = xgw_arena_strdup(a, msg);
+	c->observed_generation = gen;
+}
+
+static bool cond_true(const struct xgw_conds *cs, const char *type)
+{
+	for (int i = 0; i < cs->n; i++)
+		if (!strcmp(cs->c[i].type, type))
+			return !strcmp(cs->c[i].status, "True");
+	return false;
+}
+
+static int problem(struct xgw_reconcile_result *res, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int problem(struct xgw_reconcile_result *res, const char *fmt, ...)
+{
+	char msg[768];
+	char **p;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p = realloc(res->problems, (res->n_problems + 1) * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	res->problems = p;
+	p[res->n_problems] = xgw_arena_strdup(&res->arena, msg);
+	if (!p[res->n_problems])
+		return -ENOMEM;
+	res->n_problems++;
+	return 0;
+}
+
+/* --- hostnames ---------------------------------------------------------- */
+
+static bool is_wild(const char *h)
+{
+	return h && h[0] == '*' && h[1] == '.';
+}
+
+/* Does wildcard "*.<sfx>" match <name> (one or more labels before <sfx>)? */
+static bool wild_matches(const char *wild, const char *name)
+{
+	const char *sfx = wild + 1; /* ".example.com" */
+	size_t ls = strlen(sfx), ln = strlen(name);
+
+	return ln > ls && !strcasecmp(name + ln - ls, sfx) && name[0] != '.';
+}
+
+const char *xgw_hostname_intersect(const char *l, const char *r)
+{
+	if (!l)
+		return r ? r : "";
+	if (!r)
+		return l;
+	if (!is_wild(l) && !is_wild(r))
+		return strcasecmp(l, r) ? NULL : r;
+	if (is_wild(l) && !is_wild(r))
+		return wild_matches(l, r) ? r : NULL;
+	if (!is_wild(l) && is_wild(r))
+		return wild_matches(r, l) ? l : NULL;
+	/* both wildcards: the narrower one, when one contains the other */
+	if (!strcasecmp(l, r))
+		return r;
+	if (wild_matches(l, r + 2))
+		return r;
+	if (wild_matches(r, l + 2))
+		return l;
+	return NULL;
+}
+
+/* Specificity of a listener hostname: exact > longer wildcard > shorter > any. */
+static long host_rank(const char *h)
+{
+	if (!h || !*h)
+		return 0;
+	if (is_wild(h))
+		return 1 + (long)strlen(h);
+	return 1000000;
+}
+
+/* --- gateways ----------------------------------------------------------- */
+
+struct gw_listener {
+	const struct xgw_gateway *gw;
+	const struct xgw_gw_listener *spec;
+	struct xgw_listener_status *st;
+	bool valid; /* accepted, not conflicted, programmable */
+};
+
+struct gw {
+	const struct xgw_gateway *spec;
+	struct xgw_gateway_status *st;
+	struct gw_listener *listeners;
+	/* addresses to program: spec.addresses or one from a pool */
+	uint8_t fam[8];
+	uint8_t addr[8][16];
+	int n_addr;
+	bool bad_addr; /* a spec.address is unsupported: not Accepted */
+};
+
+/* An HTTPRoute attached to one listener with its effective hostnames. */
+struct attachment {
+	const struct xgw_httproute *route;
+	size_t route_idx;
+	struct gw_listener *l;
+	const char *hosts[16]; /* "" = any */
+	int n_hosts;
+};
+
+struct ctx {
+	const struct xgw_store *st;
+	const struct xgw_reconcile_opts *opts;
+	struct xgw_reconcile_result *res;
+	struct gw *gws;
+	size_t n_gws;
+	VEC(struct attachment) att;
+	/* per route: rule -> snapshot rule index (XGW_SNAP_NONE: rule not served) */
+	uint32_t **rule_ids;
+	/* clusters already added: key "ns/svc:port" */
+	VEC(struct cluster_key {
+		const char *ns;
+		const char *svc;
+		uint32_t port;
+		uint32_t idx;
+	})
+	clusters;
+	struct xgw_snapb *b;
+};
+
+static const struct xgw_gatewayclass *find_class(const struct xgw_store *st, const char *name)
+{
+	for (size_t i = 0; i < st->n_classes; i++)
+		if (!strcmp(st->classes[i].meta.name, name))
+			return &st->classes[i];
+	return NULL;
+}
+
+static bool class_ours(const struct xgw_store *st, const char *name)
+{
+	const struct xgw_gatewayclass *c = name ? find_class(st, name) : NULL;
+
+	return c && c->controller_name && !strcmp(c->controller_name, XGW_CONTROLLER_NAME);
+}
+
+static int do_classes(struct ctx *c)
+{
+	struct xgw_reconcile_result *res = c->res;
+	const struct xgw_store *st = c->st;
+
+	res->classes = xgw_arena_alloc(&res->arena, (st->n_classes + 1) * sizeof(*res->classes));
+	if (!res->classes)
+		return -ENOMEM;
+	for (size_t i = 0; i < st->n_classes; i++) {
+		const struct xgw_gatewayclass *gc = &st->classes[i];
+		struct xgw_class_status *cs = &res->classes[res->n_classes++];
+
+		cs->name = gc->meta.name;
+		cs->ours = gc->controller_name && !strcmp(gc->controller_name, XGW_CONTROLLER_NAME);
+		if (cs->ours)
+			cond_set(&res->arena, &cs->conds, gc->meta.generation, "Accepted", true,
+				 "Accepted", "GatewayClass is accepted by %s", XGW_CONTROLLER_NAME);
+	}
+	return 0;
+}
+
+static bool addr_taken(struct ctx *c, uint8_t fam, const uint8_t addr[16])
+{
+	for (size_t i = 0; i < c->n_gws; i++)
+		for (int j = 0; j < c->gws[i].n_addr; j++)
+			if (c->gws[i].fam[j] == fam && !memcmp(c->gws[i].addr[j], addr, 16))
+				return true;
+	return false;
+}
+
+static bool in_pool(const struct xgw_pool *p, uint8_t fam, const uint8_t addr[16])
+{
+	if (p->family != fam)
+		return false;
+	for (unsigned bit = 0; bit < p->prefix; bit++) {
+		uint8_t m = (uint8_t)(0x80u >> (bit % 8));
+
+		if ((addr[bit / 8] & m) != (p->addr[bit / 8] & m))
+			return false;
+	}
+	return true;
+}
+
+/* Add <k> to the host part of <addr> (big-endian); false on overflow. */
+static bool addr_add(uint8_t addr[16], int len, uint64_t k)
+{
+	for (int i = len - 1; i >= 0 && k; i--) {
+		uint64_t s = addr[i] + (k & 0xff);
+
+		addr[i] = (uint8_t)s;
+		k = (k >> 8) + (s >> 8);
+	}
+	return k == 0;
+}
+
+/* Give <g> the pool address it had before, if still in a pool and free. */
+static bool pool_keep(struct ctx *c, struct gw *g)
+{
+	const struct xgw_reconcile_opts *o = c->opts;
+
+	for (size_t i = 0; i < o->n_previous; i++) {
+		const struct xgw_assignment *a = &o->previous[i];
+
+		if (strcmp(a->ns, g->spec->meta.ns) || strcmp(a->name, g->spec->meta.name))
+			continue;
+		for (size_t p = 0; p < o->n_pools; p++) {
+			if (in_pool(&o->pools[p], a->family, a->addr) &&
+			    !addr_taken(c, a->family, a->addr)) {
+				g->fam[0] = a->family;
+				memcpy(g->addr[0], a->addr, 16);
+				g->n_addr = 1;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* Give <g> the first free pool address. */
+static bool pool_assign(struct ctx *c, struct gw *g)
+{
+	const struct xgw_reconcile_opts *o = c->opts;
+
+	for (size_t p = 0; p < o->n_pools; p++) {
+		const struct xgw_pool *pool = &o->pools[p];
+		int len = pool->family == 4 ? 4 : 16;
+		unsigned host_bits = (unsigned)len * 8 - pool->prefix;
+		uint64_t n = host_bits >= 16 ? 65536 : (1ull << host_bits);
+
+		/* skip the network address (and the broadcast address for IPv4) */
+		for (uint64_t k = 1; k < n - (pool->family == 4 && n > 2); k++) {
+			uint8_t a[16];
+
+			memcpy(a, pool->addr, 16);
+			if (!addr_add(a, len, k))
+				break;
+			if (!addr_taken(c, pool->family, a)) {
+				g->fam[0] = pool->family;
+				memcpy(g->addr[0], a, 16);
+				g->n_addr = 1;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static const char *proto_supported_kind(enum xgw_listener_proto p)
+{
+	return p == XGW_PROTO_HTTP ? "HTTPRoute" : NULL;
+}
+
+static int do_listeners(struct ctx *c, struct gw *g)
+{
+	struct xgw_arena *a = &c->res->arena;
+	const struct xgw_gateway *gw = g->spec;
+	int64_t gen = gw->meta.generation;
+
+	for (size_t i = 0; i < gw->n_listeners; i++) {
+		const struct xgw_gw_listener *l = &gw->listeners[i];
+		struct xgw_listener_status *ls = &g->st->listeners[i];
+		struct gw_listener *gl = &g->listeners[i];
+		const char *kind = proto_supported_kind(l->proto);
+		bool ok = true, kinds_ok = true;
+
+		gl->gw = gw;
+		gl->spec = l;
+		gl->st = ls;
+		ls->name = l->name;
+		if (kind) {
+			ls->supported_kinds[ls->n_supported_kinds++] = kind;
+			for (size_t k = 0; k < l->n_kinds; k++) {
+				const struct xgw_route_kind *rk = &l->kinds[k];
+
+				if (strcmp(rk->kind, kind) ||
+				    (rk->group && strcmp(rk->group, XGW_GATEWAY_GROUP))) {
+					cond_set(a, &ls->conds, gen, "ResolvedRefs", false,
+						 "InvalidRouteKinds",
+						 "route kind %s is not supported", rk->kind);
+					kinds_ok = false;
+				}
+			}
+		}
+		if (!kind) {
+			cond_set(a, &ls->conds, gen, "Accepted", false, "UnsupportedProtocol",
+				 "protocol %s is not supported by this build",
+				 l->proto_name ? l->proto_name : "?");
+			ok = false;
+		} else if (l->port < 1 || l->port > 65535) {
+			cond_set(a, &ls->conds, gen, "Accepted", false, "PortUnavailable",
+				 "port %u is out of range", l->port);
+			ok = false;
+		}
+		/* Conflicts with another listener of this Gateway on the same port. */
+		for (size_t j = 0; ok && j < gw->n_listeners; j++) {
+			const struct xgw_gw_listener *o = &gw->listeners[j];
+
+			if (j == i || o->port != l->port)
+				continue;
+			if (o->proto != l->proto) {
+				cond_set(a, &ls->conds, gen, "Conflicted", true, "ProtocolConflict",
+					 "listener %s uses port %u with another protocol", o->name,
+					 l->port);
+				ok = false;
+			} else if ((!o->hostname && !l->hostname) ||
+				   (o->hostname && l->hostname &&
+				    !strcasecmp(o->hostname, l->hostname))) {
+				cond_set(a, &ls->conds, gen, "Conflicted", true, "HostnameConflict",
+					 "listener %s has the same port and hostname", o->name);
+				ok = false;
+			}
+		}
+		if (ok) {
+			cond_set(a, &ls->conds, gen, "Accepted", true, "Accepted",
+				 "listener is accepted");
+			cond_set(a, &ls->conds, gen, "Conflicted", false, "NoConflicts",
+				 "no conflict");
+		}
+		if (kinds_ok)
+			cond_set(a, &ls->conds, gen, "ResolvedRefs", true, "ResolvedRefs",
+				 "references are resolved");
+		gl->valid = ok;
+	}
+	return 0;
+}
+
+static int do_gateways(struct ctx *c)
+{
+	struct xgw_reconcile_result *res = c->res;
+	const struct xgw_store *st = c->st;
+	struct xgw_arena *a = &res->arena;
+
+	c->gws = calloc(st->n_gateways + 1, sizeof(*c->gws));
+	res->gateways = xgw_arena_alloc(a, (st->n_gateways + 1) * sizeof(*res->gateways));
+	if (!c->gws || !res->gateways)
+		return -ENOMEM;
+	c->n_gws = st->n_gateways;
+	res->n_gateways = st->n_gateways;
+	/* First pass: listeners and explicit addresses (so pools skip them). */
+	for (size_t i = 0; i < st->n_gateways; i++) {
+		const struct xgw_gateway *gw = &st->gateways[i];
+		struct gw *g = &c->gws[i];
+		struct xgw_gateway_status *gs = &res->gateways[i];
+		int64_t gen = gw->meta.generation;
+
+		g->spec = gw;
+		g->st = gs;
+		gs->ns = gw->meta.ns;
+		gs->name = gw->meta.name;
+		gs->ours = class_ours(st, gw->class_name);
+		if (!gs->ours)
+			continue;
+		g->listeners = xgw_arena_alloc(a, (gw->n_listeners + 1) * sizeof(*g->listeners));
+		gs->listeners = xgw_arena_alloc(a, (gw->n_listeners + 1) * sizeof(*gs->listeners));
+		if (!g->listeners || !gs->listeners)
+			return -ENOMEM;
+		gs->n_listeners = gw->n_listeners;
+		if (do_listeners(c, g))
+			return -ENOMEM;
+		for (size_t k = 0; k < gw->n_addresses; k++) {
+			const struct xgw_gw_address *ad = &gw->addresses[k];
+			uint8_t fam, addr[16];
+
+			if ((ad->type && strcmp(ad->type, "IPAddress")) || !ad->value ||
+			    xgw_ip_parse(ad->value, &fam, addr)) {
+				cond_set(a, &gs->conds, gen, "Accepted", false,
+					 "UnsupportedAddress",
+					 "address %s of type %s is not supported",
+					 ad->value ? ad->value : "?",
+					 ad->type ? ad->type : "IPAddress");
+				g->bad_addr = true;
+				continue;
+			}
+			if (g->n_addr == 8)
+				continue;
+			if (addr_taken(c, fam, addr)) {
+				cond_set(a, &gs->conds, gen, "Programmed", false,
+					 "AddressNotUsable",
+					 "address %s is used by another Gateway", ad->value);
+				continue;
+			}
+			g->fam[g->n_addr] = fam;
+			memcpy(g->addr[g->n_addr++], addr, 16);
+		}
+	}
+	/* Second pass: Gateways keep the pool addresses they had, then the others
+	 * get free ones in store order (files sorted by name). */
+	for (size_t i = 0; i < st->n_gateways; i++) {
+		struct gw *g = &c->gws[i];
+
+		if (g->st->ours && !g->spec->n_addresses && pool_keep(c, g))
+			g->st->addr_from_pool = true;
+	}
+	for (size_t i = 0; i < st->n_gateways; i++) {
+		struct gw *g = &c->gws[i];
+		struct xgw_gateway_status *gs = g->st;
+		int64_t gen = g->spec->meta.generation;
+
+		if (!gs->ours)
+			continue;
+		if (!g->n_addr && !g->spec->n_addresses && pool_assign(c, g))
+			gs->addr_from_pool = true;
+		if (g->n_addr) {
+			gs->family = g->fam[0];
+			memcpy(gs->addr, g->addr[0], 16);
+		}
+		bool any_valid = false;
+
+		for (size_t k = 0; k < g->spec->n_listeners; k++)
+			any_valid |= g->listeners[k].valid;
+		if (g->bad_addr)
+			; /* the UnsupportedAddress verdict stands */
+		else if (g->spec->n_listeners && !any_valid)
+			cond_set(&res->arena, &gs->conds, gen, "Accepted", false,
+				 "ListenersNotValid", "no listener is valid");
+		else
+			cond_set(&res->arena, &gs->conds, gen, "Accepted", true, "Accepted",
+				 "Gateway is accepted");
+		if (!g->n_addr)
+			cond_set(&res->arena, &gs->conds, gen, "Programmed", false,
+				 "AddressNotAssigned", "no usable address%s",
+				 c->opts->n_pools ? " (address pool exhausted)"
+						  : " (no spec.addresses and no address pool)");
+		else if (!cond_true(&gs->conds, "Accepted"))
+			cond_set(&res->arena, &gs->conds, gen, "Programmed", false, "Invalid",
+				 "Gateway is not accepted");
+		else
+			cond_set(&res->arena, &gs->conds, gen, "Programmed", true, "Programmed",
+				 "Gateway is programmed");
+		/* A listener is programmed when it is valid and its Gateway is. */
+		for (size_t k = 0; k < g->spec->n_listeners; k++) {
+			struct gw_listener *gl = &g->listeners[k];
+			bool prog = gl->valid && cond_true(&gs->conds, "Programmed");
+
+			if (!prog)
+				gl->valid = false;
+			cond_set(&res->arena, &gl->st->conds, gen, "Programmed", prog,
+				 prog ? "Programmed" : "Invalid",
+				 prog ? "listener is programmed" : "listener is not programmed");
+		}
+	}
+	return 0;
+}
+
+/* --- routes ------------------------------------------------------------- */
+
+static const struct xgw_namespace *find_ns(const struct xgw_store *st, const char *name)
+{
+	for (size_t i = 0; i < st->n_namespaces; i++)
+		if (!strcmp(st->namespaces[i].meta.name, name))
+			return &st->namespaces[i];
+	return NULL;
+}
+
+/* Namespace labels; a namespace always carries kubernetes.io/metadata.name. */
+static const char *ns_label(const struct xgw_store *st, const char *ns, const char *key)
+{
+	const struct xgw_namespace *n = find_ns(st, ns);
+
+	if (!strcmp(key, "kubernetes.io/metadata.name"))
+		return ns;
+	return n ? xgw_meta_label(&n->meta, key) : NULL;
+}
+
+static bool selector_matches(const struct xgw_store *st, const struct xgw_label_selector *sel,
+			     const char *ns)
+{
+	for (size_t i = 0; i < sel->n_match_labels; i++) {
+		const char *v = ns_label(st, ns, sel->match_labels[i].key);
+
+		if (!v || strcmp(v, sel->match_labels[i].value))
+			return false;
+	}
+	for (size_t i = 0; i < sel->n_exprs; i++) {
+		const struct xgw_label_expr *e = &sel->exprs[i];
+		const char *v = ns_label(st, ns, e->key);
+		bool in = false;
+
+		for (size_t k = 0; v && k < e->n_values; k++)
+			in |= !strcmp(v, e->values[k]);
+		if ((!strcmp(e->op, "In") && !in) || (!strcmp(e->op, "NotIn") && in) ||
+		    (!strcmp(e->op, "Exists") && !v) || (!strcmp(e->op, "DoesNotExist") && v))
+			return false;
+	}
+	return true;
+}
+
+static bool route_allowed(const struct xgw_store *st, const struct gw_listener *gl,
+			  const char *route_ns)
+{
+	const struct xgw_gw_listener *l = gl->spec;
+	bool kind_ok = !l->n_kinds;
+
+	for (size_t k = 0; k < l->n_kinds; k++)
+		kind_ok |= !strcmp(l->kinds[k].kind, "HTTPRoute") &&
+			   (!l->kinds[k].group || !strcmp(l->kinds[k].group, XGW_GATEWAY_GROUP));
+	if (!kind_ok)
+		return false;
+	switch (l->from) {
+	case XGW_FROM_ALL:
+		return true;
+	case XGW_FROM_SAME:
+		return !strcmp(route_ns, gl->gw->meta.ns);
+	case XGW_FROM_SELECTOR:
+		return selector_matches(st, &l->selector, route_ns);
+	default:
+		return false;
+	}
+}
+
+/* What format 1 of the snapshot cannot express yet; NULL when the rule is fine. */
+static const char *rule_unsupported(const struct xgw_http_rule *r)
+{
+	if (r->n_filters)
+		return "filters";
+	for (size_t i = 0; i < r->n_matches; i++) {
+		const struct xgw_http_match *m = &r->matches[i];
+
+		if (m->path_type == XGW_MATCH_PATH_REGEX)
+			return "RegularExpression path matches";
+		if (m->n_headers)
+			return "header matches";
+		if (m->n_query)
+			return "query parameter matches";
+		if (m->method)
+			return "method matches";
+	}
+	return NULL;
+}
+
+static struct gw *find_gw(struct ctx *c, const char *ns, const char *name)
+{
+	for (size_t i = 0; i < c->n_gws; i++)
+		if (!strcmp(c->gws[i].spec->meta.ns, ns) &&
+		    !strcmp(c->gws[i].spec->meta.name, name))
+			return &c->gws[i];
+	return NULL;
+}
+
+static const struct xgw_service *find_svc(const struct xgw_store *st, const char *ns,
+					  const char *name)
+{
+	for (size_t i = 0; i < st->n_services; i++)
+		if (!strcmp(st->services[i].meta.ns, ns) &&
+		    !strcmp(st->services[i].meta.name, name))
+			return &st->services[i];
+	return NULL;
+}
+
+static const struct xgw_service_port *find_svc_port(const struct xgw_service *s, uint32_t port)
+{
+	for (size_t i = 0; i < s->n_ports; i++)
+		if (s->ports[i].port == port)
+			return &s->ports[i];
+	return NULL;
+}
+
+/* Check one backendRef; returns NULL when it resolves, else the reason. */
+static const char *backend_problem(const struct xgw_store *st, const struct xgw_httproute *r,
+				   const struct xgw_backend_ref *be, char *msg, size_t msglen)
+{
+	const char *ns = be->ns ? be->ns : r->meta.ns;
+	const struct xgw_service *svc;
+
+	if ((be->group && *be->group) || (be->kind && strcmp(be->kind, "Service"))) {
+		snprintf(msg, msglen, "backendRef %s: kind %s/%s is not supported", be->name,
+			 be->group ? be->group : "", be->kind);
+		return "InvalidKind";
+	}
+	if (strcmp(ns, r->meta.ns)) {
+		snprintf(msg, msglen,
+			 "backendRef %s/%s: cross-namespace reference is not permitted "
+			 "(no ReferenceGrant support in this build)",
+			 ns, be->name);
+		return "RefNotPermitted";
+	}
+	svc = find_svc(st, ns, be->name);
+	if (!svc) {
+		snprintf(msg, msglen, "backendRef %s/%s: Service not found", ns, be->name);
+		return "BackendNotFound";
+	}
+	if (!be->port || !find_svc_port(svc, be->port)) {
+		snprintf(msg, msglen, "backendRef %s/%s: Service has no port %u", ns, be->name,
+			 be->port);
+		return "BackendNotFound";
+	}
+	return NULL;
+}
+
+static bool host_listed(const struct attachment *at, const char *h)
+{
+	for (int i = 0; i < at->n_hosts; i++)
+		if (!strcasecmp(at->hosts[i], h))
+			return true;
+	return false;
+}
+
+static int attach_route(struct ctx *c, size_t ri)
+{
+	const struct xgw_httproute *r = &c->st->httproutes[ri];
+	struct xgw_reconcile_result *res = c->res;
+	struct xgw_arena *a = &res->arena;
+	struct xgw_route_status *rs = &res->routes[ri];
+	int64_t gen = r->meta.generation;
+	const char *refs_reason = NULL;
+	char refs_msg[384] = "";
+	const char *unsupported = NULL;
+
+	rs->ns = r->meta.ns;
+	rs->name = r->meta.name;
+	rs->parents = xgw_arena_alloc(a, (r->n_parents + 1) * sizeof(*rs->parents));
+	if (!rs->parents)
+		return -ENOMEM;
+	for (size_t k = 0; k < r->n_rules; k++) {
+		const struct xgw_http_rule *rule = &r->rules[k];
+
+		if (!unsupported)
+			unsupported = rule_unsupported(rule);
+		for (size_t b = 0; b < rule->n_backends && !refs_reason; b++)
+			refs_reason = backend_problem(c->st, r, &rule->backends[b], refs_msg,
+						      sizeof(refs_msg));
+	}
+
+	for (size_t p = 0; p < r->n_parents; p++) {
+		const struct xgw_parent_ref *pr = &r->parents[p];
+		const char *gns = pr->ns ? pr->ns : r->meta.ns;
+		struct gw *g;
+		struct xgw_parent_status *ps;
+		bool matched_section = false, allowed = false, host_ok = false;
+
+		if ((pr->group && strcmp(pr->group, XGW_GATEWAY_GROUP)) ||
+		    (pr->kind && strcmp(pr->kind, "Gateway")))
+			continue;
+		g = find_gw(c, gns, pr->name);
+		if (!g) {
+			problem(res, "HTTPRoute %s/%s: parent Gateway %s/%s not found", r->meta.ns,
+				r->meta.name, gns, pr->name);
+			continue;
+		}
+		if (!g->st->ours)
+			continue;
+		ps = &rs->parents[rs->n_parents++];
+		ps->ns = gns;
+		ps->name = pr->name;
+		ps->section_name = pr->section_name;
+		ps->port = pr->port;
+		for (size_t li = 0; li < g->spec->n_listeners; li++) {
+			struct gw_listener *gl = &g->listeners[li];
+			struct attachment at = {.route = r, .route_idx = ri, .l = gl};
+
+			if (pr->section_name && strcmp(pr->section_name, gl->spec->name))
+				continue;
+			if (pr->port && pr->port != gl->spec->port)
+				continue;
+			matched_section = true;
+			if (!gl->valid || !route_allowed(c->st, gl, r->meta.ns))
+				continue;
+			allowed = true;
+			if (!r->n_hostnames) {
+				at.hosts[at.n_hosts++] =
+					xgw_hostname_intersect(gl->spec->hostname, NULL);
+			} else {
+				for (size_t h = 0; h < r->n_hostnames && at.n_hosts < 16; h++) {
+					const char *e = xgw_hostname_intersect(gl->spec->hostname,
+									       r->hostnames[h]);
+
+					if (e && !host_listed(&at, e))
+						at.hosts[at.n_hosts++] = e;
+				}
+			}
+			if (!at.n_hosts)
+				continue;
+			host_ok = true;
+			gl->st->attached_routes++;
+			if (VEC_PUSH(c->att, at))
+				return -ENOMEM;
+		}
+		if (!matched_section)
+			cond_set(a, &ps->conds, gen, "Accepted", false, "NoMatchingParent",
+				 "no listener matches sectionName %s port %u",
+				 pr->section_name ? pr->section_name : "(any)", pr->port);
+		else if (!allowed)
+			cond_set(a, &ps->conds, gen, "Accepted", false, "NotAllowedByListeners",
+				 "no listener allows this route");
+		else if (!host_ok)
+			cond_set(a, &ps->conds, gen, "Accepted", false,
+				 "NoMatchingListenerHostname",
+				 "no hostname of this route matches a listener hostname");
+		else
+			cond_set(a, &ps->conds, gen, "Accepted", true, "Accepted",
+				 "route is accepted");
+		if (refs_reason)
+			cond_set(a, &ps->conds, gen, "ResolvedRefs", false, refs_reason, "%s",
+				 refs_msg);
+		else
+			cond_set(a, &ps->conds, gen, "ResolvedRefs", true, "ResolvedRefs",
+				 "references are resolved");
+		if (unsupported && host_ok)
+			cond_set(a, &ps->conds, gen, "PartiallyInvalid", true, "UnsupportedValue",
+				 "rules using %s are not served by this build", unsupported);
+	}
+	if (unsupported && rs->n_parents)
+		problem(res, "HTTPRoute %s/%s: rules using %s are not served by this build",
+			r->meta.ns, r->meta.name, unsupported);
+	if (refs_reason && rs->n_parents)
+		problem(res, "HTTPRoute %s/%s: %s", r->meta.ns, r->meta.name, refs_msg);
+	return 0;
+}
+
+/* --- snapshot ----------------------------------------------------------- */
+
+static int cluster_for(struct ctx *c, const struct xgw_httproute *r,
+		       const struct xgw_backend_ref *be, uint32_t *out)
+{
+	char msg[256];
+	const char *ns = be->ns ? be->ns : r->meta.ns;
+	const struct xgw_service *svc;
+	const struct xgw_service_port *sp;
+	int idx;
+
+	*out = XGW_SNAP_NONE;
+	if (backend_problem(c->st, r, be, msg, sizeof(msg)))
+		return 0;
+	for (size_t i = 0; i < c->clusters.n; i++) {
+		struct cluster_key *k = &c->clusters.v[i];
+
+		if (k->port == be->port && !strcmp(k->ns, ns) && !strcmp(k->svc, be->name)) {
+			*out = k->idx;
+			return 0;
+		}
+	}
+	svc = find_svc(c->st, ns, be->name);
+	sp = find_svc_port(svc, be->port);
+
+	char name[512];
+
+	snprintf(name, sizeof(name), "%s/%s:%u", ns, be->name, be->port);
+	idx = xgw_snapb_cluster(c->b, name);
+	if (idx < 0)
+		return idx;
+	for (size_t i = 0; i < c->st->n_slices; i++) {
+		const struct xgw_endpointslice *es = &c->st->slices[i];
+		uint32_t port = 0;
+
+		if (!es->service_name || strcmp(es->service_name, be->name) ||
+		    strcmp(es->meta.ns, ns))
+			continue;
+		if (es->address_type && strcmp(es->address_type, "IPv4") &&
+		    strcmp(es->address_type, "IPv6"))
+			continue;
+		for (size_t p = 0; p < es->n_ports; p++) {
+			const char *pn = es->ports[p].name ? es->ports[p].name : "";
+			const char *sn = sp->name ? sp->name : "";
+
+			if (!strcmp(pn, sn))
+				port = es->ports[p].port;
+		}
+		if (!port) {
+			/* no matching named port: only a numeric targetPort can still tell */
+			if (sp->target_port_name)
+				continue;
+			port = sp->target_port ? sp->target_port : sp->port;
+		}
+		for (size_t e = 0; e < es->n_endpoints; e++) {
+			if (!es->endpoints[e].ready)
+				continue;
+			for (size_t k = 0; k < es->endpoints[e].n_addresses; k++) {
+				uint8_t fam, addr[16];
+
+				if (xgw_ip_parse(es->endpoints[e].addresses[k], &fam, addr))
+					continue;
+				if (xgw_snapb_endpoint(c->b, fam, addr, (uint16_t)port) < 0)
+					return -ENOMEM;
+			}
+		}
+	}
+	struct cluster_key k = {ns, be->name, be->port, (uint32_t)idx};
+
+	if (VEC_PUSH(c->clusters, k))
+		return -ENOMEM;
+	*out = (uint32_t)idx;
+	return 0;
+}
+
+/* Snapshot rules for every rule of every attached route, made once per route. */
+static int build_rules(struct ctx *c)
+{
+	const struct xgw_store *st = c->st;
+
+	c->rule_ids = calloc(st->n_httproutes + 1, sizeof(*c->rule_ids));
+	if (!c->rule_ids)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->att.n; i++) {
+		size_t ri = c->att.v[i].route_idx;
+		const struct xgw_httproute *r = &st->httproutes[ri];
+		char name[512];
+
+		if (c->rule_ids[ri])
+			continue;
+		c->rule_ids[ri] = calloc(r->n_rules + 1, sizeof(uint32_t));
+		if (!c->rule_ids[ri])
+			return -ENOMEM;
+		snprintf(name, sizeof(name), "%s/%s", r->meta.ns, r->meta.name);
+		for (size_t k = 0; k < r->n_rules; k++) {
+			const struct xgw_http_rule *rule = &r->rules[k];
+			uint32_t cl[64];
+			int idx;
+
+			if (rule_unsupported(rule)) {
+				c->rule_ids[ri][k] = XGW_SNAP_NONE;
+				continue;
+			}
+			/* clusters first: a rule's backends must follow it directly */
+			for (size_t b = 0; b < rule->n_backends && b < 64; b++)
+				if (cluster_for(c, r, &rule->backends[b], &cl[b]))
+					return -ENOMEM;
+			idx = xgw_snapb_rule(c->b, name, (uint32_t)k);
+			if (idx < 0)
+				return idx;
+			for (size_t b = 0; b < rule->n_backends && b < 64; b++)
+				if (xgw_snapb_backend(c->b, cl[b], rule->backends[b].weight) < 0)
+					return -ENOMEM;
+			c->rule_ids[ri][k] = (uint32_t)idx;
+		}
+	}
+	return 0;
+}
+
+struct entry {
+	const struct xgw_httproute *route;
+	uint32_t rule_idx; /* within the route */
+	uint32_t match_idx;
+	uint32_t snap_rule;
+	uint8_t path_type;
+	const char *path;
+};
+
+static int entry_cmp(const void *pa, const void *pb)
+{
+	const struct entry *a = pa, *b = pb;
+	const char *ta, *tb;
+	int d;
+
+	/* Exact before prefix; then the longer path; then (Gateway API order) the
+	 * older route, then namespace/name, then rule and match order. */
+	if (a->path_type != b->path_type)
+		return a->path_type == XGW_PATH_EXACT ? -1 : 1;
+	size_t la = strlen(a->path), lb = strlen(b->path);
+
+	if (la != lb)
+		return la > lb ? -1 : 1;
+	ta = a->route->meta.creation_timestamp ? a->route->meta.creation_timestamp : "";
+	tb = b->route->meta.creation_timestamp ? b->route->meta.creation_timestamp : "";
+	if ((d = strcmp(ta, tb)))
+		return d;
+	if ((d = strcmp(a->route->meta.ns, b->route->meta.ns)))
+		return d;
+	if ((d = strcmp(a->route->meta.name, b->route->meta.name)))
+		return d;
+	if (a->rule_idx != b->rule_idx)
+		return a->rule_idx < b->rule_idx ? -1 : 1;
+	return a->match_idx < b->match_idx ? -1 : a->match_idx > b->match_idx;
+}
+
+struct vhost {
+	const char *host; /* "" = any */
+	VEC(struct entry) e;
+};
+
+struct vhost_vec {
+	struct vhost *v;
+	size_t n, cap;
+};
+
+static int vhost_cmp(const void *pa, const void *pb)
+{
+	const struct vhost *a = pa, *b = pb;
+	long ra = host_rank(a->host), rb = host_rank(b->host);
+
+	if (ra != rb)
+		return ra > rb ? -1 : 1;
+	return strcasecmp(a->host, b->host);
+}
+
+/* Is <l> the most specific listener of the port group for effective host <h>? */
+static bool best_listener(struct gw_listener **grp, size_t n, struct gw_listener *l, const char *h)
+{
+	long mine = host_rank(l->spec->hostname);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *oh = grp[i]->spec->hostname;
+
+		if (grp[i] == l || host_rank(oh) <= mine)
+			continue;
+		/* a narrower listener that the effective hostname falls into */
+		if (*h && xgw_hostname_intersect(oh, h) && (!is_wild(h) || is_wild(oh)) &&
+		    !strcasecmp(xgw_hostname_intersect(oh, h), h))
+			return false;
+	}
+	return true;
+}
+
+static struct vhost *vhost_get(struct vhost_vec *vh, const char *host)
+{
+	for (size_t i = 0; i < vh->n; i++)
+		if (!strcasecmp(vh->v[i].host, host))
+			return &vh->v[i];
+	struct vhost v = {.host = host};
+
+	if (VEC_PUSH(*vh, v))
+		return NULL;
+	return &vh->v[vh->n - 1];
+}
+
+/* One snapshot listener for address <ai> of <g> on the port of <grp>. */
+static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listener **grp, size_t n)
+{
+	const struct xgw_gateway *gw = g->spec;
+	struct vhost_vec vh = {0};
+	char name[512];
+	int err = -ENOMEM, idx;
+
+	for (size_t i = 0; i < c->att.n; i++) {
+		struct attachment *at = &c->att.v[i];
+		bool in = false;
+
+		for (size_t k = 0; k < n; k++)
+			in |= at->l == grp[k];
+		if (!in)
+			continue;
+		for (int h = 0; h < at->n_hosts; h++) {
+			struct vhost *v;
+
+			if (!best_listener(grp, n, at->l, at->hosts[h]))
+				continue;
+			v = vhost_get(&vh, at->hosts[h]);
+			if (!v)
+				goto out;
+			for (size_t k = 0; k < at->route->n_rules; k++) {
+				const struct xgw_http_rule *rule = &at->route->rules[k];
+				uint32_t sr = c->rule_ids[at->route_idx][k];
+				size_t nm = rule->n_matches ? rule->n_matches : 1;
+
+				if (sr == XGW_SNAP_NONE)
+					continue;
+				for (size_t m = 0; m < nm; m++) {
+					const struct xgw_http_match *hm =
+						rule->n_matches ? &rule->matches[m] : NULL;
+					struct entry e = {
+						.route = at->route,
+						.rule_idx = (uint32_t)k,
+						.match_idx = (uint32_t)m,
+						.snap_rule = sr,
+						.path_type =
+							hm && hm->path_type == XGW_MATCH_PATH_EXACT
+								? XGW_PATH_EXACT
+								: XGW_PATH_PREFIX,
+						.path = hm && hm->path ? hm->path : "/",
+					};
+
+					if (VEC_PUSH(v->e, e))
+						goto out;
+				}
+			}
+		}
+	}
+	/* A listener's own hostname routes there even with no route (404 then). */
+	for (size_t k = 0; k < n; k++)
+		if (grp[k]->spec->hostname && !vhost_get(&vh, grp[k]->spec->hostname))
+			goto out;
+	qsort(vh.v, vh.n, sizeof(*vh.v), vhost_cmp);
+
+	if (n == 1)
+		snprintf(name, sizeof(name), "%s/%s/%s", gw->meta.ns, gw->meta.name,
+			 grp[0]->spec->name);
+	else
+		snprintf(name, sizeof(name), "%s/%s:%u", gw->meta.ns, gw->meta.name,
+			 grp[0]->spec->port);
+	idx = xgw_snapb_listener(c->b, g->fam[ai], g->addr[ai], (uint16_t)grp[0]->spec->port,
+				 XGW_LPROTO_HTTP, name);
+	if (idx < 0)
+		goto out;
+	for (size_t i = 0; i < vh.n; i++) {
+		struct vhost *v = &vh.v[i];
+
+		if (xgw_snapb_vhost(c->b, v->host, strlen(v->host)) < 0)
+			goto out;
+		qsort(v->e.v, v->e.n, sizeof(*v->e.v), entry_cmp);
+		for (size_t k = 0; k < v->e.n; k++) {
+			struct entry *e = &v->e.v[k];
+
+			if (xgw_snapb_match(c->b, e->snap_rule, e->path_type, e->path,
+					    strlen(e->path)) < 0)
+				goto out;
+		}
+	}
+	struct xgw_bpf_listener *bl;
+	struct xgw_reconcile_result *res = c->res;
+	void *p = realloc(res->listeners, (res->n_listeners + 1) * sizeof(*res->listeners));
+
+	if (!p)
+		goto out;
+	res->listeners = p;
+	bl = &res->listeners[res->n_listeners++];
+	memset(bl, 0, sizeof(*bl));
+	bl->family = g->fam[ai];
+	memcpy(bl->addr, g->addr[ai], 16);
+	bl->port = (uint16_t)grp[0]->spec->port;
+	bl->proto = IPPROTO_TCP;
+	bl->id = (uint32_t)idx;
+	err = 0;
+out:
+	for (size_t i = 0; i < vh.n; i++)
+		free(vh.v[i].e.v);
+	free(vh.v);
+	return err;
+}
+
+static int build_listeners(struct ctx *c)
+{
+	for (size_t gi = 0; gi < c->n_gws; gi++) {
+		struct gw *g = &c->gws[gi];
+		size_t nl = g->spec->n_listeners;
+		struct gw_listener **grp;
+		bool *done;
+		int err = 0;
+
+		if (!g->st->ours || !g->n_addr || !nl)
+			continue;
+		grp = calloc(nl, sizeof(*grp));
+		done = calloc(nl, sizeof(*done));
+		if (!grp || !done) {
+			free(grp);
+			free(done);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < nl && !err; i++) {
+			size_t n = 0;
+
+			if (done[i] || !g->listeners[i].valid)
+				continue;
+			for (size_t j = i; j < nl; j++) {
+				if (g->listeners[j].valid &&
+				    g->listeners[j].spec->port == g->listeners[i].spec->port) {
+					grp[n++] = &g->listeners[j];
+					done[j] = true;
+				}
+			}
+			for (int ai = 0; ai < g->n_addr && !err; ai++)
+				err = build_listener(c, g, ai, grp, n);
+		}
+		free(grp);
+		free(done);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *opts,
+		  struct xgw_reconcile_result *res)
+{
+	struct ctx c = {.st = st, .opts = opts, .res = res};
+	int err = -ENOMEM;
+
+	c.b = xgw_snapb__new(opts->generation);
+	res->routes = xgw_arena_alloc(&res->arena, (st->n_httproutes + 1) * sizeof(*res->routes));
+	if (!c.b || !res->routes)
+		goto out;
+	res->n_routes = st->n_httproutes;
+	if ((err = do_classes(&c)) || (err = do_gateways(&c)))
+		goto out;
+	for (size_t i = 0; i < st->n_httproutes; i++)
+		if ((err = attach_route(&c, i)))
+			goto out;
+	if ((err = build_rules(&c)) || (err = build_listeners(&c)))
+		goto out;
+	err = xgw_snapb__finish(c.b, &res->snap, &res->snap_len);
+out:
+	xgw_snapb__free(c.b);
+	if (c.rule_ids)
+		for (size_t i = 0; i < st->n_httproutes; i++)
+			free(c.rule_ids[i]);
+	free(c.rule_ids);
+	free(c.att.v);
+	free(c.clusters.v);
+	free(c.gws);
+	return err;
+}
+
+void xgw_reconcile_result__free(struct xgw_reconcile_result *res)
+{
+	if (!res)
+		return;
+	free(res->snap);
+	free(res->listeners);
+	free(res->problems);
+	xgw_arena_free(&res->arena);
+	memset(res, 0, sizeof(*res));
+}

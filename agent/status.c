@@ -1,1 +1,124 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "status.h"
+#include "xgw/netaddr.h"
+
+static json_t *conds_json(const struct xgw_conds *cs, bool programmed)
+{
+	json_t *arr = json_array();
+
+	for (int i = 0; i < cs->n; i++) {
+		const struct xgw_condition *c = &cs->c[i];
+		bool pending =
+			!programmed && !strcmp(c->type, "Programmed") && !strcmp(c->status, "True");
+
+		json_array_append_new(
+			arr, json_pack("{s:s, s:s, s:s, s:s, s:I}", "type", c->type, "status",
+				       pending ? "Unknown" : c->status, "reason",
+				       pending ? "Pending" : c->reason, "message",
+				       pending ? "waiting for the data plane" : c->message,
+				       "observedGeneration", (json_int_t)c->observed_generation));
+	}
+	return arr;
+}
+
+static json_t *gateway_json(const struct xgw_gateway_status *g, bool programmed)
+{
+	json_t *o = json_object(), *ls = json_array(), *addrs = json_array();
+	char ip[XGW_IP_STRLEN];
+
+	json_object_set_new(o, "namespace", json_string(g->ns));
+	json_object_set_new(o, "name", json_string(g->name));
+	if (g->family)
+		json_array_append_new(addrs, json_pack("{s:s, s:s}", "type", "IPAddress", "value",
+						       xgw_ip_format(g->family, g->addr, ip)));
+	for (size_t i = 0; i < g->n_listeners; i++) {
+		const struct xgw_listener_status *l = &g->listeners[i];
+		json_t *kinds = json_array();
+
+		for (int k = 0; k < l->n_supported_kinds; k++)
+			json_array_append_new(kinds, json_pack("{s:s, s:s}", "group",
+							       "gateway.networking.k8s.io", "kind",
+							       l->supported_kinds[k]));
+		json_array_append_new(
+			ls, json_pack("{s:s, s:I, s:o, s:o}", "name", l->name, "attachedRoutes",
+				      (json_int_t)l->attached_routes, "supportedKinds", kinds,
+				      "conditions", conds_json(&l->conds, programmed)));
+	}
+	json_object_set_new(o, "status",
+			    json_pack("{s:o, s:o, s:o}", "addresses", addrs, "conditions",
+				      conds_json(&g->conds, programmed), "listeners", ls));
+	return o;
+}
+
+static json_t *route_json(const struct xgw_route_status *r, bool programmed)
+{
+	json_t *parents = json_array();
+
+	for (size_t i = 0; i < r->n_parents; i++) {
+		const struct xgw_parent_status *p = &r->parents[i];
+		json_t *ref =
+			json_pack("{s:s, s:s, s:s, s:s}", "group", "gateway.networking.k8s.io",
+				  "kind", "Gateway", "namespace", p->ns, "name", p->name);
+
+		if (p->section_name)
+			json_object_set_new(ref, "sectionName", json_string(p->section_name));
+		if (p->port)
+			json_object_set_new(ref, "port", json_integer(p->port));
+		json_array_append_new(parents,
+				      json_pack("{s:o, s:s, s:o}", "parentRef", ref,
+						"controllerName", "xgw.io/gateway-controller",
+						"conditions", conds_json(&p->conds, programmed)));
+	}
+	return json_pack("{s:s, s:s, s:{s:o}}", "namespace", r->ns, "name", r->name, "status",
+			 "parents", parents);
+}
+
+int xgw_status_write(const char *path, const struct xgw_reconcile_result *res, uint64_t gen,
+		     bool programmed)
+{
+	json_t *root = json_object(), *classes = json_array(), *gws = json_array(),
+	       *routes = json_array();
+	char tmp[512];
+	int err = 0;
+
+	for (size_t i = 0; i < res->n_classes; i++) {
+		const struct xgw_class_status *c = &res->classes[i];
+
+		if (c->ours)
+			json_array_append_new(classes,
+					      json_pack("{s:s, s:{s:o}}", "name", c->name, "status",
+							"conditions", conds_json(&c->conds, true)));
+	}
+	for (size_t i = 0; i < res->n_gateways; i++)
+		if (res->gateways[i].ours)
+			json_array_append_new(gws, gateway_json(&res->gateways[i], programmed));
+	for (size_t i = 0; i < res->n_routes; i++)
+		if (res->routes[i].n_parents)
+			json_array_append_new(routes, route_json(&res->routes[i], programmed));
+	json_object_set_new(root, "generation", json_integer((json_int_t)gen));
+	json_object_set_new(root, "programmed", json_boolean(programmed));
+	json_object_set_new(root, "gatewayClasses", classes);
+	json_object_set_new(root, "gateways", gws);
+	json_object_set_new(root, "httpRoutes", routes);
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	if (json_dump_file(root, tmp, JSON_INDENT(2) | JSON_SORT_KEYS)) {
+		err = -EIO;
+		goto out;
+	}
+	if (rename(tmp, path)) {
+		err = -errno;
+		unlink(tmp);
+	}
+out:
+	json_decref(root);
+	return err;
+}

@@ -1,1 +1,1304 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * YAML manifests to the typed model of xgw/model.h.
+ *
+ * Decoding applies the API's defaults and checks types, never semantics
+ * (duplicate listener names, dangling references... are the reconciler's to
+ * report). A document that cannot be decoded becomes one xgw_decode_error and
+ * is skipped; unknown fields are ignored, so newer manifests still load.
+ *
+ * Field helpers share a sticky error in struct dctx: the first failure
+ * formats its message with the field path ("spec.listeners[0].port: ...")
+ * and later calls do nothing, so a decoder reads straight through and
+ * checks c->err once.
+ */
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "xgw/log.h"
+#include "xgw/model.h"
+#include "yaml_tree.h"
+
+/* A manifest file larger than this is refused rather than read into memory. */
+#define MANIFEST_MAX_BYTES (64u << 20)
+
+#define PORT_WANT "an integer 1..65535"
+
+#define PATH_LEN 256 /* field path, "spec.rules[0].matches[1]..." */
+#define TEXT_LEN 384 /* what is wrong there */
+
+struct dctx {
+	struct xgw_store *st;
+	struct xgw_arena *a; /* the store's */
+	const struct xgw_origin *origin;
+	/* the object, for error reports (strings of the YAML tree) */
+	const char *kind;
+	const char *ns;
+	const char *name;
+	char path[PATH_LEN];
+	size_t plen;
+	int err; /* 0, -EINVAL (msg and line set) or -ENOMEM */
+	int line;
+	char msg[PATH_LEN + TEXT_LEN + 2];
+};
+
+/* --- paths and errors --------------------------------------------------- */
+
+static size_t path_push(struct dctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static size_t path_push(struct dctx *c, const char *fmt, ...)
+{
+	size_t old = c->plen;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(c->path + c->plen, sizeof(c->path) - c->plen, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		c->plen = c->plen + n < sizeof(c->path) ? c->plen + n : sizeof(c->path) - 1;
+	return old;
+}
+
+/* Appends ".key" (or "key" at the root) to the path; returns the old length. */
+static size_t push_key(struct dctx *c, const char *key)
+{
+	return path_push(c, "%s%s", c->plen ? "." : "", key);
+}
+
+static size_t push_idx(struct dctx *c, size_t i)
+{
+	return path_push(c, "[%zu]", i);
+}
+
+static void path_pop(struct dctx *c, size_t old)
+{
+	c->plen = old;
+	c->path[old] = '\0';
+}
+
+/* Fails the object at field <key> of the current path (<key> may be NULL). */
+static void fail(struct dctx *c, const char *key, const struct xgw_ynode *at, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void fail(struct dctx *c, const char *key, const struct xgw_ynode *at, const char *fmt, ...)
+{
+	char text[TEXT_LEN];
+	va_list ap;
+
+	if (c->err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (key)
+		push_key(c, key);
+	if (c->plen)
+		snprintf(c->msg, sizeof(c->msg), "%s: %s", c->path, text);
+	else
+		snprintf(c->msg, sizeof(c->msg), "%s", text);
+	c->err = -EINVAL;
+	c->line = at ? at->line : 0;
+}
+
+static void oom(struct dctx *c)
+{
+	if (!c->err || c->err == -EINVAL)
+		c->err = -ENOMEM;
+}
+
+/* "got ..." for type errors: the text of a scalar, else what the node is. */
+static const char *got(const struct xgw_ynode *n, char *buf, size_t size)
+{
+	if (!n)
+		return "nothing";
+	if (n->type == XGW_YNODE_SCALAR && n->scalar.kind != XGW_YSCALAR_NULL) {
+		snprintf(buf, size, "\"%.64s\"%s%s", n->scalar.s, n->scalar.len > 64 ? "..." : "",
+			 n->scalar.quoted && n->scalar.kind == XGW_YSCALAR_STR
+				 ? " (a quoted string)"
+				 : "");
+		return buf;
+	}
+	return xgw_yaml_type_name(n);
+}
+
+/* Appends a copy of *<item> to a growable store array; false on ENOMEM. */
+static bool push(void **arr, size_t *n, size_t *cap, size_t size, const void *item)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 8;
+		void *p = reallocarray(*arr, ncap, size);
+
+		if (!p)
+			return false;
+		*arr = p;
+		*cap = ncap;
+	}
+	memcpy((char *)*arr + *n * size, item, size);
+	(*n)++;
+	return true;
+}
+
+#define STORE_PUSH(st, arr, item)                                                                  \
+	({                                                                                         \
+		void *a_ = (st)->arr;                                                              \
+		bool ok_ = push(&a_, &(st)->n_##arr, &(st)->cap_##arr, sizeof(*(st)->arr), item);  \
+		(st)->arr = a_;                                                                    \
+		ok_;                                                                               \
+	})
+
+/* --- field helpers ------------------------------------------------------ */
+
+static char *copy_str(struct dctx *c, const char *s, size_t len)
+{
+	char *p;
+
+	if (c->err)
+		return NULL;
+	p = xgw_arena_alloc(c->a, len + 1);
+	if (!p) {
+		oom(c);
+		return NULL;
+	}
+	memcpy(p, s, len);
+	return p;
+}
+
+static char *dup_str(struct dctx *c, const char *s)
+{
+	return s ? copy_str(c, s, strlen(s)) : NULL;
+}
+
+static void *alloc_array(struct dctx *c, size_t n, size_t size)
+{
+	void *p;
+
+	if (c->err || !n)
+		return NULL;
+	p = xgw_arena_alloc(c->a, n * size);
+	if (!p)
+		oom(c);
+	return p;
+}
+
+/* The value of <key> in <m>, NULL when absent or null. */
+static const struct xgw_ynode *get(const struct xgw_ynode *m, const char *key)
+{
+	const struct xgw_ynode *n = xgw_yaml_get(m, key);
+
+	return xgw_yaml_is_null(n) ? NULL : n;
+}
+
+/* A string value: scalars of any type are taken as written. */
+static char *str_of(struct dctx *c, const char *key, const struct xgw_ynode *n)
+{
+	char buf[16];
+
+	if (c->err || !n)
+		return NULL;
+	if (n->type != XGW_YNODE_SCALAR) {
+		fail(c, key, n, "expected a string, got %s", got(n, buf, sizeof(buf)));
+		return NULL;
+	}
+	if (strlen(n->scalar.s) != n->scalar.len) {
+		fail(c, key, n, "contains a NUL character");
+		return NULL;
+	}
+	return copy_str(c, n->scalar.s, n->scalar.len);
+}
+
+/* Optional string <key> of <m>: <def> (copied) when absent, NULL for no default. */
+static char *opt_str(struct dctx *c, const struct xgw_ynode *m, const char *key, const char *def)
+{
+	const struct xgw_ynode *n = get(m, key);
+
+	return n ? str_of(c, key, n) : dup_str(c, def);
+}
+
+/* Required non-empty string <key> of <m>. */
+static char *req_str(struct dctx *c, const struct xgw_ynode *m, const char *key)
+{
+	const struct xgw_ynode *n = get(m, key);
+	char *s;
+
+	if (!n) {
+		fail(c, key, m, "required field is missing");
+		return NULL;
+	}
+	s = str_of(c, key, n);
+	if (s && !*s)
+		fail(c, key, n, "must not be empty");
+	return s;
+}
+
+/*
+ * Integer <key> of <m> in [<lo>, <hi>]; <def> when absent (*<present> says
+ * which, if given). <want> describes valid values for the message.
+ */
+static int64_t get_int(struct dctx *c, const struct xgw_ynode *m, const char *key, int64_t def,
+		       int64_t lo, int64_t hi, const char *want, bool *present)
+{
+	const struct xgw_ynode *n = get(m, key);
+	char buf[96];
+	int64_t v;
+	int err;
+
+	if (present)
+		*present = false;
+	if (c->err || !n)
+		return def;
+	err = xgw_yaml_int(n, &v);
+	if (err || v < lo || v > hi) {
+		fail(c, key, n, "expected %s, got %s%s", want, got(n, buf, sizeof(buf)),
+		     err == -ERANGE || (!err && (v < lo || v > hi)) ? " (out of range)" : "");
+		return def;
+	}
+	if (present)
+		*present = true;
+	return v;
+}
+
+/*
+ * A port. Kubernetes ports are int32: a value outside 1..65535 that is still
+ * a non-negative int32 is kept for the reconciler to report in status (a
+ * Gateway must say which listener is invalid); anything else cannot be a
+ * port at all and fails the object.
+ */
+static uint32_t get_port(struct dctx *c, const struct xgw_ynode *m, const char *key, bool required)
+{
+	if (required && !get(m, key)) {
+		fail(c, key, m, "required field is missing");
+		return 0;
+	}
+	return (uint32_t)get_int(c, m, key, 0, 0, INT32_MAX, PORT_WANT, NULL);
+}
+
+static bool get_bool(struct dctx *c, const struct xgw_ynode *m, const char *key, bool def)
+{
+	const struct xgw_ynode *n = get(m, key);
+	char buf[96];
+	bool v;
+
+	if (c->err || !n)
+		return def;
+	if (xgw_yaml_bool(n, &v)) {
+		fail(c, key, n, "expected true or false, got %s", got(n, buf, sizeof(buf)));
+		return def;
+	}
+	return v;
+}
+
+/* Mapping <key> of <m>, or NULL when absent or on error. */
+static const struct xgw_ynode *get_map(struct dctx *c, const struct xgw_ynode *m, const char *key)
+{
+	const struct xgw_ynode *n = get(m, key);
+	char buf[96];
+
+	if (c->err || !n)
+		return NULL;
+	if (n->type != XGW_YNODE_MAP) {
+		fail(c, key, n, "expected a mapping, got %s", got(n, buf, sizeof(buf)));
+		return NULL;
+	}
+	return n;
+}
+
+/* List <key> of <m>: its length in *<n> (0 when absent or on error). */
+static const struct xgw_ynode *get_seq(struct dctx *c, const struct xgw_ynode *m, const char *key,
+				       size_t *len)
+{
+	const struct xgw_ynode *n = get(m, key);
+	char buf[96];
+
+	*len = 0;
+	if (c->err || !n)
+		return NULL;
+	if (n->type != XGW_YNODE_SEQ) {
+		fail(c, key, n, "expected a list, got %s", got(n, buf, sizeof(buf)));
+		return NULL;
+	}
+	*len = n->seq.n;
+	return n;
+}
+
+/* Item <i> of list <seq>, which must be a mapping; the path ends in "[i]". */
+static const struct xgw_ynode *item_map(struct dctx *c, const struct xgw_ynode *seq, size_t i)
+{
+	const struct xgw_ynode *n = seq->seq.items[i];
+	char buf[96];
+
+	if (n->type != XGW_YNODE_MAP) {
+		fail(c, NULL, n, "expected a mapping, got %s", got(n, buf, sizeof(buf)));
+		return NULL;
+	}
+	return n;
+}
+
+/* A list of strings. */
+static char **get_strs(struct dctx *c, const struct xgw_ynode *m, const char *key, size_t *len)
+{
+	const struct xgw_ynode *seq = get_seq(c, m, key, len);
+	char **v = alloc_array(c, *len, sizeof(*v));
+	size_t old;
+
+	if (!v) {
+		*len = 0;
+		return NULL;
+	}
+	old = push_key(c, key);
+	for (size_t i = 0; i < *len && !c->err; i++) {
+		size_t o = push_idx(c, i);
+
+		if (xgw_yaml_is_null(seq->seq.items[i]))
+			fail(c, NULL, seq->seq.items[i], "expected a string, got null");
+		v[i] = str_of(c, NULL, seq->seq.items[i]);
+		path_pop(c, o);
+	}
+	path_pop(c, old);
+	return v;
+}
+
+/* A map of strings to strings (labels, matchLabels); a null value is "". */
+static struct xgw_label *get_labels(struct dctx *c, const struct xgw_ynode *m, const char *key,
+				    size_t *len)
+{
+	const struct xgw_ynode *map = get_map(c, m, key);
+	struct xgw_label *v;
+	size_t old;
+
+	*len = 0;
+	if (!map)
+		return NULL;
+	v = alloc_array(c, map->map.n, sizeof(*v));
+	if (!v)
+		return NULL;
+	old = push_key(c, key);
+	for (size_t i = 0; i < map->map.n && !c->err; i++) {
+		const struct xgw_ynode *k = map->map.pairs[i].key, *val = map->map.pairs[i].value;
+
+		v[i].key = str_of(c, NULL, k);
+		v[i].value =
+			xgw_yaml_is_null(val) ? copy_str(c, "", 0) : str_of(c, k->scalar.s, val);
+	}
+	path_pop(c, old);
+	if (!c->err)
+		*len = map->map.n;
+	return v;
+}
+
+/* Maps <s> to its index in <names>; fails when it is none of them. */
+static int enum_of(struct dctx *c, const struct xgw_ynode *m, const char *key, const char *def,
+		   const char *const *names, const char *want)
+{
+	const struct xgw_ynode *n = get(m, key);
+	const char *s = n ? (n->type == XGW_YNODE_SCALAR ? n->scalar.s : NULL) : def;
+	char buf[96];
+
+	if (c->err)
+		return 0;
+	for (int i = 0; s && names[i]; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	fail(c, key, n, "expected %s, got %s", want, got(n, buf, sizeof(buf)));
+	return 0;
+}
+
+/* --- metadata ----------------------------------------------------------- */
+
+static void decode_meta(struct dctx *c, const struct xgw_ynode *root, struct xgw_meta *meta,
+			bool namespaced)
+{
+	const struct xgw_ynode *m;
+	size_t old;
+
+	if (!get(root, "metadata")) {
+		fail(c, "metadata", root, "required field is missing");
+		return;
+	}
+	m = get_map(c, root, "metadata");
+	old = push_key(c, "metadata");
+	meta->name = req_str(c, m, "name");
+	if (namespaced) {
+		meta->ns = opt_str(c, m, "namespace", NULL);
+		if (!c->err && (!meta->ns || !*meta->ns))
+			meta->ns = dup_str(c, "default");
+	}
+	meta->generation = get_int(c, m, "generation", 1, INT64_MIN, INT64_MAX, "an integer", NULL);
+	meta->uid = opt_str(c, m, "uid", NULL);
+	meta->creation_timestamp = opt_str(c, m, "creationTimestamp", NULL);
+	meta->labels = get_labels(c, m, "labels", &meta->n_labels);
+	path_pop(c, old);
+	meta->origin = *c->origin;
+}
+
+/* --- gateway.networking.k8s.io ------------------------------------------ */
+
+static void decode_gatewayclass(struct dctx *c, const struct xgw_ynode *root)
+{
+	struct xgw_gatewayclass gc = {};
+	const struct xgw_ynode *spec;
+	size_t old;
+
+	decode_meta(c, root, &gc.meta, false);
+	spec = get_map(c, root, "spec");
+	old = push_key(c, "spec");
+	gc.controller_name = req_str(c, spec, "controllerName");
+	gc.description = opt_str(c, spec, "description", NULL);
+	path_pop(c, old);
+	if (!c->err && !STORE_PUSH(c->st, classes, &gc))
+		oom(c);
+}
+
+static const char *const proto_names[] = {"", "HTTP", "HTTPS", "TLS", "TCP", "UDP", NULL};
+
+static enum xgw_listener_proto proto_of(const char *s)
+{
+	for (int i = 1; s && proto_names[i]; i++)
+		if (!strcmp(s, proto_names[i]))
+			return (enum xgw_listener_proto)i;
+	return XGW_PROTO_UNKNOWN;
+}
+
+static void decode_selector(struct dctx *c, const struct xgw_ynode *m, const char *key,
+			    struct xgw_label_selector *sel)
+{
+	const struct xgw_ynode *map = get_map(c, m, key), *seq;
+	size_t old = push_key(c, key), n;
+
+	sel->match_labels = get_labels(c, map, "matchLabels", &sel->n_match_labels);
+	seq = get_seq(c, map, "matchExpressions", &n);
+	sel->exprs = alloc_array(c, n, sizeof(*sel->exprs));
+	if (sel->exprs) {
+		size_t o1 = push_key(c, "matchExpressions");
+
+		for (size_t i = 0; i < n && !c->err; i++) {
+			size_t o2 = push_idx(c, i);
+			const struct xgw_ynode *e = item_map(c, seq, i);
+			struct xgw_label_expr *x = &sel->exprs[i];
+
+			x->key = req_str(c, e, "key");
+			x->op = req_str(c, e, "operator");
+			x->values = get_strs(c, e, "values", &x->n_values);
+			path_pop(c, o2);
+		}
+		path_pop(c, o1);
+		sel->n_exprs = n;
+	}
+	path_pop(c, old);
+}
+
+static void decode_allowed_routes(struct dctx *c, const struct xgw_ynode *m,
+				  struct xgw_gw_listener *l)
+{
+	static const char *const from_names[] = {"Same", "All", "Selector", "None", NULL};
+	const struct xgw_ynode *ar = get_map(c, m, "allowedRoutes"), *ns, *kinds;
+	size_t old = push_key(c, "allowedRoutes"), o1, n;
+
+	ns = get_map(c, ar, "namespaces");
+	o1 = push_key(c, "namespaces");
+	l->from = (enum xgw_from)enum_of(c, ns, "from", "Same", from_names,
+					 "one of Same, All, Selector, None");
+	if (get(ns, "selector"))
+		decode_selector(c, ns, "selector", &l->selector);
+	path_pop(c, o1);
+
+	kinds = get_seq(c, ar, "kinds", &n);
+	l->kinds = alloc_array(c, n, sizeof(*l->kinds));
+	if (l->kinds) {
+		o1 = push_key(c, "kinds");
+		for (size_t i = 0; i < n && !c->err; i++) {
+			size_t o2 = push_idx(c, i);
+			const struct xgw_ynode *k = item_map(c, kinds, i);
+
+			l->kinds[i].group = opt_str(c, k, "group", XGW_GATEWAY_GROUP);
+			l->kinds[i].kind = req_str(c, k, "kind");
+			path_pop(c, o2);
+		}
+		path_pop(c, o1);
+		l->n_kinds = n;
+	}
+	path_pop(c, old);
+}
+
+static void decode_listener_tls(struct dctx *c, const struct xgw_ynode *m,
+				struct xgw_gw_listener *l)
+{
+	const struct xgw_ynode *tls = get_map(c, m, "tls"), *refs;
+	size_t old, n;
+
+	if (!tls)
+		return;
+	old = push_key(c, "tls");
+	l->tls_mode = opt_str(c, tls, "mode", "Terminate");
+	refs = get_seq(c, tls, "certificateRefs", &n);
+	l->cert_refs = alloc_array(c, n, sizeof(*l->cert_refs));
+	if (l->cert_refs) {
+		size_t o1 = push_key(c, "certificateRefs");
+
+		for (size_t i = 0; i < n && !c->err; i++) {
+			size_t o2 = push_idx(c, i);
+			const struct xgw_ynode *r = item_map(c, refs, i);
+			struct xgw_cert_ref *cr = &l->cert_refs[i];
+
+			cr->group = opt_str(c, r, "group", "");
+			cr->kind = opt_str(c, r, "kind", "Secret");
+			cr->name = req_str(c, r, "name");
+			cr->ns = opt_str(c, r, "namespace", NULL);
+			path_pop(c, o2);
+		}
+		path_pop(c, o1);
+		l->n_cert_refs = n;
+	}
+	path_pop(c, old);
+}
+
+static void decode_listener(struct dctx *c, const struct xgw_ynode *m, struct xgw_gw_listener *l)
+{
+	l->name = req_str(c, m, "name");
+	l->hostname = opt_str(c, m, "hostname", NULL);
+	l->port = get_port(c, m, "port", true);
+	l->proto_name = req_str(c, m, "protocol");
+	l->proto = proto_of(l->proto_name);
+	decode_allowed_routes(c, m, l);
+	decode_listener_tls(c, m, l);
+}
+
+static void decode_gateway(struct dctx *c, const struct xgw_ynode *root)
+{
+	struct xgw_gateway gw = {};
+	const struct xgw_ynode *spec, *seq;
+	size_t old, o1, n;
+
+	decode_meta(c, root, &gw.meta, true);
+	spec = get_map(c, root, "spec");
+	old = push_key(c, "spec");
+	gw.class_name = req_str(c, spec, "gatewayClassName");
+
+	seq = get_seq(c, spec, "addresses", &n);
+	gw.addresses = alloc_array(c, n, sizeof(*gw.addresses));
+	if (gw.addresses) {
+		o1 = push_key(c, "addresses");
+		for (size_t i = 0; i < n && !c->err; i++) {
+			size_t o2 = push_idx(c, i);
+			const struct xgw_ynode *a = item_map(c, seq, i);
+
+			gw.addresses[i].type = opt_str(c, a, "type", "IPAddress");
+			gw.addresses[i].value = opt_str(c, a, "value", NULL);
+			path_pop(c, o2);
+		}
+		path_pop(c, o1);
+		gw.n_addresses = n;
+	}
+
+	seq = get_seq(c, spec, "listeners", &n);
+	gw.listeners = alloc_array(c, n, sizeof(*gw.listeners));
+	if (gw.listeners) {
+		o1 = push_key(c, "listeners");
+		for (size_t i = 0; i < n && !c->err; i++) {
+			size_t o2 = push_idx(c, i);
+			const struct xgw_ynode *l = item_map(c, seq, i);
+
+			if (l)
+				decode_listener(c, l, &gw.listeners[i]);
+			path_pop(c, o2);
+		}
+		path_pop(c, o1);
+		gw.n_listeners = n;
+	}
+	path_pop(c, old);
+	if (!c->err && !STORE_PUSH(c->st, gateways, &gw))
+		oom(c);
+}
+
+static void decode_parent_ref(struct dctx *c, const struct xgw_ynode *m, struct xgw_parent_ref *p)
+{
+	p->group = opt_str(c, m, "group", XGW_GATEWAY_GROUP);
+	p->kind = opt_str(c, m, "kind", "Gateway");
+	p->ns = opt_str(c, m, "namespace", NULL);
+	p->name = req_str(c, m, "name");
+	p->section_name = opt_str(c, m, "sectionName", NULL);
+	/* 0 means "any port" here, so an explicit 0 is an error, not a default. */
+	p->port = (uint32_t)get_int(c, m, "port", 0, 1, 65535, PORT_WANT, NULL);
+}
+
+static void decode_backend_ref(struct dctx *c, const struct xgw_ynode *m, struct xgw_backend_ref *b)
+{
+	size_t n;
+
+	b->group = opt_str(c, m, "group", "");
+	b->kind = opt_str(c, m, "kind", "Service");
+	b->ns = opt_str(c, m, "namespace", NULL);
+	b->name = req_str(c, m, "name");
+	b->port = get_port(c, m, "port", false);
+	b->weight =
+		(uint32_t)get_int(c, m, "weight", 1, 0, INT32_MAX, "an integer 0..1000000", NULL);
+	get_seq(c, m, "filters", &n);
+	b->n_filters = n;
+}
+
+/* headers / queryParams matches */
+static struct xgw_kv_match *decode_kv_matches(struct dctx *c, const struct xgw_ynode *m,
+					      const char *key, size_t *len)
+{
+	const struct xgw_ynode *seq = get_seq(c, m, key, len);
+	struct xgw_kv_match *v = alloc_array(c, *len, sizeof(*v));
+	size_t old;
+
+	if (!v) {
+		*len = 0;
+		return NULL;
+	}
+	old = push_key(c, key);
+	for (size_t i = 0; i < *len && !c->err; i++) {
+		size_t o = push_idx(c, i);
+		const struct xgw_ynode *h = item_map(c, seq, i);
+
+		v[i].type = opt_str(c, h, "type", "Exact");
+		v[i].name = req_str(c, h, "name");
+		v[i].value = opt_str(c, h, "value", NULL);
+		if (!c->err && !v[i].value)
+			fail(c, "value", h, "required field is missing");
+		path_pop(c, o);
+	}
+	path_pop(c, old);
+	return v;
+}
+
+static void decode_match(struct dctx *c, const struct xgw_ynode *m, struct xgw_http_match *hm)
+{
+	static const char *const path_types[] = {"PathPrefix", "Exact", "RegularExpression", NULL};
+	const struct xgw_ynode *path = get_map(c, m, "path");
+	size_t old = push_key(c, "path");
+
+	hm->path_type = (enum xgw_path_match)enum_of(c, path, "type", "PathPrefix", path_types,
+						     "one of Exact, PathPrefix, RegularExpression");
+	hm->path = opt_str(c, path, "value", "/");
+	path_pop(c, old);
+	hm->method = opt_str(c, m, "method", NULL);
+	hm->headers = decode_kv_matches(c, m, "headers", &hm->n_headers);
+	hm->query = decode_kv_matches(c, m, "queryParams", &hm->n_query);
+}
+
+static void decode_rule(struct dctx *c, const struct xgw_ynode *m, struct xgw_http_rule *r)
+{
+	const struct xgw_ynode *seq;
+	size_t n, old;
+
+	r->name = opt_str(c, m, "name", NULL);
+	get_seq(c, m, "filters", &r->n_filters);
+
+	seq = get_seq(c, m, "matches", &n);
+	r->matches = alloc_array(c, n, sizeof(*r->matches));
+	if (r->matches) {
+		old = push_key(c, "matches");
+		for (size_t i = 0; i < n && !c->err; i++) {
+			size_t o = push_idx(c, i);
+			const struct xgw_ynode *hm = item_map(c, seq, i);
+
+			if (hm)
+				decode_match(c, hm, &r->matches[i]);
+			path_pop(c, o);
+		}
+		path_pop(c, old);
+		r->n_matches = n;
+	}
+
+	seq = get_seq(c, m, "backendRefs", &n);
+	r->backends = alloc_array(c, n, sizeof(*r->backends));
+	if (r->backends) {
+		old = push_key(c, "backendRefs");
+		for (size_t i = 0; i < n && !c->err; i++) {
+			size_t o = push_idx(c, i);
+			const struct xgw_ynode *b = item_map(c, seq, i);
+
+			if (b)
+				decode_backend_ref(c, b, &r->backends[i]);
+			path_pop(c, o);
+		}
+		path_pop(c, old);
+		r->n_backends = n;
+	}
+}
+
+static void decode_httproute(struct dctx *c, const struct xgw_ynode *root)
+{
+	struct xgw_httproute hr = {};
+	const struct xgw_ynode *spec, *seq;
+	size_t old, o1, n;
+
+	decode_meta(c, root, &hr.meta, true);
+	spec = get_map(c, root, "spec");
+	old = push_key(c, "spec");
+
+	seq = get_seq(c, spec, "parentRefs", &n);
+	hr.parents = alloc_array(c, n, sizeof(*hr.parents));
+	if (hr.parents) {
+		o1 = push_key(c, "parentRefs");
+		for (size_t i = 0; i < n && !c->err; i++) {
+			size_t o2 = push_idx(c, i);
+			const struct xgw_ynode *p = item_map(c, seq, i);
+
+			if (p)
+				decode_parent_ref(c, p, &hr.parents[i]);
+			path_pop(c, o2);
+		}
+		path_pop(c, o1);
+		hr.n_parents = n;
+	}
+
+	hr.hostnames = get_strs(c, spec, "hostnames", &hr.n_hostnames);
+
+	seq = get_seq(c, spec, "rules", &n);
+	if (!seq && !c->err) {
+		/* The API's default: one rule matching PathPrefix "/" (n_matches 0). */
+		n = 1;
+		hr.rules = alloc_array(c, n, sizeof(*hr.rules));
+	} else {
+		hr.rules = alloc_array(c, n, sizeof(*hr.rules));
+		o1 = push_key(c, "rules");
+		for (size_t i = 0; hr.rules && i < n && !c->err; i++) {
+			size_t o2 = push_idx(c, i);
+			const struct xgw_ynode *r = item_map(c, seq, i);
+
+			if (r)
+				decode_rule(c, r, &hr.rules[i]);
+			path_pop(c, o2);
+		}
+		path_pop(c, o1);
+	}
+	hr.n_rules = hr.rules ? n : 0;
+	path_pop(c, old);
+	if (!c->err && !STORE_PUSH(c->st, httproutes, &hr))
+		oom(c);
+}
+
+/* --- core / discovery --------------------------------------------------- */
+
+static void decode_target_port(struct dctx *c, const struct xgw_ynode *m,
+			       struct xgw_service_port *sp)
+{
+	const struct xgw_ynode *n = get(m, "targetPort");
+
+	if (!n || c->err)
+		return;
+	/* IntOrString: a plain integer is a number, anything else a port name. */
+	if (n->type == XGW_YNODE_SCALAR && n->scalar.kind == XGW_YSCALAR_INT) {
+		sp->target_port = get_port(c, m, "targetPort", false);
+		return;
+	}
+	sp->target_port_name = str_of(c, "targetPort", n);
+	if (sp->target_port_name &&
+	    strspn(sp->target_port_name, "0123456789") == strlen(sp->target_port_name))
+		/* Kubernetes rejects such a name too; as a name it would never match. */
+		fail(c, "targetPort", n, "expected an integer or a port name, got %s%s",
+		     sp->target_port_name[0] ? "a quoted number " : "",
+		     n->scalar.s[0] ? n->scalar.s : "\"\"");
+}
+
+static void decode_service(struct dctx *c, const struct xgw_ynode *root)
+{
+	struct xgw_service svc = {};
+	const struct xgw_ynode *spec, *seq;
+	size_t old, o1, n;
+
+	decode_meta(c, root, &svc.meta, true);
+	spec = get_map(c, root, "spec");
+	old = push_key(c, "spec");
+	svc.type = opt_str(c, spec, "type", "ClusterIP");
+	seq = get_seq(c, spec, "ports", &n);
+	svc.ports = alloc_array(c, n, sizeof(*svc.ports));
+	if (svc.ports) {
+		o1 = push_key(c, "ports");
+		for (size_t i = 0; i < n && !c->err; i++) {
+			size_t o2 = push_idx(c, i);
+			const struct xgw_ynode *p = item_map(c, seq, i);
+			struct xgw_service_port *sp = &svc.ports[i];
+
+			sp->name = opt_str(c, p, "name", NULL);
+			sp->port = get_port(c, p, "port", true);
+			decode_target_port(c, p, sp);
+			sp->protocol = opt_str(c, p, "protocol", "TCP");
+			sp->app_protocol = opt_str(c, p, "appProtocol", NULL);
+			path_pop(c, o2);
+		}
+		path_pop(c, o1);
+		svc.n_ports = n;
+	}
+	path_pop(c, old);
+	if (!c->err && !STORE_PUSH(c->st, services, &svc))
+		oom(c);
+}
+
+static void decode_endpointslice(struct dctx *c, const struct xgw_ynode *root)
+{
+	struct xgw_endpointslice eps = {};
+	const struct xgw_ynode *seq;
+	size_t old, n;
+
+	decode_meta(c, root, &eps.meta, true);
+	eps.service_name = dup_str(c, xgw_meta_label(&eps.meta, "kubernetes.io/service-name"));
+	eps.address_type = req_str(c, root, "addressType");
+
+	seq = get_seq(c, root, "endpoints", &n);
+	eps.endpoints = alloc_array(c, n, sizeof(*eps.endpoints));
+	if (eps.endpoints) {
+		old = push_key(c, "endpoints");
+		for (size_t i = 0; i < n && !c->err; i++) {
+			size_t o1 = push_idx(c, i), o2;
+			const struct xgw_ynode *e = item_map(c, seq, i), *cond;
+			struct xgw_eps_endpoint *ep = &eps.endpoints[i];
+
+			ep->addresses = get_strs(c, e, "addresses", &ep->n_addresses);
+			cond = get_map(c, e, "conditions");
+			o2 = push_key(c, "conditions");
+			/* Kubernetes: "nil should be interpreted as ready". */
+			ep->ready = get_bool(c, cond, "ready", true);
+			path_pop(c, o2);
+			path_pop(c, o1);
+		}
+		path_pop(c, old);
+		eps.n_endpoints = n;
+	}
+
+	seq = get_seq(c, root, "ports", &n);
+	eps.ports = alloc_array(c, n, sizeof(*eps.ports));
+	if (eps.ports) {
+		old = push_key(c, "ports");
+		for (size_t i = 0; i < n && !c->err; i++) {
+			size_t o1 = push_idx(c, i);
+			const struct xgw_ynode *p = item_map(c, seq, i);
+			struct xgw_eps_port *ep = &eps.ports[i];
+
+			ep->name = opt_str(c, p, "name", NULL);
+			ep->port = get_port(c, p, "port", false);
+			ep->protocol = opt_str(c, p, "protocol", "TCP");
+			ep->app_protocol = opt_str(c, p, "appProtocol", NULL);
+			path_pop(c, o1);
+		}
+		path_pop(c, old);
+		eps.n_ports = n;
+	}
+	if (!c->err && !STORE_PUSH(c->st, slices, &eps))
+		oom(c);
+}
+
+static void decode_namespace(struct dctx *c, const struct xgw_ynode *root)
+{
+	struct xgw_namespace ns = {};
+
+	decode_meta(c, root, &ns.meta, false);
+	if (!c->err && !STORE_PUSH(c->st, namespaces, &ns))
+		oom(c);
+}
+
+/* --- dispatch ----------------------------------------------------------- */
+
+static const char *const v1_only[] = {"v1", NULL};
+static const char *const gw_served[] = {"v1", "v1beta1", NULL};
+
+enum kind_flags {
+	CLUSTER = 1 << 0,    /* cluster-scoped: no namespace */
+	GATEWAY_API = 1 << 1 /* ignored kinds: counted in n_ignored */
+};
+
+struct kind_info {
+	const char *group; /* "" for core */
+	const char *kind;
+	const char *const *versions; /* decoded kinds: the versions understood */
+	void (*decode)(struct dctx *c, const struct xgw_ynode *root); /* NULL: ignored */
+	unsigned int flags;
+};
+
+#define GW "gateway.networking.k8s.io"
+#define GWX "gateway.networking.x-k8s.io"
+#define IGNORE(g, k)                                                                               \
+	{                                                                                          \
+		g, k, NULL, NULL, 0                                                                \
+	}
+#define IGNORE_GW(g, k)                                                                            \
+	{                                                                                          \
+		g, k, NULL, NULL, GATEWAY_API                                                      \
+	}
+
+static const struct kind_info kinds[] = {
+	{GW, "GatewayClass", gw_served, decode_gatewayclass, CLUSTER},
+	{GW, "Gateway", gw_served, decode_gateway, 0},
+	{GW, "HTTPRoute", gw_served, decode_httproute, 0},
+	{"", "Service", v1_only, decode_service, 0},
+	{"", "Namespace", v1_only, decode_namespace, CLUSTER},
+	{"discovery.k8s.io", "EndpointSlice", v1_only, decode_endpointslice, 0},
+	/* Gateway API kinds decoded by later formats */
+	IGNORE_GW(GW, "GRPCRoute"),
+	IGNORE_GW(GW, "TLSRoute"),
+	IGNORE_GW(GW, "TCPRoute"),
+	IGNORE_GW(GW, "UDPRoute"),
+	IGNORE_GW(GW, "ReferenceGrant"),
+	IGNORE_GW(GW, "ListenerSet"),
+	IGNORE_GW(GW, "BackendTLSPolicy"),
+	IGNORE_GW(GWX, "XListenerSet"),
+	IGNORE_GW(GWX, "XBackendTrafficPolicy"),
+	IGNORE_GW(GWX, "XBackend"),
+	IGNORE_GW(GWX, "XMesh"),
+	/* built-in kinds that manifest folders carry beside the routing objects */
+	IGNORE("", "ConfigMap"),
+	IGNORE("", "Secret"),
+	IGNORE("", "ServiceAccount"),
+	IGNORE("", "Pod"),
+	IGNORE("", "PodTemplate"),
+	IGNORE("", "Endpoints"),
+	IGNORE("", "PersistentVolume"),
+	IGNORE("", "PersistentVolumeClaim"),
+	IGNORE("", "ReplicationController"),
+	IGNORE("", "LimitRange"),
+	IGNORE("", "ResourceQuota"),
+	IGNORE("", "Event"),
+	IGNORE("apps", "Deployment"),
+	IGNORE("apps", "DaemonSet"),
+	IGNORE("apps", "StatefulSet"),
+	IGNORE("apps", "ReplicaSet"),
+	IGNORE("batch", "Job"),
+	IGNORE("batch", "CronJob"),
+	IGNORE("policy", "PodDisruptionBudget"),
+	IGNORE("autoscaling", "HorizontalPodAutoscaler"),
+	IGNORE("networking.k8s.io", "NetworkPolicy"),
+	IGNORE("networking.k8s.io", "Ingress"),
+	IGNORE("networking.k8s.io", "IngressClass"),
+	IGNORE("rbac.authorization.k8s.io", "Role"),
+	IGNORE("rbac.authorization.k8s.io", "ClusterRole"),
+	IGNORE("rbac.authorization.k8s.io", "RoleBinding"),
+	IGNORE("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+	IGNORE("apiextensions.k8s.io", "CustomResourceDefinition"),
+	IGNORE("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+	IGNORE("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+	IGNORE("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+	IGNORE("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+	IGNORE("scheduling.k8s.io", "PriorityClass"),
+	IGNORE("coordination.k8s.io", "Lease"),
+};
+
+static const struct kind_info *find_kind(const char *group, size_t glen, const char *kind)
+{
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strlen(kinds[i].group) == glen && !memcmp(kinds[i].group, group, glen) &&
+		    !strcmp(kinds[i].kind, kind))
+			return &kinds[i];
+	return NULL;
+}
+
+static bool version_ok(const struct kind_info *ki, const char *version)
+{
+	for (const char *const *v = ki->versions; *v; v++)
+		if (!strcmp(*v, version))
+			return true;
+	return false;
+}
+
+static void decode_object(struct dctx *c, const struct xgw_ynode *root, bool top);
+
+/* kind: List, as "kubectl get -o yaml" writes: its items are decoded one by one. */
+static void decode_list(struct dctx *c, const struct xgw_ynode *root);
+
+static void decode_object(struct dctx *c, const struct xgw_ynode *root, bool top)
+{
+	const char *api, *kind, *slash, *version;
+	const struct kind_info *ki;
+	const struct xgw_ynode *meta;
+	size_t glen;
+	char buf[96];
+
+	if (root->type != XGW_YNODE_MAP) {
+		fail(c, NULL, root, "expected a mapping (a Kubernetes object), got %s",
+		     got(root, buf, sizeof(buf)));
+		return;
+	}
+	api = xgw_yaml_str(xgw_yaml_get(root, "apiVersion"));
+	kind = xgw_yaml_str(xgw_yaml_get(root, "kind"));
+	meta = xgw_yaml_get(root, "metadata");
+	c->kind = kind;
+	c->name = xgw_yaml_str(xgw_yaml_get(meta, "name"));
+	if (!kind || !*kind) {
+		fail(c, "kind", root, "required field is missing");
+		return;
+	}
+	if (!api || !*api) {
+		fail(c, "apiVersion", root, "required field is missing");
+		return;
+	}
+	slash = strchr(api, '/');
+	glen = slash ? (size_t)(slash - api) : 0;
+	version = slash ? slash + 1 : api;
+	if (top && glen == 0 && !strcmp(kind, "List") && !strcmp(version, "v1")) {
+		c->kind = NULL;
+		decode_list(c, root);
+		return;
+	}
+	ki = find_kind(api, glen, kind);
+	if (!ki) {
+		fail(c, NULL, root, "unknown kind %s (apiVersion %s)", kind, api);
+		return;
+	}
+	if (!(ki->flags & CLUSTER)) {
+		c->ns = xgw_yaml_str(xgw_yaml_get(meta, "namespace"));
+		if (!c->ns || !*c->ns)
+			c->ns = "default";
+	}
+	if (!ki->decode) {
+		if (ki->flags & GATEWAY_API)
+			c->st->n_ignored++;
+		log_debug("%s document %d: ignoring %s %s%s%s", c->origin->file, c->origin->doc,
+			  kind, c->ns ? c->ns : "", c->ns ? "/" : "", c->name ? c->name : "?");
+		return;
+	}
+	if (!version_ok(ki, version)) {
+		fail(c, NULL, root, "unsupported apiVersion %s for kind %s", api, kind);
+		return;
+	}
+	ki->decode(c, root);
+}
+
+static int add_error(struct xgw_store *st, const struct xgw_origin *o, int line, const char *kind,
+		     const char *ns, const char *name, const char *msg)
+{
+	struct xgw_arena *a = &st->arena;
+	struct xgw_decode_error e = {
+		.origin = *o,
+		.kind = kind ? xgw_arena_strdup(a, kind) : NULL,
+		.ns = ns ? xgw_arena_strdup(a, ns) : NULL,
+		.name = name ? xgw_arena_strdup(a, name) : NULL,
+		.message = xgw_arena_strdup(a, msg),
+	};
+
+	if (line > 0)
+		e.origin.line = line;
+	if ((kind && !e.kind) || (ns && !e.ns) || (name && !e.name) || !e.message ||
+	    !STORE_PUSH(st, errors, &e))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Decodes one document (or List item) and records its error; 0 or -ENOMEM. */
+static int decode_doc(struct xgw_store *st, const struct xgw_origin *o,
+		      const struct xgw_ynode *root, const char *path)
+{
+	struct dctx c = {.st = st, .a = &st->arena, .origin = o};
+
+	if (path)
+		path_push(&c, "%s", path);
+	decode_object(&c, root, !path);
+	if (c.err == -EINVAL)
+		return add_error(st, o, c.line, c.kind, c.ns, c.name, c.msg);
+	return c.err;
+}
+
+static void decode_list(struct dctx *c, const struct xgw_ynode *root)
+{
+	const struct xgw_ynode *items;
+	char path[32];
+	size_t n;
+	int err;
+
+	items = get_seq(c, root, "items", &n);
+	for (size_t i = 0; i < n && !c->err; i++) {
+		snprintf(path, sizeof(path), "items[%zu]", i);
+		err = decode_doc(c->st, c->origin, items->seq.items[i], path);
+		if (err)
+			c->err = err;
+	}
+}
+
+/* --- the store ---------------------------------------------------------- */
+
+struct xgw_store *xgw_store__new(void)
+{
+	return calloc(1, sizeof(struct xgw_store));
+}
+
+void xgw_store__free(struct xgw_store *st)
+{
+	if (!st)
+		return;
+	free(st->classes);
+	free(st->gateways);
+	free(st->httproutes);
+	free(st->services);
+	free(st->slices);
+	free(st->namespaces);
+	free(st->errors);
+	xgw_arena_free(&st->arena);
+	free(st);
+}
+
+const char *xgw_meta_label(const struct xgw_meta *m, const char *key)
+{
+	for (size_t i = 0; i < m->n_labels; i++)
+		if (!strcmp(m->labels[i].key, key))
+			return m->labels[i].value;
+	return NULL;
+}
+
+int xgw_store_load_yaml(struct xgw_store *st, const char *file, const char *buf, size_t len)
+{
+	struct xgw_arena tree = {};
+	struct xgw_yaml_stream *ys;
+	struct xgw_yaml_doc doc;
+	struct xgw_origin o = {};
+	int ret, err = 0;
+
+	o.file = xgw_arena_strdup(&st->arena, file ? file : "-");
+	if (!o.file)
+		return -ENOMEM;
+	ys = xgw_yaml_stream__open(buf, len);
+	if (!ys)
+		return -ENOMEM;
+	/* Each document's tree lives only while it is decoded. */
+	while ((ret = xgw_yaml_stream__next(ys, &tree, &doc)) != 0) {
+		o.doc = doc.index;
+		o.line = doc.line;
+		if (ret == 1 && !xgw_yaml_is_null(doc.root))
+			err = decode_doc(st, &o, doc.root, NULL);
+		else if (ret == -EINVAL || ret == -EBADMSG)
+			err = add_error(st, &o, doc.err_line, NULL, NULL, NULL, doc.err);
+		else if (ret < 0)
+			err = ret;
+		xgw_arena_free(&tree);
+		if (err)
+			break;
+	}
+	xgw_yaml_stream__free(ys);
+	return err;
+}
+
+/* Reads <path> whole; the file error is recorded in the store. 0 or -ENOMEM. */
+static int load_file(struct xgw_store *st, const char *path)
+{
+	struct xgw_origin o = {};
+	size_t len = 0, cap;
+	char msg[128];
+	struct stat sb;
+	char *buf = NULL;
+	ssize_t n;
+	int fd, err;
+
+	o.file = xgw_arena_strdup(&st->arena, path);
+	if (!o.file)
+		return -ENOMEM;
+	/* O_NONBLOCK: a FIFO named *.yaml must not hang the loader. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(msg, sizeof(msg), "cannot open: %s", strerror(errno));
+		return add_error(st, &o, 0, NULL, NULL, NULL, msg);
+	}
+	if (fstat(fd, &sb)) {
+		snprintf(msg, sizeof(msg), "cannot stat: %s", strerror(errno));
+		err = add_error(st, &o, 0, NULL, NULL, NULL, msg);
+		goto out_close;
+	}
+	if (S_ISDIR(sb.st_mode)) {
+		log_debug("%s: a directory, skipped", path);
+		err = 0;
+		goto out_close;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		err = add_error(st, &o, 0, NULL, NULL, NULL, "not a regular file");
+		goto out_close;
+	}
+	if ((uint64_t)sb.st_size > MANIFEST_MAX_BYTES)
+		goto too_big;
+	cap = (size_t)sb.st_size + 1;
+	buf = malloc(cap);
+	if (!buf) {
+		err = -ENOMEM;
+		goto out_close;
+	}
+	/* Read to EOF: the size may have changed since fstat(). */
+	for (;;) {
+		if (len == cap) {
+			char *p;
+
+			if (cap > MANIFEST_MAX_BYTES)
+				goto too_big;
+			p = realloc(buf, cap * 2);
+			if (!p) {
+				err = -ENOMEM;
+				goto out_free;
+			}
+			buf = p;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(msg, sizeof(msg), "cannot read: %s", strerror(errno));
+			err = add_error(st, &o, 0, NULL, NULL, NULL, msg);
+			goto out_free;
+		}
+		if (!n)
+			break;
+		len += (size_t)n;
+	}
+	err = xgw_store_load_yaml(st, path, buf, len);
+	goto out_free;
+too_big:
+	snprintf(msg, sizeof(msg), "file larger than %u MiB", MANIFEST_MAX_BYTES >> 20);
+	err = add_error(st, &o, 0, NULL, NULL, NULL, msg);
+out_free:
+	free(buf);
+out_close:
+	close(fd);
+	return err;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n > m && !strcmp(s + n - m, suffix);
+}
+
+static int manifest_filter(const struct dirent *d)
+{
+	return d->d_name[0] != '.' &&
+	       (has_suffix(d->d_name, ".yaml") || has_suffix(d->d_name, ".yml"));
+}
+
+/* Byte order, not alphasort()'s strcoll(): the order must not depend on the locale. */
+static int name_cmp(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+int xgw_store_load_dir(struct xgw_store *st, const char *dir)
+{
+	struct dirent **names;
+	size_t dlen = strlen(dir);
+	int n, err = 0;
+
+	n = scandir(dir, &names, manifest_filter, name_cmp);
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++) {
+		char *path = NULL;
+
+		if (!err) {
+			if (asprintf(&path, "%s%s%s", dir, dlen && dir[dlen - 1] == '/' ? "" : "/",
+				     names[i]->d_name) < 0)
+				err = -ENOMEM;
+			else
+				err = load_file(st, path);
+			free(path);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return err;
+}

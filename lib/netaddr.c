@@ -96,6 +96,6 @@ int xgw_cidr_parse(const char *s, uint8_t *family, uint8_t addr[16], unsigned *p
 		return -EINVAL;
 	*prefix = (unsigned)p;
 	for (unsigned bit = *prefix; bit < 128; bit++)
-		addr[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+		addr[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
 	return 0;
 }

@@ -123,8 +123,8 @@ static int fail(struct xgw_snapb *b, int err)
 	return err;
 }
 
-int xgw_snapb_listener(struct xgw_snapb *b, uint8_t family, const uint8_t addr[16],
-		       uint16_t port, uint8_t proto, const char *name)
+int xgw_snapb_listener(struct xgw_snapb *b, uint8_t family, const uint8_t addr[16], uint16_t port,
+		       uint8_t proto, const char *name)
 {
 	struct xgw_snap_listener *l;
 	int idx = push(b, XGW_SECT_LISTENER, (void **)&l);
@@ -243,8 +243,7 @@ int xgw_snapb_cluster(struct xgw_snapb *b, const char *name)
 	return idx;
 }
 
-int xgw_snapb_endpoint(struct xgw_snapb *b, uint8_t family, const uint8_t addr[16],
-		       uint16_t port)
+int xgw_snapb_endpoint(struct xgw_snapb *b, uint8_t family, const uint8_t addr[16], uint16_t port)
 {
 	struct xgw_snap_endpoint *e;
 	int idx;
@@ -334,7 +333,8 @@ int xgw_snapshot__open(struct xgw_snapshot *snap, const void *buf, size_t len)
 	if (hdr->size != len)
 		return -EINVAL;
 	for (int s = 0; s < XGW_SECT__MAX; s++) {
-		uint64_t off = hdr->sect[s].off, bytes = (uint64_t)hdr->sect[s].count * elem_size[s];
+		uint64_t off = hdr->sect[s].off,
+			 bytes = (uint64_t)hdr->sect[s].count * elem_size[s];
 
 		if (off & 7 || off < sizeof(*hdr) || off > len || bytes > len - off)
 			return -EINVAL;

@@ -1,5 +1,1156 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
-int main(void)
+/*
+ * xgw-echo: the demo and test backend. One process, one epoll loop, HTTP/1.1
+ * with keep-alive and pipelining, parsed by the worker's own user/http1.c.
+ *
+ * --mode plain answers like nginxdemos/hello:plain-text (text/plain lines:
+ * server address as nginx prints it, IPv6 without brackets; server name;
+ * date; URI; request ID). --mode json answers like the Gateway API
+ * conformance echo server (echo-basic): json.MarshalIndent of the request with
+ * Go-canonical header names sorted as Go sorts map keys, Go's string escaping,
+ * and X-Echo-Set-Header turned into response headers. In both modes /health
+ * answers 200 "OK" and /status/NNN answers NNN with no body.
+ *
+ * A response is held back until its request's body has been read and thrown
+ * away: a proxy under test never sees an early response, and a close after the
+ * response never leaves unread bytes behind (they would turn it into an RST
+ * that can destroy the response in flight); closes linger for that reason
+ * too. Connections sit on two lists ordered by deadline (idle 75 s, lingering
+ * 2 s), so timeouts cost O(expired) per tick, never a scan of all connections.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http1.h"
+#include "xgw/log.h"
+#include "xgw/netaddr.h"
+
+#define MAX_LISTEN 16
+#define IN_INIT 4096
+#define OUT_HIGH_WATER (256 * 1024) /* stop reading a pipelining client that does not read */
+#define IDLE_TIMEOUT 75		    /* seconds, as nginx's keepalive_timeout */
+#define LINGER_TIMEOUT 2
+#define ADDR_STRLEN (XGW_IP_STRLEN + 8)
+#define MAX_ECHO_SET 64
+
+enum mode {
+	MODE_PLAIN,
+	MODE_JSON,
+};
+
+enum kind {
+	KIND_LISTENER,
+	KIND_SIGNAL,
+	KIND_CONN,
+};
+
+/* An output buffer whose allocation failure sticks: check ->err once, after building. */
+struct buf {
+	char *p;
+	size_t len, cap;
+	int err;
+};
+
+struct listener {
+	enum kind kind; /* first: epoll data points here */
+	int fd;
+};
+
+enum rd_state {
+	RD_HEAD,
+	RD_LENGTH,
+	RD_CHUNKED,
+};
+
+struct conn {
+	enum kind kind; /* first: epoll data points here */
+	int fd;
+	uint32_t events;    /* registered with epoll */
+	enum rd_state rd;   /* what the next input bytes are */
+	uint64_t body_left; /* RD_LENGTH */
+	struct xgw_h1_chunked chunked;
+	bool keep_alive; /* of the request being read */
+	bool closing;	 /* answer nothing more; shut down once out is sent */
+	bool lingering;	 /* write side shut down, input discarded until EOF */
+	char *in;
+	size_t in_len, in_cap;
+	struct buf out;
+	size_t out_off;	  /* sent */
+	size_t out_ready; /* may be sent: the rest waits for its request's body */
+	time_t deadline;
+	struct conn *prev, *next;
+	struct conn_list *list;
+	char local[ADDR_STRLEN];
+	char peer[ADDR_STRLEN];
+};
+
+struct conn_list {
+	struct conn *head, *tail;
+};
+
+struct server {
+	int epfd;
+	struct listener sig;
+	struct listener listeners[MAX_LISTEN];
+	int n_listen;
+	bool accept_paused;
+	enum mode mode;
+	const char *name, *ns;
+	bool quiet;
+	struct conn_list idle, linger;
+	struct buf body; /* scratch: the response body being rendered */
+	uint64_t rng[2];
+	time_t date_sec;
+	char date_http[40];	     /* IMF-fixdate, for the Date header */
+	char date_nginx[40];	     /* nginx's $time_local, in UTC */
+	char canon[XGW_H1_MAX_HEAD]; /* Go-canonical header names */
+};
+
+static struct server srv;
+
+static time_t now_sec(void)
 {
-	return 1;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* ---- buffers ---- */
+
+static bool buf_reserve(struct buf *b, size_t more)
+{
+	size_t cap = b->cap ? b->cap : 1024;
+	char *p;
+
+	if (b->err)
+		return false;
+	if (b->len + more <= b->cap)
+		return true;
+	while (cap < b->len + more)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (!p) {
+		b->err = -ENOMEM;
+		return false;
+	}
+	b->p = p;
+	b->cap = cap;
+	return true;
+}
+
+static void buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (!buf_reserve(b, n))
+		return;
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+static void buf_str(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+static void __attribute__((format(printf, 2, 3))) buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !buf_reserve(b, (size_t)n + 1))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+/* ---- the connection lists ---- */
+
+static void list_del(struct conn *c)
+{
+	struct conn_list *l = c->list;
+
+	if (!l)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		l->head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		l->tail = c->prev;
+	c->prev = c->next = NULL;
+	c->list = NULL;
+}
+
+/* Every list has one timeout, so appending keeps it sorted by deadline. */
+static void list_append(struct conn_list *l, struct conn *c, time_t deadline)
+{
+	list_del(c);
+	c->deadline = deadline;
+	c->prev = l->tail;
+	c->next = NULL;
+	if (l->tail)
+		l->tail->next = c;
+	else
+		l->head = c;
+	l->tail = c;
+	c->list = l;
+}
+
+/* ---- dates, ids ---- */
+
+static void update_dates(void)
+{
+	static const char *const wday[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+	static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (t == srv.date_sec)
+		return;
+	srv.date_sec = t;
+	gmtime_r(&t, &tm);
+	snprintf(srv.date_http, sizeof(srv.date_http), "%s, %02d %s %04d %02d:%02d:%02d GMT",
+		 wday[tm.tm_wday], tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec);
+	snprintf(srv.date_nginx, sizeof(srv.date_nginx), "%02d/%s/%04d:%02d:%02d:%02d +0000",
+		 tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* xorshift128+: request IDs only need to differ, not to be secret. */
+static uint64_t rng_next(void)
+{
+	uint64_t s1 = srv.rng[0];
+	const uint64_t s0 = srv.rng[1];
+
+	srv.rng[0] = s0;
+	s1 ^= s1 << 23;
+	srv.rng[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+	return srv.rng[1] + s0;
+}
+
+/* ---- JSON, as Go's encoding/json writes it ---- */
+
+/* Length of the valid UTF-8 sequence at <p>, or 0 (Go's utf8.DecodeRune rules). */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0];
+
+	if (c < 0xc2 || c > 0xf4)
+		return 0;
+	if (c < 0xe0)
+		return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c < 0xf0) {
+		if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f))
+			return 0; /* overlong, surrogate */
+		return 3;
+	}
+	if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
+		return 0;
+	if ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
+		return 0;
+	return 4;
+}
+
+static bool json_plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&';
+}
+
+/* A JSON string with Go's escaping: HTML-safe, U+2028/9 escaped, bad UTF-8 as U+FFFD. */
+static void json_str(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+
+	buf_add(b, "\"", 1);
+	for (size_t i = 0; i < n;) {
+		unsigned c = p[i];
+		size_t l;
+
+		if (json_plain(c)) {
+			for (l = 1; i + l < n && json_plain(p[i + l]); l++)
+				;
+		} else if (c < 0x80) {
+			char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+
+			if (c == '"' || c == '\\')
+				buf_add(b, (char[]){'\\', (char)c}, 2);
+			else if (c == '\n')
+				buf_add(b, "\\n", 2);
+			else if (c == '\r')
+				buf_add(b, "\\r", 2);
+			else if (c == '\t')
+				buf_add(b, "\\t", 2);
+			else
+				buf_add(b, esc, 6);
+			i++;
+			continue;
+		} else if (!(l = utf8_len(p + i, n - i))) {
+			buf_add(b, "\\ufffd", 6);
+			i++;
+			continue;
+		} else if (l == 3 && c == 0xe2 && p[i + 1] == 0x80 && (p[i + 2] & 0xfe) == 0xa8) {
+			buf_str(b, p[i + 2] == 0xa8 ? "\\u2028" : "\\u2029");
+			i += 3;
+			continue;
+		}
+		buf_add(b, s + i, l);
+		i += l;
+	}
+	buf_add(b, "\"", 1);
+}
+
+/* textproto.CanonicalMIMEHeaderKey for a token: "x-foo-bar" becomes "X-Foo-Bar". */
+static void canonical_key(const char *name, size_t n, char *out)
+{
+	bool upper = true;
+
+	for (size_t i = 0; i < n; i++) {
+		char ch = name[i];
+
+		if (upper && ch >= 'a' && ch <= 'z')
+			ch = (char)(ch - 'a' + 'A');
+		else if (!upper && ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		out[i] = ch;
+		upper = ch == '-';
+	}
+}
+
+struct hkey {
+	const char *key; /* canonical, in srv.canon */
+	size_t len;
+	const struct xgw_h1_header *h;
+};
+
+static int hkey_cmp(const struct hkey *a, const struct hkey *b)
+{
+	int d = memcmp(a->key, b->key, a->len < b->len ? a->len : b->len);
+
+	return d ? d : (a->len > b->len) - (a->len < b->len);
+}
+
+/* "headers": Go's r.Header, which holds neither Host nor Transfer-Encoding. */
+static void json_headers(struct buf *b, const struct xgw_h1_request *req)
+{
+	struct hkey keys[XGW_H1_MAX_HEADERS];
+	size_t n = 0, off = 0;
+
+	for (size_t i = 0; i < req->n_headers; i++) {
+		const struct xgw_h1_header *h = &req->headers[i];
+		struct hkey k = {srv.canon + off, h->name_len, h};
+		size_t j = n;
+
+		if (xgw_h1_name_eq(h->name, h->name_len, "host") ||
+		    xgw_h1_name_eq(h->name, h->name_len, "transfer-encoding"))
+			continue;
+		canonical_key(h->name, h->name_len, srv.canon + off);
+		off += h->name_len;
+		/* Stable insertion sort: the values of one name keep their order. */
+		while (j > 0 && hkey_cmp(&keys[j - 1], &k) > 0) {
+			keys[j] = keys[j - 1];
+			j--;
+		}
+		keys[j] = k;
+		n++;
+	}
+	if (!n) {
+		buf_str(b, " \"headers\": {},\n");
+		return;
+	}
+	buf_str(b, " \"headers\": {\n");
+	for (size_t i = 0, j; i < n; i = j) {
+		buf_str(b, "  ");
+		json_str(b, keys[i].key, keys[i].len);
+		buf_str(b, ": [\n");
+		for (j = i; j < n && !hkey_cmp(&keys[i], &keys[j]); j++) {
+			if (j > i)
+				buf_str(b, ",\n");
+			buf_str(b, "   ");
+			json_str(b, keys[j].h->value, keys[j].h->value_len);
+		}
+		buf_str(b, j < n ? "\n  ],\n" : "\n  ]\n");
+	}
+	buf_str(b, " },\n");
+}
+
+static void json_field(struct buf *b, const char *name, const char *v, size_t n, bool last)
+{
+	buf_printf(b, " \"%s\": ", name);
+	json_str(b, v ? v : "", v ? n : 0);
+	buf_str(b, last ? "\n" : ",\n");
+}
+
+/* json.MarshalIndent(RequestAssertions, "", " ") of echo-basic. */
+static void render_json(struct buf *b, const struct xgw_h1_request *req)
+{
+	char proto[16];
+
+	snprintf(proto, sizeof(proto), "HTTP/1.%d", req->minor_version);
+	buf_str(b, "{\n");
+	json_field(b, "path", req->target, req->target_len, false);
+	json_field(b, "host", req->host, req->host_len, false);
+	json_field(b, "method", req->method, req->method_len, false);
+	json_field(b, "proto", proto, strlen(proto), false);
+	json_headers(b, req);
+	json_field(b, "namespace", srv.ns, strlen(srv.ns), false);
+	json_field(b, "ingress", "", 0, false);
+	json_field(b, "service", "", 0, false);
+	json_field(b, "pod", srv.name, strlen(srv.name), false);
+	json_field(b, "sni", "", 0, true);
+	buf_str(b, "}");
+}
+
+/* The nginxdemos/hello plain-text page. */
+static void render_plain(struct buf *b, const struct conn *c, const struct xgw_h1_request *req)
+{
+	uint64_t a = rng_next(), z = rng_next();
+
+	buf_printf(b,
+		   "Server address: %s\nServer name: %s\nDate: %s\nURI: %.*s\n"
+		   "Request ID: %016llx%016llx\n",
+		   c->local, srv.name, srv.date_nginx, (int)req->target_len, req->target,
+		   (unsigned long long)a, (unsigned long long)z);
+}
+
+struct echo_set {
+	const char *name, *value;
+	size_t name_len, value_len;
+};
+
+static void trim(const char **p, size_t *n)
+{
+	while (*n && (**p == ' ' || **p == '\t')) {
+		(*p)++;
+		(*n)--;
+	}
+	while (*n && ((*p)[*n - 1] == ' ' || (*p)[*n - 1] == '\t'))
+		(*n)--;
+}
+
+static bool is_token(const char *p, size_t n)
+{
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)p[i];
+
+		if (ch <= ' ' || ch >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", ch))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * echo-basic's X-Echo-Set-Header: "Name: value, Other: v" becomes response
+ * headers; a name given twice gets its values joined with ",".
+ */
+static void echo_set_headers(struct buf *out, const struct xgw_h1_request *req)
+{
+	struct echo_set set[MAX_ECHO_SET];
+	size_t n = 0;
+
+	for (size_t i = 0; i < req->n_headers; i++) {
+		const struct xgw_h1_header *h = &req->headers[i];
+		const char *p = h->value, *e = h->value + h->value_len;
+
+		if (!xgw_h1_name_eq(h->name, h->name_len, "x-echo-set-header"))
+			continue;
+		while (p < e && n < MAX_ECHO_SET) {
+			const char *comma = memchr(p, ',', (size_t)(e - p)), *colon;
+			const char *item = p;
+			size_t len = (size_t)((comma ? comma : e) - p);
+			struct echo_set *s = &set[n];
+
+			p = comma ? comma + 1 : e;
+			trim(&item, &len);
+			colon = memchr(item, ':', len);
+			s->name = item;
+			s->name_len = colon ? (size_t)(colon - item) : len;
+			s->value = colon ? colon + 1 : item + len;
+			s->value_len = colon ? len - s->name_len - 1 : 0;
+			trim(&s->value, &s->value_len);
+			if (is_token(s->name, s->name_len))
+				n++;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool first = true;
+
+		for (size_t j = 0; j < i && first; j++)
+			first = set[j].name_len != set[i].name_len ||
+				memcmp(set[j].name, set[i].name, set[i].name_len);
+		if (!first)
+			continue;
+		buf_add(out, set[i].name, set[i].name_len);
+		buf_add(out, ": ", 2);
+		buf_add(out, set[i].value, set[i].value_len);
+		for (size_t j = i + 1; j < n; j++) {
+			if (set[j].name_len == set[i].name_len &&
+			    !memcmp(set[j].name, set[i].name, set[i].name_len)) {
+				buf_add(out, ",", 1);
+				buf_add(out, set[j].value, set[j].value_len);
+			}
+		}
+		buf_add(out, "\r\n", 2);
+	}
+}
+
+static bool path_is(const struct xgw_h1_request *req, const char *s)
+{
+	return req->path_len == strlen(s) && !memcmp(req->path, s, req->path_len);
+}
+
+/* echo-basic's /status/: "^/status/(\d\d\d)$" on the raw target, else 400. */
+static int status_of(const struct xgw_h1_request *req)
+{
+	const char *t = req->target;
+	int code;
+
+	if (req->target_len != 11 || memcmp(t, "/status/", 8))
+		return 400;
+	for (int i = 8; i < 11; i++)
+		if (t[i] < '0' || t[i] > '9')
+			return 400;
+	code = (t[8] - '0') * 100 + (t[9] - '0') * 10 + (t[10] - '0');
+	if (code < 100)
+		return 400;
+	/* Go sends a 1xx as an interim response, then 200 when the handler returns. */
+	return code < 200 ? 200 : code;
+}
+
+/* Append the response to <req> to c->out. Returns 0 or -ENOMEM. */
+static int respond(struct conn *c, const struct xgw_h1_request *req)
+{
+	struct buf *b = &srv.body, *out = &c->out;
+	bool head = req->method_len == 4 && !memcmp(req->method, "HEAD", 4);
+	bool json = false, page = false, has_body;
+	const char *ctype = NULL;
+	int status = 200;
+
+	b->len = 0;
+	b->err = 0;
+	update_dates();
+	if (path_is(req, "/health")) {
+		ctype = "text/plain; charset=utf-8";
+		buf_str(b, "OK");
+	} else if (req->path_len >= 8 && !memcmp(req->path, "/status/", 8)) {
+		status = status_of(req);
+	} else if (srv.mode == MODE_JSON) {
+		ctype = "application/json";
+		json = true;
+		render_json(b, req);
+	} else {
+		ctype = "text/plain";
+		page = true;
+		render_plain(b, c, req);
+	}
+	if (b->err)
+		return b->err;
+	has_body = status != 204 && status != 304;
+
+	buf_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, xgw_h1_reason(status),
+		   srv.date_http);
+	if (srv.mode == MODE_PLAIN)
+		buf_str(out, "Server: xgw-echo\r\n");
+	if (ctype)
+		buf_printf(out, "Content-Type: %s\r\n", ctype);
+	if (json) {
+		buf_str(out, "X-Content-Type-Options: nosniff\r\n");
+		echo_set_headers(out, req);
+	}
+	if (page)
+		buf_str(out,
+			"Expires: Thu, 01 Jan 1970 00:00:01 GMT\r\nCache-Control: no-cache\r\n");
+	if (has_body)
+		buf_printf(out, "Content-Length: %zu\r\n", b->len);
+	if (!req->keep_alive)
+		buf_str(out, "Connection: close\r\n");
+	else if (req->minor_version == 0)
+		buf_str(out, "Connection: keep-alive\r\n");
+	buf_add(out, "\r\n", 2);
+	if (has_body && !head)
+		buf_add(out, b->p, b->len);
+	if (!srv.quiet)
+		log_info("%s \"%.*s %.*s HTTP/1.%d\" %d %zu", c->peer, (int)req->method_len,
+			 req->method, (int)req->target_len, req->target, req->minor_version, status,
+			 b->len);
+	return out->err;
+}
+
+static int respond_error(struct conn *c, int status)
+{
+	const char *reason = xgw_h1_reason(status);
+
+	if (!srv.quiet)
+		log_info("%s malformed request: %d", c->peer, status);
+	buf_printf(&c->out,
+		   "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+		   "Content-Length: %zu\r\nConnection: close\r\n\r\n%d %s",
+		   status, reason, strlen(reason) + 4, status, reason);
+	return c->out.err;
+}
+
+/* ---- connections ---- */
+
+static void conn_free(struct conn *c)
+{
+	list_del(c);
+	close(c->fd);
+	free(c->in);
+	free(c->out.p);
+	free(c);
+}
+
+static int conn_events(struct conn *c, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = c};
+
+	if (c->events == events)
+		return 0;
+	if (epoll_ctl(srv.epfd, EPOLL_CTL_MOD, c->fd, &ev))
+		return -errno;
+	c->events = events;
+	return 0;
+}
+
+/* Half-close and wait (bounded) for the client's EOF, so that our last bytes are not reset. */
+static int conn_linger(struct conn *c)
+{
+	shutdown(c->fd, SHUT_WR);
+	c->lingering = true;
+	list_append(&srv.linger, c, now_sec() + LINGER_TIMEOUT);
+	return conn_events(c, EPOLLIN);
+}
+
+/* Send what may be sent. Returns 0, or -errno when the connection is to be freed. */
+static int conn_flush(struct conn *c)
+{
+	while (c->out_off < c->out_ready) {
+		ssize_t n =
+			send(c->fd, c->out.p + c->out_off, c->out_ready - c->out_off, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			return -errno;
+		}
+		c->out_off += (size_t)n;
+	}
+	if (c->out_off && c->out_off == c->out_ready) {
+		/* Keep only the held-back tail, at the front. */
+		memmove(c->out.p, c->out.p + c->out_off, c->out.len - c->out_off);
+		c->out.len -= c->out_off;
+		c->out_ready = 0;
+		c->out_off = 0;
+	}
+	if (c->out_off == c->out_ready && c->closing)
+		return conn_linger(c);
+	if (c->closing)
+		return conn_events(c, EPOLLOUT);
+	if (c->out_off == c->out_ready)
+		return conn_events(c, EPOLLIN);
+	/* Keep reading pipelined requests until too much output waits for the client. */
+	return conn_events(c, EPOLLOUT | (c->out.len - c->out_off < OUT_HIGH_WATER ? EPOLLIN : 0));
+}
+
+/* The body of the current request has been read: its response may go. */
+static void request_done(struct conn *c)
+{
+	c->rd = RD_HEAD;
+	c->out_ready = c->out.len;
+	if (!c->keep_alive)
+		c->closing = true;
+}
+
+/* Parse and answer what c->in holds. Returns 0 or -errno. */
+static int conn_process(struct conn *c)
+{
+	size_t off = 0;
+	int rc = 0;
+
+	while (off < c->in_len && !c->closing && rc >= 0) {
+		const char *p = c->in + off;
+		size_t n = c->in_len - off, used;
+
+		if (c->rd == RD_LENGTH) {
+			used = n < c->body_left ? n : (size_t)c->body_left;
+			c->body_left -= used;
+			off += used;
+			if (!c->body_left)
+				request_done(c);
+		} else if (c->rd == RD_CHUNKED) {
+			int r = xgw_h1_chunked_scan(&c->chunked, p, n, &used);
+
+			off += used;
+			if (r == 1) {
+				request_done(c);
+			} else if (r < 0) {
+				c->out.len = c->out_ready; /* drop the held response */
+				c->closing = true;
+				rc = respond_error(c, 400);
+				c->out_ready = c->out.len;
+			}
+		} else {
+			struct xgw_h1_request req;
+			int r = xgw_h1_parse_request(p, n, &req);
+
+			if (r == 0)
+				break;
+			if (r < 0) {
+				c->closing = true;
+				rc = respond_error(c, -r);
+				c->out_ready = c->out.len;
+				break;
+			}
+			off += (size_t)r;
+			c->keep_alive = req.keep_alive;
+			if (req.expect_continue &&
+			    (req.body == XGW_H1_BODY_CHUNKED ||
+			     (req.body == XGW_H1_BODY_LENGTH && req.content_length))) {
+				buf_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+				c->out_ready = c->out.len;
+				rc = c->out.err;
+			}
+			if (!rc)
+				rc = respond(c, &req);
+			if (req.body == XGW_H1_BODY_CHUNKED) {
+				c->rd = RD_CHUNKED;
+				c->chunked = (struct xgw_h1_chunked){};
+			} else if (req.body == XGW_H1_BODY_LENGTH && req.content_length) {
+				c->rd = RD_LENGTH;
+				c->body_left = req.content_length;
+			} else {
+				request_done(c);
+			}
+		}
+	}
+	memmove(c->in, c->in + off, c->in_len - off);
+	c->in_len -= off;
+	/* Bytes after a closing request are not answered; a lingering close drains them. */
+	if (c->closing)
+		c->in_len = 0;
+	return rc;
+}
+
+static int conn_read(struct conn *c)
+{
+	ssize_t n;
+	int err;
+
+	if (c->closing) {
+		char sink[4096];
+
+		do
+			n = recv(c->fd, sink, sizeof(sink), 0);
+		while (n < 0 && errno == EINTR);
+		if (n > 0 || (n < 0 && errno == EAGAIN))
+			return 0;
+		if (n < 0 || c->lingering)
+			return -ECONNRESET; /* the client's EOF after ours: done */
+		return conn_events(c, EPOLLOUT);
+	}
+	if (c->in_len == c->in_cap) {
+		/* Only an unfinished head fills the buffer; the parser stops it at its limit. */
+		size_t cap = c->in_cap ? c->in_cap * 2 : IN_INIT;
+		char *p;
+
+		if (cap > XGW_H1_MAX_HEAD)
+			cap = XGW_H1_MAX_HEAD;
+		p = realloc(c->in, cap);
+		if (!p)
+			return -ENOMEM;
+		c->in = p;
+		c->in_cap = cap;
+	}
+	do
+		n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EAGAIN ? 0 : -errno;
+	if (n == 0) {
+		/* A half-close still gets the answers to whole requests; a cut one gets none. */
+		c->closing = true;
+		c->out.len = c->out_ready;
+		c->in_len = 0;
+		return conn_flush(c);
+	}
+	c->in_len += (size_t)n;
+	list_append(&srv.idle, c, now_sec() + IDLE_TIMEOUT);
+	err = conn_process(c);
+	return err ?: conn_flush(c);
+}
+
+static void conn_event(struct conn *c, uint32_t events)
+{
+	int err = 0;
+
+	if (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN))
+		err = -ECONNRESET;
+	if (!err && events & EPOLLOUT)
+		err = conn_flush(c);
+	if (!err && events & EPOLLIN)
+		err = conn_read(c);
+	if (err)
+		conn_free(c);
+}
+
+static int fmt_addr(const struct sockaddr *sa, char *out)
+{
+	char ip[XGW_IP_STRLEN];
+	uint8_t family, addr[16];
+	uint16_t port;
+	int err = xgw_ip_from_sockaddr(sa, &family, addr, &port);
+
+	if (err)
+		return err;
+	/* nginx's "$server_addr:$server_port": no brackets around IPv6 either. */
+	snprintf(out, ADDR_STRLEN, "%s:%u", xgw_ip_format(family, addr, ip), port);
+	return 0;
+}
+
+static void accept_all(struct listener *l)
+{
+	for (;;) {
+		struct sockaddr_storage peer, local;
+		socklen_t plen = sizeof(peer), llen = sizeof(local);
+		struct epoll_event ev;
+		struct conn *c;
+		int fd, one = 1;
+
+		fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				/* Out of descriptors: stop accepting until the next tick. */
+				log_warn("accept: %s; pausing accepts", strerror(errno));
+				for (int i = 0; i < srv.n_listen; i++)
+					epoll_ctl(srv.epfd, EPOLL_CTL_DEL, srv.listeners[i].fd,
+						  NULL);
+				srv.accept_paused = true;
+			}
+			return;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			return;
+		}
+		c->kind = KIND_CONN;
+		c->fd = fd;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (getsockname(fd, (struct sockaddr *)&local, &llen) ||
+		    fmt_addr((struct sockaddr *)&local, c->local))
+			snprintf(c->local, sizeof(c->local), "?");
+		if (fmt_addr((struct sockaddr *)&peer, c->peer))
+			snprintf(c->peer, sizeof(c->peer), "?");
+		ev = (struct epoll_event){.events = EPOLLIN, .data.ptr = c};
+		if (epoll_ctl(srv.epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->events = EPOLLIN;
+		list_append(&srv.idle, c, now_sec() + IDLE_TIMEOUT);
+	}
+}
+
+static int listeners_arm(void)
+{
+	for (int i = 0; i < srv.n_listen; i++) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &srv.listeners[i]};
+
+		if (epoll_ctl(srv.epfd, EPOLL_CTL_ADD, srv.listeners[i].fd, &ev))
+			return -errno;
+	}
+	srv.accept_paused = false;
+	return 0;
+}
+
+static void expire(void)
+{
+	time_t now = now_sec();
+
+	while (srv.idle.head && srv.idle.head->deadline <= now)
+		conn_free(srv.idle.head);
+	while (srv.linger.head && srv.linger.head->deadline <= now)
+		conn_free(srv.linger.head);
+	if (srv.accept_paused)
+		listeners_arm();
+}
+
+/* ---- setup ---- */
+
+/* "ADDR:PORT", "[V6]:PORT" or ":PORT" (all IPv4 addresses). */
+static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[XGW_IP_STRLEN + 2];
+	const char *colon, *hs = s;
+	uint8_t family, addr[16];
+	size_t hl;
+	char *end;
+	unsigned long port;
+
+	if (*s == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (!rb || rb[1] != ':')
+			return -EINVAL;
+		hs = s + 1;
+		hl = (size_t)(rb - hs);
+		colon = rb + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return -EINVAL;
+		hl = (size_t)(colon - s);
+	}
+	if (hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, hs, hl);
+	host[hl] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || port > 65535)
+		return -EINVAL;
+	if (!hl) {
+		family = 4;
+		memset(addr, 0, sizeof(addr));
+	} else if (xgw_ip_parse(host, &family, addr)) {
+		return -EINVAL;
+	}
+	*len = xgw_ip_to_sockaddr(family, addr, (uint16_t)port, ss);
+	return 0;
+}
+
+static int listen_on(const char *spec)
+{
+	struct sockaddr_storage ss, bound;
+	socklen_t len, blen = sizeof(bound);
+	char shown[ADDR_STRLEN];
+	int fd, one = 1, err;
+
+	if (srv.n_listen == MAX_LISTEN)
+		return -E2BIG;
+	err = parse_listen(spec, &ss, &len);
+	if (err) {
+		log_err("--listen %s: expected ADDR:PORT or [ADDR]:PORT", spec);
+		return err;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto err_errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* [::]:P and 0.0.0.0:P may both be given, as nginx's listen lines are. */
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 4096) ||
+	    getsockname(fd, (struct sockaddr *)&bound, &blen))
+		goto err_close;
+	srv.listeners[srv.n_listen].kind = KIND_LISTENER;
+	srv.listeners[srv.n_listen++].fd = fd;
+	if (fmt_addr((struct sockaddr *)&bound, shown))
+		snprintf(shown, sizeof(shown), "%s", spec);
+	log_info("listening on %s", shown);
+	return 0;
+err_close:
+	err = -errno;
+	close(fd);
+	log_err("--listen %s: %s", spec, strerror(-err));
+	return err;
+err_errno:
+	err = -errno;
+	log_err("--listen %s: %s", spec, strerror(-err));
+	return err;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: xgw-echo [--listen ADDR:PORT]... [--name NAME] [--namespace NS]\n"
+		   "                [--mode plain|json] [--quiet]\n"
+		   "  --listen     address to serve (repeatable; [V6]:PORT; default 0.0.0.0:8080)\n"
+		   "  --name       pod name (default $POD_NAME, else the host name)\n"
+		   "  --namespace  namespace for json mode (default $NAMESPACE)\n"
+		   "  --mode       plain: nginxdemos/hello:plain-text; json: Gateway API echo\n"
+		   "  --quiet      no per-request log lines\n");
+}
+
+static int run(void)
+{
+	struct epoll_event evs[256];
+
+	for (;;) {
+		int n = epoll_wait(srv.epfd, evs, 256, 1000);
+
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		for (int i = 0; i < n; i++) {
+			enum kind *k = evs[i].data.ptr;
+
+			if (*k == KIND_SIGNAL) {
+				struct signalfd_siginfo si;
+
+				if (read(srv.sig.fd, &si, sizeof(si)) == sizeof(si)) {
+					log_info("signal %u: exiting", si.ssi_signo);
+					return 0;
+				}
+			} else if (*k == KIND_LISTENER) {
+				if (!srv.accept_paused)
+					accept_all((struct listener *)k);
+			} else {
+				conn_event((struct conn *)k, evs[i].events);
+			}
+		}
+		expire();
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"listen", required_argument, NULL, 'l'},
+		{"name", required_argument, NULL, 'n'},
+		{"namespace", required_argument, NULL, 's'},
+		{"mode", required_argument, NULL, 'm'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	const char *listen_specs[MAX_LISTEN];
+	int n_specs = 0, opt, err = 0;
+	char hostname[256] = "";
+	struct rlimit rl;
+	sigset_t mask;
+
+	xgw_log_init("xgw-echo", XGW_LOG_INFO);
+	srv.name = getenv("POD_NAME");
+	srv.ns = getenv("NAMESPACE") ?: "";
+	while ((opt = getopt_long(argc, argv, "l:n:s:m:qh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'l':
+			if (n_specs == MAX_LISTEN) {
+				log_err("at most %d --listen", MAX_LISTEN);
+				return 2;
+			}
+			listen_specs[n_specs++] = optarg;
+			break;
+		case 'n':
+			srv.name = optarg;
+			break;
+		case 's':
+			srv.ns = optarg;
+			break;
+		case 'm':
+			if (!strcmp(optarg, "plain")) {
+				srv.mode = MODE_PLAIN;
+			} else if (!strcmp(optarg, "json")) {
+				srv.mode = MODE_JSON;
+			} else {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'q':
+			srv.quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (!srv.name) {
+		gethostname(hostname, sizeof(hostname) - 1);
+		srv.name = hostname;
+	}
+	if (!n_specs)
+		listen_specs[n_specs++] = "0.0.0.0:8080";
+
+	/* A few thousand connections need more than the usual 1024 descriptors. */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (getrandom(srv.rng, sizeof(srv.rng), 0) != sizeof(srv.rng) || !(srv.rng[0] | srv.rng[1]))
+		srv.rng[0] = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL | 1;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	srv.sig.kind = KIND_SIGNAL;
+	srv.sig.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	srv.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (srv.sig.fd < 0 || srv.epfd < 0) {
+		err = -errno;
+		log_err("epoll/signalfd: %s", strerror(-err));
+		goto out;
+	}
+	{
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &srv.sig};
+
+		if (epoll_ctl(srv.epfd, EPOLL_CTL_ADD, srv.sig.fd, &ev)) {
+			err = -errno;
+			goto out;
+		}
+	}
+	for (int i = 0; i < n_specs && !err; i++)
+		err = listen_on(listen_specs[i]);
+	if (!err)
+		err = listeners_arm();
+	if (!err) {
+		log_info("serving %s mode as \"%s\"", srv.mode == MODE_JSON ? "json" : "plain",
+			 srv.name);
+		err = run();
+	}
+out:
+	while (srv.idle.head)
+		conn_free(srv.idle.head);
+	while (srv.linger.head)
+		conn_free(srv.linger.head);
+	for (int i = 0; i < srv.n_listen; i++)
+		close(srv.listeners[i].fd);
+	if (srv.sig.fd >= 0)
+		close(srv.sig.fd);
+	if (srv.epfd >= 0)
+		close(srv.epfd);
+	free(srv.body.p);
+	if (err)
+		log_err("exiting: %s", strerror(-err));
+	return err ? 1 : 0;
 }

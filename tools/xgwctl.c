@@ -1,5 +1,250 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
-int main(void)
+/*
+ * xgwctl: what the node is doing, for operators.
+ *
+ *   xgwctl status [--status-file F]   Gateways, listeners and routes with their conditions
+ *   xgwctl maps [--pin-dir D]         the pinned BPF maps, decoded, with counters
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <jansson.h>
+
+#include "xgw/abi/maps.h"
+#include "xgw/netaddr.h"
+
+static const char *const stat_names[XGW_STAT__MAX] = {
+	[XGW_STAT_PASS_NOT_IP] = "pass_not_ip",
+	[XGW_STAT_PASS_FOREIGN] = "pass_foreign",
+	[XGW_STAT_PASS_LISTENER] = "pass_listener",
+	[XGW_STAT_PASS_OTHER_PROTO] = "pass_other_proto",
+	[XGW_STAT_PASS_FRAGMENT] = "pass_fragment",
+	[XGW_STAT_DROP_NO_LISTENER] = "drop_no_listener",
+	[XGW_STAT_DROP_MALFORMED] = "drop_malformed",
+	[XGW_STAT_PASS_MALFORMED] = "pass_malformed",
+};
+
+static void usage(FILE *out)
 {
-	return 1;
+	fprintf(out, "usage: xgwctl status [--status-file FILE]\n"
+		     "       xgwctl maps [--pin-dir DIR]\n");
+}
+
+static void print_conds(json_t *conds, const char *indent)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(conds, i, c)
+	{
+		printf("%s%-14s %-7s %-26s %s\n", indent,
+		       json_string_value(json_object_get(c, "type")),
+		       json_string_value(json_object_get(c, "status")),
+		       json_string_value(json_object_get(c, "reason")),
+		       json_string_value(json_object_get(c, "message")));
+	}
+}
+
+static int cmd_status(const char *path)
+{
+	json_error_t jerr;
+	json_t *root = json_load_file(path, 0, &jerr), *gws, *routes, *g, *r;
+	size_t i, k;
+
+	if (!root) {
+		fprintf(stderr, "xgwctl: %s: %s (is xgw-agent running? see --status-file)\n", path,
+			jerr.text);
+		return 1;
+	}
+	printf("generation %lld, data plane %s\n",
+	       (long long)json_integer_value(json_object_get(root, "generation")),
+	       json_is_true(json_object_get(root, "programmed")) ? "programmed" : "pending");
+	gws = json_object_get(root, "gateways");
+	json_array_foreach(gws, i, g)
+	{
+		json_t *st = json_object_get(g, "status"),
+		       *addrs = json_object_get(st, "addresses"), *a, *l;
+
+		printf("\nGateway %s/%s", json_string_value(json_object_get(g, "namespace")),
+		       json_string_value(json_object_get(g, "name")));
+		json_array_foreach(addrs, k, a)
+		{
+			printf("%s%s", k ? ", " : "  address ",
+			       json_string_value(json_object_get(a, "value")));
+		}
+		printf("\n");
+		print_conds(json_object_get(st, "conditions"), "  ");
+		json_array_foreach(json_object_get(st, "listeners"), k, l)
+		{
+			printf("  listener %s (attachedRoutes %lld)\n",
+			       json_string_value(json_object_get(l, "name")),
+			       (long long)json_integer_value(json_object_get(l, "attachedRoutes")));
+			print_conds(json_object_get(l, "conditions"), "    ");
+		}
+	}
+	routes = json_object_get(root, "httpRoutes");
+	json_array_foreach(routes, i, r)
+	{
+		json_t *p;
+
+		printf("\nHTTPRoute %s/%s\n", json_string_value(json_object_get(r, "namespace")),
+		       json_string_value(json_object_get(r, "name")));
+		json_array_foreach(json_object_get(json_object_get(r, "status"), "parents"), k, p)
+		{
+			json_t *ref = json_object_get(p, "parentRef");
+
+			printf("  parent %s/%s\n",
+			       json_string_value(json_object_get(ref, "namespace")),
+			       json_string_value(json_object_get(ref, "name")));
+			print_conds(json_object_get(p, "conditions"), "    ");
+		}
+	}
+	json_decref(root);
+	return 0;
+}
+
+static int open_map(const char *dir, const char *name)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		fprintf(stderr, "xgwctl: %s: %s (is xgw-agent running? see --pin-dir)\n", path,
+			strerror(errno));
+	return fd;
+}
+
+static const char *ip_str(const struct xgw_ip *ip, char *buf)
+{
+	return xgw_ip_format(ip->family, ip->addr, buf);
+}
+
+static int cmd_maps(const char *dir)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int fd_l, fd_s, fd_ls, fd_a;
+	struct xgw_listener_key k, *prev = NULL;
+	struct xgw_ip ak, *aprev = NULL;
+	char ip[XGW_IP_STRLEN];
+	__u64 *vals;
+	struct xgw_lstats_val *lv;
+	int rc = 0;
+
+	if (ncpu <= 0)
+		return 1;
+	fd_a = open_map(dir, XGW_MAP_ADDRS);
+	fd_l = open_map(dir, XGW_MAP_LISTENERS);
+	fd_ls = open_map(dir, XGW_MAP_LSTATS);
+	fd_s = open_map(dir, XGW_MAP_STATS);
+	if (fd_a < 0 || fd_l < 0 || fd_ls < 0 || fd_s < 0)
+		return 1;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	lv = calloc((size_t)ncpu, sizeof(*lv));
+	if (!vals || !lv) {
+		rc = 1;
+		goto out;
+	}
+	printf("Gateway addresses (%s):\n", XGW_MAP_ADDRS);
+	while (!bpf_map_get_next_key(fd_a, aprev, &ak)) {
+		struct xgw_addr_val v;
+
+		if (!bpf_map_lookup_elem(fd_a, &ak, &v))
+			printf("  %-40s listeners %u\n", ip_str(&ak, ip), v.listeners);
+		aprev = &ak;
+	}
+	printf("\nListeners (%s, counters from %s):\n", XGW_MAP_LISTENERS, XGW_MAP_LSTATS);
+	printf("  %-46s %-5s %6s %12s %14s %10s\n", "address:port", "proto", "id", "packets",
+	       "bytes", "syns");
+	while (!bpf_map_get_next_key(fd_l, prev, &k)) {
+		struct xgw_listener_val v;
+		__u64 p = 0, b = 0, s = 0;
+		char ap[80];
+
+		prev = &k;
+		if (bpf_map_lookup_elem(fd_l, &k, &v))
+			continue;
+		if (!bpf_map_lookup_elem(fd_ls, &v.id, lv))
+			for (int c = 0; c < ncpu; c++) {
+				p += lv[c].packets;
+				b += lv[c].bytes;
+				s += lv[c].syns;
+			}
+		snprintf(ap, sizeof(ap), k.ip.family == 6 ? "[%s]:%u" : "%s:%u", ip_str(&k.ip, ip),
+			 ntohs(k.port));
+		printf("  %-46s %-5s %6u %12llu %14llu %10llu\n", ap, k.proto == 6 ? "tcp" : "udp",
+		       v.id, (unsigned long long)p, (unsigned long long)b, (unsigned long long)s);
+	}
+	printf("\nXDP verdicts (%s):\n", XGW_MAP_STATS);
+	for (__u32 i = 0; i < XGW_STAT__MAX; i++) {
+		__u64 sum = 0;
+
+		if (bpf_map_lookup_elem(fd_s, &i, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			sum += vals[c];
+		printf("  %-18s %llu\n", stat_names[i], (unsigned long long)sum);
+	}
+out:
+	free(vals);
+	free(lv);
+	close(fd_a);
+	close(fd_l);
+	close(fd_ls);
+	close(fd_s);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"status-file", required_argument, NULL, 's'},
+		{"pin-dir", required_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *status = "/run/xgw/status.json", *pin = XGW_PIN_DIR, *cmd;
+	int c;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			status = optarg;
+			break;
+		case 'p':
+			pin = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!strcmp(cmd, "status"))
+		return cmd_status(status);
+	if (!strcmp(cmd, "maps"))
+		return cmd_maps(pin);
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "xgwctl: unknown command %s\n", cmd);
+	usage(stderr);
+	return 2;
 }

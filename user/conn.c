@@ -1,1 +1,1039 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * Client connections and the HTTP/1.1 proxy state machine.
+ *
+ * Sockets are edge-triggered and registered once; rd_ready / wr_ready
+ * remember readiness until a short read or write (or EAGAIN) clears them, so
+ * nothing is re-armed per request and no read is issued that would only say
+ * EAGAIN. xgw_conn_run() calls the step of the current state until it stops
+ * making progress; upstream events call it too.
+ *
+ * A request head is parsed in place in the client buffer (rb); the rewritten
+ * head goes upstream as iovecs over it, followed by the body bytes as they
+ * come, bounded by the body's framing so that a pipelined next request stays
+ * in rb. The response flows the same way through sb. Each direction reads
+ * only while its buffer has room: a slow reader stalls its writer (bounded
+ * memory), and bytes are never copied except to compact a full buffer.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "xgw/log.h"
+#include "xgw/netaddr.h"
+
+#include "conn.h"
+#include "loop.h"
+#include "rewrite.h"
+#include "router.h"
+#include "upstream.h"
+
+#define MAX_FREE_CONNS 4096
+
+/* What a step did: run again, wait for an event, or the connection is gone. */
+enum step {
+	STEP_AGAIN,
+	STEP_WAIT,
+	STEP_STOP,
+};
+
+/* sock_read(): the peer closed its side. */
+#define IO_EOF (-ENODATA)
+
+static int conn_step_local(struct xgw_conn *c, int status, bool close);
+
+static inline bool xfer_pending(const struct xgw_xfer *x, const struct xgw_buf *b)
+{
+	return x->iov_i < x->iov_n || (b && x->lim > b->start);
+}
+
+static void xfer_init(struct xgw_xfer *x, uint8_t framing, uint64_t len, uint32_t pos)
+{
+	x->iov_i = x->iov_n = 0;
+	x->framing = framing;
+	x->left = len;
+	x->lim = pos;
+	memset(&x->ck, 0, sizeof(x->ck));
+	x->complete = framing == XGW_H1_BODY_NONE || (framing == XGW_H1_BODY_LENGTH && !len);
+}
+
+/*
+ * Extend the message's part of <b> over bytes received since, as far as its
+ * framing goes. Returns 0 or -EBADMSG (invalid chunked framing).
+ */
+static int xfer_claim(struct xgw_xfer *x, const struct xgw_buf *b)
+{
+	uint32_t avail;
+	size_t used;
+	int rc;
+
+	if (x->complete || b->end <= x->lim)
+		return 0;
+	avail = b->end - x->lim;
+	switch (x->framing) {
+	case XGW_H1_BODY_LENGTH:
+		if (avail > x->left)
+			avail = (uint32_t)x->left;
+		x->lim += avail;
+		x->left -= avail;
+		x->complete = !x->left;
+		return 0;
+	case XGW_H1_BODY_CHUNKED:
+		rc = xgw_h1_chunked_scan(&x->ck, b->data + x->lim, avail, &used);
+		if (rc < 0)
+			return -EBADMSG;
+		x->lim += (uint32_t)used;
+		x->complete = rc == 1;
+		return 0;
+	case XGW_H1_BODY_EOF:
+	case XGW_XFER_RAW:
+		x->lim = b->end;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Make room at the end of <b> before a read, unless head pieces of <x> still
+ * point into it: rewind an empty buffer, or move the unconsumed bytes of a
+ * full one to the front.
+ */
+static void buf_make_room(struct xgw_buf *b, struct xgw_xfer *x)
+{
+	uint32_t n;
+
+	if (x->iov_i < x->iov_n)
+		return;
+	if (b->start == b->end) {
+		b->start = b->end = 0;
+		x->lim = 0;
+	} else if (b->end == XGW_BUF_CAP && b->start) {
+		n = b->end - b->start;
+		memmove(b->data, b->data + b->start, n);
+		x->lim -= b->start;
+		b->end = n;
+		b->start = 0;
+	}
+}
+
+/*
+ * Read from <fd> into the free tail of <b>. Returns the bytes read, 0 when
+ * nothing was (no room, or EAGAIN), IO_EOF, or -errno. A short read clears
+ * *<rd_ready>: edge-triggered epoll reports the next arrival, unless the peer
+ * already closed (<rdhup>), whose EOF is still to be read.
+ */
+static ssize_t sock_read(int fd, struct xgw_buf *b, bool *rd_ready, bool rdhup)
+{
+	size_t room = XGW_BUF_CAP - b->end;
+	ssize_t n;
+
+	if (!room)
+		return 0;
+	do
+		n = read(fd, b->data + b->end, room);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		b->end += (uint32_t)n;
+		if ((size_t)n < room && !rdhup)
+			*rd_ready = false;
+		return n;
+	}
+	if (n == 0)
+		return IO_EOF;
+	if (errno == EAGAIN) {
+		*rd_ready = false;
+		return 0;
+	}
+	return -errno;
+}
+
+/*
+ * Write what <x> has pending (head pieces, then body bytes of <b>, which may
+ * be NULL) to <fd> in one writev. Returns the bytes written, 0 on EAGAIN, or
+ * -errno. A short write clears *<wr_ready>.
+ */
+static ssize_t xfer_flush(int fd, struct xgw_xfer *x, struct xgw_buf *b, bool *wr_ready)
+{
+	struct iovec iov[XGW_XFER_IOV + 1];
+	size_t want = 0, left;
+	int n = 0;
+	ssize_t wr;
+
+	for (int i = x->iov_i; i < x->iov_n; i++) {
+		iov[n++] = x->iov[i];
+		want += x->iov[i].iov_len;
+	}
+	if (b && x->lim > b->start) {
+		iov[n].iov_base = b->data + b->start;
+		iov[n].iov_len = x->lim - b->start;
+		want += iov[n++].iov_len;
+	}
+	if (!n)
+		return 0;
+	do
+		wr = n == 1 ? write(fd, iov[0].iov_base, iov[0].iov_len) : writev(fd, iov, n);
+	while (wr < 0 && errno == EINTR);
+	if (wr < 0) {
+		if (errno != EAGAIN)
+			return -errno;
+		*wr_ready = false;
+		return 0;
+	}
+	if ((size_t)wr < want)
+		*wr_ready = false;
+	left = (size_t)wr;
+	while (x->iov_i < x->iov_n && left) {
+		struct iovec *v = &x->iov[x->iov_i];
+
+		if (left < v->iov_len) {
+			v->iov_base = (char *)v->iov_base + left;
+			v->iov_len -= left;
+			return wr;
+		}
+		left -= v->iov_len;
+		x->iov_i++;
+	}
+	if (b)
+		b->start += (uint32_t)left;
+	return wr;
+}
+
+static void count_status(struct xgw_worker *w, int status)
+{
+	if (status >= 500)
+		w->stats[XGW_WSTAT_RESP_5XX]++;
+	else if (status >= 400)
+		w->stats[XGW_WSTAT_RESP_4XX]++;
+}
+
+static struct xgw_conn *conn_alloc(struct xgw_worker *w)
+{
+	struct xgw_conn *c = w->free_conns;
+
+	if (c) {
+		w->free_conns = c->next;
+		w->n_free_conns--;
+	} else {
+		c = malloc(sizeof(*c));
+		if (!c)
+			return NULL;
+	}
+	memset(c, 0, sizeof(*c));
+	return c;
+}
+
+int xgw_conn_accept(struct xgw_worker *w, int fd, const struct sockaddr *peer)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct xgw_conn *c;
+	uint16_t pport;
+	int one = 1, err;
+
+	c = conn_alloc(w);
+	if (!c) {
+		err = -ENOMEM;
+		goto err_close;
+	}
+	c->ev.type = XGW_EV_CLIENT;
+	c->fd = fd;
+	c->w = w;
+	c->lsn = XGW_SNAP_NONE;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* Once per connection: with sk_lookup this is the Gateway address dialled. */
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+		err = -errno;
+		goto err_free;
+	}
+	err = xgw_ip_from_sockaddr((struct sockaddr *)&ss, &c->lfamily, c->laddr, &c->lport);
+	if (!err)
+		err = xgw_ip_from_sockaddr(peer, &c->pfamily, c->paddr, &pport);
+	if (err)
+		goto err_free;
+	ev.data.ptr = c;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		err = -errno;
+		goto err_free;
+	}
+	c->state = XGW_CS_HEAD;
+	/* Writable at once; readable when epoll says so (it reports data already queued). */
+	c->wr_ready = true;
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	w->n_conns++;
+	w->stats[XGW_WSTAT_CONNS_ACCEPTED]++;
+	xgw_timer_arm(w, &c->timer, XGW_T_HEADER);
+	return 0;
+
+err_free:
+	c->next = w->free_conns;
+	w->free_conns = c;
+	w->n_free_conns++;
+err_close:
+	log_warn("accepted connection dropped: %s", strerror(-err));
+	close(fd);
+	return err;
+}
+
+static void conn_close(struct xgw_conn *c)
+{
+	struct xgw_worker *w = c->w;
+
+	if (c->state == XGW_CS_CLOSED)
+		return;
+	xgw_upconn_release(w, c->up, false);
+	c->up = NULL;
+	xgw_snapref_put(w, c->snap);
+	c->snap = NULL;
+	xgw_buf_put(w, c->rb);
+	xgw_buf_put(w, c->sb);
+	c->rb = c->sb = NULL;
+	xgw_timer_disarm(&c->timer);
+	close(c->fd);
+	c->fd = -1;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	w->n_conns--;
+	c->state = XGW_CS_CLOSED;
+	c->prev = NULL;
+	c->next = w->dead_conns;
+	w->dead_conns = c;
+}
+
+/*
+ * Close after a response. If the client may still be sending (an unread
+ * body, pipelined requests), closing now would reset the connection and could
+ * destroy the response in flight: shut our side and read until its FIN.
+ */
+static int conn_finish(struct xgw_conn *c)
+{
+	struct xgw_worker *w = c->w;
+	bool unread = c->rd_ready || !c->req.complete || (c->rb && c->rb->end > c->req.lim);
+
+	if (!unread || c->rdhup) {
+		conn_close(c);
+		return STEP_STOP;
+	}
+	xgw_upconn_release(w, c->up, false);
+	c->up = NULL;
+	xgw_snapref_put(w, c->snap);
+	c->snap = NULL;
+	xgw_buf_put(w, c->rb);
+	xgw_buf_put(w, c->sb);
+	c->rb = c->sb = NULL;
+	shutdown(c->fd, SHUT_WR);
+	c->state = XGW_CS_LINGER;
+	xgw_timer_arm(w, &c->timer, XGW_T_LINGER);
+	return STEP_AGAIN;
+}
+
+static int linger_step(struct xgw_conn *c)
+{
+	char sink[4096];
+
+	while (c->rd_ready) {
+		ssize_t n = read(c->fd, sink, sizeof(sink));
+
+		if (n > 0) {
+			if ((size_t)n < sizeof(sink) && !c->rdhup)
+				c->rd_ready = false;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			c->rd_ready = errno == EINTR;
+			continue;
+		}
+		conn_close(c);
+		return STEP_STOP;
+	}
+	return STEP_WAIT;
+}
+
+/*
+ * The response to the current request is written: release what the request
+ * held and go on with the next one (maybe already in rb), or close.
+ */
+static int request_done(struct xgw_conn *c)
+{
+	struct xgw_worker *w = c->w;
+	struct xgw_buf *b = c->rb;
+
+	xgw_snapref_put(w, c->snap);
+	c->snap = NULL;
+	xgw_buf_put(w, c->sb);
+	c->sb = NULL;
+	if (!c->ka || w->draining || !b)
+		return conn_finish(c);
+
+	if (b->end > c->req.lim) {
+		uint32_t n = b->end - c->req.lim;
+
+		memmove(b->data, b->data + c->req.lim, n);
+		b->start = 0;
+		b->end = n;
+		xgw_timer_arm(w, &c->timer, XGW_T_HEADER);
+	} else {
+		xgw_buf_put(w, b);
+		c->rb = NULL;
+		xgw_timer_arm(w, &c->timer, XGW_T_KEEPALIVE);
+	}
+	c->state = XGW_CS_HEAD;
+	return STEP_AGAIN;
+}
+
+/*
+ * Answer the current request from the gateway. <close> forces the
+ * connection closed after; otherwise it is kept when the client wants and
+ * the request has been read whole (its body, if any, is skipped).
+ */
+static int conn_step_local(struct xgw_conn *c, int status, bool close)
+{
+	struct xgw_worker *w = c->w;
+	const struct xgw_lresp *r;
+
+	xgw_upconn_release(w, c->up, false);
+	c->up = NULL;
+	c->ka = !close && c->req_ka && c->req.complete && !w->draining;
+	if (c->ka && c->rb)
+		c->rb->start = c->req.lim;
+	r = xgw_local_response(status, c->ka);
+	c->resp.iov[0].iov_base = (void *)r->data;
+	c->resp.iov[0].iov_len = c->head_req ? r->head_len : r->len;
+	c->resp.iov_i = 0;
+	c->resp.iov_n = 1;
+	c->status = (uint16_t)status;
+	count_status(w, status);
+	c->state = XGW_CS_LOCAL;
+	xgw_timer_arm(w, &c->timer, XGW_T_EXCHANGE);
+	return STEP_AGAIN;
+}
+
+static int local_step(struct xgw_conn *c)
+{
+	ssize_t n;
+
+	if (!c->wr_ready)
+		return STEP_WAIT;
+	n = xfer_flush(c->fd, &c->resp, NULL, &c->wr_ready);
+	if (n < 0) {
+		conn_close(c);
+		return STEP_STOP;
+	}
+	if (xfer_pending(&c->resp, NULL))
+		return STEP_WAIT;
+	return request_done(c);
+}
+
+static bool method_idempotent(const char *m, size_t len)
+{
+	switch (len) {
+	case 3:
+		return !memcmp(m, "GET", 3) || !memcmp(m, "PUT", 3);
+	case 4:
+		return !memcmp(m, "HEAD", 4);
+	case 5:
+		return !memcmp(m, "TRACE", 5);
+	case 6:
+		return !memcmp(m, "DELETE", 6);
+	case 7:
+		return !memcmp(m, "OPTIONS", 7);
+	default:
+		return false;
+	}
+}
+
+/* Format the client address for X-Forwarded-For, once per connection. */
+static void conn_format_ip(struct xgw_conn *c)
+{
+	char ip[XGW_IP_STRLEN];
+	size_t n;
+
+	xgw_ip_format(c->pfamily, c->paddr, ip);
+	n = strlen(ip);
+	c->ip_app[0] = ',';
+	c->ip_app[1] = ' ';
+	memcpy(c->ip_app + 2, ip, n);
+	c->ip_app_len = (uint8_t)(n + 2);
+	memcpy(c->xff_line, "X-Forwarded-For: ", 17);
+	memcpy(c->xff_line + 17, ip, n);
+	memcpy(c->xff_line + 17 + n, "\r\n", 2);
+	c->xff_line_len = (uint8_t)(n + 19);
+	c->ip_ready = true;
+}
+
+/* Queue the request head in c->req from the parse in w->req. */
+static int build_request_head(struct xgw_conn *c)
+{
+	struct xgw_worker *w = c->w;
+	struct xgw_rw_req rw;
+
+	if (!c->ip_ready)
+		conn_format_ip(c);
+	rw.xff_app = c->ip_app;
+	rw.xff_app_len = c->ip_app_len;
+	rw.xff_line = c->xff_line;
+	rw.xff_line_len = c->xff_line_len;
+	rw.upgrade = c->upgrade;
+	return xgw_rewrite_request(&c->req, &w->req, c->rb->data + c->head_len, &rw);
+}
+
+static void access_log(struct xgw_conn *c, const struct xgw_h1_request *req, const char *what,
+		       uint32_t ep)
+{
+	char ip[XGW_IP_STRLEN], eip[XGW_IP_STRLEN] = "-";
+	uint16_t eport = 0;
+
+	if (ep != XGW_SNAP_NONE) {
+		const struct xgw_snap_endpoint *e = &c->snap->snap.endpoints[ep];
+
+		xgw_ip_format(e->family, e->addr, eip);
+		eport = e->port;
+	}
+	xgw_log(XGW_LOG_DEBUG, "%s %.*s %.*s%.*s -> %s %s:%u", xgw_ip_format(c->pfamily, c->paddr, ip),
+		(int)req->method_len, req->method, (int)(req->host ? req->host_len : 0),
+		req->host ? req->host : "", (int)req->target_len, req->target, what, eip, eport);
+}
+
+/* A request head of <head_len> bytes is parsed in w->req: route it and start the exchange. */
+static int start_request(struct xgw_conn *c, uint32_t head_len)
+{
+	struct xgw_worker *w = c->w;
+	const struct xgw_h1_request *req = &w->req;
+	struct xgw_snapref *sr = w->snap;
+	enum xgw_route_verdict v;
+	struct xgw_pool *pool;
+	uint32_t ep = XGW_SNAP_NONE;
+	int err;
+
+	w->stats[XGW_WSTAT_REQUESTS]++;
+	c->head_len = head_len;
+	c->req_ka = req->keep_alive;
+	c->http10 = req->minor_version == 0;
+	c->head_req = req->method_len == 4 && !memcmp(req->method, "HEAD", 4);
+	c->upgrade = req->upgrade;
+	c->idempotent = req->body == XGW_H1_BODY_NONE && method_idempotent(req->method,
+									    req->method_len);
+	c->retry_ok = c->idempotent;
+	c->resp_head = c->resp_bytes = c->up_ka = c->ka = c->tunnel_next = false;
+	c->status = 0;
+	c->rb->start = head_len;
+	xfer_init(&c->req, (uint8_t)req->body, req->content_length, head_len);
+	xfer_init(&c->resp, XGW_H1_BODY_NONE, 0, 0);
+	c->resp.complete = false;
+	if (xfer_claim(&c->req, c->rb)) {
+		w->stats[XGW_WSTAT_BAD_REQUESTS]++;
+		return conn_step_local(c, 400, true);
+	}
+	if (!sr)
+		return conn_step_local(c, 503, false);
+	c->snap = xgw_snapref_get(sr);
+	if (c->lsn_seq != sr->seq) {
+		c->lsn = xgw_router_listener(sr->router, c->lfamily, c->laddr, c->lport);
+		c->lsn_seq = sr->seq;
+	}
+	v = xgw_router_decide(sr->router, c->lsn, req->host, req->host_len, req->path,
+			      req->path_len, &ep);
+	if (xgw_log_level() >= XGW_LOG_DEBUG)
+		access_log(c, req, v == XGW_ROUTE_OK ? "proxy" : "local", ep);
+	if (v != XGW_ROUTE_OK)
+		return conn_step_local(c, (int)v, false);
+
+	pool = xgw_pool_get(w, &sr->snap.endpoints[ep]);
+	if (!pool)
+		return conn_step_local(c, 503, false);
+	if (build_request_head(c))
+		return conn_step_local(c, 431, true);
+	err = xgw_upconn_get(w, pool, c, false, &c->up);
+	if (err) {
+		w->stats[XGW_WSTAT_UPSTREAM_ERRORS]++;
+		log_debug("connect to endpoint %u: %s", ep, strerror(-err));
+		return conn_step_local(c, 502, !c->req.complete);
+	}
+	c->state = XGW_CS_PROXY;
+	xgw_timer_arm(w, &c->timer, XGW_T_EXCHANGE);
+	return STEP_AGAIN;
+}
+
+static int head_step(struct xgw_conn *c)
+{
+	struct xgw_worker *w = c->w;
+	ssize_t n;
+	int rc;
+
+	for (;;) {
+		struct xgw_buf *b = c->rb;
+
+		if (b && b->end) {
+			rc = xgw_h1_parse_request(b->data, b->end, &w->req);
+			if (rc > 0)
+				return start_request(c, (uint32_t)rc);
+			if (rc < 0 || b->end == XGW_BUF_CAP) {
+				w->stats[XGW_WSTAT_BAD_REQUESTS]++;
+				c->req.complete = false;
+				c->head_req = false;
+				return conn_step_local(c, rc < 0 ? -rc : 431, true);
+			}
+		}
+		if (!c->rd_ready)
+			return STEP_WAIT;
+		if (!b) {
+			b = c->rb = xgw_buf_get(w);
+			if (!b) {
+				conn_close(c);
+				return STEP_STOP;
+			}
+		}
+		n = sock_read(c->fd, b, &c->rd_ready, c->rdhup);
+		if (n < 0) {
+			/* The client closed between requests, or gave up on its head. */
+			conn_close(c);
+			return STEP_STOP;
+		}
+		if (!n) {
+			if (!b->end) {
+				xgw_buf_put(w, b);
+				c->rb = NULL;
+			}
+			return STEP_WAIT;
+		}
+		if (c->timer.kind == XGW_T_KEEPALIVE)
+			xgw_timer_arm(w, &c->timer, XGW_T_HEADER);
+	}
+}
+
+/*
+ * The upstream connection failed with <err> before the response was whole.
+ * A reused pooled connection that failed before any response byte is most
+ * likely one the server closed while idle: an idempotent request without a
+ * body is sent again, once, on a fresh connection.
+ */
+static int upstream_failed(struct xgw_conn *c, int err)
+{
+	struct xgw_worker *w = c->w;
+	struct xgw_upconn *u = c->up, *fresh;
+
+	if (u && u->reused && c->retry_ok && !c->resp_bytes && err != -ETIMEDOUT) {
+		c->retry_ok = false;
+		/* The head is still at the front of rb: parse it again for its views. */
+		if (xgw_h1_parse_request(c->rb->data, c->head_len, &w->req) == (int)c->head_len &&
+		    !build_request_head(c) && !xgw_upconn_get(w, u->pool, c, true, &fresh)) {
+			log_debug("pooled upstream connection failed (%s): retrying",
+				  strerror(-err));
+			xgw_upconn_release(w, u, false);
+			c->up = fresh;
+			xfer_init(&c->resp, XGW_H1_BODY_NONE, 0, 0);
+			c->resp.complete = false;
+			return STEP_AGAIN;
+		}
+	}
+	w->stats[XGW_WSTAT_UPSTREAM_ERRORS]++;
+	log_debug("upstream: %s", strerror(-err));
+	xgw_upconn_release(w, u, false);
+	c->up = NULL;
+	if (c->resp_head) {
+		/* Part of the response may be out: all the client can learn is a close. */
+		conn_close(c);
+		return STEP_STOP;
+	}
+	return conn_step_local(c, err == -ETIMEDOUT ? 504 : 502, !c->req.complete);
+}
+
+/* The upstream sent FIN. */
+static int upstream_eof(struct xgw_conn *c)
+{
+	if (c->resp_head && c->resp.framing == XGW_H1_BODY_EOF) {
+		c->resp.complete = true;
+		c->up_ka = false;
+		return STEP_AGAIN;
+	}
+	if (!c->resp_head)
+		return upstream_failed(c, c->resp_bytes ? -EBADMSG : -ECONNRESET);
+	/* A truncated body. */
+	c->w->stats[XGW_WSTAT_UPSTREAM_ERRORS]++;
+	conn_close(c);
+	return STEP_STOP;
+}
+
+/* Parse the response head at the front of sb and queue it for the client. */
+static int response_head(struct xgw_conn *c)
+{
+	struct xgw_worker *w = c->w;
+	struct xgw_h1_response *resp = &w->resp;
+	struct xgw_buf *b = c->sb;
+	const char *head = b->data + b->start;
+	enum xgw_conn_mode mode;
+	int rc;
+
+	rc = xgw_h1_parse_response(head, b->end - b->start, c->head_req, resp);
+	if (!rc)
+		return STEP_WAIT;
+	if (rc < 0 || (resp->status == 101 && !c->upgrade))
+		goto bad;
+	if (resp->status < 200 && resp->status != 101) {
+		/* Interim (100 Continue, 103): relayed as is, except to HTTP/1.0. */
+		if (!c->http10) {
+			c->resp.iov[0].iov_base = (void *)head;
+			c->resp.iov[0].iov_len = (size_t)rc;
+			c->resp.iov_i = 0;
+			c->resp.iov_n = 1;
+		}
+		b->start += (uint32_t)rc;
+		c->resp.lim = b->start;
+		return STEP_AGAIN;
+	}
+
+	c->status = (uint16_t)resp->status;
+	count_status(w, resp->status);
+	if (resp->status == 101) {
+		mode = XGW_CONN_UPGRADE;
+		c->tunnel_next = true;
+		c->ka = false;
+		c->up_ka = false;
+		xfer_init(&c->resp, XGW_H1_BODY_NONE, 0, b->start + (uint32_t)rc);
+	} else {
+		/* Keep the client only if what follows this request is known to be the next one. */
+		c->ka = c->req_ka && c->req.complete && resp->body != XGW_H1_BODY_EOF &&
+			!w->draining;
+		c->up_ka = resp->keep_alive;
+		mode = c->ka ? XGW_CONN_KEEP_ALIVE : XGW_CONN_CLOSE;
+		xfer_init(&c->resp, (uint8_t)resp->body, resp->content_length,
+			  b->start + (uint32_t)rc);
+	}
+	if (xgw_rewrite_response(&c->resp, resp, head, head + rc, mode))
+		goto bad;
+	b->start += (uint32_t)rc;
+	c->resp_head = true;
+	if (xfer_claim(&c->resp, b)) {
+		w->stats[XGW_WSTAT_UPSTREAM_ERRORS]++;
+		conn_close(c);
+		return STEP_STOP;
+	}
+	return STEP_AGAIN;
+
+bad:
+	w->stats[XGW_WSTAT_UPSTREAM_ERRORS]++;
+	log_debug("upstream sent a malformed response head (%d)", rc);
+	return conn_step_local(c, 502, !c->req.complete);
+}
+
+/* The response is written whole: pool the upstream connection if it is clean. */
+static int exchange_done(struct xgw_conn *c)
+{
+	bool req_sent = c->req.complete && !xfer_pending(&c->req, c->rb);
+	bool reuse = c->up_ka && req_sent && c->sb->end == c->resp.lim;
+
+	xgw_upconn_release(c->w, c->up, reuse);
+	c->up = NULL;
+	if (!c->req.complete)
+		c->ka = false;
+	return request_done(c);
+}
+
+static int tunnel_start(struct xgw_conn *c)
+{
+	c->tunnel_next = false;
+	c->cl_eof = c->up_eof = false;
+	c->req.framing = XGW_XFER_RAW;
+	c->req.complete = false;
+	c->resp.framing = XGW_XFER_RAW;
+	c->resp.complete = false;
+	xfer_claim(&c->req, c->rb);
+	xfer_claim(&c->resp, c->sb);
+	c->state = XGW_CS_TUNNEL;
+	xgw_timer_arm(c->w, &c->timer, XGW_T_TUNNEL);
+	return STEP_AGAIN;
+}
+
+/*
+ * One direction of a tunnel: read from <in_fd> into <b>, write to <out_fd>;
+ * after <in_fd>'s FIN and the last byte out, shut <out_fd>'s write side.
+ * Returns 1 on progress, 0 without, -1 on an error.
+ */
+static int tunnel_pump(int in_fd, bool *in_rd, bool in_rdhup, bool *eof, int out_fd,
+		       bool *out_wr, struct xgw_buf *b, struct xgw_xfer *x)
+{
+	int progress = 0;
+	ssize_t n;
+
+	if (!*eof && *in_rd) {
+		buf_make_room(b, x);
+		n = sock_read(in_fd, b, in_rd, in_rdhup);
+		if (n == IO_EOF) {
+			*eof = true;
+			progress = 1;
+			if (!xfer_pending(x, b))
+				shutdown(out_fd, SHUT_WR);
+		} else if (n < 0) {
+			return -1;
+		} else if (n > 0) {
+			xfer_claim(x, b);
+			progress = 1;
+		}
+	}
+	if (*out_wr && xfer_pending(x, b)) {
+		n = xfer_flush(out_fd, x, b, out_wr);
+		if (n < 0)
+			return -1;
+		if (n > 0) {
+			progress = 1;
+			if (*eof && !xfer_pending(x, b))
+				shutdown(out_fd, SHUT_WR);
+		}
+	}
+	return progress;
+}
+
+static int tunnel_step(struct xgw_conn *c)
+{
+	struct xgw_upconn *u = c->up;
+	int up, down;
+
+	up = tunnel_pump(c->fd, &c->rd_ready, c->rdhup, &c->cl_eof, u->fd, &u->wr_ready, c->rb,
+			 &c->req);
+	down = tunnel_pump(u->fd, &u->rd_ready, u->rdhup, &c->up_eof, c->fd, &c->wr_ready, c->sb,
+			   &c->resp);
+	if (up < 0 || down < 0 ||
+	    (c->cl_eof && c->up_eof && !xfer_pending(&c->req, c->rb) &&
+	     !xfer_pending(&c->resp, c->sb))) {
+		conn_close(c);
+		return STEP_STOP;
+	}
+	if (!up && !down)
+		return STEP_WAIT;
+	xgw_timer_arm(c->w, &c->timer, XGW_T_TUNNEL);
+	return STEP_AGAIN;
+}
+
+static int proxy_step(struct xgw_conn *c)
+{
+	struct xgw_worker *w = c->w;
+	struct xgw_upconn *u = c->up;
+	bool progress = false;
+	ssize_t n;
+	int rc;
+
+	if (u->err)
+		return upstream_failed(c, u->err);
+
+	/* Request body: client -> rb. */
+	if (!c->req.complete && c->rd_ready) {
+		buf_make_room(c->rb, &c->req);
+		n = sock_read(c->fd, c->rb, &c->rd_ready, c->rdhup);
+		if (n < 0) {
+			/* The client left in the middle of its request. */
+			conn_close(c);
+			return STEP_STOP;
+		}
+		if (n > 0) {
+			progress = true;
+			if (xfer_claim(&c->req, c->rb)) {
+				w->stats[XGW_WSTAT_BAD_REQUESTS]++;
+				if (c->resp_head) {
+					conn_close(c);
+					return STEP_STOP;
+				}
+				return conn_step_local(c, 400, true);
+			}
+		}
+	}
+	/* rb -> upstream. */
+	if (u->connected && u->wr_ready && xfer_pending(&c->req, c->rb)) {
+		n = xfer_flush(u->fd, &c->req, c->rb, &u->wr_ready);
+		if (n < 0)
+			return upstream_failed(c, (int)n);
+		progress |= n > 0;
+	}
+	/* upstream -> sb. */
+	if (u->connected && u->rd_ready && !c->resp.complete) {
+		if (!c->sb) {
+			c->sb = xgw_buf_get(w);
+			if (!c->sb) {
+				conn_close(c);
+				return STEP_STOP;
+			}
+			c->resp.lim = 0;
+		}
+		buf_make_room(c->sb, &c->resp);
+		n = sock_read(u->fd, c->sb, &u->rd_ready, u->rdhup);
+		if (n == IO_EOF)
+			return upstream_eof(c);
+		if (n < 0)
+			return upstream_failed(c, (int)n);
+		if (n > 0) {
+			progress = true;
+			c->resp_bytes = true;
+			if (c->resp_head && xfer_claim(&c->resp, c->sb)) {
+				w->stats[XGW_WSTAT_UPSTREAM_ERRORS]++;
+				conn_close(c);
+				return STEP_STOP;
+			}
+		}
+	}
+	if (!c->resp_head && c->sb && c->resp.iov_i == c->resp.iov_n &&
+	    c->sb->end > c->sb->start) {
+		rc = response_head(c);
+		if (rc == STEP_STOP || c->state != XGW_CS_PROXY)
+			return rc;
+		progress |= rc == STEP_AGAIN;
+	}
+	/* sb -> client. */
+	if (c->wr_ready && xfer_pending(&c->resp, c->sb)) {
+		n = xfer_flush(c->fd, &c->resp, c->sb, &c->wr_ready);
+		if (n < 0) {
+			conn_close(c);
+			return STEP_STOP;
+		}
+		progress |= n > 0;
+	}
+	if (!xfer_pending(&c->resp, c->sb)) {
+		if (c->tunnel_next)
+			return tunnel_start(c);
+		if (c->resp_head && c->resp.complete)
+			return exchange_done(c);
+	}
+	if (!progress)
+		return STEP_WAIT;
+	xgw_timer_arm(w, &c->timer, XGW_T_EXCHANGE);
+	return STEP_AGAIN;
+}
+
+void xgw_conn_run(struct xgw_conn *c)
+{
+	int rc;
+
+	do {
+		switch (c->state) {
+		case XGW_CS_HEAD:
+			rc = head_step(c);
+			break;
+		case XGW_CS_PROXY:
+			rc = proxy_step(c);
+			break;
+		case XGW_CS_LOCAL:
+			rc = local_step(c);
+			break;
+		case XGW_CS_TUNNEL:
+			rc = tunnel_step(c);
+			break;
+		case XGW_CS_LINGER:
+			rc = linger_step(c);
+			break;
+		default:
+			rc = STEP_STOP;
+			break;
+		}
+	} while (rc == STEP_AGAIN);
+}
+
+void xgw_conn_event(struct xgw_conn *c, uint32_t events)
+{
+	if (c->state == XGW_CS_CLOSED)
+		return;
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		c->rd_ready = true;
+	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+		c->wr_ready = true;
+	if (events & (EPOLLRDHUP | EPOLLHUP)) {
+		c->rdhup = true;
+		/*
+		 * Waiting on the upstream with the request read whole: a FIN means
+		 * the client gave up (as nginx, not a half-close to honour),
+		 * unless pipelined bytes come before it.
+		 */
+		if (c->state == XGW_CS_PROXY && c->req.complete && !c->resp_head) {
+			char ch;
+			ssize_t n = recv(c->fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT);
+
+			if (n == 0 || (n < 0 && errno != EAGAIN)) {
+				log_debug("client closed while waiting for the upstream");
+				conn_close(c);
+				return;
+			}
+		}
+	}
+	xgw_conn_run(c);
+}
+
+void xgw_conn_timeout(struct xgw_conn *c)
+{
+	struct xgw_worker *w = c->w;
+
+	switch (c->state) {
+	case XGW_CS_HEAD:
+		if (c->timer.kind == XGW_T_HEADER && c->rb && c->rb->end) {
+			c->req.complete = false;
+			c->head_req = false;
+			conn_step_local(c, 408, true);
+			xgw_conn_run(c);
+			return;
+		}
+		break;
+	case XGW_CS_PROXY:
+		if (!c->resp_head) {
+			w->stats[XGW_WSTAT_UPSTREAM_ERRORS]++;
+			log_debug("upstream response timeout");
+			conn_step_local(c, 504, true);
+			xgw_conn_run(c);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	conn_close(c);
+}
+
+void xgw_conn_drain(struct xgw_conn *c)
+{
+	if (c->state == XGW_CS_HEAD && (!c->rb || !c->rb->end))
+		conn_close(c);
+}
+
+void xgw_conn_abort(struct xgw_conn *c)
+{
+	conn_close(c);
+}
+
+void xgw_conns_reap(struct xgw_worker *w)
+{
+	while (w->dead_conns) {
+		struct xgw_conn *c = w->dead_conns;
+
+		w->dead_conns = c->next;
+		if (w->n_free_conns < MAX_FREE_CONNS) {
+			c->next = w->free_conns;
+			w->free_conns = c;
+			w->n_free_conns++;
+		} else {
+			free(c);
+		}
+	}
+}
+
+void xgw_conns_free(struct xgw_worker *w)
+{
+	while (w->conns)
+		conn_close(w->conns);
+	xgw_conns_reap(w);
+	while (w->free_conns) {
+		struct xgw_conn *c = w->free_conns;
+
+		w->free_conns = c->next;
+		free(c);
+	}
+	w->n_free_conns = 0;
+}

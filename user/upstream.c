@@ -1,1 +1,349 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * Upstream connections. Each is registered with epoll once, edge-triggered,
+ * for its whole life (connecting, busy, idle in the pool), so that moving
+ * between those states costs no epoll_ctl. An idle one that becomes readable
+ * has been closed by the server (or sent bytes nobody asked for): it is
+ * dropped at once.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "xgw/log.h"
+#include "xgw/netaddr.h"
+
+#include "conn.h"
+#include "loop.h"
+#include "upstream.h"
+
+#define POOL_BUCKETS_MIN 64
+
+static uint32_t ep_hash(uint8_t family, const uint8_t addr[16], uint16_t port)
+{
+	uint32_t h = 2166136261u;
+
+	h = (h ^ family) * 16777619u;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ addr[i]) * 16777619u;
+	h = (h ^ (port & 0xff)) * 16777619u;
+	return (h ^ (port >> 8)) * 16777619u;
+}
+
+static struct xgw_pool *pool_find(struct xgw_worker *w, uint8_t family, const uint8_t addr[16],
+				  uint16_t port)
+{
+	struct xgw_pool *p;
+
+	if (!w->pools)
+		return NULL;
+	for (p = w->pools[ep_hash(family, addr, port) & w->pool_mask]; p; p = p->hnext)
+		if (p->port == port && p->family == family && !memcmp(p->addr, addr, 16))
+			return p;
+	return NULL;
+}
+
+static int pools_grow(struct xgw_worker *w)
+{
+	uint32_t n = w->pools ? 2 * (w->pool_mask + 1) : POOL_BUCKETS_MIN;
+	struct xgw_pool **tab = calloc(n, sizeof(*tab));
+
+	if (!tab)
+		return -ENOMEM;
+	for (uint32_t i = 0; w->pools && i <= w->pool_mask; i++) {
+		struct xgw_pool *p = w->pools[i], *next;
+
+		for (; p; p = next) {
+			uint32_t b = ep_hash(p->family, p->addr, p->port) & (n - 1);
+
+			next = p->hnext;
+			p->hnext = tab[b];
+			tab[b] = p;
+		}
+	}
+	free(w->pools);
+	w->pools = tab;
+	w->pool_mask = n - 1;
+	return 0;
+}
+
+struct xgw_pool *xgw_pool_get(struct xgw_worker *w, const struct xgw_snap_endpoint *ep)
+{
+	struct xgw_pool *p = pool_find(w, ep->family, ep->addr, ep->port);
+	uint32_t b;
+
+	if (p)
+		return p;
+	/* Growing is best effort once a table exists: chains just get longer. */
+	if (!w->pools || w->n_pools >= 2 * (w->pool_mask + 1)) {
+		if (pools_grow(w) && !w->pools) {
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->family = ep->family;
+	p->port = ep->port;
+	memcpy(p->addr, ep->addr, 16);
+	p->salen = xgw_ip_to_sockaddr(ep->family, ep->addr, ep->port, &p->sa);
+	b = ep_hash(p->family, p->addr, p->port) & w->pool_mask;
+	p->hnext = w->pools[b];
+	w->pools[b] = p;
+	w->n_pools++;
+	return p;
+}
+
+static void pool_free(struct xgw_worker *w, struct xgw_pool *p)
+{
+	struct xgw_pool **pp = &w->pools[ep_hash(p->family, p->addr, p->port) & w->pool_mask];
+
+	for (; *pp; pp = &(*pp)->hnext) {
+		if (*pp == p) {
+			*pp = p->hnext;
+			break;
+		}
+	}
+	w->n_pools--;
+	free(p);
+}
+
+static void idle_unlink(struct xgw_pool *p, struct xgw_upconn *u)
+{
+	if (u->prev)
+		u->prev->next = u->next;
+	else
+		p->idle = u->next;
+	if (u->next)
+		u->next->prev = u->prev;
+	u->prev = u->next = NULL;
+	p->n_idle--;
+}
+
+static void upconn_close(struct xgw_worker *w, struct xgw_upconn *u)
+{
+	struct xgw_pool *p = u->pool;
+
+	if (u->closed)
+		return;
+	if (!u->owner && (u->prev || p->idle == u))
+		idle_unlink(p, u);
+	xgw_timer_disarm(&u->timer);
+	close(u->fd);
+	u->fd = -1;
+	u->closed = true;
+	u->owner = NULL;
+	u->next = w->dead_ups;
+	w->dead_ups = u;
+	if (!--p->n_conns && p->orphan)
+		pool_free(w, p);
+}
+
+int xgw_upconn_get(struct xgw_worker *w, struct xgw_pool *p, struct xgw_conn *owner, bool fresh,
+		   struct xgw_upconn **out)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
+	struct xgw_upconn *u;
+	int one = 1, err;
+
+	if (!fresh && p->idle) {
+		u = p->idle;
+		idle_unlink(p, u);
+		xgw_timer_disarm(&u->timer);
+		u->owner = owner;
+		u->reused = true;
+		*out = u;
+		return 0;
+	}
+
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	u->ev.type = XGW_EV_UPSTREAM;
+	u->pool = p;
+	u->fd = socket(p->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (u->fd < 0) {
+		err = -errno;
+		goto err_free;
+	}
+	setsockopt(u->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(u->fd, (struct sockaddr *)&p->sa, p->salen) == 0) {
+		u->connected = true;
+		u->wr_ready = true;
+	} else if (errno != EINPROGRESS) {
+		err = -errno;
+		goto err_close;
+	}
+	ev.data.ptr = u;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, u->fd, &ev) < 0) {
+		err = -errno;
+		goto err_close;
+	}
+	u->owner = owner;
+	p->n_conns++;
+	if (!u->connected)
+		xgw_timer_arm(w, &u->timer, XGW_T_CONNECT);
+	*out = u;
+	return 0;
+
+err_close:
+	close(u->fd);
+err_free:
+	free(u);
+	return err;
+}
+
+void xgw_upconn_release(struct xgw_worker *w, struct xgw_upconn *u, bool reuse)
+{
+	struct xgw_pool *p;
+
+	if (!u)
+		return;
+	p = u->pool;
+	u->owner = NULL;
+	if (!reuse || u->closed || !u->connected || u->rdhup || u->err || p->orphan ||
+	    p->n_idle >= XGW_POOL_MAX_IDLE) {
+		upconn_close(w, u);
+		return;
+	}
+	/*
+	 * The response may have ended exactly at the end of a full read, so that
+	 * readiness is unknown: a peek tells whether the server said more.
+	 */
+	if (u->rd_ready) {
+		char c;
+
+		if (recv(u->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 || errno != EAGAIN) {
+			upconn_close(w, u);
+			return;
+		}
+		u->rd_ready = false;
+	}
+	u->prev = NULL;
+	u->next = p->idle;
+	if (p->idle)
+		p->idle->prev = u;
+	p->idle = u;
+	p->n_idle++;
+	xgw_timer_arm(w, &u->timer, XGW_T_POOL_IDLE);
+}
+
+void xgw_upconn_event(struct xgw_worker *w, struct xgw_upconn *u, uint32_t events)
+{
+	if (u->closed)
+		return;
+	if (!u->owner) {
+		if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			upconn_close(w, u);
+		return;
+	}
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		u->rd_ready = true;
+	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+		u->wr_ready = true;
+	if (events & (EPOLLRDHUP | EPOLLHUP))
+		u->rdhup = true;
+	if (!u->connected) {
+		int soerr = 0;
+		socklen_t len = sizeof(soerr);
+
+		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			return;
+		if (getsockopt(u->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+			soerr = errno;
+		xgw_timer_disarm(&u->timer);
+		if (soerr)
+			u->err = -soerr;
+		else
+			u->connected = true;
+	}
+	xgw_conn_run(u->owner);
+}
+
+void xgw_upconn_timeout(struct xgw_worker *w, struct xgw_upconn *u)
+{
+	if (u->owner) {
+		/* Only connects are timed here; the owner answers 504. */
+		u->err = -ETIMEDOUT;
+		xgw_conn_run(u->owner);
+		return;
+	}
+	upconn_close(w, u);
+}
+
+void xgw_pools_sweep(struct xgw_worker *w, const struct xgw_snapshot *snap)
+{
+	if (!w->pools)
+		return;
+	for (uint32_t i = 0; i <= w->pool_mask; i++)
+		for (struct xgw_pool *p = w->pools[i]; p; p = p->hnext)
+			p->orphan = true;
+	for (uint32_t e = 0; e < snap->n_endpoints; e++) {
+		const struct xgw_snap_endpoint *ep = &snap->endpoints[e];
+		struct xgw_pool *p = pool_find(w, ep->family, ep->addr, ep->port);
+
+		if (p)
+			p->orphan = false;
+	}
+	for (uint32_t i = 0; i <= w->pool_mask; i++) {
+		struct xgw_pool *p, *next;
+
+		for (p = w->pools[i]; p; p = next) {
+			next = p->hnext;
+			if (!p->orphan)
+				continue;
+			if (!p->n_conns) {
+				pool_free(w, p);
+				continue;
+			}
+			/* The last close frees the pool: stop touching it then. */
+			while (p->idle) {
+				bool last = p->n_conns == 1;
+
+				upconn_close(w, p->idle);
+				if (last)
+					break;
+			}
+		}
+	}
+}
+
+void xgw_upconns_reap(struct xgw_worker *w)
+{
+	while (w->dead_ups) {
+		struct xgw_upconn *u = w->dead_ups;
+
+		w->dead_ups = u->next;
+		free(u);
+	}
+}
+
+void xgw_pools_free(struct xgw_worker *w)
+{
+	if (w->pools) {
+		for (uint32_t i = 0; i <= w->pool_mask; i++) {
+			struct xgw_pool *p, *next;
+
+			for (p = w->pools[i]; p; p = next) {
+				next = p->hnext;
+				p->orphan = false; /* freed here, not by the last close */
+				while (p->idle)
+					upconn_close(w, p->idle);
+				if (p->n_conns)
+					log_warn("pool %u: %u connections still busy at exit",
+						 (unsigned)i, p->n_conns);
+				free(p);
+			}
+		}
+	}
+	free(w->pools);
+	w->pools = NULL;
+	w->n_pools = 0;
+	xgw_upconns_reap(w);
+}

@@ -26,12 +26,12 @@ enum xgw_ctl_type {
 };
 
 struct xgw_ctl_msg {
-	uint32_t magic;      /* XGW_CTL_MAGIC */
-	uint32_t type;       /* enum xgw_ctl_type */
+	uint32_t magic;	     /* XGW_CTL_MAGIC */
+	uint32_t type;	     /* enum xgw_ctl_type */
 	uint64_t generation; /* snapshot generation (SNAPSHOT, ACK) */
-	int32_t err;         /* ACK: 0 or -errno why the snapshot was rejected */
+	int32_t err;	     /* ACK: 0 or -errno why the snapshot was rejected */
 	uint32_t worker;     /* sender's worker index (worker -> agent) */
-	uint64_t size;       /* SNAPSHOT: bytes of the memfd */
+	uint64_t size;	     /* SNAPSHOT: bytes of the memfd */
 	uint64_t stats[8];   /* STATS: enum xgw_worker_stat counters */
 };
 

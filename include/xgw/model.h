@@ -23,7 +23,7 @@ struct xgw_arena {
 	struct xgw_arena_block *head;
 };
 
-void *xgw_arena_alloc(struct xgw_arena *a, size_t size);      /* zeroed; NULL on ENOMEM */
+void *xgw_arena_alloc(struct xgw_arena *a, size_t size); /* zeroed; NULL on ENOMEM */
 char *xgw_arena_strndup(struct xgw_arena *a, const char *s, size_t n);
 char *xgw_arena_strdup(struct xgw_arena *a, const char *s);
 char *xgw_arena_printf(struct xgw_arena *a, const char *fmt, ...)
@@ -44,7 +44,7 @@ struct xgw_origin {
 
 struct xgw_meta {
 	char *name;
-	char *ns; /* "default" when the manifest omits it (namespaced kinds) */
+	char *ns;	    /* "default" when the manifest omits it (namespaced kinds) */
 	int64_t generation; /* metadata.generation, 1 when absent */
 	char *uid;
 	char *creation_timestamp; /* RFC 3339, NULL when absent */
@@ -91,7 +91,7 @@ struct xgw_label_selector {
 		char *op;
 		char **values;
 		size_t n_values;
-	} *exprs;
+	} * exprs;
 	size_t n_exprs;
 };
 
@@ -99,18 +99,18 @@ struct xgw_cert_ref {
 	char *group; /* "" for core */
 	char *kind;  /* "Secret" when omitted */
 	char *name;
-	char *ns;    /* NULL: the Gateway's namespace */
+	char *ns; /* NULL: the Gateway's namespace */
 };
 
 struct xgw_gw_listener {
 	char *name;
 	char *hostname; /* NULL: any */
-	uint32_t port;  /* 1..65535 when valid; kept as given for status */
+	uint32_t port;	/* 1..65535 when valid; kept as given for status */
 	enum xgw_listener_proto proto;
 	char *proto_name; /* as written, for UnsupportedProtocol messages */
 	enum xgw_from from;
 	struct xgw_label_selector selector; /* from == XGW_FROM_SELECTOR */
-	struct xgw_route_kind *kinds;       /* allowedRoutes.kinds; n == 0: protocol default */
+	struct xgw_route_kind *kinds;	    /* allowedRoutes.kinds; n == 0: protocol default */
 	size_t n_kinds;
 	char *tls_mode; /* "Terminate" / "Passthrough" / NULL */
 	struct xgw_cert_ref *cert_refs;
@@ -132,12 +132,12 @@ struct xgw_gateway {
 };
 
 struct xgw_parent_ref {
-	char *group;        /* "gateway.networking.k8s.io" when omitted */
-	char *kind;         /* "Gateway" when omitted */
-	char *ns;           /* NULL: the route's namespace */
+	char *group; /* "gateway.networking.k8s.io" when omitted */
+	char *kind;  /* "Gateway" when omitted */
+	char *ns;    /* NULL: the route's namespace */
 	char *name;
 	char *section_name; /* NULL: every listener */
-	uint32_t port;      /* 0: any port */
+	uint32_t port;	    /* 0: any port */
 };
 
 struct xgw_backend_ref {
@@ -145,8 +145,9 @@ struct xgw_backend_ref {
 	char *kind;  /* "Service" when omitted */
 	char *ns;    /* NULL: the route's namespace */
 	char *name;
-	uint32_t port;   /* 0: not given (invalid for Service) */
-	uint32_t weight; /* 1 when omitted */
+	uint32_t port;	  /* 0: not given (invalid for Service) */
+	uint32_t weight;  /* 1 when omitted */
+	size_t n_filters; /* backendRefs[].filters, counted like the rule's */
 };
 
 enum xgw_path_match {
@@ -163,7 +164,7 @@ struct xgw_kv_match {
 
 struct xgw_http_match {
 	enum xgw_path_match path_type;
-	char *path; /* "/" when omitted */
+	char *path;   /* "/" when omitted */
 	char *method; /* NULL: any */
 	struct xgw_kv_match *headers;
 	size_t n_headers;
@@ -172,7 +173,7 @@ struct xgw_http_match {
 };
 
 struct xgw_http_rule {
-	char *name; /* optional rule name */
+	char *name;			/* optional rule name */
 	struct xgw_http_match *matches; /* n == 0 means one match: PathPrefix "/" */
 	size_t n_matches;
 	struct xgw_backend_ref *backends;
@@ -194,11 +195,11 @@ struct xgw_httproute {
 /* --- core / discovery ------------------------------------------------- */
 
 struct xgw_service_port {
-	char *name;         /* may be NULL for a single unnamed port */
+	char *name; /* may be NULL for a single unnamed port */
 	uint32_t port;
-	uint32_t target_port;    /* 0 when target_port_name is set or absent (= port) */
-	char *target_port_name;  /* named targetPort */
-	char *protocol;          /* "TCP" when omitted */
+	uint32_t target_port;	/* 0 when target_port_name is set or absent (= port) */
+	char *target_port_name; /* named targetPort */
+	char *protocol;		/* "TCP" when omitted */
 	char *app_protocol;
 };
 
@@ -263,9 +264,12 @@ struct xgw_store {
 	size_t n_namespaces;
 	struct xgw_decode_error *errors;
 	size_t n_errors;
+	/* Gateway API objects of kinds not decoded yet (GRPCRoute, TLSRoute,
+	   TCPRoute, UDPRoute, ReferenceGrant, ListenerSet, BackendTLSPolicy...) */
+	size_t n_ignored;
 	/* capacities of the arrays above (private to the store) */
-	size_t cap_classes, cap_gateways, cap_httproutes, cap_services, cap_slices,
-		cap_namespaces, cap_errors;
+	size_t cap_classes, cap_gateways, cap_httproutes, cap_services, cap_slices, cap_namespaces,
+		cap_errors;
 };
 
 struct xgw_store *xgw_store__new(void);

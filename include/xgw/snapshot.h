@@ -45,15 +45,15 @@ enum xgw_snap_section {
 };
 
 struct xgw_snap_sect {
-	uint32_t off;   /* bytes from the start of the buffer, 8-aligned */
+	uint32_t off;	/* bytes from the start of the buffer, 8-aligned */
 	uint32_t count; /* elements (bytes for XGW_SECT_STRING) */
 };
 
 struct xgw_snap_hdr {
-	uint32_t magic;      /* XGW_SNAP_MAGIC */
+	uint32_t magic;	     /* XGW_SNAP_MAGIC */
 	uint32_t format;     /* XGW_SNAP_FORMAT */
 	uint64_t generation; /* strictly increasing per agent run */
-	uint64_t size;       /* bytes of the whole buffer */
+	uint64_t size;	     /* bytes of the whole buffer */
 	struct xgw_snap_sect sect[XGW_SECT__MAX];
 };
 
@@ -72,13 +72,13 @@ enum xgw_snap_lproto {
 };
 
 struct xgw_snap_listener {
-	uint32_t id;          /* = index; also the xgw_lstats key in BPF */
-	uint8_t family;       /* enum xgw_family (4 or 6) */
-	uint8_t proto;        /* enum xgw_snap_lproto */
-	uint16_t port;        /* host byte order */
-	uint8_t addr[16];     /* network order; IPv4 in addr[0..3] */
+	uint32_t id;		  /* = index; also the xgw_lstats key in BPF */
+	uint8_t family;		  /* enum xgw_family (4 or 6) */
+	uint8_t proto;		  /* enum xgw_snap_lproto */
+	uint16_t port;		  /* host byte order */
+	uint8_t addr[16];	  /* network order; IPv4 in addr[0..3] */
 	struct xgw_snap_str name; /* "namespace/gateway/listener" for logs */
-	uint32_t vhost_first; /* vhosts of this listener, most specific first */
+	uint32_t vhost_first;	  /* vhosts of this listener, most specific first */
 	uint32_t vhost_count;
 };
 
@@ -95,24 +95,25 @@ struct xgw_snap_vhost {
 };
 
 enum xgw_snap_path_type {
-	XGW_PATH_PREFIX = 0, /* segment-wise prefix: "/foo" matches "/foo", "/foo/x", not "/foobar" */
+	XGW_PATH_PREFIX =
+		0, /* segment-wise prefix: "/foo" matches "/foo", "/foo/x", not "/foobar" */
 	XGW_PATH_EXACT = 1,
-	XGW_PATH_REGEX = 2,  /* reserved for a later format; rejected by format 1 readers */
+	XGW_PATH_REGEX = 2, /* reserved for a later format; rejected by format 1 readers */
 };
 
 struct xgw_snap_match {
-	uint32_t rule;         /* index into rules */
-	uint8_t path_type;     /* enum xgw_snap_path_type */
+	uint32_t rule;	   /* index into rules */
+	uint8_t path_type; /* enum xgw_snap_path_type */
 	uint8_t pad[3];
 	struct xgw_snap_str path; /* "/..." */
 };
 
 struct xgw_snap_rule {
 	struct xgw_snap_str route; /* "namespace/name" of the HTTPRoute, for logs */
-	uint32_t rule_index;       /* index of the rule within its route */
+	uint32_t rule_index;	   /* index of the rule within its route */
 	uint32_t backend_first;
-	uint32_t backend_count;    /* 0: no backendRefs -> 500 */
-	uint32_t total_weight;     /* sum of backends' weights; 0 -> 500 */
+	uint32_t backend_count; /* 0: no backendRefs -> 500 */
+	uint32_t total_weight;	/* sum of backends' weights; 0 -> 500 */
 };
 
 struct xgw_snap_backend {
@@ -130,7 +131,7 @@ struct xgw_snap_cluster {
 struct xgw_snap_endpoint {
 	uint8_t family; /* enum xgw_family */
 	uint8_t pad;
-	uint16_t port;  /* host byte order */
+	uint16_t port; /* host byte order */
 	uint8_t addr[16];
 };
 
@@ -164,8 +165,7 @@ struct xgw_snapshot {
 int xgw_snapshot__open(struct xgw_snapshot *snap, const void *buf, size_t len);
 
 /* The bytes of <s>; valid for a snapshot that xgw_snapshot__open() accepted. */
-static inline const char *xgw_snap_str_ptr(const struct xgw_snapshot *snap,
-					   struct xgw_snap_str s)
+static inline const char *xgw_snap_str_ptr(const struct xgw_snapshot *snap, struct xgw_snap_str s)
 {
 	return snap->strings + s.off;
 }
@@ -184,16 +184,15 @@ struct xgw_snapb;
 struct xgw_snapb *xgw_snapb__new(uint64_t generation);
 void xgw_snapb__free(struct xgw_snapb *b);
 
-int xgw_snapb_listener(struct xgw_snapb *b, uint8_t family, const uint8_t addr[16],
-		       uint16_t port, uint8_t proto, const char *name);
+int xgw_snapb_listener(struct xgw_snapb *b, uint8_t family, const uint8_t addr[16], uint16_t port,
+		       uint8_t proto, const char *name);
 int xgw_snapb_vhost(struct xgw_snapb *b, const char *hostname, size_t hostname_len);
 int xgw_snapb_match(struct xgw_snapb *b, uint32_t rule, uint8_t path_type, const char *path,
 		    size_t path_len);
 int xgw_snapb_rule(struct xgw_snapb *b, const char *route, uint32_t rule_index);
 int xgw_snapb_backend(struct xgw_snapb *b, uint32_t cluster, uint32_t weight);
 int xgw_snapb_cluster(struct xgw_snapb *b, const char *name);
-int xgw_snapb_endpoint(struct xgw_snapb *b, uint8_t family, const uint8_t addr[16],
-		       uint16_t port);
+int xgw_snapb_endpoint(struct xgw_snapb *b, uint8_t family, const uint8_t addr[16], uint16_t port);
 
 /*
  * Lay the snapshot out. On success *<out> is a malloc'ed buffer of *<len>

@@ -24,7 +24,7 @@ struct xgw_test {
 	void (*fn)(void);
 };
 
-extern bool xgw_test_failed;    /* the current test has failed */
+extern bool xgw_test_failed;	  /* the current test has failed */
 extern const char *xgw_test_skip; /* set by TEST_SKIP(): reason the current test is skipped */
 
 #define TEST_MAX 512
@@ -36,7 +36,7 @@ extern int xgw_ntests;
 	__attribute__((constructor)) static void register_##n(void)                                \
 	{                                                                                          \
 		if (xgw_ntests < TEST_MAX)                                                         \
-			xgw_tests[xgw_ntests++] = (struct xgw_test){ #n, test_##n };               \
+			xgw_tests[xgw_ntests++] = (struct xgw_test){#n, test_##n};                 \
 	}                                                                                          \
 	static void test_##n(void)
 
@@ -48,7 +48,7 @@ extern int xgw_ntests;
 
 #define TEST_FAIL_(fmt, ...)                                                                       \
 	({                                                                                         \
-		printf("#   %s:%d: " fmt "\n", __FILE__, __LINE__, ##__VA_ARGS__);                   \
+		printf("#   %s:%d: " fmt "\n", __FILE__, __LINE__, ##__VA_ARGS__);                 \
 		xgw_test_failed = true;                                                            \
 		false;                                                                             \
 	})
@@ -68,7 +68,7 @@ extern int xgw_ntests;
 		long long a_ = (long long)(a), b_ = (long long)(b);                                \
 		bool ok_ = a_ op b_;                                                               \
 		if (!ok_)                                                                          \
-			TEST_FAIL_("%s: %s %s %s: %lld vs %lld", (what), #a, #op, #b, a_, b_);      \
+			TEST_FAIL_("%s: %s %s %s: %lld vs %lld", (what), #a, #op, #b, a_, b_);     \
 		ok_;                                                                               \
 	})
 
@@ -84,7 +84,7 @@ extern int xgw_ntests;
 		long long e_ = (long long)(err);                                                   \
 		bool ok_ = e_ == 0;                                                                \
 		if (!ok_)                                                                          \
-			TEST_FAIL_("%s: expected 0, got %lld (%s)", (what), e_,                     \
+			TEST_FAIL_("%s: expected 0, got %lld (%s)", (what), e_,                    \
 				   e_ < 0 ? strerror((int)-e_) : "positive");                      \
 		ok_;                                                                               \
 	})
@@ -93,7 +93,7 @@ extern int xgw_ntests;
 	({                                                                                         \
 		bool ok_ = (p) != NULL;                                                            \
 		if (!ok_)                                                                          \
-			TEST_FAIL_("%s: NULL (%s)", (what), strerror(errno));                       \
+			TEST_FAIL_("%s: NULL (%s)", (what), strerror(errno));                      \
 		ok_;                                                                               \
 	})
 
@@ -105,8 +105,8 @@ extern int xgw_ntests;
 		const char *s_ = (s);                                                              \
 		bool ok_ = p_ && l_ == strlen(s_) && !memcmp(p_, s_, l_);                          \
 		if (!ok_)                                                                          \
-			TEST_FAIL_("%s: got \"%.*s\", want \"%s\"", (what), p_ ? (int)l_ : 6,       \
-				   p_ ? p_ : "(null)", s_);                                          \
+			TEST_FAIL_("%s: got \"%.*s\", want \"%s\"", (what), p_ ? (int)l_ : 6,      \
+				   p_ ? p_ : "(null)", s_);                                        \
 		ok_;                                                                               \
 	})
 
@@ -115,8 +115,8 @@ extern int xgw_ntests;
 		const char *a_ = (a), *b_ = (b);                                                   \
 		bool ok_ = a_ && b_ && !strcmp(a_, b_);                                            \
 		if (!ok_)                                                                          \
-			TEST_FAIL_("%s: \"%s\" != \"%s\"", (what), a_ ? a_ : "(null)",              \
-				   b_ ? b_ : "(null)");                                              \
+			TEST_FAIL_("%s: \"%s\" != \"%s\"", (what), a_ ? a_ : "(null)",             \
+				   b_ ? b_ : "(null)");                                            \
 		ok_;                                                                               \
 	})
 

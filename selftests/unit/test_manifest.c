@@ -1,3 +1,1325 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * The manifest decoder: the arena, the YAML loader (lib/yaml_tree.h, private
+ * to lib/ and tested here through its header) and the typed store, from the
+ * getting-started example and the conformance base objects to hostile input.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "xgw/model.h"
+#include "../../lib/yaml_tree.h"
 #include "test.h"
+
+/* --- helpers ------------------------------------------------------------ */
+
+/*
+ * The fixtures folder. Meson compiles this file by a path relative to the
+ * build root, and the test binary sits in <build>/selftests, so __FILE__ is
+ * found from the binary (or from the working directory, or $XGW_SRC).
+ */
+static const char *fixtures_dir(void)
+{
+	static char dir[PATH_MAX];
+	char exe[PATH_MAX], src[PATH_MAX], cand[3][PATH_MAX * 2];
+	const char *env = getenv("XGW_SRC");
+	ssize_t n;
+
+	if (dir[0])
+		return dir;
+	snprintf(src, sizeof(src), "%s", __FILE__);
+	dirname(src); /* .../selftests/unit */
+	cand[0][0] = cand[1][0] = cand[2][0] = '\0';
+	if (env)
+		snprintf(cand[0], sizeof(cand[0]), "%s/selftests/fixtures/manifests", env);
+	if (src[0] == '/') {
+		snprintf(cand[1], sizeof(cand[1]), "%s/../fixtures/manifests", src);
+	} else {
+		snprintf(cand[1], sizeof(cand[1]), "%s/../fixtures/manifests", src);
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n > 0) {
+			exe[n] = '\0';
+			snprintf(cand[2], sizeof(cand[2]), "%s/../%s/../fixtures/manifests",
+				 dirname(exe), src);
+		}
+	}
+	for (int i = 0; i < 3; i++) {
+		if (cand[i][0] && !access(cand[i], R_OK) && realpath(cand[i], dir))
+			return dir;
+	}
+	dir[0] = '\0';
+	return NULL;
+}
+
+static int load_fixture(struct xgw_store *st, const char *name)
+{
+	const char *dir = fixtures_dir();
+	char path[PATH_MAX * 2];
+	char *buf = NULL;
+	long len;
+	FILE *f;
+	int err;
+
+	if (!dir)
+		return -ENOENT;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET))
+		goto fail;
+	buf = malloc(len ? len : 1);
+	if (!buf || fread(buf, 1, len, f) != (size_t)len)
+		goto fail;
+	fclose(f);
+	err = xgw_store_load_yaml(st, name, buf, len);
+	free(buf);
+	return err;
+fail:
+	err = -errno ?: -EIO;
+	free(buf);
+	fclose(f);
+	return err;
+}
+
+static struct xgw_store *load_str(const char *file, const char *yaml)
+{
+	struct xgw_store *st = xgw_store__new();
+
+	if (!ASSERT_OK_PTR(st, "store new"))
+		return NULL;
+	if (!ASSERT_OK(xgw_store_load_yaml(st, file, yaml, strlen(yaml)), "load yaml")) {
+		xgw_store__free(st);
+		return NULL;
+	}
+	return st;
+}
+
+static void dump_errors(const struct xgw_store *st)
+{
+	for (size_t i = 0; i < st->n_errors; i++) {
+		const struct xgw_decode_error *e = &st->errors[i];
+
+		printf("#   error: %s doc %d line %d %s %s/%s: %s\n", e->origin.file, e->origin.doc,
+		       e->origin.line, e->kind ?: "-", e->ns ?: "-", e->name ?: "-", e->message);
+	}
+}
+
+/* Exactly one decode error, with <msg>; returns it or NULL. */
+static const struct xgw_decode_error *one_error(const struct xgw_store *st, const char *msg)
+{
+	if (!ASSERT_EQ(st->n_errors, 1, "one error")) {
+		dump_errors(st);
+		return NULL;
+	}
+	if (!ASSERT_STREQ(st->errors[0].message, msg, "error message"))
+		return NULL;
+	return &st->errors[0];
+}
+
+static bool no_objects(const struct xgw_store *st)
+{
+	return !st->n_classes && !st->n_gateways && !st->n_httproutes && !st->n_services &&
+	       !st->n_slices && !st->n_namespaces;
+}
+
+/* --- the arena ---------------------------------------------------------- */
+
+TEST(arena)
+{
+	struct xgw_arena a = {};
+	unsigned char *p, *big;
+	char *s;
+
+	for (size_t size = 0; size < 3000; size += 7) {
+		p = xgw_arena_alloc(&a, size);
+		if (!ASSERT_OK_PTR(p, "alloc") ||
+		    !ASSERT_EQ((uintptr_t)p % 16, 0, "16-byte aligned"))
+			goto out;
+		for (size_t i = 0; i < size; i++)
+			if (p[i]) {
+				ASSERT_EQ(p[i], 0, "zeroed");
+				goto out;
+			}
+		memset(p, 0xa5, size);
+	}
+	big = xgw_arena_alloc(&a, 1 << 20);
+	if (!ASSERT_OK_PTR(big, "big alloc") || !ASSERT_EQ((uintptr_t)big % 16, 0, "big aligned") ||
+	    !ASSERT_EQ(big[0] | big[(1 << 20) - 1], 0, "big zeroed"))
+		goto out;
+	memset(big, 0x5a, 1 << 20);
+	/* small allocations still come from the shared block after a big one */
+	p = xgw_arena_alloc(&a, 8);
+	ASSERT_OK_PTR(p, "alloc after big");
+	s = xgw_arena_strdup(&a, "gateway");
+	ASSERT_STREQ(s, "gateway", "strdup");
+	s = xgw_arena_strndup(&a, "gateway", 4);
+	ASSERT_STREQ(s, "gate", "strndup");
+	s = xgw_arena_strndup(&a, "gw", 100);
+	ASSERT_STREQ(s, "gw", "strndup past the end");
+	s = xgw_arena_printf(&a, "%s/%s:%d", "default", "eg", 80);
+	ASSERT_STREQ(s, "default/eg:80", "printf");
+out:
+	xgw_arena_free(&a);
+	ASSERT_TRUE(a.head == NULL, "freed");
+	/* reusable after free, and free(NULL-arena) is harmless */
+	ASSERT_OK_PTR(xgw_arena_alloc(&a, 1), "alloc after free");
+	xgw_arena_free(&a);
+	xgw_arena_free(NULL);
+}
+
+/* --- the YAML loader ---------------------------------------------------- */
+
+TEST(yaml_scalars)
+{
+	static const char yaml[] = "plain: 80\n"
+				   "quoted: \"80\"\n"
+				   "tagged: !!int \"81\"\n"
+				   "str: !!str 82\n"
+				   "neg: -5\n"
+				   "plus: +7\n"
+				   "octalish: 0755\n"
+				   "big: 9223372036854775808\n"
+				   "float: 1.5\n"
+				   "t: true\n"
+				   "f: False\n"
+				   "yes: yes\n"
+				   "n1: ~\n"
+				   "n2: null\n"
+				   "n3:\n"
+				   "e: ''\n"
+				   "seq: [a, b]\n";
+	struct xgw_yaml_stream *ys = xgw_yaml_stream__open(yaml, sizeof(yaml) - 1);
+	struct xgw_arena a = {};
+	struct xgw_yaml_doc doc;
+	const struct xgw_ynode *r;
+	int64_t v = 0;
+	bool b = false;
+
+	if (!ASSERT_OK_PTR(ys, "open"))
+		return;
+	if (!ASSERT_EQ(xgw_yaml_stream__next(ys, &a, &doc), 1, "one document"))
+		goto out;
+	r = doc.root;
+	ASSERT_EQ(doc.index, 1, "doc index");
+	ASSERT_EQ(doc.line, 1, "doc line");
+	ASSERT_OK(xgw_yaml_int(xgw_yaml_get(r, "plain"), &v), "plain int");
+	ASSERT_EQ(v, 80, "plain value");
+	ASSERT_EQ(xgw_yaml_get(r, "plain")->line, 1, "line of a value");
+	ASSERT_EQ(xgw_yaml_int(xgw_yaml_get(r, "quoted"), &v), -EINVAL, "quoted is a string");
+	ASSERT_STREQ(xgw_yaml_str(xgw_yaml_get(r, "quoted")), "80", "quoted text");
+	ASSERT_TRUE(xgw_yaml_get(r, "quoted")->scalar.quoted, "quoted flag");
+	ASSERT_FALSE(xgw_yaml_get(r, "plain")->scalar.quoted, "plain flag");
+	ASSERT_OK(xgw_yaml_int(xgw_yaml_get(r, "tagged"), &v), "!!int");
+	ASSERT_EQ(v, 81, "!!int value");
+	ASSERT_EQ(xgw_yaml_int(xgw_yaml_get(r, "str"), &v), -EINVAL, "!!str");
+	ASSERT_OK(xgw_yaml_int(xgw_yaml_get(r, "neg"), &v), "negative");
+	ASSERT_EQ(v, -5, "negative value");
+	ASSERT_OK(xgw_yaml_int(xgw_yaml_get(r, "plus"), &v), "plus sign");
+	ASSERT_EQ(v, 7, "plus value");
+	ASSERT_EQ(xgw_yaml_int(xgw_yaml_get(r, "octalish"), &v), -EINVAL, "leading zero");
+	ASSERT_EQ(xgw_yaml_int(xgw_yaml_get(r, "big"), &v), -ERANGE, "out of range");
+	ASSERT_EQ(xgw_yaml_int(xgw_yaml_get(r, "float"), &v), -EINVAL, "float");
+	ASSERT_EQ(xgw_yaml_int(xgw_yaml_get(r, "seq"), &v), -EINVAL, "list");
+	ASSERT_EQ(xgw_yaml_int(xgw_yaml_get(r, "missing"), &v), -EINVAL, "absent");
+	ASSERT_OK(xgw_yaml_bool(xgw_yaml_get(r, "t"), &b), "true");
+	ASSERT_TRUE(b, "true value");
+	ASSERT_OK(xgw_yaml_bool(xgw_yaml_get(r, "f"), &b), "False");
+	ASSERT_FALSE(b, "False value");
+	ASSERT_EQ(xgw_yaml_bool(xgw_yaml_get(r, "yes"), &b), -EINVAL, "yes is YAML 1.1 only");
+	ASSERT_TRUE(xgw_yaml_is_null(xgw_yaml_get(r, "n1")), "~");
+	ASSERT_TRUE(xgw_yaml_is_null(xgw_yaml_get(r, "n2")), "null");
+	ASSERT_TRUE(xgw_yaml_is_null(xgw_yaml_get(r, "n3")), "empty");
+	ASSERT_TRUE(xgw_yaml_is_null(xgw_yaml_get(r, "missing")), "absent");
+	ASSERT_FALSE(xgw_yaml_is_null(xgw_yaml_get(r, "e")), "'' is a string");
+	ASSERT_STREQ(xgw_yaml_str(xgw_yaml_get(r, "e")), "", "'' text");
+	ASSERT_TRUE(xgw_yaml_str(xgw_yaml_get(r, "n2")) == NULL, "null has no text");
+	ASSERT_TRUE(xgw_yaml_str(xgw_yaml_get(r, "seq")) == NULL, "list has no text");
+	ASSERT_EQ(xgw_yaml_get(r, "seq")->seq.n, 2, "list length");
+	ASSERT_EQ(xgw_yaml_stream__next(ys, &a, &doc), 0, "end");
+	ASSERT_EQ(xgw_yaml_stream__next(ys, &a, &doc), 0, "still the end");
+out:
+	xgw_arena_free(&a);
+	xgw_yaml_stream__free(ys);
+}
+
+TEST(yaml_aliases_and_merge)
+{
+	static const char yaml[] = "base: &base {port: 80, protocol: HTTP}\n"
+				   "l1:\n"
+				   "  <<: *base\n"
+				   "  name: one\n"
+				   "l2:\n"
+				   "  <<: [{port: 8080}, *base]\n"
+				   "  name: two\n"
+				   "  protocol: HTTPS\n"
+				   "copy: *base\n";
+	struct xgw_yaml_stream *ys = xgw_yaml_stream__open(yaml, sizeof(yaml) - 1);
+	struct xgw_arena a = {};
+	struct xgw_yaml_doc doc;
+	const struct xgw_ynode *r, *l;
+	int64_t v = 0;
+
+	if (!ASSERT_OK_PTR(ys, "open"))
+		return;
+	if (!ASSERT_EQ(xgw_yaml_stream__next(ys, &a, &doc), 1, "document")) {
+		printf("#   %s (line %d)\n", doc.err, doc.err_line);
+		goto out;
+	}
+	r = doc.root;
+	ASSERT_TRUE(xgw_yaml_get(r, "copy") == xgw_yaml_get(r, "base"), "alias shares the node");
+	l = xgw_yaml_get(r, "l1");
+	ASSERT_EQ(l->map.n, 3, "l1 keys");
+	ASSERT_STREQ(xgw_yaml_str(xgw_yaml_get(l, "name")), "one", "l1 own key");
+	ASSERT_OK(xgw_yaml_int(xgw_yaml_get(l, "port"), &v), "l1 merged port");
+	ASSERT_EQ(v, 80, "l1 port");
+	l = xgw_yaml_get(r, "l2");
+	ASSERT_EQ(l->map.n, 3, "l2 keys");
+	ASSERT_STREQ(xgw_yaml_str(xgw_yaml_get(l, "protocol")), "HTTPS", "own key wins");
+	ASSERT_OK(xgw_yaml_int(xgw_yaml_get(l, "port"), &v), "l2 merged port");
+	ASSERT_EQ(v, 8080, "first merged mapping wins");
+out:
+	xgw_arena_free(&a);
+	xgw_yaml_stream__free(ys);
+}
+
+/* --- the getting-started example ---------------------------------------- */
+
+TEST(tutorial)
+{
+	struct xgw_store *st = xgw_store__new();
+	const struct xgw_gatewayclass *gc;
+	const struct xgw_gateway *gw;
+	const struct xgw_gw_listener *l;
+	const struct xgw_httproute *hr;
+	const struct xgw_http_rule *r;
+	const struct xgw_backend_ref *b;
+	const struct xgw_parent_ref *p;
+	const struct xgw_service *svc;
+	const struct xgw_endpointslice *eps;
+
+	if (!ASSERT_OK_PTR(st, "store"))
+		return;
+	if (!ASSERT_OK(load_fixture(st, "tutorial.yaml"), "load tutorial.yaml"))
+		goto out;
+	if (!ASSERT_EQ(st->n_errors, 0, "no errors")) {
+		dump_errors(st);
+		goto out;
+	}
+	if (!ASSERT_EQ(st->n_classes, 1, "classes") || !ASSERT_EQ(st->n_gateways, 1, "gateways") ||
+	    !ASSERT_EQ(st->n_httproutes, 1, "routes") ||
+	    !ASSERT_EQ(st->n_services, 1, "services") || !ASSERT_EQ(st->n_slices, 1, "slices") ||
+	    !ASSERT_EQ(st->n_namespaces, 0, "namespaces"))
+		goto out;
+	ASSERT_EQ(st->n_ignored, 0, "a Deployment is not a Gateway API object");
+
+	gc = &st->classes[0];
+	ASSERT_STREQ(gc->meta.name, "xgw", "class name");
+	ASSERT_TRUE(gc->meta.ns == NULL, "GatewayClass is cluster-scoped");
+	ASSERT_STREQ(gc->controller_name, XGW_CONTROLLER_NAME, "controllerName");
+	ASSERT_TRUE(gc->description == NULL, "no description");
+	ASSERT_EQ(gc->meta.generation, 1, "generation default");
+	ASSERT_TRUE(gc->meta.uid == NULL && gc->meta.creation_timestamp == NULL, "no uid/time");
+	ASSERT_STREQ(gc->meta.origin.file, "tutorial.yaml", "origin file");
+	ASSERT_EQ(gc->meta.origin.doc, 1, "origin doc");
+	ASSERT_EQ(gc->meta.origin.line, 5, "origin line");
+
+	gw = &st->gateways[0];
+	ASSERT_STREQ(gw->meta.name, "eg", "gateway name");
+	ASSERT_STREQ(gw->meta.ns, "default", "gateway ns");
+	ASSERT_STREQ(gw->class_name, "xgw", "gatewayClassName");
+	ASSERT_EQ(gw->n_addresses, 0, "addresses");
+	ASSERT_EQ(gw->meta.origin.doc, 2, "gateway doc");
+	ASSERT_EQ(gw->meta.origin.line, 11, "gateway line (the ---)");
+	if (ASSERT_EQ(gw->n_listeners, 1, "listeners")) {
+		l = &gw->listeners[0];
+		ASSERT_STREQ(l->name, "http", "listener name");
+		ASSERT_TRUE(l->hostname == NULL, "any hostname");
+		ASSERT_EQ(l->port, 80, "port");
+		ASSERT_EQ(l->proto, XGW_PROTO_HTTP, "protocol");
+		ASSERT_STREQ(l->proto_name, "HTTP", "protocol name");
+		ASSERT_EQ(l->from, XGW_FROM_ALL, "from All");
+		ASSERT_EQ(l->n_kinds, 0, "kinds: protocol default");
+		ASSERT_EQ(l->selector.n_match_labels + l->selector.n_exprs, 0, "no selector");
+		ASSERT_TRUE(l->tls_mode == NULL, "no tls");
+		ASSERT_EQ(l->n_cert_refs, 0, "no certs");
+	}
+
+	hr = &st->httproutes[0];
+	ASSERT_STREQ(hr->meta.name, "backend", "route name");
+	ASSERT_STREQ(hr->meta.ns, "default", "route ns defaulted");
+	if (ASSERT_EQ(hr->n_hostnames, 1, "hostnames"))
+		ASSERT_STREQ(hr->hostnames[0], "app.yourdomain.com", "hostname");
+	if (ASSERT_EQ(hr->n_parents, 1, "parents")) {
+		p = &hr->parents[0];
+		ASSERT_STREQ(p->name, "eg", "parent name");
+		ASSERT_STREQ(p->group, XGW_GATEWAY_GROUP, "parent group default");
+		ASSERT_STREQ(p->kind, "Gateway", "parent kind default");
+		ASSERT_TRUE(p->ns == NULL && p->section_name == NULL, "parent ns/section");
+		ASSERT_EQ(p->port, 0, "parent port: any");
+	}
+	if (ASSERT_EQ(hr->n_rules, 1, "rules")) {
+		r = &hr->rules[0];
+		ASSERT_TRUE(r->name == NULL, "rule name");
+		ASSERT_EQ(r->n_filters, 0, "filters");
+		if (ASSERT_EQ(r->n_matches, 1, "matches")) {
+			ASSERT_EQ(r->matches[0].path_type, XGW_MATCH_PATH_PREFIX, "PathPrefix");
+			ASSERT_STREQ(r->matches[0].path, "/", "path");
+			ASSERT_TRUE(r->matches[0].method == NULL, "any method");
+			ASSERT_EQ(r->matches[0].n_headers + r->matches[0].n_query, 0, "no kv");
+		}
+		if (ASSERT_EQ(r->n_backends, 1, "backends")) {
+			b = &r->backends[0];
+			ASSERT_STREQ(b->name, "backend-1", "backend name");
+			ASSERT_EQ(b->port, 80, "backend port");
+			ASSERT_STREQ(b->group, "", "backend group default");
+			ASSERT_STREQ(b->kind, "Service", "backend kind default");
+			ASSERT_TRUE(b->ns == NULL, "backend ns");
+			ASSERT_EQ(b->weight, 1, "weight default");
+			ASSERT_EQ(b->n_filters, 0, "backend filters");
+		}
+	}
+
+	svc = &st->services[0];
+	ASSERT_STREQ(svc->meta.name, "backend-1", "service name");
+	ASSERT_STREQ(svc->meta.ns, "default", "service ns");
+	ASSERT_STREQ(svc->type, "ClusterIP", "service type default");
+	ASSERT_STREQ(xgw_meta_label(&svc->meta, "app"), "backend-1", "service label");
+	ASSERT_TRUE(xgw_meta_label(&svc->meta, "nope") == NULL, "absent label");
+	if (ASSERT_EQ(svc->n_ports, 1, "service ports")) {
+		ASSERT_STREQ(svc->ports[0].name, "http", "port name");
+		ASSERT_EQ(svc->ports[0].port, 80, "port");
+		ASSERT_EQ(svc->ports[0].target_port, 8080, "targetPort");
+		ASSERT_TRUE(svc->ports[0].target_port_name == NULL, "targetPort is a number");
+		ASSERT_STREQ(svc->ports[0].protocol, "TCP", "protocol default");
+		ASSERT_TRUE(svc->ports[0].app_protocol == NULL, "appProtocol");
+	}
+
+	eps = &st->slices[0];
+	ASSERT_STREQ(eps->meta.name, "backend-1-x7k2p", "slice name");
+	ASSERT_STREQ(eps->meta.ns, "default", "slice ns");
+	ASSERT_STREQ(eps->service_name, "backend-1", "service-name label");
+	ASSERT_STREQ(eps->address_type, "IPv4", "addressType");
+	if (ASSERT_EQ(eps->n_endpoints, 1, "endpoints") &&
+	    ASSERT_EQ(eps->endpoints[0].n_addresses, 1, "addresses")) {
+		ASSERT_STREQ(eps->endpoints[0].addresses[0], "10.23.1.10", "address");
+		ASSERT_TRUE(eps->endpoints[0].ready, "ready when conditions are absent");
+	}
+	if (ASSERT_EQ(eps->n_ports, 1, "slice ports")) {
+		ASSERT_STREQ(eps->ports[0].name, "http", "slice port name");
+		ASSERT_EQ(eps->ports[0].port, 8080, "slice port");
+		ASSERT_STREQ(eps->ports[0].protocol, "TCP", "slice protocol");
+	}
+out:
+	xgw_store__free(st);
+}
+
+/* --- the conformance base objects --------------------------------------- */
+
+TEST(conformance_base)
+{
+	struct xgw_store *st = xgw_store__new();
+	const struct xgw_gateway *gw;
+	const struct xgw_service *svc;
+	const struct xgw_namespace *ns;
+
+	if (!ASSERT_OK_PTR(st, "store"))
+		return;
+	if (!ASSERT_OK(load_fixture(st, "conformance-base.yaml"), "load"))
+		goto out;
+	if (!ASSERT_EQ(st->n_errors, 0, "no errors"))
+		dump_errors(st);
+	if (!ASSERT_EQ(st->n_namespaces, 3, "namespaces") ||
+	    !ASSERT_EQ(st->n_gateways, 4, "gateways") || !ASSERT_EQ(st->n_services, 14, "services"))
+		goto out;
+	ASSERT_EQ(st->n_classes + st->n_httproutes + st->n_slices, 0, "nothing else");
+	ASSERT_EQ(st->n_ignored, 0, "Deployments and a ConfigMap are not counted");
+
+	ns = &st->namespaces[0];
+	ASSERT_STREQ(ns->meta.name, "gateway-conformance-infra", "namespace");
+	ASSERT_TRUE(ns->meta.ns == NULL, "Namespace is cluster-scoped");
+	ASSERT_STREQ(xgw_meta_label(&ns->meta, "gateway-conformance"), "infra", "ns label");
+
+	gw = &st->gateways[0];
+	ASSERT_STREQ(gw->meta.name, "same-namespace", "gw 0");
+	ASSERT_STREQ(gw->meta.ns, "gateway-conformance-infra", "gw 0 ns");
+	ASSERT_STREQ(gw->class_name, "{GATEWAY_CLASS_NAME}", "placeholder kept");
+	ASSERT_EQ(gw->listeners[0].from, XGW_FROM_SAME, "from Same");
+
+	gw = &st->gateways[1];
+	ASSERT_STREQ(gw->meta.name, "same-namespace-with-https-listener", "gw 1");
+	if (ASSERT_EQ(gw->n_listeners, 4, "https listeners")) {
+		const struct xgw_gw_listener *l = &gw->listeners[2];
+
+		ASSERT_EQ(l->proto, XGW_PROTO_HTTPS, "HTTPS");
+		ASSERT_EQ(l->port, 443, "443");
+		ASSERT_STREQ(l->hostname, "*.wildcard.org", "wildcard hostname");
+		ASSERT_STREQ(l->tls_mode, "Terminate", "tls mode default");
+		if (ASSERT_EQ(l->n_cert_refs, 1, "cert refs")) {
+			ASSERT_STREQ(l->cert_refs[0].group, "", "cert group");
+			ASSERT_STREQ(l->cert_refs[0].kind, "Secret", "cert kind");
+			ASSERT_STREQ(l->cert_refs[0].name, "tls-validity-checks-certificate",
+				     "cert");
+			ASSERT_STREQ(l->cert_refs[0].ns, "gateway-conformance-infra", "cert ns");
+		}
+	}
+
+	gw = &st->gateways[3];
+	ASSERT_STREQ(gw->meta.name, "backend-namespaces", "gw 3");
+	ASSERT_EQ(gw->listeners[0].from, XGW_FROM_SELECTOR, "from Selector");
+	if (ASSERT_EQ(gw->listeners[0].selector.n_match_labels, 1, "matchLabels")) {
+		ASSERT_STREQ(gw->listeners[0].selector.match_labels[0].key, "gateway-conformance",
+			     "selector key");
+		ASSERT_STREQ(gw->listeners[0].selector.match_labels[0].value, "backend",
+			     "selector value");
+	}
+
+	svc = &st->services[0];
+	ASSERT_STREQ(svc->meta.name, "infra-backend-v1", "svc 0");
+	if (ASSERT_EQ(svc->n_ports, 3, "svc 0 ports")) {
+		ASSERT_STREQ(svc->ports[1].name, "second-port", "port name");
+		ASSERT_EQ(svc->ports[1].port, 8081, "port");
+		ASSERT_EQ(svc->ports[1].target_port, 3001, "targetPort");
+		ASSERT_STREQ(svc->ports[1].app_protocol, "kubernetes.io/h2c", "appProtocol");
+	}
+out:
+	xgw_store__free(st);
+}
+
+/* --- decode errors ------------------------------------------------------ */
+
+#define SVC(name)                                                                                  \
+	"apiVersion: v1\nkind: Service\nmetadata:\n  name: " name "\nspec:\n  ports:\n"            \
+	"  - port: 80\n"
+
+TEST(syntax_error)
+{
+	static const char yaml[] = SVC("one") "---\n" SVC("two") "---\n"
+								 "apiVersion: v1\n"
+								 "kind: Service\n"
+								 "metadata: {name: [broken\n"
+								 "spec: {}\n"
+								 "---\n" SVC("four");
+	struct xgw_store *st = load_str("broken.yaml", yaml);
+	const struct xgw_decode_error *e;
+
+	if (!st)
+		return;
+	ASSERT_EQ(st->n_services, 2, "earlier documents kept, later ones lost");
+	if (ASSERT_EQ(st->n_errors, 1, "one error")) {
+		e = &st->errors[0];
+		ASSERT_STREQ(e->origin.file, "broken.yaml", "file");
+		ASSERT_EQ(e->origin.doc, 3, "document");
+		/* where libyaml noticed: the line after the unclosed "[" */
+		ASSERT_EQ(e->origin.line, 20, "line of the problem");
+		ASSERT_STREQ(e->message,
+			     "YAML syntax error: did not find expected ',' or ']' while parsing a "
+			     "flow sequence that starts on line 19",
+			     "message");
+		ASSERT_TRUE(e->kind == NULL && e->name == NULL, "no object");
+	} else {
+		dump_errors(st);
+	}
+	xgw_store__free(st);
+}
+
+TEST(bad_encoding)
+{
+	static const char yaml[] = SVC("one") "---\nkind: caf\xe9\n";
+	struct xgw_store *st = load_str("latin1.yaml", yaml);
+
+	if (!st)
+		return;
+	/* libyaml decodes ahead of the parser, so a bad byte drops the whole file */
+	ASSERT_TRUE(no_objects(st), "file rejected");
+	if (one_error(st, "invalid UTF-8 or a control character (byte 0xe9 at offset 92): the "
+			  "file is not loaded")) {
+		ASSERT_EQ(st->errors[0].origin.line, 9, "line of the bad byte");
+		ASSERT_EQ(st->errors[0].origin.doc, 0, "not one document");
+	}
+	xgw_store__free(st);
+	st = load_str("bom.yaml", "\xef\xbb\xbf" SVC("bom") "    appProtocol: caf\xc3\xa9\n");
+	if (st) {
+		ASSERT_EQ(st->n_errors, 0, "UTF-8 with a BOM");
+		if (ASSERT_EQ(st->n_services, 1, "service"))
+			ASSERT_STREQ(st->services[0].ports[0].app_protocol, "caf\xc3\xa9",
+				     "UTF-8 text");
+		xgw_store__free(st);
+	}
+	st = load_str("ctl.yaml", SVC("one") "  name: a\x01"
+					     "b\n");
+	if (st) {
+		one_error(st, "invalid UTF-8 or a control character (byte 0x01 at offset 88): the "
+			      "file is not loaded");
+		xgw_store__free(st);
+	}
+}
+
+TEST(unknown_kind)
+{
+	struct xgw_store *st =
+		load_str("typo.yaml", "apiVersion: gateway.networking.k8s.io/v1\n"
+				      "kind: Gatewy\n"
+				      "metadata: {name: eg}\n"
+				      "---\n" SVC("ok") "---\n"
+							"apiVersion: example.com/v1\n"
+							"kind: Widget\n"
+							"metadata: {name: w}\n");
+	const struct xgw_decode_error *e;
+
+	if (!st)
+		return;
+	ASSERT_EQ(st->n_services, 1, "the good document");
+	if (ASSERT_EQ(st->n_errors, 2, "two errors")) {
+		e = &st->errors[0];
+		ASSERT_STREQ(e->message,
+			     "unknown kind Gatewy (apiVersion gateway.networking.k8s.io/v1)",
+			     "msg");
+		ASSERT_STREQ(e->kind, "Gatewy", "kind");
+		ASSERT_STREQ(e->name, "eg", "name");
+		ASSERT_EQ(e->origin.doc, 1, "doc");
+		ASSERT_EQ(e->origin.line, 1, "line");
+		ASSERT_STREQ(st->errors[1].message,
+			     "unknown kind Widget (apiVersion example.com/v1)", "foreign group");
+		ASSERT_EQ(st->errors[1].origin.doc, 3, "doc 3");
+	}
+	xgw_store__free(st);
+}
+
+TEST(missing_fields)
+{
+	struct xgw_store *st = load_str("m.yaml", "apiVersion: gateway.networking.k8s.io/v1\n"
+						  "kind: Gateway\n"
+						  "metadata:\n"
+						  "  namespace: infra\n"
+						  "spec: {gatewayClassName: xgw}\n"
+						  "---\n"
+						  "kind: Service\n"
+						  "metadata: {name: s}\n"
+						  "---\n"
+						  "apiVersion: v1\n"
+						  "metadata: {name: s}\n"
+						  "---\n"
+						  "apiVersion: v1\n"
+						  "kind: Service\n"
+						  "---\n"
+						  "apiVersion: v1\n"
+						  "kind: Service\n"
+						  "metadata: {name: \"\"}\n"
+						  "---\n"
+						  "apiVersion: gateway.networking.k8s.io/v1\n"
+						  "kind: GatewayClass\n"
+						  "metadata: {name: c}\n");
+	static const char *const want[] = {
+		"metadata.name: required field is missing",
+		"apiVersion: required field is missing",
+		"kind: required field is missing",
+		"metadata: required field is missing",
+		"metadata.name: must not be empty",
+		"spec.controllerName: required field is missing",
+	};
+
+	if (!st)
+		return;
+	ASSERT_TRUE(no_objects(st), "nothing decoded");
+	if (!ASSERT_EQ(st->n_errors, 6, "errors")) {
+		dump_errors(st);
+		goto out;
+	}
+	for (size_t i = 0; i < 6; i++)
+		ASSERT_STREQ(st->errors[i].message, want[i], "message");
+	ASSERT_STREQ(st->errors[0].kind, "Gateway", "kind known");
+	ASSERT_STREQ(st->errors[0].ns, "infra", "namespace known");
+	ASSERT_TRUE(st->errors[0].name == NULL, "name unknown");
+	ASSERT_EQ(st->errors[0].origin.line, 4, "line of the metadata mapping");
+	ASSERT_STREQ(st->errors[5].kind, "GatewayClass", "class");
+	ASSERT_STREQ(st->errors[5].name, "c", "class name");
+	ASSERT_TRUE(st->errors[5].ns == NULL, "class has no namespace");
+out:
+	xgw_store__free(st);
+}
+
+#define GW_HEAD                                                                                    \
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: eg}\n"          \
+	"spec:\n  gatewayClassName: xgw\n"
+
+TEST(wrong_types)
+{
+	static const struct {
+		const char *yaml;
+		const char *msg;
+		int line;
+	} cases[] = {
+		{GW_HEAD "  listeners:\n  - {name: http, protocol: HTTP, port: eighty}\n",
+		 "spec.listeners[0].port: expected an integer 1..65535, got \"eighty\"", 7},
+		{GW_HEAD "  listeners:\n  - {name: http, protocol: HTTP, port: \"80\"}\n",
+		 "spec.listeners[0].port: expected an integer 1..65535, got \"80\" (a quoted "
+		 "string)",
+		 7},
+		{GW_HEAD "  listeners:\n  - {name: http, protocol: HTTP, port: -1}\n",
+		 "spec.listeners[0].port: expected an integer 1..65535, got \"-1\" (out of range)",
+		 7},
+		{GW_HEAD
+		 "  listeners:\n  - {name: http, protocol: HTTP, port: 99999999999999999999}\n",
+		 "spec.listeners[0].port: expected an integer 1..65535, got "
+		 "\"99999999999999999999\" (out of range)",
+		 7},
+		{GW_HEAD "  listeners:\n  - {name: http, protocol: HTTP, port: [80]}\n",
+		 "spec.listeners[0].port: expected an integer 1..65535, got a list", 7},
+		{GW_HEAD "  listeners: {name: http}\n",
+		 "spec.listeners: expected a list, got a mapping", 6},
+		{GW_HEAD "  listeners:\n  - http\n",
+		 "spec.listeners[0]: expected a mapping, got \"http\"", 7},
+		{GW_HEAD "  listeners:\n  - {name: [a], protocol: HTTP, port: 80}\n",
+		 "spec.listeners[0].name: expected a string, got a list", 7},
+		{GW_HEAD "  listeners:\n  - {name: a, protocol: HTTP, port: 80,\n"
+			 "     allowedRoutes: {namespaces: {from: Everywhere}}}\n",
+		 "spec.listeners[0].allowedRoutes.namespaces.from: expected one of Same, All, "
+		 "Selector, None, got \"Everywhere\"",
+		 8},
+		{"apiVersion: v1\nkind: Service\nmetadata: {name: s, labels: [a]}\n",
+		 "metadata.labels: expected a mapping, got a list", 3},
+		{"apiVersion: v1\nkind: Service\nmetadata: {name: s, labels: {a: {b: c}}}\n",
+		 "metadata.labels.a: expected a string, got a mapping", 3},
+		{"apiVersion: v1\nkind: Service\nmetadata: {name: s, generation: two}\n",
+		 "metadata.generation: expected an integer, got \"two\"", 3},
+		{"apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: [a]\n",
+		 "spec: expected a mapping, got a list", 4},
+		{"apiVersion: v1\nkind: Service\nmetadata: {name: s}\n"
+		 "spec: {ports: [{port: 80, targetPort: \"8080\"}]}\n",
+		 "spec.ports[0].targetPort: expected an integer or a port name, got a quoted "
+		 "number 8080",
+		 4},
+		{"apiVersion: v1\nkind: Service\nmetadata: {name: \"a\\0b\"}\n",
+		 "metadata.name: contains a NUL character", 3},
+		{"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+		 "metadata: {name: e}\naddressType: IPv4\n"
+		 "endpoints: [{addresses: [10.0.0.1], conditions: {ready: \"yes\"}}]\n",
+		 "endpoints[0].conditions.ready: expected true or false, got \"yes\" (a quoted "
+		 "string)",
+		 5},
+		{"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+		 "spec:\n  parentRefs: [{name: eg, port: 0}]\n",
+		 "spec.parentRefs[0].port: expected an integer 1..65535, got \"0\" (out of range)",
+		 5},
+		{"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+		 "spec:\n  rules:\n  - matches: [{path: {type: Glob, value: /x}}]\n",
+		 "spec.rules[0].matches[0].path.type: expected one of Exact, PathPrefix, "
+		 "RegularExpression, got \"Glob\"",
+		 6},
+		{"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+		 "spec:\n  rules:\n  - matches: [{headers: [{name: x}]}]\n",
+		 "spec.rules[0].matches[0].headers[0].value: required field is missing", 6},
+		{"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+		 "spec:\n  hostnames: [a.example, null]\n",
+		 "spec.hostnames[1]: expected a string, got null", 5},
+		{"apiVersion: gateway.networking.k8s.io/v1alpha2\nkind: Gateway\n"
+		 "metadata: {name: eg}\n",
+		 "unsupported apiVersion gateway.networking.k8s.io/v1alpha2 for kind Gateway", 1},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct xgw_store *st = load_str("t.yaml", cases[i].yaml);
+		const struct xgw_decode_error *e;
+
+		if (!st)
+			return;
+		ASSERT_TRUE(no_objects(st), cases[i].msg);
+		e = one_error(st, cases[i].msg);
+		if (e)
+			ASSERT_EQ(e->origin.line, cases[i].line, cases[i].msg);
+		xgw_store__free(st);
+	}
+}
+
+TEST(document_shapes)
+{
+	struct xgw_store *st = load_str("shapes.yaml", "---\n"
+						       "---\n"
+						       "# only a comment\n"
+						       "---\n"
+						       "~\n"
+						       "---\n"
+						       "- apiVersion: v1\n"
+						       "- kind: Service\n"
+						       "---\n"
+						       "just a string\n"
+						       "---\n" SVC("s") "...\n");
+
+	if (!st)
+		return;
+	ASSERT_EQ(st->n_services, 1, "the one object");
+	ASSERT_EQ(st->services[0].meta.origin.doc, 6, "its document index");
+	if (ASSERT_EQ(st->n_errors, 2, "two errors")) {
+		ASSERT_STREQ(st->errors[0].message,
+			     "expected a mapping (a Kubernetes object), got a list", "a list");
+		ASSERT_EQ(st->errors[0].origin.doc, 4, "list doc");
+		ASSERT_EQ(st->errors[0].origin.line, 7, "list line");
+		ASSERT_STREQ(st->errors[1].message,
+			     "expected a mapping (a Kubernetes object), got \"just a string\"",
+			     "a string");
+	} else {
+		dump_errors(st);
+	}
+	xgw_store__free(st);
+	st = load_str("empty.yaml", "");
+	if (st) {
+		ASSERT_TRUE(no_objects(st) && !st->n_errors, "empty file");
+		xgw_store__free(st);
+	}
+}
+
+TEST(deep_nesting)
+{
+	size_t depth = 100000, len = 2 * depth + 256;
+	char *yaml = malloc(len), *p = yaml;
+	struct xgw_store *st;
+
+	if (!ASSERT_OK_PTR(yaml, "malloc"))
+		return;
+	p += sprintf(p, "apiVersion: v1\nkind: Service\nmetadata: {name: deep}\nspec: ");
+	memset(p, '[', depth);
+	p += depth;
+	memset(p, ']', depth);
+	p += depth;
+	sprintf(p, "\n---\n" SVC("after"));
+	st = load_str("deep.yaml", yaml);
+	free(yaml);
+	if (!st)
+		return;
+	if (ASSERT_EQ(st->n_errors, 1, "one error")) {
+		ASSERT_STREQ(st->errors[0].message, "nesting deeper than 64 levels", "message");
+		ASSERT_EQ(st->errors[0].origin.line, 4, "line");
+		ASSERT_EQ(st->errors[0].origin.doc, 1, "doc");
+	}
+	if (ASSERT_EQ(st->n_services, 1, "the next document still loads"))
+		ASSERT_STREQ(st->services[0].meta.name, "after", "after");
+	xgw_store__free(st);
+
+	/* 63 levels under the root mapping is fine */
+	yaml = malloc(len);
+	if (!ASSERT_OK_PTR(yaml, "malloc"))
+		return;
+	p = yaml + sprintf(yaml, SVC("ok") "x: ");
+	memset(p, '[', 62);
+	memset(p + 62, ']', 62);
+	p[124] = '\n';
+	p[125] = '\0';
+	st = load_str("ok.yaml", yaml);
+	free(yaml);
+	if (!st)
+		return;
+	ASSERT_EQ(st->n_errors, 0, "64 levels allowed");
+	ASSERT_EQ(st->n_services, 1, "decoded");
+	xgw_store__free(st);
+}
+
+TEST(aliases)
+{
+	static const char laughs[] = "apiVersion: v1\nkind: Service\nmetadata: {name: lol}\n"
+				     "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+				     "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+				     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+				     "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+				     "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+				     "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+				     "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
+				     "h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]\n"
+				     "i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h, *h]\n";
+	struct xgw_store *st;
+
+	st = load_str("alias.yaml", "apiVersion: v1\nkind: Service\n"
+				    "metadata:\n  name: s\n  labels: &l {app: web}\n"
+				    "spec:\n  selector: *l\n"
+				    "  ports:\n  - &p {name: http, port: 80}\n"
+				    "  - <<: *p\n    name: alt\n    port: 81\n");
+	if (st) {
+		ASSERT_EQ(st->n_errors, 0, "aliases resolve");
+		if (ASSERT_EQ(st->n_services, 1, "service") &&
+		    ASSERT_EQ(st->services[0].n_ports, 2, "ports")) {
+			ASSERT_STREQ(st->services[0].ports[1].name, "alt", "merged, own key wins");
+			ASSERT_EQ(st->services[0].ports[1].port, 81, "own port");
+			ASSERT_STREQ(xgw_meta_label(&st->services[0].meta, "app"), "web", "label");
+		}
+		xgw_store__free(st);
+	}
+
+	st = load_str("undef.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: *nope}\n"
+				    "---\n" SVC("next"));
+	if (st) {
+		if (one_error(st, "alias *nope: no such anchor"))
+			ASSERT_EQ(st->errors[0].origin.line, 3, "line");
+		ASSERT_EQ(st->n_services, 1, "next document");
+		xgw_store__free(st);
+	}
+
+	st = load_str("cycle.yaml", "apiVersion: v1\nkind: Service\nmetadata: &m {name: *m}\n");
+	if (st) {
+		one_error(st, "alias *m refers to a node that contains it (a cycle)");
+		xgw_store__free(st);
+	}
+
+	/* anchors do not carry over into the next document */
+	st = load_str("scope.yaml", "a: &x 1\n---\nb: *x\n");
+	if (st) {
+		if (ASSERT_EQ(st->n_errors, 2, "errors")) {
+			ASSERT_STREQ(st->errors[0].message, "kind: required field is missing", "1");
+			ASSERT_STREQ(st->errors[1].message, "alias *x: no such anchor", "2");
+		}
+		xgw_store__free(st);
+	}
+
+	st = load_str("laughs.yaml", laughs);
+	if (st) {
+		one_error(st, "document too large: more than 1048576 nodes (aliases expanded)");
+		ASSERT_TRUE(no_objects(st), "rejected");
+		xgw_store__free(st);
+	}
+}
+
+TEST(duplicate_keys)
+{
+	struct xgw_store *st;
+	char *big, *p;
+
+	st = load_str("dup.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n"
+				  "  name: b\n");
+	if (st) {
+		if (one_error(st, "duplicate mapping key \"name\""))
+			ASSERT_EQ(st->errors[0].origin.line, 5, "line of the second key");
+		xgw_store__free(st);
+	}
+	st = load_str("key.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n"
+				  "? [complex]\n: key\n");
+	if (st) {
+		one_error(st, "mapping keys must be scalars, got a list");
+		xgw_store__free(st);
+	}
+	/* the hashed check of large mappings */
+	big = malloc(64 * 1024);
+	if (!ASSERT_OK_PTR(big, "malloc"))
+		return;
+	p = big + sprintf(big, "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  labels:\n");
+	for (int i = 0; i < 2000; i++)
+		p += sprintf(p, "    k%d: v\n", i);
+	sprintf(p, "    k1234: again\n");
+	st = load_str("bigdup.yaml", big);
+	if (st) {
+		one_error(st, "duplicate mapping key \"k1234\"");
+		xgw_store__free(st);
+	}
+	p[0] = '\0';
+	st = load_str("big.yaml", big);
+	if (st) {
+		ASSERT_EQ(st->n_errors, 0, "2000 labels");
+		if (ASSERT_EQ(st->n_services, 1, "service")) {
+			ASSERT_EQ(st->services[0].meta.n_labels, 2000, "labels");
+			ASSERT_STREQ(xgw_meta_label(&st->services[0].meta, "k1999"), "v", "k1999");
+		}
+		xgw_store__free(st);
+	}
+	free(big);
+}
+
+/* --- kinds, versions, defaults ------------------------------------------ */
+
+TEST(ignored_kinds)
+{
+	struct xgw_store *st = load_str(
+		"mixed.yaml",
+		"apiVersion: gateway.networking.k8s.io/v1\nkind: GRPCRoute\nmetadata: {name: g}\n"
+		"---\napiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\n"
+		"metadata: {name: rg}\n"
+		"---\napiVersion: gateway.networking.k8s.io/v1alpha2\nkind: TCPRoute\n"
+		"metadata: {name: t}\n"
+		"---\napiVersion: gateway.networking.k8s.io/v1\nkind: ListenerSet\n"
+		"metadata: {name: ls}\n"
+		"---\napiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {tls.crt: eA==}\n"
+		"---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n"
+		"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n");
+
+	if (!st)
+		return;
+	ASSERT_EQ(st->n_errors, 0, "no errors");
+	ASSERT_TRUE(no_objects(st), "nothing decoded");
+	ASSERT_EQ(st->n_ignored, 4, "Gateway API kinds counted");
+	xgw_store__free(st);
+}
+
+TEST(versions_and_list)
+{
+	struct xgw_store *st = load_str(
+		"list.yaml",
+		"apiVersion: v1\nkind: List\nitems:\n"
+		"- apiVersion: gateway.networking.k8s.io/v1beta1\n  kind: HTTPRoute\n"
+		"  metadata: {name: old, namespace: apps, generation: 7, uid: u-1,\n"
+		"             creationTimestamp: \"2024-01-02T03:04:05Z\"}\n"
+		"- apiVersion: gateway.networking.k8s.io/v1beta1\n  kind: Gateway\n"
+		"  metadata: {name: g}\n"
+		"  spec: {gatewayClassName: xgw, listeners: [{name: x, port: 0, protocol: SCTP}]}\n"
+		"- apiVersion: v1\n  kind: Namespace\n  metadata: {name: apps, namespace: "
+		"ignored}\n"
+		"- apiVersion: v1\n  kind: Gatewy\n  metadata: {name: bad}\n");
+	const struct xgw_httproute *hr;
+
+	if (!st)
+		return;
+	if (!ASSERT_EQ(st->n_httproutes, 1, "route") || !ASSERT_EQ(st->n_gateways, 1, "gateway") ||
+	    !ASSERT_EQ(st->n_namespaces, 1, "namespace"))
+		goto out;
+	hr = &st->httproutes[0];
+	ASSERT_STREQ(hr->meta.ns, "apps", "namespace");
+	ASSERT_EQ(hr->meta.generation, 7, "generation");
+	ASSERT_STREQ(hr->meta.uid, "u-1", "uid");
+	ASSERT_STREQ(hr->meta.creation_timestamp, "2024-01-02T03:04:05Z", "creationTimestamp");
+	/* no rules: the API's default rule, PathPrefix "/" with no backends */
+	if (ASSERT_EQ(hr->n_rules, 1, "default rule"))
+		ASSERT_EQ(hr->rules[0].n_matches + hr->rules[0].n_backends, 0, "empty rule");
+	ASSERT_EQ(hr->n_parents + hr->n_hostnames, 0, "no parents, no hostnames");
+	/* unsupported protocol and invalid port are kept for status */
+	ASSERT_EQ(st->gateways[0].listeners[0].proto, XGW_PROTO_UNKNOWN, "SCTP");
+	ASSERT_STREQ(st->gateways[0].listeners[0].proto_name, "SCTP", "proto_name");
+	ASSERT_EQ(st->gateways[0].listeners[0].port, 0, "port 0 kept");
+	ASSERT_TRUE(st->namespaces[0].meta.ns == NULL, "Namespace has no namespace");
+	if (ASSERT_EQ(st->n_errors, 1, "the bad item")) {
+		ASSERT_STREQ(st->errors[0].message, "items[3]: unknown kind Gatewy (apiVersion v1)",
+			     "msg");
+		ASSERT_STREQ(st->errors[0].name, "bad", "name");
+		ASSERT_EQ(st->errors[0].origin.line, 15, "line of the item");
+	}
+out:
+	xgw_store__free(st);
+}
+
+TEST(route_details)
+{
+	struct xgw_store *st = load_str(
+		"route.yaml",
+		"apiVersion: gateway.networking.k8s.io/v1\n"
+		"kind: HTTPRoute\n"
+		"metadata: {name: r, namespace: apps}\n"
+		"spec:\n"
+		"  parentRefs:\n"
+		"  - {name: eg, namespace: infra, sectionName: http, port: 8080}\n"
+		"  - {group: example.com, kind: Mesh, name: m}\n"
+		"  rules:\n"
+		"  - name: api\n"
+		"    matches:\n"
+		"    - path: {type: Exact, value: /api}\n"
+		"      method: GET\n"
+		"      headers: [{name: x-v, value: \"2\"}, {type: RegularExpression, name: y,"
+		" value: \"a.*\"}]\n"
+		"      queryParams: [{name: q, value: \"1\"}]\n"
+		"    - headers: [{name: h, value: v}]\n"
+		"    - path: {type: RegularExpression}\n"
+		"    filters: [{type: RequestHeaderModifier}, {type: URLRewrite}]\n"
+		"    backendRefs:\n"
+		"    - {name: a, port: 8080, weight: 0, namespace: other, filters: [{type: X}]}\n"
+		"    - {group: example.com, kind: Bucket, name: b}\n"
+		"  - {}\n"
+		"  hostnames: [\"*.example.com\", example.org]\n");
+	const struct xgw_httproute *hr;
+	const struct xgw_http_rule *r;
+
+	if (!st)
+		return;
+	if (!ASSERT_EQ(st->n_errors, 0, "errors")) {
+		dump_errors(st);
+		goto out;
+	}
+	if (!ASSERT_EQ(st->n_httproutes, 1, "route"))
+		goto out;
+	hr = &st->httproutes[0];
+	if (ASSERT_EQ(hr->n_parents, 2, "parents")) {
+		ASSERT_STREQ(hr->parents[0].ns, "infra", "parent ns");
+		ASSERT_STREQ(hr->parents[0].section_name, "http", "sectionName");
+		ASSERT_EQ(hr->parents[0].port, 8080, "parent port");
+		ASSERT_STREQ(hr->parents[1].group, "example.com", "parent group");
+		ASSERT_STREQ(hr->parents[1].kind, "Mesh", "parent kind");
+	}
+	if (ASSERT_EQ(hr->n_hostnames, 2, "hostnames"))
+		ASSERT_STREQ(hr->hostnames[0], "*.example.com", "wildcard");
+	if (!ASSERT_EQ(hr->n_rules, 2, "rules"))
+		goto out;
+	r = &hr->rules[0];
+	ASSERT_STREQ(r->name, "api", "rule name");
+	ASSERT_EQ(r->n_filters, 2, "filters counted");
+	if (ASSERT_EQ(r->n_matches, 3, "matches")) {
+		ASSERT_EQ(r->matches[0].path_type, XGW_MATCH_PATH_EXACT, "Exact");
+		ASSERT_STREQ(r->matches[0].path, "/api", "path");
+		ASSERT_STREQ(r->matches[0].method, "GET", "method");
+		if (ASSERT_EQ(r->matches[0].n_headers, 2, "headers")) {
+			ASSERT_STREQ(r->matches[0].headers[0].type, "Exact", "header type default");
+			ASSERT_STREQ(r->matches[0].headers[0].name, "x-v", "header name");
+			ASSERT_STREQ(r->matches[0].headers[0].value, "2", "header value");
+			ASSERT_STREQ(r->matches[0].headers[1].type, "RegularExpression", "regex");
+		}
+		if (ASSERT_EQ(r->matches[0].n_query, 1, "query"))
+			ASSERT_STREQ(r->matches[0].query[0].name, "q", "query name");
+		ASSERT_EQ(r->matches[1].path_type, XGW_MATCH_PATH_PREFIX, "path default type");
+		ASSERT_STREQ(r->matches[1].path, "/", "path default value");
+		ASSERT_EQ(r->matches[2].path_type, XGW_MATCH_PATH_REGEX, "regex path");
+		ASSERT_STREQ(r->matches[2].path, "/", "value default");
+	}
+	if (ASSERT_EQ(r->n_backends, 2, "backends")) {
+		ASSERT_EQ(r->backends[0].weight, 0, "weight 0 kept");
+		ASSERT_STREQ(r->backends[0].ns, "other", "backend ns");
+		ASSERT_EQ(r->backends[0].n_filters, 1, "backend filters counted");
+		ASSERT_STREQ(r->backends[1].kind, "Bucket", "backend kind");
+		ASSERT_EQ(r->backends[1].port, 0, "no port");
+		ASSERT_EQ(r->backends[1].weight, 1, "weight default");
+	}
+	ASSERT_EQ(hr->rules[1].n_matches + hr->rules[1].n_backends, 0, "empty rule");
+out:
+	xgw_store__free(st);
+}
+
+TEST(gateway_details)
+{
+	struct xgw_store *st = load_str(
+		"gw.yaml",
+		"apiVersion: gateway.networking.k8s.io/v1\n"
+		"kind: Gateway\n"
+		"metadata: {name: g, namespace: infra}\n"
+		"spec:\n"
+		"  gatewayClassName: xgw\n"
+		"  addresses: [{value: 10.0.0.1}, {type: Hostname, value: gw.example}, {type: "
+		"example.com/pool}]\n"
+		"  listeners:\n"
+		"  - name: tls\n"
+		"    hostname: secure.example\n"
+		"    port: 70000\n"
+		"    protocol: TLS\n"
+		"    tls: {mode: Passthrough}\n"
+		"    allowedRoutes:\n"
+		"      kinds: [{kind: TLSRoute}, {group: example.com, kind: Thing}]\n"
+		"      namespaces:\n"
+		"        from: Selector\n"
+		"        selector:\n"
+		"          matchExpressions:\n"
+		"          - {key: env, operator: In, values: [prod, staging]}\n"
+		"          - {key: team, operator: Exists}\n"
+		"  - {name: udp, port: 53, protocol: UDP, allowedRoutes: {namespaces: {from: "
+		"None}}}\n"
+		"  - {name: tcp, port: 9000, protocol: TCP}\n"
+		"  - {name: h, port: 443, protocol: HTTPS, tls: {certificateRefs: [{name: c}]}}\n");
+	const struct xgw_gateway *gw;
+	const struct xgw_gw_listener *l;
+
+	if (!st)
+		return;
+	if (!ASSERT_EQ(st->n_errors, 0, "errors")) {
+		dump_errors(st);
+		goto out;
+	}
+	if (!ASSERT_EQ(st->n_gateways, 1, "gateway"))
+		goto out;
+	gw = &st->gateways[0];
+	if (ASSERT_EQ(gw->n_addresses, 3, "addresses")) {
+		ASSERT_STREQ(gw->addresses[0].type, "IPAddress", "address type default");
+		ASSERT_STREQ(gw->addresses[0].value, "10.0.0.1", "address");
+		ASSERT_STREQ(gw->addresses[1].type, "Hostname", "Hostname");
+		ASSERT_TRUE(gw->addresses[2].value == NULL, "value optional");
+	}
+	if (!ASSERT_EQ(gw->n_listeners, 4, "listeners"))
+		goto out;
+	l = &gw->listeners[0];
+	ASSERT_EQ(l->proto, XGW_PROTO_TLS, "TLS");
+	ASSERT_EQ(l->port, 70000, "out-of-range port kept for status");
+	ASSERT_STREQ(l->hostname, "secure.example", "hostname");
+	ASSERT_STREQ(l->tls_mode, "Passthrough", "mode");
+	ASSERT_EQ(l->from, XGW_FROM_SELECTOR, "Selector");
+	if (ASSERT_EQ(l->n_kinds, 2, "kinds")) {
+		ASSERT_STREQ(l->kinds[0].group, XGW_GATEWAY_GROUP, "kind group default");
+		ASSERT_STREQ(l->kinds[0].kind, "TLSRoute", "kind");
+		ASSERT_STREQ(l->kinds[1].group, "example.com", "kind group");
+	}
+	if (ASSERT_EQ(l->selector.n_exprs, 2, "exprs")) {
+		ASSERT_STREQ(l->selector.exprs[0].key, "env", "expr key");
+		ASSERT_STREQ(l->selector.exprs[0].op, "In", "expr op");
+		if (ASSERT_EQ(l->selector.exprs[0].n_values, 2, "values"))
+			ASSERT_STREQ(l->selector.exprs[0].values[1], "staging", "value");
+		ASSERT_EQ(l->selector.exprs[1].n_values, 0, "Exists");
+	}
+	ASSERT_EQ(gw->listeners[1].proto, XGW_PROTO_UDP, "UDP");
+	ASSERT_EQ(gw->listeners[1].from, XGW_FROM_NONE, "None");
+	ASSERT_EQ(gw->listeners[2].proto, XGW_PROTO_TCP, "TCP");
+	ASSERT_EQ(gw->listeners[2].from, XGW_FROM_SAME, "from default");
+	l = &gw->listeners[3];
+	ASSERT_STREQ(l->tls_mode, "Terminate", "mode default");
+	if (ASSERT_EQ(l->n_cert_refs, 1, "cert refs")) {
+		ASSERT_STREQ(l->cert_refs[0].kind, "Secret", "cert kind default");
+		ASSERT_STREQ(l->cert_refs[0].group, "", "cert group default");
+		ASSERT_TRUE(l->cert_refs[0].ns == NULL, "cert ns");
+	}
+out:
+	xgw_store__free(st);
+}
+
+TEST(core_details)
+{
+	struct xgw_store *st = load_str(
+		"core.yaml",
+		"apiVersion: v1\nkind: Service\nmetadata: {name: s}\n"
+		"spec:\n  type: NodePort\n  ports:\n"
+		"  - {name: web, port: 80, targetPort: http, protocol: UDP, appProtocol: h2c}\n"
+		"  - {port: 81}\n"
+		"---\n"
+		"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+		"metadata: {name: e, namespace: n, labels: {kubernetes.io/service-name: s, x: }}\n"
+		"addressType: IPv6\n"
+		"endpoints:\n"
+		"- {addresses: [\"fd00::1\"], conditions: {ready: false, serving: true}}\n"
+		"- {addresses: [\"fd00::2\", \"fd00::3\"], conditions: {ready: true}}\n"
+		"- {addresses: [\"fd00::4\"], conditions: {ready: null}}\n"
+		"ports: [{port: 8080, protocol: SCTP}, {name: \"\"}]\n"
+		"---\n"
+		"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+		"metadata: {name: bare}\naddressType: FQDN\n");
+	const struct xgw_service *svc;
+	const struct xgw_endpointslice *eps;
+
+	if (!st)
+		return;
+	if (!ASSERT_EQ(st->n_errors, 0, "errors")) {
+		dump_errors(st);
+		goto out;
+	}
+	if (!ASSERT_EQ(st->n_services, 1, "svc") || !ASSERT_EQ(st->n_slices, 2, "slices"))
+		goto out;
+	svc = &st->services[0];
+	ASSERT_STREQ(svc->type, "NodePort", "type");
+	if (ASSERT_EQ(svc->n_ports, 2, "ports")) {
+		ASSERT_EQ(svc->ports[0].target_port, 0, "named targetPort");
+		ASSERT_STREQ(svc->ports[0].target_port_name, "http", "targetPort name");
+		ASSERT_STREQ(svc->ports[0].protocol, "UDP", "protocol");
+		ASSERT_STREQ(svc->ports[0].app_protocol, "h2c", "appProtocol");
+		ASSERT_TRUE(svc->ports[1].name == NULL, "unnamed");
+		ASSERT_EQ(svc->ports[1].target_port, 0, "targetPort absent");
+		ASSERT_TRUE(svc->ports[1].target_port_name == NULL, "no name");
+	}
+	eps = &st->slices[0];
+	ASSERT_STREQ(eps->meta.ns, "n", "ns");
+	ASSERT_STREQ(eps->service_name, "s", "service");
+	ASSERT_STREQ(xgw_meta_label(&eps->meta, "x"), "", "null label value");
+	ASSERT_STREQ(eps->address_type, "IPv6", "addressType");
+	if (ASSERT_EQ(eps->n_endpoints, 3, "endpoints")) {
+		ASSERT_FALSE(eps->endpoints[0].ready, "ready: false");
+		ASSERT_TRUE(eps->endpoints[1].ready, "ready: true");
+		ASSERT_EQ(eps->endpoints[1].n_addresses, 2, "addresses");
+		ASSERT_TRUE(eps->endpoints[2].ready, "ready: null");
+	}
+	if (ASSERT_EQ(eps->n_ports, 2, "ports")) {
+		ASSERT_STREQ(eps->ports[0].protocol, "SCTP", "protocol");
+		ASSERT_TRUE(eps->ports[0].name == NULL, "no name");
+		ASSERT_STREQ(eps->ports[1].name, "", "empty name");
+		ASSERT_EQ(eps->ports[1].port, 0, "all ports");
+	}
+	eps = &st->slices[1];
+	ASSERT_TRUE(eps->service_name == NULL, "no service-name label");
+	ASSERT_EQ(eps->n_endpoints + eps->n_ports, 0, "bare slice");
+out:
+	xgw_store__free(st);
+}
+
+/* --- folders ------------------------------------------------------------ */
+
+static bool write_file(const char *dir, const char *name, const char *text)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	bool ok;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "we");
+	if (!ASSERT_OK_PTR(f, path))
+		return false;
+	ok = fputs(text, f) >= 0;
+	return ASSERT_TRUE(!fclose(f) && ok, path);
+}
+
+TEST(load_dir)
+{
+	static const char *const files[] = {"b.yaml", "a.yml", ".hidden.yaml", "c.txt",
+					    "10-first.yaml"};
+	static const char *const objs[] = {SVC("b"), SVC("a"), SVC("hidden"), SVC("txt"),
+					   SVC("first")};
+	char dir[] = "/tmp/xgw-manifest-XXXXXX", path[PATH_MAX], slash[PATH_MAX];
+	struct xgw_store *st = NULL;
+	size_t n = sizeof(files) / sizeof(files[0]);
+
+	if (!ASSERT_OK_PTR(mkdtemp(dir), "mkdtemp"))
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (!write_file(dir, files[i], objs[i]))
+			goto out;
+	snprintf(path, sizeof(path), "%s/d.yaml", dir);
+	if (!ASSERT_OK(mkdir(path, 0700), "mkdir d.yaml"))
+		goto out;
+	snprintf(path, sizeof(path), "%s/z.yaml", dir);
+	if (!ASSERT_OK(symlink("missing.yaml", path), "dangling symlink"))
+		goto out;
+
+	st = xgw_store__new();
+	if (!ASSERT_OK_PTR(st, "store"))
+		goto out;
+	if (!ASSERT_OK(xgw_store_load_dir(st, dir), "load dir"))
+		goto out;
+	if (ASSERT_EQ(st->n_services, 3, "services")) {
+		ASSERT_STREQ(st->services[0].meta.name, "first", "sorted 0");
+		ASSERT_STREQ(st->services[1].meta.name, "a", "sorted 1");
+		ASSERT_STREQ(st->services[2].meta.name, "b", "sorted 2");
+	}
+	snprintf(path, sizeof(path), "%s/a.yml", dir);
+	ASSERT_STREQ(st->services[1].meta.origin.file, path, "origin path");
+	if (ASSERT_EQ(st->n_errors, 1, "the dangling link")) {
+		snprintf(path, sizeof(path), "%s/z.yaml", dir);
+		ASSERT_STREQ(st->errors[0].origin.file, path, "error file");
+		ASSERT_STREQ(st->errors[0].message, "cannot open: No such file or directory",
+			     "msg");
+	} else {
+		dump_errors(st);
+	}
+	xgw_store__free(st);
+
+	/* a trailing slash does not double */
+	st = xgw_store__new();
+	snprintf(slash, sizeof(slash), "%s/", dir);
+	if (ASSERT_OK_PTR(st, "store") && ASSERT_OK(xgw_store_load_dir(st, slash), "load dir/")) {
+		snprintf(path, sizeof(path), "%s/10-first.yaml", dir);
+		ASSERT_STREQ(st->services[0].meta.origin.file, path, "no double slash");
+	}
+out:
+	xgw_store__free(st);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/z.yaml", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/d.yaml", dir);
+	rmdir(path);
+	ASSERT_OK(rmdir(dir), "rmdir");
+}
+
+TEST(load_dir_missing)
+{
+	struct xgw_store *st = xgw_store__new();
+
+	if (!ASSERT_OK_PTR(st, "store"))
+		return;
+	ASSERT_EQ(xgw_store_load_dir(st, "/nonexistent/xgw-manifests"), -ENOENT, "ENOENT");
+	ASSERT_EQ(st->n_errors, 0, "no decode error for the folder itself");
+	xgw_store__free(st);
+	xgw_store__free(NULL);
+}
+
 TEST_MAIN()

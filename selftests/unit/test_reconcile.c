@@ -1,3 +1,548 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/* The reconciler, a pure function: YAML in, snapshot + statuses out. */
+#include <netinet/in.h>
+
+#include "reconcile.h"
 #include "test.h"
+#include "xgw/netaddr.h"
+#include "xgw/snapshot.h"
+
+#define CLASS                                                                                      \
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: xgw}\n"    \
+	"spec: {controllerName: xgw.io/gateway-controller}\n---\n"
+
+#define GATEWAY(name, listeners)                                                                   \
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: " name          \
+	", namespace: default}\nspec:\n  gatewayClassName: xgw\n  listeners:\n" listeners "---\n"
+
+#define HTTP_ALL(name, port)                                                                       \
+	"  - {name: " name ", protocol: HTTP, port: " #port                                        \
+	", allowedRoutes: {namespaces: {from: All}}}\n"
+
+#define SERVICE(name)                                                                              \
+	"apiVersion: v1\nkind: Service\nmetadata: {name: " name ", namespace: default}\n"          \
+	"spec: {ports: [{name: http, port: 80, targetPort: 8080}]}\n---\n"                         \
+	"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: " name "-x\n"    \
+	"  namespace: default\n  labels: {kubernetes.io/service-name: " name "}\n"                 \
+	"addressType: IPv4\nports: [{name: http, port: 8080}]\n"                                   \
+	"endpoints:\n- addresses: [10.23.1.10]\n- addresses: [10.23.1.11]\n"                       \
+	"  conditions: {ready: false}\n---\n"
+
+#define ROUTE(name, ns, rest)                                                                      \
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: " name        \
+	", namespace: " ns "}\nspec:\n" rest "---\n"
+
+struct fixture {
+	struct xgw_store *st;
+	struct xgw_reconcile_result res;
+	struct xgw_snapshot snap;
+	struct xgw_pool pool;
+};
+
+static bool run(struct fixture *f, const char *yaml, const struct xgw_assignment *prev,
+		size_t n_prev)
+{
+	struct xgw_reconcile_opts o = {.pools = &f->pool,
+				       .n_pools = 1,
+				       .previous = prev,
+				       .n_previous = n_prev,
+				       .generation = 7};
+
+	memset(f, 0, sizeof(*f));
+	o.pools = &f->pool;
+	xgw_cidr_parse("10.23.100.0/30", &f->pool.family, f->pool.addr, &f->pool.prefix);
+	f->st = xgw_store__new();
+	if (!ASSERT_OK_PTR(f->st, "store"))
+		return false;
+	if (!ASSERT_OK(xgw_store_load_yaml(f->st, "test.yaml", yaml, strlen(yaml)), "load"))
+		return false;
+	for (size_t i = 0; i < f->st->n_errors; i++)
+		printf("#   decode: %s\n", f->st->errors[i].message);
+	if (!ASSERT_EQ(f->st->n_errors, 0, "decode errors"))
+		return false;
+	if (!ASSERT_OK(xgw_reconcile(f->st, &o, &f->res), "reconcile"))
+		return false;
+	return ASSERT_OK(xgw_snapshot__open(&f->snap, f->res.snap, f->res.snap_len), "snapshot");
+}
+
+static void done(struct fixture *f)
+{
+	xgw_reconcile_result__free(&f->res);
+	xgw_store__free(f->st);
+}
+
+static const struct xgw_condition *cond(const struct xgw_conds *cs, const char *type)
+{
+	for (int i = 0; i < cs->n; i++)
+		if (!strcmp(cs->c[i].type, type))
+			return &cs->c[i];
+	return NULL;
+}
+
+#define ASSERT_COND(cs, ctype, cstatus, creason)                                                   \
+	({                                                                                         \
+		const struct xgw_condition *c_ = cond((cs), (ctype));                              \
+		bool okc_ = ASSERT_OK_PTR(c_, ctype);                                              \
+		if (okc_) {                                                                        \
+			okc_ = ASSERT_STREQ(c_->status, cstatus, ctype " status");                 \
+			okc_ &= ASSERT_STREQ(c_->reason, creason, ctype " reason");                \
+		}                                                                                  \
+		okc_;                                                                              \
+	})
+
+static const struct xgw_gateway_status *gw(struct fixture *f, const char *name)
+{
+	for (size_t i = 0; i < f->res.n_gateways; i++)
+		if (!strcmp(f->res.gateways[i].name, name))
+			return &f->res.gateways[i];
+	return NULL;
+}
+
+static const struct xgw_route_status *route(struct fixture *f, const char *name)
+{
+	for (size_t i = 0; i < f->res.n_routes; i++)
+		if (!strcmp(f->res.routes[i].name, name))
+			return &f->res.routes[i];
+	return NULL;
+}
+
+static const char *str(struct fixture *f, struct xgw_snap_str s)
+{
+	static char buf[256];
+
+	snprintf(buf, sizeof(buf), "%.*s", (int)s.len, xgw_snap_str_ptr(&f->snap, s));
+	return buf;
+}
+
+static const char *addr(const struct xgw_gateway_status *g)
+{
+	static char buf[XGW_IP_STRLEN];
+
+	return g && g->family ? xgw_ip_format(g->family, g->addr, buf) : "(none)";
+}
+
+TEST(quickstart)
+{
+	struct fixture f;
+
+	if (!run(&f,
+		 CLASS GATEWAY("eg", HTTP_ALL("http", 80)) SERVICE("backend-1")
+			 ROUTE("backend", "default",
+			       "  parentRefs: [{name: eg}]\n  hostnames: [app.yourdomain.com]\n"
+			       "  rules:\n  - matches: [{path: {type: PathPrefix, value: /}}]\n"
+			       "    backendRefs: [{name: backend-1, port: 80}]\n"),
+		 NULL, 0))
+		goto out;
+	const struct xgw_gateway_status *g = gw(&f, "eg");
+
+	if (!ASSERT_OK_PTR(g, "gateway status"))
+		goto out;
+	ASSERT_STREQ(addr(g), "10.23.100.1", "first pool address");
+	ASSERT_TRUE(g->addr_from_pool, "from pool");
+	ASSERT_COND(&g->conds, "Accepted", "True", "Accepted");
+	ASSERT_COND(&g->conds, "Programmed", "True", "Programmed");
+	ASSERT_EQ(g->n_listeners, 1, "listeners");
+	ASSERT_EQ(g->listeners[0].attached_routes, 1, "attachedRoutes");
+	ASSERT_COND(&g->listeners[0].conds, "Accepted", "True", "Accepted");
+	ASSERT_COND(&g->listeners[0].conds, "Conflicted", "False", "NoConflicts");
+	ASSERT_COND(&g->listeners[0].conds, "ResolvedRefs", "True", "ResolvedRefs");
+	ASSERT_COND(&g->listeners[0].conds, "Programmed", "True", "Programmed");
+
+	const struct xgw_route_status *r = route(&f, "backend");
+
+	if (ASSERT_OK_PTR(r, "route") && ASSERT_EQ(r->n_parents, 1, "parents")) {
+		ASSERT_COND(&r->parents[0].conds, "Accepted", "True", "Accepted");
+		ASSERT_COND(&r->parents[0].conds, "ResolvedRefs", "True", "ResolvedRefs");
+	}
+	/* BPF: one TCP listener on the Gateway address, port 80 */
+	if (ASSERT_EQ(f.res.n_listeners, 1, "bpf listeners")) {
+		ASSERT_EQ(f.res.listeners[0].port, 80, "bpf port");
+		ASSERT_EQ(f.res.listeners[0].proto, IPPROTO_TCP, "bpf proto");
+		ASSERT_EQ(f.res.listeners[0].id, 0, "bpf id");
+	}
+	/* snapshot: listener -> vhost app.yourdomain.com -> / -> backend-1 */
+	if (!ASSERT_EQ(f.snap.n_listeners, 1, "snap listeners"))
+		goto out;
+	ASSERT_EQ(f.snap.generation, 7, "generation");
+	ASSERT_STREQ(str(&f, f.snap.listeners[0].name), "default/eg/http", "listener name");
+	if (!ASSERT_EQ(f.snap.listeners[0].vhost_count, 1, "vhosts"))
+		goto out;
+	const struct xgw_snap_vhost *v = &f.snap.vhosts[f.snap.listeners[0].vhost_first];
+
+	ASSERT_STREQ(str(&f, v->hostname), "app.yourdomain.com", "vhost");
+	if (!ASSERT_EQ(v->match_count, 1, "matches"))
+		goto out;
+	const struct xgw_snap_match *m = &f.snap.matches[v->match_first];
+	const struct xgw_snap_rule *rule = &f.snap.rules[m->rule];
+
+	ASSERT_EQ(m->path_type, XGW_PATH_PREFIX, "prefix");
+	ASSERT_STREQ(str(&f, m->path), "/", "path");
+	ASSERT_STREQ(str(&f, rule->route), "default/backend", "rule route");
+	if (!ASSERT_EQ(rule->backend_count, 1, "backends"))
+		goto out;
+	const struct xgw_snap_backend *be = &f.snap.backends[rule->backend_first];
+
+	if (!ASSERT_NEQ(be->cluster, XGW_SNAP_NONE, "resolved"))
+		goto out;
+	const struct xgw_snap_cluster *cl = &f.snap.clusters[be->cluster];
+
+	ASSERT_STREQ(str(&f, cl->name), "default/backend-1:80", "cluster");
+	/* the endpoint with ready: false is left out; the port is the target port */
+	if (ASSERT_EQ(cl->ep_count, 1, "ready endpoints")) {
+		char ip[XGW_IP_STRLEN];
+		const struct xgw_snap_endpoint *ep = &f.snap.endpoints[cl->ep_first];
+
+		ASSERT_STREQ(xgw_ip_format(ep->family, ep->addr, ip), "10.23.1.10", "endpoint");
+		ASSERT_EQ(ep->port, 8080, "endpoint port");
+	}
+out:
+	done(&f);
+}
+
+TEST(pool_addresses_are_stable)
+{
+	struct xgw_assignment prev = {.ns = "default", .name = "b", .family = 4};
+	struct fixture f;
+
+	xgw_ip_parse("10.23.100.1", &prev.family, prev.addr);
+	/* b had .1 before: it keeps it, and a (sorted first) gets .2 */
+	if (!run(&f, CLASS GATEWAY("a", HTTP_ALL("http", 80)) GATEWAY("b", HTTP_ALL("http", 80)),
+		 &prev, 1))
+		goto out;
+	ASSERT_STREQ(addr(gw(&f, "b")), "10.23.100.1", "b keeps its address");
+	ASSERT_STREQ(addr(gw(&f, "a")), "10.23.100.2", "a gets the next");
+	ASSERT_EQ(f.res.n_listeners, 2, "two listeners");
+out:
+	done(&f);
+}
+
+TEST(pool_exhausted)
+{
+	struct fixture f;
+
+	/* a /30 has two usable IPv4 addresses */
+	if (!run(&f,
+		 CLASS GATEWAY("a", HTTP_ALL("http", 80)) GATEWAY("b", HTTP_ALL("http", 80))
+			 GATEWAY("c", HTTP_ALL("http", 80)),
+		 NULL, 0))
+		goto out;
+	ASSERT_COND(&gw(&f, "c")->conds, "Programmed", "False", "AddressNotAssigned");
+	ASSERT_COND(&gw(&f, "c")->listeners[0].conds, "Programmed", "False", "Invalid");
+	ASSERT_EQ(f.res.n_listeners, 2, "only a and b are programmed");
+out:
+	done(&f);
+}
+
+TEST(spec_addresses)
+{
+	struct fixture f;
+
+	if (!run(&f,
+		 CLASS
+		 "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
+		 "metadata: {name: g, namespace: default}\nspec:\n  gatewayClassName: xgw\n"
+		 "  addresses: [{type: IPAddress, value: 'fd00:23::5'}]\n"
+		 "  listeners:\n" HTTP_ALL(
+			 "http", 8080) "---\n"
+				       "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
+				       "metadata: {name: h, namespace: default}\nspec:\n  "
+				       "gatewayClassName: xgw\n"
+				       "  addresses: [{type: Hostname, value: gw.example.com}]\n"
+				       "  listeners:\n" HTTP_ALL("http", 80),
+		 NULL, 0))
+		goto out;
+	ASSERT_STREQ(addr(gw(&f, "g")), "fd00:23::5", "IPv6 from spec");
+	ASSERT_FALSE(gw(&f, "g")->addr_from_pool, "not from pool");
+	ASSERT_COND(&gw(&f, "h")->conds, "Accepted", "False", "UnsupportedAddress");
+	ASSERT_EQ(f.res.n_listeners, 1, "only g is programmed");
+	if (ASSERT_EQ(f.snap.n_listeners, 1, "snap listeners")) {
+		ASSERT_EQ(f.snap.listeners[0].family, 6, "family");
+		ASSERT_EQ(f.snap.listeners[0].port, 8080, "port");
+	}
+out:
+	done(&f);
+}
+
+TEST(not_our_class)
+{
+	struct fixture f;
+
+	if (!run(&f,
+		 "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\n"
+		 "metadata: {name: other}\nspec: {controllerName: example.com/other}\n---\n"
+		 "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
+		 "metadata: {name: g, namespace: default}\nspec:\n  gatewayClassName: other\n"
+		 "  listeners:\n" HTTP_ALL("http", 80),
+		 NULL, 0))
+		goto out;
+	ASSERT_FALSE(f.res.classes[0].ours, "class not ours");
+	ASSERT_FALSE(gw(&f, "g")->ours, "gateway not ours");
+	ASSERT_EQ(gw(&f, "g")->family, 0, "no address taken");
+	ASSERT_EQ(f.res.n_listeners, 0, "nothing programmed");
+out:
+	done(&f);
+}
+
+TEST(listener_validation)
+{
+	struct fixture f;
+
+	if (!run(&f,
+		 CLASS GATEWAY("g",
+			       "  - {name: a, protocol: HTTP, port: 80}\n"
+			       "  - {name: b, protocol: TCP, port: 80}\n"
+			       "  - {name: c, protocol: HTTP, port: 81, hostname: x.example.com}\n"
+			       "  - {name: d, protocol: HTTP, port: 81, hostname: x.example.com}\n"
+			       "  - {name: e, protocol: HTTP, port: 81, hostname: y.example.com}\n"
+			       "  - {name: f, protocol: SCTP, port: 82}\n"),
+		 NULL, 0))
+		goto out;
+	const struct xgw_gateway_status *g = gw(&f, "g");
+
+	ASSERT_COND(&g->listeners[0].conds, "Conflicted", "True", "ProtocolConflict");
+	ASSERT_COND(&g->listeners[1].conds, "Accepted", "False", "UnsupportedProtocol");
+	ASSERT_COND(&g->listeners[2].conds, "Conflicted", "True", "HostnameConflict");
+	ASSERT_COND(&g->listeners[3].conds, "Conflicted", "True", "HostnameConflict");
+	ASSERT_COND(&g->listeners[4].conds, "Accepted", "True", "Accepted");
+	ASSERT_COND(&g->listeners[4].conds, "Programmed", "True", "Programmed");
+	ASSERT_COND(&g->listeners[5].conds, "Accepted", "False", "UnsupportedProtocol");
+	ASSERT_COND(&g->conds, "Accepted", "True", "Accepted");
+	/* only e (port 81) is programmed */
+	if (ASSERT_EQ(f.res.n_listeners, 1, "bpf listeners"))
+		ASSERT_EQ(f.res.listeners[0].port, 81, "port 81");
+out:
+	done(&f);
+}
+
+TEST(route_attachment_failures)
+{
+	struct fixture f;
+
+	if (!run(&f,
+		 CLASS GATEWAY("same", "  - {name: http, protocol: HTTP, port: 80}\n") GATEWAY(
+			 "named", "  - {name: web, protocol: HTTP, port: 80, hostname: "
+				  "a.example.com, allowedRoutes: {namespaces: {from: All}}}\n")
+			 ROUTE("other-ns", "team",
+			       "  parentRefs: [{name: same, namespace: "
+			       "default}]\n  rules: [{}]\n")
+				 ROUTE("no-section", "default",
+				       "  parentRefs: [{name: named, sectionName: nope}]\n")
+					 ROUTE("no-host", "default",
+					       "  parentRefs: [{name: named}]\n"
+					       "  hostnames: [b.example.com]\n")
+						 ROUTE("wild", "default",
+						       "  parentRefs: [{name: named}]\n"
+						       "  hostnames: ['*.example.com']\n"),
+		 NULL, 0))
+		goto out;
+	ASSERT_COND(&route(&f, "other-ns")->parents[0].conds, "Accepted", "False",
+		    "NotAllowedByListeners");
+	ASSERT_COND(&route(&f, "no-section")->parents[0].conds, "Accepted", "False",
+		    "NoMatchingParent");
+	ASSERT_COND(&route(&f, "no-host")->parents[0].conds, "Accepted", "False",
+		    "NoMatchingListenerHostname");
+	ASSERT_COND(&route(&f, "wild")->parents[0].conds, "Accepted", "True", "Accepted");
+	ASSERT_EQ(gw(&f, "named")->listeners[0].attached_routes, 1, "only wild attached");
+	ASSERT_EQ(gw(&f, "same")->listeners[0].attached_routes, 0, "nothing attached");
+out:
+	done(&f);
+}
+
+TEST(backend_refs)
+{
+	struct fixture f;
+
+	if (!run(&f,
+		 CLASS GATEWAY("eg", HTTP_ALL("http", 80)) SERVICE("svc") ROUTE(
+			 "missing", "default",
+			 "  parentRefs: [{name: eg}]\n  hostnames: [m.example.com]\n"
+			 "  rules:\n  - backendRefs: [{name: svc, port: 80, weight: 3}, "
+			 "{name: nosuch, port: 80}]\n") ROUTE("crossns", "default",
+							      "  parentRefs: [{name: eg}]\n  "
+							      "hostnames: [c.example.com]\n"
+							      "  rules:\n  - backendRefs: [{name: "
+							      "svc, namespace: other, port: 80}]\n")
+			 ROUTE("badport", "default",
+			       "  parentRefs: [{name: eg}]\n  hostnames: [p.example.com]\n"
+			       "  rules:\n  - backendRefs: [{name: svc, port: 81}]\n")
+				 ROUTE("kind", "default",
+				       "  parentRefs: [{name: eg}]\n  hostnames: [k.example.com]\n"
+				       "  rules:\n  - backendRefs: [{name: x, kind: Bucket, group: "
+				       "example.com}]\n"),
+		 NULL, 0))
+		goto out;
+	ASSERT_COND(&route(&f, "missing")->parents[0].conds, "ResolvedRefs", "False",
+		    "BackendNotFound");
+	ASSERT_COND(&route(&f, "missing")->parents[0].conds, "Accepted", "True", "Accepted");
+	ASSERT_COND(&route(&f, "crossns")->parents[0].conds, "ResolvedRefs", "False",
+		    "RefNotPermitted");
+	ASSERT_COND(&route(&f, "badport")->parents[0].conds, "ResolvedRefs", "False",
+		    "BackendNotFound");
+	ASSERT_COND(&route(&f, "kind")->parents[0].conds, "ResolvedRefs", "False", "InvalidKind");
+	/* the unresolved backend keeps its share of the weight: 1 of 4 requests get 500 */
+	bool found = false;
+
+	for (uint32_t i = 0; i < f.snap.n_rules; i++) {
+		const struct xgw_snap_rule *r = &f.snap.rules[i];
+
+		if (strcmp(str(&f, r->route), "default/missing"))
+			continue;
+		found = true;
+		ASSERT_EQ(r->backend_count, 2, "backends");
+		ASSERT_EQ(r->total_weight, 4, "total weight");
+		ASSERT_NEQ(f.snap.backends[r->backend_first].cluster, XGW_SNAP_NONE,
+			   "svc resolved");
+		ASSERT_EQ(f.snap.backends[r->backend_first + 1].cluster, XGW_SNAP_NONE,
+			  "nosuch unresolved");
+	}
+	ASSERT_TRUE(found, "rule of route missing");
+out:
+	done(&f);
+}
+
+TEST(precedence_order)
+{
+	struct fixture f;
+
+	if (!run(&f,
+		 CLASS GATEWAY("eg", HTTP_ALL("http", 80)) SERVICE(
+			 "svc") "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+				"metadata: {name: young, namespace: default, creationTimestamp: "
+				"'2026-02-01T00:00:00Z'}\nspec:\n  parentRefs: [{name: eg}]\n"
+				"  rules:\n  - matches: [{path: {type: PathPrefix, value: /a}}]\n"
+				"    backendRefs: [{name: svc, port: 80}]\n---\n"
+				"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+				"metadata: {name: old, namespace: default, creationTimestamp: "
+				"'2026-01-01T00:00:00Z'}\nspec:\n  parentRefs: [{name: eg}]\n"
+				"  rules:\n  - matches: [{path: {type: PathPrefix, value: /a}}, "
+				"{path: {type: PathPrefix, value: /abc/d}}, {path: {type: Exact, "
+				"value: /a}}]\n"
+				"    backendRefs: [{name: svc, port: 80}]\n  - backendRefs: "
+				"[{name: svc, "
+				"port: 80}]\n",
+		 NULL, 0))
+		goto out;
+	if (!ASSERT_EQ(f.snap.n_vhosts, 1, "one vhost (any host)"))
+		goto out;
+	const struct xgw_snap_vhost *v = &f.snap.vhosts[0];
+	static const char *const want[][3] = {
+		{"E", "/a", "default/old"}, {"P", "/abc/d", "default/old"},
+		{"P", "/a", "default/old"}, {"P", "/a", "default/young"},
+		{"P", "/", "default/old"},
+	};
+
+	if (!ASSERT_EQ(v->match_count, 5, "matches"))
+		goto out;
+	for (uint32_t i = 0; i < 5; i++) {
+		const struct xgw_snap_match *m = &f.snap.matches[v->match_first + i];
+		char what[32];
+
+		snprintf(what, sizeof(what), "match %u", i);
+		ASSERT_EQ(m->path_type, want[i][0][0] == 'E' ? XGW_PATH_EXACT : XGW_PATH_PREFIX,
+			  what);
+		ASSERT_STREQ(str(&f, m->path), want[i][1], what);
+		ASSERT_STREQ(str(&f, f.snap.rules[m->rule].route), want[i][2], what);
+	}
+out:
+	done(&f);
+}
+
+TEST(listener_hostnames_and_vhost_order)
+{
+	struct fixture f;
+
+	if (!run(&f,
+		 CLASS GATEWAY("eg", "  - {name: exact, protocol: HTTP, port: 80, hostname: "
+				     "foo.example.com}\n"
+				     "  - {name: wild, protocol: HTTP, port: 80, hostname: "
+				     "'*.example.com'}\n"
+				     "  - {name: any, protocol: HTTP, port: 80}\n") SERVICE("svc")
+			 ROUTE("r-wild", "default",
+			       "  parentRefs: [{name: eg, sectionName: wild}]\n"
+			       "  hostnames: [foo.example.com, bar.example.com]\n"
+			       "  rules: [{backendRefs: [{name: svc, port: 80}]}]\n")
+				 ROUTE("r-any", "default",
+				       "  parentRefs: [{name: eg, sectionName: any}]\n"
+				       "  rules: [{backendRefs: [{name: svc, port: 80}]}]\n"),
+		 NULL, 0))
+		goto out;
+	if (!ASSERT_EQ(f.snap.n_listeners, 1, "one port listener"))
+		goto out;
+	ASSERT_STREQ(str(&f, f.snap.listeners[0].name), "default/eg:80", "merged name");
+	/* foo.example.com belongs to listener "exact" (no route: 404 there), so
+	 * r-wild serves only bar.example.com; *.example.com exists for its
+	 * listener; r-any serves the rest. */
+	static const char *const hosts[] = {"bar.example.com", "foo.example.com", "*.example.com",
+					    ""};
+	static const uint32_t counts[] = {1, 0, 0, 1};
+
+	if (!ASSERT_EQ(f.snap.listeners[0].vhost_count, 4, "vhosts"))
+		goto out;
+	for (uint32_t i = 0; i < 4; i++) {
+		const struct xgw_snap_vhost *v =
+			&f.snap.vhosts[f.snap.listeners[0].vhost_first + i];
+
+		ASSERT_STREQ(str(&f, v->hostname), hosts[i], "vhost order");
+		ASSERT_EQ(v->match_count, counts[i], hosts[i]);
+	}
+	ASSERT_EQ(gw(&f, "eg")->listeners[1].attached_routes, 1, "wild attached");
+out:
+	done(&f);
+}
+
+TEST(unsupported_rules_are_reported_not_served)
+{
+	struct fixture f;
+
+	if (!run(&f,
+		 CLASS GATEWAY("eg", HTTP_ALL("http", 80)) SERVICE("svc")
+			 ROUTE("hdr", "default",
+			       "  parentRefs: [{name: eg}]\n  rules:\n"
+			       "  - matches: [{headers: [{name: x-v, value: '1'}]}]\n"
+			       "    backendRefs: [{name: svc, port: 80}]\n"
+			       "  - matches: [{path: {type: PathPrefix, value: /ok}}]\n"
+			       "    backendRefs: [{name: svc, port: 80}]\n"),
+		 NULL, 0))
+		goto out;
+	ASSERT_COND(&route(&f, "hdr")->parents[0].conds, "PartiallyInvalid", "True",
+		    "UnsupportedValue");
+	ASSERT_GE(f.res.n_problems, 1, "problem reported");
+	/* the header rule would over-match without its condition: not served */
+	if (ASSERT_EQ(f.snap.n_vhosts, 1, "vhosts") &&
+	    ASSERT_EQ(f.snap.vhosts[0].match_count, 1, "only /ok"))
+		ASSERT_STREQ(str(&f, f.snap.matches[f.snap.vhosts[0].match_first].path), "/ok",
+			     "path");
+out:
+	done(&f);
+}
+
+TEST(hostname_intersection)
+{
+	static const char *const t[][3] = {
+		/* listener, route, effective ("-" = none) */
+		{NULL, NULL, ""},
+		{NULL, "a.example.com", "a.example.com"},
+		{"a.example.com", NULL, "a.example.com"},
+		{"a.example.com", "A.example.com", "A.example.com"},
+		{"a.example.com", "b.example.com", "-"},
+		{"*.example.com", "a.example.com", "a.example.com"},
+		{"*.example.com", "a.b.example.com", "a.b.example.com"},
+		{"*.example.com", "example.com", "-"},
+		{"a.example.com", "*.example.com", "a.example.com"},
+		{"*.example.com", "*.a.example.com", "*.a.example.com"},
+		{"*.a.example.com", "*.example.com", "*.a.example.com"},
+		{"*.example.com", "*.example.org", "-"},
+		{"*.example.com", "*.example.com", "*.example.com"},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		const char *got = xgw_hostname_intersect(t[i][0], t[i][1]);
+		char what[128];
+
+		snprintf(what, sizeof(what), "%s ^ %s", t[i][0] ? t[i][0] : "(any)",
+			 t[i][1] ? t[i][1] : "(any)");
+		ASSERT_STREQ(got ? got : "-", t[i][2], what);
+	}
+}
+
 TEST_MAIN()

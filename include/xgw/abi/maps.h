@@ -62,8 +62,8 @@ _Static_assert(sizeof(struct xgw_ip) == 20, "xgw_ip is 20 bytes");
 
 /* xgw_addrs: every Gateway address this node serves. Key: struct xgw_ip. */
 struct xgw_addr_val {
-	__u32 flags;      /* enum xgw_addr_flags */
-	__u32 listeners;  /* number of listeners on this address (informational) */
+	__u32 flags;	 /* enum xgw_addr_flags */
+	__u32 listeners; /* number of listeners on this address (informational) */
 };
 _Static_assert(sizeof(struct xgw_addr_val) == 8, "xgw_addr_val is 8 bytes");
 
@@ -74,9 +74,9 @@ enum xgw_addr_flags {
 /* xgw_listeners: (Gateway address, port, L4 protocol) -> listener. */
 struct xgw_listener_key {
 	struct xgw_ip ip;
-	__be16 port;  /* network byte order */
-	__u8 proto;   /* IPPROTO_TCP or IPPROTO_UDP */
-	__u8 pad;     /* zero */
+	__be16 port; /* network byte order */
+	__u8 proto;  /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad;    /* zero */
 };
 _Static_assert(sizeof(struct xgw_listener_key) == 24, "xgw_listener_key is 24 bytes");
 

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The reconciler: a pure function from objects (a store) to what the data
+ * plane does (a routing snapshot and the BPF listener entries) and what the
+ * status tells users. No sockets, no BPF, no clock: unit-tested as is.
+ */
+#ifndef XGW_AGENT_RECONCILE_H
+#define XGW_AGENT_RECONCILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xgw/model.h"
+
+struct xgw_pool {
+	uint8_t family;
+	uint8_t addr[16]; /* network address */
+	unsigned prefix;
+};
+
+/* A Gateway's address from an earlier run, so that addresses are stable. */
+struct xgw_assignment {
+	const char *ns;
+	const char *name;
+	uint8_t family;
+	uint8_t addr[16];
+};
+
+struct xgw_reconcile_opts {
+	const struct xgw_pool *pools; /* for Gateways without spec.addresses */
+	size_t n_pools;
+	const struct xgw_assignment *previous; /* earlier assignments, kept when still valid */
+	size_t n_previous;
+	uint64_t generation; /* of the snapshot built */
+};
+
+struct xgw_condition {
+	const char *type;   /* "Accepted", "Programmed", ... */
+	const char *status; /* "True", "False", "Unknown" */
+	const char *reason;
+	char *message;
+	int64_t observed_generation;
+};
+
+#define XGW_MAX_CONDS 6
+
+struct xgw_conds {
+	struct xgw_condition c[XGW_MAX_CONDS];
+	int n;
+};
+
+struct xgw_class_status {
+	const char *name;
+	bool ours;
+	struct xgw_conds conds;
+};
+
+struct xgw_listener_status {
+	const char *name;
+	uint32_t attached_routes;
+	const char *supported_kinds[2];
+	int n_supported_kinds;
+	struct xgw_conds conds;
+};
+
+struct xgw_gateway_status {
+	const char *ns;
+	const char *name;
+	bool ours;	/* its class is ours (else no status is written) */
+	uint8_t family; /* the address (family 0: none) */
+	uint8_t addr[16];
+	bool addr_from_pool;
+	struct xgw_listener_status *listeners;
+	size_t n_listeners;
+	struct xgw_conds conds;
+};
+
+struct xgw_parent_status {
+	const char *ns; /* the parent Gateway's namespace */
+	const char *name;
+	const char *section_name; /* NULL: none given */
+	uint32_t port;		  /* 0: none given */
+	struct xgw_conds conds;
+};
+
+struct xgw_route_status {
+	const char *ns;
+	const char *name;
+	struct xgw_parent_status *parents; /* only parents whose class is ours */
+	size_t n_parents;
+};
+
+/* One entry of xgw_listeners (and, by its address, of xgw_addrs). */
+struct xgw_bpf_listener {
+	uint8_t family;
+	uint8_t addr[16];
+	uint16_t port; /* host order */
+	uint8_t proto; /* IPPROTO_TCP / IPPROTO_UDP */
+	uint32_t id;   /* the snapshot listener index */
+};
+
+struct xgw_reconcile_result {
+	struct xgw_arena arena; /* owns everything below except snap */
+	void *snap;		/* malloc'ed snapshot buffer */
+	size_t snap_len;
+	struct xgw_bpf_listener *listeners;
+	size_t n_listeners;
+	struct xgw_class_status *classes;
+	size_t n_classes;
+	struct xgw_gateway_status *gateways;
+	size_t n_gateways;
+	struct xgw_route_status *routes;
+	size_t n_routes;
+	/* one line per problem found (besides the statuses), for the log */
+	char **problems;
+	size_t n_problems;
+};
+
+/*
+ * Reconcile <st> under <opts> into <res> (zeroed by the caller). Returns 0 or
+ * -ENOMEM; invalid objects are not errors: they are reported in the statuses
+ * and res->problems, and everything valid is still built.
+ */
+int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *opts,
+		  struct xgw_reconcile_result *res);
+void xgw_reconcile_result__free(struct xgw_reconcile_result *res);
+
+/* Intersection of a listener hostname (NULL = any) and a route hostname, per
+ * the Gateway API. Returns the effective hostname (one of the two inputs, or
+ * "" for "any" when both are NULL) or NULL when they do not intersect. */
+const char *xgw_hostname_intersect(const char *listener, const char *route);
+
+#endif /* XGW_AGENT_RECONCILE_H */

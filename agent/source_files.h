@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Standalone source: a folder of YAML manifests. Each file is decoded on its
+ * own; a file with errors is reported and its last good version (the last
+ * content that decoded without error) keeps serving, so that a typo never
+ * takes routes down. A file seen broken from the start contributes what
+ * decoded.
+ */
+#ifndef XGW_AGENT_SOURCE_FILES_H
+#define XGW_AGENT_SOURCE_FILES_H
+
+#include "xgw/model.h"
+
+struct xgw_files;
+
+struct xgw_files *xgw_files__new(const char *dir);
+void xgw_files__free(struct xgw_files *f);
+
+/*
+ * Read the folder into a new store (*<out>, freed by the caller). Decode
+ * errors are logged, one line each naming file, document, line and object.
+ * Returns 0, or -errno when the folder itself cannot be read (the caller then
+ * keeps its last store).
+ */
+int xgw_files_load(struct xgw_files *f, struct xgw_store **out);
+
+#endif /* XGW_AGENT_SOURCE_FILES_H */

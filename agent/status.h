@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Status in standalone mode: the reconcile result as a JSON document shaped
+ * like the Kubernetes objects' .status, written atomically to a file that
+ * `xgwctl status` prints.
+ */
+#ifndef XGW_AGENT_STATUS_H
+#define XGW_AGENT_STATUS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "reconcile.h"
+
+/*
+ * Write <res> to <path> (via a temporary file and rename). <programmed> says
+ * whether the data plane (BPF maps and every worker) holds generation <gen>;
+ * until it does, Programmed conditions that the reconciler set to True are
+ * written as Unknown/Pending. Returns 0 or -errno.
+ */
+int xgw_status_write(const char *path, const struct xgw_reconcile_result *res, uint64_t gen,
+		     bool programmed);
+
+#endif /* XGW_AGENT_STATUS_H */

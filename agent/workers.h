@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The worker supervisor. The agent owns each worker's listening socket (a
+ * dual-stack TCP socket on [::]:ephemeral, steered to by sk_lookup through
+ * the SOCKMAP), so a worker that crashes is restarted on the same socket and
+ * the connections queued meanwhile are served, not refused.
+ */
+#ifndef XGW_AGENT_WORKERS_H
+#define XGW_AGENT_WORKERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "bpf_maps.h"
+
+struct xgw_workers;
+
+struct xgw_workers_opts {
+	unsigned n;	 /* workers to run */
+	const char *bin; /* path of xgw-worker */
+	const char *log_level;
+	struct xgw_bpf *bpf; /* SOCKMAP to fill; may be NULL in tests */
+};
+
+int xgw_workers__start(const struct xgw_workers_opts *opts, struct xgw_workers **out);
+
+/* Ask every worker to drain, wait up to <timeout_ms>, then kill the rest. */
+void xgw_workers__stop(struct xgw_workers *ws, int timeout_ms);
+
+/* Hand snapshot <memfd> of generation <gen> (<size> bytes) to every worker.
+ * The workers object keeps its own dup of <memfd> for restarted workers. */
+int xgw_workers_publish(struct xgw_workers *ws, int memfd, uint64_t gen, uint64_t size);
+
+/* True when every worker has acknowledged generation <gen>. */
+bool xgw_workers_acked(const struct xgw_workers *ws, uint64_t gen);
+
+/* Control fds to poll (-1 for a worker that is down), and how many. */
+unsigned xgw_workers_count(const struct xgw_workers *ws);
+int xgw_workers_ctl_fd(const struct xgw_workers *ws, unsigned i);
+
+/* Read what worker <i> sent on its control socket. */
+void xgw_workers_on_ctl(struct xgw_workers *ws, unsigned i);
+
+/* Reap exited workers (on SIGCHLD); schedules their restart. */
+void xgw_workers_reap(struct xgw_workers *ws);
+
+/* Restart workers whose backoff has passed; returns ms until the next one is
+ * due, or -1 when none is waiting. */
+int xgw_workers_tick(struct xgw_workers *ws);
+
+#endif /* XGW_AGENT_WORKERS_H */

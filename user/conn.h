@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* Client connections: HTTP/1.1 requests, routing and the proxy state machine. */
+#ifndef XGW_CONN_H
+#define XGW_CONN_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "conn-t.h"
+
+/*
+ * Take over the accepted socket <fd> from <peer>. On failure the socket is
+ * closed and -errno returned.
+ */
+int xgw_conn_accept(struct xgw_worker *w, int fd, const struct sockaddr *peer);
+
+/* epoll reported <events> on the client socket. */
+void xgw_conn_event(struct xgw_conn *c, uint32_t events);
+
+/* Make whatever progress the readiness flags allow (after upstream events too). */
+void xgw_conn_run(struct xgw_conn *c);
+
+/* The conn's timer expired. */
+void xgw_conn_timeout(struct xgw_conn *c);
+
+/* Draining began: close <c> if it is idle between requests. */
+void xgw_conn_drain(struct xgw_conn *c);
+
+/* Close <c> at once, whatever it was doing (worker exit). */
+void xgw_conn_abort(struct xgw_conn *c);
+
+/* Free the connections closed during the last epoll batch. */
+void xgw_conns_reap(struct xgw_worker *w);
+void xgw_conns_free(struct xgw_worker *w);
+
+#endif /* XGW_CONN_H */

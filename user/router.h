@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The router: from (local address, Host, path) to a rule, and from a rule to
+ * an endpoint. Built once per snapshot; lookups never allocate.
+ */
+#ifndef XGW_ROUTER_H
+#define XGW_ROUTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "router-t.h"
+
+/*
+ * Build the tables over <snap>, which must stay valid (and mapped) for the
+ * router's lifetime. Returns the router, or NULL with errno set (ENOMEM).
+ */
+struct xgw_router *xgw_router__new(const struct xgw_snapshot *snap);
+void xgw_router__free(struct xgw_router *r);
+
+/*
+ * The listener for local address (<family>, <addr>, <port>), falling back to a
+ * listener on the unspecified address of that family and port. Returns its
+ * index or XGW_SNAP_NONE.
+ */
+uint32_t xgw_router_listener(const struct xgw_router *r, uint8_t family, const uint8_t addr[16],
+			     uint16_t port);
+
+/*
+ * The vhost of <listener> for the Host value <host> (as received: any case,
+ * optional ":port", optional trailing dot): exact name, else the wildcard
+ * with the longest matching suffix, else the listener's any-host vhost.
+ * Returns its index or XGW_SNAP_NONE.
+ */
+uint32_t xgw_router_vhost(const struct xgw_router *r, uint32_t listener, const char *host,
+			  size_t host_len);
+
+/*
+ * The first match of <vhost>, in its precedence order, whose path matches
+ * <path> (without the query). Returns its index or XGW_SNAP_NONE.
+ */
+uint32_t xgw_router_match(const struct xgw_router *r, uint32_t vhost, const char *path,
+			  size_t path_len);
+
+/* Both of the above: the rule for a request, or XGW_SNAP_NONE. */
+uint32_t xgw_router_route(const struct xgw_router *r, uint32_t listener, const char *host,
+			  size_t host_len, const char *path, size_t path_len);
+
+/*
+ * Choose a backend of <rule> by weight (smooth weighted round robin: over
+ * total_weight picks each backend comes weight times, evenly spread). Returns
+ * the backend index, or XGW_SNAP_NONE when the rule has no backend with a
+ * weight (the request gets 500).
+ */
+uint32_t xgw_router_pick_backend(struct xgw_router *r, uint32_t rule);
+
+/* Round robin over the ready endpoints of <cluster>; XGW_SNAP_NONE if none. */
+uint32_t xgw_router_pick_endpoint(struct xgw_router *r, uint32_t cluster);
+
+/*
+ * The whole decision for one request: sets *<ep> to the endpoint index and
+ * returns XGW_ROUTE_OK, or returns the verdict the gateway answers with.
+ */
+enum xgw_route_verdict xgw_router_decide(struct xgw_router *r, uint32_t listener,
+					 const char *host, size_t host_len, const char *path,
+					 size_t path_len, uint32_t *ep);
+
+/* Segment-wise prefix or exact match of <path> against <pattern>. */
+bool xgw_router_path_match(uint8_t path_type, const char *pattern, size_t pattern_len,
+			   const char *path, size_t path_len);
+
+#endif /* XGW_ROUTER_H */

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* Types of upstream connections and their per-endpoint keep-alive pools. */
+#ifndef XGW_UPSTREAM_T_H
+#define XGW_UPSTREAM_T_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "loop-t.h"
+
+#define XGW_POOL_MAX_IDLE 64 /* idle connections kept per endpoint */
+
+struct xgw_upconn {
+	struct xgw_ev ev;
+	bool rd_ready, wr_ready, rdhup;
+	bool connected;
+	bool reused; /* taken from the pool: may have been closed by the server meanwhile */
+	bool closed;
+	int fd;
+	int err;                      /* sticky connect error, -errno */
+	struct xgw_pool *pool;        /* never NULL */
+	struct xgw_conn *owner;       /* the client connection using it; NULL when idle */
+	struct xgw_timer timer;       /* XGW_T_CONNECT, or XGW_T_POOL_IDLE */
+	struct xgw_upconn *prev, *next; /* pool idle list; next also links the dead list */
+};
+
+/*
+ * The connections to one endpoint (family, addr, port). Pools outlive
+ * snapshots: an endpoint that stays across a swap keeps its idle
+ * connections. One that leaves is orphaned: its idle connections are closed,
+ * busy ones are not pooled again, and the pool is freed with its last one.
+ */
+struct xgw_pool {
+	struct xgw_pool *hnext;
+	uint8_t family;
+	bool orphan;
+	uint16_t port;
+	uint8_t addr[16];
+	socklen_t salen;
+	struct sockaddr_storage sa;
+	struct xgw_upconn *idle; /* most recently used first */
+	uint32_t n_idle;
+	uint32_t n_conns; /* idle + busy + connecting */
+};
+
+#endif /* XGW_UPSTREAM_T_H */

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* Upstream connections and per-endpoint keep-alive pools. */
+#ifndef XGW_UPSTREAM_H
+#define XGW_UPSTREAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xgw/snapshot.h"
+
+#include "upstream-t.h"
+
+/* The pool of endpoint <ep>, created if needed. NULL with errno (ENOMEM). */
+struct xgw_pool *xgw_pool_get(struct xgw_worker *w, const struct xgw_snap_endpoint *ep);
+
+/*
+ * A connection for <owner> to <p>: an idle pooled one (reused = true) unless
+ * <fresh>, else a new non-blocking connect. Returns 0 with *<out> set, or
+ * -errno (socket or immediate connect failure).
+ */
+int xgw_upconn_get(struct xgw_worker *w, struct xgw_pool *p, struct xgw_conn *owner, bool fresh,
+		   struct xgw_upconn **out);
+
+/*
+ * The owner is done with <u>: back to the idle list when <reuse> (and the
+ * pool has room and is not orphaned), else closed. NULL is accepted.
+ */
+void xgw_upconn_release(struct xgw_worker *w, struct xgw_upconn *u, bool reuse);
+
+void xgw_upconn_event(struct xgw_worker *w, struct xgw_upconn *u, uint32_t events);
+void xgw_upconn_timeout(struct xgw_worker *w, struct xgw_upconn *u);
+
+/* After a swap: orphan the pools of endpoints <snap> no longer has. */
+void xgw_pools_sweep(struct xgw_worker *w, const struct xgw_snapshot *snap);
+
+/* Free the upstream connections closed during the last epoll batch. */
+void xgw_upconns_reap(struct xgw_worker *w);
+
+/* Close every idle connection and free the pools (busy ones must be gone). */
+void xgw_pools_free(struct xgw_worker *w);
+
+#endif /* XGW_UPSTREAM_H */
