@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/if_link.h>
 #include <net/if.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,7 +120,7 @@ static int attach_sk_lookup(struct xgw_bpf *b)
 static int attach_xdp(struct xgw_bpf *b, const char *ifname, enum xgw_xdp_mode mode,
 		      struct xdp_att *att)
 {
-	static const enum xdp_attach_mode modes_auto[] = {XDP_MODE_NATIVE, XDP_MODE_SKB};
+	static const enum xdp_attach_mode modes_auto[] = { XDP_MODE_NATIVE, XDP_MODE_SKB };
 	const enum xdp_attach_mode *modes = modes_auto;
 	size_t n_modes = 2;
 	enum xdp_attach_mode one;
@@ -170,6 +171,37 @@ static int map_fd(struct bpf_object *obj, const char *name)
 	return m ? bpf_map__fd(m) : -ENOENT;
 }
 
+/*
+ * libbpf and libxdp narrate expected events at warning level (probing for a
+ * pinned link that is not there, falling back from libxdp's dispatcher where
+ * the kernel refuses it). The agent logs every failure itself with context,
+ * so their lines go to the debug log.
+ */
+static void lib_line(const char *who, const char *fmt, va_list ap)
+{
+	char line[512];
+
+	if (xgw_log_level() < XGW_LOG_DEBUG)
+		return;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = '\0';
+	xgw_log(XGW_LOG_DEBUG, "%s: %s", who, line);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level != LIBBPF_DEBUG)
+		lib_line("libbpf", fmt, ap);
+	return 0;
+}
+
+static int libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
+{
+	if (level != LIBXDP_DEBUG)
+		lib_line("libxdp", fmt, ap);
+	return 0;
+}
+
 int xgw_bpf__open(const struct xgw_bpf_opts *opts, struct xgw_bpf **out)
 {
 	struct xgw_bpf *b = calloc(1, sizeof(*b));
@@ -177,6 +209,8 @@ int xgw_bpf__open(const struct xgw_bpf_opts *opts, struct xgw_bpf **out)
 
 	if (!b)
 		return -ENOMEM;
+	libbpf_set_print(libbpf_print);
+	libxdp_set_print(libxdp_print);
 	snprintf(b->pin_dir, sizeof(b->pin_dir), "%s", opts->pin_dir ? opts->pin_dir : XGW_PIN_DIR);
 	err = check_bpffs(b->pin_dir);
 	if (err)
@@ -280,7 +314,7 @@ int xgw_bpf_set_worker_sock(struct xgw_bpf *b, unsigned idx, int fd)
 
 int xgw_bpf_set_workers(struct xgw_bpf *b, unsigned tcp_workers)
 {
-	struct xgw_config cfg = {.tcp_workers = tcp_workers};
+	struct xgw_config cfg = { .tcp_workers = tcp_workers };
 	__u32 key = 0;
 
 	if (bpf_map_update_elem(b->fd_config, &key, &cfg, BPF_ANY))
@@ -299,7 +333,7 @@ static bool want_listener(const struct xgw_bpf_listener *ls, size_t n,
 			  const struct xgw_listener_key *k)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct xgw_listener_key w = {0};
+		struct xgw_listener_key w = { 0 };
 
 		ip_key(&w.ip, ls[i].family, ls[i].addr);
 		w.port = htons(ls[i].port);
@@ -380,13 +414,13 @@ static bool keep_addr(const void *key, void *arg)
 
 int xgw_bpf_sync_listeners(struct xgw_bpf *b, const struct xgw_bpf_listener *ls, size_t n)
 {
-	struct want w = {ls, n};
+	struct want w = { ls, n };
 	int err;
 
 	/* 1. listeners (new and changed) */
 	for (size_t i = 0; i < n; i++) {
-		struct xgw_listener_key k = {0};
-		struct xgw_listener_val v = {.id = ls[i].id};
+		struct xgw_listener_key k = { 0 };
+		struct xgw_listener_val v = { .id = ls[i].id };
 
 		ip_key(&k.ip, ls[i].family, ls[i].addr);
 		k.port = htons(ls[i].port);
@@ -397,7 +431,7 @@ int xgw_bpf_sync_listeners(struct xgw_bpf *b, const struct xgw_bpf_listener *ls,
 	/* 2. addresses: their listeners are in place now */
 	for (size_t i = 0; i < n; i++) {
 		struct xgw_ip ip;
-		struct xgw_addr_val v = {0};
+		struct xgw_addr_val v = { 0 };
 
 		ip_key(&ip, ls[i].family, ls[i].addr);
 		for (size_t j = 0; j < n; j++)

@@ -103,20 +103,20 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		O_LOG
 	};
 	static const struct option lo[] = {
-		{"config-dir", required_argument, NULL, 'c'},
-		{"address-pool", required_argument, NULL, O_POOL},
-		{"interface", required_argument, NULL, O_IFACE},
-		{"xdp-mode", required_argument, NULL, O_XDPMODE},
-		{"workers", required_argument, NULL, 'w'},
-		{"worker-bin", required_argument, NULL, O_WBIN},
-		{"pin-dir", required_argument, NULL, O_PIN},
-		{"status-file", required_argument, NULL, O_STATUS},
-		{"netns", required_argument, NULL, O_NETNS},
-		{"no-routes", no_argument, NULL, O_NOROUTES},
-		{"keep-bpf", no_argument, NULL, O_KEEP},
-		{"log-level", required_argument, NULL, O_LOG},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{ "config-dir", required_argument, NULL, 'c' },
+		{ "address-pool", required_argument, NULL, O_POOL },
+		{ "interface", required_argument, NULL, O_IFACE },
+		{ "xdp-mode", required_argument, NULL, O_XDPMODE },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "worker-bin", required_argument, NULL, O_WBIN },
+		{ "pin-dir", required_argument, NULL, O_PIN },
+		{ "status-file", required_argument, NULL, O_STATUS },
+		{ "netns", required_argument, NULL, O_NETNS },
+		{ "no-routes", no_argument, NULL, O_NOROUTES },
+		{ "keep-bpf", no_argument, NULL, O_KEEP },
+		{ "log-level", required_argument, NULL, O_LOG },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	enum xgw_log_level lvl;
 	int c;
@@ -229,8 +229,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 /* xgw-worker next to this binary, or in the build tree's user/ beside agent/. */
 static const char *find_worker_bin(char *buf, size_t len)
 {
-	static const char *const rel[] = {"xgw-worker", "../user/xgw-worker",
-					  "../libexec/xgw/xgw-worker"};
+	static const char *const rel[] = { "xgw-worker", "../user/xgw-worker",
+					   "../libexec/xgw/xgw-worker" };
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	char *slash;
@@ -430,8 +430,8 @@ static void write_status(struct agent *a)
  */
 static void apply(struct agent *a)
 {
-	struct xgw_reconcile_result res = {0};
-	struct xgw_reconcile_opts ro = {0};
+	struct xgw_reconcile_result res = { 0 };
+	struct xgw_reconcile_opts ro = { 0 };
 	struct xgw_store *st = NULL;
 	struct xgw_assignment *prev;
 	int err, memfd;
@@ -503,7 +503,7 @@ static void check_programmed(struct agent *a)
 
 static int epoll_add(int ep, int fd, uint64_t tag)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
 
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
@@ -588,9 +588,9 @@ static int run(struct agent *a)
 
 int main(int argc, char **argv)
 {
-	struct agent a = {.epfd = -1, .sigfd = -1, .infd = -1};
-	struct xgw_bpf_opts bo = {0};
-	struct xgw_workers_opts wo = {0};
+	struct agent a = { .epfd = -1, .sigfd = -1, .infd = -1 };
+	struct xgw_bpf_opts bo = { 0 };
+	struct xgw_workers_opts wo = { 0 };
 	char wbin[PATH_MAX];
 	enum xgw_log_level lvl = XGW_LOG_INFO;
 	sigset_t mask;

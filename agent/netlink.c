@@ -31,7 +31,7 @@ static void add_attr(struct nlreq *r, unsigned short type, const void *data, siz
 
 static int nl_open(void)
 {
-	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 
 	if (fd < 0)
@@ -99,7 +99,7 @@ static int dump_ours(int fd, int family, struct xgw_addr_ref **out, size_t *n)
 	struct {
 		struct nlmsghdr nh;
 		struct rtmsg rt;
-	} req = {0};
+	} req = { 0 };
 	char buf[16384];
 	ssize_t len;
 

@@ -735,7 +735,7 @@ static int attach_route(struct ctx *c, size_t ri)
 		ps->port = pr->port;
 		for (size_t li = 0; li < g->spec->n_listeners; li++) {
 			struct gw_listener *gl = &g->listeners[li];
-			struct attachment at = {.route = r, .route_idx = ri, .l = gl};
+			struct attachment at = { .route = r, .route_idx = ri, .l = gl };
 
 			if (pr->section_name && strcmp(pr->section_name, gl->spec->name))
 				continue;
@@ -863,7 +863,7 @@ static int cluster_for(struct ctx *c, const struct xgw_httproute *r,
 			}
 		}
 	}
-	struct cluster_key k = {ns, be->name, be->port, (uint32_t)idx};
+	struct cluster_key k = { ns, be->name, be->port, (uint32_t)idx };
 
 	if (VEC_PUSH(c->clusters, k))
 		return -ENOMEM;
@@ -994,7 +994,7 @@ static struct vhost *vhost_get(struct vhost_vec *vh, const char *host)
 	for (size_t i = 0; i < vh->n; i++)
 		if (!strcasecmp(vh->v[i].host, host))
 			return &vh->v[i];
-	struct vhost v = {.host = host};
+	struct vhost v = { .host = host };
 
 	if (VEC_PUSH(*vh, v))
 		return NULL;
@@ -1005,7 +1005,7 @@ static struct vhost *vhost_get(struct vhost_vec *vh, const char *host)
 static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listener **grp, size_t n)
 {
 	const struct xgw_gateway *gw = g->spec;
-	struct vhost_vec vh = {0};
+	struct vhost_vec vh = { 0 };
 	char name[512];
 	int err = -ENOMEM, idx;
 
@@ -1149,7 +1149,7 @@ static int build_listeners(struct ctx *c)
 int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *opts,
 		  struct xgw_reconcile_result *res)
 {
-	struct ctx c = {.st = st, .opts = opts, .res = res};
+	struct ctx c = { .st = st, .opts = opts, .res = res };
 	int err = -ENOMEM;
 
 	c.b = xgw_snapb__new(opts->generation);

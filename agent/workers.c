@@ -52,7 +52,7 @@ static int listen_socket(void)
 {
 	/* [::] on an ephemeral port: a socket bound to [::1] is IPv6-only in the
 	 * kernel's eyes and bpf_sk_assign() refuses IPv4 flows onto it. */
-	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT};
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
 	int fd, zero = 0, one = 1, err;
 
 	fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -108,9 +108,9 @@ static int spawn(struct xgw_workers *ws, unsigned i)
 	}
 	if (pid == 0) {
 		/* Child: control on fd 3, listener on fd 4, nothing else inherited. */
-		char *argv[] = {ws->bin,       "--id",	      id,  "--control-fd",
-				"3",	       "--listen-fd", "4", "--log-level",
-				ws->log_level, NULL};
+		char *argv[] = { ws->bin,	"--id",	       id,  "--control-fd",
+				 "3",		"--listen-fd", "4", "--log-level",
+				 ws->log_level, NULL };
 		sigset_t all;
 
 		sigemptyset(&all);
@@ -184,7 +184,7 @@ err:
 
 void xgw_workers__stop(struct xgw_workers *ws, int timeout_ms)
 {
-	struct xgw_ctl_msg m = {.magic = XGW_CTL_MAGIC, .type = XGW_CTL_DRAIN};
+	struct xgw_ctl_msg m = { .magic = XGW_CTL_MAGIC, .type = XGW_CTL_DRAIN };
 	uint64_t deadline;
 	unsigned alive;
 

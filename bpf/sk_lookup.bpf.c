@@ -32,8 +32,8 @@ static __always_inline int listener_key(const struct bpf_sk_lookup *ctx,
 		key->ip.family = XGW_FAMILY_IPV4;
 		__builtin_memcpy(key->ip.addr, &ip4, sizeof(ip4));
 	} else if (ctx->family == XGW_AF_INET6) {
-		__u32 ip6[4] = {ctx->local_ip6[0], ctx->local_ip6[1], ctx->local_ip6[2],
-				ctx->local_ip6[3]};
+		__u32 ip6[4] = { ctx->local_ip6[0], ctx->local_ip6[1], ctx->local_ip6[2],
+				 ctx->local_ip6[3] };
 
 		key->ip.family = XGW_FAMILY_IPV6;
 		__builtin_memcpy(key->ip.addr, ip6, sizeof(ip6));

@@ -112,7 +112,7 @@ int xgw_xdp_lb(struct xdp_md *ctx)
 {
 	void *data_end = (void *)(long)ctx->data_end;
 	void *data = (void *)(long)ctx->data;
-	struct xgw_cursor cur = {.pos = data};
+	struct xgw_cursor cur = { .pos = data };
 	__be16 proto;
 	__u32 stat;
 

@@ -12,8 +12,8 @@
  * and later calls do nothing, so a decoder reads straight through and
  * checks c->err once.
  */
-#include <errno.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -92,6 +92,7 @@ static void fail(struct dctx *c, const char *key, const struct xgw_ynode *at, co
 
 static void fail(struct dctx *c, const char *key, const struct xgw_ynode *at, const char *fmt, ...)
 {
+	size_t old = c->plen;
 	char text[TEXT_LEN];
 	va_list ap;
 
@@ -106,6 +107,7 @@ static void fail(struct dctx *c, const char *key, const struct xgw_ynode *at, co
 		snprintf(c->msg, sizeof(c->msg), "%s: %s", c->path, text);
 	else
 		snprintf(c->msg, sizeof(c->msg), "%s", text);
+	path_pop(c, old);
 	c->err = -EINVAL;
 	c->line = at ? at->line : 0;
 }
@@ -330,24 +332,21 @@ static const struct xgw_ynode *get_seq(struct dctx *c, const struct xgw_ynode *m
 	return n;
 }
 
-/* Item <i> of list <seq>, which must be a mapping; the path ends in "[i]". */
-static const struct xgw_ynode *item_map(struct dctx *c, const struct xgw_ynode *seq, size_t i)
-{
-	const struct xgw_ynode *n = seq->seq.items[i];
-	char buf[96];
-
-	if (n->type != XGW_YNODE_MAP) {
-		fail(c, NULL, n, "expected a mapping, got %s", got(n, buf, sizeof(buf)));
-		return NULL;
-	}
-	return n;
-}
-
-/* A list of strings. */
-static char **get_strs(struct dctx *c, const struct xgw_ynode *m, const char *key, size_t *len)
+/*
+ * List <key> of <m> as a new arena array of <size>-byte elements, its length
+ * in *<len>. Each item must be a node of <type>: XGW_YNODE_MAP for a mapping,
+ * XGW_YNODE_SCALAR for a string (any non-null scalar); <item> decodes item i
+ * into element i, with the path at "key[i]". NULL and *<len> 0 when the list
+ * is absent or empty, or on an error before the first item.
+ */
+static void *get_list(struct dctx *c, const struct xgw_ynode *m, const char *key,
+		      enum xgw_ynode_type type, size_t size,
+		      void (*item)(struct dctx *c, const struct xgw_ynode *n, void *out),
+		      size_t *len)
 {
 	const struct xgw_ynode *seq = get_seq(c, m, key, len);
-	char **v = alloc_array(c, *len, sizeof(*v));
+	char *v = alloc_array(c, *len, size);
+	char buf[96];
 	size_t old;
 
 	if (!v) {
@@ -356,15 +355,30 @@ static char **get_strs(struct dctx *c, const struct xgw_ynode *m, const char *ke
 	}
 	old = push_key(c, key);
 	for (size_t i = 0; i < *len && !c->err; i++) {
+		const struct xgw_ynode *n = seq->seq.items[i];
 		size_t o = push_idx(c, i);
 
-		if (xgw_yaml_is_null(seq->seq.items[i]))
-			fail(c, NULL, seq->seq.items[i], "expected a string, got null");
-		v[i] = str_of(c, NULL, seq->seq.items[i]);
+		if (n->type != type || xgw_yaml_is_null(n))
+			fail(c, NULL, n, "expected %s, got %s",
+			     type == XGW_YNODE_MAP ? "a mapping" : "a string",
+			     got(n, buf, sizeof(buf)));
+		else
+			item(c, n, v + i * size);
 		path_pop(c, o);
 	}
 	path_pop(c, old);
 	return v;
+}
+
+static void str_item(struct dctx *c, const struct xgw_ynode *n, void *out)
+{
+	*(char **)out = str_of(c, NULL, n);
+}
+
+/* A list of strings. */
+static char **get_strs(struct dctx *c, const struct xgw_ynode *m, const char *key, size_t *len)
+{
+	return get_list(c, m, key, XGW_YNODE_SCALAR, sizeof(char *), str_item, len);
 }
 
 /* A map of strings to strings (labels, matchLabels); a null value is "". */
@@ -458,7 +472,7 @@ static void decode_gatewayclass(struct dctx *c, const struct xgw_ynode *root)
 		oom(c);
 }
 
-static const char *const proto_names[] = {"", "HTTP", "HTTPS", "TLS", "TCP", "UDP", NULL};
+static const char *const proto_names[] = { "", "HTTP", "HTTPS", "TLS", "TCP", "UDP", NULL };
 
 static enum xgw_listener_proto proto_of(const char *s)
 {
@@ -468,40 +482,41 @@ static enum xgw_listener_proto proto_of(const char *s)
 	return XGW_PROTO_UNKNOWN;
 }
 
+static void decode_label_expr(struct dctx *c, const struct xgw_ynode *m, void *out)
+{
+	struct xgw_label_expr *x = out;
+
+	x->key = req_str(c, m, "key");
+	x->op = req_str(c, m, "operator");
+	x->values = get_strs(c, m, "values", &x->n_values);
+}
+
 static void decode_selector(struct dctx *c, const struct xgw_ynode *m, const char *key,
 			    struct xgw_label_selector *sel)
 {
-	const struct xgw_ynode *map = get_map(c, m, key), *seq;
-	size_t old = push_key(c, key), n;
+	const struct xgw_ynode *map = get_map(c, m, key);
+	size_t old = push_key(c, key);
 
 	sel->match_labels = get_labels(c, map, "matchLabels", &sel->n_match_labels);
-	seq = get_seq(c, map, "matchExpressions", &n);
-	sel->exprs = alloc_array(c, n, sizeof(*sel->exprs));
-	if (sel->exprs) {
-		size_t o1 = push_key(c, "matchExpressions");
-
-		for (size_t i = 0; i < n && !c->err; i++) {
-			size_t o2 = push_idx(c, i);
-			const struct xgw_ynode *e = item_map(c, seq, i);
-			struct xgw_label_expr *x = &sel->exprs[i];
-
-			x->key = req_str(c, e, "key");
-			x->op = req_str(c, e, "operator");
-			x->values = get_strs(c, e, "values", &x->n_values);
-			path_pop(c, o2);
-		}
-		path_pop(c, o1);
-		sel->n_exprs = n;
-	}
+	sel->exprs = get_list(c, map, "matchExpressions", XGW_YNODE_MAP, sizeof(*sel->exprs),
+			      decode_label_expr, &sel->n_exprs);
 	path_pop(c, old);
+}
+
+static void decode_route_kind(struct dctx *c, const struct xgw_ynode *m, void *out)
+{
+	struct xgw_route_kind *k = out;
+
+	k->group = opt_str(c, m, "group", XGW_GATEWAY_GROUP);
+	k->kind = req_str(c, m, "kind");
 }
 
 static void decode_allowed_routes(struct dctx *c, const struct xgw_ynode *m,
 				  struct xgw_gw_listener *l)
 {
-	static const char *const from_names[] = {"Same", "All", "Selector", "None", NULL};
-	const struct xgw_ynode *ar = get_map(c, m, "allowedRoutes"), *ns, *kinds;
-	size_t old = push_key(c, "allowedRoutes"), o1, n;
+	static const char *const from_names[] = { "Same", "All", "Selector", "None", NULL };
+	const struct xgw_ynode *ar = get_map(c, m, "allowedRoutes"), *ns;
+	size_t old = push_key(c, "allowedRoutes"), o1;
 
 	ns = get_map(c, ar, "namespaces");
 	o1 = push_key(c, "namespaces");
@@ -510,59 +525,40 @@ static void decode_allowed_routes(struct dctx *c, const struct xgw_ynode *m,
 	if (get(ns, "selector"))
 		decode_selector(c, ns, "selector", &l->selector);
 	path_pop(c, o1);
-
-	kinds = get_seq(c, ar, "kinds", &n);
-	l->kinds = alloc_array(c, n, sizeof(*l->kinds));
-	if (l->kinds) {
-		o1 = push_key(c, "kinds");
-		for (size_t i = 0; i < n && !c->err; i++) {
-			size_t o2 = push_idx(c, i);
-			const struct xgw_ynode *k = item_map(c, kinds, i);
-
-			l->kinds[i].group = opt_str(c, k, "group", XGW_GATEWAY_GROUP);
-			l->kinds[i].kind = req_str(c, k, "kind");
-			path_pop(c, o2);
-		}
-		path_pop(c, o1);
-		l->n_kinds = n;
-	}
+	l->kinds = get_list(c, ar, "kinds", XGW_YNODE_MAP, sizeof(*l->kinds), decode_route_kind,
+			    &l->n_kinds);
 	path_pop(c, old);
+}
+
+static void decode_cert_ref(struct dctx *c, const struct xgw_ynode *m, void *out)
+{
+	struct xgw_cert_ref *cr = out;
+
+	cr->group = opt_str(c, m, "group", "");
+	cr->kind = opt_str(c, m, "kind", "Secret");
+	cr->name = req_str(c, m, "name");
+	cr->ns = opt_str(c, m, "namespace", NULL);
 }
 
 static void decode_listener_tls(struct dctx *c, const struct xgw_ynode *m,
 				struct xgw_gw_listener *l)
 {
-	const struct xgw_ynode *tls = get_map(c, m, "tls"), *refs;
-	size_t old, n;
+	const struct xgw_ynode *tls = get_map(c, m, "tls");
+	size_t old;
 
 	if (!tls)
 		return;
 	old = push_key(c, "tls");
 	l->tls_mode = opt_str(c, tls, "mode", "Terminate");
-	refs = get_seq(c, tls, "certificateRefs", &n);
-	l->cert_refs = alloc_array(c, n, sizeof(*l->cert_refs));
-	if (l->cert_refs) {
-		size_t o1 = push_key(c, "certificateRefs");
-
-		for (size_t i = 0; i < n && !c->err; i++) {
-			size_t o2 = push_idx(c, i);
-			const struct xgw_ynode *r = item_map(c, refs, i);
-			struct xgw_cert_ref *cr = &l->cert_refs[i];
-
-			cr->group = opt_str(c, r, "group", "");
-			cr->kind = opt_str(c, r, "kind", "Secret");
-			cr->name = req_str(c, r, "name");
-			cr->ns = opt_str(c, r, "namespace", NULL);
-			path_pop(c, o2);
-		}
-		path_pop(c, o1);
-		l->n_cert_refs = n;
-	}
+	l->cert_refs = get_list(c, tls, "certificateRefs", XGW_YNODE_MAP, sizeof(*l->cert_refs),
+				decode_cert_ref, &l->n_cert_refs);
 	path_pop(c, old);
 }
 
-static void decode_listener(struct dctx *c, const struct xgw_ynode *m, struct xgw_gw_listener *l)
+static void decode_listener(struct dctx *c, const struct xgw_ynode *m, void *out)
 {
+	struct xgw_gw_listener *l = out;
+
 	l->name = req_str(c, m, "name");
 	l->hostname = opt_str(c, m, "hostname", NULL);
 	l->port = get_port(c, m, "port", true);
@@ -572,55 +568,37 @@ static void decode_listener(struct dctx *c, const struct xgw_ynode *m, struct xg
 	decode_listener_tls(c, m, l);
 }
 
+static void decode_address(struct dctx *c, const struct xgw_ynode *m, void *out)
+{
+	struct xgw_gw_address *a = out;
+
+	a->type = opt_str(c, m, "type", "IPAddress");
+	a->value = opt_str(c, m, "value", NULL);
+}
+
 static void decode_gateway(struct dctx *c, const struct xgw_ynode *root)
 {
 	struct xgw_gateway gw = {};
-	const struct xgw_ynode *spec, *seq;
-	size_t old, o1, n;
+	const struct xgw_ynode *spec;
+	size_t old;
 
 	decode_meta(c, root, &gw.meta, true);
 	spec = get_map(c, root, "spec");
 	old = push_key(c, "spec");
 	gw.class_name = req_str(c, spec, "gatewayClassName");
-
-	seq = get_seq(c, spec, "addresses", &n);
-	gw.addresses = alloc_array(c, n, sizeof(*gw.addresses));
-	if (gw.addresses) {
-		o1 = push_key(c, "addresses");
-		for (size_t i = 0; i < n && !c->err; i++) {
-			size_t o2 = push_idx(c, i);
-			const struct xgw_ynode *a = item_map(c, seq, i);
-
-			gw.addresses[i].type = opt_str(c, a, "type", "IPAddress");
-			gw.addresses[i].value = opt_str(c, a, "value", NULL);
-			path_pop(c, o2);
-		}
-		path_pop(c, o1);
-		gw.n_addresses = n;
-	}
-
-	seq = get_seq(c, spec, "listeners", &n);
-	gw.listeners = alloc_array(c, n, sizeof(*gw.listeners));
-	if (gw.listeners) {
-		o1 = push_key(c, "listeners");
-		for (size_t i = 0; i < n && !c->err; i++) {
-			size_t o2 = push_idx(c, i);
-			const struct xgw_ynode *l = item_map(c, seq, i);
-
-			if (l)
-				decode_listener(c, l, &gw.listeners[i]);
-			path_pop(c, o2);
-		}
-		path_pop(c, o1);
-		gw.n_listeners = n;
-	}
+	gw.addresses = get_list(c, spec, "addresses", XGW_YNODE_MAP, sizeof(*gw.addresses),
+				decode_address, &gw.n_addresses);
+	gw.listeners = get_list(c, spec, "listeners", XGW_YNODE_MAP, sizeof(*gw.listeners),
+				decode_listener, &gw.n_listeners);
 	path_pop(c, old);
 	if (!c->err && !STORE_PUSH(c->st, gateways, &gw))
 		oom(c);
 }
 
-static void decode_parent_ref(struct dctx *c, const struct xgw_ynode *m, struct xgw_parent_ref *p)
+static void decode_parent_ref(struct dctx *c, const struct xgw_ynode *m, void *out)
 {
+	struct xgw_parent_ref *p = out;
+
 	p->group = opt_str(c, m, "group", XGW_GATEWAY_GROUP);
 	p->kind = opt_str(c, m, "kind", "Gateway");
 	p->ns = opt_str(c, m, "namespace", NULL);
@@ -630,8 +608,9 @@ static void decode_parent_ref(struct dctx *c, const struct xgw_ynode *m, struct 
 	p->port = (uint32_t)get_int(c, m, "port", 0, 1, 65535, PORT_WANT, NULL);
 }
 
-static void decode_backend_ref(struct dctx *c, const struct xgw_ynode *m, struct xgw_backend_ref *b)
+static void decode_backend_ref(struct dctx *c, const struct xgw_ynode *m, void *out)
 {
+	struct xgw_backend_ref *b = out;
 	size_t n;
 
 	b->group = opt_str(c, m, "group", "");
@@ -645,37 +624,23 @@ static void decode_backend_ref(struct dctx *c, const struct xgw_ynode *m, struct
 	b->n_filters = n;
 }
 
-/* headers / queryParams matches */
-static struct xgw_kv_match *decode_kv_matches(struct dctx *c, const struct xgw_ynode *m,
-					      const char *key, size_t *len)
+/* An item of headers / queryParams. */
+static void decode_kv_match(struct dctx *c, const struct xgw_ynode *m, void *out)
 {
-	const struct xgw_ynode *seq = get_seq(c, m, key, len);
-	struct xgw_kv_match *v = alloc_array(c, *len, sizeof(*v));
-	size_t old;
+	struct xgw_kv_match *kv = out;
 
-	if (!v) {
-		*len = 0;
-		return NULL;
-	}
-	old = push_key(c, key);
-	for (size_t i = 0; i < *len && !c->err; i++) {
-		size_t o = push_idx(c, i);
-		const struct xgw_ynode *h = item_map(c, seq, i);
-
-		v[i].type = opt_str(c, h, "type", "Exact");
-		v[i].name = req_str(c, h, "name");
-		v[i].value = opt_str(c, h, "value", NULL);
-		if (!c->err && !v[i].value)
-			fail(c, "value", h, "required field is missing");
-		path_pop(c, o);
-	}
-	path_pop(c, old);
-	return v;
+	kv->type = opt_str(c, m, "type", "Exact");
+	kv->name = req_str(c, m, "name");
+	kv->value = opt_str(c, m, "value", NULL);
+	if (!c->err && !kv->value)
+		fail(c, "value", m, "required field is missing");
 }
 
-static void decode_match(struct dctx *c, const struct xgw_ynode *m, struct xgw_http_match *hm)
+static void decode_match(struct dctx *c, const struct xgw_ynode *m, void *out)
 {
-	static const char *const path_types[] = {"PathPrefix", "Exact", "RegularExpression", NULL};
+	static const char *const path_types[] = { "PathPrefix", "Exact", "RegularExpression",
+						  NULL };
+	struct xgw_http_match *hm = out;
 	const struct xgw_ynode *path = get_map(c, m, "path");
 	size_t old = push_key(c, "path");
 
@@ -684,98 +649,43 @@ static void decode_match(struct dctx *c, const struct xgw_ynode *m, struct xgw_h
 	hm->path = opt_str(c, path, "value", "/");
 	path_pop(c, old);
 	hm->method = opt_str(c, m, "method", NULL);
-	hm->headers = decode_kv_matches(c, m, "headers", &hm->n_headers);
-	hm->query = decode_kv_matches(c, m, "queryParams", &hm->n_query);
+	hm->headers = get_list(c, m, "headers", XGW_YNODE_MAP, sizeof(*hm->headers),
+			       decode_kv_match, &hm->n_headers);
+	hm->query = get_list(c, m, "queryParams", XGW_YNODE_MAP, sizeof(*hm->query),
+			     decode_kv_match, &hm->n_query);
 }
 
-static void decode_rule(struct dctx *c, const struct xgw_ynode *m, struct xgw_http_rule *r)
+static void decode_rule(struct dctx *c, const struct xgw_ynode *m, void *out)
 {
-	const struct xgw_ynode *seq;
-	size_t n, old;
+	struct xgw_http_rule *r = out;
 
 	r->name = opt_str(c, m, "name", NULL);
 	get_seq(c, m, "filters", &r->n_filters);
-
-	seq = get_seq(c, m, "matches", &n);
-	r->matches = alloc_array(c, n, sizeof(*r->matches));
-	if (r->matches) {
-		old = push_key(c, "matches");
-		for (size_t i = 0; i < n && !c->err; i++) {
-			size_t o = push_idx(c, i);
-			const struct xgw_ynode *hm = item_map(c, seq, i);
-
-			if (hm)
-				decode_match(c, hm, &r->matches[i]);
-			path_pop(c, o);
-		}
-		path_pop(c, old);
-		r->n_matches = n;
-	}
-
-	seq = get_seq(c, m, "backendRefs", &n);
-	r->backends = alloc_array(c, n, sizeof(*r->backends));
-	if (r->backends) {
-		old = push_key(c, "backendRefs");
-		for (size_t i = 0; i < n && !c->err; i++) {
-			size_t o = push_idx(c, i);
-			const struct xgw_ynode *b = item_map(c, seq, i);
-
-			if (b)
-				decode_backend_ref(c, b, &r->backends[i]);
-			path_pop(c, o);
-		}
-		path_pop(c, old);
-		r->n_backends = n;
-	}
+	r->matches = get_list(c, m, "matches", XGW_YNODE_MAP, sizeof(*r->matches), decode_match,
+			      &r->n_matches);
+	r->backends = get_list(c, m, "backendRefs", XGW_YNODE_MAP, sizeof(*r->backends),
+			       decode_backend_ref, &r->n_backends);
 }
 
 static void decode_httproute(struct dctx *c, const struct xgw_ynode *root)
 {
 	struct xgw_httproute hr = {};
-	const struct xgw_ynode *spec, *seq;
-	size_t old, o1, n;
+	const struct xgw_ynode *spec;
+	size_t old;
 
 	decode_meta(c, root, &hr.meta, true);
 	spec = get_map(c, root, "spec");
 	old = push_key(c, "spec");
-
-	seq = get_seq(c, spec, "parentRefs", &n);
-	hr.parents = alloc_array(c, n, sizeof(*hr.parents));
-	if (hr.parents) {
-		o1 = push_key(c, "parentRefs");
-		for (size_t i = 0; i < n && !c->err; i++) {
-			size_t o2 = push_idx(c, i);
-			const struct xgw_ynode *p = item_map(c, seq, i);
-
-			if (p)
-				decode_parent_ref(c, p, &hr.parents[i]);
-			path_pop(c, o2);
-		}
-		path_pop(c, o1);
-		hr.n_parents = n;
-	}
-
+	hr.parents = get_list(c, spec, "parentRefs", XGW_YNODE_MAP, sizeof(*hr.parents),
+			      decode_parent_ref, &hr.n_parents);
 	hr.hostnames = get_strs(c, spec, "hostnames", &hr.n_hostnames);
-
-	seq = get_seq(c, spec, "rules", &n);
-	if (!seq && !c->err) {
+	hr.rules = get_list(c, spec, "rules", XGW_YNODE_MAP, sizeof(*hr.rules), decode_rule,
+			    &hr.n_rules);
+	if (!c->err && !get(spec, "rules")) {
 		/* The API's default: one rule matching PathPrefix "/" (n_matches 0). */
-		n = 1;
-		hr.rules = alloc_array(c, n, sizeof(*hr.rules));
-	} else {
-		hr.rules = alloc_array(c, n, sizeof(*hr.rules));
-		o1 = push_key(c, "rules");
-		for (size_t i = 0; hr.rules && i < n && !c->err; i++) {
-			size_t o2 = push_idx(c, i);
-			const struct xgw_ynode *r = item_map(c, seq, i);
-
-			if (r)
-				decode_rule(c, r, &hr.rules[i]);
-			path_pop(c, o2);
-		}
-		path_pop(c, o1);
+		hr.rules = alloc_array(c, 1, sizeof(*hr.rules));
+		hr.n_rules = hr.rules ? 1 : 0;
 	}
-	hr.n_rules = hr.rules ? n : 0;
 	path_pop(c, old);
 	if (!c->err && !STORE_PUSH(c->st, httproutes, &hr))
 		oom(c);
@@ -804,89 +714,69 @@ static void decode_target_port(struct dctx *c, const struct xgw_ynode *m,
 		     n->scalar.s[0] ? n->scalar.s : "\"\"");
 }
 
+static void decode_service_port(struct dctx *c, const struct xgw_ynode *m, void *out)
+{
+	struct xgw_service_port *sp = out;
+
+	sp->name = opt_str(c, m, "name", NULL);
+	sp->port = get_port(c, m, "port", true);
+	decode_target_port(c, m, sp);
+	sp->protocol = opt_str(c, m, "protocol", "TCP");
+	sp->app_protocol = opt_str(c, m, "appProtocol", NULL);
+}
+
 static void decode_service(struct dctx *c, const struct xgw_ynode *root)
 {
 	struct xgw_service svc = {};
-	const struct xgw_ynode *spec, *seq;
-	size_t old, o1, n;
+	const struct xgw_ynode *spec;
+	size_t old;
 
 	decode_meta(c, root, &svc.meta, true);
 	spec = get_map(c, root, "spec");
 	old = push_key(c, "spec");
 	svc.type = opt_str(c, spec, "type", "ClusterIP");
-	seq = get_seq(c, spec, "ports", &n);
-	svc.ports = alloc_array(c, n, sizeof(*svc.ports));
-	if (svc.ports) {
-		o1 = push_key(c, "ports");
-		for (size_t i = 0; i < n && !c->err; i++) {
-			size_t o2 = push_idx(c, i);
-			const struct xgw_ynode *p = item_map(c, seq, i);
-			struct xgw_service_port *sp = &svc.ports[i];
-
-			sp->name = opt_str(c, p, "name", NULL);
-			sp->port = get_port(c, p, "port", true);
-			decode_target_port(c, p, sp);
-			sp->protocol = opt_str(c, p, "protocol", "TCP");
-			sp->app_protocol = opt_str(c, p, "appProtocol", NULL);
-			path_pop(c, o2);
-		}
-		path_pop(c, o1);
-		svc.n_ports = n;
-	}
+	svc.ports = get_list(c, spec, "ports", XGW_YNODE_MAP, sizeof(*svc.ports),
+			     decode_service_port, &svc.n_ports);
 	path_pop(c, old);
 	if (!c->err && !STORE_PUSH(c->st, services, &svc))
 		oom(c);
 }
 
+static void decode_endpoint(struct dctx *c, const struct xgw_ynode *m, void *out)
+{
+	struct xgw_eps_endpoint *ep = out;
+	const struct xgw_ynode *cond;
+	size_t old;
+
+	ep->addresses = get_strs(c, m, "addresses", &ep->n_addresses);
+	cond = get_map(c, m, "conditions");
+	old = push_key(c, "conditions");
+	/* Kubernetes: "nil should be interpreted as ready". */
+	ep->ready = get_bool(c, cond, "ready", true);
+	path_pop(c, old);
+}
+
+static void decode_eps_port(struct dctx *c, const struct xgw_ynode *m, void *out)
+{
+	struct xgw_eps_port *ep = out;
+
+	ep->name = opt_str(c, m, "name", NULL);
+	ep->port = get_port(c, m, "port", false);
+	ep->protocol = opt_str(c, m, "protocol", "TCP");
+	ep->app_protocol = opt_str(c, m, "appProtocol", NULL);
+}
+
 static void decode_endpointslice(struct dctx *c, const struct xgw_ynode *root)
 {
 	struct xgw_endpointslice eps = {};
-	const struct xgw_ynode *seq;
-	size_t old, n;
 
 	decode_meta(c, root, &eps.meta, true);
 	eps.service_name = dup_str(c, xgw_meta_label(&eps.meta, "kubernetes.io/service-name"));
 	eps.address_type = req_str(c, root, "addressType");
-
-	seq = get_seq(c, root, "endpoints", &n);
-	eps.endpoints = alloc_array(c, n, sizeof(*eps.endpoints));
-	if (eps.endpoints) {
-		old = push_key(c, "endpoints");
-		for (size_t i = 0; i < n && !c->err; i++) {
-			size_t o1 = push_idx(c, i), o2;
-			const struct xgw_ynode *e = item_map(c, seq, i), *cond;
-			struct xgw_eps_endpoint *ep = &eps.endpoints[i];
-
-			ep->addresses = get_strs(c, e, "addresses", &ep->n_addresses);
-			cond = get_map(c, e, "conditions");
-			o2 = push_key(c, "conditions");
-			/* Kubernetes: "nil should be interpreted as ready". */
-			ep->ready = get_bool(c, cond, "ready", true);
-			path_pop(c, o2);
-			path_pop(c, o1);
-		}
-		path_pop(c, old);
-		eps.n_endpoints = n;
-	}
-
-	seq = get_seq(c, root, "ports", &n);
-	eps.ports = alloc_array(c, n, sizeof(*eps.ports));
-	if (eps.ports) {
-		old = push_key(c, "ports");
-		for (size_t i = 0; i < n && !c->err; i++) {
-			size_t o1 = push_idx(c, i);
-			const struct xgw_ynode *p = item_map(c, seq, i);
-			struct xgw_eps_port *ep = &eps.ports[i];
-
-			ep->name = opt_str(c, p, "name", NULL);
-			ep->port = get_port(c, p, "port", false);
-			ep->protocol = opt_str(c, p, "protocol", "TCP");
-			ep->app_protocol = opt_str(c, p, "appProtocol", NULL);
-			path_pop(c, o1);
-		}
-		path_pop(c, old);
-		eps.n_ports = n;
-	}
+	eps.endpoints = get_list(c, root, "endpoints", XGW_YNODE_MAP, sizeof(*eps.endpoints),
+				 decode_endpoint, &eps.n_endpoints);
+	eps.ports = get_list(c, root, "ports", XGW_YNODE_MAP, sizeof(*eps.ports), decode_eps_port,
+			     &eps.n_ports);
 	if (!c->err && !STORE_PUSH(c->st, slices, &eps))
 		oom(c);
 }
@@ -902,8 +792,8 @@ static void decode_namespace(struct dctx *c, const struct xgw_ynode *root)
 
 /* --- dispatch ----------------------------------------------------------- */
 
-static const char *const v1_only[] = {"v1", NULL};
-static const char *const gw_served[] = {"v1", "v1beta1", NULL};
+static const char *const v1_only[] = { "v1", NULL };
+static const char *const gw_served[] = { "v1", "v1beta1", NULL };
 
 enum kind_flags {
 	CLUSTER = 1 << 0,    /* cluster-scoped: no namespace */
@@ -920,69 +810,60 @@ struct kind_info {
 
 #define GW "gateway.networking.k8s.io"
 #define GWX "gateway.networking.x-k8s.io"
-#define IGNORE(g, k)                                                                               \
-	{                                                                                          \
-		g, k, NULL, NULL, 0                                                                \
-	}
-#define IGNORE_GW(g, k)                                                                            \
-	{                                                                                          \
-		g, k, NULL, NULL, GATEWAY_API                                                      \
-	}
-
 static const struct kind_info kinds[] = {
-	{GW, "GatewayClass", gw_served, decode_gatewayclass, CLUSTER},
-	{GW, "Gateway", gw_served, decode_gateway, 0},
-	{GW, "HTTPRoute", gw_served, decode_httproute, 0},
-	{"", "Service", v1_only, decode_service, 0},
-	{"", "Namespace", v1_only, decode_namespace, CLUSTER},
-	{"discovery.k8s.io", "EndpointSlice", v1_only, decode_endpointslice, 0},
+	{ GW, "GatewayClass", gw_served, decode_gatewayclass, CLUSTER },
+	{ GW, "Gateway", gw_served, decode_gateway, 0 },
+	{ GW, "HTTPRoute", gw_served, decode_httproute, 0 },
+	{ "", "Service", v1_only, decode_service, 0 },
+	{ "", "Namespace", v1_only, decode_namespace, CLUSTER },
+	{ "discovery.k8s.io", "EndpointSlice", v1_only, decode_endpointslice, 0 },
 	/* Gateway API kinds decoded by later formats */
-	IGNORE_GW(GW, "GRPCRoute"),
-	IGNORE_GW(GW, "TLSRoute"),
-	IGNORE_GW(GW, "TCPRoute"),
-	IGNORE_GW(GW, "UDPRoute"),
-	IGNORE_GW(GW, "ReferenceGrant"),
-	IGNORE_GW(GW, "ListenerSet"),
-	IGNORE_GW(GW, "BackendTLSPolicy"),
-	IGNORE_GW(GWX, "XListenerSet"),
-	IGNORE_GW(GWX, "XBackendTrafficPolicy"),
-	IGNORE_GW(GWX, "XBackend"),
-	IGNORE_GW(GWX, "XMesh"),
+	{ GW, "GRPCRoute", .flags = GATEWAY_API },
+	{ GW, "TLSRoute", .flags = GATEWAY_API },
+	{ GW, "TCPRoute", .flags = GATEWAY_API },
+	{ GW, "UDPRoute", .flags = GATEWAY_API },
+	{ GW, "ReferenceGrant", .flags = GATEWAY_API },
+	{ GW, "ListenerSet", .flags = GATEWAY_API },
+	{ GW, "BackendTLSPolicy", .flags = GATEWAY_API },
+	{ GWX, "XListenerSet", .flags = GATEWAY_API },
+	{ GWX, "XBackendTrafficPolicy", .flags = GATEWAY_API },
+	{ GWX, "XBackend", .flags = GATEWAY_API },
+	{ GWX, "XMesh", .flags = GATEWAY_API },
 	/* built-in kinds that manifest folders carry beside the routing objects */
-	IGNORE("", "ConfigMap"),
-	IGNORE("", "Secret"),
-	IGNORE("", "ServiceAccount"),
-	IGNORE("", "Pod"),
-	IGNORE("", "PodTemplate"),
-	IGNORE("", "Endpoints"),
-	IGNORE("", "PersistentVolume"),
-	IGNORE("", "PersistentVolumeClaim"),
-	IGNORE("", "ReplicationController"),
-	IGNORE("", "LimitRange"),
-	IGNORE("", "ResourceQuota"),
-	IGNORE("", "Event"),
-	IGNORE("apps", "Deployment"),
-	IGNORE("apps", "DaemonSet"),
-	IGNORE("apps", "StatefulSet"),
-	IGNORE("apps", "ReplicaSet"),
-	IGNORE("batch", "Job"),
-	IGNORE("batch", "CronJob"),
-	IGNORE("policy", "PodDisruptionBudget"),
-	IGNORE("autoscaling", "HorizontalPodAutoscaler"),
-	IGNORE("networking.k8s.io", "NetworkPolicy"),
-	IGNORE("networking.k8s.io", "Ingress"),
-	IGNORE("networking.k8s.io", "IngressClass"),
-	IGNORE("rbac.authorization.k8s.io", "Role"),
-	IGNORE("rbac.authorization.k8s.io", "ClusterRole"),
-	IGNORE("rbac.authorization.k8s.io", "RoleBinding"),
-	IGNORE("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-	IGNORE("apiextensions.k8s.io", "CustomResourceDefinition"),
-	IGNORE("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
-	IGNORE("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
-	IGNORE("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
-	IGNORE("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
-	IGNORE("scheduling.k8s.io", "PriorityClass"),
-	IGNORE("coordination.k8s.io", "Lease"),
+	{ "", "ConfigMap" },
+	{ "", "Secret" },
+	{ "", "ServiceAccount" },
+	{ "", "Pod" },
+	{ "", "PodTemplate" },
+	{ "", "Endpoints" },
+	{ "", "PersistentVolume" },
+	{ "", "PersistentVolumeClaim" },
+	{ "", "ReplicationController" },
+	{ "", "LimitRange" },
+	{ "", "ResourceQuota" },
+	{ "", "Event" },
+	{ "apps", "Deployment" },
+	{ "apps", "DaemonSet" },
+	{ "apps", "StatefulSet" },
+	{ "apps", "ReplicaSet" },
+	{ "batch", "Job" },
+	{ "batch", "CronJob" },
+	{ "policy", "PodDisruptionBudget" },
+	{ "autoscaling", "HorizontalPodAutoscaler" },
+	{ "networking.k8s.io", "NetworkPolicy" },
+	{ "networking.k8s.io", "Ingress" },
+	{ "networking.k8s.io", "IngressClass" },
+	{ "rbac.authorization.k8s.io", "Role" },
+	{ "rbac.authorization.k8s.io", "ClusterRole" },
+	{ "rbac.authorization.k8s.io", "RoleBinding" },
+	{ "rbac.authorization.k8s.io", "ClusterRoleBinding" },
+	{ "apiextensions.k8s.io", "CustomResourceDefinition" },
+	{ "admissionregistration.k8s.io", "ValidatingWebhookConfiguration" },
+	{ "admissionregistration.k8s.io", "MutatingWebhookConfiguration" },
+	{ "admissionregistration.k8s.io", "ValidatingAdmissionPolicy" },
+	{ "admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding" },
+	{ "scheduling.k8s.io", "PriorityClass" },
+	{ "coordination.k8s.io", "Lease" },
 };
 
 static const struct kind_info *find_kind(const char *group, size_t glen, const char *kind)
@@ -1002,10 +883,25 @@ static bool version_ok(const struct kind_info *ki, const char *version)
 	return false;
 }
 
-static void decode_object(struct dctx *c, const struct xgw_ynode *root, bool top);
-
 /* kind: List, as "kubectl get -o yaml" writes: its items are decoded one by one. */
 static void decode_list(struct dctx *c, const struct xgw_ynode *root);
+
+/* apiVersion or kind: a non-empty string, left in the tree (not copied). */
+static const char *type_str(struct dctx *c, const struct xgw_ynode *root, const char *key)
+{
+	const struct xgw_ynode *n = get(root, key);
+	char buf[96];
+
+	if (!n || (n->type == XGW_YNODE_SCALAR && !n->scalar.len)) {
+		fail(c, key, root, "required field is missing");
+		return NULL;
+	}
+	if (n->type != XGW_YNODE_SCALAR || strlen(n->scalar.s) != n->scalar.len) {
+		fail(c, key, n, "expected a string, got %s", got(n, buf, sizeof(buf)));
+		return NULL;
+	}
+	return n->scalar.s;
+}
 
 static void decode_object(struct dctx *c, const struct xgw_ynode *root, bool top)
 {
@@ -1020,19 +916,12 @@ static void decode_object(struct dctx *c, const struct xgw_ynode *root, bool top
 		     got(root, buf, sizeof(buf)));
 		return;
 	}
-	api = xgw_yaml_str(xgw_yaml_get(root, "apiVersion"));
-	kind = xgw_yaml_str(xgw_yaml_get(root, "kind"));
 	meta = xgw_yaml_get(root, "metadata");
-	c->kind = kind;
 	c->name = xgw_yaml_str(xgw_yaml_get(meta, "name"));
-	if (!kind || !*kind) {
-		fail(c, "kind", root, "required field is missing");
+	kind = c->kind = type_str(c, root, "kind");
+	api = type_str(c, root, "apiVersion");
+	if (c->err)
 		return;
-	}
-	if (!api || !*api) {
-		fail(c, "apiVersion", root, "required field is missing");
-		return;
-	}
 	slash = strchr(api, '/');
 	glen = slash ? (size_t)(slash - api) : 0;
 	version = slash ? slash + 1 : api;
@@ -1089,7 +978,7 @@ static int add_error(struct xgw_store *st, const struct xgw_origin *o, int line,
 static int decode_doc(struct xgw_store *st, const struct xgw_origin *o,
 		      const struct xgw_ynode *root, const char *path)
 {
-	struct dctx c = {.st = st, .a = &st->arena, .origin = o};
+	struct dctx c = { .st = st, .a = &st->arena, .origin = o };
 
 	if (path)
 		path_push(&c, "%s", path);
@@ -1108,8 +997,12 @@ static void decode_list(struct dctx *c, const struct xgw_ynode *root)
 
 	items = get_seq(c, root, "items", &n);
 	for (size_t i = 0; i < n && !c->err; i++) {
+		/* An item's origin is its own line in the document. */
+		struct xgw_origin o = *c->origin;
+
+		o.line = items->seq.items[i]->line;
 		snprintf(path, sizeof(path), "items[%zu]", i);
-		err = decode_doc(c->st, c->origin, items->seq.items[i], path);
+		err = decode_doc(c->st, &o, items->seq.items[i], path);
 		if (err)
 			c->err = err;
 	}

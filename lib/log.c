@@ -10,7 +10,7 @@
 static char component[32] = "xgw";
 static enum xgw_log_level cur_level = XGW_LOG_INFO;
 
-static const char *const level_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+static const char *const level_names[] = { "ERROR", "WARN", "INFO", "DEBUG" };
 
 void xgw_log_init(const char *comp, enum xgw_log_level level)
 {
@@ -30,7 +30,7 @@ enum xgw_log_level xgw_log_level(void)
 
 int xgw_log_parse_level(const char *s, enum xgw_log_level *out)
 {
-	static const char *const names[] = {"error", "warn", "info", "debug"};
+	static const char *const names[] = { "error", "warn", "info", "debug" };
 
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (!strcmp(s, names[i])) {

@@ -138,7 +138,7 @@ static int smap_put(struct smap *m, const char *key, size_t len, struct xgw_ynod
 		s->val = val;
 		return 0;
 	}
-	*s = (struct smap_slot){key, len, val};
+	*s = (struct smap_slot){ key, len, val };
 	m->n++;
 	return 1;
 }
@@ -169,9 +169,9 @@ static bool text_is(const char *s, size_t len, const char *const *words)
 	return false;
 }
 
-static const char *const null_words[] = {"", "~", "null", "Null", "NULL", NULL};
-static const char *const true_words[] = {"true", "True", "TRUE", NULL};
-static const char *const false_words[] = {"false", "False", "FALSE", NULL};
+static const char *const null_words[] = { "", "~", "null", "Null", "NULL", NULL };
+static const char *const true_words[] = { "true", "True", "TRUE", NULL };
+static const char *const false_words[] = { "false", "False", "FALSE", NULL };
 
 static enum xgw_yscalar resolve(const char *s, size_t len, const char *tag, bool plain)
 {
@@ -350,9 +350,17 @@ static int on_collection_start(struct xgw_yaml_stream *ys, const yaml_event_t *e
 	struct xgw_ynode *n;
 	int err;
 
-	if (ys->depth == XGW_YAML_MAX_DEPTH)
-		return reject(ys, mark_line(&ev->start_mark), "nesting deeper than %d levels",
-			      XGW_YAML_MAX_DEPTH);
+	if (ys->depth == XGW_YAML_MAX_DEPTH) {
+		/*
+		 * Fatal for the stream, unlike other rejections: libyaml's scanner
+		 * costs O(depth) per token in flow context, so skipping the rest of
+		 * a deeply nested document would be quadratic in its size.
+		 */
+		reject(ys, mark_line(&ev->start_mark),
+		       "nesting deeper than %d levels: the rest of the file is not read",
+		       XGW_YAML_MAX_DEPTH);
+		return -EBADMSG;
+	}
 	err = add_weight(ys, 1, &ev->start_mark);
 	if (err)
 		return err;
@@ -363,7 +371,7 @@ static int on_collection_start(struct xgw_yaml_stream *ys, const yaml_event_t *e
 	err = add_anchor(ys, anchor, n);
 	if (err)
 		return err;
-	ys->stack[ys->depth++] = (struct frame){n, ys->n_scratch};
+	ys->stack[ys->depth++] = (struct frame){ n, ys->n_scratch };
 	return 0;
 }
 
@@ -423,7 +431,7 @@ static int finish_map(struct xgw_yaml_stream *ys, struct xgw_ynode *map, struct 
 					return reject(ys, kv[i]->line,
 						      "duplicate mapping key \"%s\"",
 						      kv[i]->scalar.s);
-			pairs[np++] = (struct xgw_ypair){kv[i], kv[i + 1]};
+			pairs[np++] = (struct xgw_ypair){ kv[i], kv[i + 1] };
 		}
 		goto done;
 	}
@@ -441,7 +449,7 @@ static int finish_map(struct xgw_yaml_stream *ys, struct xgw_ynode *map, struct 
 				     kv[i]->scalar.s);
 			goto out;
 		}
-		pairs[np++] = (struct xgw_ypair){kv[i], kv[i + 1]};
+		pairs[np++] = (struct xgw_ypair){ kv[i], kv[i + 1] };
 	}
 	for (size_t j = 0; merge && j < (merge->type == XGW_YNODE_MAP ? 1 : merge->seq.n); j++) {
 		const struct xgw_ynode *src =
@@ -614,6 +622,27 @@ static int syntax_error(struct xgw_yaml_stream *ys, struct xgw_yaml_doc *doc)
 	return -EBADMSG;
 }
 
+/* The whole input, before the first document: -EBADMSG ends the stream. */
+static int check_encoding(struct xgw_yaml_stream *ys, struct xgw_yaml_doc *doc)
+{
+	const unsigned char *u = (const unsigned char *)ys->buf;
+	size_t bad;
+
+	/* UTF-16 (with its BOM) is left to libyaml. */
+	if (ys->len >= 2 && ((u[0] == 0xff && u[1] == 0xfe) || (u[0] == 0xfe && u[1] == 0xff)))
+		return 0;
+	bad = bad_char(u, ys->len);
+	if (bad == ys->len)
+		return 0;
+	ys->done = true;
+	doc->err_line = line_at(ys->buf, bad);
+	snprintf(doc->err, sizeof(doc->err),
+		 "invalid UTF-8 or a control character (byte 0x%02x at offset %zu): the file is "
+		 "not loaded",
+		 u[bad], bad);
+	return -EBADMSG;
+}
+
 /* After a rejected document: skips to its end. */
 static int drain(struct xgw_yaml_stream *ys, struct xgw_yaml_doc *doc)
 {
@@ -646,25 +675,10 @@ int xgw_yaml_stream__next(struct xgw_yaml_stream *ys, struct xgw_arena *a, struc
 	if (ys->done)
 		return 0;
 	if (!ys->checked) {
-		const unsigned char *u = (const unsigned char *)ys->buf;
-		size_t bad;
-
 		ys->checked = true;
-		/* UTF-16 (with its BOM) is left to libyaml. */
-		if (ys->len < 2 ||
-		    !((u[0] == 0xff && u[1] == 0xfe) || (u[0] == 0xfe && u[1] == 0xff))) {
-			bad = bad_char(u, ys->len);
-			if (bad < ys->len) {
-				ys->done = true;
-				doc->err_line = line_at(ys->buf, bad);
-				snprintf(doc->err, sizeof(doc->err),
-					 "invalid UTF-8 or a control character (byte 0x%02x at "
-					 "offset %zu): "
-					 "the file is not loaded",
-					 u[bad], bad);
-				return -EBADMSG;
-			}
-		}
+		ret = check_encoding(ys, doc);
+		if (ret)
+			return ret;
 	}
 	ys->a = a;
 	ys->doc = doc;
@@ -687,6 +701,9 @@ int xgw_yaml_stream__next(struct xgw_yaml_stream *ys, struct xgw_arena *a, struc
 		break;
 	case -EINVAL:
 		ret = drain(ys, doc);
+		break;
+	case -EBADMSG:
+		ys->done = true;
 		break;
 	default:
 		/* -ENOMEM: the builder's state is lost */

@@ -5,12 +5,13 @@
  * and builds its tree in an arena the caller supplies (and frees when done
  * with the document).
  *
- * The loader is not recursive and bounds what a document may cost: nesting
- * deeper than XGW_YAML_MAX_DEPTH, or more than XGW_YAML_MAX_NODES nodes once
- * aliases are expanded (the "billion laughs"), rejects the document. Aliases
- * are resolved by sharing the anchored node, so the tree is a DAG; an alias
- * to a node that encloses it is rejected, so it is never cyclic. Merge keys
- * ("<<: *base") are applied, mapping keys are scalars and unique.
+ * The loader is not recursive and bounds what a document may cost: more than
+ * XGW_YAML_MAX_NODES nodes once aliases are expanded (the "billion laughs")
+ * rejects the document, nesting deeper than XGW_YAML_MAX_DEPTH ends the
+ * stream. Aliases are resolved by sharing the anchored node, so the tree is a
+ * DAG; an alias to a node that encloses it is rejected, so it is never
+ * cyclic. Merge keys ("<<: *base") are applied; mapping keys are scalars and
+ * unique. The input must be UTF-8 (or UTF-16 with a BOM).
  */
 #ifndef XGW_YAML_TREE_H
 #define XGW_YAML_TREE_H
@@ -99,11 +100,12 @@ void xgw_yaml_stream__free(struct xgw_yaml_stream *ys);
  * Parses the next document into <a>. Returns
  *   1        a document is in <doc>;
  *   0        the stream has ended;
- *   -EBADMSG a syntax error (doc->err, doc->err_line): the stream has ended,
- *            as libyaml cannot resynchronise;
- *   -EINVAL  the document was well-formed YAML but rejected (too deep, too
- *            big, bad alias, duplicate key): doc->err says why, and the next
- *            call goes on with the following document;
+ *   -EBADMSG a syntax error, invalid UTF-8, or nesting deeper than
+ *            XGW_YAML_MAX_DEPTH (doc->err, doc->err_line): the stream has
+ *            ended, as libyaml cannot resynchronise (or not cheaply);
+ *   -EINVAL  the document was well-formed YAML but rejected (too big, bad
+ *            alias, duplicate or non-scalar key): doc->err says why, and the
+ *            next call goes on with the following document;
  *   -ENOMEM.
  * Nodes of a document stay valid until <a> is freed.
  */

@@ -223,9 +223,9 @@ static void list_append(struct conn_list *l, struct conn *c, time_t deadline)
 
 static void update_dates(void)
 {
-	static const char *const wday[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-	static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	static const char *const wday[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 	time_t t = time(NULL);
 	struct tm tm;
 
@@ -297,10 +297,10 @@ static void json_str(struct buf *b, const char *s, size_t n)
 			for (l = 1; i + l < n && json_plain(p[i + l]); l++)
 				;
 		} else if (c < 0x80) {
-			char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+			char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
 
 			if (c == '"' || c == '\\')
-				buf_add(b, (char[]){'\\', (char)c}, 2);
+				buf_add(b, (char[]){ '\\', (char)c }, 2);
 			else if (c == '\n')
 				buf_add(b, "\\n", 2);
 			else if (c == '\r')
@@ -364,7 +364,7 @@ static void json_headers(struct buf *b, const struct xgw_h1_request *req)
 
 	for (size_t i = 0; i < req->n_headers; i++) {
 		const struct xgw_h1_header *h = &req->headers[i];
-		struct hkey k = {srv.canon + off, h->name_len, h};
+		struct hkey k = { srv.canon + off, h->name_len, h };
 		size_t j = n;
 
 		if (xgw_h1_name_eq(h->name, h->name_len, "host") ||
@@ -630,7 +630,7 @@ static void conn_free(struct conn *c)
 
 static int conn_events(struct conn *c, uint32_t events)
 {
-	struct epoll_event ev = {.events = events, .data.ptr = c};
+	struct epoll_event ev = { .events = events, .data.ptr = c };
 
 	if (c->events == events)
 		return 0;
@@ -872,7 +872,7 @@ static void accept_all(struct listener *l)
 			snprintf(c->local, sizeof(c->local), "?");
 		if (fmt_addr((struct sockaddr *)&peer, c->peer))
 			snprintf(c->peer, sizeof(c->peer), "?");
-		ev = (struct epoll_event){.events = EPOLLIN, .data.ptr = c};
+		ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = c };
 		if (epoll_ctl(srv.epfd, EPOLL_CTL_ADD, fd, &ev)) {
 			close(fd);
 			free(c);
@@ -886,7 +886,7 @@ static void accept_all(struct listener *l)
 static int listeners_arm(void)
 {
 	for (int i = 0; i < srv.n_listen; i++) {
-		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &srv.listeners[i]};
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &srv.listeners[i] };
 
 		if (epoll_ctl(srv.epfd, EPOLL_CTL_ADD, srv.listeners[i].fd, &ev))
 			return -errno;
@@ -1036,12 +1036,12 @@ static int run(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"listen", required_argument, NULL, 'l'},
-		{"name", required_argument, NULL, 'n'},
-		{"namespace", required_argument, NULL, 's'},
-		{"mode", required_argument, NULL, 'm'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
+		{ "listen", required_argument, NULL, 'l' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "namespace", required_argument, NULL, 's' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	const char *listen_specs[MAX_LISTEN];
@@ -1122,7 +1122,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	{
-		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &srv.sig};
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &srv.sig };
 
 		if (epoll_ctl(srv.epfd, EPOLL_CTL_ADD, srv.sig.fd, &ev)) {
 			err = -errno;

@@ -206,10 +206,10 @@ out:
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"status-file", required_argument, NULL, 's'},
-		{"pin-dir", required_argument, NULL, 'p'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{ "status-file", required_argument, NULL, 's' },
+		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	const char *status = "/run/xgw/status.json", *pin = XGW_PIN_DIR, *cmd;
 	int c;

@@ -284,8 +284,8 @@ struct head_info {
 
 static bool known_coding(const char *t, size_t n)
 {
-	static const char *const codings[] = {"gzip", "x-gzip", "deflate", "compress",
-					      "x-compress"};
+	static const char *const codings[] = { "gzip", "x-gzip", "deflate", "compress",
+					       "x-compress" };
 
 	for (size_t i = 0; i < sizeof(codings) / sizeof(codings[0]); i++)
 		if (xgw_h1_name_eq(t, n, codings[i]))
@@ -570,7 +570,7 @@ int xgw_h1_parse_request(const char *buf, size_t len, struct xgw_h1_request *req
 {
 	const char *end = buf + (len < XGW_H1_MAX_HEAD ? len : XGW_H1_MAX_HEAD);
 	const char *p = buf, *line, *le, *head_end;
-	struct head_info hi = {.request = true};
+	struct head_info hi = { .request = true };
 	int rc;
 
 	init_request(req);
@@ -657,7 +657,7 @@ int xgw_h1_parse_response(const char *buf, size_t len, bool head_request,
 {
 	const char *end = buf + (len < XGW_H1_MAX_HEAD ? len : XGW_H1_MAX_HEAD);
 	const char *p = buf, *head_end;
-	struct head_info hi = {.request = false};
+	struct head_info hi = { .request = false };
 	int rc, st;
 
 	resp->status = 0;

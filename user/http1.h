@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #define XGW_H1_MAX_HEADERS 100
-#define XGW_H1_MAX_HEAD 16384        /* request head bytes; past this -431 */
+#define XGW_H1_MAX_HEAD 16384	     /* request head bytes; past this -431 */
 #define XGW_H1_MAX_REQUEST_LINE 8192 /* past this -414 */
 
 struct xgw_h1_header {
@@ -37,10 +37,10 @@ struct xgw_h1_header {
 };
 
 enum xgw_h1_body {
-	XGW_H1_BODY_NONE = 0,    /* no body */
-	XGW_H1_BODY_LENGTH = 1,  /* content_length bytes follow */
+	XGW_H1_BODY_NONE = 0,	 /* no body */
+	XGW_H1_BODY_LENGTH = 1,	 /* content_length bytes follow */
 	XGW_H1_BODY_CHUNKED = 2, /* chunked, see xgw_h1_chunked */
-	XGW_H1_BODY_EOF = 3,     /* responses only: body runs until the server closes */
+	XGW_H1_BODY_EOF = 3,	 /* responses only: body runs until the server closes */
 };
 
 struct xgw_h1_request {
@@ -58,11 +58,11 @@ struct xgw_h1_request {
 	int minor_version; /* 0 (HTTP/1.0) or 1 (HTTP/1.1) */
 	struct xgw_h1_header headers[XGW_H1_MAX_HEADERS];
 	size_t n_headers;
-	enum xgw_h1_body body;  /* NONE, LENGTH or CHUNKED */
+	enum xgw_h1_body body; /* NONE, LENGTH or CHUNKED */
 	uint64_t content_length;
-	bool keep_alive;        /* HTTP/1.1 without "close", or 1.0 with "keep-alive" */
-	bool expect_continue;   /* Expect: 100-continue */
-	bool upgrade;           /* Connection: upgrade with an Upgrade header */
+	bool keep_alive;      /* HTTP/1.1 without "close", or 1.0 with "keep-alive" */
+	bool expect_continue; /* Expect: 100-continue */
+	bool upgrade;	      /* Connection: upgrade with an Upgrade header */
 };
 
 struct xgw_h1_response {
@@ -95,7 +95,7 @@ int xgw_h1_parse_response(const char *buf, size_t len, bool head_request,
  * successive buffers.
  */
 struct xgw_h1_chunked {
-	int state;          /* private */
+	int state;	    /* private */
 	uint64_t remaining; /* private: data bytes left in the current chunk */
 	uint32_t line_len;  /* private: bytes in the current size/trailer line */
 };

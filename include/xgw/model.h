@@ -279,8 +279,10 @@ void xgw_store__free(struct xgw_store *st);
  * Decode every YAML document of <buf>[0, <len>) into <st>, attributing objects
  * to <file>. Documents that fail to decode (syntax, missing name, unknown kind,
  * wrong field type) are recorded in st->errors with their origin and skipped;
- * the others are added. Returns 0, or -ENOMEM. A YAML syntax error stops the
- * rest of that file (libyaml cannot resync) and is recorded as an error.
+ * the others are added. Returns 0, or -ENOMEM. A YAML syntax error or nesting
+ * deeper than 64 levels stops the rest of that file (libyaml cannot resync;
+ * earlier documents are kept), and invalid UTF-8 or a control character
+ * rejects the whole file; each is recorded as one error.
  */
 int xgw_store_load_yaml(struct xgw_store *st, const char *file, const char *buf, size_t len);
 

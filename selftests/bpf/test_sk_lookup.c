@@ -73,8 +73,9 @@ err:
 static int worker_socket(int type, const struct in6_addr *addr, __u16 *port, bool reuseport,
 			 __u64 *cookie)
 {
-	struct sockaddr_in6 sin6 = {
-		.sin6_family = AF_INET6, .sin6_addr = *addr, .sin6_port = htons(*port)};
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6,
+				     .sin6_addr = *addr,
+				     .sin6_port = htons(*port) };
 	socklen_t len = sizeof(*cookie), slen = sizeof(sin6);
 	int fd, off = 0, on = 1;
 
@@ -157,7 +158,7 @@ static bool put_worker(struct sk_lookup *skel, __u32 slot, int fd)
 
 static bool set_config(struct sk_lookup *skel, __u32 tcp, __u32 udp)
 {
-	struct xgw_config cfg = {.tcp_workers = tcp, .udp_workers = udp};
+	struct xgw_config cfg = { .tcp_workers = tcp, .udp_workers = udp };
 	__u32 zero = 0;
 
 	return ASSERT_OK(bpf_map__update_elem(skel->maps.xgw_config, &zero, sizeof(zero), &cfg,
@@ -167,8 +168,8 @@ static bool set_config(struct sk_lookup *skel, __u32 tcp, __u32 udp)
 
 static bool add_listener(struct sk_lookup *skel, int af, const char *ip, __u16 port, __u8 proto)
 {
-	struct xgw_listener_key key = {.port = htons(port), .proto = proto};
-	struct xgw_listener_val val = {.id = port};
+	struct xgw_listener_key key = { .port = htons(port), .proto = proto };
+	struct xgw_listener_val val = { .id = port };
 
 	key.ip.family = af == AF_INET ? XGW_FAMILY_IPV4 : XGW_FAMILY_IPV6;
 	if (!ASSERT_EQ(inet_pton(af, ip, key.ip.addr), 1, ip))
@@ -278,10 +279,10 @@ static int which(const __u64 *cookies, int n, long long cookie)
 	return -1;
 }
 
-static const struct flow tcp4 = {AF_INET, IPPROTO_TCP, CLIENT4, 40000, GW4, 80};
-static const struct flow tcp6 = {AF_INET6, IPPROTO_TCP, CLIENT6, 40000, GW6, 80};
-static const struct flow udp4 = {AF_INET, IPPROTO_UDP, CLIENT4, 40000, GW4, 53};
-static const struct flow udp6 = {AF_INET6, IPPROTO_UDP, CLIENT6, 40000, GW6, 53};
+static const struct flow tcp4 = { AF_INET, IPPROTO_TCP, CLIENT4, 40000, GW4, 80 };
+static const struct flow tcp6 = { AF_INET6, IPPROTO_TCP, CLIENT6, 40000, GW6, 80 };
+static const struct flow udp4 = { AF_INET, IPPROTO_UDP, CLIENT4, 40000, GW4, 53 };
+static const struct flow udp6 = { AF_INET6, IPPROTO_UDP, CLIENT6, 40000, GW6, 53 };
 
 TEST(sk_lookup_listener_gets_worker)
 {
@@ -299,7 +300,7 @@ out:
 
 TEST(sk_lookup_flow_stable)
 {
-	const struct flow *flows[] = {&tcp4, &tcp6, &udp4, &udp6};
+	const struct flow *flows[] = { &tcp4, &tcp6, &udp4, &udp6 };
 	struct fixture f;
 
 	if (!setup(&f))
@@ -436,7 +437,7 @@ out:
  */
 TEST(sk_lookup_reuseport_workers)
 {
-	const struct flow *flows[] = {&tcp4, &tcp6, &udp4, &udp6};
+	const struct flow *flows[] = { &tcp4, &tcp6, &udp4, &udp6 };
 	struct fixture f;
 
 	if (!setup_flags(&f, SETUP_PRIVATE_NETNS | SETUP_REUSEPORT))
@@ -520,7 +521,8 @@ static bool netns_routes(void)
 static bool connect_and_accept(int af, const char *gw, __u16 port, const int *fds, int n,
 			       int *worker)
 {
-	struct sockaddr_in6 local = {}, want = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+	struct sockaddr_in6 local = {},
+			    want = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
 	struct sockaddr_storage dst = {};
 	socklen_t dlen, llen = sizeof(local);
 	struct pollfd pfd[NTCP];
@@ -552,7 +554,7 @@ static bool connect_and_accept(int af, const char *gw, __u16 port, const int *fd
 	if (!ASSERT_OK(connect(c, (struct sockaddr *)&dst, dlen), gw))
 		goto out;
 	for (int i = 0; i < n; i++)
-		pfd[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+		pfd[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
 	if (!ASSERT_EQ(poll(pfd, n, 2000), 1, "one worker has the connection"))
 		goto out;
 	for (int i = 0; i < n; i++)
@@ -605,7 +607,7 @@ static void netns_child(void)
 
 	/* No listener on port 81: the normal lookup finds nothing and the SYN is refused. */
 	{
-		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(81)};
+		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(81) };
 		int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 		inet_pton(AF_INET, GW4, &sin.sin_addr);

@@ -36,7 +36,7 @@ extern int xgw_ntests;
 	__attribute__((constructor)) static void register_##n(void)                                \
 	{                                                                                          \
 		if (xgw_ntests < TEST_MAX)                                                         \
-			xgw_tests[xgw_ntests++] = (struct xgw_test){#n, test_##n};                 \
+			xgw_tests[xgw_ntests++] = (struct xgw_test){ #n, test_##n };               \
 	}                                                                                          \
 	static void test_##n(void)
 

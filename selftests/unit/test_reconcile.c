@@ -42,11 +42,11 @@ struct fixture {
 static bool run(struct fixture *f, const char *yaml, const struct xgw_assignment *prev,
 		size_t n_prev)
 {
-	struct xgw_reconcile_opts o = {.pools = &f->pool,
-				       .n_pools = 1,
-				       .previous = prev,
-				       .n_previous = n_prev,
-				       .generation = 7};
+	struct xgw_reconcile_opts o = { .pools = &f->pool,
+					.n_pools = 1,
+					.previous = prev,
+					.n_previous = n_prev,
+					.generation = 7 };
 
 	memset(f, 0, sizeof(*f));
 	o.pools = &f->pool;
@@ -201,7 +201,7 @@ out:
 
 TEST(pool_addresses_are_stable)
 {
-	struct xgw_assignment prev = {.ns = "default", .name = "b", .family = 4};
+	struct xgw_assignment prev = { .ns = "default", .name = "b", .family = 4 };
 	struct fixture f;
 
 	xgw_ip_parse("10.23.100.1", &prev.family, prev.addr);
@@ -426,9 +426,9 @@ TEST(precedence_order)
 		goto out;
 	const struct xgw_snap_vhost *v = &f.snap.vhosts[0];
 	static const char *const want[][3] = {
-		{"E", "/a", "default/old"}, {"P", "/abc/d", "default/old"},
-		{"P", "/a", "default/old"}, {"P", "/a", "default/young"},
-		{"P", "/", "default/old"},
+		{ "E", "/a", "default/old" }, { "P", "/abc/d", "default/old" },
+		{ "P", "/a", "default/old" }, { "P", "/a", "default/young" },
+		{ "P", "/", "default/old" },
 	};
 
 	if (!ASSERT_EQ(v->match_count, 5, "matches"))
@@ -472,9 +472,9 @@ TEST(listener_hostnames_and_vhost_order)
 	/* foo.example.com belongs to listener "exact" (no route: 404 there), so
 	 * r-wild serves only bar.example.com; *.example.com exists for its
 	 * listener; r-any serves the rest. */
-	static const char *const hosts[] = {"bar.example.com", "foo.example.com", "*.example.com",
-					    ""};
-	static const uint32_t counts[] = {1, 0, 0, 1};
+	static const char *const hosts[] = { "bar.example.com", "foo.example.com", "*.example.com",
+					     "" };
+	static const uint32_t counts[] = { 1, 0, 0, 1 };
 
 	if (!ASSERT_EQ(f.snap.listeners[0].vhost_count, 4, "vhosts"))
 		goto out;
@@ -520,19 +520,19 @@ TEST(hostname_intersection)
 {
 	static const char *const t[][3] = {
 		/* listener, route, effective ("-" = none) */
-		{NULL, NULL, ""},
-		{NULL, "a.example.com", "a.example.com"},
-		{"a.example.com", NULL, "a.example.com"},
-		{"a.example.com", "A.example.com", "A.example.com"},
-		{"a.example.com", "b.example.com", "-"},
-		{"*.example.com", "a.example.com", "a.example.com"},
-		{"*.example.com", "a.b.example.com", "a.b.example.com"},
-		{"*.example.com", "example.com", "-"},
-		{"a.example.com", "*.example.com", "a.example.com"},
-		{"*.example.com", "*.a.example.com", "*.a.example.com"},
-		{"*.a.example.com", "*.example.com", "*.a.example.com"},
-		{"*.example.com", "*.example.org", "-"},
-		{"*.example.com", "*.example.com", "*.example.com"},
+		{ NULL, NULL, "" },
+		{ NULL, "a.example.com", "a.example.com" },
+		{ "a.example.com", NULL, "a.example.com" },
+		{ "a.example.com", "A.example.com", "A.example.com" },
+		{ "a.example.com", "b.example.com", "-" },
+		{ "*.example.com", "a.example.com", "a.example.com" },
+		{ "*.example.com", "a.b.example.com", "a.b.example.com" },
+		{ "*.example.com", "example.com", "-" },
+		{ "a.example.com", "*.example.com", "a.example.com" },
+		{ "*.example.com", "*.a.example.com", "*.a.example.com" },
+		{ "*.a.example.com", "*.example.com", "*.a.example.com" },
+		{ "*.example.com", "*.example.org", "-" },
+		{ "*.example.com", "*.example.com", "*.example.com" },
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {

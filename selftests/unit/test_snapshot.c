@@ -127,7 +127,7 @@ TEST(rejects_corruption)
 TEST(builder_requires_parents)
 {
 	struct xgw_snapb *b = xgw_snapb__new(1);
-	uint8_t a[16] = {0};
+	uint8_t a[16] = { 0 };
 
 	ASSERT_EQ(xgw_snapb_vhost(b, "x", 1), -EINVAL, "vhost without listener");
 	xgw_snapb__free(b);
@@ -141,7 +141,7 @@ TEST(builder_requires_parents)
 
 TEST(ctl_passes_sealed_memfd)
 {
-	struct xgw_ctl_msg msg = {.magic = XGW_CTL_MAGIC, .type = XGW_CTL_SNAPSHOT}, in;
+	struct xgw_ctl_msg msg = { .magic = XGW_CTL_MAGIC, .type = XGW_CTL_SNAPSHOT }, in;
 	struct xgw_snapshot s;
 	struct stat st;
 	void *buf = NULL, *map;
