@@ -30,9 +30,9 @@ struct xgw_xfer {
 	struct iovec iov[XGW_XFER_IOV];
 	uint8_t iov_i, iov_n; /* pieces [iov_i, iov_n) are not written yet */
 	uint8_t framing;      /* enum xgw_h1_body or XGW_XFER_RAW */
-	bool complete;        /* the message's last byte is in the buffer: lim is final */
-	uint32_t lim;         /* buffer bytes before lim belong to this message */
-	uint64_t left;        /* XGW_H1_BODY_LENGTH: body bytes not received yet */
+	bool complete;	      /* the message's last byte is in the buffer: lim is final */
+	uint32_t lim;	      /* buffer bytes before lim belong to this message */
+	uint64_t left;	      /* XGW_H1_BODY_LENGTH: body bytes not received yet */
 	struct xgw_h1_chunked ck;
 	char extra[48]; /* a normalised "Content-Length: N\r\n" when needed */
 };
@@ -53,20 +53,21 @@ struct xgw_conn {
 	bool rd_ready, wr_ready, rdhup;
 
 	/* The request in progress, copied out of the parser's scratch. */
-	bool req_ka;       /* the client asked to keep the connection */
-	bool http10;       /* HTTP/1.0 client: no 1xx, no chunked */
-	bool head_req;     /* HEAD: the response has no body */
-	bool upgrade;      /* Connection: upgrade + Upgrade */
-	bool idempotent;   /* may be retried on a fresh upstream connection */
-	bool retry_ok;     /* a retry is still possible (once per request) */
-	bool resp_head;    /* the final response head is parsed and queued */
-	bool resp_bytes;   /* the upstream sent something for this request */
-	bool up_ka;        /* the upstream lets its connection be reused */
-	bool ka;           /* keep the client connection after this response */
-	bool tunnel_next;  /* switch to a tunnel once the 101 head is written */
-	bool cl_eof;       /* tunnel: client sent FIN */
-	bool up_eof;       /* tunnel: upstream sent FIN */
-	bool ip_ready;     /* ip_app/xff_line hold the peer address */
+	bool req_ka;	  /* the client asked to keep the connection */
+	bool http10;	  /* HTTP/1.0 client: no 1xx, no chunked */
+	bool head_req;	  /* HEAD: the response has no body */
+	bool upgrade;	  /* Connection: upgrade + Upgrade */
+	bool idempotent;  /* may be retried on a fresh upstream connection */
+	bool retry_ok;	  /* a retry is still possible (once per request) */
+	bool resp_head;	  /* the final response head is parsed and queued */
+	bool resp_bytes;  /* the upstream sent something for this request */
+	bool req_dead;	  /* the upstream stopped reading: the request's rest is dropped */
+	bool up_ka;	  /* the upstream lets its connection be reused */
+	bool ka;	  /* keep the client connection after this response */
+	bool tunnel_next; /* switch to a tunnel once the 101 head is written */
+	bool cl_eof;	  /* tunnel: client sent FIN */
+	bool up_eof;	  /* tunnel: upstream sent FIN */
+	bool ip_ready;	  /* ip_app/xff_line hold the peer address */
 	uint8_t pfamily;
 	uint8_t lfamily;
 	uint16_t lport;
@@ -80,9 +81,10 @@ struct xgw_conn {
 	struct xgw_buf *sb; /* upstream -> client bytes */
 	struct xgw_upconn *up;
 	struct xgw_snapref *snap; /* pinned by the request in progress */
-	uint64_t lsn_seq;         /* snapshot seq the cached listener index belongs to */
+	uint64_t lsn_seq;	  /* snapshot seq the cached listener index belongs to */
 	uint32_t lsn;
-	uint32_t head_len; /* request head bytes at rb->data[0] */
+	uint32_t head_off; /* the request head is rb->data[head_off, +head_len) */
+	uint32_t head_len;
 	uint8_t laddr[16]; /* the address the client dialled (the Gateway's) */
 	uint8_t paddr[16];
 	struct xgw_xfer req, resp;

@@ -137,7 +137,7 @@ static ssize_t sock_read(int fd, struct xgw_buf *b, bool *rd_ready, bool rdhup)
 	if (!room)
 		return 0;
 	do
-		n = read(fd, b->data + b->end, room);
+		n = recv(fd, b->data + b->end, room, 0);
 	while (n < 0 && errno == EINTR);
 	if (n > 0) {
 		b->end += (uint32_t)n;
@@ -316,15 +316,16 @@ static void conn_close(struct xgw_conn *c)
 
 /*
  * Close after a response. If the client may still be sending (an unread
- * body, pipelined requests), closing now would reset the connection and could
- * destroy the response in flight: shut our side and read until its FIN.
+ * body, pipelined requests), closing now with bytes unread would send a
+ * reset that can destroy the response in flight: shut our side instead and
+ * read until the client's FIN (or the linger timeout).
  */
 static int conn_finish(struct xgw_conn *c)
 {
 	struct xgw_worker *w = c->w;
 	bool unread = c->rd_ready || !c->req.complete || (c->rb && c->rb->end > c->req.lim);
 
-	if (!unread || c->rdhup) {
+	if (!unread) {
 		conn_close(c);
 		return STEP_STOP;
 	}
@@ -346,7 +347,7 @@ static int linger_step(struct xgw_conn *c)
 	char sink[4096];
 
 	while (c->rd_ready) {
-		ssize_t n = read(c->fd, sink, sizeof(sink));
+		ssize_t n = recv(c->fd, sink, sizeof(sink), 0);
 
 		if (n > 0) {
 			if ((size_t)n < sizeof(sink) && !c->rdhup)
@@ -379,12 +380,9 @@ static int request_done(struct xgw_conn *c)
 	if (!c->ka || w->draining || !b)
 		return conn_finish(c);
 
+	/* Pipelined requests are parsed where they are, without moving them. */
 	if (b->end > c->req.lim) {
-		uint32_t n = b->end - c->req.lim;
-
-		memmove(b->data, b->data + c->req.lim, n);
-		b->start = 0;
-		b->end = n;
+		b->start = c->req.lim;
 		xgw_timer_arm(w, &c->timer, XGW_T_HEADER);
 	} else {
 		xgw_buf_put(w, b);
@@ -488,7 +486,7 @@ static int build_request_head(struct xgw_conn *c)
 	rw.xff_line = c->xff_line;
 	rw.xff_line_len = c->xff_line_len;
 	rw.upgrade = c->upgrade;
-	return xgw_rewrite_request(&c->req, &w->req, c->rb->data + c->head_len, &rw);
+	return xgw_rewrite_request(&c->req, &w->req, c->rb->data + c->head_off + c->head_len, &rw);
 }
 
 static void access_log(struct xgw_conn *c, const struct xgw_h1_request *req, const char *what,
@@ -503,9 +501,10 @@ static void access_log(struct xgw_conn *c, const struct xgw_h1_request *req, con
 		xgw_ip_format(e->family, e->addr, eip);
 		eport = e->port;
 	}
-	xgw_log(XGW_LOG_DEBUG, "%s %.*s %.*s%.*s -> %s %s:%u", xgw_ip_format(c->pfamily, c->paddr, ip),
-		(int)req->method_len, req->method, (int)(req->host ? req->host_len : 0),
-		req->host ? req->host : "", (int)req->target_len, req->target, what, eip, eport);
+	xgw_log(XGW_LOG_DEBUG, "%s %.*s %.*s%.*s -> %s %s:%u",
+		xgw_ip_format(c->pfamily, c->paddr, ip), (int)req->method_len, req->method,
+		(int)(req->host ? req->host_len : 0), req->host ? req->host : "",
+		(int)req->target_len, req->target, what, eip, eport);
 }
 
 /* A request head of <head_len> bytes is parsed in w->req: route it and start the exchange. */
@@ -520,18 +519,19 @@ static int start_request(struct xgw_conn *c, uint32_t head_len)
 	int err;
 
 	w->stats[XGW_WSTAT_REQUESTS]++;
+	c->head_off = c->rb->start;
 	c->head_len = head_len;
 	c->req_ka = req->keep_alive;
 	c->http10 = req->minor_version == 0;
 	c->head_req = req->method_len == 4 && !memcmp(req->method, "HEAD", 4);
 	c->upgrade = req->upgrade;
-	c->idempotent = req->body == XGW_H1_BODY_NONE && method_idempotent(req->method,
-									    req->method_len);
+	c->idempotent =
+		req->body == XGW_H1_BODY_NONE && method_idempotent(req->method, req->method_len);
 	c->retry_ok = c->idempotent;
-	c->resp_head = c->resp_bytes = c->up_ka = c->ka = c->tunnel_next = false;
+	c->resp_head = c->resp_bytes = c->up_ka = c->ka = c->tunnel_next = c->req_dead = false;
 	c->status = 0;
-	c->rb->start = head_len;
-	xfer_init(&c->req, (uint8_t)req->body, req->content_length, head_len);
+	c->rb->start += head_len;
+	xfer_init(&c->req, (uint8_t)req->body, req->content_length, c->rb->start);
 	xfer_init(&c->resp, XGW_H1_BODY_NONE, 0, 0);
 	c->resp.complete = false;
 	if (xfer_claim(&c->req, c->rb)) {
@@ -577,11 +577,16 @@ static int head_step(struct xgw_conn *c)
 	for (;;) {
 		struct xgw_buf *b = c->rb;
 
-		if (b && b->end) {
-			rc = xgw_h1_parse_request(b->data, b->end, &w->req);
+		if (b && b->end > b->start) {
+			rc = xgw_h1_parse_request(b->data + b->start, b->end - b->start, &w->req);
 			if (rc > 0)
 				return start_request(c, (uint32_t)rc);
-			if (rc < 0 || b->end == XGW_BUF_CAP) {
+			if (!rc && b->end == XGW_BUF_CAP && b->start) {
+				/* A head cut by the end of the buffer: move it to the front. */
+				memmove(b->data, b->data + b->start, b->end - b->start);
+				b->end -= b->start;
+				b->start = 0;
+			} else if (rc < 0 || b->end == XGW_BUF_CAP) {
 				w->stats[XGW_WSTAT_BAD_REQUESTS]++;
 				c->req.complete = false;
 				c->head_req = false;
@@ -604,7 +609,7 @@ static int head_step(struct xgw_conn *c)
 			return STEP_STOP;
 		}
 		if (!n) {
-			if (!b->end) {
+			if (b->end == b->start) {
 				xgw_buf_put(w, b);
 				c->rb = NULL;
 			}
@@ -629,10 +634,12 @@ static int upstream_failed(struct xgw_conn *c, int err)
 	if (u && u->reused && c->retry_ok && !c->resp_bytes && err != -ETIMEDOUT) {
 		c->retry_ok = false;
 		/* The head is still at the front of rb: parse it again for its views. */
-		if (xgw_h1_parse_request(c->rb->data, c->head_len, &w->req) == (int)c->head_len &&
+		if (xgw_h1_parse_request(c->rb->data + c->head_off, c->head_len, &w->req) ==
+			    (int)c->head_len &&
 		    !build_request_head(c) && !xgw_upconn_get(w, u->pool, c, true, &fresh)) {
 			log_debug("pooled upstream connection failed (%s): retrying",
 				  strerror(-err));
+			c->req_dead = false;
 			xgw_upconn_release(w, u, false);
 			c->up = fresh;
 			xfer_init(&c->resp, XGW_H1_BODY_NONE, 0, 0);
@@ -763,8 +770,8 @@ static int tunnel_start(struct xgw_conn *c)
  * after <in_fd>'s FIN and the last byte out, shut <out_fd>'s write side.
  * Returns 1 on progress, 0 without, -1 on an error.
  */
-static int tunnel_pump(int in_fd, bool *in_rd, bool in_rdhup, bool *eof, int out_fd,
-		       bool *out_wr, struct xgw_buf *b, struct xgw_xfer *x)
+static int tunnel_pump(int in_fd, bool *in_rd, bool in_rdhup, bool *eof, int out_fd, bool *out_wr,
+		       struct xgw_buf *b, struct xgw_xfer *x)
 {
 	int progress = 0;
 	ssize_t n;
@@ -830,7 +837,7 @@ static int proxy_step(struct xgw_conn *c)
 		return upstream_failed(c, u->err);
 
 	/* Request body: client -> rb. */
-	if (!c->req.complete && c->rd_ready) {
+	if (!c->req.complete && !c->req_dead && c->rd_ready) {
 		buf_make_room(c->rb, &c->req);
 		n = sock_read(c->fd, c->rb, &c->rd_ready, c->rdhup);
 		if (n < 0) {
@@ -851,11 +858,19 @@ static int proxy_step(struct xgw_conn *c)
 		}
 	}
 	/* rb -> upstream. */
-	if (u->connected && u->wr_ready && xfer_pending(&c->req, c->rb)) {
+	if (!c->req_dead && u->connected && u->wr_ready && xfer_pending(&c->req, c->rb)) {
 		n = xfer_flush(u->fd, &c->req, c->rb, &u->wr_ready);
-		if (n < 0)
-			return upstream_failed(c, (int)n);
-		progress |= n > 0;
+		if (n < 0) {
+			/*
+			 * The upstream may have answered early (a 413, say) and
+			 * stopped reading: the rest of the request is dropped, and
+			 * what it said is read before judging it failed.
+			 */
+			c->req_dead = true;
+			c->up_ka = false;
+			u->rd_ready = true;
+		}
+		progress |= n != 0;
 	}
 	/* upstream -> sb. */
 	if (u->connected && u->rd_ready && !c->resp.complete) {
@@ -883,8 +898,7 @@ static int proxy_step(struct xgw_conn *c)
 			}
 		}
 	}
-	if (!c->resp_head && c->sb && c->resp.iov_i == c->resp.iov_n &&
-	    c->sb->end > c->sb->start) {
+	if (!c->resp_head && c->sb && c->resp.iov_i == c->resp.iov_n && c->sb->end > c->sb->start) {
 		rc = response_head(c);
 		if (rc == STEP_STOP || c->state != XGW_CS_PROXY)
 			return rc;
@@ -974,7 +988,7 @@ void xgw_conn_timeout(struct xgw_conn *c)
 
 	switch (c->state) {
 	case XGW_CS_HEAD:
-		if (c->timer.kind == XGW_T_HEADER && c->rb && c->rb->end) {
+		if (c->timer.kind == XGW_T_HEADER && c->rb && c->rb->end > c->rb->start) {
 			c->req.complete = false;
 			c->head_req = false;
 			conn_step_local(c, 408, true);
@@ -999,7 +1013,7 @@ void xgw_conn_timeout(struct xgw_conn *c)
 
 void xgw_conn_drain(struct xgw_conn *c)
 {
-	if (c->state == XGW_CS_HEAD && (!c->rb || !c->rb->end))
+	if (c->state == XGW_CS_HEAD && (!c->rb || c->rb->end == c->rb->start))
 		conn_close(c);
 }
 

@@ -35,12 +35,12 @@ struct xgw_ev {
  * and arming or disarming is O(1). Client kinds come first.
  */
 enum xgw_timer_kind {
-	XGW_T_HEADER,    /* client: request head not complete */
+	XGW_T_HEADER,	 /* client: request head not complete */
 	XGW_T_KEEPALIVE, /* client: idle between requests */
-	XGW_T_EXCHANGE,  /* client: no progress of a proxied exchange (upstream response timeout) */
-	XGW_T_TUNNEL,    /* client: upgraded connection idle */
-	XGW_T_LINGER,    /* client: reading what is left before the close */
-	XGW_T_CONNECT,   /* upstream: connect */
+	XGW_T_EXCHANGE,	 /* client: no progress of a proxied exchange (upstream response timeout) */
+	XGW_T_TUNNEL,	 /* client: upgraded connection idle */
+	XGW_T_LINGER,	 /* client: reading what is left before the close */
+	XGW_T_CONNECT,	 /* upstream: connect */
 	XGW_T_POOL_IDLE, /* upstream: idle in its pool */
 	XGW_T__MAX,
 };
@@ -49,8 +49,8 @@ enum xgw_timer_kind {
 
 struct xgw_timer {
 	struct xgw_timer *prev, *next; /* NULL when not armed */
-	uint64_t deadline;             /* CLOCK_MONOTONIC milliseconds */
-	uint8_t kind;                  /* enum xgw_timer_kind */
+	uint64_t deadline;	       /* CLOCK_MONOTONIC milliseconds */
+	uint8_t kind;		       /* enum xgw_timer_kind */
 };
 
 struct xgw_tlist {

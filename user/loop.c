@@ -33,12 +33,17 @@
 #define ACCEPT_PAUSE_MS 100
 #define MAX_FREE_BUFS 1024
 
+/* clang-format off */
 static const uint32_t timer_dur[XGW_T__MAX] = {
-	[XGW_T_HEADER] = XGW_HEADER_TIMEOUT_MS,       [XGW_T_KEEPALIVE] = XGW_KEEPALIVE_TIMEOUT_MS,
-	[XGW_T_EXCHANGE] = XGW_RESPONSE_TIMEOUT_MS,   [XGW_T_TUNNEL] = XGW_TUNNEL_TIMEOUT_MS,
-	[XGW_T_LINGER] = XGW_LINGER_TIMEOUT_MS,       [XGW_T_CONNECT] = XGW_CONNECT_TIMEOUT_MS,
+	[XGW_T_HEADER] = XGW_HEADER_TIMEOUT_MS,
+	[XGW_T_KEEPALIVE] = XGW_KEEPALIVE_TIMEOUT_MS,
+	[XGW_T_EXCHANGE] = XGW_RESPONSE_TIMEOUT_MS,
+	[XGW_T_TUNNEL] = XGW_TUNNEL_TIMEOUT_MS,
+	[XGW_T_LINGER] = XGW_LINGER_TIMEOUT_MS,
+	[XGW_T_CONNECT] = XGW_CONNECT_TIMEOUT_MS,
 	[XGW_T_POOL_IDLE] = XGW_POOL_IDLE_TIMEOUT_MS,
 };
+/* clang-format on */
 
 static uint64_t now_ms(void)
 {
@@ -98,8 +103,7 @@ static int set_nonblock_cloexec(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
 
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
 		return -errno;
 	return 0;
 }
@@ -285,7 +289,7 @@ static int snapshot_load(struct xgw_worker *w, int fd, struct xgw_snapref **out)
 {
 	struct xgw_snapref *sr;
 	struct stat st;
-	int err;
+	int err, seals;
 
 	if (fstat(fd, &st) < 0) {
 		err = -errno;
@@ -293,6 +297,16 @@ static int snapshot_load(struct xgw_worker *w, int fd, struct xgw_snapref **out)
 	}
 	if (st.st_size <= 0) {
 		err = -EINVAL;
+		goto err_close;
+	}
+	/*
+	 * Only a sealed memfd is safe to read in place: a writer could change
+	 * indexes after the check, a shrink would turn reads into SIGBUS.
+	 */
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 ||
+	    (seals & (F_SEAL_WRITE | F_SEAL_SHRINK)) != (F_SEAL_WRITE | F_SEAL_SHRINK)) {
+		err = -EPERM;
 		goto err_close;
 	}
 	sr = calloc(1, sizeof(*sr));
@@ -427,12 +441,9 @@ static void run_timers(struct xgw_worker *w)
 
 			xgw_timer_disarm(t);
 			if (k <= XGW_T_CLIENT_LAST)
-				xgw_conn_timeout((struct xgw_conn *)((char *)t -
-								     offsetof(struct xgw_conn, timer)));
+				xgw_conn_timeout(container_of(t, struct xgw_conn, timer));
 			else
-				xgw_upconn_timeout(w, (struct xgw_upconn *)((char *)t -
-									 offsetof(struct xgw_upconn,
-										  timer)));
+				xgw_upconn_timeout(w, container_of(t, struct xgw_upconn, timer));
 		}
 	}
 }

@@ -18,6 +18,8 @@
 #define XGW_POOL_IDLE_TIMEOUT_MS 30000
 #define XGW_DRAIN_TIMEOUT_MS 30000
 
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
 struct xgw_worker_opts {
 	uint32_t id;
 	int ctl_fd;

@@ -118,7 +118,10 @@ int main(int argc, char **argv)
 
 bad_arg:
 	fprintf(stderr, "xgw-worker: bad value for --%s: %s\n",
-		opt == 'i' ? "id" : opt == 'c' ? "control-fd" : opt == 'l' ? "listen-fd" : "log-level",
+		opt == 'i'   ? "id"
+		: opt == 'c' ? "control-fd"
+		: opt == 'l' ? "listen-fd"
+			     : "log-level",
 		optarg);
 	usage(stderr);
 	return 2;

@@ -232,8 +232,8 @@ static int mark_drops(const struct xgw_h1_header *hdrs, size_t n, uint8_t *kinds
  * after the header <append_at> (if >= 0) its value gets <app>.
  */
 static int emit_kept(struct xgw_xfer *x, const char *start, const char *head_end,
-		     const struct xgw_h1_header *hdrs, size_t n, const uint8_t *kinds, int append_at,
-		     const char *app, size_t app_len)
+		     const struct xgw_h1_header *hdrs, size_t n, const uint8_t *kinds,
+		     int append_at, const char *app, size_t app_len)
 {
 	const char *cur = start;
 
@@ -262,8 +262,8 @@ static int emit_cl(struct xgw_xfer *x, uint64_t cl)
 	return 0;
 }
 
-int xgw_rewrite_request(struct xgw_xfer *x, const struct xgw_h1_request *req,
-			const char *head_end, const struct xgw_rw_req *rw)
+int xgw_rewrite_request(struct xgw_xfer *x, const struct xgw_h1_request *req, const char *head_end,
+			const struct xgw_rw_req *rw)
 {
 	uint8_t kinds[XGW_H1_MAX_HEADERS];
 	bool has_xfh, norm_cl;
@@ -295,16 +295,16 @@ int xgw_rewrite_request(struct xgw_xfer *x, const struct xgw_h1_request *req,
 	return 0;
 }
 
-int xgw_rewrite_response(struct xgw_xfer *x, const struct xgw_h1_response *resp,
-			 const char *head, const char *head_end, enum xgw_conn_mode mode)
+int xgw_rewrite_response(struct xgw_xfer *x, const struct xgw_h1_response *resp, const char *head,
+			 const char *head_end, enum xgw_conn_mode mode)
 {
 	uint8_t kinds[XGW_H1_MAX_HEADERS];
 	bool has_xfh, norm_cl;
 	int err;
 
 	x->iov_i = x->iov_n = 0;
-	mark_drops(resp->headers, resp->n_headers, kinds, false, mode == XGW_CONN_UPGRADE,
-		   &has_xfh, &norm_cl);
+	mark_drops(resp->headers, resp->n_headers, kinds, false, mode == XGW_CONN_UPGRADE, &has_xfh,
+		   &norm_cl);
 	err = emit_kept(x, head, head_end, resp->headers, resp->n_headers, kinds, -1, NULL, 0);
 	if (err)
 		return err;
@@ -326,8 +326,8 @@ int xgw_rewrite_response(struct xgw_xfer *x, const struct xgw_h1_response *resp,
 }
 
 /* Gateway-generated responses, laid out once. */
-static const uint16_t lresp_status[] = { 400, 403, 404, 408, 413, 414, 417, 431,
-					 500, 501, 502, 503, 504, 505 };
+static const uint16_t lresp_status[] = { 400, 403, 404, 408, 413, 414, 417,
+					 431, 500, 501, 502, 503, 504, 505 };
 #define N_LRESP (sizeof(lresp_status) / sizeof(lresp_status[0]))
 #define LRESP_MAX 192
 

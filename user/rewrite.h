@@ -39,22 +39,22 @@ struct xgw_rw_req {
  * <head_end> points past the head's final CRLF. Returns 0, or -E2BIG when the
  * head needs more than XGW_XFER_IOV pieces.
  */
-int xgw_rewrite_request(struct xgw_xfer *x, const struct xgw_h1_request *req,
-			const char *head_end, const struct xgw_rw_req *rw);
+int xgw_rewrite_request(struct xgw_xfer *x, const struct xgw_h1_request *req, const char *head_end,
+			const struct xgw_rw_req *rw);
 
 /*
  * Queue in <x>'s iovecs the response head <resp> received in [<head>,
  * <head_end>) as sent to the client: hop-by-hop headers removed, Connection
  * set from <mode>. Returns 0 or -E2BIG.
  */
-int xgw_rewrite_response(struct xgw_xfer *x, const struct xgw_h1_response *resp,
-			 const char *head, const char *head_end, enum xgw_conn_mode mode);
+int xgw_rewrite_response(struct xgw_xfer *x, const struct xgw_h1_response *resp, const char *head,
+			 const char *head_end, enum xgw_conn_mode mode);
 
 /* A gateway-generated response: head then a short text/plain body. */
 struct xgw_lresp {
 	const char *data;
 	uint16_t head_len; /* bytes of the head (what a HEAD request gets) */
-	uint16_t len;      /* head and body */
+	uint16_t len;	   /* head and body */
 };
 
 /* Build the response table once, before the first xgw_local_response(). */

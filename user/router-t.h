@@ -47,8 +47,8 @@ struct xgw_router {
 	struct xgw_rt_hslot *htab;
 	uint32_t hmask;
 	uint32_t *any_vhost; /* per listener: its empty-hostname vhost, or XGW_SNAP_NONE */
-	int64_t *swrr;       /* per backend: smooth weighted round robin current weight */
-	uint32_t *rr;        /* per cluster: next endpoint offset */
+	int64_t *swrr;	     /* per backend: smooth weighted round robin current weight */
+	uint32_t *rr;	     /* per cluster: next endpoint offset */
 };
 
 #endif /* XGW_ROUTER_T_H */

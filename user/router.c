@@ -383,9 +383,9 @@ uint32_t xgw_router_pick_endpoint(struct xgw_router *r, uint32_t cluster)
 	return c->ep_first + off;
 }
 
-enum xgw_route_verdict xgw_router_decide(struct xgw_router *r, uint32_t listener,
-					 const char *host, size_t host_len, const char *path,
-					 size_t path_len, uint32_t *ep)
+enum xgw_route_verdict xgw_router_decide(struct xgw_router *r, uint32_t listener, const char *host,
+					 size_t host_len, const char *path, size_t path_len,
+					 uint32_t *ep)
 {
 	uint32_t rule, b, e;
 

@@ -62,9 +62,9 @@ uint32_t xgw_router_pick_endpoint(struct xgw_router *r, uint32_t cluster);
  * The whole decision for one request: sets *<ep> to the endpoint index and
  * returns XGW_ROUTE_OK, or returns the verdict the gateway answers with.
  */
-enum xgw_route_verdict xgw_router_decide(struct xgw_router *r, uint32_t listener,
-					 const char *host, size_t host_len, const char *path,
-					 size_t path_len, uint32_t *ep);
+enum xgw_route_verdict xgw_router_decide(struct xgw_router *r, uint32_t listener, const char *host,
+					 size_t host_len, const char *path, size_t path_len,
+					 uint32_t *ep);
 
 /* Segment-wise prefix or exact match of <path> against <pattern>. */
 bool xgw_router_path_match(uint8_t path_type, const char *pattern, size_t pattern_len,

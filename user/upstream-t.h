@@ -9,7 +9,12 @@
 
 #include "loop-t.h"
 
-#define XGW_POOL_MAX_IDLE 64 /* idle connections kept per endpoint */
+/*
+ * Idle connections kept per endpoint. High enough that a burst of concurrency
+ * does not turn into connect/close churn (Envoy has no such cap at all); the
+ * pool idle timeout trims what the load no longer needs.
+ */
+#define XGW_POOL_MAX_IDLE 1024
 
 struct xgw_upconn {
 	struct xgw_ev ev;
@@ -18,10 +23,10 @@ struct xgw_upconn {
 	bool reused; /* taken from the pool: may have been closed by the server meanwhile */
 	bool closed;
 	int fd;
-	int err;                      /* sticky connect error, -errno */
-	struct xgw_pool *pool;        /* never NULL */
-	struct xgw_conn *owner;       /* the client connection using it; NULL when idle */
-	struct xgw_timer timer;       /* XGW_T_CONNECT, or XGW_T_POOL_IDLE */
+	int err;			/* sticky connect error, -errno */
+	struct xgw_pool *pool;		/* never NULL */
+	struct xgw_conn *owner;		/* the client connection using it; NULL when idle */
+	struct xgw_timer timer;		/* XGW_T_CONNECT, or XGW_T_POOL_IDLE */
 	struct xgw_upconn *prev, *next; /* pool idle list; next also links the dead list */
 };
 

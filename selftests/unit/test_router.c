@@ -7,6 +7,7 @@
 #include "xgw/netaddr.h"
 #include "xgw/snapshot.h"
 
+#include "http1.h"
 #include "router.h"
 
 /* A snapshot buffer, its checked view and the router over it. */
@@ -85,7 +86,13 @@ static uint32_t route(struct fixture *f, uint32_t l, const char *host, const cha
  * "a.example.com", wildcards "*.b.example.com" and "*.example.com", and the
  * any-host vhost; each vhost routes "/" to its own rule.
  */
-enum { R_EXACT, R_WILD_B, R_WILD, R_ANY, R__N };
+enum {
+	R_EXACT,
+	R_WILD_B,
+	R_WILD,
+	R_ANY,
+	R__N
+};
 
 static bool host_fixture(struct fixture *f)
 {
@@ -233,6 +240,33 @@ TEST(path_precedence_and_query)
 	ASSERT_EQ(route(&f, 0, "h", "/api"), r_short, "prefix with trailing slash");
 	ASSERT_EQ(route(&f, 0, "h", "/apix"), r_root, "root");
 	ASSERT_EQ(route(&f, 0, "h", "/"), r_root, "root itself");
+out:
+	fixture_free(&f);
+}
+
+/* The router is given the parser's path, which leaves the query out. */
+TEST(path_query_ignored)
+{
+	static const char raw[] = "GET /api/v1?x=/api/v2 HTTP/1.1\r\nHost: H:80\r\n\r\n";
+	struct xgw_h1_request req;
+	struct fixture f = {};
+	struct xgw_snapb *b = xgw_snapb__new(1);
+	int r_exact, r_root;
+
+	if (!ASSERT_OK_PTR(b, "snapb new"))
+		return;
+	r_exact = add_simple_rule(b, "exact");
+	r_root = add_simple_rule(b, "root");
+	add_listener(b, "10.0.0.1", 80);
+	add_vhost(b, "h");
+	add_match(b, (uint32_t)r_exact, XGW_PATH_EXACT, "/api/v1");
+	add_match(b, (uint32_t)r_root, XGW_PATH_PREFIX, "/");
+	if (!fixture_finish(&f, b))
+		goto out;
+	if (!ASSERT_EQ(xgw_h1_parse_request(raw, sizeof(raw) - 1, &req), sizeof(raw) - 1, "parse"))
+		goto out;
+	ASSERT_EQ(xgw_router_route(f.r, 0, req.host, req.host_len, req.path, req.path_len), r_exact,
+		  "exact match despite the query");
 out:
 	fixture_free(&f);
 }

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * worker-launch: plays the agent for one xgw-worker, for worker_smoke.sh.
+ *
+ *   worker-launch --worker PATH --upstream PORT[,PORT] [--log-level L]
+ *
+ * Binds a dual-stack listening socket on [::]:ephemeral (without sk_lookup,
+ * an accepted socket's local address is what the client dialled: 127.0.0.1
+ * or ::1), spawns the worker with it and a SEQPACKET control socket, prints
+ * "port N" and "pid N", then obeys one command per line on stdin and answers
+ * one line each:
+ *
+ *   snap GEN VARIANT  send a snapshot           -> "ack GEN ERR"
+ *   bad GEN           send a corrupt snapshot   -> "ack GEN ERR"
+ *   stats             ask for counters          -> "stats accepted A active B requests C ..."
+ *   drain             XGW_CTL_DRAIN             -> "ok"
+ *   closectl          close the control socket  -> "ok"
+ *   wait SECS         wait for the worker exit  -> "exit CODE" | "signal SIG" | "timeout"
+ *
+ * On stdin EOF the worker gets SIGTERM and is waited for. Everything stays
+ * on loopback.
+ *
+ * The snapshot, on 127.0.0.1:N and [::1]:N: host "dead.test" -> 127.0.0.1:1
+ * (refused), "only.test" -> Exact "/x", "*.wild.test" -> main, any host ->
+ * Exact "/none" (rule without backends: 500), "/empty" (cluster without
+ * endpoints: 503), "/" -> main. main is every upstream (VARIANT 0) or the
+ * last one only (VARIANT 1).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xgw/ctl.h"
+#include "xgw/snapshot.h"
+
+#define MAX_UP 8
+
+static uint16_t up_ports[MAX_UP];
+static int n_up;
+static uint16_t port;
+
+static const uint8_t lo4[16] = { 127, 0, 0, 1 };
+static const uint8_t lo6[16] = { [15] = 1 };
+
+static int build(uint64_t gen, int variant, void **buf, size_t *len)
+{
+	struct xgw_snapb *b = xgw_snapb__new(gen);
+	int c_main, c_dead, c_empty, r_main, r_dead, r_none, r_empty, r_only, err;
+
+	if (!b)
+		return -ENOMEM;
+	c_main = xgw_snapb_cluster(b, "default/main:80");
+	for (int i = variant ? n_up - 1 : 0; i < n_up; i++)
+		xgw_snapb_endpoint(b, 4, lo4, up_ports[i]);
+	c_dead = xgw_snapb_cluster(b, "default/dead:80");
+	xgw_snapb_endpoint(b, 4, lo4, 1);
+	c_empty = xgw_snapb_cluster(b, "default/empty:80");
+
+	r_main = xgw_snapb_rule(b, "default/main", 0);
+	xgw_snapb_backend(b, (uint32_t)c_main, 1);
+	r_dead = xgw_snapb_rule(b, "default/dead", 0);
+	xgw_snapb_backend(b, (uint32_t)c_dead, 1);
+	r_none = xgw_snapb_rule(b, "default/none", 0);
+	r_empty = xgw_snapb_rule(b, "default/empty", 0);
+	xgw_snapb_backend(b, (uint32_t)c_empty, 1);
+	r_only = xgw_snapb_rule(b, "default/only", 0);
+	xgw_snapb_backend(b, (uint32_t)c_main, 1);
+
+	for (int l = 0; l < 2; l++) {
+		xgw_snapb_listener(b, l ? 6 : 4, l ? lo6 : lo4, port, XGW_LPROTO_HTTP,
+				   "default/gw/http");
+		xgw_snapb_vhost(b, "dead.test", 9);
+		xgw_snapb_match(b, (uint32_t)r_dead, XGW_PATH_PREFIX, "/", 1);
+		xgw_snapb_vhost(b, "only.test", 9);
+		xgw_snapb_match(b, (uint32_t)r_only, XGW_PATH_EXACT, "/x", 2);
+		xgw_snapb_vhost(b, "*.wild.test", 11);
+		xgw_snapb_match(b, (uint32_t)r_main, XGW_PATH_PREFIX, "/", 1);
+		xgw_snapb_vhost(b, "", 0);
+		xgw_snapb_match(b, (uint32_t)r_none, XGW_PATH_EXACT, "/none", 5);
+		xgw_snapb_match(b, (uint32_t)r_empty, XGW_PATH_PREFIX, "/empty", 6);
+		xgw_snapb_match(b, (uint32_t)r_main, XGW_PATH_PREFIX, "/", 1);
+	}
+	err = xgw_snapb__finish(b, buf, len);
+	xgw_snapb__free(b);
+	return err;
+}
+
+/* Wait up to <ms> for one message and print it. */
+static void reply(int sock, int ms)
+{
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	struct xgw_ctl_msg m;
+	int fd, rc;
+
+	if (poll(&p, 1, ms) <= 0) {
+		printf("noreply\n");
+		return;
+	}
+	rc = xgw_ctl_recv(sock, &m, &fd);
+	if (fd >= 0)
+		close(fd);
+	if (rc)
+		printf("error %d\n", rc);
+	else if (m.type == XGW_CTL_ACK)
+		printf("ack %llu %d\n", (unsigned long long)m.generation, m.err);
+	else if (m.type == XGW_CTL_STATS)
+		printf("stats accepted %llu active %llu requests %llu 4xx %llu 5xx %llu "
+		       "upstream_errors %llu bad_requests %llu\n",
+		       (unsigned long long)m.stats[XGW_WSTAT_CONNS_ACCEPTED],
+		       (unsigned long long)m.stats[XGW_WSTAT_CONNS_ACTIVE],
+		       (unsigned long long)m.stats[XGW_WSTAT_REQUESTS],
+		       (unsigned long long)m.stats[XGW_WSTAT_RESP_4XX],
+		       (unsigned long long)m.stats[XGW_WSTAT_RESP_5XX],
+		       (unsigned long long)m.stats[XGW_WSTAT_UPSTREAM_ERRORS],
+		       (unsigned long long)m.stats[XGW_WSTAT_BAD_REQUESTS]);
+	else
+		printf("type %u\n", m.type);
+}
+
+static void send_snapshot(int sock, uint64_t gen, int variant, bool corrupt)
+{
+	struct xgw_ctl_msg m = { .magic = XGW_CTL_MAGIC, .type = XGW_CTL_SNAPSHOT };
+	void *buf;
+	size_t len;
+	int fd, rc;
+
+	if (build(gen, variant, &buf, &len)) {
+		printf("error build\n");
+		return;
+	}
+	if (corrupt)
+		memset(buf, 0x5a, 16);
+	fd = xgw_memfd_from_buf("xgw-smoke-snapshot", buf, len);
+	free(buf);
+	if (fd < 0) {
+		printf("error memfd %d\n", fd);
+		return;
+	}
+	m.generation = gen;
+	m.size = len;
+	rc = xgw_ctl_send(sock, &m, fd);
+	close(fd);
+	if (rc) {
+		printf("error send %d\n", rc);
+		return;
+	}
+	reply(sock, 5000);
+}
+
+static void wait_worker(pid_t *pid, int secs)
+{
+	struct timespec t = { .tv_nsec = 50 * 1000 * 1000 };
+	int status;
+
+	for (int i = 0; *pid > 0 && i < secs * 20; i++) {
+		pid_t r = waitpid(*pid, &status, WNOHANG);
+
+		if (r == *pid) {
+			*pid = -1;
+			if (WIFEXITED(status))
+				printf("exit %d\n", WEXITSTATUS(status));
+			else
+				printf("signal %d\n", WTERMSIG(status));
+			return;
+		}
+		nanosleep(&t, NULL);
+	}
+	printf(*pid > 0 ? "timeout\n" : "exit gone\n");
+}
+
+static int listen_socket(void)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
+	socklen_t sl = sizeof(sa);
+	int fd, zero = 0;
+
+	fd = socket(AF_INET6, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 1024) ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl)) {
+		close(fd);
+		return -1;
+	}
+	port = ntohs(sa.sin6_port);
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "worker", required_argument, NULL, 'w' },
+		{ "upstream", required_argument, NULL, 'u' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{},
+	};
+	const char *worker = NULL, *level = "info";
+	char line[256], cfd[16], lfd_s[16];
+	int sv[2], lfd, opt, status;
+	pid_t pid;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'w':
+			worker = optarg;
+			break;
+		case 'u':
+			for (char *t = strtok(optarg, ","); t && n_up < MAX_UP;
+			     t = strtok(NULL, ","))
+				up_ports[n_up++] = (uint16_t)atoi(t);
+			break;
+		case 'l':
+			level = optarg;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (!worker || !n_up) {
+		fprintf(stderr, "usage: worker-launch --worker PATH --upstream PORT[,PORT] "
+				"[--log-level L]\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	lfd = listen_socket();
+	if (lfd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+		perror("worker-launch: listen/socketpair");
+		return 1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("worker-launch: fork");
+		return 1;
+	}
+	if (!pid) {
+		/* The worker's control end must survive exec. */
+		int ctl = dup(sv[1]);
+
+		snprintf(cfd, sizeof(cfd), "%d", ctl);
+		snprintf(lfd_s, sizeof(lfd_s), "%d", lfd);
+		execl(worker, worker, "--id", "0", "--control-fd", cfd, "--listen-fd", lfd_s,
+		      "--log-level", level, (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	close(lfd);
+	printf("port %u\npid %d\n", port, (int)pid);
+
+	while (fgets(line, sizeof(line), stdin)) {
+		struct xgw_ctl_msg m = { .magic = XGW_CTL_MAGIC };
+		unsigned long long gen;
+		int variant, secs;
+
+		if (sscanf(line, "snap %llu %d", &gen, &variant) == 2) {
+			send_snapshot(sv[0], gen, variant, false);
+		} else if (sscanf(line, "bad %llu", &gen) == 1) {
+			send_snapshot(sv[0], gen, 0, true);
+		} else if (!strncmp(line, "stats", 5)) {
+			m.type = XGW_CTL_STATS;
+			if (xgw_ctl_send(sv[0], &m, -1))
+				printf("error send\n");
+			else
+				reply(sv[0], 5000);
+		} else if (!strncmp(line, "drain", 5)) {
+			m.type = XGW_CTL_DRAIN;
+			printf(xgw_ctl_send(sv[0], &m, -1) ? "error send\n" : "ok\n");
+		} else if (!strncmp(line, "closectl", 8)) {
+			close(sv[0]);
+			sv[0] = -1;
+			printf("ok\n");
+		} else if (sscanf(line, "wait %d", &secs) == 1) {
+			wait_worker(&pid, secs);
+		} else {
+			printf("unknown\n");
+		}
+	}
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, &status, 0);
+	}
+	return 0;
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+# The worker alone, without agent or BPF: worker-launch plays the agent
+# (snapshots over the control socket), xgw-echo is the upstream, curl and
+# bash's /dev/tcp are the clients. Checks 503 before the first snapshot,
+# routing (host, path, IPv4/IPv6 listeners), the gateway's own 404/500/502/503,
+# proxy headers, keep-alive, request bodies, a malformed request, snapshot
+# swap and rejection, stats, the agent going away, and drain. Loopback only;
+# every wait is bounded. Prints TAP.
+set -uo pipefail
+BUILD=${XGW_BUILD:?XGW_BUILD must name the build directory}
+WORKER=$BUILD/user/xgw-worker
+ECHO=$BUILD/tools/xgw-echo
+LAUNCH=$BUILD/selftests/worker-launch
+TMP=$(mktemp -d /tmp/xgw-worker-smoke.XXXXXX)
+ECHO_PID=""
+LAUNCH_PID=""
+n=0
+failed=0
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+expect() { # name, want, got
+	if [ "$3" = "$2" ]; then ok "$1"; else not_ok "$1" "want: $2" "got: $3"; fi
+}
+expect_match() { # name, regex, got
+	if [[ $3 =~ $2 ]]; then ok "$1"; else not_ok "$1" "want match: $2" "got: ${3:0:300}"; fi
+}
+
+cleanup() {
+	local p
+	[ -n "$LAUNCH_PID" ] && exec {L_IN}>&- 2>/dev/null
+	for p in $LAUNCH_PID $ECHO_PID; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in $LAUNCH_PID $ECHO_PID; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "TAP version 13"
+echo "1..25"
+for f in "$WORKER" "$ECHO" "$LAUNCH"; do
+	[ -x "$f" ] || { echo "Bail out! $f not built"; exit 1; }
+done
+command -v curl >/dev/null || { echo "Bail out! curl missing"; exit 1; }
+
+# --- upstream: xgw-echo on a free port (bounded tries) ----------------------
+for _ in 1 2 3 4 5; do
+	UP_PORT=$((20000 + RANDOM % 20000))
+	"$ECHO" --listen "127.0.0.1:$UP_PORT" --mode json --quiet 2>"$TMP/echo.log" &
+	ECHO_PID=$!
+	for _ in $(seq 20); do
+		curl -s -o /dev/null "http://127.0.0.1:$UP_PORT/health" && break 2
+		kill -0 "$ECHO_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$ECHO_PID" 2>/dev/null; wait "$ECHO_PID" 2>/dev/null; ECHO_PID=""
+done
+[ -n "$ECHO_PID" ] || { echo "Bail out! xgw-echo did not start"; exit 1; }
+
+# --- the worker, driven through worker-launch on a pipe pair ---------------
+mkfifo "$TMP/in" "$TMP/out"
+"$LAUNCH" --worker "$WORKER" --upstream "$UP_PORT" --log-level info \
+	<"$TMP/in" >"$TMP/out" 2>"$TMP/worker.log" &
+LAUNCH_PID=$!
+exec {L_IN}>"$TMP/in" {L_OUT}<"$TMP/out"
+cmd() { # one command, one answer line (10 s at most)
+	local line
+	echo "$*" >&"$L_IN"
+	IFS= read -r -t 10 line <&"$L_OUT" || line="(no answer)"
+	echo "$line"
+}
+read -r -t 10 PORTLINE <&"$L_OUT"
+read -r -t 10 _PIDLINE <&"$L_OUT"
+GW_PORT=${PORTLINE#port }
+[[ $GW_PORT =~ ^[0-9]+$ ]] || { echo "Bail out! worker-launch: $PORTLINE"; exit 1; }
+GW=http://127.0.0.1:$GW_PORT
+C=(curl -s --max-time 5)
+
+code() { "${C[@]}" -o /dev/null -w '%{http_code}' "$@"; }
+
+# Wait until the worker accepts (it answers 503 until the first snapshot).
+for _ in $(seq 50); do [ "$(code "$GW/")" = 000 ] || break; sleep 0.1; done
+expect "503 before the first snapshot" 503 "$(code "$GW/")"
+expect "snapshot 1 acknowledged" "ack 1 0" "$(cmd snap 1 0)"
+
+body=$("${C[@]}" "$GW/hello?q=1")
+expect_match "proxied to the upstream" '"path": "/hello\?q=1"' "$body"
+expect_match "X-Forwarded-For added" '"X-Forwarded-For": \[[^]]*"127\.0\.0\.1"' "$body"
+expect_match "X-Forwarded-Proto added" '"X-Forwarded-Proto": \[[^]]*"http"' "$body"
+expect_match "X-Forwarded-Host added" '"X-Forwarded-Host"' "$body"
+body=$("${C[@]}" -H 'X-Forwarded-For: 192.0.2.1' -H 'Connection: keep-alive, X-Hop' -H 'X-Hop: 1' "$GW/")
+expect_match "X-Forwarded-For appended" '"192\.0\.2\.1, 127\.0\.0\.1"' "$body"
+if [[ $body == *X-Hop* ]]; then not_ok "header named by Connection removed" "$body"; else ok "header named by Connection removed"; fi
+expect "IPv6 listener" 200 "$(code "http://[::1]:$GW_PORT/")"
+expect "wildcard host" 200 "$(code -H 'Host: a.b.wild.test' "$GW/")"
+expect "exact path on exact host" 200 "$(code -H 'Host: ONLY.test:80' "$GW/x")"
+expect "no match: 404" 404 "$(code -H 'Host: only.test' "$GW/y")"
+expect "rule without backends: 500" 500 "$(code "$GW/none")"
+expect "Service without endpoints: 503" 503 "$(code "$GW/empty/a")"
+expect "refused upstream: 502" 502 "$(code -H 'Host: dead.test' "$GW/")"
+expect "status passed through" 418 "$(code "$GW/status/418")"
+
+out=$("${C[@]}" -w '%{http_code} %{num_connects}\n' -o /dev/null "$GW/a" -o /dev/null "$GW/b" \
+	-o /dev/null "$GW/c" | tr '\n' ' ')
+expect "keep-alive: three requests, one connection" "200 1 200 0 200 0 " "$out"
+head -c 1000000 /dev/zero >"$TMP/body"
+expect "1 MB request body" 200 "$(code --data-binary @"$TMP/body" "$GW/post")"
+
+# A request without Host in HTTP/1.1, by hand: 400 and a close.
+bad=$(timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$GW_PORT; printf 'GET / HTTP/1.1\r\n\r\n' >&3; cat <&3" 2>/dev/null | head -1 | tr -d '\r')
+expect "malformed request: 400" "HTTP/1.1 400 Bad Request" "$bad"
+
+expect "snapshot 2 acknowledged" "ack 2 0" "$(cmd snap 2 1)"
+expect_match "corrupt snapshot rejected" '^ack 3 -[0-9]+$' "$(cmd bad 3)"
+expect "still serving after the rejection" 200 "$(code "$GW/")"
+expect_match "stats" '^stats accepted [1-9][0-9]* active [0-9]+ requests [1-9]' "$(cmd stats)"
+
+cmd closectl >/dev/null
+expect "serving after the agent went away" 200 "$(code "$GW/")"
+
+# Drain via SIGTERM (the control socket is gone): the worker exits 0.
+kill -TERM "$(pgrep -P "$LAUNCH_PID" -x xgw-worker | head -1)" 2>/dev/null
+expect "drained and exited 0" "exit 0" "$(cmd wait 35)"
+
+if [ "$failed" -ne 0 ]; then
+	echo "# worker log:"
+	sed 's/^/#   /' "$TMP/worker.log" | tail -20
+fi
+exit $((failed ? 1 : 0))
