@@ -17,6 +17,7 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bpf_maps.h"
@@ -29,7 +30,8 @@
 #include "xgw/log.h"
 #include "xgw/netaddr.h"
 
-#define DEBOUNCE_MS 15 /* coalesce the several events of one editor save */
+#define DEBOUNCE_MS 15	 /* coalesce the several events of one editor save */
+#define ACK_WAIT_MS 1000 /* how long BPF waits for every worker to ack a snapshot */
 #define MAX_POOLS 16
 #define MAX_IFACES 16
 
@@ -59,9 +61,18 @@ struct agent {
 	struct xgw_reconcile_result res; /* the result being served */
 	bool have_res;
 	uint64_t gen;
-	bool status_programmed; /* status says Programmed for gen */
+	bool status_programmed;	   /* status says Programmed for gen */
+	uint64_t dataplane_due_ms; /* != 0: BPF and routes still to sync for gen, by then */
 	int epfd, sigfd, infd;
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static void usage(FILE *out)
 {
@@ -459,19 +470,15 @@ static void apply(struct agent *a)
 			(unsigned long long)a->gen);
 		goto err;
 	}
-	/* Workers first, so that a listener appears in BPF only once some worker
-	 * can route it (workers answer 404 for listeners they do not know yet). */
+	/* Two phases: the workers get the snapshot now; BPF and the local routes
+	 * follow once every worker has acknowledged it (sync_dataplane), so that
+	 * a new listener is never steered to a worker that would answer 404. */
 	err = xgw_workers_publish(a->ws, memfd, ro.generation, res.snap_len);
 	close(memfd);
 	if (err) {
 		log_err("snapshot: publish: %s", strerror(-err));
 		goto err;
 	}
-	err = xgw_bpf_sync_listeners(a->bpf, res.listeners, res.n_listeners);
-	if (err)
-		log_err("bpf: syncing listeners: %s", strerror(-err));
-	if (a->o.manage_routes && sync_routes(&res))
-		log_err("routes: local routes for Gateway addresses are incomplete");
 
 	a->gen = ro.generation;
 	if (a->have_res) {
@@ -482,6 +489,7 @@ static void apply(struct agent *a)
 	a->store = st;
 	a->have_res = true;
 	a->status_programmed = false;
+	a->dataplane_due_ms = now_ms() + ACK_WAIT_MS;
 	log_info("generation %llu: %zu listener(s), snapshot %zu bytes", (unsigned long long)a->gen,
 		 res.n_listeners, res.snap_len);
 	write_status(a);
@@ -491,14 +499,33 @@ err:
 	xgw_store__free(st);
 }
 
-static void check_programmed(struct agent *a)
+/* Phase two of apply(): BPF listeners and local routes for generation gen. */
+static void sync_dataplane(struct agent *a, bool acked)
 {
-	if (a->status_programmed || !a->have_res || !xgw_workers_acked(a->ws, a->gen))
+	int err;
+
+	a->dataplane_due_ms = 0;
+	if (!acked)
+		log_warn("generation %llu: not every worker acknowledged it within %d ms; "
+			 "programming BPF anyway",
+			 (unsigned long long)a->gen, ACK_WAIT_MS);
+	err = xgw_bpf_sync_listeners(a->bpf, a->res.listeners, a->res.n_listeners);
+	if (err)
+		log_err("bpf: syncing listeners: %s", strerror(-err));
+	if (a->o.manage_routes && sync_routes(&a->res))
+		log_err("routes: local routes for Gateway addresses are incomplete");
+	if (!acked || err)
 		return;
 	a->status_programmed = true;
 	log_info("generation %llu: all %u worker(s) serving it", (unsigned long long)a->gen,
 		 xgw_workers_count(a->ws));
 	write_status(a);
+}
+
+static void check_programmed(struct agent *a)
+{
+	if (a->dataplane_due_ms && xgw_workers_acked(a->ws, a->gen))
+		sync_dataplane(a, true);
 }
 
 static int epoll_add(int ep, int fd, uint64_t tag)
@@ -527,31 +554,49 @@ static void watch_workers(struct agent *a, int *watched)
 	}
 }
 
+/* Milliseconds from now until <at> for epoll_wait; -1 when <at> is 0 (none). */
+static int until(uint64_t at, uint64_t now)
+{
+	if (!at)
+		return -1;
+	return at > now ? (int)(at - now) : 0;
+}
+
+static int min_timeout(int a, int b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
 static int run(struct agent *a)
 {
 	int watched[256];
-	long debounce_ms = -1; /* >= 0: apply after this long without events */
+	uint64_t reload_at = 0; /* != 0: apply once no event came for DEBOUNCE_MS */
 	struct epoll_event evs[32];
 
 	memset(watched, -1, sizeof(watched));
 	apply(a);
 	for (;;) {
-		int tick, timeout, n;
+		uint64_t now = now_ms();
+		int timeout, n;
 
+		if (reload_at && reload_at <= now) {
+			reload_at = 0;
+			apply(a);
+		}
+		if (a->dataplane_due_ms && a->dataplane_due_ms <= now)
+			sync_dataplane(a, xgw_workers_acked(a->ws, a->gen));
 		watch_workers(a, watched);
-		tick = xgw_workers_tick(a->ws);
+		timeout = xgw_workers_tick(a->ws);
 		watch_workers(a, watched);
-		timeout = tick;
-		if (debounce_ms >= 0 && (timeout < 0 || debounce_ms < timeout))
-			timeout = (int)debounce_ms;
+		timeout = min_timeout(timeout, until(reload_at, now));
+		timeout = min_timeout(timeout, until(a->dataplane_due_ms, now));
 		n = epoll_wait(a->epfd, evs, 32, timeout);
 		if (n < 0 && errno != EINTR)
 			return -errno;
-		if (n == 0 && debounce_ms >= 0 && timeout == debounce_ms) {
-			debounce_ms = -1;
-			apply(a);
-			continue;
-		}
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = evs[i].data.u64;
 
@@ -562,7 +607,7 @@ static int run(struct agent *a)
 					if (si.ssi_signo == SIGCHLD)
 						xgw_workers_reap(a->ws);
 					else if (si.ssi_signo == SIGHUP)
-						debounce_ms = 0;
+						reload_at = now_ms();
 					else
 						return 0; /* SIGTERM, SIGINT */
 				}
@@ -571,7 +616,7 @@ static int run(struct agent *a)
 
 				while (read(a->infd, buf, sizeof(buf)) > 0)
 					;
-				debounce_ms = DEBOUNCE_MS;
+				reload_at = now_ms() + DEBOUNCE_MS;
 			} else if (tag & TAG_WORKER) {
 				unsigned w = (unsigned)(tag & 0xffffffffu);
 

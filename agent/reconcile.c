@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <ctype.h>
 
 #include "reconcile.h"
 #include "xgw/netaddr.h"
@@ -597,24 +598,30 @@ static bool route_allowed(const struct xgw_store *st, const struct gw_listener *
 	}
 }
 
-/* What format 1 of the snapshot cannot express yet; NULL when the rule is fine. */
+static const char *filters_unsupported(const struct xgw_http_filter *f, size_t n)
+{
+	bool redirect = false, rewrite = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (f[i].type == XGW_HF_CORS)
+			return "CORS filters";
+		if (f[i].type == XGW_HF_EXTENSION_REF)
+			return "ExtensionRef filters";
+		redirect |= f[i].type == XGW_HF_REDIRECT;
+		rewrite |= f[i].type == XGW_HF_URL_REWRITE;
+	}
+	/* the API forbids the pair; a rule carrying both is not served */
+	return redirect && rewrite ? "RequestRedirect together with URLRewrite" : NULL;
+}
+
+/* What the snapshot cannot express yet; NULL when the rule is served. */
 static const char *rule_unsupported(const struct xgw_http_rule *r)
 {
-	if (r->n_filters)
-		return "filters";
-	for (size_t i = 0; i < r->n_matches; i++) {
-		const struct xgw_http_match *m = &r->matches[i];
+	const char *why = filters_unsupported(r->filters, r->n_filters);
 
-		if (m->path_type == XGW_MATCH_PATH_REGEX)
-			return "RegularExpression path matches";
-		if (m->n_headers)
-			return "header matches";
-		if (m->n_query)
-			return "query parameter matches";
-		if (m->method)
-			return "method matches";
-	}
-	return NULL;
+	for (size_t b = 0; !why && b < r->n_backends; b++)
+		why = filters_unsupported(r->backends[b].filters, r->backends[b].n_filters);
+	return why;
 }
 
 static struct gw *find_gw(struct ctx *c, const char *ns, const char *name)
@@ -708,6 +715,10 @@ static int attach_route(struct ctx *c, size_t ri)
 		for (size_t b = 0; b < rule->n_backends && !refs_reason; b++)
 			refs_reason = backend_problem(c->st, r, &rule->backends[b], refs_msg,
 						      sizeof(refs_msg));
+		for (size_t f = 0; f < rule->n_filters && !refs_reason; f++)
+			if (rule->filters[f].type == XGW_HF_MIRROR && rule->filters[f].mirror)
+				refs_reason = backend_problem(c->st, r, rule->filters[f].mirror,
+							      refs_msg, sizeof(refs_msg));
 	}
 
 	for (size_t p = 0; p < r->n_parents; p++) {
@@ -871,6 +882,69 @@ static int cluster_for(struct ctx *c, const struct xgw_httproute *r,
 	return 0;
 }
 
+static int add_hdrops(struct ctx *c, uint8_t op, const struct xgw_header_kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (xgw_snapb_hdrop(c->b, op, kv[i].name, kv[i].value) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+/* Filters of a rule or of a backendRef, to the builder's current owner. */
+static int add_filters(struct ctx *c, const struct xgw_httproute *r,
+		       const struct xgw_http_filter *hf, size_t n)
+{
+	static const uint8_t pmod[] = { [XGW_PM_NONE] = XGW_PATHMOD_NONE,
+					[XGW_PM_FULL] = XGW_PATHMOD_FULL,
+					[XGW_PM_PREFIX] = XGW_PATHMOD_PREFIX };
+
+	for (size_t i = 0; i < n; i++) {
+		const struct xgw_http_filter *f = &hf[i];
+		struct xgw_snap_filter sf = { .path_mod = pmod[f->path_mod] };
+
+		switch (f->type) {
+		case XGW_HF_REQUEST_HEADER:
+		case XGW_HF_RESPONSE_HEADER:
+			sf.type = f->type == XGW_HF_REQUEST_HEADER ? XGW_FILTER_REQUEST_HEADER
+								   : XGW_FILTER_RESPONSE_HEADER;
+			if (xgw_snapb_filter(c->b, &sf, NULL, NULL, NULL) < 0 ||
+			    add_hdrops(c, XGW_HDROP_SET, f->set, f->n_set) ||
+			    add_hdrops(c, XGW_HDROP_ADD, f->add, f->n_add))
+				return -ENOMEM;
+			for (size_t k = 0; k < f->n_remove; k++)
+				if (xgw_snapb_hdrop(c->b, XGW_HDROP_REMOVE, f->remove[k], NULL) < 0)
+					return -ENOMEM;
+			break;
+		case XGW_HF_REDIRECT:
+			sf.type = XGW_FILTER_REDIRECT;
+			sf.status = (uint16_t)f->status_code;
+			sf.port = f->port;
+			if (xgw_snapb_filter(c->b, &sf, f->scheme, f->hostname, f->path) < 0)
+				return -ENOMEM;
+			break;
+		case XGW_HF_URL_REWRITE:
+			sf.type = XGW_FILTER_URL_REWRITE;
+			if (xgw_snapb_filter(c->b, &sf, NULL, f->hostname, f->path) < 0)
+				return -ENOMEM;
+			break;
+		case XGW_HF_MIRROR:
+			if (!f->mirror || cluster_for(c, r, f->mirror, &sf.cluster))
+				return f->mirror ? -ENOMEM : 0;
+			if (sf.cluster == XGW_SNAP_NONE || !f->mirror_num)
+				break; /* unresolved (reported as ResolvedRefs) or 0 %: no copy */
+			sf.type = XGW_FILTER_MIRROR;
+			sf.num = f->mirror_num;
+			sf.den = f->mirror_den;
+			if (xgw_snapb_filter(c->b, &sf, NULL, NULL, NULL) < 0)
+				return -ENOMEM;
+			break;
+		default:
+			break; /* CORS, ExtensionRef: such rules are not built */
+		}
+	}
+	return 0;
+}
+
 /* Snapshot rules for every rule of every attached route, made once per route. */
 static int build_rules(struct ctx *c)
 {
@@ -903,12 +977,19 @@ static int build_rules(struct ctx *c)
 			for (size_t b = 0; b < rule->n_backends && b < 64; b++)
 				if (cluster_for(c, r, &rule->backends[b], &cl[b]))
 					return -ENOMEM;
-			idx = xgw_snapb_rule(c->b, name, (uint32_t)k);
+			idx = xgw_snapb_rule(c->b, name, (uint32_t)k, rule->timeout_request_ms,
+					     rule->timeout_backend_ms);
 			if (idx < 0)
 				return idx;
-			for (size_t b = 0; b < rule->n_backends && b < 64; b++)
-				if (xgw_snapb_backend(c->b, cl[b], rule->backends[b].weight) < 0)
+			if (add_filters(c, r, rule->filters, rule->n_filters))
+				return -ENOMEM;
+			for (size_t b = 0; b < rule->n_backends && b < 64; b++) {
+				const struct xgw_backend_ref *be = &rule->backends[b];
+
+				if (xgw_snapb_backend(c->b, cl[b], be->weight) < 0 ||
+				    add_filters(c, r, be->filters, be->n_filters))
 					return -ENOMEM;
+			}
 			c->rule_ids[ri][k] = (uint32_t)idx;
 		}
 	}
@@ -917,12 +998,19 @@ static int build_rules(struct ctx *c)
 
 struct entry {
 	const struct xgw_httproute *route;
-	uint32_t rule_idx; /* within the route */
+	const struct xgw_http_match *m; /* NULL: the default match, PathPrefix "/" */
+	uint32_t rule_idx;		/* within the route */
 	uint32_t match_idx;
 	uint32_t snap_rule;
 	uint8_t path_type;
 	const char *path;
 };
+
+/* Exact, then RegularExpression, then PathPrefix (as Envoy-based gateways order them). */
+static int path_rank(uint8_t t)
+{
+	return t == XGW_PATH_EXACT ? 0 : t == XGW_PATH_REGEX ? 1 : 2;
+}
 
 static int entry_cmp(const void *pa, const void *pb)
 {
@@ -930,14 +1018,27 @@ static int entry_cmp(const void *pa, const void *pb)
 	const char *ta, *tb;
 	int d;
 
-	/* Exact before prefix; then the longer path; then (Gateway API order) the
-	 * older route, then namespace/name, then rule and match order. */
+	/* The Gateway API's order: exact before prefix, the longer path, a method
+	 * match, more header matches, more query matches; then the older route,
+	 * namespace/name, rule and match order. */
 	if (a->path_type != b->path_type)
-		return a->path_type == XGW_PATH_EXACT ? -1 : 1;
+		return path_rank(a->path_type) - path_rank(b->path_type);
 	size_t la = strlen(a->path), lb = strlen(b->path);
 
 	if (la != lb)
 		return la > lb ? -1 : 1;
+	bool ma = a->m && a->m->method, mb = b->m && b->m->method;
+
+	if (ma != mb)
+		return ma ? -1 : 1;
+	size_t ha = a->m ? a->m->n_headers : 0, hb = b->m ? b->m->n_headers : 0;
+
+	if (ha != hb)
+		return ha > hb ? -1 : 1;
+	size_t qa = a->m ? a->m->n_query : 0, qb = b->m ? b->m->n_query : 0;
+
+	if (qa != qb)
+		return qa > qb ? -1 : 1;
 	ta = a->route->meta.creation_timestamp ? a->route->meta.creation_timestamp : "";
 	tb = b->route->meta.creation_timestamp ? b->route->meta.creation_timestamp : "";
 	if ((d = strcmp(ta, tb)))
@@ -949,6 +1050,36 @@ static int entry_cmp(const void *pa, const void *pb)
 	if (a->rule_idx != b->rule_idx)
 		return a->rule_idx < b->rule_idx ? -1 : 1;
 	return a->match_idx < b->match_idx ? -1 : a->match_idx > b->match_idx;
+}
+
+static uint8_t snap_path_type(const struct xgw_http_match *hm)
+{
+	if (!hm || hm->path_type == XGW_MATCH_PATH_PREFIX)
+		return XGW_PATH_PREFIX;
+	return hm->path_type == XGW_MATCH_PATH_EXACT ? XGW_PATH_EXACT : XGW_PATH_REGEX;
+}
+
+static int add_kvs(struct ctx *c, uint8_t kind, const struct xgw_kv_match *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t type = kv[i].type && !strcmp(kv[i].type, "RegularExpression")
+				       ? XGW_KV_REGEX
+				       : XGW_KV_EXACT;
+		char name[256];
+		size_t len = strlen(kv[i].name);
+
+		/* header names compare case-insensitively: store them lower-case */
+		if (len >= sizeof(name))
+			len = sizeof(name) - 1;
+		for (size_t k = 0; k < len; k++)
+			name[k] = kind == XGW_KV_HEADER
+					  ? (char)tolower((unsigned char)kv[i].name[k])
+					  : kv[i].name[k];
+		name[len] = '\0';
+		if (xgw_snapb_kv(c->b, kind, type, name, kv[i].value) < 0)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 struct vhost {
@@ -1037,13 +1168,11 @@ static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listene
 						rule->n_matches ? &rule->matches[m] : NULL;
 					struct entry e = {
 						.route = at->route,
+						.m = hm,
 						.rule_idx = (uint32_t)k,
 						.match_idx = (uint32_t)m,
 						.snap_rule = sr,
-						.path_type =
-							hm && hm->path_type == XGW_MATCH_PATH_EXACT
-								? XGW_PATH_EXACT
-								: XGW_PATH_PREFIX,
+						.path_type = snap_path_type(hm),
 						.path = hm && hm->path ? hm->path : "/",
 					};
 
@@ -1079,7 +1208,9 @@ static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listene
 			struct entry *e = &v->e.v[k];
 
 			if (xgw_snapb_match(c->b, e->snap_rule, e->path_type, e->path,
-					    strlen(e->path)) < 0)
+					    strlen(e->path), e->m ? e->m->method : NULL) < 0 ||
+			    (e->m && (add_kvs(c, XGW_KV_HEADER, e->m->headers, e->m->n_headers) ||
+				      add_kvs(c, XGW_KV_QUERY, e->m->query, e->m->n_query))))
 				goto out;
 		}
 	}

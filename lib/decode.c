@@ -26,6 +26,7 @@
 
 #include "xgw/log.h"
 #include "xgw/model.h"
+#include "xgw/netaddr.h"
 #include "yaml_tree.h"
 
 /* A manifest file larger than this is refused rather than read into memory. */
@@ -608,10 +609,11 @@ static void decode_parent_ref(struct dctx *c, const struct xgw_ynode *m, void *o
 	p->port = (uint32_t)get_int(c, m, "port", 0, 1, 65535, PORT_WANT, NULL);
 }
 
+static void decode_filter(struct dctx *c, const struct xgw_ynode *m, void *out);
+
 static void decode_backend_ref(struct dctx *c, const struct xgw_ynode *m, void *out)
 {
 	struct xgw_backend_ref *b = out;
-	size_t n;
 
 	b->group = opt_str(c, m, "group", "");
 	b->kind = opt_str(c, m, "kind", "Service");
@@ -620,8 +622,192 @@ static void decode_backend_ref(struct dctx *c, const struct xgw_ynode *m, void *
 	b->port = get_port(c, m, "port", false);
 	b->weight =
 		(uint32_t)get_int(c, m, "weight", 1, 0, INT32_MAX, "an integer 0..1000000", NULL);
-	get_seq(c, m, "filters", &n);
-	b->n_filters = n;
+	b->filters = get_list(c, m, "filters", XGW_YNODE_MAP, sizeof(*b->filters), decode_filter,
+			      &b->n_filters);
+}
+
+static void decode_header_kv(struct dctx *c, const struct xgw_ynode *m, void *out)
+{
+	struct xgw_header_kv *kv = out;
+
+	kv->name = req_str(c, m, "name");
+	kv->value = opt_str(c, m, "value", NULL);
+	if (!c->err && !kv->value)
+		fail(c, "value", m, "required field is missing");
+}
+
+/* requestHeaderModifier / responseHeaderModifier */
+static void decode_header_mod(struct dctx *c, const struct xgw_ynode *f, const char *key,
+			      struct xgw_http_filter *hf)
+{
+	const struct xgw_ynode *m = get_map(c, f, key);
+	size_t old;
+
+	if (!c->err && !m)
+		fail(c, key, f, "required for this filter type");
+	old = push_key(c, key);
+	hf->set = get_list(c, m, "set", XGW_YNODE_MAP, sizeof(*hf->set), decode_header_kv,
+			   &hf->n_set);
+	hf->add = get_list(c, m, "add", XGW_YNODE_MAP, sizeof(*hf->add), decode_header_kv,
+			   &hf->n_add);
+	hf->remove = get_strs(c, m, "remove", &hf->n_remove);
+	path_pop(c, old);
+}
+
+/* path: {type: ReplaceFullPath | ReplacePrefixMatch, replaceFullPath | replacePrefixMatch} */
+static void decode_path_mod(struct dctx *c, const struct xgw_ynode *m, struct xgw_http_filter *hf)
+{
+	static const char *const types[] = { "", "ReplaceFullPath", "ReplacePrefixMatch", NULL };
+	const struct xgw_ynode *p = get_map(c, m, "path");
+	size_t old = push_key(c, "path");
+
+	if (p) {
+		hf->path_mod = (enum xgw_path_modifier)enum_of(
+			c, p, "type", NULL, types, "ReplaceFullPath or ReplacePrefixMatch");
+		hf->path = opt_str(c, p,
+				   hf->path_mod == XGW_PM_FULL ? "replaceFullPath"
+							       : "replacePrefixMatch",
+				   NULL);
+		if (!c->err && !hf->path)
+			fail(c,
+			     hf->path_mod == XGW_PM_FULL ? "replaceFullPath" : "replacePrefixMatch",
+			     p, "required for this path type");
+	}
+	path_pop(c, old);
+}
+
+static void decode_filter(struct dctx *c, const struct xgw_ynode *m, void *out)
+{
+	static const char *const types[] = { "",
+					     "RequestHeaderModifier",
+					     "ResponseHeaderModifier",
+					     "RequestRedirect",
+					     "URLRewrite",
+					     "RequestMirror",
+					     "CORS",
+					     "ExtensionRef",
+					     NULL };
+	struct xgw_http_filter *hf = out;
+	const struct xgw_ynode *sub;
+	size_t old;
+
+	hf->type = (enum xgw_filter_type)enum_of(
+		c, m, "type", NULL, types,
+		"one of RequestHeaderModifier, ResponseHeaderModifier, RequestRedirect, "
+		"URLRewrite, RequestMirror, CORS, ExtensionRef");
+	switch (hf->type) {
+	case XGW_HF_REQUEST_HEADER:
+		decode_header_mod(c, m, "requestHeaderModifier", hf);
+		break;
+	case XGW_HF_RESPONSE_HEADER:
+		decode_header_mod(c, m, "responseHeaderModifier", hf);
+		break;
+	case XGW_HF_REDIRECT:
+		sub = get_map(c, m, "requestRedirect");
+		old = push_key(c, "requestRedirect");
+		hf->scheme = opt_str(c, sub, "scheme", NULL);
+		hf->hostname = opt_str(c, sub, "hostname", NULL);
+		hf->port = (uint32_t)get_int(c, sub, "port", 0, 1, 65535, PORT_WANT, NULL);
+		hf->status_code = (uint32_t)get_int(c, sub, "statusCode", 302, 300, 399,
+						    "a redirect status code", NULL);
+		decode_path_mod(c, sub, hf);
+		path_pop(c, old);
+		break;
+	case XGW_HF_URL_REWRITE:
+		sub = get_map(c, m, "urlRewrite");
+		old = push_key(c, "urlRewrite");
+		hf->hostname = opt_str(c, sub, "hostname", NULL);
+		decode_path_mod(c, sub, hf);
+		path_pop(c, old);
+		break;
+	case XGW_HF_MIRROR: {
+		const struct xgw_ynode *br, *fr;
+
+		sub = get_map(c, m, "requestMirror");
+		old = push_key(c, "requestMirror");
+		br = get_map(c, sub, "backendRef");
+		if (!c->err && !br) {
+			fail(c, "backendRef", sub, "required field is missing");
+		} else if (br) {
+			size_t o2 = push_key(c, "backendRef");
+
+			hf->mirror = alloc_array(c, 1, sizeof(*hf->mirror));
+			if (hf->mirror)
+				decode_backend_ref(c, br, hf->mirror);
+			path_pop(c, o2);
+		}
+		hf->mirror_num = hf->mirror_den = 100;
+		if (get(sub, "percent"))
+			hf->mirror_num = (uint32_t)get_int(c, sub, "percent", 100, 0, 100,
+							   "an integer 0..100", NULL);
+		fr = get_map(c, sub, "fraction");
+		if (fr) {
+			size_t o2 = push_key(c, "fraction");
+
+			hf->mirror_num = (uint32_t)get_int(c, fr, "numerator", 0, 0, INT32_MAX,
+							   "a non-negative integer", NULL);
+			hf->mirror_den = (uint32_t)get_int(c, fr, "denominator", 100, 1, INT32_MAX,
+							   "a positive integer", NULL);
+			if (!c->err && hf->mirror_num > hf->mirror_den)
+				fail(c, "numerator", fr, "must not exceed the denominator");
+			path_pop(c, o2);
+		}
+		path_pop(c, old);
+		break;
+	}
+	default:
+		break; /* CORS, ExtensionRef: the reconciler reports them */
+	}
+}
+
+/*
+ * A Gateway API Duration (GEP-2257): one or more <number><unit> with units h,
+ * m, s, ms, e.g. "1h30m", "10s", "500ms". Returns milliseconds, or -1.
+ */
+static int64_t parse_duration(const char *s)
+{
+	int64_t total = 0;
+
+	if (!s || !*s)
+		return -1;
+	while (*s) {
+		int64_t v = 0;
+		int digits = 0;
+
+		while (*s >= '0' && *s <= '9' && digits < 6) {
+			v = v * 10 + (*s++ - '0');
+			digits++;
+		}
+		if (!digits)
+			return -1;
+		if (s[0] == 'm' && s[1] == 's')
+			s += 2;
+		else if (*s == 'h')
+			v *= 3600000, s++;
+		else if (*s == 'm')
+			v *= 60000, s++;
+		else if (*s == 's')
+			v *= 1000, s++;
+		else
+			return -1;
+		total += v;
+	}
+	return total > UINT32_MAX ? -1 : total;
+}
+
+static uint32_t get_duration(struct dctx *c, const struct xgw_ynode *m, const char *key)
+{
+	char *s = opt_str(c, m, key, NULL);
+	int64_t ms = parse_duration(s);
+
+	if (!s || c->err)
+		return 0;
+	if (ms < 0) {
+		fail(c, key, get(m, key),
+		     "expected a duration such as 10s, 500ms or 1h30m, got \"%s\"", s);
+		return 0;
+	}
+	return (uint32_t)ms;
 }
 
 /* An item of headers / queryParams. */
@@ -659,8 +845,19 @@ static void decode_rule(struct dctx *c, const struct xgw_ynode *m, void *out)
 {
 	struct xgw_http_rule *r = out;
 
+	const struct xgw_ynode *t;
+
 	r->name = opt_str(c, m, "name", NULL);
-	get_seq(c, m, "filters", &r->n_filters);
+	r->filters = get_list(c, m, "filters", XGW_YNODE_MAP, sizeof(*r->filters), decode_filter,
+			      &r->n_filters);
+	t = get_map(c, m, "timeouts");
+	if (t) {
+		size_t old = push_key(c, "timeouts");
+
+		r->timeout_request_ms = get_duration(c, t, "request");
+		r->timeout_backend_ms = get_duration(c, t, "backendRequest");
+		path_pop(c, old);
+	}
 	r->matches = get_list(c, m, "matches", XGW_YNODE_MAP, sizeof(*r->matches), decode_match,
 			      &r->n_matches);
 	r->backends = get_list(c, m, "backendRefs", XGW_YNODE_MAP, sizeof(*r->backends),
@@ -790,10 +987,41 @@ static void decode_namespace(struct dctx *c, const struct xgw_ynode *root)
 		oom(c);
 }
 
+/* --- xgw.io ------------------------------------------------------------ */
+
+/* The largest weight: Maglev permutations are built per weight unit. */
+#define XGW_NODE_WEIGHT_MAX 1000
+
+static void decode_node(struct dctx *c, const struct xgw_ynode *root)
+{
+	struct xgw_node node = {};
+	const struct xgw_ynode *spec;
+	size_t old;
+
+	decode_meta(c, root, &node.meta, false);
+	if (!c->err && !get(root, "spec")) {
+		fail(c, "spec", root, "required field is missing");
+		return;
+	}
+	spec = get_map(c, root, "spec");
+	old = push_key(c, "spec");
+	node.address = req_str(c, spec, "address");
+	if (node.address && xgw_ip_parse(node.address, &node.family, node.addr))
+		fail(c, "address", get(spec, "address"), "expected an IPv4 or IPv6 address, got %s",
+		     node.address);
+	node.weight = (uint32_t)get_int(c, spec, "weight", 1, 0, XGW_NODE_WEIGHT_MAX,
+					"an integer in 0..1000", NULL);
+	node.healthy = get_bool(c, spec, "healthy", true);
+	path_pop(c, old);
+	if (!c->err && !STORE_PUSH(c->st, nodes, &node))
+		oom(c);
+}
+
 /* --- dispatch ----------------------------------------------------------- */
 
 static const char *const v1_only[] = { "v1", NULL };
 static const char *const gw_served[] = { "v1", "v1beta1", NULL };
+static const char *const xgw_served[] = { "v1alpha1", NULL };
 
 enum kind_flags {
 	CLUSTER = 1 << 0,    /* cluster-scoped: no namespace */
@@ -817,6 +1045,7 @@ static const struct kind_info kinds[] = {
 	{ "", "Service", v1_only, decode_service, 0 },
 	{ "", "Namespace", v1_only, decode_namespace, CLUSTER },
 	{ "discovery.k8s.io", "EndpointSlice", v1_only, decode_endpointslice, 0 },
+	{ "xgw.io", "XgwNode", xgw_served, decode_node, CLUSTER },
 	/* Gateway API kinds decoded by later formats */
 	{ GW, "GRPCRoute", .flags = GATEWAY_API },
 	{ GW, "TLSRoute", .flags = GATEWAY_API },
@@ -1025,6 +1254,7 @@ void xgw_store__free(struct xgw_store *st)
 	free(st->services);
 	free(st->slices);
 	free(st->namespaces);
+	free(st->nodes);
 	free(st->errors);
 	xgw_arena_free(&st->arena);
 	free(st);

@@ -24,7 +24,7 @@ struct xgw_snapb {
 	bool failed;
 	struct vec sect[XGW_SECT__MAX];
 	/* index of the parent that children attach to */
-	int32_t cur_listener, cur_vhost, cur_rule, cur_cluster;
+	int32_t cur_listener, cur_vhost, cur_match, cur_rule, cur_backend, cur_cluster, cur_filter;
 };
 
 static const uint32_t elem_size[XGW_SECT__MAX] = {
@@ -35,6 +35,9 @@ static const uint32_t elem_size[XGW_SECT__MAX] = {
 	[XGW_SECT_BACKEND] = sizeof(struct xgw_snap_backend),
 	[XGW_SECT_CLUSTER] = sizeof(struct xgw_snap_cluster),
 	[XGW_SECT_ENDPOINT] = sizeof(struct xgw_snap_endpoint),
+	[XGW_SECT_KV] = sizeof(struct xgw_snap_kv),
+	[XGW_SECT_FILTER] = sizeof(struct xgw_snap_filter),
+	[XGW_SECT_HDROP] = sizeof(struct xgw_snap_hdrop),
 	[XGW_SECT_STRING] = 1,
 };
 
@@ -73,7 +76,8 @@ struct xgw_snapb *xgw_snapb__new(uint64_t generation)
 	b->generation = generation;
 	for (int s = 0; s < XGW_SECT__MAX; s++)
 		b->sect[s].elem = elem_size[s];
-	b->cur_listener = b->cur_vhost = b->cur_rule = b->cur_cluster = -1;
+	b->cur_listener = b->cur_vhost = b->cur_match = b->cur_rule = b->cur_backend =
+		b->cur_cluster = b->cur_filter = -1;
 	return b;
 }
 
@@ -166,15 +170,15 @@ int xgw_snapb_vhost(struct xgw_snapb *b, const char *hostname, size_t hostname_l
 }
 
 int xgw_snapb_match(struct xgw_snapb *b, uint32_t rule, uint8_t path_type, const char *path,
-		    size_t path_len)
+		    size_t path_len, const char *method)
 {
 	struct xgw_snap_match *m;
-	struct xgw_snap_str ps;
+	struct xgw_snap_str ps, ms;
 	int idx;
 
 	if (b->cur_vhost < 0)
 		return fail(b, -EINVAL);
-	if (add_str(b, path, path_len, &ps))
+	if (add_str(b, path, path_len, &ps) || add_str(b, method, method ? strlen(method) : 0, &ms))
 		return fail(b, -ENOMEM);
 	idx = push(b, XGW_SECT_MATCH, (void **)&m);
 	if (idx < 0)
@@ -182,11 +186,37 @@ int xgw_snapb_match(struct xgw_snapb *b, uint32_t rule, uint8_t path_type, const
 	m->rule = rule;
 	m->path_type = path_type;
 	m->path = ps;
+	m->method = ms;
+	m->kv_first = b->sect[XGW_SECT_KV].n;
 	SECT_AT(b, XGW_SECT_VHOST, struct xgw_snap_vhost, b->cur_vhost)->match_count++;
+	b->cur_match = idx;
 	return idx;
 }
 
-int xgw_snapb_rule(struct xgw_snapb *b, const char *route, uint32_t rule_index)
+int xgw_snapb_kv(struct xgw_snapb *b, uint8_t kind, uint8_t type, const char *name,
+		 const char *value)
+{
+	struct xgw_snap_str ns, vs;
+	struct xgw_snap_kv *kv;
+	int idx;
+
+	if (b->cur_match < 0)
+		return fail(b, -EINVAL);
+	if (add_str(b, name, strlen(name), &ns) || add_str(b, value, strlen(value), &vs))
+		return fail(b, -ENOMEM);
+	idx = push(b, XGW_SECT_KV, (void **)&kv);
+	if (idx < 0)
+		return idx;
+	kv->kind = kind;
+	kv->type = type;
+	kv->name = ns;
+	kv->value = vs;
+	SECT_AT(b, XGW_SECT_MATCH, struct xgw_snap_match, b->cur_match)->kv_count++;
+	return idx;
+}
+
+int xgw_snapb_rule(struct xgw_snapb *b, const char *route, uint32_t rule_index,
+		   uint32_t timeout_request_ms, uint32_t timeout_backend_ms)
 {
 	struct xgw_snap_rule *r;
 	struct xgw_snap_str rs;
@@ -200,7 +230,11 @@ int xgw_snapb_rule(struct xgw_snapb *b, const char *route, uint32_t rule_index)
 	r->route = rs;
 	r->rule_index = rule_index;
 	r->backend_first = b->sect[XGW_SECT_BACKEND].n;
+	r->filter_first = b->sect[XGW_SECT_FILTER].n;
+	r->timeout_request_ms = timeout_request_ms;
+	r->timeout_backend_ms = timeout_backend_ms;
 	b->cur_rule = idx;
+	b->cur_backend = -1;
 	return idx;
 }
 
@@ -217,12 +251,67 @@ int xgw_snapb_backend(struct xgw_snapb *b, uint32_t cluster, uint32_t weight)
 		return idx;
 	be->cluster = cluster;
 	be->weight = weight;
+	be->filter_first = b->sect[XGW_SECT_FILTER].n;
+	b->cur_backend = idx;
 	r = SECT_AT(b, XGW_SECT_RULE, struct xgw_snap_rule, b->cur_rule);
 	r->backend_count++;
 	/* unresolved backends keep their share: requests drawn to them get 500 */
 	if (r->total_weight > UINT32_MAX - weight)
 		return fail(b, -E2BIG);
 	r->total_weight += weight;
+	return idx;
+}
+
+int xgw_snapb_filter(struct xgw_snapb *b, const struct xgw_snap_filter *f, const char *scheme,
+		     const char *hostname, const char *path)
+{
+	struct xgw_snap_str ss, hs, ps;
+	struct xgw_snap_filter *nf;
+	int idx;
+
+	if (b->cur_rule < 0)
+		return fail(b, -EINVAL);
+	if (add_str(b, scheme, scheme ? strlen(scheme) : 0, &ss) ||
+	    add_str(b, hostname, hostname ? strlen(hostname) : 0, &hs) ||
+	    add_str(b, path, path ? strlen(path) : 0, &ps))
+		return fail(b, -ENOMEM);
+	idx = push(b, XGW_SECT_FILTER, (void **)&nf);
+	if (idx < 0)
+		return idx;
+	*nf = *f;
+	nf->pad = 0;
+	nf->op_first = b->sect[XGW_SECT_HDROP].n;
+	nf->op_count = 0;
+	nf->scheme = ss;
+	nf->hostname = hs;
+	nf->path = ps;
+	if (b->cur_backend >= 0)
+		SECT_AT(b, XGW_SECT_BACKEND, struct xgw_snap_backend, b->cur_backend)
+			->filter_count++;
+	else
+		SECT_AT(b, XGW_SECT_RULE, struct xgw_snap_rule, b->cur_rule)->filter_count++;
+	b->cur_filter = idx;
+	return idx;
+}
+
+int xgw_snapb_hdrop(struct xgw_snapb *b, uint8_t op, const char *name, const char *value)
+{
+	struct xgw_snap_str ns, vs;
+	struct xgw_snap_hdrop *h;
+	int idx;
+
+	if (b->cur_filter < 0)
+		return fail(b, -EINVAL);
+	if (add_str(b, name, strlen(name), &ns) ||
+	    add_str(b, value, value ? strlen(value) : 0, &vs))
+		return fail(b, -ENOMEM);
+	idx = push(b, XGW_SECT_HDROP, (void **)&h);
+	if (idx < 0)
+		return idx;
+	h->op = op;
+	h->name = ns;
+	h->value = vs;
+	SECT_AT(b, XGW_SECT_FILTER, struct xgw_snap_filter, b->cur_filter)->op_count++;
 	return idx;
 }
 
@@ -356,6 +445,12 @@ int xgw_snapshot__open(struct xgw_snapshot *snap, const void *buf, size_t len)
 	snap->n_clusters = hdr->sect[XGW_SECT_CLUSTER].count;
 	snap->endpoints = p[XGW_SECT_ENDPOINT];
 	snap->n_endpoints = hdr->sect[XGW_SECT_ENDPOINT].count;
+	snap->kvs = p[XGW_SECT_KV];
+	snap->n_kvs = hdr->sect[XGW_SECT_KV].count;
+	snap->filters = p[XGW_SECT_FILTER];
+	snap->n_filters = hdr->sect[XGW_SECT_FILTER].count;
+	snap->hdrops = p[XGW_SECT_HDROP];
+	snap->n_hdrops = hdr->sect[XGW_SECT_HDROP].count;
 	snap->strings = p[XGW_SECT_STRING];
 	snap->strings_len = hdr->sect[XGW_SECT_STRING].count;
 
@@ -376,8 +471,9 @@ int xgw_snapshot__open(struct xgw_snapshot *snap, const void *buf, size_t len)
 	for (uint32_t i = 0; i < snap->n_matches; i++) {
 		const struct xgw_snap_match *m = &snap->matches[i];
 
-		if (m->rule >= snap->n_rules || m->path_type > XGW_PATH_EXACT ||
-		    !str_ok(snap, m->path))
+		if (m->rule >= snap->n_rules || m->path_type > XGW_PATH_REGEX ||
+		    !str_ok(snap, m->path) || !str_ok(snap, m->method) ||
+		    !range_ok(m->kv_first, m->kv_count, snap->n_kvs))
 			goto bad;
 	}
 	for (uint32_t i = 0; i < snap->n_rules; i++) {
@@ -385,7 +481,8 @@ int xgw_snapshot__open(struct xgw_snapshot *snap, const void *buf, size_t len)
 		uint64_t total = 0;
 
 		if (!str_ok(snap, r->route) ||
-		    !range_ok(r->backend_first, r->backend_count, snap->n_backends))
+		    !range_ok(r->backend_first, r->backend_count, snap->n_backends) ||
+		    !range_ok(r->filter_first, r->filter_count, snap->n_filters))
 			goto bad;
 		for (uint32_t j = 0; j < r->backend_count; j++)
 			total += snap->backends[r->backend_first + j].weight;
@@ -393,9 +490,33 @@ int xgw_snapshot__open(struct xgw_snapshot *snap, const void *buf, size_t len)
 			goto bad;
 	}
 	for (uint32_t i = 0; i < snap->n_backends; i++) {
-		uint32_t c = snap->backends[i].cluster;
+		const struct xgw_snap_backend *be = &snap->backends[i];
 
-		if (c != XGW_SNAP_NONE && c >= snap->n_clusters)
+		if ((be->cluster != XGW_SNAP_NONE && be->cluster >= snap->n_clusters) ||
+		    !range_ok(be->filter_first, be->filter_count, snap->n_filters))
+			goto bad;
+	}
+	for (uint32_t i = 0; i < snap->n_kvs; i++) {
+		const struct xgw_snap_kv *kv = &snap->kvs[i];
+
+		if (kv->kind > XGW_KV_QUERY || kv->type > XGW_KV_REGEX || !str_ok(snap, kv->name) ||
+		    !str_ok(snap, kv->value))
+			goto bad;
+	}
+	for (uint32_t i = 0; i < snap->n_filters; i++) {
+		const struct xgw_snap_filter *f = &snap->filters[i];
+
+		if (f->type < XGW_FILTER_REQUEST_HEADER || f->type > XGW_FILTER_MIRROR ||
+		    f->path_mod > XGW_PATHMOD_PREFIX || !str_ok(snap, f->scheme) ||
+		    !str_ok(snap, f->hostname) || !str_ok(snap, f->path) ||
+		    !range_ok(f->op_first, f->op_count, snap->n_hdrops) ||
+		    (f->type == XGW_FILTER_MIRROR && (f->cluster >= snap->n_clusters || !f->den)))
+			goto bad;
+	}
+	for (uint32_t i = 0; i < snap->n_hdrops; i++) {
+		const struct xgw_snap_hdrop *h = &snap->hdrops[i];
+
+		if (h->op > XGW_HDROP_REMOVE || !str_ok(snap, h->name) || !str_ok(snap, h->value))
 			goto bad;
 	}
 	for (uint32_t i = 0; i < snap->n_clusters; i++) {

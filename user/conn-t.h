@@ -10,6 +10,7 @@
 #include "xgw/netaddr.h"
 
 #include "loop-t.h"
+#include "router-t.h"
 
 /*
  * Head pieces of one rewritten message. Removed header lines split the
@@ -77,8 +78,12 @@ struct xgw_conn {
 	struct xgw_worker *w;
 	struct xgw_conn *prev, *next; /* w->conns; next also links dead and free lists */
 	struct xgw_timer timer;
-	struct xgw_buf *rb; /* client -> upstream bytes */
-	struct xgw_buf *sb; /* upstream -> client bytes */
+	struct xgw_dtimer rq_timer; /* XGW_DT_REQUEST of the request in progress */
+	struct xgw_dtimer be_timer; /* XGW_DT_BACKEND of the upstream attempt */
+	uint32_t be_ms;		    /* timeouts.backendRequest of the request's rule; 0: none */
+	struct xgw_rw_filters flt;  /* the request's filters (views into c->snap) */
+	struct xgw_buf *rb;	    /* client -> upstream bytes */
+	struct xgw_buf *sb;	    /* upstream -> client bytes */
 	struct xgw_upconn *up;
 	struct xgw_snapref *snap; /* pinned by the request in progress */
 	uint64_t lsn_seq;	  /* snapshot seq the cached listener index belongs to */

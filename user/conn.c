@@ -14,6 +14,12 @@
  * in rb. The response flows the same way through sb. Each direction reads
  * only while its buffer has room: a slow reader stalls its writer (bounded
  * memory), and bytes are never copied except to compact a full buffer.
+ *
+ * HTTPRoute filters shape the heads as they are queued (rewrite.c), from the
+ * rule's and the chosen backend's filter spans kept in c->flt; a redirect is
+ * answered as a local response. Mirrors copy the request out (mirror.c).
+ * The route's request and backendRequest timeouts are deadline timers
+ * (loop.h): 504 while no response head has gone out, else a close.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -30,6 +36,7 @@
 
 #include "conn.h"
 #include "loop.h"
+#include "mirror.h"
 #include "rewrite.h"
 #include "router.h"
 #include "upstream.h"
@@ -244,6 +251,8 @@ int xgw_conn_accept(struct xgw_worker *w, int fd, const struct sockaddr *peer)
 		goto err_close;
 	}
 	c->ev.type = XGW_EV_CLIENT;
+	c->rq_timer.kind = XGW_DT_REQUEST;
+	c->be_timer.kind = XGW_DT_BACKEND;
 	c->fd = fd;
 	c->w = w;
 	c->lsn = XGW_SNAP_NONE;
@@ -258,6 +267,11 @@ int xgw_conn_accept(struct xgw_worker *w, int fd, const struct sockaddr *peer)
 		err = xgw_ip_from_sockaddr(peer, &c->pfamily, c->paddr, &pport);
 	if (err)
 		goto err_free;
+	/* Two deadline timers per connection: the heap never grows on a request's path. */
+	if (xgw_dtimer_reserve(w, 2 * (w->n_conns + 1))) {
+		err = -ENOMEM;
+		goto err_free;
+	}
 	ev.data.ptr = c;
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		err = -errno;
@@ -285,12 +299,20 @@ err_close:
 	return err;
 }
 
+/* The request is over (or the connection): its route's deadlines no longer apply. */
+static void deadlines_disarm(struct xgw_conn *c)
+{
+	xgw_dtimer_disarm(c->w, &c->rq_timer);
+	xgw_dtimer_disarm(c->w, &c->be_timer);
+}
+
 static void conn_close(struct xgw_conn *c)
 {
 	struct xgw_worker *w = c->w;
 
 	if (c->state == XGW_CS_CLOSED)
 		return;
+	deadlines_disarm(c);
 	xgw_upconn_release(w, c->up, false);
 	c->up = NULL;
 	xgw_snapref_put(w, c->snap);
@@ -329,6 +351,7 @@ static int conn_finish(struct xgw_conn *c)
 		conn_close(c);
 		return STEP_STOP;
 	}
+	deadlines_disarm(c);
 	xgw_upconn_release(w, c->up, false);
 	c->up = NULL;
 	xgw_snapref_put(w, c->snap);
@@ -373,6 +396,7 @@ static int request_done(struct xgw_conn *c)
 	struct xgw_worker *w = c->w;
 	struct xgw_buf *b = c->rb;
 
+	deadlines_disarm(c);
 	xgw_snapref_put(w, c->snap);
 	c->snap = NULL;
 	xgw_buf_put(w, c->sb);
@@ -415,6 +439,23 @@ static int conn_step_local(struct xgw_conn *c, int status, bool close)
 	c->resp.iov_n = 1;
 	c->status = (uint16_t)status;
 	count_status(w, status);
+	c->state = XGW_CS_LOCAL;
+	xgw_timer_arm(w, &c->timer, XGW_T_EXCHANGE);
+	return STEP_AGAIN;
+}
+
+/* Answer the current request with the redirect of filter <filter>. */
+static int conn_step_redirect(struct xgw_conn *c, const struct xgw_h1_request *req, uint32_t filter)
+{
+	struct xgw_worker *w = c->w;
+	const struct xgw_snap_filter *f = &c->snap->snap.filters[filter];
+
+	c->ka = c->req_ka && c->req.complete && !w->draining;
+	if (xgw_rewrite_redirect(&c->resp, req, &c->flt, filter, c->ka))
+		return conn_step_local(c, 500, true);
+	if (c->ka && c->rb)
+		c->rb->start = c->req.lim;
+	c->status = f->status ? f->status : 302;
 	c->state = XGW_CS_LOCAL;
 	xgw_timer_arm(w, &c->timer, XGW_T_EXCHANGE);
 	return STEP_AGAIN;
@@ -486,6 +527,8 @@ static int build_request_head(struct xgw_conn *c)
 	rw.xff_line = c->xff_line;
 	rw.xff_line_len = c->xff_line_len;
 	rw.upgrade = c->upgrade;
+	rw.close = false;
+	rw.flt = &c->flt;
 	return xgw_rewrite_request(&c->req, &w->req, c->rb->data + c->head_off + c->head_len, &rw);
 }
 
@@ -507,6 +550,84 @@ static void access_log(struct xgw_conn *c, const struct xgw_h1_request *req, con
 		(int)req->target_len, req->target, what, eip, eport);
 }
 
+/*
+ * Send copies of the request to the clusters of the RequestMirror filters of
+ * <r> (the rule's, then the backend's), each for its fraction of requests.
+ * A copy carries the head as the rule's filters shape it (the backend's too,
+ * for a backend's mirror), and the body only when it is already whole in
+ * rb: a request whose body is still arriving is not mirrored, so that the
+ * client's exchange never waits on a copy.
+ */
+static void send_mirrors(struct xgw_conn *c, const struct xgw_h1_request *req)
+{
+	struct xgw_worker *w = c->w;
+	struct xgw_router *r = c->snap->router;
+	const struct xgw_snapshot *s = &c->snap->snap;
+	struct xgw_rw_filters flt = c->flt;
+	struct xgw_xfer x;
+	struct xgw_rw_req rw;
+
+	for (int sp = 0; sp < 2; sp++) {
+		for (uint32_t f = c->flt.first[sp]; f < c->flt.first[sp] + c->flt.count[sp]; f++) {
+			const struct xgw_snap_filter *sf = &s->filters[f];
+			uint32_t ep;
+			int err;
+
+			if (sf->type != XGW_FILTER_MIRROR || !xgw_router_mirror_take(r, f))
+				continue;
+			if (!c->req.complete) {
+				log_debug("mirror skipped: the request body is not read yet");
+				continue;
+			}
+			ep = xgw_router_pick_endpoint(r, sf->cluster);
+			if (ep == XGW_SNAP_NONE)
+				continue;
+			flt.count[1] = sp ? c->flt.count[1] : 0;
+			rw.xff_app = c->ip_app;
+			rw.xff_app_len = c->ip_app_len;
+			rw.xff_line = c->xff_line;
+			rw.xff_line_len = c->xff_line_len;
+			rw.upgrade = false;
+			rw.close = true;
+			rw.flt = &flt;
+			err = xgw_rewrite_request(&x, req, c->rb->data + c->head_off + c->head_len,
+						  &rw);
+			if (!err)
+				err = xgw_mirror_send(w, &s->endpoints[ep], &x,
+						      c->rb->data + c->rb->start,
+						      c->req.lim - c->rb->start);
+			if (err)
+				log_debug("mirror to %.*s not sent: %s",
+					  (int)s->clusters[sf->cluster].name.len,
+					  xgw_snap_str_ptr(s, s->clusters[sf->cluster].name),
+					  strerror(-err));
+		}
+	}
+}
+
+/* The filter spans, prefix and timeouts of the route <rt> chose. */
+static void conn_set_route(struct xgw_conn *c, const struct xgw_route *rt)
+{
+	const struct xgw_snapshot *s = &c->snap->snap;
+	const struct xgw_snap_match *m = &s->matches[rt->match];
+	const struct xgw_snap_rule *ru = &s->rules[rt->rule];
+
+	c->flt.router = c->snap->router;
+	c->flt.first[0] = ru->filter_first;
+	c->flt.count[0] = ru->filter_count;
+	c->flt.first[1] = c->flt.count[1] = 0;
+	if (rt->backend != XGW_SNAP_NONE) {
+		c->flt.first[1] = s->backends[rt->backend].filter_first;
+		c->flt.count[1] = s->backends[rt->backend].filter_count;
+	}
+	c->flt.prefix = m->path_type == XGW_PATH_PREFIX ? xgw_snap_str_ptr(s, m->path) : NULL;
+	c->flt.prefix_len = m->path.len;
+	c->flt.listen_port = c->lport;
+	c->be_ms = ru->timeout_backend_ms;
+	if (ru->timeout_request_ms)
+		xgw_dtimer_arm(c->w, &c->rq_timer, ru->timeout_request_ms);
+}
+
 /* A request head of <head_len> bytes is parsed in w->req: route it and start the exchange. */
 static int start_request(struct xgw_conn *c, uint32_t head_len)
 {
@@ -515,7 +636,8 @@ static int start_request(struct xgw_conn *c, uint32_t head_len)
 	struct xgw_snapref *sr = w->snap;
 	enum xgw_route_verdict v;
 	struct xgw_pool *pool;
-	uint32_t ep = XGW_SNAP_NONE;
+	struct xgw_route rt;
+	struct xgw_rt_req q;
 	int err;
 
 	w->stats[XGW_WSTAT_REQUESTS]++;
@@ -530,6 +652,9 @@ static int start_request(struct xgw_conn *c, uint32_t head_len)
 	c->retry_ok = c->idempotent;
 	c->resp_head = c->resp_bytes = c->up_ka = c->ka = c->tunnel_next = c->req_dead = false;
 	c->status = 0;
+	c->be_ms = 0;
+	c->flt.router = NULL;
+	c->flt.count[0] = c->flt.count[1] = 0;
 	c->rb->start += head_len;
 	xfer_init(&c->req, (uint8_t)req->body, req->content_length, c->rb->start);
 	xfer_init(&c->resp, XGW_H1_BODY_NONE, 0, 0);
@@ -545,24 +670,46 @@ static int start_request(struct xgw_conn *c, uint32_t head_len)
 		c->lsn = xgw_router_listener(sr->router, c->lfamily, c->laddr, c->lport);
 		c->lsn_seq = sr->seq;
 	}
-	v = xgw_router_decide(sr->router, c->lsn, req->host, req->host_len, req->path,
-			      req->path_len, &ep);
+	q = (struct xgw_rt_req){
+		.host = req->host,
+		.host_len = req->host_len,
+		.method = req->method,
+		.method_len = req->method_len,
+		.path = req->path,
+		.path_len = req->path_len,
+		.query = req->query,
+		.query_len = req->query_len,
+		.headers = req->headers,
+		.n_headers = req->n_headers,
+	};
+	v = xgw_router_decide(sr->router, c->lsn, &q, &rt);
 	if (xgw_log_level() >= XGW_LOG_DEBUG)
-		access_log(c, req, v == XGW_ROUTE_OK ? "proxy" : "local", ep);
+		access_log(c, req,
+			   v == XGW_ROUTE_REDIRECT ? "redirect"
+			   : v			   ? "local"
+						   : "proxy",
+			   rt.ep);
+	if (v != XGW_ROUTE_NOT_FOUND)
+		conn_set_route(c, &rt);
+	if (v == XGW_ROUTE_REDIRECT)
+		return conn_step_redirect(c, req, rt.redirect);
 	if (v != XGW_ROUTE_OK)
 		return conn_step_local(c, (int)v, false);
 
-	pool = xgw_pool_get(w, &sr->snap.endpoints[ep]);
+	pool = xgw_pool_get(w, &sr->snap.endpoints[rt.ep]);
 	if (!pool)
 		return conn_step_local(c, 503, false);
 	if (build_request_head(c))
 		return conn_step_local(c, 431, true);
+	send_mirrors(c, req);
 	err = xgw_upconn_get(w, pool, c, false, &c->up);
 	if (err) {
 		w->stats[XGW_WSTAT_UPSTREAM_ERRORS]++;
-		log_debug("connect to endpoint %u: %s", ep, strerror(-err));
+		log_debug("connect to endpoint %u: %s", rt.ep, strerror(-err));
 		return conn_step_local(c, 502, !c->req.complete);
 	}
+	if (c->be_ms)
+		xgw_dtimer_arm(w, &c->be_timer, c->be_ms);
 	c->state = XGW_CS_PROXY;
 	xgw_timer_arm(w, &c->timer, XGW_T_EXCHANGE);
 	return STEP_AGAIN;
@@ -642,6 +789,8 @@ static int upstream_failed(struct xgw_conn *c, int err)
 			c->req_dead = false;
 			xgw_upconn_release(w, u, false);
 			c->up = fresh;
+			if (c->be_ms)
+				xgw_dtimer_arm(w, &c->be_timer, c->be_ms);
 			xfer_init(&c->resp, XGW_H1_BODY_NONE, 0, 0);
 			c->resp.complete = false;
 			return STEP_AGAIN;
@@ -649,6 +798,7 @@ static int upstream_failed(struct xgw_conn *c, int err)
 	}
 	w->stats[XGW_WSTAT_UPSTREAM_ERRORS]++;
 	log_debug("upstream: %s", strerror(-err));
+	xgw_dtimer_disarm(w, &c->be_timer);
 	xgw_upconn_release(w, u, false);
 	c->up = NULL;
 	if (c->resp_head) {
@@ -720,7 +870,8 @@ static int response_head(struct xgw_conn *c)
 		xfer_init(&c->resp, (uint8_t)resp->body, resp->content_length,
 			  b->start + (uint32_t)rc);
 	}
-	if (xgw_rewrite_response(&c->resp, resp, head, head + rc, mode))
+	if (xgw_rewrite_response(&c->resp, resp, head, head + rc, mode,
+				 c->flt.router ? &c->flt : NULL))
 		goto bad;
 	b->start += (uint32_t)rc;
 	c->resp_head = true;
@@ -743,6 +894,7 @@ static int exchange_done(struct xgw_conn *c)
 	bool req_sent = c->req.complete && !xfer_pending(&c->req, c->rb);
 	bool reuse = c->up_ka && req_sent && c->sb->end == c->resp.lim;
 
+	xgw_dtimer_disarm(c->w, &c->be_timer);
 	xgw_upconn_release(c->w, c->up, reuse);
 	c->up = NULL;
 	if (!c->req.complete)
@@ -752,6 +904,8 @@ static int exchange_done(struct xgw_conn *c)
 
 static int tunnel_start(struct xgw_conn *c)
 {
+	/* An upgraded connection is no longer a request: its timeouts end here. */
+	deadlines_disarm(c);
 	c->tunnel_next = false;
 	c->cl_eof = c->up_eof = false;
 	c->req.framing = XGW_XFER_RAW;
@@ -904,6 +1058,9 @@ static int proxy_step(struct xgw_conn *c)
 			return rc;
 		progress |= rc == STEP_AGAIN;
 	}
+	/* The backend's part ends with the response's last byte received, not written. */
+	if (c->resp_head && c->resp.complete)
+		xgw_dtimer_disarm(w, &c->be_timer);
 	/* sb -> client. */
 	if (c->wr_ready && xfer_pending(&c->resp, c->sb)) {
 		n = xfer_flush(c->fd, &c->resp, c->sb, &c->wr_ready);
@@ -1009,6 +1166,24 @@ void xgw_conn_timeout(struct xgw_conn *c)
 		break;
 	}
 	conn_close(c);
+}
+
+void xgw_conn_deadline(struct xgw_dtimer *t)
+{
+	struct xgw_conn *c = t->kind == XGW_DT_REQUEST ? container_of(t, struct xgw_conn, rq_timer)
+						       : container_of(t, struct xgw_conn, be_timer);
+
+	if (c->state != XGW_CS_PROXY)
+		return; /* a local answer is on its way, bounded by its own timer */
+	c->w->stats[XGW_WSTAT_UPSTREAM_ERRORS]++;
+	log_debug("%s timeout", t->kind == XGW_DT_REQUEST ? "request" : "backend request");
+	if (c->resp_head) {
+		/* Part of the response is out: all the client can learn is a close. */
+		conn_close(c);
+		return;
+	}
+	conn_step_local(c, 504, !c->req.complete);
+	xgw_conn_run(c);
 }
 
 void xgw_conn_drain(struct xgw_conn *c)

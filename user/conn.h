@@ -23,6 +23,9 @@ void xgw_conn_run(struct xgw_conn *c);
 /* The conn's timer expired. */
 void xgw_conn_timeout(struct xgw_conn *c);
 
+/* A deadline timer (rq_timer or be_timer) of a connection expired: 504 or close. */
+void xgw_conn_deadline(struct xgw_dtimer *t);
+
 /* Draining began: close <c> if it is idle between requests. */
 void xgw_conn_drain(struct xgw_conn *c);
 

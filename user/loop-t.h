@@ -23,6 +23,7 @@ enum xgw_ev_type {
 	XGW_EV_UPSTREAM,
 	XGW_EV_CTL,
 	XGW_EV_SIGNAL,
+	XGW_EV_MIRROR,
 };
 
 struct xgw_ev {
@@ -42,15 +43,33 @@ enum xgw_timer_kind {
 	XGW_T_LINGER,	 /* client: reading what is left before the close */
 	XGW_T_CONNECT,	 /* upstream: connect */
 	XGW_T_POOL_IDLE, /* upstream: idle in its pool */
+	XGW_T_MIRROR,	 /* mirrored request: the whole fire-and-forget exchange */
 	XGW_T__MAX,
 };
 
 #define XGW_T_CLIENT_LAST XGW_T_LINGER
+#define XGW_T_UPSTREAM_LAST XGW_T_POOL_IDLE
 
 struct xgw_timer {
 	struct xgw_timer *prev, *next; /* NULL when not armed */
 	uint64_t deadline;	       /* CLOCK_MONOTONIC milliseconds */
 	uint8_t kind;		       /* enum xgw_timer_kind */
+};
+
+/*
+ * Timers whose duration comes from the configuration (HTTPRoute timeouts)
+ * cannot share per-kind lists: they live in a binary min-heap on deadline,
+ * O(log n) to arm and disarm. Client connections only.
+ */
+enum xgw_dtimer_kind {
+	XGW_DT_REQUEST, /* timeouts.request: head parsed -> response complete */
+	XGW_DT_BACKEND, /* timeouts.backendRequest: one upstream attempt */
+};
+
+struct xgw_dtimer {
+	uint64_t deadline; /* CLOCK_MONOTONIC milliseconds */
+	uint32_t slot;	   /* heap index + 1; 0 when not armed */
+	uint8_t kind;	   /* enum xgw_dtimer_kind */
 };
 
 struct xgw_tlist {
@@ -94,6 +113,7 @@ struct xgw_lsock {
 struct xgw_conn;
 struct xgw_upconn;
 struct xgw_pool;
+struct xgw_mirror;
 
 struct xgw_worker {
 	uint32_t id;
@@ -106,6 +126,8 @@ struct xgw_worker {
 
 	uint64_t now; /* CLOCK_MONOTONIC ms, updated after each epoll_wait */
 	struct xgw_tlist timers[XGW_T__MAX];
+	struct xgw_dtimer **dheap; /* min-heap of armed dtimers; capacity follows n_conns */
+	uint32_t dheap_n, dheap_cap;
 
 	struct xgw_snapref *snap; /* current, or NULL before the first snapshot */
 	uint64_t snap_seq;
@@ -118,6 +140,11 @@ struct xgw_worker {
 	uint32_t n_free_conns;
 	struct xgw_buf *free_bufs;
 	uint32_t n_free_bufs;
+
+	struct xgw_mirror *mirrors; /* mirrored requests in flight */
+	uint32_t n_mirrors;
+	struct xgw_mirror *dead_mirrors;
+	struct xgw_mirror *free_mirrors;
 
 	struct xgw_pool **pools; /* hash of upstream pools by endpoint, chained */
 	uint32_t pool_mask;

@@ -4,7 +4,9 @@
  * connections, level-triggered for listening sockets (a bounded accept batch
  * per wakeup keeps accepting fair to established connections), the control
  * channel and a signalfd. Timers are per-kind lists (loop.h) whose heads give
- * the epoll_wait timeout: no timerfd, no scan over connections.
+ * the epoll_wait timeout: no timerfd, no scan over connections. Timeouts
+ * whose duration comes from the configuration live in one min-heap, whose
+ * top joins the list heads there.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +26,7 @@
 
 #include "conn.h"
 #include "loop.h"
+#include "mirror.h"
 #include "rewrite.h"
 #include "router.h"
 #include "upstream.h"
@@ -42,6 +45,7 @@ static const uint32_t timer_dur[XGW_T__MAX] = {
 	[XGW_T_LINGER] = XGW_LINGER_TIMEOUT_MS,
 	[XGW_T_CONNECT] = XGW_CONNECT_TIMEOUT_MS,
 	[XGW_T_POOL_IDLE] = XGW_POOL_IDLE_TIMEOUT_MS,
+	[XGW_T_MIRROR] = XGW_MIRROR_TIMEOUT_MS,
 };
 /* clang-format on */
 
@@ -80,6 +84,92 @@ void xgw_buf_put(struct xgw_worker *w, struct xgw_buf *b)
 	b->next_free = w->free_bufs;
 	w->free_bufs = b;
 	w->n_free_bufs++;
+}
+
+int xgw_dtimer_reserve(struct xgw_worker *w, uint32_t n)
+{
+	struct xgw_dtimer **h;
+	uint32_t cap = w->dheap_cap ? w->dheap_cap : 64;
+
+	if (n <= w->dheap_cap)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	h = realloc(w->dheap, cap * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	w->dheap = h;
+	w->dheap_cap = cap;
+	return 0;
+}
+
+static void dheap_place(struct xgw_worker *w, struct xgw_dtimer *t, uint32_t i)
+{
+	w->dheap[i] = t;
+	t->slot = i + 1;
+}
+
+static void dheap_up(struct xgw_worker *w, uint32_t i)
+{
+	struct xgw_dtimer *t = w->dheap[i];
+
+	while (i) {
+		uint32_t p = (i - 1) / 2;
+
+		if (w->dheap[p]->deadline <= t->deadline)
+			break;
+		dheap_place(w, w->dheap[p], i);
+		i = p;
+	}
+	dheap_place(w, t, i);
+}
+
+static void dheap_down(struct xgw_worker *w, uint32_t i)
+{
+	struct xgw_dtimer *t = w->dheap[i];
+
+	for (;;) {
+		uint32_t c = 2 * i + 1;
+
+		if (c >= w->dheap_n)
+			break;
+		if (c + 1 < w->dheap_n && w->dheap[c + 1]->deadline < w->dheap[c]->deadline)
+			c++;
+		if (t->deadline <= w->dheap[c]->deadline)
+			break;
+		dheap_place(w, w->dheap[c], i);
+		i = c;
+	}
+	dheap_place(w, t, i);
+}
+
+void xgw_dtimer_disarm(struct xgw_worker *w, struct xgw_dtimer *t)
+{
+	uint32_t i;
+	struct xgw_dtimer *last;
+
+	if (!t->slot)
+		return;
+	i = t->slot - 1;
+	t->slot = 0;
+	last = w->dheap[--w->dheap_n];
+	if (last == t)
+		return;
+	w->dheap[i] = last;
+	last->slot = i + 1;
+	dheap_up(w, i);
+	dheap_down(w, last->slot - 1);
+}
+
+void xgw_dtimer_arm(struct xgw_worker *w, struct xgw_dtimer *t, uint32_t ms)
+{
+	xgw_dtimer_disarm(w, t);
+	if (w->dheap_n == w->dheap_cap)
+		return;
+	t->deadline = w->now + ms;
+	w->dheap[w->dheap_n] = t;
+	t->slot = ++w->dheap_n;
+	dheap_up(w, w->dheap_n - 1);
 }
 
 void xgw_snapref_put(struct xgw_worker *w, struct xgw_snapref *sr)
@@ -442,9 +532,17 @@ static void run_timers(struct xgw_worker *w)
 			xgw_timer_disarm(t);
 			if (k <= XGW_T_CLIENT_LAST)
 				xgw_conn_timeout(container_of(t, struct xgw_conn, timer));
-			else
+			else if (k <= XGW_T_UPSTREAM_LAST)
 				xgw_upconn_timeout(w, container_of(t, struct xgw_upconn, timer));
+			else
+				xgw_mirror_timeout(w, container_of(t, struct xgw_mirror, timer));
 		}
+	}
+	while (w->dheap_n && w->dheap[0]->deadline <= w->now) {
+		struct xgw_dtimer *t = w->dheap[0];
+
+		xgw_dtimer_disarm(w, t);
+		xgw_conn_deadline(t);
 	}
 }
 
@@ -459,6 +557,8 @@ static int next_timeout(const struct xgw_worker *w)
 		if (l->head.next != &l->head && l->head.next->deadline < first)
 			first = l->head.next->deadline;
 	}
+	if (w->dheap_n && w->dheap[0]->deadline < first)
+		first = w->dheap[0]->deadline;
 	if (w->draining && w->drain_deadline < first)
 		first = w->drain_deadline;
 	if (w->accept_paused && w->accept_resume < first)
@@ -505,6 +605,9 @@ int xgw_worker_run(struct xgw_worker *w)
 			case XGW_EV_SIGNAL:
 				signal_event(w);
 				break;
+			case XGW_EV_MIRROR:
+				xgw_mirror_event(w, (struct xgw_mirror *)ev, evs[i].events);
+				break;
 			}
 		}
 		run_timers(w);
@@ -512,6 +615,7 @@ int xgw_worker_run(struct xgw_worker *w)
 			lsocks_resume(w);
 		xgw_conns_reap(w);
 		xgw_upconns_reap(w);
+		xgw_mirrors_reap(w);
 		if (w->draining && (!w->n_conns || w->now >= w->drain_deadline)) {
 			log_info("drained: %u connections left, exiting", w->n_conns);
 			return 0;
@@ -522,7 +626,11 @@ int xgw_worker_run(struct xgw_worker *w)
 void xgw_worker_fini(struct xgw_worker *w)
 {
 	xgw_conns_free(w);
+	xgw_mirrors_free(w);
 	xgw_pools_free(w);
+	free(w->dheap);
+	w->dheap = NULL;
+	w->dheap_n = w->dheap_cap = 0;
 	xgw_snapref_put(w, w->snap);
 	w->snap = NULL;
 	while (w->free_bufs) {

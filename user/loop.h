@@ -17,6 +17,7 @@
 #define XGW_CONNECT_TIMEOUT_MS 5000
 #define XGW_POOL_IDLE_TIMEOUT_MS 30000
 #define XGW_DRAIN_TIMEOUT_MS 30000
+#define XGW_MIRROR_TIMEOUT_MS 5000
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
@@ -82,5 +83,19 @@ static inline void xgw_timer_arm(struct xgw_worker *w, struct xgw_timer *t,
 	l->head.prev->next = t;
 	l->head.prev = t;
 }
+
+/*
+ * Make room in the deadline heap for <n> timers, so that arming never
+ * allocates on a request's path. Returns 0 or -ENOMEM.
+ */
+int xgw_dtimer_reserve(struct xgw_worker *w, uint32_t n);
+
+/*
+ * (Re)arm <t> to expire <ms> from now. Without room in the heap (a failed
+ * reserve) the timer stays disarmed: the fixed-duration timers still bound
+ * the exchange.
+ */
+void xgw_dtimer_arm(struct xgw_worker *w, struct xgw_dtimer *t, uint32_t ms);
+void xgw_dtimer_disarm(struct xgw_worker *w, struct xgw_dtimer *t);
 
 #endif /* XGW_LOOP_H */

@@ -9,8 +9,10 @@
 #include <string.h>
 
 #include "rewrite.h"
+#include "router-t.h"
 
 #define MAX_CONN_TOKENS 16
+#define MAX_OPS 64 /* header operations applied to one head; more are -E2BIG */
 
 static const char conn_ka[] = "Connection: keep-alive\r\n";
 static const char conn_close[] = "Connection: close\r\n";
@@ -41,9 +43,133 @@ struct tokens {
 	unsigned n;
 };
 
+/* The header operations of one head, in the order they apply. */
+struct opset {
+	const struct xgw_snapshot *s;
+	unsigned n;
+	uint32_t op[MAX_OPS]; /* hdrop indexes */
+	bool emit[MAX_OPS];   /* its line is added: no later set/remove of the name */
+	bool drop_host;	      /* a URLRewrite hostname replaces Host */
+	uint32_t host_filter; /* that filter, or XGW_SNAP_NONE */
+	uint32_t path_filter; /* the URLRewrite whose path applies, or XGW_SNAP_NONE */
+};
+
 static bool name_is(const struct xgw_h1_header *h, const char *lower)
 {
 	return xgw_h1_name_eq(h->name, h->name_len, lower);
+}
+
+static inline uint8_t lower(uint8_t c)
+{
+	return (uint8_t)(c - 'A') < 26 ? c | 0x20 : c;
+}
+
+/* ASCII case-insensitive equality of two header names. */
+static bool names_eq(const char *a, size_t alen, const char *b, size_t blen)
+{
+	if (alen != blen)
+		return false;
+	for (size_t i = 0; i < alen; i++)
+		if (lower((uint8_t)a[i]) != lower((uint8_t)b[i]))
+			return false;
+	return true;
+}
+
+/* Headers no filter may touch: message framing and hop-by-hop ones. */
+static bool name_protected(const char *n, size_t len)
+{
+	static const char *const names[] = { "connection", "content-length",   "transfer-encoding",
+					     "keep-alive", "proxy-connection", "te",
+					     "upgrade" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (xgw_h1_name_eq(n, len, names[i]))
+			return true;
+	return false;
+}
+
+static struct xgw_snap_str op_name(const struct opset *o, unsigned i)
+{
+	return o->s->hdrops[o->op[i]].name;
+}
+
+/*
+ * Gather the operations of the <type> filters of <flt> in the order they
+ * apply (filter by filter; in each, its sets, adds, then removes), and which
+ * of them add a line: a set or an add stays unless a later set or remove of
+ * the same name supersedes it. With URLRewrite, note the last hostname and
+ * path.
+ */
+static int collect_ops(struct opset *o, const struct xgw_rw_filters *flt, uint8_t type)
+{
+	const struct xgw_snapshot *s;
+
+	o->n = 0;
+	o->drop_host = false;
+	o->host_filter = o->path_filter = XGW_SNAP_NONE;
+	if (!flt)
+		return 0;
+	s = o->s = flt->router->snap;
+	for (int sp = 0; sp < 2; sp++) {
+		for (uint32_t f = flt->first[sp]; f < flt->first[sp] + flt->count[sp]; f++) {
+			const struct xgw_snap_filter *sf = &s->filters[f];
+
+			if (sf->type == XGW_FILTER_URL_REWRITE &&
+			    type == XGW_FILTER_REQUEST_HEADER) {
+				if (sf->hostname.len) {
+					o->drop_host = true;
+					o->host_filter = f;
+				}
+				if (sf->path_mod != XGW_PATHMOD_NONE)
+					o->path_filter = f;
+				continue;
+			}
+			if (sf->type != type)
+				continue;
+			/* Within a filter, as HTTPHeaderFilter reads: set, then add, then remove. */
+			for (uint8_t t = XGW_HDROP_SET; t <= XGW_HDROP_REMOVE; t++) {
+				for (uint32_t k = sf->op_first; k < sf->op_first + sf->op_count;
+				     k++) {
+					const struct xgw_snap_hdrop *h = &s->hdrops[k];
+
+					if (h->op != t ||
+					    name_protected(xgw_snap_str_ptr(s, h->name),
+							   h->name.len))
+						continue;
+					if (o->n == MAX_OPS)
+						return -E2BIG;
+					o->op[o->n++] = k;
+				}
+			}
+		}
+	}
+	for (unsigned i = 0; i < o->n; i++) {
+		struct xgw_snap_str ni = op_name(o, i);
+
+		o->emit[i] = s->hdrops[o->op[i]].op != XGW_HDROP_REMOVE;
+		for (unsigned j = i + 1; j < o->n && o->emit[i]; j++) {
+			struct xgw_snap_str nj = op_name(o, j);
+
+			if (s->hdrops[o->op[j]].op != XGW_HDROP_ADD &&
+			    names_eq(xgw_snap_str_ptr(s, ni), ni.len, xgw_snap_str_ptr(s, nj),
+				     nj.len))
+				o->emit[i] = false;
+		}
+	}
+	return 0;
+}
+
+/* Whether the received line <h> goes: a set or remove of its name replaces it. */
+static bool ops_drop(const struct opset *o, const struct xgw_h1_header *h)
+{
+	for (unsigned i = 0; i < o->n; i++) {
+		struct xgw_snap_str n = op_name(o, i);
+
+		if (o->s->hdrops[o->op[i]].op != XGW_HDROP_ADD &&
+		    names_eq(xgw_snap_str_ptr(o->s, n), n.len, h->name, h->name_len))
+			return true;
+	}
+	return false;
 }
 
 /* Cheap on the length first: most headers are none of these. */
@@ -169,7 +295,7 @@ static const char *line_end(const struct xgw_h1_header *h, const char *head_end)
  * kept non-empty X-Forwarded-For (or -1) and sets *<has_xfh> and *<norm_cl>.
  */
 static int mark_drops(const struct xgw_h1_header *hdrs, size_t n, uint8_t *kinds, bool request,
-		      bool upgrade, bool *has_xfh, bool *norm_cl)
+		      bool upgrade, const struct opset *ops, bool *has_xfh, bool *norm_cl)
 {
 	struct tokens tk = { .n = 0 };
 	unsigned n_cl = 0;
@@ -190,6 +316,10 @@ static int mark_drops(const struct xgw_h1_header *hdrs, size_t n, uint8_t *kinds
 	for (size_t i = 0; i < n; i++) {
 		bool drop;
 
+		if (ops->n && kinds[i] != H_CL && kinds[i] != H_TE && ops_drop(ops, &hdrs[i])) {
+			kinds[i] |= H_DROP;
+			continue;
+		}
 		switch (kinds[i]) {
 		case H_HOP:
 		case H_CONNECTION:
@@ -202,8 +332,10 @@ static int mark_drops(const struct xgw_h1_header *hdrs, size_t n, uint8_t *kinds
 			drop = *norm_cl;
 			break;
 		case H_HOST:
+			/* Never hop-by-hop, whatever Connection says; a URLRewrite replaces it. */
+			drop = ops->drop_host;
+			break;
 		case H_TE:
-			/* Framing and Host are never hop-by-hop, whatever Connection says. */
 			drop = false;
 			break;
 		case H_XFP:
@@ -262,22 +394,106 @@ static int emit_cl(struct xgw_xfer *x, uint64_t cl)
 	return 0;
 }
 
+/* The lines the operations of <o> add, one precomputed iovec each. */
+static int emit_ops(struct xgw_xfer *x, const struct opset *o, const struct xgw_rw_filters *flt)
+{
+	const struct xgw_router *r = flt ? flt->router : NULL;
+
+	for (unsigned i = 0; i < o->n; i++) {
+		const struct xgw_snap_hdrop *h = &o->s->hdrops[o->op[i]];
+
+		if (o->emit[i])
+			EMIT(x, r->lines + r->op_line[o->op[i]], h->name.len + h->value.len + 4);
+	}
+	return 0;
+}
+
+/*
+ * The path <f> makes of <path>: at most two views (out[0], out[1]) whose
+ * concatenation is the new path. PREFIX replaces flt->prefix (FULL when the
+ * match was not a PathPrefix); trailing slashes of the prefix and of the
+ * replacement are dropped so that segments join with exactly one '/', and an
+ * empty result is "/".
+ */
+static void new_path(const struct xgw_rw_filters *flt, const struct xgw_snap_filter *f,
+		     const char *path, size_t path_len, struct iovec out[2])
+{
+	const struct xgw_snapshot *s = flt->router->snap;
+	const char *rp = xgw_snap_str_ptr(s, f->path);
+	size_t rlen = f->path.len, plen = flt->prefix_len;
+
+	out[1].iov_base = NULL;
+	out[1].iov_len = 0;
+	if (f->path_mod == XGW_PATHMOD_NONE) {
+		out[0].iov_base = (void *)path;
+		out[0].iov_len = path_len;
+		return;
+	}
+	if (f->path_mod == XGW_PATHMOD_FULL || !flt->prefix) {
+		out[0].iov_base = (void *)(rlen ? rp : "/");
+		out[0].iov_len = rlen ? rlen : 1;
+		return;
+	}
+	while (plen && flt->prefix[plen - 1] == '/')
+		plen--;
+	if (plen > path_len || memcmp(flt->prefix, path, plen))
+		plen = 0; /* not the path's prefix after all: replace nothing */
+	while (rlen && rp[rlen - 1] == '/')
+		rlen--;
+	out[0].iov_base = (void *)rp;
+	out[0].iov_len = rlen;
+	out[1].iov_base = (void *)(path + plen);
+	out[1].iov_len = path_len - plen;
+	if (!rlen && plen == path_len) {
+		out[0].iov_base = (void *)"/";
+		out[0].iov_len = 1;
+	}
+}
+
 int xgw_rewrite_request(struct xgw_xfer *x, const struct xgw_h1_request *req, const char *head_end,
 			const struct xgw_rw_req *rw)
 {
 	uint8_t kinds[XGW_H1_MAX_HEADERS];
+	struct opset ops;
+	const char *from = req->method;
 	bool has_xfh, norm_cl;
 	int last_xff, err;
 
 	x->iov_i = x->iov_n = 0;
-	last_xff = mark_drops(req->headers, req->n_headers, kinds, true, rw->upgrade, &has_xfh,
-			      &norm_cl);
+	err = collect_ops(&ops, rw->flt, XGW_FILTER_REQUEST_HEADER);
+	if (err)
+		return err;
+	last_xff = mark_drops(req->headers, req->n_headers, kinds, true, rw->upgrade, &ops,
+			      &has_xfh, &norm_cl);
+	if (ops.path_filter != XGW_SNAP_NONE && req->path_len && req->path[0] == '/') {
+		struct iovec np[2];
+
+		/* The target becomes origin-form: the new path, then the query as received. */
+		new_path(rw->flt, &ops.s->filters[ops.path_filter], req->path, req->path_len, np);
+		EMIT(x, req->method, (size_t)(req->target - req->method));
+		EMIT(x, np[0].iov_base, np[0].iov_len);
+		EMIT(x, np[1].iov_base, np[1].iov_len);
+		if (req->query)
+			EMIT(x, req->query - 1, req->query_len + 1);
+		from = req->target + req->target_len;
+	}
 	/* From the method on: a CRLF the parser skipped before the request line is not sent. */
-	err = emit_kept(x, req->method, head_end, req->headers, req->n_headers, kinds, last_xff,
+	err = emit_kept(x, from, head_end, req->headers, req->n_headers, kinds, last_xff,
 			rw->xff_app, rw->xff_app_len);
 	if (err)
 		return err;
-	if (rw->upgrade)
+	if (ops.host_filter != XGW_SNAP_NONE) {
+		const struct xgw_router *r = rw->flt->router;
+
+		EMIT(x, r->lines + r->host_line[ops.host_filter],
+		     ops.s->filters[ops.host_filter].hostname.len + 8);
+	}
+	err = emit_ops(x, &ops, rw->flt);
+	if (err)
+		return err;
+	if (rw->close)
+		EMIT_STR(x, conn_close);
+	else if (rw->upgrade)
 		EMIT_STR(x, conn_upgrade);
 	else
 		EMIT_STR(x, conn_ka);
@@ -296,16 +512,24 @@ int xgw_rewrite_request(struct xgw_xfer *x, const struct xgw_h1_request *req, co
 }
 
 int xgw_rewrite_response(struct xgw_xfer *x, const struct xgw_h1_response *resp, const char *head,
-			 const char *head_end, enum xgw_conn_mode mode)
+			 const char *head_end, enum xgw_conn_mode mode,
+			 const struct xgw_rw_filters *flt)
 {
 	uint8_t kinds[XGW_H1_MAX_HEADERS];
+	struct opset ops;
 	bool has_xfh, norm_cl;
 	int err;
 
 	x->iov_i = x->iov_n = 0;
-	mark_drops(resp->headers, resp->n_headers, kinds, false, mode == XGW_CONN_UPGRADE, &has_xfh,
-		   &norm_cl);
+	err = collect_ops(&ops, flt, XGW_FILTER_RESPONSE_HEADER);
+	if (err)
+		return err;
+	mark_drops(resp->headers, resp->n_headers, kinds, false, mode == XGW_CONN_UPGRADE, &ops,
+		   &has_xfh, &norm_cl);
 	err = emit_kept(x, head, head_end, resp->headers, resp->n_headers, kinds, -1, NULL, 0);
+	if (err)
+		return err;
+	err = emit_ops(x, &ops, flt);
 	if (err)
 		return err;
 	switch (mode) {
@@ -325,6 +549,78 @@ int xgw_rewrite_response(struct xgw_xfer *x, const struct xgw_h1_response *resp,
 	return 0;
 }
 
+/* Status lines of redirects, laid out once. */
+static const uint16_t redir_status[] = { 301, 302, 303, 307, 308 };
+#define N_REDIR (sizeof(redir_status) / sizeof(redir_status[0]))
+static char redir_line[N_REDIR][48];
+static uint8_t redir_len[N_REDIR];
+
+static bool str_is(const char *p, size_t len, const char *lower)
+{
+	return xgw_h1_name_eq(p, len, lower);
+}
+
+int xgw_rewrite_redirect(struct xgw_xfer *x, const struct xgw_h1_request *req,
+			 const struct xgw_rw_filters *flt, uint32_t filter, bool keep_alive)
+{
+	static const char loc[] = "Location: ";
+	static const char tail_ka[] = "\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n";
+	static const char tail_close[] = "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+	const struct xgw_snapshot *s = flt->router->snap;
+	const struct xgw_snap_filter *f = &s->filters[filter];
+	const char *scheme = "http",
+		   *host = f->hostname.len ? xgw_snap_str_ptr(s, f->hostname) : NULL;
+	size_t scheme_len = 4, host_len = f->hostname.len, si = 1;
+	struct iovec np[2];
+	uint32_t port;
+
+	x->iov_i = x->iov_n = 0;
+	for (size_t i = 0; i < N_REDIR; i++)
+		if (redir_status[i] == f->status)
+			si = i;
+	EMIT(x, redir_line[si], redir_len[si]);
+	EMIT_STR(x, loc);
+	if (f->scheme.len) {
+		scheme = xgw_snap_str_ptr(s, f->scheme);
+		scheme_len = f->scheme.len;
+	}
+	if (!host && req->host_len) {
+		/* The request's host without its port ("[v6]" kept whole). */
+		const char *end =
+			req->host[0] == '[' ? memchr(req->host, ']', req->host_len) : NULL;
+		const char *colon;
+
+		host = req->host;
+		host_len = req->host_len;
+		if (end)
+			host_len = (size_t)(end - host) + 1;
+		else if ((colon = memchr(host, ':', host_len)))
+			host_len = (size_t)(colon - host);
+	}
+	if (host_len) {
+		port = f->port ? f->port : f->scheme.len ? 0 : flt->listen_port;
+		EMIT(x, scheme, scheme_len);
+		EMIT_STR(x, "://");
+		EMIT(x, host, host_len);
+		if (port && !(port == 80 && str_is(scheme, scheme_len, "http")) &&
+		    !(port == 443 && str_is(scheme, scheme_len, "https"))) {
+			int n = snprintf(x->extra, sizeof(x->extra), ":%u", port);
+
+			EMIT(x, x->extra, (size_t)n);
+		}
+	}
+	new_path(flt, f, req->path, req->path_len, np);
+	EMIT(x, np[0].iov_base, np[0].iov_len);
+	EMIT(x, np[1].iov_base, np[1].iov_len);
+	if (req->query)
+		EMIT(x, req->query - 1, req->query_len + 1);
+	if (keep_alive)
+		EMIT_STR(x, tail_ka);
+	else
+		EMIT_STR(x, tail_close);
+	return 0;
+}
+
 /* Gateway-generated responses, laid out once. */
 static const uint16_t lresp_status[] = { 400, 403, 404, 408, 413, 414, 417,
 					 431, 500, 501, 502, 503, 504, 505 };
@@ -336,6 +632,10 @@ static struct xgw_lresp lresp[N_LRESP][2];
 
 void xgw_rewrite_init(void)
 {
+	for (size_t i = 0; i < N_REDIR; i++)
+		redir_len[i] = (uint8_t)snprintf(redir_line[i], sizeof(redir_line[i]),
+						 "HTTP/1.1 %u %s\r\n", redir_status[i],
+						 xgw_h1_reason(redir_status[i]));
 	for (size_t i = 0; i < N_LRESP; i++) {
 		int st = lresp_status[i];
 		const char *reason = xgw_h1_reason(st);

@@ -12,6 +12,7 @@
 
 #include "conn-t.h"
 #include "http1.h"
+#include "router-t.h"
 
 /* What the rewritten head says in its Connection header. */
 enum xgw_conn_mode {
@@ -26,7 +27,9 @@ struct xgw_rw_req {
 	size_t xff_app_len;
 	const char *xff_line; /* "X-Forwarded-For: <client ip>\r\n", added without one */
 	size_t xff_line_len;
-	bool upgrade; /* keep Upgrade and say "Connection: upgrade" */
+	bool upgrade;			  /* keep Upgrade and say "Connection: upgrade" */
+	bool close;			  /* say "Connection: close" (mirrored copies) */
+	const struct xgw_rw_filters *flt; /* RequestHeaderModifier, URLRewrite; NULL: none */
 };
 
 /*
@@ -35,7 +38,12 @@ struct xgw_rw_req {
  * it names, Keep-Alive, Proxy-Connection, TE, Upgrade unless upgrading) and
  * X-Forwarded-Proto, plus Connection, X-Forwarded-For (appended to),
  * X-Forwarded-Proto, X-Forwarded-Host when absent, and one normalised
- * Content-Length when the received ones were a list or repeated.
+ * Content-Length when the received ones were a list or repeated. Then the
+ * filters of rw->flt: URLRewrite (the request-target becomes origin-form with
+ * the new path and the query kept; a hostname replaces Host), and header
+ * operations. An operation on a framing or hop-by-hop header (Connection,
+ * Content-Length, Transfer-Encoding, Keep-Alive, Proxy-Connection, TE,
+ * Upgrade) is ignored: filters must not be able to smuggle.
  * <head_end> points past the head's final CRLF. Returns 0, or -E2BIG when the
  * head needs more than XGW_XFER_IOV pieces.
  */
@@ -45,10 +53,27 @@ int xgw_rewrite_request(struct xgw_xfer *x, const struct xgw_h1_request *req, co
 /*
  * Queue in <x>'s iovecs the response head <resp> received in [<head>,
  * <head_end>) as sent to the client: hop-by-hop headers removed, Connection
- * set from <mode>. Returns 0 or -E2BIG.
+ * set from <mode>, then the ResponseHeaderModifier operations of <flt> (may
+ * be NULL). Returns 0 or -E2BIG.
  */
 int xgw_rewrite_response(struct xgw_xfer *x, const struct xgw_h1_response *resp, const char *head,
-			 const char *head_end, enum xgw_conn_mode mode);
+			 const char *head_end, enum xgw_conn_mode mode,
+			 const struct xgw_rw_filters *flt);
+
+/*
+ * Queue in <x>'s iovecs the redirect the RequestRedirect filter <filter>
+ * answers <req> with: its status (302 when unset), an empty body, and
+ *   Location: scheme://host[:port]path[?query]
+ * scheme: the filter's, else "http"; host: the filter's hostname, else the
+ * request's without its port (no host known: the Location is the path
+ * alone); port: the filter's, else the scheme's default when the filter sets
+ * a scheme, else flt->listen_port, left out when it is the scheme's default;
+ * path: replaced whole, or the matched prefix replaced, or kept; the query
+ * is kept. The pieces point into the request's buffer, the snapshot and
+ * <x>->extra. Returns 0 or -E2BIG.
+ */
+int xgw_rewrite_redirect(struct xgw_xfer *x, const struct xgw_h1_request *req,
+			 const struct xgw_rw_filters *flt, uint32_t filter, bool keep_alive);
 
 /* A gateway-generated response: head then a short text/plain body. */
 struct xgw_lresp {

@@ -3,9 +3,13 @@
 #ifndef XGW_ROUTER_T_H
 #define XGW_ROUTER_T_H
 
+#include <regex.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "xgw/snapshot.h"
+
+struct xgw_h1_header;
 
 /*
  * What a request resolves to. The non-zero values are the HTTP status the
@@ -13,6 +17,7 @@
  */
 enum xgw_route_verdict {
 	XGW_ROUTE_OK = 0,
+	XGW_ROUTE_REDIRECT = 1,	     /* a RequestRedirect filter answers (not a status) */
 	XGW_ROUTE_NOT_FOUND = 404,   /* no listener, vhost or match */
 	XGW_ROUTE_NO_BACKEND = 500,  /* rule without usable backend (weights 0, unresolved) */
 	XGW_ROUTE_NO_ENDPOINT = 503, /* the chosen Service has no ready endpoint */
@@ -40,6 +45,32 @@ struct xgw_rt_hslot {
 	uint8_t pad;
 };
 
+/*
+ * What the router looks at in a request: views into the received head, none
+ * owned. <query> is what follows '?' (NULL without one).
+ */
+struct xgw_rt_req {
+	const char *host;
+	size_t host_len;
+	const char *method;
+	size_t method_len;
+	const char *path; /* without the query */
+	size_t path_len;
+	const char *query;
+	size_t query_len;
+	const struct xgw_h1_header *headers;
+	size_t n_headers;
+};
+
+/* The outcome of routing one request: indexes into the snapshot, XGW_SNAP_NONE if unset. */
+struct xgw_route {
+	uint32_t match;
+	uint32_t rule;
+	uint32_t backend;
+	uint32_t ep;
+	uint32_t redirect; /* the RequestRedirect filter that answers */
+};
+
 struct xgw_router {
 	const struct xgw_snapshot *snap; /* not owned; must outlive the router */
 	struct xgw_rt_lslot *ltab;
@@ -49,6 +80,34 @@ struct xgw_router {
 	uint32_t *any_vhost; /* per listener: its empty-hostname vhost, or XGW_SNAP_NONE */
 	int64_t *swrr;	     /* per backend: smooth weighted round robin current weight */
 	uint32_t *rr;	     /* per cluster: next endpoint offset */
+	/* Regular expressions, compiled once: path ones per match, value ones per kv. */
+	regex_t *re;
+	uint32_t n_re;
+	uint32_t *match_re; /* per match: index into re, or XGW_SNAP_NONE */
+	uint32_t *kv_re;    /* per kv: index into re, or XGW_SNAP_NONE */
+	/*
+	 * Header lines added by filters, laid out once so that each is one
+	 * iovec: "<name>: <value>\r\n" per header op, "Host: <hostname>\r\n"
+	 * per URL rewrite filter with a hostname.
+	 */
+	char *lines;
+	uint32_t *op_line;    /* per header op: offset into lines */
+	uint32_t *host_line;  /* per filter: offset into lines */
+	uint32_t *mirror_acc; /* per filter: mirrored fraction accumulator */
+};
+
+/*
+ * The HTTPRoute filters of one exchange: two spans of the snapshot's filter
+ * array, applied in order (the rule's, then the chosen backend's; a count of
+ * 0 for none), with what path rewrites and redirects need to know.
+ */
+struct xgw_rw_filters {
+	const struct xgw_router *router; /* its snapshot, and the lines it laid out */
+	uint32_t first[2];
+	uint32_t count[2];
+	const char *prefix; /* the matched PathPrefix, or NULL when the match was another kind */
+	size_t prefix_len;
+	uint16_t listen_port; /* the port the client dialled, for redirects */
 };
 
 #endif /* XGW_ROUTER_T_H */

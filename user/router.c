@@ -5,10 +5,14 @@
  * precedence order the agent laid down (it is short, and order matters).
  */
 #include <errno.h>
+#include <regex.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "xgw/log.h"
+
+#include "http1.h"
 #include "router.h"
 
 #define FNV_OFFSET 2166136261u
@@ -178,6 +182,168 @@ static int build_hosts(struct xgw_router *r)
 	return 0;
 }
 
+/*
+ * Compile <expr> anchored to the whole subject ("^(" expr ")$") as re[*n].
+ * Returns 0 or -EINVAL (logged) / -ENOMEM.
+ */
+static int re_compile(struct xgw_router *r, const char *what, struct xgw_snap_str e, uint32_t *slot)
+{
+	char *pat = malloc(e.len + 5);
+	char msg[128];
+	int rc;
+
+	if (!pat)
+		return -ENOMEM;
+	memcpy(pat, "^(", 2);
+	memcpy(pat + 2, xgw_snap_str_ptr(r->snap, e), e.len);
+	memcpy(pat + 2 + e.len, ")$", 3);
+	rc = memchr(pat + 2, '\0', e.len) ? REG_BADPAT
+					  : regcomp(&r->re[r->n_re], pat, REG_EXTENDED | REG_NOSUB);
+	free(pat);
+	if (rc) {
+		if (rc == REG_ESPACE)
+			return -ENOMEM;
+		regerror(rc, NULL, msg, sizeof(msg));
+		log_warn("snapshot: %s regular expression \"%.*s\": %s", what, (int)e.len,
+			 xgw_snap_str_ptr(r->snap, e), msg);
+		return -EINVAL;
+	}
+	*slot = r->n_re++;
+	return 0;
+}
+
+static int build_regexes(struct xgw_router *r)
+{
+	const struct xgw_snapshot *s = r->snap;
+	uint32_t n = 0;
+	int err;
+
+	for (uint32_t m = 0; m < s->n_matches; m++)
+		n += s->matches[m].path_type == XGW_PATH_REGEX;
+	for (uint32_t k = 0; k < s->n_kvs; k++)
+		n += s->kvs[k].type == XGW_KV_REGEX;
+	r->re = calloc(n ? n : 1, sizeof(*r->re));
+	r->match_re = malloc((s->n_matches ? s->n_matches : 1) * sizeof(*r->match_re));
+	r->kv_re = malloc((s->n_kvs ? s->n_kvs : 1) * sizeof(*r->kv_re));
+	if (!r->re || !r->match_re || !r->kv_re)
+		return -ENOMEM;
+	for (uint32_t m = 0; m < s->n_matches; m++) {
+		r->match_re[m] = XGW_SNAP_NONE;
+		if (s->matches[m].path_type != XGW_PATH_REGEX)
+			continue;
+		err = re_compile(r, "path", s->matches[m].path, &r->match_re[m]);
+		if (err)
+			return err;
+	}
+	for (uint32_t k = 0; k < s->n_kvs; k++) {
+		r->kv_re[k] = XGW_SNAP_NONE;
+		if (s->kvs[k].type != XGW_KV_REGEX)
+			continue;
+		err = re_compile(r, s->kvs[k].kind == XGW_KV_HEADER ? "header" : "query",
+				 s->kvs[k].value, &r->kv_re[k]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Whether <str> is a header field name (RFC 9110 token). */
+static bool is_token(const struct xgw_snapshot *s, struct xgw_snap_str str)
+{
+	const char *p = xgw_snap_str_ptr(s, str);
+
+	if (!str.len)
+		return false;
+	for (uint32_t i = 0; i < str.len; i++) {
+		uint8_t c = (uint8_t)p[i];
+
+		if (!c || !((c >= '0' && c <= '9') || (uint8_t)((c | 0x20) - 'a') < 26 ||
+			    strchr("!#$%&'*+-.^_`|~", c)))
+			return false;
+	}
+	return true;
+}
+
+/* Whether <str> could be spliced into a head: no CR, LF or NUL. */
+static bool head_safe(const struct xgw_snapshot *s, struct xgw_snap_str str)
+{
+	const char *p = xgw_snap_str_ptr(s, str);
+
+	for (uint32_t i = 0; i < str.len; i++)
+		if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0')
+			return false;
+	return true;
+}
+
+static uint32_t put_line(char *lines, uint32_t off, const char *a, size_t alen, const char *b,
+			 size_t blen)
+{
+	memcpy(lines + off, a, alen);
+	memcpy(lines + off + alen, ": ", 2);
+	memcpy(lines + off + alen + 2, b, blen);
+	memcpy(lines + off + alen + 2 + blen, "\r\n", 2);
+	return off + (uint32_t)(alen + blen + 4);
+}
+
+/* Lay out the header lines filters add; check every string a filter splices in. */
+static int build_lines(struct xgw_router *r)
+{
+	const struct xgw_snapshot *s = r->snap;
+	uint64_t size = 1;
+	uint32_t off = 0;
+
+	for (uint32_t i = 0; i < s->n_hdrops; i++) {
+		const struct xgw_snap_hdrop *h = &s->hdrops[i];
+
+		if (!is_token(s, h->name) || !head_safe(s, h->value)) {
+			log_warn("snapshot: header operation on \"%.*s\": not a valid header",
+				 (int)h->name.len, xgw_snap_str_ptr(s, h->name));
+			return -EINVAL;
+		}
+		size += h->name.len + h->value.len + 4;
+	}
+	for (uint32_t i = 0; i < s->n_filters; i++) {
+		const struct xgw_snap_filter *f = &s->filters[i];
+
+		const char *path = xgw_snap_str_ptr(s, f->path);
+
+		/* The path goes into a request line or a Location: one "/..." token. */
+		if (!head_safe(s, f->scheme) || !head_safe(s, f->hostname) ||
+		    !head_safe(s, f->path) || memchr(path, ' ', f->path.len) ||
+		    memchr(xgw_snap_str_ptr(s, f->hostname), ' ', f->hostname.len) ||
+		    (f->path_mod != XGW_PATHMOD_NONE && f->path.len && path[0] != '/')) {
+			log_warn("snapshot: filter %u: scheme, hostname or path not usable", i);
+			return -EINVAL;
+		}
+		if (f->type == XGW_FILTER_URL_REWRITE && f->hostname.len)
+			size += f->hostname.len + 8;
+	}
+	if (size > UINT32_MAX)
+		return -E2BIG;
+	r->lines = malloc(size);
+	r->op_line = malloc((s->n_hdrops ? s->n_hdrops : 1) * sizeof(*r->op_line));
+	r->host_line = malloc((s->n_filters ? s->n_filters : 1) * sizeof(*r->host_line));
+	r->mirror_acc = calloc(s->n_filters ? s->n_filters : 1, sizeof(*r->mirror_acc));
+	if (!r->lines || !r->op_line || !r->host_line || !r->mirror_acc)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < s->n_hdrops; i++) {
+		const struct xgw_snap_hdrop *h = &s->hdrops[i];
+
+		r->op_line[i] = off;
+		off = put_line(r->lines, off, xgw_snap_str_ptr(s, h->name), h->name.len,
+			       xgw_snap_str_ptr(s, h->value), h->value.len);
+	}
+	for (uint32_t i = 0; i < s->n_filters; i++) {
+		const struct xgw_snap_filter *f = &s->filters[i];
+
+		r->host_line[i] = off;
+		if (f->type == XGW_FILTER_URL_REWRITE && f->hostname.len)
+			off = put_line(r->lines, off, "Host", 4, xgw_snap_str_ptr(s, f->hostname),
+				       f->hostname.len);
+	}
+	return 0;
+}
+
 struct xgw_router *xgw_router__new(const struct xgw_snapshot *snap)
 {
 	struct xgw_router *r = calloc(1, sizeof(*r));
@@ -193,9 +359,12 @@ struct xgw_router *xgw_router__new(const struct xgw_snapshot *snap)
 		goto err_free;
 	}
 	err = build_listeners(r);
-	if (err)
-		goto err_free;
-	err = build_hosts(r);
+	if (!err)
+		err = build_hosts(r);
+	if (!err)
+		err = build_regexes(r);
+	if (!err)
+		err = build_lines(r);
 	if (err)
 		goto err_free;
 	return r;
@@ -210,6 +379,15 @@ void xgw_router__free(struct xgw_router *r)
 {
 	if (!r)
 		return;
+	for (uint32_t i = 0; i < r->n_re; i++)
+		regfree(&r->re[i]);
+	free(r->re);
+	free(r->match_re);
+	free(r->kv_re);
+	free(r->lines);
+	free(r->op_line);
+	free(r->host_line);
+	free(r->mirror_acc);
 	free(r->ltab);
 	free(r->htab);
 	free(r->any_vhost);
@@ -309,8 +487,91 @@ bool xgw_router_path_match(uint8_t path_type, const char *pattern, size_t patter
 	}
 }
 
-uint32_t xgw_router_match(const struct xgw_router *r, uint32_t vhost, const char *path,
-			  size_t path_len)
+/* Whether the whole of (<p>, <len>) matches <re>; the subject needs no NUL. */
+static bool re_whole(const regex_t *re, const char *p, size_t len)
+{
+	regmatch_t m = { .rm_so = 0, .rm_eo = (regoff_t)len };
+
+	return !regexec(re, p ? p : "", 1, &m, REG_STARTEND);
+}
+
+/* The value of the first query parameter named <name> in <q>, or false. */
+static bool query_find(const struct xgw_rt_req *q, const char *name, size_t name_len,
+		       const char **val, size_t *val_len)
+{
+	const char *p = q->query, *end = q->query + q->query_len;
+
+	while (p && p < end) {
+		const char *amp = memchr(p, '&', (size_t)(end - p)), *pend = amp ? amp : end;
+		const char *eq = memchr(p, '=', (size_t)(pend - p));
+		const char *nend = eq ? eq : pend;
+
+		if ((size_t)(nend - p) == name_len && !memcmp(p, name, name_len)) {
+			*val = eq ? eq + 1 : pend;
+			*val_len = (size_t)(pend - *val);
+			return true;
+		}
+		p = pend + 1;
+	}
+	return false;
+}
+
+static bool header_find(const struct xgw_rt_req *q, const char *name, size_t name_len,
+			const char **val, size_t *val_len)
+{
+	for (size_t i = 0; i < q->n_headers; i++) {
+		const struct xgw_h1_header *h = &q->headers[i];
+
+		if (h->name_len == name_len && lower_eq(h->name, name, name_len)) {
+			*val = h->value;
+			*val_len = h->value_len;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool kv_holds(const struct xgw_router *r, uint32_t k, const struct xgw_rt_req *q)
+{
+	const struct xgw_snapshot *s = r->snap;
+	const struct xgw_snap_kv *kv = &s->kvs[k];
+	const char *name = xgw_snap_str_ptr(s, kv->name), *v;
+	size_t vlen;
+	bool found;
+
+	if (kv->kind == XGW_KV_HEADER)
+		found = header_find(q, name, kv->name.len, &v, &vlen);
+	else
+		found = query_find(q, name, kv->name.len, &v, &vlen);
+	if (!found)
+		return false;
+	if (kv->type == XGW_KV_REGEX)
+		return re_whole(&r->re[r->kv_re[k]], v, vlen);
+	return vlen == kv->value.len && !memcmp(v, xgw_snap_str_ptr(s, kv->value), vlen);
+}
+
+static bool match_holds(const struct xgw_router *r, uint32_t m, const struct xgw_rt_req *q)
+{
+	const struct xgw_snapshot *s = r->snap;
+	const struct xgw_snap_match *sm = &s->matches[m];
+
+	if (sm->path_type == XGW_PATH_REGEX) {
+		if (!re_whole(&r->re[r->match_re[m]], q->path, q->path_len))
+			return false;
+	} else if (!xgw_router_path_match(sm->path_type, xgw_snap_str_ptr(s, sm->path),
+					  sm->path.len, q->path, q->path_len)) {
+		return false;
+	}
+	if (sm->method.len && (sm->method.len != q->method_len ||
+			       memcmp(xgw_snap_str_ptr(s, sm->method), q->method, q->method_len)))
+		return false;
+	for (uint32_t k = sm->kv_first; k < sm->kv_first + sm->kv_count; k++)
+		if (!kv_holds(r, k, q))
+			return false;
+	return true;
+}
+
+uint32_t xgw_router_match(const struct xgw_router *r, uint32_t vhost, const struct xgw_rt_req *q)
 {
 	const struct xgw_snapshot *s = r->snap;
 	const struct xgw_snap_vhost *vh;
@@ -318,26 +579,17 @@ uint32_t xgw_router_match(const struct xgw_router *r, uint32_t vhost, const char
 	if (vhost >= s->n_vhosts)
 		return XGW_SNAP_NONE;
 	vh = &s->vhosts[vhost];
-	for (uint32_t m = vh->match_first; m < vh->match_first + vh->match_count; m++) {
-		const struct xgw_snap_match *sm = &s->matches[m];
-
-		if (xgw_router_path_match(sm->path_type, xgw_snap_str_ptr(s, sm->path),
-					  sm->path.len, path, path_len))
+	for (uint32_t m = vh->match_first; m < vh->match_first + vh->match_count; m++)
+		if (match_holds(r, m, q))
 			return m;
-	}
 	return XGW_SNAP_NONE;
 }
 
-uint32_t xgw_router_route(const struct xgw_router *r, uint32_t listener, const char *host,
-			  size_t host_len, const char *path, size_t path_len)
+uint32_t xgw_router_route(const struct xgw_router *r, uint32_t listener, const struct xgw_rt_req *q)
 {
-	uint32_t v = xgw_router_vhost(r, listener, host, host_len);
-	uint32_t m;
+	uint32_t v = xgw_router_vhost(r, listener, q->host, q->host_len);
 
-	if (v == XGW_SNAP_NONE)
-		return XGW_SNAP_NONE;
-	m = xgw_router_match(r, v, path, path_len);
-	return m == XGW_SNAP_NONE ? XGW_SNAP_NONE : r->snap->matches[m].rule;
+	return v == XGW_SNAP_NONE ? XGW_SNAP_NONE : xgw_router_match(r, v, q);
 }
 
 uint32_t xgw_router_pick_backend(struct xgw_router *r, uint32_t rule)
@@ -383,21 +635,61 @@ uint32_t xgw_router_pick_endpoint(struct xgw_router *r, uint32_t cluster)
 	return c->ep_first + off;
 }
 
-enum xgw_route_verdict xgw_router_decide(struct xgw_router *r, uint32_t listener, const char *host,
-					 size_t host_len, const char *path, size_t path_len,
-					 uint32_t *ep)
+/* The first RequestRedirect among filters [<first>, +<count>), or XGW_SNAP_NONE. */
+static uint32_t find_redirect(const struct xgw_snapshot *s, uint32_t first, uint32_t count)
 {
-	uint32_t rule, b, e;
+	for (uint32_t f = first; f < first + count; f++)
+		if (s->filters[f].type == XGW_FILTER_REDIRECT)
+			return f;
+	return XGW_SNAP_NONE;
+}
 
-	rule = xgw_router_route(r, listener, host, host_len, path, path_len);
-	if (rule == XGW_SNAP_NONE)
+enum xgw_route_verdict xgw_router_decide(struct xgw_router *r, uint32_t listener,
+					 const struct xgw_rt_req *q, struct xgw_route *out)
+{
+	const struct xgw_snapshot *s = r->snap;
+	const struct xgw_snap_rule *ru;
+	const struct xgw_snap_backend *be;
+
+	out->rule = out->backend = out->ep = out->redirect = XGW_SNAP_NONE;
+	out->match = xgw_router_route(r, listener, q);
+	if (out->match == XGW_SNAP_NONE)
 		return XGW_ROUTE_NOT_FOUND;
-	b = xgw_router_pick_backend(r, rule);
-	if (b == XGW_SNAP_NONE || r->snap->backends[b].cluster == XGW_SNAP_NONE)
+	out->rule = s->matches[out->match].rule;
+	ru = &s->rules[out->rule];
+	out->redirect = find_redirect(s, ru->filter_first, ru->filter_count);
+	if (out->redirect != XGW_SNAP_NONE)
+		return XGW_ROUTE_REDIRECT;
+	out->backend = xgw_router_pick_backend(r, out->rule);
+	if (out->backend == XGW_SNAP_NONE)
 		return XGW_ROUTE_NO_BACKEND;
-	e = xgw_router_pick_endpoint(r, r->snap->backends[b].cluster);
-	if (e == XGW_SNAP_NONE)
+	be = &s->backends[out->backend];
+	out->redirect = find_redirect(s, be->filter_first, be->filter_count);
+	if (out->redirect != XGW_SNAP_NONE)
+		return XGW_ROUTE_REDIRECT;
+	if (be->cluster == XGW_SNAP_NONE)
+		return XGW_ROUTE_NO_BACKEND;
+	out->ep = xgw_router_pick_endpoint(r, be->cluster);
+	if (out->ep == XGW_SNAP_NONE)
 		return XGW_ROUTE_NO_ENDPOINT;
-	*ep = e;
 	return XGW_ROUTE_OK;
+}
+
+bool xgw_router_mirror_take(struct xgw_router *r, uint32_t filter)
+{
+	const struct xgw_snap_filter *f;
+	uint32_t *acc;
+
+	if (filter >= r->snap->n_filters)
+		return false;
+	f = &r->snap->filters[filter];
+	if (!f->den || f->num >= f->den)
+		return f->den != 0;
+	/* An error accumulator: exactly num of every den requests, evenly spread. */
+	acc = &r->mirror_acc[filter];
+	*acc += f->num;
+	if (*acc < f->den)
+		return false;
+	*acc -= f->den;
+	return true;
 }

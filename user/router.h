@@ -14,7 +14,9 @@
 
 /*
  * Build the tables over <snap>, which must stay valid (and mapped) for the
- * router's lifetime. Returns the router, or NULL with errno set (ENOMEM).
+ * router's lifetime, and compile its regular expressions. Returns the
+ * router, or NULL with errno set: ENOMEM, or EINVAL when an expression does
+ * not compile or a filter string holds bytes a header cannot (CR, LF, NUL).
  */
 struct xgw_router *xgw_router__new(const struct xgw_snapshot *snap);
 void xgw_router__free(struct xgw_router *r);
@@ -37,15 +39,17 @@ uint32_t xgw_router_vhost(const struct xgw_router *r, uint32_t listener, const c
 			  size_t host_len);
 
 /*
- * The first match of <vhost>, in its precedence order, whose path matches
- * <path> (without the query). Returns its index or XGW_SNAP_NONE.
+ * The first match of <vhost>, in its precedence order, whose conditions all
+ * hold for <q>: path (Exact, segment-wise PathPrefix, or a regular
+ * expression over the whole path), method, headers (the first line of each
+ * name), query parameters (the first occurrence, raw). Returns its index or
+ * XGW_SNAP_NONE. Never allocates.
  */
-uint32_t xgw_router_match(const struct xgw_router *r, uint32_t vhost, const char *path,
-			  size_t path_len);
+uint32_t xgw_router_match(const struct xgw_router *r, uint32_t vhost, const struct xgw_rt_req *q);
 
-/* Both of the above: the rule for a request, or XGW_SNAP_NONE. */
-uint32_t xgw_router_route(const struct xgw_router *r, uint32_t listener, const char *host,
-			  size_t host_len, const char *path, size_t path_len);
+/* Both of the above: the match for a request, or XGW_SNAP_NONE. */
+uint32_t xgw_router_route(const struct xgw_router *r, uint32_t listener,
+			  const struct xgw_rt_req *q);
 
 /*
  * Choose a backend of <rule> by weight (smooth weighted round robin: over
@@ -59,15 +63,19 @@ uint32_t xgw_router_pick_backend(struct xgw_router *r, uint32_t rule);
 uint32_t xgw_router_pick_endpoint(struct xgw_router *r, uint32_t cluster);
 
 /*
- * The whole decision for one request: sets *<ep> to the endpoint index and
- * returns XGW_ROUTE_OK, or returns the verdict the gateway answers with.
+ * The whole decision for one request, filled in <out>. Returns XGW_ROUTE_OK
+ * (backend and endpoint chosen), XGW_ROUTE_REDIRECT (out->redirect is the
+ * filter that answers, of the rule or of the chosen backend), or the status
+ * the gateway answers with.
  */
-enum xgw_route_verdict xgw_router_decide(struct xgw_router *r, uint32_t listener, const char *host,
-					 size_t host_len, const char *path, size_t path_len,
-					 uint32_t *ep);
+enum xgw_route_verdict xgw_router_decide(struct xgw_router *r, uint32_t listener,
+					 const struct xgw_rt_req *q, struct xgw_route *out);
 
-/* Segment-wise prefix or exact match of <path> against <pattern>. */
+/* Segment-wise prefix or exact match of <path> against <pattern> (not regex). */
 bool xgw_router_path_match(uint8_t path_type, const char *pattern, size_t pattern_len,
 			   const char *path, size_t path_len);
+
+/* Whether the mirror filter <filter> takes this request (its num/den fraction). */
+bool xgw_router_mirror_take(struct xgw_router *r, uint32_t filter);
 
 #endif /* XGW_ROUTER_H */

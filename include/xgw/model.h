@@ -140,14 +140,17 @@ struct xgw_parent_ref {
 	uint32_t port;	    /* 0: any port */
 };
 
+struct xgw_http_filter;
+
 struct xgw_backend_ref {
 	char *group; /* "" (core) when omitted */
 	char *kind;  /* "Service" when omitted */
 	char *ns;    /* NULL: the route's namespace */
 	char *name;
-	uint32_t port;	  /* 0: not given (invalid for Service) */
-	uint32_t weight;  /* 1 when omitted */
-	size_t n_filters; /* backendRefs[].filters, counted like the rule's */
+	uint32_t port;			 /* 0: not given (invalid for Service) */
+	uint32_t weight;		 /* 1 when omitted */
+	struct xgw_http_filter *filters; /* backendRefs[].filters, after the rule's */
+	size_t n_filters;
 };
 
 enum xgw_path_match {
@@ -172,14 +175,60 @@ struct xgw_http_match {
 	size_t n_query;
 };
 
+enum xgw_filter_type {
+	XGW_HF_REQUEST_HEADER = 1, /* RequestHeaderModifier */
+	XGW_HF_RESPONSE_HEADER,	   /* ResponseHeaderModifier */
+	XGW_HF_REDIRECT,	   /* RequestRedirect */
+	XGW_HF_URL_REWRITE,	   /* URLRewrite */
+	XGW_HF_MIRROR,		   /* RequestMirror */
+	XGW_HF_CORS,		   /* CORS: decoded by type only so far */
+	XGW_HF_EXTENSION_REF,	   /* ExtensionRef: decoded by type only */
+};
+
+enum xgw_path_modifier {
+	XGW_PM_NONE = 0,
+	XGW_PM_FULL,   /* ReplaceFullPath */
+	XGW_PM_PREFIX, /* ReplacePrefixMatch */
+};
+
+struct xgw_header_kv {
+	char *name;
+	char *value;
+};
+
+struct xgw_http_filter {
+	enum xgw_filter_type type;
+	/* REQUEST_HEADER, RESPONSE_HEADER */
+	struct xgw_header_kv *set;
+	size_t n_set;
+	struct xgw_header_kv *add;
+	size_t n_add;
+	char **remove;
+	size_t n_remove;
+	/* REDIRECT (scheme, hostname, port, status_code, path) and URL_REWRITE
+	 * (hostname, path); NULL / 0 when not set */
+	char *scheme;
+	char *hostname;
+	uint32_t port;
+	uint32_t status_code; /* 302 when omitted */
+	enum xgw_path_modifier path_mod;
+	char *path; /* replaceFullPath or replacePrefixMatch */
+	/* MIRROR */
+	struct xgw_backend_ref *mirror; /* backendRef */
+	uint32_t mirror_num;		/* percent (den 100) or fraction; 100/100 when omitted */
+	uint32_t mirror_den;
+};
+
 struct xgw_http_rule {
 	char *name;			/* optional rule name */
 	struct xgw_http_match *matches; /* n == 0 means one match: PathPrefix "/" */
 	size_t n_matches;
 	struct xgw_backend_ref *backends;
 	size_t n_backends;
-	size_t n_filters; /* filters are decoded by a later format; counted so that
-			     unsupported ones are reported, never silently ignored */
+	struct xgw_http_filter *filters;
+	size_t n_filters;
+	uint32_t timeout_request_ms; /* timeouts.request; 0: none */
+	uint32_t timeout_backend_ms; /* timeouts.backendRequest; 0: none */
 };
 
 struct xgw_httproute {
@@ -237,6 +286,22 @@ struct xgw_namespace {
 	struct xgw_meta meta; /* meta.ns is NULL: cluster-scoped */
 };
 
+/* --- xgw.io ------------------------------------------------------------ */
+
+/*
+ * XgwNode (xgw.io/v1alpha1, cluster-scoped): one node of a standalone
+ * multi-node deployment. The nodes in the agent's folder form the Maglev ring
+ * of the L4 tier; with none, the agent runs single-node (everything local).
+ */
+struct xgw_node {
+	struct xgw_meta meta;
+	char *address;	/* spec.address: the node's underlay IP (v4 or v6), as written */
+	uint8_t family; /* 4 or 6: spec.address parsed */
+	uint8_t addr[16];
+	uint32_t weight; /* spec.weight: 1 when omitted; 0 takes the node out of new flows */
+	bool healthy;	 /* spec.healthy: true when omitted */
+};
+
 /* --- the store -------------------------------------------------------- */
 
 /* A problem found while decoding, reported per object and never fatal. */
@@ -262,6 +327,8 @@ struct xgw_store {
 	size_t n_slices;
 	struct xgw_namespace *namespaces;
 	size_t n_namespaces;
+	struct xgw_node *nodes;
+	size_t n_nodes;
 	struct xgw_decode_error *errors;
 	size_t n_errors;
 	/* Gateway API objects of kinds not decoded yet (GRPCRoute, TLSRoute,
@@ -269,7 +336,7 @@ struct xgw_store {
 	size_t n_ignored;
 	/* capacities of the arrays above (private to the store) */
 	size_t cap_classes, cap_gateways, cap_httproutes, cap_services, cap_slices, cap_namespaces,
-		cap_errors;
+		cap_errors, cap_nodes;
 };
 
 struct xgw_store *xgw_store__new(void);

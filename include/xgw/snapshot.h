@@ -17,9 +17,11 @@
  *   listener (address, port)           -> vhosts[vhost_first .. +vhost_count)
  *   vhost (hostname, exact or "*.sfx") -> matches[match_first .. +match_count),
  *                                         already in Gateway API precedence order
- *   match (path, ...)                  -> rule
- *   rule                               -> backends[backend_first .. +backend_count)
- *   backend (weight)                   -> cluster
+  *   match (path, method, kvs)          -> rule
+ *     kvs[kv_first .. +kv_count)          header / query conditions, all must hold
+ *   rule                               -> filters[filter_first .. +filter_count),
+ *                                         backends[backend_first .. +backend_count)
+ *   backend (weight, filters)          -> cluster
  *   cluster                            -> endpoints[ep_first .. +ep_count)
  */
 #ifndef XGW_SNAPSHOT_H
@@ -29,7 +31,7 @@
 #include <stdint.h>
 
 #define XGW_SNAP_MAGIC 0x53574758u /* "XGWS" */
-#define XGW_SNAP_FORMAT 1u
+#define XGW_SNAP_FORMAT 2u
 #define XGW_SNAP_NONE UINT32_MAX /* "no index" in any index field */
 
 enum xgw_snap_section {
@@ -40,6 +42,9 @@ enum xgw_snap_section {
 	XGW_SECT_BACKEND,
 	XGW_SECT_CLUSTER,
 	XGW_SECT_ENDPOINT,
+	XGW_SECT_KV,	 /* header and query parameter conditions of matches */
+	XGW_SECT_FILTER, /* filters of rules and of backends */
+	XGW_SECT_HDROP,	 /* header operations of header-modifier filters */
 	XGW_SECT_STRING, /* bytes, count = length in bytes */
 	XGW_SECT__MAX,
 };
@@ -98,27 +103,106 @@ enum xgw_snap_path_type {
 	XGW_PATH_PREFIX =
 		0, /* segment-wise prefix: "/foo" matches "/foo", "/foo/x", not "/foobar" */
 	XGW_PATH_EXACT = 1,
-	XGW_PATH_REGEX = 2, /* reserved for a later format; rejected by format 1 readers */
+	XGW_PATH_REGEX = 2, /* POSIX extended regular expression over the whole path */
 };
 
 struct xgw_snap_match {
 	uint32_t rule;	   /* index into rules */
 	uint8_t path_type; /* enum xgw_snap_path_type */
 	uint8_t pad[3];
-	struct xgw_snap_str path; /* "/..." */
+	struct xgw_snap_str path;   /* "/...", or the expression for XGW_PATH_REGEX */
+	struct xgw_snap_str method; /* upper-case method; empty: any */
+	uint32_t kv_first;	    /* header/query conditions, all must hold */
+	uint32_t kv_count;
+};
+
+enum xgw_snap_kv_kind {
+	XGW_KV_HEADER = 0, /* name compared case-insensitively; the first value of the header */
+	XGW_KV_QUERY = 1,  /* name compared exactly; the first occurrence of the parameter */
+};
+
+enum xgw_snap_kv_type {
+	XGW_KV_EXACT = 0,
+	XGW_KV_REGEX = 1, /* POSIX extended regular expression over the whole value */
+};
+
+/* One header or query parameter condition of a match. */
+struct xgw_snap_kv {
+	uint8_t kind; /* enum xgw_snap_kv_kind */
+	uint8_t type; /* enum xgw_snap_kv_type */
+	uint8_t pad[2];
+	struct xgw_snap_str name; /* headers: lower-case */
+	struct xgw_snap_str value;
+};
+
+enum xgw_snap_filter_type {
+	XGW_FILTER_REQUEST_HEADER = 1,	/* ops: set / add / remove on the upstream request */
+	XGW_FILTER_RESPONSE_HEADER = 2, /* ops: set / add / remove on the client response */
+	XGW_FILTER_REDIRECT = 3,	/* the gateway answers with a redirect */
+	XGW_FILTER_URL_REWRITE = 4,	/* rewrite host and/or path before proxying */
+	XGW_FILTER_MIRROR = 5,		/* copy the request to <cluster>, ignore the answer */
+};
+
+enum xgw_snap_path_mod {
+	XGW_PATHMOD_NONE = 0,
+	XGW_PATHMOD_FULL = 1,	/* replace the whole path with <path> */
+	XGW_PATHMOD_PREFIX = 2, /* replace the matched PathPrefix with <path> */
+};
+
+/*
+ * A filter. Which fields count depends on <type>:
+ *   REQUEST_HEADER, RESPONSE_HEADER  op_first, op_count
+ *   REDIRECT     scheme, hostname, port, path_mod + path, status (301/302/303/307/308)
+ *   URL_REWRITE  hostname, path_mod + path
+ *   MIRROR       cluster, num / den (the fraction of requests mirrored; den > 0)
+ * An empty string or a 0 number means "not set": keep the request's.
+ */
+struct xgw_snap_filter {
+	uint8_t type;	  /* enum xgw_snap_filter_type */
+	uint8_t path_mod; /* enum xgw_snap_path_mod */
+	uint16_t status;
+	uint32_t port;
+	uint32_t op_first;
+	uint32_t op_count;
+	uint32_t cluster;
+	uint32_t num;
+	uint32_t den;
+	uint32_t pad;
+	struct xgw_snap_str scheme;
+	struct xgw_snap_str hostname;
+	struct xgw_snap_str path;
+};
+
+enum xgw_snap_hdrop_type {
+	XGW_HDROP_SET = 0,    /* replace every value of <name> with <value> (or add it) */
+	XGW_HDROP_ADD = 1,    /* append <value> to <name> (a new header line) */
+	XGW_HDROP_REMOVE = 2, /* remove every line of <name> */
+};
+
+struct xgw_snap_hdrop {
+	uint8_t op; /* enum xgw_snap_hdrop_type */
+	uint8_t pad[3];
+	struct xgw_snap_str name; /* as configured (case kept); compared case-insensitively */
+	struct xgw_snap_str value;
 };
 
 struct xgw_snap_rule {
 	struct xgw_snap_str route; /* "namespace/name" of the HTTPRoute, for logs */
 	uint32_t rule_index;	   /* index of the rule within its route */
 	uint32_t backend_first;
-	uint32_t backend_count; /* 0: no backendRefs -> 500 */
+	uint32_t backend_count; /* 0: no backendRefs -> 500 (unless a redirect answers) */
 	uint32_t total_weight;	/* sum of backends' weights; 0 -> 500 */
+	uint32_t filter_first;	/* applied in order, before the backend's own filters */
+	uint32_t filter_count;
+	uint32_t timeout_request_ms; /* HTTPRoute rule timeouts.request; 0: none */
+	uint32_t timeout_backend_ms; /* timeouts.backendRequest; 0: none */
 };
 
 struct xgw_snap_backend {
 	uint32_t cluster; /* index into clusters, or XGW_SNAP_NONE: unresolved -> 500 */
 	uint32_t weight;
+	uint32_t filter_first; /* filters of this backendRef, after the rule's */
+	uint32_t filter_count;
 };
 
 /* A cluster: the ready endpoints of one Service port. */
@@ -153,6 +237,12 @@ struct xgw_snapshot {
 	uint32_t n_clusters;
 	const struct xgw_snap_endpoint *endpoints;
 	uint32_t n_endpoints;
+	const struct xgw_snap_kv *kvs;
+	uint32_t n_kvs;
+	const struct xgw_snap_filter *filters;
+	uint32_t n_filters;
+	const struct xgw_snap_hdrop *hdrops;
+	uint32_t n_hdrops;
 	const char *strings;
 	uint32_t strings_len;
 };
@@ -171,9 +261,11 @@ static inline const char *xgw_snap_str_ptr(const struct xgw_snapshot *snap, stru
 }
 
 /*
- * Builder. Each child belongs to the parent added last: vhosts to the last
- * listener, matches to the last vhost, backends to the last rule, endpoints
- * to the last cluster. So add a listener, then its vhosts, each vhost
+  * Builder. Each child belongs to the parent added last: vhosts to the last
+ * listener, matches to the last vhost, kvs to the last match, backends to the
+ * last rule, endpoints to the last cluster, header ops to the last filter.
+ * Filters belong to the last rule until a backend of it is added, then to
+ * that backend: add a rule, its filters, then each backend and its filters. So add a listener, then its vhosts, each vhost
  * followed by its matches. Rules (then their backends) and clusters (then
  * their endpoints) live in their own sections and may be added at any time;
  * they are referred to by the index their add function returns. All functions return an index >= 0 or -ENOMEM;
@@ -188,8 +280,18 @@ int xgw_snapb_listener(struct xgw_snapb *b, uint8_t family, const uint8_t addr[1
 		       uint8_t proto, const char *name);
 int xgw_snapb_vhost(struct xgw_snapb *b, const char *hostname, size_t hostname_len);
 int xgw_snapb_match(struct xgw_snapb *b, uint32_t rule, uint8_t path_type, const char *path,
-		    size_t path_len);
-int xgw_snapb_rule(struct xgw_snapb *b, const char *route, uint32_t rule_index);
+		    size_t path_len, const char *method);
+int xgw_snapb_kv(struct xgw_snapb *b, uint8_t kind, uint8_t type, const char *name,
+		 const char *value);
+int xgw_snapb_rule(struct xgw_snapb *b, const char *route, uint32_t rule_index,
+		   uint32_t timeout_request_ms, uint32_t timeout_backend_ms);
+/*
+ * Add a filter: <f>'s type and numbers are copied; its string fields are
+ * ignored, given as C strings instead (NULL: not set).
+ */
+int xgw_snapb_filter(struct xgw_snapb *b, const struct xgw_snap_filter *f, const char *scheme,
+		     const char *hostname, const char *path);
+int xgw_snapb_hdrop(struct xgw_snapb *b, uint8_t op, const char *name, const char *value);
 int xgw_snapb_backend(struct xgw_snapb *b, uint32_t cluster, uint32_t weight);
 int xgw_snapb_cluster(struct xgw_snapb *b, const char *name);
 int xgw_snapb_endpoint(struct xgw_snapb *b, uint8_t family, const uint8_t addr[16], uint16_t port);

@@ -2,7 +2,7 @@
 /*
  * worker-launch: plays the agent for one xgw-worker, for worker_smoke.sh.
  *
- *   worker-launch --worker PATH --upstream PORT[,PORT] [--log-level L]
+ *   worker-launch --worker PATH --upstream PORT[,PORT] [--aux PORT] [--log-level L]
  *
  * Binds a dual-stack listening socket on [::]:ephemeral (without sk_lookup,
  * an accepted socket's local address is what the client dialled: 127.0.0.1
@@ -12,6 +12,8 @@
  *
  *   snap GEN VARIANT  send a snapshot           -> "ack GEN ERR"
  *   bad GEN           send a corrupt snapshot   -> "ack GEN ERR"
+ *   badre GEN         send a snapshot with a regular expression that does
+ *                     not compile                -> "ack GEN ERR"
  *   stats             ask for counters          -> "stats accepted A active B requests C ..."
  *   drain             XGW_CTL_DRAIN             -> "ok"
  *   closectl          close the control socket  -> "ok"
@@ -25,6 +27,17 @@
  * Exact "/none" (rule without backends: 500), "/empty" (cluster without
  * endpoints: 503), "/" -> main. main is every upstream (VARIANT 0) or the
  * last one only (VARIANT 1).
+ *
+ * Format 2 features, with "aux" the --aux upstream (the test's logging,
+ * sleeping server): "only.test" also has Exact "/post" for POST only, Exact
+ * "/q" with query v=1, RegularExpression "/re/[0-9]+"; "hdr.test" routes
+ * requests with header X-Route: b to main with X-Matched: hdr added, others
+ * to main. Any host: "/redir" answers 301 to https://example.org/moved...
+ * (PathPrefix replaced), "/rewrite" goes to main as rewritten.test with
+ * "/rewrite" replaced by "/new", "/hdrs" sets, adds and removes request and
+ * response headers, "/mirror" goes to main and is mirrored to aux, and
+ * "/slow-req" and "/slow-be" go to aux with a request or a backendRequest
+ * timeout of 500 ms ("/slow-ok": both 3 s).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -47,15 +60,41 @@
 
 static uint16_t up_ports[MAX_UP];
 static int n_up;
+static uint16_t aux_port;
 static uint16_t port;
 
 static const uint8_t lo4[16] = { 127, 0, 0, 1 };
 static const uint8_t lo6[16] = { [15] = 1 };
 
-static int build(uint64_t gen, int variant, void **buf, size_t *len)
+static void filter(struct xgw_snapb *b, uint8_t type, const char *scheme, const char *host,
+		   uint32_t port_, uint8_t mod, const char *path, uint16_t status)
+{
+	struct xgw_snap_filter f = {
+		.type = type, .port = port_, .path_mod = mod, .status = status, .den = 1
+	};
+
+	xgw_snapb_filter(b, &f, scheme, host, path);
+}
+
+static void mirror(struct xgw_snapb *b, uint32_t cluster)
+{
+	struct xgw_snap_filter f = {
+		.type = XGW_FILTER_MIRROR, .cluster = cluster, .num = 1, .den = 1
+	};
+
+	xgw_snapb_filter(b, &f, NULL, NULL, NULL);
+}
+
+static void match(struct xgw_snapb *b, int rule, uint8_t type, const char *path, const char *method)
+{
+	xgw_snapb_match(b, (uint32_t)rule, type, path, strlen(path), method);
+}
+
+static int build(uint64_t gen, int variant, bool bad_re, void **buf, size_t *len)
 {
 	struct xgw_snapb *b = xgw_snapb__new(gen);
 	int c_main, c_dead, c_empty, r_main, r_dead, r_none, r_empty, r_only, err;
+	int c_aux, r_hdr, r_redir, r_rewrite, r_hdrs, r_mirror, r_treq, r_tbe, r_tok;
 
 	if (!b)
 		return -ENOMEM;
@@ -65,30 +104,78 @@ static int build(uint64_t gen, int variant, void **buf, size_t *len)
 	c_dead = xgw_snapb_cluster(b, "default/dead:80");
 	xgw_snapb_endpoint(b, 4, lo4, 1);
 	c_empty = xgw_snapb_cluster(b, "default/empty:80");
+	c_aux = xgw_snapb_cluster(b, "default/aux:80");
+	if (aux_port)
+		xgw_snapb_endpoint(b, 4, lo4, aux_port);
 
-	r_main = xgw_snapb_rule(b, "default/main", 0);
+	r_main = xgw_snapb_rule(b, "default/main", 0, 0, 0);
 	xgw_snapb_backend(b, (uint32_t)c_main, 1);
-	r_dead = xgw_snapb_rule(b, "default/dead", 0);
+	r_dead = xgw_snapb_rule(b, "default/dead", 0, 0, 0);
 	xgw_snapb_backend(b, (uint32_t)c_dead, 1);
-	r_none = xgw_snapb_rule(b, "default/none", 0);
-	r_empty = xgw_snapb_rule(b, "default/empty", 0);
+	r_none = xgw_snapb_rule(b, "default/none", 0, 0, 0);
+	r_empty = xgw_snapb_rule(b, "default/empty", 0, 0, 0);
 	xgw_snapb_backend(b, (uint32_t)c_empty, 1);
-	r_only = xgw_snapb_rule(b, "default/only", 0);
+	r_only = xgw_snapb_rule(b, "default/only", 0, 0, 0);
 	xgw_snapb_backend(b, (uint32_t)c_main, 1);
+
+	r_hdr = xgw_snapb_rule(b, "default/hdr", 0, 0, 0);
+	xgw_snapb_backend(b, (uint32_t)c_main, 1);
+	filter(b, XGW_FILTER_REQUEST_HEADER, NULL, NULL, 0, 0, NULL, 0);
+	xgw_snapb_hdrop(b, XGW_HDROP_SET, "X-Matched", "hdr");
+	r_redir = xgw_snapb_rule(b, "default/redir", 0, 0, 0);
+	filter(b, XGW_FILTER_REDIRECT, "https", "example.org", 0, XGW_PATHMOD_PREFIX, "/moved",
+	       301);
+	r_rewrite = xgw_snapb_rule(b, "default/rewrite", 0, 0, 0);
+	filter(b, XGW_FILTER_URL_REWRITE, NULL, "rewritten.test", 0, XGW_PATHMOD_PREFIX, "/new", 0);
+	xgw_snapb_backend(b, (uint32_t)c_main, 1);
+	r_hdrs = xgw_snapb_rule(b, "default/hdrs", 0, 0, 0);
+	filter(b, XGW_FILTER_REQUEST_HEADER, NULL, NULL, 0, 0, NULL, 0);
+	xgw_snapb_hdrop(b, XGW_HDROP_SET, "X-Req-Set", "set");
+	xgw_snapb_hdrop(b, XGW_HDROP_ADD, "X-Req-Add", "added");
+	xgw_snapb_hdrop(b, XGW_HDROP_REMOVE, "x-req-rm", "");
+	filter(b, XGW_FILTER_RESPONSE_HEADER, NULL, NULL, 0, 0, NULL, 0);
+	xgw_snapb_hdrop(b, XGW_HDROP_SET, "X-Resp-Set", "yes");
+	xgw_snapb_hdrop(b, XGW_HDROP_ADD, "X-Resp-Add", "also");
+	xgw_snapb_hdrop(b, XGW_HDROP_REMOVE, "content-type", "");
+	xgw_snapb_backend(b, (uint32_t)c_main, 1);
+	r_mirror = xgw_snapb_rule(b, "default/mirror", 0, 0, 0);
+	mirror(b, (uint32_t)c_aux);
+	xgw_snapb_backend(b, (uint32_t)c_main, 1);
+	r_treq = xgw_snapb_rule(b, "default/treq", 0, 500, 0);
+	xgw_snapb_backend(b, (uint32_t)c_aux, 1);
+	r_tbe = xgw_snapb_rule(b, "default/tbe", 0, 0, 500);
+	xgw_snapb_backend(b, (uint32_t)c_aux, 1);
+	r_tok = xgw_snapb_rule(b, "default/tok", 0, 3000, 3000);
+	xgw_snapb_backend(b, (uint32_t)c_aux, 1);
 
 	for (int l = 0; l < 2; l++) {
 		xgw_snapb_listener(b, l ? 6 : 4, l ? lo6 : lo4, port, XGW_LPROTO_HTTP,
 				   "default/gw/http");
 		xgw_snapb_vhost(b, "dead.test", 9);
-		xgw_snapb_match(b, (uint32_t)r_dead, XGW_PATH_PREFIX, "/", 1);
+		match(b, r_dead, XGW_PATH_PREFIX, "/", NULL);
 		xgw_snapb_vhost(b, "only.test", 9);
-		xgw_snapb_match(b, (uint32_t)r_only, XGW_PATH_EXACT, "/x", 2);
+		match(b, r_only, XGW_PATH_EXACT, "/x", NULL);
+		match(b, r_only, XGW_PATH_EXACT, "/post", "POST");
+		match(b, r_only, XGW_PATH_EXACT, "/q", NULL);
+		xgw_snapb_kv(b, XGW_KV_QUERY, XGW_KV_EXACT, "v", "1");
+		match(b, r_only, XGW_PATH_REGEX, bad_re ? "/re/(" : "/re/[0-9]+", NULL);
+		xgw_snapb_vhost(b, "hdr.test", 8);
+		match(b, r_hdr, XGW_PATH_PREFIX, "/", NULL);
+		xgw_snapb_kv(b, XGW_KV_HEADER, XGW_KV_EXACT, "x-route", "b");
+		match(b, r_main, XGW_PATH_PREFIX, "/", NULL);
 		xgw_snapb_vhost(b, "*.wild.test", 11);
-		xgw_snapb_match(b, (uint32_t)r_main, XGW_PATH_PREFIX, "/", 1);
+		match(b, r_main, XGW_PATH_PREFIX, "/", NULL);
 		xgw_snapb_vhost(b, "", 0);
-		xgw_snapb_match(b, (uint32_t)r_none, XGW_PATH_EXACT, "/none", 5);
-		xgw_snapb_match(b, (uint32_t)r_empty, XGW_PATH_PREFIX, "/empty", 6);
-		xgw_snapb_match(b, (uint32_t)r_main, XGW_PATH_PREFIX, "/", 1);
+		match(b, r_none, XGW_PATH_EXACT, "/none", NULL);
+		match(b, r_empty, XGW_PATH_PREFIX, "/empty", NULL);
+		match(b, r_redir, XGW_PATH_PREFIX, "/redir", NULL);
+		match(b, r_rewrite, XGW_PATH_PREFIX, "/rewrite", NULL);
+		match(b, r_hdrs, XGW_PATH_PREFIX, "/hdrs", NULL);
+		match(b, r_mirror, XGW_PATH_PREFIX, "/mirror", NULL);
+		match(b, r_treq, XGW_PATH_PREFIX, "/slow-req", NULL);
+		match(b, r_tbe, XGW_PATH_PREFIX, "/slow-be", NULL);
+		match(b, r_tok, XGW_PATH_PREFIX, "/slow-ok", NULL);
+		match(b, r_main, XGW_PATH_PREFIX, "/", NULL);
 	}
 	err = xgw_snapb__finish(b, buf, len);
 	xgw_snapb__free(b);
@@ -127,14 +214,14 @@ static void reply(int sock, int ms)
 		printf("type %u\n", m.type);
 }
 
-static void send_snapshot(int sock, uint64_t gen, int variant, bool corrupt)
+static void send_snapshot(int sock, uint64_t gen, int variant, bool corrupt, bool bad_re)
 {
 	struct xgw_ctl_msg m = { .magic = XGW_CTL_MAGIC, .type = XGW_CTL_SNAPSHOT };
 	void *buf;
 	size_t len;
 	int fd, rc;
 
-	if (build(gen, variant, &buf, &len)) {
+	if (build(gen, variant, bad_re, &buf, &len)) {
 		printf("error build\n");
 		return;
 	}
@@ -203,6 +290,7 @@ int main(int argc, char **argv)
 		{ "worker", required_argument, NULL, 'w' },
 		{ "upstream", required_argument, NULL, 'u' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "aux", required_argument, NULL, 'a' },
 		{},
 	};
 	const char *worker = NULL, *level = "info";
@@ -223,13 +311,16 @@ int main(int argc, char **argv)
 		case 'l':
 			level = optarg;
 			break;
+		case 'a':
+			aux_port = (uint16_t)atoi(optarg);
+			break;
 		default:
 			return 2;
 		}
 	}
 	if (!worker || !n_up) {
 		fprintf(stderr, "usage: worker-launch --worker PATH --upstream PORT[,PORT] "
-				"[--log-level L]\n");
+				"[--aux PORT] [--log-level L]\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -263,9 +354,11 @@ int main(int argc, char **argv)
 		int variant, secs;
 
 		if (sscanf(line, "snap %llu %d", &gen, &variant) == 2) {
-			send_snapshot(sv[0], gen, variant, false);
+			send_snapshot(sv[0], gen, variant, false, false);
+		} else if (sscanf(line, "badre %llu", &gen) == 1) {
+			send_snapshot(sv[0], gen, 0, false, true);
 		} else if (sscanf(line, "bad %llu", &gen) == 1) {
-			send_snapshot(sv[0], gen, 0, true);
+			send_snapshot(sv[0], gen, 0, true, false);
 		} else if (!strncmp(line, "stats", 5)) {
 			m.type = XGW_CTL_STATS;
 			if (xgw_ctl_send(sv[0], &m, -1))

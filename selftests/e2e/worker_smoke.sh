@@ -5,8 +5,12 @@
 # bash's /dev/tcp are the clients. Checks 503 before the first snapshot,
 # routing (host, path, IPv4/IPv6 listeners), the gateway's own 404/500/502/503,
 # proxy headers, keep-alive, request bodies, a malformed request, snapshot
-# swap and rejection, stats, the agent going away, and drain. Loopback only;
-# every wait is bounded. Prints TAP.
+# swap and rejection, stats, the agent going away, and drain. Snapshot format
+# 2: method, header, query and regex matches, redirect, URL rewrite, request
+# and response header filters, a mirror, request and backendRequest timeouts
+# (a small python3 server, "aux", logs what it gets and sleeps on /slow-*),
+# and a regex that does not compile. Loopback only; every wait is bounded.
+# Prints TAP.
 set -uo pipefail
 BUILD=${XGW_BUILD:?XGW_BUILD must name the build directory}
 WORKER=$BUILD/user/xgw-worker
@@ -14,6 +18,7 @@ ECHO=$BUILD/tools/xgw-echo
 LAUNCH=$BUILD/selftests/worker-launch
 TMP=$(mktemp -d /tmp/xgw-worker-smoke.XXXXXX)
 ECHO_PID=""
+AUX_PID=""
 LAUNCH_PID=""
 n=0
 failed=0
@@ -30,8 +35,8 @@ expect_match() { # name, regex, got
 cleanup() {
 	local p
 	[ -n "$LAUNCH_PID" ] && exec {L_IN}>&- 2>/dev/null
-	for p in $LAUNCH_PID $ECHO_PID; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in $LAUNCH_PID $ECHO_PID; do
+	for p in $LAUNCH_PID $ECHO_PID $AUX_PID; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in $LAUNCH_PID $ECHO_PID $AUX_PID; do
 		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
@@ -42,11 +47,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "TAP version 13"
-echo "1..25"
+echo "1..55"
 for f in "$WORKER" "$ECHO" "$LAUNCH"; do
 	[ -x "$f" ] || { echo "Bail out! $f not built"; exit 1; }
 done
 command -v curl >/dev/null || { echo "Bail out! curl missing"; exit 1; }
+command -v python3 >/dev/null || { echo "Bail out! python3 missing"; exit 1; }
 
 # --- upstream: xgw-echo on a free port (bounded tries) ----------------------
 for _ in 1 2 3 4 5; do
@@ -62,9 +68,48 @@ for _ in 1 2 3 4 5; do
 done
 [ -n "$ECHO_PID" ] || { echo "Bail out! xgw-echo did not start"; exit 1; }
 
+# --- aux: logs each request, sleeps on /slow-* (bounded), port 0 -----------
+cat >"$TMP/aux.py" <<'PY'
+import http.server, sys, time
+log = open(sys.argv[1], "a", buffering=1)
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        log.write("%s %s host=%s conn=%s\n" % (self.command, self.path,
+                  self.headers.get("Host"), self.headers.get("Connection")))
+        n = int(self.headers.get("Content-Length") or 0)
+        if n:
+            self.rfile.read(n)
+        if self.path.startswith(("/slow-req", "/slow-be")):
+            time.sleep(2)
+        elif self.path.startswith("/slow-ok"):
+            time.sleep(1)
+        body = b"aux\n"
+        try:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            pass
+    do_POST = do_GET
+    def log_message(self, *a):
+        pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+s.daemon_threads = True
+print(s.server_address[1], flush=True)
+s.serve_forever()
+PY
+python3 "$TMP/aux.py" "$TMP/aux.log" >"$TMP/aux.port" 2>"$TMP/aux.err" &
+AUX_PID=$!
+for _ in $(seq 50); do [ -s "$TMP/aux.port" ] && break; sleep 0.1; done
+AUX_PORT=$(head -1 "$TMP/aux.port")
+[[ $AUX_PORT =~ ^[0-9]+$ ]] || { echo "Bail out! aux server did not start"; exit 1; }
+touch "$TMP/aux.log"
+
 # --- the worker, driven through worker-launch on a pipe pair ---------------
 mkfifo "$TMP/in" "$TMP/out"
-"$LAUNCH" --worker "$WORKER" --upstream "$UP_PORT" --log-level info \
+"$LAUNCH" --worker "$WORKER" --upstream "$UP_PORT" --aux "$AUX_PORT" --log-level info \
 	<"$TMP/in" >"$TMP/out" 2>"$TMP/worker.log" &
 LAUNCH_PID=$!
 exec {L_IN}>"$TMP/in" {L_OUT}<"$TMP/out"
@@ -105,6 +150,55 @@ expect "Service without endpoints: 503" 503 "$(code "$GW/empty/a")"
 expect "refused upstream: 502" 502 "$(code -H 'Host: dead.test' "$GW/")"
 expect "status passed through" 418 "$(code "$GW/status/418")"
 
+# --- snapshot format 2: matches ---------------------------------------------
+body=$("${C[@]}" -H 'Host: hdr.test' -H 'X-Route: b' "$GW/h")
+expect_match "header match: routed, backend filter applied" '"X-Matched": \[[^]]*"hdr"' "$body"
+body=$("${C[@]}" -H 'Host: hdr.test' -H 'X-Route: c' "$GW/h")
+if [[ $body == *X-Matched* ]]; then not_ok "header mismatch: next match" "$body"; else ok "header mismatch: next match"; fi
+expect "method match: POST" 200 "$(code -X POST -H 'Host: only.test' "$GW/post")"
+expect "method match: GET is no match" 404 "$(code -H 'Host: only.test' "$GW/post")"
+expect "query match" 200 "$(code -H 'Host: only.test' "$GW/q?w=0&v=1")"
+expect "query mismatch" 404 "$(code -H 'Host: only.test' "$GW/q?v=2&v=1")"
+expect "regex path match" 200 "$(code -H 'Host: only.test' "$GW/re/42")"
+expect "regex path anchored" 404 "$(code -H 'Host: only.test' "$GW/re/42/x")"
+
+# --- filters ----------------------------------------------------------------
+expect "redirect: status and Location" "301 https://example.org/moved/x?k=v" \
+	"$("${C[@]}" -o /dev/null -w '%{http_code} %{redirect_url}' "$GW/redir/x?k=v")"
+hdrs=$("${C[@]}" -o /dev/null -D - "$GW/redir")
+expect_match "redirect: empty body" $'[Cc]ontent-[Ll]ength: 0\r' "$hdrs"
+body=$("${C[@]}" "$GW/rewrite/x?y=1")
+expect_match "URL rewrite: path prefix replaced, query kept" '"path": "/new/x\?y=1"' "$body"
+expect_match "URL rewrite: Host replaced" '"host": "rewritten\.test"' "$body"
+out=$("${C[@]}" -D "$TMP/hdrs.txt" -H 'X-Req-Set: old' -H 'X-Req-Add: orig' -H 'X-Req-Rm: gone' "$GW/hdrs")
+expect_match "request header set" '"X-Req-Set": \[[^]]*"set"' "$out"
+expect_match "request header add appends" '"X-Req-Add": \[[^]]*"orig",[^]]*"added"' "$out"
+if [[ $out == *X-Req-Rm* || $out == *'"old"'* ]]; then not_ok "request header removed, old value replaced" "$out"; else ok "request header removed, old value replaced"; fi
+rh=$(tr -d '\r' <"$TMP/hdrs.txt")
+expect_match "response header set" $'\nX-Resp-Set: yes' "$rh"
+expect_match "response header add" $'\nX-Resp-Add: also' "$rh"
+if grep -qi '^content-type:' <<<"$rh"; then not_ok "response header removed" "$rh"; else ok "response header removed"; fi
+
+expect "mirror: the client gets the main answer" 200 "$(code "$GW/mirror/1?m=1")"
+for _ in $(seq 30); do grep -q '^GET /mirror/1?m=1 ' "$TMP/aux.log" && break; sleep 0.1; done
+expect_match "mirror: the copy reached its cluster" 'GET /mirror/1\?m=1 host=127\.0\.0\.1:[0-9]+ conn=close' \
+	"$(grep '^GET /mirror/1' "$TMP/aux.log" | head -1)"
+expect "mirror: POST with a body" 200 "$(code --data-binary 'abc' "$GW/mirror/2")"
+for _ in $(seq 30); do grep -q '^POST /mirror/2 ' "$TMP/aux.log" && break; sleep 0.1; done
+expect_match "mirror: the POST copy reached its cluster" '^POST /mirror/2 ' "$(grep '^POST /mirror/2' "$TMP/aux.log" | head -1)"
+
+t0=$(date +%s%N)
+expect "request timeout: 504" 504 "$(code "$GW/slow-req")"
+ms=$((($(date +%s%N) - t0) / 1000000))
+if [ "$ms" -lt 1500 ]; then ok "request timeout: in time (${ms} ms)"; else not_ok "request timeout: in time" "took $ms ms"; fi
+t0=$(date +%s%N)
+expect "backendRequest timeout: 504" 504 "$(code "$GW/slow-be")"
+ms=$((($(date +%s%N) - t0) / 1000000))
+if [ "$ms" -lt 1500 ]; then ok "backendRequest timeout: in time (${ms} ms)"; else not_ok "backendRequest timeout: in time" "took $ms ms"; fi
+expect "timeouts not reached: 200" 200 "$(code "$GW/slow-ok")"
+out=$("${C[@]}" -w '%{http_code} %{num_connects}\n' -o /dev/null "$GW/slow-req" -o /dev/null "$GW/" | tr '\n' ' ')
+expect_match "after a request timeout the next request is served" '^504 1 200 [01] $' "$out"
+
 out=$("${C[@]}" -w '%{http_code} %{num_connects}\n' -o /dev/null "$GW/a" -o /dev/null "$GW/b" \
 	-o /dev/null "$GW/c" | tr '\n' ' ')
 expect "keep-alive: three requests, one connection" "200 1 200 0 200 0 " "$out"
@@ -118,6 +212,8 @@ expect "malformed request: 400" "HTTP/1.1 400 Bad Request" "$bad"
 expect "snapshot 2 acknowledged" "ack 2 0" "$(cmd snap 2 1)"
 expect_match "corrupt snapshot rejected" '^ack 3 -[0-9]+$' "$(cmd bad 3)"
 expect "still serving after the rejection" 200 "$(code "$GW/")"
+expect_match "regex that does not compile: snapshot rejected" '^ack 4 -[0-9]+$' "$(cmd badre 4)"
+expect "still serving generation 2 after it" 200 "$(code -H 'Host: only.test' "$GW/re/7")"
 expect_match "stats" '^stats accepted [1-9][0-9]* active [0-9]+ requests [1-9]' "$(cmd stats)"
 
 cmd closectl >/dev/null

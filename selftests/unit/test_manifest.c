@@ -124,7 +124,7 @@ static const struct xgw_decode_error *one_error(const struct xgw_store *st, cons
 static bool no_objects(const struct xgw_store *st)
 {
 	return !st->n_classes && !st->n_gateways && !st->n_httproutes && !st->n_services &&
-	       !st->n_slices && !st->n_namespaces;
+	       !st->n_slices && !st->n_namespaces && !st->n_nodes;
 }
 
 /* --- the arena ---------------------------------------------------------- */
@@ -719,6 +719,41 @@ TEST(wrong_types)
 		  "spec:\n  rules:\n  - matches: [{headers: [{name: x}]}]\n",
 		  "spec.rules[0].matches[0].headers[0].value: required field is missing", 6 },
 		{ "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+		  "spec:\n  rules:\n  - filters: [{type: RequestHeaderModifier}]\n",
+		  "spec.rules[0].filters[0].requestHeaderModifier: required for this filter type",
+		  6 },
+		{ "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+		  "spec:\n  rules:\n  - filters: [{type: Teleport}]\n",
+		  "spec.rules[0].filters[0].type: expected one of RequestHeaderModifier, "
+		  "ResponseHeaderModifier, RequestRedirect, URLRewrite, RequestMirror, CORS, "
+		  "ExtensionRef, got \"Teleport\"",
+		  6 },
+		{ "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+		  "spec:\n  rules:\n  - filters: [{type: RequestRedirect, requestRedirect: "
+		  "{statusCode: 200}}]\n",
+		  "spec.rules[0].filters[0].requestRedirect.statusCode: expected a redirect status "
+		  "code, got \"200\" (out of range)",
+		  6 },
+		{ "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+		  "spec:\n  rules:\n  - filters: [{type: URLRewrite, urlRewrite: {path: {type: "
+		  "ReplaceFullPath}}}]\n",
+		  "spec.rules[0].filters[0].urlRewrite.path.replaceFullPath: required for this "
+		  "path "
+		  "type",
+		  6 },
+		{ "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+		  "spec:\n  rules:\n  - filters: [{type: RequestMirror, requestMirror: {fraction: "
+		  "{numerator: 5, denominator: 4}, backendRef: {name: m}}}]\n",
+		  "spec.rules[0].filters[0].requestMirror.fraction.numerator: must not exceed the "
+		  "denominator",
+		  6 },
+		{ "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+		  "spec:\n  rules:\n  - timeouts: {request: 10 seconds}\n",
+		  "spec.rules[0].timeouts.request: expected a duration such as 10s, 500ms or "
+		  "1h30m, "
+		  "got \"10 seconds\"",
+		  6 },
+		{ "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
 		  "spec:\n  hostnames: [a.example, null]\n",
 		  "spec.hostnames[1]: expected a string, got null", 5 },
 		{ "apiVersion: gateway.networking.k8s.io/v1alpha2\nkind: Gateway\n"
@@ -1040,9 +1075,23 @@ TEST(route_details)
 		"      queryParams: [{name: q, value: \"1\"}]\n"
 		"    - headers: [{name: h, value: v}]\n"
 		"    - path: {type: RegularExpression}\n"
-		"    filters: [{type: RequestHeaderModifier}, {type: URLRewrite}]\n"
+		"    filters:\n"
+		"    - type: RequestHeaderModifier\n"
+		"      requestHeaderModifier:\n"
+		"        set: [{name: X-Set, value: s}]\n"
+		"        add: [{name: X-Add, value: a}]\n"
+		"        remove: [X-Gone]\n"
+		"    - {type: URLRewrite, urlRewrite: {hostname: h.example, path: {type: "
+		"ReplacePrefixMatch, replacePrefixMatch: /new}}}\n"
+		"    - {type: RequestRedirect, requestRedirect: {scheme: https, port: 8443, "
+		"statusCode: 301, path: {type: ReplaceFullPath, replaceFullPath: /full}}}\n"
+		"    - {type: RequestMirror, requestMirror: {backendRef: {name: m, port: 80}, "
+		"fraction: {numerator: 1, denominator: 4}}}\n"
+		"    - {type: CORS, cors: {allowOrigins: ['*']}}\n"
+		"    timeouts: {request: 1m30s, backendRequest: 500ms}\n"
 		"    backendRefs:\n"
-		"    - {name: a, port: 8080, weight: 0, namespace: other, filters: [{type: X}]}\n"
+		"    - {name: a, port: 8080, weight: 0, namespace: other, filters: [{type: "
+		"ResponseHeaderModifier, responseHeaderModifier: {remove: [server]}}]}\n"
 		"    - {group: example.com, kind: Bucket, name: b}\n"
 		"  - {}\n"
 		"  hostnames: [\"*.example.com\", example.org]\n");
@@ -1071,7 +1120,34 @@ TEST(route_details)
 		goto out;
 	r = &hr->rules[0];
 	ASSERT_STREQ(r->name, "api", "rule name");
-	ASSERT_EQ(r->n_filters, 2, "filters counted");
+	ASSERT_EQ(r->timeout_request_ms, 90000, "timeouts.request");
+	ASSERT_EQ(r->timeout_backend_ms, 500, "timeouts.backendRequest");
+	if (ASSERT_EQ(r->n_filters, 5, "filters")) {
+		const struct xgw_http_filter *f = r->filters;
+
+		ASSERT_EQ(f[0].type, XGW_HF_REQUEST_HEADER, "header modifier");
+		if (ASSERT_EQ(f[0].n_set, 1, "set") && ASSERT_EQ(f[0].n_add, 1, "add") &&
+		    ASSERT_EQ(f[0].n_remove, 1, "remove")) {
+			ASSERT_STREQ(f[0].set[0].name, "X-Set", "set name");
+			ASSERT_STREQ(f[0].add[0].value, "a", "add value");
+			ASSERT_STREQ(f[0].remove[0], "X-Gone", "remove name");
+		}
+		ASSERT_EQ(f[1].type, XGW_HF_URL_REWRITE, "rewrite");
+		ASSERT_STREQ(f[1].hostname, "h.example", "rewrite host");
+		ASSERT_EQ(f[1].path_mod, XGW_PM_PREFIX, "prefix");
+		ASSERT_STREQ(f[1].path, "/new", "rewrite path");
+		ASSERT_EQ(f[2].type, XGW_HF_REDIRECT, "redirect");
+		ASSERT_STREQ(f[2].scheme, "https", "scheme");
+		ASSERT_EQ(f[2].port, 8443, "port");
+		ASSERT_EQ(f[2].status_code, 301, "status");
+		ASSERT_EQ(f[2].path_mod, XGW_PM_FULL, "full path");
+		ASSERT_EQ(f[3].type, XGW_HF_MIRROR, "mirror");
+		if (ASSERT_OK_PTR(f[3].mirror, "mirror ref"))
+			ASSERT_STREQ(f[3].mirror->name, "m", "mirror backend");
+		ASSERT_EQ(f[3].mirror_num, 1, "numerator");
+		ASSERT_EQ(f[3].mirror_den, 4, "denominator");
+		ASSERT_EQ(f[4].type, XGW_HF_CORS, "CORS by type");
+	}
 	if (ASSERT_EQ(r->n_matches, 3, "matches")) {
 		ASSERT_EQ(r->matches[0].path_type, XGW_MATCH_PATH_EXACT, "Exact");
 		ASSERT_STREQ(r->matches[0].path, "/api", "path");
@@ -1092,7 +1168,9 @@ TEST(route_details)
 	if (ASSERT_EQ(r->n_backends, 2, "backends")) {
 		ASSERT_EQ(r->backends[0].weight, 0, "weight 0 kept");
 		ASSERT_STREQ(r->backends[0].ns, "other", "backend ns");
-		ASSERT_EQ(r->backends[0].n_filters, 1, "backend filters counted");
+		if (ASSERT_EQ(r->backends[0].n_filters, 1, "backend filters"))
+			ASSERT_EQ(r->backends[0].filters[0].type, XGW_HF_RESPONSE_HEADER,
+				  "backend filter type");
 		ASSERT_STREQ(r->backends[1].kind, "Bucket", "backend kind");
 		ASSERT_EQ(r->backends[1].port, 0, "no port");
 		ASSERT_EQ(r->backends[1].weight, 1, "weight default");
@@ -1264,6 +1342,68 @@ static bool write_file(const char *dir, const char *name, const char *text)
 		return false;
 	ok = fputs(text, f) >= 0;
 	return ASSERT_TRUE(!fclose(f) && ok, path);
+}
+
+TEST(xgw_node)
+{
+	struct xgw_store *st = load_str(
+		"nodes.yaml",
+		"apiVersion: xgw.io/v1alpha1\nkind: XgwNode\nmetadata: {name: n1}\n"
+		"spec: {address: 10.0.0.1}\n"
+		"---\n"
+		"apiVersion: xgw.io/v1alpha1\nkind: XgwNode\nmetadata: {name: n2, namespace: x}\n"
+		"spec: {address: \"fd00::2\", weight: 3, healthy: false}\n"
+		"---\n"
+		"apiVersion: xgw.io/v1alpha1\nkind: XgwNode\nmetadata: {name: bad1}\n"
+		"spec: {address: 10.0.0.300}\n"
+		"---\n"
+		"apiVersion: xgw.io/v1alpha1\nkind: XgwNode\nmetadata: {name: bad2}\n"
+		"spec: {address: 10.0.0.3, weight: 1001}\n"
+		"---\n"
+		"apiVersion: xgw.io/v1alpha1\nkind: XgwNode\nmetadata: {name: bad3}\n"
+		"spec: {weight: 1}\n"
+		"---\n"
+		"apiVersion: xgw.io/v1alpha1\nkind: XgwNode\nmetadata: {name: bad4}\n"
+		"spec: {address: 10.0.0.4, healthy: maybe}\n"
+		"---\n"
+		"apiVersion: xgw.io/v1\nkind: XgwNode\nmetadata: {name: bad5}\n"
+		"spec: {address: 10.0.0.5}\n"
+		"---\n"
+		"apiVersion: xgw.io/v1alpha1\nkind: XgwNode\nmetadata: {name: bad6}\n");
+	static const char *const want[] = {
+		"spec.address: expected an IPv4 or IPv6 address, got 10.0.0.300",
+		"spec.weight: expected an integer in 0..1000, got \"1001\" (out of range)",
+		"spec.address: required field is missing",
+		"spec.healthy: expected true or false, got \"maybe\"",
+		"unsupported apiVersion xgw.io/v1 for kind XgwNode",
+		"spec: required field is missing",
+	};
+	static const uint8_t v6[16] = { 0xfd, [15] = 2 };
+
+	if (!st)
+		return;
+	if (!ASSERT_EQ(st->n_nodes, 2, "nodes") || !ASSERT_EQ(st->n_errors, 6, "errors")) {
+		dump_errors(st);
+		goto out;
+	}
+	for (size_t i = 0; i < 6; i++)
+		if (!ASSERT_STREQ(st->errors[i].message, want[i], "message"))
+			dump_errors(st);
+	ASSERT_STREQ(st->nodes[0].meta.name, "n1", "name");
+	ASSERT_TRUE(st->nodes[0].meta.ns == NULL, "cluster-scoped");
+	ASSERT_EQ(st->nodes[0].family, 4, "v4");
+	ASSERT_EQ(st->nodes[0].addr[3], 1, "v4 address");
+	ASSERT_EQ(st->nodes[0].weight, 1, "default weight");
+	ASSERT_TRUE(st->nodes[0].healthy, "default healthy");
+	ASSERT_STREQ(st->nodes[1].address, "fd00::2", "address as written");
+	ASSERT_EQ(st->nodes[1].family, 6, "v6");
+	ASSERT_TRUE(!memcmp(st->nodes[1].addr, v6, 16), "v6 address");
+	ASSERT_EQ(st->nodes[1].weight, 3, "weight");
+	ASSERT_FALSE(st->nodes[1].healthy, "unhealthy");
+	ASSERT_STREQ(st->errors[0].kind, "XgwNode", "kind");
+	ASSERT_STREQ(st->errors[0].name, "bad1", "name");
+out:
+	xgw_store__free(st);
 }
 
 TEST(load_dir)

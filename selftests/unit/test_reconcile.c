@@ -498,7 +498,7 @@ TEST(unsupported_rules_are_reported_not_served)
 		 CLASS GATEWAY("eg", HTTP_ALL("http", 80)) SERVICE("svc")
 			 ROUTE("hdr", "default",
 			       "  parentRefs: [{name: eg}]\n  rules:\n"
-			       "  - matches: [{headers: [{name: x-v, value: '1'}]}]\n"
+			       "  - filters: [{type: CORS, cors: {allowOrigins: ['*']}}]\n"
 			       "    backendRefs: [{name: svc, port: 80}]\n"
 			       "  - matches: [{path: {type: PathPrefix, value: /ok}}]\n"
 			       "    backendRefs: [{name: svc, port: 80}]\n"),
@@ -507,11 +507,142 @@ TEST(unsupported_rules_are_reported_not_served)
 	ASSERT_COND(&route(&f, "hdr")->parents[0].conds, "PartiallyInvalid", "True",
 		    "UnsupportedValue");
 	ASSERT_GE(f.res.n_problems, 1, "problem reported");
-	/* the header rule would over-match without its condition: not served */
+	/* the CORS rule would answer without its headers: not served */
 	if (ASSERT_EQ(f.snap.n_vhosts, 1, "vhosts") &&
 	    ASSERT_EQ(f.snap.vhosts[0].match_count, 1, "only /ok"))
 		ASSERT_STREQ(str(&f, f.snap.matches[f.snap.vhosts[0].match_first].path), "/ok",
 			     "path");
+out:
+	done(&f);
+}
+
+TEST(matches_filters_and_timeouts)
+{
+	struct fixture f;
+
+	if (!run(&f,
+		 CLASS GATEWAY("eg", HTTP_ALL("http", 80)) SERVICE("svc") SERVICE("mirror") ROUTE(
+			 "r", "default",
+			 "  parentRefs: [{name: eg}]\n  rules:\n"
+			 "  - matches:\n"
+			 "    - path: {type: RegularExpression, value: '/v[0-9]+/.*'}\n"
+			 "      method: POST\n"
+			 "      headers: [{name: X-Version, value: '2'}, {type: RegularExpression, "
+			 "name: X-Env, value: 'prod.*'}]\n"
+			 "      queryParams: [{name: Q, value: a}]\n"
+			 "    filters:\n"
+			 "    - {type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: "
+			 "X-S, "
+			 "value: s}], remove: [X-R]}}\n"
+			 "    - {type: RequestMirror, requestMirror: {backendRef: {name: mirror, "
+			 "port: "
+			 "80}, percent: 25}}\n"
+			 "    - {type: RequestMirror, requestMirror: {backendRef: {name: nosuch, "
+			 "port: "
+			 "80}}}\n"
+			 "    timeouts: {request: 10s, backendRequest: 2s}\n"
+			 "    backendRefs:\n"
+			 "    - name: svc\n      port: 80\n"
+			 "      filters: [{type: URLRewrite, urlRewrite: {hostname: up.example, "
+			 "path: "
+			 "{type: ReplacePrefixMatch, replacePrefixMatch: /v2}}}]\n"
+			 "  - matches: [{path: {type: PathPrefix, value: /old}}]\n"
+			 "    filters: [{type: RequestRedirect, requestRedirect: {scheme: https, "
+			 "statusCode: 301}}]\n"),
+		 NULL, 0))
+		goto out;
+	/* the mirror to a missing Service is reported, and only that copy is dropped */
+	ASSERT_COND(&route(&f, "r")->parents[0].conds, "ResolvedRefs", "False", "BackendNotFound");
+	if (!ASSERT_EQ(f.snap.n_vhosts, 1, "vhosts") ||
+	    !ASSERT_EQ(f.snap.vhosts[0].match_count, 2, "matches"))
+		goto out;
+	/* regex before prefix */
+	const struct xgw_snap_match *m = &f.snap.matches[f.snap.vhosts[0].match_first];
+
+	ASSERT_EQ(m[0].path_type, XGW_PATH_REGEX, "regex first");
+	ASSERT_STREQ(str(&f, m[0].method), "POST", "method");
+	if (ASSERT_EQ(m[0].kv_count, 3, "kvs")) {
+		const struct xgw_snap_kv *kv = &f.snap.kvs[m[0].kv_first];
+
+		ASSERT_EQ(kv[0].kind, XGW_KV_HEADER, "header");
+		ASSERT_STREQ(str(&f, kv[0].name), "x-version", "header name lower-cased");
+		ASSERT_EQ(kv[1].type, XGW_KV_REGEX, "regex header");
+		ASSERT_EQ(kv[2].kind, XGW_KV_QUERY, "query");
+		ASSERT_STREQ(str(&f, kv[2].name), "Q", "query name kept as written");
+	}
+	const struct xgw_snap_rule *r0 = &f.snap.rules[m[0].rule];
+
+	ASSERT_EQ(r0->timeout_request_ms, 10000, "request timeout");
+	ASSERT_EQ(r0->timeout_backend_ms, 2000, "backend timeout");
+	if (ASSERT_EQ(r0->filter_count, 2, "header filter + one mirror")) {
+		const struct xgw_snap_filter *hf = &f.snap.filters[r0->filter_first];
+
+		ASSERT_EQ(hf[0].type, XGW_FILTER_REQUEST_HEADER, "header filter");
+		if (ASSERT_EQ(hf[0].op_count, 2, "set + remove")) {
+			ASSERT_EQ(f.snap.hdrops[hf[0].op_first].op, XGW_HDROP_SET, "set");
+			ASSERT_EQ(f.snap.hdrops[hf[0].op_first + 1].op, XGW_HDROP_REMOVE, "remove");
+		}
+		ASSERT_EQ(hf[1].type, XGW_FILTER_MIRROR, "mirror");
+		ASSERT_EQ(hf[1].num, 25, "percent");
+		ASSERT_EQ(hf[1].den, 100, "of 100");
+		ASSERT_STREQ(str(&f, f.snap.clusters[hf[1].cluster].name), "default/mirror:80",
+			     "mirror cluster");
+	}
+	const struct xgw_snap_backend *be = &f.snap.backends[r0->backend_first];
+
+	if (ASSERT_EQ(be->filter_count, 1, "backend filter")) {
+		const struct xgw_snap_filter *rw = &f.snap.filters[be->filter_first];
+
+		ASSERT_EQ(rw->type, XGW_FILTER_URL_REWRITE, "rewrite");
+		ASSERT_EQ(rw->path_mod, XGW_PATHMOD_PREFIX, "prefix");
+		ASSERT_STREQ(str(&f, rw->hostname), "up.example", "host");
+		ASSERT_STREQ(str(&f, rw->path), "/v2", "path");
+	}
+	const struct xgw_snap_rule *r1 = &f.snap.rules[m[1].rule];
+
+	ASSERT_EQ(r1->backend_count, 0, "redirect rule has no backend");
+	if (ASSERT_EQ(r1->filter_count, 1, "redirect")) {
+		const struct xgw_snap_filter *rd = &f.snap.filters[r1->filter_first];
+
+		ASSERT_EQ(rd->type, XGW_FILTER_REDIRECT, "type");
+		ASSERT_EQ(rd->status, 301, "status");
+		ASSERT_STREQ(str(&f, rd->scheme), "https", "scheme");
+		ASSERT_EQ(rd->hostname.len, 0, "hostname not set");
+	}
+out:
+	done(&f);
+}
+
+TEST(precedence_method_headers_query)
+{
+	struct fixture f;
+
+	if (!run(&f,
+		 CLASS GATEWAY("eg", HTTP_ALL("http", 80)) SERVICE("svc") ROUTE(
+			 "r", "default",
+			 "  parentRefs: [{name: eg}]\n  rules:\n"
+			 "  - matches: [{path: {value: /a}, queryParams: [{name: q, value: "
+			 "'1'}]}]\n"
+			 "  - matches: [{path: {value: /a}, headers: [{name: h, value: '1'}]}]\n"
+			 "  - matches: [{path: {value: /a}, headers: [{name: h, value: '1'}, "
+			 "{name: "
+			 "i, value: '2'}]}]\n"
+			 "  - matches: [{path: {value: /a}, method: GET}]\n"
+			 "  - matches: [{path: {value: /a}}]\n"
+			 "  - matches: [{path: {value: /ab}}]\n"),
+		 NULL, 0))
+		goto out;
+	static const uint32_t want_rule_index[] = { 5, 3, 2, 1, 0, 4 };
+
+	if (!ASSERT_EQ(f.snap.vhosts[0].match_count, 6, "matches"))
+		goto out;
+	for (uint32_t i = 0; i < 6; i++) {
+		const struct xgw_snap_match *m = &f.snap.matches[f.snap.vhosts[0].match_first + i];
+		char what[32];
+
+		snprintf(what, sizeof(what), "position %u", i);
+		ASSERT_EQ(f.snap.rules[m->rule].rule_index, want_rule_index[i], what);
+	}
 out:
 	done(&f);
 }

@@ -5,8 +5,11 @@
 
 #include "test.h"
 
+#include "xgw/snapshot.h"
+
 #include "http1.h"
 #include "rewrite.h"
+#include "router.h"
 
 static const struct xgw_rw_req rw_default = {
 	.xff_app = ", 192.0.2.7",
@@ -53,7 +56,8 @@ static bool rewrite_resp(const char *raw, enum xgw_conn_mode mode, char *out, si
 
 	if (!ASSERT_EQ(len, strlen(raw), "parse response"))
 		return false;
-	if (!ASSERT_OK(xgw_rewrite_response(&x, &resp, raw, raw + len, mode), "rewrite response"))
+	if (!ASSERT_OK(xgw_rewrite_response(&x, &resp, raw, raw + len, mode, NULL),
+		       "rewrite response"))
 		return false;
 	flatten(&x, out, size);
 	return true;
@@ -273,6 +277,459 @@ TEST(local_responses)
 	ASSERT_TRUE(strstr(r->data, "Connection: close\r\n") != NULL, "503 close");
 	r = xgw_local_response(299, false);
 	ASSERT_TRUE(!strncmp(r->data, "HTTP/1.1 500 ", 13), "unknown status is 500");
+}
+
+/* ---- HTTPRoute filters ---- */
+
+/* A snapshot whose filters the tests add, and the router laying out their lines. */
+struct ffix {
+	struct xgw_snapb *b;
+	void *buf;
+	size_t len;
+	struct xgw_snapshot snap;
+	struct xgw_router *r;
+	struct xgw_rw_filters flt;
+};
+
+static bool ffix_new(struct ffix *f)
+{
+	memset(f, 0, sizeof(*f));
+	xgw_rewrite_init();
+	f->b = xgw_snapb__new(1);
+	return ASSERT_OK_PTR(f->b, "snapb new") &&
+	       ASSERT_GE(xgw_snapb_rule(f->b, "ns/r", 0, 0, 0), 0, "rule");
+}
+
+/* Finish; the flt spans cover filters [0, n0) then [n0, n0 + n1). */
+static bool ffix_finish(struct ffix *f, uint32_t n0, uint32_t n1)
+{
+	if (!ASSERT_OK(xgw_snapb__finish(f->b, &f->buf, &f->len), "finish") ||
+	    !ASSERT_OK(xgw_snapshot__open(&f->snap, f->buf, f->len), "open"))
+		return false;
+	f->r = xgw_router__new(&f->snap);
+	if (!ASSERT_OK_PTR(f->r, "router"))
+		return false;
+	f->flt = (struct xgw_rw_filters){
+		.router = f->r, .first = { 0, n0 }, .count = { n0, n1 }, .listen_port = 80
+	};
+	return true;
+}
+
+static void ffix_free(struct ffix *f)
+{
+	xgw_router__free(f->r);
+	xgw_snapb__free(f->b);
+	free(f->buf);
+}
+
+static void hdr_filter(struct ffix *f, uint8_t type)
+{
+	struct xgw_snap_filter sf = { .type = type };
+
+	xgw_snapb_filter(f->b, &sf, NULL, NULL, NULL);
+}
+
+static void rewrite_filter(struct ffix *f, const char *host, uint8_t mod, const char *path)
+{
+	struct xgw_snap_filter sf = { .type = XGW_FILTER_URL_REWRITE, .path_mod = mod };
+
+	xgw_snapb_filter(f->b, &sf, NULL, host, path);
+}
+
+static const char std_tail[] = "Connection: keep-alive\r\n"
+			       "X-Forwarded-For: 192.0.2.7\r\n"
+			       "X-Forwarded-Proto: http\r\n";
+
+TEST(filter_request_header_ops)
+{
+	struct xgw_rw_req rw = rw_default;
+	struct ffix f;
+	char out[2048], want[2048];
+
+	if (!ffix_new(&f))
+		goto out;
+	hdr_filter(&f, XGW_FILTER_REQUEST_HEADER);
+	xgw_snapb_hdrop(f.b, XGW_HDROP_SET, "x-SET", "new");
+	xgw_snapb_hdrop(f.b, XGW_HDROP_ADD, "X-Add", "b");
+	xgw_snapb_hdrop(f.b, XGW_HDROP_REMOVE, "X-RM", "");
+	xgw_snapb_hdrop(f.b, XGW_HDROP_SET, "X-New", "n");
+	xgw_snapb_hdrop(f.b, XGW_HDROP_ADD, "Connection", "evil");
+	xgw_snapb_hdrop(f.b, XGW_HDROP_REMOVE, "content-length", "");
+	xgw_snapb_hdrop(f.b, XGW_HDROP_SET, "Transfer-Encoding", "gzip");
+	if (!ffix_finish(&f, 1, 0))
+		goto out;
+	rw.flt = &f.flt;
+	if (!rewrite_req(
+		    "POST /a HTTP/1.1\r\nHost: h\r\nX-Set: old\r\nx-set: old2\r\n"
+		    "X-Add: a\r\nX-Rm: r\r\nContent-Length: 0\r\nx-RM: r2\r\nX-Keep: k\r\n\r\n",
+		    &rw, out, sizeof(out)))
+		goto out;
+	snprintf(want, sizeof(want),
+		 "POST /a HTTP/1.1\r\nHost: h\r\nX-Add: a\r\nContent-Length: 0\r\nX-Keep: k\r\n"
+		 "x-SET: new\r\nX-New: n\r\nX-Add: b\r\n%sX-Forwarded-Host: h\r\n\r\n",
+		 std_tail);
+	ASSERT_STREQ(out, want,
+		     "set replaces every line, add appends, remove removes all; "
+		     "framing and hop-by-hop untouched");
+out:
+	ffix_free(&f);
+}
+
+/* Within one filter a header both set and removed is removed, whatever the op order. */
+TEST(filter_set_add_remove_order_in_a_filter)
+{
+	struct xgw_rw_req rw = rw_default;
+	struct ffix f;
+	char out[2048], want[2048];
+
+	if (!ffix_new(&f))
+		goto out;
+	hdr_filter(&f, XGW_FILTER_REQUEST_HEADER);
+	xgw_snapb_hdrop(f.b, XGW_HDROP_REMOVE, "X-D", "");
+	xgw_snapb_hdrop(f.b, XGW_HDROP_ADD, "X-E", "added");
+	xgw_snapb_hdrop(f.b, XGW_HDROP_SET, "X-D", "new");
+	xgw_snapb_hdrop(f.b, XGW_HDROP_SET, "X-E", "set");
+	if (!ffix_finish(&f, 1, 0))
+		goto out;
+	rw.flt = &f.flt;
+	if (!rewrite_req("GET / HTTP/1.1\r\nHost: h\r\nX-D: old\r\nX-E: old\r\n\r\n", &rw, out,
+			 sizeof(out)))
+		goto out;
+	snprintf(want, sizeof(want),
+		 "GET / HTTP/1.1\r\nHost: h\r\nX-E: set\r\nX-E: added\r\n%s"
+		 "X-Forwarded-Host: h\r\n\r\n",
+		 std_tail);
+	ASSERT_STREQ(out, want, "set, add, then remove");
+out:
+	ffix_free(&f);
+}
+
+/* Names fold ASCII letters only: "^" and "~" differ by the case bit yet are other names. */
+TEST(filter_header_names_fold_letters_only)
+{
+	struct xgw_rw_req rw = rw_default;
+	struct ffix f;
+	char out[2048];
+
+	if (!ffix_new(&f))
+		goto out;
+	hdr_filter(&f, XGW_FILTER_REQUEST_HEADER);
+	xgw_snapb_hdrop(f.b, XGW_HDROP_REMOVE, "X-A~", "");
+	xgw_snapb_hdrop(f.b, XGW_HDROP_REMOVE, "x-b", "");
+	if (!ffix_finish(&f, 1, 0))
+		goto out;
+	rw.flt = &f.flt;
+	if (!rewrite_req("GET / HTTP/1.1\r\nHost: h\r\nX-A^: 1\r\nX-B: 2\r\n\r\n", &rw, out,
+			 sizeof(out)))
+		goto out;
+	ASSERT_TRUE(strstr(out, "X-A^: 1\r\n") != NULL, "X-A^ kept");
+	ASSERT_TRUE(strstr(out, "X-B") == NULL, "X-B removed by x-b");
+out:
+	ffix_free(&f);
+}
+
+/*
+ * Filters apply in order, each one's sets, then adds, then removes: a later
+ * remove or set of a name supersedes an earlier add.
+ */
+TEST(filter_request_header_order)
+{
+	struct xgw_rw_req rw = rw_default;
+	struct ffix f;
+	char out[2048], want[2048];
+
+	if (!ffix_new(&f))
+		goto out;
+	hdr_filter(&f, XGW_FILTER_REQUEST_HEADER);
+	xgw_snapb_hdrop(f.b, XGW_HDROP_ADD, "X-A", "1");
+	xgw_snapb_hdrop(f.b, XGW_HDROP_REMOVE, "X-B", "");
+	xgw_snapb_hdrop(f.b, XGW_HDROP_ADD, "X-C", "1");
+	hdr_filter(&f, XGW_FILTER_REQUEST_HEADER);
+	xgw_snapb_hdrop(f.b, XGW_HDROP_REMOVE, "x-a", "");
+	xgw_snapb_hdrop(f.b, XGW_HDROP_ADD, "X-B", "2");
+	xgw_snapb_hdrop(f.b, XGW_HDROP_SET, "x-c", "2");
+	xgw_snapb_hdrop(f.b, XGW_HDROP_ADD, "X-C", "3");
+	if (!ffix_finish(&f, 1, 1))
+		goto out;
+	rw.flt = &f.flt;
+	if (!rewrite_req("GET / HTTP/1.1\r\nHost: h\r\nX-A: 0\r\nX-B: 0\r\nX-C: 0\r\n\r\n", &rw,
+			 out, sizeof(out)))
+		goto out;
+	snprintf(want, sizeof(want),
+		 "GET / HTTP/1.1\r\nHost: h\r\nx-c: 2\r\nX-B: 2\r\nX-C: 3\r\n%s"
+		 "X-Forwarded-Host: h\r\n\r\n",
+		 std_tail);
+	ASSERT_STREQ(out, want, "rule then backend filters, in order");
+out:
+	ffix_free(&f);
+}
+
+TEST(filter_response_header_ops)
+{
+	static struct xgw_h1_response resp;
+	static struct xgw_xfer x;
+	static const char raw[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Set: a\r\n"
+				  "Server: s\r\nx-add: 1\r\n\r\n";
+	struct ffix f;
+	char out[2048];
+	int len;
+
+	if (!ffix_new(&f))
+		goto out;
+	hdr_filter(&f, XGW_FILTER_RESPONSE_HEADER);
+	xgw_snapb_hdrop(f.b, XGW_HDROP_SET, "X-SET", "b");
+	xgw_snapb_hdrop(f.b, XGW_HDROP_ADD, "X-Add", "2");
+	xgw_snapb_hdrop(f.b, XGW_HDROP_REMOVE, "server", "");
+	xgw_snapb_hdrop(f.b, XGW_HDROP_REMOVE, "Content-Length", "");
+	hdr_filter(&f, XGW_FILTER_REQUEST_HEADER); /* not for responses */
+	xgw_snapb_hdrop(f.b, XGW_HDROP_SET, "X-Req", "1");
+	if (!ffix_finish(&f, 2, 0))
+		goto out;
+	len = xgw_h1_parse_response(raw, strlen(raw), false, &resp);
+	if (!ASSERT_EQ(len, strlen(raw), "parse"))
+		goto out;
+	if (!ASSERT_OK(xgw_rewrite_response(&x, &resp, raw, raw + len, XGW_CONN_KEEP_ALIVE, &f.flt),
+		       "rewrite"))
+		goto out;
+	ASSERT_STREQ(flatten(&x, out, sizeof(out)),
+		     "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nx-add: 1\r\n"
+		     "X-SET: b\r\nX-Add: 2\r\nConnection: keep-alive\r\n\r\n",
+		     "response ops");
+out:
+	ffix_free(&f);
+}
+
+TEST(filter_url_rewrite_host)
+{
+	struct xgw_rw_req rw = rw_default;
+	struct ffix f;
+	char out[2048], want[2048];
+
+	if (!ffix_new(&f))
+		goto out;
+	rewrite_filter(&f, "new.example", XGW_PATHMOD_NONE, NULL);
+	if (!ffix_finish(&f, 1, 0))
+		goto out;
+	rw.flt = &f.flt;
+	if (!rewrite_req("GET /a?b=1 HTTP/1.1\r\nHOST: old.example:8080\r\nX-K: 1\r\n\r\n", &rw,
+			 out, sizeof(out)))
+		goto out;
+	snprintf(want, sizeof(want),
+		 "GET /a?b=1 HTTP/1.1\r\nX-K: 1\r\nHost: new.example\r\n%s"
+		 "X-Forwarded-Host: old.example:8080\r\n\r\n",
+		 std_tail);
+	ASSERT_STREQ(out, want, "Host replaced, the original in X-Forwarded-Host");
+out:
+	ffix_free(&f);
+}
+
+/* Path rewrites: { mod, replacement, matched prefix, request target, expected target }. */
+static const struct pcase {
+	uint8_t mod;
+	const char *repl, *prefix, *target, *want;
+} path_cases[] = {
+	{ XGW_PATHMOD_FULL, "/new", NULL, "/old/x?q=1&r", "/new?q=1&r" },
+	{ XGW_PATHMOD_FULL, "/new", "/old", "/old", "/new" },
+	{ XGW_PATHMOD_FULL, "", NULL, "/old", "/" },
+	{ XGW_PATHMOD_PREFIX, "/xyz", "/foo", "/foo/bar", "/xyz/bar" },
+	{ XGW_PATHMOD_PREFIX, "/xyz/", "/foo", "/foo/bar", "/xyz/bar" },
+	{ XGW_PATHMOD_PREFIX, "/xyz", "/foo/", "/foo/bar", "/xyz/bar" },
+	{ XGW_PATHMOD_PREFIX, "/xyz/", "/foo/", "/foo/bar", "/xyz/bar" },
+	{ XGW_PATHMOD_PREFIX, "/xyz", "/foo", "/foo", "/xyz" },
+	{ XGW_PATHMOD_PREFIX, "/xyz", "/foo", "/foo/", "/xyz/" },
+	{ XGW_PATHMOD_PREFIX, "", "/foo", "/foo/bar", "/bar" },
+	{ XGW_PATHMOD_PREFIX, "", "/foo", "/foo/", "/" },
+	{ XGW_PATHMOD_PREFIX, "", "/foo", "/foo", "/" },
+	{ XGW_PATHMOD_PREFIX, "/", "/foo", "/foo/", "/" },
+	{ XGW_PATHMOD_PREFIX, "/", "/foo", "/foo", "/" },
+	{ XGW_PATHMOD_PREFIX, "/", "/foo", "/foo/bar?x=1", "/bar?x=1" },
+	{ XGW_PATHMOD_PREFIX, "/one", "/prefix/one", "/prefix/one/two", "/one/two" },
+	{ XGW_PATHMOD_PREFIX, "/new", "/", "/a/b?c", "/new/a/b?c" },
+	{ XGW_PATHMOD_PREFIX, "/new", NULL, "/exact", "/new" }, /* not a PathPrefix match */
+};
+
+TEST(filter_url_rewrite_path)
+{
+	for (size_t i = 0; i < sizeof(path_cases) / sizeof(path_cases[0]); i++) {
+		const struct pcase *pc = &path_cases[i];
+		struct xgw_rw_req rw = rw_default;
+		char raw[256], out[2048], want[2048];
+		struct ffix f;
+
+		if (!ffix_new(&f))
+			return;
+		rewrite_filter(&f, NULL, pc->mod, pc->repl);
+		if (ffix_finish(&f, 1, 0)) {
+			f.flt.prefix = pc->prefix;
+			f.flt.prefix_len = pc->prefix ? strlen(pc->prefix) : 0;
+			rw.flt = &f.flt;
+			snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\nHost: h\r\n\r\n",
+				 pc->target);
+			snprintf(want, sizeof(want),
+				 "GET %s HTTP/1.1\r\nHost: h\r\n%s"
+				 "X-Forwarded-Host: h\r\n\r\n",
+				 pc->want, std_tail);
+			if (rewrite_req(raw, &rw, out, sizeof(out)) && strcmp(out, want))
+				TEST_FAIL_("case %zu: %s with \"%s\" over \"%s\": got\n%s", i,
+					   pc->target, pc->repl, pc->prefix ? pc->prefix : "-",
+					   out);
+		}
+		ffix_free(&f);
+	}
+}
+
+TEST(filter_url_rewrite_absolute_form)
+{
+	struct xgw_rw_req rw = rw_default;
+	struct ffix f;
+	char out[2048], want[2048];
+
+	if (!ffix_new(&f))
+		goto out;
+	rewrite_filter(&f, NULL, XGW_PATHMOD_PREFIX, "/v2");
+	if (!ffix_finish(&f, 1, 0))
+		goto out;
+	f.flt.prefix = "/v1";
+	f.flt.prefix_len = 3;
+	rw.flt = &f.flt;
+	if (!rewrite_req("GET http://h/v1/x?y HTTP/1.1\r\nHost: h\r\n\r\n", &rw, out, sizeof(out)))
+		goto out;
+	snprintf(want, sizeof(want),
+		 "GET /v2/x?y HTTP/1.1\r\nHost: h\r\n%sX-Forwarded-Host: h\r\n\r\n", std_tail);
+	ASSERT_STREQ(out, want, "origin-form after a path rewrite");
+out:
+	ffix_free(&f);
+}
+
+/* Redirects: the filter, the request, the listener port, the Location expected. */
+static const struct rcase {
+	const char *scheme, *host;
+	uint32_t port;
+	uint8_t mod;
+	const char *path, *prefix;
+	const char *req_host, *target;
+	uint16_t listen_port;
+	const char *want;
+} redir_cases[] = {
+	{ NULL, NULL, 0, 0, NULL, NULL, "h.example", "/a?x=1", 80, "http://h.example/a?x=1" },
+	{ "https", NULL, 0, 0, NULL, NULL, "h.example", "/a", 80, "https://h.example/a" },
+	{ "https", NULL, 0, 0, NULL, NULL, "h.example:8080", "/a", 8080, "https://h.example/a" },
+	{ "https", NULL, 8443, 0, NULL, NULL, "h.example", "/a", 80, "https://h.example:8443/a" },
+	{ "https", NULL, 443, 0, NULL, NULL, "h.example", "/a", 80, "https://h.example/a" },
+	{ "http", NULL, 80, 0, NULL, NULL, "h.example:8080", "/a", 8080, "http://h.example/a" },
+	{ "http", NULL, 0, 0, NULL, NULL, "h.example:8080", "/a", 8080, "http://h.example/a" },
+	{ NULL, NULL, 443, 0, NULL, NULL, "h.example", "/a", 80, "http://h.example:443/a" },
+	{ NULL, NULL, 8080, 0, NULL, NULL, "h.example", "/a", 80, "http://h.example:8080/a" },
+	{ NULL, NULL, 0, 0, NULL, NULL, "h.example:8080", "/a", 8080, "http://h.example:8080/a" },
+	{ NULL, NULL, 0, 0, NULL, NULL, "h.example", "/a", 8080, "http://h.example:8080/a" },
+	{ NULL, "new.example", 0, 0, NULL, NULL, "h.example:8080", "/a", 8080,
+	  "http://new.example:8080/a" },
+	{ NULL, "new.example", 0, 0, NULL, NULL, "h.example", "/a?q", 80,
+	  "http://new.example/a?q" },
+	{ "https", "new.example", 9443, 0, NULL, NULL, "h", "/a", 80,
+	  "https://new.example:9443/a" },
+	{ NULL, NULL, 0, 0, NULL, NULL, "[::1]:8080", "/a", 8080, "http://[::1]:8080/a" },
+	{ NULL, NULL, 0, 0, NULL, NULL, NULL, "/a?b", 80, "/a?b" },
+	{ NULL, NULL, 0, XGW_PATHMOD_FULL, "/full", "/a", "h", "/a/b?q=1", 80,
+	  "http://h/full?q=1" },
+	{ NULL, NULL, 0, XGW_PATHMOD_PREFIX, "/xyz", "/foo", "h", "/foo/bar", 80,
+	  "http://h/xyz/bar" },
+	{ NULL, NULL, 0, XGW_PATHMOD_PREFIX, "/", "/foo", "h", "/foo", 80, "http://h/" },
+	{ NULL, NULL, 0, XGW_PATHMOD_PREFIX, "/", "/foo", "h", "/foo/bar", 80, "http://h/bar" },
+	{ NULL, NULL, 0, XGW_PATHMOD_PREFIX, "/xyz/", "/foo/", "h", "/foo/", 80, "http://h/xyz/" },
+	{ NULL, NULL, 0, XGW_PATHMOD_PREFIX, "", "/foo", "h", "/foo?x", 80, "http://h/?x" },
+	{ "https", "x.y", 0, XGW_PATHMOD_PREFIX, "/n", "/o", "h:81", "/o/p?q=1", 81,
+	  "https://x.y/n/p?q=1" },
+};
+
+TEST(filter_redirect_location)
+{
+	for (size_t i = 0; i < sizeof(redir_cases) / sizeof(redir_cases[0]); i++) {
+		const struct rcase *rc = &redir_cases[i];
+		struct xgw_snap_filter sf = { .type = XGW_FILTER_REDIRECT,
+					      .port = rc->port,
+					      .path_mod = rc->mod };
+		static struct xgw_h1_request req;
+		static struct xgw_xfer x;
+		char raw[256], out[1024], want[1024];
+		struct ffix f;
+
+		if (!ffix_new(&f))
+			return;
+		xgw_snapb_filter(f.b, &sf, rc->scheme, rc->host, rc->path);
+		if (!ffix_finish(&f, 1, 0))
+			goto next;
+		f.flt.prefix = rc->prefix;
+		f.flt.prefix_len = rc->prefix ? strlen(rc->prefix) : 0;
+		f.flt.listen_port = rc->listen_port;
+		if (rc->req_host)
+			snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n",
+				 rc->target, rc->req_host);
+		else
+			snprintf(raw, sizeof(raw), "GET %s HTTP/1.0\r\n\r\n", rc->target);
+		if (!ASSERT_GT(xgw_h1_parse_request(raw, strlen(raw), &req), 0, "parse"))
+			goto next;
+		if (!ASSERT_OK(xgw_rewrite_redirect(&x, &req, &f.flt, 0, true), "redirect"))
+			goto next;
+		flatten(&x, out, sizeof(out));
+		snprintf(want, sizeof(want),
+			 "HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 0\r\n"
+			 "Connection: keep-alive\r\n\r\n",
+			 rc->want);
+		if (strcmp(out, want))
+			TEST_FAIL_("case %zu: want Location %s, got\n%s", i, rc->want, out);
+	next:
+		ffix_free(&f);
+	}
+}
+
+TEST(filter_redirect_status)
+{
+	static const uint16_t st[] = { 301, 302, 303, 307, 308 };
+	static const char *const lines[] = { "HTTP/1.1 301 Moved Permanently\r\n",
+					     "HTTP/1.1 302 Found\r\n", "HTTP/1.1 303 See Other\r\n",
+					     "HTTP/1.1 307 Temporary Redirect\r\n",
+					     "HTTP/1.1 308 Permanent Redirect\r\n" };
+	static const char raw[] = "GET /p HTTP/1.1\r\nHost: h\r\n\r\n";
+	static struct xgw_h1_request req;
+	static struct xgw_xfer x;
+	struct ffix f;
+	char out[1024];
+
+	xgw_rewrite_init();
+	if (!ffix_new(&f))
+		goto out;
+	for (size_t i = 0; i < 5; i++) {
+		struct xgw_snap_filter sf = { .type = XGW_FILTER_REDIRECT, .status = st[i] };
+
+		xgw_snapb_filter(f.b, &sf, NULL, NULL, NULL);
+	}
+	if (!ffix_finish(&f, 5, 0))
+		goto out;
+	if (!ASSERT_GT(xgw_h1_parse_request(raw, strlen(raw), &req), 0, "parse"))
+		goto out;
+	for (uint32_t i = 0; i < 5; i++) {
+		if (!ASSERT_OK(xgw_rewrite_redirect(&x, &req, &f.flt, i, false), "redirect"))
+			goto out;
+		flatten(&x, out, sizeof(out));
+		ASSERT_TRUE(!strncmp(out, lines[i], strlen(lines[i])), lines[i]);
+		ASSERT_TRUE(strstr(out, "Connection: close\r\n\r\n") != NULL, "close");
+	}
+out:
+	ffix_free(&f);
+}
+
+TEST(filter_mirror_copy_says_close)
+{
+	struct xgw_rw_req rw = rw_default;
+	char out[1024];
+
+	rw.close = true;
+	if (!rewrite_req("GET / HTTP/1.1\r\nHost: h\r\n\r\n", &rw, out, sizeof(out)))
+		return;
+	ASSERT_TRUE(strstr(out, "Connection: close\r\n") != NULL &&
+			    strstr(out, "keep-alive") == NULL,
+		    "a mirrored copy asks the server to close");
 }
 
 TEST_MAIN()

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /* The worker's router over snapshots built with the xgw_snapb_* builder. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,14 +61,14 @@ static int add_vhost(struct xgw_snapb *b, const char *name)
 
 static int add_match(struct xgw_snapb *b, uint32_t rule, uint8_t type, const char *path)
 {
-	return xgw_snapb_match(b, rule, type, path, strlen(path));
+	return xgw_snapb_match(b, rule, type, path, strlen(path), NULL);
 }
 
 /* A rule with one backend on a cluster with one endpoint. */
 static int add_simple_rule(struct xgw_snapb *b, const char *name)
 {
 	static const uint8_t lo[16] = { 127, 0, 0, 1 };
-	int rule = xgw_snapb_rule(b, name, 0);
+	int rule = xgw_snapb_rule(b, name, 0, 0, 0);
 	int cl = xgw_snapb_cluster(b, name);
 
 	if (rule < 0 || cl < 0 || xgw_snapb_backend(b, (uint32_t)cl, 1) < 0 ||
@@ -76,9 +77,41 @@ static int add_simple_rule(struct xgw_snapb *b, const char *name)
 	return rule;
 }
 
+/* A request view over C strings: <target> may hold a query. */
+static struct xgw_rt_req rq(const char *host, const char *method, const char *target)
+{
+	const char *qm = strchr(target, '?');
+	struct xgw_rt_req q = {
+		.host = host,
+		.host_len = host ? strlen(host) : 0,
+		.method = method,
+		.method_len = strlen(method),
+		.path = target,
+		.path_len = qm ? (size_t)(qm - target) : strlen(target),
+		.query = qm ? qm + 1 : NULL,
+		.query_len = qm ? strlen(qm + 1) : 0,
+	};
+
+	return q;
+}
+
+/* The rule of the match a GET of <path> on <host> gets, or XGW_SNAP_NONE. */
 static uint32_t route(struct fixture *f, uint32_t l, const char *host, const char *path)
 {
-	return xgw_router_route(f->r, l, host, host ? strlen(host) : 0, path, strlen(path));
+	struct xgw_rt_req q = rq(host, "GET", path);
+	uint32_t m = xgw_router_route(f->r, l, &q);
+
+	return m == XGW_SNAP_NONE ? XGW_SNAP_NONE : f->snap.matches[m].rule;
+}
+
+static enum xgw_route_verdict decide(struct fixture *f, uint32_t l, const char *path, uint32_t *ep)
+{
+	struct xgw_rt_req q = rq("h", "GET", path);
+	struct xgw_route rt;
+	enum xgw_route_verdict v = xgw_router_decide(f->r, l, &q, &rt);
+
+	*ep = rt.ep;
+	return v;
 }
 
 /*
@@ -198,7 +231,7 @@ TEST(path_match_rules)
 		{ XGW_PATH_EXACT, "/foo/", "/foo", false },
 		{ XGW_PATH_EXACT, "/", "/", true },
 		{ XGW_PATH_EXACT, "/", "/x", false },
-		{ XGW_PATH_REGEX, "/.*", "/x", false },
+		{ XGW_PATH_REGEX, "/.*", "/x", false }, /* regexes are the router's, not this */
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -249,6 +282,8 @@ TEST(path_query_ignored)
 {
 	static const char raw[] = "GET /api/v1?x=/api/v2 HTTP/1.1\r\nHost: H:80\r\n\r\n";
 	struct xgw_h1_request req;
+	struct xgw_rt_req q;
+	uint32_t m;
 	struct fixture f = {};
 	struct xgw_snapb *b = xgw_snapb__new(1);
 	int r_exact, r_root;
@@ -265,8 +300,15 @@ TEST(path_query_ignored)
 		goto out;
 	if (!ASSERT_EQ(xgw_h1_parse_request(raw, sizeof(raw) - 1, &req), sizeof(raw) - 1, "parse"))
 		goto out;
-	ASSERT_EQ(xgw_router_route(f.r, 0, req.host, req.host_len, req.path, req.path_len), r_exact,
-		  "exact match despite the query");
+	q = (struct xgw_rt_req){ .host = req.host,
+				 .host_len = req.host_len,
+				 .method = req.method,
+				 .method_len = req.method_len,
+				 .path = req.path,
+				 .path_len = req.path_len };
+	m = xgw_router_route(f.r, 0, &q);
+	ASSERT_TRUE(m != XGW_SNAP_NONE && f.snap.matches[m].rule == (uint32_t)r_exact,
+		    "exact match despite the query");
 out:
 	fixture_free(&f);
 }
@@ -343,7 +385,7 @@ TEST(listener_empty_snapshot)
 		goto out;
 	ip("10.0.0.1", &family, a);
 	ASSERT_EQ(xgw_router_listener(f.r, family, a, 80), XGW_SNAP_NONE, "no listener");
-	ASSERT_EQ(xgw_router_decide(f.r, XGW_SNAP_NONE, "h", 1, "/", 1, &ep), XGW_ROUTE_NOT_FOUND,
+	ASSERT_EQ(decide(&f, XGW_SNAP_NONE, "/", &ep), XGW_ROUTE_NOT_FOUND,
 		  "decide without listener");
 out:
 	fixture_free(&f);
@@ -362,7 +404,7 @@ static bool weighted_fixture(struct fixture *f, const uint32_t *weights, int n, 
 		cl = xgw_snapb_cluster(b, "ns/svc:80");
 		xgw_snapb_endpoint(b, 4, lo, (uint16_t)(1000 + i));
 	}
-	rule = xgw_snapb_rule(b, "ns/route", 0);
+	rule = xgw_snapb_rule(b, "ns/route", 0, 0, 0);
 	for (int i = 0; i < n; i++)
 		xgw_snapb_backend(b, unresolved ? XGW_SNAP_NONE : (uint32_t)i, weights[i]);
 	add_listener(b, "10.0.0.1", 80);
@@ -382,8 +424,7 @@ TEST(weighted_distribution)
 	if (!weighted_fixture(&f, weights, 3, false))
 		goto out;
 	for (int i = 0; i < 4000; i++) {
-		if (!ASSERT_EQ(xgw_router_decide(f.r, 0, "h", 1, "/", 1, &ep), XGW_ROUTE_OK,
-			       "decide"))
+		if (!ASSERT_EQ(decide(&f, 0, "/", &ep), XGW_ROUTE_OK, "decide"))
 			goto out;
 		count[f.snap.endpoints[ep].port - 1000]++;
 	}
@@ -427,7 +468,7 @@ TEST(weighted_all_zero_is_500)
 	if (!weighted_fixture(&f, weights, 2, false))
 		goto out;
 	ASSERT_EQ(xgw_router_pick_backend(f.r, 0), XGW_SNAP_NONE, "no backend picked");
-	ASSERT_EQ(xgw_router_decide(f.r, 0, "h", 1, "/", 1, &ep), XGW_ROUTE_NO_BACKEND, "500");
+	ASSERT_EQ(decide(&f, 0, "/", &ep), XGW_ROUTE_NO_BACKEND, "500");
 out:
 	fixture_free(&f);
 }
@@ -440,7 +481,7 @@ TEST(unresolved_backend_is_500)
 
 	if (!weighted_fixture(&f, weights, 1, true))
 		goto out;
-	ASSERT_EQ(xgw_router_decide(f.r, 0, "h", 1, "/", 1, &ep), XGW_ROUTE_NO_BACKEND, "500");
+	ASSERT_EQ(decide(&f, 0, "/", &ep), XGW_ROUTE_NO_BACKEND, "500");
 out:
 	fixture_free(&f);
 }
@@ -454,9 +495,9 @@ TEST(no_backends_is_500_no_endpoints_is_503)
 
 	if (!ASSERT_OK_PTR(b, "snapb new"))
 		return;
-	r_none = xgw_snapb_rule(b, "ns/none", 0);
+	r_none = xgw_snapb_rule(b, "ns/none", 0, 0, 0);
 	cl = xgw_snapb_cluster(b, "ns/empty:80");
-	r_empty = xgw_snapb_rule(b, "ns/empty", 0);
+	r_empty = xgw_snapb_rule(b, "ns/empty", 0, 0, 0);
 	xgw_snapb_backend(b, (uint32_t)cl, 1);
 	add_listener(b, "10.0.0.1", 80);
 	add_vhost(b, "");
@@ -464,12 +505,9 @@ TEST(no_backends_is_500_no_endpoints_is_503)
 	add_match(b, (uint32_t)r_empty, XGW_PATH_PREFIX, "/empty");
 	if (!fixture_finish(&f, b))
 		goto out;
-	ASSERT_EQ(xgw_router_decide(f.r, 0, "h", 1, "/none", 5, &ep), XGW_ROUTE_NO_BACKEND,
-		  "no backendRefs");
-	ASSERT_EQ(xgw_router_decide(f.r, 0, "h", 1, "/empty", 6, &ep), XGW_ROUTE_NO_ENDPOINT,
-		  "no ready endpoint");
-	ASSERT_EQ(xgw_router_decide(f.r, 0, "h", 1, "/other", 6, &ep), XGW_ROUTE_NOT_FOUND,
-		  "no match");
+	ASSERT_EQ(decide(&f, 0, "/none", &ep), XGW_ROUTE_NO_BACKEND, "no backendRefs");
+	ASSERT_EQ(decide(&f, 0, "/empty", &ep), XGW_ROUTE_NO_ENDPOINT, "no ready endpoint");
+	ASSERT_EQ(decide(&f, 0, "/other", &ep), XGW_ROUTE_NOT_FOUND, "no match");
 out:
 	fixture_free(&f);
 }
@@ -498,6 +536,352 @@ TEST(endpoint_round_robin)
 	}
 	for (int i = 0; i < 3; i++)
 		ASSERT_EQ(count[i], 100, "even round robin");
+out:
+	fixture_free(&f);
+}
+
+/*
+ * Conditions beyond the path, on one any-host vhost, in this order (the
+ * agent's precedence order; the router takes the first whose conditions
+ * all hold).
+ */
+enum {
+	C_POST,	  /* PathPrefix /m, method POST */
+	C_M,	  /* PathPrefix /m */
+	C_HEXACT, /* PathPrefix /h, header X-Env: canary */
+	C_HRE,	  /* PathPrefix /h, header x-ver ~ v[0-9]+ */
+	C_H,	  /* PathPrefix /h */
+	C_QEXACT, /* PathPrefix /q, query a=1 */
+	C_QRE,	  /* PathPrefix /q, query b ~ x+ */
+	C_Q,	  /* PathPrefix /q */
+	C_RE,	  /* RegularExpression /r/[0-9]+ */
+	C_ALT,	  /* RegularExpression /alt/a|/alt/b */
+	C_COMBO,  /* PathPrefix /c, method GET, header x-a: 1, query q=2 */
+	C_ROOT,	  /* PathPrefix / */
+	C__N
+};
+
+static bool cond_fixture(struct fixture *f)
+{
+	struct xgw_snapb *b = xgw_snapb__new(1);
+	int r[C__N];
+
+	if (!ASSERT_OK_PTR(b, "snapb new"))
+		return false;
+	for (int i = 0; i < C__N; i++)
+		r[i] = add_simple_rule(b, "cond");
+	add_listener(b, "10.0.0.1", 80);
+	add_vhost(b, "");
+	xgw_snapb_match(b, (uint32_t)r[C_POST], XGW_PATH_PREFIX, "/m", 2, "POST");
+	xgw_snapb_match(b, (uint32_t)r[C_M], XGW_PATH_PREFIX, "/m", 2, NULL);
+	xgw_snapb_match(b, (uint32_t)r[C_HEXACT], XGW_PATH_PREFIX, "/h", 2, NULL);
+	xgw_snapb_kv(b, XGW_KV_HEADER, XGW_KV_EXACT, "x-env", "canary");
+	xgw_snapb_match(b, (uint32_t)r[C_HRE], XGW_PATH_PREFIX, "/h", 2, NULL);
+	xgw_snapb_kv(b, XGW_KV_HEADER, XGW_KV_REGEX, "x-ver", "v[0-9]+");
+	xgw_snapb_match(b, (uint32_t)r[C_H], XGW_PATH_PREFIX, "/h", 2, NULL);
+	xgw_snapb_match(b, (uint32_t)r[C_QEXACT], XGW_PATH_PREFIX, "/q", 2, NULL);
+	xgw_snapb_kv(b, XGW_KV_QUERY, XGW_KV_EXACT, "a", "1");
+	xgw_snapb_match(b, (uint32_t)r[C_QRE], XGW_PATH_PREFIX, "/q", 2, NULL);
+	xgw_snapb_kv(b, XGW_KV_QUERY, XGW_KV_REGEX, "b", "x+");
+	xgw_snapb_match(b, (uint32_t)r[C_Q], XGW_PATH_PREFIX, "/q", 2, NULL);
+	xgw_snapb_match(b, (uint32_t)r[C_RE], XGW_PATH_REGEX, "/r/[0-9]+", 9, NULL);
+	xgw_snapb_match(b, (uint32_t)r[C_ALT], XGW_PATH_REGEX, "/alt/a|/alt/b", 13, NULL);
+	xgw_snapb_match(b, (uint32_t)r[C_COMBO], XGW_PATH_PREFIX, "/c", 2, "GET");
+	xgw_snapb_kv(b, XGW_KV_HEADER, XGW_KV_EXACT, "x-a", "1");
+	xgw_snapb_kv(b, XGW_KV_QUERY, XGW_KV_EXACT, "q", "2");
+	xgw_snapb_match(b, (uint32_t)r[C_ROOT], XGW_PATH_PREFIX, "/", 1, NULL);
+	return fixture_finish(f, b);
+}
+
+/* The rule index the request gets (rules were added in enum order). */
+static uint32_t croute(struct fixture *f, const char *method, const char *target,
+		       const struct xgw_h1_header *h, size_t n)
+{
+	struct xgw_rt_req q = rq("h", method, target);
+	uint32_t m;
+
+	q.headers = h;
+	q.n_headers = n;
+	m = xgw_router_route(f->r, 0, &q);
+	return m == XGW_SNAP_NONE ? XGW_SNAP_NONE : f->snap.matches[m].rule;
+}
+
+#define HDR(n, v)                                                                                  \
+	{                                                                                          \
+		.name = (n), .name_len = sizeof(n) - 1, .value = (v), .value_len = sizeof(v) - 1   \
+	}
+
+TEST(match_method)
+{
+	struct fixture f = {};
+
+	if (!cond_fixture(&f))
+		goto out;
+	ASSERT_EQ(croute(&f, "POST", "/m", NULL, 0), C_POST, "POST");
+	ASSERT_EQ(croute(&f, "GET", "/m/x", NULL, 0), C_M, "GET falls through");
+	ASSERT_EQ(croute(&f, "post", "/m", NULL, 0), C_M, "method is case-sensitive");
+	ASSERT_EQ(croute(&f, "POSTX", "/m", NULL, 0), C_M, "method compared whole");
+	ASSERT_EQ(croute(&f, "POS", "/m", NULL, 0), C_M, "method prefix is no match");
+out:
+	fixture_free(&f);
+}
+
+TEST(match_header_exact)
+{
+	static const struct xgw_h1_header h1[] = { HDR("Accept", "*/*"), HDR("X-ENV", "canary") };
+	static const struct xgw_h1_header h2[] = { HDR("x-env", "Canary") };
+	static const struct xgw_h1_header h3[] = { HDR("x-env", "canary2") };
+	static const struct xgw_h1_header h4[] = { HDR("x-env", "prod"), HDR("x-env", "canary") };
+	static const struct xgw_h1_header h5[] = { HDR("x-env", "canary"), HDR("x-env", "prod") };
+	static const struct xgw_h1_header h6[] = { HDR("x-envx", "canary") };
+	struct fixture f = {};
+
+	if (!cond_fixture(&f))
+		goto out;
+	ASSERT_EQ(croute(&f, "GET", "/h", h1, 2), C_HEXACT, "name case-insensitive");
+	ASSERT_EQ(croute(&f, "GET", "/h", h2, 1), C_H, "value case-sensitive");
+	ASSERT_EQ(croute(&f, "GET", "/h", h3, 1), C_H, "value compared whole");
+	ASSERT_EQ(croute(&f, "GET", "/h", h4, 2), C_H, "first line counts (mismatch)");
+	ASSERT_EQ(croute(&f, "GET", "/h", h5, 2), C_HEXACT, "first line counts (match)");
+	ASSERT_EQ(croute(&f, "GET", "/h", h6, 1), C_H, "other name");
+	ASSERT_EQ(croute(&f, "GET", "/h", NULL, 0), C_H, "absent header: no match");
+	ASSERT_EQ(croute(&f, "GET", "/x", h1, 2), C_ROOT, "header alone is not enough");
+out:
+	fixture_free(&f);
+}
+
+TEST(match_header_regex)
+{
+	static const struct xgw_h1_header h1[] = { HDR("X-Ver", "v12") };
+	static const struct xgw_h1_header h2[] = { HDR("x-ver", "xv1") };
+	static const struct xgw_h1_header h3[] = { HDR("x-ver", "v1x") };
+	static const struct xgw_h1_header h4[] = { HDR("x-ver", "") };
+	static const struct xgw_h1_header h5[] = { HDR("x-ver", "beta"), HDR("x-ver", "v2") };
+	struct fixture f = {};
+
+	if (!cond_fixture(&f))
+		goto out;
+	ASSERT_EQ(croute(&f, "GET", "/h", h1, 1), C_HRE, "regex match");
+	ASSERT_EQ(croute(&f, "GET", "/h", h2, 1), C_H, "anchored at the start");
+	ASSERT_EQ(croute(&f, "GET", "/h", h3, 1), C_H, "anchored at the end");
+	ASSERT_EQ(croute(&f, "GET", "/h", h4, 1), C_H, "empty value");
+	ASSERT_EQ(croute(&f, "GET", "/h", h5, 2), C_H, "first line only");
+out:
+	fixture_free(&f);
+}
+
+TEST(match_query)
+{
+	struct fixture f = {};
+
+	if (!cond_fixture(&f))
+		goto out;
+	ASSERT_EQ(croute(&f, "GET", "/q?a=1", NULL, 0), C_QEXACT, "exact");
+	ASSERT_EQ(croute(&f, "GET", "/q?z=0&a=1&c", NULL, 0), C_QEXACT, "among others");
+	ASSERT_EQ(croute(&f, "GET", "/q?a=2&a=1", NULL, 0), C_Q, "first occurrence (mismatch)");
+	ASSERT_EQ(croute(&f, "GET", "/q?a=1&a=2", NULL, 0), C_QEXACT, "first occurrence (match)");
+	ASSERT_EQ(croute(&f, "GET", "/q?A=1", NULL, 0), C_Q, "name case-sensitive");
+	ASSERT_EQ(croute(&f, "GET", "/q?a=10", NULL, 0), C_Q, "value compared whole");
+	ASSERT_EQ(croute(&f, "GET", "/q?a", NULL, 0), C_Q, "no value");
+	ASSERT_EQ(croute(&f, "GET", "/q?a=%31", NULL, 0), C_Q, "raw: no percent-decoding");
+	ASSERT_EQ(croute(&f, "GET", "/q?aa=1", NULL, 0), C_Q, "name compared whole");
+	ASSERT_EQ(croute(&f, "GET", "/q", NULL, 0), C_Q, "no query: absent");
+	ASSERT_EQ(croute(&f, "GET", "/q?", NULL, 0), C_Q, "empty query: absent");
+	ASSERT_EQ(croute(&f, "GET", "/q?b=xxx", NULL, 0), C_QRE, "regex");
+	ASSERT_EQ(croute(&f, "GET", "/q?b=xxy", NULL, 0), C_Q, "regex anchored");
+	ASSERT_EQ(croute(&f, "GET", "/q?b=&b=x", NULL, 0), C_Q, "regex, first occurrence");
+	ASSERT_EQ(croute(&f, "GET", "/q?b=x&a=1", NULL, 0), C_QEXACT, "precedence: first wins");
+out:
+	fixture_free(&f);
+}
+
+TEST(match_path_regex)
+{
+	struct fixture f = {};
+
+	if (!cond_fixture(&f))
+		goto out;
+	ASSERT_EQ(croute(&f, "GET", "/r/123", NULL, 0), C_RE, "regex path");
+	ASSERT_EQ(croute(&f, "GET", "/r/123?x=1", NULL, 0), C_RE, "query not part of the path");
+	ASSERT_EQ(croute(&f, "GET", "/r/12x", NULL, 0), C_ROOT, "anchored at the end");
+	ASSERT_EQ(croute(&f, "GET", "/x/r/1", NULL, 0), C_ROOT, "anchored at the start");
+	ASSERT_EQ(croute(&f, "GET", "/r/", NULL, 0), C_ROOT, "needs a digit");
+	ASSERT_EQ(croute(&f, "GET", "/alt/a", NULL, 0), C_ALT, "alternation, left");
+	ASSERT_EQ(croute(&f, "GET", "/alt/b", NULL, 0), C_ALT, "alternation, right");
+	ASSERT_EQ(croute(&f, "GET", "/alt/ab", NULL, 0), C_ROOT, "alternation anchored whole");
+out:
+	fixture_free(&f);
+}
+
+TEST(match_combination)
+{
+	static const struct xgw_h1_header h[] = { HDR("X-A", "1") };
+	static const struct xgw_h1_header hbad[] = { HDR("X-A", "2") };
+	struct fixture f = {};
+
+	if (!cond_fixture(&f))
+		goto out;
+	ASSERT_EQ(croute(&f, "GET", "/c?q=2", h, 1), C_COMBO, "all hold");
+	ASSERT_EQ(croute(&f, "HEAD", "/c?q=2", h, 1), C_ROOT, "method fails");
+	ASSERT_EQ(croute(&f, "GET", "/c?q=2", hbad, 1), C_ROOT, "header fails");
+	ASSERT_EQ(croute(&f, "GET", "/c?q=3", h, 1), C_ROOT, "query fails");
+	ASSERT_EQ(croute(&f, "GET", "/d?q=2", h, 1), C_ROOT, "path fails");
+out:
+	fixture_free(&f);
+}
+
+TEST(regex_bad_fails_the_load)
+{
+	static const char *const bad[] = { "/a(", "[z-a]", "*x" };
+	static const uint8_t kinds[] = { 0, 1, 2 };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct xgw_snapb *b = xgw_snapb__new(1);
+		struct fixture f = {};
+		int rule = add_simple_rule(b, "bad");
+
+		add_listener(b, "10.0.0.1", 80);
+		add_vhost(b, "");
+		xgw_snapb_match(b, (uint32_t)rule, kinds[i] == 0 ? XGW_PATH_REGEX : XGW_PATH_PREFIX,
+				kinds[i] == 0 ? bad[i] : "/", kinds[i] == 0 ? strlen(bad[i]) : 1,
+				NULL);
+		if (kinds[i])
+			xgw_snapb_kv(b, kinds[i] == 1 ? XGW_KV_HEADER : XGW_KV_QUERY, XGW_KV_REGEX,
+				     "x", bad[i]);
+		if (!ASSERT_OK(xgw_snapb__finish(b, &f.buf, &f.len), "finish"))
+			goto next;
+		if (!ASSERT_OK(xgw_snapshot__open(&f.snap, f.buf, f.len), "open"))
+			goto next;
+		f.r = xgw_router__new(&f.snap);
+		ASSERT_TRUE(f.r == NULL && errno == EINVAL, bad[i]);
+	next:
+		xgw_snapb__free(b);
+		fixture_free(&f);
+	}
+}
+
+TEST(header_op_injection_fails_the_load)
+{
+	struct xgw_snapb *b = xgw_snapb__new(1);
+	struct xgw_snap_filter sf = { .type = XGW_FILTER_REQUEST_HEADER };
+	struct fixture f = {};
+	int rule;
+
+	rule = xgw_snapb_rule(b, "inj", 0, 0, 0);
+	xgw_snapb_filter(b, &sf, NULL, NULL, NULL);
+	xgw_snapb_hdrop(b, XGW_HDROP_ADD, "X-A", "1\r\nX-Evil: 1");
+	add_listener(b, "10.0.0.1", 80);
+	add_vhost(b, "");
+	add_match(b, (uint32_t)rule, XGW_PATH_PREFIX, "/");
+	if (!ASSERT_OK(xgw_snapb__finish(b, &f.buf, &f.len), "finish"))
+		goto out;
+	if (!ASSERT_OK(xgw_snapshot__open(&f.snap, f.buf, f.len), "open"))
+		goto out;
+	f.r = xgw_router__new(&f.snap);
+	ASSERT_TRUE(f.r == NULL && errno == EINVAL, "CRLF in a header value refused");
+out:
+	xgw_snapb__free(b);
+	fixture_free(&f);
+}
+
+/* What filters splice into heads is checked at load: names are tokens, paths start with '/'. */
+TEST(filter_strings_checked_at_load)
+{
+	static const struct {
+		const char *name, *value, *path, *host;
+		bool ok;
+	} cases[] = {
+		{ "X-Ok", "any value, even: colons", "/p", "h.example", true },
+		{ "X A", "1", "/p", "h", false },
+		{ "X:A", "1", "/p", "h", false },
+		{ "", "1", "/p", "h", false },
+		{ "X-A", "1", "p", "h", false },
+		{ "X-A", "1", "/p q", "h", false },
+		{ "X-A", "1", "/p", "h\r\nX: 1", false },
+		{ "X-A", "1", "/p", "h x", false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct xgw_snapb *b = xgw_snapb__new(1);
+		struct xgw_snap_filter hf = { .type = XGW_FILTER_REQUEST_HEADER };
+		struct xgw_snap_filter rf = { .type = XGW_FILTER_URL_REWRITE,
+					      .path_mod = XGW_PATHMOD_FULL };
+		struct fixture f = {};
+
+		xgw_snapb_rule(b, "chk", 0, 0, 0);
+		xgw_snapb_filter(b, &hf, NULL, NULL, NULL);
+		xgw_snapb_hdrop(b, XGW_HDROP_SET, cases[i].name, cases[i].value);
+		xgw_snapb_filter(b, &rf, NULL, cases[i].host, cases[i].path);
+		if (ASSERT_OK(xgw_snapb__finish(b, &f.buf, &f.len), "finish") &&
+		    ASSERT_OK(xgw_snapshot__open(&f.snap, f.buf, f.len), "open")) {
+			f.r = xgw_router__new(&f.snap);
+			if ((f.r != NULL) != cases[i].ok)
+				TEST_FAIL_("case %zu (%s / %s / %s): router %s", i, cases[i].name,
+					   cases[i].path, cases[i].host, f.r ? "built" : "refused");
+		}
+		xgw_snapb__free(b);
+		fixture_free(&f);
+	}
+}
+
+/* Redirects answer before any backend is needed; the rule's come first. */
+TEST(decide_redirect)
+{
+	struct xgw_snapb *b = xgw_snapb__new(1);
+	struct xgw_snap_filter sf = { .type = XGW_FILTER_REDIRECT, .status = 301 };
+	struct fixture f = {};
+	struct xgw_route rt;
+	struct xgw_rt_req q;
+	int r_redir, r_be, cl;
+
+	r_redir = xgw_snapb_rule(b, "redir", 0, 0, 0);
+	xgw_snapb_filter(b, &sf, "https", NULL, NULL);
+	cl = xgw_snapb_cluster(b, "ns/svc:80");
+	r_be = xgw_snapb_rule(b, "be-redir", 0, 0, 0);
+	xgw_snapb_backend(b, (uint32_t)cl, 1);
+	xgw_snapb_filter(b, &sf, NULL, "other", NULL);
+	add_listener(b, "10.0.0.1", 80);
+	add_vhost(b, "");
+	add_match(b, (uint32_t)r_redir, XGW_PATH_PREFIX, "/r");
+	add_match(b, (uint32_t)r_be, XGW_PATH_PREFIX, "/b");
+	if (!fixture_finish(&f, b))
+		goto out;
+	q = rq("h", "GET", "/r/x");
+	ASSERT_EQ(xgw_router_decide(f.r, 0, &q, &rt), XGW_ROUTE_REDIRECT, "rule redirect");
+	ASSERT_EQ(rt.redirect, f.snap.rules[r_redir].filter_first, "the rule's filter");
+	ASSERT_EQ(rt.backend, XGW_SNAP_NONE, "no backend needed");
+	q = rq("h", "GET", "/b");
+	ASSERT_EQ(xgw_router_decide(f.r, 0, &q, &rt), XGW_ROUTE_REDIRECT, "backend redirect");
+	ASSERT_EQ(rt.redirect, f.snap.backends[rt.backend].filter_first, "the backend's filter");
+	ASSERT_EQ(rt.match, 1, "match reported");
+out:
+	fixture_free(&f);
+}
+
+TEST(mirror_fraction)
+{
+	struct xgw_snapb *b = xgw_snapb__new(1);
+	struct xgw_snap_filter sf = { .type = XGW_FILTER_MIRROR };
+	struct fixture f = {};
+	static const uint32_t nd[][2] = { { 1, 4 }, { 0, 100 }, { 100, 100 }, { 3, 7 } };
+	int cl, n;
+
+	cl = xgw_snapb_cluster(b, "ns/mirror:80");
+	xgw_snapb_rule(b, "m", 0, 0, 0);
+	for (size_t i = 0; i < 4; i++) {
+		sf.cluster = (uint32_t)cl;
+		sf.num = nd[i][0];
+		sf.den = nd[i][1];
+		xgw_snapb_filter(b, &sf, NULL, NULL, NULL);
+	}
+	if (!fixture_finish(&f, b))
+		goto out;
+	for (uint32_t i = 0; i < 4; i++) {
+		n = 0;
+		for (uint32_t k = 0; k < 700; k++)
+			n += xgw_router_mirror_take(f.r, i);
+		ASSERT_EQ(n, 700 * nd[i][0] / nd[i][1], "exact fraction");
+	}
 out:
 	fixture_free(&f);
 }

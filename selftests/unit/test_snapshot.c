@@ -26,17 +26,27 @@ static int build(void **buf, size_t *len)
 	c0 = xgw_snapb_cluster(b, "default/backend-1:80");
 	xgw_snapb_endpoint(b, 4, ep, 8080);
 	xgw_snapb_cluster(b, "default/empty:80");
-	r0 = xgw_snapb_rule(b, "default/backend", 0);
+	r0 = xgw_snapb_rule(b, "default/backend", 0, 0, 0);
 	xgw_snapb_backend(b, (uint32_t)c0, 1);
-	r1 = xgw_snapb_rule(b, "default/backend", 1);
+	r1 = xgw_snapb_rule(b, "default/backend", 1, 5000, 1000);
+	struct xgw_snap_filter f = { .type = XGW_FILTER_REQUEST_HEADER };
+
+	xgw_snapb_filter(b, &f, NULL, NULL, NULL);
+	xgw_snapb_hdrop(b, XGW_HDROP_SET, "X-A", "1");
+	xgw_snapb_hdrop(b, XGW_HDROP_REMOVE, "X-B", NULL);
 	xgw_snapb_backend(b, (uint32_t)c0, 3);
+	f = (struct xgw_snap_filter){ .type = XGW_FILTER_URL_REWRITE,
+				      .path_mod = XGW_PATHMOD_PREFIX };
+	xgw_snapb_filter(b, &f, NULL, "rewritten.example", "/new");
 	xgw_snapb_backend(b, XGW_SNAP_NONE, 1);
 	xgw_snapb_listener(b, 4, addr, 80, XGW_LPROTO_HTTP, "default/eg/http");
 	xgw_snapb_vhost(b, "app.yourdomain.com", 18);
-	xgw_snapb_match(b, (uint32_t)r1, XGW_PATH_EXACT, "/exact", 6);
-	xgw_snapb_match(b, (uint32_t)r0, XGW_PATH_PREFIX, "/", 1);
+	xgw_snapb_match(b, (uint32_t)r1, XGW_PATH_EXACT, "/exact", 6, "GET");
+	xgw_snapb_kv(b, XGW_KV_HEADER, XGW_KV_EXACT, "x-version", "2");
+	xgw_snapb_kv(b, XGW_KV_QUERY, XGW_KV_REGEX, "q", "^a.*");
+	xgw_snapb_match(b, (uint32_t)r0, XGW_PATH_PREFIX, "/", 1, NULL);
 	xgw_snapb_vhost(b, "", 0);
-	err = xgw_snapb_match(b, (uint32_t)r0, XGW_PATH_PREFIX, "/", 1);
+	err = xgw_snapb_match(b, (uint32_t)r0, XGW_PATH_PREFIX, "/", 1, NULL);
 	if (err >= 0)
 		err = xgw_snapb__finish(b, buf, len);
 	xgw_snapb__free(b);
@@ -74,6 +84,45 @@ TEST(round_trip)
 	ASSERT_EQ(s.clusters[0].ep_count, 1, "cluster 0 endpoints");
 	ASSERT_EQ(s.clusters[1].ep_count, 0, "cluster 1 endpoints");
 	ASSERT_EQ(s.endpoints[0].port, 8080, "endpoint port");
+	/* format 2: method, header/query conditions, filters on rules and backends */
+	ASSERT_MEMSTR(xgw_snap_str_ptr(&s, s.matches[0].method), s.matches[0].method.len, "GET",
+		      "method");
+	ASSERT_EQ(s.matches[1].method.len, 0, "any method");
+	if (ASSERT_EQ(s.matches[0].kv_count, 2, "kvs")) {
+		const struct xgw_snap_kv *kv = &s.kvs[s.matches[0].kv_first];
+
+		ASSERT_EQ(kv[0].kind, XGW_KV_HEADER, "header");
+		ASSERT_MEMSTR(xgw_snap_str_ptr(&s, kv[0].name), kv[0].name.len, "x-version",
+			      "name");
+		ASSERT_EQ(kv[1].type, XGW_KV_REGEX, "regex");
+	}
+	ASSERT_EQ(s.matches[1].kv_count, 0, "no kvs");
+	ASSERT_EQ(s.rules[1].timeout_request_ms, 5000, "request timeout");
+	ASSERT_EQ(s.rules[1].timeout_backend_ms, 1000, "backend timeout");
+	ASSERT_EQ(s.rules[0].filter_count, 0, "rule 0 filters");
+	if (ASSERT_EQ(s.rules[1].filter_count, 1, "rule 1 filters")) {
+		const struct xgw_snap_filter *f = &s.filters[s.rules[1].filter_first];
+
+		ASSERT_EQ(f->type, XGW_FILTER_REQUEST_HEADER, "rule filter type");
+		if (ASSERT_EQ(f->op_count, 2, "ops")) {
+			ASSERT_EQ(s.hdrops[f->op_first].op, XGW_HDROP_SET, "set");
+			ASSERT_EQ(s.hdrops[f->op_first + 1].op, XGW_HDROP_REMOVE, "remove");
+			ASSERT_EQ(s.hdrops[f->op_first + 1].value.len, 0, "remove has no value");
+		}
+	}
+	const struct xgw_snap_backend *be1 = &s.backends[s.rules[1].backend_first];
+
+	ASSERT_EQ(be1[0].filter_count, 1, "backend 0 filter");
+	ASSERT_EQ(be1[1].filter_count, 0, "backend 1 no filter");
+	if (be1[0].filter_count) {
+		const struct xgw_snap_filter *f = &s.filters[be1[0].filter_first];
+
+		ASSERT_EQ(f->type, XGW_FILTER_URL_REWRITE, "backend filter type");
+		ASSERT_EQ(f->path_mod, XGW_PATHMOD_PREFIX, "prefix");
+		ASSERT_MEMSTR(xgw_snap_str_ptr(&s, f->hostname), f->hostname.len,
+			      "rewritten.example", "hostname");
+		ASSERT_EQ(f->scheme.len, 0, "scheme not set");
+	}
 out:
 	free(buf);
 }
@@ -120,6 +169,19 @@ TEST(rejects_corruption)
 		(void *)(copy + ((struct xgw_snap_hdr *)copy)->sect[XGW_SECT_RULE].off);
 	r->total_weight = 9;
 	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "total weight mismatch");
+	memcpy(copy, buf, len);
+	struct xgw_snap_filter *f =
+		(void *)(copy + ((struct xgw_snap_hdr *)copy)->sect[XGW_SECT_FILTER].off);
+	f->type = XGW_FILTER_MIRROR; /* a mirror needs a cluster and den > 0 */
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "mirror without fraction");
+	memcpy(copy, buf, len);
+	f->op_count = 3;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "header ops out of range");
+	memcpy(copy, buf, len);
+	struct xgw_snap_kv *kv =
+		(void *)(copy + ((struct xgw_snap_hdr *)copy)->sect[XGW_SECT_KV].off);
+	kv->kind = 7;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "kv kind");
 	free(copy);
 	free(buf);
 }

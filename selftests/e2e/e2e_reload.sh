@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+# Hot reload under load: keep-alive load (wrk) and a stream of new connections
+# run against a route that exists throughout while 200 changes are applied:
+# routes added and removed, endpoints changed, a listener added and removed.
+# Not one request may fail. Prints TAP. Needs root and wrk.
+set -uo pipefail
+BUILD=${XGW_BUILD:?XGW_BUILD must name the build directory}
+SRC=${XGW_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+CHANGES=${XGW_RELOAD_CHANGES:-200}
+ID=$$
+NS_N=xr$ID-n NS_C=xr$ID-c
+PIN=/sys/fs/bpf/xgw-reload-$ID
+TMP=$(mktemp -d /tmp/xgw-reload.XXXXXX)
+CONF=$TMP/config
+STATUS=$TMP/status.json
+PIDS=()
+n=0
+failed=0
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+cx() { ip netns exec "$NS_C" "$@"; }
+
+endpoints() { # the EndpointSlice of backend-1 with the given addresses
+	{
+		printf 'apiVersion: v1\nkind: Service\nmetadata: {name: backend-1, namespace: default}\n'
+		printf 'spec: {ports: [{name: http, port: 80, targetPort: 8080}]}\n---\n'
+		printf 'apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n'
+		printf 'metadata: {name: backend-1-x, namespace: default, labels: {kubernetes.io/service-name: backend-1}}\n'
+		printf 'addressType: IPv4\nports: [{name: http, port: 8080}]\nendpoints:\n'
+		for a in "$@"; do printf -- '- addresses: [%s]\n' "$a"; done
+	} >"$CONF/backend.yaml.tmp" && mv "$CONF/backend.yaml.tmp" "$CONF/backend.yaml"
+}
+listener() { # the class, Gateway and stable route; with (1) or without (0) a listener on 8080
+	{
+		printf 'apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: xgw}\n'
+		printf 'spec: {controllerName: xgw.io/gateway-controller}\n---\n'
+		printf 'apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n'
+		printf 'metadata: {name: eg, namespace: default}\nspec:\n  gatewayClassName: xgw\n  listeners:\n'
+		printf '  - {name: http, protocol: HTTP, port: 80, allowedRoutes: {namespaces: {from: All}}}\n'
+		[ "$1" = 1 ] && printf '  - {name: alt, protocol: HTTP, port: 8080, allowedRoutes: {namespaces: {from: All}}}\n'
+		printf -- '---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n'
+		printf 'metadata: {name: backend, namespace: default}\nspec:\n  parentRefs: [{name: eg}]\n'
+		printf '  hostnames: [app.yourdomain.com]\n  rules: [{backendRefs: [{name: backend-1, port: 80}]}]\n'
+	} >"$CONF/gateway.yaml.tmp" && mv "$CONF/gateway.yaml.tmp" "$CONF/gateway.yaml"
+}
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do
+		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	ip netns del "$NS_C" 2>/dev/null || true
+	ip netns del "$NS_N" 2>/dev/null || true
+	rm -rf "$PIN" "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "TAP version 13"
+if ! command -v wrk >/dev/null; then
+	echo "1..0 # SKIP wrk is not installed (scripts/setup.sh installs it)"
+	exit 0
+fi
+echo "1..5"
+
+ip netns add "$NS_N" && ip netns add "$NS_C" &&
+	ip link add "xr$ID-c" netns "$NS_C" type veth peer name "xr$ID-n" netns "$NS_N" || {
+	echo "Bail out! cannot create namespaces"
+	exit 1
+}
+for ns in "$NS_N" "$NS_C"; do ip -n "$ns" link set lo up; done
+ip -n "$NS_N" addr add 10.24.0.1/24 dev "xr$ID-n"
+ip -n "$NS_C" addr add 10.24.0.2/24 dev "xr$ID-c"
+for b in 10 11 12; do ip -n "$NS_N" addr add "10.24.1.$b/32" dev lo; done
+ip -n "$NS_N" link set "xr$ID-n" up
+ip -n "$NS_C" link set "xr$ID-c" up
+ip -n "$NS_C" route add 10.24.100.0/24 via 10.24.0.1
+
+mkdir -p "$CONF"
+sed 's/10\.23\.1\.10/10.24.1.10/' "$SRC/examples/quickstart/backend.yaml" >"$CONF/backend.yaml"
+listener 0
+for b in 10 11 12; do
+	nsenter --net=/run/netns/"$NS_N" "$BUILD/tools/xgw-echo" --listen "10.24.1.$b:8080" \
+		--name "backend-$b" --mode plain --quiet </dev/null >/dev/null 2>&1 &
+	PIDS+=($!)
+done
+nsenter --net=/run/netns/"$NS_N" "$BUILD/agent/xgw-agent" --config-dir "$CONF" \
+	--address-pool 10.24.100.0/24 --interface "xr$ID-n" --workers 2 --pin-dir "$PIN" \
+	--status-file "$STATUS" </dev/null >"$TMP/agent.log" 2>&1 &
+AGENT=$!
+PIDS+=($AGENT)
+
+up() { [ "$(cx curl -s --max-time 1 -o /dev/null -w '%{http_code}' -H 'Host: app.yourdomain.com' http://10.24.100.1/)" = 200 ]; }
+for _ in $(seq 100); do up && break; sleep 0.1; done
+if up; then ok "the stable route serves before the changes"
+else not_ok "the stable route serves before the changes" "$(tail -5 "$TMP/agent.log")"; exit 1; fi
+
+# Load for the whole run: 20 keep-alive connections (bounded by -d), and
+# new connections one after another (bounded by count and by a stop file).
+cx timeout 60 wrk -t1 -c20 -d30s -H "Host: app.yourdomain.com" http://10.24.100.1/ >"$TMP/wrk.out" 2>&1 &
+WRK=$!
+PIDS+=($WRK)
+(
+	ok=0 bad=0
+	for _ in $(seq 5000); do
+		[ -e "$TMP/stop" ] && break
+		c=$(cx curl -s --max-time 2 -o /dev/null -w '%{http_code}' -H 'Host: app.yourdomain.com' http://10.24.100.1/new)
+		if [ "$c" = 200 ]; then ok=$((ok + 1)); else bad=$((bad + 1)); echo "$c" >>"$TMP/newconn.bad"; fi
+	done
+	echo "$ok $bad" >"$TMP/newconn.out"
+) &
+NEWCONN=$!
+PIDS+=($NEWCONN)
+sleep 1
+
+gen0=$(grep -c "generation .* worker(s) serving it" "$TMP/agent.log")
+t0=$(date +%s.%N)
+for i in $(seq "$CHANGES"); do
+	case $((i % 4)) in
+	0)
+		printf 'apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r%d, namespace: default}\nspec:\n  parentRefs: [{name: eg}]\n  hostnames: [h%d.example.com]\n  rules: [{backendRefs: [{name: backend-1, port: 80}]}]\n' \
+			"$i" "$i" >"$CONF/r$i.yaml.tmp" && mv "$CONF/r$i.yaml.tmp" "$CONF/r$i.yaml" ;;
+	1) rm -f "$CONF/r$((i - 5)).yaml" ;;
+	2) if [ $((i % 8)) = 2 ]; then endpoints 10.24.1.10 10.24.1.11; else endpoints 10.24.1.12 10.24.1.10; fi ;;
+	3) listener $(((i / 4) % 2)) ;;
+	esac
+	sleep 0.04
+done
+t1=$(date +%s.%N)
+sleep 1
+touch "$TMP/stop"
+wait "$NEWCONN" 2>/dev/null
+wait "$WRK" 2>/dev/null
+gen1=$(grep -c "generation .* worker(s) serving it" "$TMP/agent.log")
+
+reqs=$(awk '/requests in/ {print $1}' "$TMP/wrk.out")
+if [ -n "$reqs" ] && [ "$reqs" -gt 0 ] && ! grep -qE "Non-2xx|Socket errors" "$TMP/wrk.out"; then
+	ok "keep-alive load: $reqs requests, 0 non-2xx, 0 socket errors across $CHANGES changes"
+else
+	not_ok "keep-alive load: 0 non-2xx and 0 socket errors across $CHANGES changes" "$(grep -E 'requests in|Non-2xx|Socket' "$TMP/wrk.out")"
+fi
+read -r nok nbad <"$TMP/newconn.out" 2>/dev/null || { nok=0; nbad=1; }
+if [ "$nbad" = 0 ] && [ "$nok" -gt 0 ]; then ok "new connections: $nok requests, all 200"
+else not_ok "new connections: all 200" "$nok ok, $nbad failed: $(sort "$TMP/newconn.bad" 2>/dev/null | uniq -c | tr '\n' ' ')"; fi
+applied=$((gen1 - gen0))
+secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}')
+if [ "$applied" -ge 20 ]; then ok "the agent applied $applied generations in $secs s of changes"
+else not_ok "the agent applied the changes" "only $applied generations"; fi
+# the last state holds: the last added route serves, the removed ones do not
+last=$(( (CHANGES / 4) * 4 ))
+c1=$(cx curl -s --max-time 2 -o /dev/null -w '%{http_code}' -H "Host: h$last.example.com" http://10.24.100.1/)
+c2=$(cx curl -s --max-time 2 -o /dev/null -w '%{http_code}' -H "Host: h4.example.com" http://10.24.100.1/)
+if [ "$c1" = 200 ] && [ "$c2" = 404 ]; then ok "final state: route r$last serves, removed route r4 is gone"
+else not_ok "final state: route r$last serves, removed route r4 is gone" "r$last: $c1, r4: $c2"; fi
+exit $((failed > 0))
