@@ -651,6 +651,33 @@ static const struct xgw_service_port *find_svc_port(const struct xgw_service *s,
 	return NULL;
 }
 
+/*
+ * Does a ReferenceGrant in <to_ns> let a <from_kind> (of the Gateway API group)
+ * in <from_ns> refer to <to_group>/<to_kind> <to_name>?
+ */
+static bool grant_allows(const struct xgw_store *st, const char *from_kind, const char *from_ns,
+			 const char *to_group, const char *to_kind, const char *to_ns,
+			 const char *to_name)
+{
+	for (size_t i = 0; i < st->n_grants; i++) {
+		const struct xgw_referencegrant *g = &st->grants[i];
+		bool from = false, to = false;
+
+		if (strcmp(g->meta.ns, to_ns))
+			continue;
+		for (size_t k = 0; k < g->n_from && !from; k++)
+			from = !strcmp(g->from[k].group, XGW_GATEWAY_GROUP) &&
+			       !strcmp(g->from[k].kind, from_kind) &&
+			       !strcmp(g->from[k].ns, from_ns);
+		for (size_t k = 0; k < g->n_to && from && !to; k++)
+			to = !strcmp(g->to[k].group, to_group) && !strcmp(g->to[k].kind, to_kind) &&
+			     (!g->to[k].name || !strcmp(g->to[k].name, to_name));
+		if (from && to)
+			return true;
+	}
+	return false;
+}
+
 /* Check one backendRef; returns NULL when it resolves, else the reason. */
 static const char *backend_problem(const struct xgw_store *st, const struct xgw_httproute *r,
 				   const struct xgw_backend_ref *be, char *msg, size_t msglen)
@@ -663,11 +690,12 @@ static const char *backend_problem(const struct xgw_store *st, const struct xgw_
 			 be->group ? be->group : "", be->kind);
 		return "InvalidKind";
 	}
-	if (strcmp(ns, r->meta.ns)) {
+	if (strcmp(ns, r->meta.ns) &&
+	    !grant_allows(st, "HTTPRoute", r->meta.ns, "", "Service", ns, be->name)) {
 		snprintf(msg, msglen,
-			 "backendRef %s/%s: cross-namespace reference is not permitted "
-			 "(no ReferenceGrant support in this build)",
-			 ns, be->name);
+			 "backendRef %s/%s: no ReferenceGrant in namespace %s allows HTTPRoutes "
+			 "from %s to refer to it",
+			 ns, be->name, ns, r->meta.ns);
 		return "RefNotPermitted";
 	}
 	svc = find_svc(st, ns, be->name);

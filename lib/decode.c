@@ -987,6 +987,41 @@ static void decode_namespace(struct dctx *c, const struct xgw_ynode *root)
 		oom(c);
 }
 
+static void decode_grant_from(struct dctx *c, const struct xgw_ynode *m, void *out)
+{
+	struct xgw_grant_from *f = out;
+
+	f->group = opt_str(c, m, "group", "");
+	f->kind = req_str(c, m, "kind");
+	f->ns = req_str(c, m, "namespace");
+}
+
+static void decode_grant_to(struct dctx *c, const struct xgw_ynode *m, void *out)
+{
+	struct xgw_grant_to *t = out;
+
+	t->group = opt_str(c, m, "group", "");
+	t->kind = req_str(c, m, "kind");
+	t->name = opt_str(c, m, "name", NULL);
+}
+
+static void decode_referencegrant(struct dctx *c, const struct xgw_ynode *root)
+{
+	struct xgw_referencegrant g = {};
+	const struct xgw_ynode *spec;
+	size_t old;
+
+	decode_meta(c, root, &g.meta, true);
+	spec = get_map(c, root, "spec");
+	old = push_key(c, "spec");
+	g.from = get_list(c, spec, "from", XGW_YNODE_MAP, sizeof(*g.from), decode_grant_from,
+			  &g.n_from);
+	g.to = get_list(c, spec, "to", XGW_YNODE_MAP, sizeof(*g.to), decode_grant_to, &g.n_to);
+	path_pop(c, old);
+	if (!c->err && !STORE_PUSH(c->st, grants, &g))
+		oom(c);
+}
+
 /* --- xgw.io ------------------------------------------------------------ */
 
 /* The largest weight: Maglev permutations are built per weight unit. */
@@ -1022,6 +1057,7 @@ static void decode_node(struct dctx *c, const struct xgw_ynode *root)
 static const char *const v1_only[] = { "v1", NULL };
 static const char *const gw_served[] = { "v1", "v1beta1", NULL };
 static const char *const xgw_served[] = { "v1alpha1", NULL };
+static const char *const grant_served[] = { "v1", "v1beta1", "v1alpha2", NULL };
 
 enum kind_flags {
 	CLUSTER = 1 << 0,    /* cluster-scoped: no namespace */
@@ -1046,12 +1082,13 @@ static const struct kind_info kinds[] = {
 	{ "", "Namespace", v1_only, decode_namespace, CLUSTER },
 	{ "discovery.k8s.io", "EndpointSlice", v1_only, decode_endpointslice, 0 },
 	{ "xgw.io", "XgwNode", xgw_served, decode_node, CLUSTER },
+	{ GW, "ReferenceGrant", grant_served, decode_referencegrant, 0 },
 	/* Gateway API kinds decoded by later formats */
 	{ GW, "GRPCRoute", .flags = GATEWAY_API },
 	{ GW, "TLSRoute", .flags = GATEWAY_API },
 	{ GW, "TCPRoute", .flags = GATEWAY_API },
 	{ GW, "UDPRoute", .flags = GATEWAY_API },
-	{ GW, "ReferenceGrant", .flags = GATEWAY_API },
+
 	{ GW, "ListenerSet", .flags = GATEWAY_API },
 	{ GW, "BackendTLSPolicy", .flags = GATEWAY_API },
 	{ GWX, "XListenerSet", .flags = GATEWAY_API },
@@ -1255,6 +1292,7 @@ void xgw_store__free(struct xgw_store *st)
 	free(st->slices);
 	free(st->namespaces);
 	free(st->nodes);
+	free(st->grants);
 	free(st->errors);
 	xgw_arena_free(&st->arena);
 	free(st);

@@ -241,6 +241,28 @@ struct xgw_httproute {
 	size_t n_rules;
 };
 
+/* A ReferenceGrant: objects of <from> may refer to objects of <to> in the
+ * grant's own namespace. */
+struct xgw_grant_from {
+	char *group; /* "" for core */
+	char *kind;
+	char *ns;
+};
+
+struct xgw_grant_to {
+	char *group; /* "" for core */
+	char *kind;
+	char *name; /* NULL: every object of that kind */
+};
+
+struct xgw_referencegrant {
+	struct xgw_meta meta;
+	struct xgw_grant_from *from;
+	size_t n_from;
+	struct xgw_grant_to *to;
+	size_t n_to;
+};
+
 /* --- core / discovery ------------------------------------------------- */
 
 struct xgw_service_port {
@@ -329,14 +351,16 @@ struct xgw_store {
 	size_t n_namespaces;
 	struct xgw_node *nodes;
 	size_t n_nodes;
+	struct xgw_referencegrant *grants;
+	size_t n_grants;
 	struct xgw_decode_error *errors;
 	size_t n_errors;
 	/* Gateway API objects of kinds not decoded yet (GRPCRoute, TLSRoute,
-	   TCPRoute, UDPRoute, ReferenceGrant, ListenerSet, BackendTLSPolicy...) */
+	   TCPRoute, UDPRoute, ListenerSet, BackendTLSPolicy...) */
 	size_t n_ignored;
 	/* capacities of the arrays above (private to the store) */
 	size_t cap_classes, cap_gateways, cap_httproutes, cap_services, cap_slices, cap_namespaces,
-		cap_errors, cap_nodes;
+		cap_errors, cap_nodes, cap_grants;
 };
 
 struct xgw_store *xgw_store__new(void);

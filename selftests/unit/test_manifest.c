@@ -989,8 +989,8 @@ TEST(ignored_kinds)
 	struct xgw_store *st = load_str(
 		"mixed.yaml",
 		"apiVersion: gateway.networking.k8s.io/v1\nkind: GRPCRoute\nmetadata: {name: g}\n"
-		"---\napiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\n"
-		"metadata: {name: rg}\n"
+		"---\napiVersion: gateway.networking.k8s.io/v1\nkind: BackendTLSPolicy\n"
+		"metadata: {name: btp}\n"
 		"---\napiVersion: gateway.networking.k8s.io/v1alpha2\nkind: TCPRoute\n"
 		"metadata: {name: t}\n"
 		"---\napiVersion: gateway.networking.k8s.io/v1\nkind: ListenerSet\n"
@@ -1004,6 +1004,36 @@ TEST(ignored_kinds)
 	ASSERT_EQ(st->n_errors, 0, "no errors");
 	ASSERT_TRUE(no_objects(st), "nothing decoded");
 	ASSERT_EQ(st->n_ignored, 4, "Gateway API kinds counted");
+	xgw_store__free(st);
+}
+
+TEST(reference_grant)
+{
+	struct xgw_store *st = load_str(
+		"grant.yaml",
+		"apiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\n"
+		"metadata: {name: rg, namespace: backends}\nspec:\n"
+		"  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: apps}]\n"
+		"  to: [{group: '', kind: Service, name: svc}, {kind: Secret}]\n"
+		"---\napiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\n"
+		"metadata: {name: bad, namespace: backends}\nspec:\n"
+		"  from: [{kind: HTTPRoute}]\n");
+
+	if (!st)
+		return;
+	if (ASSERT_EQ(st->n_grants, 1, "one grant") && ASSERT_EQ(st->grants[0].n_from, 1, "from") &&
+	    ASSERT_EQ(st->grants[0].n_to, 2, "to")) {
+		const struct xgw_referencegrant *g = &st->grants[0];
+
+		ASSERT_STREQ(g->meta.ns, "backends", "namespace");
+		ASSERT_STREQ(g->from[0].ns, "apps", "from namespace");
+		ASSERT_STREQ(g->to[0].name, "svc", "to name");
+		ASSERT_STREQ(g->to[1].group, "", "core group default");
+		ASSERT_TRUE(g->to[1].name == NULL, "no name: every object");
+	}
+	if (ASSERT_EQ(st->n_errors, 1, "the grant without a from namespace"))
+		ASSERT_STREQ(st->errors[0].message,
+			     "spec.from[0].namespace: required field is missing", "message");
 	xgw_store__free(st);
 }
 

@@ -647,6 +647,67 @@ out:
 	done(&f);
 }
 
+TEST(reference_grants)
+{
+	struct fixture f;
+
+	if (!run(&f,
+		 CLASS GATEWAY(
+			 "eg",
+			 HTTP_ALL("http",
+				  80)) "apiVersion: v1\nkind: Service\nmetadata: {name: svc, "
+				       "namespace: other}\n"
+				       "spec: {ports: [{name: http, port: 80}]}\n---\n"
+				       "apiVersion: v1\nkind: Service\nmetadata: {name: private, "
+				       "namespace: other}\n"
+				       "spec: {ports: [{name: http, port: 80}]}\n---\n"
+				       "apiVersion: gateway.networking.k8s.io/v1beta1\nkind: "
+				       "ReferenceGrant\n"
+				       "metadata: {name: g, namespace: other}\nspec:\n"
+				       "  from: [{group: gateway.networking.k8s.io, kind: "
+				       "HTTPRoute, namespace: default}]\n"
+				       "  to: [{group: '', kind: Service, name: svc}]\n---\n"
+				       "apiVersion: gateway.networking.k8s.io/v1beta1\nkind: "
+				       "ReferenceGrant\n"
+				       "metadata: {name: wrong-ns, namespace: default}\nspec:\n"
+				       "  from: [{group: gateway.networking.k8s.io, kind: "
+				       "HTTPRoute, namespace: default}]\n"
+				       "  to: [{group: '', kind: Service}]\n---\n" ROUTE(
+					       "granted", "default",
+					       "  parentRefs: [{name: eg}]\n  hostnames: "
+					       "[a.example.com]\n"
+					       "  rules: [{backendRefs: [{name: svc, namespace: "
+					       "other, port: 80}]}]\n")
+					       ROUTE("not-granted", "default",
+						     "  parentRefs: [{name: eg}]\n  hostnames: "
+						     "[b.example.com]\n"
+						     "  rules: [{backendRefs: [{name: private, "
+						     "namespace: other, port: 80}]}]\n")
+						       ROUTE("other-team", "team",
+							     "  parentRefs: [{name: eg, namespace: "
+							     "default}]\n  hostnames: "
+							     "[c.example.com]\n"
+							     "  rules: [{backendRefs: [{name: svc, "
+							     "namespace: other, port: 80}]}]\n"),
+		 NULL, 0))
+		goto out;
+	ASSERT_COND(&route(&f, "granted")->parents[0].conds, "ResolvedRefs", "True",
+		    "ResolvedRefs");
+	/* the grant names svc only; a grant in the route's own namespace counts for nothing */
+	ASSERT_COND(&route(&f, "not-granted")->parents[0].conds, "ResolvedRefs", "False",
+		    "RefNotPermitted");
+	/* the grant is for HTTPRoutes from default, not from team */
+	ASSERT_COND(&route(&f, "other-team")->parents[0].conds, "ResolvedRefs", "False",
+		    "RefNotPermitted");
+	bool resolved = false;
+
+	for (uint32_t i = 0; i < f.snap.n_clusters; i++)
+		resolved |= !strcmp(str(&f, f.snap.clusters[i].name), "other/svc:80");
+	ASSERT_TRUE(resolved, "granted backend becomes a cluster");
+out:
+	done(&f);
+}
+
 TEST(hostname_intersection)
 {
 	static const char *const t[][3] = {
