@@ -20,6 +20,7 @@
 
 #include "reconcile.h"
 #include "xgw/netaddr.h"
+#include "xgw/regex.h"
 #include "xgw/snapshot.h"
 
 /* A growable array of T in malloc'ed memory (not the arena: it is temporary). */
@@ -598,6 +599,35 @@ static bool route_allowed(const struct xgw_store *st, const struct gw_listener *
 	}
 }
 
+/* The first expression of <m> that does not compile, described into <buf>. */
+static bool bad_regex(const char *what, const char *expr, char *buf, size_t len)
+{
+	char msg[128];
+	regex_t re;
+
+	if (xgw_regex_compile(&re, expr, strlen(expr), msg, sizeof(msg))) {
+		snprintf(buf, len, "%s regular expression \"%s\" is invalid (%s)", what, expr, msg);
+		return true;
+	}
+	regfree(&re);
+	return false;
+}
+
+static bool match_bad_regex(const struct xgw_http_match *m, char *buf, size_t len)
+{
+	if (m->path_type == XGW_MATCH_PATH_REGEX && bad_regex("path", m->path, buf, len))
+		return true;
+	for (size_t i = 0; i < m->n_headers; i++)
+		if (m->headers[i].type && !strcmp(m->headers[i].type, "RegularExpression") &&
+		    bad_regex("header", m->headers[i].value, buf, len))
+			return true;
+	for (size_t i = 0; i < m->n_query; i++)
+		if (m->query[i].type && !strcmp(m->query[i].type, "RegularExpression") &&
+		    bad_regex("query parameter", m->query[i].value, buf, len))
+			return true;
+	return false;
+}
+
 static const char *filters_unsupported(const struct xgw_http_filter *f, size_t n)
 {
 	bool redirect = false, rewrite = false;
@@ -614,14 +644,25 @@ static const char *filters_unsupported(const struct xgw_http_filter *f, size_t n
 	return redirect && rewrite ? "RequestRedirect together with URLRewrite" : NULL;
 }
 
-/* What the snapshot cannot express yet; NULL when the rule is served. */
-static const char *rule_unsupported(const struct xgw_http_rule *r)
+/*
+ * Why <r> is not served, into <buf> (a phrase such as "CORS filters are not
+ * supported"), or NULL when it is served.
+ */
+static const char *rule_problem(const struct xgw_http_rule *r, char *buf, size_t len)
 {
 	const char *why = filters_unsupported(r->filters, r->n_filters);
 
 	for (size_t b = 0; !why && b < r->n_backends; b++)
 		why = filters_unsupported(r->backends[b].filters, r->backends[b].n_filters);
-	return why;
+	if (why) {
+		snprintf(buf, len, "%s %s not supported", why,
+			 strstr(why, "together") ? "is" : "are");
+		return buf;
+	}
+	for (size_t i = 0; i < r->n_matches; i++)
+		if (match_bad_regex(&r->matches[i], buf, len))
+			return buf;
+	return NULL;
 }
 
 static struct gw *find_gw(struct ctx *c, const char *ns, const char *name)
@@ -729,6 +770,7 @@ static int attach_route(struct ctx *c, size_t ri)
 	const char *refs_reason = NULL;
 	char refs_msg[384] = "";
 	const char *unsupported = NULL;
+	char why[384];
 
 	rs->ns = r->meta.ns;
 	rs->name = r->meta.name;
@@ -739,7 +781,7 @@ static int attach_route(struct ctx *c, size_t ri)
 		const struct xgw_http_rule *rule = &r->rules[k];
 
 		if (!unsupported)
-			unsupported = rule_unsupported(rule);
+			unsupported = rule_problem(rule, why, sizeof(why));
 		for (size_t b = 0; b < rule->n_backends && !refs_reason; b++)
 			refs_reason = backend_problem(c->st, r, &rule->backends[b], refs_msg,
 						      sizeof(refs_msg));
@@ -825,11 +867,11 @@ static int attach_route(struct ctx *c, size_t ri)
 				 "references are resolved");
 		if (unsupported && host_ok)
 			cond_set(a, &ps->conds, gen, "PartiallyInvalid", true, "UnsupportedValue",
-				 "rules using %s are not served by this build", unsupported);
+				 "a rule is not served: %s", unsupported);
 	}
 	if (unsupported && rs->n_parents)
-		problem(res, "HTTPRoute %s/%s: rules using %s are not served by this build",
-			r->meta.ns, r->meta.name, unsupported);
+		problem(res, "HTTPRoute %s/%s: a rule is not served: %s", r->meta.ns, r->meta.name,
+			unsupported);
 	if (refs_reason && rs->n_parents)
 		problem(res, "HTTPRoute %s/%s: %s", r->meta.ns, r->meta.name, refs_msg);
 	return 0;
@@ -997,7 +1039,9 @@ static int build_rules(struct ctx *c)
 			uint32_t cl[64];
 			int idx;
 
-			if (rule_unsupported(rule)) {
+			char why[384];
+
+			if (rule_problem(rule, why, sizeof(why))) {
 				c->rule_ids[ri][k] = XGW_SNAP_NONE;
 				continue;
 			}

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "xgw/log.h"
+#include "xgw/regex.h"
 
 #include "http1.h"
 #include "router.h"
@@ -188,22 +189,14 @@ static int build_hosts(struct xgw_router *r)
  */
 static int re_compile(struct xgw_router *r, const char *what, struct xgw_snap_str e, uint32_t *slot)
 {
-	char *pat = malloc(e.len + 5);
 	char msg[128];
 	int rc;
 
-	if (!pat)
-		return -ENOMEM;
-	memcpy(pat, "^(", 2);
-	memcpy(pat + 2, xgw_snap_str_ptr(r->snap, e), e.len);
-	memcpy(pat + 2 + e.len, ")$", 3);
-	rc = memchr(pat + 2, '\0', e.len) ? REG_BADPAT
-					  : regcomp(&r->re[r->n_re], pat, REG_EXTENDED | REG_NOSUB);
-	free(pat);
+	rc = xgw_regex_compile(&r->re[r->n_re], xgw_snap_str_ptr(r->snap, e), e.len, msg,
+			       sizeof(msg));
 	if (rc) {
 		if (rc == REG_ESPACE)
 			return -ENOMEM;
-		regerror(rc, NULL, msg, sizeof(msg));
 		log_warn("snapshot: %s regular expression \"%.*s\": %s", what, (int)e.len,
 			 xgw_snap_str_ptr(r->snap, e), msg);
 		return -EINVAL;

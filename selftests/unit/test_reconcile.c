@@ -708,6 +708,37 @@ out:
 	done(&f);
 }
 
+TEST(invalid_regex_refuses_only_its_rule)
+{
+	struct fixture f;
+
+	if (!run(&f,
+		 CLASS GATEWAY("eg", HTTP_ALL("http", 80)) SERVICE("svc") ROUTE(
+			 "re", "default",
+			 "  parentRefs: [{name: eg}]\n  rules:\n"
+			 "  - matches: [{path: {type: RegularExpression, value: '/v(1|2'}}]\n"
+			 "    backendRefs: [{name: svc, port: 80}]\n"
+			 "  - matches: [{headers: [{type: RegularExpression, name: x, value: "
+			 "'[a-'}]}]\n"
+			 "    backendRefs: [{name: svc, port: 80}]\n"
+			 "  - matches: [{path: {type: RegularExpression, value: '/ok/[0-9]+'}}]\n"
+			 "    backendRefs: [{name: svc, port: 80}]\n"),
+		 NULL, 0))
+		goto out;
+	const struct xgw_condition *c =
+		cond(&route(&f, "re")->parents[0].conds, "PartiallyInvalid");
+
+	if (ASSERT_OK_PTR(c, "PartiallyInvalid"))
+		ASSERT_TRUE(strstr(c->message, "path regular expression \"/v(1|2\" is invalid"),
+			    c->message);
+	if (ASSERT_EQ(f.snap.n_vhosts, 1, "vhosts") &&
+	    ASSERT_EQ(f.snap.vhosts[0].match_count, 1, "only the valid rule"))
+		ASSERT_STREQ(str(&f, f.snap.matches[f.snap.vhosts[0].match_first].path),
+			     "/ok/[0-9]+", "valid regex kept");
+out:
+	done(&f);
+}
+
 TEST(hostname_intersection)
 {
 	static const char *const t[][3] = {
