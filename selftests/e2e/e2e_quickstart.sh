@@ -18,37 +18,12 @@ TMP=$(mktemp -d /tmp/xgw-e2e.XXXXXX)
 CONF=$TMP/config
 STATUS=$TMP/status.json
 AGENT_LOG=$TMP/agent.log
-PIDS=()
 AGENT=""
-n=0
-failed=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
-check() { # name, command...: ok when the command succeeds
-	local name=$1; shift
-	if "$@" >"$TMP/check.out" 2>&1; then ok "$name"; else not_ok "$name" "$(tail -5 "$TMP/check.out")"; fi
-}
+. "$SRC/selftests/e2e/lib.sh"
+E2E_NETNS=("$NS_C" "$NS_N")
+E2E_PATHS=("$PIN" "$TMP")
 cx() { ip netns exec "$NS_C" "$@"; }
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do
-		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	ip netns del "$NS_C" 2>/dev/null || true
-	ip netns del "$NS_N" 2>/dev/null || true
-	rm -rf "$PIN" 2>/dev/null || true
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-echo "TAP version 13"
-echo "1..20"
+e2e_begin 20
 
 # --- topology --------------------------------------------------------------
 ip netns add "$NS_N" && ip netns add "$NS_C" &&
@@ -85,11 +60,6 @@ PIDS+=($AGENT)
 
 programmed() {
 	"$BUILD/tools/xgwctl" status --status-file "$STATUS" 2>/dev/null | grep -q "data plane programmed"
-}
-wait_for() { # tries (x100 ms), command...
-	local tries=$1; shift
-	for _ in $(seq "$tries"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	return 1
 }
 
 # 1-2: the agent programs the quick start and reports the address

@@ -14,12 +14,9 @@ PIN=/sys/fs/bpf/xgw-reload-$ID
 TMP=$(mktemp -d /tmp/xgw-reload.XXXXXX)
 CONF=$TMP/config
 STATUS=$TMP/status.json
-PIDS=()
-n=0
-failed=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+. "$SRC/selftests/e2e/lib.sh"
+E2E_NETNS=("$NS_C" "$NS_N")
+E2E_PATHS=("$PIN" "$TMP")
 cx() { ip netns exec "$NS_C" "$@"; }
 
 endpoints() { # the EndpointSlice of backend-1 with the given addresses
@@ -46,27 +43,12 @@ listener() { # the class, Gateway and stable route; with (1) or without (0) a li
 	} >"$CONF/gateway.yaml.tmp" && mv "$CONF/gateway.yaml.tmp" "$CONF/gateway.yaml"
 }
 
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do
-		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	ip netns del "$NS_C" 2>/dev/null || true
-	ip netns del "$NS_N" 2>/dev/null || true
-	rm -rf "$PIN" "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
-echo "TAP version 13"
 if ! command -v wrk >/dev/null; then
-	echo "1..0 # SKIP wrk is not installed (scripts/setup.sh installs it)"
+	printf 'TAP version 13\n1..0 # SKIP wrk is not installed (scripts/setup.sh installs it)\n'
 	exit 0
 fi
-echo "1..5"
+e2e_begin 5
 
 ip netns add "$NS_N" && ip netns add "$NS_C" &&
 	ip link add "xr$ID-c" netns "$NS_C" type veth peer name "xr$ID-n" netns "$NS_N" || {

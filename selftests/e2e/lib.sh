@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+# Shared by the end-to-end tests (sourced): TAP results, processes started by
+# the test and stopped by PID, and clean-up of what the test made. A test sets
+# PIDS+=($!) for each process it starts (start them with nsenter or ip directly,
+# never through a shell function, so that $! is the process itself), adds its
+# namespaces to E2E_NETNS and its files/pins to E2E_PATHS, then calls
+# e2e_begin N.
+
+PIDS=()
+E2E_NETNS=()
+E2E_PATHS=()
+n=0
+failed=0
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { # name, detail lines...
+	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift
+	local l
+	for l in "$@"; do echo "#   $l"; done
+}
+
+# Stop every process in PIDS (TERM, then KILL after 10 s), delete the
+# namespaces and remove the paths. Runs on every exit path.
+e2e_cleanup() {
+	local p ns
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do
+		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	for ns in "${E2E_NETNS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+	[ ${#E2E_PATHS[@]} -gt 0 ] && rm -rf "${E2E_PATHS[@]}"
+	return 0
+}
+
+e2e_begin() { # planned test count
+	trap e2e_cleanup EXIT
+	trap 'exit 130' INT TERM
+	echo "TAP version 13"
+	echo "1..$1"
+}
+
+# Retry <command...> every 100 ms, <tries> times at most.
+wait_for() {
+	local tries=$1; shift
+	for _ in $(seq "$tries"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	return 1
+}
