@@ -23,6 +23,9 @@
 #include "xgw/regex.h"
 #include "xgw/snapshot.h"
 
+/* The Gateway API release whose CRDs and conformance suite xgw follows. */
+#define XGW_GATEWAY_API_VERSION "v1.6.1"
+
 /* A growable array of T in malloc'ed memory (not the arena: it is temporary). */
 #define VEC(T)                                                                                     \
 	struct {                                                                                   \
@@ -171,7 +174,8 @@ struct gw_listener {
 	const struct xgw_gateway *gw;
 	const struct xgw_gw_listener *spec;
 	struct xgw_listener_status *st;
-	bool valid; /* accepted, not conflicted, programmable */
+	bool valid;	      /* accepted, not conflicted, programmable */
+	const char *conflict; /* ProtocolConflict, HostnameConflict or NULL */
 };
 
 struct gw {
@@ -182,7 +186,11 @@ struct gw {
 	uint8_t fam[8];
 	uint8_t addr[8][16];
 	int n_addr;
-	bool bad_addr; /* a spec.address is unsupported: not Accepted */
+	bool bad_addr;	    /* a spec.address is unsupported: not Accepted */
+	bool unusable_addr; /* a spec.address cannot be served here: not Programmed */
+	bool want_pool;	    /* no spec.addresses, or one without a value */
+	bool partly_valid;  /* some listener is not valid (ListenersNotValid) */
+	char *unusable_msg;
 };
 
 /* An HTTPRoute attached to one listener with its effective hostnames. */
@@ -203,15 +211,23 @@ struct ctx {
 	VEC(struct attachment) att;
 	/* per route: rule -> snapshot rule index (XGW_SNAP_NONE: rule not served) */
 	uint32_t **rule_ids;
-	/* clusters already added: key "ns/svc:port" */
-	VEC(struct cluster_key {
-		const char *ns;
-		const char *svc;
+	/* Services sorted by namespace/name, each with its EndpointSlices and the
+	 * clusters made for its ports: lookups in O(log n), not a scan per ref */
+	struct svc_ix *svcs;
+	size_t n_svcs;
+	const struct xgw_endpointslice **slice_refs; /* svcs[i].slices point in here */
+	struct xgw_snapb *b;
+};
+
+struct svc_ix {
+	const struct xgw_service *svc;
+	const struct xgw_endpointslice **slices;
+	size_t n_slices;
+	struct svc_cluster {
 		uint32_t port;
 		uint32_t idx;
-	})
-	clusters;
-	struct xgw_snapb *b;
+	} * cl;
+	size_t n_cl;
 };
 
 static const struct xgw_gatewayclass *find_class(const struct xgw_store *st, const char *name)
@@ -243,9 +259,15 @@ static int do_classes(struct ctx *c)
 
 		cs->name = gc->meta.name;
 		cs->ours = gc->controller_name && !strcmp(gc->controller_name, XGW_CONTROLLER_NAME);
-		if (cs->ours)
-			cond_set(&res->arena, &cs->conds, gc->meta.generation, "Accepted", true,
-				 "Accepted", "GatewayClass is accepted by %s", XGW_CONTROLLER_NAME);
+		if (!cs->ours)
+			continue;
+		cond_set(&res->arena, &cs->conds, gc->meta.generation, "Accepted", true, "Accepted",
+			 "GatewayClass is accepted by %s", XGW_CONTROLLER_NAME);
+		/* Standalone, there are no CRDs whose bundle version could differ
+		 * from the one xgw implements. */
+		cond_set(&res->arena, &cs->conds, gc->meta.generation, "SupportedVersion", true,
+			 "SupportedVersion", "Gateway API %s is supported",
+			 XGW_GATEWAY_API_VERSION);
 	}
 	return 0;
 }
@@ -270,6 +292,34 @@ static bool in_pool(const struct xgw_pool *p, uint8_t fam, const uint8_t addr[16
 			return false;
 	}
 	return true;
+}
+
+/* Has <g> taken <addr> already (an address listed twice)? */
+static bool own_addr(const struct gw *g, uint8_t fam, const uint8_t addr[16])
+{
+	for (int j = 0; j < g->n_addr; j++)
+		if (g->fam[j] == fam && !memcmp(g->addr[j], addr, 16))
+			return true;
+	return false;
+}
+
+/*
+ * Can a Gateway claim <addr> in spec.addresses? The address pools of a family,
+ * when there are any, are the addresses of that family routed to xgw: one
+ * outside them is AddressNotUsable. A family without pools takes any address.
+ */
+static bool addr_usable(struct ctx *c, uint8_t fam, const uint8_t addr[16])
+{
+	bool family_pooled = false;
+
+	for (size_t p = 0; p < c->opts->n_pools; p++) {
+		if (c->opts->pools[p].family != fam)
+			continue;
+		family_pooled = true;
+		if (in_pool(&c->opts->pools[p], fam, addr))
+			return true;
+	}
+	return !family_pooled;
 }
 
 /* Add <k> to the host part of <addr> (big-endian); false on overflow. */
@@ -358,18 +408,21 @@ static int do_listeners(struct ctx *c, struct gw *g)
 		gl->spec = l;
 		gl->st = ls;
 		ls->name = l->name;
-		if (kind) {
+		/* supportedKinds: the protocol's kinds, or those of allowedRoutes.kinds
+		 * that the protocol supports; any other listed kind is InvalidRouteKinds. */
+		if (kind && !l->n_kinds)
 			ls->supported_kinds[ls->n_supported_kinds++] = kind;
-			for (size_t k = 0; k < l->n_kinds; k++) {
-				const struct xgw_route_kind *rk = &l->kinds[k];
+		for (size_t k = 0; kind && k < l->n_kinds; k++) {
+			const struct xgw_route_kind *rk = &l->kinds[k];
 
-				if (strcmp(rk->kind, kind) ||
-				    (rk->group && strcmp(rk->group, XGW_GATEWAY_GROUP))) {
-					cond_set(a, &ls->conds, gen, "ResolvedRefs", false,
-						 "InvalidRouteKinds",
-						 "route kind %s is not supported", rk->kind);
-					kinds_ok = false;
-				}
+			if (strcmp(rk->kind, kind) ||
+			    (rk->group && strcmp(rk->group, XGW_GATEWAY_GROUP))) {
+				cond_set(a, &ls->conds, gen, "ResolvedRefs", false,
+					 "InvalidRouteKinds", "route kind %s/%s is not supported",
+					 rk->group ? rk->group : "", rk->kind);
+				kinds_ok = false;
+			} else if (!ls->n_supported_kinds) {
+				ls->supported_kinds[ls->n_supported_kinds++] = kind;
 			}
 		}
 		if (!kind) {
@@ -392,15 +445,21 @@ static int do_listeners(struct ctx *c, struct gw *g)
 				cond_set(a, &ls->conds, gen, "Conflicted", true, "ProtocolConflict",
 					 "listener %s uses port %u with another protocol", o->name,
 					 l->port);
+				gl->conflict = "ProtocolConflict";
 				ok = false;
 			} else if ((!o->hostname && !l->hostname) ||
 				   (o->hostname && l->hostname &&
 				    !strcasecmp(o->hostname, l->hostname))) {
 				cond_set(a, &ls->conds, gen, "Conflicted", true, "HostnameConflict",
 					 "listener %s has the same port and hostname", o->name);
+				gl->conflict = "HostnameConflict";
 				ok = false;
 			}
 		}
+		/* A conflicted listener is not accepted, for the conflict's reason. */
+		if (gl->conflict)
+			cond_set(a, &ls->conds, gen, "Accepted", false, gl->conflict,
+				 "listener conflicts with another listener of the Gateway");
 		if (ok) {
 			cond_set(a, &ls->conds, gen, "Accepted", true, "Accepted",
 				 "listener is accepted");
@@ -411,6 +470,7 @@ static int do_listeners(struct ctx *c, struct gw *g)
 			cond_set(a, &ls->conds, gen, "ResolvedRefs", true, "ResolvedRefs",
 				 "references are resolved");
 		gl->valid = ok;
+		g->partly_valid |= !ok || !kinds_ok;
 	}
 	return 0;
 }
@@ -448,26 +508,35 @@ static int do_gateways(struct ctx *c)
 		gs->n_listeners = gw->n_listeners;
 		if (do_listeners(c, g))
 			return -ENOMEM;
+		g->want_pool = !gw->n_addresses;
 		for (size_t k = 0; k < gw->n_addresses; k++) {
 			const struct xgw_gw_address *ad = &gw->addresses[k];
+			bool ip = !ad->type || !strcmp(ad->type, "IPAddress");
 			uint8_t fam, addr[16];
 
-			if ((ad->type && strcmp(ad->type, "IPAddress")) || !ad->value ||
-			    xgw_ip_parse(ad->value, &fam, addr)) {
+			/* An IPAddress without a value asks for an assigned one. */
+			if (ip && (!ad->value || !*ad->value)) {
+				g->want_pool = true;
+				continue;
+			}
+			if (!ip || xgw_ip_parse(ad->value, &fam, addr)) {
 				cond_set(a, &gs->conds, gen, "Accepted", false,
 					 "UnsupportedAddress",
 					 "address %s of type %s is not supported",
-					 ad->value ? ad->value : "?",
+					 ad->value ? ad->value : "(none)",
 					 ad->type ? ad->type : "IPAddress");
 				g->bad_addr = true;
 				continue;
 			}
-			if (g->n_addr == 8)
+			if (own_addr(g, fam, addr) || g->n_addr == 8)
 				continue;
-			if (addr_taken(c, fam, addr)) {
-				cond_set(a, &gs->conds, gen, "Programmed", false,
-					 "AddressNotUsable",
-					 "address %s is used by another Gateway", ad->value);
+			if (!addr_usable(c, fam, addr) || addr_taken(c, fam, addr)) {
+				g->unusable_addr = true;
+				g->unusable_msg = xgw_arena_printf(
+					a, "address %s %s", ad->value,
+					addr_taken(c, fam, addr)
+						? "is used by another Gateway"
+						: "is outside the address pools of its family");
 				continue;
 			}
 			g->fam[g->n_addr] = fam;
@@ -479,7 +548,7 @@ static int do_gateways(struct ctx *c)
 	for (size_t i = 0; i < st->n_gateways; i++) {
 		struct gw *g = &c->gws[i];
 
-		if (g->st->ours && !g->spec->n_addresses && pool_keep(c, g))
+		if (g->st->ours && g->want_pool && !g->n_addr && pool_keep(c, g))
 			g->st->addr_from_pool = true;
 	}
 	for (size_t i = 0; i < st->n_gateways; i++) {
@@ -489,7 +558,7 @@ static int do_gateways(struct ctx *c)
 
 		if (!gs->ours)
 			continue;
-		if (!g->n_addr && !g->spec->n_addresses && pool_assign(c, g))
+		if (g->want_pool && !g->n_addr && pool_assign(c, g))
 			gs->addr_from_pool = true;
 		if (g->n_addr) {
 			gs->family = g->fam[0];
@@ -499,22 +568,38 @@ static int do_gateways(struct ctx *c)
 
 		for (size_t k = 0; k < g->spec->n_listeners; k++)
 			any_valid |= g->listeners[k].valid;
-		if (g->bad_addr)
+		/* Accepted: False for parameters or addresses it cannot take, or
+		 * when no listener is valid; True with ListenersNotValid when only
+		 * some are (the reasons the Gateway API names). */
+		if (g->spec->params_kind)
+			cond_set(&res->arena, &gs->conds, gen, "Accepted", false,
+				 "InvalidParameters",
+				 "infrastructure.parametersRef %s %s: xgw takes no parameters",
+				 g->spec->params_kind, g->spec->params_name);
+		else if (g->bad_addr)
 			; /* the UnsupportedAddress verdict stands */
 		else if (g->spec->n_listeners && !any_valid)
 			cond_set(&res->arena, &gs->conds, gen, "Accepted", false,
 				 "ListenersNotValid", "no listener is valid");
+		else if (g->partly_valid)
+			cond_set(&res->arena, &gs->conds, gen, "Accepted", true,
+				 "ListenersNotValid", "some listeners are not valid");
 		else
 			cond_set(&res->arena, &gs->conds, gen, "Accepted", true, "Accepted",
 				 "Gateway is accepted");
-		if (!g->n_addr)
+		/* Programmed: nothing is served for a Gateway that is not accepted
+		 * or that has an address it cannot use. */
+		if (!cond_true(&gs->conds, "Accepted"))
+			cond_set(&res->arena, &gs->conds, gen, "Programmed", false, "Invalid",
+				 "Gateway is not accepted");
+		else if (g->unusable_addr)
+			cond_set(&res->arena, &gs->conds, gen, "Programmed", false,
+				 "AddressNotUsable", "%s", g->unusable_msg ? g->unusable_msg : "");
+		else if (!g->n_addr)
 			cond_set(&res->arena, &gs->conds, gen, "Programmed", false,
 				 "AddressNotAssigned", "no usable address%s",
 				 c->opts->n_pools ? " (address pool exhausted)"
 						  : " (no spec.addresses and no address pool)");
-		else if (!cond_true(&gs->conds, "Accepted"))
-			cond_set(&res->arena, &gs->conds, gen, "Programmed", false, "Invalid",
-				 "Gateway is not accepted");
 		else
 			cond_set(&res->arena, &gs->conds, gen, "Programmed", true, "Programmed",
 				 "Gateway is programmed");
@@ -526,7 +611,9 @@ static int do_gateways(struct ctx *c)
 			if (!prog)
 				gl->valid = false;
 			cond_set(&res->arena, &gl->st->conds, gen, "Programmed", prog,
-				 prog ? "Programmed" : "Invalid",
+				 prog		? "Programmed"
+				 : gl->conflict ? gl->conflict
+						: "Invalid",
 				 prog ? "listener is programmed" : "listener is not programmed");
 		}
 	}
@@ -674,14 +761,83 @@ static struct gw *find_gw(struct ctx *c, const char *ns, const char *name)
 	return NULL;
 }
 
-static const struct xgw_service *find_svc(const struct xgw_store *st, const char *ns,
-					  const char *name)
+static int svc_key_cmp(const char *ns, const char *name, const struct xgw_service *s)
 {
-	for (size_t i = 0; i < st->n_services; i++)
-		if (!strcmp(st->services[i].meta.ns, ns) &&
-		    !strcmp(st->services[i].meta.name, name))
-			return &st->services[i];
+	int d = strcmp(ns, s->meta.ns);
+
+	return d ? d : strcmp(name, s->meta.name);
+}
+
+static int svc_ix_cmp(const void *a, const void *b)
+{
+	const struct xgw_service *sb = ((const struct svc_ix *)b)->svc;
+
+	return svc_key_cmp(((const struct svc_ix *)a)->svc->meta.ns,
+			   ((const struct svc_ix *)a)->svc->meta.name, sb);
+}
+
+static struct svc_ix *svc_lookup(const struct ctx *c, const char *ns, const char *name)
+{
+	size_t lo = 0, hi = c->n_svcs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int d = svc_key_cmp(ns, name, c->svcs[mid].svc);
+
+		if (!d)
+			return &c->svcs[mid];
+		if (d < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
 	return NULL;
+}
+
+static const struct xgw_service *find_svc(const struct ctx *c, const char *ns, const char *name)
+{
+	struct svc_ix *ix = svc_lookup(c, ns, name);
+
+	return ix ? ix->svc : NULL;
+}
+
+/* Build c->svcs: sorted Services, each with its EndpointSlices. */
+static int index_services(struct ctx *c)
+{
+	const struct xgw_store *st = c->st;
+	size_t used = 0;
+
+	c->svcs = calloc(st->n_services + 1, sizeof(*c->svcs));
+	c->slice_refs = calloc(st->n_slices + 1, sizeof(*c->slice_refs));
+	if (!c->svcs || !c->slice_refs)
+		return -ENOMEM;
+	for (size_t i = 0; i < st->n_services; i++)
+		c->svcs[i].svc = &st->services[i];
+	c->n_svcs = st->n_services;
+	qsort(c->svcs, c->n_svcs, sizeof(*c->svcs), svc_ix_cmp);
+	/* two passes over the slices: count per Service, then place */
+	for (size_t i = 0; i < st->n_slices; i++) {
+		const struct xgw_endpointslice *es = &st->slices[i];
+		struct svc_ix *ix =
+			es->service_name ? svc_lookup(c, es->meta.ns, es->service_name) : NULL;
+
+		if (ix)
+			ix->n_slices++;
+	}
+	for (size_t i = 0; i < c->n_svcs; i++) {
+		c->svcs[i].slices = c->slice_refs + used;
+		used += c->svcs[i].n_slices;
+		c->svcs[i].n_slices = 0;
+	}
+	for (size_t i = 0; i < st->n_slices; i++) {
+		const struct xgw_endpointslice *es = &st->slices[i];
+		struct svc_ix *ix =
+			es->service_name ? svc_lookup(c, es->meta.ns, es->service_name) : NULL;
+
+		if (ix)
+			ix->slices[ix->n_slices++] = es;
+	}
+	return 0;
 }
 
 static const struct xgw_service_port *find_svc_port(const struct xgw_service *s, uint32_t port)
@@ -720,7 +876,7 @@ static bool grant_allows(const struct xgw_store *st, const char *from_kind, cons
 }
 
 /* Check one backendRef; returns NULL when it resolves, else the reason. */
-static const char *backend_problem(const struct xgw_store *st, const struct xgw_httproute *r,
+static const char *backend_problem(const struct ctx *c, const struct xgw_httproute *r,
 				   const struct xgw_backend_ref *be, char *msg, size_t msglen)
 {
 	const char *ns = be->ns ? be->ns : r->meta.ns;
@@ -732,14 +888,14 @@ static const char *backend_problem(const struct xgw_store *st, const struct xgw_
 		return "InvalidKind";
 	}
 	if (strcmp(ns, r->meta.ns) &&
-	    !grant_allows(st, "HTTPRoute", r->meta.ns, "", "Service", ns, be->name)) {
+	    !grant_allows(c->st, "HTTPRoute", r->meta.ns, "", "Service", ns, be->name)) {
 		snprintf(msg, msglen,
 			 "backendRef %s/%s: no ReferenceGrant in namespace %s allows HTTPRoutes "
 			 "from %s to refer to it",
 			 ns, be->name, ns, r->meta.ns);
 		return "RefNotPermitted";
 	}
-	svc = find_svc(st, ns, be->name);
+	svc = find_svc(c, ns, be->name);
 	if (!svc) {
 		snprintf(msg, msglen, "backendRef %s/%s: Service not found", ns, be->name);
 		return "BackendNotFound";
@@ -783,11 +939,11 @@ static int attach_route(struct ctx *c, size_t ri)
 		if (!unsupported)
 			unsupported = rule_problem(rule, why, sizeof(why));
 		for (size_t b = 0; b < rule->n_backends && !refs_reason; b++)
-			refs_reason = backend_problem(c->st, r, &rule->backends[b], refs_msg,
+			refs_reason = backend_problem(c, r, &rule->backends[b], refs_msg,
 						      sizeof(refs_msg));
 		for (size_t f = 0; f < rule->n_filters && !refs_reason; f++)
 			if (rule->filters[f].type == XGW_HF_MIRROR && rule->filters[f].mirror)
-				refs_reason = backend_problem(c->st, r, rule->filters[f].mirror,
+				refs_reason = backend_problem(c, r, rule->filters[f].mirror,
 							      refs_msg, sizeof(refs_msg));
 	}
 
@@ -884,23 +1040,22 @@ static int cluster_for(struct ctx *c, const struct xgw_httproute *r,
 {
 	char msg[256];
 	const char *ns = be->ns ? be->ns : r->meta.ns;
-	const struct xgw_service *svc;
 	const struct xgw_service_port *sp;
+	struct svc_cluster *cl;
+	struct svc_ix *ix;
 	int idx;
 
 	*out = XGW_SNAP_NONE;
-	if (backend_problem(c->st, r, be, msg, sizeof(msg)))
+	if (backend_problem(c, r, be, msg, sizeof(msg)))
 		return 0;
-	for (size_t i = 0; i < c->clusters.n; i++) {
-		struct cluster_key *k = &c->clusters.v[i];
-
-		if (k->port == be->port && !strcmp(k->ns, ns) && !strcmp(k->svc, be->name)) {
-			*out = k->idx;
+	ix = svc_lookup(c, ns, be->name); /* found: backend_problem checked it */
+	for (size_t i = 0; i < ix->n_cl; i++) {
+		if (ix->cl[i].port == be->port) {
+			*out = ix->cl[i].idx;
 			return 0;
 		}
 	}
-	svc = find_svc(c->st, ns, be->name);
-	sp = find_svc_port(svc, be->port);
+	sp = find_svc_port(ix->svc, be->port);
 
 	char name[512];
 
@@ -908,13 +1063,10 @@ static int cluster_for(struct ctx *c, const struct xgw_httproute *r,
 	idx = xgw_snapb_cluster(c->b, name);
 	if (idx < 0)
 		return idx;
-	for (size_t i = 0; i < c->st->n_slices; i++) {
-		const struct xgw_endpointslice *es = &c->st->slices[i];
+	for (size_t i = 0; i < ix->n_slices; i++) {
+		const struct xgw_endpointslice *es = ix->slices[i];
 		uint32_t port = 0;
 
-		if (!es->service_name || strcmp(es->service_name, be->name) ||
-		    strcmp(es->meta.ns, ns))
-			continue;
 		if (es->address_type && strcmp(es->address_type, "IPv4") &&
 		    strcmp(es->address_type, "IPv6"))
 			continue;
@@ -944,10 +1096,11 @@ static int cluster_for(struct ctx *c, const struct xgw_httproute *r,
 			}
 		}
 	}
-	struct cluster_key k = { ns, be->name, be->port, (uint32_t)idx };
-
-	if (VEC_PUSH(c->clusters, k))
+	cl = realloc(ix->cl, (ix->n_cl + 1) * sizeof(*ix->cl));
+	if (!cl)
 		return -ENOMEM;
+	ix->cl = cl;
+	ix->cl[ix->n_cl++] = (struct svc_cluster){ be->port, (uint32_t)idx };
 	*out = (uint32_t)idx;
 	return 0;
 }
@@ -1360,7 +1513,7 @@ int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *o
 	if (!c.b || !res->routes)
 		goto out;
 	res->n_routes = st->n_httproutes;
-	if ((err = do_classes(&c)) || (err = do_gateways(&c)))
+	if ((err = index_services(&c)) || (err = do_classes(&c)) || (err = do_gateways(&c)))
 		goto out;
 	for (size_t i = 0; i < st->n_httproutes; i++)
 		if ((err = attach_route(&c, i)))
@@ -1375,7 +1528,10 @@ out:
 			free(c.rule_ids[i]);
 	free(c.rule_ids);
 	free(c.att.v);
-	free(c.clusters.v);
+	for (size_t i = 0; i < c.n_svcs; i++)
+		free(c.svcs[i].cl);
+	free(c.svcs);
+	free(c.slice_refs);
 	free(c.gws);
 	return err;
 }

@@ -1,4 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * The folder source. Each file is decoded into a store of its own, once per
+ * change: a file whose (device, inode, size, mtime) did not change since the
+ * last load is not read again. The store handed to the reconciler is made of
+ * shallow copies of the per-file stores, which are reference-counted so that
+ * they live as long as any merged store that points into them.
+ *
+ * A file with errors is reported once per change; its last good version
+ * (the last content that decoded without error) keeps serving. A file broken
+ * from the start contributes what decoded.
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -9,17 +20,54 @@
 #include "source_files.h"
 #include "xgw/log.h"
 
-struct good {
+/* A decoded file, shared by the cache entry and the merged stores using it. */
+struct fstore {
+	struct xgw_store *st;
+	int refs;
+};
+
+struct entry {
 	char *name;
-	char *content;
-	size_t len;
+	/* what was last seen on disk (decoded or not) */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	/* what serves: the last good version, or a partial one if never good */
+	struct fstore *cur;
+	bool cur_good;
+	bool seen; /* present in the current listing */
 };
 
 struct xgw_files {
 	char *dir;
-	struct good *good;
-	size_t n_good;
+	struct entry *e;
+	size_t n, cap;
 };
+
+/* The references a merged store holds. */
+struct merged_refs {
+	struct fstore **v;
+	size_t n;
+};
+
+static void fstore_put(struct fstore *fs)
+{
+	if (fs && --fs->refs == 0) {
+		xgw_store__free(fs->st);
+		free(fs);
+	}
+}
+
+static void release_merged(void *arg)
+{
+	struct merged_refs *m = arg;
+
+	for (size_t i = 0; i < m->n; i++)
+		fstore_put(m->v[i]);
+	free(m->v);
+	free(m);
+}
 
 struct xgw_files *xgw_files__new(const char *dir)
 {
@@ -32,15 +80,19 @@ struct xgw_files *xgw_files__new(const char *dir)
 	return f;
 }
 
+static void entry_drop(struct entry *e)
+{
+	fstore_put(e->cur);
+	free(e->name);
+}
+
 void xgw_files__free(struct xgw_files *f)
 {
 	if (!f)
 		return;
-	for (size_t i = 0; i < f->n_good; i++) {
-		free(f->good[i].name);
-		free(f->good[i].content);
-	}
-	free(f->good);
+	for (size_t i = 0; i < f->n; i++)
+		entry_drop(&f->e[i]);
+	free(f->e);
 	free(f->dir);
 	free(f);
 }
@@ -55,9 +107,9 @@ static bool is_manifest(const char *name)
 	       (n > 4 && !strcmp(name + n - 4, ".yml"));
 }
 
-static int name_cmp(const void *a, const void *b)
+static int entry_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
 }
 
 static int read_file(const char *path, char **out, size_t *len)
@@ -98,36 +150,6 @@ static int read_file(const char *path, char **out, size_t *len)
 	return 0;
 }
 
-static struct good *find_good(struct xgw_files *f, const char *name)
-{
-	for (size_t i = 0; i < f->n_good; i++)
-		if (!strcmp(f->good[i].name, name))
-			return &f->good[i];
-	return NULL;
-}
-
-static int keep_good(struct xgw_files *f, const char *name, char *content, size_t len)
-{
-	struct good *g = find_good(f, name);
-
-	if (!g) {
-		struct good *p = realloc(f->good, (f->n_good + 1) * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		f->good = p;
-		g = &f->good[f->n_good];
-		if (!(g->name = strdup(name)))
-			return -ENOMEM;
-		g->content = NULL;
-		f->n_good++;
-	}
-	free(g->content);
-	g->content = content;
-	g->len = len;
-	return 0;
-}
-
 static void log_errors(const struct xgw_store *st)
 {
 	for (size_t i = 0; i < st->n_errors; i++) {
@@ -143,29 +165,90 @@ static void log_errors(const struct xgw_store *st)
 	}
 }
 
-/* Forget last good versions of files that are gone. */
-static void drop_missing(struct xgw_files *f, char **names, size_t n)
+static struct entry *find(struct xgw_files *f, const char *name)
 {
-	for (size_t i = 0; i < f->n_good;) {
-		bool present = false;
-
-		for (size_t k = 0; k < n && !present; k++)
-			present = !strcmp(names[k], f->good[i].name);
-		if (present) {
-			i++;
-			continue;
-		}
-		free(f->good[i].name);
-		free(f->good[i].content);
-		f->good[i] = f->good[--f->n_good];
-	}
+	for (size_t i = 0; i < f->n; i++)
+		if (!strcmp(f->e[i].name, name))
+			return &f->e[i];
+	return NULL;
 }
 
-int xgw_files_load(struct xgw_files *f, struct xgw_store **out)
+static struct entry *add_entry(struct xgw_files *f, const char *name)
 {
-	struct xgw_store *st = NULL;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
+	struct entry *e;
+
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 32;
+		struct entry *p = realloc(f->e, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		f->e = p;
+		f->cap = cap;
+	}
+	e = &f->e[f->n];
+	memset(e, 0, sizeof(*e));
+	if (!(e->name = strdup(name)))
+		return NULL;
+	f->n++;
+	return e;
+}
+
+/* Decode <e>'s file again after it changed on disk. Returns 0 or -ENOMEM. */
+static int refresh(struct xgw_files *f, struct entry *e, const struct stat *sb)
+{
+	char path[4096];
+	struct fstore *fs;
+	char *buf = NULL;
+	size_t len = 0;
+	int err;
+
+	e->dev = sb->st_dev;
+	e->ino = sb->st_ino;
+	e->size = sb->st_size;
+	e->mtime = sb->st_mtim;
+	snprintf(path, sizeof(path), "%s/%s", f->dir, e->name);
+	err = read_file(path, &buf, &len);
+	if (err) {
+		log_err("%s: %s%s", path, strerror(-err),
+			e->cur ? "; its last good version keeps serving" : "");
+		return err == -ENOMEM ? err : 0;
+	}
+	fs = calloc(1, sizeof(*fs));
+	if (!fs || !(fs->st = xgw_store__new())) {
+		free(fs);
+		free(buf);
+		return -ENOMEM;
+	}
+	fs->refs = 1;
+	err = xgw_store_load_yaml(fs->st, path, buf, len);
+	free(buf);
+	if (err) {
+		fstore_put(fs);
+		return err;
+	}
+	if (!fs->st->n_errors) {
+		fstore_put(e->cur);
+		e->cur = fs;
+		e->cur_good = true;
+		return 0;
+	}
+	log_errors(fs->st);
+	if (e->cur && e->cur_good) {
+		log_warn("%s: has errors; its last good version keeps serving", path);
+		fstore_put(fs);
+		return 0;
+	}
+	log_warn("%s: has errors; the objects that decoded are used", path);
+	fstore_put(e->cur);
+	e->cur = fs;
+	e->cur_good = false;
+	return 0;
+}
+
+/* Scan the folder: refresh changed files, forget deleted ones. */
+static int scan(struct xgw_files *f)
+{
 	struct dirent *de;
 	DIR *d;
 	int err = 0;
@@ -177,90 +260,72 @@ int xgw_files_load(struct xgw_files *f, struct xgw_store **out)
 			strerror(-err));
 		return err;
 	}
-	while ((de = readdir(d))) {
+	for (size_t i = 0; i < f->n; i++)
+		f->e[i].seen = false;
+	while (!err && (de = readdir(d))) {
+		char path[4096];
+		struct entry *e;
+		struct stat sb;
+
 		if (!is_manifest(de->d_name))
 			continue;
-		if (n == cap) {
-			char **p = realloc(names, (cap = cap ? cap * 2 : 32) * sizeof(*p));
-
-			if (!p) {
-				err = -ENOMEM;
-				goto out;
-			}
-			names = p;
-		}
-		if (!(names[n] = strdup(de->d_name))) {
+		snprintf(path, sizeof(path), "%s/%s", f->dir, de->d_name);
+		if (stat(path, &sb) || !S_ISREG(sb.st_mode))
+			continue; /* gone meanwhile, or a directory named *.yaml */
+		e = find(f, de->d_name);
+		if (!e && !(e = add_entry(f, de->d_name))) {
 			err = -ENOMEM;
-			goto out;
+			break;
 		}
-		n++;
-	}
-	qsort(names, n, sizeof(*names), name_cmp);
-	st = xgw_store__new();
-	if (!st) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char path[4096];
-		char *buf = NULL;
-		size_t len = 0;
-		struct xgw_store *probe;
-		struct good *g;
-
-		snprintf(path, sizeof(path), "%s/%s", f->dir, names[i]);
-		err = read_file(path, &buf, &len);
-		if (err) {
-			log_err("%s: %s", path, strerror(-err));
-			g = find_good(f, names[i]);
-			if (g && xgw_store_load_yaml(st, path, g->content, g->len) == -ENOMEM)
-				goto out;
-			err = 0;
+		e->seen = true;
+		if (e->cur && e->dev == sb.st_dev && e->ino == sb.st_ino && e->size == sb.st_size &&
+		    e->mtime.tv_sec == sb.st_mtim.tv_sec && e->mtime.tv_nsec == sb.st_mtim.tv_nsec)
 			continue;
-		}
-		probe = xgw_store__new();
-		if (!probe || xgw_store_load_yaml(probe, path, buf, len) == -ENOMEM) {
-			xgw_store__free(probe);
-			free(buf);
-			err = -ENOMEM;
-			goto out;
-		}
-		if (!probe->n_errors) {
-			xgw_store__free(probe);
-			if (xgw_store_load_yaml(st, path, buf, len) == -ENOMEM ||
-			    keep_good(f, names[i], buf, len)) {
-				free(buf);
-				err = -ENOMEM;
-				goto out;
-			}
-			continue;
-		}
-		log_errors(probe);
-		xgw_store__free(probe);
-		g = find_good(f, names[i]);
-		if (g) {
-			log_warn("%s: has errors; its last good version keeps serving", path);
-			err = xgw_store_load_yaml(st, path, g->content, g->len);
-		} else {
-			log_warn("%s: has errors; the objects that decoded are used", path);
-			err = xgw_store_load_yaml(st, path, buf, len);
-			/* already logged from the probe */
-			st->n_errors = 0;
-		}
-		free(buf);
-		if (err == -ENOMEM)
-			goto out;
-		err = 0;
+		err = refresh(f, e, &sb);
 	}
-	drop_missing(f, names, n);
-out:
 	closedir(d);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	if (err) {
-		xgw_store__free(st);
+	for (size_t i = 0; i < f->n;) {
+		if (f->e[i].seen) {
+			i++;
+			continue;
+		}
+		entry_drop(&f->e[i]);
+		f->e[i] = f->e[--f->n];
+	}
+	/* objects appear in file-name order, so the result does not depend on readdir */
+	qsort(f->e, f->n, sizeof(*f->e), entry_cmp);
+	return err;
+}
+
+int xgw_files_load(struct xgw_files *f, struct xgw_store **out)
+{
+	struct merged_refs *refs;
+	struct xgw_store *st;
+	int err;
+
+	err = scan(f);
+	if (err)
 		return err;
+	st = xgw_store__new();
+	refs = calloc(1, sizeof(*refs));
+	if (!st || !refs || !(refs->v = calloc(f->n + 1, sizeof(*refs->v)))) {
+		xgw_store__free(st);
+		free(refs);
+		return -ENOMEM;
+	}
+	st->release = release_merged;
+	st->release_arg = refs;
+	for (size_t i = 0; i < f->n; i++) {
+		struct fstore *fs = f->e[i].cur;
+
+		if (!fs)
+			continue;
+		if (xgw_store_append(st, fs->st)) {
+			xgw_store__free(st);
+			return -ENOMEM;
+		}
+		fs->refs++;
+		refs->v[refs->n++] = fs;
 	}
 	*out = st;
 	return 0;

@@ -81,13 +81,10 @@ static json_t *route_json(const struct xgw_route_status *r, bool programmed)
 			 "parents", parents);
 }
 
-int xgw_status_write(const char *path, const struct xgw_reconcile_result *res, uint64_t gen,
-		     bool programmed)
+json_t *xgw_status_json(const struct xgw_reconcile_result *res, uint64_t gen, bool programmed)
 {
 	json_t *root = json_object(), *classes = json_array(), *gws = json_array(),
 	       *routes = json_array();
-	char tmp[512];
-	int err = 0;
 
 	for (size_t i = 0; i < res->n_classes; i++) {
 		const struct xgw_class_status *c = &res->classes[i];
@@ -108,7 +105,18 @@ int xgw_status_write(const char *path, const struct xgw_reconcile_result *res, u
 	json_object_set_new(root, "gatewayClasses", classes);
 	json_object_set_new(root, "gateways", gws);
 	json_object_set_new(root, "httpRoutes", routes);
+	return root;
+}
 
+int xgw_status_write(const char *path, const struct xgw_reconcile_result *res, uint64_t gen,
+		     bool programmed)
+{
+	json_t *root = xgw_status_json(res, gen, programmed);
+	char tmp[512];
+	int err = 0;
+
+	if (!root)
+		return -ENOMEM;
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
 	if (json_dump_file(root, tmp, JSON_INDENT(2) | JSON_SORT_KEYS)) {
 		err = -EIO;

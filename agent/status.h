@@ -10,7 +10,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "reconcile.h"
+
+/*
+ * <res> as the JSON document xgw_status_write() writes (a new reference, or
+ * NULL on ENOMEM); what the status cases of the conformance suite read.
+ */
+json_t *xgw_status_json(const struct xgw_reconcile_result *res, uint64_t gen, bool programmed);
 
 /*
  * Write <res> to <path> (via a temporary file and rename). <programmed> says

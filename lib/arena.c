@@ -145,3 +145,24 @@ void xgw_arena_free(struct xgw_arena *a)
 	}
 	a->head = NULL;
 }
+
+void xgw_arena_reset(struct xgw_arena *a)
+{
+	struct xgw_arena_block *keep = NULL, *b, *next;
+
+	for (b = a->head; b; b = next) {
+		next = b->next;
+		if (!keep && b->size == ARENA_BLOCK_SIZE + ARENA_ALIGN - 1) {
+			keep = b;
+			continue;
+		}
+		free(b);
+	}
+	if (keep) {
+		/* allocations promise zeroed memory: clear what was handed out */
+		memset(keep->data, 0, keep->used);
+		keep->used = 0;
+		keep->next = NULL;
+	}
+	a->head = keep;
+}

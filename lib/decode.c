@@ -34,8 +34,9 @@
 
 #define PORT_WANT "an integer 1..65535"
 
-#define PATH_LEN 256 /* field path, "spec.rules[0].matches[1]..." */
-#define TEXT_LEN 384 /* what is wrong there */
+#define PATH_LEN 256  /* field path, "spec.rules[0].matches[1]..." */
+#define PATH_DEPTH 64 /* the YAML loader refuses deeper nesting */
+#define TEXT_LEN 384  /* what is wrong there */
 
 struct dctx {
 	struct xgw_store *st;
@@ -45,46 +46,62 @@ struct dctx {
 	const char *kind;
 	const char *ns;
 	const char *name;
-	char path[PATH_LEN];
-	size_t plen;
-	int err; /* 0, -EINVAL (msg and line set) or -ENOMEM */
+	/* the field path ("spec.rules[0].matches[1]"), formatted only on error */
+	struct path_elem {
+		const char *key; /* NULL: an index */
+		size_t idx;
+	} path[PATH_DEPTH];
+	size_t plen; /* elements in path[] */
+	int err;     /* 0, -EINVAL (msg and line set) or -ENOMEM */
 	int line;
 	char msg[PATH_LEN + TEXT_LEN + 2];
 };
 
 /* --- paths and errors --------------------------------------------------- */
 
-static size_t path_push(struct dctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static size_t path_push(struct dctx *c, const char *fmt, ...)
+/*
+ * The path is kept as a stack of keys and indices and only formatted when a
+ * field fails: decoding a valid object never pays for it.
+ */
+static size_t path_add(struct dctx *c, const char *key, size_t idx)
 {
 	size_t old = c->plen;
-	va_list ap;
-	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(c->path + c->plen, sizeof(c->path) - c->plen, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		c->plen = c->plen + n < sizeof(c->path) ? c->plen + n : sizeof(c->path) - 1;
+	if (c->plen < PATH_DEPTH)
+		c->path[c->plen++] = (struct path_elem){ key, idx };
 	return old;
 }
 
 /* Appends ".key" (or "key" at the root) to the path; returns the old length. */
 static size_t push_key(struct dctx *c, const char *key)
 {
-	return path_push(c, "%s%s", c->plen ? "." : "", key);
+	return path_add(c, key, 0);
 }
 
 static size_t push_idx(struct dctx *c, size_t i)
 {
-	return path_push(c, "[%zu]", i);
+	return path_add(c, NULL, i);
 }
 
 static void path_pop(struct dctx *c, size_t old)
 {
 	c->plen = old;
-	c->path[old] = '\0';
+}
+
+static void path_format(const struct dctx *c, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < c->plen && n < len; i++) {
+		const struct path_elem *e = &c->path[i];
+		int w = e->key ? snprintf(buf + n, len - n, "%s%s", n ? "." : "", e->key)
+			       : snprintf(buf + n, len - n, "[%zu]", e->idx);
+
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
 }
 
 /* Fails the object at field <key> of the current path (<key> may be NULL). */
@@ -104,10 +121,14 @@ static void fail(struct dctx *c, const char *key, const struct xgw_ynode *at, co
 	va_end(ap);
 	if (key)
 		push_key(c, key);
-	if (c->plen)
-		snprintf(c->msg, sizeof(c->msg), "%s: %s", c->path, text);
-	else
+	if (c->plen) {
+		char path[PATH_LEN];
+
+		path_format(c, path, sizeof(path));
+		snprintf(c->msg, sizeof(c->msg), "%s: %s", path, text);
+	} else {
 		snprintf(c->msg, sizeof(c->msg), "%s", text);
+	}
 	path_pop(c, old);
 	c->err = -EINVAL;
 	c->line = at ? at->line : 0;
@@ -580,7 +601,7 @@ static void decode_address(struct dctx *c, const struct xgw_ynode *m, void *out)
 static void decode_gateway(struct dctx *c, const struct xgw_ynode *root)
 {
 	struct xgw_gateway gw = {};
-	const struct xgw_ynode *spec;
+	const struct xgw_ynode *spec, *infra, *params;
 	size_t old;
 
 	decode_meta(c, root, &gw.meta, true);
@@ -591,6 +612,17 @@ static void decode_gateway(struct dctx *c, const struct xgw_ynode *root)
 				decode_address, &gw.n_addresses);
 	gw.listeners = get_list(c, spec, "listeners", XGW_YNODE_MAP, sizeof(*gw.listeners),
 				decode_listener, &gw.n_listeners);
+	infra = get_map(c, spec, "infrastructure");
+	if (infra && get(infra, "parametersRef")) {
+		size_t o1 = push_key(c, "infrastructure"), o2;
+
+		params = get_map(c, infra, "parametersRef");
+		o2 = push_key(c, "parametersRef");
+		gw.params_kind = req_str(c, params, "kind");
+		gw.params_name = req_str(c, params, "name");
+		path_pop(c, o2);
+		path_pop(c, o1);
+	}
 	path_pop(c, old);
 	if (!c->err && !STORE_PUSH(c->st, gateways, &gw))
 		oom(c);
@@ -1247,7 +1279,7 @@ static int decode_doc(struct xgw_store *st, const struct xgw_origin *o,
 	struct dctx c = { .st = st, .a = &st->arena, .origin = o };
 
 	if (path)
-		path_push(&c, "%s", path);
+		push_key(&c, path);
 	decode_object(&c, root, !path);
 	if (c.err == -EINVAL)
 		return add_error(st, o, c.line, c.kind, c.ns, c.name, c.msg);
@@ -1285,6 +1317,8 @@ void xgw_store__free(struct xgw_store *st)
 {
 	if (!st)
 		return;
+	if (st->release)
+		st->release(st->release_arg);
 	free(st->classes);
 	free(st->gateways);
 	free(st->httproutes);
@@ -1330,10 +1364,11 @@ int xgw_store_load_yaml(struct xgw_store *st, const char *file, const char *buf,
 			err = add_error(st, &o, doc.err_line, NULL, NULL, NULL, doc.err);
 		else if (ret < 0)
 			err = ret;
-		xgw_arena_free(&tree);
+		xgw_arena_reset(&tree);
 		if (err)
 			break;
 	}
+	xgw_arena_free(&tree);
 	xgw_yaml_stream__free(ys);
 	return err;
 }
@@ -1462,4 +1497,42 @@ int xgw_store_load_dir(struct xgw_store *st, const char *dir)
 	}
 	free(names);
 	return err;
+}
+
+/* Append <n> elements of <size> bytes at <src> to the array *<arr>. */
+static int append_array(void **arr, size_t *len, size_t *cap, size_t size, const void *src,
+			size_t n)
+{
+	if (!n)
+		return 0;
+	if (*len + n > *cap) {
+		size_t ncap = *cap ? *cap : 16;
+		void *p;
+
+		while (ncap < *len + n)
+			ncap *= 2;
+		p = realloc(*arr, ncap * size);
+		if (!p)
+			return -ENOMEM;
+		*arr = p;
+		*cap = ncap;
+	}
+	memcpy((char *)*arr + *len * size, src, n * size);
+	*len += n;
+	return 0;
+}
+
+#define APPEND(dst, src, a)                                                                        \
+	append_array((void **)&(dst)->a, &(dst)->n_##a, &(dst)->cap_##a, sizeof(*(dst)->a),        \
+		     (src)->a, (src)->n_##a)
+
+int xgw_store_append(struct xgw_store *dst, const struct xgw_store *src)
+{
+	if (APPEND(dst, src, classes) || APPEND(dst, src, gateways) ||
+	    APPEND(dst, src, httproutes) || APPEND(dst, src, services) ||
+	    APPEND(dst, src, slices) || APPEND(dst, src, namespaces) || APPEND(dst, src, nodes) ||
+	    APPEND(dst, src, grants))
+		return -ENOMEM;
+	dst->n_ignored += src->n_ignored;
+	return 0;
 }

@@ -29,6 +29,9 @@ char *xgw_arena_strdup(struct xgw_arena *a, const char *s);
 char *xgw_arena_printf(struct xgw_arena *a, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void xgw_arena_free(struct xgw_arena *a);
+/* Free everything but one block, kept for reuse: cheaper than free + alloc
+ * for arenas that live briefly again and again (one per YAML document). */
+void xgw_arena_reset(struct xgw_arena *a);
 
 struct xgw_label {
 	char *key;
@@ -129,6 +132,10 @@ struct xgw_gateway {
 	size_t n_addresses;
 	struct xgw_gw_listener *listeners;
 	size_t n_listeners;
+	/* spec.infrastructure.parametersRef (NULL: none); xgw knows no parameters
+	 * kind, so a Gateway that names one is not accepted */
+	char *params_kind;
+	char *params_name;
 };
 
 struct xgw_parent_ref {
@@ -358,6 +365,11 @@ struct xgw_store {
 	/* Gateway API objects of kinds not decoded yet (GRPCRoute, TLSRoute,
 	   TCPRoute, UDPRoute, ListenerSet, BackendTLSPolicy...) */
 	size_t n_ignored;
+	/* Called by xgw_store__free() before anything is freed: a store made of
+	 * shallow copies (xgw_store_append) keeps the stores it points into alive
+	 * until then. NULL for an ordinary store. */
+	void (*release)(void *arg);
+	void *release_arg;
 	/* capacities of the arrays above (private to the store) */
 	size_t cap_classes, cap_gateways, cap_httproutes, cap_services, cap_slices, cap_namespaces,
 		cap_errors, cap_nodes, cap_grants;
@@ -384,6 +396,13 @@ int xgw_store_load_yaml(struct xgw_store *st, const char *file, const char *buf,
  * decode error).
  */
 int xgw_store_load_dir(struct xgw_store *st, const char *dir);
+
+/*
+ * Append shallow copies of every object of <src> (not its errors) to <dst>.
+ * The copies point into <src>'s arena: <src> must outlive <dst> (see
+ * struct xgw_store's release). Returns 0 or -ENOMEM.
+ */
+int xgw_store_append(struct xgw_store *dst, const struct xgw_store *src);
 
 /* Label lookup: the value for <key> or NULL. */
 const char *xgw_meta_label(const struct xgw_meta *m, const char *key);

@@ -135,8 +135,10 @@ TEST(quickstart)
 		goto out;
 	const struct xgw_gateway_status *g = gw(&f, "eg");
 
-	if (!ASSERT_OK_PTR(g, "gateway status"))
+	if (!ASSERT_OK_PTR(g, "gateway status") || !ASSERT_EQ(f.res.n_classes, 1, "classes"))
 		goto out;
+	ASSERT_COND(&f.res.classes[0].conds, "Accepted", "True", "Accepted");
+	ASSERT_COND(&f.res.classes[0].conds, "SupportedVersion", "True", "SupportedVersion");
 	ASSERT_STREQ(addr(g), "10.23.100.1", "first pool address");
 	ASSERT_TRUE(g->addr_from_pool, "from pool");
 	ASSERT_COND(&g->conds, "Accepted", "True", "Accepted");
@@ -263,6 +265,40 @@ out:
 	done(&f);
 }
 
+#define GATEWAY_SPEC(name, spec)                                                                   \
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: " name          \
+	", namespace: default}\nspec:\n  gatewayClassName: xgw\n" spec                             \
+	"  listeners:\n" HTTP_ALL("http", 80) "---\n"
+
+/* Addresses a Gateway asks for: outside the pools of their family (IPv4 here)
+ * they are AddressNotUsable and nothing of that Gateway is served; an
+ * IPAddress without a value asks for a pool address (GatewayAddressEmpty). */
+TEST(spec_address_usability)
+{
+	struct fixture f;
+
+	if (!run(&f,
+		 CLASS GATEWAY_SPEC("out", "  addresses: [{value: 10.99.0.1}]\n")
+			 GATEWAY_SPEC("empty", "  addresses: [{type: IPAddress}]\n")
+				 GATEWAY_SPEC("in", "  addresses: [{value: 10.23.100.2}]\n")
+					 GATEWAY_SPEC("params", "  infrastructure:\n"
+								"    parametersRef: {group: x.io, "
+								"kind: P, name: p}\n"),
+		 NULL, 0))
+		goto out;
+	ASSERT_COND(&gw(&f, "out")->conds, "Accepted", "True", "Accepted");
+	ASSERT_COND(&gw(&f, "out")->conds, "Programmed", "False", "AddressNotUsable");
+	ASSERT_COND(&gw(&f, "out")->listeners[0].conds, "Programmed", "False", "Invalid");
+	ASSERT_STREQ(addr(gw(&f, "empty")), "10.23.100.1", "empty value: a pool address");
+	ASSERT_TRUE(gw(&f, "empty")->addr_from_pool, "from pool");
+	ASSERT_COND(&gw(&f, "in")->conds, "Programmed", "True", "Programmed");
+	ASSERT_COND(&gw(&f, "params")->conds, "Accepted", "False", "InvalidParameters");
+	ASSERT_COND(&gw(&f, "params")->conds, "Programmed", "False", "Invalid");
+	ASSERT_EQ(f.res.n_listeners, 2, "only empty and in are programmed");
+out:
+	done(&f);
+}
+
 TEST(not_our_class)
 {
 	struct fixture f;
@@ -306,7 +342,9 @@ TEST(listener_validation)
 	ASSERT_COND(&g->listeners[4].conds, "Accepted", "True", "Accepted");
 	ASSERT_COND(&g->listeners[4].conds, "Programmed", "True", "Programmed");
 	ASSERT_COND(&g->listeners[5].conds, "Accepted", "False", "UnsupportedProtocol");
-	ASSERT_COND(&g->conds, "Accepted", "True", "Accepted");
+	/* some listeners are invalid: Accepted=True with reason ListenersNotValid
+	 * (GatewayReasonListenersNotValid; conformance GatewayListenerUnsupportedProtocol) */
+	ASSERT_COND(&g->conds, "Accepted", "True", "ListenersNotValid");
 	/* only e (port 81) is programmed */
 	if (ASSERT_EQ(f.res.n_listeners, 1, "bpf listeners"))
 		ASSERT_EQ(f.res.listeners[0].port, 81, "port 81");

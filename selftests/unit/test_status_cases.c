@@ -1,0 +1,1251 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * The status cases of the Gateway API conformance suite, replayed against the
+ * reconciler: for each test of ../shared/conformance/status.json, its
+ * manifests are loaded (with the suite's manifest conventions applied), every
+ * step's action is applied, and after each step the store is reconciled again
+ * and every expectation is checked against the status document that the agent
+ * writes (xgw_status_json), per status.json "semantics.checks".
+ *
+ * Manifests are kept as JSON trees (parsed from YAML with libyaml) so that
+ * step actions are edits of a tree; the trees are fed to the decoder as JSON,
+ * which is YAML, so the decoder sees what a folder of manifests would give it.
+ *
+ * One TAP test point per status.json test. Tests listed in
+ * selftests/unit/status-expected-failures.txt ("Name<TAB>reason") need
+ * features this build does not have: they report "not ok ... # TODO reason",
+ * and "ok ... # TODO" with a note when they start to pass.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <yaml.h>
+
+#include "reconcile.h"
+#include "status.h"
+#include "xgw/model.h"
+#include "xgw/netaddr.h"
+
+#define CLASS_NAME "xgw-conformance"
+#define POOL "10.78.0.0/16"
+#define USABLE_ADDR "10.78.1.10"    /* in POOL */
+#define UNUSABLE_ADDR "10.79.255.1" /* an IPv4 address outside every pool */
+#define YAML_MAX_DEPTH 64
+
+/* --- YAML to JSON ------------------------------------------------------- */
+
+static bool is_int(const char *s)
+{
+	const char *p = s + (*s == '-' || *s == '+');
+
+	if (!*p || (p[0] == '0' && p[1]))
+		return false;
+	for (; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return true;
+}
+
+/* A scalar under the YAML 1.2 core schema, as lib/yaml_load.c resolves it. */
+static json_t *scalar_json(const yaml_event_t *ev)
+{
+	const char *s = (const char *)ev->data.scalar.value;
+	size_t len = ev->data.scalar.length;
+
+	if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !ev->data.scalar.tag) {
+		if (!len || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
+		    !strcmp(s, "NULL"))
+			return json_null();
+		if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
+			return json_true();
+		if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
+			return json_false();
+		if (is_int(s) && len < 19)
+			return json_integer(strtoll(s, NULL, 10));
+	}
+	return json_stringn(s, len);
+}
+
+static bool next_event(yaml_parser_t *p, yaml_event_t *ev)
+{
+	if (yaml_parser_parse(p, ev))
+		return true;
+	fprintf(stderr, "# yaml: %s at line %zu\n", p->problem ? p->problem : "error",
+		p->problem_mark.line + 1);
+	return false;
+}
+
+/* The node that starts with <ev> (consumed), or NULL on a parse error. */
+static json_t *node_json(yaml_parser_t *p, yaml_event_t *ev, int depth)
+{
+	json_t *out = NULL;
+	yaml_event_t e;
+
+	if (depth > YAML_MAX_DEPTH)
+		goto err;
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		out = scalar_json(ev);
+		yaml_event_delete(ev);
+		return out;
+	case YAML_ALIAS_EVENT: /* the conformance manifests use none */
+		yaml_event_delete(ev);
+		return json_null();
+	case YAML_SEQUENCE_START_EVENT:
+		yaml_event_delete(ev);
+		out = json_array();
+		for (;;) {
+			json_t *item;
+
+			if (!next_event(p, &e))
+				goto err;
+			if (e.type == YAML_SEQUENCE_END_EVENT) {
+				yaml_event_delete(&e);
+				return out;
+			}
+			item = node_json(p, &e, depth + 1);
+			if (!item)
+				goto err;
+			json_array_append_new(out, item);
+		}
+	case YAML_MAPPING_START_EVENT:
+		yaml_event_delete(ev);
+		out = json_object();
+		for (;;) {
+			json_t *val;
+			char *key;
+
+			if (!next_event(p, &e))
+				goto err;
+			if (e.type == YAML_MAPPING_END_EVENT) {
+				yaml_event_delete(&e);
+				return out;
+			}
+			if (e.type != YAML_SCALAR_EVENT) {
+				yaml_event_delete(&e);
+				goto err;
+			}
+			key = strdup((const char *)e.data.scalar.value);
+			yaml_event_delete(&e);
+			if (!key || !next_event(p, &e)) {
+				free(key);
+				goto err;
+			}
+			val = node_json(p, &e, depth + 1);
+			if (val)
+				json_object_set_new(out, key, val);
+			free(key);
+			if (!val)
+				goto err;
+		}
+	default:
+		yaml_event_delete(ev);
+		goto err;
+	}
+err:
+	json_decref(out);
+	return NULL;
+}
+
+/* Every non-empty document of the YAML file <path>, appended to <docs>. */
+static int load_yaml_file(const char *path, json_t *docs)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	int err = -EBADMSG;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -errno;
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input_file(&p, f);
+	for (;;) {
+		json_t *doc;
+
+		if (!next_event(&p, &ev))
+			break;
+		if (ev.type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
+			err = 0;
+			break;
+		}
+		if (ev.type != YAML_DOCUMENT_START_EVENT) {
+			yaml_event_delete(&ev); /* stream start, document end */
+			continue;
+		}
+		yaml_event_delete(&ev);
+		if (!next_event(&p, &ev))
+			break;
+		doc = node_json(&p, &ev, 0);
+		if (!doc)
+			break;
+		if (json_is_object(doc))
+			json_array_append_new(docs, doc);
+		else
+			json_decref(doc);
+	}
+	yaml_parser_delete(&p);
+	fclose(f);
+	return err;
+}
+
+/* --- manifests ---------------------------------------------------------- */
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* metadata.<key> of a document */
+static const char *meta_str(const json_t *doc, const char *key)
+{
+	return jstr(json_object_get(doc, "metadata"), key);
+}
+
+static json_int_t doc_generation(const json_t *doc)
+{
+	json_t *g = json_object_get(json_object_get(doc, "metadata"), "generation");
+
+	return json_is_integer(g) ? json_integer_value(g) : 1;
+}
+
+static bool doc_is(const json_t *doc, const json_t *ref)
+{
+	const char *ns = jstr(ref, "namespace"), *dns = meta_str(doc, "namespace");
+
+	return !strcmp(jstr(doc, "kind") ? jstr(doc, "kind") : "", jstr(ref, "kind")) &&
+	       !strcmp(meta_str(doc, "name") ? meta_str(doc, "name") : "", jstr(ref, "name")) &&
+	       (!ns || !strcmp(dns ? dns : "default", ns));
+}
+
+static json_t *find_doc(json_t *docs, const json_t *ref, size_t *at)
+{
+	size_t i;
+	json_t *d;
+
+	json_array_foreach(docs, i, d)
+	{
+		if (doc_is(d, ref)) {
+			if (at)
+				*at = i;
+			return d;
+		}
+	}
+	return NULL;
+}
+
+/* Apply status.json "manifest_conventions" to one document. */
+static void conventions(json_t *doc)
+{
+	const char *kind = jstr(doc, "kind");
+	json_t *spec = json_object_get(doc, "spec"), *meta = json_object_get(doc, "metadata");
+
+	if (!kind || !json_is_object(meta))
+		return;
+	if (!strcmp(kind, "Gateway") && json_is_object(spec)) {
+		json_t *addrs = json_object_get(spec, "addresses"), *a;
+		size_t i;
+
+		json_object_set_new(spec, "gatewayClassName", json_string(CLASS_NAME));
+		json_array_foreach(addrs, i, a)
+		{
+			const char *v = jstr(a, "value");
+
+			if (v && !strcmp(v, "PLACEHOLDER_USABLE_ADDRS"))
+				json_object_set_new(a, "value", json_string(USABLE_ADDR));
+			else if (v && !strcmp(v, "PLACEHOLDER_UNUSABLE_ADDRS"))
+				json_object_set_new(a, "value", json_string(UNUSABLE_ADDR));
+			else
+				continue;
+			json_object_set_new(a, "type", json_string("IPAddress"));
+		}
+	} else if (!strcmp(kind, "GatewayClass") && json_is_object(spec)) {
+		json_object_set_new(spec, "controllerName", json_string(XGW_CONTROLLER_NAME));
+	} else if (!strcmp(kind, "Namespace") && jstr(meta, "name")) {
+		json_t *labels = json_object_get(meta, "labels");
+
+		if (!json_is_object(labels)) {
+			labels = json_object();
+			json_object_set_new(meta, "labels", labels);
+		}
+		json_object_set_new(labels, "kubernetes.io/metadata.name",
+				    json_string(jstr(meta, "name")));
+	}
+}
+
+/* The value at a path such as "spec.rules[0].backendRefs[0].name" of <root>
+ * set to <val> (a new reference, stolen). Returns 0 or -ENOENT. */
+static int path_set(json_t *root, const char *path, json_t *val)
+{
+	char buf[256], *tok, *save = NULL;
+	json_t *cur = root;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (tok = strtok_r(buf, ".", &save); tok; tok = strtok_r(NULL, ".", &save)) {
+		char *br = strchr(tok, '[');
+		bool last = !save || !*save;
+		json_t *next;
+
+		if (br)
+			*br = '\0';
+		next = json_object_get(cur, tok);
+		if (!br && last)
+			return json_object_set_new(cur, tok, val) ? -ENOMEM : 0;
+		if (!next) {
+			next = br ? json_array() : json_object();
+			json_object_set_new(cur, tok, next);
+		}
+		cur = next;
+		for (; br; br = strchr(br + 1, '[')) {
+			size_t idx = strtoul(br + 1, NULL, 10);
+
+			if (last && !strchr(br + 1, '['))
+				return json_array_set_new(cur, idx, val) ? -ENOENT : 0;
+			cur = json_array_get(cur, idx);
+			if (!cur)
+				goto noent;
+		}
+	}
+noent:
+	json_decref(val);
+	return -ENOENT;
+}
+
+static void bump_generation(json_t *doc)
+{
+	json_t *meta = json_object_get(doc, "metadata");
+
+	if (json_is_object(meta))
+		json_object_set_new(meta, "generation", json_integer(doc_generation(doc) + 1));
+}
+
+/* Apply a step's "action" to <docs>. Returns 0, or -ENOENT with <why> set. */
+static int apply_action(json_t *docs, const json_t *act, char *why, size_t len)
+{
+	const char *op = jstr(act, "op");
+	const json_t *ref = json_object_get(act, "object");
+	size_t at = 0;
+	json_t *doc = find_doc(docs, ref, &at), *v;
+	const char *key;
+
+	if (!strcmp(op, "create")) {
+		json_t *nd = json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "v1", "kind",
+				       jstr(ref, "kind"), "metadata", "name", jstr(ref, "name"),
+				       "namespace", jstr(ref, "namespace"));
+		json_t *data = json_object_get(act, "data");
+
+		if (data)
+			json_object_set(nd, "data", data);
+		json_array_append_new(docs, nd);
+		return 0;
+	}
+	if (!doc) {
+		snprintf(why, len, "action %s: no object %s %s", op, jstr(ref, "kind"),
+			 jstr(ref, "name"));
+		return -ENOENT;
+	}
+	if (!strcmp(op, "delete"))
+		return json_array_remove(docs, at) ? -ENOENT : 0;
+	if (strcmp(op, "patch")) {
+		snprintf(why, len, "action %s is not known", op);
+		return -ENOENT;
+	}
+	json_object_foreach(json_object_get(act, "set"), key, v)
+	{
+		if (path_set(doc, key, json_deep_copy(v))) {
+			snprintf(why, len, "patch: cannot set %s", key);
+			return -ENOENT;
+		}
+	}
+	json_object_foreach(json_object_get(act, "append"), key, v)
+	{
+		json_t *arr = json_object_get(json_object_get(doc, "spec"), key + strlen("spec."));
+
+		if (strncmp(key, "spec.", 5) || !json_is_array(arr)) {
+			snprintf(why, len, "patch: cannot append to %s", key);
+			return -ENOENT;
+		}
+		json_array_append(arr, v);
+	}
+	if ((key = jstr(act, "remove_listener"))) {
+		json_t *ls = json_object_get(json_object_get(doc, "spec"), "listeners");
+
+		for (size_t i = 0; i < json_array_size(ls); i++)
+			if (!strcmp(jstr(json_array_get(ls, i), "name") ?: "", key))
+				json_array_remove(ls, i--);
+	}
+	if ((key = jstr(act, "remove_address"))) {
+		json_t *as = json_object_get(json_object_get(doc, "spec"), "addresses");
+		bool fake = strstr(key, "fake-invalid-type");
+
+		for (size_t i = 0; i < json_array_size(as); i++) {
+			json_t *a = json_array_get(as, i);
+
+			if (fake ? !strcmp(jstr(a, "type") ?: "", "test/fake-invalid-type")
+				 : !strcmp(jstr(a, "value") ?: "", UNUSABLE_ADDR))
+				json_array_remove(as, i--);
+		}
+	}
+	bump_generation(doc);
+	return 0;
+}
+
+/* --- one run of the reconciler ----------------------------------------- */
+
+struct run {
+	struct xgw_store *st;
+	struct xgw_reconcile_result res;
+	json_t *status; /* xgw_status_json() */
+};
+
+static void run_free(struct run *r)
+{
+	json_decref(r->status);
+	xgw_reconcile_result__free(&r->res);
+	xgw_store__free(r->st);
+	memset(r, 0, sizeof(*r));
+}
+
+static int run_reconcile(struct run *r, const json_t *docs)
+{
+	struct xgw_pool pool = {};
+	struct xgw_reconcile_opts o = { .pools = &pool, .n_pools = 1, .generation = 1 };
+	size_t i, len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	json_t *d;
+	int err = -ENOMEM;
+
+	memset(r, 0, sizeof(*r));
+	if (!buf)
+		return -ENOMEM;
+	json_array_foreach(docs, i, d)
+	{
+		char *s = json_dumps(d, JSON_SORT_KEYS);
+		size_t n = s ? strlen(s) : 0;
+
+		if (!s)
+			goto out;
+		if (len + n + 8 > cap) {
+			char *nb = realloc(buf, cap = 2 * (len + n + 8));
+
+			if (!nb) {
+				free(s);
+				goto out;
+			}
+			buf = nb;
+		}
+		len += (size_t)sprintf(buf + len, "---\n%s\n", s);
+		free(s);
+	}
+	xgw_cidr_parse(POOL, &pool.family, pool.addr, &pool.prefix);
+	r->st = xgw_store__new();
+	if (!r->st || (err = xgw_store_load_yaml(r->st, "manifests", buf, len)))
+		goto out;
+	for (i = 0; i < r->st->n_errors; i++)
+		printf("#   decode: %s %s/%s: %s\n", r->st->errors[i].kind ?: "?",
+		       r->st->errors[i].ns ?: "", r->st->errors[i].name ?: "?",
+		       r->st->errors[i].message);
+	if ((err = xgw_reconcile(r->st, &o, &r->res)))
+		goto out;
+	r->status = xgw_status_json(&r->res, 1, true);
+	err = r->status ? 0 : -ENOMEM;
+out:
+	free(buf);
+	return err;
+}
+
+/* --- checks ------------------------------------------------------------- */
+
+/* A message buffer that checks append to. */
+struct why {
+	char s[2048];
+	size_t n;
+};
+
+static bool fail(struct why *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static bool fail(struct why *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->n >= sizeof(w->s) - 1)
+		return false;
+	va_start(ap, fmt);
+	w->n += (size_t)vsnprintf(w->s + w->n, sizeof(w->s) - w->n, fmt, ap);
+	va_end(ap);
+	if (w->n > sizeof(w->s) - 1)
+		w->n = sizeof(w->s) - 1;
+	return false;
+}
+
+/* The status object of <ref> (kind, name, namespace) in the status document. */
+static json_t *status_obj(const json_t *status, const json_t *ref)
+{
+	const char *kind = jstr(ref, "kind"), *ns = jstr(ref, "namespace");
+	const char *list = !strcmp(kind, "GatewayClass") ? "gatewayClasses"
+			   : !strcmp(kind, "Gateway")	 ? "gateways"
+			   : !strcmp(kind, "HTTPRoute")	 ? "httpRoutes"
+							 : NULL;
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(json_object_get(status, list ? list : ""), i, o)
+	{
+		if (!strcmp(jstr(o, "name"), jstr(ref, "name")) &&
+		    (!ns || !jstr(o, "namespace") || !strcmp(jstr(o, "namespace"), ns)))
+			return o;
+	}
+	return NULL;
+}
+
+static void conds_text(const json_t *conds, struct why *w)
+{
+	size_t i;
+	json_t *c;
+
+	fail(w, "[");
+	json_array_foreach(conds, i, c)
+	{
+		fail(w, "%s%s=%s/%s@%lld", i ? " " : "", jstr(c, "type"), jstr(c, "status"),
+		     jstr(c, "reason"),
+		     (long long)json_integer_value(json_object_get(c, "observedGeneration")));
+	}
+	fail(w, "]");
+}
+
+/* Does <conds> hold every condition of <want> with observedGeneration <gen>? */
+static bool conds_hold(const json_t *conds, const json_t *want, json_int_t gen, struct why *w)
+{
+	size_t i, k;
+	json_t *wc, *c;
+
+	json_array_foreach(want, i, wc)
+	{
+		const char *type = jstr(wc, "type"), *status = jstr(wc, "status"),
+			   *reason = jstr(wc, "reason");
+		bool found = false;
+
+		json_array_foreach(conds, k, c)
+		{
+			if (strcmp(jstr(c, "type"), type))
+				continue;
+			found = true;
+			if ((status && strcmp(jstr(c, "status"), status)) ||
+			    (reason && strcmp(jstr(c, "reason"), reason)) ||
+			    json_integer_value(json_object_get(c, "observedGeneration")) != gen)
+				found = false;
+			break;
+		}
+		if (!found) {
+			fail(w, "want %s=%s/%s@%lld, have ", type, status ? status : "*",
+			     reason ? reason : "*", (long long)gen);
+			conds_text(conds, w);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool all_latest(const json_t *conds, json_int_t gen, struct why *w)
+{
+	size_t i;
+	json_t *c;
+
+	if (!json_array_size(conds))
+		return fail(w, "no conditions");
+	json_array_foreach(conds, i, c)
+	{
+		if (json_integer_value(json_object_get(c, "observedGeneration")) != gen) {
+			fail(w, "observedGeneration is not %lld: ", (long long)gen);
+			conds_text(conds, w);
+			return false;
+		}
+	}
+	return true;
+}
+
+struct check_ctx {
+	const json_t *docs;   /* after the step's action */
+	const json_t *status; /* of those documents */
+	const json_t *before; /* generations before the step's action: "kind/ns/name" -> int */
+};
+
+static json_int_t generation_of(const struct check_ctx *cx, const json_t *ref)
+{
+	json_t *d = find_doc((json_t *)cx->docs, ref, NULL);
+
+	return d ? doc_generation(d) : -1;
+}
+
+static json_t *listener(const json_t *gw, const char *name)
+{
+	size_t i;
+	json_t *l;
+
+	json_array_foreach(json_object_get(json_object_get(gw, "status"), "listeners"), i, l)
+	{
+		if (!strcmp(jstr(l, "name"), name))
+			return l;
+	}
+	return NULL;
+}
+
+static bool has_kind(const json_t *kinds, const json_t *want)
+{
+	const char *g = jstr(want, "group") ? jstr(want, "group") : XGW_GATEWAY_GROUP;
+	size_t i;
+	json_t *k;
+
+	json_array_foreach(kinds, i, k)
+	{
+		if (!strcmp(jstr(k, "kind"), jstr(want, "kind")) &&
+		    !strcmp(jstr(k, "group") ? jstr(k, "group") : XGW_GATEWAY_GROUP, g))
+			return true;
+	}
+	return false;
+}
+
+static bool listeners_exact(const json_t *gw, const json_t *want, json_int_t gen, struct why *w)
+{
+	const json_t *have = json_object_get(json_object_get(gw, "status"), "listeners");
+	size_t i, k;
+	json_t *wl, *wk;
+
+	if (json_array_size(have) != json_array_size(want))
+		return fail(w, "%zu listeners, want %zu", json_array_size(have),
+			    json_array_size(want));
+	json_array_foreach(want, i, wl)
+	{
+		const char *name = jstr(wl, "name");
+		json_t *l = listener(gw, name), *kinds;
+		json_int_t att, watt;
+
+		if (!l)
+			return fail(w, "no listener %s", name);
+		kinds = json_object_get(l, "supportedKinds");
+		if (!json_array_size(json_object_get(wl, "supportedKinds")) &&
+		    json_array_size(kinds))
+			return fail(w, "listener %s: supportedKinds should be empty (has %zu)",
+				    name, json_array_size(kinds));
+		json_array_foreach(json_object_get(wl, "supportedKinds"), k, wk)
+		{
+			if (!has_kind(kinds, wk))
+				return fail(w, "listener %s: supportedKinds lacks %s", name,
+					    jstr(wk, "kind"));
+		}
+		att = json_integer_value(json_object_get(l, "attachedRoutes"));
+		watt = json_integer_value(json_object_get(wl, "attachedRoutes"));
+		if (att != watt)
+			return fail(w, "listener %s: attachedRoutes %lld, want %lld", name,
+				    (long long)att, (long long)watt);
+		if (!conds_hold(json_object_get(l, "conditions"), json_object_get(wl, "conditions"),
+				gen, w))
+			return fail(w, " (listener %s)", name);
+	}
+	return true;
+}
+
+/* The object an expectation is about. */
+static const json_t *ref_of(const json_t *ex)
+{
+	const json_t *r = json_object_get(ex, "object");
+
+	if (!r)
+		r = json_object_get(ex, "route");
+	if (!r)
+		r = json_object_get(ex, "gateway");
+	if (!r)
+		r = json_object_get(ex, "policy");
+	return r;
+}
+
+/* The status.parents entries of <route> for parent <p> (name, namespace). */
+static json_t *parent_entry(const json_t *route, const json_t *p, size_t from, size_t *at)
+{
+	const json_t *ps = json_object_get(json_object_get(route, "status"), "parents");
+
+	for (size_t i = from; i < json_array_size(ps); i++) {
+		json_t *e = json_array_get(ps, i), *ref = json_object_get(e, "parentRef");
+		const char *ns = jstr(ref, "namespace");
+
+		if (!strcmp(jstr(ref, "name"), jstr(p, "name")) &&
+		    (!ns || !jstr(p, "namespace") || !strcmp(ns, jstr(p, "namespace")))) {
+			if (at)
+				*at = i;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+/* Every condition of every status.parents entry of <route> is of <gen>. */
+static bool parents_latest(const json_t *route, json_int_t gen, struct why *w)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(json_object_get(json_object_get(route, "status"), "parents"), i, e)
+	{
+		if (!all_latest(json_object_get(e, "conditions"), gen, w))
+			return false;
+	}
+	return true;
+}
+
+static bool route_parent_conditions(const struct check_ctx *cx, const json_t *ex, struct why *w)
+{
+	const json_t *ref = ref_of(ex);
+	const json_t *p = json_object_get(ex, "parent");
+	json_t *r = status_obj(cx->status, ref), *e;
+
+	if (!r)
+		return fail(w, "route has no status");
+	if (!parents_latest(r, generation_of(cx, ref), w))
+		return false;
+	e = parent_entry(r, p, 0, NULL);
+	if (!e)
+		return fail(w, "no status.parents entry for %s", jstr(p, "name"));
+	return conds_hold(json_object_get(e, "conditions"), json_object_get(ex, "conditions"),
+			  generation_of(cx, ref), w);
+}
+
+static bool routes_and_parent_accepted(const struct check_ctx *cx, const json_t *ex, struct why *w)
+{
+	const json_t *p = json_object_get(ex, "parent");
+	json_t *want = json_pack("[{s:s, s:s, s:s}]", "type", "Accepted", "status", "True",
+				 "reason", "Accepted");
+	json_t *lwant = json_pack("[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]", "type", "ResolvedRefs",
+				  "status", "True", "type", "Accepted", "status", "True", "type",
+				  "Programmed", "status", "True");
+	json_t *rref, *gw, *l;
+	bool ok = false;
+	size_t i;
+
+	if (strcmp(jstr(p, "kind"), "Gateway")) {
+		fail(w, "parent kind %s is not supported", jstr(p, "kind"));
+		goto out;
+	}
+	json_array_foreach(json_object_get(ex, "routes"), i, rref)
+	{
+		json_t *r = status_obj(cx->status, rref), *e, *pr;
+		json_int_t gen = generation_of(cx, rref);
+		size_t at = 0;
+		bool found = false;
+
+		if (!r) {
+			fail(w, "route %s has no status", jstr(rref, "name"));
+			goto out;
+		}
+		if (!parents_latest(r, gen, w))
+			goto out;
+		while ((e = parent_entry(r, p, at, &at)) && !found) {
+			const char *ns;
+
+			at++;
+			pr = json_object_get(e, "parentRef");
+			ns = jstr(pr, "namespace");
+			found = !strcmp(jstr(pr, "group") ?: "", XGW_GATEWAY_GROUP) &&
+				!strcmp(jstr(pr, "kind") ?: "", jstr(p, "kind")) &&
+				(ns ? !strcmp(ns, jstr(p, "namespace"))
+				    : !strcmp(jstr(rref, "namespace"), jstr(p, "namespace"))) &&
+				!strcmp(jstr(e, "controllerName") ?: "", XGW_CONTROLLER_NAME);
+			if (found && !conds_hold(json_object_get(e, "conditions"), want, gen, w)) {
+				fail(w, " (route %s)", jstr(rref, "name"));
+				goto out;
+			}
+		}
+		if (!found) {
+			fail(w, "route %s: no status.parents entry for %s/%s", jstr(rref, "name"),
+			     jstr(p, "namespace"), jstr(p, "name"));
+			goto out;
+		}
+	}
+	gw = status_obj(cx->status, p);
+	if (!gw) {
+		fail(w, "parent has no status");
+		goto out;
+	}
+	json_array_foreach(json_object_get(json_object_get(gw, "status"), "listeners"), i, l)
+	{
+		if (!conds_hold(json_object_get(l, "conditions"), lwant, generation_of(cx, p), w)) {
+			fail(w, " (listener %s)", jstr(l, "name"));
+			goto out;
+		}
+	}
+	ok = true;
+out:
+	json_decref(want);
+	json_decref(lwant);
+	return ok;
+}
+
+static bool route_parents_include(const struct check_ctx *cx, const json_t *ex, struct why *w)
+{
+	const json_t *ref = ref_of(ex);
+	bool ns_required = json_is_true(json_object_get(ex, "namespace_required"));
+	json_t *r = status_obj(cx->status, ref), *wp;
+	json_int_t gen = generation_of(cx, ref);
+	size_t i;
+
+	if (!r)
+		return fail(w, "route has no status");
+	if (!parents_latest(r, gen, w))
+		return false;
+	json_array_foreach(json_object_get(ex, "parents"), i, wp)
+	{
+		const json_t *wr = json_object_get(wp, "parentRef");
+		const json_t *ps = json_object_get(json_object_get(r, "status"), "parents");
+		bool found = false;
+
+		for (size_t k = 0; k < json_array_size(ps) && !found; k++) {
+			json_t *e = json_array_get(ps, k), *pr = json_object_get(e, "parentRef");
+			const char *ns = jstr(pr, "namespace");
+
+			found = !strcmp(jstr(pr, "group") ?: "", jstr(wr, "group")) &&
+				!strcmp(jstr(pr, "kind") ?: "", jstr(wr, "kind")) &&
+				!strcmp(jstr(pr, "name"), jstr(wr, "name")) &&
+				(ns ? !strcmp(ns, jstr(wr, "namespace")) : !ns_required) &&
+				!strcmp(jstr(e, "controllerName") ?: "", XGW_CONTROLLER_NAME);
+			if (found && !conds_hold(json_object_get(e, "conditions"),
+						 json_object_get(wp, "conditions"), gen, w))
+				return false;
+		}
+		if (!found)
+			return fail(w,
+				    "no status.parents entry for %s %s/%s (group, kind, "
+				    "namespace and controllerName compared)",
+				    jstr(wr, "kind"), jstr(wr, "namespace"), jstr(wr, "name"));
+	}
+	return true;
+}
+
+static bool route_no_accepted_parents(const struct check_ctx *cx, const json_t *ex, struct why *w)
+{
+	json_t *r = status_obj(cx->status, ref_of(ex));
+	const json_t *ps = json_object_get(json_object_get(r, "status"), "parents");
+	json_t *want = json_pack("[{s:s, s:s}]", "type", "Accepted", "status", "False");
+	bool ok;
+
+	if (!json_array_size(ps)) {
+		json_decref(want);
+		return true;
+	}
+	ok = json_array_size(ps) == 1 ||
+	     fail(w, "%zu status.parents entries, want 0 or 1", json_array_size(ps));
+	ok = ok && conds_hold(json_object_get(json_array_get(ps, 0), "conditions"), want,
+			      generation_of(cx, ref_of(ex)), w);
+	json_decref(want);
+	return ok;
+}
+
+static bool gateway_status_addresses(const json_t *gw, struct why *w)
+{
+	const json_t *as = json_object_get(json_object_get(gw, "status"), "addresses");
+	const json_t *a = json_array_get(as, 0);
+
+	if (json_array_size(as) != 1)
+		return fail(w, "%zu status addresses, want 1", json_array_size(as));
+	if (strcmp(jstr(a, "type") ?: "", "IPAddress") ||
+	    strcmp(jstr(a, "value") ?: "", USABLE_ADDR))
+		return fail(w, "status address %s %s, want IPAddress %s", jstr(a, "type"),
+			    jstr(a, "value"), USABLE_ADDR);
+	return true;
+}
+
+static bool status_obj_kind_known(const char *kind)
+{
+	return !strcmp(kind, "GatewayClass") || !strcmp(kind, "Gateway") ||
+	       !strcmp(kind, "HTTPRoute");
+}
+
+static bool check(const struct check_ctx *cx, const json_t *ex, struct why *w)
+{
+	const char *what = jstr(ex, "check");
+	const json_t *ref = ref_of(ex);
+	json_t *o = NULL;
+	json_int_t gen = -1;
+
+	if (ref && jstr(ref, "kind")) {
+		o = status_obj(cx->status, ref);
+		gen = generation_of(cx, ref);
+	}
+	if (!strcmp(what, "routes_and_parent_accepted"))
+		return routes_and_parent_accepted(cx, ex, w);
+	if (!ref || !jstr(ref, "kind") || !status_obj_kind_known(jstr(ref, "kind")))
+		return fail(w, "check %s on %s is not supported by this build", what,
+			    ref && jstr(ref, "kind") ? jstr(ref, "kind") : "?");
+	if (!strcmp(what, "route_parent_conditions"))
+		return route_parent_conditions(cx, ex, w);
+	if (!strcmp(what, "route_parents_include"))
+		return route_parents_include(cx, ex, w);
+	if (!strcmp(what, "route_no_accepted_parents"))
+		return route_no_accepted_parents(cx, ex, w);
+	if (!strcmp(what, "generation_changed")) {
+		char key[512];
+		json_t *b;
+
+		snprintf(key, sizeof(key), "%s/%s/%s", jstr(ref, "kind"),
+			 jstr(ref, "namespace") ?: "", jstr(ref, "name"));
+		b = json_object_get(cx->before, key);
+		return (b && json_integer_value(b) != gen) ||
+		       fail(w, "generation stayed %lld", (long long)gen);
+	}
+	if (!o)
+		return fail(w, "%s %s has no status", jstr(ref, "kind"), jstr(ref, "name"));
+	if (!strcmp(what, "object_conditions"))
+		return conds_hold(json_object_get(json_object_get(o, "status"), "conditions"),
+				  json_object_get(ex, "conditions"), gen, w);
+	if (!strcmp(what, "latest_observed_generation") && !strcmp(jstr(ref, "kind"), "HTTPRoute"))
+		return parents_latest(o, gen, w);
+	if (!strcmp(what, "latest_observed_generation"))
+		return all_latest(json_object_get(json_object_get(o, "status"), "conditions"), gen,
+				  w);
+	if (!strcmp(what, "gateway_listeners_exact"))
+		return listeners_exact(o, json_object_get(ex, "listeners"), gen, w);
+	if (!strcmp(what, "listener_conditions")) {
+		size_t i;
+		json_t *name;
+
+		json_array_foreach(json_object_get(ex, "listeners"), i, name)
+		{
+			json_t *l = listener(o, json_string_value(name));
+
+			if (!l)
+				return fail(w, "no listener %s", json_string_value(name));
+			if (!conds_hold(json_object_get(l, "conditions"),
+					json_object_get(ex, "conditions"), gen, w))
+				return fail(w, " (listener %s)", json_string_value(name));
+		}
+		return true;
+	}
+	if (!strcmp(what, "gateway_zero_attached_routes")) {
+		const json_t *ls = json_object_get(json_object_get(o, "status"), "listeners");
+
+		return !json_array_size(ls) ||
+		       (json_array_size(ls) == 1 &&
+			!json_integer_value(
+				json_object_get(json_array_get(ls, 0), "attachedRoutes"))) ||
+		       fail(w, "listeners are not one with attachedRoutes 0");
+	}
+	if (!strcmp(what, "gateway_has_address")) {
+		size_t i;
+		json_t *a;
+
+		json_array_foreach(json_object_get(json_object_get(o, "status"), "addresses"), i, a)
+		{
+			if (jstr(a, "type"))
+				return true;
+		}
+		return fail(w, "no status address");
+	}
+	if (!strcmp(what, "gateway_status_addresses"))
+		return gateway_status_addresses(o, w);
+	return fail(w, "check %s is not supported by this build", what);
+}
+
+/* --- the driver ---------------------------------------------------------- */
+
+/* "kind/namespace/name" -> metadata.generation of every document. */
+static json_t *generations(const json_t *docs)
+{
+	json_t *out = json_object(), *d;
+	size_t i;
+
+	json_array_foreach(docs, i, d)
+	{
+		char key[512];
+
+		snprintf(key, sizeof(key), "%s/%s/%s", jstr(d, "kind") ?: "",
+			 meta_str(d, "namespace") ?: "", meta_str(d, "name") ?: "");
+		json_object_set_new(out, key, json_integer(doc_generation(d)));
+	}
+	return out;
+}
+
+/*
+ * A Gateway of a test's own manifests without the annotation
+ * gateway-api/skip-this-for-readiness: "true" must become Accepted=True and
+ * Programmed=True (status.json "manifest_conventions").
+ */
+static bool must_be_ready(const json_t *doc)
+{
+	const json_t *ann = json_object_get(json_object_get(doc, "metadata"), "annotations");
+	const char *skip = jstr(ann, "gateway-api/skip-this-for-readiness");
+
+	return !strcmp(jstr(doc, "kind") ?: "", "Gateway") && (!skip || strcmp(skip, "true"));
+}
+
+struct tally {
+	int n, passed;
+	bool failed;
+};
+
+/*
+ * Check <implicit> (status.json "implicit_expectations", not counted) and <exs>
+ * against one reconcile of <docs>; print what fails.
+ */
+static int check_all(const json_t *docs, const json_t *before, const json_t *implicit,
+		     const json_t *exs, int step, struct tally *t)
+{
+	size_t i, n_imp = json_array_size(implicit);
+	struct run r;
+	struct check_ctx cx = { .docs = docs, .before = before };
+	int err;
+
+	err = run_reconcile(&r, docs);
+	if (err) {
+		printf("#   step %d: reconcile failed: %s\n", step, strerror(-err));
+		t->failed = true;
+		run_free(&r);
+		return err;
+	}
+	cx.status = r.status;
+	for (i = 0; i < n_imp + json_array_size(exs); i++) {
+		const json_t *e =
+			i < n_imp ? json_array_get(implicit, i) : json_array_get(exs, i - n_imp);
+		const json_t *ref = ref_of(e) ? ref_of(e) : json_object_get(e, "parent");
+		struct why w = { .n = 0 };
+
+		if (i >= n_imp)
+			t->n++;
+		if (check(&cx, e, &w)) {
+			t->passed += i >= n_imp;
+			continue;
+		}
+		t->failed = true;
+		w.s[w.n] = '\0';
+		printf("#   step %d, %s%s %s %s%s%s: %s\n", step, i < n_imp ? "implicit " : "",
+		       jstr(e, "check"), ref ? jstr(ref, "kind") : "",
+		       ref && jstr(ref, "namespace") ? jstr(ref, "namespace") : "",
+		       ref && jstr(ref, "namespace") ? "/" : "", ref ? jstr(ref, "name") : "", w.s);
+	}
+	run_free(&r);
+	return 0;
+}
+
+/* Run one status.json test; returns false when an expectation failed. */
+static bool run_test(const char *dir, const json_t *test, json_t *cache, struct tally *t)
+{
+	json_t *docs = json_array(), *m, *step;
+	json_t *implicit =
+		json_pack("[{s:s, s:{s:s, s:s}, s:[{s:s, s:s, s:s}]}]", "check",
+			  "object_conditions", "object", "kind", "GatewayClass", "name", CLASS_NAME,
+			  "conditions", "type", "Accepted", "status", "True", "reason", "Accepted");
+	size_t i;
+	char path[PATH_MAX];
+
+	json_array_foreach(json_object_get(test, "manifests"), i, m)
+	{
+		json_t *file = json_object_get(cache, json_string_value(m)), *d;
+		size_t k;
+
+		if (!file) {
+			file = json_array();
+			if ((size_t)snprintf(path, sizeof(path), "%s/manifests/%s", dir,
+					     json_string_value(m)) >= sizeof(path) ||
+			    load_yaml_file(path, file)) {
+				printf("#   cannot load %s\n", path);
+				json_decref(file);
+				t->failed = true;
+				goto out;
+			}
+			json_object_set_new(cache, json_string_value(m), file);
+		}
+		json_array_foreach(file, k, d)
+		{
+			json_t *c = json_deep_copy(d);
+
+			conventions(c);
+			json_array_append_new(docs, c);
+			if (i && must_be_ready(c))
+				json_array_append_new(
+					implicit,
+					json_pack("{s:s, s:{s:s, s:s, s:s}, s:[{s:s, s:s}, {s:s, "
+						  "s:s}]}",
+						  "check", "object_conditions", "object", "kind",
+						  "Gateway", "name", meta_str(c, "name"),
+						  "namespace",
+						  meta_str(c, "namespace") ?: "default",
+						  "conditions", "type", "Accepted", "status",
+						  "True", "type", "Programmed", "status", "True"));
+		}
+	}
+	json_array_append_new(docs, json_pack("{s:s, s:s, s:{s:s}, s:{s:s}}", "apiVersion",
+					      "gateway.networking.k8s.io/v1", "kind",
+					      "GatewayClass", "metadata", "name", CLASS_NAME,
+					      "spec", "controllerName", XGW_CONTROLLER_NAME));
+	if (json_object_get(test, "expectations") &&
+	    check_all(docs, NULL, implicit, json_object_get(test, "expectations"), -1, t))
+		goto out;
+	json_array_foreach(json_object_get(test, "steps"), i, step)
+	{
+		json_t *before = generations(docs), *act = json_object_get(step, "action");
+		char why[256];
+		int err = 0;
+
+		if (act && (err = apply_action(docs, act, why, sizeof(why)))) {
+			printf("#   step %zu: %s\n", i, why);
+			t->failed = true;
+		}
+		if (!err)
+			err = check_all(docs, before, implicit,
+					json_object_get(step, "expectations"),
+					(int)json_integer_value(json_object_get(step, "step")), t);
+		json_decref(before);
+		if (err)
+			break;
+	}
+out:
+	json_decref(implicit);
+	json_decref(docs);
+	return !t->failed;
+}
+
+/* --- where things are --------------------------------------------------- */
+
+static bool file_exists(const char *dir, const char *rel)
+{
+	char p[PATH_MAX];
+
+	return (size_t)snprintf(p, sizeof(p), "%s/%s", dir, rel) < sizeof(p) && !access(p, R_OK);
+}
+
+/* The source root: $XGW_SRC, else the first parent of the binary (or of the
+ * current directory) that holds this file. */
+static bool src_root(char *out, size_t len)
+{
+	const char *env = getenv("XGW_SRC");
+	char p[PATH_MAX], *slash;
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(out, len, "%s", env);
+		return true;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 0) {
+			n = readlink("/proc/self/exe", p, sizeof(p) - 1);
+			if (n <= 0)
+				continue;
+			p[n] = '\0';
+		} else if (!getcwd(p, sizeof(p))) {
+			continue;
+		}
+		for (;;) {
+			if (file_exists(p, "selftests/unit/test_status_cases.c")) {
+				snprintf(out, len, "%s", p);
+				return true;
+			}
+			slash = strrchr(p, '/');
+			if (!slash || slash == p)
+				break;
+			*slash = '\0'; /* the parent directory */
+		}
+	}
+	return false;
+}
+
+/* Test name -> reason, from status-expected-failures.txt ("#" comments). */
+static json_t *expected_failures(const char *src)
+{
+	json_t *out = json_object();
+	char path[PATH_MAX], line[1024];
+	FILE *f;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/selftests/unit/status-expected-failures.txt",
+			     src) >= sizeof(path))
+		return out;
+	f = fopen(path, "r");
+	if (!f)
+		return out;
+	while (fgets(line, sizeof(line), f)) {
+		char *tab = strchr(line, '\t'), *nl = strchr(line, '\n');
+
+		if (nl)
+			*nl = '\0';
+		if (line[0] == '#' || !tab)
+			continue;
+		*tab = '\0';
+		json_object_set_new(out, line, json_string(tab + 1));
+	}
+	fclose(f);
+	return out;
+}
+
+int main(void)
+{
+	char src[PATH_MAX] = ".", dir[PATH_MAX], path[PATH_MAX];
+	const char *env = getenv("XGW_CONFORMANCE_DIR");
+	json_t *root, *xfail, *cache, *test;
+	json_error_t jerr;
+	int n = 0, failed = 0, todo = 0, passed = 0;
+	size_t i;
+	bool have_src = src_root(src, sizeof(src));
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	int dn = env && *env ? snprintf(dir, sizeof(dir), "%s", env)
+			     : snprintf(dir, sizeof(dir), "%s/../shared/conformance", src);
+
+	if (dn < 0 || (size_t)dn >= sizeof(dir) ||
+	    (size_t)snprintf(path, sizeof(path), "%s/status.json", dir) >= sizeof(path) ||
+	    access(path, R_OK)) {
+		printf("1..0 # SKIP conformance data not found\n");
+		return 0;
+	}
+	root = json_load_file(path, 0, &jerr);
+	if (!root) {
+		printf("Bail out! %s: %s (line %d)\n", path, jerr.text, jerr.line);
+		return 1;
+	}
+	if (!have_src)
+		printf("# source root not found: no expected failures\n");
+	xfail = expected_failures(src);
+	cache = json_object();
+	printf("TAP version 13\n1..%zu\n", json_array_size(json_object_get(root, "tests")));
+	json_array_foreach(json_object_get(root, "tests"), i, test)
+	{
+		const char *name = jstr(test, "test");
+		const char *reason = json_string_value(json_object_get(xfail, name));
+		struct tally t = { 0 };
+		bool ok = run_test(dir, test, cache, &t);
+
+		n++;
+		if (ok && !reason) {
+			printf("ok %d - %s (%d/%d expectations)\n", n, name, t.passed, t.n);
+			passed++;
+		} else if (ok) {
+			printf("ok %d - %s (%d/%d expectations) # TODO %s (passes now: remove it "
+			       "from status-expected-failures.txt)\n",
+			       n, name, t.passed, t.n, reason);
+			passed++;
+		} else if (reason) {
+			printf("not ok %d - %s (%d/%d expectations) # TODO %s\n", n, name, t.passed,
+			       t.n, reason);
+			todo++;
+		} else {
+			printf("not ok %d - %s (%d/%d expectations)\n", n, name, t.passed, t.n);
+			failed++;
+		}
+		json_object_del(xfail, name);
+	}
+	{
+		const char *name;
+		json_t *v;
+
+		json_object_foreach(xfail, name, v)
+			printf("# status-expected-failures.txt names an unknown test: %s\n", name);
+	}
+	printf("# %d passed, %d expected failures, %d failed\n", passed, todo, failed);
+	json_decref(cache);
+	json_decref(xfail);
+	json_decref(root);
+	return failed ? 1 : 0;
+}
