@@ -57,12 +57,16 @@ struct agent {
 	struct xgw_bpf *bpf;
 	struct xgw_workers *ws;
 	struct xgw_files *files;
+	struct xgw_status_writer *sw;	 /* writes status.json off the event loop */
 	struct xgw_store *store;	 /* the store behind res */
 	struct xgw_reconcile_result res; /* the result being served */
 	bool have_res;
 	uint64_t gen;
-	bool status_programmed;	   /* status says Programmed for gen */
-	uint64_t dataplane_due_ms; /* != 0: BPF and routes still to sync for gen, by then */
+	bool status_programmed;		 /* status says Programmed for gen */
+	uint64_t dataplane_due_ms;	 /* != 0: BPF and routes still to sync for gen, by then */
+	struct xgw_bpf_listener *synced; /* the listener set BPF and the routes hold */
+	size_t n_synced;
+	bool synced_valid;
 	int epfd, sigfd, infd;
 };
 
@@ -426,13 +430,16 @@ static int sync_routes(const struct xgw_reconcile_result *res)
 
 static void write_status(struct agent *a)
 {
-	int err;
+	json_t *root;
 
-	if (!a->have_res)
+	if (!a->have_res || !a->sw)
 		return;
-	err = xgw_status_write(a->o.status_file, &a->res, a->gen, a->status_programmed);
-	if (err)
-		log_warn("status: writing %s: %s", a->o.status_file, strerror(-err));
+	root = xgw_status_json(&a->res, a->gen, a->status_programmed);
+	if (!root)
+		log_warn("status: out of memory building generation %llu",
+			 (unsigned long long)a->gen);
+	else
+		xgw_status_writer_post(a->sw, root);
 }
 
 /*
@@ -492,11 +499,47 @@ static void apply(struct agent *a)
 	a->dataplane_due_ms = now_ms() + ACK_WAIT_MS;
 	log_info("generation %llu: %zu listener(s), snapshot %zu bytes", (unsigned long long)a->gen,
 		 res.n_listeners, res.snap_len);
-	write_status(a);
+	/* status is written once, by sync_dataplane(): programmed, or pending
+	 * when the workers do not all acknowledge in time */
 	return;
 err:
 	xgw_reconcile_result__free(&res);
 	xgw_store__free(st);
+}
+
+/*
+ * BPF listeners and local routes for the current result. Most changes (routes,
+ * endpoints) leave the listener set as it was: then there is nothing to write.
+ */
+static int sync_listeners(struct agent *a)
+{
+	const struct xgw_reconcile_result *r = &a->res;
+	size_t bytes = r->n_listeners * sizeof(*r->listeners);
+	void *copy;
+	int err;
+
+	if (a->synced_valid && a->n_synced == r->n_listeners &&
+	    (!bytes || !memcmp(a->synced, r->listeners, bytes)))
+		return 0;
+	err = xgw_bpf_sync_listeners(a->bpf, r->listeners, r->n_listeners);
+	if (err) {
+		log_err("bpf: syncing listeners: %s", strerror(-err));
+		a->synced_valid = false;
+		return err;
+	}
+	if (a->o.manage_routes && sync_routes(r)) {
+		log_err("routes: local routes for Gateway addresses are incomplete");
+		a->synced_valid = false;
+		return 0;
+	}
+	copy = malloc(bytes + 1);
+	a->synced_valid = copy != NULL;
+	if (copy)
+		memcpy(copy, r->listeners, bytes);
+	free(a->synced);
+	a->synced = copy;
+	a->n_synced = r->n_listeners;
+	return 0;
 }
 
 /* Phase two of apply(): BPF listeners and local routes for generation gen. */
@@ -509,16 +552,11 @@ static void sync_dataplane(struct agent *a, bool acked)
 		log_warn("generation %llu: not every worker acknowledged it within %d ms; "
 			 "programming BPF anyway",
 			 (unsigned long long)a->gen, ACK_WAIT_MS);
-	err = xgw_bpf_sync_listeners(a->bpf, a->res.listeners, a->res.n_listeners);
-	if (err)
-		log_err("bpf: syncing listeners: %s", strerror(-err));
-	if (a->o.manage_routes && sync_routes(&a->res))
-		log_err("routes: local routes for Gateway addresses are incomplete");
-	if (!acked || err)
-		return;
-	a->status_programmed = true;
-	log_info("generation %llu: all %u worker(s) serving it", (unsigned long long)a->gen,
-		 xgw_workers_count(a->ws));
+	err = sync_listeners(a);
+	a->status_programmed = acked && !err;
+	if (a->status_programmed)
+		log_info("generation %llu: all %u worker(s) serving it", (unsigned long long)a->gen,
+			 xgw_workers_count(a->ws));
 	write_status(a);
 }
 
@@ -684,6 +722,12 @@ int main(int argc, char **argv)
 	epoll_add(a.epfd, a.sigfd, TAG_SIG);
 	epoll_add(a.epfd, a.infd, TAG_INOTIFY);
 	mkdir_parent(a.o.status_file);
+	err = xgw_status_writer__start(a.o.status_file, &a.sw);
+	if (err) {
+		log_err("status writer: %s", strerror(-err));
+		err = 1;
+		goto out;
+	}
 
 	bo.pin_dir = a.o.pin_dir;
 	bo.ifaces = a.o.ifaces;
@@ -709,6 +753,8 @@ int main(int argc, char **argv)
 	log_info("shutting down: draining workers");
 out:
 	xgw_workers__stop(a.ws, 10000);
+	xgw_status_writer__stop(a.sw);
+	free(a.synced);
 	if (a.bpf && !a.o.keep_bpf && a.o.manage_routes)
 		xgw_routes_sync(NULL, 0);
 	xgw_bpf__close(a.bpf, !a.o.keep_bpf);

@@ -176,6 +176,8 @@ struct gw_listener {
 	struct xgw_listener_status *st;
 	bool valid;	      /* accepted, not conflicted, programmable */
 	const char *conflict; /* ProtocolConflict, HostnameConflict or NULL */
+	size_t att_first;     /* its attachments: c->att_by_l[att_first .. +att_n) */
+	size_t att_n;
 };
 
 struct gw {
@@ -216,6 +218,7 @@ struct ctx {
 	struct svc_ix *svcs;
 	size_t n_svcs;
 	const struct xgw_endpointslice **slice_refs; /* svcs[i].slices point in here */
+	size_t *att_by_l; /* attachment indices grouped by listener (gw_listener.att_first) */
 	struct xgw_snapb *b;
 };
 
@@ -1365,44 +1368,41 @@ static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listene
 	char name[512];
 	int err = -ENOMEM, idx;
 
-	for (size_t i = 0; i < c->att.n; i++) {
-		struct attachment *at = &c->att.v[i];
-		bool in = false;
+	for (size_t li = 0; li < n; li++) {
+		for (size_t j = 0; j < grp[li]->att_n; j++) {
+			struct attachment *at = &c->att.v[c->att_by_l[grp[li]->att_first + j]];
 
-		for (size_t k = 0; k < n; k++)
-			in |= at->l == grp[k];
-		if (!in)
-			continue;
-		for (int h = 0; h < at->n_hosts; h++) {
-			struct vhost *v;
+			for (int h = 0; h < at->n_hosts; h++) {
+				struct vhost *v;
 
-			if (!best_listener(grp, n, at->l, at->hosts[h]))
-				continue;
-			v = vhost_get(&vh, at->hosts[h]);
-			if (!v)
-				goto out;
-			for (size_t k = 0; k < at->route->n_rules; k++) {
-				const struct xgw_http_rule *rule = &at->route->rules[k];
-				uint32_t sr = c->rule_ids[at->route_idx][k];
-				size_t nm = rule->n_matches ? rule->n_matches : 1;
-
-				if (sr == XGW_SNAP_NONE)
+				if (!best_listener(grp, n, at->l, at->hosts[h]))
 					continue;
-				for (size_t m = 0; m < nm; m++) {
-					const struct xgw_http_match *hm =
-						rule->n_matches ? &rule->matches[m] : NULL;
-					struct entry e = {
-						.route = at->route,
-						.m = hm,
-						.rule_idx = (uint32_t)k,
-						.match_idx = (uint32_t)m,
-						.snap_rule = sr,
-						.path_type = snap_path_type(hm),
-						.path = hm && hm->path ? hm->path : "/",
-					};
+				v = vhost_get(&vh, at->hosts[h]);
+				if (!v)
+					goto out;
+				for (size_t k = 0; k < at->route->n_rules; k++) {
+					const struct xgw_http_rule *rule = &at->route->rules[k];
+					uint32_t sr = c->rule_ids[at->route_idx][k];
+					size_t nm = rule->n_matches ? rule->n_matches : 1;
 
-					if (VEC_PUSH(v->e, e))
-						goto out;
+					if (sr == XGW_SNAP_NONE)
+						continue;
+					for (size_t m = 0; m < nm; m++) {
+						const struct xgw_http_match *hm =
+							rule->n_matches ? &rule->matches[m] : NULL;
+						struct entry e = {
+							.route = at->route,
+							.m = hm,
+							.rule_idx = (uint32_t)k,
+							.match_idx = (uint32_t)m,
+							.snap_rule = sr,
+							.path_type = snap_path_type(hm),
+							.path = hm && hm->path ? hm->path : "/",
+						};
+
+						if (VEC_PUSH(v->e, e))
+							goto out;
+					}
 				}
 			}
 		}
@@ -1459,6 +1459,35 @@ out:
 		free(vh.v[i].e.v);
 	free(vh.v);
 	return err;
+}
+
+/* Group the attachments by listener, so that each listener visits its own. */
+static int index_attachments(struct ctx *c)
+{
+	size_t next = 0;
+
+	c->att_by_l = calloc(c->att.n + 1, sizeof(*c->att_by_l));
+	if (!c->att_by_l)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->att.n; i++)
+		c->att.v[i].l->att_n++;
+	for (size_t g = 0; g < c->n_gws; g++) {
+		if (!c->gws[g].listeners)
+			continue;
+		for (size_t l = 0; l < c->gws[g].spec->n_listeners; l++) {
+			struct gw_listener *gl = &c->gws[g].listeners[l];
+
+			gl->att_first = next;
+			next += gl->att_n;
+			gl->att_n = 0;
+		}
+	}
+	for (size_t i = 0; i < c->att.n; i++) {
+		struct gw_listener *gl = c->att.v[i].l;
+
+		c->att_by_l[gl->att_first + gl->att_n++] = i;
+	}
+	return 0;
 }
 
 static int build_listeners(struct ctx *c)
@@ -1518,7 +1547,7 @@ int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *o
 	for (size_t i = 0; i < st->n_httproutes; i++)
 		if ((err = attach_route(&c, i)))
 			goto out;
-	if ((err = build_rules(&c)) || (err = build_listeners(&c)))
+	if ((err = build_rules(&c)) || (err = index_attachments(&c)) || (err = build_listeners(&c)))
 		goto out;
 	err = xgw_snapb__finish(c.b, &res->snap, &res->snap_len);
 out:
@@ -1532,6 +1561,7 @@ out:
 		free(c.svcs[i].cl);
 	free(c.svcs);
 	free(c.slice_refs);
+	free(c.att_by_l);
 	free(c.gws);
 	return err;
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -8,6 +10,7 @@
 #include <jansson.h>
 
 #include "status.h"
+#include "xgw/log.h"
 #include "xgw/netaddr.h"
 
 static json_t *conds_json(const struct xgw_conds *cs, bool programmed)
@@ -108,25 +111,118 @@ json_t *xgw_status_json(const struct xgw_reconcile_result *res, uint64_t gen, bo
 	return root;
 }
 
+/* Dump <root> to <path> through a temporary file and a rename. */
+static int dump(const char *path, json_t *root)
+{
+	char tmp[512];
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	/* compact: at 10,000 routes indenting doubles the file and the time */
+	if (json_dump_file(root, tmp, JSON_COMPACT))
+		return -EIO;
+	if (rename(tmp, path)) {
+		int err = -errno;
+
+		unlink(tmp);
+		return err;
+	}
+	return 0;
+}
+
 int xgw_status_write(const char *path, const struct xgw_reconcile_result *res, uint64_t gen,
 		     bool programmed)
 {
 	json_t *root = xgw_status_json(res, gen, programmed);
-	char tmp[512];
-	int err = 0;
+	int err;
 
 	if (!root)
 		return -ENOMEM;
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	if (json_dump_file(root, tmp, JSON_INDENT(2) | JSON_SORT_KEYS)) {
-		err = -EIO;
-		goto out;
-	}
-	if (rename(tmp, path)) {
-		err = -errno;
-		unlink(tmp);
-	}
-out:
+	err = dump(path, root);
 	json_decref(root);
 	return err;
+}
+
+struct xgw_status_writer {
+	char *path;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	json_t *pending; /* the newest document not written yet */
+	bool stop;
+};
+
+static void *writer_main(void *arg)
+{
+	struct xgw_status_writer *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		json_t *root;
+		int err;
+
+		while (!w->pending && !w->stop)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->pending)
+			break; /* stopping, and everything is written */
+		root = w->pending;
+		w->pending = NULL;
+		pthread_mutex_unlock(&w->mu);
+		err = dump(w->path, root);
+		if (err)
+			log_warn("status: writing %s: %s", w->path, strerror(-err));
+		json_decref(root);
+		pthread_mutex_lock(&w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+int xgw_status_writer__start(const char *path, struct xgw_status_writer **out)
+{
+	struct xgw_status_writer *w = calloc(1, sizeof(*w));
+	int err;
+
+	if (!w || !(w->path = strdup(path))) {
+		free(w);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	err = pthread_create(&w->thread, NULL, writer_main, w);
+	if (err) {
+		free(w->path);
+		free(w);
+		return -err;
+	}
+	*out = w;
+	return 0;
+}
+
+void xgw_status_writer_post(struct xgw_status_writer *w, json_t *root)
+{
+	json_t *old;
+
+	pthread_mutex_lock(&w->mu);
+	old = w->pending;
+	w->pending = root;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	/* superseded before it was written: nobody needs it */
+	json_decref(old);
+}
+
+void xgw_status_writer__stop(struct xgw_status_writer *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w->path);
+	free(w);
 }

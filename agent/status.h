@@ -29,4 +29,18 @@ json_t *xgw_status_json(const struct xgw_reconcile_result *res, uint64_t gen, bo
 int xgw_status_write(const char *path, const struct xgw_reconcile_result *res, uint64_t gen,
 		     bool programmed);
 
+/*
+ * A thread that writes status documents, so that the agent's event loop never
+ * waits for a large one (at 10,000 routes the file is about 5 MB). Only the
+ * newest posted document is written: one posted before the previous was
+ * written replaces it.
+ */
+struct xgw_status_writer;
+
+int xgw_status_writer__start(const char *path, struct xgw_status_writer **out);
+/* Hand <root> (a reference the writer takes over) to be written to the path. */
+void xgw_status_writer_post(struct xgw_status_writer *w, json_t *root);
+/* Write what is pending, then stop the thread. NULL is fine. */
+void xgw_status_writer__stop(struct xgw_status_writer *w);
+
 #endif /* XGW_AGENT_STATUS_H */
