@@ -18,6 +18,8 @@
 #include <xdp/libxdp.h>
 
 #include "bpf_maps.h"
+#include "maglev.h"
+#include "nexthop.h"
 #include "xgw/abi/maps.h"
 #include "xgw/log.h"
 #include "sk_lookup.skel.h"
@@ -30,8 +32,10 @@
 struct xdp_att {
 	int ifindex;
 	char name[IF_NAMESIZE];
-	struct xdp_program *prog;
+	struct xdp_program *prog; /* NULL when attached by replace_xdp() */
 	enum xdp_attach_mode mode;
+	__u32 xdp_flags; /* replace_xdp(): XDP_FLAGS_*_MODE, for the detach */
+	__u8 nh_mac[6];	 /* the next hop written to xgw_nexthops, zero: none */
 };
 
 struct xgw_bpf {
@@ -42,6 +46,15 @@ struct xgw_bpf {
 	struct xdp_att *atts;
 	size_t n_atts;
 	int fd_addrs, fd_listeners, fd_workers, fd_config;
+	/* The L4 tier: -1 without XDP. */
+	int fd_l4cfg, fd_nodes, fd_rings;
+	uint32_t ring_size;
+	bool l4_enabled;
+	uint32_t self, ring, prev_ring; /* this node's id; ring slots listeners use */
+	uint32_t *table;		/* content of slot <ring>, ring_size entries */
+	struct xgw_ip node_addr[XGW_MAX_NODES];
+	bool node_used[XGW_MAX_NODES];
+	uint32_t n_nodes, n_in_ring;
 };
 
 static int check_bpffs(const char *pin_dir)
@@ -117,6 +130,50 @@ static int attach_sk_lookup(struct xgw_bpf *b)
 	return 0;
 }
 
+/*
+ * An XDP program is attached already. When it is xgw's, left by an agent that
+ * exited with --keep-bpf, swap ours in with one atomic netlink replace, so that
+ * not one packet meets an interface without XDP (libxdp's fallback mode
+ * refuses an occupied interface). Anybody else's program is left alone.
+ */
+static int replace_xdp(struct xgw_bpf *b, struct xdp_att *att, enum xdp_attach_mode mode)
+{
+	__u32 flags = mode == XDP_MODE_NATIVE ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info), old_id = 0;
+	int old_fd, new_fd, err;
+
+	if (bpf_xdp_query_id(att->ifindex, flags, &old_id) || !old_id)
+		return -EBUSY;
+	old_fd = bpf_prog_get_fd_by_id(old_id);
+	if (old_fd < 0)
+		return -errno;
+	err = bpf_obj_get_info_by_fd(old_fd, &info, &len);
+	if (err || strcmp(info.name, "xgw_xdp_lb")) {
+		log_err("xdp: %s runs another program (%s): not replacing it", att->name,
+			err ? "?" : info.name);
+		close(old_fd);
+		return -EBUSY;
+	}
+	new_fd = bpf_program__fd(b->xdp->progs.xgw_xdp_lb);
+	if (new_fd < 0) {
+		err = bpf_object__load(b->xdp->obj);
+		new_fd = err ? err : bpf_program__fd(b->xdp->progs.xgw_xdp_lb);
+	}
+	if (new_fd < 0) {
+		close(old_fd);
+		return new_fd;
+	}
+	LIBBPF_OPTS(bpf_xdp_attach_opts, xo, .old_prog_fd = old_fd);
+	err = bpf_xdp_attach(att->ifindex, new_fd, flags | XDP_FLAGS_REPLACE, &xo);
+	close(old_fd);
+	if (err)
+		return err;
+	att->xdp_flags = flags;
+	log_info("xdp: replaced the program left on %s (id %u) in place", att->name, old_id);
+	return 0;
+}
+
 static int attach_xdp(struct xgw_bpf *b, const char *ifname, enum xgw_xdp_mode mode,
 		      struct xdp_att *att)
 {
@@ -150,6 +207,11 @@ static int attach_xdp(struct xgw_bpf *b, const char *ifname, enum xgw_xdp_mode m
 			return err;
 		}
 		err = xdp_program__attach(att->prog, att->ifindex, modes[i], 0);
+		if (err == -EBUSY || err == -EEXIST) {
+			xdp_program__close(att->prog);
+			att->prog = NULL;
+			err = replace_xdp(b, att, modes[i]);
+		}
 		if (!err) {
 			att->mode = modes[i];
 			log_info("xdp: attached to %s (%s mode)", ifname,
@@ -202,6 +264,9 @@ static int libxdp_print(enum libxdp_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
+static int l4_configure(struct xgw_bpf *b, const struct xgw_bpf_opts *o);
+static int l4_adopt(struct xgw_bpf *b);
+
 int xgw_bpf__open(const struct xgw_bpf_opts *opts, struct xgw_bpf **out)
 {
 	struct xgw_bpf *b = calloc(1, sizeof(*b));
@@ -209,6 +274,7 @@ int xgw_bpf__open(const struct xgw_bpf_opts *opts, struct xgw_bpf **out)
 
 	if (!b)
 		return -ENOMEM;
+	b->fd_l4cfg = b->fd_nodes = b->fd_rings = -1;
 	libbpf_set_print(libbpf_print);
 	libxdp_set_print(libxdp_print);
 	snprintf(b->pin_dir, sizeof(b->pin_dir), "%s", opts->pin_dir ? opts->pin_dir : XGW_PIN_DIR);
@@ -249,6 +315,9 @@ int xgw_bpf__open(const struct xgw_bpf_opts *opts, struct xgw_bpf **out)
 			log_err("xdp: open: %s", strerror(-err));
 			goto err;
 		}
+		err = l4_configure(b, opts);
+		if (err)
+			goto err;
 		b->atts = calloc(opts->n_ifaces, sizeof(*b->atts));
 		if (!b->atts) {
 			err = -ENOMEM;
@@ -260,6 +329,9 @@ int xgw_bpf__open(const struct xgw_bpf_opts *opts, struct xgw_bpf **out)
 				goto err;
 			b->n_atts++;
 		}
+		err = l4_adopt(b);
+		if (err)
+			goto err;
 	}
 	*out = b;
 	return 0;
@@ -276,7 +348,9 @@ void xgw_bpf__close(struct xgw_bpf *b, bool unpin)
 		struct xdp_att *att = &b->atts[i];
 
 		if (unpin) {
-			int err = xdp_program__detach(att->prog, att->ifindex, att->mode, 0);
+			int err = att->prog ? xdp_program__detach(att->prog, att->ifindex,
+								  att->mode, 0)
+					    : bpf_xdp_detach(att->ifindex, att->xdp_flags, NULL);
 
 			if (err)
 				log_warn("xdp: detach from %s: %s", att->name, strerror(-err));
@@ -293,10 +367,21 @@ void xgw_bpf__close(struct xgw_bpf *b, bool unpin)
 	}
 	if (unpin && b->skl)
 		bpf_object__unpin_maps(b->skl->obj, NULL);
+	/* The L4 maps exist in the XDP object only; the shared ones are gone already. */
+	if (unpin && b->xdp && b->n_atts) {
+		struct bpf_map *m;
+
+		bpf_object__for_each_map(m, b->xdp->obj)
+		{
+			if (bpf_map__is_pinned(m))
+				bpf_map__unpin(m, NULL);
+		}
+	}
 	sk_lookup__destroy(b->skl);
 	xdp_lb__destroy(b->xdp);
 	if (unpin)
 		rmdir(b->pin_dir);
+	free(b->table);
 	free(b);
 }
 
@@ -422,6 +507,12 @@ int xgw_bpf_sync_listeners(struct xgw_bpf *b, const struct xgw_bpf_listener *ls,
 		struct xgw_listener_key k = { 0 };
 		struct xgw_listener_val v = { .id = ls[i].id };
 
+		if (b->l4_enabled) {
+			v.flags = XGW_LISTENER_F_RING;
+			v.ring = b->ring;
+			v.prev_ring = b->prev_ring;
+		}
+
 		ip_key(&k.ip, ls[i].family, ls[i].addr);
 		k.port = htons(ls[i].port);
 		k.proto = ls[i].proto;
@@ -445,4 +536,328 @@ int xgw_bpf_sync_listeners(struct xgw_bpf *b, const struct xgw_bpf_listener *ls,
 	if (!err)
 		err = prune(b->fd_listeners, sizeof(struct xgw_listener_key), keep_listener, &w);
 	return err;
+}
+
+/* --- the L4 tier -------------------------------------------------------- */
+
+/* Load-time knobs and map sizes of the XDP object, before libxdp loads it. */
+static int l4_configure(struct xgw_bpf *b, const struct xgw_bpf_opts *o)
+{
+	struct xdp_lb *x = b->xdp;
+	int err;
+
+	b->ring_size = o->ring_size ? o->ring_size : XGW_RING_SIZE;
+	if (!xgw_maglev_is_prime(b->ring_size) || b->ring_size < 3) {
+		log_err("l4: ring size %u is not a prime", b->ring_size);
+		return -EINVAL;
+	}
+	x->rodata->cfg_ring_size = b->ring_size;
+	x->rodata->cfg_encap = o->encap;
+	x->rodata->cfg_gue_port = o->gue_port ? o->gue_port : XGW_GUE_PORT;
+	x->rodata->cfg_encap_mtu = o->encap_mtu ? o->encap_mtu : 1500;
+	x->rodata->cfg_udp_3tuple = o->udp_3tuple;
+	x->rodata->cfg_icmp = o->icmp;
+	x->rodata->cfg_syn_rate = o->syn_rate;
+	err = bpf_map__set_max_entries(x->maps.xgw_rings, XGW_MAX_RINGS * b->ring_size);
+	if (!err && o->flow_table_size)
+		err = bpf_map__set_max_entries(x->maps.xgw_flows, o->flow_table_size);
+	if (err)
+		log_err("l4: sizing maps: %s", strerror(-err));
+	b->table = calloc(b->ring_size, sizeof(*b->table));
+	return err ? err : b->table ? 0 : -ENOMEM;
+}
+
+/*
+ * After load: the L4 maps' fds, and the state an earlier agent left in the
+ * pinned maps (node ids, ring slots and the current ring's content), so that
+ * a restart changes nothing that a packet could notice.
+ */
+static int l4_adopt(struct xgw_bpf *b)
+{
+	struct xgw_listener_key k, *prev = NULL;
+	struct xgw_l4_config cfg;
+	__u32 zero = 0;
+
+	b->fd_l4cfg = map_fd(b->xdp->obj, XGW_MAP_L4CFG);
+	b->fd_nodes = map_fd(b->xdp->obj, XGW_MAP_NODES);
+	b->fd_rings = map_fd(b->xdp->obj, XGW_MAP_RINGS);
+	if (b->fd_l4cfg < 0 || b->fd_nodes < 0 || b->fd_rings < 0) {
+		log_err("xdp: object lacks the L4 maps");
+		return -ENOENT;
+	}
+	for (__u32 id = 0; id < XGW_MAX_NODES; id++) {
+		struct xgw_node_val nv;
+
+		if (!bpf_map_lookup_elem(b->fd_nodes, &id, &nv) &&
+		    (nv.flags & XGW_NODE_F_PRESENT)) {
+			b->node_used[id] = true;
+			b->node_addr[id] = nv.addr;
+		}
+	}
+	if (bpf_map_lookup_elem(b->fd_l4cfg, &zero, &cfg) || !(cfg.flags & XGW_L4_F_ENABLED))
+		return 0;
+	while (!bpf_map_get_next_key(b->fd_listeners, prev, &k)) {
+		struct xgw_listener_val v;
+
+		prev = &k;
+		if (bpf_map_lookup_elem(b->fd_listeners, &k, &v) ||
+		    !(v.flags & XGW_LISTENER_F_RING))
+			continue;
+		if (v.ring >= XGW_MAX_RINGS || v.prev_ring >= XGW_MAX_RINGS)
+			break;
+		for (__u32 i = 0; i < b->ring_size; i++) {
+			__u32 key = v.ring * b->ring_size + i;
+
+			if (bpf_map_lookup_elem(b->fd_rings, &key, &b->table[i]))
+				return -errno;
+		}
+		b->l4_enabled = true;
+		b->self = cfg.self;
+		b->ring = v.ring;
+		b->prev_ring = v.prev_ring;
+		log_info("l4: adopted pinned state: node id %u, ring slot %u (previous %u)",
+			 b->self, b->ring, b->prev_ring);
+		break;
+	}
+	return 0;
+}
+
+static int l4_write_cfg(struct xgw_bpf *b, bool enabled, __u32 self, const struct xgw_ip *addr)
+{
+	struct xgw_l4_config cfg = { .flags = enabled ? XGW_L4_F_ENABLED : 0, .self = self };
+	__u32 zero = 0;
+
+	if (addr)
+		cfg.self_addr = *addr;
+	return bpf_map_update_elem(b->fd_l4cfg, &zero, &cfg, BPF_ANY) ? -errno : 0;
+}
+
+static int l4_disable(struct xgw_bpf *b)
+{
+	int err;
+
+	if (!b->l4_enabled)
+		return 0;
+	/* XDP reads the flag before any ring: off first, listeners after. */
+	err = l4_write_cfg(b, false, 0, NULL);
+	if (err)
+		return err;
+	b->l4_enabled = false;
+	log_info("l4: single-node mode");
+	return 1;
+}
+
+/* Node id for <addr>: the one it had, else the lowest id free in both <taken> and the map. */
+static int node_id(struct xgw_bpf *b, const struct xgw_ip *addr, const bool *taken)
+{
+	for (int id = 0; id < XGW_MAX_NODES; id++)
+		if (b->node_used[id] && !memcmp(&b->node_addr[id], addr, sizeof(*addr)))
+			return id;
+	for (int id = 0; id < XGW_MAX_NODES; id++)
+		if (!b->node_used[id] && !taken[id])
+			return id;
+	return -ENOSPC;
+}
+
+static int write_ring(struct xgw_bpf *b, __u32 slot, const uint32_t *table)
+{
+	__u32 *keys = malloc(b->ring_size * sizeof(*keys));
+	__u32 count = b->ring_size;
+	int err = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	for (__u32 i = 0; i < b->ring_size; i++)
+		keys[i] = slot * b->ring_size + i;
+	if (bpf_map_update_batch(b->fd_rings, keys, table, &count, NULL)) {
+		/* Kernels without batch ops on arrays: one by one. */
+		for (__u32 i = 0; i < b->ring_size && !err; i++)
+			if (bpf_map_update_elem(b->fd_rings, &keys[i], &table[i], BPF_ANY))
+				err = -errno;
+	}
+	free(keys);
+	return err;
+}
+
+/*
+ * xgw_nexthops: per XDP interface, the MAC of the next hop towards the other
+ * nodes, from the kernel's route and neighbour tables. An interface whose
+ * next hop is not resolved (yet: no traffic) gets no entry, and XDP sends
+ * encapsulated frames back to the MAC they came from, right whenever the
+ * router that delivered them also routes between the nodes.
+ */
+static void sync_nexthops(struct xgw_bpf *b, const struct xgw_bpf_node *nodes, size_t n,
+			  const struct xgw_bpf_node *me)
+{
+	int fd = map_fd(b->xdp->obj, XGW_MAP_NEXTHOPS);
+
+	if (fd < 0)
+		return;
+	for (size_t a = 0; a < b->n_atts; a++) {
+		struct xdp_att *att = &b->atts[a];
+		struct xgw_nexthop nh = { 0 };
+		__u32 key = (__u32)att->ifindex;
+		int err = -ENOENT;
+
+		for (size_t i = 0; i < n && err; i++)
+			if (&nodes[i] != me && nodes[i].family == me->family)
+				err = xgw_nexthop_mac(att->ifindex, nodes[i].family, nodes[i].addr,
+						      nh.mac);
+		if (err) {
+			if (bpf_map_delete_elem(fd, &key) == 0)
+				log_info("l4: next hop of %s unknown: back to the sender's MAC",
+					 att->name);
+			memset(att->nh_mac, 0, sizeof(att->nh_mac));
+			continue;
+		}
+		if (bpf_map_update_elem(fd, &key, &nh, BPF_ANY)) {
+			log_warn("l4: writing the next hop of %s: %s", att->name, strerror(errno));
+			continue;
+		}
+		if (memcmp(att->nh_mac, nh.mac, 6))
+			log_info("l4: next hop of %s: %02x:%02x:%02x:%02x:%02x:%02x", att->name,
+				 nh.mac[0], nh.mac[1], nh.mac[2], nh.mac[3], nh.mac[4], nh.mac[5]);
+		memcpy(att->nh_mac, nh.mac, 6);
+	}
+}
+
+int xgw_bpf_sync_nodes(struct xgw_bpf *b, const struct xgw_bpf_node *nodes, size_t n,
+		       const char *self)
+{
+	bool taken[XGW_MAX_NODES] = { 0 };
+	struct xgw_maglev_node *mn = NULL;
+	uint32_t *table = NULL, slot;
+	int ids[XGW_MAX_NODES];
+	const struct xgw_bpf_node *me = NULL;
+	struct xgw_ip self_ip = { 0 };
+	size_t n_mn = 0, n_ok = 0;
+	int err = 0;
+
+	if (b->fd_rings < 0) {
+		if (n)
+			log_warn("l4: %zu XgwNode object(s) ignored: the L4 tier needs XDP "
+				 "(--interface)",
+				 n);
+		return 0;
+	}
+	for (size_t i = 0; i < n && self; i++)
+		if (!strcmp(nodes[i].name, self))
+			me = &nodes[i];
+	if (!me) {
+		if (n && self)
+			log_warn("l4: no XgwNode named %s (--node-name): single-node mode", self);
+		else if (n)
+			log_warn("l4: XgwNode objects but no --node-name: single-node mode");
+		return l4_disable(b);
+	}
+	if (n > XGW_MAX_NODES) {
+		log_err("l4: %zu nodes, at most %d", n, XGW_MAX_NODES);
+		return -E2BIG;
+	}
+	ip_key(&self_ip, me->family, me->addr);
+	mn = calloc(n, sizeof(*mn));
+	table = malloc(b->ring_size * sizeof(*table));
+	if (!mn || !table) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct xgw_ip ip;
+
+		ids[i] = -1;
+		if (nodes[i].family != me->family) {
+			log_warn("l4: XgwNode %s: address family differs from this node's, ignored",
+				 nodes[i].name);
+			continue;
+		}
+		ip_key(&ip, nodes[i].family, nodes[i].addr);
+		ids[i] = node_id(b, &ip, taken);
+		if (ids[i] < 0) {
+			err = ids[i];
+			goto out;
+		}
+		taken[ids[i]] = true;
+		n_ok++;
+		if (nodes[i].healthy && nodes[i].weight)
+			mn[n_mn++] = (struct xgw_maglev_node){ .name = nodes[i].name,
+							       .id = (uint32_t)ids[i],
+							       .weight = nodes[i].weight };
+	}
+	err = xgw_maglev_build(mn, n_mn, b->ring_size, table);
+	if (err) {
+		log_err("l4: Maglev ring over %zu node(s): %s; keeping the previous ring", n_mn,
+			err == -ENOENT ? "no healthy node with a weight" : strerror(-err));
+		goto out;
+	}
+	/* Nodes first: the ring about to be published may name new ones. */
+	for (size_t i = 0; i < n; i++) {
+		struct xgw_node_val nv = { .flags = XGW_NODE_F_PRESENT };
+		__u32 id;
+
+		if (ids[i] < 0)
+			continue;
+		id = (__u32)ids[i];
+		ip_key(&nv.addr, nodes[i].family, nodes[i].addr);
+		if (bpf_map_update_elem(b->fd_nodes, &id, &nv, BPF_ANY)) {
+			err = -errno;
+			goto out;
+		}
+		b->node_used[id] = true;
+		b->node_addr[id] = nv.addr;
+	}
+	sync_nexthops(b, nodes, n, me);
+	err = l4_write_cfg(b, true, (__u32)ids[me - nodes], &self_ip);
+	if (err)
+		goto out;
+	b->n_nodes = (uint32_t)n_ok;
+	b->n_in_ring = (uint32_t)n_mn;
+	if (b->l4_enabled && b->self == (__u32)ids[me - nodes] &&
+	    !memcmp(table, b->table, b->ring_size * sizeof(*table))) {
+		err = 0;
+		goto forget;
+	}
+	/* A slot that no listener reads: neither the current ring nor the previous. */
+	for (slot = 0; slot < XGW_MAX_RINGS; slot++)
+		if (!b->l4_enabled || (slot != b->ring && slot != b->prev_ring))
+			break;
+	err = write_ring(b, slot, table);
+	if (err) {
+		log_err("l4: writing ring slot %u: %s", slot, strerror(-err));
+		goto out;
+	}
+	b->prev_ring = b->l4_enabled ? b->ring : slot;
+	b->ring = slot;
+	b->self = (__u32)ids[me - nodes];
+	memcpy(b->table, table, b->ring_size * sizeof(*table));
+	if (!b->l4_enabled)
+		log_info("l4: multi-node mode, this node is %s (id %u)", me->name, b->self);
+	b->l4_enabled = true;
+	log_info("l4: ring slot %u over %zu node(s) (previous ring: slot %u)", b->ring, n_mn,
+		 b->prev_ring);
+	err = 1;
+forget:
+	/* Nodes that left: their flows have nowhere to go; XDP keeps them local. */
+	for (__u32 id = 0; id < XGW_MAX_NODES; id++) {
+		struct xgw_node_val none = { 0 };
+
+		if (!b->node_used[id] || taken[id])
+			continue;
+		bpf_map_update_elem(b->fd_nodes, &id, &none, BPF_ANY);
+		b->node_used[id] = false;
+	}
+out:
+	free(mn);
+	free(table);
+	return err;
+}
+
+void xgw_bpf_l4_state(const struct xgw_bpf *b, struct xgw_bpf_l4_state *st)
+{
+	*st = (struct xgw_bpf_l4_state){ .enabled = b->l4_enabled,
+					 .self = b->self,
+					 .ring = b->ring,
+					 .prev_ring = b->prev_ring,
+					 .ring_size = b->ring_size,
+					 .n_nodes = b->n_nodes,
+					 .n_in_ring = b->n_in_ring };
 }

@@ -21,11 +21,13 @@
 #include <unistd.h>
 
 #include "bpf_maps.h"
+#include "maglev.h"
 #include "netlink.h"
 #include "reconcile.h"
 #include "source_files.h"
 #include "status.h"
 #include "workers.h"
+#include "xgw/abi/maps.h"
 #include "xgw/ctl.h"
 #include "xgw/log.h"
 #include "xgw/netaddr.h"
@@ -50,6 +52,8 @@ struct opts {
 	const char *log_level;
 	bool manage_routes;
 	bool keep_bpf;
+	const char *node_name;	/* multi-node: this node's XgwNode */
+	struct xgw_bpf_opts l4; /* the L4 tier's load-time knobs */
 };
 
 struct agent {
@@ -99,8 +103,34 @@ static void usage(FILE *out)
 		"                         mount namespace, so pins stay visible)\n"
 		"  --no-routes            do not add local routes for Gateway addresses\n"
 		"  --keep-bpf             leave programs attached and maps pinned on exit\n"
+		"  --node-name NAME       this node's XgwNode (multi-node L4 tier; without it,\n"
+		"                         or without XgwNode objects, everything is local)\n"
+		"  --ring-size N          Maglev table size, a prime (default 65537)\n"
+		"  --flow-table-size N    LRU flow table entries (default 262144)\n"
+		"  --encap MODE           ipip (default) or gue, between nodes\n"
+		"  --gue-port PORT        GUE destination port (default 6080)\n"
+		"  --encap-mtu BYTES      largest encapsulated IP packet (default 1500)\n"
+		"  --udp-3tuple           hash UDP flows without the client port\n"
+		"  --icmp MODE            pass (default) or answer echo requests to Gateway\n"
+		"                         addresses in XDP\n"
+		"  --syn-rate N           answer SYNs with SYN cookies in XDP above N per second,\n"
+		"                         listener and CPU (default 0: off; the stack must accept\n"
+		"                         cookies: net.ipv4.tcp_syncookies=2)\n"
 		"  --log-level LEVEL      error, warn, info (default) or debug\n",
 		"/sys/fs/bpf/xgw");
+}
+
+static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -115,7 +145,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		O_NETNS,
 		O_NOROUTES,
 		O_KEEP,
-		O_LOG
+		O_LOG,
+		O_NODE,
+		O_RING,
+		O_FLOWS,
+		O_ENCAP,
+		O_GUEPORT,
+		O_MTU,
+		O_UDP3,
+		O_ICMP,
+		O_SYNRATE
 	};
 	static const struct option lo[] = {
 		{ "config-dir", required_argument, NULL, 'c' },
@@ -130,6 +169,15 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "no-routes", no_argument, NULL, O_NOROUTES },
 		{ "keep-bpf", no_argument, NULL, O_KEEP },
 		{ "log-level", required_argument, NULL, O_LOG },
+		{ "node-name", required_argument, NULL, O_NODE },
+		{ "ring-size", required_argument, NULL, O_RING },
+		{ "flow-table-size", required_argument, NULL, O_FLOWS },
+		{ "encap", required_argument, NULL, O_ENCAP },
+		{ "gue-port", required_argument, NULL, O_GUEPORT },
+		{ "encap-mtu", required_argument, NULL, O_MTU },
+		{ "udp-3tuple", no_argument, NULL, O_UDP3 },
+		{ "icmp", required_argument, NULL, O_ICMP },
+		{ "syn-rate", required_argument, NULL, O_SYNRATE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -215,6 +263,71 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				return -EINVAL;
 			}
 			o->log_level = optarg;
+			break;
+		case O_NODE:
+			o->node_name = optarg;
+			break;
+		case O_RING:
+			if (parse_u32(optarg, 3, 1u << 24, &o->l4.ring_size) ||
+			    !xgw_maglev_is_prime(o->l4.ring_size)) {
+				fprintf(stderr, "xgw-agent: --ring-size %s: expected a prime\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_FLOWS:
+			if (parse_u32(optarg, 1024, 1u << 27, &o->l4.flow_table_size)) {
+				fprintf(stderr, "xgw-agent: --flow-table-size %s: 1024..2^27\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_ENCAP:
+			if (!strcmp(optarg, "ipip"))
+				o->l4.encap = XGW_ENCAP_IPIP;
+			else if (!strcmp(optarg, "gue"))
+				o->l4.encap = XGW_ENCAP_GUE;
+			else {
+				fprintf(stderr, "xgw-agent: --encap %s: ipip or gue\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_GUEPORT: {
+			uint32_t port;
+
+			if (parse_u32(optarg, 1, 65535, &port)) {
+				fprintf(stderr, "xgw-agent: --gue-port %s: 1..65535\n", optarg);
+				return -EINVAL;
+			}
+			o->l4.gue_port = (uint16_t)port;
+			break;
+		}
+		case O_MTU:
+			if (parse_u32(optarg, 576, 65535, &o->l4.encap_mtu)) {
+				fprintf(stderr, "xgw-agent: --encap-mtu %s: 576..65535\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_UDP3:
+			o->l4.udp_3tuple = true;
+			break;
+		case O_ICMP:
+			if (!strcmp(optarg, "pass"))
+				o->l4.icmp = XGW_ICMP_PASS;
+			else if (!strcmp(optarg, "answer"))
+				o->l4.icmp = XGW_ICMP_ANSWER;
+			else {
+				fprintf(stderr, "xgw-agent: --icmp %s: pass or answer\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_SYNRATE:
+			if (parse_u32(optarg, 0, 100000000, &o->l4.syn_rate)) {
+				fprintf(stderr,
+					"xgw-agent: --syn-rate %s: SYNs per second, 0 = off\n",
+					optarg);
+				return -EINVAL;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -443,6 +556,35 @@ static void write_status(struct agent *a)
 }
 
 /*
+ * The L4 tier from the XgwNode objects. Nodes are infrastructure, not Gateway
+ * API state: they go from the store to the map writer without the reconciler.
+ * On failure the previous ring keeps serving.
+ */
+static void sync_nodes(struct agent *a, const struct xgw_store *st)
+{
+	struct xgw_bpf_node *v = calloc(st->n_nodes + 1, sizeof(*v));
+	int err;
+
+	if (!v) {
+		log_err("l4: out of memory; keeping the previous ring");
+		return;
+	}
+	for (size_t i = 0; i < st->n_nodes; i++) {
+		v[i].name = st->nodes[i].meta.name;
+		v[i].family = st->nodes[i].family;
+		memcpy(v[i].addr, st->nodes[i].addr, 16);
+		v[i].weight = st->nodes[i].weight;
+		v[i].healthy = st->nodes[i].healthy;
+	}
+	err = xgw_bpf_sync_nodes(a->bpf, v, st->n_nodes, a->o.node_name);
+	if (err < 0)
+		log_err("l4: syncing nodes: %s", strerror(-err));
+	else if (err > 0)
+		a->synced_valid = false; /* listeners must point at the new ring slots */
+	free(v);
+}
+
+/*
  * One full pass: folder -> store -> reconcile -> maps, routes, workers,
  * status. On any failure the previous result keeps serving.
  */
@@ -552,6 +694,8 @@ static void sync_dataplane(struct agent *a, bool acked)
 		log_warn("generation %llu: not every worker acknowledged it within %d ms; "
 			 "programming BPF anyway",
 			 (unsigned long long)a->gen, ACK_WAIT_MS);
+	/* The ring before the listeners that point at it. */
+	sync_nodes(a, a->store);
 	err = sync_listeners(a);
 	a->status_programmed = acked && !err;
 	if (a->status_programmed)
@@ -733,6 +877,14 @@ int main(int argc, char **argv)
 	bo.ifaces = a.o.ifaces;
 	bo.n_ifaces = a.o.n_ifaces;
 	bo.xdp_mode = a.o.xdp_mode;
+	bo.ring_size = a.o.l4.ring_size;
+	bo.flow_table_size = a.o.l4.flow_table_size;
+	bo.encap = a.o.l4.encap;
+	bo.gue_port = a.o.l4.gue_port;
+	bo.encap_mtu = a.o.l4.encap_mtu;
+	bo.udp_3tuple = a.o.l4.udp_3tuple;
+	bo.icmp = a.o.l4.icmp;
+	bo.syn_rate = a.o.l4.syn_rate;
 	err = xgw_bpf__open(&bo, &a.bpf);
 	if (err) {
 		err = 1;

@@ -29,6 +29,14 @@ static const char *const stat_names[XGW_STAT__MAX] = {
 	[XGW_STAT_DROP_NO_LISTENER] = "drop_no_listener",
 	[XGW_STAT_DROP_MALFORMED] = "drop_malformed",
 	[XGW_STAT_PASS_MALFORMED] = "pass_malformed",
+	[XGW_STAT_TX_REMOTE] = "tx_remote",
+	[XGW_STAT_TX_SECOND_CHANCE] = "tx_second_chance",
+	[XGW_STAT_PASS_DECAP] = "pass_decap",
+	[XGW_STAT_DROP_TOO_BIG] = "drop_too_big",
+	[XGW_STAT_DROP_ENCAP] = "drop_encap",
+	[XGW_STAT_PASS_LOCAL_ONLY] = "pass_local_only",
+	[XGW_STAT_TX_ICMP_ECHO] = "tx_icmp_echo",
+	[XGW_STAT_TX_SYNCOOKIE] = "tx_syncookie",
 };
 
 static void usage(FILE *out)
@@ -128,6 +136,88 @@ static const char *ip_str(const struct xgw_ip *ip, char *buf)
 	return xgw_ip_format(ip->family, ip->addr, buf);
 }
 
+/*
+ * The L4 tier, when XDP is attached (its maps exist only then): mode, this
+ * node, the ring slots the listeners use, the nodes with their share of the
+ * current ring, and the flow table's population.
+ */
+static void print_l4(const char *dir, int fd_l)
+{
+	char path[512], ip[XGW_IP_STRLEN];
+	struct xgw_listener_key k, *prev = NULL;
+	struct xgw_l4_config cfg;
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info), zero = 0, ring = 0, prev_ring = 0, ring_size;
+	int fd_c, fd_n, fd_r, fd_f;
+	unsigned long flows = 0, share[XGW_MAX_NODES] = { 0 };
+	struct xgw_flow_key fk, *fprev = NULL;
+	bool have_ring = false;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, XGW_MAP_L4CFG);
+	fd_c = bpf_obj_get(path);
+	if (fd_c < 0)
+		return; /* no XDP: no L4 tier */
+	fd_n = open_map(dir, XGW_MAP_NODES);
+	fd_r = open_map(dir, XGW_MAP_RINGS);
+	fd_f = open_map(dir, XGW_MAP_FLOWS);
+	if (fd_n < 0 || fd_r < 0 || fd_f < 0 || bpf_map_lookup_elem(fd_c, &zero, &cfg))
+		goto out;
+	printf("\nL4 tier (%s): %s", XGW_MAP_L4CFG,
+	       cfg.flags & XGW_L4_F_ENABLED ? "multi-node" : "single-node (everything local)");
+	if (!(cfg.flags & XGW_L4_F_ENABLED)) {
+		printf("\n");
+		goto out;
+	}
+	printf(", this node id %u (%s)\n", cfg.self, ip_str(&cfg.self_addr, ip));
+	while (!bpf_map_get_next_key(fd_l, prev, &k)) {
+		struct xgw_listener_val v;
+
+		prev = &k;
+		if (!bpf_map_lookup_elem(fd_l, &k, &v) && (v.flags & XGW_LISTENER_F_RING)) {
+			ring = v.ring;
+			prev_ring = v.prev_ring;
+			have_ring = true;
+			break;
+		}
+	}
+	if (bpf_obj_get_info_by_fd(fd_r, &info, &len))
+		goto out;
+	ring_size = info.max_entries / XGW_MAX_RINGS;
+	if (have_ring) {
+		printf("  ring slot %u (previous %u%s), %u entries per ring\n", ring, prev_ring,
+		       ring == prev_ring ? ": no second chance yet" : "", ring_size);
+		for (__u32 i = 0; i < ring_size; i++) {
+			__u32 key = ring * ring_size + i, node;
+
+			if (!bpf_map_lookup_elem(fd_r, &key, &node) && node < XGW_MAX_NODES)
+				share[node]++;
+		}
+	}
+	printf("  %-6s %-40s %10s\n", "node", "address", "ring share");
+	for (__u32 id = 0; id < XGW_MAX_NODES; id++) {
+		struct xgw_node_val nv;
+
+		if (bpf_map_lookup_elem(fd_n, &id, &nv) || !(nv.flags & XGW_NODE_F_PRESENT))
+			continue;
+		printf("  %-6u %-40s %9.2f%%%s\n", id, ip_str(&nv.addr, ip),
+		       ring_size ? 100.0 * share[id] / ring_size : 0.0,
+		       id == cfg.self ? "  (self)" : "");
+	}
+	while (!bpf_map_get_next_key(fd_f, fprev, &fk) && flows < 100000000) {
+		fprev = &fk;
+		flows++;
+	}
+	printf("  flows in %s: %lu\n", XGW_MAP_FLOWS, flows);
+out:
+	close(fd_c);
+	if (fd_n >= 0)
+		close(fd_n);
+	if (fd_r >= 0)
+		close(fd_r);
+	if (fd_f >= 0)
+		close(fd_f);
+}
+
 static int cmd_maps(const char *dir)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -193,6 +283,7 @@ static int cmd_maps(const char *dir)
 			sum += vals[c];
 		printf("  %-18s %llu\n", stat_names[i], (unsigned long long)sum);
 	}
+	print_l4(dir, fd_l);
 out:
 	free(vals);
 	free(lv);

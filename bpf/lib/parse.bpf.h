@@ -27,6 +27,7 @@
 #define XGW_IPV6_EXT_MAX 6
 
 #define XGW_IP_OFFSET_MASK 0x1fff  /* IPv4 fragment offset, host order */
+#define XGW_IP_MF 0x2000	   /* IPv4 more-fragments flag, host order */
 #define XGW_IP6_OFFSET_MASK 0xfff8 /* IPv6 fragment offset, host order */
 #define XGW_TCP_FLAGS_OFF 13	   /* byte of TCP flags in the header */
 #define XGW_TCP_SYN 0x02
@@ -54,11 +55,14 @@ struct xgw_l3 {
 	__u32 l4_len; /* bytes from the cursor to the end of the IP payload */
 	__u8 proto;   /* IPPROTO_* of the upper layer */
 	__u8 nonfirst_frag;
+	__u8 frag; /* any fragment, first or not: the L4 tier keeps these local */
 };
 
 struct xgw_l4 {
+	__be16 sport;
 	__be16 dport;
-	__u8 syn; /* TCP SYN without ACK */
+	__u8 syn;	/* TCP SYN without ACK */
+	__u8 tcp_nosyn; /* TCP without SYN: an established flow's packet */
 };
 
 /*
@@ -122,6 +126,7 @@ static __always_inline int xgw_parse_ipv4_rest(struct xgw_cursor *cur, void *dat
 	l3->l4_len = tot_len - hlen;
 	l3->proto = iph->protocol;
 	l3->nonfirst_frag = (bpf_ntohs(iph->frag_off) & XGW_IP_OFFSET_MASK) != 0;
+	l3->frag = (bpf_ntohs(iph->frag_off) & (XGW_IP_OFFSET_MASK | XGW_IP_MF)) != 0;
 	return 0;
 }
 
@@ -164,6 +169,7 @@ static __always_inline int xgw_skip_ipv6_frag(struct xgw_cursor *cur, void *data
 		return -1;
 	l3->proto = fh->nexthdr;
 	l3->l4_len -= sizeof(*fh);
+	l3->frag = 1;
 	if (bpf_ntohs(fh->frag_off) & XGW_IP6_OFFSET_MASK)
 		l3->nonfirst_frag = 1;
 	cur->pos = fh + 1;
@@ -188,6 +194,7 @@ static __always_inline int xgw_parse_ipv6_rest(struct xgw_cursor *cur, void *dat
 	l3->l4_len = plen;
 	l3->proto = ip6h->nexthdr;
 	l3->nonfirst_frag = 0;
+	l3->frag = 0;
 
 #pragma unroll
 	for (int i = 0; i < XGW_IPV6_EXT_MAX; i++) {
@@ -230,8 +237,10 @@ static __always_inline int xgw_parse_l4(struct xgw_cursor *cur, void *data_end,
 		if (doff < sizeof(*th) || doff > l3->l4_len || (void *)th + doff > data_end)
 			return -1;
 		flags = ((__u8 *)th)[XGW_TCP_FLAGS_OFF];
+		l4->sport = th->source;
 		l4->dport = th->dest;
 		l4->syn = (flags & (XGW_TCP_SYN | XGW_TCP_ACK)) == XGW_TCP_SYN;
+		l4->tcp_nosyn = !(flags & XGW_TCP_SYN);
 		cur->pos = (void *)th + doff;
 		return 0;
 	}
@@ -240,8 +249,10 @@ static __always_inline int xgw_parse_l4(struct xgw_cursor *cur, void *data_end,
 
 		if ((void *)(uh + 1) > data_end || sizeof(*uh) > l3->l4_len)
 			return -1;
+		l4->sport = uh->source;
 		l4->dport = uh->dest;
 		l4->syn = 0;
+		l4->tcp_nosyn = 0;
 		cur->pos = uh + 1;
 		return 0;
 	}

@@ -23,6 +23,13 @@
 #define XGW_MAP_STATS "xgw_stats"
 #define XGW_MAP_WORKERS "xgw_workers"
 #define XGW_MAP_CONFIG "xgw_config"
+/* The L4 tier (multi-node): xdp_lb only. */
+#define XGW_MAP_L4CFG "xgw_l4cfg"
+#define XGW_MAP_NODES "xgw_nodes"
+#define XGW_MAP_RINGS "xgw_rings"
+#define XGW_MAP_FLOWS "xgw_flows"
+#define XGW_MAP_NEXTHOPS "xgw_nexthops"
+#define XGW_MAP_SYNRATE "xgw_synrate"
 
 /* Pinned links, so that programs stay attached when the agent exits. */
 #define XGW_LINK_SK_LOOKUP "link_sk_lookup"
@@ -37,6 +44,29 @@
 /* Worker sockets: TCP listeners at [0, XGW_MAX_WORKERS), UDP after them. */
 #ifndef XGW_MAX_WORKERS
 #define XGW_MAX_WORKERS 256
+#endif
+/* Nodes of the L4 tier: ids index xgw_nodes and fill the Maglev rings. */
+#ifndef XGW_MAX_NODES
+#define XGW_MAX_NODES 256
+#endif
+/* Maglev table size: a prime; the agent may set another prime at load time. */
+#ifndef XGW_RING_SIZE
+#define XGW_RING_SIZE 65537
+#endif
+/*
+ * Ring slots in xgw_rings (each XGW_RING_SIZE entries). A listener points at
+ * its current ring and at the previous one (second chance); listeners with
+ * the same node set share a slot, so two or three slots are in use at a time.
+ */
+#ifndef XGW_MAX_RINGS
+#define XGW_MAX_RINGS 8
+#endif
+/* Flow table entries (LRU, per-CPU lists); the agent may resize it at load time. */
+#ifndef XGW_FLOW_TABLE_SIZE
+#define XGW_FLOW_TABLE_SIZE 262144
+#endif
+#ifndef XGW_MAX_NEXTHOPS
+#define XGW_MAX_NEXTHOPS 64
 #endif
 #define XGW_SOCK_TCP_BASE 0
 #define XGW_SOCK_UDP_BASE XGW_MAX_WORKERS
@@ -81,13 +111,16 @@ struct xgw_listener_key {
 _Static_assert(sizeof(struct xgw_listener_key) == 24, "xgw_listener_key is 24 bytes");
 
 struct xgw_listener_val {
-	__u32 id;    /* listener index: the key of xgw_lstats, the snapshot's listener id */
-	__u32 flags; /* enum xgw_listener_flags */
+	__u32 id;	 /* listener index: the key of xgw_lstats, the snapshot's listener id */
+	__u32 flags;	 /* enum xgw_listener_flags */
+	__u32 ring;	 /* multi-node: slot of the current Maglev ring in xgw_rings */
+	__u32 prev_ring; /* multi-node: slot of the ring before it (== ring: none) */
 };
-_Static_assert(sizeof(struct xgw_listener_val) == 8, "xgw_listener_val is 8 bytes");
+_Static_assert(sizeof(struct xgw_listener_val) == 16, "xgw_listener_val is 16 bytes");
 
 enum xgw_listener_flags {
 	XGW_LISTENER_F_NONE = 0,
+	XGW_LISTENER_F_RING = 1 << 0, /* ring/prev_ring are valid (multi-node mode) */
 };
 
 /* xgw_lstats: per-CPU array indexed by listener id. */
@@ -111,7 +144,102 @@ enum xgw_stat {
 	XGW_STAT_DROP_NO_LISTENER = 5, /* to a Gateway address on a port with no listener */
 	XGW_STAT_DROP_MALFORMED = 6,   /* to a Gateway address, truncated/invalid L3/L4 header */
 	XGW_STAT_PASS_MALFORMED = 7,   /* truncated/invalid before the destination is known */
-	XGW_STAT__MAX = 8,
+	/* The L4 tier (multi-node mode). */
+	XGW_STAT_TX_REMOTE = 8,	       /* owned by another node: encapsulated, XDP_TX */
+	XGW_STAT_TX_SECOND_CHANCE = 9, /* non-SYN without a local socket: to the previous owner */
+	XGW_STAT_PASS_DECAP = 10,      /* encapsulated by another node: decapsulated, passed */
+	XGW_STAT_DROP_TOO_BIG = 11,    /* would exceed the encapsulation MTU once encapsulated */
+	XGW_STAT_DROP_ENCAP = 12,      /* encapsulation or decapsulation failed (headroom...) */
+	XGW_STAT_PASS_LOCAL_ONLY = 13, /* listener packet kept local: fragment, VLAN, no node */
+	XGW_STAT_TX_ICMP_ECHO = 14,    /* ICMP echo to a Gateway address answered in XDP */
+	XGW_STAT_TX_SYNCOOKIE = 15,    /* SYN above the listener's rate: SYN-ACK with a cookie */
+	XGW_STAT__MAX = 16,
+};
+
+/*
+ * xgw_l4cfg: array with one entry, the L4 tier's run-time state. flags == 0
+ * is single-node mode: every listener packet is local and no ring is read.
+ */
+struct xgw_l4_config {
+	__u32 flags;		 /* enum xgw_l4_flags */
+	__u32 self;		 /* this node's id in xgw_nodes */
+	struct xgw_ip self_addr; /* outer source of encapsulated packets; decap target */
+};
+_Static_assert(sizeof(struct xgw_l4_config) == 28, "xgw_l4_config is 28 bytes");
+
+enum xgw_l4_flags {
+	XGW_L4_F_ENABLED = 1 << 0, /* multi-node: rings, flow table, encap/decap */
+};
+
+/* xgw_nodes: array indexed by node id. */
+struct xgw_node_val {
+	struct xgw_ip addr; /* underlay address: outer destination */
+	__u32 flags;	    /* enum xgw_node_flags */
+};
+_Static_assert(sizeof(struct xgw_node_val) == 24, "xgw_node_val is 24 bytes");
+
+enum xgw_node_flags {
+	XGW_NODE_F_PRESENT = 1 << 0,
+};
+
+/*
+ * xgw_rings: array of XGW_MAX_RINGS * ring size __u32 node ids; slot s of
+ * ring r is entry r * ring_size + s. Written by the agent only.
+ *
+ * xgw_flows: LRU hash, flow -> owner, written by XDP on a flow's first packet
+ * so that the flow keeps its node when the ring changes.
+ */
+struct xgw_flow_key {
+	__u8 src[16]; /* client address, network order (IPv4 in src[0..3]) */
+	__u8 dst[16]; /* Gateway address, network order */
+	__be16 sport; /* network order; 0 for UDP in 3-tuple mode */
+	__be16 dport; /* network order */
+	__u8 proto;   /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;  /* enum xgw_family */
+	__u8 pad[2];  /* zero */
+};
+_Static_assert(sizeof(struct xgw_flow_key) == 40, "xgw_flow_key is 40 bytes");
+
+struct xgw_flow_val {
+	__u32 node; /* owner's node id */
+	__u32 pad;  /* zero */
+};
+_Static_assert(sizeof(struct xgw_flow_val) == 8, "xgw_flow_val is 8 bytes");
+
+/*
+ * xgw_nexthops: hash, ifindex (__u32) -> the L2 next hop that XDP_TX'd
+ * encapsulated packets leaving that interface are addressed to. Without an
+ * entry, the frame goes back to the MAC it came from (the router that
+ * delivered it, which routes between the nodes).
+ */
+struct xgw_nexthop {
+	__u8 mac[6]; /* destination MAC */
+	__u8 pad[2]; /* zero */
+};
+_Static_assert(sizeof(struct xgw_nexthop) == 8, "xgw_nexthop is 8 bytes");
+
+/*
+ * xgw_synrate: per-CPU array indexed by listener id, the SYN-flood guard's
+ * window: SYNs counted per second and CPU; above the load-time rate the XDP
+ * program answers with a SYN cookie itself.
+ */
+struct xgw_synrate {
+	__u64 window_ns; /* bpf_ktime_get_ns() when the current one-second window began */
+	__u64 syns;	 /* SYNs seen in it */
+};
+_Static_assert(sizeof(struct xgw_synrate) == 16, "xgw_synrate is 16 bytes");
+
+/* Encapsulations, chosen at load time. */
+enum xgw_encap {
+	XGW_ENCAP_IPIP = 0, /* IPv4/IPv6 outer, protocol 4 (IPv4 inner) or 41 (IPv6 inner) */
+	XGW_ENCAP_GUE = 1,  /* outer UDP to the GUE port, inner IP right after (GUE variant 1) */
+};
+#define XGW_GUE_PORT 6080 /* default GUE destination port */
+
+/* What happens to ICMP echo requests to Gateway addresses; chosen at load time. */
+enum xgw_icmp_mode {
+	XGW_ICMP_PASS = 0,   /* to the stack, as for any local address */
+	XGW_ICMP_ANSWER = 1, /* echo replies built in XDP (no node's stack involved) */
 };
 
 /* xgw_config: array with one entry, read by sk_lookup on every new flow. */
