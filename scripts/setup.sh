@@ -12,7 +12,7 @@ PKGS=(
 	libbpf-dev libxdp-dev libelf-dev zlib1g-dev libjansson-dev libyaml-dev
 	libcurl4-openssl-dev libssl-dev
 	# tests and the quick start
-	iproute2 curl wrk clang-format libclang-rt-14-dev python3 procps
+	iproute2 curl wrk clang-format libclang-rt-14-dev python3 python3-yaml openssl procps
 )
 
 missing=()

@@ -1,0 +1,159 @@
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+"""Manifests for the conformance runner: loading, the manifest_conventions, and
+the Deployment and EndpointSlice controllers that standalone mode lacks."""
+import copy
+import os
+import re
+
+import yaml
+
+CLASS = "xgw-conformance"
+CONTROLLER = "xgw.io/gateway-controller"
+NAMESPACED_NOT = {"Namespace", "GatewayClass"}
+USABLE_ADDR = "10.78.0.250"  # inside the agent's --address-pool: usable
+UNUSABLE_ADDR = "10.79.255.1"  # outside every pool: AddressNotUsable
+
+
+def key_of(d):
+    m = d.get("metadata") or {}
+    ns = None if d["kind"] in NAMESPACED_NOT else (m.get("namespace") or "default")
+    return (d["kind"], ns, m["name"])
+
+
+def load_manifests(mdir, paths):
+    docs = []
+    for p in paths:
+        with open(os.path.join(mdir, p)) as f:
+            docs += [d for d in yaml.safe_load_all(f) if d]
+    return docs
+
+
+def replace_placeholders(v):
+    if isinstance(v, dict):
+        return {k: replace_placeholders(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [replace_placeholders(x) for x in v]
+    if isinstance(v, str):
+        return v.replace("{GATEWAY_CLASS_NAME}", CLASS).replace("{GATEWAY_CONTROLLER_NAME}", CONTROLLER)
+    return v
+
+
+def prepare(docs):
+    """manifest_conventions: class, controller, addresses, Namespace label, generation."""
+    out = []
+    for d in docs:
+        d = replace_placeholders(copy.deepcopy(d))
+        m = d.setdefault("metadata", {})
+        kind = d.get("kind")
+        if kind == "Gateway":
+            d["spec"]["gatewayClassName"] = CLASS
+            addrs = []
+            for a in d["spec"].get("addresses") or []:
+                if a.get("value") == "PLACEHOLDER_USABLE_ADDRS":
+                    addrs.append({"type": "IPAddress", "value": USABLE_ADDR})
+                elif a.get("value") == "PLACEHOLDER_UNUSABLE_ADDRS":
+                    addrs.append({"type": "IPAddress", "value": UNUSABLE_ADDR})
+                else:
+                    addrs.append(a)
+            if "addresses" in d["spec"]:
+                d["spec"]["addresses"] = addrs
+        if kind == "GatewayClass":
+            d["spec"]["controllerName"] = CONTROLLER
+        if kind == "Namespace":
+            m.setdefault("labels", {})["kubernetes.io/metadata.name"] = m["name"]
+        m.setdefault("generation", 1)
+        out.append(d)
+    return out
+
+
+def container_ports(dep):
+    ports = set()
+    for c in (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []:
+        for p in c.get("ports") or []:
+            if p.get("protocol", "TCP") == "TCP":
+                ports.add(p["containerPort"])
+    return ports or {3000}
+
+
+def named_port(dep, name):
+    for c in dep["spec"]["template"]["spec"].get("containers") or []:
+        for p in c.get("ports") or []:
+            if p.get("name") == name:
+                return p["containerPort"]
+    return None
+
+
+def endpoint_slices(docs, topo, only=None):
+    """Play the Deployment and EndpointSlice controllers: start the echo pods of
+    the Deployments in <docs>, return EndpointSlices for its selector Services
+    (only those whose key is in <only>, when given)."""
+    deps = [d for d in docs if d.get("kind") == "Deployment"]
+    for d in deps:
+        ns = d["metadata"].get("namespace") or "default"
+        # a pod serves on ports it does not declare too: add the numeric targetPorts
+        # of the Services that select it
+        ports = container_ports(d)
+        labels = ((d["spec"].get("template") or {}).get("metadata") or {}).get("labels") or {}
+        for svc in docs:
+            sel = (svc.get("spec") or {}).get("selector") if svc.get("kind") == "Service" else None
+            if sel and (svc["metadata"].get("namespace") or "default") == ns and \
+                    all(labels.get(k) == v for k, v in sel.items()):
+                ports |= {p.get("targetPort", p["port"]) for p in svc["spec"].get("ports") or []
+                          if isinstance(p.get("targetPort", p["port"]), int)}
+        topo.pods_for(ns, d["metadata"]["name"], d["spec"].get("replicas", 1), ports)
+    out = []
+    for svc in docs:
+        if svc.get("kind") != "Service" or not (svc.get("spec") or {}).get("selector"):
+            continue
+        if only is not None and key_of(svc) not in only:
+            continue
+        ns = svc["metadata"].get("namespace") or "default"
+        sel = svc["spec"]["selector"]
+        for fam, at in (("v4", "IPv4"), ("v6", "IPv6")):
+            eps, ports = [], []
+            for d in deps:
+                labels = ((d["spec"].get("template") or {}).get("metadata") or {}).get("labels") or {}
+                if (d["metadata"].get("namespace") or "default") != ns or \
+                        any(labels.get(k) != v for k, v in sel.items()):
+                    continue
+                for sp in svc["spec"].get("ports") or []:
+                    tp = sp.get("targetPort", sp["port"])
+                    if isinstance(tp, str):
+                        tp = named_port(d, tp)
+                    if tp is None:
+                        continue
+                    pe = {"port": tp, "protocol": sp.get("protocol", "TCP")}
+                    if sp.get("name"):
+                        pe["name"] = sp["name"]
+                    if pe not in ports:
+                        ports.append(pe)
+                for pod in topo.pods[(ns, d["metadata"]["name"])]:
+                    eps.append({"addresses": [pod[fam]], "conditions": {"ready": True, "serving": True},
+                                "targetRef": {"kind": "Pod", "name": pod["name"], "namespace": ns}})
+            if eps:
+                out.append({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                            "metadata": {"name": f"{svc['metadata']['name']}-xgwconf-{fam}", "namespace": ns,
+                                         "labels": {"kubernetes.io/service-name": svc["metadata"]["name"]},
+                                         "generation": 1},
+                            "addressType": at, "ports": ports, "endpoints": eps})
+    return out
+
+
+def set_path(obj, path, value, append=False):
+    parts = re.findall(r"[^.\[\]]+|\[\d+\]", path)
+    cur = obj
+    for i, p in enumerate(parts):
+        last = i == len(parts) - 1
+        if p.startswith("["):
+            idx = int(p[1:-1])
+            if last:
+                cur[idx] = value
+            else:
+                cur = cur[idx]
+        elif last:
+            if append:
+                cur.setdefault(p, []).append(value)
+            else:
+                cur[p] = value
+        else:
+            cur = cur.setdefault(p, {})
