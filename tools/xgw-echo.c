@@ -9,7 +9,17 @@
  * conformance echo server (echo-basic): json.MarshalIndent of the request with
  * Go-canonical header names sorted as Go sorts map keys, Go's string escaping,
  * and X-Echo-Set-Header turned into response headers. In both modes /health
- * answers 200 "OK" and /status/NNN answers NNN with no body.
+ * answers 200 "OK" and /status/NNN answers NNN with no body. json mode also
+ * does what echo-basic does beyond the echo: ?delay=<Go duration> (capped at
+ * 60 s), the /retry/ simulator (per-uuid attempt counts in an LRU table) and
+ * the /ws WebSocket echo (echo_ws.c).
+ *
+ * A delayed request parks its connection: the request stays unconsumed in the
+ * input buffer, reading stops, and the connection waits in a min-heap ordered
+ * by wake time that sets epoll_wait's timeout. On waking the request is parsed
+ * again and answered with the plan made the first time, so a retry attempt is
+ * counted once and pipelined requests are answered in order, as Go's server
+ * does by handling one request of a connection at a time.
  *
  * A response is held back until its request's body has been read and thrown
  * away: a proxy under test never sees an early response, and a close after the
@@ -37,6 +47,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "echo_params.h"
+#include "echo_ws.h"
 #include "http1.h"
 #include "xgw/log.h"
 #include "xgw/netaddr.h"
@@ -48,6 +60,7 @@
 #define LINGER_TIMEOUT 2
 #define ADDR_STRLEN (XGW_IP_STRLEN + 8)
 #define MAX_ECHO_SET 64
+#define MAX_DELAY_NS (60 * 1000000000ULL) /* ?delay and delayRetry are capped here */
 
 enum mode {
 	MODE_PLAIN,
@@ -72,6 +85,21 @@ struct listener {
 	int fd;
 };
 
+/* What a request gets, decided once when its head is first parsed (json mode). */
+enum action {
+	ACT_ECHO,   /* the usual answer for the path */
+	ACT_STATUS, /* a failing retry with responseCode: that status, empty body */
+	ACT_ERROR,  /* status with {"message": srv.err}, as echo-basic's processError */
+	ACT_RESET,  /* a failing retry without responseCode: TCP RST */
+	ACT_WS,	    /* the WebSocket opening handshake */
+};
+
+struct plan {
+	enum action act;
+	int status;	   /* ACT_STATUS, ACT_ERROR */
+	uint64_t delay_ns; /* answer this much later; never with ACT_ERROR */
+};
+
 enum rd_state {
 	RD_HEAD,
 	RD_LENGTH,
@@ -88,6 +116,13 @@ struct conn {
 	bool keep_alive; /* of the request being read */
 	bool closing;	 /* answer nothing more; shut down once out is sent */
 	bool lingering;	 /* write side shut down, input discarded until EOF */
+	bool parked;	 /* waiting in srv.timers to answer the request at the front of in */
+	bool planned;	 /* plan holds the decision for the request at the front of in */
+	bool reset;	 /* abort with an RST once the output before it is sent */
+	struct plan plan;
+	uint64_t wake_ns;   /* CLOCK_MONOTONIC, while parked */
+	size_t heap_pos;    /* 1 + index in srv.timers, 0 when not parked */
+	struct echo_ws *ws; /* after a WebSocket upgrade: the frame reader */
 	char *in;
 	size_t in_len, in_cap;
 	struct buf out;
@@ -114,7 +149,10 @@ struct server {
 	const char *name, *ns;
 	bool quiet;
 	struct conn_list idle, linger;
+	struct conn **timers; /* parked connections, a min-heap on wake_ns */
+	size_t n_timers, timers_cap;
 	struct buf body; /* scratch: the response body being rendered */
+	char err[512];	 /* the message of an ACT_ERROR plan, NUL-terminated */
 	uint64_t rng[2];
 	time_t date_sec;
 	char date_http[40];	     /* IMF-fixdate, for the Date header */
@@ -130,6 +168,14 @@ static time_t now_sec(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /* ---- buffers ---- */
@@ -217,6 +263,81 @@ static void list_append(struct conn_list *l, struct conn *c, time_t deadline)
 		l->head = c;
 	l->tail = c;
 	c->list = l;
+}
+
+/* ---- the timer heap: parked connections by wake time, O(log n) per change ---- */
+
+static void heap_set(size_t i, struct conn *c)
+{
+	srv.timers[i] = c;
+	c->heap_pos = i + 1;
+}
+
+static void heap_up(size_t i)
+{
+	struct conn *c = srv.timers[i];
+
+	while (i) {
+		size_t parent = (i - 1) / 2;
+
+		if (srv.timers[parent]->wake_ns <= c->wake_ns)
+			break;
+		heap_set(i, srv.timers[parent]);
+		i = parent;
+	}
+	heap_set(i, c);
+}
+
+static void heap_down(size_t i)
+{
+	struct conn *c = srv.timers[i];
+
+	for (;;) {
+		size_t m = 2 * i + 1;
+
+		if (m >= srv.n_timers)
+			break;
+		if (m + 1 < srv.n_timers && srv.timers[m + 1]->wake_ns < srv.timers[m]->wake_ns)
+			m++;
+		if (c->wake_ns <= srv.timers[m]->wake_ns)
+			break;
+		heap_set(i, srv.timers[m]);
+		i = m;
+	}
+	heap_set(i, c);
+}
+
+static int heap_push(struct conn *c)
+{
+	if (srv.n_timers == srv.timers_cap) {
+		size_t cap = srv.timers_cap ? srv.timers_cap * 2 : 64;
+		struct conn **v = realloc(srv.timers, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		srv.timers = v;
+		srv.timers_cap = cap;
+	}
+	srv.timers[srv.n_timers++] = c;
+	heap_up(srv.n_timers - 1);
+	return 0;
+}
+
+static void heap_del(struct conn *c)
+{
+	struct conn *last;
+	size_t i;
+
+	if (!c->heap_pos)
+		return;
+	i = c->heap_pos - 1;
+	c->heap_pos = 0;
+	last = srv.timers[--srv.n_timers];
+	if (last == c)
+		return;
+	heap_set(i, last);
+	heap_up(i);
+	heap_down(last->heap_pos - 1);
 }
 
 /* ---- dates, ids ---- */
@@ -545,26 +666,160 @@ static int status_of(const struct xgw_h1_request *req)
 	return code < 200 ? 200 : code;
 }
 
-/* Append the response to <req> to c->out. Returns 0 or -ENOMEM. */
-static int respond(struct conn *c, const struct xgw_h1_request *req)
+static bool path_prefix(const struct xgw_h1_request *req, const char *s)
+{
+	return req->path_len >= strlen(s) && !memcmp(req->path, s, strlen(s));
+}
+
+/* ---- plans ---- */
+
+/* <msg> NULL: srv.err already holds the message. */
+static void plan_error(struct plan *pl, int status, const char *msg)
+{
+	if (msg)
+		snprintf(srv.err, sizeof(srv.err), "%s", msg);
+	pl->act = ACT_ERROR;
+	pl->status = status;
+	pl->delay_ns = 0;
+}
+
+/*
+ * /retry/?uuid=U&succeedAfter=N[&responseCode=C][&delayRetry=D]: attempts 1..N
+ * for U fail (C with an empty body, else an RST), after D; later ones echo.
+ */
+static void plan_retry(const struct xgw_h1_request *req, struct plan *pl)
+{
+	char uuid[ECHO_RETRY_UUID_MAX + 1];
+	long ulen = echo_query_get(req, "uuid", uuid, sizeof(uuid));
+	int after, code = 0, no_code;
+	uint64_t delay;
+
+	if (ulen <= 0 || ulen > ECHO_RETRY_UUID_MAX) {
+		plan_error(pl, 400, "uuid: missing, or longer than 128 bytes");
+		return;
+	}
+	if (echo_query_int(req, "succeedAfter", &after)) {
+		plan_error(pl, 400, "succeedAfter: expected an integer");
+		return;
+	}
+	no_code = echo_query_int(req, "responseCode", &code);
+	if (no_code == -EINVAL || (!no_code && (code < 200 || code > 999))) {
+		plan_error(pl, 400, "responseCode: expected a status code 200-999");
+		return;
+	}
+	if (echo_query_duration(req, "delayRetry", MAX_DELAY_NS, &delay, srv.err,
+				sizeof(srv.err))) {
+		plan_error(pl, 400, NULL);
+		return;
+	}
+	/* Only a valid attempt counts. */
+	if (echo_retry_attempt(uuid, (size_t)ulen) <= (uint32_t)(after > 0 ? after : 0)) {
+		pl->act = no_code ? ACT_RESET : ACT_STATUS;
+		pl->status = code;
+		pl->delay_ns = delay;
+	}
+}
+
+/* Decide what <req> gets: see enum action. Counts a retry attempt. */
+static void plan_request(const struct xgw_h1_request *req, struct plan *pl)
+{
+	*pl = (struct plan){ .act = ACT_ECHO };
+	if (srv.mode != MODE_JSON || path_is(req, "/health") || path_prefix(req, "/status/"))
+		return;
+	if (path_is(req, "/ws")) {
+		pl->act = ACT_WS;
+		return;
+	}
+	if (path_is(req, "/retry") || path_prefix(req, "/retry/")) {
+		plan_retry(req, pl);
+		if (pl->act != ACT_ECHO)
+			return;
+	}
+	if (echo_query_duration(req, "delay", MAX_DELAY_NS, &pl->delay_ns, srv.err,
+				sizeof(srv.err)))
+		plan_error(pl, 500, NULL);
+}
+
+/* ---- responses ---- */
+
+static void log_request(const struct conn *c, const struct xgw_h1_request *req, int status,
+			size_t len)
+{
+	if (srv.quiet)
+		return;
+	if (status)
+		log_info("%s \"%.*s %.*s HTTP/1.%d\" %d %zu", c->peer, (int)req->method_len,
+			 req->method, (int)req->target_len, req->target, req->minor_version, status,
+			 len);
+	else
+		log_info("%s \"%.*s %.*s HTTP/1.%d\" reset", c->peer, (int)req->method_len,
+			 req->method, (int)req->target_len, req->target, req->minor_version);
+}
+
+/* echo-basic's /ws: 101 and a frame reader, or the error golang.org/x/net/websocket gives. */
+static int respond_ws(struct conn *c, const struct xgw_h1_request *req)
+{
+	char accept[ECHO_WS_ACCEPT_LEN + 1];
+	enum echo_ws_verdict v = echo_ws_handshake(req, accept);
+	int status = v == ECHO_WS_OK ? 101 : v == ECHO_WS_BAD_METHOD ? 405 : 400;
+
+	update_dates();
+	if (v == ECHO_WS_OK) {
+		c->ws = calloc(1, sizeof(*c->ws));
+		if (!c->ws)
+			return -ENOMEM;
+		buf_printf(&c->out,
+			   "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+			   "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+			   accept);
+	} else {
+		c->keep_alive = false;
+		buf_printf(&c->out,
+			   "HTTP/1.1 %d %s\r\nDate: %s\r\n%sContent-Length: 0\r\n"
+			   "Connection: close\r\n\r\n",
+			   status, xgw_h1_reason(status), srv.date_http,
+			   v == ECHO_WS_BAD_VERSION ? "Sec-WebSocket-Version: 13\r\n" : "");
+	}
+	log_request(c, req, status, 0);
+	return c->out.err;
+}
+
+/* Append the response to <req>, as <pl> decided it, to c->out. Returns 0 or -ENOMEM. */
+static int respond(struct conn *c, const struct xgw_h1_request *req, const struct plan *pl)
 {
 	struct buf *b = &srv.body, *out = &c->out;
 	bool head = req->method_len == 4 && !memcmp(req->method, "HEAD", 4);
-	bool json = false, page = false, has_body;
+	bool json = false, nosniff = false, page = false, has_body;
 	const char *ctype = NULL;
 	int status = 200;
 
+	if (pl->act == ACT_RESET) {
+		c->reset = true;
+		log_request(c, req, 0, 0);
+		return 0;
+	}
+	if (pl->act == ACT_WS)
+		return respond_ws(c, req);
 	b->len = 0;
 	b->err = 0;
 	update_dates();
 	if (path_is(req, "/health")) {
 		ctype = "text/plain; charset=utf-8";
 		buf_str(b, "OK");
-	} else if (req->path_len >= 8 && !memcmp(req->path, "/status/", 8)) {
+	} else if (path_prefix(req, "/status/")) {
 		status = status_of(req);
+	} else if (pl->act == ACT_STATUS) {
+		status = pl->status;
+	} else if (pl->act == ACT_ERROR) {
+		status = pl->status;
+		ctype = "application/json";
+		nosniff = true;
+		buf_str(b, "{\"message\":");
+		json_str(b, srv.err, strlen(srv.err));
+		buf_str(b, "}");
 	} else if (srv.mode == MODE_JSON) {
 		ctype = "application/json";
-		json = true;
+		json = nosniff = true;
 		render_json(b, req);
 	} else {
 		ctype = "text/plain";
@@ -581,10 +836,10 @@ static int respond(struct conn *c, const struct xgw_h1_request *req)
 		buf_str(out, "Server: xgw-echo\r\n");
 	if (ctype)
 		buf_printf(out, "Content-Type: %s\r\n", ctype);
-	if (json) {
+	if (nosniff)
 		buf_str(out, "X-Content-Type-Options: nosniff\r\n");
+	if (json)
 		echo_set_headers(out, req);
-	}
 	if (page)
 		buf_str(out,
 			"Expires: Thu, 01 Jan 1970 00:00:01 GMT\r\nCache-Control: no-cache\r\n");
@@ -597,10 +852,7 @@ static int respond(struct conn *c, const struct xgw_h1_request *req)
 	buf_add(out, "\r\n", 2);
 	if (has_body && !head)
 		buf_add(out, b->p, b->len);
-	if (!srv.quiet)
-		log_info("%s \"%.*s %.*s HTTP/1.%d\" %d %zu", c->peer, (int)req->method_len,
-			 req->method, (int)req->target_len, req->target, req->minor_version, status,
-			 b->len);
+	log_request(c, req, status, b->len);
 	return out->err;
 }
 
@@ -622,6 +874,9 @@ static int respond_error(struct conn *c, int status)
 static void conn_free(struct conn *c)
 {
 	list_del(c);
+	heap_del(c);
+	echo_ws_release(c->ws);
+	free(c->ws);
 	close(c->fd);
 	free(c->in);
 	free(c->out.p);
@@ -649,6 +904,15 @@ static int conn_linger(struct conn *c)
 	return conn_events(c, EPOLLIN);
 }
 
+/* A failing retry without responseCode: close with an RST. Returns -ECONNABORTED: free <c>. */
+static int conn_reset(struct conn *c)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	return -ECONNABORTED;
+}
+
 /* Send what may be sent. Returns 0, or -errno when the connection is to be freed. */
 static int conn_flush(struct conn *c)
 {
@@ -673,13 +937,16 @@ static int conn_flush(struct conn *c)
 		c->out_off = 0;
 	}
 	if (c->out_off == c->out_ready && c->closing)
-		return conn_linger(c);
+		return c->reset ? conn_reset(c) : conn_linger(c);
 	if (c->closing)
 		return conn_events(c, EPOLLOUT);
+	/* A parked connection reads nothing: its request waits at the front of c->in. */
 	if (c->out_off == c->out_ready)
-		return conn_events(c, EPOLLIN);
+		return conn_events(c, c->parked ? 0 : EPOLLIN);
 	/* Keep reading pipelined requests until too much output waits for the client. */
-	return conn_events(c, EPOLLOUT | (c->out.len - c->out_off < OUT_HIGH_WATER ? EPOLLIN : 0));
+	return conn_events(
+		c,
+		EPOLLOUT | (!c->parked && c->out.len - c->out_off < OUT_HIGH_WATER ? EPOLLIN : 0));
 }
 
 /* The body of the current request has been read: its response may go. */
@@ -687,8 +954,26 @@ static void request_done(struct conn *c)
 {
 	c->rd = RD_HEAD;
 	c->out_ready = c->out.len;
-	if (!c->keep_alive)
+	if ((!c->keep_alive && !c->ws) || c->reset)
 		c->closing = true;
+}
+
+/* Hold the request at the front of c->in for c->plan.delay_ns. Returns 0 or -ENOMEM. */
+static int conn_park(struct conn *c)
+{
+	c->wake_ns = now_ns() + c->plan.delay_ns;
+	c->parked = true;
+	c->planned = true;
+	list_del(c); /* a delay may outlast the idle timeout */
+	return heap_push(c);
+}
+
+static int ws_write(void *ctx, const void *p, size_t n)
+{
+	struct conn *c = ctx;
+
+	buf_add(&c->out, p, n);
+	return c->out.err;
 }
 
 /* Parse and answer what c->in holds. Returns 0 or -errno. */
@@ -697,11 +982,22 @@ static int conn_process(struct conn *c)
 	size_t off = 0;
 	int rc = 0;
 
-	while (off < c->in_len && !c->closing && rc >= 0) {
+	while (off < c->in_len && !c->closing && !c->parked && rc >= 0) {
 		const char *p = c->in + off;
 		size_t n = c->in_len - off, used;
 
-		if (c->rd == RD_LENGTH) {
+		if (c->ws) {
+			/* Consumes all but an incomplete frame head. */
+			int r = echo_ws_feed(c->ws, p, n, &used, ws_write, c);
+
+			off += used;
+			c->out_ready = c->out.len;
+			if (r < 0)
+				rc = r;
+			else if (r)
+				c->closing = true;
+			break;
+		} else if (c->rd == RD_LENGTH) {
 			used = n < c->body_left ? n : (size_t)c->body_left;
 			c->body_left -= used;
 			off += used;
@@ -731,6 +1027,14 @@ static int conn_process(struct conn *c)
 				c->out_ready = c->out.len;
 				break;
 			}
+			if (!c->planned) {
+				plan_request(&req, &c->plan);
+				if (c->plan.delay_ns) {
+					rc = conn_park(c);
+					break;
+				}
+			}
+			c->planned = false;
 			off += (size_t)r;
 			c->keep_alive = req.keep_alive;
 			if (req.expect_continue &&
@@ -741,7 +1045,7 @@ static int conn_process(struct conn *c)
 				rc = c->out.err;
 			}
 			if (!rc)
-				rc = respond(c, &req);
+				rc = respond(c, &req, &c->plan);
 			if (req.body == XGW_H1_BODY_CHUNKED) {
 				c->rd = RD_CHUNKED;
 				c->chunked = (struct xgw_h1_chunked){};
@@ -766,6 +1070,8 @@ static int conn_read(struct conn *c)
 	ssize_t n;
 	int err;
 
+	if (c->parked)
+		return 0;
 	if (c->closing) {
 		char sink[4096];
 
@@ -895,6 +1201,40 @@ static int listeners_arm(void)
 	return 0;
 }
 
+/* Answer the parked requests whose time has come. */
+static void wake_due(void)
+{
+	uint64_t now = now_ns();
+
+	while (srv.n_timers && srv.timers[0]->wake_ns <= now) {
+		struct conn *c = srv.timers[0];
+		int err;
+
+		heap_del(c);
+		c->parked = false;
+		list_append(&srv.idle, c, now_sec() + IDLE_TIMEOUT);
+		err = conn_process(c);
+		if (!err)
+			err = conn_flush(c);
+		if (err)
+			conn_free(c);
+	}
+}
+
+/* epoll_wait's timeout: the next wake, rounded up to a millisecond, or a 1 s tick. */
+static int next_timeout(void)
+{
+	uint64_t now, ms;
+
+	if (!srv.n_timers)
+		return 1000;
+	now = now_ns();
+	if (srv.timers[0]->wake_ns <= now)
+		return 0;
+	ms = (srv.timers[0]->wake_ns - now + 999999) / 1000000;
+	return ms < 1000 ? (int)ms : 1000;
+}
+
 static void expire(void)
 {
 	time_t now = now_sec();
@@ -1008,7 +1348,7 @@ static int run(void)
 	struct epoll_event evs[256];
 
 	for (;;) {
-		int n = epoll_wait(srv.epfd, evs, 256, 1000);
+		int n = epoll_wait(srv.epfd, evs, 256, next_timeout());
 
 		if (n < 0 && errno != EINTR)
 			return -errno;
@@ -1029,6 +1369,7 @@ static int run(void)
 				conn_event((struct conn *)k, evs[i].events);
 			}
 		}
+		wake_due();
 		expire();
 	}
 }
@@ -1143,6 +1484,9 @@ out:
 		conn_free(srv.idle.head);
 	while (srv.linger.head)
 		conn_free(srv.linger.head);
+	while (srv.n_timers)
+		conn_free(srv.timers[0]);
+	free(srv.timers);
 	for (int i = 0; i < srv.n_listen; i++)
 		close(srv.listeners[i].fd);
 	if (srv.sig.fd >= 0)

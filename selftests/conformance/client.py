@@ -141,7 +141,7 @@ def ws_echo(ip, port, host, path, messages, timeout=5.0):
             lines = head.decode("latin-1").split("\r\n")
             if " 101 " not in lines[0] + " ":
                 return f"handshake answered {lines[0]!r}"
-            want = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC11B65").encode())
+            want = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode())
                                     .digest()).decode()
             got = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
             if got.get("sec-websocket-accept") != want:
