@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,12 +57,19 @@ struct opts {
 	struct xgw_bpf_opts l4; /* the L4 tier's load-time knobs */
 };
 
+/* A generation's warning lines, sorted, so that only changes are logged. */
+struct warnings {
+	char **v;
+	size_t n, cap;
+};
+
 struct agent {
 	struct opts o;
 	struct xgw_bpf *bpf;
 	struct xgw_workers *ws;
 	struct xgw_files *files;
 	struct xgw_status_writer *sw;	 /* writes status.json off the event loop */
+	struct warnings warned;		 /* what the last generation warned about, sorted */
 	struct xgw_store *store;	 /* the store behind res */
 	struct xgw_reconcile_result res; /* the result being served */
 	bool have_res;
@@ -451,12 +459,80 @@ static const struct xgw_gateway_status *find_prev_gw(struct agent *a, const char
 	return NULL;
 }
 
+static void warnings_free(struct warnings *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		free(w->v[i]);
+	free(w->v);
+	memset(w, 0, sizeof(*w));
+}
+
+static void warn(struct warnings *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Add a warning line to <w> (dropped, not lost from the log, on ENOMEM). */
+static void warn(struct warnings *w, const char *fmt, ...)
+{
+	char *line = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&line, fmt, ap) < 0)
+		line = NULL;
+	va_end(ap);
+	if (!line)
+		return;
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 16;
+		char **v = realloc(w->v, cap * sizeof(*v));
+
+		if (!v) {
+			log_warn("%s", line);
+			free(line);
+			return;
+		}
+		w->v = v;
+		w->cap = cap;
+	}
+	w->v[w->n++] = line;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool warned_before(const struct warnings *w, const char *line)
+{
+	return w->n && bsearch(&line, w->v, w->n, sizeof(*w->v), str_cmp);
+}
+
+/*
+ * Log the lines of <now> that <before> did not have, and say which of
+ * <before>'s are gone; then <now> becomes <before>. A reload that changes
+ * nothing logs nothing, however many objects warn.
+ */
+static void warnings_commit(struct warnings *before, struct warnings *now)
+{
+	if (now->n)
+		qsort(now->v, now->n, sizeof(*now->v), str_cmp);
+	for (size_t i = 0; i < now->n; i++)
+		if ((!i || strcmp(now->v[i], now->v[i - 1])) && !warned_before(before, now->v[i]))
+			log_warn("%s", now->v[i]);
+	for (size_t i = 0; i < before->n; i++)
+		if (!warned_before(now, before->v[i]))
+			log_info("resolved: %s", before->v[i]);
+	warnings_free(before);
+	*before = *now;
+	memset(now, 0, sizeof(*now));
+}
+
 static void log_result(struct agent *a, const struct xgw_reconcile_result *res)
 {
+	struct warnings w = { 0 };
 	char ip[XGW_IP_STRLEN];
 
 	for (size_t i = 0; i < res->n_problems; i++)
-		log_warn("%s", res->problems[i]);
+		warn(&w, "%s", res->problems[i]);
 	for (size_t i = 0; i < res->n_gateways; i++) {
 		const struct xgw_gateway_status *g = &res->gateways[i];
 		const struct xgw_gateway_status *p = find_prev_gw(a, g->ns, g->name);
@@ -469,9 +545,9 @@ static void log_result(struct agent *a, const struct xgw_reconcile_result *res)
 				 g->addr_from_pool ? " (from the address pool)" : "");
 		for (int c = 0; c < g->conds.n; c++)
 			if (strcmp(g->conds.c[c].status, "True"))
-				log_warn("Gateway %s/%s: %s=%s %s: %s", g->ns, g->name,
-					 g->conds.c[c].type, g->conds.c[c].status,
-					 g->conds.c[c].reason, g->conds.c[c].message);
+				warn(&w, "Gateway %s/%s: %s=%s %s: %s", g->ns, g->name,
+				     g->conds.c[c].type, g->conds.c[c].status, g->conds.c[c].reason,
+				     g->conds.c[c].message);
 		for (size_t l = 0; l < g->n_listeners; l++) {
 			const struct xgw_listener_status *ls = &g->listeners[l];
 
@@ -482,9 +558,9 @@ static void log_result(struct agent *a, const struct xgw_reconcile_result *res)
 						   : strcmp(cd->status, "True");
 
 				if (bad)
-					log_warn("Gateway %s/%s listener %s: %s=%s %s: %s", g->ns,
-						 g->name, ls->name, cd->type, cd->status,
-						 cd->reason, cd->message);
+					warn(&w, "Gateway %s/%s listener %s: %s=%s %s: %s", g->ns,
+					     g->name, ls->name, cd->type, cd->status, cd->reason,
+					     cd->message);
 			}
 		}
 	}
@@ -499,12 +575,12 @@ static void log_result(struct agent *a, const struct xgw_reconcile_result *res)
 						   : strcmp(cd->status, "True");
 
 				if (bad)
-					log_warn("HTTPRoute %s/%s parent %s/%s: %s=%s %s: %s",
-						 r->ns, r->name, r->parents[p].ns,
-						 r->parents[p].name, cd->type, cd->status,
-						 cd->reason, cd->message);
+					warn(&w, "HTTPRoute %s/%s parent %s/%s: %s=%s %s: %s",
+					     r->ns, r->name, r->parents[p].ns, r->parents[p].name,
+					     cd->type, cd->status, cd->reason, cd->message);
 			}
 	}
+	warnings_commit(&a->warned, &w);
 }
 
 static int sync_routes(const struct xgw_reconcile_result *res)
@@ -906,6 +982,7 @@ int main(int argc, char **argv)
 out:
 	xgw_workers__stop(a.ws, 10000);
 	xgw_status_writer__stop(a.sw);
+	warnings_free(&a.warned);
 	free(a.synced);
 	if (a.bpf && !a.o.keep_bpf && a.o.manage_routes)
 		xgw_routes_sync(NULL, 0);
