@@ -723,8 +723,6 @@ static const char *filters_unsupported(const struct xgw_http_filter *f, size_t n
 	bool redirect = false, rewrite = false;
 
 	for (size_t i = 0; i < n; i++) {
-		if (f[i].type == XGW_HF_CORS)
-			return "CORS filters";
 		if (f[i].type == XGW_HF_EXTENSION_REF)
 			return "ExtensionRef filters";
 		redirect |= f[i].type == XGW_HF_REDIRECT;
@@ -1116,6 +1114,15 @@ static int add_hdrops(struct ctx *c, uint8_t op, const struct xgw_header_kv *kv,
 	return 0;
 }
 
+/* The items of one list of a CORS filter, as list-item ops of the last filter. */
+static int add_cors_items(struct ctx *c, uint8_t op, char *const *items, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (xgw_snapb_hdrop(c->b, op, items[k], NULL) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
 /* Filters of a rule or of a backendRef, to the builder's current owner. */
 static int add_filters(struct ctx *c, const struct xgw_httproute *r,
 		       const struct xgw_http_filter *hf, size_t n)
@@ -1164,8 +1171,23 @@ static int add_filters(struct ctx *c, const struct xgw_httproute *r,
 			if (xgw_snapb_filter(c->b, &sf, NULL, NULL, NULL) < 0)
 				return -ENOMEM;
 			break;
+		case XGW_HF_CORS:
+			sf.type = XGW_FILTER_CORS;
+			sf.num = f->cors.max_age;
+			sf.flags = f->cors.credentials ? XGW_CORS_CREDENTIALS : 0;
+			if (xgw_snapb_filter(c->b, &sf, NULL, NULL, NULL) < 0 ||
+			    add_cors_items(c, XGW_HDROP_CORS_ORIGIN, f->cors.origins,
+					   f->cors.n_origins) ||
+			    add_cors_items(c, XGW_HDROP_CORS_METHOD, f->cors.methods,
+					   f->cors.n_methods) ||
+			    add_cors_items(c, XGW_HDROP_CORS_HEADER, f->cors.headers,
+					   f->cors.n_headers) ||
+			    add_cors_items(c, XGW_HDROP_CORS_EXPOSE, f->cors.expose,
+					   f->cors.n_expose))
+				return -ENOMEM;
+			break;
 		default:
-			break; /* CORS, ExtensionRef: such rules are not built */
+			break; /* ExtensionRef: such rules are not built */
 		}
 	}
 	return 0;
@@ -1209,6 +1231,10 @@ static int build_rules(struct ctx *c)
 					     rule->timeout_backend_ms);
 			if (idx < 0)
 				return idx;
+			if (rule->retry.set &&
+			    xgw_snapb_rule_retry(c->b, rule->retry.attempts, rule->retry.backoff_ms,
+						 rule->retry.codes, rule->retry.n_codes))
+				return -ENOMEM;
 			if (add_filters(c, r, rule->filters, rule->n_filters))
 				return -ENOMEM;
 			for (size_t b = 0; b < rule->n_backends && b < 64; b++) {

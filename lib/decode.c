@@ -787,8 +787,32 @@ static void decode_filter(struct dctx *c, const struct xgw_ynode *m, void *out)
 		path_pop(c, old);
 		break;
 	}
+	case XGW_HF_CORS:
+		sub = get_map(c, m, "cors");
+		if (!c->err && !sub)
+			fail(c, "cors", m, "required for this filter type");
+		old = push_key(c, "cors");
+		hf->cors.origins = get_strs(c, sub, "allowOrigins", &hf->cors.n_origins);
+		hf->cors.methods = get_strs(c, sub, "allowMethods", &hf->cors.n_methods);
+		hf->cors.headers = get_strs(c, sub, "allowHeaders", &hf->cors.n_headers);
+		hf->cors.expose = get_strs(c, sub, "exposeHeaders", &hf->cors.n_expose);
+		hf->cors.credentials = get_bool(c, sub, "allowCredentials", false);
+		hf->cors.max_age = (uint32_t)get_int(c, sub, "maxAge", 5, 1, INT32_MAX,
+						     "a positive number of seconds", NULL);
+		for (size_t i = 0; i < hf->cors.n_origins && !c->err; i++) {
+			const char *o = hf->cors.origins[i], *star = strchr(o, '*');
+
+			if (!*o || (star && strchr(star + 1, '*')) ||
+			    (strcmp(o, "*") && !strstr(o, "://")))
+				fail(c, "allowOrigins", get(sub, "allowOrigins"),
+				     "expected \"*\" or scheme://host[:port] with at most one "
+				     "\"*\", got \"%s\"",
+				     o);
+		}
+		path_pop(c, old);
+		break;
 	default:
-		break; /* CORS, ExtensionRef: the reconciler reports them */
+		break; /* ExtensionRef: the reconciler reports it */
 	}
 }
 
@@ -873,6 +897,20 @@ static void decode_match(struct dctx *c, const struct xgw_ynode *m, void *out)
 			     decode_kv_match, &hm->n_query);
 }
 
+/* An item of retry.codes: a status code 400..599 (the CRD's bounds). */
+static void retry_code(struct dctx *c, const struct xgw_ynode *n, void *out)
+{
+	char buf[96];
+	int64_t v;
+
+	if (xgw_yaml_int(n, &v) || v < 400 || v > 599) {
+		fail(c, NULL, n, "expected an HTTP status code 400..599, got %s",
+		     got(n, buf, sizeof(buf)));
+		return;
+	}
+	*(uint16_t *)out = (uint16_t)v;
+}
+
 static void decode_rule(struct dctx *c, const struct xgw_ynode *m, void *out)
 {
 	struct xgw_http_rule *r = out;
@@ -888,6 +926,19 @@ static void decode_rule(struct dctx *c, const struct xgw_ynode *m, void *out)
 
 		r->timeout_request_ms = get_duration(c, t, "request");
 		r->timeout_backend_ms = get_duration(c, t, "backendRequest");
+		path_pop(c, old);
+	}
+	t = get_map(c, m, "retry");
+	if (t) {
+		size_t old = push_key(c, "retry");
+
+		r->retry.set = true;
+		r->retry.codes = get_list(c, t, "codes", XGW_YNODE_SCALAR, sizeof(*r->retry.codes),
+					  retry_code, &r->retry.n_codes);
+		r->retry.attempts = (uint32_t)get_int(c, t, "attempts", XGW_RETRY_ATTEMPTS_DEFAULT,
+						      1, INT32_MAX, "a positive integer", NULL);
+		r->retry.backoff_ms = get(t, "backoff") ? get_duration(c, t, "backoff")
+							: XGW_RETRY_BACKOFF_DEFAULT_MS;
 		path_pop(c, old);
 	}
 	r->matches = get_list(c, m, "matches", XGW_YNODE_MAP, sizeof(*r->matches), decode_match,

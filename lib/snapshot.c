@@ -238,6 +238,26 @@ int xgw_snapb_rule(struct xgw_snapb *b, const char *route, uint32_t rule_index,
 	return idx;
 }
 
+int xgw_snapb_rule_retry(struct xgw_snapb *b, uint32_t attempts, uint32_t backoff_ms,
+			 const uint16_t *codes, size_t n_codes)
+{
+	struct xgw_snap_rule *r;
+
+	if (b->cur_rule < 0)
+		return fail(b, -EINVAL);
+	r = SECT_AT(b, XGW_SECT_RULE, struct xgw_snap_rule, b->cur_rule);
+	for (size_t i = 0; i < n_codes; i++) {
+		unsigned int bit = (unsigned int)codes[i] - 400;
+
+		if (codes[i] < 400 || codes[i] > 599)
+			return fail(b, -EINVAL);
+		r->retry_codes[bit / 64] |= 1ull << (bit % 64);
+	}
+	r->retry_attempts = attempts > XGW_SNAP_RETRY_MAX ? XGW_SNAP_RETRY_MAX : attempts;
+	r->retry_backoff_ms = backoff_ms;
+	return 0;
+}
+
 int xgw_snapb_backend(struct xgw_snapb *b, uint32_t cluster, uint32_t weight)
 {
 	struct xgw_snap_backend *be;
@@ -279,7 +299,8 @@ int xgw_snapb_filter(struct xgw_snapb *b, const struct xgw_snap_filter *f, const
 	if (idx < 0)
 		return idx;
 	*nf = *f;
-	nf->pad = 0;
+	if (f->type != XGW_FILTER_CORS)
+		nf->flags = 0;
 	nf->op_first = b->sect[XGW_SECT_HDROP].n;
 	nf->op_count = 0;
 	nf->scheme = ss;
@@ -482,7 +503,8 @@ int xgw_snapshot__open(struct xgw_snapshot *snap, const void *buf, size_t len)
 
 		if (!str_ok(snap, r->route) ||
 		    !range_ok(r->backend_first, r->backend_count, snap->n_backends) ||
-		    !range_ok(r->filter_first, r->filter_count, snap->n_filters))
+		    !range_ok(r->filter_first, r->filter_count, snap->n_filters) ||
+		    r->retry_attempts > XGW_SNAP_RETRY_MAX || r->retry_codes[3] >> 8)
 			goto bad;
 		for (uint32_t j = 0; j < r->backend_count; j++)
 			total += snap->backends[r->backend_first + j].weight;
@@ -506,17 +528,26 @@ int xgw_snapshot__open(struct xgw_snapshot *snap, const void *buf, size_t len)
 	for (uint32_t i = 0; i < snap->n_filters; i++) {
 		const struct xgw_snap_filter *f = &snap->filters[i];
 
-		if (f->type < XGW_FILTER_REQUEST_HEADER || f->type > XGW_FILTER_MIRROR ||
+		if (f->type < XGW_FILTER_REQUEST_HEADER || f->type > XGW_FILTER_CORS ||
 		    f->path_mod > XGW_PATHMOD_PREFIX || !str_ok(snap, f->scheme) ||
 		    !str_ok(snap, f->hostname) || !str_ok(snap, f->path) ||
 		    !range_ok(f->op_first, f->op_count, snap->n_hdrops) ||
-		    (f->type == XGW_FILTER_MIRROR && (f->cluster >= snap->n_clusters || !f->den)))
+		    (f->type == XGW_FILTER_MIRROR && (f->cluster >= snap->n_clusters || !f->den)) ||
+		    (f->type != XGW_FILTER_CORS && f->flags) || f->flags > XGW_CORS_CREDENTIALS)
 			goto bad;
+		/* header filters hold header operations, CORS filters list items */
+		for (uint32_t j = 0; j < f->op_count; j++) {
+			uint8_t op = snap->hdrops[f->op_first + j].op;
+
+			if ((f->type == XGW_FILTER_CORS) != (op >= XGW_HDROP_CORS_ORIGIN))
+				goto bad;
+		}
 	}
 	for (uint32_t i = 0; i < snap->n_hdrops; i++) {
 		const struct xgw_snap_hdrop *h = &snap->hdrops[i];
 
-		if (h->op > XGW_HDROP_REMOVE || !str_ok(snap, h->name) || !str_ok(snap, h->value))
+		if (h->op > XGW_HDROP_CORS_EXPOSE || !str_ok(snap, h->name) ||
+		    !str_ok(snap, h->value))
 			goto bad;
 	}
 	for (uint32_t i = 0; i < snap->n_clusters; i++) {

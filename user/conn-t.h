@@ -39,11 +39,12 @@ struct xgw_xfer {
 };
 
 enum xgw_conn_state {
-	XGW_CS_HEAD,   /* reading a request head */
-	XGW_CS_PROXY,  /* exchange with an upstream */
-	XGW_CS_LOCAL,  /* writing a gateway-generated response */
-	XGW_CS_TUNNEL, /* upgraded: bytes both ways */
-	XGW_CS_LINGER, /* write side shut, reading what is left before the close */
+	XGW_CS_HEAD,	/* reading a request head */
+	XGW_CS_PROXY,	/* exchange with an upstream */
+	XGW_CS_BACKOFF, /* a failed attempt: waiting to retry (bo_timer), no upstream */
+	XGW_CS_LOCAL,	/* writing a gateway-generated response */
+	XGW_CS_TUNNEL,	/* upgraded: bytes both ways */
+	XGW_CS_LINGER,	/* write side shut, reading what is left before the close */
 	XGW_CS_CLOSED,
 };
 
@@ -80,6 +81,10 @@ struct xgw_conn {
 	struct xgw_timer timer;
 	struct xgw_dtimer rq_timer; /* XGW_DT_REQUEST of the request in progress */
 	struct xgw_dtimer be_timer; /* XGW_DT_BACKEND of the upstream attempt */
+	struct xgw_dtimer bo_timer; /* XGW_DT_BACKOFF before the next attempt */
+	uint32_t rule;		    /* of the request in progress, once routed */
+	uint32_t backend;	    /* the backend chosen: retries take another of its endpoints */
+	uint8_t tries_left;	    /* retries still allowed (0: a failure is final) */
 	uint32_t be_ms;		    /* timeouts.backendRequest of the request's rule; 0: none */
 	struct xgw_rw_filters flt;  /* the request's filters (views into c->snap) */
 	struct xgw_buf *rb;	    /* client -> upstream bytes */
@@ -97,6 +102,8 @@ struct xgw_conn {
 	uint8_t ip_app_len, xff_line_len;
 	char ip_app[XGW_IP_STRLEN + 2];
 	char xff_line[XGW_IP_STRLEN + 20];
+	/* The allowed Origin of the request, echoed by CORS (flt.origin points here). */
+	char cors_origin[256];
 };
 
 #endif /* XGW_CONN_T_H */

@@ -20,6 +20,14 @@
  * answered as a local response. Mirrors copy the request out (mirror.c).
  * The route's request and backendRequest timeouts are deadline timers
  * (loop.h): 504 while no response head has gone out, else a close.
+ *
+ * A rule's retry policy makes a failed attempt (a connection error before
+ * any response byte, a backendRequest timeout, a status of its codes)
+ * wait its backoff in XGW_CS_BACKOFF on a deadline timer, then go again to
+ * the next endpoint of the same backend. Only a request read whole before it
+ * is routed is retried: its head and body are still in rb and are sent
+ * again from there. A CORS filter answers preflights here (cors.c) and
+ * has its lines added to the response heads of allowed origins.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -35,6 +43,7 @@
 #include "xgw/netaddr.h"
 
 #include "conn.h"
+#include "cors.h"
 #include "loop.h"
 #include "mirror.h"
 #include "rewrite.h"
@@ -253,6 +262,7 @@ int xgw_conn_accept(struct xgw_worker *w, int fd, const struct sockaddr *peer)
 	c->ev.type = XGW_EV_CLIENT;
 	c->rq_timer.kind = XGW_DT_REQUEST;
 	c->be_timer.kind = XGW_DT_BACKEND;
+	c->bo_timer.kind = XGW_DT_BACKOFF;
 	c->fd = fd;
 	c->w = w;
 	c->lsn = XGW_SNAP_NONE;
@@ -267,8 +277,8 @@ int xgw_conn_accept(struct xgw_worker *w, int fd, const struct sockaddr *peer)
 		err = xgw_ip_from_sockaddr(peer, &c->pfamily, c->paddr, &pport);
 	if (err)
 		goto err_free;
-	/* Two deadline timers per connection: the heap never grows on a request's path. */
-	if (xgw_dtimer_reserve(w, 2 * (w->n_conns + 1))) {
+	/* Three deadline timers per connection: the heap never grows on a request's path. */
+	if (xgw_dtimer_reserve(w, 3 * (w->n_conns + 1))) {
 		err = -ENOMEM;
 		goto err_free;
 	}
@@ -304,6 +314,7 @@ static void deadlines_disarm(struct xgw_conn *c)
 {
 	xgw_dtimer_disarm(c->w, &c->rq_timer);
 	xgw_dtimer_disarm(c->w, &c->be_timer);
+	xgw_dtimer_disarm(c->w, &c->bo_timer);
 }
 
 static void conn_close(struct xgw_conn *c)
@@ -628,6 +639,144 @@ static void conn_set_route(struct xgw_conn *c, const struct xgw_route *rt)
 		xgw_dtimer_arm(c->w, &c->rq_timer, ru->timeout_request_ms);
 }
 
+/* The value of header <lower> of <req>, the first of its lines, or NULL. */
+static const char *req_header(const struct xgw_h1_request *req, const char *lower, size_t *len)
+{
+	for (size_t i = 0; i < req->n_headers; i++) {
+		const struct xgw_h1_header *h = &req->headers[i];
+
+		if (xgw_h1_name_eq(h->name, h->name_len, lower)) {
+			*len = h->value_len;
+			return h->value;
+		}
+	}
+	*len = 0;
+	return NULL;
+}
+
+/*
+ * The CORS filter of the route, if any: answer a preflight (OPTIONS with
+ * Origin and Access-Control-Request-Method) from the gateway, or note an
+ * allowed Origin for the response head. Returns a step, or -1 to go on.
+ */
+static int cors_request(struct xgw_conn *c, const struct xgw_h1_request *req)
+{
+	struct xgw_worker *w = c->w;
+	const struct xgw_snapshot *s = &c->snap->snap;
+	uint32_t f = xgw_cors_find(&c->flt);
+	struct xgw_cors_req q;
+	enum xgw_cors_allow v;
+
+	if (f == XGW_SNAP_NONE)
+		return -1;
+	q.origin = req_header(req, "origin", &q.origin_len);
+	if (!q.origin)
+		return -1;
+	q.method = req_header(req, "access-control-request-method", &q.method_len);
+	q.headers = req_header(req, "access-control-request-headers", &q.headers_len);
+	if (q.method && req->method_len == 7 && !memcmp(req->method, "OPTIONS", 7)) {
+		c->ka = c->req_ka && c->req.complete && !w->draining;
+		if (xgw_cors_preflight(&c->resp, c->snap->router, f, &q, c->ka))
+			return conn_step_local(c, 500, true);
+		if (c->ka && c->rb)
+			c->rb->start = c->req.lim;
+		c->status = 200;
+		c->state = XGW_CS_LOCAL;
+		xgw_timer_arm(w, &c->timer, XGW_T_EXCHANGE);
+		return STEP_AGAIN;
+	}
+	v = xgw_cors_allowed(s, f, q.origin, q.origin_len);
+	if (v == XGW_CORS_DENIED)
+		return -1;
+	if (v == XGW_CORS_ANY && !(s->filters[f].flags & XGW_CORS_CREDENTIALS)) {
+		c->flt.origin = NULL;
+	} else if (q.origin_len <= sizeof(c->cors_origin)) {
+		/* Copied: the head may be overwritten by the time the response comes. */
+		memcpy(c->cors_origin, q.origin, q.origin_len);
+		c->flt.origin = c->cors_origin;
+		c->flt.origin_len = q.origin_len;
+	} else {
+		return -1;
+	}
+	c->flt.cors = true;
+	c->flt.cors_filter = f;
+	return -1;
+}
+
+/*
+ * The attempt in progress failed and c->tries_left allows another: drop its
+ * upstream connection and what it answered, and wait the rule's backoff.
+ */
+static int retry_schedule(struct xgw_conn *c)
+{
+	struct xgw_worker *w = c->w;
+
+	c->tries_left--;
+	xgw_dtimer_disarm(w, &c->be_timer);
+	xgw_upconn_release(w, c->up, false);
+	c->up = NULL;
+	xgw_buf_put(w, c->sb);
+	c->sb = NULL;
+	c->resp_head = c->resp_bytes = c->up_ka = c->req_dead = false;
+	c->status = 0;
+	xfer_init(&c->resp, XGW_H1_BODY_NONE, 0, 0);
+	c->resp.complete = false;
+	c->state = XGW_CS_BACKOFF;
+	xgw_dtimer_arm(w, &c->bo_timer, c->snap->snap.rules[c->rule].retry_backoff_ms);
+	xgw_timer_arm(w, &c->timer, XGW_T_EXCHANGE);
+	return STEP_WAIT;
+}
+
+/*
+ * The backoff is over: send the request again, from rb where it still is
+ * whole, to the next endpoint of the chosen backend's cluster.
+ */
+static void retry_attempt(struct xgw_conn *c)
+{
+	struct xgw_worker *w = c->w;
+	const struct xgw_snapshot *s = &c->snap->snap;
+	const struct xgw_h1_request *req = &w->req;
+	struct xgw_pool *pool = NULL;
+	uint32_t ep;
+	int err;
+
+	ep = xgw_router_pick_endpoint(c->snap->router, s->backends[c->backend].cluster);
+	if (ep != XGW_SNAP_NONE)
+		pool = xgw_pool_get(w, &s->endpoints[ep]);
+	if (!pool) {
+		conn_step_local(c, 503, !c->req.complete);
+		goto run;
+	}
+	log_debug("retrying to endpoint %u (%u retries left after this)", ep, c->tries_left);
+	/* Parse the head again for its views; queue head and body anew. */
+	c->rb->start = c->head_off + c->head_len;
+	if (xgw_h1_parse_request(c->rb->data + c->head_off, c->head_len, &w->req) !=
+	    (int)c->head_len) {
+		conn_step_local(c, 502, true);
+		goto run;
+	}
+	xfer_init(&c->req, (uint8_t)req->body, req->content_length, c->rb->start);
+	if (build_request_head(c) || xfer_claim(&c->req, c->rb)) {
+		conn_step_local(c, 502, true);
+		goto run;
+	}
+	c->state = XGW_CS_PROXY;
+	err = xgw_upconn_get(w, pool, c, false, &c->up);
+	if (err) {
+		w->stats[XGW_WSTAT_UPSTREAM_ERRORS]++;
+		if (c->tries_left)
+			retry_schedule(c);
+		else
+			conn_step_local(c, 503, !c->req.complete);
+		goto run;
+	}
+	if (c->be_ms)
+		xgw_dtimer_arm(w, &c->be_timer, c->be_ms);
+	xgw_timer_arm(w, &c->timer, XGW_T_EXCHANGE);
+run:
+	xgw_conn_run(c);
+}
+
 /* A request head of <head_len> bytes is parsed in w->req: route it and start the exchange. */
 static int start_request(struct xgw_conn *c, uint32_t head_len)
 {
@@ -638,7 +787,7 @@ static int start_request(struct xgw_conn *c, uint32_t head_len)
 	struct xgw_pool *pool;
 	struct xgw_route rt;
 	struct xgw_rt_req q;
-	int err;
+	int err, rc;
 
 	w->stats[XGW_WSTAT_REQUESTS]++;
 	c->head_off = c->rb->start;
@@ -653,7 +802,9 @@ static int start_request(struct xgw_conn *c, uint32_t head_len)
 	c->resp_head = c->resp_bytes = c->up_ka = c->ka = c->tunnel_next = c->req_dead = false;
 	c->status = 0;
 	c->be_ms = 0;
+	c->tries_left = 0;
 	c->flt.router = NULL;
+	c->flt.cors = false;
 	c->flt.count[0] = c->flt.count[1] = 0;
 	c->rb->start += head_len;
 	xfer_init(&c->req, (uint8_t)req->body, req->content_length, c->rb->start);
@@ -689,8 +840,12 @@ static int start_request(struct xgw_conn *c, uint32_t head_len)
 			   : v			   ? "local"
 						   : "proxy",
 			   rt.ep);
-	if (v != XGW_ROUTE_NOT_FOUND)
+	if (v != XGW_ROUTE_NOT_FOUND) {
 		conn_set_route(c, &rt);
+		rc = cors_request(c, req);
+		if (rc >= 0)
+			return rc;
+	}
 	if (v == XGW_ROUTE_REDIRECT)
 		return conn_step_redirect(c, req, rt.redirect);
 	if (v != XGW_ROUTE_OK)
@@ -702,10 +857,22 @@ static int start_request(struct xgw_conn *c, uint32_t head_len)
 	if (build_request_head(c))
 		return conn_step_local(c, 431, true);
 	send_mirrors(c, req);
+	if (sr->snap.rules[rt.rule].retry_attempts) {
+		/* The policy counts every try: no silent one for a stale pooled connection. */
+		c->retry_ok = false;
+		/* Retried only when what is to be sent again is all in rb. */
+		if (c->req.complete && !c->upgrade)
+			c->tries_left = (uint8_t)sr->snap.rules[rt.rule].retry_attempts;
+	}
+	c->rule = rt.rule;
+	c->backend = rt.backend;
+	c->state = XGW_CS_PROXY;
 	err = xgw_upconn_get(w, pool, c, false, &c->up);
 	if (err) {
 		w->stats[XGW_WSTAT_UPSTREAM_ERRORS]++;
 		log_debug("connect to endpoint %u: %s", rt.ep, strerror(-err));
+		if (c->tries_left)
+			return retry_schedule(c);
 		return conn_step_local(c, 502, !c->req.complete);
 	}
 	if (c->be_ms)
@@ -771,12 +938,14 @@ static int head_step(struct xgw_conn *c)
  * The upstream connection failed with <err> before the response was whole.
  * A reused pooled connection that failed before any response byte is most
  * likely one the server closed while idle: an idempotent request without a
- * body is sent again, once, on a fresh connection.
+ * body is sent again, once, on a fresh connection. Otherwise, before any
+ * response byte, the rule's retry policy may take over (retry_schedule).
  */
 static int upstream_failed(struct xgw_conn *c, int err)
 {
 	struct xgw_worker *w = c->w;
 	struct xgw_upconn *u = c->up, *fresh;
+	int status = 502;
 
 	if (u && u->reused && c->retry_ok && !c->resp_bytes && err != -ETIMEDOUT) {
 		c->retry_ok = false;
@@ -798,6 +967,8 @@ static int upstream_failed(struct xgw_conn *c, int err)
 	}
 	w->stats[XGW_WSTAT_UPSTREAM_ERRORS]++;
 	log_debug("upstream: %s", strerror(-err));
+	if (!c->resp_bytes && c->tries_left)
+		return retry_schedule(c);
 	xgw_dtimer_disarm(w, &c->be_timer);
 	xgw_upconn_release(w, u, false);
 	c->up = NULL;
@@ -806,7 +977,11 @@ static int upstream_failed(struct xgw_conn *c, int err)
 		conn_close(c);
 		return STEP_STOP;
 	}
-	return conn_step_local(c, err == -ETIMEDOUT ? 504 : 502, !c->req.complete);
+	if (err == -ETIMEDOUT)
+		status = 504;
+	else if (!c->resp_bytes && c->snap->snap.rules[c->rule].retry_attempts)
+		status = 503; /* tries spent on connection errors: Envoy's "no healthy upstream" */
+	return conn_step_local(c, status, !c->req.complete);
 }
 
 /* The upstream sent FIN. */
@@ -842,6 +1017,7 @@ static int response_head(struct xgw_conn *c)
 		goto bad;
 	if (resp->status < 200 && resp->status != 101) {
 		/* Interim (100 Continue, 103): relayed as is, except to HTTP/1.0. */
+		c->tries_left = 0; /* something went out for this request: no retry */
 		if (!c->http10) {
 			c->resp.iov[0].iov_base = (void *)head;
 			c->resp.iov[0].iov_len = (size_t)rc;
@@ -853,6 +1029,10 @@ static int response_head(struct xgw_conn *c)
 		return STEP_AGAIN;
 	}
 
+	if (c->tries_left && xgw_snap_retry_code(&c->snap->snap.rules[c->rule], resp->status)) {
+		log_debug("upstream answered %d: retrying", resp->status);
+		return retry_schedule(c);
+	}
 	c->status = (uint16_t)resp->status;
 	count_status(w, resp->status);
 	if (resp->status == 101) {
@@ -1097,6 +1277,9 @@ void xgw_conn_run(struct xgw_conn *c)
 		case XGW_CS_LOCAL:
 			rc = local_step(c);
 			break;
+		case XGW_CS_BACKOFF:
+			rc = STEP_WAIT;
+			break;
 		case XGW_CS_TUNNEL:
 			rc = tunnel_step(c);
 			break;
@@ -1125,7 +1308,8 @@ void xgw_conn_event(struct xgw_conn *c, uint32_t events)
 		 * the client gave up (as nginx, not a half-close to honour),
 		 * unless pipelined bytes come before it.
 		 */
-		if (c->state == XGW_CS_PROXY && c->req.complete && !c->resp_head) {
+		if ((c->state == XGW_CS_PROXY || c->state == XGW_CS_BACKOFF) && c->req.complete &&
+		    !c->resp_head) {
 			char ch;
 			ssize_t n = recv(c->fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT);
 
@@ -1154,6 +1338,7 @@ void xgw_conn_timeout(struct xgw_conn *c)
 		}
 		break;
 	case XGW_CS_PROXY:
+	case XGW_CS_BACKOFF:
 		if (!c->resp_head) {
 			w->stats[XGW_WSTAT_UPSTREAM_ERRORS]++;
 			log_debug("upstream response timeout");
@@ -1171,12 +1356,25 @@ void xgw_conn_timeout(struct xgw_conn *c)
 void xgw_conn_deadline(struct xgw_dtimer *t)
 {
 	struct xgw_conn *c = t->kind == XGW_DT_REQUEST ? container_of(t, struct xgw_conn, rq_timer)
-						       : container_of(t, struct xgw_conn, be_timer);
+			     : t->kind == XGW_DT_BACKEND
+				     ? container_of(t, struct xgw_conn, be_timer)
+				     : container_of(t, struct xgw_conn, bo_timer);
 
-	if (c->state != XGW_CS_PROXY)
+	if (t->kind == XGW_DT_BACKOFF) {
+		if (c->state == XGW_CS_BACKOFF)
+			retry_attempt(c);
+		return;
+	}
+	if (c->state != XGW_CS_PROXY && c->state != XGW_CS_BACKOFF)
 		return; /* a local answer is on its way, bounded by its own timer */
 	c->w->stats[XGW_WSTAT_UPSTREAM_ERRORS]++;
 	log_debug("%s timeout", t->kind == XGW_DT_REQUEST ? "request" : "backend request");
+	if (t->kind == XGW_DT_BACKEND && c->tries_left && !c->resp_head) {
+		/* The attempt is abandoned and counts as a failed one (GEP-1731). */
+		retry_schedule(c);
+		xgw_conn_run(c);
+		return;
+	}
 	if (c->resp_head) {
 		/* Part of the response is out: all the client can learn is a close. */
 		conn_close(c);

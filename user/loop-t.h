@@ -64,6 +64,7 @@ struct xgw_timer {
 enum xgw_dtimer_kind {
 	XGW_DT_REQUEST, /* timeouts.request: head parsed -> response complete */
 	XGW_DT_BACKEND, /* timeouts.backendRequest: one upstream attempt */
+	XGW_DT_BACKOFF, /* retry.backoff: the wait before the next attempt */
 };
 
 struct xgw_dtimer {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cors.h"
 #include "rewrite.h"
 #include "router-t.h"
 
@@ -251,8 +252,7 @@ static bool all_digits(const char *p, size_t len)
 	return len > 0;
 }
 
-/* Queue <len> bytes at <p>, extending the last piece when they follow it. */
-static int emit(struct xgw_xfer *x, const char *p, size_t len)
+int xgw_xfer_emit(struct xgw_xfer *x, const char *p, size_t len)
 {
 	struct iovec *last;
 
@@ -275,7 +275,7 @@ static int emit(struct xgw_xfer *x, const char *p, size_t len)
 
 #define EMIT(x, p, len)                                                                            \
 	do {                                                                                       \
-		if (emit((x), (p), (len)))                                                         \
+		if (xgw_xfer_emit((x), (p), (len)))                                                \
 			return -E2BIG;                                                             \
 	} while (0)
 
@@ -530,6 +530,8 @@ int xgw_rewrite_response(struct xgw_xfer *x, const struct xgw_h1_response *resp,
 	if (err)
 		return err;
 	err = emit_ops(x, &ops, flt);
+	if (!err && flt)
+		err = xgw_cors_response(x, flt);
 	if (err)
 		return err;
 	switch (mode) {

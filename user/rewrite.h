@@ -75,6 +75,9 @@ int xgw_rewrite_response(struct xgw_xfer *x, const struct xgw_h1_response *resp,
 int xgw_rewrite_redirect(struct xgw_xfer *x, const struct xgw_h1_request *req,
 			 const struct xgw_rw_filters *flt, uint32_t filter, bool keep_alive);
 
+/* Queue <len> bytes at <p> in <x>, extending the last piece when they follow it. 0 or -E2BIG. */
+int xgw_xfer_emit(struct xgw_xfer *x, const char *p, size_t len);
+
 /* A gateway-generated response: head then a short text/plain body. */
 struct xgw_lresp {
 	const char *data;

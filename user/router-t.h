@@ -4,6 +4,7 @@
 #define XGW_ROUTER_T_H
 
 #include <regex.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -94,6 +95,21 @@ struct xgw_router {
 	uint32_t *op_line;    /* per header op: offset into lines */
 	uint32_t *host_line;  /* per filter: offset into lines */
 	uint32_t *mirror_acc; /* per filter: mirrored fraction accumulator */
+	/* CORS filters: their constant lines (cors.c), laid out in cors_lines */
+	struct xgw_rt_cors *cors; /* per filter; zero for other types */
+	char *cors_lines;
+};
+
+/*
+ * The lines of one CORS filter, each "<Name>: <value>\r\n" at an offset
+ * into router->cors_lines, length 0 when the filter has none.
+ */
+struct xgw_rt_cors {
+	uint32_t methods_off, methods_len; /* the allowMethods list, unless it has "*" */
+	uint32_t headers_off, headers_len; /* the allowHeaders list, unless it has "*" */
+	uint32_t expose_off, expose_len;
+	uint32_t maxage_off, maxage_len;
+	bool any_method, any_header; /* the list has "*": echo what the preflight asks */
 };
 
 /*
@@ -108,6 +124,11 @@ struct xgw_rw_filters {
 	const char *prefix; /* the matched PathPrefix, or NULL when the match was another kind */
 	size_t prefix_len;
 	uint16_t listen_port; /* the port the client dialled, for redirects */
+	/* An allowed Origin of an actual request: the CORS lines its response gets. */
+	bool cors;
+	uint32_t cors_filter; /* the CORS filter, when <cors> */
+	const char *origin;   /* echoed; NULL: "*" */
+	size_t origin_len;
 };
 
 #endif /* XGW_ROUTER_T_H */

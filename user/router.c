@@ -14,6 +14,7 @@
 #include "xgw/regex.h"
 
 #include "http1.h"
+#include "cors.h"
 #include "router.h"
 
 #define FNV_OFFSET 2166136261u
@@ -288,6 +289,8 @@ static int build_lines(struct xgw_router *r)
 	for (uint32_t i = 0; i < s->n_hdrops; i++) {
 		const struct xgw_snap_hdrop *h = &s->hdrops[i];
 
+		if (h->op >= XGW_HDROP_CORS_ORIGIN)
+			continue; /* a CORS list item: cors.c checks and lays it out */
 		if (!is_token(s, h->name) || !head_safe(s, h->value)) {
 			log_warn("snapshot: header operation on \"%.*s\": not a valid header",
 				 (int)h->name.len, xgw_snap_str_ptr(s, h->name));
@@ -323,6 +326,8 @@ static int build_lines(struct xgw_router *r)
 		const struct xgw_snap_hdrop *h = &s->hdrops[i];
 
 		r->op_line[i] = off;
+		if (h->op >= XGW_HDROP_CORS_ORIGIN)
+			continue;
 		off = put_line(r->lines, off, xgw_snap_str_ptr(s, h->name), h->name.len,
 			       xgw_snap_str_ptr(s, h->value), h->value.len);
 	}
@@ -358,6 +363,8 @@ struct xgw_router *xgw_router__new(const struct xgw_snapshot *snap)
 		err = build_regexes(r);
 	if (!err)
 		err = build_lines(r);
+	if (!err)
+		err = xgw_cors_build(r);
 	if (err)
 		goto err_free;
 	return r;
@@ -381,6 +388,8 @@ void xgw_router__free(struct xgw_router *r)
 	free(r->op_line);
 	free(r->host_line);
 	free(r->mirror_acc);
+	free(r->cors);
+	free(r->cors_lines);
 	free(r->ltab);
 	free(r->htab);
 	free(r->any_vhost);

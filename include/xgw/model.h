@@ -188,7 +188,7 @@ enum xgw_filter_type {
 	XGW_HF_REDIRECT,	   /* RequestRedirect */
 	XGW_HF_URL_REWRITE,	   /* URLRewrite */
 	XGW_HF_MIRROR,		   /* RequestMirror */
-	XGW_HF_CORS,		   /* CORS: decoded by type only so far */
+	XGW_HF_CORS,		   /* CORS */
 	XGW_HF_EXTENSION_REF,	   /* ExtensionRef: decoded by type only */
 };
 
@@ -201,6 +201,20 @@ enum xgw_path_modifier {
 struct xgw_header_kv {
 	char *name;
 	char *value;
+};
+
+/* The cors block of a CORS filter. */
+struct xgw_cors {
+	char **origins; /* allowOrigins: "scheme://host[:port]", "*" or with a "*" label wildcard */
+	size_t n_origins;
+	char **methods; /* allowMethods: methods or "*" */
+	size_t n_methods;
+	char **headers; /* allowHeaders: header names or "*" */
+	size_t n_headers;
+	char **expose; /* exposeHeaders */
+	size_t n_expose;
+	bool credentials; /* allowCredentials */
+	uint32_t max_age; /* maxAge, seconds; 5 when omitted */
 };
 
 struct xgw_http_filter {
@@ -224,6 +238,21 @@ struct xgw_http_filter {
 	struct xgw_backend_ref *mirror; /* backendRef */
 	uint32_t mirror_num;		/* percent (den 100) or fraction; 100/100 when omitted */
 	uint32_t mirror_den;
+	/* CORS */
+	struct xgw_cors cors;
+};
+
+/* Retry defaults, the spec leaving them to the implementation. */
+#define XGW_RETRY_ATTEMPTS_DEFAULT 1
+#define XGW_RETRY_BACKOFF_DEFAULT_MS 25
+
+/* rules[].retry (GEP-1731). */
+struct xgw_retry {
+	bool set;	 /* the rule has a retry block */
+	uint16_t *codes; /* codes: 400..599; none: connection errors and timeouts only */
+	size_t n_codes;
+	uint32_t attempts; /* retries after the first try; XGW_RETRY_ATTEMPTS_DEFAULT if omitted */
+	uint32_t backoff_ms; /* XGW_RETRY_BACKOFF_DEFAULT_MS when omitted */
 };
 
 struct xgw_http_rule {
@@ -236,6 +265,7 @@ struct xgw_http_rule {
 	size_t n_filters;
 	uint32_t timeout_request_ms; /* timeouts.request; 0: none */
 	uint32_t timeout_backend_ms; /* timeouts.backendRequest; 0: none */
+	struct xgw_retry retry;
 };
 
 struct xgw_httproute {

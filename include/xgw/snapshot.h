@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define XGW_SNAP_MAGIC 0x53574758u /* "XGWS" */
-#define XGW_SNAP_FORMAT 2u
+#define XGW_SNAP_FORMAT 3u
 #define XGW_SNAP_NONE UINT32_MAX /* "no index" in any index field */
 
 enum xgw_snap_section {
@@ -141,7 +141,11 @@ enum xgw_snap_filter_type {
 	XGW_FILTER_REDIRECT = 3,	/* the gateway answers with a redirect */
 	XGW_FILTER_URL_REWRITE = 4,	/* rewrite host and/or path before proxying */
 	XGW_FILTER_MIRROR = 5,		/* copy the request to <cluster>, ignore the answer */
+	XGW_FILTER_CORS = 6,		/* answer preflights, add CORS headers to responses */
 };
+
+/* Flags of a CORS filter. */
+#define XGW_CORS_CREDENTIALS 0x1u /* allowCredentials: true */
 
 enum xgw_snap_path_mod {
 	XGW_PATHMOD_NONE = 0,
@@ -155,6 +159,9 @@ enum xgw_snap_path_mod {
  *   REDIRECT     scheme, hostname, port, path_mod + path, status (301/302/303/307/308)
  *   URL_REWRITE  hostname, path_mod + path
  *   MIRROR       cluster, num / den (the fraction of requests mirrored; den > 0)
+ *   CORS         op_first, op_count: its lists, one hdrop per item (op
+ *                XGW_HDROP_CORS_*, the item in <name>), num: maxAge in
+ *                seconds, flags: XGW_CORS_*
  * An empty string or a 0 number means "not set": keep the request's.
  */
 struct xgw_snap_filter {
@@ -167,7 +174,7 @@ struct xgw_snap_filter {
 	uint32_t cluster;
 	uint32_t num;
 	uint32_t den;
-	uint32_t pad;
+	uint32_t flags; /* CORS: XGW_CORS_*; 0 for the other types */
 	struct xgw_snap_str scheme;
 	struct xgw_snap_str hostname;
 	struct xgw_snap_str path;
@@ -177,6 +184,11 @@ enum xgw_snap_hdrop_type {
 	XGW_HDROP_SET = 0,    /* replace every value of <name> with <value> (or add it) */
 	XGW_HDROP_ADD = 1,    /* append <value> to <name> (a new header line) */
 	XGW_HDROP_REMOVE = 2, /* remove every line of <name> */
+	/* Items of a CORS filter's lists, in <name> (only in a CORS filter's span). */
+	XGW_HDROP_CORS_ORIGIN = 3, /* allowOrigins: "*", or an origin with at most one '*' */
+	XGW_HDROP_CORS_METHOD = 4, /* allowMethods: a method or "*" */
+	XGW_HDROP_CORS_HEADER = 5, /* allowHeaders: a header name or "*" */
+	XGW_HDROP_CORS_EXPOSE = 6, /* exposeHeaders */
 };
 
 struct xgw_snap_hdrop {
@@ -196,7 +208,28 @@ struct xgw_snap_rule {
 	uint32_t filter_count;
 	uint32_t timeout_request_ms; /* HTTPRoute rule timeouts.request; 0: none */
 	uint32_t timeout_backend_ms; /* timeouts.backendRequest; 0: none */
+	/*
+	 * retry (GEP-1731): up to retry_attempts tries after the first one (0:
+	 * no retry), each retry_backoff_ms after the failed one. A try fails
+	 * with a connection error before any response byte, a backendRequest
+	 * timeout, or a status whose bit is set: bit (status - 400) of
+	 * retry_codes, statuses 400..599.
+	 */
+	uint32_t retry_attempts; /* <= XGW_SNAP_RETRY_MAX */
+	uint32_t retry_backoff_ms;
+	uint64_t retry_codes[4]; /* bits 200..255 are 0 */
 };
+
+#define XGW_SNAP_RETRY_MAX 255u
+
+/* Whether a response with <status> is a failed try of rule <r>. */
+static inline int xgw_snap_retry_code(const struct xgw_snap_rule *r, unsigned int status)
+{
+	if (status < 400 || status > 599)
+		return 0;
+	status -= 400;
+	return (int)((r->retry_codes[status / 64] >> (status % 64)) & 1);
+}
 
 struct xgw_snap_backend {
 	uint32_t cluster; /* index into clusters, or XGW_SNAP_NONE: unresolved -> 500 */
@@ -285,6 +318,14 @@ int xgw_snapb_kv(struct xgw_snapb *b, uint8_t kind, uint8_t type, const char *na
 		 const char *value);
 int xgw_snapb_rule(struct xgw_snapb *b, const char *route, uint32_t rule_index,
 		   uint32_t timeout_request_ms, uint32_t timeout_backend_ms);
+/*
+ * Give the last rule a retry policy: <attempts> (clamped to
+ * XGW_SNAP_RETRY_MAX) retries, <backoff_ms> apart, on connection errors,
+ * backend timeouts and the <n_codes> statuses of <codes> (400..599; others
+ * are -EINVAL). Returns 0 or -errno.
+ */
+int xgw_snapb_rule_retry(struct xgw_snapb *b, uint32_t attempts, uint32_t backoff_ms,
+			 const uint16_t *codes, size_t n_codes);
 /*
  * Add a filter: <f>'s type and numbers are copied; its string fields are
  * ignored, given as C strings instead (NULL: not set).

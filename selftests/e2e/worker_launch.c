@@ -38,6 +38,15 @@
  * response headers, "/mirror" goes to main and is mirrored to aux, and
  * "/slow-req" and "/slow-be" go to aux with a request or a backendRequest
  * timeout of 500 ms ("/slow-ok": both 3 s).
+ *
+ * Format 3: "/retry" goes to aux with a retry policy (codes 500 and 503, 2
+ * attempts, backoff 200 ms); "/mixed" to a cluster of a refused endpoint
+ * and aux, with 1 attempt (connection errors only); "/rtmo" to aux with 5
+ * attempts, no codes, no backoff, a backendRequest timeout of 300 ms and a
+ * request timeout of 1 s; "/cors" to main through
+ * a CORS filter: origins https://www.foo.com and any subdomain of bar.com (https), methods
+ * GET and OPTIONS, headers x-header-1 and x-header-2, exposed x-header-3,
+ * credentials, max age 3600.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -95,6 +104,11 @@ static int build(uint64_t gen, int variant, bool bad_re, void **buf, size_t *len
 	struct xgw_snapb *b = xgw_snapb__new(gen);
 	int c_main, c_dead, c_empty, r_main, r_dead, r_none, r_empty, r_only, err;
 	int c_aux, r_hdr, r_redir, r_rewrite, r_hdrs, r_mirror, r_treq, r_tbe, r_tok;
+	int c_mixed, r_retry, r_mixed, r_cors, r_rtmo;
+	static const uint16_t codes[] = { 500, 503 };
+	struct xgw_snap_filter cors = { .type = XGW_FILTER_CORS,
+					.num = 3600,
+					.flags = XGW_CORS_CREDENTIALS };
 
 	if (!b)
 		return -ENOMEM;
@@ -105,6 +119,10 @@ static int build(uint64_t gen, int variant, bool bad_re, void **buf, size_t *len
 	xgw_snapb_endpoint(b, 4, lo4, 1);
 	c_empty = xgw_snapb_cluster(b, "default/empty:80");
 	c_aux = xgw_snapb_cluster(b, "default/aux:80");
+	if (aux_port)
+		xgw_snapb_endpoint(b, 4, lo4, aux_port);
+	c_mixed = xgw_snapb_cluster(b, "default/mixed:80");
+	xgw_snapb_endpoint(b, 4, lo4, 1);
 	if (aux_port)
 		xgw_snapb_endpoint(b, 4, lo4, aux_port);
 
@@ -147,6 +165,25 @@ static int build(uint64_t gen, int variant, bool bad_re, void **buf, size_t *len
 	xgw_snapb_backend(b, (uint32_t)c_aux, 1);
 	r_tok = xgw_snapb_rule(b, "default/tok", 0, 3000, 3000);
 	xgw_snapb_backend(b, (uint32_t)c_aux, 1);
+	r_retry = xgw_snapb_rule(b, "default/retry", 0, 0, 0);
+	xgw_snapb_rule_retry(b, 2, 200, codes, 2);
+	xgw_snapb_backend(b, (uint32_t)c_aux, 1);
+	r_mixed = xgw_snapb_rule(b, "default/mixed", 0, 0, 0);
+	xgw_snapb_rule_retry(b, 1, 0, NULL, 0);
+	xgw_snapb_backend(b, (uint32_t)c_mixed, 1);
+	r_rtmo = xgw_snapb_rule(b, "default/rtmo", 0, 1000, 300);
+	xgw_snapb_rule_retry(b, 5, 0, NULL, 0);
+	xgw_snapb_backend(b, (uint32_t)c_aux, 1);
+	r_cors = xgw_snapb_rule(b, "default/cors", 0, 0, 0);
+	xgw_snapb_filter(b, &cors, NULL, NULL, NULL);
+	xgw_snapb_hdrop(b, XGW_HDROP_CORS_ORIGIN, "https://www.foo.com", NULL);
+	xgw_snapb_hdrop(b, XGW_HDROP_CORS_ORIGIN, "https://*.bar.com", NULL);
+	xgw_snapb_hdrop(b, XGW_HDROP_CORS_METHOD, "GET", NULL);
+	xgw_snapb_hdrop(b, XGW_HDROP_CORS_METHOD, "OPTIONS", NULL);
+	xgw_snapb_hdrop(b, XGW_HDROP_CORS_HEADER, "x-header-1", NULL);
+	xgw_snapb_hdrop(b, XGW_HDROP_CORS_HEADER, "x-header-2", NULL);
+	xgw_snapb_hdrop(b, XGW_HDROP_CORS_EXPOSE, "x-header-3", NULL);
+	xgw_snapb_backend(b, (uint32_t)c_main, 1);
 
 	for (int l = 0; l < 2; l++) {
 		xgw_snapb_listener(b, l ? 6 : 4, l ? lo6 : lo4, port, XGW_LPROTO_HTTP,
@@ -175,6 +212,10 @@ static int build(uint64_t gen, int variant, bool bad_re, void **buf, size_t *len
 		match(b, r_treq, XGW_PATH_PREFIX, "/slow-req", NULL);
 		match(b, r_tbe, XGW_PATH_PREFIX, "/slow-be", NULL);
 		match(b, r_tok, XGW_PATH_PREFIX, "/slow-ok", NULL);
+		match(b, r_retry, XGW_PATH_PREFIX, "/retry", NULL);
+		match(b, r_mixed, XGW_PATH_PREFIX, "/mixed", NULL);
+		match(b, r_rtmo, XGW_PATH_PREFIX, "/rtmo", NULL);
+		match(b, r_cors, XGW_PATH_PREFIX, "/cors", NULL);
 		match(b, r_main, XGW_PATH_PREFIX, "/", NULL);
 	}
 	err = xgw_snapb__finish(b, buf, len);

@@ -9,7 +9,10 @@
 # 2: method, header, query and regex matches, redirect, URL rewrite, request
 # and response header filters, a mirror, request and backendRequest timeouts
 # (a small python3 server, "aux", logs what it gets and sleeps on /slow-*),
-# and a regex that does not compile. Loopback only; every wait is bounded.
+# and a regex that does not compile. Snapshot format 3: retries (aux's
+# /retry/KEY?fail=N&code=C fails N times per KEY, with status C or a TCP
+# reset, then answers 200) and a CORS filter. Loopback only; every wait is
+# bounded.
 # Prints TAP.
 set -uo pipefail
 BUILD=${XGW_BUILD:?XGW_BUILD must name the build directory}
@@ -47,7 +50,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "TAP version 13"
-echo "1..55"
+echo "1..77"
 for f in "$WORKER" "$ECHO" "$LAUNCH"; do
 	[ -x "$f" ] || { echo "Bail out! $f not built"; exit 1; }
 done
@@ -70,11 +73,44 @@ done
 
 # --- aux: logs each request, sleeps on /slow-* (bounded), port 0 -----------
 cat >"$TMP/aux.py" <<'PY'
-import http.server, sys, time
+import http.server, socket, struct, sys, threading, time, urllib.parse
 log = open(sys.argv[1], "a", buffering=1)
+tries = {}
+lock = threading.Lock()
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    def retry(self):
+        u = urllib.parse.urlsplit(self.path)
+        q = dict(urllib.parse.parse_qsl(u.query))
+        data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with lock:
+            n = tries[u.path] = tries.get(u.path, 0) + 1
+        log.write("TRY %s %d %.3f\n" % (u.path, n, time.monotonic()))
+        if n <= int(q.get("fail", "0")):
+            if q.get("code", "rst") == "rst":
+                self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                        struct.pack("ii", 1, 0))
+                self.request.close()
+                self.close_connection = True
+                return
+            if q["code"] == "sleep":
+                time.sleep(1)
+                code = 200
+            else:
+                code = int(q["code"])
+        else:
+            code = 200
+        body = ("try %d%s\n" % (n, " " + data.decode() if data else "")).encode()
+        try:
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            pass
     def do_GET(self):
+        if self.path.startswith(("/retry/", "/mixed", "/rtmo")):
+            return self.retry()
         log.write("%s %s host=%s conn=%s\n" % (self.command, self.path,
                   self.headers.get("Host"), self.headers.get("Connection")))
         n = int(self.headers.get("Content-Length") or 0)
@@ -198,6 +234,55 @@ if [ "$ms" -lt 1500 ]; then ok "backendRequest timeout: in time (${ms} ms)"; els
 expect "timeouts not reached: 200" 200 "$(code "$GW/slow-ok")"
 out=$("${C[@]}" -w '%{http_code} %{num_connects}\n' -o /dev/null "$GW/slow-req" -o /dev/null "$GW/" | tr '\n' ' ')
 expect_match "after a request timeout the next request is served" '^504 1 200 [01] $' "$out"
+
+# --- snapshot format 3: retries --------------------------------------------
+tries() { grep -c "^TRY $1 " "$TMP/aux.log"; }
+expect "retry: 503 twice, 200 on the third try (attempts 2)" "try 3 200" \
+	"$("${C[@]}" -w " %{http_code}" "$GW/retry/a?fail=2&code=503" | tr -d "\n")"
+expect "retry: three tries reached the upstream" 3 "$(tries /retry/a)"
+gaps=$(awk '$1 == "TRY" && $2 == "/retry/a" { if (p) printf "%d ", ($4 - p) * 1000; p = $4 }' "$TMP/aux.log")
+if [[ $gaps =~ ^([0-9]+)\ ([0-9]+)\ $ ]] && [ "${BASH_REMATCH[1]}" -ge 195 ] && [ "${BASH_REMATCH[2]}" -ge 195 ]; then
+	ok "retry: backoff of 200 ms between tries (${gaps}ms)"
+else
+	not_ok "retry: backoff of 200 ms between tries" "gaps: $gaps"
+fi
+expect "retry: attempts exhausted, the client gets the 503" 503 "$(code "$GW/retry/b?fail=3&code=503")"
+expect "retry: no fourth try" 3 "$(tries /retry/b)"
+expect "retry: a status not in codes is not retried" 502 "$(code "$GW/retry/c?fail=2&code=502")"
+expect "retry: ... one try" 1 "$(tries /retry/c)"
+expect "retry: connection reset before the answer retried" 200 "$(code "$GW/retry/d?fail=1")"
+expect "retry: ... two tries" 2 "$(tries /retry/d)"
+expect "retry: a POST with a body is sent again whole" "try 2 xyz 200" \
+	"$("${C[@]}" -w " %{http_code}" --data-binary 'xyz' "$GW/retry/e?fail=1&code=500" | tr -d "\n")"
+out=""
+for i in 1 2 3 4; do out+="$(code "$GW/mixed/$i") "; done
+expect "retry: refused endpoint, the next one answers" "200 200 200 200 " "$out"
+t0=$(date +%s%N)
+expect "retry: a backendRequest timeout is a failed try" "try 2 200" \
+	"$("${C[@]}" -w " %{http_code}" "$GW/rtmo/a?fail=1&code=sleep" | tr -d "\n")"
+ms=$((($(date +%s%N) - t0) / 1000000))
+if [ "$ms" -lt 900 ]; then ok "retry: ... the slow try abandoned (${ms} ms)"; else not_ok "retry: ... the slow try abandoned" "took $ms ms"; fi
+t0=$(date +%s%N)
+expect "retry: the request timeout ends retrying with 504" 504 "$(code "$GW/rtmo/b?fail=9&code=sleep")"
+ms=$((($(date +%s%N) - t0) / 1000000))
+n_b=$(tries /rtmo/b)
+if [ "$ms" -lt 1500 ] && [ "$n_b" -ge 3 ] && [ "$n_b" -le 4 ]; then ok "retry: ... in time, after 3 or 4 tries (${ms} ms, $n_b)"; else not_ok "retry: ... in time, after 3 or 4 tries" "took $ms ms, $n_b tries"; fi
+
+# --- snapshot format 3: CORS ------------------------------------------------
+hdrs=$("${C[@]}" -D - -o "$TMP/pre.body" -X OPTIONS -H 'Origin: https://xpto.www.bar.com' \
+	-H 'Access-Control-Request-Method: GET' -H 'Access-Control-Request-Headers: x-header-1' \
+	"$GW/cors/x" | tr -d '\r')
+expect_match "CORS preflight: 200 from the gateway" '^HTTP/1.1 200 OK' "$hdrs"
+expect_match "CORS preflight: wildcard origin echoed" $'\nAccess-Control-Allow-Origin: https://xpto.www.bar.com\n' "$hdrs"
+expect_match "CORS preflight: methods, headers, credentials, max age" \
+	$'Credentials: true\nAccess-Control-Allow-Methods: GET, OPTIONS\nAccess-Control-Allow-Headers: x-header-1, x-header-2\nAccess-Control-Expose-Headers: x-header-3\nAccess-Control-Max-Age: 3600\n' "$hdrs"
+expect "CORS preflight: not proxied (empty body)" 0 "$(wc -c <"$TMP/pre.body")"
+hdrs=$("${C[@]}" -D - -o "$TMP/cors.body" -H 'Origin: https://www.foo.com' "$GW/cors/y" | tr -d '\r')
+expect_match "CORS request: proxied, Allow-Origin and -Credentials added" \
+	$'\nAccess-Control-Allow-Origin: https://www.foo.com\nAccess-Control-Allow-Credentials: true\nAccess-Control-Expose-Headers: x-header-3\n' "$hdrs"
+expect_match "CORS request: reached the upstream" '"path": "/cors/y"' "$(cat "$TMP/cors.body")"
+hdrs=$("${C[@]}" -D - -o /dev/null -H 'Origin: https://foobar.com' "$GW/cors/z" | tr -d '\r')
+if grep -qi '^access-control-' <<<"$hdrs"; then not_ok "CORS request: other origin gets no CORS header" "$hdrs"; else ok "CORS request: other origin gets no CORS header"; fi
 
 out=$("${C[@]}" -w '%{http_code} %{num_connects}\n' -o /dev/null "$GW/a" -o /dev/null "$GW/b" \
 	-o /dev/null "$GW/c" | tr '\n' ' ')

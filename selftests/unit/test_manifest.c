@@ -723,6 +723,36 @@ TEST(wrong_types)
 		  "spec.rules[0].filters[0].requestHeaderModifier: required for this filter type",
 		  6 },
 		{ "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+		  "spec:\n  rules:\n  - retry: {codes: [500, 200]}\n",
+		  "spec.rules[0].retry.codes[1]: expected an HTTP status code 400..599, got "
+		  "\"200\"",
+		  6 },
+		{ "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+		  "spec:\n  rules:\n  - retry: {attempts: 0}\n",
+		  "spec.rules[0].retry.attempts: expected a positive integer, got \"0\" (out of "
+		  "range)",
+		  6 },
+		{ "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+		  "spec:\n  rules:\n  - retry: {backoff: soon}\n",
+		  "spec.rules[0].retry.backoff: expected a duration such as 10s, 500ms or 1h30m, "
+		  "got "
+		  "\"soon\"",
+		  6 },
+		{ "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+		  "spec:\n  rules:\n  - filters: [{type: CORS}]\n",
+		  "spec.rules[0].filters[0].cors: required for this filter type", 6 },
+		{ "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+		  "spec:\n  rules:\n  - filters: [{type: CORS, cors: {allowOrigins: [foo.com]}}]\n",
+		  "spec.rules[0].filters[0].cors.allowOrigins: expected \"*\" or "
+		  "scheme://host[:port] "
+		  "with at most one \"*\", got \"foo.com\"",
+		  6 },
+		{ "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+		  "spec:\n  rules:\n  - filters: [{type: CORS, cors: {allowCredentials: maybe}}]\n",
+		  "spec.rules[0].filters[0].cors.allowCredentials: expected true or false, got "
+		  "\"maybe\"",
+		  6 },
+		{ "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
 		  "spec:\n  rules:\n  - filters: [{type: Teleport}]\n",
 		  "spec.rules[0].filters[0].type: expected one of RequestHeaderModifier, "
 		  "ResponseHeaderModifier, RequestRedirect, URLRewrite, RequestMirror, CORS, "
@@ -1117,8 +1147,10 @@ TEST(route_details)
 		"statusCode: 301, path: {type: ReplaceFullPath, replaceFullPath: /full}}}\n"
 		"    - {type: RequestMirror, requestMirror: {backendRef: {name: m, port: 80}, "
 		"fraction: {numerator: 1, denominator: 4}}}\n"
-		"    - {type: CORS, cors: {allowOrigins: ['*']}}\n"
+		"    - {type: CORS, cors: {allowOrigins: ['*', 'https://*.a.test'], allowMethods: "
+		"[GET], allowHeaders: [x-h], exposeHeaders: [x-e, x-f], allowCredentials: true}}\n"
 		"    timeouts: {request: 1m30s, backendRequest: 500ms}\n"
+		"    retry: {codes: [500, 503, 429], attempts: 3, backoff: 1s100ms}\n"
 		"    backendRefs:\n"
 		"    - {name: a, port: 8080, weight: 0, namespace: other, filters: [{type: "
 		"ResponseHeaderModifier, responseHeaderModifier: {remove: [server]}}]}\n"
@@ -1176,8 +1208,26 @@ TEST(route_details)
 			ASSERT_STREQ(f[3].mirror->name, "m", "mirror backend");
 		ASSERT_EQ(f[3].mirror_num, 1, "numerator");
 		ASSERT_EQ(f[3].mirror_den, 4, "denominator");
-		ASSERT_EQ(f[4].type, XGW_HF_CORS, "CORS by type");
+		ASSERT_EQ(f[4].type, XGW_HF_CORS, "CORS");
+		if (ASSERT_EQ(f[4].cors.n_origins, 2, "origins") &&
+		    ASSERT_EQ(f[4].cors.n_expose, 2, "expose")) {
+			ASSERT_STREQ(f[4].cors.origins[1], "https://*.a.test", "origin");
+			ASSERT_STREQ(f[4].cors.expose[1], "x-f", "expose");
+		}
+		if (ASSERT_EQ(f[4].cors.n_methods, 1, "methods") &&
+		    ASSERT_EQ(f[4].cors.n_headers, 1, "headers")) {
+			ASSERT_STREQ(f[4].cors.methods[0], "GET", "method");
+			ASSERT_STREQ(f[4].cors.headers[0], "x-h", "header");
+		}
+		ASSERT_TRUE(f[4].cors.credentials, "allowCredentials");
+		ASSERT_EQ(f[4].cors.max_age, 5, "maxAge default");
 	}
+	ASSERT_TRUE(r->retry.set, "retry");
+	ASSERT_EQ(r->retry.attempts, 3, "attempts");
+	ASSERT_EQ(r->retry.backoff_ms, 1100, "backoff");
+	if (ASSERT_EQ(r->retry.n_codes, 3, "codes"))
+		ASSERT_EQ(r->retry.codes[2], 429, "code");
+	ASSERT_FALSE(hr->rules[1].retry.set, "no retry block");
 	if (ASSERT_EQ(r->n_matches, 3, "matches")) {
 		ASSERT_EQ(r->matches[0].path_type, XGW_MATCH_PATH_EXACT, "Exact");
 		ASSERT_STREQ(r->matches[0].path, "/api", "path");

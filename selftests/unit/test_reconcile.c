@@ -536,7 +536,8 @@ TEST(unsupported_rules_are_reported_not_served)
 		 CLASS GATEWAY("eg", HTTP_ALL("http", 80)) SERVICE("svc")
 			 ROUTE("hdr", "default",
 			       "  parentRefs: [{name: eg}]\n  rules:\n"
-			       "  - filters: [{type: CORS, cors: {allowOrigins: ['*']}}]\n"
+			       "  - filters: [{type: ExtensionRef, extensionRef: {group: x.io, "
+			       "kind: K, name: n}}]\n"
 			       "    backendRefs: [{name: svc, port: 80}]\n"
 			       "  - matches: [{path: {type: PathPrefix, value: /ok}}]\n"
 			       "    backendRefs: [{name: svc, port: 80}]\n"),
@@ -545,11 +546,60 @@ TEST(unsupported_rules_are_reported_not_served)
 	ASSERT_COND(&route(&f, "hdr")->parents[0].conds, "PartiallyInvalid", "True",
 		    "UnsupportedValue");
 	ASSERT_GE(f.res.n_problems, 1, "problem reported");
-	/* the CORS rule would answer without its headers: not served */
+	/* the ExtensionRef rule would be served without its filter: not served */
 	if (ASSERT_EQ(f.snap.n_vhosts, 1, "vhosts") &&
 	    ASSERT_EQ(f.snap.vhosts[0].match_count, 1, "only /ok"))
 		ASSERT_STREQ(str(&f, f.snap.matches[f.snap.vhosts[0].match_first].path), "/ok",
 			     "path");
+out:
+	done(&f);
+}
+
+TEST(cors_and_retry_emitted)
+{
+	const struct xgw_snap_filter *sf;
+	const struct xgw_snap_rule *ru;
+	struct fixture f;
+
+	if (!run(&f,
+		 CLASS GATEWAY("eg", HTTP_ALL("http", 80)) SERVICE("svc") ROUTE(
+			 "c", "default",
+			 "  parentRefs: [{name: eg}]\n  rules:\n"
+			 "  - filters:\n"
+			 "    - type: CORS\n"
+			 "      cors: {allowOrigins: ['https://a.test', 'https://*.b.test'],\n"
+			 "             allowMethods: [GET, PUT], allowHeaders: [x-h],\n"
+			 "             exposeHeaders: [x-e], allowCredentials: true, maxAge: 60}\n"
+			 "    retry: {codes: [500, 503], attempts: 2, backoff: 150ms}\n"
+			 "    backendRefs: [{name: svc, port: 80}]\n"),
+		 NULL, 0))
+		goto out;
+	ASSERT_EQ(f.res.n_problems, 0, "no problem");
+	if (!ASSERT_EQ(f.snap.n_rules, 1, "rules") || !ASSERT_EQ(f.snap.n_filters, 1, "filters"))
+		goto out;
+	ru = &f.snap.rules[0];
+	ASSERT_EQ(ru->retry_attempts, 2, "attempts");
+	ASSERT_EQ(ru->retry_backoff_ms, 150, "backoff");
+	ASSERT_TRUE(xgw_snap_retry_code(ru, 500) && xgw_snap_retry_code(ru, 503), "codes");
+	ASSERT_FALSE(xgw_snap_retry_code(ru, 502) || xgw_snap_retry_code(ru, 200), "others");
+	sf = &f.snap.filters[ru->filter_first];
+	ASSERT_EQ(sf->type, XGW_FILTER_CORS, "CORS");
+	ASSERT_EQ(sf->num, 60, "maxAge");
+	ASSERT_EQ(sf->flags, XGW_CORS_CREDENTIALS, "credentials");
+	if (ASSERT_EQ(sf->op_count, 6, "items")) {
+		static const uint8_t ops[] = { XGW_HDROP_CORS_ORIGIN, XGW_HDROP_CORS_ORIGIN,
+					       XGW_HDROP_CORS_METHOD, XGW_HDROP_CORS_METHOD,
+					       XGW_HDROP_CORS_HEADER, XGW_HDROP_CORS_EXPOSE };
+		static const char *const names[] = {
+			"https://a.test", "https://*.b.test", "GET", "PUT", "x-h", "x-e"
+		};
+
+		for (int i = 0; i < 6; i++) {
+			ASSERT_EQ(f.snap.hdrops[sf->op_first + i].op, ops[i], names[i]);
+			ASSERT_STREQ(str(&f, f.snap.hdrops[sf->op_first + i].name), names[i],
+				     names[i]);
+		}
+	}
 out:
 	done(&f);
 }

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /* Proxy head rewriting (user/rewrite.c): what goes upstream and back to the client. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +9,7 @@
 
 #include "xgw/snapshot.h"
 
+#include "cors.h"
 #include "http1.h"
 #include "rewrite.h"
 #include "router.h"
@@ -730,6 +733,221 @@ TEST(filter_mirror_copy_says_close)
 	ASSERT_TRUE(strstr(out, "Connection: close\r\n") != NULL &&
 			    strstr(out, "keep-alive") == NULL,
 		    "a mirrored copy asks the server to close");
+}
+
+/* ---- CORS (cors.c) ---- */
+
+TEST(cors_origin_match)
+{
+	static const struct {
+		const char *pat, *origin;
+		bool want;
+	} cases[] = {
+		{ "*", "https://foobar.com:12345", true },
+		{ "https://www.foo.com", "https://www.foo.com", true },
+		{ "https://www.foo.com", "HTTPS://WWW.Foo.com", true },
+		{ "https://www.foo.com", "https://www.foo.com.evil", false },
+		{ "https://www.foo.com", "http://www.foo.com", false },
+		{ "https://*.bar.com", "https://www.bar.com", true },
+		{ "https://*.bar.com", "https://xpto.www.bar.com", true },
+		{ "https://*.bar.com", "https://.bar.com", false },
+		{ "https://*.bar.com", "https://bar.com", false },
+		{ "https://*.bar.com", "http://www.bar.com", false },
+		{ "https://*.bar.com", "https://foobar.com", false },
+		{ "http://*", "http://x", true },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (!ASSERT_EQ(xgw_cors_origin_match(cases[i].pat, strlen(cases[i].pat),
+						     cases[i].origin, strlen(cases[i].origin)),
+			       cases[i].want, cases[i].origin))
+			printf("#   pattern %s\n", cases[i].pat);
+}
+
+/* A CORS filter as the conformance route cors-multiple-origins-methods-headers has it. */
+static void cors_filter(struct ffix *f, bool creds, const char *methods, const char *headers,
+			const char *origin2)
+{
+	struct xgw_snap_filter sf = { .type = XGW_FILTER_CORS,
+				      .num = 3600,
+				      .flags = creds ? XGW_CORS_CREDENTIALS : 0 };
+
+	xgw_snapb_filter(f->b, &sf, NULL, NULL, NULL);
+	xgw_snapb_hdrop(f->b, XGW_HDROP_CORS_ORIGIN, "https://www.foo.com", NULL);
+	xgw_snapb_hdrop(f->b, XGW_HDROP_CORS_ORIGIN, origin2, NULL);
+	if (methods) {
+		xgw_snapb_hdrop(f->b, XGW_HDROP_CORS_METHOD, methods, NULL);
+		xgw_snapb_hdrop(f->b, XGW_HDROP_CORS_METHOD, "OPTIONS", NULL);
+	} else {
+		xgw_snapb_hdrop(f->b, XGW_HDROP_CORS_METHOD, "*", NULL);
+	}
+	if (headers) {
+		xgw_snapb_hdrop(f->b, XGW_HDROP_CORS_HEADER, headers, NULL);
+		xgw_snapb_hdrop(f->b, XGW_HDROP_CORS_HEADER, "x-header-2", NULL);
+		xgw_snapb_hdrop(f->b, XGW_HDROP_CORS_EXPOSE, "x-header-3", NULL);
+		xgw_snapb_hdrop(f->b, XGW_HDROP_CORS_EXPOSE, "x-header-4", NULL);
+	} else {
+		xgw_snapb_hdrop(f->b, XGW_HDROP_CORS_HEADER, "*", NULL);
+	}
+}
+
+static const char *preflight(struct ffix *f, const char *origin, const char *method,
+			     const char *headers, char *out, size_t size)
+{
+	struct xgw_cors_req q = {
+		.origin = origin,
+		.origin_len = origin ? strlen(origin) : 0,
+		.method = method,
+		.method_len = method ? strlen(method) : 0,
+		.headers = headers,
+		.headers_len = headers ? strlen(headers) : 0,
+	};
+	static struct xgw_xfer x;
+
+	if (!ASSERT_EQ(xgw_cors_find(&f->flt), 0, "find") ||
+	    !ASSERT_OK(xgw_cors_preflight(&x, f->r, 0, &q, true), "preflight"))
+		return "";
+	return flatten(&x, out, size);
+}
+
+TEST(cors_preflight_lists)
+{
+	struct ffix f;
+	char out[2048];
+
+	if (!ffix_new(&f))
+		goto out;
+	cors_filter(&f, true, "GET", "x-header-1", "https://*.bar.com");
+	if (!ffix_finish(&f, 1, 0))
+		goto out;
+	ASSERT_STREQ(preflight(&f, "https://xpto.www.bar.com", "GET", "x-header-1, x-header-2", out,
+			       sizeof(out)),
+		     "HTTP/1.1 200 OK\r\n"
+		     "Access-Control-Allow-Origin: https://xpto.www.bar.com\r\n"
+		     "Access-Control-Allow-Credentials: true\r\n"
+		     "Access-Control-Allow-Methods: GET, OPTIONS\r\n"
+		     "Access-Control-Allow-Headers: x-header-1, x-header-2\r\n"
+		     "Access-Control-Expose-Headers: x-header-3, x-header-4\r\n"
+		     "Access-Control-Max-Age: 3600\r\n"
+		     "Vary: Origin\r\n"
+		     "Content-Length: 0\r\nConnection: keep-alive\r\n\r\n",
+		     "wildcard origin echoed with the lists");
+	ASSERT_STREQ(preflight(&f, "https://foobar.com", "GET", NULL, out, sizeof(out)),
+		     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n",
+		     "origin not allowed: no CORS header");
+out:
+	ffix_free(&f);
+}
+
+TEST(cors_preflight_wildcards)
+{
+	struct ffix f;
+	char out[2048];
+
+	if (!ffix_new(&f))
+		goto out;
+	cors_filter(&f, false, NULL, NULL, "*");
+	cors_filter(&f, true, NULL, NULL, "*");
+	if (!ffix_finish(&f, 1, 0))
+		goto out;
+	ASSERT_STREQ(preflight(&f, "https://foobar.com:12345", "PUT", "x-a, x-b", out, sizeof(out)),
+		     "HTTP/1.1 200 OK\r\n"
+		     "Access-Control-Allow-Origin: *\r\n"
+		     "Access-Control-Allow-Methods: PUT\r\n"
+		     "Access-Control-Allow-Headers: x-a, x-b\r\n"
+		     "Access-Control-Max-Age: 3600\r\n"
+		     "Content-Length: 0\r\nConnection: keep-alive\r\n\r\n",
+		     "'*' without credentials; methods and headers echoed");
+	ASSERT_STREQ(preflight(&f, "https://www.foo.com", "POST", NULL, out, sizeof(out)),
+		     "HTTP/1.1 200 OK\r\n"
+		     "Access-Control-Allow-Origin: https://www.foo.com\r\n"
+		     "Access-Control-Allow-Methods: POST\r\n"
+		     "Access-Control-Max-Age: 3600\r\n"
+		     "Vary: Origin\r\n"
+		     "Content-Length: 0\r\nConnection: keep-alive\r\n\r\n",
+		     "an exact origin is echoed");
+	/* the second filter: credentials make '*' echo the origin */
+	f.flt.first[0] = 1;
+	{
+		struct xgw_cors_req q = { .origin = "https://other.foo.com",
+					  .origin_len = 21,
+					  .method = "PUT",
+					  .method_len = 3 };
+		static struct xgw_xfer x;
+
+		if (ASSERT_OK(xgw_cors_preflight(&x, f.r, 1, &q, false), "preflight"))
+			ASSERT_STREQ(flatten(&x, out, sizeof(out)),
+				     "HTTP/1.1 200 OK\r\n"
+				     "Access-Control-Allow-Origin: https://other.foo.com\r\n"
+				     "Access-Control-Allow-Credentials: true\r\n"
+				     "Access-Control-Allow-Methods: PUT\r\n"
+				     "Access-Control-Max-Age: 3600\r\n"
+				     "Vary: Origin\r\n"
+				     "Content-Length: 0\r\nConnection: close\r\n\r\n",
+				     "credentials: origin echoed");
+	}
+	ASSERT_EQ(xgw_cors_allowed(&f.snap, 0, "https://x.test", 14), XGW_CORS_ANY, "any");
+	ASSERT_EQ(xgw_cors_allowed(&f.snap, 0, "https://www.foo.com", 19), XGW_CORS_ECHO,
+		  "exact wins over '*'");
+	ASSERT_EQ(xgw_cors_allowed(&f.snap, 0, NULL, 0), XGW_CORS_DENIED, "no origin");
+out:
+	ffix_free(&f);
+}
+
+TEST(cors_actual_response)
+{
+	static const char raw[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n";
+	static struct xgw_h1_response resp;
+	static struct xgw_xfer x;
+	struct ffix f;
+	char out[2048];
+	int len;
+
+	if (!ffix_new(&f))
+		goto out;
+	cors_filter(&f, true, "GET", "x-header-1", "https://*.bar.com");
+	if (!ffix_finish(&f, 1, 0))
+		goto out;
+	len = xgw_h1_parse_response(raw, strlen(raw), false, &resp);
+	f.flt.cors = true;
+	f.flt.cors_filter = 0;
+	f.flt.origin = "https://www.bar.com";
+	f.flt.origin_len = 19;
+	if (ASSERT_OK(xgw_rewrite_response(&x, &resp, raw, raw + len, XGW_CONN_KEEP_ALIVE, &f.flt),
+		      "rewrite"))
+		ASSERT_STREQ(flatten(&x, out, sizeof(out)),
+			     "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+			     "Access-Control-Allow-Origin: https://www.bar.com\r\n"
+			     "Access-Control-Allow-Credentials: true\r\n"
+			     "Access-Control-Expose-Headers: x-header-3, x-header-4\r\n"
+			     "Vary: Origin\r\n"
+			     "Connection: keep-alive\r\n\r\n",
+			     "allowed origin");
+	f.flt.cors = false;
+	if (ASSERT_OK(xgw_rewrite_response(&x, &resp, raw, raw + len, XGW_CONN_KEEP_ALIVE, &f.flt),
+		      "rewrite"))
+		ASSERT_STREQ(
+			flatten(&x, out, sizeof(out)),
+			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n",
+			"no allowed origin: untouched");
+out:
+	ffix_free(&f);
+}
+
+TEST(cors_bad_item_refused)
+{
+	struct ffix f;
+
+	if (!ffix_new(&f))
+		goto out;
+	cors_filter(&f, false, "GE T", NULL, "*");
+	if (!ASSERT_OK(xgw_snapb__finish(f.b, &f.buf, &f.len), "finish") ||
+	    !ASSERT_OK(xgw_snapshot__open(&f.snap, f.buf, f.len), "open"))
+		goto out;
+	f.r = xgw_router__new(&f.snap);
+	ASSERT_TRUE(!f.r && errno == EINVAL, "a method that is no token refuses the snapshot");
+out:
+	ffix_free(&f);
 }
 
 TEST_MAIN()

@@ -29,6 +29,9 @@ static int build(void **buf, size_t *len)
 	r0 = xgw_snapb_rule(b, "default/backend", 0, 0, 0);
 	xgw_snapb_backend(b, (uint32_t)c0, 1);
 	r1 = xgw_snapb_rule(b, "default/backend", 1, 5000, 1000);
+	static const uint16_t codes[] = { 503, 400, 599 };
+
+	xgw_snapb_rule_retry(b, 2, 100, codes, 3);
 	struct xgw_snap_filter f = { .type = XGW_FILTER_REQUEST_HEADER };
 
 	xgw_snapb_filter(b, &f, NULL, NULL, NULL);
@@ -39,6 +42,16 @@ static int build(void **buf, size_t *len)
 				      .path_mod = XGW_PATHMOD_PREFIX };
 	xgw_snapb_filter(b, &f, NULL, "rewritten.example", "/new");
 	xgw_snapb_backend(b, XGW_SNAP_NONE, 1);
+	/* format 3: a CORS filter with its list items, on a rule of its own */
+	xgw_snapb_rule(b, "default/cors", 0, 0, 0);
+	f = (struct xgw_snap_filter){ .type = XGW_FILTER_CORS,
+				      .num = 600,
+				      .flags = XGW_CORS_CREDENTIALS };
+	xgw_snapb_filter(b, &f, NULL, NULL, NULL);
+	xgw_snapb_hdrop(b, XGW_HDROP_CORS_ORIGIN, "https://*.a.test", NULL);
+	xgw_snapb_hdrop(b, XGW_HDROP_CORS_METHOD, "GET", NULL);
+	xgw_snapb_hdrop(b, XGW_HDROP_CORS_EXPOSE, "x-e", NULL);
+	xgw_snapb_backend(b, (uint32_t)c0, 1);
 	xgw_snapb_listener(b, 4, addr, 80, XGW_LPROTO_HTTP, "default/eg/http");
 	xgw_snapb_vhost(b, "app.yourdomain.com", 18);
 	xgw_snapb_match(b, (uint32_t)r1, XGW_PATH_EXACT, "/exact", 6, "GET");
@@ -123,6 +136,32 @@ TEST(round_trip)
 			      "rewritten.example", "hostname");
 		ASSERT_EQ(f->scheme.len, 0, "scheme not set");
 	}
+	/* format 3: retry policy of rule 1, the CORS filter of rule 2 */
+	ASSERT_EQ(s.rules[0].retry_attempts, 0, "rule 0 no retry");
+	ASSERT_EQ(s.rules[1].retry_attempts, 2, "attempts");
+	ASSERT_EQ(s.rules[1].retry_backoff_ms, 100, "backoff");
+	ASSERT_TRUE(xgw_snap_retry_code(&s.rules[1], 400) &&
+			    xgw_snap_retry_code(&s.rules[1], 503) &&
+			    xgw_snap_retry_code(&s.rules[1], 599),
+		    "codes");
+	ASSERT_FALSE(xgw_snap_retry_code(&s.rules[1], 500) ||
+			     xgw_snap_retry_code(&s.rules[1], 600) ||
+			     xgw_snap_retry_code(&s.rules[0], 503),
+		     "other codes");
+	if (ASSERT_EQ(s.n_rules, 3, "rules") && ASSERT_EQ(s.rules[2].filter_count, 1, "cors")) {
+		const struct xgw_snap_filter *f = &s.filters[s.rules[2].filter_first];
+
+		ASSERT_EQ(f->type, XGW_FILTER_CORS, "CORS type");
+		ASSERT_EQ(f->num, 600, "maxAge");
+		ASSERT_EQ(f->flags, XGW_CORS_CREDENTIALS, "flags");
+		if (ASSERT_EQ(f->op_count, 3, "items")) {
+			ASSERT_EQ(s.hdrops[f->op_first].op, XGW_HDROP_CORS_ORIGIN, "origin");
+			ASSERT_MEMSTR(xgw_snap_str_ptr(&s, s.hdrops[f->op_first].name),
+				      s.hdrops[f->op_first].name.len, "https://*.a.test",
+				      "origin item");
+			ASSERT_EQ(s.hdrops[f->op_first + 2].op, XGW_HDROP_CORS_EXPOSE, "expose");
+		}
+	}
 out:
 	free(buf);
 }
@@ -182,6 +221,23 @@ TEST(rejects_corruption)
 		(void *)(copy + ((struct xgw_snap_hdr *)copy)->sect[XGW_SECT_KV].off);
 	kv->kind = 7;
 	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "kv kind");
+	memcpy(copy, buf, len);
+	r[1].retry_codes[3] |= 1ull << 8; /* status 600 */
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "retry code out of range");
+	memcpy(copy, buf, len);
+	r[1].retry_attempts = XGW_SNAP_RETRY_MAX + 1;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "too many retries");
+	memcpy(copy, buf, len);
+	f->flags = XGW_CORS_CREDENTIALS;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "CORS flags on a header filter");
+	memcpy(copy, buf, len);
+	struct xgw_snap_hdrop *op =
+		(void *)(copy + ((struct xgw_snap_hdr *)copy)->sect[XGW_SECT_HDROP].off);
+	op->op = XGW_HDROP_CORS_ORIGIN;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "CORS item in a header filter");
+	memcpy(copy, buf, len);
+	op->op = XGW_HDROP_CORS_EXPOSE + 1;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "unknown op");
 	free(copy);
 	free(buf);
 }
