@@ -18,45 +18,13 @@
 #include <strings.h>
 #include <ctype.h>
 
-#include "reconcile.h"
+#include "reconcile-int.h"
 #include "xgw/netaddr.h"
 #include "xgw/regex.h"
 #include "xgw/snapshot.h"
 
 /* The Gateway API release whose CRDs and conformance suite xgw follows. */
 #define XGW_GATEWAY_API_VERSION "v1.6.1"
-
-/* A growable array of T in malloc'ed memory (not the arena: it is temporary). */
-#define VEC(T)                                                                                     \
-	struct {                                                                                   \
-		T *v;                                                                              \
-		size_t n, cap;                                                                     \
-	}
-
-static void *vec_grow(void *v, size_t *cap, size_t n, size_t elem)
-{
-	if (n < *cap)
-		return v;
-	size_t ncap = *cap ? *cap * 2 : 8;
-	void *p = realloc(v, ncap * elem);
-
-	if (!p)
-		return NULL;
-	*cap = ncap;
-	return p;
-}
-
-#define VEC_PUSH(vec, val)                                                                         \
-	({                                                                                         \
-		void *p_ = vec_grow((vec).v, &(vec).cap, (vec).n, sizeof(*(vec).v));               \
-		int r_ = -ENOMEM;                                                                  \
-		if (p_) {                                                                          \
-			(vec).v = p_;                                                              \
-			(vec).v[(vec).n++] = (val);                                                \
-			r_ = 0;                                                                    \
-		}                                                                                  \
-		r_;                                                                                \
-	})
 
 /* --- conditions -------------------------------------------------------- */
 
@@ -122,7 +90,7 @@ static int problem(struct xgw_reconcile_result *res, const char *fmt, ...)
 
 /* --- hostnames ---------------------------------------------------------- */
 
-static bool is_wild(const char *h)
+bool xgw_rec_is_wild(const char *h)
 {
 	return h && h[0] == '*' && h[1] == '.';
 }
@@ -142,11 +110,11 @@ const char *xgw_hostname_intersect(const char *l, const char *r)
 		return r ? r : "";
 	if (!r)
 		return l;
-	if (!is_wild(l) && !is_wild(r))
+	if (!xgw_rec_is_wild(l) && !xgw_rec_is_wild(r))
 		return strcasecmp(l, r) ? NULL : r;
-	if (is_wild(l) && !is_wild(r))
+	if (xgw_rec_is_wild(l) && !xgw_rec_is_wild(r))
 		return wild_matches(l, r) ? r : NULL;
-	if (!is_wild(l) && is_wild(r))
+	if (!xgw_rec_is_wild(l) && xgw_rec_is_wild(r))
 		return wild_matches(r, l) ? l : NULL;
 	/* both wildcards: the narrower one, when one contains the other */
 	if (!strcasecmp(l, r))
@@ -159,79 +127,16 @@ const char *xgw_hostname_intersect(const char *l, const char *r)
 }
 
 /* Specificity of a listener hostname: exact > longer wildcard > shorter > any. */
-static long host_rank(const char *h)
+long xgw_rec_host_rank(const char *h)
 {
 	if (!h || !*h)
 		return 0;
-	if (is_wild(h))
+	if (xgw_rec_is_wild(h))
 		return 1 + (long)strlen(h);
 	return 1000000;
 }
 
 /* --- gateways ----------------------------------------------------------- */
-
-struct gw_listener {
-	const struct xgw_gateway *gw;
-	const struct xgw_gw_listener *spec;
-	struct xgw_listener_status *st;
-	bool valid;	      /* accepted, not conflicted, programmable */
-	const char *conflict; /* ProtocolConflict, HostnameConflict or NULL */
-	size_t att_first;     /* its attachments: c->att_by_l[att_first .. +att_n) */
-	size_t att_n;
-};
-
-struct gw {
-	const struct xgw_gateway *spec;
-	struct xgw_gateway_status *st;
-	struct gw_listener *listeners;
-	/* addresses to program: spec.addresses or one from a pool */
-	uint8_t fam[8];
-	uint8_t addr[8][16];
-	int n_addr;
-	bool bad_addr;	    /* a spec.address is unsupported: not Accepted */
-	bool unusable_addr; /* a spec.address cannot be served here: not Programmed */
-	bool want_pool;	    /* no spec.addresses, or one without a value */
-	bool partly_valid;  /* some listener is not valid (ListenersNotValid) */
-	char *unusable_msg;
-};
-
-/* An HTTPRoute attached to one listener with its effective hostnames. */
-struct attachment {
-	const struct xgw_httproute *route;
-	size_t route_idx;
-	struct gw_listener *l;
-	const char *hosts[16]; /* "" = any */
-	int n_hosts;
-};
-
-struct ctx {
-	const struct xgw_store *st;
-	const struct xgw_reconcile_opts *opts;
-	struct xgw_reconcile_result *res;
-	struct gw *gws;
-	size_t n_gws;
-	VEC(struct attachment) att;
-	/* per route: rule -> snapshot rule index (XGW_SNAP_NONE: rule not served) */
-	uint32_t **rule_ids;
-	/* Services sorted by namespace/name, each with its EndpointSlices and the
-	 * clusters made for its ports: lookups in O(log n), not a scan per ref */
-	struct svc_ix *svcs;
-	size_t n_svcs;
-	const struct xgw_endpointslice **slice_refs; /* svcs[i].slices point in here */
-	size_t *att_by_l; /* attachment indices grouped by listener (gw_listener.att_first) */
-	struct xgw_snapb *b;
-};
-
-struct svc_ix {
-	const struct xgw_service *svc;
-	const struct xgw_endpointslice **slices;
-	size_t n_slices;
-	struct svc_cluster {
-		uint32_t port;
-		uint32_t idx;
-	} * cl;
-	size_t n_cl;
-};
 
 static const struct xgw_gatewayclass *find_class(const struct xgw_store *st, const char *name)
 {
@@ -736,7 +641,7 @@ static const char *filters_unsupported(const struct xgw_http_filter *f, size_t n
  * Why <r> is not served, into <buf> (a phrase such as "CORS filters are not
  * supported"), or NULL when it is served.
  */
-static const char *rule_problem(const struct xgw_http_rule *r, char *buf, size_t len)
+const char *xgw_rec_rule_problem(const struct xgw_http_rule *r, char *buf, size_t len)
 {
 	const char *why = filters_unsupported(r->filters, r->n_filters);
 
@@ -777,7 +682,7 @@ static int svc_ix_cmp(const void *a, const void *b)
 			   ((const struct svc_ix *)a)->svc->meta.name, sb);
 }
 
-static struct svc_ix *svc_lookup(const struct ctx *c, const char *ns, const char *name)
+struct svc_ix *xgw_rec_svc_lookup(const struct ctx *c, const char *ns, const char *name)
 {
 	size_t lo = 0, hi = c->n_svcs;
 
@@ -797,7 +702,7 @@ static struct svc_ix *svc_lookup(const struct ctx *c, const char *ns, const char
 
 static const struct xgw_service *find_svc(const struct ctx *c, const char *ns, const char *name)
 {
-	struct svc_ix *ix = svc_lookup(c, ns, name);
+	struct svc_ix *ix = xgw_rec_svc_lookup(c, ns, name);
 
 	return ix ? ix->svc : NULL;
 }
@@ -819,8 +724,9 @@ static int index_services(struct ctx *c)
 	/* two passes over the slices: count per Service, then place */
 	for (size_t i = 0; i < st->n_slices; i++) {
 		const struct xgw_endpointslice *es = &st->slices[i];
-		struct svc_ix *ix =
-			es->service_name ? svc_lookup(c, es->meta.ns, es->service_name) : NULL;
+		struct svc_ix *ix = es->service_name
+					    ? xgw_rec_svc_lookup(c, es->meta.ns, es->service_name)
+					    : NULL;
 
 		if (ix)
 			ix->n_slices++;
@@ -832,8 +738,9 @@ static int index_services(struct ctx *c)
 	}
 	for (size_t i = 0; i < st->n_slices; i++) {
 		const struct xgw_endpointslice *es = &st->slices[i];
-		struct svc_ix *ix =
-			es->service_name ? svc_lookup(c, es->meta.ns, es->service_name) : NULL;
+		struct svc_ix *ix = es->service_name
+					    ? xgw_rec_svc_lookup(c, es->meta.ns, es->service_name)
+					    : NULL;
 
 		if (ix)
 			ix->slices[ix->n_slices++] = es;
@@ -841,7 +748,7 @@ static int index_services(struct ctx *c)
 	return 0;
 }
 
-static const struct xgw_service_port *find_svc_port(const struct xgw_service *s, uint32_t port)
+const struct xgw_service_port *xgw_rec_find_svc_port(const struct xgw_service *s, uint32_t port)
 {
 	for (size_t i = 0; i < s->n_ports; i++)
 		if (s->ports[i].port == port)
@@ -877,8 +784,8 @@ static bool grant_allows(const struct xgw_store *st, const char *from_kind, cons
 }
 
 /* Check one backendRef; returns NULL when it resolves, else the reason. */
-static const char *backend_problem(const struct ctx *c, const struct xgw_httproute *r,
-				   const struct xgw_backend_ref *be, char *msg, size_t msglen)
+const char *xgw_rec_backend_problem(const struct ctx *c, const struct xgw_httproute *r,
+				    const struct xgw_backend_ref *be, char *msg, size_t msglen)
 {
 	const char *ns = be->ns ? be->ns : r->meta.ns;
 	const struct xgw_service *svc;
@@ -901,7 +808,7 @@ static const char *backend_problem(const struct ctx *c, const struct xgw_httprou
 		snprintf(msg, msglen, "backendRef %s/%s: Service not found", ns, be->name);
 		return "BackendNotFound";
 	}
-	if (!be->port || !find_svc_port(svc, be->port)) {
+	if (!be->port || !xgw_rec_find_svc_port(svc, be->port)) {
 		snprintf(msg, msglen, "backendRef %s/%s: Service has no port %u", ns, be->name,
 			 be->port);
 		return "BackendNotFound";
@@ -938,14 +845,14 @@ static int attach_route(struct ctx *c, size_t ri)
 		const struct xgw_http_rule *rule = &r->rules[k];
 
 		if (!unsupported)
-			unsupported = rule_problem(rule, why, sizeof(why));
+			unsupported = xgw_rec_rule_problem(rule, why, sizeof(why));
 		for (size_t b = 0; b < rule->n_backends && !refs_reason; b++)
-			refs_reason = backend_problem(c, r, &rule->backends[b], refs_msg,
-						      sizeof(refs_msg));
+			refs_reason = xgw_rec_backend_problem(c, r, &rule->backends[b], refs_msg,
+							      sizeof(refs_msg));
 		for (size_t f = 0; f < rule->n_filters && !refs_reason; f++)
 			if (rule->filters[f].type == XGW_HF_MIRROR && rule->filters[f].mirror)
-				refs_reason = backend_problem(c, r, rule->filters[f].mirror,
-							      refs_msg, sizeof(refs_msg));
+				refs_reason = xgw_rec_backend_problem(c, r, rule->filters[f].mirror,
+								      refs_msg, sizeof(refs_msg));
 	}
 
 	for (size_t p = 0; p < r->n_parents; p++) {
@@ -1034,529 +941,6 @@ static int attach_route(struct ctx *c, size_t ri)
 	return 0;
 }
 
-/* --- snapshot ----------------------------------------------------------- */
-
-static int cluster_for(struct ctx *c, const struct xgw_httproute *r,
-		       const struct xgw_backend_ref *be, uint32_t *out)
-{
-	char msg[256];
-	const char *ns = be->ns ? be->ns : r->meta.ns;
-	const struct xgw_service_port *sp;
-	struct svc_cluster *cl;
-	struct svc_ix *ix;
-	int idx;
-
-	*out = XGW_SNAP_NONE;
-	if (backend_problem(c, r, be, msg, sizeof(msg)))
-		return 0;
-	ix = svc_lookup(c, ns, be->name); /* found: backend_problem checked it */
-	for (size_t i = 0; i < ix->n_cl; i++) {
-		if (ix->cl[i].port == be->port) {
-			*out = ix->cl[i].idx;
-			return 0;
-		}
-	}
-	sp = find_svc_port(ix->svc, be->port);
-
-	char name[512];
-
-	snprintf(name, sizeof(name), "%s/%s:%u", ns, be->name, be->port);
-	idx = xgw_snapb_cluster(c->b, name);
-	if (idx < 0)
-		return idx;
-	for (size_t i = 0; i < ix->n_slices; i++) {
-		const struct xgw_endpointslice *es = ix->slices[i];
-		uint32_t port = 0;
-
-		if (es->address_type && strcmp(es->address_type, "IPv4") &&
-		    strcmp(es->address_type, "IPv6"))
-			continue;
-		for (size_t p = 0; p < es->n_ports; p++) {
-			const char *pn = es->ports[p].name ? es->ports[p].name : "";
-			const char *sn = sp->name ? sp->name : "";
-
-			if (!strcmp(pn, sn))
-				port = es->ports[p].port;
-		}
-		if (!port) {
-			/* no matching named port: only a numeric targetPort can still tell */
-			if (sp->target_port_name)
-				continue;
-			port = sp->target_port ? sp->target_port : sp->port;
-		}
-		for (size_t e = 0; e < es->n_endpoints; e++) {
-			if (!es->endpoints[e].ready)
-				continue;
-			for (size_t k = 0; k < es->endpoints[e].n_addresses; k++) {
-				uint8_t fam, addr[16];
-
-				if (xgw_ip_parse(es->endpoints[e].addresses[k], &fam, addr))
-					continue;
-				if (xgw_snapb_endpoint(c->b, fam, addr, (uint16_t)port) < 0)
-					return -ENOMEM;
-			}
-		}
-	}
-	cl = realloc(ix->cl, (ix->n_cl + 1) * sizeof(*ix->cl));
-	if (!cl)
-		return -ENOMEM;
-	ix->cl = cl;
-	ix->cl[ix->n_cl++] = (struct svc_cluster){ be->port, (uint32_t)idx };
-	*out = (uint32_t)idx;
-	return 0;
-}
-
-static int add_hdrops(struct ctx *c, uint8_t op, const struct xgw_header_kv *kv, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (xgw_snapb_hdrop(c->b, op, kv[i].name, kv[i].value) < 0)
-			return -ENOMEM;
-	return 0;
-}
-
-/* The items of one list of a CORS filter, as list-item ops of the last filter. */
-static int add_cors_items(struct ctx *c, uint8_t op, char *const *items, size_t n)
-{
-	for (size_t k = 0; k < n; k++)
-		if (xgw_snapb_hdrop(c->b, op, items[k], NULL) < 0)
-			return -ENOMEM;
-	return 0;
-}
-
-/* Filters of a rule or of a backendRef, to the builder's current owner. */
-static int add_filters(struct ctx *c, const struct xgw_httproute *r,
-		       const struct xgw_http_filter *hf, size_t n)
-{
-	static const uint8_t pmod[] = { [XGW_PM_NONE] = XGW_PATHMOD_NONE,
-					[XGW_PM_FULL] = XGW_PATHMOD_FULL,
-					[XGW_PM_PREFIX] = XGW_PATHMOD_PREFIX };
-
-	for (size_t i = 0; i < n; i++) {
-		const struct xgw_http_filter *f = &hf[i];
-		struct xgw_snap_filter sf = { .path_mod = pmod[f->path_mod] };
-
-		switch (f->type) {
-		case XGW_HF_REQUEST_HEADER:
-		case XGW_HF_RESPONSE_HEADER:
-			sf.type = f->type == XGW_HF_REQUEST_HEADER ? XGW_FILTER_REQUEST_HEADER
-								   : XGW_FILTER_RESPONSE_HEADER;
-			if (xgw_snapb_filter(c->b, &sf, NULL, NULL, NULL) < 0 ||
-			    add_hdrops(c, XGW_HDROP_SET, f->set, f->n_set) ||
-			    add_hdrops(c, XGW_HDROP_ADD, f->add, f->n_add))
-				return -ENOMEM;
-			for (size_t k = 0; k < f->n_remove; k++)
-				if (xgw_snapb_hdrop(c->b, XGW_HDROP_REMOVE, f->remove[k], NULL) < 0)
-					return -ENOMEM;
-			break;
-		case XGW_HF_REDIRECT:
-			sf.type = XGW_FILTER_REDIRECT;
-			sf.status = (uint16_t)f->status_code;
-			sf.port = f->port;
-			if (xgw_snapb_filter(c->b, &sf, f->scheme, f->hostname, f->path) < 0)
-				return -ENOMEM;
-			break;
-		case XGW_HF_URL_REWRITE:
-			sf.type = XGW_FILTER_URL_REWRITE;
-			if (xgw_snapb_filter(c->b, &sf, NULL, f->hostname, f->path) < 0)
-				return -ENOMEM;
-			break;
-		case XGW_HF_MIRROR:
-			if (!f->mirror || cluster_for(c, r, f->mirror, &sf.cluster))
-				return f->mirror ? -ENOMEM : 0;
-			if (sf.cluster == XGW_SNAP_NONE || !f->mirror_num)
-				break; /* unresolved (reported as ResolvedRefs) or 0 %: no copy */
-			sf.type = XGW_FILTER_MIRROR;
-			sf.num = f->mirror_num;
-			sf.den = f->mirror_den;
-			if (xgw_snapb_filter(c->b, &sf, NULL, NULL, NULL) < 0)
-				return -ENOMEM;
-			break;
-		case XGW_HF_CORS:
-			sf.type = XGW_FILTER_CORS;
-			sf.num = f->cors.max_age;
-			sf.flags = f->cors.credentials ? XGW_CORS_CREDENTIALS : 0;
-			if (xgw_snapb_filter(c->b, &sf, NULL, NULL, NULL) < 0 ||
-			    add_cors_items(c, XGW_HDROP_CORS_ORIGIN, f->cors.origins,
-					   f->cors.n_origins) ||
-			    add_cors_items(c, XGW_HDROP_CORS_METHOD, f->cors.methods,
-					   f->cors.n_methods) ||
-			    add_cors_items(c, XGW_HDROP_CORS_HEADER, f->cors.headers,
-					   f->cors.n_headers) ||
-			    add_cors_items(c, XGW_HDROP_CORS_EXPOSE, f->cors.expose,
-					   f->cors.n_expose))
-				return -ENOMEM;
-			break;
-		default:
-			break; /* ExtensionRef: such rules are not built */
-		}
-	}
-	return 0;
-}
-
-/* Snapshot rules for every rule of every attached route, made once per route. */
-static int build_rules(struct ctx *c)
-{
-	const struct xgw_store *st = c->st;
-
-	c->rule_ids = calloc(st->n_httproutes + 1, sizeof(*c->rule_ids));
-	if (!c->rule_ids)
-		return -ENOMEM;
-	for (size_t i = 0; i < c->att.n; i++) {
-		size_t ri = c->att.v[i].route_idx;
-		const struct xgw_httproute *r = &st->httproutes[ri];
-		char name[512];
-
-		if (c->rule_ids[ri])
-			continue;
-		c->rule_ids[ri] = calloc(r->n_rules + 1, sizeof(uint32_t));
-		if (!c->rule_ids[ri])
-			return -ENOMEM;
-		snprintf(name, sizeof(name), "%s/%s", r->meta.ns, r->meta.name);
-		for (size_t k = 0; k < r->n_rules; k++) {
-			const struct xgw_http_rule *rule = &r->rules[k];
-			uint32_t cl[64];
-			int idx;
-
-			char why[384];
-
-			if (rule_problem(rule, why, sizeof(why))) {
-				c->rule_ids[ri][k] = XGW_SNAP_NONE;
-				continue;
-			}
-			/* clusters first: a rule's backends must follow it directly */
-			for (size_t b = 0; b < rule->n_backends && b < 64; b++)
-				if (cluster_for(c, r, &rule->backends[b], &cl[b]))
-					return -ENOMEM;
-			idx = xgw_snapb_rule(c->b, name, (uint32_t)k, rule->timeout_request_ms,
-					     rule->timeout_backend_ms);
-			if (idx < 0)
-				return idx;
-			if (rule->retry.set &&
-			    xgw_snapb_rule_retry(c->b, rule->retry.attempts, rule->retry.backoff_ms,
-						 rule->retry.codes, rule->retry.n_codes))
-				return -ENOMEM;
-			if (add_filters(c, r, rule->filters, rule->n_filters))
-				return -ENOMEM;
-			for (size_t b = 0; b < rule->n_backends && b < 64; b++) {
-				const struct xgw_backend_ref *be = &rule->backends[b];
-
-				if (xgw_snapb_backend(c->b, cl[b], be->weight) < 0 ||
-				    add_filters(c, r, be->filters, be->n_filters))
-					return -ENOMEM;
-			}
-			c->rule_ids[ri][k] = (uint32_t)idx;
-		}
-	}
-	return 0;
-}
-
-struct entry {
-	const struct xgw_httproute *route;
-	const struct xgw_http_match *m; /* NULL: the default match, PathPrefix "/" */
-	uint32_t rule_idx;		/* within the route */
-	uint32_t match_idx;
-	uint32_t snap_rule;
-	uint8_t path_type;
-	const char *path;
-};
-
-/* Exact, then RegularExpression, then PathPrefix (as Envoy-based gateways order them). */
-static int path_rank(uint8_t t)
-{
-	return t == XGW_PATH_EXACT ? 0 : t == XGW_PATH_REGEX ? 1 : 2;
-}
-
-static int entry_cmp(const void *pa, const void *pb)
-{
-	const struct entry *a = pa, *b = pb;
-	const char *ta, *tb;
-	int d;
-
-	/* The Gateway API's order: exact before prefix, the longer path, a method
-	 * match, more header matches, more query matches; then the older route,
-	 * namespace/name, rule and match order. */
-	if (a->path_type != b->path_type)
-		return path_rank(a->path_type) - path_rank(b->path_type);
-	size_t la = strlen(a->path), lb = strlen(b->path);
-
-	if (la != lb)
-		return la > lb ? -1 : 1;
-	bool ma = a->m && a->m->method, mb = b->m && b->m->method;
-
-	if (ma != mb)
-		return ma ? -1 : 1;
-	size_t ha = a->m ? a->m->n_headers : 0, hb = b->m ? b->m->n_headers : 0;
-
-	if (ha != hb)
-		return ha > hb ? -1 : 1;
-	size_t qa = a->m ? a->m->n_query : 0, qb = b->m ? b->m->n_query : 0;
-
-	if (qa != qb)
-		return qa > qb ? -1 : 1;
-	ta = a->route->meta.creation_timestamp ? a->route->meta.creation_timestamp : "";
-	tb = b->route->meta.creation_timestamp ? b->route->meta.creation_timestamp : "";
-	if ((d = strcmp(ta, tb)))
-		return d;
-	if ((d = strcmp(a->route->meta.ns, b->route->meta.ns)))
-		return d;
-	if ((d = strcmp(a->route->meta.name, b->route->meta.name)))
-		return d;
-	if (a->rule_idx != b->rule_idx)
-		return a->rule_idx < b->rule_idx ? -1 : 1;
-	return a->match_idx < b->match_idx ? -1 : a->match_idx > b->match_idx;
-}
-
-static uint8_t snap_path_type(const struct xgw_http_match *hm)
-{
-	if (!hm || hm->path_type == XGW_MATCH_PATH_PREFIX)
-		return XGW_PATH_PREFIX;
-	return hm->path_type == XGW_MATCH_PATH_EXACT ? XGW_PATH_EXACT : XGW_PATH_REGEX;
-}
-
-static int add_kvs(struct ctx *c, uint8_t kind, const struct xgw_kv_match *kv, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		uint8_t type = kv[i].type && !strcmp(kv[i].type, "RegularExpression")
-				       ? XGW_KV_REGEX
-				       : XGW_KV_EXACT;
-		char name[256];
-		size_t len = strlen(kv[i].name);
-
-		/* header names compare case-insensitively: store them lower-case */
-		if (len >= sizeof(name))
-			len = sizeof(name) - 1;
-		for (size_t k = 0; k < len; k++)
-			name[k] = kind == XGW_KV_HEADER
-					  ? (char)tolower((unsigned char)kv[i].name[k])
-					  : kv[i].name[k];
-		name[len] = '\0';
-		if (xgw_snapb_kv(c->b, kind, type, name, kv[i].value) < 0)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-struct vhost {
-	const char *host; /* "" = any */
-	VEC(struct entry) e;
-};
-
-struct vhost_vec {
-	struct vhost *v;
-	size_t n, cap;
-};
-
-static int vhost_cmp(const void *pa, const void *pb)
-{
-	const struct vhost *a = pa, *b = pb;
-	long ra = host_rank(a->host), rb = host_rank(b->host);
-
-	if (ra != rb)
-		return ra > rb ? -1 : 1;
-	return strcasecmp(a->host, b->host);
-}
-
-/* Is <l> the most specific listener of the port group for effective host <h>? */
-static bool best_listener(struct gw_listener **grp, size_t n, struct gw_listener *l, const char *h)
-{
-	long mine = host_rank(l->spec->hostname);
-
-	for (size_t i = 0; i < n; i++) {
-		const char *oh = grp[i]->spec->hostname;
-
-		if (grp[i] == l || host_rank(oh) <= mine)
-			continue;
-		/* a narrower listener that the effective hostname falls into */
-		if (*h && xgw_hostname_intersect(oh, h) && (!is_wild(h) || is_wild(oh)) &&
-		    !strcasecmp(xgw_hostname_intersect(oh, h), h))
-			return false;
-	}
-	return true;
-}
-
-static struct vhost *vhost_get(struct vhost_vec *vh, const char *host)
-{
-	for (size_t i = 0; i < vh->n; i++)
-		if (!strcasecmp(vh->v[i].host, host))
-			return &vh->v[i];
-	struct vhost v = { .host = host };
-
-	if (VEC_PUSH(*vh, v))
-		return NULL;
-	return &vh->v[vh->n - 1];
-}
-
-/* One snapshot listener for address <ai> of <g> on the port of <grp>. */
-static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listener **grp, size_t n)
-{
-	const struct xgw_gateway *gw = g->spec;
-	struct vhost_vec vh = { 0 };
-	char name[512];
-	int err = -ENOMEM, idx;
-
-	for (size_t li = 0; li < n; li++) {
-		for (size_t j = 0; j < grp[li]->att_n; j++) {
-			struct attachment *at = &c->att.v[c->att_by_l[grp[li]->att_first + j]];
-
-			for (int h = 0; h < at->n_hosts; h++) {
-				struct vhost *v;
-
-				if (!best_listener(grp, n, at->l, at->hosts[h]))
-					continue;
-				v = vhost_get(&vh, at->hosts[h]);
-				if (!v)
-					goto out;
-				for (size_t k = 0; k < at->route->n_rules; k++) {
-					const struct xgw_http_rule *rule = &at->route->rules[k];
-					uint32_t sr = c->rule_ids[at->route_idx][k];
-					size_t nm = rule->n_matches ? rule->n_matches : 1;
-
-					if (sr == XGW_SNAP_NONE)
-						continue;
-					for (size_t m = 0; m < nm; m++) {
-						const struct xgw_http_match *hm =
-							rule->n_matches ? &rule->matches[m] : NULL;
-						struct entry e = {
-							.route = at->route,
-							.m = hm,
-							.rule_idx = (uint32_t)k,
-							.match_idx = (uint32_t)m,
-							.snap_rule = sr,
-							.path_type = snap_path_type(hm),
-							.path = hm && hm->path ? hm->path : "/",
-						};
-
-						if (VEC_PUSH(v->e, e))
-							goto out;
-					}
-				}
-			}
-		}
-	}
-	/* A listener's own hostname routes there even with no route (404 then). */
-	for (size_t k = 0; k < n; k++)
-		if (grp[k]->spec->hostname && !vhost_get(&vh, grp[k]->spec->hostname))
-			goto out;
-	qsort(vh.v, vh.n, sizeof(*vh.v), vhost_cmp);
-
-	if (n == 1)
-		snprintf(name, sizeof(name), "%s/%s/%s", gw->meta.ns, gw->meta.name,
-			 grp[0]->spec->name);
-	else
-		snprintf(name, sizeof(name), "%s/%s:%u", gw->meta.ns, gw->meta.name,
-			 grp[0]->spec->port);
-	idx = xgw_snapb_listener(c->b, g->fam[ai], g->addr[ai], (uint16_t)grp[0]->spec->port,
-				 XGW_LPROTO_HTTP, name);
-	if (idx < 0)
-		goto out;
-	for (size_t i = 0; i < vh.n; i++) {
-		struct vhost *v = &vh.v[i];
-
-		if (xgw_snapb_vhost(c->b, v->host, strlen(v->host)) < 0)
-			goto out;
-		qsort(v->e.v, v->e.n, sizeof(*v->e.v), entry_cmp);
-		for (size_t k = 0; k < v->e.n; k++) {
-			struct entry *e = &v->e.v[k];
-
-			if (xgw_snapb_match(c->b, e->snap_rule, e->path_type, e->path,
-					    strlen(e->path), e->m ? e->m->method : NULL) < 0 ||
-			    (e->m && (add_kvs(c, XGW_KV_HEADER, e->m->headers, e->m->n_headers) ||
-				      add_kvs(c, XGW_KV_QUERY, e->m->query, e->m->n_query))))
-				goto out;
-		}
-	}
-	struct xgw_bpf_listener *bl;
-	struct xgw_reconcile_result *res = c->res;
-	void *p = realloc(res->listeners, (res->n_listeners + 1) * sizeof(*res->listeners));
-
-	if (!p)
-		goto out;
-	res->listeners = p;
-	bl = &res->listeners[res->n_listeners++];
-	memset(bl, 0, sizeof(*bl));
-	bl->family = g->fam[ai];
-	memcpy(bl->addr, g->addr[ai], 16);
-	bl->port = (uint16_t)grp[0]->spec->port;
-	bl->proto = IPPROTO_TCP;
-	bl->id = (uint32_t)idx;
-	err = 0;
-out:
-	for (size_t i = 0; i < vh.n; i++)
-		free(vh.v[i].e.v);
-	free(vh.v);
-	return err;
-}
-
-/* Group the attachments by listener, so that each listener visits its own. */
-static int index_attachments(struct ctx *c)
-{
-	size_t next = 0;
-
-	c->att_by_l = calloc(c->att.n + 1, sizeof(*c->att_by_l));
-	if (!c->att_by_l)
-		return -ENOMEM;
-	for (size_t i = 0; i < c->att.n; i++)
-		c->att.v[i].l->att_n++;
-	for (size_t g = 0; g < c->n_gws; g++) {
-		if (!c->gws[g].listeners)
-			continue;
-		for (size_t l = 0; l < c->gws[g].spec->n_listeners; l++) {
-			struct gw_listener *gl = &c->gws[g].listeners[l];
-
-			gl->att_first = next;
-			next += gl->att_n;
-			gl->att_n = 0;
-		}
-	}
-	for (size_t i = 0; i < c->att.n; i++) {
-		struct gw_listener *gl = c->att.v[i].l;
-
-		c->att_by_l[gl->att_first + gl->att_n++] = i;
-	}
-	return 0;
-}
-
-static int build_listeners(struct ctx *c)
-{
-	for (size_t gi = 0; gi < c->n_gws; gi++) {
-		struct gw *g = &c->gws[gi];
-		size_t nl = g->spec->n_listeners;
-		struct gw_listener **grp;
-		bool *done;
-		int err = 0;
-
-		if (!g->st->ours || !g->n_addr || !nl)
-			continue;
-		grp = calloc(nl, sizeof(*grp));
-		done = calloc(nl, sizeof(*done));
-		if (!grp || !done) {
-			free(grp);
-			free(done);
-			return -ENOMEM;
-		}
-		for (size_t i = 0; i < nl && !err; i++) {
-			size_t n = 0;
-
-			if (done[i] || !g->listeners[i].valid)
-				continue;
-			for (size_t j = i; j < nl; j++) {
-				if (g->listeners[j].valid &&
-				    g->listeners[j].spec->port == g->listeners[i].spec->port) {
-					grp[n++] = &g->listeners[j];
-					done[j] = true;
-				}
-			}
-			for (int ai = 0; ai < g->n_addr && !err; ai++)
-				err = build_listener(c, g, ai, grp, n);
-		}
-		free(grp);
-		free(done);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
 int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *opts,
 		  struct xgw_reconcile_result *res)
 {
@@ -1573,7 +957,7 @@ int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *o
 	for (size_t i = 0; i < st->n_httproutes; i++)
 		if ((err = attach_route(&c, i)))
 			goto out;
-	if ((err = build_rules(&c)) || (err = index_attachments(&c)) || (err = build_listeners(&c)))
+	if ((err = xgw_rec_build_snapshot(&c)))
 		goto out;
 	err = xgw_snapb__finish(c.b, &res->snap, &res->snap_len);
 out:

@@ -28,34 +28,9 @@
 #include "xgw/model.h"
 #include "xgw/netaddr.h"
 #include "yaml_tree.h"
+#include "decode-int.h"
 
 /* A manifest file larger than this is refused rather than read into memory. */
-#define MANIFEST_MAX_BYTES (64u << 20)
-
-#define PORT_WANT "an integer 1..65535"
-
-#define PATH_LEN 256  /* field path, "spec.rules[0].matches[1]..." */
-#define PATH_DEPTH 64 /* the YAML loader refuses deeper nesting */
-#define TEXT_LEN 384  /* what is wrong there */
-
-struct dctx {
-	struct xgw_store *st;
-	struct xgw_arena *a; /* the store's */
-	const struct xgw_origin *origin;
-	/* the object, for error reports (strings of the YAML tree) */
-	const char *kind;
-	const char *ns;
-	const char *name;
-	/* the field path ("spec.rules[0].matches[1]"), formatted only on error */
-	struct path_elem {
-		const char *key; /* NULL: an index */
-		size_t idx;
-	} path[PATH_DEPTH];
-	size_t plen; /* elements in path[] */
-	int err;     /* 0, -EINVAL (msg and line set) or -ENOMEM */
-	int line;
-	char msg[PATH_LEN + TEXT_LEN + 2];
-};
 
 /* --- paths and errors --------------------------------------------------- */
 
@@ -73,7 +48,7 @@ static size_t path_add(struct dctx *c, const char *key, size_t idx)
 }
 
 /* Appends ".key" (or "key" at the root) to the path; returns the old length. */
-static size_t push_key(struct dctx *c, const char *key)
+size_t xgw_dec_push_key(struct dctx *c, const char *key)
 {
 	return path_add(c, key, 0);
 }
@@ -83,7 +58,7 @@ static size_t push_idx(struct dctx *c, size_t i)
 	return path_add(c, NULL, i);
 }
 
-static void path_pop(struct dctx *c, size_t old)
+void xgw_dec_path_pop(struct dctx *c, size_t old)
 {
 	c->plen = old;
 }
@@ -105,10 +80,10 @@ static void path_format(const struct dctx *c, char *buf, size_t len)
 }
 
 /* Fails the object at field <key> of the current path (<key> may be NULL). */
-static void fail(struct dctx *c, const char *key, const struct xgw_ynode *at, const char *fmt, ...)
+void xgw_dec_fail(struct dctx *c, const char *key, const struct xgw_ynode *at, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-static void fail(struct dctx *c, const char *key, const struct xgw_ynode *at, const char *fmt, ...)
+void xgw_dec_fail(struct dctx *c, const char *key, const struct xgw_ynode *at, const char *fmt, ...)
 {
 	size_t old = c->plen;
 	char text[TEXT_LEN];
@@ -120,7 +95,7 @@ static void fail(struct dctx *c, const char *key, const struct xgw_ynode *at, co
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	if (key)
-		push_key(c, key);
+		xgw_dec_push_key(c, key);
 	if (c->plen) {
 		char path[PATH_LEN];
 
@@ -129,19 +104,19 @@ static void fail(struct dctx *c, const char *key, const struct xgw_ynode *at, co
 	} else {
 		snprintf(c->msg, sizeof(c->msg), "%s", text);
 	}
-	path_pop(c, old);
+	xgw_dec_path_pop(c, old);
 	c->err = -EINVAL;
 	c->line = at ? at->line : 0;
 }
 
-static void oom(struct dctx *c)
+void xgw_dec_oom(struct dctx *c)
 {
 	if (!c->err || c->err == -EINVAL)
 		c->err = -ENOMEM;
 }
 
 /* "got ..." for type errors: the text of a scalar, else what the node is. */
-static const char *got(const struct xgw_ynode *n, char *buf, size_t size)
+const char *xgw_dec_got(const struct xgw_ynode *n, char *buf, size_t size)
 {
 	if (!n)
 		return "nothing";
@@ -156,7 +131,7 @@ static const char *got(const struct xgw_ynode *n, char *buf, size_t size)
 }
 
 /* Appends a copy of *<item> to a growable store array; false on ENOMEM. */
-static bool push(void **arr, size_t *n, size_t *cap, size_t size, const void *item)
+bool xgw_dec_push(void **arr, size_t *n, size_t *cap, size_t size, const void *item)
 {
 	if (*n == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 8;
@@ -172,14 +147,6 @@ static bool push(void **arr, size_t *n, size_t *cap, size_t size, const void *it
 	return true;
 }
 
-#define STORE_PUSH(st, arr, item)                                                                  \
-	({                                                                                         \
-		void *a_ = (st)->arr;                                                              \
-		bool ok_ = push(&a_, &(st)->n_##arr, &(st)->cap_##arr, sizeof(*(st)->arr), item);  \
-		(st)->arr = a_;                                                                    \
-		ok_;                                                                               \
-	})
-
 /* --- field helpers ------------------------------------------------------ */
 
 static char *copy_str(struct dctx *c, const char *s, size_t len)
@@ -190,7 +157,7 @@ static char *copy_str(struct dctx *c, const char *s, size_t len)
 		return NULL;
 	p = xgw_arena_alloc(c->a, len + 1);
 	if (!p) {
-		oom(c);
+		xgw_dec_oom(c);
 		return NULL;
 	}
 	memcpy(p, s, len);
@@ -202,7 +169,7 @@ static char *dup_str(struct dctx *c, const char *s)
 	return s ? copy_str(c, s, strlen(s)) : NULL;
 }
 
-static void *alloc_array(struct dctx *c, size_t n, size_t size)
+void *xgw_dec_alloc_array(struct dctx *c, size_t n, size_t size)
 {
 	void *p;
 
@@ -210,12 +177,12 @@ static void *alloc_array(struct dctx *c, size_t n, size_t size)
 		return NULL;
 	p = xgw_arena_alloc(c->a, n * size);
 	if (!p)
-		oom(c);
+		xgw_dec_oom(c);
 	return p;
 }
 
 /* The value of <key> in <m>, NULL when absent or null. */
-static const struct xgw_ynode *get(const struct xgw_ynode *m, const char *key)
+const struct xgw_ynode *xgw_dec_get(const struct xgw_ynode *m, const char *key)
 {
 	const struct xgw_ynode *n = xgw_yaml_get(m, key);
 
@@ -230,37 +197,38 @@ static char *str_of(struct dctx *c, const char *key, const struct xgw_ynode *n)
 	if (c->err || !n)
 		return NULL;
 	if (n->type != XGW_YNODE_SCALAR) {
-		fail(c, key, n, "expected a string, got %s", got(n, buf, sizeof(buf)));
+		xgw_dec_fail(c, key, n, "expected a string, got %s",
+			     xgw_dec_got(n, buf, sizeof(buf)));
 		return NULL;
 	}
 	if (strlen(n->scalar.s) != n->scalar.len) {
-		fail(c, key, n, "contains a NUL character");
+		xgw_dec_fail(c, key, n, "contains a NUL character");
 		return NULL;
 	}
 	return copy_str(c, n->scalar.s, n->scalar.len);
 }
 
 /* Optional string <key> of <m>: <def> (copied) when absent, NULL for no default. */
-static char *opt_str(struct dctx *c, const struct xgw_ynode *m, const char *key, const char *def)
+char *xgw_dec_opt_str(struct dctx *c, const struct xgw_ynode *m, const char *key, const char *def)
 {
-	const struct xgw_ynode *n = get(m, key);
+	const struct xgw_ynode *n = xgw_dec_get(m, key);
 
 	return n ? str_of(c, key, n) : dup_str(c, def);
 }
 
 /* Required non-empty string <key> of <m>. */
-static char *req_str(struct dctx *c, const struct xgw_ynode *m, const char *key)
+char *xgw_dec_req_str(struct dctx *c, const struct xgw_ynode *m, const char *key)
 {
-	const struct xgw_ynode *n = get(m, key);
+	const struct xgw_ynode *n = xgw_dec_get(m, key);
 	char *s;
 
 	if (!n) {
-		fail(c, key, m, "required field is missing");
+		xgw_dec_fail(c, key, m, "required field is missing");
 		return NULL;
 	}
 	s = str_of(c, key, n);
 	if (s && !*s)
-		fail(c, key, n, "must not be empty");
+		xgw_dec_fail(c, key, n, "must not be empty");
 	return s;
 }
 
@@ -268,10 +236,10 @@ static char *req_str(struct dctx *c, const struct xgw_ynode *m, const char *key)
  * Integer <key> of <m> in [<lo>, <hi>]; <def> when absent (*<present> says
  * which, if given). <want> describes valid values for the message.
  */
-static int64_t get_int(struct dctx *c, const struct xgw_ynode *m, const char *key, int64_t def,
-		       int64_t lo, int64_t hi, const char *want, bool *present)
+int64_t xgw_dec_get_int(struct dctx *c, const struct xgw_ynode *m, const char *key, int64_t def,
+			int64_t lo, int64_t hi, const char *want, bool *present)
 {
-	const struct xgw_ynode *n = get(m, key);
+	const struct xgw_ynode *n = xgw_dec_get(m, key);
 	char buf[96];
 	int64_t v;
 	int err;
@@ -282,8 +250,9 @@ static int64_t get_int(struct dctx *c, const struct xgw_ynode *m, const char *ke
 		return def;
 	err = xgw_yaml_int(n, &v);
 	if (err || v < lo || v > hi) {
-		fail(c, key, n, "expected %s, got %s%s", want, got(n, buf, sizeof(buf)),
-		     err == -ERANGE || (!err && (v < lo || v > hi)) ? " (out of range)" : "");
+		xgw_dec_fail(
+			c, key, n, "expected %s, got %s%s", want, xgw_dec_got(n, buf, sizeof(buf)),
+			err == -ERANGE || (!err && (v < lo || v > hi)) ? " (out of range)" : "");
 		return def;
 	}
 	if (present)
@@ -297,40 +266,42 @@ static int64_t get_int(struct dctx *c, const struct xgw_ynode *m, const char *ke
  * Gateway must say which listener is invalid); anything else cannot be a
  * port at all and fails the object.
  */
-static uint32_t get_port(struct dctx *c, const struct xgw_ynode *m, const char *key, bool required)
+uint32_t xgw_dec_get_port(struct dctx *c, const struct xgw_ynode *m, const char *key, bool required)
 {
-	if (required && !get(m, key)) {
-		fail(c, key, m, "required field is missing");
+	if (required && !xgw_dec_get(m, key)) {
+		xgw_dec_fail(c, key, m, "required field is missing");
 		return 0;
 	}
-	return (uint32_t)get_int(c, m, key, 0, 0, INT32_MAX, PORT_WANT, NULL);
+	return (uint32_t)xgw_dec_get_int(c, m, key, 0, 0, INT32_MAX, PORT_WANT, NULL);
 }
 
-static bool get_bool(struct dctx *c, const struct xgw_ynode *m, const char *key, bool def)
+bool xgw_dec_get_bool(struct dctx *c, const struct xgw_ynode *m, const char *key, bool def)
 {
-	const struct xgw_ynode *n = get(m, key);
+	const struct xgw_ynode *n = xgw_dec_get(m, key);
 	char buf[96];
 	bool v;
 
 	if (c->err || !n)
 		return def;
 	if (xgw_yaml_bool(n, &v)) {
-		fail(c, key, n, "expected true or false, got %s", got(n, buf, sizeof(buf)));
+		xgw_dec_fail(c, key, n, "expected true or false, got %s",
+			     xgw_dec_got(n, buf, sizeof(buf)));
 		return def;
 	}
 	return v;
 }
 
 /* Mapping <key> of <m>, or NULL when absent or on error. */
-static const struct xgw_ynode *get_map(struct dctx *c, const struct xgw_ynode *m, const char *key)
+const struct xgw_ynode *xgw_dec_get_map(struct dctx *c, const struct xgw_ynode *m, const char *key)
 {
-	const struct xgw_ynode *n = get(m, key);
+	const struct xgw_ynode *n = xgw_dec_get(m, key);
 	char buf[96];
 
 	if (c->err || !n)
 		return NULL;
 	if (n->type != XGW_YNODE_MAP) {
-		fail(c, key, n, "expected a mapping, got %s", got(n, buf, sizeof(buf)));
+		xgw_dec_fail(c, key, n, "expected a mapping, got %s",
+			     xgw_dec_got(n, buf, sizeof(buf)));
 		return NULL;
 	}
 	return n;
@@ -340,14 +311,15 @@ static const struct xgw_ynode *get_map(struct dctx *c, const struct xgw_ynode *m
 static const struct xgw_ynode *get_seq(struct dctx *c, const struct xgw_ynode *m, const char *key,
 				       size_t *len)
 {
-	const struct xgw_ynode *n = get(m, key);
+	const struct xgw_ynode *n = xgw_dec_get(m, key);
 	char buf[96];
 
 	*len = 0;
 	if (c->err || !n)
 		return NULL;
 	if (n->type != XGW_YNODE_SEQ) {
-		fail(c, key, n, "expected a list, got %s", got(n, buf, sizeof(buf)));
+		xgw_dec_fail(c, key, n, "expected a list, got %s",
+			     xgw_dec_got(n, buf, sizeof(buf)));
 		return NULL;
 	}
 	*len = n->seq.n;
@@ -361,13 +333,13 @@ static const struct xgw_ynode *get_seq(struct dctx *c, const struct xgw_ynode *m
  * into element i, with the path at "key[i]". NULL and *<len> 0 when the list
  * is absent or empty, or on an error before the first item.
  */
-static void *get_list(struct dctx *c, const struct xgw_ynode *m, const char *key,
-		      enum xgw_ynode_type type, size_t size,
-		      void (*item)(struct dctx *c, const struct xgw_ynode *n, void *out),
-		      size_t *len)
+void *xgw_dec_get_list(struct dctx *c, const struct xgw_ynode *m, const char *key,
+		       enum xgw_ynode_type type, size_t size,
+		       void (*item)(struct dctx *c, const struct xgw_ynode *n, void *out),
+		       size_t *len)
 {
 	const struct xgw_ynode *seq = get_seq(c, m, key, len);
-	char *v = alloc_array(c, *len, size);
+	char *v = xgw_dec_alloc_array(c, *len, size);
 	char buf[96];
 	size_t old;
 
@@ -375,20 +347,20 @@ static void *get_list(struct dctx *c, const struct xgw_ynode *m, const char *key
 		*len = 0;
 		return NULL;
 	}
-	old = push_key(c, key);
+	old = xgw_dec_push_key(c, key);
 	for (size_t i = 0; i < *len && !c->err; i++) {
 		const struct xgw_ynode *n = seq->seq.items[i];
 		size_t o = push_idx(c, i);
 
 		if (n->type != type || xgw_yaml_is_null(n))
-			fail(c, NULL, n, "expected %s, got %s",
-			     type == XGW_YNODE_MAP ? "a mapping" : "a string",
-			     got(n, buf, sizeof(buf)));
+			xgw_dec_fail(c, NULL, n, "expected %s, got %s",
+				     type == XGW_YNODE_MAP ? "a mapping" : "a string",
+				     xgw_dec_got(n, buf, sizeof(buf)));
 		else
 			item(c, n, v + i * size);
-		path_pop(c, o);
+		xgw_dec_path_pop(c, o);
 	}
-	path_pop(c, old);
+	xgw_dec_path_pop(c, old);
 	return v;
 }
 
@@ -398,26 +370,26 @@ static void str_item(struct dctx *c, const struct xgw_ynode *n, void *out)
 }
 
 /* A list of strings. */
-static char **get_strs(struct dctx *c, const struct xgw_ynode *m, const char *key, size_t *len)
+char **xgw_dec_get_strs(struct dctx *c, const struct xgw_ynode *m, const char *key, size_t *len)
 {
-	return get_list(c, m, key, XGW_YNODE_SCALAR, sizeof(char *), str_item, len);
+	return xgw_dec_get_list(c, m, key, XGW_YNODE_SCALAR, sizeof(char *), str_item, len);
 }
 
 /* A map of strings to strings (labels, matchLabels); a null value is "". */
 static struct xgw_label *get_labels(struct dctx *c, const struct xgw_ynode *m, const char *key,
 				    size_t *len)
 {
-	const struct xgw_ynode *map = get_map(c, m, key);
+	const struct xgw_ynode *map = xgw_dec_get_map(c, m, key);
 	struct xgw_label *v;
 	size_t old;
 
 	*len = 0;
 	if (!map)
 		return NULL;
-	v = alloc_array(c, map->map.n, sizeof(*v));
+	v = xgw_dec_alloc_array(c, map->map.n, sizeof(*v));
 	if (!v)
 		return NULL;
-	old = push_key(c, key);
+	old = xgw_dec_push_key(c, key);
 	for (size_t i = 0; i < map->map.n && !c->err; i++) {
 		const struct xgw_ynode *k = map->map.pairs[i].key, *val = map->map.pairs[i].value;
 
@@ -425,17 +397,17 @@ static struct xgw_label *get_labels(struct dctx *c, const struct xgw_ynode *m, c
 		v[i].value =
 			xgw_yaml_is_null(val) ? copy_str(c, "", 0) : str_of(c, k->scalar.s, val);
 	}
-	path_pop(c, old);
+	xgw_dec_path_pop(c, old);
 	if (!c->err)
 		*len = map->map.n;
 	return v;
 }
 
 /* Maps <s> to its index in <names>; fails when it is none of them. */
-static int enum_of(struct dctx *c, const struct xgw_ynode *m, const char *key, const char *def,
-		   const char *const *names, const char *want)
+int xgw_dec_enum_of(struct dctx *c, const struct xgw_ynode *m, const char *key, const char *def,
+		    const char *const *names, const char *want)
 {
-	const struct xgw_ynode *n = get(m, key);
+	const struct xgw_ynode *n = xgw_dec_get(m, key);
 	const char *s = n ? (n->type == XGW_YNODE_SCALAR ? n->scalar.s : NULL) : def;
 	char buf[96];
 
@@ -444,35 +416,36 @@ static int enum_of(struct dctx *c, const struct xgw_ynode *m, const char *key, c
 	for (int i = 0; s && names[i]; i++)
 		if (!strcmp(s, names[i]))
 			return i;
-	fail(c, key, n, "expected %s, got %s", want, got(n, buf, sizeof(buf)));
+	xgw_dec_fail(c, key, n, "expected %s, got %s", want, xgw_dec_got(n, buf, sizeof(buf)));
 	return 0;
 }
 
 /* --- metadata ----------------------------------------------------------- */
 
-static void decode_meta(struct dctx *c, const struct xgw_ynode *root, struct xgw_meta *meta,
-			bool namespaced)
+void xgw_dec_decode_meta(struct dctx *c, const struct xgw_ynode *root, struct xgw_meta *meta,
+			 bool namespaced)
 {
 	const struct xgw_ynode *m;
 	size_t old;
 
-	if (!get(root, "metadata")) {
-		fail(c, "metadata", root, "required field is missing");
+	if (!xgw_dec_get(root, "metadata")) {
+		xgw_dec_fail(c, "metadata", root, "required field is missing");
 		return;
 	}
-	m = get_map(c, root, "metadata");
-	old = push_key(c, "metadata");
-	meta->name = req_str(c, m, "name");
+	m = xgw_dec_get_map(c, root, "metadata");
+	old = xgw_dec_push_key(c, "metadata");
+	meta->name = xgw_dec_req_str(c, m, "name");
 	if (namespaced) {
-		meta->ns = opt_str(c, m, "namespace", NULL);
+		meta->ns = xgw_dec_opt_str(c, m, "namespace", NULL);
 		if (!c->err && (!meta->ns || !*meta->ns))
 			meta->ns = dup_str(c, "default");
 	}
-	meta->generation = get_int(c, m, "generation", 1, INT64_MIN, INT64_MAX, "an integer", NULL);
-	meta->uid = opt_str(c, m, "uid", NULL);
-	meta->creation_timestamp = opt_str(c, m, "creationTimestamp", NULL);
+	meta->generation =
+		xgw_dec_get_int(c, m, "generation", 1, INT64_MIN, INT64_MAX, "an integer", NULL);
+	meta->uid = xgw_dec_opt_str(c, m, "uid", NULL);
+	meta->creation_timestamp = xgw_dec_opt_str(c, m, "creationTimestamp", NULL);
 	meta->labels = get_labels(c, m, "labels", &meta->n_labels);
-	path_pop(c, old);
+	xgw_dec_path_pop(c, old);
 	meta->origin = *c->origin;
 }
 
@@ -484,14 +457,14 @@ static void decode_gatewayclass(struct dctx *c, const struct xgw_ynode *root)
 	const struct xgw_ynode *spec;
 	size_t old;
 
-	decode_meta(c, root, &gc.meta, false);
-	spec = get_map(c, root, "spec");
-	old = push_key(c, "spec");
-	gc.controller_name = req_str(c, spec, "controllerName");
-	gc.description = opt_str(c, spec, "description", NULL);
-	path_pop(c, old);
+	xgw_dec_decode_meta(c, root, &gc.meta, false);
+	spec = xgw_dec_get_map(c, root, "spec");
+	old = xgw_dec_push_key(c, "spec");
+	gc.controller_name = xgw_dec_req_str(c, spec, "controllerName");
+	gc.description = xgw_dec_opt_str(c, spec, "description", NULL);
+	xgw_dec_path_pop(c, old);
 	if (!c->err && !STORE_PUSH(c->st, classes, &gc))
-		oom(c);
+		xgw_dec_oom(c);
 }
 
 static const char *const proto_names[] = { "", "HTTP", "HTTPS", "TLS", "TCP", "UDP", NULL };
@@ -508,83 +481,83 @@ static void decode_label_expr(struct dctx *c, const struct xgw_ynode *m, void *o
 {
 	struct xgw_label_expr *x = out;
 
-	x->key = req_str(c, m, "key");
-	x->op = req_str(c, m, "operator");
-	x->values = get_strs(c, m, "values", &x->n_values);
+	x->key = xgw_dec_req_str(c, m, "key");
+	x->op = xgw_dec_req_str(c, m, "operator");
+	x->values = xgw_dec_get_strs(c, m, "values", &x->n_values);
 }
 
 static void decode_selector(struct dctx *c, const struct xgw_ynode *m, const char *key,
 			    struct xgw_label_selector *sel)
 {
-	const struct xgw_ynode *map = get_map(c, m, key);
-	size_t old = push_key(c, key);
+	const struct xgw_ynode *map = xgw_dec_get_map(c, m, key);
+	size_t old = xgw_dec_push_key(c, key);
 
 	sel->match_labels = get_labels(c, map, "matchLabels", &sel->n_match_labels);
-	sel->exprs = get_list(c, map, "matchExpressions", XGW_YNODE_MAP, sizeof(*sel->exprs),
-			      decode_label_expr, &sel->n_exprs);
-	path_pop(c, old);
+	sel->exprs = xgw_dec_get_list(c, map, "matchExpressions", XGW_YNODE_MAP,
+				      sizeof(*sel->exprs), decode_label_expr, &sel->n_exprs);
+	xgw_dec_path_pop(c, old);
 }
 
 static void decode_route_kind(struct dctx *c, const struct xgw_ynode *m, void *out)
 {
 	struct xgw_route_kind *k = out;
 
-	k->group = opt_str(c, m, "group", XGW_GATEWAY_GROUP);
-	k->kind = req_str(c, m, "kind");
+	k->group = xgw_dec_opt_str(c, m, "group", XGW_GATEWAY_GROUP);
+	k->kind = xgw_dec_req_str(c, m, "kind");
 }
 
 static void decode_allowed_routes(struct dctx *c, const struct xgw_ynode *m,
 				  struct xgw_gw_listener *l)
 {
 	static const char *const from_names[] = { "Same", "All", "Selector", "None", NULL };
-	const struct xgw_ynode *ar = get_map(c, m, "allowedRoutes"), *ns;
-	size_t old = push_key(c, "allowedRoutes"), o1;
+	const struct xgw_ynode *ar = xgw_dec_get_map(c, m, "allowedRoutes"), *ns;
+	size_t old = xgw_dec_push_key(c, "allowedRoutes"), o1;
 
-	ns = get_map(c, ar, "namespaces");
-	o1 = push_key(c, "namespaces");
-	l->from = (enum xgw_from)enum_of(c, ns, "from", "Same", from_names,
-					 "one of Same, All, Selector, None");
-	if (get(ns, "selector"))
+	ns = xgw_dec_get_map(c, ar, "namespaces");
+	o1 = xgw_dec_push_key(c, "namespaces");
+	l->from = (enum xgw_from)xgw_dec_enum_of(c, ns, "from", "Same", from_names,
+						 "one of Same, All, Selector, None");
+	if (xgw_dec_get(ns, "selector"))
 		decode_selector(c, ns, "selector", &l->selector);
-	path_pop(c, o1);
-	l->kinds = get_list(c, ar, "kinds", XGW_YNODE_MAP, sizeof(*l->kinds), decode_route_kind,
-			    &l->n_kinds);
-	path_pop(c, old);
+	xgw_dec_path_pop(c, o1);
+	l->kinds = xgw_dec_get_list(c, ar, "kinds", XGW_YNODE_MAP, sizeof(*l->kinds),
+				    decode_route_kind, &l->n_kinds);
+	xgw_dec_path_pop(c, old);
 }
 
 static void decode_cert_ref(struct dctx *c, const struct xgw_ynode *m, void *out)
 {
 	struct xgw_cert_ref *cr = out;
 
-	cr->group = opt_str(c, m, "group", "");
-	cr->kind = opt_str(c, m, "kind", "Secret");
-	cr->name = req_str(c, m, "name");
-	cr->ns = opt_str(c, m, "namespace", NULL);
+	cr->group = xgw_dec_opt_str(c, m, "group", "");
+	cr->kind = xgw_dec_opt_str(c, m, "kind", "Secret");
+	cr->name = xgw_dec_req_str(c, m, "name");
+	cr->ns = xgw_dec_opt_str(c, m, "namespace", NULL);
 }
 
 static void decode_listener_tls(struct dctx *c, const struct xgw_ynode *m,
 				struct xgw_gw_listener *l)
 {
-	const struct xgw_ynode *tls = get_map(c, m, "tls");
+	const struct xgw_ynode *tls = xgw_dec_get_map(c, m, "tls");
 	size_t old;
 
 	if (!tls)
 		return;
-	old = push_key(c, "tls");
-	l->tls_mode = opt_str(c, tls, "mode", "Terminate");
-	l->cert_refs = get_list(c, tls, "certificateRefs", XGW_YNODE_MAP, sizeof(*l->cert_refs),
-				decode_cert_ref, &l->n_cert_refs);
-	path_pop(c, old);
+	old = xgw_dec_push_key(c, "tls");
+	l->tls_mode = xgw_dec_opt_str(c, tls, "mode", "Terminate");
+	l->cert_refs = xgw_dec_get_list(c, tls, "certificateRefs", XGW_YNODE_MAP,
+					sizeof(*l->cert_refs), decode_cert_ref, &l->n_cert_refs);
+	xgw_dec_path_pop(c, old);
 }
 
 static void decode_listener(struct dctx *c, const struct xgw_ynode *m, void *out)
 {
 	struct xgw_gw_listener *l = out;
 
-	l->name = req_str(c, m, "name");
-	l->hostname = opt_str(c, m, "hostname", NULL);
-	l->port = get_port(c, m, "port", true);
-	l->proto_name = req_str(c, m, "protocol");
+	l->name = xgw_dec_req_str(c, m, "name");
+	l->hostname = xgw_dec_opt_str(c, m, "hostname", NULL);
+	l->port = xgw_dec_get_port(c, m, "port", true);
+	l->proto_name = xgw_dec_req_str(c, m, "protocol");
 	l->proto = proto_of(l->proto_name);
 	decode_allowed_routes(c, m, l);
 	decode_listener_tls(c, m, l);
@@ -594,8 +567,8 @@ static void decode_address(struct dctx *c, const struct xgw_ynode *m, void *out)
 {
 	struct xgw_gw_address *a = out;
 
-	a->type = opt_str(c, m, "type", "IPAddress");
-	a->value = opt_str(c, m, "value", NULL);
+	a->type = xgw_dec_opt_str(c, m, "type", "IPAddress");
+	a->value = xgw_dec_opt_str(c, m, "value", NULL);
 }
 
 static void decode_gateway(struct dctx *c, const struct xgw_ynode *root)
@@ -604,371 +577,28 @@ static void decode_gateway(struct dctx *c, const struct xgw_ynode *root)
 	const struct xgw_ynode *spec, *infra, *params;
 	size_t old;
 
-	decode_meta(c, root, &gw.meta, true);
-	spec = get_map(c, root, "spec");
-	old = push_key(c, "spec");
-	gw.class_name = req_str(c, spec, "gatewayClassName");
-	gw.addresses = get_list(c, spec, "addresses", XGW_YNODE_MAP, sizeof(*gw.addresses),
-				decode_address, &gw.n_addresses);
-	gw.listeners = get_list(c, spec, "listeners", XGW_YNODE_MAP, sizeof(*gw.listeners),
-				decode_listener, &gw.n_listeners);
-	infra = get_map(c, spec, "infrastructure");
-	if (infra && get(infra, "parametersRef")) {
-		size_t o1 = push_key(c, "infrastructure"), o2;
+	xgw_dec_decode_meta(c, root, &gw.meta, true);
+	spec = xgw_dec_get_map(c, root, "spec");
+	old = xgw_dec_push_key(c, "spec");
+	gw.class_name = xgw_dec_req_str(c, spec, "gatewayClassName");
+	gw.addresses = xgw_dec_get_list(c, spec, "addresses", XGW_YNODE_MAP, sizeof(*gw.addresses),
+					decode_address, &gw.n_addresses);
+	gw.listeners = xgw_dec_get_list(c, spec, "listeners", XGW_YNODE_MAP, sizeof(*gw.listeners),
+					decode_listener, &gw.n_listeners);
+	infra = xgw_dec_get_map(c, spec, "infrastructure");
+	if (infra && xgw_dec_get(infra, "parametersRef")) {
+		size_t o1 = xgw_dec_push_key(c, "infrastructure"), o2;
 
-		params = get_map(c, infra, "parametersRef");
-		o2 = push_key(c, "parametersRef");
-		gw.params_kind = req_str(c, params, "kind");
-		gw.params_name = req_str(c, params, "name");
-		path_pop(c, o2);
-		path_pop(c, o1);
+		params = xgw_dec_get_map(c, infra, "parametersRef");
+		o2 = xgw_dec_push_key(c, "parametersRef");
+		gw.params_kind = xgw_dec_req_str(c, params, "kind");
+		gw.params_name = xgw_dec_req_str(c, params, "name");
+		xgw_dec_path_pop(c, o2);
+		xgw_dec_path_pop(c, o1);
 	}
-	path_pop(c, old);
+	xgw_dec_path_pop(c, old);
 	if (!c->err && !STORE_PUSH(c->st, gateways, &gw))
-		oom(c);
-}
-
-static void decode_parent_ref(struct dctx *c, const struct xgw_ynode *m, void *out)
-{
-	struct xgw_parent_ref *p = out;
-
-	p->group = opt_str(c, m, "group", XGW_GATEWAY_GROUP);
-	p->kind = opt_str(c, m, "kind", "Gateway");
-	p->ns = opt_str(c, m, "namespace", NULL);
-	p->name = req_str(c, m, "name");
-	p->section_name = opt_str(c, m, "sectionName", NULL);
-	/* 0 means "any port" here, so an explicit 0 is an error, not a default. */
-	p->port = (uint32_t)get_int(c, m, "port", 0, 1, 65535, PORT_WANT, NULL);
-}
-
-static void decode_filter(struct dctx *c, const struct xgw_ynode *m, void *out);
-
-static void decode_backend_ref(struct dctx *c, const struct xgw_ynode *m, void *out)
-{
-	struct xgw_backend_ref *b = out;
-
-	b->group = opt_str(c, m, "group", "");
-	b->kind = opt_str(c, m, "kind", "Service");
-	b->ns = opt_str(c, m, "namespace", NULL);
-	b->name = req_str(c, m, "name");
-	b->port = get_port(c, m, "port", false);
-	b->weight =
-		(uint32_t)get_int(c, m, "weight", 1, 0, INT32_MAX, "an integer 0..1000000", NULL);
-	b->filters = get_list(c, m, "filters", XGW_YNODE_MAP, sizeof(*b->filters), decode_filter,
-			      &b->n_filters);
-}
-
-static void decode_header_kv(struct dctx *c, const struct xgw_ynode *m, void *out)
-{
-	struct xgw_header_kv *kv = out;
-
-	kv->name = req_str(c, m, "name");
-	kv->value = opt_str(c, m, "value", NULL);
-	if (!c->err && !kv->value)
-		fail(c, "value", m, "required field is missing");
-}
-
-/* requestHeaderModifier / responseHeaderModifier */
-static void decode_header_mod(struct dctx *c, const struct xgw_ynode *f, const char *key,
-			      struct xgw_http_filter *hf)
-{
-	const struct xgw_ynode *m = get_map(c, f, key);
-	size_t old;
-
-	if (!c->err && !m)
-		fail(c, key, f, "required for this filter type");
-	old = push_key(c, key);
-	hf->set = get_list(c, m, "set", XGW_YNODE_MAP, sizeof(*hf->set), decode_header_kv,
-			   &hf->n_set);
-	hf->add = get_list(c, m, "add", XGW_YNODE_MAP, sizeof(*hf->add), decode_header_kv,
-			   &hf->n_add);
-	hf->remove = get_strs(c, m, "remove", &hf->n_remove);
-	path_pop(c, old);
-}
-
-/* path: {type: ReplaceFullPath | ReplacePrefixMatch, replaceFullPath | replacePrefixMatch} */
-static void decode_path_mod(struct dctx *c, const struct xgw_ynode *m, struct xgw_http_filter *hf)
-{
-	static const char *const types[] = { "", "ReplaceFullPath", "ReplacePrefixMatch", NULL };
-	const struct xgw_ynode *p = get_map(c, m, "path");
-	size_t old = push_key(c, "path");
-
-	if (p) {
-		hf->path_mod = (enum xgw_path_modifier)enum_of(
-			c, p, "type", NULL, types, "ReplaceFullPath or ReplacePrefixMatch");
-		hf->path = opt_str(c, p,
-				   hf->path_mod == XGW_PM_FULL ? "replaceFullPath"
-							       : "replacePrefixMatch",
-				   NULL);
-		if (!c->err && !hf->path)
-			fail(c,
-			     hf->path_mod == XGW_PM_FULL ? "replaceFullPath" : "replacePrefixMatch",
-			     p, "required for this path type");
-	}
-	path_pop(c, old);
-}
-
-static void decode_filter(struct dctx *c, const struct xgw_ynode *m, void *out)
-{
-	static const char *const types[] = { "",
-					     "RequestHeaderModifier",
-					     "ResponseHeaderModifier",
-					     "RequestRedirect",
-					     "URLRewrite",
-					     "RequestMirror",
-					     "CORS",
-					     "ExtensionRef",
-					     NULL };
-	struct xgw_http_filter *hf = out;
-	const struct xgw_ynode *sub;
-	size_t old;
-
-	hf->type = (enum xgw_filter_type)enum_of(
-		c, m, "type", NULL, types,
-		"one of RequestHeaderModifier, ResponseHeaderModifier, RequestRedirect, "
-		"URLRewrite, RequestMirror, CORS, ExtensionRef");
-	switch (hf->type) {
-	case XGW_HF_REQUEST_HEADER:
-		decode_header_mod(c, m, "requestHeaderModifier", hf);
-		break;
-	case XGW_HF_RESPONSE_HEADER:
-		decode_header_mod(c, m, "responseHeaderModifier", hf);
-		break;
-	case XGW_HF_REDIRECT:
-		sub = get_map(c, m, "requestRedirect");
-		old = push_key(c, "requestRedirect");
-		hf->scheme = opt_str(c, sub, "scheme", NULL);
-		hf->hostname = opt_str(c, sub, "hostname", NULL);
-		hf->port = (uint32_t)get_int(c, sub, "port", 0, 1, 65535, PORT_WANT, NULL);
-		hf->status_code = (uint32_t)get_int(c, sub, "statusCode", 302, 300, 399,
-						    "a redirect status code", NULL);
-		decode_path_mod(c, sub, hf);
-		path_pop(c, old);
-		break;
-	case XGW_HF_URL_REWRITE:
-		sub = get_map(c, m, "urlRewrite");
-		old = push_key(c, "urlRewrite");
-		hf->hostname = opt_str(c, sub, "hostname", NULL);
-		decode_path_mod(c, sub, hf);
-		path_pop(c, old);
-		break;
-	case XGW_HF_MIRROR: {
-		const struct xgw_ynode *br, *fr;
-
-		sub = get_map(c, m, "requestMirror");
-		old = push_key(c, "requestMirror");
-		br = get_map(c, sub, "backendRef");
-		if (!c->err && !br) {
-			fail(c, "backendRef", sub, "required field is missing");
-		} else if (br) {
-			size_t o2 = push_key(c, "backendRef");
-
-			hf->mirror = alloc_array(c, 1, sizeof(*hf->mirror));
-			if (hf->mirror)
-				decode_backend_ref(c, br, hf->mirror);
-			path_pop(c, o2);
-		}
-		hf->mirror_num = hf->mirror_den = 100;
-		if (get(sub, "percent"))
-			hf->mirror_num = (uint32_t)get_int(c, sub, "percent", 100, 0, 100,
-							   "an integer 0..100", NULL);
-		fr = get_map(c, sub, "fraction");
-		if (fr) {
-			size_t o2 = push_key(c, "fraction");
-
-			hf->mirror_num = (uint32_t)get_int(c, fr, "numerator", 0, 0, INT32_MAX,
-							   "a non-negative integer", NULL);
-			hf->mirror_den = (uint32_t)get_int(c, fr, "denominator", 100, 1, INT32_MAX,
-							   "a positive integer", NULL);
-			if (!c->err && hf->mirror_num > hf->mirror_den)
-				fail(c, "numerator", fr, "must not exceed the denominator");
-			path_pop(c, o2);
-		}
-		path_pop(c, old);
-		break;
-	}
-	case XGW_HF_CORS:
-		sub = get_map(c, m, "cors");
-		if (!c->err && !sub)
-			fail(c, "cors", m, "required for this filter type");
-		old = push_key(c, "cors");
-		hf->cors.origins = get_strs(c, sub, "allowOrigins", &hf->cors.n_origins);
-		hf->cors.methods = get_strs(c, sub, "allowMethods", &hf->cors.n_methods);
-		hf->cors.headers = get_strs(c, sub, "allowHeaders", &hf->cors.n_headers);
-		hf->cors.expose = get_strs(c, sub, "exposeHeaders", &hf->cors.n_expose);
-		hf->cors.credentials = get_bool(c, sub, "allowCredentials", false);
-		hf->cors.max_age = (uint32_t)get_int(c, sub, "maxAge", 5, 1, INT32_MAX,
-						     "a positive number of seconds", NULL);
-		for (size_t i = 0; i < hf->cors.n_origins && !c->err; i++) {
-			const char *o = hf->cors.origins[i], *star = strchr(o, '*');
-
-			if (!*o || (star && strchr(star + 1, '*')) ||
-			    (strcmp(o, "*") && !strstr(o, "://")))
-				fail(c, "allowOrigins", get(sub, "allowOrigins"),
-				     "expected \"*\" or scheme://host[:port] with at most one "
-				     "\"*\", got \"%s\"",
-				     o);
-		}
-		path_pop(c, old);
-		break;
-	default:
-		break; /* ExtensionRef: the reconciler reports it */
-	}
-}
-
-/*
- * A Gateway API Duration (GEP-2257): one or more <number><unit> with units h,
- * m, s, ms, e.g. "1h30m", "10s", "500ms". Returns milliseconds, or -1.
- */
-static int64_t parse_duration(const char *s)
-{
-	int64_t total = 0;
-
-	if (!s || !*s)
-		return -1;
-	while (*s) {
-		int64_t v = 0;
-		int digits = 0;
-
-		while (*s >= '0' && *s <= '9' && digits < 6) {
-			v = v * 10 + (*s++ - '0');
-			digits++;
-		}
-		if (!digits)
-			return -1;
-		if (s[0] == 'm' && s[1] == 's')
-			s += 2;
-		else if (*s == 'h')
-			v *= 3600000, s++;
-		else if (*s == 'm')
-			v *= 60000, s++;
-		else if (*s == 's')
-			v *= 1000, s++;
-		else
-			return -1;
-		total += v;
-	}
-	return total > UINT32_MAX ? -1 : total;
-}
-
-static uint32_t get_duration(struct dctx *c, const struct xgw_ynode *m, const char *key)
-{
-	char *s = opt_str(c, m, key, NULL);
-	int64_t ms = parse_duration(s);
-
-	if (!s || c->err)
-		return 0;
-	if (ms < 0) {
-		fail(c, key, get(m, key),
-		     "expected a duration such as 10s, 500ms or 1h30m, got \"%s\"", s);
-		return 0;
-	}
-	return (uint32_t)ms;
-}
-
-/* An item of headers / queryParams. */
-static void decode_kv_match(struct dctx *c, const struct xgw_ynode *m, void *out)
-{
-	struct xgw_kv_match *kv = out;
-
-	kv->type = opt_str(c, m, "type", "Exact");
-	kv->name = req_str(c, m, "name");
-	kv->value = opt_str(c, m, "value", NULL);
-	if (!c->err && !kv->value)
-		fail(c, "value", m, "required field is missing");
-}
-
-static void decode_match(struct dctx *c, const struct xgw_ynode *m, void *out)
-{
-	static const char *const path_types[] = { "PathPrefix", "Exact", "RegularExpression",
-						  NULL };
-	struct xgw_http_match *hm = out;
-	const struct xgw_ynode *path = get_map(c, m, "path");
-	size_t old = push_key(c, "path");
-
-	hm->path_type = (enum xgw_path_match)enum_of(c, path, "type", "PathPrefix", path_types,
-						     "one of Exact, PathPrefix, RegularExpression");
-	hm->path = opt_str(c, path, "value", "/");
-	path_pop(c, old);
-	hm->method = opt_str(c, m, "method", NULL);
-	hm->headers = get_list(c, m, "headers", XGW_YNODE_MAP, sizeof(*hm->headers),
-			       decode_kv_match, &hm->n_headers);
-	hm->query = get_list(c, m, "queryParams", XGW_YNODE_MAP, sizeof(*hm->query),
-			     decode_kv_match, &hm->n_query);
-}
-
-/* An item of retry.codes: a status code 400..599 (the CRD's bounds). */
-static void retry_code(struct dctx *c, const struct xgw_ynode *n, void *out)
-{
-	char buf[96];
-	int64_t v;
-
-	if (xgw_yaml_int(n, &v) || v < 400 || v > 599) {
-		fail(c, NULL, n, "expected an HTTP status code 400..599, got %s",
-		     got(n, buf, sizeof(buf)));
-		return;
-	}
-	*(uint16_t *)out = (uint16_t)v;
-}
-
-static void decode_rule(struct dctx *c, const struct xgw_ynode *m, void *out)
-{
-	struct xgw_http_rule *r = out;
-
-	const struct xgw_ynode *t;
-
-	r->name = opt_str(c, m, "name", NULL);
-	r->filters = get_list(c, m, "filters", XGW_YNODE_MAP, sizeof(*r->filters), decode_filter,
-			      &r->n_filters);
-	t = get_map(c, m, "timeouts");
-	if (t) {
-		size_t old = push_key(c, "timeouts");
-
-		r->timeout_request_ms = get_duration(c, t, "request");
-		r->timeout_backend_ms = get_duration(c, t, "backendRequest");
-		path_pop(c, old);
-	}
-	t = get_map(c, m, "retry");
-	if (t) {
-		size_t old = push_key(c, "retry");
-
-		r->retry.set = true;
-		r->retry.codes = get_list(c, t, "codes", XGW_YNODE_SCALAR, sizeof(*r->retry.codes),
-					  retry_code, &r->retry.n_codes);
-		r->retry.attempts = (uint32_t)get_int(c, t, "attempts", XGW_RETRY_ATTEMPTS_DEFAULT,
-						      1, INT32_MAX, "a positive integer", NULL);
-		r->retry.backoff_ms = get(t, "backoff") ? get_duration(c, t, "backoff")
-							: XGW_RETRY_BACKOFF_DEFAULT_MS;
-		path_pop(c, old);
-	}
-	r->matches = get_list(c, m, "matches", XGW_YNODE_MAP, sizeof(*r->matches), decode_match,
-			      &r->n_matches);
-	r->backends = get_list(c, m, "backendRefs", XGW_YNODE_MAP, sizeof(*r->backends),
-			       decode_backend_ref, &r->n_backends);
-}
-
-static void decode_httproute(struct dctx *c, const struct xgw_ynode *root)
-{
-	struct xgw_httproute hr = {};
-	const struct xgw_ynode *spec;
-	size_t old;
-
-	decode_meta(c, root, &hr.meta, true);
-	spec = get_map(c, root, "spec");
-	old = push_key(c, "spec");
-	hr.parents = get_list(c, spec, "parentRefs", XGW_YNODE_MAP, sizeof(*hr.parents),
-			      decode_parent_ref, &hr.n_parents);
-	hr.hostnames = get_strs(c, spec, "hostnames", &hr.n_hostnames);
-	hr.rules = get_list(c, spec, "rules", XGW_YNODE_MAP, sizeof(*hr.rules), decode_rule,
-			    &hr.n_rules);
-	if (!c->err && !get(spec, "rules")) {
-		/* The API's default: one rule matching PathPrefix "/" (n_matches 0). */
-		hr.rules = alloc_array(c, 1, sizeof(*hr.rules));
-		hr.n_rules = hr.rules ? 1 : 0;
-	}
-	path_pop(c, old);
-	if (!c->err && !STORE_PUSH(c->st, httproutes, &hr))
-		oom(c);
+		xgw_dec_oom(c);
 }
 
 /* --- core / discovery --------------------------------------------------- */
@@ -976,33 +606,33 @@ static void decode_httproute(struct dctx *c, const struct xgw_ynode *root)
 static void decode_target_port(struct dctx *c, const struct xgw_ynode *m,
 			       struct xgw_service_port *sp)
 {
-	const struct xgw_ynode *n = get(m, "targetPort");
+	const struct xgw_ynode *n = xgw_dec_get(m, "targetPort");
 
 	if (!n || c->err)
 		return;
 	/* IntOrString: a plain integer is a number, anything else a port name. */
 	if (n->type == XGW_YNODE_SCALAR && n->scalar.kind == XGW_YSCALAR_INT) {
-		sp->target_port = get_port(c, m, "targetPort", false);
+		sp->target_port = xgw_dec_get_port(c, m, "targetPort", false);
 		return;
 	}
 	sp->target_port_name = str_of(c, "targetPort", n);
 	if (sp->target_port_name &&
 	    strspn(sp->target_port_name, "0123456789") == strlen(sp->target_port_name))
 		/* Kubernetes rejects such a name too; as a name it would never match. */
-		fail(c, "targetPort", n, "expected an integer or a port name, got %s%s",
-		     sp->target_port_name[0] ? "a quoted number " : "",
-		     n->scalar.s[0] ? n->scalar.s : "\"\"");
+		xgw_dec_fail(c, "targetPort", n, "expected an integer or a port name, got %s%s",
+			     sp->target_port_name[0] ? "a quoted number " : "",
+			     n->scalar.s[0] ? n->scalar.s : "\"\"");
 }
 
 static void decode_service_port(struct dctx *c, const struct xgw_ynode *m, void *out)
 {
 	struct xgw_service_port *sp = out;
 
-	sp->name = opt_str(c, m, "name", NULL);
-	sp->port = get_port(c, m, "port", true);
+	sp->name = xgw_dec_opt_str(c, m, "name", NULL);
+	sp->port = xgw_dec_get_port(c, m, "port", true);
 	decode_target_port(c, m, sp);
-	sp->protocol = opt_str(c, m, "protocol", "TCP");
-	sp->app_protocol = opt_str(c, m, "appProtocol", NULL);
+	sp->protocol = xgw_dec_opt_str(c, m, "protocol", "TCP");
+	sp->app_protocol = xgw_dec_opt_str(c, m, "appProtocol", NULL);
 }
 
 static void decode_service(struct dctx *c, const struct xgw_ynode *root)
@@ -1011,15 +641,15 @@ static void decode_service(struct dctx *c, const struct xgw_ynode *root)
 	const struct xgw_ynode *spec;
 	size_t old;
 
-	decode_meta(c, root, &svc.meta, true);
-	spec = get_map(c, root, "spec");
-	old = push_key(c, "spec");
-	svc.type = opt_str(c, spec, "type", "ClusterIP");
-	svc.ports = get_list(c, spec, "ports", XGW_YNODE_MAP, sizeof(*svc.ports),
-			     decode_service_port, &svc.n_ports);
-	path_pop(c, old);
+	xgw_dec_decode_meta(c, root, &svc.meta, true);
+	spec = xgw_dec_get_map(c, root, "spec");
+	old = xgw_dec_push_key(c, "spec");
+	svc.type = xgw_dec_opt_str(c, spec, "type", "ClusterIP");
+	svc.ports = xgw_dec_get_list(c, spec, "ports", XGW_YNODE_MAP, sizeof(*svc.ports),
+				     decode_service_port, &svc.n_ports);
+	xgw_dec_path_pop(c, old);
 	if (!c->err && !STORE_PUSH(c->st, services, &svc))
-		oom(c);
+		xgw_dec_oom(c);
 }
 
 static void decode_endpoint(struct dctx *c, const struct xgw_ynode *m, void *out)
@@ -1028,64 +658,64 @@ static void decode_endpoint(struct dctx *c, const struct xgw_ynode *m, void *out
 	const struct xgw_ynode *cond;
 	size_t old;
 
-	ep->addresses = get_strs(c, m, "addresses", &ep->n_addresses);
-	cond = get_map(c, m, "conditions");
-	old = push_key(c, "conditions");
+	ep->addresses = xgw_dec_get_strs(c, m, "addresses", &ep->n_addresses);
+	cond = xgw_dec_get_map(c, m, "conditions");
+	old = xgw_dec_push_key(c, "conditions");
 	/* Kubernetes: "nil should be interpreted as ready". */
-	ep->ready = get_bool(c, cond, "ready", true);
-	path_pop(c, old);
+	ep->ready = xgw_dec_get_bool(c, cond, "ready", true);
+	xgw_dec_path_pop(c, old);
 }
 
 static void decode_eps_port(struct dctx *c, const struct xgw_ynode *m, void *out)
 {
 	struct xgw_eps_port *ep = out;
 
-	ep->name = opt_str(c, m, "name", NULL);
-	ep->port = get_port(c, m, "port", false);
-	ep->protocol = opt_str(c, m, "protocol", "TCP");
-	ep->app_protocol = opt_str(c, m, "appProtocol", NULL);
+	ep->name = xgw_dec_opt_str(c, m, "name", NULL);
+	ep->port = xgw_dec_get_port(c, m, "port", false);
+	ep->protocol = xgw_dec_opt_str(c, m, "protocol", "TCP");
+	ep->app_protocol = xgw_dec_opt_str(c, m, "appProtocol", NULL);
 }
 
 static void decode_endpointslice(struct dctx *c, const struct xgw_ynode *root)
 {
 	struct xgw_endpointslice eps = {};
 
-	decode_meta(c, root, &eps.meta, true);
+	xgw_dec_decode_meta(c, root, &eps.meta, true);
 	eps.service_name = dup_str(c, xgw_meta_label(&eps.meta, "kubernetes.io/service-name"));
-	eps.address_type = req_str(c, root, "addressType");
-	eps.endpoints = get_list(c, root, "endpoints", XGW_YNODE_MAP, sizeof(*eps.endpoints),
-				 decode_endpoint, &eps.n_endpoints);
-	eps.ports = get_list(c, root, "ports", XGW_YNODE_MAP, sizeof(*eps.ports), decode_eps_port,
-			     &eps.n_ports);
+	eps.address_type = xgw_dec_req_str(c, root, "addressType");
+	eps.endpoints = xgw_dec_get_list(c, root, "endpoints", XGW_YNODE_MAP,
+					 sizeof(*eps.endpoints), decode_endpoint, &eps.n_endpoints);
+	eps.ports = xgw_dec_get_list(c, root, "ports", XGW_YNODE_MAP, sizeof(*eps.ports),
+				     decode_eps_port, &eps.n_ports);
 	if (!c->err && !STORE_PUSH(c->st, slices, &eps))
-		oom(c);
+		xgw_dec_oom(c);
 }
 
 static void decode_namespace(struct dctx *c, const struct xgw_ynode *root)
 {
 	struct xgw_namespace ns = {};
 
-	decode_meta(c, root, &ns.meta, false);
+	xgw_dec_decode_meta(c, root, &ns.meta, false);
 	if (!c->err && !STORE_PUSH(c->st, namespaces, &ns))
-		oom(c);
+		xgw_dec_oom(c);
 }
 
 static void decode_grant_from(struct dctx *c, const struct xgw_ynode *m, void *out)
 {
 	struct xgw_grant_from *f = out;
 
-	f->group = opt_str(c, m, "group", "");
-	f->kind = req_str(c, m, "kind");
-	f->ns = req_str(c, m, "namespace");
+	f->group = xgw_dec_opt_str(c, m, "group", "");
+	f->kind = xgw_dec_req_str(c, m, "kind");
+	f->ns = xgw_dec_req_str(c, m, "namespace");
 }
 
 static void decode_grant_to(struct dctx *c, const struct xgw_ynode *m, void *out)
 {
 	struct xgw_grant_to *t = out;
 
-	t->group = opt_str(c, m, "group", "");
-	t->kind = req_str(c, m, "kind");
-	t->name = opt_str(c, m, "name", NULL);
+	t->group = xgw_dec_opt_str(c, m, "group", "");
+	t->kind = xgw_dec_req_str(c, m, "kind");
+	t->name = xgw_dec_opt_str(c, m, "name", NULL);
 }
 
 static void decode_referencegrant(struct dctx *c, const struct xgw_ynode *root)
@@ -1094,15 +724,16 @@ static void decode_referencegrant(struct dctx *c, const struct xgw_ynode *root)
 	const struct xgw_ynode *spec;
 	size_t old;
 
-	decode_meta(c, root, &g.meta, true);
-	spec = get_map(c, root, "spec");
-	old = push_key(c, "spec");
-	g.from = get_list(c, spec, "from", XGW_YNODE_MAP, sizeof(*g.from), decode_grant_from,
-			  &g.n_from);
-	g.to = get_list(c, spec, "to", XGW_YNODE_MAP, sizeof(*g.to), decode_grant_to, &g.n_to);
-	path_pop(c, old);
+	xgw_dec_decode_meta(c, root, &g.meta, true);
+	spec = xgw_dec_get_map(c, root, "spec");
+	old = xgw_dec_push_key(c, "spec");
+	g.from = xgw_dec_get_list(c, spec, "from", XGW_YNODE_MAP, sizeof(*g.from),
+				  decode_grant_from, &g.n_from);
+	g.to = xgw_dec_get_list(c, spec, "to", XGW_YNODE_MAP, sizeof(*g.to), decode_grant_to,
+				&g.n_to);
+	xgw_dec_path_pop(c, old);
 	if (!c->err && !STORE_PUSH(c->st, grants, &g))
-		oom(c);
+		xgw_dec_oom(c);
 }
 
 /* --- xgw.io ------------------------------------------------------------ */
@@ -1116,23 +747,23 @@ static void decode_node(struct dctx *c, const struct xgw_ynode *root)
 	const struct xgw_ynode *spec;
 	size_t old;
 
-	decode_meta(c, root, &node.meta, false);
-	if (!c->err && !get(root, "spec")) {
-		fail(c, "spec", root, "required field is missing");
+	xgw_dec_decode_meta(c, root, &node.meta, false);
+	if (!c->err && !xgw_dec_get(root, "spec")) {
+		xgw_dec_fail(c, "spec", root, "required field is missing");
 		return;
 	}
-	spec = get_map(c, root, "spec");
-	old = push_key(c, "spec");
-	node.address = req_str(c, spec, "address");
+	spec = xgw_dec_get_map(c, root, "spec");
+	old = xgw_dec_push_key(c, "spec");
+	node.address = xgw_dec_req_str(c, spec, "address");
 	if (node.address && xgw_ip_parse(node.address, &node.family, node.addr))
-		fail(c, "address", get(spec, "address"), "expected an IPv4 or IPv6 address, got %s",
-		     node.address);
-	node.weight = (uint32_t)get_int(c, spec, "weight", 1, 0, XGW_NODE_WEIGHT_MAX,
-					"an integer in 0..1000", NULL);
-	node.healthy = get_bool(c, spec, "healthy", true);
-	path_pop(c, old);
+		xgw_dec_fail(c, "address", xgw_dec_get(spec, "address"),
+			     "expected an IPv4 or IPv6 address, got %s", node.address);
+	node.weight = (uint32_t)xgw_dec_get_int(c, spec, "weight", 1, 0, XGW_NODE_WEIGHT_MAX,
+						"an integer in 0..1000", NULL);
+	node.healthy = xgw_dec_get_bool(c, spec, "healthy", true);
+	xgw_dec_path_pop(c, old);
 	if (!c->err && !STORE_PUSH(c->st, nodes, &node))
-		oom(c);
+		xgw_dec_oom(c);
 }
 
 /* --- dispatch ----------------------------------------------------------- */
@@ -1160,7 +791,7 @@ struct kind_info {
 static const struct kind_info kinds[] = {
 	{ GW, "GatewayClass", gw_served, decode_gatewayclass, CLUSTER },
 	{ GW, "Gateway", gw_served, decode_gateway, 0 },
-	{ GW, "HTTPRoute", gw_served, decode_httproute, 0 },
+	{ GW, "HTTPRoute", gw_served, xgw_dec_httproute, 0 },
 	{ "", "Service", v1_only, decode_service, 0 },
 	{ "", "Namespace", v1_only, decode_namespace, CLUSTER },
 	{ "discovery.k8s.io", "EndpointSlice", v1_only, decode_endpointslice, 0 },
@@ -1238,15 +869,16 @@ static void decode_list(struct dctx *c, const struct xgw_ynode *root);
 /* apiVersion or kind: a non-empty string, left in the tree (not copied). */
 static const char *type_str(struct dctx *c, const struct xgw_ynode *root, const char *key)
 {
-	const struct xgw_ynode *n = get(root, key);
+	const struct xgw_ynode *n = xgw_dec_get(root, key);
 	char buf[96];
 
 	if (!n || (n->type == XGW_YNODE_SCALAR && !n->scalar.len)) {
-		fail(c, key, root, "required field is missing");
+		xgw_dec_fail(c, key, root, "required field is missing");
 		return NULL;
 	}
 	if (n->type != XGW_YNODE_SCALAR || strlen(n->scalar.s) != n->scalar.len) {
-		fail(c, key, n, "expected a string, got %s", got(n, buf, sizeof(buf)));
+		xgw_dec_fail(c, key, n, "expected a string, got %s",
+			     xgw_dec_got(n, buf, sizeof(buf)));
 		return NULL;
 	}
 	return n->scalar.s;
@@ -1261,8 +893,8 @@ static void decode_object(struct dctx *c, const struct xgw_ynode *root, bool top
 	char buf[96];
 
 	if (root->type != XGW_YNODE_MAP) {
-		fail(c, NULL, root, "expected a mapping (a Kubernetes object), got %s",
-		     got(root, buf, sizeof(buf)));
+		xgw_dec_fail(c, NULL, root, "expected a mapping (a Kubernetes object), got %s",
+			     xgw_dec_got(root, buf, sizeof(buf)));
 		return;
 	}
 	meta = xgw_yaml_get(root, "metadata");
@@ -1281,7 +913,7 @@ static void decode_object(struct dctx *c, const struct xgw_ynode *root, bool top
 	}
 	ki = find_kind(api, glen, kind);
 	if (!ki) {
-		fail(c, NULL, root, "unknown kind %s (apiVersion %s)", kind, api);
+		xgw_dec_fail(c, NULL, root, "unknown kind %s (apiVersion %s)", kind, api);
 		return;
 	}
 	if (!(ki->flags & CLUSTER)) {
@@ -1297,7 +929,7 @@ static void decode_object(struct dctx *c, const struct xgw_ynode *root, bool top
 		return;
 	}
 	if (!version_ok(ki, version)) {
-		fail(c, NULL, root, "unsupported apiVersion %s for kind %s", api, kind);
+		xgw_dec_fail(c, NULL, root, "unsupported apiVersion %s for kind %s", api, kind);
 		return;
 	}
 	ki->decode(c, root);
@@ -1330,7 +962,7 @@ static int decode_doc(struct xgw_store *st, const struct xgw_origin *o,
 	struct dctx c = { .st = st, .a = &st->arena, .origin = o };
 
 	if (path)
-		push_key(&c, path);
+		xgw_dec_push_key(&c, path);
 	decode_object(&c, root, !path);
 	if (c.err == -EINVAL)
 		return add_error(st, o, c.line, c.kind, c.ns, c.name, c.msg);

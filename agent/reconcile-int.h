@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Private to the reconciler: what agent/reconcile.c (objects, statuses,
+ * attachment) and agent/reconcile_snapshot.c (the snapshot laid out from them)
+ * share. Not part of any interface.
+ */
+#ifndef XGW_AGENT_RECONCILE_INT_H
+#define XGW_AGENT_RECONCILE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "reconcile.h"
+#include "xgw/snapshot.h"
+
+/* A growable array of T in malloc'ed memory (not the arena: it is temporary). */
+#define VEC(T)                                                                                     \
+	struct {                                                                                   \
+		T *v;                                                                              \
+		size_t n, cap;                                                                     \
+	}
+
+static inline void *vec_grow(void *v, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap)
+		return v;
+	size_t ncap = *cap ? *cap * 2 : 8;
+	void *p = realloc(v, ncap * elem);
+
+	if (!p)
+		return NULL;
+	*cap = ncap;
+	return p;
+}
+
+#define VEC_PUSH(vec, val)                                                                         \
+	({                                                                                         \
+		void *p_ = vec_grow((vec).v, &(vec).cap, (vec).n, sizeof(*(vec).v));               \
+		int r_ = -ENOMEM;                                                                  \
+		if (p_) {                                                                          \
+			(vec).v = p_;                                                              \
+			(vec).v[(vec).n++] = (val);                                                \
+			r_ = 0;                                                                    \
+		}                                                                                  \
+		r_;                                                                                \
+	})
+
+struct gw_listener {
+	const struct xgw_gateway *gw;
+	const struct xgw_gw_listener *spec;
+	struct xgw_listener_status *st;
+	bool valid;	      /* accepted, not conflicted, programmable */
+	const char *conflict; /* ProtocolConflict, HostnameConflict or NULL */
+	size_t att_first;     /* its attachments: c->att_by_l[att_first .. +att_n) */
+	size_t att_n;
+};
+
+struct gw {
+	const struct xgw_gateway *spec;
+	struct xgw_gateway_status *st;
+	struct gw_listener *listeners;
+	/* addresses to program: spec.addresses or one from a pool */
+	uint8_t fam[8];
+	uint8_t addr[8][16];
+	int n_addr;
+	bool bad_addr;	    /* a spec.address is unsupported: not Accepted */
+	bool unusable_addr; /* a spec.address cannot be served here: not Programmed */
+	bool want_pool;	    /* no spec.addresses, or one without a value */
+	bool partly_valid;  /* some listener is not valid (ListenersNotValid) */
+	char *unusable_msg;
+};
+
+/* An HTTPRoute attached to one listener with its effective hostnames. */
+struct attachment {
+	const struct xgw_httproute *route;
+	size_t route_idx;
+	struct gw_listener *l;
+	const char *hosts[16]; /* "" = any */
+	int n_hosts;
+};
+
+struct ctx {
+	const struct xgw_store *st;
+	const struct xgw_reconcile_opts *opts;
+	struct xgw_reconcile_result *res;
+	struct gw *gws;
+	size_t n_gws;
+	VEC(struct attachment) att;
+	/* per route: rule -> snapshot rule index (XGW_SNAP_NONE: rule not served) */
+	uint32_t **rule_ids;
+	/* Services sorted by namespace/name, each with its EndpointSlices and the
+	 * clusters made for its ports: lookups in O(log n), not a scan per ref */
+	struct svc_ix *svcs;
+	size_t n_svcs;
+	const struct xgw_endpointslice **slice_refs; /* svcs[i].slices point in here */
+	size_t *att_by_l; /* attachment indices grouped by listener (gw_listener.att_first) */
+	struct xgw_snapb *b;
+};
+
+struct svc_ix {
+	const struct xgw_service *svc;
+	const struct xgw_endpointslice **slices;
+	size_t n_slices;
+	struct svc_cluster {
+		uint32_t port;
+		uint32_t idx;
+	} * cl;
+	size_t n_cl;
+};
+
+/* reconcile.c, used by the snapshot builder */
+bool xgw_rec_is_wild(const char *h);
+long xgw_rec_host_rank(const char *h);
+const char *xgw_rec_rule_problem(const struct xgw_http_rule *r, char *buf, size_t len);
+struct svc_ix *xgw_rec_svc_lookup(const struct ctx *c, const char *ns, const char *name);
+const struct xgw_service_port *xgw_rec_find_svc_port(const struct xgw_service *s, uint32_t port);
+const char *xgw_rec_backend_problem(const struct ctx *c, const struct xgw_httproute *r,
+				    const struct xgw_backend_ref *be, char *msg, size_t msglen);
+
+/*
+ * reconcile_snapshot.c: lay out the snapshot (rules, clusters, listeners with
+ * their virtual hosts in precedence order) and the BPF listener entries from
+ * the attachments in <c>. Returns 0 or -ENOMEM.
+ */
+int xgw_rec_build_snapshot(struct ctx *c);
+
+#endif /* XGW_AGENT_RECONCILE_INT_H */

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Private to the decoder: the decoding context and the field helpers that
+ * lib/decode.c and lib/decode_route.c (HTTPRoute and its filters) share.
+ */
+#ifndef XGW_LIB_DECODE_INT_H
+#define XGW_LIB_DECODE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xgw/model.h"
+#include "yaml_tree.h"
+
+#define MANIFEST_MAX_BYTES (64u << 20)
+
+#define PORT_WANT "an integer 1..65535"
+
+#define PATH_LEN 256  /* field path, "spec.rules[0].matches[1]..." */
+#define PATH_DEPTH 64 /* the YAML loader refuses deeper nesting */
+#define TEXT_LEN 384  /* what is wrong there */
+
+struct dctx {
+	struct xgw_store *st;
+	struct xgw_arena *a; /* the store's */
+	const struct xgw_origin *origin;
+	/* the object, for error reports (strings of the YAML tree) */
+	const char *kind;
+	const char *ns;
+	const char *name;
+	/* the field path ("spec.rules[0].matches[1]"), formatted only on error */
+	struct path_elem {
+		const char *key; /* NULL: an index */
+		size_t idx;
+	} path[PATH_DEPTH];
+	size_t plen; /* elements in path[] */
+	int err;     /* 0, -EINVAL (msg and line set) or -ENOMEM */
+	int line;
+	char msg[PATH_LEN + TEXT_LEN + 2];
+};
+
+#define STORE_PUSH(st, arr, item)                                                                  \
+	({                                                                                         \
+		void *a_ = (st)->arr;                                                              \
+		bool ok_ = xgw_dec_push(&a_, &(st)->n_##arr, &(st)->cap_##arr, sizeof(*(st)->arr), \
+					item);                                                     \
+		(st)->arr = a_;                                                                    \
+		ok_;                                                                               \
+	})
+
+size_t xgw_dec_push_key(struct dctx *c, const char *key);
+void xgw_dec_path_pop(struct dctx *c, size_t old);
+void xgw_dec_fail(struct dctx *c, const char *key, const struct xgw_ynode *at, const char *fmt,
+		  ...);
+void xgw_dec_oom(struct dctx *c);
+const char *xgw_dec_got(const struct xgw_ynode *n, char *buf, size_t size);
+void *xgw_dec_alloc_array(struct dctx *c, size_t n, size_t size);
+const struct xgw_ynode *xgw_dec_get(const struct xgw_ynode *m, const char *key);
+char *xgw_dec_opt_str(struct dctx *c, const struct xgw_ynode *m, const char *key, const char *def);
+char *xgw_dec_req_str(struct dctx *c, const struct xgw_ynode *m, const char *key);
+int64_t xgw_dec_get_int(struct dctx *c, const struct xgw_ynode *m, const char *key, int64_t def,
+			int64_t lo, int64_t hi, const char *want, bool *present);
+uint32_t xgw_dec_get_port(struct dctx *c, const struct xgw_ynode *m, const char *key,
+			  bool required);
+bool xgw_dec_get_bool(struct dctx *c, const struct xgw_ynode *m, const char *key, bool def);
+const struct xgw_ynode *xgw_dec_get_map(struct dctx *c, const struct xgw_ynode *m, const char *key);
+void *xgw_dec_get_list(struct dctx *c, const struct xgw_ynode *m, const char *key,
+		       enum xgw_ynode_type type, size_t size,
+		       void (*item)(struct dctx *c, const struct xgw_ynode *n, void *out),
+		       size_t *len);
+char **xgw_dec_get_strs(struct dctx *c, const struct xgw_ynode *m, const char *key, size_t *len);
+int xgw_dec_enum_of(struct dctx *c, const struct xgw_ynode *m, const char *key, const char *def,
+		    const char *const *names, const char *want);
+void xgw_dec_decode_meta(struct dctx *c, const struct xgw_ynode *root, struct xgw_meta *meta,
+			 bool namespaced);
+bool xgw_dec_push(void **arr, size_t *n, size_t *cap, size_t size, const void *item);
+void xgw_dec_httproute(struct dctx *c, const struct xgw_ynode *root);
+
+#endif /* XGW_LIB_DECODE_INT_H */
