@@ -317,12 +317,12 @@ static void deadlines_disarm(struct xgw_conn *c)
 	xgw_dtimer_disarm(c->w, &c->bo_timer);
 }
 
-static void conn_close(struct xgw_conn *c)
+/* Give back what a connection holds for an exchange: deadlines, the
+ * upstream connection, the snapshot reference and the buffers. */
+static void drop_exchange(struct xgw_conn *c)
 {
 	struct xgw_worker *w = c->w;
 
-	if (c->state == XGW_CS_CLOSED)
-		return;
 	deadlines_disarm(c);
 	xgw_upconn_release(w, c->up, false);
 	c->up = NULL;
@@ -331,6 +331,15 @@ static void conn_close(struct xgw_conn *c)
 	xgw_buf_put(w, c->rb);
 	xgw_buf_put(w, c->sb);
 	c->rb = c->sb = NULL;
+}
+
+static void conn_close(struct xgw_conn *c)
+{
+	struct xgw_worker *w = c->w;
+
+	if (c->state == XGW_CS_CLOSED)
+		return;
+	drop_exchange(c);
 	xgw_timer_disarm(&c->timer);
 	close(c->fd);
 	c->fd = -1;
@@ -362,14 +371,7 @@ static int conn_finish(struct xgw_conn *c)
 		conn_close(c);
 		return STEP_STOP;
 	}
-	deadlines_disarm(c);
-	xgw_upconn_release(w, c->up, false);
-	c->up = NULL;
-	xgw_snapref_put(w, c->snap);
-	c->snap = NULL;
-	xgw_buf_put(w, c->rb);
-	xgw_buf_put(w, c->sb);
-	c->rb = c->sb = NULL;
+	drop_exchange(c);
 	shutdown(c->fd, SHUT_WR);
 	c->state = XGW_CS_LINGER;
 	xgw_timer_arm(w, &c->timer, XGW_T_LINGER);
