@@ -27,32 +27,19 @@ static const char status_ok[] = "HTTP/1.1 200 OK\r\n";
 static const char tail_ka[] = "Content-Length: 0\r\nConnection: keep-alive\r\n\r\n";
 static const char tail_close[] = "Content-Length: 0\r\nConnection: close\r\n\r\n";
 
-#define EMIT(x, p, len)                                                                            \
-	do {                                                                                       \
-		if (xgw_xfer_emit((x), (p), (len)))                                                \
-			return -E2BIG;                                                             \
-	} while (0)
-
-#define EMIT_STR(x, s) EMIT((x), (s), sizeof(s) - 1)
-
-static bool is_tchar(uint8_t c)
-{
-	return (c >= '0' && c <= '9') || (uint8_t)((c | 0x20) - 'a') < 26 ||
-	       (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
 /* Whether item <h> of a CORS filter can go into a header line. */
 static bool item_ok(const struct xgw_snapshot *s, const struct xgw_snap_hdrop *h)
 {
 	const char *p = xgw_snap_str_ptr(s, h->name);
 
+	if (h->op != XGW_HDROP_CORS_ORIGIN)
+		return xgw_h1_is_token(p, h->name.len);
 	if (!h->name.len)
 		return false;
 	for (uint32_t i = 0; i < h->name.len; i++) {
 		uint8_t c = (uint8_t)p[i];
 
-		if (h->op == XGW_HDROP_CORS_ORIGIN ? c <= ' ' || c == ',' || c == 0x7f
-						   : !is_tchar(c))
+		if (c <= ' ' || c == ',' || c == 0x7f)
 			return false;
 	}
 	return true;

@@ -138,6 +138,16 @@ static inline const char *scan_run(const char *p, const char *e, const uint8_t *
 	}
 }
 
+bool xgw_h1_is_token(const char *s, size_t len)
+{
+	if (!len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!tchar[U8(s[i])])
+			return false;
+	return true;
+}
+
 bool xgw_h1_name_eq(const char *name, size_t len, const char *lower_s)
 {
 	for (size_t i = 0; i < len; i++) {

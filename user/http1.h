@@ -112,6 +112,9 @@ int xgw_h1_chunked_scan(struct xgw_h1_chunked *c, const char *buf, size_t len, s
 /* Case-insensitive comparison of a (ptr, len) view with a lower-case C string. */
 bool xgw_h1_name_eq(const char *name, size_t len, const char *lower);
 
+/* Whether <s>[0, <len>) is a non-empty RFC 9110 token (a header name, a method). */
+bool xgw_h1_is_token(const char *s, size_t len);
+
 /* The reason phrase for <status> ("Not Found"), or "Unknown". */
 const char *xgw_h1_reason(int status);
 

@@ -273,14 +273,6 @@ int xgw_xfer_emit(struct xgw_xfer *x, const char *p, size_t len)
 	return 0;
 }
 
-#define EMIT(x, p, len)                                                                            \
-	do {                                                                                       \
-		if (xgw_xfer_emit((x), (p), (len)))                                                \
-			return -E2BIG;                                                             \
-	} while (0)
-
-#define EMIT_STR(x, s) EMIT((x), (s), sizeof(s) - 1)
-
 /* Past the CRLF that ends header line <h>. */
 static const char *line_end(const struct xgw_h1_header *h, const char *head_end)
 {

@@ -78,6 +78,15 @@ int xgw_rewrite_redirect(struct xgw_xfer *x, const struct xgw_h1_request *req,
 /* Queue <len> bytes at <p> in <x>, extending the last piece when they follow it. 0 or -E2BIG. */
 int xgw_xfer_emit(struct xgw_xfer *x, const char *p, size_t len);
 
+/* In functions that return -E2BIG when a head needs more pieces than fit. */
+#define EMIT(x, p, len)                                                                            \
+	do {                                                                                       \
+		if (xgw_xfer_emit((x), (p), (len)))                                                \
+			return -E2BIG;                                                             \
+	} while (0)
+
+#define EMIT_STR(x, s) EMIT((x), (s), sizeof(s) - 1)
+
 /* A gateway-generated response: head then a short text/plain body. */
 struct xgw_lresp {
 	const char *data;

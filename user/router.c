@@ -244,18 +244,7 @@ static int build_regexes(struct xgw_router *r)
 /* Whether <str> is a header field name (RFC 9110 token). */
 static bool is_token(const struct xgw_snapshot *s, struct xgw_snap_str str)
 {
-	const char *p = xgw_snap_str_ptr(s, str);
-
-	if (!str.len)
-		return false;
-	for (uint32_t i = 0; i < str.len; i++) {
-		uint8_t c = (uint8_t)p[i];
-
-		if (!c || !((c >= '0' && c <= '9') || (uint8_t)((c | 0x20) - 'a') < 26 ||
-			    strchr("!#$%&'*+-.^_`|~", c)))
-			return false;
-	}
-	return true;
+	return xgw_h1_is_token(xgw_snap_str_ptr(s, str), str.len);
 }
 
 /* Whether <str> could be spliced into a head: no CR, LF or NUL. */
