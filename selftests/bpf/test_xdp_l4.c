@@ -1,0 +1,1098 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * xdp_lb's L4 tier (multi-node mode) under BPF_PROG_TEST_RUN: a table of
+ * packets, each with the verdict, the counter it moves, the exact output
+ * bytes (outer headers, checksums, TTL) and the flow table after it; second
+ * chance with a real socket; the SYN guard.
+ */
+#include "xdp_test_common.h"
+/* --- the L4 tier (multi-node mode) -------------------------------------- */
+
+/*
+ * Nodes of the tests: id 0 is this node. The underlay is IPv4 or IPv6 per
+ * row; the Gateway addresses and listeners are those of setup().
+ */
+#define RING_SIZE 13 /* a small prime, set at load time like the agent does */
+#define SELF 0
+#define N1 1
+#define N2 2
+static const char *const node4[] = { "10.0.0.1", "10.0.0.2", "10.0.0.3" };
+static const char *const node6[] = { "fd00:a::1", "fd00:a::2", "fd00:a::3" };
+#define NEXTHOP_MAC "\x02\x00\x00\x00\x00\x99"
+
+enum in_kind {
+	IN_PLAIN = 0,	/* the client's frame as it comes from the router */
+	IN_ENCAP_FROM1, /* encapsulated by node 1 */
+	IN_ENCAP_FROM2, /* encapsulated by node 2 */
+	IN_ENCAP_OTHER, /* encapsulated, to an address that is not this node's */
+};
+
+enum out_kind {
+	OUT_SAME = 0, /* unchanged */
+	OUT_ENCAP,    /* encapsulated to <out_node> */
+	OUT_DECAP,    /* the inner frame */
+	OUT_NONE,     /* dropped: not compared */
+	OUT_ECHO,     /* the ICMP echo reply to the frame */
+};
+
+struct l4_row {
+	const char *name;
+	struct pkt_spec spec;
+	int underlay; /* 4 (default) or 6 */
+	bool gue;     /* the GUE skeleton */
+	int ring;     /* node owning every slot of the current ring */
+	int prev;     /* ... of the previous ring; -1: no previous ring */
+	int flow;     /* flow table entry before the packet: -1 none */
+	bool no_ring; /* the listener carries no ring (single-node listener) */
+	bool nexthop; /* an xgw_nexthops entry for the ingress interface */
+	int mtu;      /* cfg_encap_mtu when non-zero (GUE skeleton only) */
+	enum in_kind in;
+	int verdict;
+	int stat;
+	enum out_kind out;
+	int out_node;
+	int flow_after; /* flow table entry after: -1 none */
+};
+
+static const struct l4_row l4_rows[] = {
+	{ "l4 v4 local owner",
+	  {},
+	  .ring = SELF,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_PASS,
+	  .stat = XGW_STAT_PASS_LISTENER,
+	  .out = OUT_SAME,
+	  .flow_after = SELF },
+	{ "l4 v4 remote owner ipip",
+	  {},
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_REMOTE,
+	  .out = OUT_ENCAP,
+	  .out_node = N1,
+	  .flow_after = N1 },
+	{ "l4 v4 remote owner, nexthop mac",
+	  {},
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .nexthop = true,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_REMOTE,
+	  .out = OUT_ENCAP,
+	  .out_node = N1,
+	  .flow_after = N1 },
+	{ "l4 v4 flow hit stays local after ring change",
+	  { .tcp_flags = 0x10 },
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = SELF,
+	  .verdict = XDP_PASS,
+	  .stat = XGW_STAT_PASS_LISTENER,
+	  .out = OUT_SAME,
+	  .flow_after = SELF },
+	{ "l4 v4 flow hit stays remote after ring change",
+	  { .tcp_flags = 0x10 },
+	  .ring = SELF,
+	  .prev = -1,
+	  .flow = N2,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_REMOTE,
+	  .out = OUT_ENCAP,
+	  .out_node = N2,
+	  .flow_after = N2 },
+	{ "l4 v6 inner v4 underlay",
+	  { .family = 6 },
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_REMOTE,
+	  .out = OUT_ENCAP,
+	  .out_node = N1,
+	  .flow_after = N1 },
+	{ "l4 v4 inner v6 underlay",
+	  {},
+	  .underlay = 6,
+	  .ring = N2,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_REMOTE,
+	  .out = OUT_ENCAP,
+	  .out_node = N2,
+	  .flow_after = N2 },
+	{ "l4 v6 inner v6 underlay",
+	  { .family = 6 },
+	  .underlay = 6,
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_REMOTE,
+	  .out = OUT_ENCAP,
+	  .out_node = N1,
+	  .flow_after = N1 },
+	{ "l4 v4 udp remote",
+	  { .proto = IPPROTO_UDP, .dport = 443 },
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_REMOTE,
+	  .out = OUT_ENCAP,
+	  .out_node = N1,
+	  .flow_after = N1 },
+	{ "l4 v4 gue remote",
+	  {},
+	  .gue = true,
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_REMOTE,
+	  .out = OUT_ENCAP,
+	  .out_node = N1,
+	  .flow_after = N1 },
+	{ "l4 v6 gue v6 underlay",
+	  { .family = 6 },
+	  .underlay = 6,
+	  .gue = true,
+	  .ring = N2,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_REMOTE,
+	  .out = OUT_ENCAP,
+	  .out_node = N2,
+	  .flow_after = N2 },
+	{ "l4 single-node listener in multi-node mode",
+	  {},
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .no_ring = true,
+	  .verdict = XDP_PASS,
+	  .stat = XGW_STAT_PASS_LISTENER,
+	  .out = OUT_SAME,
+	  .flow_after = -1 },
+	{ "l4 second chance: ack, no socket, previous owner",
+	  { .tcp_flags = 0x10 },
+	  .ring = SELF,
+	  .prev = N2,
+	  .flow = -1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_SECOND_CHANCE,
+	  .out = OUT_ENCAP,
+	  .out_node = N2,
+	  .flow_after = N2 },
+	{ "l4 second chance v6",
+	  { .family = 6, .tcp_flags = 0x18 },
+	  .ring = SELF,
+	  .prev = N1,
+	  .flow = -1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_SECOND_CHANCE,
+	  .out = OUT_ENCAP,
+	  .out_node = N1,
+	  .flow_after = N1 },
+	{ "l4 no second chance for a syn",
+	  {},
+	  .ring = SELF,
+	  .prev = N2,
+	  .flow = -1,
+	  .verdict = XDP_PASS,
+	  .stat = XGW_STAT_PASS_LISTENER,
+	  .out = OUT_SAME,
+	  .flow_after = SELF },
+	{ "l4 no second chance for udp",
+	  { .proto = IPPROTO_UDP, .dport = 443 },
+	  .ring = SELF,
+	  .prev = N2,
+	  .flow = -1,
+	  .verdict = XDP_PASS,
+	  .stat = XGW_STAT_PASS_LISTENER,
+	  .out = OUT_SAME,
+	  .flow_after = SELF },
+	{ "l4 no second chance when previous owner is self",
+	  { .tcp_flags = 0x10 },
+	  .ring = SELF,
+	  .prev = SELF,
+	  .flow = -1,
+	  .verdict = XDP_PASS,
+	  .stat = XGW_STAT_PASS_LISTENER,
+	  .out = OUT_SAME,
+	  .flow_after = SELF },
+	{ "l4 decap ipip v4",
+	  {},
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .in = IN_ENCAP_FROM1,
+	  .verdict = XDP_PASS,
+	  .stat = XGW_STAT_PASS_DECAP,
+	  .out = OUT_DECAP,
+	  .flow_after = -1 },
+	{ "l4 decap ipip v6 inner",
+	  { .family = 6 },
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .in = IN_ENCAP_FROM1,
+	  .verdict = XDP_PASS,
+	  .stat = XGW_STAT_PASS_DECAP,
+	  .out = OUT_DECAP,
+	  .flow_after = -1 },
+	{ "l4 decap v6 underlay",
+	  {},
+	  .underlay = 6,
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .in = IN_ENCAP_FROM1,
+	  .verdict = XDP_PASS,
+	  .stat = XGW_STAT_PASS_DECAP,
+	  .out = OUT_DECAP,
+	  .flow_after = -1 },
+	{ "l4 decap gue",
+	  { .family = 6 },
+	  .gue = true,
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .in = IN_ENCAP_FROM1,
+	  .verdict = XDP_PASS,
+	  .stat = XGW_STAT_PASS_DECAP,
+	  .out = OUT_DECAP,
+	  .flow_after = -1 },
+	{ "l4 decap gue v6 underlay",
+	  {},
+	  .underlay = 6,
+	  .gue = true,
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .in = IN_ENCAP_FROM1,
+	  .verdict = XDP_PASS,
+	  .stat = XGW_STAT_PASS_DECAP,
+	  .out = OUT_DECAP,
+	  .flow_after = -1 },
+	{ "l4 decap then second chance",
+	  { .tcp_flags = 0x10 },
+	  .ring = SELF,
+	  .prev = N2,
+	  .flow = -1,
+	  .in = IN_ENCAP_FROM1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_SECOND_CHANCE,
+	  .out = OUT_ENCAP,
+	  .out_node = N2,
+	  .flow_after = -1 },
+	{ "l4 decap, no second chance back to the sender",
+	  { .tcp_flags = 0x10 },
+	  .ring = SELF,
+	  .prev = N2,
+	  .flow = -1,
+	  .in = IN_ENCAP_FROM2,
+	  .verdict = XDP_PASS,
+	  .stat = XGW_STAT_PASS_DECAP,
+	  .out = OUT_DECAP,
+	  .flow_after = -1 },
+	{ "l4 decap to unlistened port",
+	  { .dport = 81 },
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .in = IN_ENCAP_FROM1,
+	  .verdict = XDP_DROP,
+	  .stat = XGW_STAT_DROP_NO_LISTENER,
+	  .out = OUT_NONE,
+	  .flow_after = -1 },
+	{ "l4 decap malformed inner",
+	  { .tot_len_extra = -24 },
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .in = IN_ENCAP_FROM1,
+	  .verdict = XDP_DROP,
+	  .stat = XGW_STAT_DROP_MALFORMED,
+	  .out = OUT_NONE,
+	  .flow_after = -1 },
+	{ "l4 tunnel to another address is foreign",
+	  {},
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .in = IN_ENCAP_OTHER,
+	  .verdict = XDP_PASS,
+	  .stat = XGW_STAT_PASS_FOREIGN,
+	  .out = OUT_SAME,
+	  .flow_after = -1 },
+	{ "l4 ipip with foreign inner is foreign",
+	  { .dst = FOREIGN4 },
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .in = IN_ENCAP_FROM1,
+	  .verdict = XDP_PASS,
+	  .stat = XGW_STAT_PASS_FOREIGN,
+	  .out = OUT_SAME,
+	  .flow_after = -1 },
+	{ "l4 ipip with truncated inner is foreign",
+	  { .frame_len = ETH_HLEN + 10 },
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .in = IN_ENCAP_FROM1,
+	  .verdict = XDP_PASS,
+	  .stat = XGW_STAT_PASS_FOREIGN,
+	  .out = OUT_SAME,
+	  .flow_after = -1 },
+	{ "l4 ipip with truncated inner tcp is dropped after decap",
+	  { .frame_len = ETH_HLEN + 20 + 10 },
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .in = IN_ENCAP_FROM1,
+	  .verdict = XDP_DROP,
+	  .stat = XGW_STAT_DROP_MALFORMED,
+	  .out = OUT_NONE,
+	  .flow_after = -1 },
+	{ "l4 fragment stays local",
+	  { .frag_off = 0x2000 },
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_PASS,
+	  .stat = XGW_STAT_PASS_LOCAL_ONLY,
+	  .out = OUT_SAME,
+	  .flow_after = -1 },
+	{ "l4 v6 fragment stays local",
+	  { .family = 6, .v6_frag = true, .frag_off = 1 },
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_PASS,
+	  .stat = XGW_STAT_PASS_LOCAL_ONLY,
+	  .out = OUT_SAME,
+	  .flow_after = -1 },
+	{ "l4 vlan stays local",
+	  { .vlan = { ETH_P_8021Q } },
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_PASS,
+	  .stat = XGW_STAT_PASS_LOCAL_ONLY,
+	  .out = OUT_SAME,
+	  .flow_after = -1 },
+	{ "l4 v4 options forwarded intact",
+	  { .ip_opts = 8 },
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_REMOTE,
+	  .out = OUT_ENCAP,
+	  .out_node = N1,
+	  .flow_after = N1 },
+	{ "l4 too big once encapsulated",
+	  { .payload = 1000 },
+	  .gue = true,
+	  .mtu = 1000,
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_DROP,
+	  .stat = XGW_STAT_DROP_TOO_BIG,
+	  .out = OUT_NONE,
+	  .flow_after = N1 },
+	{ "l4 fits the mtu exactly",
+	  { .payload = 1000 - 20 - 8 - 20 - 20 - 4 },
+	  .gue = true,
+	  .mtu = 1000,
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_REMOTE,
+	  .out = OUT_ENCAP,
+	  .out_node = N1,
+	  .flow_after = N1 },
+	{ "l4 unlistened port still dropped",
+	  { .dport = 81 },
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_DROP,
+	  .stat = XGW_STAT_DROP_NO_LISTENER,
+	  .out = OUT_NONE,
+	  .flow_after = -1 },
+	/* The GUE skeleton also answers ICMP echo (cfg_icmp); the IPIP one passes it. */
+	{ "icmp echo answered v4",
+	  { .proto = IPPROTO_ICMP },
+	  .gue = true,
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_ICMP_ECHO,
+	  .out = OUT_ECHO,
+	  .flow_after = -1 },
+	{ "icmp echo answered v6",
+	  { .family = 6, .proto = IPPROTO_ICMPV6 },
+	  .gue = true,
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_ICMP_ECHO,
+	  .out = OUT_ECHO,
+	  .flow_after = -1 },
+	{ "icmp echo v6 after dstopts answered",
+	  { .family = 6, .proto = IPPROTO_ICMPV6, .v6_dstopts = true },
+	  .gue = true,
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_ICMP_ECHO,
+	  .out = OUT_ECHO,
+	  .flow_after = -1 },
+	{ "icmp echo with ip options passed",
+	  { .proto = IPPROTO_ICMP, .ip_opts = 4 },
+	  .gue = true,
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_PASS,
+	  .stat = XGW_STAT_PASS_OTHER_PROTO,
+	  .out = OUT_SAME,
+	  .flow_after = -1 },
+	{ "icmp echo fragment passed",
+	  { .proto = IPPROTO_ICMP, .frag_off = 0x2000 },
+	  .gue = true,
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_PASS,
+	  .stat = XGW_STAT_PASS_OTHER_PROTO,
+	  .out = OUT_SAME,
+	  .flow_after = -1 },
+	{ "icmp truncated echo passed",
+	  { .proto = IPPROTO_ICMP, .cut = 8 },
+	  .gue = true,
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_PASS,
+	  .stat = XGW_STAT_PASS_OTHER_PROTO,
+	  .out = OUT_SAME,
+	  .flow_after = -1 },
+	{ "icmp echo passed when not configured",
+	  { .proto = IPPROTO_ICMP },
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_PASS,
+	  .stat = XGW_STAT_PASS_OTHER_PROTO,
+	  .out = OUT_SAME,
+	  .flow_after = -1 },
+	{ "l4 foreign still passed",
+	  { .dst = FOREIGN4 },
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_PASS,
+	  .stat = XGW_STAT_PASS_FOREIGN,
+	  .out = OUT_SAME,
+	  .flow_after = -1 },
+};
+
+struct l4_fixture {
+	struct fixture f;
+	struct xdp_lb *ipip, *gue;
+};
+
+/* A skeleton for the L4 rows: ring size RING_SIZE, encapsulation as asked. */
+static struct xdp_lb *open_l4(bool gue, int mtu)
+{
+	struct xdp_lb *skel = xdp_lb__open();
+	struct bpf_map *map;
+
+	if (!ASSERT_OK_PTR(skel, "xdp_lb__open"))
+		return NULL;
+	bpf_object__for_each_map(map, skel->obj)
+	{
+		if (!ASSERT_OK(bpf_map__set_pin_path(map, NULL), bpf_map__name(map)))
+			goto err;
+	}
+	skel->rodata->cfg_ring_size = RING_SIZE;
+	skel->rodata->cfg_encap = gue ? XGW_ENCAP_GUE : XGW_ENCAP_IPIP;
+	if (mtu)
+		skel->rodata->cfg_encap_mtu = mtu;
+	skel->rodata->cfg_icmp = gue ? XGW_ICMP_ANSWER : XGW_ICMP_PASS;
+	if (!ASSERT_OK(bpf_map__set_max_entries(skel->maps.xgw_rings, XGW_MAX_RINGS * RING_SIZE),
+		       "ring size") ||
+	    !ASSERT_OK(bpf_map__set_max_entries(skel->maps.xgw_flows, 1024), "flow table size"))
+		goto err;
+	if (!ASSERT_OK(xdp_lb__load(skel), "xdp_lb__load"))
+		goto err;
+	return skel;
+err:
+	xdp_lb__destroy(skel);
+	return NULL;
+}
+
+static void ip_of(int underlay, const char *s, struct xgw_ip *ip)
+{
+	memset(ip, 0, sizeof(*ip));
+	ip->family = underlay == 6 ? XGW_FAMILY_IPV6 : XGW_FAMILY_IPV4;
+	inet_pton(underlay == 6 ? AF_INET6 : AF_INET, s, ip->addr);
+}
+
+static bool fill_ring(struct xdp_lb *skel, __u32 ring, __u32 node)
+{
+	for (__u32 i = 0; i < RING_SIZE; i++) {
+		__u32 key = ring * RING_SIZE + i;
+
+		if (!ASSERT_OK(bpf_map__update_elem(skel->maps.xgw_rings, &key, sizeof(key), &node,
+						    sizeof(node), BPF_ANY),
+			       "xgw_rings"))
+			return false;
+	}
+	return true;
+}
+
+static void clear_flows(struct xdp_lb *skel)
+{
+	struct xgw_flow_key k;
+
+	while (!bpf_map__get_next_key(skel->maps.xgw_flows, NULL, &k, sizeof(k)))
+		bpf_map__delete_elem(skel->maps.xgw_flows, &k, sizeof(k), 0);
+}
+
+/* Programs <skel> for row <r>: config, nodes, rings, listeners' ring fields. */
+static bool l4_program(struct xdp_lb *skel, const struct l4_row *r)
+{
+	const char *const *nodes = r->underlay == 6 ? node6 : node4;
+	struct xgw_l4_config cfg = { .flags = XGW_L4_F_ENABLED, .self = SELF };
+	struct xgw_listener_key lk;
+	struct xgw_listener_val lv;
+	__u32 zero = 0, ifindex = 1;
+	struct xgw_nexthop nh = {};
+
+	ip_of(r->underlay, nodes[SELF], &cfg.self_addr);
+	if (!ASSERT_OK(bpf_map__update_elem(skel->maps.xgw_l4cfg, &zero, sizeof(zero), &cfg,
+					    sizeof(cfg), BPF_ANY),
+		       "xgw_l4cfg"))
+		return false;
+	for (__u32 i = 0; i < 3; i++) {
+		struct xgw_node_val nv = { .flags = XGW_NODE_F_PRESENT };
+
+		ip_of(r->underlay, nodes[i], &nv.addr);
+		if (!ASSERT_OK(bpf_map__update_elem(skel->maps.xgw_nodes, &i, sizeof(i), &nv,
+						    sizeof(nv), BPF_ANY),
+			       "xgw_nodes"))
+			return false;
+	}
+	if (!fill_ring(skel, 0, r->ring) || !fill_ring(skel, 1, r->prev < 0 ? 0 : r->prev))
+		return false;
+	/* Every listener of setup(): ring 0, previous ring 1 (or none). */
+	memset(&lk, 0, sizeof(lk));
+	while (!bpf_map__get_next_key(skel->maps.xgw_listeners, &lk, &lk, sizeof(lk)) ||
+	       !lk.proto) {
+		if (!lk.proto &&
+		    bpf_map__get_next_key(skel->maps.xgw_listeners, NULL, &lk, sizeof(lk)))
+			break;
+		if (bpf_map__lookup_elem(skel->maps.xgw_listeners, &lk, sizeof(lk), &lv, sizeof(lv),
+					 0))
+			return false;
+		lv.flags = r->no_ring ? 0 : XGW_LISTENER_F_RING;
+		lv.ring = 0;
+		lv.prev_ring = r->prev < 0 ? 0 : 1;
+		bpf_map__update_elem(skel->maps.xgw_listeners, &lk, sizeof(lk), &lv, sizeof(lv),
+				     BPF_EXIST);
+	}
+	bpf_map__delete_elem(skel->maps.xgw_nexthops, &ifindex, sizeof(ifindex), 0);
+	if (r->nexthop) {
+		memcpy(nh.mac, NEXTHOP_MAC, ETH_ALEN);
+		if (!ASSERT_OK(bpf_map__update_elem(skel->maps.xgw_nexthops, &ifindex,
+						    sizeof(ifindex), &nh, sizeof(nh), BPF_ANY),
+			       "xgw_nexthops"))
+			return false;
+	}
+	clear_flows(skel);
+	return true;
+}
+
+/* The flow key of a packet built from <s> (TCP/UDP to the default ports). */
+static void flow_key_of(const struct pkt_spec *s, struct xgw_flow_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (s->family == 6) {
+		k->family = XGW_FAMILY_IPV6;
+		inet_pton(AF_INET6, CLIENT6, k->src);
+		inet_pton(AF_INET6, s->dst ? s->dst : GW6, k->dst);
+	} else {
+		k->family = XGW_FAMILY_IPV4;
+		inet_pton(AF_INET, CLIENT4, k->src);
+		inet_pton(AF_INET, s->dst ? s->dst : GW4, k->dst);
+	}
+	k->proto = s->proto ? s->proto : IPPROTO_TCP;
+	k->sport = htons(40000);
+	k->dport = htons(s->dport ? s->dport : 80);
+}
+
+static __u16 csum16(const void *p, size_t len)
+{
+	const __u8 *b = p;
+	__u32 sum = 0;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (__u32)b[i] << 8 | b[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+/*
+ * Writes into <out> the frame <inner> (an Ethernet frame of <len> bytes)
+ * encapsulated from <src> to <dst> on <underlay>, as the program must build
+ * it, with Ethernet addresses <dmac>/<smac>; returns its length. Written
+ * independently of the BPF code: checksum by RFC 1071, TTL 64.
+ */
+static size_t encap_frame(const __u8 *inner, size_t len, int underlay, bool gue, const char *src,
+			  const char *dst, const __u8 *dmac, const __u8 *smac, __u8 *out)
+{
+	size_t ilen = len - ETH_HLEN, olen = (underlay == 6 ? 40 : 20) + (gue ? 8 : 0);
+	const __u8 *ip = inner + ETH_HLEN;
+	bool v6in = ip[0] >> 4 == 6;
+	__u8 tos = v6in ? (__u8)((ip[0] & 0xf) << 4 | ip[1] >> 4) : ip[1];
+	__u8 proto = gue ? IPPROTO_UDP : v6in ? IPPROTO_IPV6 : IPPROTO_IPIP;
+	__u8 *o = out + ETH_HLEN;
+
+	memcpy(out, dmac, ETH_ALEN);
+	memcpy(out + ETH_ALEN, smac, ETH_ALEN);
+	memset(o, 0, olen);
+	if (underlay == 6) {
+		*(__be16 *)(out + 12) = htons(ETH_P_IPV6);
+		o[0] = 0x60 | tos >> 4;
+		o[1] = (__u8)(tos << 4); /* flow label: checked apart, it is the flow hash */
+		*(__be16 *)(o + 4) = htons(ilen + (gue ? 8 : 0));
+		o[6] = proto;
+		o[7] = 64;
+		inet_pton(AF_INET6, src, o + 8);
+		inet_pton(AF_INET6, dst, o + 24);
+	} else {
+		*(__be16 *)(out + 12) = htons(ETH_P_IP);
+		o[0] = 0x45;
+		o[1] = tos;
+		*(__be16 *)(o + 2) = htons(ilen + olen);
+		o[8] = 64;
+		o[9] = proto;
+		inet_pton(AF_INET, src, o + 12);
+		inet_pton(AF_INET, dst, o + 16);
+		*(__be16 *)(o + 10) = htons(csum16(o, 20));
+	}
+	if (gue) {
+		__u8 *u = o + olen - 8;
+
+		/* source port: checked apart (flow entropy) */
+		*(__be16 *)(u + 2) = htons(XGW_GUE_PORT);
+		*(__be16 *)(u + 4) = htons(ilen + 8);
+	}
+	memcpy(out + ETH_HLEN + olen, ip, ilen);
+	return len + olen;
+}
+
+/* Sum of <len> bytes as big-endian words, not folded. */
+static __u32 sum16(const __u8 *b, size_t len)
+{
+	__u32 sum = 0;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (__u32)b[i] << 8 | b[i + 1];
+	if (len & 1)
+		sum += (__u32)b[len - 1] << 8;
+	return sum;
+}
+
+static __u16 fold(__u32 sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+/*
+ * Writes a correct ICMP/ICMPv6 checksum into the untagged frame <f>, whose
+ * ICMP message starts at <l4> and runs to the end of the IP payload.
+ */
+static void icmp_csum(__u8 *f, size_t l4)
+{
+	__u8 *ip = f + ETH_HLEN;
+	size_t end, len;
+	__u32 sum;
+
+	if (ip[0] >> 4 == 4) {
+		end = ETH_HLEN + ((size_t)ip[2] << 8 | ip[3]);
+		len = end - l4;
+		f[l4 + 2] = f[l4 + 3] = 0;
+		sum = sum16(f + l4, len);
+	} else {
+		end = ETH_HLEN + 40 + ((size_t)ip[4] << 8 | ip[5]);
+		len = end - l4;
+		f[l4 + 2] = f[l4 + 3] = 0;
+		sum = sum16(ip + 8, 32) + (__u32)len + IPPROTO_ICMPV6 + sum16(f + l4, len);
+	}
+	*(__be16 *)(f + l4 + 2) = htons(fold(sum));
+}
+
+/* The echo reply the program must make of the echo request <in> (untagged). */
+static void echo_reply(const __u8 *in, size_t len, size_t l4, __u8 *out)
+{
+	__u8 *ip = out + ETH_HLEN, tmp[16];
+
+	memcpy(out, in, len);
+	memcpy(out, in + ETH_ALEN, ETH_ALEN);
+	memcpy(out + ETH_ALEN, in, ETH_ALEN);
+	if (ip[0] >> 4 == 4) {
+		memcpy(tmp, ip + 12, 4);
+		memcpy(ip + 12, ip + 16, 4);
+		memcpy(ip + 16, tmp, 4);
+		ip[8] = 64;
+		ip[10] = ip[11] = 0;
+		*(__be16 *)(ip + 10) = htons(csum16(ip, 20));
+		out[l4] = 0;
+	} else {
+		memcpy(tmp, ip + 8, 16);
+		memcpy(ip + 8, ip + 24, 16);
+		memcpy(ip + 24, tmp, 16);
+		ip[7] = 64;
+		out[l4] = 129;
+	}
+	icmp_csum(out, l4);
+}
+
+static bool read_flow(struct xdp_lb *skel, const struct xgw_flow_key *k, int *node)
+{
+	struct xgw_flow_val v;
+
+	*node = -1;
+	if (bpf_map__lookup_elem(skel->maps.xgw_flows, k, sizeof(*k), &v, sizeof(v), 0))
+		return true;
+	*node = (int)v.node;
+	return ASSERT_EQ(v.pad, 0, "flow pad");
+}
+
+static void run_l4_row(struct l4_fixture *lf, const struct l4_row *r)
+{
+	struct xdp_lb *skel = r->gue ? lf->gue : lf->ipip;
+	const char *const *nodes = r->underlay == 6 ? node6 : node4;
+	__u8 inner[2048], pkt[2048], want[2048 + 64], out[2048 + 64];
+	__u64 before[XGW_STAT__MAX], after[XGW_STAT__MAX];
+	size_t ilen = build(&r->spec, inner), len = ilen, wlen = 0;
+	struct fixture f = lf->f;
+	struct xgw_flow_key fk;
+	size_t icmp_l4 = 0;
+	int flow;
+
+	f.skel = skel;
+	if (r->mtu && !ASSERT_TRUE(r->gue, "mtu rows use the gue skeleton"))
+		return;
+	if (!l4_program(skel, r))
+		return;
+	flow_key_of(&r->spec, &fk);
+	if (r->flow >= 0) {
+		struct xgw_flow_val v = { .node = (__u32)r->flow };
+
+		if (!ASSERT_OK(bpf_map__update_elem(skel->maps.xgw_flows, &fk, sizeof(fk), &v,
+						    sizeof(v), BPF_ANY),
+			       "preset flow"))
+			return;
+	}
+	if (r->spec.proto == IPPROTO_ICMP || r->spec.proto == IPPROTO_ICMPV6) {
+		/* The ICMP header follows IP and its options or extension headers. */
+		icmp_l4 = r->spec.family == 6 ? ETH_HLEN + 40 + (r->spec.v6_dstopts ? 16 : 0)
+					      : ETH_HLEN + 20 + r->spec.ip_opts;
+		if (!r->spec.cut)
+			icmp_csum(inner, icmp_l4);
+	}
+	memcpy(pkt, inner, ilen);
+	if (r->in != IN_PLAIN) {
+		const char *from = nodes[r->in == IN_ENCAP_FROM2 ? N2 : N1];
+		const char *to = r->in == IN_ENCAP_OTHER ? nodes[N2] : nodes[SELF];
+
+		len = encap_frame(inner, ilen, r->underlay, r->gue, from, to, inner, inner + 6,
+				  pkt);
+		if (r->gue) /* any source port */
+			*(__be16 *)(pkt + ETH_HLEN + (r->underlay == 6 ? 40 : 20)) = htons(50000);
+	}
+	switch (r->out) {
+	case OUT_SAME:
+		memcpy(want, pkt, len);
+		wlen = len;
+		break;
+	case OUT_DECAP:
+		memcpy(want, inner, ilen);
+		memcpy(want, pkt, 12); /* the MACs of the frame as received */
+		wlen = ilen;
+		break;
+	case OUT_ENCAP:
+		wlen = encap_frame(
+			inner, ilen, r->underlay, r->gue, nodes[SELF], nodes[r->out_node],
+			r->nexthop ? (const __u8 *)NEXTHOP_MAC : pkt + ETH_ALEN, pkt, want);
+		break;
+	case OUT_NONE:
+		break;
+	case OUT_ECHO:
+		echo_reply(pkt, len, icmp_l4, want);
+		wlen = len;
+		break;
+	}
+
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = len, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = 1);
+
+	if (!read_stats(&f, before))
+		return;
+	if (!ASSERT_OK(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xgw_xdp_lb), &opts),
+		       r->name))
+		return;
+	if (!ASSERT_EQ(opts.retval, r->verdict, r->name))
+		printf("#   verdict of \"%s\"\n", r->name);
+	if (r->out != OUT_NONE && ASSERT_EQ(opts.data_size_out, wlen, r->name)) {
+		if (r->out == OUT_ENCAP) {
+			size_t l3 = ETH_HLEN;
+
+			/* The flow-hash fields vary by flow; the rest must match byte for byte. */
+			if (r->underlay == 6) {
+				ASSERT_EQ(out[l3 + 1] & 0xf0, want[l3 + 1] & 0xf0, "tc low");
+				out[l3 + 1] = want[l3 + 1];
+				out[l3 + 2] = out[l3 + 3] = 0;
+			}
+			if (r->gue) {
+				size_t u = l3 + (r->underlay == 6 ? 40 : 20);
+
+				ASSERT_GE(out[u], 0xc0, "gue source port in the ephemeral range");
+				out[u] = out[u + 1] = 0;
+			}
+		}
+		if (!ASSERT_TRUE(!memcmp(out, want, wlen), r->name))
+			for (size_t i = 0; i < wlen; i++)
+				if (out[i] != want[i])
+					printf("#   byte %zu: got %02x want %02x\n", i, out[i],
+					       want[i]);
+	}
+	if (!read_stats(&f, after))
+		return;
+	for (int i = 0; i < XGW_STAT__MAX; i++)
+		if (!ASSERT_EQ(after[i] - before[i], i == r->stat, r->name))
+			printf("#   xgw_stats[%d] of \"%s\"\n", i, r->name);
+	if (read_flow(skel, &fk, &flow) && !ASSERT_EQ(flow, r->flow_after, r->name))
+		printf("#   flow entry of \"%s\"\n", r->name);
+}
+
+static bool setup_l4_skel(struct xdp_lb *skel)
+{
+	struct xgw_ip gw4, gw6;
+
+	return skel && add_addr(skel, AF_INET, GW4, &gw4) && add_addr(skel, AF_INET6, GW6, &gw6) &&
+	       add_listener(skel, &gw4, 80, IPPROTO_TCP, ID_TCP80) &&
+	       add_listener(skel, &gw4, 443, IPPROTO_UDP, ID_UDP443) &&
+	       add_listener(skel, &gw4, 443, IPPROTO_TCP, ID_TCP443) &&
+	       add_listener(skel, &gw6, 80, IPPROTO_TCP, ID_V6_TCP80);
+}
+
+TEST(xdp_l4_table)
+{
+	struct l4_fixture lf = {};
+
+	lf.f.ncpus = libbpf_num_possible_cpus();
+	lf.ipip = open_l4(false, 0);
+	lf.gue = open_l4(true, 1000);
+	if (!setup_l4_skel(lf.ipip) || !setup_l4_skel(lf.gue))
+		goto out;
+	for (size_t i = 0; i < sizeof(l4_rows) / sizeof(l4_rows[0]); i++)
+		run_l4_row(&lf, &l4_rows[i]);
+out:
+	xdp_lb__destroy(lf.ipip);
+	xdp_lb__destroy(lf.gue);
+}
+
+/*
+ * Second chance must not move a flow that has a socket here. In a private
+ * network namespace: an established connection CLIENT4:40000 -> GW4:80 on
+ * loopback, then its ACK with the ring giving the flow to this node and the
+ * previous ring to node 2: it stays local. (Without a socket the same ACK
+ * goes to node 2: "l4 second chance: ack, no socket, previous owner".)
+ */
+TEST(xdp_l4_second_chance_with_socket)
+{
+	static const struct l4_row r = {
+		"socket", { .tcp_flags = 0x10 }, .ring = SELF, .prev = N2, .flow = -1
+	};
+	static const struct l4_row r_remote = {
+		"socket, ring elsewhere", { .tcp_flags = 0x10 }, .ring = N1, .prev = N2, .flow = -1
+	};
+	struct sockaddr_in la = { .sin_family = AF_INET, .sin_port = htons(80) };
+	struct sockaddr_in ca = { .sin_family = AF_INET, .sin_port = htons(40000) };
+	__u64 before[XGW_STAT__MAX], after[XGW_STAT__MAX];
+	int lfd = -1, cfd = -1, one = 1;
+	struct xdp_lb *skel = NULL;
+	struct fixture f = {};
+	__u8 pkt[512];
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt);
+
+	if (!ASSERT_OK(unshare(CLONE_NEWNET), "unshare netns"))
+		return;
+	if (!ASSERT_OK(system("ip link set lo up && ip addr add " GW4 "/32 dev lo && "
+			      "ip addr add " CLIENT4 "/32 dev lo"),
+		       "addresses"))
+		return;
+	inet_pton(AF_INET, GW4, &la.sin_addr);
+	inet_pton(AF_INET, CLIENT4, &ca.sin_addr);
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	cfd = socket(AF_INET, SOCK_STREAM, 0);
+	if (!ASSERT_GE(lfd, 0, "socket") || !ASSERT_GE(cfd, 0, "socket"))
+		goto out;
+	setsockopt(cfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (!ASSERT_OK(bind(lfd, (void *)&la, sizeof(la)), "bind listener") ||
+	    !ASSERT_OK(listen(lfd, 4), "listen") ||
+	    !ASSERT_OK(bind(cfd, (void *)&ca, sizeof(ca)), "bind client") ||
+	    !ASSERT_OK(connect(cfd, (void *)&la, sizeof(la)), "connect"))
+		goto out;
+
+	f.ncpus = libbpf_num_possible_cpus();
+	f.skel = skel = open_l4(false, 0);
+	if (!setup_l4_skel(skel) || !l4_program(skel, &r))
+		goto out;
+	opts.data_size_in = build(&r.spec, pkt);
+	if (!read_stats(&f, before) ||
+	    !ASSERT_OK(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xgw_xdp_lb), &opts),
+		       "run") ||
+	    !read_stats(&f, after))
+		goto out;
+	ASSERT_EQ(opts.retval, XDP_PASS, "socket here: stays");
+	ASSERT_EQ(after[XGW_STAT_PASS_LISTENER] - before[XGW_STAT_PASS_LISTENER], 1, "local");
+
+	/* The ring now names another node (ECMP brought the flow back to its
+	 * owner after a ring change): the socket still wins. */
+	if (!l4_program(skel, &r_remote) || !read_stats(&f, before) ||
+	    !ASSERT_OK(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xgw_xdp_lb), &opts),
+		       "run") ||
+	    !read_stats(&f, after))
+		goto out;
+	ASSERT_EQ(opts.retval, XDP_PASS, "socket here, ring elsewhere: stays");
+	ASSERT_EQ(after[XGW_STAT_PASS_LISTENER] - before[XGW_STAT_PASS_LISTENER], 1, "local too");
+
+out:
+	if (cfd >= 0)
+		close(cfd);
+	if (lfd >= 0)
+		close(lfd);
+	xdp_lb__destroy(skel);
+}
+
+/* 16-bit one's-complement sum of a TCP segment with its pseudo-header: 0 when valid. */
+static __u16 tcp_csum_check(const __u8 *l3, bool v6, const __u8 *tcp, size_t len)
+{
+	__u32 sum = v6 ? sum16(l3 + 8, 32) : sum16(l3 + 12, 8);
+
+	sum += IPPROTO_TCP + (__u32)len + sum16(tcp, len);
+	return fold(sum);
+}
+
+/*
+ * The SYN-flood guard: with cfg_syn_rate 1, the first SYN of a second goes to
+ * the stack and the next is answered in XDP with a SYN cookie. Checks the
+ * SYN-ACK field by field (the cookie itself is the kernel's) and both
+ * checksums; ACKs are never touched.
+ */
+TEST(xdp_syn_guard)
+{
+	struct fixture f = {};
+	struct xdp_lb *skel = xdp_lb__open();
+	struct bpf_map *map;
+	struct xgw_ip gw4, gw6;
+	int fam[2] = { 4, 6 };
+
+	if (!ASSERT_OK_PTR(skel, "open"))
+		return;
+	bpf_object__for_each_map(map, skel->obj) bpf_map__set_pin_path(map, NULL);
+	skel->rodata->cfg_syn_rate = 1;
+	if (!ASSERT_OK(xdp_lb__load(skel), "load"))
+		goto out;
+	f.skel = skel;
+	f.ncpus = libbpf_num_possible_cpus();
+	if (!add_addr(skel, AF_INET, GW4, &gw4) || !add_addr(skel, AF_INET6, GW6, &gw6) ||
+	    !add_listener(skel, &gw4, 80, IPPROTO_TCP, ID_TCP80) ||
+	    !add_listener(skel, &gw6, 80, IPPROTO_TCP, ID_V6_TCP80))
+		goto out;
+	for (int k = 0; k < 2; k++) {
+		struct pkt_spec syn = { .family = fam[k] },
+				ack = { .family = fam[k], .tcp_flags = 0x10 };
+		bool v6 = fam[k] == 6;
+		size_t l3 = ETH_HLEN, l4 = l3 + (v6 ? 40 : 20), want_len = l4 + 24;
+		__u8 pkt[256], out[256];
+		__u64 before[XGW_STAT__MAX], after[XGW_STAT__MAX];
+		size_t len = build(&syn, pkt);
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = len,
+			    .data_out = out, .data_size_out = sizeof(out));
+
+		if (!ASSERT_OK(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xgw_xdp_lb), &o),
+			       "first syn"))
+			goto out;
+		ASSERT_EQ(o.retval, XDP_PASS, "first SYN of the second: to the stack");
+		o.data_size_out = sizeof(out);
+		if (!read_stats(&f, before) ||
+		    !ASSERT_OK(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xgw_xdp_lb), &o),
+			       "second syn") ||
+		    !read_stats(&f, after))
+			goto out;
+		ASSERT_EQ(o.retval, XDP_TX, "second SYN: answered in XDP");
+		ASSERT_EQ(after[XGW_STAT_TX_SYNCOOKIE] - before[XGW_STAT_TX_SYNCOOKIE], 1,
+			  "tx_syncookie");
+		if (!ASSERT_EQ(o.data_size_out, want_len, "SYN-ACK length"))
+			continue;
+		ASSERT_TRUE(!memcmp(out, pkt + 6, 6) && !memcmp(out + 6, pkt, 6), "MACs swapped");
+		if (v6) {
+			ASSERT_TRUE(!memcmp(out + l3 + 8, pkt + l3 + 24, 16) &&
+					    !memcmp(out + l3 + 24, pkt + l3 + 8, 16),
+				    "v6 addresses swapped");
+			ASSERT_EQ(out[l3 + 4] << 8 | out[l3 + 5], 24, "payload length");
+			ASSERT_EQ(out[l3 + 7], 64, "hop limit");
+		} else {
+			ASSERT_TRUE(!memcmp(out + l3 + 12, pkt + l3 + 16, 4) &&
+					    !memcmp(out + l3 + 16, pkt + l3 + 12, 4),
+				    "v4 addresses swapped");
+			ASSERT_EQ(out[l3 + 2] << 8 | out[l3 + 3], 44, "total length");
+			ASSERT_EQ(out[l3 + 8], 64, "ttl");
+			ASSERT_EQ(csum16(out + l3, 20), 0, "IPv4 header checksum");
+		}
+		ASSERT_TRUE(!memcmp(out + l4, pkt + l4 + 2, 2) &&
+				    !memcmp(out + l4 + 2, pkt + l4, 2),
+			    "ports swapped");
+		ASSERT_EQ(ntohl(*(__be32 *)(out + l4 + 8)), ntohl(*(__be32 *)(pkt + l4 + 4)) + 1,
+			  "ack = client seq + 1");
+		ASSERT_EQ(out[l4 + 12], 0x60, "data offset 24");
+		ASSERT_EQ(out[l4 + 13], 0x12, "SYN|ACK");
+		ASSERT_TRUE(out[l4 + 20] == 2 && out[l4 + 21] == 4, "MSS option");
+		ASSERT_GT(out[l4 + 22] << 8 | out[l4 + 23], 0, "MSS value");
+		ASSERT_EQ(tcp_csum_check(out + l3, v6, out + l4, 24), 0, "TCP checksum");
+
+		/* An ACK is never answered, whatever the rate. */
+		len = build(&ack, pkt);
+		o.data_size_in = len;
+		o.data_size_out = sizeof(out);
+		if (ASSERT_OK(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xgw_xdp_lb), &o),
+			      "ack"))
+			ASSERT_EQ(o.retval, XDP_PASS, "ACK passes");
+	}
+out:
+	xdp_lb__destroy(skel);
+}
+TEST_MAIN()
