@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -65,6 +66,7 @@ struct warnings {
 
 struct agent {
 	struct opts o;
+	uint8_t ticket_secret[32]; /* TLS session tickets: shared by this node's workers */
 	struct xgw_bpf *bpf;
 	struct xgw_workers *ws;
 	struct xgw_files *files;
@@ -679,6 +681,7 @@ static void apply(struct agent *a)
 	ro.pools = a->o.pools;
 	ro.n_pools = a->o.n_pools;
 	ro.generation = a->gen + 1;
+	ro.ticket_secret = a->ticket_secret;
 	err = xgw_reconcile(st, &ro, &res);
 	free(prev);
 	if (err) {
@@ -913,6 +916,11 @@ int main(int argc, char **argv)
 
 	if (!a.o.worker_bin && !(a.o.worker_bin = find_worker_bin(wbin, sizeof(wbin)))) {
 		log_err("cannot find xgw-worker beside this binary; pass --worker-bin");
+		return 1;
+	}
+	/* Tickets issued before a restart of the agent no longer resume: a new secret. */
+	if (getrandom(a.ticket_secret, sizeof(a.ticket_secret), 0) != sizeof(a.ticket_secret)) {
+		log_err("getrandom: %s", strerror(errno));
 		return 1;
 	}
 	if (a.o.netns && enter_netns(a.o.netns))

@@ -55,6 +55,15 @@ struct gw_listener {
 	const char *conflict; /* ProtocolConflict, HostnameConflict or NULL */
 	size_t att_first;     /* its attachments: c->att_by_l[att_first .. +att_n) */
 	size_t att_n;
+	bool unresolved; /* accepted (routes attach) but not served: no usable certificate */
+	const struct xgw_secret **certs; /* HTTPS: the usable certificateRefs, in order */
+	size_t n_certs;
+	/* HTTPS with client certificate validation (spec.tls.frontend): the usable
+	 * CA ConfigMaps, and whether a client without a valid certificate is
+	 * refused (AllowValidOnly) or let in (AllowInsecureFallback) */
+	const struct xgw_configmap **cas;
+	size_t n_cas;
+	bool ca_optional;
 };
 
 struct gw {
@@ -96,6 +105,8 @@ struct ctx {
 	size_t n_svcs;
 	const struct xgw_endpointslice **slice_refs; /* svcs[i].slices point in here */
 	size_t *att_by_l; /* attachment indices grouped by listener (gw_listener.att_first) */
+	const struct xgw_secret *
+		*secrets; /* the store's, sorted by namespace/name (on first use) */
 	struct xgw_snapb *b;
 };
 

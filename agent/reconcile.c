@@ -19,6 +19,7 @@
 #include <ctype.h>
 
 #include "reconcile-int.h"
+#include "tlscert.h"
 #include "xgw/netaddr.h"
 #include "xgw/regex.h"
 #include "xgw/snapshot.h"
@@ -296,7 +297,182 @@ static bool pool_assign(struct ctx *c, struct gw *g)
 
 static const char *proto_supported_kind(enum xgw_listener_proto p)
 {
-	return p == XGW_PROTO_HTTP ? "HTTPRoute" : NULL;
+	return p == XGW_PROTO_HTTP || p == XGW_PROTO_HTTPS ? "HTTPRoute" : NULL;
+}
+
+static bool grant_allows(const struct xgw_store *st, const char *from_kind, const char *from_ns,
+			 const char *to_group, const char *to_kind, const char *to_ns,
+			 const char *to_name);
+
+static int secret_cmp(const void *pa, const void *pb)
+{
+	const struct xgw_secret *a = *(const struct xgw_secret *const *)pa,
+				*b = *(const struct xgw_secret *const *)pb;
+	int r = strcmp(a->meta.ns, b->meta.ns);
+
+	return r ? r : strcmp(a->meta.name, b->meta.name);
+}
+
+/* The Secret <ns>/<name>, found in an index sorted on first use. */
+static const struct xgw_secret *secret_find(struct ctx *c, const char *ns, const char *name)
+{
+	struct xgw_secret key = { .meta = { .name = (char *)name, .ns = (char *)ns } };
+	const struct xgw_secret *kp = &key, **hit;
+
+	if (!c->secrets && c->st->n_secrets) {
+		c->secrets = malloc(c->st->n_secrets * sizeof(*c->secrets));
+		if (!c->secrets)
+			return NULL;
+		for (size_t i = 0; i < c->st->n_secrets; i++)
+			c->secrets[i] = &c->st->secrets[i];
+		qsort(c->secrets, c->st->n_secrets, sizeof(*c->secrets), secret_cmp);
+	}
+	if (!c->secrets)
+		return NULL;
+	hit = bsearch(&kp, c->secrets, c->st->n_secrets, sizeof(*c->secrets), secret_cmp);
+	return hit ? *hit : NULL;
+}
+
+static const struct xgw_configmap *configmap_find(const struct xgw_store *st, const char *ns,
+						  const char *name)
+{
+	for (size_t i = 0; i < st->n_configmaps; i++)
+		if (!strcmp(st->configmaps[i].meta.ns, ns) &&
+		    !strcmp(st->configmaps[i].meta.name, name))
+			return &st->configmaps[i];
+	return NULL;
+}
+
+/* The client certificate validation of <gw>'s listeners on <port>: perPort, else default. */
+static const struct xgw_frontend_validation *frontend_of(const struct xgw_gateway *gw,
+							 uint32_t port)
+{
+	for (size_t i = 0; i < gw->n_fe_ports; i++)
+		if (gw->fe_ports[i].port == port)
+			return &gw->fe_ports[i];
+	return gw->fe_default;
+}
+
+/*
+ * Client certificate validation of HTTPS listener <gl>: its CA references
+ * go to gl->cas. A bad one sets ResolvedRefs=False (InvalidCACertificateKind,
+ * RefNotPermitted or InvalidCACertificateRef); with none usable the listener
+ * is not accepted (NoValidCACertificate). Returns false then, or on ENOMEM.
+ */
+static bool listener_cas(struct ctx *c, struct gw_listener *gl, int64_t gen, bool *oom)
+{
+	struct xgw_arena *a = &c->res->arena;
+	const struct xgw_frontend_validation *v = frontend_of(gl->gw, gl->spec->port);
+	const char *gw_ns = gl->gw->meta.ns;
+	struct xgw_conds *conds = &gl->st->conds;
+	bool bad = false;
+
+	if (!v)
+		return true;
+	gl->ca_optional = v->mode && !strcmp(v->mode, "AllowInsecureFallback");
+	gl->cas = xgw_arena_alloc(a, (v->n_ca_refs + 1) * sizeof(*gl->cas));
+	if (!gl->cas) {
+		*oom = true;
+		return false;
+	}
+	for (size_t i = 0; i < v->n_ca_refs; i++) {
+		const struct xgw_cert_ref *cr = &v->ca_refs[i];
+		const char *ns = cr->ns ? cr->ns : gw_ns, *reason = "InvalidCACertificateRef";
+		const struct xgw_configmap *cm = NULL;
+		char why[160];
+
+		if ((*cr->group && strcmp(cr->group, "core")) || strcmp(cr->kind, "ConfigMap")) {
+			reason = "InvalidCACertificateKind";
+			snprintf(why, sizeof(why), "kind %s/%s is not supported (only ConfigMap)",
+				 cr->group, cr->kind);
+		} else if (strcmp(ns, gw_ns) &&
+			   !grant_allows(c->st, "Gateway", gw_ns, "", "ConfigMap", ns, cr->name)) {
+			reason = "RefNotPermitted";
+			snprintf(
+				why, sizeof(why),
+				"no ReferenceGrant in namespace %s allows Gateways of %s to use it",
+				ns, gw_ns);
+		} else if (!(cm = configmap_find(c->st, ns, cr->name))) {
+			snprintf(why, sizeof(why), "ConfigMap not found");
+		} else if (!xgw_tlsca_ok(cm->ca_crt, cm->ca_crt ? strlen(cm->ca_crt) : 0, why,
+					 sizeof(why))) {
+			;
+		} else {
+			gl->cas[gl->n_cas++] = cm;
+			continue;
+		}
+		if (!bad)
+			cond_set(a, conds, gen, "ResolvedRefs", false, reason,
+				 "frontend caCertificateRefs[%zu] %s/%s: %s", i, ns, cr->name, why);
+		bad = true;
+	}
+	if (!gl->n_cas) {
+		cond_set(a, conds, gen, "Accepted", false, "NoValidCACertificate",
+			 "client certificate validation has no usable CA certificate");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The certificateRefs of HTTPS listener <gl>: the usable ones go to
+ * gl->certs. A bad one sets ResolvedRefs=False (InvalidCertificateRef, or
+ * RefNotPermitted without a ReferenceGrant), naming it. Returns false when
+ * none is usable (the listener cannot be served), or on ENOMEM (*<oom>).
+ */
+static bool listener_certs(struct ctx *c, struct gw_listener *gl, int64_t gen, bool *oom)
+{
+	struct xgw_arena *a = &c->res->arena;
+	const struct xgw_gw_listener *l = gl->spec;
+	const char *gw_ns = gl->gw->meta.ns;
+	struct xgw_conds *conds = &gl->st->conds;
+	bool bad = false;
+
+	if (!l->n_cert_refs) {
+		cond_set(a, conds, gen, "ResolvedRefs", false, "InvalidCertificateRef",
+			 "an HTTPS listener needs tls.certificateRefs");
+		return false;
+	}
+	gl->certs = xgw_arena_alloc(a, l->n_cert_refs * sizeof(*gl->certs));
+	if (!gl->certs) {
+		*oom = true;
+		return false;
+	}
+	for (size_t i = 0; i < l->n_cert_refs; i++) {
+		const struct xgw_cert_ref *cr = &l->cert_refs[i];
+		const char *ns = cr->ns ? cr->ns : gw_ns;
+		const struct xgw_secret *sec;
+		char why[160];
+		const char *reason = "InvalidCertificateRef";
+
+		if ((*cr->group && strcmp(cr->group, "core")) || strcmp(cr->kind, "Secret")) {
+			snprintf(why, sizeof(why), "kind %s/%s is not supported (only Secret)",
+				 cr->group, cr->kind);
+		} else if (strcmp(ns, gw_ns) &&
+			   !grant_allows(c->st, "Gateway", gw_ns, "", "Secret", ns, cr->name)) {
+			reason = "RefNotPermitted";
+			snprintf(
+				why, sizeof(why),
+				"no ReferenceGrant in namespace %s allows Gateways of %s to use it",
+				ns, gw_ns);
+		} else if (!(sec = secret_find(c, ns, cr->name))) {
+			snprintf(why, sizeof(why), "Secret not found");
+		} else if (strcmp(sec->type, "kubernetes.io/tls")) {
+			snprintf(why, sizeof(why), "Secret type is %s, not kubernetes.io/tls",
+				 sec->type);
+		} else if (!xgw_tlscert_ok(sec->tls_crt, sec->tls_crt_len, sec->tls_key,
+					   sec->tls_key_len, why, sizeof(why))) {
+			;
+		} else {
+			gl->certs[gl->n_certs++] = sec;
+			continue;
+		}
+		if (!bad)
+			cond_set(a, conds, gen, "ResolvedRefs", false, reason,
+				 "certificateRefs[%zu] %s/%s: %s", i, ns, cr->name, why);
+		bad = true;
+	}
+	return gl->n_certs > 0;
 }
 
 static int do_listeners(struct ctx *c, struct gw *g)
@@ -342,6 +518,12 @@ static int do_listeners(struct ctx *c, struct gw *g)
 			cond_set(a, &ls->conds, gen, "Accepted", false, "PortUnavailable",
 				 "port %u is out of range", l->port);
 			ok = false;
+		} else if (l->proto == XGW_PROTO_HTTPS && l->tls_mode &&
+			   strcmp(l->tls_mode, "Terminate")) {
+			cond_set(a, &ls->conds, gen, "Accepted", false, "UnsupportedValue",
+				 "tls.mode %s: an HTTPS listener terminates TLS (mode Terminate)",
+				 l->tls_mode);
+			ok = false;
 		}
 		/* Conflicts with another listener of this Gateway on the same port. */
 		for (size_t j = 0; ok && j < gw->n_listeners; j++) {
@@ -377,10 +559,76 @@ static int do_listeners(struct ctx *c, struct gw *g)
 		if (kinds_ok)
 			cond_set(a, &ls->conds, gen, "ResolvedRefs", true, "ResolvedRefs",
 				 "references are resolved");
+		if (ok && l->proto == XGW_PROTO_HTTPS) {
+			bool oom = false;
+
+			/* A listener without a usable certificate stays accepted
+			 * (routes attach and are counted) but is not programmed. */
+			gl->unresolved = !listener_certs(c, gl, gen, &oom);
+			if (!oom && !listener_cas(c, gl, gen, &oom))
+				ok = false;
+			if (oom)
+				return -ENOMEM;
+		}
 		gl->valid = ok;
-		g->partly_valid |= !ok || !kinds_ok;
+		g->partly_valid |= !ok || !kinds_ok || gl->unresolved;
 	}
 	return 0;
+}
+
+/*
+ * Gateway conditions of spec.tls: InsecureFrontendValidationMode when a
+ * frontend validation lets clients without a valid certificate in, and
+ * ResolvedRefs for spec.tls.backend.clientCertificateRef.
+ */
+static void gateway_tls_conds(struct ctx *c, const struct xgw_gateway *gw,
+			      struct xgw_gateway_status *gs)
+{
+	struct xgw_arena *a = &c->res->arena;
+	const struct xgw_cert_ref *cr = gw->backend_client_cert;
+	int64_t gen = gw->meta.generation;
+	bool insecure = gw->fe_default && gw->fe_default->mode &&
+			!strcmp(gw->fe_default->mode, "AllowInsecureFallback");
+
+	for (size_t i = 0; i < gw->n_fe_ports; i++)
+		insecure |= gw->fe_ports[i].mode &&
+			    !strcmp(gw->fe_ports[i].mode, "AllowInsecureFallback");
+	if (insecure)
+		cond_set(a, &gs->conds, gen, "InsecureFrontendValidationMode", true,
+			 "ConfigurationChanged",
+			 "frontend validation mode AllowInsecureFallback: clients without a valid "
+			 "certificate are let in");
+	if (cr) {
+		const char *ns = cr->ns ? cr->ns : gw->meta.ns;
+		const struct xgw_secret *sec = NULL;
+		char why[160];
+
+		if ((*cr->group && strcmp(cr->group, "core")) || strcmp(cr->kind, "Secret"))
+			cond_set(a, &gs->conds, gen, "ResolvedRefs", false,
+				 "InvalidClientCertificateRef",
+				 "tls.backend.clientCertificateRef %s: kind %s/%s is not supported",
+				 cr->name, cr->group, cr->kind);
+		else if (strcmp(ns, gw->meta.ns) &&
+			 !grant_allows(c->st, "Gateway", gw->meta.ns, "", "Secret", ns, cr->name))
+			cond_set(a, &gs->conds, gen, "ResolvedRefs", false, "RefNotPermitted",
+				 "tls.backend.clientCertificateRef %s/%s: no ReferenceGrant allows "
+				 "it",
+				 ns, cr->name);
+		else if (!(sec = secret_find(c, ns, cr->name)) ||
+			 strcmp(sec->type, "kubernetes.io/tls") ||
+			 !xgw_tlscert_ok(sec->tls_crt, sec->tls_crt_len, sec->tls_key,
+					 sec->tls_key_len, why, sizeof(why)))
+			cond_set(a, &gs->conds, gen, "ResolvedRefs", false,
+				 "InvalidClientCertificateRef",
+				 "tls.backend.clientCertificateRef %s/%s: %s", ns, cr->name,
+				 !sec ? "Secret not found"
+				 : strcmp(sec->type, "kubernetes.io/tls")
+					 ? "Secret type is not kubernetes.io/tls"
+					 : why);
+		else
+			cond_set(a, &gs->conds, gen, "ResolvedRefs", true, "ResolvedRefs",
+				 "references are resolved");
+	}
 }
 
 static int do_gateways(struct ctx *c)
@@ -511,13 +759,15 @@ static int do_gateways(struct ctx *c)
 		else
 			cond_set(&res->arena, &gs->conds, gen, "Programmed", true, "Programmed",
 				 "Gateway is programmed");
+		gateway_tls_conds(c, g->spec, gs);
 		/* A listener is programmed when it is valid and its Gateway is. */
 		for (size_t k = 0; k < g->spec->n_listeners; k++) {
 			struct gw_listener *gl = &g->listeners[k];
-			bool prog = gl->valid && cond_true(&gs->conds, "Programmed");
+			bool prog;
 
-			if (!prog)
+			if (!cond_true(&gs->conds, "Programmed"))
 				gl->valid = false;
+			prog = gl->valid && !gl->unresolved;
 			cond_set(&res->arena, &gl->st->conds, gen, "Programmed", prog,
 				 prog		? "Programmed"
 				 : gl->conflict ? gl->conflict
@@ -948,6 +1198,8 @@ int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *o
 	int err = -ENOMEM;
 
 	c.b = xgw_snapb__new(opts->generation);
+	if (c.b && opts->ticket_secret)
+		xgw_snapb_ticket_secret(c.b, opts->ticket_secret);
 	res->routes = xgw_arena_alloc(&res->arena, (st->n_httproutes + 1) * sizeof(*res->routes));
 	if (!c.b || !res->routes)
 		goto out;
@@ -972,6 +1224,7 @@ out:
 	free(c.svcs);
 	free(c.slice_refs);
 	free(c.att_by_l);
+	free(c.secrets);
 	free(c.gws);
 	return err;
 }

@@ -31,7 +31,8 @@ struct xgw_reconcile_opts {
 	size_t n_pools;
 	const struct xgw_assignment *previous; /* earlier assignments, kept when still valid */
 	size_t n_previous;
-	uint64_t generation; /* of the snapshot built */
+	uint64_t generation;	      /* of the snapshot built */
+	const uint8_t *ticket_secret; /* 32 bytes for TLS session tickets; NULL: none */
 };
 
 struct xgw_condition {

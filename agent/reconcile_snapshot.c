@@ -370,6 +370,72 @@ static struct vhost *vhost_get(struct vhost_vec *vh, const char *host)
 	return &vh->v[vh->n - 1];
 }
 
+static int listener_rank_cmp(const void *pa, const void *pb)
+{
+	const struct gw_listener *a = *(struct gw_listener *const *)pa,
+				 *b = *(struct gw_listener *const *)pb;
+	const char *ha = a->spec->hostname ? a->spec->hostname : "",
+		   *hb = b->spec->hostname ? b->spec->hostname : "";
+	long ra = xgw_rec_host_rank(ha), rb = xgw_rec_host_rank(hb);
+
+	if (ra != rb)
+		return ra > rb ? -1 : 1;
+	return strcasecmp(ha, hb);
+}
+
+/*
+ * The server names of an HTTPS port group: one per listener, most specific
+ * first (as a ClientHello's server name is matched), with its certificates.
+ */
+static int add_snis(struct ctx *c, struct gw_listener **grp, size_t n)
+{
+	struct gw_listener **by_rank;
+
+	if (grp[0]->spec->proto != XGW_PROTO_HTTPS)
+		return 0;
+	by_rank = malloc(n * sizeof(*by_rank));
+	if (!by_rank)
+		return -ENOMEM;
+	memcpy(by_rank, grp, n * sizeof(*by_rank));
+	qsort(by_rank, n, sizeof(*by_rank), listener_rank_cmp);
+	for (size_t i = 0; i < n; i++) {
+		const struct gw_listener *gl = by_rank[i];
+		char *ca = NULL;
+		size_t ca_len = 0;
+		FILE *f = gl->n_cas ? open_memstream(&ca, &ca_len) : NULL;
+		int idx;
+
+		if (gl->n_cas && !f)
+			goto oom;
+		for (size_t k = 0; k < gl->n_cas; k++)
+			fprintf(f, "%s\n", gl->cas[k]->ca_crt);
+		if (f && fclose(f))
+			goto oom;
+		idx = xgw_snapb_sni(c->b, gl->spec->hostname ? gl->spec->hostname : "",
+				    !gl->n_cas	      ? XGW_CLIENT_VERIFY_NONE
+				    : gl->ca_optional ? XGW_CLIENT_VERIFY_OPTIONAL
+						      : XGW_CLIENT_VERIFY_REQUIRE,
+				    ca, ca_len);
+		free(ca);
+		if (idx < 0)
+			goto oom;
+		for (size_t k = 0; k < gl->n_certs; k++) {
+			const struct xgw_secret *sec = gl->certs[k];
+			char name[512];
+
+			snprintf(name, sizeof(name), "%s/%s", sec->meta.ns, sec->meta.name);
+			if (xgw_snapb_cert(c->b, name, sec->tls_crt, sec->tls_crt_len, sec->tls_key,
+					   sec->tls_key_len) < 0)
+				goto oom;
+		}
+	}
+	free(by_rank);
+	return 0;
+oom:
+	free(by_rank);
+	return -ENOMEM;
+}
+
 /* One snapshot listener for address <ai> of <g> on the port of <grp>. */
 static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listener **grp, size_t n)
 {
@@ -429,9 +495,10 @@ static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listene
 	else
 		snprintf(name, sizeof(name), "%s/%s:%u", gw->meta.ns, gw->meta.name,
 			 grp[0]->spec->port);
-	idx = xgw_snapb_listener(c->b, g->fam[ai], g->addr[ai], (uint16_t)grp[0]->spec->port,
-				 XGW_LPROTO_HTTP, name);
-	if (idx < 0)
+	idx = xgw_snapb_listener(
+		c->b, g->fam[ai], g->addr[ai], (uint16_t)grp[0]->spec->port,
+		grp[0]->spec->proto == XGW_PROTO_HTTPS ? XGW_LPROTO_HTTPS : XGW_LPROTO_HTTP, name);
+	if (idx < 0 || add_snis(c, grp, n))
 		goto out;
 	for (size_t i = 0; i < vh.n; i++) {
 		struct vhost *v = &vh.v[i];
@@ -521,10 +588,10 @@ static int build_listeners(struct ctx *c)
 		for (size_t i = 0; i < nl && !err; i++) {
 			size_t n = 0;
 
-			if (done[i] || !g->listeners[i].valid)
+			if (done[i] || !g->listeners[i].valid || g->listeners[i].unresolved)
 				continue;
 			for (size_t j = i; j < nl; j++) {
-				if (g->listeners[j].valid &&
+				if (g->listeners[j].valid && !g->listeners[j].unresolved &&
 				    g->listeners[j].spec->port == g->listeners[i].spec->port) {
 					grp[n++] = &g->listeners[j];
 					done[j] = true;

@@ -525,14 +525,19 @@ static void decode_allowed_routes(struct dctx *c, const struct xgw_ynode *m,
 	xgw_dec_path_pop(c, old);
 }
 
-static void decode_cert_ref(struct dctx *c, const struct xgw_ynode *m, void *out)
+/* A reference to a core object: group "" and <kind> when omitted. */
+static void decode_object_ref(struct dctx *c, const struct xgw_ynode *m, struct xgw_cert_ref *cr,
+			      const char *kind)
 {
-	struct xgw_cert_ref *cr = out;
-
 	cr->group = xgw_dec_opt_str(c, m, "group", "");
-	cr->kind = xgw_dec_opt_str(c, m, "kind", "Secret");
+	cr->kind = xgw_dec_opt_str(c, m, "kind", kind);
 	cr->name = xgw_dec_req_str(c, m, "name");
 	cr->ns = xgw_dec_opt_str(c, m, "namespace", NULL);
+}
+
+static void decode_cert_ref(struct dctx *c, const struct xgw_ynode *m, void *out)
+{
+	decode_object_ref(c, m, out, "Secret");
 }
 
 static void decode_listener_tls(struct dctx *c, const struct xgw_ynode *m,
@@ -571,6 +576,84 @@ static void decode_address(struct dctx *c, const struct xgw_ynode *m, void *out)
 	a->value = xgw_dec_opt_str(c, m, "value", NULL);
 }
 
+static void decode_ca_ref(struct dctx *c, const struct xgw_ynode *m, void *out)
+{
+	decode_object_ref(c, m, out, "ConfigMap");
+}
+
+/* A frontend "validation" map (under the current path). */
+static void decode_validation(struct dctx *c, const struct xgw_ynode *m,
+			      struct xgw_frontend_validation *v)
+{
+	const struct xgw_ynode *val = xgw_dec_get_map(c, m, "validation");
+	size_t old = xgw_dec_push_key(c, "validation");
+
+	v->mode = xgw_dec_opt_str(c, val, "mode", "AllowValidOnly");
+	if (v->mode && strcmp(v->mode, "AllowValidOnly") &&
+	    strcmp(v->mode, "AllowInsecureFallback"))
+		xgw_dec_fail(c, "mode", xgw_dec_get(val, "mode"),
+			     "expected AllowValidOnly or AllowInsecureFallback, got %s", v->mode);
+	v->ca_refs = xgw_dec_get_list(c, val, "caCertificateRefs", XGW_YNODE_MAP,
+				      sizeof(*v->ca_refs), decode_ca_ref, &v->n_ca_refs);
+	xgw_dec_path_pop(c, old);
+}
+
+static void decode_fe_port(struct dctx *c, const struct xgw_ynode *m, void *out)
+{
+	struct xgw_frontend_validation *v = out;
+	const struct xgw_ynode *tls;
+	size_t old;
+
+	v->port = xgw_dec_get_port(c, m, "port", true);
+	tls = xgw_dec_get_map(c, m, "tls");
+	old = xgw_dec_push_key(c, "tls");
+	decode_validation(c, tls, v);
+	xgw_dec_path_pop(c, old);
+}
+
+/* spec.tls: frontend client certificate validation, backend client certificate. */
+static void decode_gateway_tls(struct dctx *c, const struct xgw_ynode *spec, struct xgw_gateway *gw)
+{
+	const struct xgw_ynode *tls = xgw_dec_get_map(c, spec, "tls"), *fe, *be, *n;
+	size_t o1, o2;
+
+	if (!tls)
+		return;
+	o1 = xgw_dec_push_key(c, "tls");
+	fe = xgw_dec_get_map(c, tls, "frontend");
+	if (fe) {
+		o2 = xgw_dec_push_key(c, "frontend");
+		if ((n = xgw_dec_get_map(c, fe, "default"))) {
+			size_t o3 = xgw_dec_push_key(c, "default");
+
+			gw->fe_default = xgw_arena_alloc(c->a, sizeof(*gw->fe_default));
+			if (!gw->fe_default)
+				xgw_dec_oom(c);
+			else
+				decode_validation(c, n, gw->fe_default);
+			xgw_dec_path_pop(c, o3);
+		}
+		gw->fe_ports =
+			xgw_dec_get_list(c, fe, "perPort", XGW_YNODE_MAP, sizeof(*gw->fe_ports),
+					 decode_fe_port, &gw->n_fe_ports);
+		xgw_dec_path_pop(c, o2);
+	}
+	be = xgw_dec_get_map(c, tls, "backend");
+	if (be && (n = xgw_dec_get_map(c, be, "clientCertificateRef"))) {
+		o2 = xgw_dec_push_key(c, "backend");
+		size_t o3 = xgw_dec_push_key(c, "clientCertificateRef");
+
+		gw->backend_client_cert = xgw_arena_alloc(c->a, sizeof(*gw->backend_client_cert));
+		if (!gw->backend_client_cert)
+			xgw_dec_oom(c);
+		else
+			decode_cert_ref(c, n, gw->backend_client_cert);
+		xgw_dec_path_pop(c, o3);
+		xgw_dec_path_pop(c, o2);
+	}
+	xgw_dec_path_pop(c, o1);
+}
+
 static void decode_gateway(struct dctx *c, const struct xgw_ynode *root)
 {
 	struct xgw_gateway gw = {};
@@ -585,6 +668,7 @@ static void decode_gateway(struct dctx *c, const struct xgw_ynode *root)
 					decode_address, &gw.n_addresses);
 	gw.listeners = xgw_dec_get_list(c, spec, "listeners", XGW_YNODE_MAP, sizeof(*gw.listeners),
 					decode_listener, &gw.n_listeners);
+	decode_gateway_tls(c, spec, &gw);
 	infra = xgw_dec_get_map(c, spec, "infrastructure");
 	if (infra && xgw_dec_get(infra, "parametersRef")) {
 		size_t o1 = xgw_dec_push_key(c, "infrastructure"), o2;
@@ -736,6 +820,133 @@ static void decode_referencegrant(struct dctx *c, const struct xgw_ynode *root)
 		xgw_dec_oom(c);
 }
 
+/*
+ * Standard base64 (RFC 4648 section 4) of <in>, whitespace ignored, into
+ * <out> (room for len / 4 * 3 + 3 bytes). Returns the decoded length, or -1
+ * on a byte outside the alphabet, misplaced padding or a truncated quantum.
+ */
+static long base64_decode(const char *in, size_t len, char *out)
+{
+	uint32_t acc = 0;
+	size_t o = 0;
+	int n = 0, pad = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)in[i];
+		int v;
+
+		if (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t')
+			continue;
+		if (ch == '=') {
+			if (n < 2)
+				return -1;
+			pad++;
+			n++;
+			acc <<= 6;
+			if (n == 4)
+				break;
+			continue;
+		}
+		if (pad)
+			return -1;
+		if (ch >= 'A' && ch <= 'Z')
+			v = ch - 'A';
+		else if (ch >= 'a' && ch <= 'z')
+			v = ch - 'a' + 26;
+		else if (ch >= '0' && ch <= '9')
+			v = ch - '0' + 52;
+		else if (ch == '+')
+			v = 62;
+		else if (ch == '/')
+			v = 63;
+		else
+			return -1;
+		acc = acc << 6 | (uint32_t)v;
+		if (++n == 4) {
+			out[o++] = (char)(acc >> 16);
+			out[o++] = (char)(acc >> 8);
+			out[o++] = (char)acc;
+			acc = 0;
+			n = 0;
+		}
+	}
+	if (n == 4 && pad) { /* "xx==" or "xxx=" */
+		out[o++] = (char)(acc >> 16);
+		if (pad == 1)
+			out[o++] = (char)(acc >> 8);
+		n = 0;
+	}
+	return n ? -1 : (long)o;
+}
+
+/* data <key> of a Secret (base64), or stringData <key> (plain), into *<out>. */
+static void secret_value(struct dctx *c, const struct xgw_ynode *data,
+			 const struct xgw_ynode *sdata, const char *key, char **out, size_t *len)
+{
+	const struct xgw_ynode *n;
+	size_t old;
+
+	if ((n = xgw_dec_get(sdata, key))) {
+		old = xgw_dec_push_key(c, "stringData");
+		*out = xgw_dec_opt_str(c, sdata, key, NULL);
+		*len = *out ? strlen(*out) : 0;
+		xgw_dec_path_pop(c, old);
+		return;
+	}
+	if (!(n = xgw_dec_get(data, key)))
+		return;
+	old = xgw_dec_push_key(c, "data");
+	char *b64 = xgw_dec_opt_str(c, data, key, NULL);
+	if (b64) {
+		size_t blen = strlen(b64);
+		char *buf = xgw_arena_alloc(c->a, blen / 4 * 3 + 4);
+		long dl = buf ? base64_decode(b64, blen, buf) : 0;
+
+		if (!buf) {
+			xgw_dec_oom(c);
+		} else if (dl < 0) {
+			xgw_dec_fail(c, key, n, "is not valid base64");
+		} else {
+			buf[dl] = '\0';
+			*out = buf;
+			*len = (size_t)dl;
+		}
+	}
+	xgw_dec_path_pop(c, old);
+}
+
+static void decode_configmap(struct dctx *c, const struct xgw_ynode *root)
+{
+	struct xgw_configmap cm = {};
+	const struct xgw_ynode *data;
+
+	xgw_dec_decode_meta(c, root, &cm.meta, true);
+	data = xgw_dec_get_map(c, root, "data");
+	if (data) {
+		size_t old = xgw_dec_push_key(c, "data");
+
+		cm.ca_crt = xgw_dec_opt_str(c, data, "ca.crt", NULL);
+		xgw_dec_path_pop(c, old);
+	}
+	if (!c->err && !STORE_PUSH(c->st, configmaps, &cm))
+		xgw_dec_oom(c);
+}
+
+static void decode_secret(struct dctx *c, const struct xgw_ynode *root)
+{
+	struct xgw_secret sec = {};
+	const struct xgw_ynode *data, *sdata;
+
+	xgw_dec_decode_meta(c, root, &sec.meta, true);
+	sec.type = xgw_dec_opt_str(c, root, "type", "Opaque");
+	data = xgw_dec_get_map(c, root, "data");
+	sdata = xgw_dec_get_map(c, root, "stringData");
+	secret_value(c, data, sdata, "tls.crt", &sec.tls_crt, &sec.tls_crt_len);
+	secret_value(c, data, sdata, "tls.key", &sec.tls_key, &sec.tls_key_len);
+	if (!c->err && !STORE_PUSH(c->st, secrets, &sec))
+		xgw_dec_oom(c);
+}
+
 /* --- xgw.io ------------------------------------------------------------ */
 
 /* The largest weight: Maglev permutations are built per weight unit. */
@@ -810,8 +1021,8 @@ static const struct kind_info kinds[] = {
 	{ GWX, "XBackend", .flags = GATEWAY_API },
 	{ GWX, "XMesh", .flags = GATEWAY_API },
 	/* built-in kinds that manifest folders carry beside the routing objects */
-	{ "", "ConfigMap" },
-	{ "", "Secret" },
+	{ "", "ConfigMap", v1_only, decode_configmap, 0 },
+	{ "", "Secret", v1_only, decode_secret, 0 },
 	{ "", "ServiceAccount" },
 	{ "", "Pod" },
 	{ "", "PodTemplate" },
@@ -1010,6 +1221,8 @@ void xgw_store__free(struct xgw_store *st)
 	free(st->namespaces);
 	free(st->nodes);
 	free(st->grants);
+	free(st->secrets);
+	free(st->configmaps);
 	free(st->errors);
 	xgw_arena_free(&st->arena);
 	free(st);
@@ -1214,7 +1427,7 @@ int xgw_store_append(struct xgw_store *dst, const struct xgw_store *src)
 	if (APPEND(dst, src, classes) || APPEND(dst, src, gateways) ||
 	    APPEND(dst, src, httproutes) || APPEND(dst, src, services) ||
 	    APPEND(dst, src, slices) || APPEND(dst, src, namespaces) || APPEND(dst, src, nodes) ||
-	    APPEND(dst, src, grants))
+	    APPEND(dst, src, grants) || APPEND(dst, src, secrets) || APPEND(dst, src, configmaps))
 		return -ENOMEM;
 	dst->n_ignored += src->n_ignored;
 	return 0;

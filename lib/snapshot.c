@@ -24,7 +24,9 @@ struct xgw_snapb {
 	bool failed;
 	struct vec sect[XGW_SECT__MAX];
 	/* index of the parent that children attach to */
-	int32_t cur_listener, cur_vhost, cur_match, cur_rule, cur_backend, cur_cluster, cur_filter;
+	int32_t cur_listener, cur_vhost, cur_match, cur_rule, cur_backend, cur_cluster, cur_filter,
+		cur_sni;
+	uint8_t ticket_secret[32];
 };
 
 static const uint32_t elem_size[XGW_SECT__MAX] = {
@@ -38,6 +40,8 @@ static const uint32_t elem_size[XGW_SECT__MAX] = {
 	[XGW_SECT_KV] = sizeof(struct xgw_snap_kv),
 	[XGW_SECT_FILTER] = sizeof(struct xgw_snap_filter),
 	[XGW_SECT_HDROP] = sizeof(struct xgw_snap_hdrop),
+	[XGW_SECT_SNI] = sizeof(struct xgw_snap_sni),
+	[XGW_SECT_CERT] = sizeof(struct xgw_snap_cert),
 	[XGW_SECT_STRING] = 1,
 };
 
@@ -77,7 +81,7 @@ struct xgw_snapb *xgw_snapb__new(uint64_t generation)
 	for (int s = 0; s < XGW_SECT__MAX; s++)
 		b->sect[s].elem = elem_size[s];
 	b->cur_listener = b->cur_vhost = b->cur_match = b->cur_rule = b->cur_backend =
-		b->cur_cluster = b->cur_filter = -1;
+		b->cur_cluster = b->cur_filter = b->cur_sni = -1;
 	return b;
 }
 
@@ -141,11 +145,12 @@ int xgw_snapb_listener(struct xgw_snapb *b, uint8_t family, const uint8_t addr[1
 	l->port = port;
 	memcpy(l->addr, addr, 16);
 	l->vhost_first = b->sect[XGW_SECT_VHOST].n;
+	l->sni_first = b->sect[XGW_SECT_SNI].n;
 	/* add_str may move the string vector, never the listener vector */
 	if (add_str(b, name, strlen(name), &l->name))
 		return fail(b, -ENOMEM);
 	b->cur_listener = idx;
-	b->cur_vhost = -1;
+	b->cur_vhost = b->cur_sni = -1;
 	return idx;
 }
 
@@ -370,6 +375,56 @@ int xgw_snapb_endpoint(struct xgw_snapb *b, uint8_t family, const uint8_t addr[1
 	return idx;
 }
 
+int xgw_snapb_sni(struct xgw_snapb *b, const char *hostname, uint8_t client_verify,
+		  const char *client_ca, size_t ca_len)
+{
+	struct xgw_snap_sni *sn;
+	struct xgw_snap_str hs, cs;
+	int idx;
+
+	if (b->cur_listener < 0 || client_verify > XGW_CLIENT_VERIFY_OPTIONAL)
+		return fail(b, -EINVAL);
+	if (add_str(b, hostname, strlen(hostname), &hs) || add_str(b, client_ca, ca_len, &cs))
+		return fail(b, -ENOMEM);
+	idx = push(b, XGW_SECT_SNI, (void **)&sn);
+	if (idx < 0)
+		return idx;
+	sn->hostname = hs;
+	sn->client_verify = client_verify;
+	sn->client_ca = cs;
+	sn->cert_first = b->sect[XGW_SECT_CERT].n;
+	SECT_AT(b, XGW_SECT_LISTENER, struct xgw_snap_listener, b->cur_listener)->sni_count++;
+	b->cur_sni = idx;
+	return idx;
+}
+
+int xgw_snapb_cert(struct xgw_snapb *b, const char *name, const char *chain, size_t chain_len,
+		   const char *key, size_t key_len)
+{
+	struct xgw_snap_str ns, cs, ks;
+	struct xgw_snap_cert *ce;
+	int idx;
+
+	if (b->cur_sni < 0)
+		return fail(b, -EINVAL);
+	if (add_str(b, name, strlen(name), &ns) || add_str(b, chain, chain_len, &cs) ||
+	    add_str(b, key, key_len, &ks))
+		return fail(b, -ENOMEM);
+	idx = push(b, XGW_SECT_CERT, (void **)&ce);
+	if (idx < 0)
+		return idx;
+	ce->name = ns;
+	ce->chain = cs;
+	ce->key = ks;
+	SECT_AT(b, XGW_SECT_SNI, struct xgw_snap_sni, b->cur_sni)->cert_count++;
+	return idx;
+}
+
+void xgw_snapb_ticket_secret(struct xgw_snapb *b, const uint8_t secret[32])
+{
+	memcpy(b->ticket_secret, secret, sizeof(b->ticket_secret));
+}
+
 static uint64_t align8(uint64_t x)
 {
 	return (x + 7) & ~(uint64_t)7;
@@ -395,6 +450,7 @@ int xgw_snapb__finish(struct xgw_snapb *b, void **out, size_t *len)
 	hdr->format = XGW_SNAP_FORMAT;
 	hdr->generation = b->generation;
 	hdr->size = size;
+	memcpy(hdr->ticket_secret, b->ticket_secret, sizeof(hdr->ticket_secret));
 	size = align8(sizeof(*hdr));
 	for (int s = 0; s < XGW_SECT__MAX; s++) {
 		size_t bytes = (size_t)b->sect[s].n * b->sect[s].elem;
@@ -472,6 +528,10 @@ int xgw_snapshot__open(struct xgw_snapshot *snap, const void *buf, size_t len)
 	snap->n_filters = hdr->sect[XGW_SECT_FILTER].count;
 	snap->hdrops = p[XGW_SECT_HDROP];
 	snap->n_hdrops = hdr->sect[XGW_SECT_HDROP].count;
+	snap->snis = p[XGW_SECT_SNI];
+	snap->n_snis = hdr->sect[XGW_SECT_SNI].count;
+	snap->certs = p[XGW_SECT_CERT];
+	snap->n_certs = hdr->sect[XGW_SECT_CERT].count;
 	snap->strings = p[XGW_SECT_STRING];
 	snap->strings_len = hdr->sect[XGW_SECT_STRING].count;
 
@@ -479,7 +539,25 @@ int xgw_snapshot__open(struct xgw_snapshot *snap, const void *buf, size_t len)
 		const struct xgw_snap_listener *l = &snap->listeners[i];
 
 		if (l->id != i || !family_ok(l->family) || !str_ok(snap, l->name) ||
-		    !range_ok(l->vhost_first, l->vhost_count, snap->n_vhosts))
+		    !range_ok(l->vhost_first, l->vhost_count, snap->n_vhosts) ||
+		    !range_ok(l->sni_first, l->sni_count, snap->n_snis) ||
+		    (l->proto == XGW_LPROTO_HTTPS) != (l->sni_count > 0))
+			goto bad;
+	}
+	for (uint32_t i = 0; i < snap->n_snis; i++) {
+		const struct xgw_snap_sni *sn = &snap->snis[i];
+
+		if (!str_ok(snap, sn->hostname) || !sn->cert_count ||
+		    sn->client_verify > XGW_CLIENT_VERIFY_OPTIONAL ||
+		    !str_ok(snap, sn->client_ca) ||
+		    (sn->client_verify != XGW_CLIENT_VERIFY_NONE && !sn->client_ca.len) ||
+		    !range_ok(sn->cert_first, sn->cert_count, snap->n_certs))
+			goto bad;
+	}
+	for (uint32_t i = 0; i < snap->n_certs; i++) {
+		const struct xgw_snap_cert *ce = &snap->certs[i];
+
+		if (!str_ok(snap, ce->name) || !str_ok(snap, ce->chain) || !str_ok(snap, ce->key))
 			goto bad;
 	}
 	for (uint32_t i = 0; i < snap->n_vhosts; i++) {

@@ -39,6 +39,7 @@ struct xgw_xfer {
 };
 
 enum xgw_conn_state {
+	XGW_CS_TLS,	/* TLS handshake of an HTTPS listener's connection */
 	XGW_CS_HEAD,	/* reading a request head */
 	XGW_CS_PROXY,	/* exchange with an upstream */
 	XGW_CS_BACKOFF, /* a failed attempt: waiting to retry (bo_timer), no upstream */
@@ -76,6 +77,7 @@ struct xgw_conn {
 	uint16_t status; /* of the response, for stats and the access log */
 
 	int fd;
+	struct ssl_st *tls; /* HTTPS: the client side is this SSL over fd; NULL: plain */
 	struct xgw_worker *w;
 	struct xgw_conn *prev, *next; /* w->conns; next also links dead and free lists */
 	struct xgw_timer timer;

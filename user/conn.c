@@ -28,6 +28,11 @@
  * is routed is retried: its head and body are still in rb and are sent
  * again from there. A CORS filter answers preflights here (cors.c) and
  * has its lines added to the response heads of allowed origins.
+ *
+ * A connection to an HTTPS listener starts in XGW_CS_TLS (the handshake,
+ * tls.c), then reads and writes the client through its SSL: sock_read()
+ * and xfer_flush() take it. Readiness is the same: a read clears rd_ready
+ * only when OpenSSL wants more bytes, not on a short record.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -39,6 +44,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+
 #include "xgw/log.h"
 #include "xgw/netaddr.h"
 
@@ -48,6 +55,7 @@
 #include "mirror.h"
 #include "rewrite.h"
 #include "router.h"
+#include "tls.h"
 #include "upstream.h"
 
 #define MAX_FREE_CONNS 4096
@@ -139,19 +147,53 @@ static void buf_make_room(struct xgw_buf *b, struct xgw_xfer *x)
 	}
 }
 
+/* sock_read() through TLS: records until <b> is full or OpenSSL wants more bytes. */
+static ssize_t tls_read(SSL *tls, struct xgw_buf *b, bool *rd_ready)
+{
+	size_t got = 0, n;
+
+	ERR_clear_error();
+	while (b->end < XGW_BUF_CAP) {
+		int r = SSL_read_ex(tls, b->data + b->end, XGW_BUF_CAP - b->end, &n);
+
+		if (r == 1) {
+			b->end += (uint32_t)n;
+			got += n;
+			continue;
+		}
+		switch (SSL_get_error(tls, r)) {
+		case SSL_ERROR_WANT_READ:
+			*rd_ready = false;
+			return (ssize_t)got;
+		case SSL_ERROR_ZERO_RETURN: /* close_notify, or a FIN (unexpected EOF ignored) */
+			return got ? (ssize_t)got : IO_EOF;
+		case SSL_ERROR_SYSCALL:
+			return got ? (ssize_t)got : errno ? -errno : IO_EOF;
+		default:
+			log_debug("TLS read: %s", ERR_reason_error_string(ERR_peek_last_error()));
+			ERR_clear_error();
+			return got ? (ssize_t)got : -EPROTO;
+		}
+	}
+	return (ssize_t)got;
+}
+
 /*
- * Read from <fd> into the free tail of <b>. Returns the bytes read, 0 when
- * nothing was (no room, or EAGAIN), IO_EOF, or -errno. A short read clears
- * *<rd_ready>: edge-triggered epoll reports the next arrival, unless the peer
- * already closed (<rdhup>), whose EOF is still to be read.
+ * Read from <fd> (through <tls> when not NULL) into the free tail of <b>.
+ * Returns the bytes read, 0 when nothing was (no room, or EAGAIN), IO_EOF,
+ * or -errno. A short read clears *<rd_ready>: edge-triggered epoll reports
+ * the next arrival, unless the peer already closed (<rdhup>), whose EOF is
+ * still to be read.
  */
-static ssize_t sock_read(int fd, struct xgw_buf *b, bool *rd_ready, bool rdhup)
+static ssize_t sock_read(int fd, SSL *tls, struct xgw_buf *b, bool *rd_ready, bool rdhup)
 {
 	size_t room = XGW_BUF_CAP - b->end;
 	ssize_t n;
 
 	if (!room)
 		return 0;
+	if (tls)
+		return tls_read(tls, b, rd_ready);
 	do
 		n = recv(fd, b->data + b->end, room, 0);
 	while (n < 0 && errno == EINTR);
@@ -171,11 +213,77 @@ static ssize_t sock_read(int fd, struct xgw_buf *b, bool *rd_ready, bool rdhup)
 }
 
 /*
- * Write what <x> has pending (head pieces, then body bytes of <b>, which may
- * be NULL) to <fd> in one writev. Returns the bytes written, 0 on EAGAIN, or
- * -errno. A short write clears *<wr_ready>.
+ * writev() through TLS: records of up to 16 kB, small pieces gathered into
+ * one record. After SSL_ERROR_WANT_WRITE OpenSSL wants the same bytes again:
+ * the pieces only grow at their end, so gathering them anew gives them (the
+ * buffer may move: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).
  */
-static ssize_t xfer_flush(int fd, struct xgw_xfer *x, struct xgw_buf *b, bool *wr_ready)
+static ssize_t tls_writev(SSL *tls, const struct iovec *iov, int n, bool *wr_ready)
+{
+	char stage[16384];
+	size_t done = 0, skip = 0;
+	int i = 0;
+
+	ERR_clear_error();
+	while (i < n) {
+		const char *p;
+		size_t len, wr;
+
+		if (iov[i].iov_len - skip >= sizeof(stage) || i == n - 1) {
+			p = (const char *)iov[i].iov_base + skip;
+			len = iov[i].iov_len - skip;
+		} else {
+			len = 0;
+			for (int k = i; k < n && len < sizeof(stage); k++) {
+				size_t off = k == i ? skip : 0,
+				       take = iov[k].iov_len - off < sizeof(stage) - len
+						      ? iov[k].iov_len - off
+						      : sizeof(stage) - len;
+
+				memcpy(stage + len, (const char *)iov[k].iov_base + off, take);
+				len += take;
+			}
+			p = stage;
+		}
+		if (!len) {
+			i++;
+			skip = 0;
+			continue;
+		}
+		if (SSL_write_ex(tls, p, len, &wr) != 1) {
+			int e = SSL_get_error(tls, 0);
+
+			if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+				*wr_ready = false;
+				return (ssize_t)done;
+			}
+			ERR_clear_error();
+			return done ? (ssize_t)done : -EPIPE;
+		}
+		done += wr;
+		/* step over <wr> bytes of the pieces */
+		while (wr && i < n) {
+			size_t rest = iov[i].iov_len - skip;
+
+			if (wr < rest) {
+				skip += wr;
+				wr = 0;
+			} else {
+				wr -= rest;
+				i++;
+				skip = 0;
+			}
+		}
+	}
+	return (ssize_t)done;
+}
+
+/*
+ * Write what <x> has pending (head pieces, then body bytes of <b>, which may
+ * be NULL) to <fd> in one writev (through <tls> when not NULL). Returns the
+ * bytes written, 0 on EAGAIN, or -errno. A short write clears *<wr_ready>.
+ */
+static ssize_t xfer_flush(int fd, SSL *tls, struct xgw_xfer *x, struct xgw_buf *b, bool *wr_ready)
 {
 	struct iovec iov[XGW_XFER_IOV + 1];
 	size_t want = 0, left;
@@ -193,9 +301,17 @@ static ssize_t xfer_flush(int fd, struct xgw_xfer *x, struct xgw_buf *b, bool *w
 	}
 	if (!n)
 		return 0;
-	do
-		wr = n == 1 ? write(fd, iov[0].iov_base, iov[0].iov_len) : writev(fd, iov, n);
-	while (wr < 0 && errno == EINTR);
+	if (tls) {
+		wr = tls_writev(tls, iov, n, wr_ready);
+		if (wr < 0)
+			return wr;
+		want = (size_t)wr; /* a short TLS write has cleared *wr_ready itself */
+	} else {
+		do
+			wr = n == 1 ? write(fd, iov[0].iov_base, iov[0].iov_len)
+				    : writev(fd, iov, n);
+		while (wr < 0 && errno == EINTR);
+	}
 	if (wr < 0) {
 		if (errno != EAGAIN)
 			return -errno;
@@ -219,6 +335,16 @@ static ssize_t xfer_flush(int fd, struct xgw_xfer *x, struct xgw_buf *b, bool *w
 	if (b)
 		b->start += (uint32_t)left;
 	return wr;
+}
+
+/* Shut the write side of <fd>, after a close_notify when it is a TLS connection. */
+static void shut_wr(int fd, SSL *tls)
+{
+	if (tls && SSL_is_init_finished(tls)) {
+		SSL_shutdown(tls);
+		ERR_clear_error();
+	}
+	shutdown(fd, SHUT_WR);
 }
 
 static void count_status(struct xgw_worker *w, int status)
@@ -288,6 +414,23 @@ int xgw_conn_accept(struct xgw_worker *w, int fd, const struct sockaddr *peer)
 		goto err_free;
 	}
 	c->state = XGW_CS_HEAD;
+	if (w->snap) {
+		struct xgw_snapref *sr = w->snap;
+
+		c->lsn = xgw_router_listener(sr->router, c->lfamily, c->laddr, c->lport);
+		c->lsn_seq = sr->seq;
+		if (c->lsn != XGW_SNAP_NONE &&
+		    sr->snap.listeners[c->lsn].proto == XGW_LPROTO_HTTPS) {
+			c->tls = xgw_tls_new_conn(sr->tls, c->lsn, fd);
+			if (!c->tls) {
+				err = -ENOMEM;
+				goto err_free;
+			}
+			/* the contexts of the handshake stay until its end */
+			c->snap = xgw_snapref_get(sr);
+			c->state = XGW_CS_TLS;
+		}
+	}
 	/* Writable at once; readable when epoll says so (it reports data already queued). */
 	c->wr_ready = true;
 	c->next = w->conns;
@@ -341,6 +484,8 @@ static void conn_close(struct xgw_conn *c)
 		return;
 	drop_exchange(c);
 	xgw_timer_disarm(&c->timer);
+	xgw_tls_close(c->tls);
+	c->tls = NULL;
 	close(c->fd);
 	c->fd = -1;
 	if (c->prev)
@@ -372,7 +517,7 @@ static int conn_finish(struct xgw_conn *c)
 		return STEP_STOP;
 	}
 	drop_exchange(c);
-	shutdown(c->fd, SHUT_WR);
+	shut_wr(c->fd, c->tls);
 	c->state = XGW_CS_LINGER;
 	xgw_timer_arm(w, &c->timer, XGW_T_LINGER);
 	return STEP_AGAIN;
@@ -480,7 +625,7 @@ static int local_step(struct xgw_conn *c)
 
 	if (!c->wr_ready)
 		return STEP_WAIT;
-	n = xfer_flush(c->fd, &c->resp, NULL, &c->wr_ready);
+	n = xfer_flush(c->fd, c->tls, &c->resp, NULL, &c->wr_ready);
 	if (n < 0) {
 		conn_close(c);
 		return STEP_STOP;
@@ -541,6 +686,7 @@ static int build_request_head(struct xgw_conn *c)
 	rw.xff_line_len = c->xff_line_len;
 	rw.upgrade = c->upgrade;
 	rw.close = false;
+	rw.tls = c->tls != NULL;
 	rw.flt = &c->flt;
 	return xgw_rewrite_request(&c->req, &w->req, c->rb->data + c->head_off + c->head_len, &rw);
 }
@@ -636,6 +782,7 @@ static void conn_set_route(struct xgw_conn *c, const struct xgw_route *rt)
 	c->flt.prefix = m->path_type == XGW_PATH_PREFIX ? xgw_snap_str_ptr(s, m->path) : NULL;
 	c->flt.prefix_len = m->path.len;
 	c->flt.listen_port = c->lport;
+	c->flt.tls = c->tls != NULL;
 	c->be_ms = ru->timeout_backend_ms;
 	if (ru->timeout_request_ms)
 		xgw_dtimer_arm(c->w, &c->rq_timer, ru->timeout_request_ms);
@@ -884,6 +1031,29 @@ static int start_request(struct xgw_conn *c, uint32_t head_len)
 	return STEP_AGAIN;
 }
 
+static int tls_step(struct xgw_conn *c)
+{
+	struct xgw_worker *w = c->w;
+	int r = xgw_tls_handshake(c->tls, &c->rd_ready, &c->wr_ready);
+
+	if (!r)
+		return STEP_WAIT;
+	if (r < 0) {
+		w->stats[XGW_WSTAT_TLS_FAILED]++;
+		conn_close(c);
+		return STEP_STOP;
+	}
+	w->stats[XGW_WSTAT_TLS_HANDSHAKES]++;
+	if (SSL_session_reused(c->tls))
+		w->stats[XGW_WSTAT_TLS_RESUMED]++;
+	xgw_snapref_put(w, c->snap);
+	c->snap = NULL;
+	c->state = XGW_CS_HEAD;
+	/* The request may have come with the client's last flight: read. */
+	c->rd_ready = true;
+	return STEP_AGAIN;
+}
+
 static int head_step(struct xgw_conn *c)
 {
 	struct xgw_worker *w = c->w;
@@ -918,7 +1088,7 @@ static int head_step(struct xgw_conn *c)
 				return STEP_STOP;
 			}
 		}
-		n = sock_read(c->fd, b, &c->rd_ready, c->rdhup);
+		n = sock_read(c->fd, c->tls, b, &c->rd_ready, c->rdhup);
 		if (n < 0) {
 			/* The client closed between requests, or gave up on its head. */
 			conn_close(c);
@@ -1106,20 +1276,20 @@ static int tunnel_start(struct xgw_conn *c)
  * after <in_fd>'s FIN and the last byte out, shut <out_fd>'s write side.
  * Returns 1 on progress, 0 without, -1 on an error.
  */
-static int tunnel_pump(int in_fd, bool *in_rd, bool in_rdhup, bool *eof, int out_fd, bool *out_wr,
-		       struct xgw_buf *b, struct xgw_xfer *x)
+static int tunnel_pump(int in_fd, SSL *in_tls, bool *in_rd, bool in_rdhup, bool *eof, int out_fd,
+		       SSL *out_tls, bool *out_wr, struct xgw_buf *b, struct xgw_xfer *x)
 {
 	int progress = 0;
 	ssize_t n;
 
 	if (!*eof && *in_rd) {
 		buf_make_room(b, x);
-		n = sock_read(in_fd, b, in_rd, in_rdhup);
+		n = sock_read(in_fd, in_tls, b, in_rd, in_rdhup);
 		if (n == IO_EOF) {
 			*eof = true;
 			progress = 1;
 			if (!xfer_pending(x, b))
-				shutdown(out_fd, SHUT_WR);
+				shut_wr(out_fd, out_tls);
 		} else if (n < 0) {
 			return -1;
 		} else if (n > 0) {
@@ -1128,13 +1298,13 @@ static int tunnel_pump(int in_fd, bool *in_rd, bool in_rdhup, bool *eof, int out
 		}
 	}
 	if (*out_wr && xfer_pending(x, b)) {
-		n = xfer_flush(out_fd, x, b, out_wr);
+		n = xfer_flush(out_fd, out_tls, x, b, out_wr);
 		if (n < 0)
 			return -1;
 		if (n > 0) {
 			progress = 1;
 			if (*eof && !xfer_pending(x, b))
-				shutdown(out_fd, SHUT_WR);
+				shut_wr(out_fd, out_tls);
 		}
 	}
 	return progress;
@@ -1145,10 +1315,10 @@ static int tunnel_step(struct xgw_conn *c)
 	struct xgw_upconn *u = c->up;
 	int up, down;
 
-	up = tunnel_pump(c->fd, &c->rd_ready, c->rdhup, &c->cl_eof, u->fd, &u->wr_ready, c->rb,
-			 &c->req);
-	down = tunnel_pump(u->fd, &u->rd_ready, u->rdhup, &c->up_eof, c->fd, &c->wr_ready, c->sb,
-			   &c->resp);
+	up = tunnel_pump(c->fd, c->tls, &c->rd_ready, c->rdhup, &c->cl_eof, u->fd, NULL,
+			 &u->wr_ready, c->rb, &c->req);
+	down = tunnel_pump(u->fd, NULL, &u->rd_ready, u->rdhup, &c->up_eof, c->fd, c->tls,
+			   &c->wr_ready, c->sb, &c->resp);
 	if (up < 0 || down < 0 ||
 	    (c->cl_eof && c->up_eof && !xfer_pending(&c->req, c->rb) &&
 	     !xfer_pending(&c->resp, c->sb))) {
@@ -1175,7 +1345,7 @@ static int proxy_step(struct xgw_conn *c)
 	/* Request body: client -> rb. */
 	if (!c->req.complete && !c->req_dead && c->rd_ready) {
 		buf_make_room(c->rb, &c->req);
-		n = sock_read(c->fd, c->rb, &c->rd_ready, c->rdhup);
+		n = sock_read(c->fd, c->tls, c->rb, &c->rd_ready, c->rdhup);
 		if (n < 0) {
 			/* The client left in the middle of its request. */
 			conn_close(c);
@@ -1195,7 +1365,7 @@ static int proxy_step(struct xgw_conn *c)
 	}
 	/* rb -> upstream. */
 	if (!c->req_dead && u->connected && u->wr_ready && xfer_pending(&c->req, c->rb)) {
-		n = xfer_flush(u->fd, &c->req, c->rb, &u->wr_ready);
+		n = xfer_flush(u->fd, NULL, &c->req, c->rb, &u->wr_ready);
 		if (n < 0) {
 			/*
 			 * The upstream may have answered early (a 413, say) and
@@ -1219,7 +1389,7 @@ static int proxy_step(struct xgw_conn *c)
 			c->resp.lim = 0;
 		}
 		buf_make_room(c->sb, &c->resp);
-		n = sock_read(u->fd, c->sb, &u->rd_ready, u->rdhup);
+		n = sock_read(u->fd, NULL, c->sb, &u->rd_ready, u->rdhup);
 		if (n == IO_EOF)
 			return upstream_eof(c);
 		if (n < 0)
@@ -1245,7 +1415,7 @@ static int proxy_step(struct xgw_conn *c)
 		xgw_dtimer_disarm(w, &c->be_timer);
 	/* sb -> client. */
 	if (c->wr_ready && xfer_pending(&c->resp, c->sb)) {
-		n = xfer_flush(c->fd, &c->resp, c->sb, &c->wr_ready);
+		n = xfer_flush(c->fd, c->tls, &c->resp, c->sb, &c->wr_ready);
 		if (n < 0) {
 			conn_close(c);
 			return STEP_STOP;
@@ -1270,6 +1440,9 @@ void xgw_conn_run(struct xgw_conn *c)
 
 	do {
 		switch (c->state) {
+		case XGW_CS_TLS:
+			rc = tls_step(c);
+			break;
 		case XGW_CS_HEAD:
 			rc = head_step(c);
 			break;

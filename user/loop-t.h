@@ -103,6 +103,7 @@ struct xgw_snapref {
 	size_t map_len;
 	struct xgw_snapshot snap;
 	struct xgw_router *router;
+	struct xgw_tls_set *tls; /* HTTPS listeners' contexts; NULL when there is none */
 };
 
 struct xgw_lsock {
@@ -113,6 +114,8 @@ struct xgw_lsock {
 
 struct xgw_conn;
 struct xgw_upconn;
+struct xgw_tls_set;
+struct xgw_tls_cache;
 struct xgw_pool;
 struct xgw_mirror;
 
@@ -132,6 +135,7 @@ struct xgw_worker {
 
 	struct xgw_snapref *snap; /* current, or NULL before the first snapshot */
 	uint64_t snap_seq;
+	struct xgw_tls_cache *tls_cache; /* TLS contexts by certificate digest (tls.c) */
 
 	struct xgw_conn *conns; /* every client connection (for drain) */
 	uint32_t n_conns;

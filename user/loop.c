@@ -29,6 +29,7 @@
 #include "mirror.h"
 #include "rewrite.h"
 #include "router.h"
+#include "tls.h"
 #include "upstream.h"
 
 #define MAX_EVENTS 256
@@ -177,6 +178,7 @@ void xgw_snapref_put(struct xgw_worker *w, struct xgw_snapref *sr)
 	if (!sr || --sr->refs)
 		return;
 	log_debug("snapshot generation %llu released", (unsigned long long)sr->snap.generation);
+	xgw_tls_set__free(sr->tls);
 	xgw_router__free(sr->router);
 	munmap(sr->map, sr->map_len);
 	free(sr);
@@ -420,6 +422,11 @@ static int snapshot_load(struct xgw_worker *w, int fd, struct xgw_snapref **out)
 		err = -errno;
 		goto err_unmap;
 	}
+	err = xgw_tls_set__new(w, &sr->snap, &sr->tls);
+	if (err) {
+		xgw_router__free(sr->router);
+		goto err_unmap;
+	}
 	sr->refs = 1;
 	sr->seq = ++w->snap_seq;
 	*out = sr;
@@ -456,6 +463,7 @@ static void ctl_snapshot(struct xgw_worker *w, const struct xgw_ctl_msg *m, int 
 	w->snap = sr;
 	xgw_snapref_put(w, old);
 	xgw_pools_sweep(w, &sr->snap);
+	xgw_tls_cache_sweep(w);
 	log_info("serving snapshot generation %llu: %u listeners, %u vhosts, %u endpoints",
 		 (unsigned long long)sr->snap.generation, sr->snap.n_listeners, sr->snap.n_vhosts,
 		 sr->snap.n_endpoints);
@@ -633,6 +641,7 @@ void xgw_worker_fini(struct xgw_worker *w)
 	w->dheap_n = w->dheap_cap = 0;
 	xgw_snapref_put(w, w->snap);
 	w->snap = NULL;
+	xgw_tls_cache_free(w);
 	while (w->free_bufs) {
 		struct xgw_buf *b = w->free_bufs;
 

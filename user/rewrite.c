@@ -19,6 +19,7 @@ static const char conn_ka[] = "Connection: keep-alive\r\n";
 static const char conn_close[] = "Connection: close\r\n";
 static const char conn_upgrade[] = "Connection: upgrade\r\n";
 static const char xfp_line[] = "X-Forwarded-Proto: http\r\n";
+static const char xfp_line_tls[] = "X-Forwarded-Proto: https\r\n";
 static const char xfh_name[] = "X-Forwarded-Host: ";
 static const char crlf[] = "\r\n";
 
@@ -491,7 +492,10 @@ int xgw_rewrite_request(struct xgw_xfer *x, const struct xgw_h1_request *req, co
 		EMIT_STR(x, conn_ka);
 	if (last_xff < 0)
 		EMIT(x, rw->xff_line, rw->xff_line_len);
-	EMIT_STR(x, xfp_line);
+	if (rw->tls)
+		EMIT_STR(x, xfp_line_tls);
+	else
+		EMIT_STR(x, xfp_line);
 	if (!has_xfh && req->host_len) {
 		EMIT_STR(x, xfh_name);
 		EMIT(x, req->host, req->host_len);
@@ -562,9 +566,9 @@ int xgw_rewrite_redirect(struct xgw_xfer *x, const struct xgw_h1_request *req,
 	static const char tail_close[] = "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 	const struct xgw_snapshot *s = flt->router->snap;
 	const struct xgw_snap_filter *f = &s->filters[filter];
-	const char *scheme = "http",
+	const char *scheme = flt->tls ? "https" : "http",
 		   *host = f->hostname.len ? xgw_snap_str_ptr(s, f->hostname) : NULL;
-	size_t scheme_len = 4, host_len = f->hostname.len, si = 1;
+	size_t scheme_len = flt->tls ? 5 : 4, host_len = f->hostname.len, si = 1;
 	struct iovec np[2];
 	uint32_t port;
 

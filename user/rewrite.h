@@ -29,6 +29,7 @@ struct xgw_rw_req {
 	size_t xff_line_len;
 	bool upgrade;			  /* keep Upgrade and say "Connection: upgrade" */
 	bool close;			  /* say "Connection: close" (mirrored copies) */
+	bool tls;			  /* the client spoke TLS: X-Forwarded-Proto: https */
 	const struct xgw_rw_filters *flt; /* RequestHeaderModifier, URLRewrite; NULL: none */
 };
 

@@ -124,6 +124,7 @@ struct xgw_rw_filters {
 	const char *prefix; /* the matched PathPrefix, or NULL when the match was another kind */
 	size_t prefix_len;
 	uint16_t listen_port; /* the port the client dialled, for redirects */
+	bool tls;	      /* the client connection is TLS: redirects default to https */
 	/* An allowed Origin of an actual request: the CORS lines its response gets. */
 	bool cors;
 	uint32_t cors_filter; /* the CORS filter, when <cors> */

@@ -32,7 +32,7 @@ struct xgw_ctl_msg {
 	int32_t err;	     /* ACK: 0 or -errno why the snapshot was rejected */
 	uint32_t worker;     /* sender's worker index (worker -> agent) */
 	uint64_t size;	     /* SNAPSHOT: bytes of the memfd */
-	uint64_t stats[8];   /* STATS: enum xgw_worker_stat counters */
+	uint64_t stats[16];  /* STATS: enum xgw_worker_stat counters */
 };
 
 enum xgw_worker_stat {
@@ -43,6 +43,9 @@ enum xgw_worker_stat {
 	XGW_WSTAT_RESP_5XX,
 	XGW_WSTAT_UPSTREAM_ERRORS,
 	XGW_WSTAT_BAD_REQUESTS,
+	XGW_WSTAT_TLS_HANDSHAKES, /* completed (full or resumed) */
+	XGW_WSTAT_TLS_RESUMED,	  /* of them, resumed from a session ticket */
+	XGW_WSTAT_TLS_FAILED,	  /* handshakes that failed (protocol, certificate, reset) */
 	XGW_WSTAT__MAX,
 };
 

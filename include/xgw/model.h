@@ -125,6 +125,17 @@ struct xgw_gw_address {
 	char *value;
 };
 
+/*
+ * Client certificate validation of TLS listeners (spec.tls.frontend): the
+ * default, or the entry of one port (perPort[].port, > 0).
+ */
+struct xgw_frontend_validation {
+	uint32_t port; /* 0: spec.tls.frontend.default */
+	char *mode;    /* "AllowValidOnly" when omitted, or "AllowInsecureFallback" */
+	struct xgw_cert_ref *ca_refs; /* caCertificateRefs (kind ConfigMap when omitted) */
+	size_t n_ca_refs;
+};
+
 struct xgw_gateway {
 	struct xgw_meta meta;
 	char *class_name;
@@ -132,6 +143,12 @@ struct xgw_gateway {
 	size_t n_addresses;
 	struct xgw_gw_listener *listeners;
 	size_t n_listeners;
+	/* spec.tls.frontend: default (NULL: none) and per-port validation */
+	struct xgw_frontend_validation *fe_default;
+	struct xgw_frontend_validation *fe_ports;
+	size_t n_fe_ports;
+	/* spec.tls.backend.clientCertificateRef (NULL: none) */
+	struct xgw_cert_ref *backend_client_cert;
 	/* spec.infrastructure.parametersRef (NULL: none); xgw knows no parameters
 	 * kind, so a Gateway that names one is not accepted */
 	char *params_kind;
@@ -345,6 +362,26 @@ struct xgw_namespace {
 	struct xgw_meta meta; /* meta.ns is NULL: cluster-scoped */
 };
 
+/*
+ * A Secret. Only what TLS listeners read is kept: the type and the PEM of
+ * data "tls.crt" / "tls.key" (base64-decoded; stringData is merged over data
+ * as the API server does). The PEM is NUL-terminated; NULL when absent.
+ */
+/* A ConfigMap: only data "ca.crt" (PEM CA certificates; NULL when absent) is kept. */
+struct xgw_configmap {
+	struct xgw_meta meta;
+	char *ca_crt;
+};
+
+struct xgw_secret {
+	struct xgw_meta meta;
+	char *type; /* "Opaque" when omitted */
+	char *tls_crt;
+	size_t tls_crt_len;
+	char *tls_key;
+	size_t tls_key_len;
+};
+
 /* --- xgw.io ------------------------------------------------------------ */
 
 /*
@@ -390,6 +427,10 @@ struct xgw_store {
 	size_t n_nodes;
 	struct xgw_referencegrant *grants;
 	size_t n_grants;
+	struct xgw_secret *secrets;
+	size_t n_secrets;
+	struct xgw_configmap *configmaps;
+	size_t n_configmaps;
 	struct xgw_decode_error *errors;
 	size_t n_errors;
 	/* Gateway API objects of kinds not decoded yet (GRPCRoute, TLSRoute,
@@ -402,7 +443,7 @@ struct xgw_store {
 	void *release_arg;
 	/* capacities of the arrays above (private to the store) */
 	size_t cap_classes, cap_gateways, cap_httproutes, cap_services, cap_slices, cap_namespaces,
-		cap_errors, cap_nodes, cap_grants;
+		cap_errors, cap_nodes, cap_grants, cap_secrets, cap_configmaps;
 };
 
 struct xgw_store *xgw_store__new(void);

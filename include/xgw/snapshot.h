@@ -23,6 +23,10 @@
  *                                         backends[backend_first .. +backend_count)
  *   backend (weight, filters)          -> cluster
  *   cluster                            -> endpoints[ep_first .. +ep_count)
+ *
+ * TLS listeners (HTTPS) also carry the server names they answer for:
+ *   listener                           -> snis[sni_first .. +sni_count)
+ *   sni (hostname)                     -> certs[cert_first .. +cert_count)
  */
 #ifndef XGW_SNAPSHOT_H
 #define XGW_SNAPSHOT_H
@@ -31,7 +35,7 @@
 #include <stdint.h>
 
 #define XGW_SNAP_MAGIC 0x53574758u /* "XGWS" */
-#define XGW_SNAP_FORMAT 3u
+#define XGW_SNAP_FORMAT 4u
 #define XGW_SNAP_NONE UINT32_MAX /* "no index" in any index field */
 
 enum xgw_snap_section {
@@ -45,6 +49,8 @@ enum xgw_snap_section {
 	XGW_SECT_KV,	 /* header and query parameter conditions of matches */
 	XGW_SECT_FILTER, /* filters of rules and of backends */
 	XGW_SECT_HDROP,	 /* header operations of header-modifier filters */
+	XGW_SECT_SNI,	 /* server names of TLS listeners */
+	XGW_SECT_CERT,	 /* certificates (chain and key) of server names */
 	XGW_SECT_STRING, /* bytes, count = length in bytes */
 	XGW_SECT__MAX,
 };
@@ -60,6 +66,12 @@ struct xgw_snap_hdr {
 	uint64_t generation; /* strictly increasing per agent run */
 	uint64_t size;	     /* bytes of the whole buffer */
 	struct xgw_snap_sect sect[XGW_SECT__MAX];
+	/*
+	 * Key material for TLS session tickets, the same in every worker of
+	 * the node so that a ticket issued by one resumes on another (all
+	 * zero: no tickets). Workers derive the keys of each period from it.
+	 */
+	uint8_t ticket_secret[32];
 };
 
 /* A string: bytes [off, off + len) of the string section. Not NUL-terminated. */
@@ -85,6 +97,37 @@ struct xgw_snap_listener {
 	struct xgw_snap_str name; /* "namespace/gateway/listener" for logs */
 	uint32_t vhost_first;	  /* vhosts of this listener, most specific first */
 	uint32_t vhost_count;
+	uint32_t sni_first; /* HTTPS: server names and their certificates, most */
+	uint32_t sni_count; /* specific first (as vhosts); 0 for the other protocols */
+};
+
+/*
+ * A server name of a TLS listener: <hostname> is exact, "*.sfx" or empty
+ * (any name, and clients that send none). A ClientHello gets the certificates
+ * of the first entry its server name matches, in the listener's order; all of
+ * them are offered (one per key type: the client's signature algorithms pick).
+ */
+enum xgw_snap_client_verify {
+	XGW_CLIENT_VERIFY_NONE = 0, /* no client certificate asked for */
+	XGW_CLIENT_VERIFY_REQUIRE =
+		1, /* a certificate that <client_ca> validates, or no handshake */
+	XGW_CLIENT_VERIFY_OPTIONAL = 2, /* asked for; clients without a valid one still get in */
+};
+
+struct xgw_snap_sni {
+	struct xgw_snap_str hostname;
+	uint32_t cert_first;
+	uint32_t cert_count;   /* >= 1 */
+	uint8_t client_verify; /* enum xgw_snap_client_verify */
+	uint8_t pad[3];
+	struct xgw_snap_str client_ca; /* PEM CA certificates; empty without verification */
+};
+
+/* A certificate: a Secret of type kubernetes.io/tls. */
+struct xgw_snap_cert {
+	struct xgw_snap_str name;  /* "namespace/secret", for logs */
+	struct xgw_snap_str chain; /* PEM: the certificate, then its chain */
+	struct xgw_snap_str key;   /* PEM: the private key */
 };
 
 /*
@@ -276,6 +319,10 @@ struct xgw_snapshot {
 	uint32_t n_filters;
 	const struct xgw_snap_hdrop *hdrops;
 	uint32_t n_hdrops;
+	const struct xgw_snap_sni *snis;
+	uint32_t n_snis;
+	const struct xgw_snap_cert *certs;
+	uint32_t n_certs;
 	const char *strings;
 	uint32_t strings_len;
 };
@@ -336,6 +383,17 @@ int xgw_snapb_hdrop(struct xgw_snapb *b, uint8_t op, const char *name, const cha
 int xgw_snapb_backend(struct xgw_snapb *b, uint32_t cluster, uint32_t weight);
 int xgw_snapb_cluster(struct xgw_snapb *b, const char *name);
 int xgw_snapb_endpoint(struct xgw_snapb *b, uint8_t family, const uint8_t addr[16], uint16_t port);
+/*
+ * A server name of the last listener, with its client certificate validation
+ * (<client_ca>: PEM of <ca_len> bytes), then its certificates (PEM, not
+ * NUL-terminated).
+ */
+int xgw_snapb_sni(struct xgw_snapb *b, const char *hostname, uint8_t client_verify,
+		  const char *client_ca, size_t ca_len);
+int xgw_snapb_cert(struct xgw_snapb *b, const char *name, const char *chain, size_t chain_len,
+		   const char *key, size_t key_len);
+/* The session ticket secret of the header (32 bytes). */
+void xgw_snapb_ticket_secret(struct xgw_snapb *b, const uint8_t secret[32]);
 
 /*
  * Lay the snapshot out. On success *<out> is a malloc'ed buffer of *<len>

@@ -52,15 +52,34 @@ def read_until(s, buf, sep):
     return buf
 
 
+def go_host_match(pattern, host):
+    """Go crypto/x509 matchHostnames: a "*" leftmost label matches exactly one label
+    (so "*.org" covers "example.org", which OpenSSL's check refuses)."""
+    p = pattern.lower().rstrip(".").split(".")
+    h = host.lower().rstrip(".").split(".")
+    if len(p) != len(h) or not all(p):
+        return False
+    return all(a == b or (i == 0 and a == "*") for i, (a, b) in enumerate(zip(p, h)))
+
+
 def tls_wrap(sock, tls):
-    """TLS client as upstream's: verify against the given trust, SNI, optional client cert."""
+    """TLS client as upstream's Go client: verify the chain against the given trust,
+    then the server name with Go's rules, SNI, optional client certificate."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.check_hostname = False
     ctx.load_verify_locations(cafile=tls["cafile"])
     ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN  # a self-signed leaf is its own anchor
     if tls.get("certfile"):
         ctx.load_cert_chain(tls["certfile"], tls["keyfile"])
-    return ctx.wrap_socket(sock, server_hostname=tls["sni"])
+    s = ctx.wrap_socket(sock, server_hostname=tls["sni"])
+    names = [v for k, v in s.getpeercert().get("subjectAltName", ()) if k == "DNS"]
+    if not any(go_host_match(n, tls["sni"]) for n in names):
+        s.close()
+        raise ssl.SSLCertVerificationError(
+            f"certificate verify failed: Hostname mismatch, certificate is not valid for "
+            f"{tls['sni']!r} (DNS names {names})")
+    return s
 
 
 def http_request(ip, port, method, target, headers, timeout=5.0, tls=None):

@@ -183,9 +183,10 @@ TEST(rejects_corruption)
 		copy[i] ^= 0xff;
 		int err = xgw_snapshot__open(&s, copy, len);
 
-		if (i >= offsetof(struct xgw_snap_hdr, generation) &&
-		    i < offsetof(struct xgw_snap_hdr, size))
-			ASSERT_OK(err, "generation bytes are free");
+		if ((i >= offsetof(struct xgw_snap_hdr, generation) &&
+		     i < offsetof(struct xgw_snap_hdr, size)) ||
+		    i >= offsetof(struct xgw_snap_hdr, ticket_secret))
+			ASSERT_OK(err, "generation and ticket secret bytes are free");
 		else if (!ASSERT_NEQ(err, 0, "corrupt header byte accepted"))
 			printf("#   byte %zu\n", i);
 	}
@@ -239,6 +240,79 @@ TEST(rejects_corruption)
 	op->op = XGW_HDROP_CORS_EXPOSE + 1;
 	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "unknown op");
 	free(copy);
+	free(buf);
+}
+
+/* Format 4: an HTTPS listener's server names and certificates. */
+TEST(tls_sections)
+{
+	struct xgw_snapb *b = xgw_snapb__new(5);
+	static const uint8_t secret[32] = { 1, 2, 3 };
+	uint8_t fam, addr[16];
+	struct xgw_snapshot s;
+	void *buf = NULL;
+	size_t len;
+	int err;
+
+	xgw_ip_parse("10.23.100.1", &fam, addr);
+	ASSERT_EQ(xgw_snapb_sni(b, "x", 0, NULL, 0), -EINVAL, "a server name without listener");
+	xgw_snapb__free(b);
+	b = xgw_snapb__new(5);
+	xgw_snapb_listener(b, 4, addr, 443, XGW_LPROTO_HTTPS, "default/eg:443");
+	ASSERT_EQ(xgw_snapb_sni(b, "x", 9, NULL, 0), -EINVAL, "unknown verification mode");
+	xgw_snapb__free(b);
+	b = xgw_snapb__new(5);
+	xgw_snapb_ticket_secret(b, secret);
+	xgw_snapb_listener(b, 4, addr, 80, XGW_LPROTO_HTTP, "default/eg/http");
+	xgw_snapb_listener(b, 4, addr, 443, XGW_LPROTO_HTTPS, "default/eg:443");
+	xgw_snapb_vhost(b, "", 0);
+	xgw_snapb_sni(b, "a.test", XGW_CLIENT_VERIFY_NONE, NULL, 0);
+	xgw_snapb_cert(b, "default/a-rsa", "CHAIN-A", 7, "KEY-A", 5);
+	xgw_snapb_cert(b, "default/a-ec", "CHAIN-B", 7, "KEY-B", 5);
+	xgw_snapb_sni(b, "", XGW_CLIENT_VERIFY_REQUIRE, "CA", 2);
+	err = xgw_snapb_cert(b, "default/any", "CHAIN-C", 7, "KEY-C", 5);
+	if (err >= 0)
+		err = xgw_snapb__finish(b, &buf, &len);
+	xgw_snapb__free(b);
+	if (!ASSERT_OK(err < 0 ? err : 0, "build") ||
+	    !ASSERT_OK(xgw_snapshot__open(&s, buf, len), "open"))
+		goto out;
+	ASSERT_EQ(s.listeners[0].sni_count, 0, "plain HTTP: no server names");
+	ASSERT_EQ(s.listeners[1].sni_first, 0, "sni_first");
+	ASSERT_EQ(s.listeners[1].sni_count, 2, "sni_count");
+	ASSERT_MEMSTR(xgw_snap_str_ptr(&s, s.snis[0].hostname), s.snis[0].hostname.len, "a.test",
+		      "server name");
+	ASSERT_EQ(s.snis[0].cert_count, 2, "two certificates");
+	ASSERT_EQ(s.snis[1].cert_first, 2, "cert_first");
+	ASSERT_EQ(s.snis[1].client_verify, XGW_CLIENT_VERIFY_REQUIRE, "client_verify");
+	ASSERT_MEMSTR(xgw_snap_str_ptr(&s, s.snis[1].client_ca), s.snis[1].client_ca.len, "CA",
+		      "client CA");
+	ASSERT_MEMSTR(xgw_snap_str_ptr(&s, s.certs[1].key), s.certs[1].key.len, "KEY-B", "key");
+	ASSERT_EQ(s.hdr->ticket_secret[2], 3, "ticket secret");
+
+	char *copy = aligned_alloc(8, len);
+	struct xgw_snap_hdr *h = (struct xgw_snap_hdr *)copy;
+
+	memcpy(copy, buf, len);
+	((struct xgw_snap_sni *)(copy + h->sect[XGW_SECT_SNI].off))[0].cert_count = 0;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "a server name without certificate");
+	memcpy(copy, buf, len);
+	((struct xgw_snap_sni *)(copy + h->sect[XGW_SECT_SNI].off))[1].cert_count = 2;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "certificates out of range");
+	memcpy(copy, buf, len);
+	((struct xgw_snap_sni *)(copy + h->sect[XGW_SECT_SNI].off))[1].client_ca.len = 0;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "validation without a CA");
+	memcpy(copy, buf, len);
+	((struct xgw_snap_listener *)(copy + h->sect[XGW_SECT_LISTENER].off))[1].sni_count = 0;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "HTTPS without server names");
+	memcpy(copy, buf, len);
+	((struct xgw_snap_listener *)(copy + h->sect[XGW_SECT_LISTENER].off))[0].sni_count = 1;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "server names on plain HTTP");
+	memcpy(copy, buf, len);
+	((struct xgw_snap_cert *)(copy + h->sect[XGW_SECT_CERT].off))[2].key.len = 1u << 30;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "key out of range");
+	free(copy);
+out:
 	free(buf);
 }
 

@@ -27,6 +27,10 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <yaml.h>
 
 #include "reconcile.h"
@@ -396,6 +400,104 @@ static int apply_action(json_t *docs, const json_t *act, char *why, size_t len)
 	}
 	bump_generation(doc);
 	return 0;
+}
+
+/* --- objects the suite generates ---------------------------------------- */
+
+/*
+ * The upstream suite creates certificate Secrets and CA ConfigMaps before any
+ * test (cases.json "generated_objects"). Status only needs them to exist and
+ * to hold a certificate with its key: one self-signed P-256 certificate
+ * serves for all of them.
+ */
+static json_t *gen_docs; /* the generated objects, appended to every test's manifests */
+
+static char *pem_of(void *obj, bool key)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p = NULL, *data;
+	long n;
+
+	if (!b)
+		return NULL;
+	if (key ? PEM_write_bio_PrivateKey(b, obj, NULL, NULL, 0, NULL, NULL)
+		: PEM_write_bio_X509(b, obj)) {
+		n = BIO_get_mem_data(b, &data);
+		p = n > 0 ? strndup(data, (size_t)n) : NULL;
+	}
+	BIO_free(b);
+	return p;
+}
+
+static char *b64_of(const char *s)
+{
+	size_t n = strlen(s);
+	char *out = malloc(4 * ((n + 2) / 3) + 1);
+
+	if (out)
+		EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n);
+	return out;
+}
+
+static json_t *generated_objects(const char *dir)
+{
+	char path[PATH_MAX];
+	json_t *cases = NULL, *out = json_array(), *o;
+	EVP_PKEY *pk = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	char *crt = NULL, *key = NULL, *crt64 = NULL, *key64 = NULL;
+	size_t i;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/cases.json", dir) >= sizeof(path))
+		goto out;
+	cases = json_load_file(path, 0, NULL);
+	if (!cases || !pk || !x)
+		goto out;
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 365L * 24 * 3600);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+				   (const unsigned char *)"default", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	X509_set_pubkey(x, pk);
+	if (!X509_sign(x, pk, EVP_sha256()))
+		goto out;
+	crt = pem_of(x, false);
+	key = pem_of(pk, true);
+	crt64 = crt ? b64_of(crt) : NULL;
+	key64 = key ? b64_of(key) : NULL;
+	if (!crt64 || !key64)
+		goto out;
+	json_array_foreach(json_object_get(json_object_get(cases, "generated_objects"), "objects"),
+			   i, o)
+	{
+		const char *kind = jstr(o, "kind"), *ns = jstr(o, "namespace"),
+			   *name = jstr(o, "name");
+
+		if (!kind || !ns || !name)
+			continue;
+		if (!strcmp(kind, "Secret"))
+			json_array_append_new(
+				out,
+				json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:{s:s, s:s}}",
+					  "apiVersion", "v1", "kind", "Secret", "metadata", "name",
+					  name, "namespace", ns, "type", "kubernetes.io/tls",
+					  "data", "tls.crt", crt64, "tls.key", key64));
+		else if (!strcmp(kind, "ConfigMap"))
+			json_array_append_new(
+				out, json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s}}", "apiVersion",
+					       "v1", "kind", "ConfigMap", "metadata", "name", name,
+					       "namespace", ns, "data", "ca.crt", crt));
+	}
+out:
+	free(crt);
+	free(key);
+	free(crt64);
+	free(key64);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	json_decref(cases);
+	return out;
 }
 
 /* --- one run of the reconciler ----------------------------------------- */
@@ -1078,6 +1180,7 @@ static bool run_test(const char *dir, const json_t *test, json_t *cache, struct 
 						  "True", "type", "Programmed", "status", "True"));
 		}
 	}
+	json_array_extend(docs, gen_docs);
 	json_array_append_new(docs, json_pack("{s:s, s:s, s:{s:s}, s:{s:s}}", "apiVersion",
 					      "gateway.networking.k8s.io/v1", "kind",
 					      "GatewayClass", "metadata", "name", CLASS_NAME,
@@ -1208,8 +1311,11 @@ int main(void)
 	if (!have_src)
 		printf("# source root not found: no expected failures\n");
 	xfail = expected_failures(src);
+	gen_docs = generated_objects(dir);
 	cache = json_object();
 	printf("TAP version 13\n1..%zu\n", json_array_size(json_object_get(root, "tests")));
+	printf("# %zu generated objects (certificate Secrets, CA ConfigMaps)\n",
+	       json_array_size(gen_docs));
 	json_array_foreach(json_object_get(root, "tests"), i, test)
 	{
 		const char *name = jstr(test, "test");
@@ -1245,6 +1351,7 @@ int main(void)
 	}
 	printf("# %d passed, %d expected failures, %d failed\n", passed, todo, failed);
 	json_decref(cache);
+	json_decref(gen_docs);
 	json_decref(xfail);
 	json_decref(root);
 	return failed ? 1 : 0;
