@@ -13,6 +13,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include "tlscert.h"
@@ -127,6 +128,21 @@ static bool check(const char *chain, size_t chain_len, const char *key, size_t k
 		ERR_clear_error();
 		goto out;
 	}
+	/* What a worker will do with it: OpenSSL's security level refuses weak
+	 * keys and signatures (RSA under 2048 bits, SHA-1) there. */
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	if (!ctx) {
+		snprintf(msg, msglen, "out of memory");
+		goto out;
+	}
+	if (SSL_CTX_use_certificate(ctx, x) != 1 || SSL_CTX_use_PrivateKey(ctx, pk) != 1) {
+		snprintf(msg, msglen, "OpenSSL refuses the certificate: %s",
+			 ssl_reason("unusable certificate"));
+		SSL_CTX_free(ctx);
+		goto out;
+	}
+	SSL_CTX_free(ctx);
 	ok = true;
 out:
 	EVP_PKEY_free(pk);

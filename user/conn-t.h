@@ -71,6 +71,7 @@ struct xgw_conn {
 	bool cl_eof;	  /* tunnel: client sent FIN */
 	bool up_eof;	  /* tunnel: upstream sent FIN */
 	bool ip_ready;	  /* ip_app/xff_line hold the peer address */
+	bool lsn_gone;	  /* its listener was removed: close after the current response */
 	uint8_t pfamily;
 	uint8_t lfamily;
 	uint16_t lport;
@@ -101,9 +102,10 @@ struct xgw_conn {
 	uint8_t paddr[16];
 	struct xgw_xfer req, resp;
 	/* ", <client ip>" to append to X-Forwarded-For, and a whole line to add. */
-	uint8_t ip_app_len, xff_line_len;
+	uint8_t ip_app_len, xff_line_len, fwd_len;
 	char ip_app[XGW_IP_STRLEN + 2];
 	char xff_line[XGW_IP_STRLEN + 20];
+	char fwd[XGW_IP_STRLEN + 40]; /* "Forwarded: for=...;proto=http(s)" */
 	/* The allowed Origin of the request, echoed by CORS (flt.origin points here). */
 	char cors_origin[256];
 };

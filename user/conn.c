@@ -72,6 +72,12 @@ enum step {
 
 static int conn_step_local(struct xgw_conn *c, int status, bool close);
 
+/* Is the connection to close after the current response (worker draining, listener gone)? */
+static inline bool conn_closing(const struct xgw_conn *c)
+{
+	return c->w->draining || c->lsn_gone;
+}
+
 static inline bool xfer_pending(const struct xgw_xfer *x, const struct xgw_buf *b)
 {
 	return x->iov_i < x->iov_n || (b && x->lim > b->start);
@@ -559,7 +565,7 @@ static int request_done(struct xgw_conn *c)
 	c->snap = NULL;
 	xgw_buf_put(w, c->sb);
 	c->sb = NULL;
-	if (!c->ka || w->draining || !b)
+	if (!c->ka || conn_closing(c) || !b)
 		return conn_finish(c);
 
 	/* Pipelined requests are parsed where they are, without moving them. */
@@ -587,7 +593,7 @@ static int conn_step_local(struct xgw_conn *c, int status, bool close)
 
 	xgw_upconn_release(w, c->up, false);
 	c->up = NULL;
-	c->ka = !close && c->req_ka && c->req.complete && !w->draining;
+	c->ka = !close && c->req_ka && c->req.complete && !conn_closing(c);
 	if (c->ka && c->rb)
 		c->rb->start = c->req.lim;
 	r = xgw_local_response(status, c->ka);
@@ -608,7 +614,7 @@ static int conn_step_redirect(struct xgw_conn *c, const struct xgw_h1_request *r
 	struct xgw_worker *w = c->w;
 	const struct xgw_snap_filter *f = &c->snap->snap.filters[filter];
 
-	c->ka = c->req_ka && c->req.complete && !w->draining;
+	c->ka = c->req_ka && c->req.complete && !conn_closing(c);
 	if (xgw_rewrite_redirect(&c->resp, req, &c->flt, filter, c->ka))
 		return conn_step_local(c, 500, true);
 	if (c->ka && c->rb)
@@ -669,6 +675,11 @@ static void conn_format_ip(struct xgw_conn *c)
 	memcpy(c->xff_line + 17, ip, n);
 	memcpy(c->xff_line + 17 + n, "\r\n", 2);
 	c->xff_line_len = (uint8_t)(n + 19);
+	/* RFC 7239: an IPv6 node is a quoted "[...]" */
+	c->fwd_len = (uint8_t)snprintf(c->fwd, sizeof(c->fwd),
+				       c->pfamily == 6 ? "Forwarded: for=\"[%s]\";proto=%s"
+						       : "Forwarded: for=%s;proto=%s",
+				       ip, c->tls ? "https" : "http");
 	c->ip_ready = true;
 }
 
@@ -687,6 +698,8 @@ static int build_request_head(struct xgw_conn *c)
 	rw.upgrade = c->upgrade;
 	rw.close = false;
 	rw.tls = c->tls != NULL;
+	rw.fwd = c->fwd;
+	rw.fwd_len = c->fwd_len;
 	rw.flt = &c->flt;
 	return xgw_rewrite_request(&c->req, &w->req, c->rb->data + c->head_off + c->head_len, &rw);
 }
@@ -748,6 +761,9 @@ static void send_mirrors(struct xgw_conn *c, const struct xgw_h1_request *req)
 			rw.xff_line_len = c->xff_line_len;
 			rw.upgrade = false;
 			rw.close = true;
+			rw.tls = c->tls != NULL;
+			rw.fwd = c->fwd;
+			rw.fwd_len = c->fwd_len;
 			rw.flt = &flt;
 			err = xgw_rewrite_request(&x, req, c->rb->data + c->head_off + c->head_len,
 						  &rw);
@@ -824,7 +840,7 @@ static int cors_request(struct xgw_conn *c, const struct xgw_h1_request *req)
 	q.method = req_header(req, "access-control-request-method", &q.method_len);
 	q.headers = req_header(req, "access-control-request-headers", &q.headers_len);
 	if (q.method && req->method_len == 7 && !memcmp(req->method, "OPTIONS", 7)) {
-		c->ka = c->req_ka && c->req.complete && !w->draining;
+		c->ka = c->req_ka && c->req.complete && !conn_closing(c);
 		if (xgw_cors_preflight(&c->resp, c->snap->router, f, &q, c->ka))
 			return conn_step_local(c, 500, true);
 		if (c->ka && c->rb)
@@ -1216,7 +1232,7 @@ static int response_head(struct xgw_conn *c)
 	} else {
 		/* Keep the client only if what follows this request is known to be the next one. */
 		c->ka = c->req_ka && c->req.complete && resp->body != XGW_H1_BODY_EOF &&
-			!w->draining;
+			!conn_closing(c);
 		c->up_ka = resp->keep_alive;
 		mode = c->ka ? XGW_CONN_KEEP_ALIVE : XGW_CONN_CLOSE;
 		xfer_init(&c->resp, (uint8_t)resp->body, resp->content_length,
@@ -1563,6 +1579,28 @@ void xgw_conn_drain(struct xgw_conn *c)
 {
 	if (c->state == XGW_CS_HEAD && (!c->rb || c->rb->end == c->rb->start))
 		conn_close(c);
+}
+
+void xgw_conns_listeners_gone(struct xgw_worker *w)
+{
+	const struct xgw_snapref *sr = w->snap;
+	struct xgw_conn *c, *next;
+	uint32_t gone = 0;
+
+	for (c = w->conns; c && sr; c = next) {
+		next = c->next;
+		if (c->lsn_gone || c->lsn == XGW_SNAP_NONE ||
+		    xgw_router_listener(sr->router, c->lfamily, c->laddr, c->lport) !=
+			    XGW_SNAP_NONE)
+			continue;
+		/* Its listener was removed: finish what is in flight, then close. */
+		c->lsn_gone = true;
+		gone++;
+		xgw_conn_drain(c);
+	}
+	if (gone)
+		log_info("%u connection(s) of removed listeners: closing after their request",
+			 gone);
 }
 
 void xgw_conn_abort(struct xgw_conn *c)

@@ -28,6 +28,12 @@ void xgw_conn_deadline(struct xgw_dtimer *t);
 
 /* Draining began: close <c> if it is idle between requests. */
 void xgw_conn_drain(struct xgw_conn *c);
+/*
+ * After a snapshot swap: connections whose listener the new snapshot no
+ * longer has are closed when idle, else after their current response (with
+ * Connection: close), instead of serving 404 on their next request.
+ */
+void xgw_conns_listeners_gone(struct xgw_worker *w);
 
 /* Close <c> at once, whatever it was doing (worker exit). */
 void xgw_conn_abort(struct xgw_conn *c);

@@ -464,6 +464,7 @@ static void ctl_snapshot(struct xgw_worker *w, const struct xgw_ctl_msg *m, int 
 	xgw_snapref_put(w, old);
 	xgw_pools_sweep(w, &sr->snap);
 	xgw_tls_cache_sweep(w);
+	xgw_conns_listeners_gone(w);
 	log_info("serving snapshot generation %llu: %u listeners, %u vhosts, %u endpoints",
 		 (unsigned long long)sr->snap.generation, sr->snap.n_listeners, sr->snap.n_vhosts,
 		 sr->snap.n_endpoints);

@@ -21,6 +21,8 @@ static const char conn_upgrade[] = "Connection: upgrade\r\n";
 static const char xfp_line[] = "X-Forwarded-Proto: http\r\n";
 static const char xfp_line_tls[] = "X-Forwarded-Proto: https\r\n";
 static const char xfh_name[] = "X-Forwarded-Host: ";
+static const char fwd_host[] = ";host=\"";
+static const char quote_crlf[] = "\"\r\n";
 static const char crlf[] = "\r\n";
 
 enum hkind {
@@ -443,6 +445,21 @@ static void new_path(const struct xgw_rw_filters *flt, const struct xgw_snap_fil
 	}
 }
 
+/* Can <host> go into a Forwarded quoted-string as it is: a name or address and a port? */
+static bool fwd_host_ok(const char *host, size_t len)
+{
+	if (!len || len > 255)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = host[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '.' || c == ':' || c == '[' || c == ']' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
 int xgw_rewrite_request(struct xgw_xfer *x, const struct xgw_h1_request *req, const char *head_end,
 			const struct xgw_rw_req *rw)
 {
@@ -500,6 +517,17 @@ int xgw_rewrite_request(struct xgw_xfer *x, const struct xgw_h1_request *req, co
 		EMIT_STR(x, xfh_name);
 		EMIT(x, req->host, req->host_len);
 		EMIT_STR(x, crlf);
+	}
+	if (rw->fwd_len) {
+		/* after the client's Forwarded lines: together they are one list, in order */
+		EMIT(x, rw->fwd, rw->fwd_len);
+		if (fwd_host_ok(req->host, req->host_len)) {
+			EMIT_STR(x, fwd_host);
+			EMIT(x, req->host, req->host_len);
+			EMIT_STR(x, quote_crlf);
+		} else {
+			EMIT_STR(x, crlf);
+		}
 	}
 	if (norm_cl && (err = emit_cl(x, req->content_length)))
 		return err;

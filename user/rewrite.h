@@ -27,9 +27,14 @@ struct xgw_rw_req {
 	size_t xff_app_len;
 	const char *xff_line; /* "X-Forwarded-For: <client ip>\r\n", added without one */
 	size_t xff_line_len;
-	bool upgrade;			  /* keep Upgrade and say "Connection: upgrade" */
-	bool close;			  /* say "Connection: close" (mirrored copies) */
-	bool tls;			  /* the client spoke TLS: X-Forwarded-Proto: https */
+	bool upgrade; /* keep Upgrade and say "Connection: upgrade" */
+	bool close;   /* say "Connection: close" (mirrored copies) */
+	bool tls;     /* the client spoke TLS: X-Forwarded-Proto: https */
+	/* "Forwarded: for=<client>;proto=<scheme>" (RFC 7239), without CRLF: a
+	 * line added after the client's Forwarded lines, with ;host= the
+	 * request's Host when that is safe to quote. NULL: no Forwarded line. */
+	const char *fwd;
+	size_t fwd_len;
 	const struct xgw_rw_filters *flt; /* RequestHeaderModifier, URLRewrite; NULL: none */
 };
 

@@ -3,7 +3,9 @@
 # Hot reload under load: keep-alive load (wrk) and a stream of new connections
 # run against a route that exists throughout while 200 changes are applied:
 # routes added and removed, endpoints changed, a listener added and removed.
-# Not one request may fail. Prints TAP. Needs root and wrk.
+# Not one request may fail. Then a listener is removed under two open
+# connections: the idle one is closed, the busy one gets its answer first.
+# Prints TAP. Needs root and wrk.
 set -uo pipefail
 BUILD=${XGW_BUILD:?XGW_BUILD must name the build directory}
 SRC=${XGW_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -48,7 +50,7 @@ if ! command -v wrk >/dev/null; then
 	printf 'TAP version 13\n1..0 # SKIP wrk is not installed (scripts/setup.sh installs it)\n'
 	exit 0
 fi
-e2e_begin 5
+e2e_begin 6
 
 ip netns add "$NS_N" && ip netns add "$NS_C" &&
 	ip link add "xr$ID-c" netns "$NS_C" type veth peer name "xr$ID-n" netns "$NS_N" || {
@@ -68,7 +70,7 @@ sed 's/10\.23\.1\.10/10.24.1.10/' "$SRC/examples/quickstart/backend.yaml" >"$CON
 listener 0
 for b in 10 11 12; do
 	nsenter --net=/run/netns/"$NS_N" "$BUILD/tools/xgw-echo" --listen "10.24.1.$b:8080" \
-		--name "backend-$b" --mode plain --quiet </dev/null >/dev/null 2>&1 &
+		--name "backend-$b" --mode json --quiet </dev/null >/dev/null 2>&1 &
 	PIDS+=($!)
 done
 nsenter --net=/run/netns/"$NS_N" "$BUILD/agent/xgw-agent" --config-dir "$CONF" \
@@ -139,4 +141,58 @@ c1=$(cx curl -s --max-time 2 -o /dev/null -w '%{http_code}' -H "Host: h$last.exa
 c2=$(cx curl -s --max-time 2 -o /dev/null -w '%{http_code}' -H "Host: h4.example.com" http://10.24.100.1/)
 if [ "$c1" = 200 ] && [ "$c2" = 404 ]; then ok "final state: route r$last serves, removed route r4 is gone"
 else not_ok "final state: route r$last serves, removed route r4 is gone" "r$last: $c1, r4: $c2"; fi
+
+# A listener removed under open connections: an idle keep-alive connection is
+# closed by the server, one with a request in flight gets its answer (with
+# Connection: close) and is closed after it; neither sees a 404.
+listener 1
+alt_up() { [ "$(cx curl -s --max-time 1 -o /dev/null -w '%{http_code}' -H 'Host: app.yourdomain.com' http://10.24.100.1:8080/)" = 200 ]; }
+wait_for 50 alt_up
+cat >"$TMP/gone.py" <<'EOF'
+import socket, sys, threading, time
+gw, go = sys.argv[1], sys.argv[2]
+def req(s, path):
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: app.yourdomain.com\r\n\r\n".encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        d = s.recv(4096)
+        if not d:
+            return "EOF"
+        data += d
+    head, body = data.split(b"\r\n\r\n", 1)
+    n = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0])
+    while len(body) < n:
+        body += s.recv(n - len(body))
+    close = b"connection: close" in head.lower()
+    return head.split(b" ")[1].decode() + ("+close" if close else "")
+def after(s):
+    s.settimeout(6)
+    try:
+        return "EOF" if not s.recv(1) else "data"
+    except socket.timeout:
+        return "open"
+idle = socket.create_connection((gw, 8080), timeout=5)
+busy = socket.create_connection((gw, 8080), timeout=5)
+first = req(idle, "/") + "," + req(busy, "/")
+res = {}
+t = threading.Thread(target=lambda: res.__setitem__("busy", req(busy, "/?delay=3s")))
+t.start()
+time.sleep(0.3)
+open(go, "w").close()  # the test removes the listener now
+res["idle"] = after(idle)
+t.join()
+print(first, res["idle"], res["busy"], after(busy))
+EOF
+cx python3 "$TMP/gone.py" 10.24.100.1 "$TMP/gone.go" >"$TMP/gone.out" 2>&1 &
+GONE=$!
+PIDS+=($GONE)
+wait_for 50 test -e "$TMP/gone.go"
+listener 0
+wait "$GONE" 2>/dev/null
+if [ "$(cat "$TMP/gone.out")" = "200,200 EOF 200+close EOF" ]; then
+	ok "listener removed: idle connection closed, in-flight request answered then closed"
+else
+	not_ok "listener removed: idle connection closed, in-flight request answered then closed" \
+		"got: $(cat "$TMP/gone.out")"
+fi
 exit $((failed > 0))

@@ -35,9 +35,16 @@ static char *pem_of(void *obj, bool key, char *out, size_t len)
 	return out;
 }
 
+static bool make_cert_key(const char *cn, struct pem64 *p, EVP_PKEY *pk);
+
 static bool make_cert(const char *cn, struct pem64 *p)
 {
-	EVP_PKEY *pk = EVP_EC_gen("P-256");
+	return make_cert_key(cn, p, EVP_EC_gen("P-256"));
+}
+
+/* Self-signed with key <pk> (consumed). */
+static bool make_cert_key(const char *cn, struct pem64 *p, EVP_PKEY *pk)
+{
 	X509 *x = X509_new();
 	char key[1024];
 	bool ok = false;
@@ -257,6 +264,30 @@ TEST(frontend_client_validation)
 		ASSERT_TRUE(strstr(str(&f, sn->client_ca), "BEGIN CERTIFICATE") != NULL,
 			    "the CA is in the snapshot");
 	}
+out:
+	done(&f);
+}
+
+TEST(weak_key_refused)
+{
+	static struct pem64 weak;
+	struct fixture f;
+	size_t o = 0;
+
+	if (!ASSERT_TRUE(make_cert_key("weak", &weak, EVP_RSA_gen(1024)), "RSA-1024 certificate"))
+		return;
+	o = secret(o, "default", "weak", "kubernetes.io/tls", weak.crt, weak.key);
+	o = text(o, CLASS GATEWAY("eg", "  - {name: https, protocol: HTTPS, port: 443, tls: "
+					"{certificateRefs: [{name: weak}]}}\n"));
+	if (!run(&f, yaml, NULL, 0))
+		goto out;
+	/* a worker's OpenSSL would refuse it: the agent says so instead of programming it */
+	const struct xgw_listener_status *l = lsn(gw(&f, "eg"), "https");
+
+	ASSERT_COND(&l->conds, "ResolvedRefs", "False", "InvalidCertificateRef");
+	ASSERT_TRUE(strstr(cond(&l->conds, "ResolvedRefs")->message, "key too small") != NULL,
+		    "the reason is named");
+	ASSERT_EQ(f.snap.n_listeners, 0, "not served");
 out:
 	done(&f);
 }

@@ -136,6 +136,37 @@ TEST(request_forwarded_headers_kept_and_appended)
 		     "append to the last X-Forwarded-For, keep X-Forwarded-Host");
 }
 
+TEST(request_forwarded_rfc7239)
+{
+	struct xgw_rw_req rw = rw_default;
+	char out[1024];
+
+	rw.tls = true;
+	rw.fwd = "Forwarded: for=192.0.2.7;proto=https";
+	rw.fwd_len = strlen(rw.fwd);
+	/* our element goes after the client's Forwarded lines, with the Host quoted */
+	if (!rewrite_req("GET / HTTP/1.1\r\n"
+			 "Host: h.example:8443\r\n"
+			 "Forwarded: for=10.0.0.1;proto=http\r\n\r\n",
+			 &rw, out, sizeof(out)))
+		return;
+	ASSERT_STREQ(out,
+		     "GET / HTTP/1.1\r\n"
+		     "Host: h.example:8443\r\n"
+		     "Forwarded: for=10.0.0.1;proto=http\r\n"
+		     "Connection: keep-alive\r\n"
+		     "X-Forwarded-For: 192.0.2.7\r\n"
+		     "X-Forwarded-Proto: https\r\n"
+		     "X-Forwarded-Host: h.example:8443\r\n"
+		     "Forwarded: for=192.0.2.7;proto=https;host=\"h.example:8443\"\r\n\r\n",
+		     "Forwarded appended");
+	/* a Host that a quoted-string would not carry safely is left out */
+	if (!rewrite_req("GET / HTTP/1.1\r\nHost: a!b\r\n\r\n", &rw, out, sizeof(out)))
+		return;
+	ASSERT_TRUE(strstr(out, "Forwarded: for=192.0.2.7;proto=https\r\n") != NULL,
+		    "no host parameter");
+}
+
 TEST(request_empty_xff_replaced)
 {
 	char out[1024];
