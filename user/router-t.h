@@ -72,6 +72,37 @@ struct xgw_route {
 	uint32_t redirect; /* the RequestRedirect filter that answers */
 };
 
+/*
+ * An open-addressing slot of the path index: the Exact and PathPrefix
+ * matches of one indexed vhost whose path is the key. A PathPrefix is keyed
+ * by its pattern without trailing slashes, so that a request path is looked
+ * up at each of its segment boundaries. The lists are spans of
+ * router->pcand, in increasing match index (decreasing precedence).
+ */
+struct xgw_rt_pslot {
+	uint32_t hash;
+	uint32_t vhost;	  /* XGW_SNAP_NONE: empty */
+	uint32_t key_off; /* the key: snapshot string bytes [key_off, key_off + key_len) */
+	uint32_t key_len;
+	uint32_t exact_first, exact_count;
+	uint32_t prefix_first, prefix_count;
+};
+
+/*
+ * How the matches of one vhost are found. A vhost with fewer than
+ * XGW_RT_INDEX_MIN matches is walked in order; a larger one is indexed: its
+ * Exact and PathPrefix matches in router->ptab, and here the spans of
+ * router->pcand that hold its PathPrefix matches that match every path
+ * ("/") and its regular expressions, in increasing match index.
+ */
+struct xgw_rt_vix {
+	uint32_t root_first, root_count;
+	uint32_t re_first, re_count;
+	bool indexed;
+};
+
+#define XGW_RT_INDEX_MIN 8
+
 struct xgw_router {
 	const struct xgw_snapshot *snap; /* not owned; must outlive the router */
 	struct xgw_rt_lslot *ltab;
@@ -86,6 +117,11 @@ struct xgw_router {
 	uint32_t n_re;
 	uint32_t *match_re; /* per match: index into re, or XGW_SNAP_NONE */
 	uint32_t *kv_re;    /* per kv: index into re, or XGW_SNAP_NONE */
+	/* The path index of large vhosts (see struct xgw_rt_vix). */
+	struct xgw_rt_vix *vix; /* per vhost */
+	struct xgw_rt_pslot *ptab;
+	uint32_t pmask;
+	uint32_t *pcand; /* match indexes, the lists of ptab and vix */
 	/*
 	 * Header lines added by filters, laid out once so that each is one
 	 * iovec: "<name>: <value>\r\n" per header op, "Host: <hostname>\r\n"

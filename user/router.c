@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * The router. Listeners and hostnames are found through open-addressing hash
- * tables built at snapshot swap; the per-vhost match list is walked in the
- * precedence order the agent laid down (it is short, and order matters).
+ * tables built at snapshot swap. A vhost's matches are in the precedence
+ * order the agent laid down and the first that holds wins: a short list is
+ * walked in that order; a long one is indexed by path (Exact matches by
+ * path, PathPrefix matches by trimmed prefix, looked up at each segment
+ * boundary of the request path), which yields a few candidate lists, each
+ * in match order, whose lowest-indexed candidate that holds is the answer
+ * the walk would give.
  */
 #include <errno.h>
 #include <regex.h>
@@ -331,6 +336,177 @@ static int build_lines(struct xgw_router *r)
 	return 0;
 }
 
+/* A PathPrefix pattern without its trailing slashes: what it matches segment-wise (0: all). */
+static size_t prefix_trim(const char *pattern, size_t len)
+{
+	while (len && pattern[len - 1] == '/')
+		len--;
+	return len;
+}
+
+/*
+ * Path keys are hashed with FNV-1a from a seed that depends on the vhost. The
+ * low bits of FNV-1a only depend on the low bits of the input bytes: fold
+ * the high half in before masking.
+ */
+static inline uint32_t path_seed(uint32_t vhost)
+{
+	return (FNV_OFFSET ^ vhost) * FNV_PRIME;
+}
+
+static inline uint32_t pslot_first(const struct xgw_router *r, uint32_t h)
+{
+	return (h ^ (h >> 16)) & r->pmask;
+}
+
+/*
+ * The path index slot of (<vhost>, <key>) whose hash is <h>, or NULL. Keys
+ * are compared exactly: paths are case-sensitive.
+ */
+static const struct xgw_rt_pslot *pslot_find(const struct xgw_router *r, uint32_t h, uint32_t vhost,
+					     const char *key, size_t len)
+{
+	for (uint32_t i = pslot_first(r, h);; i = (i + 1) & r->pmask) {
+		const struct xgw_rt_pslot *s = &r->ptab[i];
+
+		if (s->vhost == XGW_SNAP_NONE)
+			return NULL;
+		if (s->hash == h && s->vhost == vhost && s->key_len == len &&
+		    (!len || !memcmp(r->snap->strings + s->key_off, key, len)))
+			return s;
+	}
+}
+
+static uint32_t path_hash(uint32_t vhost, const char *p, size_t len)
+{
+	uint32_t h = path_seed(vhost);
+
+	for (size_t i = 0; i < len; i++)
+		h = fnv_mix(h, (uint8_t)p[i]);
+	return h;
+}
+
+/* The slot of (<vhost>, snapshot string bytes at <off>, <len>), added if missing. */
+static struct xgw_rt_pslot *pslot_get(struct xgw_router *r, uint32_t vhost, uint32_t off,
+				      uint32_t len)
+{
+	const char *key = r->snap->strings + off;
+	uint32_t h = path_hash(vhost, key, len);
+	struct xgw_rt_pslot *s = (struct xgw_rt_pslot *)pslot_find(r, h, vhost, key, len);
+	uint32_t i;
+
+	if (s)
+		return s;
+	for (i = pslot_first(r, h); r->ptab[i].vhost != XGW_SNAP_NONE; i = (i + 1) & r->pmask)
+		;
+	r->ptab[i] =
+		(struct xgw_rt_pslot){ .hash = h, .vhost = vhost, .key_off = off, .key_len = len };
+	return &r->ptab[i];
+}
+
+/*
+ * One pass over the matches of the indexed vhosts, in match order: count
+ * each candidate list's length, or (<fill>) append each match to its list,
+ * laid out in pcand by the counting pass.
+ */
+static void index_pass(struct xgw_router *r, bool fill)
+{
+	const struct xgw_snapshot *s = r->snap;
+
+	for (uint32_t v = 0; v < s->n_vhosts; v++) {
+		struct xgw_rt_vix *x = &r->vix[v];
+		const struct xgw_snap_vhost *vh = &s->vhosts[v];
+
+		if (!x->indexed)
+			continue;
+		for (uint32_t m = vh->match_first; m < vh->match_first + vh->match_count; m++) {
+			const struct xgw_snap_match *sm = &s->matches[m];
+			uint32_t len = sm->path.len, *first, *count;
+			struct xgw_rt_pslot *slot;
+
+			switch (sm->path_type) {
+			case XGW_PATH_REGEX:
+				first = &x->re_first;
+				count = &x->re_count;
+				break;
+			case XGW_PATH_PREFIX:
+				len = (uint32_t)prefix_trim(xgw_snap_str_ptr(s, sm->path), len);
+				if (!len) {
+					first = &x->root_first;
+					count = &x->root_count;
+					break;
+				}
+				slot = pslot_get(r, v, sm->path.off, len);
+				first = &slot->prefix_first;
+				count = &slot->prefix_count;
+				break;
+			case XGW_PATH_EXACT:
+				slot = pslot_get(r, v, sm->path.off, len);
+				first = &slot->exact_first;
+				count = &slot->exact_count;
+				break;
+			default:
+				continue; /* matches no path */
+			}
+			if (fill)
+				r->pcand[*first + *count] = m;
+			(*count)++;
+		}
+	}
+}
+
+/* Give each list (<first>, <count>) its span from *<off>; reset <count> for the filling pass. */
+static void lay_out(uint32_t *first, uint32_t *count, uint32_t *off)
+{
+	*first = *off;
+	*off += *count;
+	*count = 0;
+}
+
+/* Index the matches of every vhost with at least XGW_RT_INDEX_MIN of them. */
+static int build_index(struct xgw_router *r)
+{
+	const struct xgw_snapshot *s = r->snap;
+	uint64_t n = 0;
+	uint32_t size, off = 0;
+
+	r->vix = calloc(s->n_vhosts ? s->n_vhosts : 1, sizeof(*r->vix));
+	if (!r->vix)
+		return -ENOMEM;
+	for (uint32_t v = 0; v < s->n_vhosts; v++) {
+		if (s->vhosts[v].match_count < XGW_RT_INDEX_MIN)
+			continue;
+		r->vix[v].indexed = true;
+		n += s->vhosts[v].match_count;
+	}
+	if (!n)
+		return 0;
+	if (n > UINT32_MAX / 4)
+		return -E2BIG;
+	size = table_size((uint32_t)n); /* at most one key per match */
+	r->ptab = malloc(size * sizeof(*r->ptab));
+	r->pcand = malloc(n * sizeof(*r->pcand));
+	if (!r->ptab || !r->pcand)
+		return -ENOMEM;
+	r->pmask = size - 1;
+	for (uint32_t i = 0; i < size; i++)
+		r->ptab[i].vhost = XGW_SNAP_NONE;
+
+	index_pass(r, false);
+	for (uint32_t v = 0; v < s->n_vhosts; v++) {
+		lay_out(&r->vix[v].root_first, &r->vix[v].root_count, &off);
+		lay_out(&r->vix[v].re_first, &r->vix[v].re_count, &off);
+	}
+	for (uint32_t i = 0; i < size; i++) {
+		if (r->ptab[i].vhost == XGW_SNAP_NONE)
+			continue;
+		lay_out(&r->ptab[i].exact_first, &r->ptab[i].exact_count, &off);
+		lay_out(&r->ptab[i].prefix_first, &r->ptab[i].prefix_count, &off);
+	}
+	index_pass(r, true);
+	return 0;
+}
+
 struct xgw_router *xgw_router__new(const struct xgw_snapshot *snap)
 {
 	struct xgw_router *r = calloc(1, sizeof(*r));
@@ -350,6 +526,8 @@ struct xgw_router *xgw_router__new(const struct xgw_snapshot *snap)
 		err = build_hosts(r);
 	if (!err)
 		err = build_regexes(r);
+	if (!err)
+		err = build_index(r);
 	if (!err)
 		err = build_lines(r);
 	if (!err)
@@ -373,6 +551,9 @@ void xgw_router__free(struct xgw_router *r)
 	free(r->re);
 	free(r->match_re);
 	free(r->kv_re);
+	free(r->vix);
+	free(r->ptab);
+	free(r->pcand);
 	free(r->lines);
 	free(r->op_line);
 	free(r->host_line);
@@ -466,8 +647,7 @@ bool xgw_router_path_match(uint8_t path_type, const char *pattern, size_t patter
 		return pattern_len == path_len && !memcmp(pattern, path, path_len);
 	case XGW_PATH_PREFIX:
 		/* A trailing "/" is ignored, so "/" (empty once trimmed) matches all. */
-		while (pattern_len && pattern[pattern_len - 1] == '/')
-			pattern_len--;
+		pattern_len = prefix_trim(pattern, pattern_len);
 		if (!pattern_len)
 			return true;
 		if (path_len < pattern_len || memcmp(pattern, path, pattern_len))
@@ -541,7 +721,23 @@ static bool kv_holds(const struct xgw_router *r, uint32_t k, const struct xgw_rt
 	return vlen == kv->value.len && !memcmp(v, xgw_snap_str_ptr(s, kv->value), vlen);
 }
 
-static bool match_holds(const struct xgw_router *r, uint32_t m, const struct xgw_rt_req *q)
+/* Whether the conditions of match <m> other than the path hold for <q>. */
+static inline __attribute__((always_inline)) bool conds_hold(const struct xgw_router *r, uint32_t m,
+							     const struct xgw_rt_req *q)
+{
+	const struct xgw_snapshot *s = r->snap;
+	const struct xgw_snap_match *sm = &s->matches[m];
+
+	if (sm->method.len && (sm->method.len != q->method_len ||
+			       memcmp(xgw_snap_str_ptr(s, sm->method), q->method, q->method_len)))
+		return false;
+	for (uint32_t k = sm->kv_first; k < sm->kv_first + sm->kv_count; k++)
+		if (!kv_holds(r, k, q))
+			return false;
+	return true;
+}
+
+static inline bool match_holds(const struct xgw_router *r, uint32_t m, const struct xgw_rt_req *q)
 {
 	const struct xgw_snapshot *s = r->snap;
 	const struct xgw_snap_match *sm = &s->matches[m];
@@ -553,27 +749,109 @@ static bool match_holds(const struct xgw_router *r, uint32_t m, const struct xgw
 					  sm->path.len, q->path, q->path_len)) {
 		return false;
 	}
-	if (sm->method.len && (sm->method.len != q->method_len ||
-			       memcmp(xgw_snap_str_ptr(s, sm->method), q->method, q->method_len)))
-		return false;
-	for (uint32_t k = sm->kv_first; k < sm->kv_first + sm->kv_count; k++)
-		if (!kv_holds(r, k, q))
-			return false;
-	return true;
+	return conds_hold(r, m, q);
 }
 
-uint32_t xgw_router_match(const struct xgw_router *r, uint32_t vhost, const struct xgw_rt_req *q)
+/* The first match of <vh> that holds, walking them all in order. */
+static inline uint32_t match_linear(const struct xgw_router *r, const struct xgw_snap_vhost *vh,
+				    const struct xgw_rt_req *q)
 {
-	const struct xgw_snapshot *s = r->snap;
-	const struct xgw_snap_vhost *vh;
-
-	if (vhost >= s->n_vhosts)
-		return XGW_SNAP_NONE;
-	vh = &s->vhosts[vhost];
 	for (uint32_t m = vh->match_first; m < vh->match_first + vh->match_count; m++)
 		if (match_holds(r, m, q))
 			return m;
 	return XGW_SNAP_NONE;
+}
+
+uint32_t xgw_router_match_linear(const struct xgw_router *r, uint32_t vhost,
+				 const struct xgw_rt_req *q)
+{
+	if (vhost >= r->snap->n_vhosts)
+		return XGW_SNAP_NONE;
+	return match_linear(r, &r->snap->vhosts[vhost], q);
+}
+
+/*
+ * Lower *<best> to the first candidate of the list (<c>, <n>) below it that
+ * holds for <q>. With <path_known> the list's matches are known to match the
+ * path (hash lists), so only their other conditions are checked.
+ */
+static void scan_walk(const struct xgw_router *r, const uint32_t *c, uint32_t n, bool path_known,
+		      const struct xgw_rt_req *q, uint32_t *best)
+{
+	for (uint32_t i = 0; i < n && c[i] < *best; i++) {
+		if (path_known ? conds_hold(r, c[i], q) : match_holds(r, c[i], q)) {
+			*best = c[i];
+			return;
+		}
+	}
+}
+
+/* scan_walk() over pcand[<first>, +<n>), skipped when no candidate is below *<best>. */
+static inline void scan_list(const struct xgw_router *r, uint32_t first, uint32_t n,
+			     bool path_known, const struct xgw_rt_req *q, uint32_t *best)
+{
+	if (n && r->pcand[first] < *best)
+		scan_walk(r, r->pcand + first, n, path_known, q, best);
+}
+
+/* Prefix lists kept for scanning longest first; more are scanned as found. */
+#define PREFIX_LISTS_MAX 32
+
+/*
+ * xgw_router_match() on an indexed vhost. The candidates of <q>'s path are
+ * its Exact list (key: the whole path), the PathPrefix lists keyed by the
+ * path up to each segment boundary (before each '/' but the first byte, and
+ * the whole path: exactly where xgw_router_path_match() lets a trimmed
+ * prefix end), the "/" prefixes and the regular expressions. Every match
+ * that holds is in one of them, so the lowest-indexed candidate that holds
+ * is what the linear walk returns, whatever order the lists are scanned in;
+ * scanning them in the agent's order (Exact, regular expression, longer
+ * prefix first) finds it first, and the other lists then stop at their
+ * first candidate.
+ */
+static __attribute__((noinline)) uint32_t match_indexed(const struct xgw_router *r, uint32_t vhost,
+							const struct xgw_rt_req *q)
+{
+	const struct xgw_rt_vix *x = &r->vix[vhost];
+	const struct xgw_rt_pslot *pfx[PREFIX_LISTS_MAX], *full;
+	const char *p = q->path;
+	size_t len = q->path_len;
+	uint32_t h = path_seed(vhost), best = XGW_SNAP_NONE;
+	unsigned int n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == '/' && i) {
+			const struct xgw_rt_pslot *s = pslot_find(r, h, vhost, p, i);
+
+			if (s && s->prefix_count) {
+				if (n < PREFIX_LISTS_MAX)
+					pfx[n++] = s;
+				else
+					scan_list(r, s->prefix_first, s->prefix_count, true, q,
+						  &best);
+			}
+		}
+		h = fnv_mix(h, (uint8_t)p[i]);
+	}
+	full = pslot_find(r, h, vhost, p, len);
+	if (full)
+		scan_list(r, full->exact_first, full->exact_count, true, q, &best);
+	scan_list(r, x->re_first, x->re_count, false, q, &best);
+	if (full)
+		scan_list(r, full->prefix_first, full->prefix_count, true, q, &best);
+	while (n--)
+		scan_list(r, pfx[n]->prefix_first, pfx[n]->prefix_count, true, q, &best);
+	scan_list(r, x->root_first, x->root_count, true, q, &best);
+	return best;
+}
+
+uint32_t xgw_router_match(const struct xgw_router *r, uint32_t vhost, const struct xgw_rt_req *q)
+{
+	if (vhost >= r->snap->n_vhosts)
+		return XGW_SNAP_NONE;
+	if (r->vix[vhost].indexed)
+		return match_indexed(r, vhost, q);
+	return match_linear(r, &r->snap->vhosts[vhost], q);
 }
 
 uint32_t xgw_router_route(const struct xgw_router *r, uint32_t listener, const struct xgw_rt_req *q)

@@ -43,13 +43,22 @@ uint32_t xgw_router_vhost(const struct xgw_router *r, uint32_t listener, const c
  * hold for <q>: path (Exact, segment-wise PathPrefix, or a regular
  * expression over the whole path), method, headers (the first line of each
  * name), query parameters (the first occurrence, raw). Returns its index or
- * XGW_SNAP_NONE. Never allocates.
+ * XGW_SNAP_NONE. Never allocates; a vhost of XGW_RT_INDEX_MIN matches or more
+ * is looked up through its path index in about O(path length).
  */
 uint32_t xgw_router_match(const struct xgw_router *r, uint32_t vhost, const struct xgw_rt_req *q);
 
 /* Both of the above: the match for a request, or XGW_SNAP_NONE. */
 uint32_t xgw_router_route(const struct xgw_router *r, uint32_t listener,
 			  const struct xgw_rt_req *q);
+
+/*
+ * The same answer by walking every match of <vhost> in order, whatever its
+ * size: what xgw_router_match() does for small vhosts, and the reference
+ * its path index is tested against.
+ */
+uint32_t xgw_router_match_linear(const struct xgw_router *r, uint32_t vhost,
+				 const struct xgw_rt_req *q);
 
 /*
  * Choose a backend of <rule> by weight (smooth weighted round robin: over

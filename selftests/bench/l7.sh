@@ -24,9 +24,10 @@
 #   after the last response; an idle interval of the same length is
 #   subtracted). Callgrind counts user-space instructions only: the kernel's
 #   TCP work, most of a proxied request on loopback, is not in that figure.
-# --routes N[,N...] adds an xgw target per N, with N generated HTTPRoutes over
-# 5 hostnames besides the benchmarked route, and reports the req/s drop and
-# the worker's VmRSS.
+# --routes N[,N...] adds an xgw target per N, with N generated HTTPRoutes
+# (one PathPrefix and one Exact match each) besides the benchmarked route, on
+# the hostnames --routes-host says, and reports the req/s drop and the
+# worker's VmRSS.
 #
 # Everything runs inside one network namespace that the script creates
 # (addresses in 10.77.0.0/16) and deletes on exit, with every process stopped
@@ -47,9 +48,10 @@
 #                     least noisy attempt is kept
 #   --routes LIST     comma list of route counts, e.g. 1000,5000 (default none)
 #   --routes-host H   where the generated routes live: "other" (5 hostnames
-#                     besides the benchmarked one, default) or "shared" (the
+#                     besides the benchmarked one, default), "shared" (the
 #                     benchmarked hostname is one of the 5, so its catch-all
-#                     route comes after N/5 more specific ones)
+#                     route comes after N/5 more specific ones) or "same"
+#                     (all N on the benchmarked hostname)
 #   -n REQUESTS       requests per callgrind measurement (default 20000)
 #   -k CONNS          connections for the callgrind client (default 50)
 #   --no-callgrind    skip the callgrind measurements
@@ -106,7 +108,7 @@ done
 [ "$CG_N" -ge 1 ] && [ "$CG_N" -le 1000000 ] || die "-n must be 1..1000000"
 [ "$CG_K" -ge 1 ] && [ "$CG_K" -le 1000 ] || die "-k must be 1..1000"
 [[ $ROUTES =~ ^([0-9]+(,[0-9]+)*)?$ ]] || die "--routes takes a comma list of counts"
-case $ROUTES_HOST in other | shared) ;; *) die "--routes-host: other or shared" ;; esac
+case $ROUTES_HOST in other | shared | same) ;; *) die "--routes-host: other, shared or same" ;; esac
 [ "$(id -u)" = 0 ] || die "needs root (network namespace, BPF)"
 NCPU=$(nproc)
 [ "$PROXY_CPU" -lt "$NCPU" ] && [ "$LG_CPU" -lt "$NCPU" ] || die "cpu index out of range (nproc $NCPU)"
@@ -315,7 +317,11 @@ spec:
 EOF
 	[ "$n" -gt 0 ] || return 0
 	for ((i = 0; i < n; i++)); do
-		if [ "$ROUTES_HOST" = shared ] && [ $((i % 5)) = 0 ]; then h=$HOST; else h=h$((i % 5)).$HOST; fi
+		case $ROUTES_HOST in
+		same) h=$HOST ;;
+		shared) if [ $((i % 5)) = 0 ]; then h=$HOST; else h=h$((i % 5)).$HOST; fi ;;
+		*) h=h$((i % 5)).$HOST ;;
+		esac
 		cat <<EOF
 ---
 apiVersion: gateway.networking.k8s.io/v1

@@ -886,4 +886,295 @@ out:
 	fixture_free(&f);
 }
 
+/*
+ * The path index of large vhosts (XGW_RT_INDEX_MIN matches or more) gives
+ * the answer of the linear walk. <spec> lists the vhost's matches in order
+ * as "E/path", "P/path", "R<regex>", optionally followed by " METHOD"; Exact
+ * fillers "/zz<i>" bring it to the index's size.
+ */
+static bool index_fixture(struct fixture *f, const char *const *spec, size_t n)
+{
+	struct xgw_snapb *b = xgw_snapb__new(1);
+	char buf[256];
+	int rule;
+
+	if (!ASSERT_OK_PTR(b, "snapb new"))
+		return false;
+	rule = add_simple_rule(b, "idx");
+	add_listener(b, "10.0.0.1", 80);
+	add_vhost(b, "");
+	for (size_t i = 0; i < n; i++) {
+		const char *sp = strchr(spec[i], ' ');
+		size_t len = sp ? (size_t)(sp - spec[i] - 1) : strlen(spec[i] + 1);
+		uint8_t type = spec[i][0] == 'E'   ? XGW_PATH_EXACT
+			       : spec[i][0] == 'R' ? XGW_PATH_REGEX
+						   : XGW_PATH_PREFIX;
+
+		xgw_snapb_match(b, (uint32_t)rule, type, spec[i] + 1, len, sp ? sp + 1 : NULL);
+	}
+	for (size_t i = n; i < XGW_RT_INDEX_MIN; i++) {
+		snprintf(buf, sizeof(buf), "/zz%zu", i);
+		add_match(b, (uint32_t)rule, XGW_PATH_EXACT, buf);
+	}
+	if (!fixture_finish(f, b))
+		return false;
+	return ASSERT_TRUE(f->r->vix[0].indexed, "vhost indexed");
+}
+
+/* The match a request gets through the index, checked against the linear walk. */
+static uint32_t imatch(struct fixture *f, const char *method, const char *target)
+{
+	struct xgw_rt_req q = rq("h", method, target);
+	uint32_t m = xgw_router_match(f->r, 0, &q), lin = xgw_router_match_linear(f->r, 0, &q);
+
+	if (m != lin)
+		TEST_FAIL_("%s %s: index %u, linear walk %u", method, target, m, lin);
+	return m;
+}
+
+TEST(index_segment_boundaries)
+{
+	static const char *const spec[] = { "E/foo", "P/foo/", "P/" };
+	static const char *const spec2[] = { "E/foo/", "P/foo/bar", "P/foo", "P/foobar" };
+	struct fixture f = {};
+
+	if (!index_fixture(&f, spec, 3))
+		goto out;
+	ASSERT_EQ(imatch(&f, "GET", "/foo"), 0, "exact /foo");
+	ASSERT_EQ(imatch(&f, "GET", "/foo/"), 1, "exact /foo is not /foo/: prefix /foo/");
+	ASSERT_EQ(imatch(&f, "GET", "/foo/x"), 1, "prefix /foo/ under it");
+	ASSERT_EQ(imatch(&f, "GET", "/foo//x"), 1, "prefix /foo/, empty segment");
+	ASSERT_EQ(imatch(&f, "GET", "/foobar"), 2, "/foobar is not under /foo/");
+	ASSERT_EQ(imatch(&f, "GET", "/fo"), 2, "shorter");
+	ASSERT_EQ(imatch(&f, "GET", "/"), 2, "prefix / matches /");
+	ASSERT_EQ(imatch(&f, "GET", ""), 2, "prefix / matches an empty path");
+	ASSERT_EQ(imatch(&f, "GET", "*"), 2, "prefix / matches anything");
+	ASSERT_EQ(imatch(&f, "GET", "/zz5"), 2, "prefix / comes before the fillers");
+	fixture_free(&f);
+
+	if (!index_fixture(&f, spec2, 4))
+		goto out;
+	ASSERT_EQ(imatch(&f, "GET", "/foo/"), 0, "exact /foo/");
+	ASSERT_EQ(imatch(&f, "GET", "/foo"), 2, "prefix /foo: the path itself");
+	ASSERT_EQ(imatch(&f, "GET", "/foo//"), 2, "prefix /foo: /foo//");
+	ASSERT_EQ(imatch(&f, "GET", "/foo/bar"), 1, "longer prefix");
+	ASSERT_EQ(imatch(&f, "GET", "/foo/bar/"), 1, "longer prefix, trailing slash");
+	ASSERT_EQ(imatch(&f, "GET", "/foo/bar/baz"), 1, "longer prefix, below");
+	ASSERT_EQ(imatch(&f, "GET", "/foo/barx"), 2, "not a segment of /foo/bar");
+	ASSERT_EQ(imatch(&f, "GET", "/foobar"), 3, "prefix /foobar");
+	ASSERT_EQ(imatch(&f, "GET", "/foobar/x"), 3, "under /foobar");
+	ASSERT_EQ(imatch(&f, "GET", "/foobarx"), XGW_SNAP_NONE, "/foobarx");
+	ASSERT_EQ(imatch(&f, "GET", "/fo"), XGW_SNAP_NONE, "/fo");
+	ASSERT_EQ(imatch(&f, "GET", "/"), XGW_SNAP_NONE, "/ without a / prefix");
+	ASSERT_EQ(imatch(&f, "GET", ""), XGW_SNAP_NONE, "empty path");
+	ASSERT_EQ(imatch(&f, "GET", "//foo"), XGW_SNAP_NONE, "//foo");
+	ASSERT_EQ(imatch(&f, "GET", "/FOO"), XGW_SNAP_NONE, "case-sensitive");
+	ASSERT_EQ(imatch(&f, "GET", "/zz4"), 4, "a filler, exact");
+	ASSERT_EQ(imatch(&f, "GET", "/zz4/"), XGW_SNAP_NONE, "a filler is exact");
+out:
+	fixture_free(&f);
+}
+
+/* The lowest-indexed candidate whose other conditions hold wins, across lists. */
+TEST(index_precedence_across_lists)
+{
+	static const char *const spec[] = { "P/a/b POST", "R/a/[0-9]+ PUT", "P/a PUT", "P/a/b",
+					    "R/a/.*",	  "P/ DELETE",	    "E/a/1" };
+	static const char *const root_first[] = { "P/", "E/x", "P/x", "R/x" };
+	struct fixture f = {};
+
+	if (!index_fixture(&f, spec, 7))
+		goto out;
+	ASSERT_EQ(imatch(&f, "POST", "/a/b/c"), 0, "longer prefix, method holds");
+	ASSERT_EQ(imatch(&f, "GET", "/a/b/c"), 3, "longer prefix without method");
+	ASSERT_EQ(imatch(&f, "PUT", "/a/b/c"), 2, "shorter prefix before, method holds");
+	ASSERT_EQ(imatch(&f, "PUT", "/a/12"), 1, "regex before prefix");
+	ASSERT_EQ(imatch(&f, "GET", "/a/12"), 4, "second regex");
+	ASSERT_EQ(imatch(&f, "GET", "/a/1"), 4, "regex before a later exact");
+	ASSERT_EQ(imatch(&f, "DELETE", "/b"), 5, "root prefix with method");
+	ASSERT_EQ(imatch(&f, "GET", "/b"), XGW_SNAP_NONE, "nothing holds");
+	fixture_free(&f);
+
+	if (!index_fixture(&f, root_first, 4))
+		goto out;
+	ASSERT_EQ(imatch(&f, "GET", "/x"), 0, "an earlier / prefix beats exact, prefix, regex");
+	ASSERT_EQ(imatch(&f, "GET", "/zz6"), 0, "and the fillers");
+out:
+	fixture_free(&f);
+}
+
+/* More prefixes along one path than the index keeps aside: the rest are scanned as found. */
+TEST(index_deep_paths)
+{
+	enum {
+		DEPTH = 45
+	};
+	char path[2 * DEPTH + 1];
+	char spec_buf[DEPTH][2 * DEPTH + 8];
+	const char *spec[DEPTH];
+	struct fixture f = {};
+
+	/* Longest first, as the agent orders them; only depths 1, 7 and 40 are for GET. */
+	for (int i = 0; i < DEPTH; i++) {
+		int depth = DEPTH - i, o = 0;
+
+		spec_buf[i][o++] = 'P';
+		for (int d = 0; d < depth; d++)
+			o += sprintf(spec_buf[i] + o, "/s");
+		sprintf(spec_buf[i] + o, "%s",
+			depth == 1 || depth == 7 || depth == 40 ? "" : " POST");
+		spec[i] = spec_buf[i];
+	}
+	for (int d = 0; d < DEPTH; d++)
+		memcpy(path + 2 * d, "/s", 3);
+	if (!index_fixture(&f, spec, DEPTH))
+		goto out;
+	ASSERT_EQ(imatch(&f, "POST", path), 0, "deepest");
+	ASSERT_EQ(imatch(&f, "GET", path), DEPTH - 40, "depth 40 for GET");
+	path[2 * 39] = '\0';
+	ASSERT_EQ(imatch(&f, "GET", path), DEPTH - 7, "depth 7 for GET");
+	path[2 * 6] = '\0';
+	ASSERT_EQ(imatch(&f, "GET", path), DEPTH - 1, "depth 1 for GET");
+out:
+	fixture_free(&f);
+}
+
+/* A deterministic generator: the differential test repeats. */
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rnd(uint32_t n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (uint32_t)((rnd_state >> 11) % n);
+}
+
+/* A path over few segments, so that patterns and requests share prefixes. */
+static void rnd_path(char *out, size_t size)
+{
+	static const char *const seg[] = { "a", "ab", "b", "foo", "foobar", "x", "", "v1" };
+	size_t o = 0;
+	uint32_t n = rnd(5);
+
+	switch (rnd(16)) {
+	case 0:
+		snprintf(out, size, "%s", "");
+		return;
+	case 1:
+		snprintf(out, size, "%s", rnd(2) ? "/" : "//");
+		return;
+	}
+	for (uint32_t i = 0; i < n || !o; i++)
+		o += (size_t)snprintf(out + o, size - o, "/%s", seg[rnd(8)]);
+	if (!rnd(4))
+		snprintf(out + o, size - o, "%s", rnd(3) ? "/" : "//");
+}
+
+enum {
+	DIFF_VHOSTS = 4,
+	DIFF_ROUNDS = 60,
+};
+
+/* Random vhosts: Exact, PathPrefix and regex matches, some with method, header or query conditions. */
+static bool rnd_fixture(struct fixture *f)
+{
+	static const char *const re[] = { "/a/.*", "/foo(/.*)?", "/[a-z]+",
+					  ".*/b",  "/x/[0-9]*",	 "/(a|ab)/b/?" };
+	static const uint32_t sizes[] = { 0, 1, 3, 7, 8, 9, 16, 40, 80 };
+	struct xgw_snapb *b = xgw_snapb__new(1);
+	char path[64], name[8];
+	int rule;
+
+	if (!ASSERT_OK_PTR(b, "snapb new"))
+		return false;
+	rule = add_simple_rule(b, "rnd");
+	add_listener(b, "10.0.0.1", 80);
+	for (int v = 0; v < DIFF_VHOSTS; v++) {
+		uint32_t n = sizes[rnd(sizeof(sizes) / sizeof(sizes[0]))];
+
+		snprintf(name, sizeof(name), "v%d", v);
+		add_vhost(b, name);
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t t = rnd(10);
+			uint8_t type = t < 4   ? XGW_PATH_EXACT
+				       : t < 9 ? XGW_PATH_PREFIX
+					       : XGW_PATH_REGEX;
+			const char *method = rnd(4) ? NULL : rnd(2) ? "GET" : "POST";
+
+			if (type == XGW_PATH_REGEX)
+				snprintf(path, sizeof(path), "%s", re[rnd(6)]);
+			else
+				rnd_path(path, sizeof(path));
+			xgw_snapb_match(b, (uint32_t)rule, type, path, strlen(path), method);
+			switch (rnd(8)) {
+			case 0:
+				xgw_snapb_kv(b, XGW_KV_HEADER, XGW_KV_EXACT, "x-k", "1");
+				break;
+			case 1:
+				xgw_snapb_kv(b, XGW_KV_QUERY, XGW_KV_EXACT, "q", "1");
+				break;
+			case 2:
+				xgw_snapb_kv(b, XGW_KV_HEADER, XGW_KV_REGEX, "x-r", "[0-9]+");
+				break;
+			}
+		}
+	}
+	return fixture_finish(f, b);
+}
+
+TEST(index_differential)
+{
+	static const struct xgw_h1_header hs[][2] = {
+		{ HDR("x-k", "1"), HDR("x-r", "12") },
+		{ HDR("X-K", "2"), HDR("x-r", "ab") },
+		{ HDR("x-r", "7"), HDR("x-k", "1") },
+	};
+	static const char *const methods[] = { "GET", "POST", "PUT" };
+	unsigned long checked = 0, found = 0, indexed = 0;
+
+	for (int round = 0; round < DIFF_ROUNDS; round++) {
+		struct fixture f = {};
+		char target[80];
+
+		if (!rnd_fixture(&f)) {
+			fixture_free(&f);
+			return;
+		}
+		for (int v = 0; v < DIFF_VHOSTS; v++)
+			indexed += f.r->vix[v].indexed;
+		for (int i = 0; i < 1500; i++) {
+			struct xgw_rt_req q;
+			uint32_t h = rnd(4);
+
+			rnd_path(target, sizeof(target) - 4);
+			if (!rnd(3))
+				strcat(target, rnd(2) ? "?q=1" : "?q=2");
+			q = rq("h", methods[rnd(3)], target);
+			q.headers = h < 3 ? hs[h] : NULL;
+			q.n_headers = h < 3 ? 1 + rnd(2) : 0;
+			for (uint32_t v = 0; v < DIFF_VHOSTS; v++) {
+				uint32_t m = xgw_router_match(f.r, v, &q);
+				uint32_t lin = xgw_router_match_linear(f.r, v, &q);
+
+				checked++;
+				found += lin != XGW_SNAP_NONE;
+				if (m != lin) {
+					TEST_FAIL_("round %d vhost %u %.*s \"%s\": index %u, "
+						   "linear %u",
+						   round, v, (int)q.method_len, q.method, target, m,
+						   lin);
+					fixture_free(&f);
+					return;
+				}
+			}
+		}
+		fixture_free(&f);
+	}
+	printf("# %lu lookups on %lu indexed vhosts of %d, %lu matched\n", checked, indexed,
+	       DIFF_ROUNDS * DIFF_VHOSTS, found);
+	ASSERT_GT(indexed, DIFF_ROUNDS, "enough indexed vhosts");
+	ASSERT_GT(found, checked / 4, "enough lookups that match");
+}
+
 TEST_MAIN()
