@@ -10,9 +10,10 @@ PKGS=(
 	# build
 	gcc meson ninja-build pkg-config clang llvm bpftool
 	libbpf-dev libxdp-dev libelf-dev zlib1g-dev libjansson-dev libyaml-dev
-	libcurl4-openssl-dev libssl-dev
+	libcurl4-openssl-dev libssl-dev libnghttp2-dev
 	# tests and the quick start
 	iproute2 curl wrk clang-format libclang-rt-14-dev python3 python3-yaml openssl procps
+	nghttp2-client
 )
 
 missing=()

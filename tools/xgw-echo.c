@@ -9,7 +9,9 @@
  * conformance echo server (echo-basic): json.MarshalIndent of the request with
  * Go-canonical header names sorted as Go sorts map keys, Go's string escaping,
  * and X-Echo-Set-Header turned into response headers. In both modes /health
- * answers 200 "OK" and /status/NNN answers NNN with no body. json mode also
+ * answers 200 "OK", /status/NNN answers NNN with no body and /bytes/N answers N
+ * bytes (at most 16 MiB; chunked with ?chunked), for tests of large and chunked
+ * bodies through the gateway. json mode also
  * does what echo-basic does beyond the echo: ?delay=<Go duration> (capped at
  * 60 s), the /retry/ simulator (per-uuid attempt counts in an LRU table) and
  * the /ws WebSocket echo (echo_ws.c).
@@ -83,6 +85,7 @@ struct buf {
 struct listener {
 	enum kind kind; /* first: epoll data points here */
 	int fd;
+	bool h2c_only; /* a --h2c-port: HTTP/1.1 requests get 400 */
 };
 
 /* What a request gets, decided once when its head is first parsed (json mode). */
@@ -109,6 +112,7 @@ enum rd_state {
 struct conn {
 	enum kind kind; /* first: epoll data points here */
 	int fd;
+	bool h2c_only;	    /* accepted on a --h2c-port listener */
 	uint32_t events;    /* registered with epoll */
 	enum rd_state rd;   /* what the next input bytes are */
 	uint64_t body_left; /* RD_LENGTH */
@@ -144,6 +148,8 @@ struct server {
 	struct listener sig;
 	struct listener listeners[MAX_LISTEN];
 	int n_listen;
+	uint16_t h2c_ports[8]; /* --h2c-port */
+	int n_h2c_ports;
 	bool accept_paused;
 	enum mode mode;
 	const char *name, *ns;
@@ -671,6 +677,23 @@ static bool path_prefix(const struct xgw_h1_request *req, const char *s)
 	return req->path_len >= strlen(s) && !memcmp(req->path, s, strlen(s));
 }
 
+#define BYTES_MAX (16u << 20)
+
+/* /bytes/N: N, or -1 when N is not a number up to BYTES_MAX. */
+static long bytes_of(const struct xgw_h1_request *req)
+{
+	unsigned long n = 0;
+
+	if (req->path_len == 7 || req->path_len > 16)
+		return -1;
+	for (size_t i = 7; i < req->path_len; i++) {
+		if (req->path[i] < '0' || req->path[i] > '9')
+			return -1;
+		n = n * 10 + (unsigned long)(req->path[i] - '0');
+	}
+	return n > BYTES_MAX ? -1 : (long)n;
+}
+
 /* ---- plans ---- */
 
 /* <msg> NULL: srv.err already holds the message. */
@@ -789,9 +812,10 @@ static int respond(struct conn *c, const struct xgw_h1_request *req, const struc
 {
 	struct buf *b = &srv.body, *out = &c->out;
 	bool head = req->method_len == 4 && !memcmp(req->method, "HEAD", 4);
-	bool json = false, nosniff = false, page = false, has_body;
+	bool json = false, nosniff = false, page = false, has_body, chunked = false;
 	const char *ctype = NULL;
 	int status = 200;
+	long nbytes;
 
 	if (pl->act == ACT_RESET) {
 		c->reset = true;
@@ -808,6 +832,17 @@ static int respond(struct conn *c, const struct xgw_h1_request *req, const struc
 		buf_str(b, "OK");
 	} else if (path_prefix(req, "/status/")) {
 		status = status_of(req);
+	} else if (path_prefix(req, "/bytes/")) {
+		nbytes = bytes_of(req);
+		if (nbytes < 0) {
+			status = 400;
+		} else if (buf_reserve(b, (size_t)nbytes)) {
+			for (long i = 0; i < nbytes; i++)
+				b->p[i] = (char)('a' + i % 26);
+			b->len = (size_t)nbytes;
+			ctype = "application/octet-stream";
+			chunked = req->query && memmem(req->query, req->query_len, "chunked", 7);
+		}
 	} else if (pl->act == ACT_STATUS) {
 		status = pl->status;
 	} else if (pl->act == ACT_ERROR) {
@@ -843,15 +878,27 @@ static int respond(struct conn *c, const struct xgw_h1_request *req, const struc
 	if (page)
 		buf_str(out,
 			"Expires: Thu, 01 Jan 1970 00:00:01 GMT\r\nCache-Control: no-cache\r\n");
-	if (has_body)
+	if (has_body && chunked)
+		buf_str(out, "Transfer-Encoding: chunked\r\n");
+	else if (has_body)
 		buf_printf(out, "Content-Length: %zu\r\n", b->len);
 	if (!req->keep_alive)
 		buf_str(out, "Connection: close\r\n");
 	else if (req->minor_version == 0)
 		buf_str(out, "Connection: keep-alive\r\n");
 	buf_add(out, "\r\n", 2);
-	if (has_body && !head)
+	if (has_body && !head && chunked) {
+		for (size_t off = 0; off < b->len; off += 4000) {
+			size_t k = b->len - off < 4000 ? b->len - off : 4000;
+
+			buf_printf(out, "%zx\r\n", k);
+			buf_add(out, b->p + off, k);
+			buf_add(out, "\r\n", 2);
+		}
+		buf_str(out, "0\r\n\r\n");
+	} else if (has_body && !head) {
 		buf_add(out, b->p, b->len);
+	}
 	log_request(c, req, status, b->len);
 	return out->err;
 }
@@ -1044,7 +1091,9 @@ static int conn_process(struct conn *c)
 				c->out_ready = c->out.len;
 				rc = c->out.err;
 			}
-			if (!rc)
+			if (!rc && c->h2c_only) /* as echo-basic's h2c port: no HTTP/1.1 */
+				rc = respond_error(c, 400);
+			else if (!rc)
 				rc = respond(c, &req, &c->plan);
 			if (req.body == XGW_H1_BODY_CHUNKED) {
 				c->rd = RD_CHUNKED;
@@ -1172,6 +1221,7 @@ static void accept_all(struct listener *l)
 		}
 		c->kind = KIND_CONN;
 		c->fd = fd;
+		c->h2c_only = l->h2c_only;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (getsockname(fd, (struct sockaddr *)&local, &llen) ||
 		    fmt_addr((struct sockaddr *)&local, c->local))
@@ -1316,6 +1366,11 @@ static int listen_on(const char *spec)
 	    getsockname(fd, (struct sockaddr *)&bound, &blen))
 		goto err_close;
 	srv.listeners[srv.n_listen].kind = KIND_LISTENER;
+	for (int i = 0; i < srv.n_h2c_ports; i++)
+		if (srv.h2c_ports[i] == ntohs(ss.ss_family == AF_INET6
+						      ? ((struct sockaddr_in6 *)&ss)->sin6_port
+						      : ((struct sockaddr_in *)&ss)->sin_port))
+			srv.listeners[srv.n_listen].h2c_only = true;
 	srv.listeners[srv.n_listen++].fd = fd;
 	if (fmt_addr((struct sockaddr *)&bound, shown))
 		snprintf(shown, sizeof(shown), "%s", spec);
@@ -1334,13 +1389,16 @@ err_errno:
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xgw-echo [--listen ADDR:PORT]... [--name NAME] [--namespace NS]\n"
-		   "                [--mode plain|json] [--quiet]\n"
-		   "  --listen     address to serve (repeatable; [V6]:PORT; default 0.0.0.0:8080)\n"
-		   "  --name       pod name (default $POD_NAME, else the host name)\n"
-		   "  --namespace  namespace for json mode (default $NAMESPACE)\n"
-		   "  --mode       plain: nginxdemos/hello:plain-text; json: Gateway API echo\n"
-		   "  --quiet      no per-request log lines\n");
+	fprintf(f,
+		"usage: xgw-echo [--listen ADDR:PORT]... [--name NAME] [--namespace NS]\n"
+		"                [--mode plain|json] [--quiet] [--h2c-port PORT]...\n"
+		"  --listen     address to serve (repeatable; [V6]:PORT; default 0.0.0.0:8080)\n"
+		"  --name       pod name (default $POD_NAME, else the host name)\n"
+		"  --namespace  namespace for json mode (default $NAMESPACE)\n"
+		"  --mode       plain: nginxdemos/hello:plain-text; json: Gateway API echo\n"
+		"  --quiet      no per-request log lines\n"
+		"  --h2c-port   a port that answers HTTP/1.1 with 400, as echo-basic's h2c port\n"
+		"               (repeatable; xgw-echo speaks no HTTP/2 itself)\n");
 }
 
 static int run(void)
@@ -1382,6 +1440,7 @@ int main(int argc, char **argv)
 		{ "namespace", required_argument, NULL, 's' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "h2c-port", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -1394,8 +1453,20 @@ int main(int argc, char **argv)
 	xgw_log_init("xgw-echo", XGW_LOG_INFO);
 	srv.name = getenv("POD_NAME");
 	srv.ns = getenv("NAMESPACE") ?: "";
-	while ((opt = getopt_long(argc, argv, "l:n:s:m:qh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "l:n:s:m:qhH:", opts, NULL)) != -1) {
 		switch (opt) {
+		case 'H': {
+			char *end;
+			long port = strtol(optarg, &end, 10);
+
+			if (*end || port < 1 || port > 65535 || srv.n_h2c_ports == 8) {
+				log_err("--h2c-port %s: expected a port (at most 8 of them)",
+					optarg);
+				return 2;
+			}
+			srv.h2c_ports[srv.n_h2c_ports++] = (uint16_t)port;
+			break;
+		}
 		case 'l':
 			if (n_specs == MAX_LISTEN) {
 				log_err("at most %d --listen", MAX_LISTEN);

@@ -12,6 +12,8 @@
 #include "loop-t.h"
 #include "router-t.h"
 
+struct xgw_h2s;
+
 /*
  * Head pieces of one rewritten message. Removed header lines split the
  * original head, so a head of XGW_H1_MAX_HEADERS lines needs at most about
@@ -72,13 +74,15 @@ struct xgw_conn {
 	bool up_eof;	  /* tunnel: upstream sent FIN */
 	bool ip_ready;	  /* ip_app/xff_line hold the peer address */
 	bool lsn_gone;	  /* its listener was removed: close after the current response */
+	bool secure;	  /* the client came over TLS (X-Forwarded-Proto, redirects) */
 	uint8_t pfamily;
 	uint8_t lfamily;
 	uint16_t lport;
 	uint16_t status; /* of the response, for stats and the access log */
 
 	int fd;
-	struct ssl_st *tls; /* HTTPS: the client side is this SSL over fd; NULL: plain */
+	struct ssl_st *tls;  /* HTTPS: the client side is this SSL over fd; NULL: plain */
+	struct xgw_h2s *h2s; /* an HTTP/2 stream (fd -1): the client side is h2.c's */
 	struct xgw_worker *w;
 	struct xgw_conn *prev, *next; /* w->conns; next also links dead and free lists */
 	struct xgw_timer timer;

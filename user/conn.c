@@ -55,6 +55,7 @@
 #include "mirror.h"
 #include "rewrite.h"
 #include "router.h"
+#include "h2.h"
 #include "tls.h"
 #include "upstream.h"
 
@@ -69,6 +70,16 @@ enum step {
 
 /* sock_read(): the peer closed its side. */
 #define IO_EOF (-ENODATA)
+
+/* One side's transport: a socket, TLS over it, or an HTTP/2 stream (h2.c). */
+struct io {
+	int fd;
+	SSL *tls;
+	struct xgw_h2s *h2s;
+};
+
+#define CL_IO(c) (&(struct io){ (c)->fd, (c)->tls, (c)->h2s })
+#define UP_IO(u) (&(struct io){ (u)->fd, NULL, NULL })
 
 static int conn_step_local(struct xgw_conn *c, int status, bool close);
 
@@ -191,17 +202,19 @@ static ssize_t tls_read(SSL *tls, struct xgw_buf *b, bool *rd_ready)
  * the next arrival, unless the peer already closed (<rdhup>), whose EOF is
  * still to be read.
  */
-static ssize_t sock_read(int fd, SSL *tls, struct xgw_buf *b, bool *rd_ready, bool rdhup)
+static ssize_t sock_read(const struct io *io, struct xgw_buf *b, bool *rd_ready, bool rdhup)
 {
 	size_t room = XGW_BUF_CAP - b->end;
 	ssize_t n;
 
 	if (!room)
 		return 0;
-	if (tls)
-		return tls_read(tls, b, rd_ready);
+	if (io->h2s)
+		return xgw_h2s_read(io->h2s, b, rd_ready);
+	if (io->tls)
+		return tls_read(io->tls, b, rd_ready);
 	do
-		n = recv(fd, b->data + b->end, room, 0);
+		n = recv(io->fd, b->data + b->end, room, 0);
 	while (n < 0 && errno == EINTR);
 	if (n > 0) {
 		b->end += (uint32_t)n;
@@ -289,7 +302,8 @@ static ssize_t tls_writev(SSL *tls, const struct iovec *iov, int n, bool *wr_rea
  * be NULL) to <fd> in one writev (through <tls> when not NULL). Returns the
  * bytes written, 0 on EAGAIN, or -errno. A short write clears *<wr_ready>.
  */
-static ssize_t xfer_flush(int fd, SSL *tls, struct xgw_xfer *x, struct xgw_buf *b, bool *wr_ready)
+static ssize_t xfer_flush(const struct io *io, struct xgw_xfer *x, struct xgw_buf *b,
+			  bool *wr_ready)
 {
 	struct iovec iov[XGW_XFER_IOV + 1];
 	size_t want = 0, left;
@@ -307,15 +321,16 @@ static ssize_t xfer_flush(int fd, SSL *tls, struct xgw_xfer *x, struct xgw_buf *
 	}
 	if (!n)
 		return 0;
-	if (tls) {
-		wr = tls_writev(tls, iov, n, wr_ready);
+	if (io->h2s || io->tls) {
+		wr = io->h2s ? xgw_h2s_writev(io->h2s, iov, n, wr_ready)
+			     : tls_writev(io->tls, iov, n, wr_ready);
 		if (wr < 0)
 			return wr;
-		want = (size_t)wr; /* a short TLS write has cleared *wr_ready itself */
+		want = (size_t)wr; /* a short write has cleared *wr_ready itself */
 	} else {
 		do
-			wr = n == 1 ? write(fd, iov[0].iov_base, iov[0].iov_len)
-				    : writev(fd, iov, n);
+			wr = n == 1 ? write(io->fd, iov[0].iov_base, iov[0].iov_len)
+				    : writev(io->fd, iov, n);
 		while (wr < 0 && errno == EINTR);
 	}
 	if (wr < 0) {
@@ -435,6 +450,7 @@ int xgw_conn_accept(struct xgw_worker *w, int fd, const struct sockaddr *peer)
 			/* the contexts of the handshake stay until its end */
 			c->snap = xgw_snapref_get(sr);
 			c->state = XGW_CS_TLS;
+			c->secure = true;
 		}
 	}
 	/* Writable at once; readable when epoll says so (it reports data already queued). */
@@ -490,9 +506,14 @@ static void conn_close(struct xgw_conn *c)
 		return;
 	drop_exchange(c);
 	xgw_timer_disarm(&c->timer);
+	if (c->h2s) {
+		xgw_h2s_detach(c->h2s);
+		c->h2s = NULL;
+	}
 	xgw_tls_close(c->tls);
 	c->tls = NULL;
-	close(c->fd);
+	if (c->fd >= 0)
+		close(c->fd);
 	c->fd = -1;
 	if (c->prev)
 		c->prev->next = c->next;
@@ -518,7 +539,7 @@ static int conn_finish(struct xgw_conn *c)
 	struct xgw_worker *w = c->w;
 	bool unread = c->rd_ready || !c->req.complete || (c->rb && c->rb->end > c->req.lim);
 
-	if (!unread) {
+	if (!unread || c->h2s) { /* a stream ends with its exchange: nothing to linger on */
 		conn_close(c);
 		return STEP_STOP;
 	}
@@ -565,7 +586,9 @@ static int request_done(struct xgw_conn *c)
 	c->snap = NULL;
 	xgw_buf_put(w, c->sb);
 	c->sb = NULL;
-	if (!c->ka || conn_closing(c) || !b)
+	if (c->h2s)
+		xgw_h2s_done(c->h2s);
+	if (!c->ka || conn_closing(c) || !b || c->h2s)
 		return conn_finish(c);
 
 	/* Pipelined requests are parsed where they are, without moving them. */
@@ -631,7 +654,7 @@ static int local_step(struct xgw_conn *c)
 
 	if (!c->wr_ready)
 		return STEP_WAIT;
-	n = xfer_flush(c->fd, c->tls, &c->resp, NULL, &c->wr_ready);
+	n = xfer_flush(CL_IO(c), &c->resp, NULL, &c->wr_ready);
 	if (n < 0) {
 		conn_close(c);
 		return STEP_STOP;
@@ -679,7 +702,7 @@ static void conn_format_ip(struct xgw_conn *c)
 	c->fwd_len = (uint8_t)snprintf(c->fwd, sizeof(c->fwd),
 				       c->pfamily == 6 ? "Forwarded: for=\"[%s]\";proto=%s"
 						       : "Forwarded: for=%s;proto=%s",
-				       ip, c->tls ? "https" : "http");
+				       ip, c->secure ? "https" : "http");
 	c->ip_ready = true;
 }
 
@@ -697,7 +720,7 @@ static int build_request_head(struct xgw_conn *c)
 	rw.xff_line_len = c->xff_line_len;
 	rw.upgrade = c->upgrade;
 	rw.close = false;
-	rw.tls = c->tls != NULL;
+	rw.tls = c->secure;
 	rw.fwd = c->fwd;
 	rw.fwd_len = c->fwd_len;
 	rw.flt = &c->flt;
@@ -761,7 +784,7 @@ static void send_mirrors(struct xgw_conn *c, const struct xgw_h1_request *req)
 			rw.xff_line_len = c->xff_line_len;
 			rw.upgrade = false;
 			rw.close = true;
-			rw.tls = c->tls != NULL;
+			rw.tls = c->secure;
 			rw.fwd = c->fwd;
 			rw.fwd_len = c->fwd_len;
 			rw.flt = &flt;
@@ -798,7 +821,7 @@ static void conn_set_route(struct xgw_conn *c, const struct xgw_route *rt)
 	c->flt.prefix = m->path_type == XGW_PATH_PREFIX ? xgw_snap_str_ptr(s, m->path) : NULL;
 	c->flt.prefix_len = m->path.len;
 	c->flt.listen_port = c->lport;
-	c->flt.tls = c->tls != NULL;
+	c->flt.tls = c->secure;
 	c->be_ms = ru->timeout_backend_ms;
 	if (ru->timeout_request_ms)
 		xgw_dtimer_arm(c->w, &c->rq_timer, ru->timeout_request_ms);
@@ -1064,6 +1087,10 @@ static int tls_step(struct xgw_conn *c)
 		w->stats[XGW_WSTAT_TLS_RESUMED]++;
 	xgw_snapref_put(w, c->snap);
 	c->snap = NULL;
+	if (xgw_tls_alpn_h2(c->tls)) {
+		xgw_h2_takeover(c, NULL, 0);
+		return STEP_STOP;
+	}
 	c->state = XGW_CS_HEAD;
 	/* The request may have come with the client's last flight: read. */
 	c->rd_ready = true;
@@ -1079,6 +1106,21 @@ static int head_step(struct xgw_conn *c)
 	for (;;) {
 		struct xgw_buf *b = c->rb;
 
+		if (b && b->end > b->start && !c->h2s && !c->tls && b->data[b->start] == 'P') {
+			/* HTTP/2 with prior knowledge (h2c): the preface, whole or in part */
+			size_t have = b->end - b->start;
+
+			if (!memcmp(b->data + b->start, XGW_H2_PREFACE,
+				    have < XGW_H2_PREFACE_LEN ? have : XGW_H2_PREFACE_LEN)) {
+				if (have >= XGW_H2_PREFACE_LEN) {
+					xgw_h2_takeover(c, b->data + b->start, have);
+					return STEP_STOP;
+				}
+				if (!c->rd_ready)
+					return STEP_WAIT;
+				goto read;
+			}
+		}
 		if (b && b->end > b->start) {
 			rc = xgw_h1_parse_request(b->data + b->start, b->end - b->start, &w->req);
 			if (rc > 0)
@@ -1097,6 +1139,7 @@ static int head_step(struct xgw_conn *c)
 		}
 		if (!c->rd_ready)
 			return STEP_WAIT;
+	read:
 		if (!b) {
 			b = c->rb = xgw_buf_get(w);
 			if (!b) {
@@ -1104,7 +1147,7 @@ static int head_step(struct xgw_conn *c)
 				return STEP_STOP;
 			}
 		}
-		n = sock_read(c->fd, c->tls, b, &c->rd_ready, c->rdhup);
+		n = sock_read(CL_IO(c), b, &c->rd_ready, c->rdhup);
 		if (n < 0) {
 			/* The client closed between requests, or gave up on its head. */
 			conn_close(c);
@@ -1292,20 +1335,20 @@ static int tunnel_start(struct xgw_conn *c)
  * after <in_fd>'s FIN and the last byte out, shut <out_fd>'s write side.
  * Returns 1 on progress, 0 without, -1 on an error.
  */
-static int tunnel_pump(int in_fd, SSL *in_tls, bool *in_rd, bool in_rdhup, bool *eof, int out_fd,
-		       SSL *out_tls, bool *out_wr, struct xgw_buf *b, struct xgw_xfer *x)
+static int tunnel_pump(const struct io *in, bool *in_rd, bool in_rdhup, bool *eof,
+		       const struct io *out, bool *out_wr, struct xgw_buf *b, struct xgw_xfer *x)
 {
 	int progress = 0;
 	ssize_t n;
 
 	if (!*eof && *in_rd) {
 		buf_make_room(b, x);
-		n = sock_read(in_fd, in_tls, b, in_rd, in_rdhup);
+		n = sock_read(in, b, in_rd, in_rdhup);
 		if (n == IO_EOF) {
 			*eof = true;
 			progress = 1;
 			if (!xfer_pending(x, b))
-				shut_wr(out_fd, out_tls);
+				shut_wr(out->fd, out->tls);
 		} else if (n < 0) {
 			return -1;
 		} else if (n > 0) {
@@ -1314,13 +1357,13 @@ static int tunnel_pump(int in_fd, SSL *in_tls, bool *in_rd, bool in_rdhup, bool 
 		}
 	}
 	if (*out_wr && xfer_pending(x, b)) {
-		n = xfer_flush(out_fd, out_tls, x, b, out_wr);
+		n = xfer_flush(out, x, b, out_wr);
 		if (n < 0)
 			return -1;
 		if (n > 0) {
 			progress = 1;
 			if (*eof && !xfer_pending(x, b))
-				shut_wr(out_fd, out_tls);
+				shut_wr(out->fd, out->tls);
 		}
 	}
 	return progress;
@@ -1331,10 +1374,10 @@ static int tunnel_step(struct xgw_conn *c)
 	struct xgw_upconn *u = c->up;
 	int up, down;
 
-	up = tunnel_pump(c->fd, c->tls, &c->rd_ready, c->rdhup, &c->cl_eof, u->fd, NULL,
-			 &u->wr_ready, c->rb, &c->req);
-	down = tunnel_pump(u->fd, NULL, &u->rd_ready, u->rdhup, &c->up_eof, c->fd, c->tls,
-			   &c->wr_ready, c->sb, &c->resp);
+	up = tunnel_pump(CL_IO(c), &c->rd_ready, c->rdhup, &c->cl_eof, UP_IO(u), &u->wr_ready,
+			 c->rb, &c->req);
+	down = tunnel_pump(UP_IO(u), &u->rd_ready, u->rdhup, &c->up_eof, CL_IO(c), &c->wr_ready,
+			   c->sb, &c->resp);
 	if (up < 0 || down < 0 ||
 	    (c->cl_eof && c->up_eof && !xfer_pending(&c->req, c->rb) &&
 	     !xfer_pending(&c->resp, c->sb))) {
@@ -1361,7 +1404,7 @@ static int proxy_step(struct xgw_conn *c)
 	/* Request body: client -> rb. */
 	if (!c->req.complete && !c->req_dead && c->rd_ready) {
 		buf_make_room(c->rb, &c->req);
-		n = sock_read(c->fd, c->tls, c->rb, &c->rd_ready, c->rdhup);
+		n = sock_read(CL_IO(c), c->rb, &c->rd_ready, c->rdhup);
 		if (n < 0) {
 			/* The client left in the middle of its request. */
 			conn_close(c);
@@ -1381,7 +1424,7 @@ static int proxy_step(struct xgw_conn *c)
 	}
 	/* rb -> upstream. */
 	if (!c->req_dead && u->connected && u->wr_ready && xfer_pending(&c->req, c->rb)) {
-		n = xfer_flush(u->fd, NULL, &c->req, c->rb, &u->wr_ready);
+		n = xfer_flush(UP_IO(u), &c->req, c->rb, &u->wr_ready);
 		if (n < 0) {
 			/*
 			 * The upstream may have answered early (a 413, say) and
@@ -1405,7 +1448,7 @@ static int proxy_step(struct xgw_conn *c)
 			c->resp.lim = 0;
 		}
 		buf_make_room(c->sb, &c->resp);
-		n = sock_read(u->fd, NULL, c->sb, &u->rd_ready, u->rdhup);
+		n = sock_read(UP_IO(u), c->sb, &u->rd_ready, u->rdhup);
 		if (n == IO_EOF)
 			return upstream_eof(c);
 		if (n < 0)
@@ -1431,7 +1474,7 @@ static int proxy_step(struct xgw_conn *c)
 		xgw_dtimer_disarm(w, &c->be_timer);
 	/* sb -> client. */
 	if (c->wr_ready && xfer_pending(&c->resp, c->sb)) {
-		n = xfer_flush(c->fd, c->tls, &c->resp, c->sb, &c->wr_ready);
+		n = xfer_flush(CL_IO(c), &c->resp, c->sb, &c->wr_ready);
 		if (n < 0) {
 			conn_close(c);
 			return STEP_STOP;
@@ -1573,6 +1616,54 @@ void xgw_conn_deadline(struct xgw_dtimer *t)
 	}
 	conn_step_local(c, 504, !c->req.complete);
 	xgw_conn_run(c);
+}
+
+struct xgw_conn *xgw_conn_new_stream(struct xgw_worker *w, struct xgw_h2s *s,
+				     const struct xgw_conn_addrs *a)
+{
+	struct xgw_conn *c;
+
+	if (xgw_dtimer_reserve(w, 3 * (w->n_conns + 1)))
+		return NULL;
+	c = conn_alloc(w);
+	if (!c)
+		return NULL;
+	c->ev.type = XGW_EV_CLIENT;
+	c->rq_timer.kind = XGW_DT_REQUEST;
+	c->be_timer.kind = XGW_DT_BACKEND;
+	c->bo_timer.kind = XGW_DT_BACKOFF;
+	c->fd = -1;
+	c->h2s = s;
+	c->w = w;
+	c->lsn = XGW_SNAP_NONE;
+	c->lfamily = a->lfamily;
+	c->lport = a->lport;
+	memcpy(c->laddr, a->laddr, 16);
+	c->pfamily = a->pfamily;
+	memcpy(c->paddr, a->paddr, 16);
+	c->secure = a->secure;
+	c->state = XGW_CS_HEAD;
+	c->rd_ready = c->wr_ready = true;
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	w->n_conns++;
+	xgw_timer_arm(w, &c->timer, XGW_T_HEADER);
+	return c;
+}
+
+void xgw_conn_release_socket(struct xgw_conn *c, struct xgw_conn_addrs *a)
+{
+	a->lfamily = c->lfamily;
+	a->lport = c->lport;
+	memcpy(a->laddr, c->laddr, 16);
+	a->pfamily = c->pfamily;
+	memcpy(a->paddr, c->paddr, 16);
+	a->secure = c->secure;
+	c->fd = -1;
+	c->tls = NULL;
+	conn_close(c);
 }
 
 void xgw_conn_drain(struct xgw_conn *c)

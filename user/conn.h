@@ -35,6 +35,23 @@ void xgw_conn_drain(struct xgw_conn *c);
  */
 void xgw_conns_listeners_gone(struct xgw_worker *w);
 
+/* The addresses of a client connection, handed from a connection to its HTTP/2 streams. */
+struct xgw_conn_addrs {
+	uint8_t lfamily, pfamily;
+	uint16_t lport;
+	uint8_t laddr[16], paddr[16];
+	bool secure;
+};
+
+/*
+ * A connection for HTTP/2 stream <s>: no socket, its client side is h2.c's
+ * (xgw_h2s_read / xgw_h2s_writev). Ready to read its request. NULL on ENOMEM.
+ */
+struct xgw_conn *xgw_conn_new_stream(struct xgw_worker *w, struct xgw_h2s *s,
+				     const struct xgw_conn_addrs *a);
+/* Close <c> but not its socket or TLS, which the caller has taken; *<a> gets its addresses. */
+void xgw_conn_release_socket(struct xgw_conn *c, struct xgw_conn_addrs *a);
+
 /* Close <c> at once, whatever it was doing (worker exit). */
 void xgw_conn_abort(struct xgw_conn *c);
 

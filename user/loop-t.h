@@ -24,6 +24,7 @@ enum xgw_ev_type {
 	XGW_EV_CTL,
 	XGW_EV_SIGNAL,
 	XGW_EV_MIRROR,
+	XGW_EV_H2, /* an HTTP/2 session's socket (h2.c) */
 };
 
 struct xgw_ev {
@@ -44,6 +45,7 @@ enum xgw_timer_kind {
 	XGW_T_CONNECT,	 /* upstream: connect */
 	XGW_T_POOL_IDLE, /* upstream: idle in its pool */
 	XGW_T_MIRROR,	 /* mirrored request: the whole fire-and-forget exchange */
+	XGW_T_H2_IDLE,	 /* HTTP/2 session without streams */
 	XGW_T__MAX,
 };
 
@@ -116,6 +118,7 @@ struct xgw_conn;
 struct xgw_upconn;
 struct xgw_tls_set;
 struct xgw_tls_cache;
+struct xgw_h2;
 struct xgw_pool;
 struct xgw_mirror;
 
@@ -145,6 +148,11 @@ struct xgw_worker {
 	uint32_t n_free_conns;
 	struct xgw_buf *free_bufs;
 	uint32_t n_free_bufs;
+
+	struct xgw_h2 *h2s; /* HTTP/2 sessions */
+	uint32_t n_h2;
+	struct xgw_h2 *h2_dirty; /* sessions with frames to send or streams to run */
+	struct xgw_h2 *dead_h2;	 /* closed during this batch, freed after it */
 
 	struct xgw_mirror *mirrors; /* mirrored requests in flight */
 	uint32_t n_mirrors;

@@ -25,6 +25,7 @@
 #include "xgw/log.h"
 
 #include "conn.h"
+#include "h2.h"
 #include "loop.h"
 #include "mirror.h"
 #include "rewrite.h"
@@ -47,6 +48,7 @@ static const uint32_t timer_dur[XGW_T__MAX] = {
 	[XGW_T_CONNECT] = XGW_CONNECT_TIMEOUT_MS,
 	[XGW_T_POOL_IDLE] = XGW_POOL_IDLE_TIMEOUT_MS,
 	[XGW_T_MIRROR] = XGW_MIRROR_TIMEOUT_MS,
+	[XGW_T_H2_IDLE] = XGW_KEEPALIVE_TIMEOUT_MS,
 };
 /* clang-format on */
 
@@ -349,6 +351,7 @@ void xgw_worker_drain(struct xgw_worker *w)
 			close(w->lsocks[i].fd);
 		w->lsocks[i].fd = -1;
 	}
+	xgw_h2_drain_all(w);
 	for (c = w->conns; c; c = next) {
 		next = c->next;
 		xgw_conn_drain(c);
@@ -543,8 +546,10 @@ static void run_timers(struct xgw_worker *w)
 				xgw_conn_timeout(container_of(t, struct xgw_conn, timer));
 			else if (k <= XGW_T_UPSTREAM_LAST)
 				xgw_upconn_timeout(w, container_of(t, struct xgw_upconn, timer));
-			else
+			else if (k == XGW_T_MIRROR)
 				xgw_mirror_timeout(w, container_of(t, struct xgw_mirror, timer));
+			else
+				xgw_h2_timer(t);
 		}
 	}
 	while (w->dheap_n && w->dheap[0]->deadline <= w->now) {
@@ -617,15 +622,19 @@ int xgw_worker_run(struct xgw_worker *w)
 			case XGW_EV_MIRROR:
 				xgw_mirror_event(w, (struct xgw_mirror *)ev, evs[i].events);
 				break;
+			case XGW_EV_H2:
+				xgw_h2_event((struct xgw_h2 *)ev, evs[i].events);
+				break;
 			}
 		}
 		run_timers(w);
+		xgw_h2_flush_all(w);
 		if (w->accept_paused && !w->draining && w->now >= w->accept_resume)
 			lsocks_resume(w);
 		xgw_conns_reap(w);
 		xgw_upconns_reap(w);
 		xgw_mirrors_reap(w);
-		if (w->draining && (!w->n_conns || w->now >= w->drain_deadline)) {
+		if (w->draining && ((!w->n_conns && !w->n_h2) || w->now >= w->drain_deadline)) {
 			log_info("drained: %u connections left, exiting", w->n_conns);
 			return 0;
 		}
@@ -634,6 +643,7 @@ int xgw_worker_run(struct xgw_worker *w)
 
 void xgw_worker_fini(struct xgw_worker *w)
 {
+	xgw_h2_free_all(w);
 	xgw_conns_free(w);
 	xgw_mirrors_free(w);
 	xgw_pools_free(w);

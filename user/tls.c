@@ -228,20 +228,43 @@ static int servername_cb(SSL *s, int *alert, void *arg)
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/* Is protocol <name> (<len> bytes) in the client's ALPN list <in>? Points *<out> at it. */
+static bool alpn_offered(const unsigned char *in, unsigned int inlen, const char *name,
+			 unsigned char len, const unsigned char **out)
+{
+	for (unsigned int i = 0; i < inlen; i += 1u + in[i]) {
+		if (in[i] == len && i + 1u + len <= inlen && !memcmp(in + i + 1, name, len)) {
+			*out = in + i + 1;
+			return true;
+		}
+	}
+	return false;
+}
+
 static int alpn_cb(SSL *s, const unsigned char **out, unsigned char *outlen,
 		   const unsigned char *in, unsigned int inlen, void *arg)
 {
 	(void)s;
 	(void)arg;
-	/* HTTP/1.1 only, for now: a client that offers nothing we speak goes on without ALPN. */
-	for (unsigned int i = 0; i < inlen; i += 1u + in[i]) {
-		if (in[i] == 8 && i + 9 <= inlen && !memcmp(in + i + 1, "http/1.1", 8)) {
-			*out = in + i + 1;
-			*outlen = 8;
-			return SSL_TLSEXT_ERR_OK;
-		}
+	/* h2 when offered, then http/1.1; a client that offers neither goes on without ALPN */
+	if (alpn_offered(in, inlen, "h2", 2, out)) {
+		*outlen = 2;
+		return SSL_TLSEXT_ERR_OK;
+	}
+	if (alpn_offered(in, inlen, "http/1.1", 8, out)) {
+		*outlen = 8;
+		return SSL_TLSEXT_ERR_OK;
 	}
 	return SSL_TLSEXT_ERR_NOACK;
+}
+
+bool xgw_tls_alpn_h2(const SSL *s)
+{
+	const unsigned char *p;
+	unsigned int len;
+
+	SSL_get0_alpn_selected(s, &p, &len);
+	return len == 2 && !memcmp(p, "h2", 2);
 }
 
 /* --- contexts ----------------------------------------------------------- */

@@ -53,6 +53,9 @@ SSL *xgw_tls_new_conn(struct xgw_tls_set *t, uint32_t lsn, int fd);
 /* Progress of the handshake: 1 done, 0 waiting (*rd_ready / *wr_ready cleared), -1 failed. */
 int xgw_tls_handshake(SSL *s, bool *rd_ready, bool *wr_ready);
 
+/* Did ALPN choose HTTP/2 on this connection? */
+bool xgw_tls_alpn_h2(const SSL *s);
+
 /* Close: send close_notify if the socket takes it now, then free. NULL is accepted. */
 void xgw_tls_close(SSL *s);
 

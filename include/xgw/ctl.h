@@ -46,6 +46,8 @@ enum xgw_worker_stat {
 	XGW_WSTAT_TLS_HANDSHAKES, /* completed (full or resumed) */
 	XGW_WSTAT_TLS_RESUMED,	  /* of them, resumed from a session ticket */
 	XGW_WSTAT_TLS_FAILED,	  /* handshakes that failed (protocol, certificate, reset) */
+	XGW_WSTAT_H2_CONNS,	  /* HTTP/2 sessions (ALPN h2 or h2c prior knowledge) */
+	XGW_WSTAT_H2_STREAMS,	  /* HTTP/2 requests */
 	XGW_WSTAT__MAX,
 };
 

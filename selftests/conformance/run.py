@@ -132,6 +132,9 @@ class Topology:
             logf = os.path.join(self.tmp, f"echo-{pod}.log")
             cmd = ["nsenter", f"--net=/run/netns/{self.ns_n}", os.path.join(self.build, "tools/xgw-echo"),
                    "--mode", "json", "--name", pod, "--namespace", ns]
+            # echo-basic's port 3001 speaks h2c only (cases.json "backends"): HTTP/1.1 gets 400
+            if 3001 in ports:
+                cmd += ["--h2c-port", "3001"]
             for p in sorted(ports)[:8]:
                 cmd += ["--listen", f"{v4}:{p}", "--listen", f"[{v6}]:{p}"]
             out = open(logf, "w")

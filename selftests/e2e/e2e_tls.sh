@@ -29,7 +29,7 @@ for tool in openssl curl python3; do
 		exit 0
 	fi
 done
-e2e_begin 11
+e2e_begin 14
 
 # --- certificates: a CA for servers, one for clients ---------------------
 mkdir -p "$CONF" "$PKI"
@@ -140,12 +140,13 @@ nsenter --net=/run/netns/"$NS_N" "$BUILD/agent/xgw-agent" --config-dir "$CONF" \
 	--status-file "$STATUS" </dev/null >"$TMP/agent.log" 2>&1 &
 PIDS+=($!)
 
-# curl to the Gateway for <host> on <port>, trusting the server CA; extra args follow.
+# curl to the Gateway for <host> on <port> (path $TPATH, default /), trusting the
+# server CA; extra args follow.
 tcurl() { # host port args...
 	local h=$1 p=$2
 	shift 2
-	cx curl -s --max-time 3 --cacert "$PKI/server-ca.crt" --resolve "$h:$p:$GW" "$@" \
-		"https://$h:$p/"
+	cx curl -s --max-time 5 --cacert "$PKI/server-ca.crt" --resolve "$h:$p:$GW" "$@" \
+		"https://$h:$p${TPATH:-/}"
 }
 code() { tcurl "$@" -o /dev/null -w '%{http_code}'; }
 # The subject CN the Gateway presents for server name <sni> on <port>.
@@ -158,7 +159,7 @@ served_cn() { # sni (empty: none) port
 
 up() { [ "$(code a.example.test 443)" = 200 ]; }
 wait_for 150 up
-body=$(tcurl a.example.test 443)
+body=$(tcurl a.example.test 443 --http1.1)
 xfp=$(echo "$body" | python3 -c 'import json,sys; print(json.load(sys.stdin)["headers"]["X-Forwarded-Proto"][0])' 2>/dev/null)
 if [ "$xfp" = https ]; then
 	ok "HTTPS request answered through TLS; the backend sees X-Forwarded-Proto: https"
@@ -177,13 +178,52 @@ fi
 
 alpn() { # offered list
 	echo | cx openssl s_client -connect "$GW:443" -servername a.example.test -alpn "$1" 2>/dev/null |
-		grep -E '^(ALPN protocol|No ALPN)'
+		grep -aE '^(ALPN protocol|No ALPN)'
 }
-a1=$(alpn h2,http/1.1) a2=$(alpn h2)
-if [ "$a1" = "ALPN protocol: http/1.1" ] && [ "$a2" = "No ALPN negotiated" ]; then
-	ok "ALPN: http/1.1 chosen, a client offering only h2 gets no ALPN"
+a1=$(alpn h2,http/1.1) a2=$(alpn http/1.1) a3=$(alpn spdy/3)
+if [ "$a1" = "ALPN protocol: h2" ] && [ "$a2" = "ALPN protocol: http/1.1" ] &&
+	[ "$a3" = "No ALPN negotiated" ]; then
+	ok "ALPN: h2 when offered, else http/1.1, else none"
 else
-	not_ok "ALPN: http/1.1 chosen, a client offering only h2 gets no ALPN" "$a1 / $a2"
+	not_ok "ALPN: h2 when offered, else http/1.1, else none" "$a1 / $a2 / $a3"
+fi
+
+# HTTP/2: over TLS (ALPN h2) and in cleartext with prior knowledge (h2c).
+v=$(tcurl a.example.test 443 --http2 -o /dev/null -w '%{http_version} %{http_code}')
+c=$(cx curl -s --max-time 3 --http2-prior-knowledge -o /dev/null -w '%{http_version} %{http_code}' \
+	-H 'Host: a.example.test' "http://$GW/")
+hd=$(tcurl a.example.test 443 --http2 -I -o /dev/null -w '%{http_version} %{http_code} %{size_download}')
+if [ "$v" = "2 200" ] && [ "$c" = "2 200" ] && [ "$hd" = "2 200 0" ]; then
+	ok "HTTP/2 over TLS (ALPN h2) and h2c with prior knowledge; HEAD has no body"
+else
+	not_ok "HTTP/2 over TLS and h2c" "h2: $v, h2c: $c, HEAD: $hd"
+fi
+
+# Bodies larger than the stream windows and send buffers, both ways, with and
+# without a length (chunked on the HTTP/1.1 side).
+python3 -c 'import sys; sys.stdout.write("".join(chr(97 + i % 26) for i in range(1000000)))' >"$TMP/pattern"
+want=$(sha256sum <"$TMP/pattern" | cut -c1-64)
+got1=$(TPATH=/bytes/1000000 tcurl a.example.test 443 --http2 | sha256sum | cut -c1-64)
+got2=$(TPATH='/bytes/1000000?chunked' tcurl a.example.test 443 --http2 | sha256sum | cut -c1-64)
+head -c 300000 "$TMP/pattern" >"$TMP/upload"
+up1=$(tcurl a.example.test 443 --http2 --data-binary @"$TMP/upload" -o /dev/null -w '%{http_version} %{http_code}')
+up2=$(cx sh -c "cat '$TMP/upload' | curl -s --max-time 5 --cacert '$PKI/server-ca.crt' --resolve a.example.test:443:$GW --http2 -T - -o /dev/null -w '%{http_version} %{http_code}' https://a.example.test/up")
+if [ "$got1" = "$want" ] && [ "$got2" = "$want" ] && [ "$up1" = "2 200" ] && [ "$up2" = "2 200" ]; then
+	ok "HTTP/2 bodies of 1 MB down (length and chunked) and 300 kB up (length and none), intact"
+else
+	not_ok "HTTP/2 large bodies" "down: $got1 / $got2 want $want, up: $up1 / $up2"
+fi
+
+if command -v h2load >/dev/null; then
+	cx timeout 30 h2load -n 2000 -c 4 -m 20 "https://$GW/" -H ':authority: a.example.test' \
+		>"$TMP/h2load.out" 2>&1
+	if grep -q '2000 succeeded' "$TMP/h2load.out" && grep -q '2000 2xx' "$TMP/h2load.out"; then
+		ok "h2load: 2000 requests on 4 connections, 20 streams each at a time, all 2xx"
+	else
+		not_ok "h2load multiplexed" "$(grep -E 'requests:|status codes:' "$TMP/h2load.out")"
+	fi
+else
+	ok "h2load multiplexed # SKIP h2load is not installed (package nghttp2-client)"
 fi
 
 v11=$(echo | cx openssl s_client -connect "$GW:443" -servername a.example.test -tls1_1 2>&1 | grep -c 'BEGIN CERTIFICATE')

@@ -1,0 +1,1071 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * HTTP/2 sessions with clients (see h2.h).
+ *
+ * A session owns the client socket (and its TLS) and an nghttp2 server
+ * session. Frames are read and handed to nghttp2, whose callbacks build each
+ * stream's request as HTTP/1.1 bytes and start a socketless exchange
+ * (conn.c) for it; what the exchanges answer is queued in nghttp2 and sent
+ * once per event batch (xgw_h2_flush_all), so the frames of many streams
+ * share a write and a TLS record.
+ *
+ * Flow control: request body bytes are given back to the client's windows
+ * only when the exchange takes them (nghttp2_session_consume), so a stream
+ * buffers at most its window. Response bodies are buffered up to H2_OUT_MAX
+ * per stream; a full buffer stops the exchange's writes until DATA frames
+ * drain it.
+ *
+ * Limits: H2_MAX_STREAMS concurrent streams, a header list of at most
+ * H2_MAX_HEADER_LIST bytes (RFC 7541 sizes: the decoded size, so an HPACK
+ * bomb resets its stream), nghttp2's rate limit on streams reset by the
+ * client (rapid reset) and on CONTINUATION frames, and its SETTINGS and
+ * outbound ACK limits.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <nghttp2/nghttp2.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "xgw/log.h"
+
+#include "conn.h"
+#include "h2.h"
+#include "http1.h"
+#include "loop.h"
+#include "tls.h"
+
+#define H2_MAX_STREAMS 100
+#define H2_MAX_HEADER_LIST 32768
+#define H2_OUT_MAX 65536    /* response body bytes buffered per stream */
+#define H2_SEND_BATCH 65536 /* frames gathered before a write */
+#define H2_READ 16384
+
+/* A byte queue: [off, len) pending. */
+struct bytes {
+	char *p;
+	size_t len, off, cap;
+};
+
+static int bytes_put(struct bytes *b, const void *d, size_t n)
+{
+	if (b->off && b->off == b->len)
+		b->off = b->len = 0;
+	if (b->len + n > b->cap) {
+		if (b->off) {
+			memmove(b->p, b->p + b->off, b->len - b->off);
+			b->len -= b->off;
+			b->off = 0;
+		}
+		if (b->len + n > b->cap) {
+			size_t cap = b->cap ? b->cap : 256;
+			char *p;
+
+			while (cap < b->len + n)
+				cap *= 2;
+			p = realloc(b->p, cap);
+			if (!p)
+				return -ENOMEM;
+			b->p = p;
+			b->cap = cap;
+		}
+	}
+	memcpy(b->p + b->len, d, n);
+	b->len += n;
+	return 0;
+}
+
+static int bytes_str(struct bytes *b, const char *s)
+{
+	return bytes_put(b, s, strlen(s));
+}
+
+static size_t bytes_pending(const struct bytes *b)
+{
+	return b->len - b->off;
+}
+
+static void bytes_free(struct bytes *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+struct xgw_h2 {
+	struct xgw_ev ev; /* XGW_EV_H2 */
+	struct xgw_worker *w;
+	int fd;
+	SSL *tls;
+	nghttp2_session *s;
+	struct xgw_conn_addrs addrs;
+	struct xgw_timer timer; /* XGW_T_H2_IDLE */
+	bool rd_ready, wr_ready, eof, dead, dirty, draining;
+	struct bytes out; /* frames not written yet */
+	struct xgw_h2s *streams;
+	uint32_t n_streams;
+	struct xgw_h2s *runq, *runq_tail;
+	struct xgw_h2 *prev, *next; /* w->h2s */
+	struct xgw_h2 *dirty_next;  /* w->h2_dirty, w->dead_h2 */
+};
+
+enum {
+	RB_NONE,
+	RB_LENGTH,
+	RB_CHUNKED,
+	RB_EOF
+};
+enum {
+	CK_SIZE,
+	CK_EXT,
+	CK_SIZE_LF,
+	CK_DATA,
+	CK_DATA_CR,
+	CK_DATA_LF,
+	CK_TRAILER,
+	CK_END
+};
+
+struct xgw_h2s {
+	struct xgw_h2 *h;
+	int32_t id;
+	struct xgw_conn *c; /* the exchange, NULL once it ended */
+	/* the request, as HTTP/1.1 bytes */
+	struct bytes in, head, cookie, method, path, authority;
+	size_t hlist;	   /* header list size so far (RFC 7541 sizes) */
+	size_t unconsumed; /* DATA bytes not yet given back to flow control */
+	bool has_cl, chunked_req, req_end, head_req;
+	/* the response */
+	struct bytes rhead; /* its HTTP/1.1 head until complete */
+	struct bytes out;   /* body bytes for DATA frames */
+	uint8_t framing;
+	uint64_t left;
+	int ck_state;
+	uint64_t ck_left;
+	bool submitted, body_end, done, deferred, in_runq, closed;
+	struct xgw_h2s *prev, *next, *run_next;
+};
+
+static void h2_dirty(struct xgw_h2 *h)
+{
+	if (h->dirty || h->dead)
+		return;
+	h->dirty = true;
+	h->dirty_next = h->w->h2_dirty;
+	h->w->h2_dirty = h;
+}
+
+static void stream_run(struct xgw_h2s *s)
+{
+	struct xgw_h2 *h = s->h;
+
+	if (s->in_runq || !s->c)
+		return;
+	s->in_runq = true;
+	s->run_next = NULL;
+	if (h->runq_tail)
+		h->runq_tail->run_next = s;
+	else
+		h->runq = s;
+	h->runq_tail = s;
+	h2_dirty(h);
+}
+
+static void stream_free(struct xgw_h2s *s)
+{
+	struct xgw_h2 *h = s->h;
+
+	if (s->in_runq) { /* freed when the queue reaches it */
+		s->closed = true;
+		return;
+	}
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		h->streams = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	h->n_streams--;
+	bytes_free(&s->in);
+	bytes_free(&s->head);
+	bytes_free(&s->cookie);
+	bytes_free(&s->method);
+	bytes_free(&s->path);
+	bytes_free(&s->authority);
+	bytes_free(&s->rhead);
+	bytes_free(&s->out);
+	free(s);
+}
+
+/* The exchange of <s> goes away with the stream (client reset, session closed). */
+static void stream_abort_exchange(struct xgw_h2s *s)
+{
+	struct xgw_conn *c = s->c;
+
+	if (!c)
+		return;
+	s->c = NULL;
+	c->h2s = NULL; /* conn_close() must not call back */
+	xgw_conn_abort(c);
+}
+
+/* --- the request: nghttp2 callbacks ------------------------------------- */
+
+static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame, void *user)
+{
+	struct xgw_h2 *h = user;
+	struct xgw_h2s *s;
+
+	if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	s->h = h;
+	s->id = frame->hd.stream_id;
+	s->next = h->streams;
+	if (h->streams)
+		h->streams->prev = s;
+	h->streams = s;
+	h->n_streams++;
+	xgw_timer_disarm(&h->timer);
+	nghttp2_session_set_stream_user_data(session, s->id, s);
+	return 0;
+}
+
+static bool name_is(const uint8_t *n, size_t len, const char *lit)
+{
+	return len == strlen(lit) && !memcmp(n, lit, len);
+}
+
+static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
+		     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+		     void *user)
+{
+	struct xgw_h2s *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+	int err = 0;
+
+	(void)flags;
+	(void)user;
+	if (!s || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0; /* trailers are not passed on */
+	s->hlist += namelen + valuelen + 32;
+	if (s->hlist > H2_MAX_HEADER_LIST)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* the stream is reset */
+	if (namelen && name[0] == ':') {
+		if (name_is(name, namelen, ":method"))
+			err = bytes_put(&s->method, value, valuelen);
+		else if (name_is(name, namelen, ":path"))
+			err = bytes_put(&s->path, value, valuelen);
+		else if (name_is(name, namelen, ":authority"))
+			err = bytes_put(&s->authority, value, valuelen);
+		else if (!name_is(name, namelen, ":scheme"))
+			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* :protocol: no extended CONNECT */
+		return err ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
+	}
+	if (name_is(name, namelen, "host")) {
+		/* :authority wins; Host stands in for it when it is absent */
+		if (!bytes_pending(&s->authority))
+			err = bytes_put(&s->authority, value, valuelen);
+		return err ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
+	}
+	if (name_is(name, namelen, "te"))
+		return 0; /* "trailers" only (nghttp2 checks): hop-by-hop in HTTP/1.1 */
+	if (name_is(name, namelen, "cookie")) {
+		/* RFC 9113 section 8.2.3: one Cookie line, crumbs joined with "; " */
+		if (bytes_pending(&s->cookie))
+			err = bytes_str(&s->cookie, "; ");
+		err = err ?: bytes_put(&s->cookie, value, valuelen);
+		return err ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
+	}
+	if (name_is(name, namelen, "content-length"))
+		s->has_cl = true;
+	if (bytes_put(&s->head, name, namelen) || bytes_str(&s->head, ": ") ||
+	    bytes_put(&s->head, value, valuelen) || bytes_str(&s->head, "\r\n"))
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	return 0;
+}
+
+/* The request head is complete: make it HTTP/1.1 and start the exchange. */
+static int request_start(struct xgw_h2 *h, struct xgw_h2s *s, bool end_stream)
+{
+	struct bytes *in = &s->in;
+
+	s->head_req = bytes_pending(&s->method) == 4 && !memcmp(s->method.p, "HEAD", 4);
+	s->chunked_req = !end_stream && !s->has_cl;
+	if (bytes_put(in, s->method.p, bytes_pending(&s->method)) || bytes_str(in, " ") ||
+	    bytes_put(in, s->path.p, bytes_pending(&s->path)) ||
+	    bytes_str(in, " HTTP/1.1\r\nHost: ") ||
+	    bytes_put(in, s->authority.p, bytes_pending(&s->authority)) || bytes_str(in, "\r\n") ||
+	    bytes_put(in, s->head.p, bytes_pending(&s->head)) ||
+	    (bytes_pending(&s->cookie) &&
+	     (bytes_str(in, "Cookie: ") || bytes_put(in, s->cookie.p, bytes_pending(&s->cookie)) ||
+	      bytes_str(in, "\r\n"))) ||
+	    (s->chunked_req && bytes_str(in, "Transfer-Encoding: chunked\r\n")) ||
+	    bytes_str(in, "\r\n"))
+		return -ENOMEM;
+	bytes_free(&s->head);
+	bytes_free(&s->cookie);
+	s->req_end = end_stream;
+	s->c = xgw_conn_new_stream(h->w, s, &h->addrs);
+	if (!s->c)
+		return -ENOMEM;
+	h->w->stats[XGW_WSTAT_H2_STREAMS]++;
+	stream_run(s);
+	return 0;
+}
+
+static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user)
+{
+	struct xgw_h2s *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+	bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+
+	if (!s)
+		return 0;
+	if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+		if (request_start(user, s, end)) {
+			nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, s->id,
+						  NGHTTP2_INTERNAL_ERROR);
+			return 0;
+		}
+		return 0;
+	}
+	if ((frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) && end &&
+	    !s->req_end) {
+		s->req_end = true;
+		if (s->chunked_req && bytes_str(&s->in, "0\r\n\r\n"))
+			return NGHTTP2_ERR_CALLBACK_FAILURE;
+		if (s->c)
+			s->c->rd_ready = true;
+		stream_run(s);
+	}
+	return 0;
+}
+
+static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, const uint8_t *data,
+			 size_t len, void *user)
+{
+	struct xgw_h2s *s = nghttp2_session_get_stream_user_data(session, id);
+	char size[24];
+
+	(void)flags;
+	(void)user;
+	if (!s || !s->c) {
+		nghttp2_session_consume(session, id, len);
+		return 0;
+	}
+	if (s->chunked_req) {
+		snprintf(size, sizeof(size), "%zx\r\n", len);
+		if (bytes_str(&s->in, size) || bytes_put(&s->in, data, len) ||
+		    bytes_str(&s->in, "\r\n"))
+			return NGHTTP2_ERR_CALLBACK_FAILURE;
+	} else if (bytes_put(&s->in, data, len)) {
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	}
+	s->unconsumed += len;
+	s->c->rd_ready = true;
+	stream_run(s);
+	return 0;
+}
+
+static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t code, void *user)
+{
+	struct xgw_h2s *s = nghttp2_session_get_stream_user_data(session, id);
+	struct xgw_h2 *h = user;
+
+	(void)code;
+	if (!s)
+		return 0;
+	nghttp2_session_set_stream_user_data(session, id, NULL);
+	stream_abort_exchange(s);
+	stream_free(s);
+	if (!h->n_streams && !h->dead)
+		xgw_timer_arm(h->w, &h->timer, XGW_T_H2_IDLE);
+	return 0;
+}
+
+/* --- the request: the exchange's side ----------------------------------- */
+
+ssize_t xgw_h2s_read(struct xgw_h2s *s, struct xgw_buf *b, bool *rd_ready)
+{
+	size_t room = XGW_BUF_CAP - b->end, n = bytes_pending(&s->in), k;
+
+	if (n > room)
+		n = room;
+	memcpy(b->data + b->end, s->in.p + s->in.off, n);
+	b->end += (uint32_t)n;
+	s->in.off += n;
+	if (!bytes_pending(&s->in)) {
+		s->in.off = s->in.len = 0;
+		*rd_ready = false;
+	}
+	/* Give the client's windows back what left the stream's buffer (chunk framing
+	 * counts as data here: the window opens a few bytes early, never late). */
+	k = n < s->unconsumed ? n : s->unconsumed;
+	if (k) {
+		s->unconsumed -= k;
+		nghttp2_session_consume(s->h->s, s->id, k);
+		h2_dirty(s->h);
+	}
+	return (ssize_t)n;
+}
+
+/* --- the response ------------------------------------------------------- */
+
+static ssize_t data_read(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
+			 uint32_t *flags, nghttp2_data_source *source, void *user)
+{
+	struct xgw_h2s *s = source->ptr;
+	size_t n = bytes_pending(&s->out);
+
+	(void)session;
+	(void)id;
+	(void)user;
+	if (n > length)
+		n = length;
+	memcpy(buf, s->out.p + s->out.off, n);
+	s->out.off += n;
+	if (!bytes_pending(&s->out)) {
+		s->out.off = s->out.len = 0;
+		if (s->body_end) {
+			*flags |= NGHTTP2_DATA_FLAG_EOF;
+			return (ssize_t)n;
+		}
+	}
+	if (n && s->c && !s->c->wr_ready) { /* room again: the exchange may write */
+		s->c->wr_ready = true;
+		stream_run(s);
+	}
+	if (!n) {
+		s->deferred = true;
+		return NGHTTP2_ERR_DEFERRED;
+	}
+	return (ssize_t)n;
+}
+
+static bool hop_by_hop(const char *n, size_t len)
+{
+	return xgw_h1_name_eq(n, len, "connection") || xgw_h1_name_eq(n, len, "keep-alive") ||
+	       xgw_h1_name_eq(n, len, "proxy-connection") ||
+	       xgw_h1_name_eq(n, len, "transfer-encoding") || xgw_h1_name_eq(n, len, "upgrade");
+}
+
+/* The response head is parsed in <r>: HEADERS (and a data source unless it has no body). */
+static int submit_response(struct xgw_h2s *s, const struct xgw_h1_response *r)
+{
+	nghttp2_nv nva[XGW_H1_MAX_HEADERS + 1];
+	char status[4], names[8192];
+	size_t n = 0, used = 0;
+	nghttp2_data_provider prd = { .source.ptr = s, .read_callback = data_read };
+	int rv;
+
+	snprintf(status, sizeof(status), "%03u", (unsigned)r->status % 1000);
+	nva[n++] =
+		(nghttp2_nv){ (uint8_t *)":status", (uint8_t *)status, 7, 3, NGHTTP2_NV_FLAG_NONE };
+	for (size_t i = 0; i < r->n_headers; i++) {
+		const struct xgw_h1_header *hd = &r->headers[i];
+
+		if (hop_by_hop(hd->name, hd->name_len))
+			continue;
+		if (used + hd->name_len > sizeof(names))
+			return -E2BIG;
+		/* HTTP/2 field names are lower-case */
+		for (size_t k = 0; k < hd->name_len; k++) {
+			char ch = hd->name[k];
+
+			names[used + k] = ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch;
+		}
+		nva[n++] = (nghttp2_nv){ (uint8_t *)names + used, (uint8_t *)hd->value,
+					 hd->name_len, hd->value_len, NGHTTP2_NV_FLAG_NONE };
+		used += hd->name_len;
+	}
+	switch (r->body) {
+	case XGW_H1_BODY_LENGTH:
+		s->framing = r->content_length ? RB_LENGTH : RB_NONE;
+		s->left = r->content_length;
+		break;
+	case XGW_H1_BODY_CHUNKED:
+		s->framing = RB_CHUNKED;
+		s->ck_state = CK_SIZE;
+		break;
+	case XGW_H1_BODY_EOF:
+		s->framing = RB_EOF;
+		break;
+	default:
+		s->framing = RB_NONE;
+		break;
+	}
+	s->body_end = s->framing == RB_NONE;
+	rv = nghttp2_submit_response(s->h->s, s->id, nva, n, s->body_end ? NULL : &prd);
+	s->submitted = true;
+	return rv ? -EPROTO : 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/*
+ * Decode chunked bytes of <p>[0, <len>) into s->out, at most <space> data
+ * bytes. Returns the input bytes consumed, -EPROTO on bad framing.
+ */
+static ssize_t dechunk(struct xgw_h2s *s, const char *p, size_t len, size_t space)
+{
+	size_t i = 0;
+
+	while (i < len && s->ck_state != CK_END) {
+		char ch = p[i];
+		int v;
+
+		switch (s->ck_state) {
+		case CK_SIZE:
+			if ((v = hexval(ch)) >= 0) {
+				if (s->ck_left >> 58)
+					return -EPROTO;
+				s->ck_left = s->ck_left << 4 | (uint64_t)v;
+			} else if (ch == ';' || ch == ' ' || ch == '\t') {
+				s->ck_state = CK_EXT;
+			} else if (ch == '\r') {
+				s->ck_state = CK_SIZE_LF;
+			} else {
+				return -EPROTO;
+			}
+			i++;
+			break;
+		case CK_EXT:
+			if (ch == '\r')
+				s->ck_state = CK_SIZE_LF;
+			i++;
+			break;
+		case CK_SIZE_LF:
+			if (ch != '\n')
+				return -EPROTO;
+			s->ck_state = s->ck_left ? CK_DATA : CK_TRAILER;
+			s->left = 0; /* trailer line length */
+			i++;
+			break;
+		case CK_DATA: {
+			size_t k = len - i;
+
+			if (k > s->ck_left)
+				k = (size_t)s->ck_left;
+			if (k > space)
+				k = space;
+			if (!k)
+				return (ssize_t)i; /* the send buffer is full */
+			if (bytes_put(&s->out, p + i, k))
+				return -ENOMEM;
+			space -= k;
+			s->ck_left -= k;
+			i += k;
+			if (!s->ck_left)
+				s->ck_state = CK_DATA_CR;
+			break;
+		}
+		case CK_DATA_CR:
+			if (ch != '\r')
+				return -EPROTO;
+			s->ck_state = CK_DATA_LF;
+			i++;
+			break;
+		case CK_DATA_LF:
+			if (ch != '\n')
+				return -EPROTO;
+			s->ck_state = CK_SIZE;
+			i++;
+			break;
+		case CK_TRAILER: /* trailer lines until an empty one; not passed on */
+			if (ch == '\n') {
+				if (s->left <= 1)
+					s->ck_state = CK_END;
+				s->left = 0;
+			} else {
+				s->left++;
+			}
+			i++;
+			break;
+		}
+	}
+	if (s->ck_state == CK_END)
+		s->body_end = true;
+	return (ssize_t)i;
+}
+
+/* Take response bytes of <p>[0, <len>) as far as the head and the send buffer allow. */
+static ssize_t take(struct xgw_h2s *s, const char *p, size_t len, bool *full)
+{
+	if (!s->submitted) {
+		struct xgw_h1_response r;
+		size_t before = bytes_pending(&s->rhead), from = before > 3 ? before - 3 : 0;
+		char *end;
+		int rc;
+
+		if (bytes_put(&s->rhead, p, len))
+			return -ENOMEM;
+		end = memmem(s->rhead.p + s->rhead.off + from, bytes_pending(&s->rhead) - from,
+			     "\r\n\r\n", 4);
+		if (!end)
+			return bytes_pending(&s->rhead) > XGW_BUF_CAP ? -EPROTO : (ssize_t)len;
+		size_t hlen = (size_t)(end + 4 - (s->rhead.p + s->rhead.off));
+
+		rc = xgw_h1_parse_response(s->rhead.p + s->rhead.off, hlen, s->head_req, &r);
+		if (rc <= 0)
+			return -EPROTO;
+		if (r.status >= 200 && submit_response(s, &r))
+			return -EPROTO;
+		/* 1xx: informational, not passed on; the final head follows */
+		bytes_free(&s->rhead);
+		return (ssize_t)(hlen - before);
+	}
+	if (s->body_end)
+		return (ssize_t)len; /* nothing follows a body: a stray byte is dropped */
+	size_t space = H2_OUT_MAX - bytes_pending(&s->out), k = len;
+	ssize_t n;
+
+	if (!space) {
+		*full = true;
+		return 0;
+	}
+	switch (s->framing) {
+	case RB_CHUNKED:
+		n = dechunk(s, p, len, space);
+		if (n >= 0 && (size_t)n < len && s->ck_state == CK_DATA)
+			*full = true;
+		return n;
+	case RB_LENGTH:
+		if (k > s->left)
+			k = (size_t)s->left;
+		break;
+	default:
+		break;
+	}
+	if (k > space) {
+		k = space;
+		*full = true;
+	}
+	if (bytes_put(&s->out, p, k))
+		return -ENOMEM;
+	if (s->framing == RB_LENGTH && !(s->left -= k))
+		s->body_end = true;
+	return (ssize_t)k;
+}
+
+ssize_t xgw_h2s_writev(struct xgw_h2s *s, const struct iovec *iov, int n, bool *wr_ready)
+{
+	size_t taken = 0;
+	bool full = false;
+
+	for (int i = 0; i < n && !full; i++) {
+		const char *p = iov[i].iov_base;
+		size_t len = iov[i].iov_len;
+
+		while (len && !full) {
+			ssize_t k = take(s, p, len, &full);
+
+			if (k < 0) {
+				log_debug("HTTP/2 stream %d: the response does not convert",
+					  (int)s->id);
+				return k;
+			}
+			p += k;
+			len -= (size_t)k;
+			taken += (size_t)k;
+		}
+	}
+	if (full)
+		*wr_ready = false;
+	if (s->submitted && s->deferred && (bytes_pending(&s->out) || s->body_end)) {
+		s->deferred = false;
+		nghttp2_session_resume_data(s->h->s, s->id);
+	}
+	h2_dirty(s->h);
+	return (ssize_t)taken;
+}
+
+void xgw_h2s_done(struct xgw_h2s *s)
+{
+	s->done = true;
+	if (s->framing == RB_EOF)
+		s->body_end = true;
+	if (s->submitted && s->deferred) {
+		s->deferred = false;
+		nghttp2_session_resume_data(s->h->s, s->id);
+	}
+	h2_dirty(s->h);
+}
+
+void xgw_h2s_detach(struct xgw_h2s *s)
+{
+	struct xgw_h2 *h = s->h;
+
+	s->c = NULL;
+	if (!s->submitted || !s->body_end)
+		nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
+	/* request bytes never taken: the connection's window gets them back */
+	if (s->unconsumed) {
+		nghttp2_session_consume_connection(h->s, s->unconsumed);
+		s->unconsumed = 0;
+	}
+	h2_dirty(h);
+}
+
+/* --- the session's socket ----------------------------------------------- */
+
+/* Read into <buf>: bytes, 0 when nothing is there (rd_ready cleared), -1 at EOF or on an error. */
+static ssize_t h2_recv(struct xgw_h2 *h, char *buf, size_t len)
+{
+	ssize_t n;
+
+	if (h->tls) {
+		size_t got;
+		int r;
+
+		ERR_clear_error();
+		r = SSL_read_ex(h->tls, buf, len, &got);
+		if (r == 1)
+			return (ssize_t)got;
+		if (SSL_get_error(h->tls, r) == SSL_ERROR_WANT_READ) {
+			h->rd_ready = false;
+			return 0;
+		}
+		ERR_clear_error();
+		return -1;
+	}
+	do
+		n = recv(h->fd, buf, len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		if ((size_t)n < len)
+			h->rd_ready = false;
+		return n;
+	}
+	if (n < 0 && errno == EAGAIN) {
+		h->rd_ready = false;
+		return 0;
+	}
+	return -1;
+}
+
+/* Write <p>[0, <len>): the count written (wr_ready cleared when short), -1 on an error. */
+static ssize_t h2_send(struct xgw_h2 *h, const char *p, size_t len)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	if (h->tls) {
+		ERR_clear_error();
+		while (done < len) {
+			size_t k = len - done > 16384 ? 16384 : len - done, wr;
+
+			if (SSL_write_ex(h->tls, p + done, k, &wr) != 1) {
+				int e = SSL_get_error(h->tls, 0);
+
+				ERR_clear_error();
+				if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ)
+					return -1;
+				h->wr_ready = false;
+				break;
+			}
+			done += wr;
+		}
+		return (ssize_t)done;
+	}
+	do
+		n = send(h->fd, p, len, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno != EAGAIN)
+			return -1;
+		h->wr_ready = false;
+		return 0;
+	}
+	if ((size_t)n < len)
+		h->wr_ready = false;
+	return n;
+}
+
+static void h2_close(struct xgw_h2 *h)
+{
+	struct xgw_worker *w = h->w;
+
+	if (h->dead)
+		return;
+	h->dead = true;
+	while (h->streams) {
+		struct xgw_h2s *s = h->streams;
+
+		stream_abort_exchange(s);
+		s->in_runq = false; /* the queue is dropped whole below */
+		stream_free(s);
+	}
+	h->runq = h->runq_tail = NULL;
+	nghttp2_session_del(h->s);
+	h->s = NULL;
+	xgw_timer_disarm(&h->timer);
+	xgw_tls_close(h->tls);
+	h->tls = NULL;
+	close(h->fd);
+	h->fd = -1;
+	bytes_free(&h->out);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		w->h2s = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	w->n_h2--;
+	/* freed after the batch: the dirty list may still name it */
+	h->next = w->dead_h2;
+	w->dead_h2 = h;
+}
+
+/* Write what nghttp2 has queued, gathered in batches. Returns -1 when the session is to close. */
+static int h2_flush(struct xgw_h2 *h)
+{
+	for (int round = 0; round < 64; round++) {
+		if (bytes_pending(&h->out)) {
+			ssize_t n = h2_send(h, h->out.p + h->out.off, bytes_pending(&h->out));
+
+			if (n < 0)
+				return -1;
+			h->out.off += (size_t)n;
+			if (bytes_pending(&h->out))
+				return 0; /* EPOLLOUT resumes */
+			h->out.off = h->out.len = 0;
+		}
+		if (!h->wr_ready)
+			return 0;
+		while (bytes_pending(&h->out) < H2_SEND_BATCH) {
+			const uint8_t *data;
+			ssize_t n = nghttp2_session_mem_send(h->s, &data);
+
+			if (n < 0)
+				return -1;
+			if (!n)
+				break;
+			if (bytes_put(&h->out, data, (size_t)n))
+				return -1;
+		}
+		if (!bytes_pending(&h->out))
+			return 0;
+	}
+	h2_dirty(h); /* a lot to say: go on after the next events */
+	return 0;
+}
+
+/* Read, run the streams that can go on, write; close when the session is over. */
+static void h2_io(struct xgw_h2 *h)
+{
+	char buf[H2_READ];
+
+	while (h->rd_ready && !h->eof && !h->dead) {
+		ssize_t n = h2_recv(h, buf, sizeof(buf)), rv;
+
+		if (n < 0) {
+			h->eof = true;
+			break;
+		}
+		if (!n)
+			break;
+		rv = nghttp2_session_mem_recv(h->s, (const uint8_t *)buf, (size_t)n);
+		if (rv < 0) {
+			log_debug("HTTP/2: %s", nghttp2_strerror((int)rv));
+			h2_close(h);
+			return;
+		}
+	}
+	for (int round = 0; round < 16 && h->runq && !h->dead; round++) {
+		struct xgw_h2s *q = h->runq;
+
+		h->runq = h->runq_tail = NULL;
+		while (q) {
+			struct xgw_h2s *s = q;
+
+			q = s->run_next;
+			s->in_runq = false;
+			if (s->closed)
+				stream_free(s);
+			else if (s->c)
+				xgw_conn_run(s->c);
+		}
+		if (h2_flush(h)) {
+			h2_close(h);
+			return;
+		}
+	}
+	if (h->dead)
+		return;
+	if (h2_flush(h) || (h->eof && !bytes_pending(&h->out)) ||
+	    (!nghttp2_session_want_read(h->s) && !nghttp2_session_want_write(h->s) &&
+	     !bytes_pending(&h->out)))
+		h2_close(h);
+}
+
+int xgw_h2_takeover(struct xgw_conn *c, const char *pre, size_t pre_len)
+{
+	struct xgw_worker *w = c->w;
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
+	nghttp2_session_callbacks *cb = NULL;
+	nghttp2_option *opt = NULL;
+	nghttp2_settings_entry iv[] = {
+		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, H2_MAX_STREAMS },
+		{ NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, H2_MAX_HEADER_LIST },
+	};
+	struct xgw_h2 *h = calloc(1, sizeof(*h));
+	char *copy = pre_len ? malloc(pre_len) : NULL;
+	int err = -ENOMEM;
+
+	if (!h || (pre_len && !copy)) {
+		free(h);
+		free(copy);
+		xgw_conn_abort(c);
+		return -ENOMEM;
+	}
+	if (pre_len)
+		memcpy(copy, pre, pre_len); /* it lies in the buffer of <c> */
+	h->ev.type = XGW_EV_H2;
+	h->w = w;
+	h->fd = c->fd;
+	h->tls = c->tls;
+	h->timer.kind = XGW_T_H2_IDLE;
+	xgw_conn_release_socket(c, &h->addrs);
+	ev.data.ptr = h;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, h->fd, &ev) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	if (nghttp2_session_callbacks_new(&cb) || nghttp2_option_new(&opt))
+		goto fail;
+	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
+	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+	nghttp2_option_set_no_auto_window_update(opt, 1);
+	nghttp2_option_set_max_settings(opt, 32);
+	nghttp2_option_set_max_outbound_ack(opt, 1000);
+	nghttp2_option_set_stream_reset_rate_limit(opt, 1000, 33);
+	nghttp2_option_set_max_continuations(opt, 8);
+	if (nghttp2_session_server_new2(&h->s, cb, h, opt))
+		goto fail;
+	if (nghttp2_submit_settings(h->s, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0])))
+		goto fail;
+	nghttp2_session_callbacks_del(cb);
+	nghttp2_option_del(opt);
+	cb = NULL;
+	opt = NULL;
+	h->next = w->h2s;
+	if (w->h2s)
+		w->h2s->prev = h;
+	w->h2s = h;
+	w->n_h2++;
+	w->stats[XGW_WSTAT_H2_CONNS]++;
+	h->rd_ready = h->wr_ready = true;
+	if (pre_len && nghttp2_session_mem_recv(h->s, (const uint8_t *)copy, pre_len) < 0) {
+		free(copy);
+		h2_close(h);
+		return -EPROTO;
+	}
+	free(copy);
+	if (w->draining)
+		xgw_h2_drain_all(w);
+	xgw_timer_arm(w, &h->timer, XGW_T_H2_IDLE);
+	h2_dirty(h);
+	return 0;
+fail:
+	log_warn("HTTP/2 session: %s", strerror(-err));
+	if (cb)
+		nghttp2_session_callbacks_del(cb);
+	if (opt)
+		nghttp2_option_del(opt);
+	if (h->s)
+		nghttp2_session_del(h->s);
+	xgw_tls_close(h->tls);
+	close(h->fd);
+	free(h);
+	free(copy);
+	return err;
+}
+
+void xgw_h2_event(struct xgw_h2 *h, uint32_t events)
+{
+	if (h->dead)
+		return;
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		h->rd_ready = true;
+	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+		h->wr_ready = true;
+	h2_io(h);
+}
+
+void xgw_h2_timer(struct xgw_timer *t)
+{
+	struct xgw_h2 *h = container_of(t, struct xgw_h2, timer);
+
+	if (h->dead)
+		return;
+	if (h->n_streams) {
+		xgw_timer_arm(h->w, &h->timer, XGW_T_H2_IDLE);
+		return;
+	}
+	nghttp2_session_terminate_session(h->s, NGHTTP2_NO_ERROR);
+	h2_io(h);
+}
+
+void xgw_h2_flush_all(struct xgw_worker *w)
+{
+	for (int round = 0; round < 8 && w->h2_dirty; round++) {
+		struct xgw_h2 *h = w->h2_dirty;
+
+		w->h2_dirty = NULL;
+		while (h) {
+			struct xgw_h2 *next = h->dirty_next;
+
+			h->dirty = false;
+			if (!h->dead)
+				h2_io(h);
+			h = next;
+		}
+	}
+	while (w->dead_h2 && !w->h2_dirty) {
+		struct xgw_h2 *h = w->dead_h2;
+
+		w->dead_h2 = h->next;
+		free(h);
+	}
+}
+
+void xgw_h2_drain_all(struct xgw_worker *w)
+{
+	for (struct xgw_h2 *h = w->h2s; h; h = h->next) {
+		if (h->draining)
+			continue;
+		h->draining = true;
+		nghttp2_submit_goaway(h->s, NGHTTP2_FLAG_NONE,
+				      nghttp2_session_get_last_proc_stream_id(h->s),
+				      NGHTTP2_NO_ERROR, NULL, 0);
+		h2_dirty(h);
+	}
+}
+
+void xgw_h2_free_all(struct xgw_worker *w)
+{
+	while (w->h2s)
+		h2_close(w->h2s);
+	w->h2_dirty = NULL;
+	while (w->dead_h2) {
+		struct xgw_h2 *h = w->dead_h2;
+
+		w->dead_h2 = h->next;
+		free(h);
+	}
+}
