@@ -528,6 +528,23 @@ static void warnings_commit(struct warnings *before, struct warnings *now)
 	memset(now, 0, sizeof(*now));
 }
 
+/* The listener conditions of a Gateway or ListenerSet that say something is wrong. */
+static void warn_listeners(struct warnings *w, const char *kind, const char *ns, const char *name,
+			   const struct xgw_listener_status *ls, size_t n)
+{
+	for (size_t l = 0; l < n; l++) {
+		for (int c = 0; c < ls[l].conds.n; c++) {
+			const struct xgw_condition *cd = &ls[l].conds.c[c];
+			bool bad = !strcmp(cd->type, "Conflicted") ? !strcmp(cd->status, "True")
+								   : strcmp(cd->status, "True");
+
+			if (bad)
+				warn(w, "%s %s/%s listener %s: %s=%s %s: %s", kind, ns, name,
+				     ls[l].name, cd->type, cd->status, cd->reason, cd->message);
+		}
+	}
+}
+
 static void log_result(struct agent *a, const struct xgw_reconcile_result *res)
 {
 	struct warnings w = { 0 };
@@ -550,21 +567,17 @@ static void log_result(struct agent *a, const struct xgw_reconcile_result *res)
 				warn(&w, "Gateway %s/%s: %s=%s %s: %s", g->ns, g->name,
 				     g->conds.c[c].type, g->conds.c[c].status, g->conds.c[c].reason,
 				     g->conds.c[c].message);
-		for (size_t l = 0; l < g->n_listeners; l++) {
-			const struct xgw_listener_status *ls = &g->listeners[l];
+		warn_listeners(&w, "Gateway", g->ns, g->name, g->listeners, g->n_listeners);
+	}
+	for (size_t i = 0; i < res->n_listenersets; i++) {
+		const struct xgw_listenerset_status *s = &res->listenersets[i];
 
-			for (int c = 0; c < ls->conds.n; c++) {
-				const struct xgw_condition *cd = &ls->conds.c[c];
-				bool bad = !strcmp(cd->type, "Conflicted")
-						   ? !strcmp(cd->status, "True")
-						   : strcmp(cd->status, "True");
-
-				if (bad)
-					warn(&w, "Gateway %s/%s listener %s: %s=%s %s: %s", g->ns,
-					     g->name, ls->name, cd->type, cd->status, cd->reason,
-					     cd->message);
-			}
-		}
+		for (int c = 0; c < s->conds.n; c++)
+			if (strcmp(s->conds.c[c].status, "True"))
+				warn(&w, "ListenerSet %s/%s: %s=%s %s: %s", s->ns, s->name,
+				     s->conds.c[c].type, s->conds.c[c].status, s->conds.c[c].reason,
+				     s->conds.c[c].message);
+		warn_listeners(&w, "ListenerSet", s->ns, s->name, s->listeners, s->n_listeners);
 	}
 	for (size_t i = 0; i < res->n_routes; i++) {
 		const struct xgw_route_status *r = &res->routes[i];
@@ -577,9 +590,10 @@ static void log_result(struct agent *a, const struct xgw_reconcile_result *res)
 						   : strcmp(cd->status, "True");
 
 				if (bad)
-					warn(&w, "HTTPRoute %s/%s parent %s/%s: %s=%s %s: %s",
-					     r->ns, r->name, r->parents[p].ns, r->parents[p].name,
-					     cd->type, cd->status, cd->reason, cd->message);
+					warn(&w, "HTTPRoute %s/%s parent %s %s/%s: %s=%s %s: %s",
+					     r->ns, r->name, r->parents[p].kind, r->parents[p].ns,
+					     r->parents[p].name, cd->type, cd->status, cd->reason,
+					     cd->message);
 			}
 	}
 	warnings_commit(&a->warned, &w);

@@ -47,13 +47,18 @@ static inline void *vec_grow(void *v, size_t *cap, size_t n, size_t elem)
 		r_;                                                                                \
 	})
 
+struct lset;
+
+/* A listener of a Gateway: its own, or one of an accepted ListenerSet's. */
 struct gw_listener {
-	const struct xgw_gateway *gw;
+	const struct xgw_gateway *gw; /* the Gateway it is a listener of */
+	struct lset *ls;	      /* the ListenerSet it comes from; NULL: the Gateway's own */
 	const struct xgw_gw_listener *spec;
 	struct xgw_listener_status *st;
 	bool valid;	      /* accepted, not conflicted, programmable */
 	const char *conflict; /* ProtocolConflict, HostnameConflict or NULL */
-	size_t att_first;     /* its attachments: c->att_by_l[att_first .. +att_n) */
+	bool holds;	  /* takes its port and hostname: later ListenerSet listeners conflict */
+	size_t att_first; /* its attachments: c->att_by_l[att_first .. +att_n) */
 	size_t att_n;
 	bool unresolved; /* accepted (routes attach) but not served: no usable certificate */
 	const struct xgw_secret **certs; /* HTTPS: the usable certificateRefs, in order */
@@ -66,10 +71,21 @@ struct gw_listener {
 	bool ca_optional;
 };
 
+/* A ListenerSet whose parent is one of our Gateways. */
+struct lset {
+	const struct xgw_listenerset *spec;
+	struct xgw_listenerset_status *st;
+	struct gw *g;  /* the parent */
+	bool accepted; /* allowed by the parent, which is accepted, and some listener is valid */
+};
+
 struct gw {
 	const struct xgw_gateway *spec;
 	struct xgw_gateway_status *st;
+	/* the Gateway's own listeners [0, spec->n_listeners), then those of its
+	 * allowed ListenerSets in precedence order [.., n_listeners) */
 	struct gw_listener *listeners;
+	size_t n_listeners;
 	/* addresses to program: spec.addresses or one from a pool */
 	uint8_t fam[8];
 	uint8_t addr[8][16];
@@ -96,6 +112,8 @@ struct ctx {
 	struct xgw_reconcile_result *res;
 	struct gw *gws;
 	size_t n_gws;
+	struct lset *lsets; /* ListenerSets of our Gateways, in precedence order */
+	size_t n_lsets;
 	VEC(struct attachment) att;
 	/* per route: rule -> snapshot rule index (XGW_SNAP_NONE: rule not served) */
 	uint32_t **rule_ids;

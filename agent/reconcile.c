@@ -3,7 +3,8 @@
  * Gateway API objects -> routing snapshot, BPF listener entries, statuses.
  *
  * Steps: classify GatewayClasses; validate each Gateway of ours (listeners,
- * conflicts, addresses from spec or pool); attach each HTTPRoute to the
+ * conflicts, addresses from spec or pool) and the ListenerSets it allows,
+ * whose listeners join its own after them; attach each HTTPRoute to the
  * listeners its parentRefs select and allow, intersecting hostnames; resolve
  * backendRefs to Service ports and their ready EndpointSlice endpoints; lay
  * out one snapshot listener per (address, port) with its virtual hosts, each
@@ -424,7 +425,9 @@ static bool listener_certs(struct ctx *c, struct gw_listener *gl, int64_t gen, b
 {
 	struct xgw_arena *a = &c->res->arena;
 	const struct xgw_gw_listener *l = gl->spec;
-	const char *gw_ns = gl->gw->meta.ns;
+	/* the references are the Gateway's, or the ListenerSet's */
+	const char *gw_ns = gl->ls ? gl->ls->spec->meta.ns : gl->gw->meta.ns;
+	const char *from = gl->ls ? "ListenerSet" : "Gateway";
 	struct xgw_conds *conds = &gl->st->conds;
 	bool bad = false;
 
@@ -449,12 +452,11 @@ static bool listener_certs(struct ctx *c, struct gw_listener *gl, int64_t gen, b
 			snprintf(why, sizeof(why), "kind %s/%s is not supported (only Secret)",
 				 cr->group, cr->kind);
 		} else if (strcmp(ns, gw_ns) &&
-			   !grant_allows(c->st, "Gateway", gw_ns, "", "Secret", ns, cr->name)) {
+			   !grant_allows(c->st, from, gw_ns, "", "Secret", ns, cr->name)) {
 			reason = "RefNotPermitted";
-			snprintf(
-				why, sizeof(why),
-				"no ReferenceGrant in namespace %s allows Gateways of %s to use it",
-				ns, gw_ns);
+			snprintf(why, sizeof(why),
+				 "no ReferenceGrant in namespace %s allows %ss of %s to use it", ns,
+				 from, gw_ns);
 		} else if (!(sec = secret_find(c, ns, cr->name))) {
 			snprintf(why, sizeof(why), "Secret not found");
 		} else if (strcmp(sec->type, "kubernetes.io/tls")) {
@@ -475,104 +477,156 @@ static bool listener_certs(struct ctx *c, struct gw_listener *gl, int64_t gen, b
 	return gl->n_certs > 0;
 }
 
-static int do_listeners(struct ctx *c, struct gw *g)
+/* Does listener <o> take what <l> asks for: ProtocolConflict, HostnameConflict or NULL. */
+static const char *conflict_of(const struct xgw_gw_listener *l, const struct xgw_gw_listener *o)
+{
+	if (o->port != l->port)
+		return NULL;
+	if (o->proto != l->proto)
+		return "ProtocolConflict";
+	if ((!o->hostname && !l->hostname) ||
+	    (o->hostname && l->hostname && !strcasecmp(o->hostname, l->hostname)))
+		return "HostnameConflict";
+	return NULL;
+}
+
+/*
+ * Validate listener <i> of <g> (gw, ls, spec and st set) and set its
+ * conditions under generation <gen>. A listener of the Gateway itself is
+ * checked against the Gateway's other listeners (both of a conflicting pair
+ * are Conflicted); one of a ListenerSet against the earlier listeners that
+ * hold their port and hostname (the Gateway's, then earlier ListenerSets'),
+ * and only it is Conflicted. Returns 0 or -ENOMEM.
+ */
+static int do_listener(struct ctx *c, struct gw *g, size_t i, int64_t gen)
 {
 	struct xgw_arena *a = &c->res->arena;
 	const struct xgw_gateway *gw = g->spec;
-	int64_t gen = gw->meta.generation;
+	struct gw_listener *gl = &g->listeners[i];
+	const struct xgw_gw_listener *l = gl->spec;
+	struct xgw_listener_status *ls = gl->st;
+	const char *kind = proto_supported_kind(l->proto);
+	bool ok = true, kinds_ok = true;
 
-	for (size_t i = 0; i < gw->n_listeners; i++) {
-		const struct xgw_gw_listener *l = &gw->listeners[i];
-		struct xgw_listener_status *ls = &g->st->listeners[i];
-		struct gw_listener *gl = &g->listeners[i];
-		const char *kind = proto_supported_kind(l->proto);
-		bool ok = true, kinds_ok = true;
+	ls->name = l->name;
+	/* supportedKinds: the protocol's kinds, or those of allowedRoutes.kinds
+	 * that the protocol supports; any other listed kind is InvalidRouteKinds
+	 * (every listed kind, for a protocol this build does not serve). */
+	if (kind && !l->n_kinds)
+		ls->supported_kinds[ls->n_supported_kinds++] = kind;
+	for (size_t k = 0; k < l->n_kinds; k++) {
+		const struct xgw_route_kind *rk = &l->kinds[k];
 
-		gl->gw = gw;
-		gl->spec = l;
-		gl->st = ls;
-		ls->name = l->name;
-		/* supportedKinds: the protocol's kinds, or those of allowedRoutes.kinds
-		 * that the protocol supports; any other listed kind is InvalidRouteKinds. */
-		if (kind && !l->n_kinds)
+		if (!kind || strcmp(rk->kind, kind) ||
+		    (rk->group && strcmp(rk->group, XGW_GATEWAY_GROUP))) {
+			cond_set(a, &ls->conds, gen, "ResolvedRefs", false, "InvalidRouteKinds",
+				 "route kind %s/%s is not supported%s", rk->group ? rk->group : "",
+				 rk->kind, kind ? "" : " on this protocol");
+			kinds_ok = false;
+		} else if (!ls->n_supported_kinds) {
 			ls->supported_kinds[ls->n_supported_kinds++] = kind;
-		for (size_t k = 0; kind && k < l->n_kinds; k++) {
-			const struct xgw_route_kind *rk = &l->kinds[k];
-
-			if (strcmp(rk->kind, kind) ||
-			    (rk->group && strcmp(rk->group, XGW_GATEWAY_GROUP))) {
-				cond_set(a, &ls->conds, gen, "ResolvedRefs", false,
-					 "InvalidRouteKinds", "route kind %s/%s is not supported",
-					 rk->group ? rk->group : "", rk->kind);
-				kinds_ok = false;
-			} else if (!ls->n_supported_kinds) {
-				ls->supported_kinds[ls->n_supported_kinds++] = kind;
-			}
 		}
-		if (!kind) {
-			cond_set(a, &ls->conds, gen, "Accepted", false, "UnsupportedProtocol",
-				 "protocol %s is not supported by this build",
-				 l->proto_name ? l->proto_name : "?");
-			ok = false;
-		} else if (l->port < 1 || l->port > 65535) {
-			cond_set(a, &ls->conds, gen, "Accepted", false, "PortUnavailable",
-				 "port %u is out of range", l->port);
-			ok = false;
-		} else if (l->proto == XGW_PROTO_HTTPS && l->tls_mode &&
-			   strcmp(l->tls_mode, "Terminate")) {
-			cond_set(a, &ls->conds, gen, "Accepted", false, "UnsupportedValue",
-				 "tls.mode %s: an HTTPS listener terminates TLS (mode Terminate)",
-				 l->tls_mode);
-			ok = false;
-		}
+	}
+	if (!kind) {
+		cond_set(a, &ls->conds, gen, "Accepted", false, "UnsupportedProtocol",
+			 "protocol %s is not supported by this build",
+			 l->proto_name ? l->proto_name : "?");
+		ok = false;
+	} else if (l->port < 1 || l->port > 65535) {
+		cond_set(a, &ls->conds, gen, "Accepted", false, "PortUnavailable",
+			 "port %u is out of range", l->port);
+		ok = false;
+	} else if (l->proto == XGW_PROTO_HTTPS && l->tls_mode && strcmp(l->tls_mode, "Terminate")) {
+		cond_set(a, &ls->conds, gen, "Accepted", false, "UnsupportedValue",
+			 "tls.mode %s: an HTTPS listener terminates TLS (mode Terminate)",
+			 l->tls_mode);
+		ok = false;
+	}
+	if (!gl->ls) {
 		/* Conflicts with another listener of this Gateway on the same port. */
 		for (size_t j = 0; ok && j < gw->n_listeners; j++) {
-			const struct xgw_gw_listener *o = &gw->listeners[j];
+			const char *why = j == i ? NULL : conflict_of(l, &gw->listeners[j]);
 
-			if (j == i || o->port != l->port)
+			if (!why)
 				continue;
-			if (o->proto != l->proto) {
-				cond_set(a, &ls->conds, gen, "Conflicted", true, "ProtocolConflict",
-					 "listener %s uses port %u with another protocol", o->name,
-					 l->port);
-				gl->conflict = "ProtocolConflict";
-				ok = false;
-			} else if ((!o->hostname && !l->hostname) ||
-				   (o->hostname && l->hostname &&
-				    !strcasecmp(o->hostname, l->hostname))) {
-				cond_set(a, &ls->conds, gen, "Conflicted", true, "HostnameConflict",
-					 "listener %s has the same port and hostname", o->name);
-				gl->conflict = "HostnameConflict";
-				ok = false;
-			}
+			if (!strcmp(why, "ProtocolConflict"))
+				cond_set(a, &ls->conds, gen, "Conflicted", true, why,
+					 "listener %s uses port %u with another protocol",
+					 gw->listeners[j].name, l->port);
+			else
+				cond_set(a, &ls->conds, gen, "Conflicted", true, why,
+					 "listener %s has the same port and hostname",
+					 gw->listeners[j].name);
+			gl->conflict = why;
+			ok = false;
 		}
-		/* A conflicted listener is not accepted, for the conflict's reason. */
-		if (gl->conflict)
-			cond_set(a, &ls->conds, gen, "Accepted", false, gl->conflict,
-				 "listener conflicts with another listener of the Gateway");
-		if (ok) {
-			cond_set(a, &ls->conds, gen, "Accepted", true, "Accepted",
-				 "listener is accepted");
-			cond_set(a, &ls->conds, gen, "Conflicted", false, "NoConflicts",
-				 "no conflict");
-		}
-		if (kinds_ok)
-			cond_set(a, &ls->conds, gen, "ResolvedRefs", true, "ResolvedRefs",
-				 "references are resolved");
-		if (ok && l->proto == XGW_PROTO_HTTPS) {
-			bool oom = false;
+	} else {
+		/* Listeners of higher precedence win: the first that conflicts.
+		 * A conflict outranks an unsupported protocol: the port is taken. */
+		bool port_ok = l->port >= 1 && l->port <= 65535;
 
-			/* A listener without a usable certificate stays accepted
-			 * (routes attach and are counted) but is not programmed. */
-			gl->unresolved = !listener_certs(c, gl, gen, &oom);
-			if (!oom && !listener_cas(c, gl, gen, &oom))
-				ok = false;
-			if (oom)
-				return -ENOMEM;
+		for (size_t j = 0; port_ok && !gl->conflict && j < i; j++) {
+			const struct gw_listener *o = &g->listeners[j];
+			const char *why = o->holds ? conflict_of(l, o->spec) : NULL;
+
+			if (!why)
+				continue;
+			cond_set(a, &ls->conds, gen, "Conflicted", true, why,
+				 "listener %s of %s %s/%s %s", o->spec->name,
+				 o->ls ? "ListenerSet" : "Gateway",
+				 o->ls ? o->ls->spec->meta.ns : gw->meta.ns,
+				 o->ls ? o->ls->spec->meta.name : gw->meta.name,
+				 !strcmp(why, "ProtocolConflict")
+					 ? "uses this port with another protocol"
+					 : "has the same port and hostname");
+			gl->conflict = why;
+			ok = false;
 		}
-		gl->valid = ok;
-		g->partly_valid |= !ok || !kinds_ok || gl->unresolved;
 	}
+	/* A conflicted listener is not accepted, for the conflict's reason. */
+	if (gl->conflict)
+		cond_set(a, &ls->conds, gen, "Accepted", false, gl->conflict,
+			 "listener conflicts with a listener of higher precedence");
+	if (ok) {
+		cond_set(a, &ls->conds, gen, "Accepted", true, "Accepted", "listener is accepted");
+		cond_set(a, &ls->conds, gen, "Conflicted", false, "NoConflicts", "no conflict");
+	}
+	gl->holds = ok;
+	if (kinds_ok)
+		cond_set(a, &ls->conds, gen, "ResolvedRefs", true, "ResolvedRefs",
+			 "references are resolved");
+	if (ok && l->proto == XGW_PROTO_HTTPS) {
+		bool oom = false;
+
+		/* A listener without a usable certificate stays accepted
+		 * (routes attach and are counted) but is not programmed. */
+		gl->unresolved = !listener_certs(c, gl, gen, &oom);
+		if (!oom && !listener_cas(c, gl, gen, &oom))
+			ok = false;
+		if (oom)
+			return -ENOMEM;
+	}
+	gl->valid = ok;
+	if (!gl->ls)
+		g->partly_valid |= !ok || !kinds_ok || gl->unresolved;
+	return 0;
+}
+
+/* The Gateway's own listeners. */
+static int do_listeners(struct ctx *c, struct gw *g)
+{
+	const struct xgw_gateway *gw = g->spec;
+
+	for (size_t i = 0; i < gw->n_listeners; i++) {
+		struct gw_listener *gl = &g->listeners[i];
+
+		gl->gw = gw;
+		gl->spec = &gw->listeners[i];
+		gl->st = &g->st->listeners[i];
+		if (do_listener(c, g, i, gw->meta.generation))
+			return -ENOMEM;
+	}
+	g->n_listeners = gw->n_listeners;
 	return 0;
 }
 
@@ -631,6 +685,196 @@ static void gateway_tls_conds(struct ctx *c, const struct xgw_gateway *gw,
 	}
 }
 
+/* --- ListenerSets ------------------------------------------------------- */
+
+static bool selector_matches(const struct xgw_store *st, const struct xgw_label_selector *sel,
+			     const char *ns);
+
+/* Listener precedence among ListenerSets: oldest first, then by namespace/name. */
+static int lset_cmp(const void *pa, const void *pb)
+{
+	const struct xgw_listenerset *a = ((const struct lset *)pa)->spec,
+				     *b = ((const struct lset *)pb)->spec;
+	const char *ta = a->meta.creation_timestamp ? a->meta.creation_timestamp : "",
+		   *tb = b->meta.creation_timestamp ? b->meta.creation_timestamp : "";
+	int r = strcmp(ta, tb);
+
+	if (!r)
+		r = strcmp(a->meta.ns, b->meta.ns);
+	return r ? r : strcmp(a->meta.name, b->meta.name);
+}
+
+/* The index in the store of the Gateway <ls> names as its parent, or -1. */
+static long lset_parent(const struct xgw_store *st, const struct xgw_listenerset *ls)
+{
+	if (strcmp(ls->parent_group, XGW_GATEWAY_GROUP) || strcmp(ls->parent_kind, "Gateway"))
+		return -1;
+	for (size_t i = 0; i < st->n_gateways; i++)
+		if (!strcmp(st->gateways[i].meta.ns, ls->parent_ns) &&
+		    !strcmp(st->gateways[i].meta.name, ls->parent_name))
+			return (long)i;
+	return -1;
+}
+
+/*
+ * c->lsets: the ListenerSets whose parent is a Gateway of ours (c->gws must
+ * be allocated), in listener precedence order, with their status entries.
+ * Others are reported as problems when their parent does not exist.
+ */
+static int index_lsets(struct ctx *c)
+{
+	const struct xgw_store *st = c->st;
+	struct xgw_reconcile_result *res = c->res;
+
+	c->lsets = calloc(st->n_listenersets + 1, sizeof(*c->lsets));
+	res->listenersets =
+		xgw_arena_alloc(&res->arena, (st->n_listenersets + 1) * sizeof(*res->listenersets));
+	if (!c->lsets || !res->listenersets)
+		return -ENOMEM;
+	for (size_t i = 0; i < st->n_listenersets; i++) {
+		const struct xgw_listenerset *ls = &st->listenersets[i];
+		long gi = lset_parent(st, ls);
+
+		if (gi < 0) {
+			if (problem(res, "ListenerSet %s/%s: parent %s %s/%s not found",
+				    ls->meta.ns, ls->meta.name, ls->parent_kind, ls->parent_ns,
+				    ls->parent_name))
+				return -ENOMEM;
+			continue;
+		}
+		if (!class_ours(st, st->gateways[gi].class_name))
+			continue;
+		c->lsets[c->n_lsets].spec = ls;
+		c->lsets[c->n_lsets++].g = &c->gws[gi];
+	}
+	qsort(c->lsets, c->n_lsets, sizeof(*c->lsets), lset_cmp);
+	for (size_t k = 0; k < c->n_lsets; k++) {
+		c->lsets[k].st = &res->listenersets[k];
+		c->lsets[k].st->ns = c->lsets[k].spec->meta.ns;
+		c->lsets[k].st->name = c->lsets[k].spec->meta.name;
+	}
+	res->n_listenersets = c->n_lsets;
+	return 0;
+}
+
+/* Does <gw>'s spec.allowedListeners let ListenerSets of namespace <ns> attach? */
+static bool listeners_allowed(const struct xgw_store *st, const struct xgw_gateway *gw,
+			      const char *ns)
+{
+	switch (gw->allowed_listeners) {
+	case XGW_FROM_ALL:
+		return true;
+	case XGW_FROM_SAME:
+		return !strcmp(ns, gw->meta.ns);
+	case XGW_FROM_SELECTOR:
+		return selector_matches(st, &gw->listeners_selector, ns);
+	default:
+		return false;
+	}
+}
+
+/* How many listeners the ListenerSets of <g> bring at most. */
+static size_t lset_listeners(const struct ctx *c, const struct gw *g)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < c->n_lsets; k++)
+		if (c->lsets[k].g == g)
+			n += c->lsets[k].spec->n_listeners;
+	return n;
+}
+
+/*
+ * The ListenerSets of <g>, after its own listeners: those its allowedListeners
+ * lets in add their listeners to g->listeners (checked for conflicts with
+ * those of higher precedence); one with a valid listener is accepted. The
+ * Programmed conditions wait for the Gateway's (lsets_programmed).
+ */
+static int do_lsets(struct ctx *c, struct gw *g)
+{
+	struct xgw_arena *a = &c->res->arena;
+
+	for (size_t k = 0; k < c->n_lsets; k++) {
+		struct lset *s = &c->lsets[k];
+		const struct xgw_listenerset *ls = s->spec;
+		int64_t gen = ls->meta.generation;
+		size_t first = g->n_listeners;
+		bool any = false;
+
+		if (s->g != g)
+			continue;
+		if (!listeners_allowed(c->st, g->spec, ls->meta.ns)) {
+			cond_set(a, &s->st->conds, gen, "Accepted", false, "NotAllowed",
+				 "Gateway %s/%s does not allow ListenerSets of namespace %s",
+				 g->spec->meta.ns, g->spec->meta.name, ls->meta.ns);
+			cond_set(a, &s->st->conds, gen, "Programmed", false, "NotAllowed",
+				 "ListenerSet is not allowed by its Gateway");
+			continue;
+		}
+		s->st->listeners =
+			xgw_arena_alloc(a, (ls->n_listeners + 1) * sizeof(*s->st->listeners));
+		if (!s->st->listeners)
+			return -ENOMEM;
+		s->st->n_listeners = ls->n_listeners;
+		for (size_t i = 0; i < ls->n_listeners; i++) {
+			struct gw_listener *gl = &g->listeners[g->n_listeners];
+
+			gl->gw = g->spec;
+			gl->ls = s;
+			gl->spec = &ls->listeners[i];
+			gl->st = &s->st->listeners[i];
+			if (do_listener(c, g, g->n_listeners++, gen))
+				return -ENOMEM;
+			any |= gl->valid && !gl->unresolved;
+		}
+		if (!any) {
+			/* none of its listeners is served: they hold nothing either */
+			for (size_t i = first; i < g->n_listeners; i++)
+				g->listeners[i].valid = g->listeners[i].holds = false;
+			cond_set(a, &s->st->conds, gen, "Accepted", false, "ListenersNotValid",
+				 "no listener is valid");
+			cond_set(a, &s->st->conds, gen, "Programmed", false, "ListenersNotValid",
+				 "no listener is valid");
+			continue;
+		}
+		s->accepted = true;
+		g->st->attached_listener_sets++;
+		cond_set(a, &s->st->conds, gen, "Accepted", true, "Accepted",
+			 "ListenerSet is accepted");
+	}
+	return 0;
+}
+
+/* Accepted and Programmed of the accepted ListenerSets of <g>, now that its own are known. */
+static void lsets_programmed(struct ctx *c, struct gw *g)
+{
+	struct xgw_arena *a = &c->res->arena;
+	bool accepted = cond_true(&g->st->conds, "Accepted"),
+	     programmed = cond_true(&g->st->conds, "Programmed");
+
+	for (size_t k = 0; k < c->n_lsets; k++) {
+		struct lset *s = &c->lsets[k];
+		int64_t gen = s->spec->meta.generation;
+
+		if (s->g != g || !s->accepted)
+			continue;
+		if (!accepted) {
+			s->accepted = false;
+			g->st->attached_listener_sets--;
+			cond_set(a, &s->st->conds, gen, "Accepted", false, "ParentNotAccepted",
+				 "Gateway %s/%s is not accepted", g->spec->meta.ns,
+				 g->spec->meta.name);
+		}
+		if (!programmed)
+			cond_set(a, &s->st->conds, gen, "Programmed", false, "ParentNotProgrammed",
+				 "Gateway %s/%s is not programmed", g->spec->meta.ns,
+				 g->spec->meta.name);
+		else
+			cond_set(a, &s->st->conds, gen, "Programmed", true, "Programmed",
+				 "ListenerSet is programmed");
+	}
+}
+
 static int do_gateways(struct ctx *c)
 {
 	struct xgw_reconcile_result *res = c->res;
@@ -643,6 +887,8 @@ static int do_gateways(struct ctx *c)
 		return -ENOMEM;
 	c->n_gws = st->n_gateways;
 	res->n_gateways = st->n_gateways;
+	if (index_lsets(c))
+		return -ENOMEM;
 	/* First pass: listeners and explicit addresses (so pools skip them). */
 	for (size_t i = 0; i < st->n_gateways; i++) {
 		const struct xgw_gateway *gw = &st->gateways[i];
@@ -657,12 +903,13 @@ static int do_gateways(struct ctx *c)
 		gs->ours = class_ours(st, gw->class_name);
 		if (!gs->ours)
 			continue;
-		g->listeners = xgw_arena_alloc(a, (gw->n_listeners + 1) * sizeof(*g->listeners));
+		g->listeners = xgw_arena_alloc(a, (gw->n_listeners + lset_listeners(c, g) + 1) *
+							  sizeof(*g->listeners));
 		gs->listeners = xgw_arena_alloc(a, (gw->n_listeners + 1) * sizeof(*gs->listeners));
 		if (!g->listeners || !gs->listeners)
 			return -ENOMEM;
 		gs->n_listeners = gw->n_listeners;
-		if (do_listeners(c, g))
+		if (do_listeners(c, g) || do_lsets(c, g))
 			return -ENOMEM;
 		g->want_pool = !gw->n_addresses;
 		for (size_t k = 0; k < gw->n_addresses; k++) {
@@ -760,15 +1007,17 @@ static int do_gateways(struct ctx *c)
 			cond_set(&res->arena, &gs->conds, gen, "Programmed", true, "Programmed",
 				 "Gateway is programmed");
 		gateway_tls_conds(c, g->spec, gs);
+		lsets_programmed(c, g);
 		/* A listener is programmed when it is valid and its Gateway is. */
-		for (size_t k = 0; k < g->spec->n_listeners; k++) {
+		for (size_t k = 0; k < g->n_listeners; k++) {
 			struct gw_listener *gl = &g->listeners[k];
+			int64_t lgen = gl->ls ? gl->ls->spec->meta.generation : gen;
 			bool prog;
 
 			if (!cond_true(&gs->conds, "Programmed"))
 				gl->valid = false;
 			prog = gl->valid && !gl->unresolved;
-			cond_set(&res->arena, &gl->st->conds, gen, "Programmed", prog,
+			cond_set(&res->arena, &gl->st->conds, lgen, "Programmed", prog,
 				 prog		? "Programmed"
 				 : gl->conflict ? gl->conflict
 						: "Invalid",
@@ -835,8 +1084,8 @@ static bool route_allowed(const struct xgw_store *st, const struct gw_listener *
 	switch (l->from) {
 	case XGW_FROM_ALL:
 		return true;
-	case XGW_FROM_SAME:
-		return !strcmp(route_ns, gl->gw->meta.ns);
+	case XGW_FROM_SAME: /* a ListenerSet listener's: the ListenerSet's namespace */
+		return !strcmp(route_ns, gl->ls ? gl->ls->spec->meta.ns : gl->gw->meta.ns);
 	case XGW_FROM_SELECTOR:
 		return selector_matches(st, &l->selector, route_ns);
 	default:
@@ -915,6 +1164,24 @@ static struct gw *find_gw(struct ctx *c, const char *ns, const char *name)
 		    !strcmp(c->gws[i].spec->meta.name, name))
 			return &c->gws[i];
 	return NULL;
+}
+
+static struct lset *find_lset(struct ctx *c, const char *ns, const char *name)
+{
+	for (size_t i = 0; i < c->n_lsets; i++)
+		if (!strcmp(c->lsets[i].spec->meta.ns, ns) &&
+		    !strcmp(c->lsets[i].spec->meta.name, name))
+			return &c->lsets[i];
+	return NULL;
+}
+
+static bool lset_in_store(const struct xgw_store *st, const char *ns, const char *name)
+{
+	for (size_t i = 0; i < st->n_listenersets; i++)
+		if (!strcmp(st->listenersets[i].meta.ns, ns) &&
+		    !strcmp(st->listenersets[i].meta.name, name))
+			return true;
+	return false;
 }
 
 static int svc_key_cmp(const char *ns, const char *name, const struct xgw_service *s)
@@ -1108,14 +1375,30 @@ static int attach_route(struct ctx *c, size_t ri)
 	for (size_t p = 0; p < r->n_parents; p++) {
 		const struct xgw_parent_ref *pr = &r->parents[p];
 		const char *gns = pr->ns ? pr->ns : r->meta.ns;
+		const char *pkind = pr->kind ? pr->kind : "Gateway";
+		struct lset *ls = NULL;
 		struct gw *g;
 		struct xgw_parent_status *ps;
 		bool matched_section = false, allowed = false, host_ok = false;
 
 		if ((pr->group && strcmp(pr->group, XGW_GATEWAY_GROUP)) ||
-		    (pr->kind && strcmp(pr->kind, "Gateway")))
+		    (strcmp(pkind, "Gateway") && strcmp(pkind, "ListenerSet")))
 			continue;
-		g = find_gw(c, gns, pr->name);
+		if (!strcmp(pkind, "ListenerSet")) {
+			ls = find_lset(c, gns, pr->name);
+			if (!ls) {
+				/* a ListenerSet of another controller's Gateway is not ours to judge */
+				if (!lset_in_store(c->st, gns, pr->name))
+					problem(res,
+						"HTTPRoute %s/%s: parent ListenerSet %s/%s not "
+						"found",
+						r->meta.ns, r->meta.name, gns, pr->name);
+				continue;
+			}
+			g = ls->g;
+		} else {
+			g = find_gw(c, gns, pr->name);
+		}
 		if (!g) {
 			problem(res, "HTTPRoute %s/%s: parent Gateway %s/%s not found", r->meta.ns,
 				r->meta.name, gns, pr->name);
@@ -1124,14 +1407,18 @@ static int attach_route(struct ctx *c, size_t ri)
 		if (!g->st->ours)
 			continue;
 		ps = &rs->parents[rs->n_parents++];
+		ps->kind = ls ? "ListenerSet" : "Gateway";
 		ps->ns = gns;
 		ps->name = pr->name;
 		ps->section_name = pr->section_name;
 		ps->port = pr->port;
-		for (size_t li = 0; li < g->spec->n_listeners; li++) {
+		/* a Gateway parent: its own listeners; a ListenerSet parent: the set's */
+		for (size_t li = 0; li < g->n_listeners; li++) {
 			struct gw_listener *gl = &g->listeners[li];
 			struct attachment at = { .route = r, .route_idx = ri, .l = gl };
 
+			if (gl->ls != ls)
+				continue;
 			if (pr->section_name && strcmp(pr->section_name, gl->spec->name))
 				continue;
 			if (pr->port && pr->port != gl->spec->port)
@@ -1159,7 +1446,10 @@ static int attach_route(struct ctx *c, size_t ri)
 			if (VEC_PUSH(c->att, at))
 				return -ENOMEM;
 		}
-		if (!matched_section)
+		if (ls && !ls->accepted)
+			cond_set(a, &ps->conds, gen, "Accepted", false, "NoMatchingParent",
+				 "ListenerSet %s/%s is not accepted", gns, pr->name);
+		else if (!matched_section)
 			cond_set(a, &ps->conds, gen, "Accepted", false, "NoMatchingParent",
 				 "no listener matches sectionName %s port %u",
 				 pr->section_name ? pr->section_name : "(any)", pr->port);
@@ -1226,6 +1516,7 @@ out:
 	free(c.att_by_l);
 	free(c.secrets);
 	free(c.gws);
+	free(c.lsets);
 	return err;
 }
 

@@ -73,11 +73,22 @@ struct xgw_gateway_status {
 	bool addr_from_pool;
 	struct xgw_listener_status *listeners;
 	size_t n_listeners;
+	uint32_t attached_listener_sets; /* ListenerSets accepted */
+	struct xgw_conds conds;
+};
+
+/* A ListenerSet whose parent Gateway is of a class of ours. */
+struct xgw_listenerset_status {
+	const char *ns;
+	const char *name;
+	struct xgw_listener_status *listeners; /* none when not allowed by the Gateway */
+	size_t n_listeners;
 	struct xgw_conds conds;
 };
 
 struct xgw_parent_status {
-	const char *ns; /* the parent Gateway's namespace */
+	const char *kind; /* "Gateway" or "ListenerSet" */
+	const char *ns;	  /* the parent's namespace */
 	const char *name;
 	const char *section_name; /* NULL: none given */
 	uint32_t port;		  /* 0: none given */
@@ -110,6 +121,8 @@ struct xgw_reconcile_result {
 	size_t n_classes;
 	struct xgw_gateway_status *gateways;
 	size_t n_gateways;
+	struct xgw_listenerset_status *listenersets; /* only those of our Gateways */
+	size_t n_listenersets;
 	struct xgw_route_status *routes;
 	size_t n_routes;
 	/* one line per problem found (besides the statuses), for the log */

@@ -489,7 +489,10 @@ static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listene
 			goto out;
 	qsort(vh.v, vh.n, sizeof(*vh.v), vhost_cmp);
 
-	if (n == 1)
+	if (n == 1 && grp[0]->ls)
+		snprintf(name, sizeof(name), "%s/%s/%s", grp[0]->ls->spec->meta.ns,
+			 grp[0]->ls->spec->meta.name, grp[0]->spec->name);
+	else if (n == 1)
 		snprintf(name, sizeof(name), "%s/%s/%s", gw->meta.ns, gw->meta.name,
 			 grp[0]->spec->name);
 	else
@@ -551,7 +554,7 @@ static int index_attachments(struct ctx *c)
 	for (size_t g = 0; g < c->n_gws; g++) {
 		if (!c->gws[g].listeners)
 			continue;
-		for (size_t l = 0; l < c->gws[g].spec->n_listeners; l++) {
+		for (size_t l = 0; l < c->gws[g].n_listeners; l++) {
 			struct gw_listener *gl = &c->gws[g].listeners[l];
 
 			gl->att_first = next;
@@ -571,7 +574,7 @@ static int build_listeners(struct ctx *c)
 {
 	for (size_t gi = 0; gi < c->n_gws; gi++) {
 		struct gw *g = &c->gws[gi];
-		size_t nl = g->spec->n_listeners;
+		size_t nl = g->n_listeners; /* its own and its ListenerSets' */
 		struct gw_listener **grp;
 		bool *done;
 		int err = 0;

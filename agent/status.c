@@ -32,18 +32,13 @@ static json_t *conds_json(const struct xgw_conds *cs, bool programmed)
 	return arr;
 }
 
-static json_t *gateway_json(const struct xgw_gateway_status *g, bool programmed)
+/* status.listeners of a Gateway or a ListenerSet. */
+static json_t *listeners_json(const struct xgw_listener_status *ls, size_t n, bool programmed)
 {
-	json_t *o = json_object(), *ls = json_array(), *addrs = json_array();
-	char ip[XGW_IP_STRLEN];
+	json_t *arr = json_array();
 
-	json_object_set_new(o, "namespace", json_string(g->ns));
-	json_object_set_new(o, "name", json_string(g->name));
-	if (g->family)
-		json_array_append_new(addrs, json_pack("{s:s, s:s}", "type", "IPAddress", "value",
-						       xgw_ip_format(g->family, g->addr, ip)));
-	for (size_t i = 0; i < g->n_listeners; i++) {
-		const struct xgw_listener_status *l = &g->listeners[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct xgw_listener_status *l = &ls[i];
 		json_t *kinds = json_array();
 
 		for (int k = 0; k < l->n_supported_kinds; k++)
@@ -51,14 +46,37 @@ static json_t *gateway_json(const struct xgw_gateway_status *g, bool programmed)
 							       "gateway.networking.k8s.io", "kind",
 							       l->supported_kinds[k]));
 		json_array_append_new(
-			ls, json_pack("{s:s, s:I, s:o, s:o}", "name", l->name, "attachedRoutes",
-				      (json_int_t)l->attached_routes, "supportedKinds", kinds,
-				      "conditions", conds_json(&l->conds, programmed)));
+			arr, json_pack("{s:s, s:I, s:o, s:o}", "name", l->name, "attachedRoutes",
+				       (json_int_t)l->attached_routes, "supportedKinds", kinds,
+				       "conditions", conds_json(&l->conds, programmed)));
 	}
+	return arr;
+}
+
+static json_t *gateway_json(const struct xgw_gateway_status *g, bool programmed)
+{
+	json_t *o = json_object(), *addrs = json_array();
+	char ip[XGW_IP_STRLEN];
+
+	json_object_set_new(o, "namespace", json_string(g->ns));
+	json_object_set_new(o, "name", json_string(g->name));
+	if (g->family)
+		json_array_append_new(addrs, json_pack("{s:s, s:s}", "type", "IPAddress", "value",
+						       xgw_ip_format(g->family, g->addr, ip)));
 	json_object_set_new(o, "status",
-			    json_pack("{s:o, s:o, s:o}", "addresses", addrs, "conditions",
-				      conds_json(&g->conds, programmed), "listeners", ls));
+			    json_pack("{s:o, s:o, s:o, s:I}", "addresses", addrs, "conditions",
+				      conds_json(&g->conds, programmed), "listeners",
+				      listeners_json(g->listeners, g->n_listeners, programmed),
+				      "attachedListenerSets",
+				      (json_int_t)g->attached_listener_sets));
 	return o;
+}
+
+static json_t *listenerset_json(const struct xgw_listenerset_status *ls, bool programmed)
+{
+	return json_pack("{s:s, s:s, s:{s:o, s:o}}", "namespace", ls->ns, "name", ls->name,
+			 "status", "conditions", conds_json(&ls->conds, programmed), "listeners",
+			 listeners_json(ls->listeners, ls->n_listeners, programmed));
 }
 
 static json_t *route_json(const struct xgw_route_status *r, bool programmed)
@@ -69,7 +87,7 @@ static json_t *route_json(const struct xgw_route_status *r, bool programmed)
 		const struct xgw_parent_status *p = &r->parents[i];
 		json_t *ref =
 			json_pack("{s:s, s:s, s:s, s:s}", "group", "gateway.networking.k8s.io",
-				  "kind", "Gateway", "namespace", p->ns, "name", p->name);
+				  "kind", p->kind, "namespace", p->ns, "name", p->name);
 
 		if (p->section_name)
 			json_object_set_new(ref, "sectionName", json_string(p->section_name));
@@ -87,7 +105,7 @@ static json_t *route_json(const struct xgw_route_status *r, bool programmed)
 json_t *xgw_status_json(const struct xgw_reconcile_result *res, uint64_t gen, bool programmed)
 {
 	json_t *root = json_object(), *classes = json_array(), *gws = json_array(),
-	       *routes = json_array();
+	       *lsets = json_array(), *routes = json_array();
 
 	for (size_t i = 0; i < res->n_classes; i++) {
 		const struct xgw_class_status *c = &res->classes[i];
@@ -100,6 +118,8 @@ json_t *xgw_status_json(const struct xgw_reconcile_result *res, uint64_t gen, bo
 	for (size_t i = 0; i < res->n_gateways; i++)
 		if (res->gateways[i].ours)
 			json_array_append_new(gws, gateway_json(&res->gateways[i], programmed));
+	for (size_t i = 0; i < res->n_listenersets; i++)
+		json_array_append_new(lsets, listenerset_json(&res->listenersets[i], programmed));
 	for (size_t i = 0; i < res->n_routes; i++)
 		if (res->routes[i].n_parents)
 			json_array_append_new(routes, route_json(&res->routes[i], programmed));
@@ -107,6 +127,7 @@ json_t *xgw_status_json(const struct xgw_reconcile_result *res, uint64_t gen, bo
 	json_object_set_new(root, "programmed", json_boolean(programmed));
 	json_object_set_new(root, "gatewayClasses", classes);
 	json_object_set_new(root, "gateways", gws);
+	json_object_set_new(root, "listenerSets", lsets);
 	json_object_set_new(root, "httpRoutes", routes);
 	return root;
 }

@@ -506,10 +506,11 @@ static void decode_route_kind(struct dctx *c, const struct xgw_ynode *m, void *o
 	k->kind = xgw_dec_req_str(c, m, "kind");
 }
 
+static const char *const from_names[] = { "Same", "All", "Selector", "None", NULL };
+
 static void decode_allowed_routes(struct dctx *c, const struct xgw_ynode *m,
 				  struct xgw_gw_listener *l)
 {
-	static const char *const from_names[] = { "Same", "All", "Selector", "None", NULL };
 	const struct xgw_ynode *ar = xgw_dec_get_map(c, m, "allowedRoutes"), *ns;
 	size_t old = xgw_dec_push_key(c, "allowedRoutes"), o1;
 
@@ -654,6 +655,23 @@ static void decode_gateway_tls(struct dctx *c, const struct xgw_ynode *spec, str
 	xgw_dec_path_pop(c, o1);
 }
 
+/* spec.allowedListeners: None when omitted (GEP-1713: ListenerSets are opt-in). */
+static void decode_allowed_listeners(struct dctx *c, const struct xgw_ynode *spec,
+				     struct xgw_gateway *gw)
+{
+	const struct xgw_ynode *al = xgw_dec_get_map(c, spec, "allowedListeners"), *ns;
+	size_t old = xgw_dec_push_key(c, "allowedListeners"), o1;
+
+	ns = xgw_dec_get_map(c, al, "namespaces");
+	o1 = xgw_dec_push_key(c, "namespaces");
+	gw->allowed_listeners = (enum xgw_from)xgw_dec_enum_of(c, ns, "from", "None", from_names,
+							       "one of Same, All, Selector, None");
+	if (xgw_dec_get(ns, "selector"))
+		decode_selector(c, ns, "selector", &gw->listeners_selector);
+	xgw_dec_path_pop(c, o1);
+	xgw_dec_path_pop(c, old);
+}
+
 static void decode_gateway(struct dctx *c, const struct xgw_ynode *root)
 {
 	struct xgw_gateway gw = {};
@@ -669,6 +687,7 @@ static void decode_gateway(struct dctx *c, const struct xgw_ynode *root)
 	gw.listeners = xgw_dec_get_list(c, spec, "listeners", XGW_YNODE_MAP, sizeof(*gw.listeners),
 					decode_listener, &gw.n_listeners);
 	decode_gateway_tls(c, spec, &gw);
+	decode_allowed_listeners(c, spec, &gw);
 	infra = xgw_dec_get_map(c, spec, "infrastructure");
 	if (infra && xgw_dec_get(infra, "parametersRef")) {
 		size_t o1 = xgw_dec_push_key(c, "infrastructure"), o2;
@@ -682,6 +701,29 @@ static void decode_gateway(struct dctx *c, const struct xgw_ynode *root)
 	}
 	xgw_dec_path_pop(c, old);
 	if (!c->err && !STORE_PUSH(c->st, gateways, &gw))
+		xgw_dec_oom(c);
+}
+
+static void decode_listenerset(struct dctx *c, const struct xgw_ynode *root)
+{
+	struct xgw_listenerset ls = {};
+	const struct xgw_ynode *spec, *pr;
+	size_t old, o1;
+
+	xgw_dec_decode_meta(c, root, &ls.meta, true);
+	spec = xgw_dec_get_map(c, root, "spec");
+	old = xgw_dec_push_key(c, "spec");
+	pr = xgw_dec_get_map(c, spec, "parentRef");
+	o1 = xgw_dec_push_key(c, "parentRef");
+	ls.parent_group = xgw_dec_opt_str(c, pr, "group", XGW_GATEWAY_GROUP);
+	ls.parent_kind = xgw_dec_opt_str(c, pr, "kind", "Gateway");
+	ls.parent_ns = xgw_dec_opt_str(c, pr, "namespace", ls.meta.ns);
+	ls.parent_name = xgw_dec_req_str(c, pr, "name");
+	xgw_dec_path_pop(c, o1);
+	ls.listeners = xgw_dec_get_list(c, spec, "listeners", XGW_YNODE_MAP, sizeof(*ls.listeners),
+					decode_listener, &ls.n_listeners);
+	xgw_dec_path_pop(c, old);
+	if (!c->err && !STORE_PUSH(c->st, listenersets, &ls))
 		xgw_dec_oom(c);
 }
 
@@ -1014,7 +1056,7 @@ static const struct kind_info kinds[] = {
 	{ GW, "TCPRoute", .flags = GATEWAY_API },
 	{ GW, "UDPRoute", .flags = GATEWAY_API },
 
-	{ GW, "ListenerSet", .flags = GATEWAY_API },
+	{ GW, "ListenerSet", v1_only, decode_listenerset, 0 },
 	{ GW, "BackendTLSPolicy", .flags = GATEWAY_API },
 	{ GWX, "XListenerSet", .flags = GATEWAY_API },
 	{ GWX, "XBackendTrafficPolicy", .flags = GATEWAY_API },
@@ -1215,6 +1257,7 @@ void xgw_store__free(struct xgw_store *st)
 		st->release(st->release_arg);
 	free(st->classes);
 	free(st->gateways);
+	free(st->listenersets);
 	free(st->httproutes);
 	free(st->services);
 	free(st->slices);
@@ -1425,9 +1468,10 @@ static int append_array(void **arr, size_t *len, size_t *cap, size_t size, const
 int xgw_store_append(struct xgw_store *dst, const struct xgw_store *src)
 {
 	if (APPEND(dst, src, classes) || APPEND(dst, src, gateways) ||
-	    APPEND(dst, src, httproutes) || APPEND(dst, src, services) ||
-	    APPEND(dst, src, slices) || APPEND(dst, src, namespaces) || APPEND(dst, src, nodes) ||
-	    APPEND(dst, src, grants) || APPEND(dst, src, secrets) || APPEND(dst, src, configmaps))
+	    APPEND(dst, src, listenersets) || APPEND(dst, src, httproutes) ||
+	    APPEND(dst, src, services) || APPEND(dst, src, slices) ||
+	    APPEND(dst, src, namespaces) || APPEND(dst, src, nodes) || APPEND(dst, src, grants) ||
+	    APPEND(dst, src, secrets) || APPEND(dst, src, configmaps))
 		return -ENOMEM;
 	dst->n_ignored += src->n_ignored;
 	return 0;

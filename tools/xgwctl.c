@@ -60,6 +60,21 @@ static void print_conds(json_t *conds, const char *indent)
 	}
 }
 
+/* status.listeners of a Gateway or ListenerSet */
+static void print_listeners(json_t *st)
+{
+	size_t k;
+	json_t *l;
+
+	json_array_foreach(json_object_get(st, "listeners"), k, l)
+	{
+		printf("  listener %s (attachedRoutes %lld)\n",
+		       json_string_value(json_object_get(l, "name")),
+		       (long long)json_integer_value(json_object_get(l, "attachedRoutes")));
+		print_conds(json_object_get(l, "conditions"), "    ");
+	}
+}
+
 static int cmd_status(const char *path)
 {
 	json_error_t jerr;
@@ -78,7 +93,8 @@ static int cmd_status(const char *path)
 	json_array_foreach(gws, i, g)
 	{
 		json_t *st = json_object_get(g, "status"),
-		       *addrs = json_object_get(st, "addresses"), *a, *l;
+		       *addrs = json_object_get(st, "addresses"), *a;
+		json_int_t nls = json_integer_value(json_object_get(st, "attachedListenerSets"));
 
 		printf("\nGateway %s/%s", json_string_value(json_object_get(g, "namespace")),
 		       json_string_value(json_object_get(g, "name")));
@@ -87,15 +103,20 @@ static int cmd_status(const char *path)
 			printf("%s%s", k ? ", " : "  address ",
 			       json_string_value(json_object_get(a, "value")));
 		}
+		if (nls)
+			printf("  attachedListenerSets %lld", (long long)nls);
 		printf("\n");
 		print_conds(json_object_get(st, "conditions"), "  ");
-		json_array_foreach(json_object_get(st, "listeners"), k, l)
-		{
-			printf("  listener %s (attachedRoutes %lld)\n",
-			       json_string_value(json_object_get(l, "name")),
-			       (long long)json_integer_value(json_object_get(l, "attachedRoutes")));
-			print_conds(json_object_get(l, "conditions"), "    ");
-		}
+		print_listeners(st);
+	}
+	json_array_foreach(json_object_get(root, "listenerSets"), i, g)
+	{
+		json_t *st = json_object_get(g, "status");
+
+		printf("\nListenerSet %s/%s\n", json_string_value(json_object_get(g, "namespace")),
+		       json_string_value(json_object_get(g, "name")));
+		print_conds(json_object_get(st, "conditions"), "  ");
+		print_listeners(st);
 	}
 	routes = json_object_get(root, "httpRoutes");
 	json_array_foreach(routes, i, r)
@@ -108,7 +129,11 @@ static int cmd_status(const char *path)
 		{
 			json_t *ref = json_object_get(p, "parentRef");
 
-			printf("  parent %s/%s\n",
+			printf("  parent %s%s/%s\n",
+			       strcmp(json_string_value(json_object_get(ref, "kind")) ?: "",
+				      "Gateway")
+				       ? "ListenerSet "
+				       : "",
 			       json_string_value(json_object_get(ref, "namespace")),
 			       json_string_value(json_object_get(ref, "name")));
 			print_conds(json_object_get(p, "conditions"), "    ");

@@ -153,11 +153,29 @@ struct xgw_gateway {
 	 * kind, so a Gateway that names one is not accepted */
 	char *params_kind;
 	char *params_name;
+	/* spec.allowedListeners.namespaces: which ListenerSets may attach
+	 * (XGW_FROM_NONE when omitted) */
+	enum xgw_from allowed_listeners;
+	struct xgw_label_selector listeners_selector; /* XGW_FROM_SELECTOR */
+};
+
+/*
+ * A ListenerSet (GEP-1713): listeners that join those of its parent Gateway,
+ * when that Gateway's allowedListeners lets its namespace in.
+ */
+struct xgw_listenerset {
+	struct xgw_meta meta;
+	char *parent_group; /* "gateway.networking.k8s.io" when omitted */
+	char *parent_kind;  /* "Gateway" when omitted */
+	char *parent_ns;    /* the ListenerSet's namespace when omitted */
+	char *parent_name;
+	struct xgw_gw_listener *listeners;
+	size_t n_listeners;
 };
 
 struct xgw_parent_ref {
 	char *group; /* "gateway.networking.k8s.io" when omitted */
-	char *kind;  /* "Gateway" when omitted */
+	char *kind;  /* "Gateway" (when omitted) or "ListenerSet" */
 	char *ns;    /* NULL: the route's namespace */
 	char *name;
 	char *section_name; /* NULL: every listener */
@@ -415,6 +433,8 @@ struct xgw_store {
 	size_t n_classes;
 	struct xgw_gateway *gateways;
 	size_t n_gateways;
+	struct xgw_listenerset *listenersets;
+	size_t n_listenersets;
 	struct xgw_httproute *httproutes;
 	size_t n_httproutes;
 	struct xgw_service *services;
@@ -434,7 +454,7 @@ struct xgw_store {
 	struct xgw_decode_error *errors;
 	size_t n_errors;
 	/* Gateway API objects of kinds not decoded yet (GRPCRoute, TLSRoute,
-	   TCPRoute, UDPRoute, ListenerSet, BackendTLSPolicy...) */
+	   TCPRoute, UDPRoute, BackendTLSPolicy...) */
 	size_t n_ignored;
 	/* Called by xgw_store__free() before anything is freed: a store made of
 	 * shallow copies (xgw_store_append) keeps the stores it points into alive
@@ -442,8 +462,9 @@ struct xgw_store {
 	void (*release)(void *arg);
 	void *release_arg;
 	/* capacities of the arrays above (private to the store) */
-	size_t cap_classes, cap_gateways, cap_httproutes, cap_services, cap_slices, cap_namespaces,
-		cap_errors, cap_nodes, cap_grants, cap_secrets, cap_configmaps;
+	size_t cap_classes, cap_gateways, cap_listenersets, cap_httproutes, cap_services,
+		cap_slices, cap_namespaces, cap_errors, cap_nodes, cap_grants, cap_secrets,
+		cap_configmaps;
 };
 
 struct xgw_store *xgw_store__new(void);

@@ -3,7 +3,8 @@
 
 The agent's status file (agent/status.c) holds, like Kubernetes .status:
   {"generation", "programmed", "gatewayClasses": [{name, status}],
-   "gateways": [{namespace, name, status}], "httpRoutes": [{namespace, name, status}]}
+   "gateways": [{namespace, name, status}], "listenerSets": [{namespace, name, status}],
+   "httpRoutes": [{namespace, name, status}]}
 metadata.generation is not in it: the runner plays the API server, writes
 metadata.generation into every object and passes a lookup for it.
 
@@ -13,7 +14,10 @@ name) -> generation before the last step action.
 """
 
 GROUP = "gateway.networking.k8s.io"
-STATUS_KEYS = {"GatewayClass": "gatewayClasses", "Gateway": "gateways", "HTTPRoute": "httpRoutes"}
+STATUS_KEYS = {"GatewayClass": "gatewayClasses", "Gateway": "gateways", "ListenerSet": "listenerSets",
+               "HTTPRoute": "httpRoutes"}
+# kinds whose status.conditions are their own (routes: those of status.parents)
+OBJECT_CONDITIONS = ("GatewayClass", "Gateway", "ListenerSet")
 
 
 def find(st, kind, ns, name):
@@ -154,7 +158,7 @@ def check(exp, st, ctx):
             return why
         gen = ctx.generation(ref["kind"], ref.get("namespace"), ref["name"])
         conds = (o.get("status") or {}).get("conditions") or []
-        if ref["kind"] not in ("GatewayClass", "Gateway"):  # routes: every status.parents entry
+        if ref["kind"] not in OBJECT_CONDITIONS:  # routes: every status.parents entry
             conds = [x for p in parents_of(o) for x in p.get("conditions") or []]
         if c == "latest_observed_generation":
             if not conds:
@@ -272,7 +276,12 @@ def check(exp, st, ctx):
             return None
         return f"{obj_ref(g)}: status.addresses {vals}, want exactly {want}"
     if c == "gateway_attached_listener_sets":
-        return "xgw reports no status.attachedListenerSets (ListenerSet not implemented)"
+        g = exp["gateway"]
+        gw, why = obj(st, g, ctx)
+        if why:
+            return why
+        n = (gw.get("status") or {}).get("attachedListenerSets")
+        return None if n == exp["count"] else f"{obj_ref(g)}: attachedListenerSets {n}, want {exp['count']}"
     if c == "policy_ancestor_conditions":
         return no_status(exp["policy"]["kind"])
     return f"runner: check {c} not implemented"

@@ -123,8 +123,8 @@ static const struct xgw_decode_error *one_error(const struct xgw_store *st, cons
 
 static bool no_objects(const struct xgw_store *st)
 {
-	return !st->n_classes && !st->n_gateways && !st->n_httproutes && !st->n_services &&
-	       !st->n_slices && !st->n_namespaces && !st->n_nodes;
+	return !st->n_classes && !st->n_gateways && !st->n_listenersets && !st->n_httproutes &&
+	       !st->n_services && !st->n_slices && !st->n_namespaces && !st->n_nodes;
 }
 
 /* --- the arena ---------------------------------------------------------- */
@@ -1023,7 +1023,7 @@ TEST(ignored_kinds)
 		"metadata: {name: btp}\n"
 		"---\napiVersion: gateway.networking.k8s.io/v1alpha2\nkind: TCPRoute\n"
 		"metadata: {name: t}\n"
-		"---\napiVersion: gateway.networking.k8s.io/v1\nkind: ListenerSet\n"
+		"---\napiVersion: gateway.networking.x-k8s.io/v1alpha1\nkind: XListenerSet\n"
 		"metadata: {name: ls}\n"
 		"---\napiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {tls.crt: eA==}\n"
 		"---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n"
@@ -1337,6 +1337,61 @@ TEST(gateway_details)
 		ASSERT_STREQ(l->cert_refs[0].kind, "Secret", "cert kind default");
 		ASSERT_STREQ(l->cert_refs[0].group, "", "cert group default");
 		ASSERT_TRUE(l->cert_refs[0].ns == NULL, "cert ns");
+	}
+out:
+	xgw_store__free(st);
+}
+
+TEST(listenerset_details)
+{
+	struct xgw_store *st = load_str(
+		"ls.yaml",
+		"apiVersion: gateway.networking.k8s.io/v1\n"
+		"kind: Gateway\n"
+		"metadata: {name: g, namespace: infra}\n"
+		"spec:\n"
+		"  gatewayClassName: xgw\n"
+		"  listeners: [{name: h, port: 80, protocol: HTTP}]\n"
+		"  allowedListeners:\n"
+		"    namespaces: {from: Selector, selector: {matchLabels: {team: a}}}\n"
+		"---\napiVersion: gateway.networking.k8s.io/v1\n"
+		"kind: Gateway\n"
+		"metadata: {name: closed, namespace: infra}\n"
+		"spec: {gatewayClassName: xgw, listeners: [{name: h, port: 80, protocol: HTTP}]}\n"
+		"---\napiVersion: gateway.networking.k8s.io/v1\n"
+		"kind: ListenerSet\n"
+		"metadata: {name: ls, namespace: apps, creationTimestamp: '2026-01-02T03:04:05Z'}\n"
+		"spec:\n"
+		"  parentRef: {name: g, namespace: infra}\n"
+		"  listeners:\n"
+		"  - {name: a, port: 8080, protocol: HTTP, hostname: a.example}\n"
+		"  - {name: s, port: 443, protocol: HTTPS, tls: {certificateRefs: [{name: c}]}}\n"
+		"---\napiVersion: gateway.networking.k8s.io/v1\n"
+		"kind: ListenerSet\n"
+		"metadata: {name: noparent}\n"
+		"spec: {listeners: [{name: a, port: 80, protocol: HTTP}]}\n");
+	const struct xgw_listenerset *ls;
+
+	if (!st)
+		return;
+	ASSERT_EQ(st->n_errors, 1, "ListenerSet without parentRef");
+	if (!ASSERT_EQ(st->n_gateways, 2, "gateways") ||
+	    !ASSERT_EQ(st->n_listenersets, 1, "listenersets"))
+		goto out;
+	ASSERT_EQ(st->gateways[0].allowed_listeners, XGW_FROM_SELECTOR, "allowedListeners");
+	ASSERT_EQ(st->gateways[0].listeners_selector.n_match_labels, 1, "selector");
+	ASSERT_EQ(st->gateways[1].allowed_listeners, XGW_FROM_NONE, "allowedListeners default");
+	ls = &st->listenersets[0];
+	ASSERT_STREQ(ls->meta.creation_timestamp, "2026-01-02T03:04:05Z", "creationTimestamp");
+	ASSERT_STREQ(ls->parent_group, XGW_GATEWAY_GROUP, "parent group default");
+	ASSERT_STREQ(ls->parent_kind, "Gateway", "parent kind default");
+	ASSERT_STREQ(ls->parent_ns, "infra", "parent namespace");
+	ASSERT_STREQ(ls->parent_name, "g", "parent name");
+	if (ASSERT_EQ(ls->n_listeners, 2, "listeners")) {
+		ASSERT_STREQ(ls->listeners[0].hostname, "a.example", "hostname");
+		ASSERT_EQ(ls->listeners[0].from, XGW_FROM_SAME, "allowedRoutes default");
+		ASSERT_EQ(ls->listeners[1].proto, XGW_PROTO_HTTPS, "HTTPS");
+		ASSERT_EQ(ls->listeners[1].n_cert_refs, 1, "cert refs");
 	}
 out:
 	xgw_store__free(st);

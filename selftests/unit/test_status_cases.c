@@ -592,10 +592,11 @@ static bool fail(struct why *w, const char *fmt, ...)
 static json_t *status_obj(const json_t *status, const json_t *ref)
 {
 	const char *kind = jstr(ref, "kind"), *ns = jstr(ref, "namespace");
-	const char *list = !strcmp(kind, "GatewayClass") ? "gatewayClasses"
-			   : !strcmp(kind, "Gateway")	 ? "gateways"
-			   : !strcmp(kind, "HTTPRoute")	 ? "httpRoutes"
-							 : NULL;
+	const char *list = !strcmp(kind, "GatewayClass")  ? "gatewayClasses"
+			   : !strcmp(kind, "Gateway")	  ? "gateways"
+			   : !strcmp(kind, "ListenerSet") ? "listenerSets"
+			   : !strcmp(kind, "HTTPRoute")	  ? "httpRoutes"
+							  : NULL;
 	size_t i;
 	json_t *o;
 
@@ -831,7 +832,7 @@ static bool routes_and_parent_accepted(const struct check_ctx *cx, const json_t 
 	bool ok = false;
 	size_t i;
 
-	if (strcmp(jstr(p, "kind"), "Gateway")) {
+	if (strcmp(jstr(p, "kind"), "Gateway") && strcmp(jstr(p, "kind"), "ListenerSet")) {
 		fail(w, "parent kind %s is not supported", jstr(p, "kind"));
 		goto out;
 	}
@@ -965,7 +966,7 @@ static bool gateway_status_addresses(const json_t *gw, struct why *w)
 static bool status_obj_kind_known(const char *kind)
 {
 	return !strcmp(kind, "GatewayClass") || !strcmp(kind, "Gateway") ||
-	       !strcmp(kind, "HTTPRoute");
+	       !strcmp(kind, "ListenerSet") || !strcmp(kind, "HTTPRoute");
 }
 
 static bool check(const struct check_ctx *cx, const json_t *ex, struct why *w)
@@ -1010,8 +1011,19 @@ static bool check(const struct check_ctx *cx, const json_t *ex, struct why *w)
 	if (!strcmp(what, "latest_observed_generation"))
 		return all_latest(json_object_get(json_object_get(o, "status"), "conditions"), gen,
 				  w);
-	if (!strcmp(what, "gateway_listeners_exact"))
+	if (!strcmp(what, "gateway_listeners_exact") ||
+	    !strcmp(what, "listenerset_listeners_exact"))
 		return listeners_exact(o, json_object_get(ex, "listeners"), gen, w);
+	if (!strcmp(what, "gateway_attached_listener_sets")) {
+		json_t *n = json_object_get(json_object_get(o, "status"), "attachedListenerSets");
+
+		return (json_is_integer(n) &&
+			json_integer_value(n) ==
+				json_integer_value(json_object_get(ex, "count"))) ||
+		       fail(w, "attachedListenerSets %lld, want %lld",
+			    n ? (long long)json_integer_value(n) : -1LL,
+			    (long long)json_integer_value(json_object_get(ex, "count")));
+	}
 	if (!strcmp(what, "listener_conditions")) {
 		size_t i;
 		json_t *name;
