@@ -605,6 +605,29 @@ static int request_done(struct xgw_conn *c)
 }
 
 /*
+ * <ep> of backend <backend>'s cluster, or, when it is ejected (passive health,
+ * upstream.c), the next endpoint of the cluster that is not. When all are
+ * ejected, <ep> all the same: a degraded answer beats none.
+ */
+static uint32_t healthy_endpoint(struct xgw_conn *c, uint32_t backend, uint32_t ep)
+{
+	const struct xgw_snapshot *s = &c->snap->snap;
+	const struct xgw_snap_cluster *cl;
+
+	if (backend == XGW_SNAP_NONE || s->backends[backend].cluster == XGW_SNAP_NONE ||
+	    !xgw_endpoint_ejected(c->w, &s->endpoints[ep]))
+		return ep;
+	cl = &s->clusters[s->backends[backend].cluster];
+	for (uint32_t k = 1; k < cl->ep_count; k++) {
+		uint32_t e = cl->ep_first + (ep - cl->ep_first + k) % cl->ep_count;
+
+		if (!xgw_endpoint_ejected(c->w, &s->endpoints[e]))
+			return e;
+	}
+	return ep;
+}
+
+/*
  * Answer the current request from the gateway. <close> forces the
  * connection closed after; otherwise it is kept when the client wants and
  * the request has been read whole (its body, if any, is skipped).
@@ -929,6 +952,8 @@ static void retry_attempt(struct xgw_conn *c)
 	int err;
 
 	ep = xgw_router_pick_endpoint(c->snap->router, s->backends[c->backend].cluster);
+	if (ep != XGW_SNAP_NONE && w->n_ejected)
+		ep = healthy_endpoint(c, c->backend, ep);
 	if (ep != XGW_SNAP_NONE)
 		pool = xgw_pool_get(w, &s->endpoints[ep]);
 	if (!pool) {
@@ -1039,6 +1064,8 @@ static int start_request(struct xgw_conn *c, uint32_t head_len)
 	if (v != XGW_ROUTE_OK)
 		return conn_step_local(c, (int)v, false);
 
+	if (w->n_ejected)
+		rt.ep = healthy_endpoint(c, rt.backend, rt.ep);
 	pool = xgw_pool_get(w, &sr->snap.endpoints[rt.ep]);
 	if (!pool)
 		return conn_step_local(c, 503, false);
@@ -1198,6 +1225,8 @@ static int upstream_failed(struct xgw_conn *c, int err)
 	}
 	w->stats[XGW_WSTAT_UPSTREAM_ERRORS]++;
 	log_debug("upstream: %s", strerror(-err));
+	if (u)
+		xgw_pool_outcome(w, u->pool, false);
 	if (!c->resp_bytes && c->tries_left)
 		return retry_schedule(c);
 	xgw_dtimer_disarm(w, &c->be_timer);
@@ -1260,6 +1289,7 @@ static int response_head(struct xgw_conn *c)
 		return STEP_AGAIN;
 	}
 
+	xgw_pool_outcome(w, c->up->pool, true); /* it answered: whatever it said, it is up */
 	if (c->tries_left && xgw_snap_retry_code(&c->snap->snap.rules[c->rule], resp->status)) {
 		log_debug("upstream answered %d: retrying", resp->status);
 		return retry_schedule(c);
@@ -1603,6 +1633,8 @@ void xgw_conn_deadline(struct xgw_dtimer *t)
 		return; /* a local answer is on its way, bounded by its own timer */
 	c->w->stats[XGW_WSTAT_UPSTREAM_ERRORS]++;
 	log_debug("%s timeout", t->kind == XGW_DT_REQUEST ? "request" : "backend request");
+	if (t->kind == XGW_DT_BACKEND && c->up && !c->resp_head)
+		xgw_pool_outcome(c->w, c->up->pool, false);
 	if (t->kind == XGW_DT_BACKEND && c->tries_left && !c->resp_head) {
 		/* The attempt is abandoned and counts as a failed one (GEP-1731). */
 		retry_schedule(c);

@@ -162,6 +162,7 @@ struct xgw_worker {
 	struct xgw_pool **pools; /* hash of upstream pools by endpoint, chained */
 	uint32_t pool_mask;
 	uint32_t n_pools;
+	uint32_t n_ejected; /* pools ejected (or whose ejection has not been seen to end) */
 
 	uint64_t stats[XGW_WSTAT__MAX];
 

@@ -47,6 +47,11 @@ struct xgw_pool {
 	struct xgw_upconn *idle; /* most recently used first */
 	uint32_t n_idle;
 	uint32_t n_conns; /* idle + busy + connecting */
+	/* Passive health (outlier detection): consecutive failed exchanges, and
+	 * the ejection they led to; the pool outlives snapshots, so does this. */
+	uint8_t fails;
+	uint8_t ejections;	/* in a row: each one lasts longer */
+	uint64_t ejected_until; /* CLOCK_MONOTONIC ms; 0: not ejected */
 };
 
 #endif /* XGW_UPSTREAM_T_H */

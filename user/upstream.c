@@ -100,8 +100,49 @@ struct xgw_pool *xgw_pool_get(struct xgw_worker *w, const struct xgw_snap_endpoi
 	return p;
 }
 
+void xgw_pool_outcome(struct xgw_worker *w, struct xgw_pool *p, bool ok)
+{
+	char ip[XGW_IP_STRLEN];
+	uint64_t ms;
+
+	if (ok) {
+		p->fails = 0;
+		if (!p->ejected_until && p->ejections)
+			p->ejections--; /* healthy again: the next ejection is shorter */
+		return;
+	}
+	if (p->ejected_until || ++p->fails < XGW_EJECT_AFTER)
+		return;
+	p->fails = 0;
+	if (p->ejections < 255)
+		p->ejections++;
+	ms = (uint64_t)XGW_EJECT_BASE_MS * p->ejections;
+	if (ms > XGW_EJECT_MAX_MS)
+		ms = XGW_EJECT_MAX_MS;
+	p->ejected_until = w->now + ms;
+	w->n_ejected++;
+	log_warn("endpoint %s:%u ejected for %llu s: %d failed exchanges in a row",
+		 xgw_ip_format(p->family, p->addr, ip), p->port, (unsigned long long)ms / 1000,
+		 XGW_EJECT_AFTER);
+}
+
+bool xgw_endpoint_ejected(struct xgw_worker *w, const struct xgw_snap_endpoint *ep)
+{
+	struct xgw_pool *p = pool_find(w, ep->family, ep->addr, ep->port);
+
+	if (!p || !p->ejected_until)
+		return false;
+	if (w->now < p->ejected_until)
+		return true;
+	p->ejected_until = 0; /* the ejection is over: traffic tries it again */
+	w->n_ejected--;
+	return false;
+}
+
 static void pool_free(struct xgw_worker *w, struct xgw_pool *p)
 {
+	if (p->ejected_until)
+		w->n_ejected--;
 	struct xgw_pool **pp = &w->pools[ep_hash(p->family, p->addr, p->port) & w->pool_mask];
 
 	for (; *pp; pp = &(*pp)->hnext) {

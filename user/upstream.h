@@ -14,6 +14,21 @@
 struct xgw_pool *xgw_pool_get(struct xgw_worker *w, const struct xgw_snap_endpoint *ep);
 
 /*
+ * Passive health checks. An exchange with the pool's endpoint got a response
+ * (<ok>: whatever its status; an application's 503 is its own business) or
+ * failed (connection refused or reset before the response, a backendRequest
+ * timeout).
+ * XGW_EJECT_AFTER failures in a row eject the endpoint for
+ * XGW_EJECT_BASE_MS times the ejections in a row, at most XGW_EJECT_MAX_MS.
+ */
+#define XGW_EJECT_AFTER 5
+#define XGW_EJECT_BASE_MS 10000
+#define XGW_EJECT_MAX_MS 300000
+void xgw_pool_outcome(struct xgw_worker *w, struct xgw_pool *p, bool ok);
+/* Is the endpoint <ep> ejected now? (No pool: never used, so not.) */
+bool xgw_endpoint_ejected(struct xgw_worker *w, const struct xgw_snap_endpoint *ep);
+
+/*
  * A connection for <owner> to <p>: an idle pooled one (reused = true) unless
  * <fresh>, else a new non-blocking connect. Returns 0 with *<out> set, or
  * -errno (socket or immediate connect failure).

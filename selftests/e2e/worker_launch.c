@@ -41,7 +41,8 @@
  *
  * Format 3: "/retry" goes to aux with a retry policy (codes 500 and 503, 2
  * attempts, backoff 200 ms); "/mixed" to a cluster of a refused endpoint
- * and aux, with 1 attempt (connection errors only); "/rtmo" to aux with 5
+ * and aux, with 1 attempt (connection errors only), "/eject" to the same
+ * cluster without retries (passive health ejects the refused one); "/rtmo" to aux with 5
  * attempts, no codes, no backoff, a backendRequest timeout of 300 ms and a
  * request timeout of 1 s; "/cors" to main through
  * a CORS filter: origins https://www.foo.com and any subdomain of bar.com (https), methods
@@ -104,7 +105,7 @@ static int build(uint64_t gen, int variant, bool bad_re, void **buf, size_t *len
 	struct xgw_snapb *b = xgw_snapb__new(gen);
 	int c_main, c_dead, c_empty, r_main, r_dead, r_none, r_empty, r_only, err;
 	int c_aux, r_hdr, r_redir, r_rewrite, r_hdrs, r_mirror, r_treq, r_tbe, r_tok;
-	int c_mixed, r_retry, r_mixed, r_cors, r_rtmo;
+	int c_mixed, r_retry, r_mixed, r_cors, r_rtmo, r_eject;
 	static const uint16_t codes[] = { 500, 503 };
 	struct xgw_snap_filter cors = { .type = XGW_FILTER_CORS,
 					.num = 3600,
@@ -171,6 +172,8 @@ static int build(uint64_t gen, int variant, bool bad_re, void **buf, size_t *len
 	r_mixed = xgw_snapb_rule(b, "default/mixed", 0, 0, 0);
 	xgw_snapb_rule_retry(b, 1, 0, NULL, 0);
 	xgw_snapb_backend(b, (uint32_t)c_mixed, 1);
+	r_eject = xgw_snapb_rule(b, "default/eject", 0, 0, 0);
+	xgw_snapb_backend(b, (uint32_t)c_mixed, 1);
 	r_rtmo = xgw_snapb_rule(b, "default/rtmo", 0, 1000, 300);
 	xgw_snapb_rule_retry(b, 5, 0, NULL, 0);
 	xgw_snapb_backend(b, (uint32_t)c_aux, 1);
@@ -214,6 +217,7 @@ static int build(uint64_t gen, int variant, bool bad_re, void **buf, size_t *len
 		match(b, r_tok, XGW_PATH_PREFIX, "/slow-ok", NULL);
 		match(b, r_retry, XGW_PATH_PREFIX, "/retry", NULL);
 		match(b, r_mixed, XGW_PATH_PREFIX, "/mixed", NULL);
+		match(b, r_eject, XGW_PATH_PREFIX, "/eject", NULL);
 		match(b, r_rtmo, XGW_PATH_PREFIX, "/rtmo", NULL);
 		match(b, r_cors, XGW_PATH_PREFIX, "/cors", NULL);
 		match(b, r_main, XGW_PATH_PREFIX, "/", NULL);

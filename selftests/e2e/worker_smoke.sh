@@ -50,7 +50,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "TAP version 13"
-echo "1..77"
+echo "1..78"
 for f in "$WORKER" "$ECHO" "$LAUNCH"; do
 	[ -x "$f" ] || { echo "Bail out! $f not built"; exit 1; }
 done
@@ -257,6 +257,19 @@ expect "retry: a POST with a body is sent again whole" "try 2 xyz 200" \
 out=""
 for i in 1 2 3 4; do out+="$(code "$GW/mixed/$i") "; done
 expect "retry: refused endpoint, the next one answers" "200 200 200 200 " "$out"
+# Passive health: the refused endpoint (dead.test's, and one of this cluster's)
+# has failed 5 times in a row by now and is ejected: requests that would have
+# gone to it reach aux.
+out=""
+for i in $(seq 30); do out+="$(code "$GW/eject/$i") "; done
+bad=$(echo "$out" | tr ' ' '\n' | grep -vc '^200$')
+tail20=$(echo "$out" | cut -d' ' -f11-30)
+if [ "$bad" -le 5 ] && [ "$tail20" = "$(printf '200 %.0s' $(seq 20) | sed 's/ $//')" ] &&
+	grep -q "ejected for 10 s: 5 failed exchanges in a row" "$TMP/worker.log"; then
+	ok "passive health: a refused endpoint ejected ($bad of 30 requests failed first)"
+else
+	not_ok "passive health: a refused endpoint ejected" "$out"
+fi
 t0=$(date +%s%N)
 expect "retry: a backendRequest timeout is a failed try" "try 2 200" \
 	"$("${C[@]}" -w " %{http_code}" "$GW/rtmo/a?fail=1&code=sleep" | tr -d "\n")"
