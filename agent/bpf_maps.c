@@ -36,6 +36,10 @@ struct xdp_att {
 	enum xdp_attach_mode mode;
 	__u32 xdp_flags; /* replace_xdp(): XDP_FLAGS_*_MODE, for the detach */
 	__u8 nh_mac[6];	 /* the next hop written to xgw_nexthops, zero: none */
+	/* The neighbour whose MAC that is (or is to be): followed by the watch. */
+	bool nh_watch, nh_failed;
+	__u8 nh_family; /* 4 or 6 */
+	__u8 nh_addr[16];
 };
 
 struct xgw_bpf {
@@ -47,7 +51,8 @@ struct xgw_bpf {
 	size_t n_atts;
 	int fd_addrs, fd_listeners, fd_workers, fd_config;
 	/* The L4 tier: -1 without XDP. */
-	int fd_l4cfg, fd_nodes, fd_rings;
+	int fd_l4cfg, fd_nodes, fd_rings, fd_nexthops;
+	int fd_neigh; /* rtnetlink neighbour watch, -1: none */
 	uint32_t ring_size;
 	bool l4_enabled;
 	uint32_t self, ring, prev_ring; /* this node's id; ring slots listeners use */
@@ -89,6 +94,35 @@ static int check_bpffs(const char *pin_dir)
 		return err;
 	}
 	return 0;
+}
+
+/*
+ * xgw_stats grows when a verdict is added (enum xgw_stat), and libbpf refuses
+ * to reuse a pinned map of another size, which would stop an agent upgraded
+ * over the pins of an older one (--keep-bpf). The counters are the only
+ * state in it: unpin the old map, and the programs loaded next create the
+ * new one (the old program keeps its map until it is replaced).
+ */
+static void drop_stale_stats(const char *pin_dir)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	char path[320];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, XGW_MAP_STATS);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries != XGW_STAT__MAX) {
+		if (unlink(path))
+			log_warn("%s: %u counters pinned, %u now; cannot unpin it: %s", path,
+				 info.max_entries, XGW_STAT__MAX, strerror(errno));
+		else
+			log_info("%s: %u counters pinned, %u now: counters start again", path,
+				 info.max_entries, XGW_STAT__MAX);
+	}
+	close(fd);
 }
 
 static int attach_sk_lookup(struct xgw_bpf *b)
@@ -274,13 +308,14 @@ int xgw_bpf__open(const struct xgw_bpf_opts *opts, struct xgw_bpf **out)
 
 	if (!b)
 		return -ENOMEM;
-	b->fd_l4cfg = b->fd_nodes = b->fd_rings = -1;
+	b->fd_l4cfg = b->fd_nodes = b->fd_rings = b->fd_nexthops = b->fd_neigh = -1;
 	libbpf_set_print(libbpf_print);
 	libxdp_set_print(libxdp_print);
 	snprintf(b->pin_dir, sizeof(b->pin_dir), "%s", opts->pin_dir ? opts->pin_dir : XGW_PIN_DIR);
 	err = check_bpffs(b->pin_dir);
 	if (err)
 		goto err;
+	drop_stale_stats(b->pin_dir);
 
 	LIBBPF_OPTS(bpf_object_open_opts, oopts, .pin_root_path = b->pin_dir);
 
@@ -332,6 +367,12 @@ int xgw_bpf__open(const struct xgw_bpf_opts *opts, struct xgw_bpf **out)
 		err = l4_adopt(b);
 		if (err)
 			goto err;
+		/* Before the first lookup of a next hop, so that no change slips by. */
+		b->fd_neigh = xgw_nexthop_watch_open();
+		if (b->fd_neigh < 0)
+			log_warn("l4: cannot watch the neighbour table (%s): next hops follow the "
+				 "configuration only",
+				 strerror(-b->fd_neigh));
 	}
 	*out = b;
 	return 0;
@@ -381,6 +422,8 @@ void xgw_bpf__close(struct xgw_bpf *b, bool unpin)
 	xdp_lb__destroy(b->xdp);
 	if (unpin)
 		rmdir(b->pin_dir);
+	if (b->fd_neigh >= 0)
+		close(b->fd_neigh);
 	free(b->table);
 	free(b);
 }
@@ -581,7 +624,8 @@ static int l4_adopt(struct xgw_bpf *b)
 	b->fd_l4cfg = map_fd(b->xdp->obj, XGW_MAP_L4CFG);
 	b->fd_nodes = map_fd(b->xdp->obj, XGW_MAP_NODES);
 	b->fd_rings = map_fd(b->xdp->obj, XGW_MAP_RINGS);
-	if (b->fd_l4cfg < 0 || b->fd_nodes < 0 || b->fd_rings < 0) {
+	b->fd_nexthops = map_fd(b->xdp->obj, XGW_MAP_NEXTHOPS);
+	if (b->fd_l4cfg < 0 || b->fd_nodes < 0 || b->fd_rings < 0 || b->fd_nexthops < 0) {
 		log_err("xdp: object lacks the L4 maps");
 		return -ENOENT;
 	}
@@ -679,45 +723,148 @@ static int write_ring(struct xgw_bpf *b, __u32 slot, const uint32_t *table)
 	return err;
 }
 
+/* Write <mac> as the next hop of <att> in xgw_nexthops, or delete its entry when NULL. */
+static void write_nexthop(struct xgw_bpf *b, struct xdp_att *att, const __u8 *mac)
+{
+	struct xgw_nexthop nh = { 0 };
+	__u32 key = (__u32)att->ifindex;
+
+	if (!mac) {
+		if (bpf_map_delete_elem(b->fd_nexthops, &key) == 0)
+			log_info("l4: next hop of %s unknown: back to the sender's MAC", att->name);
+		memset(att->nh_mac, 0, sizeof(att->nh_mac));
+		return;
+	}
+	memcpy(nh.mac, mac, sizeof(nh.mac));
+	if (bpf_map_update_elem(b->fd_nexthops, &key, &nh, BPF_ANY)) {
+		log_warn("l4: writing the next hop of %s: %s", att->name, strerror(errno));
+		return;
+	}
+	if (memcmp(att->nh_mac, mac, 6))
+		log_info("l4: next hop of %s: %02x:%02x:%02x:%02x:%02x:%02x", att->name, mac[0],
+			 mac[1], mac[2], mac[3], mac[4], mac[5]);
+	memcpy(att->nh_mac, mac, 6);
+	att->nh_failed = false;
+}
+
+/* Start ARP/NDP for the neighbour of <att>, which has no usable entry. */
+static void resolve_nexthop(struct xdp_att *att)
+{
+	char addr[INET6_ADDRSTRLEN] = "?";
+	int err = xgw_nexthop_resolve(att->ifindex, att->nh_family, att->nh_addr);
+
+	inet_ntop(att->nh_family == 6 ? AF_INET6 : AF_INET, att->nh_addr, addr, sizeof(addr));
+	if (err)
+		log_warn("l4: resolving %s, the next hop of %s: %s", addr, att->name,
+			 strerror(-err));
+	else if (!att->nh_failed)
+		log_info("l4: resolving %s, the next hop of %s", addr, att->name);
+}
+
 /*
  * xgw_nexthops: per XDP interface, the MAC of the next hop towards the other
  * nodes, from the kernel's route and neighbour tables. An interface whose
- * next hop is not resolved (yet: no traffic) gets no entry, and XDP sends
+ * next hop is not resolved (yet: no traffic) gets no entry until the kernel
+ * has resolved it, which the agent asks for; meanwhile XDP sends
  * encapsulated frames back to the MAC they came from, right whenever the
- * router that delivered them also routes between the nodes.
+ * router that delivered them also routes between the nodes. The neighbour
+ * is remembered, so that xgw_bpf_neigh_changed() follows it.
  */
 static void sync_nexthops(struct xgw_bpf *b, const struct xgw_bpf_node *nodes, size_t n,
 			  const struct xgw_bpf_node *me)
 {
-	int fd = map_fd(b->xdp->obj, XGW_MAP_NEXTHOPS);
-
-	if (fd < 0)
-		return;
 	for (size_t a = 0; a < b->n_atts; a++) {
 		struct xdp_att *att = &b->atts[a];
-		struct xgw_nexthop nh = { 0 };
-		__u32 key = (__u32)att->ifindex;
+		__u8 neigh[16], mac[6];
 		int err = -ENOENT;
 
-		for (size_t i = 0; i < n && err; i++)
-			if (&nodes[i] != me && nodes[i].family == me->family)
-				err = xgw_nexthop_mac(att->ifindex, nodes[i].family, nodes[i].addr,
-						      nh.mac);
+		att->nh_watch = false;
+		for (size_t i = 0; i < n; i++) {
+			if (&nodes[i] == me || nodes[i].family != me->family)
+				continue;
+			err = xgw_nexthop_mac(att->ifindex, nodes[i].family, nodes[i].addr, neigh,
+					      mac);
+			if (err && err != -ENOENT)
+				continue;
+			/* The first neighbour found, or the first one resolved. */
+			if (!att->nh_watch || !err) {
+				att->nh_watch = true;
+				att->nh_family = nodes[i].family;
+				memcpy(att->nh_addr, neigh, sizeof(neigh));
+			}
+			if (!err)
+				break;
+		}
 		if (err) {
-			if (bpf_map_delete_elem(fd, &key) == 0)
-				log_info("l4: next hop of %s unknown: back to the sender's MAC",
-					 att->name);
-			memset(att->nh_mac, 0, sizeof(att->nh_mac));
+			write_nexthop(b, att, NULL);
+			if (att->nh_watch && b->fd_neigh >= 0)
+				resolve_nexthop(att);
 			continue;
 		}
-		if (bpf_map_update_elem(fd, &key, &nh, BPF_ANY)) {
-			log_warn("l4: writing the next hop of %s: %s", att->name, strerror(errno));
+		write_nexthop(b, att, mac);
+	}
+}
+
+static void on_neigh(const struct xgw_neigh_event *ev, void *arg)
+{
+	struct xgw_bpf *b = arg;
+
+	for (size_t a = 0; a < b->n_atts; a++) {
+		struct xdp_att *att = &b->atts[a];
+
+		if (!att->nh_watch || att->ifindex != ev->ifindex || att->nh_family != ev->family ||
+		    memcmp(att->nh_addr, ev->addr, sizeof(att->nh_addr)))
 			continue;
+		switch (ev->kind) {
+		case XGW_NEIGH_MAC:
+			write_nexthop(b, att, ev->mac);
+			break;
+		case XGW_NEIGH_GONE:
+			/* Garbage-collected or flushed: the MAC is likely still right. */
+			resolve_nexthop(att);
+			break;
+		case XGW_NEIGH_FAILED:
+			/* Nobody answers at the MAC: the sender's MAC is the better guess. */
+			write_nexthop(b, att, NULL);
+			resolve_nexthop(att);
+			att->nh_failed = true; /* the kernel's probe timers pace the retries */
+			break;
+		case XGW_NEIGH_PENDING:
+			break;
 		}
-		if (memcmp(att->nh_mac, nh.mac, 6))
-			log_info("l4: next hop of %s: %02x:%02x:%02x:%02x:%02x:%02x", att->name,
-				 nh.mac[0], nh.mac[1], nh.mac[2], nh.mac[3], nh.mac[4], nh.mac[5]);
-		memcpy(att->nh_mac, nh.mac, 6);
+	}
+}
+
+int xgw_bpf_neigh_fd(const struct xgw_bpf *b)
+{
+	return b ? b->fd_neigh : -1;
+}
+
+void xgw_bpf_neigh_changed(struct xgw_bpf *b)
+{
+	int err;
+
+	if (!b || b->fd_neigh < 0)
+		return;
+	err = xgw_nexthop_watch_read(b->fd_neigh, on_neigh, b);
+	if (err == -ENOBUFS) {
+		/* Events were lost: look again at every neighbour followed. */
+		log_warn("l4: neighbour events lost (ENOBUFS): reading the next hops again");
+		for (size_t a = 0; a < b->n_atts; a++) {
+			struct xdp_att *att = &b->atts[a];
+			__u8 mac[6];
+
+			if (!att->nh_watch)
+				continue;
+			err = xgw_nexthop_neigh_mac(att->ifindex, att->nh_family, att->nh_addr,
+						    mac);
+			if (!err)
+				write_nexthop(b, att, mac);
+			else if (err == -ENOENT)
+				resolve_nexthop(att);
+		}
+	} else if (err) {
+		log_warn("l4: reading neighbour events: %s", strerror(-err));
 	}
 }
 

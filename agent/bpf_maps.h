@@ -88,6 +88,16 @@ struct xgw_bpf_node {
 int xgw_bpf_sync_nodes(struct xgw_bpf *b, const struct xgw_bpf_node *nodes, size_t n,
 		       const char *self);
 
+/*
+ * The neighbour-table watch: an fd to poll for reading (-1 without XDP or
+ * when the watch could not be opened), and what to call when it is
+ * readable: the next hops in xgw_nexthops follow their neighbours' MAC
+ * changes without waiting for a reconcile, and a neighbour deleted or
+ * failed is resolved again.
+ */
+int xgw_bpf_neigh_fd(const struct xgw_bpf *b);
+void xgw_bpf_neigh_changed(struct xgw_bpf *b);
+
 /* The L4 tier's state, for logs: enabled, this node's id, ring slots. */
 struct xgw_bpf_l4_state {
 	bool enabled;

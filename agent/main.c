@@ -812,6 +812,7 @@ static int epoll_add(int ep, int fd, uint64_t tag)
 
 #define TAG_SIG 1ull
 #define TAG_INOTIFY 2ull
+#define TAG_NEIGH 3ull
 #define TAG_WORKER (1ull << 32)
 
 /* Register the control fds of workers that (re)started. */
@@ -892,6 +893,8 @@ static int run(struct agent *a)
 				while (read(a->infd, buf, sizeof(buf)) > 0)
 					;
 				reload_at = now_ms() + DEBOUNCE_MS;
+			} else if (tag == TAG_NEIGH) {
+				xgw_bpf_neigh_changed(a->bpf);
 			} else if (tag & TAG_WORKER) {
 				unsigned w = (unsigned)(tag & 0xffffffffu);
 
@@ -988,6 +991,8 @@ int main(int argc, char **argv)
 		err = 1;
 		goto out;
 	}
+	if (xgw_bpf_neigh_fd(a.bpf) >= 0)
+		epoll_add(a.epfd, xgw_bpf_neigh_fd(a.bpf), TAG_NEIGH);
 	wo.n = a.o.workers;
 	wo.bin = a.o.worker_bin;
 	wo.log_level = a.o.log_level;

@@ -44,6 +44,7 @@ static __always_inline int count_verdict(__u32 stat)
 	case XGW_STAT_TX_SECOND_CHANCE:
 	case XGW_STAT_TX_ICMP_ECHO:
 	case XGW_STAT_TX_SYNCOOKIE:
+	case XGW_STAT_TX_ICMP_TOO_BIG:
 		return XDP_TX;
 	default:
 		return XDP_PASS;
@@ -70,15 +71,25 @@ static __always_inline __u32 ring_slot(__u32 ring, __u32 hash)
 	return node ? *node : XGW_MAX_NODES;
 }
 
-/* Send to node <id>, or keep local when it is unknown. */
+/*
+ * Send the flow of <pk> to node <id>, or keep it local when the node is
+ * unknown. A packet that would not fit once encapsulated is answered with
+ * ICMP "too big" (only here: a decapsulated packet that second chance sends
+ * on fitted the same MTU, and its frame's MACs are the sending node's, not
+ * the client's path).
+ */
 static __always_inline __u32 to_node(struct xdp_md *ctx, const struct xgw_l4_config *cfg, __u32 id,
-				     __u8 family, __u32 hash, __u32 ok_stat)
+				     const struct xgw_pkt *pk, __u32 ok_stat)
 {
 	struct xgw_node_val *nv = bpf_map_lookup_elem(&xgw_nodes, &id);
+	__u32 stat;
 
 	if (!nv || !(nv->flags & XGW_NODE_F_PRESENT))
 		return XGW_STAT_PASS_LOCAL_ONLY;
-	return xgw_encap(ctx, cfg, nv, family, hash, ok_stat);
+	stat = xgw_encap(ctx, cfg, nv, pk->fk.family, xgw_encap_entropy(cfg, &pk->fk), ok_stat);
+	if (stat == XGW_STAT_DROP_TOO_BIG)
+		return xgw_too_big(ctx, pk->fk.family, nv->addr.family);
+	return stat;
 }
 
 /*
@@ -107,7 +118,8 @@ static __always_inline __u32 owner_decapped(struct xdp_md *ctx, struct xgw_pkt *
 		return XGW_STAT_PASS_DECAP;
 	if (xgw_has_socket(ctx, &pk->fk))
 		return XGW_STAT_PASS_DECAP;
-	return xgw_encap(ctx, cfg, nv, pk->fk.family, hash, XGW_STAT_TX_SECOND_CHANCE);
+	return xgw_encap(ctx, cfg, nv, pk->fk.family, xgw_encap_entropy(cfg, &pk->fk),
+			 XGW_STAT_TX_SECOND_CHANCE);
 }
 
 /*
@@ -137,10 +149,8 @@ static __always_inline __u32 route_flow(struct xdp_md *ctx, struct xgw_pkt *pk,
 
 	hit = bpf_map_lookup_elem(&xgw_flows, &pk->fk);
 	if (hit) {
+		/* No ring, so no hash: the encapsulation makes its own entropy if it uses any. */
 		owner = hit->node;
-		if (owner == cfg->self)
-			return XGW_STAT_PASS_LISTENER;
-		hash = xgw_flow_hash(&pk->fk); /* outer flow entropy only */
 	} else {
 		hash = xgw_flow_hash(&pk->fk);
 		owner = ring_slot(lv->ring, hash);
@@ -167,7 +177,7 @@ static __always_inline __u32 route_flow(struct xdp_md *ctx, struct xgw_pkt *pk,
 	}
 	if (owner == cfg->self)
 		return XGW_STAT_PASS_LISTENER;
-	return to_node(ctx, cfg, owner, pk->fk.family, hash, stat);
+	return to_node(ctx, cfg, owner, pk, stat);
 }
 
 /* A packet for listener <lv>: counted, then local or, in multi-node mode, routed. */
@@ -204,23 +214,34 @@ static __always_inline __u32 gateway_miss(const struct xgw_l3 *l3, int rest_ok, 
  * a listener packet costs one hash lookup. Only a miss asks xgw_addrs
  * whether the destination is a Gateway address at all, which decides between
  * node traffic (passed untouched, whatever its headers past the address) and
- * a drop. Returns the listener or NULL; <rest_ok>/<l4_ok> say what parsed.
+ * a drop. Returns the listener, or NULL for the slow path, which parses the
+ * headers again rather than have the hot path carry what it needs: <rest_ok>
+ * says whether the L3 parser accepted the rest of the IP header.
  */
 static __always_inline struct xgw_listener_val *lookup_listener(struct xgw_cursor *cur,
 								void *data_end, struct xgw_l3 *l3,
 								struct xgw_l4 *l4,
 								struct xgw_listener_key *key,
-								int rest_ok, int *l4_ok)
+								int rest_ok)
 {
-	*l4_ok = 0;
 	if (!rest_ok || l3->nonfirst_frag || (l3->proto != IPPROTO_TCP && l3->proto != IPPROTO_UDP))
 		return NULL;
 	if (xgw_parse_l4(cur, data_end, l3, l4) < 0)
 		return NULL;
-	*l4_ok = 1;
 	key->port = l4->dport;
 	key->proto = l3->proto;
 	return bpf_map_lookup_elem(&xgw_listeners, key);
+}
+
+/* What the slow path learns from parsing the L4 header once more. */
+static __always_inline int l4_parses(struct xgw_cursor *cur, void *data_end, struct xgw_l3 *l3,
+				     int rest_ok)
+{
+	struct xgw_l4 l4;
+
+	if (!rest_ok || l3->nonfirst_frag || (l3->proto != IPPROTO_TCP && l3->proto != IPPROTO_UDP))
+		return 0;
+	return xgw_parse_l4(cur, data_end, l3, &l4) == 0;
 }
 
 /*
@@ -357,8 +378,8 @@ static __always_inline __u32 answer_echo(void *data, void *data_end, __u8 *icmp,
 	return XGW_STAT_TX_ICMP_ECHO;
 }
 
-static __always_inline __u32 echo4(void *data, void *data_end, struct iphdr *iph, __u8 *icmp,
-				   const struct xgw_l3 *l3)
+static __noinline __u32 echo4(void *data, void *data_end, struct iphdr *iph, __u8 *icmp,
+			      const struct xgw_l3 *l3)
 {
 	__u32 addr;
 	__u32 stat;
@@ -377,8 +398,8 @@ static __always_inline __u32 echo4(void *data, void *data_end, struct iphdr *iph
 	return stat;
 }
 
-static __always_inline __u32 echo6(void *data, void *data_end, struct ipv6hdr *ip6h, __u8 *icmp,
-				   const struct xgw_l3 *l3)
+static __noinline __u32 echo6(void *data, void *data_end, struct ipv6hdr *ip6h, __u8 *icmp,
+			      const struct xgw_l3 *l3)
 {
 	struct in6_addr addr;
 	__u32 stat = answer_echo(data, data_end, icmp, l3, XGW_FAMILY_IPV6);
@@ -424,13 +445,6 @@ static __always_inline __u32 csum_add_words(const void *p, int nwords, __u32 sum
 	return sum;
 }
 
-static __always_inline __u16 csum_fold(__u32 sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
-}
-
 /*
  * The SYN-ACK of a SYN cookie, in place of the SYN: MACs, addresses and ports
  * swapped, seq = the cookie, ack = the client's seq + 1, one MSS option (the
@@ -471,7 +485,7 @@ static __always_inline void write_synack(struct ethhdr *eth, struct tcphdr *th, 
  * the stack validates. Returns TX_SYNCOOKIE, or <keep> when the SYN cannot
  * be answered here (it then goes to the stack as usual).
  */
-static __always_inline __u32 syncookie4(struct xdp_md *ctx, __u32 keep)
+static __noinline __u32 syncookie4(struct xdp_md *ctx, __u32 keep)
 {
 	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
@@ -515,12 +529,12 @@ static __always_inline __u32 syncookie4(struct xdp_md *ctx, __u32 keep)
 	iph->check = xgw_ipv4_csum(iph);
 	sum = csum_add_words(&iph->saddr, 4,
 			     bpf_htons(IPPROTO_TCP) + bpf_htons(XGW_SYNACK_TCP_LEN));
-	th->check = csum_fold(csum_add_words(th, XGW_SYNACK_TCP_LEN / 2, sum));
+	th->check = xgw_csum_fold(csum_add_words(th, XGW_SYNACK_TCP_LEN / 2, sum));
 	return XGW_STAT_TX_SYNCOOKIE;
 }
 
 /* The same for IPv6 with TCP right after the fixed header. */
-static __always_inline __u32 syncookie6(struct xdp_md *ctx, __u32 keep)
+static __noinline __u32 syncookie6(struct xdp_md *ctx, __u32 keep)
 {
 	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
@@ -561,7 +575,7 @@ static __always_inline __u32 syncookie6(struct xdp_md *ctx, __u32 keep)
 	ip6h->hop_limit = XGW_OUTER_TTL;
 	sum = csum_add_words(&ip6h->saddr, 16,
 			     bpf_htons(IPPROTO_TCP) + bpf_htons(XGW_SYNACK_TCP_LEN));
-	th->check = csum_fold(csum_add_words(th, XGW_SYNACK_TCP_LEN / 2, sum));
+	th->check = xgw_csum_fold(csum_add_words(th, XGW_SYNACK_TCP_LEN / 2, sum));
 	return XGW_STAT_TX_SYNCOOKIE;
 }
 
@@ -581,9 +595,72 @@ static __always_inline __u32 syn_guard(struct xdp_md *ctx, const struct xgw_pkt 
 }
 
 /*
- * A header that is invalid past the destination address is dropped only when
- * the destination is a Gateway address: everything else belongs to the node.
+ * The slow path of an IPv4 packet whose listener lookup missed (out of line,
+ * so that the hot path keeps its registers): node traffic passes untouched,
+ * whatever its headers past the address, and our own tunnel packets are
+ * decapsulated; only for a Gateway address are the headers parsed once more,
+ * to tell an echo request, a fragment or a malformed header from a port with
+ * no listener.
  */
+static __noinline __u32 miss_ipv4(struct xdp_md *ctx, struct xgw_pkt *pk, struct iphdr *iph)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	struct xgw_cursor cur = { .pos = iph };
+	struct xgw_ip ip = { .family = XGW_FAMILY_IPV4 };
+	struct xgw_l3 l3 = {};
+	int rest_ok, l4_ok;
+	void *l4p;
+
+	if ((void *)(iph + 1) > data_end)
+		return XGW_STAT_PASS_MALFORMED;
+	__builtin_memcpy(ip.addr, &iph->daddr, sizeof(iph->daddr));
+	if (!bpf_map_lookup_elem(&xgw_addrs, &ip)) {
+		/* Our own encapsulation only: no options, no fragments. */
+		if (pk->decapped || !pk->l2_plain || !maybe_tunnel(iph->protocol) ||
+		    iph->ihl != 5 ||
+		    (bpf_ntohs(iph->frag_off) & (XGW_IP_OFFSET_MASK | XGW_IP_MF)) || !is_self(&ip))
+			return XGW_STAT_PASS_FOREIGN;
+		pk->outer_src.family = XGW_FAMILY_IPV4;
+		__builtin_memcpy(pk->outer_src.addr, &iph->saddr, 4);
+		return try_decap(ctx, iph + 1, data_end, iph->protocol, XGW_IPV4_HLEN, pk);
+	}
+	/* A Gateway address: what is wrong with the packet, if anything. */
+	rest_ok = xgw_parse_ipv4_rest(&cur, data_end, iph, &l3) == 0;
+	l4p = cur.pos;
+	l4_ok = l4_parses(&cur, data_end, &l3, rest_ok);
+	if (rest_ok && l3.proto == IPPROTO_ICMP && cfg_icmp == XGW_ICMP_ANSWER)
+		return echo4((void *)(long)ctx->data, data_end, iph, l4p, &l3);
+	return gateway_miss(&l3, rest_ok, l4_ok);
+}
+
+static __noinline __u32 miss_ipv6(struct xdp_md *ctx, struct xgw_pkt *pk, struct ipv6hdr *ip6h)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	struct xgw_cursor cur = { .pos = ip6h };
+	struct xgw_ip ip = { .family = XGW_FAMILY_IPV6 };
+	struct xgw_l3 l3 = {};
+	int rest_ok, l4_ok;
+	void *l4p;
+
+	if ((void *)(ip6h + 1) > data_end)
+		return XGW_STAT_PASS_MALFORMED;
+	__builtin_memcpy(ip.addr, &ip6h->daddr, sizeof(ip6h->daddr));
+	if (!bpf_map_lookup_elem(&xgw_addrs, &ip)) {
+		if (pk->decapped || !pk->l2_plain || !maybe_tunnel(ip6h->nexthdr) || !is_self(&ip))
+			return XGW_STAT_PASS_FOREIGN;
+		pk->outer_src.family = XGW_FAMILY_IPV6;
+		__builtin_memcpy(pk->outer_src.addr, &ip6h->saddr, 16);
+		return try_decap(ctx, ip6h + 1, data_end, ip6h->nexthdr, XGW_IPV6_HLEN, pk);
+	}
+	rest_ok = xgw_parse_ipv6_rest(&cur, data_end, ip6h, &l3) == 0;
+	l4p = cur.pos;
+	l4_ok = l4_parses(&cur, data_end, &l3, rest_ok);
+	if (rest_ok && l3.proto == IPPROTO_ICMPV6 && cfg_icmp == XGW_ICMP_ANSWER)
+		return echo6((void *)(long)ctx->data, data_end, ip6h, l4p, &l3);
+	return gateway_miss(&l3, rest_ok, l4_ok);
+}
+
+/* The hot path: a listener packet, else the slow path. */
 static __always_inline __u32 handle_ipv4(struct xdp_md *ctx, struct xgw_cursor *cur, void *data_end,
 					 struct xgw_pkt *pk)
 {
@@ -592,9 +669,7 @@ static __always_inline __u32 handle_ipv4(struct xdp_md *ctx, struct xgw_cursor *
 	struct xgw_l3 l3 = {};
 	struct xgw_l4 l4 = {};
 	struct iphdr *iph;
-	int rest_ok, l4_ok;
-	void *l4p;
-	__u32 id;
+	int rest_ok;
 
 	iph = xgw_parse_ipv4_fixed(cur, data_end);
 	if (!iph)
@@ -602,29 +677,13 @@ static __always_inline __u32 handle_ipv4(struct xdp_md *ctx, struct xgw_cursor *
 	key.ip.family = XGW_FAMILY_IPV4;
 	__builtin_memcpy(key.ip.addr, &iph->daddr, sizeof(iph->daddr));
 	rest_ok = xgw_parse_ipv4_rest(cur, data_end, iph, &l3) == 0;
-	l4p = cur->pos;
-	lv = lookup_listener(cur, data_end, &l3, &l4, &key, rest_ok, &l4_ok);
-	if (lv) {
-		pk->fk.family = XGW_FAMILY_IPV4;
-		__builtin_memcpy(pk->fk.src, &iph->saddr, 4);
-		__builtin_memcpy(pk->fk.dst, &iph->daddr, 4);
-		id = lv->id;
-		return syn_guard(ctx, pk, &l3, &l4, id, listener_hit(ctx, pk, lv, &l3, &l4));
-	}
-	if (!bpf_map_lookup_elem(&xgw_addrs, &key.ip)) {
-		/* Our own encapsulation only: no options, no fragments. */
-		if (pk->decapped || !pk->l2_plain || !maybe_tunnel(iph->protocol) ||
-		    iph->ihl != 5 ||
-		    (bpf_ntohs(iph->frag_off) & (XGW_IP_OFFSET_MASK | XGW_IP_MF)) ||
-		    !is_self(&key.ip))
-			return XGW_STAT_PASS_FOREIGN;
-		pk->outer_src.family = XGW_FAMILY_IPV4;
-		__builtin_memcpy(pk->outer_src.addr, &iph->saddr, 4);
-		return try_decap(ctx, iph + 1, data_end, iph->protocol, XGW_IPV4_HLEN, pk);
-	}
-	if (rest_ok && l3.proto == IPPROTO_ICMP && cfg_icmp == XGW_ICMP_ANSWER)
-		return echo4((void *)(long)ctx->data, data_end, iph, l4p, &l3);
-	return gateway_miss(&l3, rest_ok, l4_ok);
+	lv = lookup_listener(cur, data_end, &l3, &l4, &key, rest_ok);
+	if (!lv)
+		return miss_ipv4(ctx, pk, iph);
+	pk->fk.family = XGW_FAMILY_IPV4;
+	__builtin_memcpy(pk->fk.src, &iph->saddr, 4);
+	__builtin_memcpy(pk->fk.dst, &iph->daddr, 4);
+	return syn_guard(ctx, pk, &l3, &l4, lv->id, listener_hit(ctx, pk, lv, &l3, &l4));
 }
 
 static __always_inline __u32 handle_ipv6(struct xdp_md *ctx, struct xgw_cursor *cur, void *data_end,
@@ -635,9 +694,7 @@ static __always_inline __u32 handle_ipv6(struct xdp_md *ctx, struct xgw_cursor *
 	struct xgw_l3 l3 = {};
 	struct xgw_l4 l4 = {};
 	struct ipv6hdr *ip6h;
-	int rest_ok, l4_ok;
-	void *l4p;
-	__u32 id;
+	int rest_ok;
 
 	ip6h = xgw_parse_ipv6_fixed(cur, data_end);
 	if (!ip6h)
@@ -645,26 +702,13 @@ static __always_inline __u32 handle_ipv6(struct xdp_md *ctx, struct xgw_cursor *
 	key.ip.family = XGW_FAMILY_IPV6;
 	__builtin_memcpy(key.ip.addr, &ip6h->daddr, sizeof(ip6h->daddr));
 	rest_ok = xgw_parse_ipv6_rest(cur, data_end, ip6h, &l3) == 0;
-	l4p = cur->pos;
-	lv = lookup_listener(cur, data_end, &l3, &l4, &key, rest_ok, &l4_ok);
-	if (lv) {
-		pk->fk.family = XGW_FAMILY_IPV6;
-		__builtin_memcpy(pk->fk.src, &ip6h->saddr, 16);
-		__builtin_memcpy(pk->fk.dst, &ip6h->daddr, 16);
-		id = lv->id;
-		return syn_guard(ctx, pk, &l3, &l4, id, listener_hit(ctx, pk, lv, &l3, &l4));
-	}
-	if (!bpf_map_lookup_elem(&xgw_addrs, &key.ip)) {
-		if (pk->decapped || !pk->l2_plain || !maybe_tunnel(ip6h->nexthdr) ||
-		    !is_self(&key.ip))
-			return XGW_STAT_PASS_FOREIGN;
-		pk->outer_src.family = XGW_FAMILY_IPV6;
-		__builtin_memcpy(pk->outer_src.addr, &ip6h->saddr, 16);
-		return try_decap(ctx, ip6h + 1, data_end, ip6h->nexthdr, XGW_IPV6_HLEN, pk);
-	}
-	if (rest_ok && l3.proto == IPPROTO_ICMPV6 && cfg_icmp == XGW_ICMP_ANSWER)
-		return echo6((void *)(long)ctx->data, data_end, ip6h, l4p, &l3);
-	return gateway_miss(&l3, rest_ok, l4_ok);
+	lv = lookup_listener(cur, data_end, &l3, &l4, &key, rest_ok);
+	if (!lv)
+		return miss_ipv6(ctx, pk, ip6h);
+	pk->fk.family = XGW_FAMILY_IPV6;
+	__builtin_memcpy(pk->fk.src, &ip6h->saddr, 16);
+	__builtin_memcpy(pk->fk.dst, &ip6h->daddr, 16);
+	return syn_guard(ctx, pk, &l3, &l4, lv->id, listener_hit(ctx, pk, lv, &l3, &l4));
 }
 
 /*

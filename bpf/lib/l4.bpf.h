@@ -84,6 +84,7 @@ const volatile __u32 cfg_icmp = XGW_ICMP_PASS;
 const volatile __u32 cfg_syn_rate = 0; /* SYNs per second, listener and CPU; 0: guard off */
 
 #define XGW_OUTER_TTL 64
+#define XGW_IP_DF 0x4000 /* IPv4 don't-fragment flag, host order */
 #define XGW_IPV4_HLEN 20
 #define XGW_IPV6_HLEN 40
 #define XGW_UDP_HLEN 8
@@ -115,6 +116,28 @@ static __always_inline __u32 xgw_flow_hash(const struct xgw_flow_key *k)
 	return xgw_jhash_3words(
 		s[3] ^ d[3], ports,
 		xgw_jhash_3words(s[0], s[1], s[2], xgw_jhash_3words(d[0], d[1], d[2], 0)), 0);
+}
+
+/*
+ * The outer headers' flow entropy (IPv6 flow label, GUE source port): stable
+ * per flow, and for an IPv4 flow equal to xgw_flow_hash(), but one jhash
+ * round for IPv6 too, since it need not pick a ring slot. 0 when the
+ * encapsulation has no field for it (IPIP over an IPv4 underlay): then no
+ * hash is computed at all on a flow-table hit.
+ */
+static __always_inline __u32 xgw_encap_entropy(const struct xgw_l4_config *cfg,
+					       const struct xgw_flow_key *k)
+{
+	__u32 s[4], d[4], ports;
+
+	if (cfg_encap != XGW_ENCAP_GUE && cfg->self_addr.family == XGW_FAMILY_IPV4)
+		return 0;
+	if (k->family == XGW_FAMILY_IPV4)
+		return xgw_flow_hash(k);
+	__builtin_memcpy(s, k->src, sizeof(s));
+	__builtin_memcpy(d, k->dst, sizeof(d));
+	ports = ((__u32)k->sport << 16 | k->dport) ^ k->proto;
+	return xgw_jhash_3words(s[0] ^ s[1] ^ s[2] ^ s[3], d[0] ^ d[1] ^ d[2] ^ d[3], ports, 0);
 }
 
 /* <a> == <b> for two struct xgw_ip (clang emits a libc call for memcmp). */
@@ -190,15 +213,23 @@ static __always_inline __u8 xgw_inner_tos(const __u8 *inner, __u8 family)
 	return (__u8)((inner[0] & 0x0f) << 4 | inner[1] >> 4);
 }
 
+/* Bytes that encapsulation puts in front of the inner IP packet. */
+static __always_inline __u32 xgw_encap_overhead(__u8 outer_family)
+{
+	return (outer_family == XGW_FAMILY_IPV4 ? XGW_IPV4_HLEN : XGW_IPV6_HLEN) +
+	       (cfg_encap == XGW_ENCAP_GUE ? XGW_UDP_HLEN : 0);
+}
+
 /*
  * Encapsulate the untagged frame in <ctx> (Ethernet + inner IP of family
  * <inner_family>) towards node <nv>: IPIP/IP6IP6-style or GUE, outer family
  * that of the node addresses, outer TTL 64, inner packet untouched (the
- * owner answers the client itself). Returns <ok_stat>, or a drop/keep stat.
+ * owner answers the client itself); <entropy> feeds the IPv6 flow label and
+ * the GUE source port. Returns <ok_stat>, or a drop/keep stat.
  */
 static __always_inline __u32 xgw_encap(struct xdp_md *ctx, const struct xgw_l4_config *cfg,
-				       const struct xgw_node_val *nv, __u8 inner_family, __u32 hash,
-				       __u32 ok_stat)
+				       const struct xgw_node_val *nv, __u8 inner_family,
+				       __u32 entropy, __u32 ok_stat)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -215,7 +246,7 @@ static __always_inline __u32 xgw_encap(struct xdp_md *ctx, const struct xgw_l4_c
 	if ((void *)(eth + 1) > data_end)
 		return XGW_STAT_DROP_ENCAP;
 	inner_len = (__u32)(data_end - data) - ETH_HLEN;
-	olen = (nv->addr.family == XGW_FAMILY_IPV4 ? XGW_IPV4_HLEN : XGW_IPV6_HLEN) + gue;
+	olen = xgw_encap_overhead(nv->addr.family);
 	if (inner_len + olen > cfg_encap_mtu)
 		return XGW_STAT_DROP_TOO_BIG;
 	nh = bpf_map_lookup_elem(&xgw_nexthops, &ifindex);
@@ -258,9 +289,9 @@ static __always_inline __u32 xgw_encap(struct xdp_md *ctx, const struct xgw_l4_c
 		tc = xgw_inner_tos(inner, inner_family);
 		ip6h->version = 6;
 		ip6h->priority = tc >> 4;
-		ip6h->flow_lbl[0] = (__u8)((tc & 0x0f) << 4 | ((hash >> 16) & 0x0f));
-		ip6h->flow_lbl[1] = (__u8)(hash >> 8);
-		ip6h->flow_lbl[2] = (__u8)hash;
+		ip6h->flow_lbl[0] = (__u8)((tc & 0x0f) << 4 | ((entropy >> 16) & 0x0f));
+		ip6h->flow_lbl[1] = (__u8)(entropy >> 8);
+		ip6h->flow_lbl[2] = (__u8)entropy;
 		ip6h->payload_len = bpf_htons(inner_len + gue);
 		ip6h->nexthdr = proto;
 		ip6h->hop_limit = XGW_OUTER_TTL;
@@ -273,7 +304,7 @@ static __always_inline __u32 xgw_encap(struct xdp_md *ctx, const struct xgw_l4_c
 
 		if ((void *)(uh + 1) > data_end)
 			return XGW_STAT_DROP_ENCAP;
-		uh->source = bpf_htons(XGW_GUE_SPORT_BASE | (hash & 0x3fff));
+		uh->source = bpf_htons(XGW_GUE_SPORT_BASE | (entropy & 0x3fff));
 		uh->dest = bpf_htons(cfg_gue_port);
 		uh->len = bpf_htons(inner_len + XGW_UDP_HLEN);
 		/* Zero: the receiver decapsulates in XDP and the inner packet carries its own. */
@@ -282,6 +313,169 @@ static __always_inline __u32 xgw_encap(struct xdp_md *ctx, const struct xgw_l4_c
 	__builtin_memcpy(eth->h_dest, macs, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, macs + ETH_ALEN, ETH_ALEN);
 	return ok_stat;
+}
+
+/* --- ICMP "too big" for what no longer fits once encapsulated ------------ */
+
+/*
+ * How much of the original packet the error quotes, from its IP header on:
+ * Katran's sizes (a 98-byte frame for ICMP, 262 for ICMPv6). IPv4: the header
+ * with the longest options (60 bytes) and more than the 8 bytes past it that
+ * RFC 792 asks for, so that the client finds its socket and sequence number.
+ * Multiples of 4, as bpf_csum_diff() wants.
+ */
+#define XGW_ICMP4_QUOTE 84
+#define XGW_ICMP6_QUOTE 248
+#define XGW_ICMP_HLEN 8
+#define XGW_ICMP_DEST_UNREACH 3
+#define XGW_ICMP_FRAG_NEEDED 4
+#define XGW_ICMP6_PKT_TOOBIG 2
+#define XGW_IPTOS_PREC_INTERNETCONTROL 0xc0 /* the TOS Linux gives its ICMP errors */
+
+/* Fold a 32-bit one's-complement sum to 16 bits and invert it. */
+static __always_inline __u16 xgw_csum_fold(__u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+/*
+ * Cut the untagged frame in <ctx> to Ethernet + <quote> bytes of its IP packet
+ * and make room for a new IP header of <hlen> bytes and an ICMP header in
+ * front of them, with the MAC addresses swapped (back to where the frame came
+ * from). Returns 0, or -1 when the frame is shorter than that or the helpers
+ * fail (the frame is then dropped).
+ */
+static __always_inline int xgw_icmp_reframe(struct xdp_md *ctx, __u32 quote, __u32 hlen,
+					    __be16 ethertype)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	__u8 macs[12];
+
+	if ((void *)(eth + 1) > data_end || data + ETH_HLEN + quote > data_end)
+		return -1;
+	__builtin_memcpy(macs, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(macs + ETH_ALEN, eth->h_dest, ETH_ALEN);
+	if (bpf_xdp_adjust_tail(ctx, (int)(ETH_HLEN + quote) - (int)(data_end - data)) ||
+	    bpf_xdp_adjust_head(ctx, -(int)(hlen + XGW_ICMP_HLEN)))
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return -1;
+	__builtin_memcpy(eth, macs, sizeof(macs));
+	eth->h_proto = ethertype;
+	return 0;
+}
+
+/*
+ * The IPv4 listener packet in <ctx> would exceed cfg_encap_mtu once
+ * encapsulated. With DF set, it becomes an ICMP "fragmentation needed" to its
+ * sender, from the Gateway address, announcing <mtu> (the encapsulation MTU
+ * less the overhead), like Katran's send_icmp_too_big: TX_ICMP_TOO_BIG.
+ * Without DF it is dropped (DROP_TOO_BIG): XDP cannot fragment, and passing
+ * it to this node's stack would hand a flow that another node owns to a
+ * stack without its socket (a TCP reset ends the connection). Linux sets DF
+ * on TCP; a sender that clears it gets fragmentation from nobody here.
+ */
+static __always_inline __u32 xgw_too_big4(struct xdp_md *ctx, __u32 mtu)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct iphdr *iph = data + ETH_HLEN;
+	__be32 client, gw;
+	__u8 *icmp;
+
+	if ((void *)(iph + 1) > data_end || !(iph->frag_off & bpf_htons(XGW_IP_DF)))
+		return XGW_STAT_DROP_TOO_BIG;
+	client = iph->saddr;
+	gw = iph->daddr;
+	if (xgw_icmp_reframe(ctx, XGW_ICMP4_QUOTE, XGW_IPV4_HLEN, bpf_htons(ETH_P_IP)))
+		return XGW_STAT_DROP_TOO_BIG;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	iph = data + ETH_HLEN;
+	icmp = (__u8 *)(iph + 1);
+	if ((void *)icmp + XGW_ICMP_HLEN + XGW_ICMP4_QUOTE > data_end)
+		return XGW_STAT_DROP_TOO_BIG;
+	iph->version = 4;
+	iph->ihl = XGW_IPV4_HLEN / 4;
+	iph->tos = XGW_IPTOS_PREC_INTERNETCONTROL;
+	iph->tot_len = bpf_htons(XGW_IPV4_HLEN + XGW_ICMP_HLEN + XGW_ICMP4_QUOTE);
+	iph->id = 0;
+	iph->frag_off = 0;
+	iph->ttl = XGW_OUTER_TTL;
+	iph->protocol = IPPROTO_ICMP;
+	iph->check = 0;
+	iph->saddr = gw;
+	iph->daddr = client;
+	iph->check = xgw_ipv4_csum(iph);
+	icmp[0] = XGW_ICMP_DEST_UNREACH;
+	icmp[1] = XGW_ICMP_FRAG_NEEDED;
+	*(__u32 *)(icmp + 2) = 0; /* checksum, unused */
+	*(__be16 *)(icmp + 6) = bpf_htons((__u16)mtu);
+	*(__u16 *)(icmp + 2) = xgw_csum_fold(
+		(__u32)bpf_csum_diff(NULL, 0, (__be32 *)icmp, XGW_ICMP_HLEN + XGW_ICMP4_QUOTE, 0));
+	return XGW_STAT_TX_ICMP_TOO_BIG;
+}
+
+/* The same for IPv6: ICMPv6 "packet too big" (RFC 4443 3.2), always sent. */
+static __always_inline __u32 xgw_too_big6(struct xdp_md *ctx, __u32 mtu)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ipv6hdr *ip6h = data + ETH_HLEN;
+	__be32 pseudo[10]; /* client, Gateway address, length, next header */
+	__u32 sum;
+	__u8 *icmp;
+
+	if ((void *)(ip6h + 1) > data_end)
+		return XGW_STAT_DROP_TOO_BIG;
+	__builtin_memcpy(pseudo, &ip6h->daddr, 16); /* the new source */
+	__builtin_memcpy(pseudo + 4, &ip6h->saddr, 16);
+	pseudo[8] = bpf_htonl(XGW_ICMP_HLEN + XGW_ICMP6_QUOTE);
+	pseudo[9] = bpf_htonl(IPPROTO_ICMPV6);
+	if (xgw_icmp_reframe(ctx, XGW_ICMP6_QUOTE, XGW_IPV6_HLEN, bpf_htons(ETH_P_IPV6)))
+		return XGW_STAT_DROP_TOO_BIG;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	ip6h = data + ETH_HLEN;
+	icmp = (__u8 *)(ip6h + 1);
+	if ((void *)icmp + XGW_ICMP_HLEN + XGW_ICMP6_QUOTE > data_end)
+		return XGW_STAT_DROP_TOO_BIG;
+	*(__be32 *)ip6h = bpf_htonl(0x60000000); /* version 6, class 0, flow label 0 */
+	ip6h->payload_len = bpf_htons(XGW_ICMP_HLEN + XGW_ICMP6_QUOTE);
+	ip6h->nexthdr = IPPROTO_ICMPV6;
+	ip6h->hop_limit = XGW_OUTER_TTL;
+	__builtin_memcpy(&ip6h->saddr, pseudo, 32);
+	icmp[0] = XGW_ICMP6_PKT_TOOBIG;
+	icmp[1] = 0;
+	*(__u16 *)(icmp + 2) = 0;
+	*(__be32 *)(icmp + 4) = bpf_htonl(mtu);
+	sum = (__u32)bpf_csum_diff(NULL, 0, pseudo, sizeof(pseudo), 0);
+	sum = (__u32)bpf_csum_diff(NULL, 0, (__be32 *)icmp, XGW_ICMP_HLEN + XGW_ICMP6_QUOTE, sum);
+	*(__u16 *)(icmp + 2) = xgw_csum_fold(sum);
+	return XGW_STAT_TX_ICMP_TOO_BIG;
+}
+
+/*
+ * The untagged listener packet in <ctx>, of <family>, does not fit
+ * cfg_encap_mtu once encapsulated for an <outer_family> underlay: tell the
+ * client the MTU that does fit, or drop. Returns the stat. Out of line, as
+ * the other rare answers (echo, SYN cookies): inlined, their code would crowd
+ * the hot path's registers.
+ */
+static __noinline __u32 xgw_too_big(struct xdp_md *ctx, __u8 family, __u8 outer_family)
+{
+	__u32 mtu = cfg_encap_mtu - xgw_encap_overhead(outer_family);
+
+	if (family == XGW_FAMILY_IPV4)
+		return xgw_too_big4(ctx, mtu);
+	return xgw_too_big6(ctx, mtu);
 }
 
 #endif /* XGW_BPF_L4_BPF_H */

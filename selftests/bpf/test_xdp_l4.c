@@ -33,6 +33,7 @@ enum out_kind {
 	OUT_DECAP,    /* the inner frame */
 	OUT_NONE,     /* dropped: not compared */
 	OUT_ECHO,     /* the ICMP echo reply to the frame */
+	OUT_TOO_BIG,  /* ICMP "fragmentation needed" / ICMPv6 "packet too big" to the client */
 };
 
 struct l4_row {
@@ -46,6 +47,7 @@ struct l4_row {
 	bool no_ring; /* the listener carries no ring (single-node listener) */
 	bool nexthop; /* an xgw_nexthops entry for the ingress interface */
 	int mtu;      /* cfg_encap_mtu when non-zero (GUE skeleton only) */
+	int icmp_mtu; /* OUT_TOO_BIG: the MTU the error must announce */
 	enum in_kind in;
 	int verdict;
 	int stat;
@@ -398,7 +400,11 @@ static const struct l4_row l4_rows[] = {
 	  .out = OUT_ENCAP,
 	  .out_node = N1,
 	  .flow_after = N1 },
-	{ "l4 too big once encapsulated",
+	/*
+	 * The GUE skeleton's encapsulation MTU is 1000: 28 bytes of overhead on
+	 * an IPv4 underlay (972 left for the inner packet), 48 on IPv6 (952).
+	 */
+	{ "l4 v4 too big without DF: dropped, no ICMP",
 	  { .payload = 1000 },
 	  .gue = true,
 	  .mtu = 1000,
@@ -409,8 +415,117 @@ static const struct l4_row l4_rows[] = {
 	  .stat = XGW_STAT_DROP_TOO_BIG,
 	  .out = OUT_NONE,
 	  .flow_after = N1 },
-	{ "l4 fits the mtu exactly",
-	  { .payload = 1000 - 20 - 8 - 20 - 20 - 4 },
+	{ "l4 v4 too big with DF: ICMP fragmentation needed",
+	  { .payload = 1000, .frag_off = 0x4000 },
+	  .gue = true,
+	  .mtu = 1000,
+	  .icmp_mtu = 972,
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_ICMP_TOO_BIG,
+	  .out = OUT_TOO_BIG,
+	  .flow_after = N1 },
+	{ "l4 v4 one byte too big with DF, v6 underlay: ICMP",
+	  { .payload = 952 - 20 - 20 - 4 + 1, .frag_off = 0x4000 },
+	  .underlay = 6,
+	  .gue = true,
+	  .mtu = 1000,
+	  .icmp_mtu = 952,
+	  .ring = N2,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_ICMP_TOO_BIG,
+	  .out = OUT_TOO_BIG,
+	  .flow_after = N2 },
+	{ "l4 v4 with DF at the limit, v6 underlay: encapsulated",
+	  { .payload = 952 - 20 - 20 - 4, .frag_off = 0x4000 },
+	  .underlay = 6,
+	  .gue = true,
+	  .mtu = 1000,
+	  .ring = N2,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_REMOTE,
+	  .out = OUT_ENCAP,
+	  .out_node = N2,
+	  .flow_after = N2 },
+	/* The IPIP skeleton keeps the default MTU, 1500: 1480 left on IPv4. */
+	{ "l4 v4 one byte too big with DF, ipip: ICMP",
+	  { .payload = 1480 - 20 - 20 - 4 + 1, .frag_off = 0x4000 },
+	  .icmp_mtu = 1480,
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_ICMP_TOO_BIG,
+	  .out = OUT_TOO_BIG,
+	  .flow_after = N1 },
+	{ "l4 v4 with DF at the limit, ipip: encapsulated",
+	  { .payload = 1480 - 20 - 20 - 4, .frag_off = 0x4000 },
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_REMOTE,
+	  .out = OUT_ENCAP,
+	  .out_node = N1,
+	  .flow_after = N1 },
+	{ "l4 v6 too big: ICMPv6 packet too big",
+	  { .family = 6, .payload = 1000 },
+	  .gue = true,
+	  .mtu = 1000,
+	  .icmp_mtu = 972,
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_ICMP_TOO_BIG,
+	  .out = OUT_TOO_BIG,
+	  .flow_after = N1 },
+	{ "l4 v6 one byte too big, v6 underlay: ICMPv6",
+	  { .family = 6, .payload = 952 - 40 - 20 - 4 + 1 },
+	  .underlay = 6,
+	  .gue = true,
+	  .mtu = 1000,
+	  .icmp_mtu = 952,
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_ICMP_TOO_BIG,
+	  .out = OUT_TOO_BIG,
+	  .flow_after = N1 },
+	{ "l4 v6 at the limit, v6 underlay: encapsulated",
+	  { .family = 6, .payload = 952 - 40 - 20 - 4 },
+	  .underlay = 6,
+	  .gue = true,
+	  .mtu = 1000,
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_REMOTE,
+	  .out = OUT_ENCAP,
+	  .out_node = N1,
+	  .flow_after = N1 },
+	{ "l4 decap then second chance too big: dropped, no ICMP",
+	  { .tcp_flags = 0x10, .payload = 1000, .frag_off = 0x4000 },
+	  .gue = true,
+	  .mtu = 1000,
+	  .ring = SELF,
+	  .prev = N2,
+	  .flow = -1,
+	  .in = IN_ENCAP_FROM1,
+	  .verdict = XDP_DROP,
+	  .stat = XGW_STAT_DROP_TOO_BIG,
+	  .out = OUT_NONE,
+	  .flow_after = -1 },
+	{ "l4 v4 with DF at the limit: encapsulated",
+	  { .payload = 1000 - 20 - 8 - 20 - 20 - 4, .frag_off = 0x4000 },
 	  .gue = true,
 	  .mtu = 1000,
 	  .ring = N1,
@@ -751,6 +866,79 @@ static void icmp_csum(__u8 *f, size_t l4)
 	*(__be16 *)(f + l4 + 2) = htons(fold(sum));
 }
 
+/*
+ * The ICMP error the program must make of the untagged frame <in> that is too
+ * big once encapsulated: Ethernet addresses swapped; a new IP header from the
+ * Gateway address to the client (IPv4: TOS 0xc0, no DF, TTL 64; IPv6: hop
+ * limit 64); ICMP type 3 code 4 with the 16-bit next-hop MTU <mtu>, or ICMPv6
+ * type 2 with the 32-bit MTU; then the first 84 (IPv4) or 248 (IPv6) bytes of
+ * the original IP packet. Returns the frame's length.
+ */
+static size_t too_big_reply(const __u8 *in, __u32 mtu, __u8 *out)
+{
+	const __u8 *oip = in + ETH_HLEN;
+	bool v6 = oip[0] >> 4 == 6;
+	size_t hlen = v6 ? 40 : 20, quote = v6 ? 248 : 84;
+	__u8 *ip = out + ETH_HLEN, *icmp = ip + hlen;
+
+	memcpy(out, in + ETH_ALEN, ETH_ALEN);
+	memcpy(out + ETH_ALEN, in, ETH_ALEN);
+	*(__be16 *)(out + 12) = htons(v6 ? ETH_P_IPV6 : ETH_P_IP);
+	memset(ip, 0, hlen + 8);
+	if (v6) {
+		ip[0] = 0x60;
+		*(__be16 *)(ip + 4) = htons(8 + quote);
+		ip[6] = IPPROTO_ICMPV6;
+		ip[7] = 64;
+		memcpy(ip + 8, oip + 24, 16);
+		memcpy(ip + 24, oip + 8, 16);
+		icmp[0] = 2;
+		*(__be32 *)(icmp + 4) = htonl(mtu);
+	} else {
+		ip[0] = 0x45;
+		ip[1] = 0xc0;
+		*(__be16 *)(ip + 2) = htons(20 + 8 + quote);
+		ip[8] = 64;
+		ip[9] = IPPROTO_ICMP;
+		memcpy(ip + 12, oip + 16, 4);
+		memcpy(ip + 16, oip + 12, 4);
+		*(__be16 *)(ip + 10) = htons(csum16(ip, 20));
+		icmp[0] = 3;
+		icmp[1] = 4;
+		*(__be16 *)(icmp + 6) = htons(mtu);
+	}
+	memcpy(icmp + 8, oip, quote);
+	icmp_csum(out, ETH_HLEN + hlen);
+	return ETH_HLEN + hlen + 8 + quote;
+}
+
+/*
+ * Field by field, what the byte comparison of an OUT_TOO_BIG row also checks,
+ * so that a failure names the field: type/code, MTU, checksums valid.
+ */
+static void check_too_big(const struct l4_row *r, const __u8 *out, size_t len)
+{
+	const __u8 *ip = out + ETH_HLEN;
+	bool v6 = r->spec.family == 6;
+	const __u8 *icmp = ip + (v6 ? 40 : 20);
+	__u32 sum;
+
+	if (v6) {
+		ASSERT_TRUE(icmp[0] == 2 && icmp[1] == 0, "ICMPv6 type 2 code 0");
+		ASSERT_EQ(ntohl(*(const __be32 *)(icmp + 4)), r->icmp_mtu, "ICMPv6 MTU");
+		ASSERT_EQ(ip[7], 64, "hop limit");
+		sum = sum16(ip + 8, 32) + (__u32)(len - ETH_HLEN - 40) + IPPROTO_ICMPV6 +
+		      sum16(icmp, len - ETH_HLEN - 40);
+	} else {
+		ASSERT_TRUE(icmp[0] == 3 && icmp[1] == 4, "ICMP type 3 code 4");
+		ASSERT_EQ(ntohs(*(const __be16 *)(icmp + 6)), r->icmp_mtu, "next-hop MTU");
+		ASSERT_EQ(ip[8], 64, "ttl");
+		ASSERT_EQ(csum16(ip, 20), 0, "IPv4 header checksum");
+		sum = sum16(icmp, len - ETH_HLEN - 20);
+	}
+	ASSERT_EQ(fold(sum), 0, "ICMP checksum");
+}
+
 /* The echo reply the program must make of the echo request <in> (untagged). */
 static void echo_reply(const __u8 *in, size_t len, size_t l4, __u8 *out)
 {
@@ -852,6 +1040,9 @@ static void run_l4_row(struct l4_fixture *lf, const struct l4_row *r)
 		echo_reply(pkt, len, icmp_l4, want);
 		wlen = len;
 		break;
+	case OUT_TOO_BIG:
+		wlen = too_big_reply(pkt, (__u32)r->icmp_mtu, want);
+		break;
 	}
 
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = len, .data_out = out,
@@ -881,6 +1072,8 @@ static void run_l4_row(struct l4_fixture *lf, const struct l4_row *r)
 				out[u] = out[u + 1] = 0;
 			}
 		}
+		if (r->out == OUT_TOO_BIG)
+			check_too_big(r, out, wlen);
 		if (!ASSERT_TRUE(!memcmp(out, want, wlen), r->name))
 			for (size_t i = 0; i < wlen; i++)
 				if (out[i] != want[i])

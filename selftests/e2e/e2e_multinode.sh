@@ -8,9 +8,10 @@
 # node 1 leaves, changing ECMP and the Maglev ring at once. Checks that every
 # connection not owned by node 1 keeps working on the same node, that new
 # connections spread over the nodes within 10 % of even, that second chance
-# and the encapsulation counters moved, and that an agent restart with
-# --keep-bpf re-adopts the pinned maps without losing a connection. Prints
-# TAP. Needs root.
+# and the encapsulation counters moved, that a next hop whose MAC changes is
+# followed in xgw_nexthops without a reconcile (neighbour events), and that an
+# agent restart with --keep-bpf re-adopts the pinned maps without losing a
+# connection. Prints TAP. Needs root.
 set -uo pipefail
 BUILD=${XGW_BUILD:?XGW_BUILD must name the build directory}
 SRC=${XGW_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -56,7 +57,7 @@ trap 'exit 130' INT TERM
 trap '' PIPE # the connection driver may die: writes to its FIFO then fail, not kill us
 
 echo "TAP version 13"
-echo "1..10"
+echo "1..12"
 if [ -z "$PY" ]; then
 	echo "Bail out! python3 is needed for the connection driver"
 	exit 1
@@ -176,7 +177,7 @@ for i in 1 2 3 4; do
 	wait_for 150 programmed "$i" && grep -q "l4: multi-node mode, this node is node-$i" "$TMP/agent$i.log" || all=0
 done
 if [ $all = 1 ]; then ok "four agents programmed, multi-node mode"
-else not_ok "four agents programmed, multi-node mode" "$(tail -3 "$TMP"/agent*.log)"; fi
+else not_ok "four agents programmed, multi-node mode" "$(tail -n 3 "$TMP"/agent*.log)"; fi
 
 # --- the connection driver ---------------------------------------------------
 # hold: opens N keep-alive connections, one request each, prints the node of
@@ -248,6 +249,53 @@ tx=$(sum_stat tx_remote 1 2 3) dx=$(sum_stat pass_decap 1 2 3)
 if [ "$tx" -gt 0 ] && [ "$dx" -gt 0 ]; then ok "flows forwarded between nodes (tx_remote $tx, pass_decap $dx)"
 else not_ok "flows forwarded between nodes" "tx_remote $tx pass_decap $dx"; fi
 
+# 4-5: the next hop follows a MAC change. Node 2's encapsulated frames go to
+# the MAC in xgw_nexthops (the router's r2), which the agent resolved at
+# start. r2 takes a new MAC and announces it (gratuitous ARP, arp_notify):
+# the agent must rewrite the entry from the neighbour event alone, without a
+# reconcile, or the frames it forwards go to the old MAC and are lost.
+nh_mac() { # node: the MAC in its xgw_nexthops entry
+	bpftool -j map dump pinned "$(pin_of "$1")/xgw_nexthops" 2>/dev/null |
+		"$PY" -c 'import json, sys
+d = json.load(sys.stdin)
+print(":".join("%02x" % int(b, 16) for b in d[0]["value"][:6]) if d else "")'
+}
+r2_mac() { ip -n "$NS_R" -br link show r2 | awk '{print $3}'; }
+nh_is() { [ "$(nh_mac "$1")" = "$2" ]; }
+old_mac=$(r2_mac) new_mac=02:61:00:00:02:fe
+if wait_for 50 nh_is 2 "$old_mac"; then
+	reconciles=$(grep -c "generation" "$TMP/agent2.log")
+	ip netns exec "$NS_R" sysctl -qw net.ipv4.conf.r2.arp_notify=1
+	ip -n "$NS_R" link set dev r2 address "$new_mac"
+	followed=0
+	wait_for 50 nh_is 2 "$new_mac" && [ "$(grep -c "generation" "$TMP/agent2.log")" = "$reconciles" ] &&
+		grep -q "l4: next hop of n0: $new_mac" "$TMP/agent2.log" && followed=1
+	# A flushed neighbour (as garbage collection deletes it) is resolved again.
+	resolving() { grep -c "l4: resolving 10.61.2.1" "$TMP/agent2.log"; }
+	neigh_back() { ip -n "$(ns_of 2)" neigh show 10.61.2.1 dev n0 | grep -q "lladdr $new_mac"; }
+	r0=$(resolving)
+	ip -n "$(ns_of 2)" neigh flush dev n0
+	if [ $followed = 1 ] && wait_for 50 neigh_back && [ "$(resolving)" -gt "$r0" ] && nh_is 2 "$new_mac"; then
+		ok "node 2's next hop followed r2's MAC change ($old_mac -> $new_mac) without a reconcile, and a flushed neighbour was resolved again"
+	else
+		not_ok "node 2's next hop followed r2's MAC change" "map: $(nh_mac 2)" "$(grep "l4:" "$TMP/agent2.log" | tail -4)"
+	fi
+else
+	not_ok "node 2's next hop followed r2's MAC change" "initial entry $(nh_mac 2), r2 is $old_mac" "$(grep "l4:" "$TMP/agent2.log" | tail -4)"
+fi
+tx0=$(stat 2 tx_remote)
+echo check >&7
+wait_for 150 test "$(wc -l <"$TMP/hold.out")" -ge 2
+read -r -a after_mac <<<"$(sed -n 2p "$TMP/hold.out")"
+tx1=$(stat 2 tx_remote)
+same=0
+for k in $(seq 0 $((CONNS - 1))); do [ "${after_mac[$k]:-}" = "${first[$k]:-x}" ] && same=$((same + 1)); done
+if [ "$same" = "$CONNS" ] && [ "$tx1" -gt "$tx0" ]; then
+	ok "all $CONNS connections work after the MAC change; node 2 forwarded through it (tx_remote $tx0 -> $tx1)"
+else
+	not_ok "all connections work after the MAC change" "same node $same of $CONNS, node 2 tx_remote $tx0 -> $tx1" "after: ${after_mac[*]:-}"
+fi
+
 # --- the change: node 4 joins, node 1 leaves -----------------------------------
 for i in 2 3 4; do nodes_yaml 2:true 3:true 4:true >"$TMP/conf$i/nodes.yaml.new" && mv "$TMP/conf$i/nodes.yaml.new" "$TMP/conf$i/nodes.yaml"; done
 ecmp 2 3 4
@@ -270,8 +318,8 @@ fi
 
 sc0=$(sum_stat tx_second_chance 2 3 4)
 echo check >&7
-wait_for 150 test "$(wc -l <"$TMP/hold.out")" -ge 2
-read -r -a second <<<"$(sed -n 2p "$TMP/hold.out")"
+wait_for 150 test "$(wc -l <"$TMP/hold.out")" -ge 3
+read -r -a second <<<"$(sed -n 3p "$TMP/hold.out")"
 
 # 5: every connection that was not on node 1 still works, on the same node
 lost=0 kept=0 gone=0
@@ -319,8 +367,8 @@ else
 	not_ok "node 3 restarted with --keep-bpf: XDP stayed and was replaced in place, pinned L4 state adopted, ring unchanged" "xdp_kept $xdp_kept" "$(grep "l4:" "$TMP/agent3.log" | tail -5)"
 fi
 echo check >&7
-wait_for 150 test "$(wc -l <"$TMP/hold.out")" -ge 3
-read -r -a third <<<"$(sed -n 3p "$TMP/hold.out")"
+wait_for 150 test "$(wc -l <"$TMP/hold.out")" -ge 4
+read -r -a third <<<"$(sed -n 4p "$TMP/hold.out")"
 lost=0 kept=0
 for k in $(seq 0 $((CONNS - 1))); do
 	case "${first[$k]:-}" in node-1 | node-3) continue ;; esac

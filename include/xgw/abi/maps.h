@@ -148,12 +148,13 @@ enum xgw_stat {
 	XGW_STAT_TX_REMOTE = 8,	       /* owned by another node: encapsulated, XDP_TX */
 	XGW_STAT_TX_SECOND_CHANCE = 9, /* non-SYN without a local socket: to the previous owner */
 	XGW_STAT_PASS_DECAP = 10,      /* encapsulated by another node: decapsulated, passed */
-	XGW_STAT_DROP_TOO_BIG = 11,    /* would exceed the encapsulation MTU once encapsulated */
+	XGW_STAT_DROP_TOO_BIG = 11,    /* too big once encapsulated, no ICMP: IPv4 without DF... */
 	XGW_STAT_DROP_ENCAP = 12,      /* encapsulation or decapsulation failed (headroom...) */
 	XGW_STAT_PASS_LOCAL_ONLY = 13, /* listener packet kept local: fragment, VLAN, no node */
 	XGW_STAT_TX_ICMP_ECHO = 14,    /* ICMP echo to a Gateway address answered in XDP */
 	XGW_STAT_TX_SYNCOOKIE = 15,    /* SYN above the listener's rate: SYN-ACK with a cookie */
-	XGW_STAT__MAX = 16,
+	XGW_STAT_TX_ICMP_TOO_BIG = 16, /* too big once encapsulated: ICMP(v6) "too big" sent back */
+	XGW_STAT__MAX = 17,
 };
 
 /*
