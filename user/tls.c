@@ -110,7 +110,6 @@ static int ticket_cb(SSL *s, unsigned char key_name[16], unsigned char iv[EVP_MA
 	OSSL_PARAM params[2];
 	const struct ticket_keys *k;
 
-	(void)s;
 	if (cur.period != now || memcmp(keys_of, ticket_secret, sizeof(keys_of))) {
 		memcpy(keys_of, ticket_secret, sizeof(keys_of));
 		ticket_keys_of(now, &cur);
@@ -136,7 +135,13 @@ static int ticket_cb(SSL *s, unsigned char key_name[16], unsigned char iv[EVP_MA
 	if (EVP_MAC_init(hctx, k->mac, sizeof(k->mac), params) != 1 ||
 	    EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) != 1)
 		return -1;
-	return k == &cur ? 1 : 2; /* 2: valid, but issue a fresh ticket */
+	/*
+	 * 2: valid, but issue a fresh ticket. Always under TLS 1.3: there OpenSSL
+	 * sends a NewSessionTicket after a resumption only when asked to, and
+	 * clients use a TLS 1.3 ticket once (RFC 8446, C.4), so without a fresh
+	 * one every other connection of theirs would be a full handshake.
+	 */
+	return k == &cur && SSL_version(s) != TLS1_3_VERSION ? 1 : 2;
 }
 
 /* --- server name selection ---------------------------------------------- */
@@ -391,7 +396,8 @@ static SSL_CTX *ctx_build(const struct xgw_snapshot *snap, const struct xgw_snap
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
 				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_num_tickets(ctx, 1);
+	SSL_CTX_set_num_tickets(ctx,
+				1); /* one, not OpenSSL's two: a ticket per connection suffices */
 	if (SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384") != 1)
 		ERR_clear_error();
 	SSL_CTX_set_tlsext_servername_callback(ctx, servername_cb);

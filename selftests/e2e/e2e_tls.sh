@@ -29,7 +29,7 @@ for tool in openssl curl python3; do
 		exit 0
 	fi
 done
-e2e_begin 14
+e2e_begin 15
 
 # --- certificates: a CA for servers, one for clients ---------------------
 mkdir -p "$CONF" "$PKI"
@@ -262,6 +262,21 @@ if [ "$r" = "200 8 200,200,200,200,200,200,200,200 True" ]; then
 	ok "session tickets: 8 of 8 reconnections resumed (2 workers share the ticket keys)"
 else
 	not_ok "session tickets resume on both workers" "got: $r"
+fi
+
+# TLS 1.3: a resumed connection gets a fresh ticket (clients use each one once),
+# so a chain of reconnections resumes every time, not every other time.
+req() { printf 'GET / HTTP/1.1\r\nHost: a.example.test\r\nConnection: close\r\n\r\n'; }
+sc() {
+	req | cx openssl s_client -connect "$GW:443" -servername a.example.test -tls1_3 -ign_eof "$@" \
+		2>/dev/null | grep -E '^(New|Reused),' | cut -d, -f1
+}
+r="$(sc -sess_out "$TMP/s1.pem") $(sc -sess_in "$TMP/s1.pem" -sess_out "$TMP/s2.pem")"
+r="$r $(sc -sess_in "$TMP/s2.pem" -sess_out "$TMP/s3.pem") $(sc -sess_in "$TMP/s3.pem")"
+if [ "$r" = "New Reused Reused Reused" ]; then
+	ok "TLS 1.3 ticket chain: each resumption brings a fresh ticket ($r)"
+else
+	not_ok "TLS 1.3 ticket chain: each resumption brings a fresh ticket" "got: $r"
 fi
 
 nocert=$(code a.example.test 8443)
