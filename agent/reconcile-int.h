@@ -139,6 +139,35 @@ struct svc_ix {
 	size_t n_cl;
 };
 
+/* reconcile.c, shared by the other parts */
+void xgw_rec_cond_set(struct xgw_arena *a, struct xgw_conds *cs, int64_t gen, const char *type,
+		      bool status, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+bool xgw_rec_cond_true(const struct xgw_conds *cs, const char *type);
+/* A line for the log, beside the statuses. Returns 0 or -ENOMEM. */
+int xgw_rec_problem(struct xgw_reconcile_result *res, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/*
+ * Does a ReferenceGrant in <to_ns> let a <from_kind> (of the Gateway API group)
+ * in <from_ns> refer to <to_group>/<to_kind> <to_name>?
+ */
+bool xgw_rec_grant_allows(const struct xgw_store *st, const char *from_kind, const char *from_ns,
+			  const char *to_group, const char *to_kind, const char *to_ns,
+			  const char *to_name);
+/* Is GatewayClass <name> one of ours (controllerName)? */
+bool xgw_rec_class_ours(const struct xgw_store *st, const char *name);
+bool xgw_rec_selector_matches(const struct xgw_store *st, const struct xgw_label_selector *sel,
+			      const char *ns);
+
+/* reconcile_listeners.c, used by do_gateways() */
+int xgw_rec_do_listeners(struct ctx *c, struct gw *g);
+void xgw_rec_gateway_tls_conds(struct ctx *c, const struct xgw_gateway *gw,
+			       struct xgw_gateway_status *gs);
+int xgw_rec_index_lsets(struct ctx *c);
+size_t xgw_rec_lset_listeners(const struct ctx *c, const struct gw *g);
+int xgw_rec_do_lsets(struct ctx *c, struct gw *g);
+void xgw_rec_lsets_programmed(struct ctx *c, struct gw *g);
+
 /* reconcile.c, used by the snapshot builder */
 bool xgw_rec_is_wild(const char *h);
 long xgw_rec_host_rank(const char *h);

@@ -30,12 +30,8 @@
 
 /* --- conditions -------------------------------------------------------- */
 
-static void cond_set(struct xgw_arena *a, struct xgw_conds *cs, int64_t gen, const char *type,
-		     bool status, const char *reason, const char *fmt, ...)
-	__attribute__((format(printf, 7, 8)));
-
-static void cond_set(struct xgw_arena *a, struct xgw_conds *cs, int64_t gen, const char *type,
-		     bool status, const char *reason, const char *fmt, ...)
+void xgw_rec_cond_set(struct xgw_arena *a, struct xgw_conds *cs, int64_t gen, const char *type,
+		      bool status, const char *reason, const char *fmt, ...)
 {
 	struct xgw_condition *c = NULL;
 	char msg[512];
@@ -59,7 +55,7 @@ static void cond_set(struct xgw_arena *a, struct xgw_conds *cs, int64_t gen, con
 	c->observed_generation = gen;
 }
 
-static bool cond_true(const struct xgw_conds *cs, const char *type)
+bool xgw_rec_cond_true(const struct xgw_conds *cs, const char *type)
 {
 	for (int i = 0; i < cs->n; i++)
 		if (!strcmp(cs->c[i].type, type))
@@ -67,10 +63,7 @@ static bool cond_true(const struct xgw_conds *cs, const char *type)
 	return false;
 }
 
-static int problem(struct xgw_reconcile_result *res, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int problem(struct xgw_reconcile_result *res, const char *fmt, ...)
+int xgw_rec_problem(struct xgw_reconcile_result *res, const char *fmt, ...)
 {
 	char msg[768];
 	char **p;
@@ -148,7 +141,7 @@ static const struct xgw_gatewayclass *find_class(const struct xgw_store *st, con
 	return NULL;
 }
 
-static bool class_ours(const struct xgw_store *st, const char *name)
+bool xgw_rec_class_ours(const struct xgw_store *st, const char *name)
 {
 	const struct xgw_gatewayclass *c = name ? find_class(st, name) : NULL;
 
@@ -171,13 +164,13 @@ static int do_classes(struct ctx *c)
 		cs->ours = gc->controller_name && !strcmp(gc->controller_name, XGW_CONTROLLER_NAME);
 		if (!cs->ours)
 			continue;
-		cond_set(&res->arena, &cs->conds, gc->meta.generation, "Accepted", true, "Accepted",
-			 "GatewayClass is accepted by %s", XGW_CONTROLLER_NAME);
+		xgw_rec_cond_set(&res->arena, &cs->conds, gc->meta.generation, "Accepted", true,
+				 "Accepted", "GatewayClass is accepted by %s", XGW_CONTROLLER_NAME);
 		/* Standalone, there are no CRDs whose bundle version could differ
 		 * from the one xgw implements. */
-		cond_set(&res->arena, &cs->conds, gc->meta.generation, "SupportedVersion", true,
-			 "SupportedVersion", "Gateway API %s is supported",
-			 XGW_GATEWAY_API_VERSION);
+		xgw_rec_cond_set(&res->arena, &cs->conds, gc->meta.generation, "SupportedVersion",
+				 true, "SupportedVersion", "Gateway API %s is supported",
+				 XGW_GATEWAY_API_VERSION);
 	}
 	return 0;
 }
@@ -296,585 +289,6 @@ static bool pool_assign(struct ctx *c, struct gw *g)
 	return false;
 }
 
-static const char *proto_supported_kind(enum xgw_listener_proto p)
-{
-	return p == XGW_PROTO_HTTP || p == XGW_PROTO_HTTPS ? "HTTPRoute" : NULL;
-}
-
-static bool grant_allows(const struct xgw_store *st, const char *from_kind, const char *from_ns,
-			 const char *to_group, const char *to_kind, const char *to_ns,
-			 const char *to_name);
-
-static int secret_cmp(const void *pa, const void *pb)
-{
-	const struct xgw_secret *a = *(const struct xgw_secret *const *)pa,
-				*b = *(const struct xgw_secret *const *)pb;
-	int r = strcmp(a->meta.ns, b->meta.ns);
-
-	return r ? r : strcmp(a->meta.name, b->meta.name);
-}
-
-/* The Secret <ns>/<name>, found in an index sorted on first use. */
-static const struct xgw_secret *secret_find(struct ctx *c, const char *ns, const char *name)
-{
-	struct xgw_secret key = { .meta = { .name = (char *)name, .ns = (char *)ns } };
-	const struct xgw_secret *kp = &key, **hit;
-
-	if (!c->secrets && c->st->n_secrets) {
-		c->secrets = malloc(c->st->n_secrets * sizeof(*c->secrets));
-		if (!c->secrets)
-			return NULL;
-		for (size_t i = 0; i < c->st->n_secrets; i++)
-			c->secrets[i] = &c->st->secrets[i];
-		qsort(c->secrets, c->st->n_secrets, sizeof(*c->secrets), secret_cmp);
-	}
-	if (!c->secrets)
-		return NULL;
-	hit = bsearch(&kp, c->secrets, c->st->n_secrets, sizeof(*c->secrets), secret_cmp);
-	return hit ? *hit : NULL;
-}
-
-static const struct xgw_configmap *configmap_find(const struct xgw_store *st, const char *ns,
-						  const char *name)
-{
-	for (size_t i = 0; i < st->n_configmaps; i++)
-		if (!strcmp(st->configmaps[i].meta.ns, ns) &&
-		    !strcmp(st->configmaps[i].meta.name, name))
-			return &st->configmaps[i];
-	return NULL;
-}
-
-/* The client certificate validation of <gw>'s listeners on <port>: perPort, else default. */
-static const struct xgw_frontend_validation *frontend_of(const struct xgw_gateway *gw,
-							 uint32_t port)
-{
-	for (size_t i = 0; i < gw->n_fe_ports; i++)
-		if (gw->fe_ports[i].port == port)
-			return &gw->fe_ports[i];
-	return gw->fe_default;
-}
-
-/*
- * Client certificate validation of HTTPS listener <gl>: its CA references
- * go to gl->cas. A bad one sets ResolvedRefs=False (InvalidCACertificateKind,
- * RefNotPermitted or InvalidCACertificateRef); with none usable the listener
- * is not accepted (NoValidCACertificate). Returns false then, or on ENOMEM.
- */
-static bool listener_cas(struct ctx *c, struct gw_listener *gl, int64_t gen, bool *oom)
-{
-	struct xgw_arena *a = &c->res->arena;
-	const struct xgw_frontend_validation *v = frontend_of(gl->gw, gl->spec->port);
-	const char *gw_ns = gl->gw->meta.ns;
-	struct xgw_conds *conds = &gl->st->conds;
-	bool bad = false;
-
-	if (!v)
-		return true;
-	gl->ca_optional = v->mode && !strcmp(v->mode, "AllowInsecureFallback");
-	gl->cas = xgw_arena_alloc(a, (v->n_ca_refs + 1) * sizeof(*gl->cas));
-	if (!gl->cas) {
-		*oom = true;
-		return false;
-	}
-	for (size_t i = 0; i < v->n_ca_refs; i++) {
-		const struct xgw_cert_ref *cr = &v->ca_refs[i];
-		const char *ns = cr->ns ? cr->ns : gw_ns, *reason = "InvalidCACertificateRef";
-		const struct xgw_configmap *cm = NULL;
-		char why[160];
-
-		if ((*cr->group && strcmp(cr->group, "core")) || strcmp(cr->kind, "ConfigMap")) {
-			reason = "InvalidCACertificateKind";
-			snprintf(why, sizeof(why), "kind %s/%s is not supported (only ConfigMap)",
-				 cr->group, cr->kind);
-		} else if (strcmp(ns, gw_ns) &&
-			   !grant_allows(c->st, "Gateway", gw_ns, "", "ConfigMap", ns, cr->name)) {
-			reason = "RefNotPermitted";
-			snprintf(
-				why, sizeof(why),
-				"no ReferenceGrant in namespace %s allows Gateways of %s to use it",
-				ns, gw_ns);
-		} else if (!(cm = configmap_find(c->st, ns, cr->name))) {
-			snprintf(why, sizeof(why), "ConfigMap not found");
-		} else if (!xgw_tlsca_ok(cm->ca_crt, cm->ca_crt ? strlen(cm->ca_crt) : 0, why,
-					 sizeof(why))) {
-			;
-		} else {
-			gl->cas[gl->n_cas++] = cm;
-			continue;
-		}
-		if (!bad)
-			cond_set(a, conds, gen, "ResolvedRefs", false, reason,
-				 "frontend caCertificateRefs[%zu] %s/%s: %s", i, ns, cr->name, why);
-		bad = true;
-	}
-	if (!gl->n_cas) {
-		cond_set(a, conds, gen, "Accepted", false, "NoValidCACertificate",
-			 "client certificate validation has no usable CA certificate");
-		return false;
-	}
-	return true;
-}
-
-/*
- * The certificateRefs of HTTPS listener <gl>: the usable ones go to
- * gl->certs. A bad one sets ResolvedRefs=False (InvalidCertificateRef, or
- * RefNotPermitted without a ReferenceGrant), naming it. Returns false when
- * none is usable (the listener cannot be served), or on ENOMEM (*<oom>).
- */
-static bool listener_certs(struct ctx *c, struct gw_listener *gl, int64_t gen, bool *oom)
-{
-	struct xgw_arena *a = &c->res->arena;
-	const struct xgw_gw_listener *l = gl->spec;
-	/* the references are the Gateway's, or the ListenerSet's */
-	const char *gw_ns = gl->ls ? gl->ls->spec->meta.ns : gl->gw->meta.ns;
-	const char *from = gl->ls ? "ListenerSet" : "Gateway";
-	struct xgw_conds *conds = &gl->st->conds;
-	bool bad = false;
-
-	if (!l->n_cert_refs) {
-		cond_set(a, conds, gen, "ResolvedRefs", false, "InvalidCertificateRef",
-			 "an HTTPS listener needs tls.certificateRefs");
-		return false;
-	}
-	gl->certs = xgw_arena_alloc(a, l->n_cert_refs * sizeof(*gl->certs));
-	if (!gl->certs) {
-		*oom = true;
-		return false;
-	}
-	for (size_t i = 0; i < l->n_cert_refs; i++) {
-		const struct xgw_cert_ref *cr = &l->cert_refs[i];
-		const char *ns = cr->ns ? cr->ns : gw_ns;
-		const struct xgw_secret *sec;
-		char why[160];
-		const char *reason = "InvalidCertificateRef";
-
-		if ((*cr->group && strcmp(cr->group, "core")) || strcmp(cr->kind, "Secret")) {
-			snprintf(why, sizeof(why), "kind %s/%s is not supported (only Secret)",
-				 cr->group, cr->kind);
-		} else if (strcmp(ns, gw_ns) &&
-			   !grant_allows(c->st, from, gw_ns, "", "Secret", ns, cr->name)) {
-			reason = "RefNotPermitted";
-			snprintf(why, sizeof(why),
-				 "no ReferenceGrant in namespace %s allows %ss of %s to use it", ns,
-				 from, gw_ns);
-		} else if (!(sec = secret_find(c, ns, cr->name))) {
-			snprintf(why, sizeof(why), "Secret not found");
-		} else if (strcmp(sec->type, "kubernetes.io/tls")) {
-			snprintf(why, sizeof(why), "Secret type is %s, not kubernetes.io/tls",
-				 sec->type);
-		} else if (!xgw_tlscert_ok(sec->tls_crt, sec->tls_crt_len, sec->tls_key,
-					   sec->tls_key_len, why, sizeof(why))) {
-			;
-		} else {
-			gl->certs[gl->n_certs++] = sec;
-			continue;
-		}
-		if (!bad)
-			cond_set(a, conds, gen, "ResolvedRefs", false, reason,
-				 "certificateRefs[%zu] %s/%s: %s", i, ns, cr->name, why);
-		bad = true;
-	}
-	return gl->n_certs > 0;
-}
-
-/* Does listener <o> take what <l> asks for: ProtocolConflict, HostnameConflict or NULL. */
-static const char *conflict_of(const struct xgw_gw_listener *l, const struct xgw_gw_listener *o)
-{
-	if (o->port != l->port)
-		return NULL;
-	if (o->proto != l->proto)
-		return "ProtocolConflict";
-	if ((!o->hostname && !l->hostname) ||
-	    (o->hostname && l->hostname && !strcasecmp(o->hostname, l->hostname)))
-		return "HostnameConflict";
-	return NULL;
-}
-
-/*
- * Validate listener <i> of <g> (gw, ls, spec and st set) and set its
- * conditions under generation <gen>. A listener of the Gateway itself is
- * checked against the Gateway's other listeners (both of a conflicting pair
- * are Conflicted); one of a ListenerSet against the earlier listeners that
- * hold their port and hostname (the Gateway's, then earlier ListenerSets'),
- * and only it is Conflicted. Returns 0 or -ENOMEM.
- */
-static int do_listener(struct ctx *c, struct gw *g, size_t i, int64_t gen)
-{
-	struct xgw_arena *a = &c->res->arena;
-	const struct xgw_gateway *gw = g->spec;
-	struct gw_listener *gl = &g->listeners[i];
-	const struct xgw_gw_listener *l = gl->spec;
-	struct xgw_listener_status *ls = gl->st;
-	const char *kind = proto_supported_kind(l->proto);
-	bool ok = true, kinds_ok = true;
-
-	ls->name = l->name;
-	/* supportedKinds: the protocol's kinds, or those of allowedRoutes.kinds
-	 * that the protocol supports; any other listed kind is InvalidRouteKinds
-	 * (every listed kind, for a protocol this build does not serve). */
-	if (kind && !l->n_kinds)
-		ls->supported_kinds[ls->n_supported_kinds++] = kind;
-	for (size_t k = 0; k < l->n_kinds; k++) {
-		const struct xgw_route_kind *rk = &l->kinds[k];
-
-		if (!kind || strcmp(rk->kind, kind) ||
-		    (rk->group && strcmp(rk->group, XGW_GATEWAY_GROUP))) {
-			cond_set(a, &ls->conds, gen, "ResolvedRefs", false, "InvalidRouteKinds",
-				 "route kind %s/%s is not supported%s", rk->group ? rk->group : "",
-				 rk->kind, kind ? "" : " on this protocol");
-			kinds_ok = false;
-		} else if (!ls->n_supported_kinds) {
-			ls->supported_kinds[ls->n_supported_kinds++] = kind;
-		}
-	}
-	if (!kind) {
-		cond_set(a, &ls->conds, gen, "Accepted", false, "UnsupportedProtocol",
-			 "protocol %s is not supported by this build",
-			 l->proto_name ? l->proto_name : "?");
-		ok = false;
-	} else if (l->port < 1 || l->port > 65535) {
-		cond_set(a, &ls->conds, gen, "Accepted", false, "PortUnavailable",
-			 "port %u is out of range", l->port);
-		ok = false;
-	} else if (l->proto == XGW_PROTO_HTTPS && l->tls_mode && strcmp(l->tls_mode, "Terminate")) {
-		cond_set(a, &ls->conds, gen, "Accepted", false, "UnsupportedValue",
-			 "tls.mode %s: an HTTPS listener terminates TLS (mode Terminate)",
-			 l->tls_mode);
-		ok = false;
-	}
-	if (!gl->ls) {
-		/* Conflicts with another listener of this Gateway on the same port. */
-		for (size_t j = 0; ok && j < gw->n_listeners; j++) {
-			const char *why = j == i ? NULL : conflict_of(l, &gw->listeners[j]);
-
-			if (!why)
-				continue;
-			if (!strcmp(why, "ProtocolConflict"))
-				cond_set(a, &ls->conds, gen, "Conflicted", true, why,
-					 "listener %s uses port %u with another protocol",
-					 gw->listeners[j].name, l->port);
-			else
-				cond_set(a, &ls->conds, gen, "Conflicted", true, why,
-					 "listener %s has the same port and hostname",
-					 gw->listeners[j].name);
-			gl->conflict = why;
-			ok = false;
-		}
-	} else {
-		/* Listeners of higher precedence win: the first that conflicts.
-		 * A conflict outranks an unsupported protocol: the port is taken. */
-		bool port_ok = l->port >= 1 && l->port <= 65535;
-
-		for (size_t j = 0; port_ok && !gl->conflict && j < i; j++) {
-			const struct gw_listener *o = &g->listeners[j];
-			const char *why = o->holds ? conflict_of(l, o->spec) : NULL;
-
-			if (!why)
-				continue;
-			cond_set(a, &ls->conds, gen, "Conflicted", true, why,
-				 "listener %s of %s %s/%s %s", o->spec->name,
-				 o->ls ? "ListenerSet" : "Gateway",
-				 o->ls ? o->ls->spec->meta.ns : gw->meta.ns,
-				 o->ls ? o->ls->spec->meta.name : gw->meta.name,
-				 !strcmp(why, "ProtocolConflict")
-					 ? "uses this port with another protocol"
-					 : "has the same port and hostname");
-			gl->conflict = why;
-			ok = false;
-		}
-	}
-	/* A conflicted listener is not accepted, for the conflict's reason. */
-	if (gl->conflict)
-		cond_set(a, &ls->conds, gen, "Accepted", false, gl->conflict,
-			 "listener conflicts with a listener of higher precedence");
-	if (ok) {
-		cond_set(a, &ls->conds, gen, "Accepted", true, "Accepted", "listener is accepted");
-		cond_set(a, &ls->conds, gen, "Conflicted", false, "NoConflicts", "no conflict");
-	}
-	gl->holds = ok;
-	if (kinds_ok)
-		cond_set(a, &ls->conds, gen, "ResolvedRefs", true, "ResolvedRefs",
-			 "references are resolved");
-	if (ok && l->proto == XGW_PROTO_HTTPS) {
-		bool oom = false;
-
-		/* A listener without a usable certificate stays accepted
-		 * (routes attach and are counted) but is not programmed. */
-		gl->unresolved = !listener_certs(c, gl, gen, &oom);
-		if (!oom && !listener_cas(c, gl, gen, &oom))
-			ok = false;
-		if (oom)
-			return -ENOMEM;
-	}
-	gl->valid = ok;
-	if (!gl->ls)
-		g->partly_valid |= !ok || !kinds_ok || gl->unresolved;
-	return 0;
-}
-
-/* The Gateway's own listeners. */
-static int do_listeners(struct ctx *c, struct gw *g)
-{
-	const struct xgw_gateway *gw = g->spec;
-
-	for (size_t i = 0; i < gw->n_listeners; i++) {
-		struct gw_listener *gl = &g->listeners[i];
-
-		gl->gw = gw;
-		gl->spec = &gw->listeners[i];
-		gl->st = &g->st->listeners[i];
-		if (do_listener(c, g, i, gw->meta.generation))
-			return -ENOMEM;
-	}
-	g->n_listeners = gw->n_listeners;
-	return 0;
-}
-
-/*
- * Gateway conditions of spec.tls: InsecureFrontendValidationMode when a
- * frontend validation lets clients without a valid certificate in, and
- * ResolvedRefs for spec.tls.backend.clientCertificateRef.
- */
-static void gateway_tls_conds(struct ctx *c, const struct xgw_gateway *gw,
-			      struct xgw_gateway_status *gs)
-{
-	struct xgw_arena *a = &c->res->arena;
-	const struct xgw_cert_ref *cr = gw->backend_client_cert;
-	int64_t gen = gw->meta.generation;
-	bool insecure = gw->fe_default && gw->fe_default->mode &&
-			!strcmp(gw->fe_default->mode, "AllowInsecureFallback");
-
-	for (size_t i = 0; i < gw->n_fe_ports; i++)
-		insecure |= gw->fe_ports[i].mode &&
-			    !strcmp(gw->fe_ports[i].mode, "AllowInsecureFallback");
-	if (insecure)
-		cond_set(a, &gs->conds, gen, "InsecureFrontendValidationMode", true,
-			 "ConfigurationChanged",
-			 "frontend validation mode AllowInsecureFallback: clients without a valid "
-			 "certificate are let in");
-	if (cr) {
-		const char *ns = cr->ns ? cr->ns : gw->meta.ns;
-		const struct xgw_secret *sec = NULL;
-		char why[160];
-
-		if ((*cr->group && strcmp(cr->group, "core")) || strcmp(cr->kind, "Secret"))
-			cond_set(a, &gs->conds, gen, "ResolvedRefs", false,
-				 "InvalidClientCertificateRef",
-				 "tls.backend.clientCertificateRef %s: kind %s/%s is not supported",
-				 cr->name, cr->group, cr->kind);
-		else if (strcmp(ns, gw->meta.ns) &&
-			 !grant_allows(c->st, "Gateway", gw->meta.ns, "", "Secret", ns, cr->name))
-			cond_set(a, &gs->conds, gen, "ResolvedRefs", false, "RefNotPermitted",
-				 "tls.backend.clientCertificateRef %s/%s: no ReferenceGrant allows "
-				 "it",
-				 ns, cr->name);
-		else if (!(sec = secret_find(c, ns, cr->name)) ||
-			 strcmp(sec->type, "kubernetes.io/tls") ||
-			 !xgw_tlscert_ok(sec->tls_crt, sec->tls_crt_len, sec->tls_key,
-					 sec->tls_key_len, why, sizeof(why)))
-			cond_set(a, &gs->conds, gen, "ResolvedRefs", false,
-				 "InvalidClientCertificateRef",
-				 "tls.backend.clientCertificateRef %s/%s: %s", ns, cr->name,
-				 !sec ? "Secret not found"
-				 : strcmp(sec->type, "kubernetes.io/tls")
-					 ? "Secret type is not kubernetes.io/tls"
-					 : why);
-		else
-			cond_set(a, &gs->conds, gen, "ResolvedRefs", true, "ResolvedRefs",
-				 "references are resolved");
-	}
-}
-
-/* --- ListenerSets ------------------------------------------------------- */
-
-static bool selector_matches(const struct xgw_store *st, const struct xgw_label_selector *sel,
-			     const char *ns);
-
-/* Listener precedence among ListenerSets: oldest first, then by namespace/name. */
-static int lset_cmp(const void *pa, const void *pb)
-{
-	const struct xgw_listenerset *a = ((const struct lset *)pa)->spec,
-				     *b = ((const struct lset *)pb)->spec;
-	const char *ta = a->meta.creation_timestamp ? a->meta.creation_timestamp : "",
-		   *tb = b->meta.creation_timestamp ? b->meta.creation_timestamp : "";
-	int r = strcmp(ta, tb);
-
-	if (!r)
-		r = strcmp(a->meta.ns, b->meta.ns);
-	return r ? r : strcmp(a->meta.name, b->meta.name);
-}
-
-/* The index in the store of the Gateway <ls> names as its parent, or -1. */
-static long lset_parent(const struct xgw_store *st, const struct xgw_listenerset *ls)
-{
-	if (strcmp(ls->parent_group, XGW_GATEWAY_GROUP) || strcmp(ls->parent_kind, "Gateway"))
-		return -1;
-	for (size_t i = 0; i < st->n_gateways; i++)
-		if (!strcmp(st->gateways[i].meta.ns, ls->parent_ns) &&
-		    !strcmp(st->gateways[i].meta.name, ls->parent_name))
-			return (long)i;
-	return -1;
-}
-
-/*
- * c->lsets: the ListenerSets whose parent is a Gateway of ours (c->gws must
- * be allocated), in listener precedence order, with their status entries.
- * Others are reported as problems when their parent does not exist.
- */
-static int index_lsets(struct ctx *c)
-{
-	const struct xgw_store *st = c->st;
-	struct xgw_reconcile_result *res = c->res;
-
-	c->lsets = calloc(st->n_listenersets + 1, sizeof(*c->lsets));
-	res->listenersets =
-		xgw_arena_alloc(&res->arena, (st->n_listenersets + 1) * sizeof(*res->listenersets));
-	if (!c->lsets || !res->listenersets)
-		return -ENOMEM;
-	for (size_t i = 0; i < st->n_listenersets; i++) {
-		const struct xgw_listenerset *ls = &st->listenersets[i];
-		long gi = lset_parent(st, ls);
-
-		if (gi < 0) {
-			if (problem(res, "ListenerSet %s/%s: parent %s %s/%s not found",
-				    ls->meta.ns, ls->meta.name, ls->parent_kind, ls->parent_ns,
-				    ls->parent_name))
-				return -ENOMEM;
-			continue;
-		}
-		if (!class_ours(st, st->gateways[gi].class_name))
-			continue;
-		c->lsets[c->n_lsets].spec = ls;
-		c->lsets[c->n_lsets++].g = &c->gws[gi];
-	}
-	qsort(c->lsets, c->n_lsets, sizeof(*c->lsets), lset_cmp);
-	for (size_t k = 0; k < c->n_lsets; k++) {
-		c->lsets[k].st = &res->listenersets[k];
-		c->lsets[k].st->ns = c->lsets[k].spec->meta.ns;
-		c->lsets[k].st->name = c->lsets[k].spec->meta.name;
-	}
-	res->n_listenersets = c->n_lsets;
-	return 0;
-}
-
-/* Does <gw>'s spec.allowedListeners let ListenerSets of namespace <ns> attach? */
-static bool listeners_allowed(const struct xgw_store *st, const struct xgw_gateway *gw,
-			      const char *ns)
-{
-	switch (gw->allowed_listeners) {
-	case XGW_FROM_ALL:
-		return true;
-	case XGW_FROM_SAME:
-		return !strcmp(ns, gw->meta.ns);
-	case XGW_FROM_SELECTOR:
-		return selector_matches(st, &gw->listeners_selector, ns);
-	default:
-		return false;
-	}
-}
-
-/* How many listeners the ListenerSets of <g> bring at most. */
-static size_t lset_listeners(const struct ctx *c, const struct gw *g)
-{
-	size_t n = 0;
-
-	for (size_t k = 0; k < c->n_lsets; k++)
-		if (c->lsets[k].g == g)
-			n += c->lsets[k].spec->n_listeners;
-	return n;
-}
-
-/*
- * The ListenerSets of <g>, after its own listeners: those its allowedListeners
- * lets in add their listeners to g->listeners (checked for conflicts with
- * those of higher precedence); one with a valid listener is accepted. The
- * Programmed conditions wait for the Gateway's (lsets_programmed).
- */
-static int do_lsets(struct ctx *c, struct gw *g)
-{
-	struct xgw_arena *a = &c->res->arena;
-
-	for (size_t k = 0; k < c->n_lsets; k++) {
-		struct lset *s = &c->lsets[k];
-		const struct xgw_listenerset *ls = s->spec;
-		int64_t gen = ls->meta.generation;
-		size_t first = g->n_listeners;
-		bool any = false;
-
-		if (s->g != g)
-			continue;
-		if (!listeners_allowed(c->st, g->spec, ls->meta.ns)) {
-			cond_set(a, &s->st->conds, gen, "Accepted", false, "NotAllowed",
-				 "Gateway %s/%s does not allow ListenerSets of namespace %s",
-				 g->spec->meta.ns, g->spec->meta.name, ls->meta.ns);
-			cond_set(a, &s->st->conds, gen, "Programmed", false, "NotAllowed",
-				 "ListenerSet is not allowed by its Gateway");
-			continue;
-		}
-		s->st->listeners =
-			xgw_arena_alloc(a, (ls->n_listeners + 1) * sizeof(*s->st->listeners));
-		if (!s->st->listeners)
-			return -ENOMEM;
-		s->st->n_listeners = ls->n_listeners;
-		for (size_t i = 0; i < ls->n_listeners; i++) {
-			struct gw_listener *gl = &g->listeners[g->n_listeners];
-
-			gl->gw = g->spec;
-			gl->ls = s;
-			gl->spec = &ls->listeners[i];
-			gl->st = &s->st->listeners[i];
-			if (do_listener(c, g, g->n_listeners++, gen))
-				return -ENOMEM;
-			any |= gl->valid && !gl->unresolved;
-		}
-		if (!any) {
-			/* none of its listeners is served: they hold nothing either */
-			for (size_t i = first; i < g->n_listeners; i++)
-				g->listeners[i].valid = g->listeners[i].holds = false;
-			cond_set(a, &s->st->conds, gen, "Accepted", false, "ListenersNotValid",
-				 "no listener is valid");
-			cond_set(a, &s->st->conds, gen, "Programmed", false, "ListenersNotValid",
-				 "no listener is valid");
-			continue;
-		}
-		s->accepted = true;
-		g->st->attached_listener_sets++;
-		cond_set(a, &s->st->conds, gen, "Accepted", true, "Accepted",
-			 "ListenerSet is accepted");
-	}
-	return 0;
-}
-
-/* Accepted and Programmed of the accepted ListenerSets of <g>, now that its own are known. */
-static void lsets_programmed(struct ctx *c, struct gw *g)
-{
-	struct xgw_arena *a = &c->res->arena;
-	bool accepted = cond_true(&g->st->conds, "Accepted"),
-	     programmed = cond_true(&g->st->conds, "Programmed");
-
-	for (size_t k = 0; k < c->n_lsets; k++) {
-		struct lset *s = &c->lsets[k];
-		int64_t gen = s->spec->meta.generation;
-
-		if (s->g != g || !s->accepted)
-			continue;
-		if (!accepted) {
-			s->accepted = false;
-			g->st->attached_listener_sets--;
-			cond_set(a, &s->st->conds, gen, "Accepted", false, "ParentNotAccepted",
-				 "Gateway %s/%s is not accepted", g->spec->meta.ns,
-				 g->spec->meta.name);
-		}
-		if (!programmed)
-			cond_set(a, &s->st->conds, gen, "Programmed", false, "ParentNotProgrammed",
-				 "Gateway %s/%s is not programmed", g->spec->meta.ns,
-				 g->spec->meta.name);
-		else
-			cond_set(a, &s->st->conds, gen, "Programmed", true, "Programmed",
-				 "ListenerSet is programmed");
-	}
-}
-
 static int do_gateways(struct ctx *c)
 {
 	struct xgw_reconcile_result *res = c->res;
@@ -887,7 +301,7 @@ static int do_gateways(struct ctx *c)
 		return -ENOMEM;
 	c->n_gws = st->n_gateways;
 	res->n_gateways = st->n_gateways;
-	if (index_lsets(c))
+	if (xgw_rec_index_lsets(c))
 		return -ENOMEM;
 	/* First pass: listeners and explicit addresses (so pools skip them). */
 	for (size_t i = 0; i < st->n_gateways; i++) {
@@ -900,16 +314,16 @@ static int do_gateways(struct ctx *c)
 		g->st = gs;
 		gs->ns = gw->meta.ns;
 		gs->name = gw->meta.name;
-		gs->ours = class_ours(st, gw->class_name);
+		gs->ours = xgw_rec_class_ours(st, gw->class_name);
 		if (!gs->ours)
 			continue;
-		g->listeners = xgw_arena_alloc(a, (gw->n_listeners + lset_listeners(c, g) + 1) *
-							  sizeof(*g->listeners));
+		g->listeners = xgw_arena_alloc(a, (gw->n_listeners + xgw_rec_lset_listeners(c, g) +
+						   1) * sizeof(*g->listeners));
 		gs->listeners = xgw_arena_alloc(a, (gw->n_listeners + 1) * sizeof(*gs->listeners));
 		if (!g->listeners || !gs->listeners)
 			return -ENOMEM;
 		gs->n_listeners = gw->n_listeners;
-		if (do_listeners(c, g) || do_lsets(c, g))
+		if (xgw_rec_do_listeners(c, g) || xgw_rec_do_lsets(c, g))
 			return -ENOMEM;
 		g->want_pool = !gw->n_addresses;
 		for (size_t k = 0; k < gw->n_addresses; k++) {
@@ -923,11 +337,11 @@ static int do_gateways(struct ctx *c)
 				continue;
 			}
 			if (!ip || xgw_ip_parse(ad->value, &fam, addr)) {
-				cond_set(a, &gs->conds, gen, "Accepted", false,
-					 "UnsupportedAddress",
-					 "address %s of type %s is not supported",
-					 ad->value ? ad->value : "(none)",
-					 ad->type ? ad->type : "IPAddress");
+				xgw_rec_cond_set(a, &gs->conds, gen, "Accepted", false,
+						 "UnsupportedAddress",
+						 "address %s of type %s is not supported",
+						 ad->value ? ad->value : "(none)",
+						 ad->type ? ad->type : "IPAddress");
 				g->bad_addr = true;
 				continue;
 			}
@@ -975,53 +389,57 @@ static int do_gateways(struct ctx *c)
 		 * when no listener is valid; True with ListenersNotValid when only
 		 * some are (the reasons the Gateway API names). */
 		if (g->spec->params_kind)
-			cond_set(&res->arena, &gs->conds, gen, "Accepted", false,
-				 "InvalidParameters",
-				 "infrastructure.parametersRef %s %s: xgw takes no parameters",
-				 g->spec->params_kind, g->spec->params_name);
+			xgw_rec_cond_set(
+				&res->arena, &gs->conds, gen, "Accepted", false,
+				"InvalidParameters",
+				"infrastructure.parametersRef %s %s: xgw takes no parameters",
+				g->spec->params_kind, g->spec->params_name);
 		else if (g->bad_addr)
 			; /* the UnsupportedAddress verdict stands */
 		else if (g->spec->n_listeners && !any_valid)
-			cond_set(&res->arena, &gs->conds, gen, "Accepted", false,
-				 "ListenersNotValid", "no listener is valid");
+			xgw_rec_cond_set(&res->arena, &gs->conds, gen, "Accepted", false,
+					 "ListenersNotValid", "no listener is valid");
 		else if (g->partly_valid)
-			cond_set(&res->arena, &gs->conds, gen, "Accepted", true,
-				 "ListenersNotValid", "some listeners are not valid");
+			xgw_rec_cond_set(&res->arena, &gs->conds, gen, "Accepted", true,
+					 "ListenersNotValid", "some listeners are not valid");
 		else
-			cond_set(&res->arena, &gs->conds, gen, "Accepted", true, "Accepted",
-				 "Gateway is accepted");
+			xgw_rec_cond_set(&res->arena, &gs->conds, gen, "Accepted", true, "Accepted",
+					 "Gateway is accepted");
 		/* Programmed: nothing is served for a Gateway that is not accepted
 		 * or that has an address it cannot use. */
-		if (!cond_true(&gs->conds, "Accepted"))
-			cond_set(&res->arena, &gs->conds, gen, "Programmed", false, "Invalid",
-				 "Gateway is not accepted");
+		if (!xgw_rec_cond_true(&gs->conds, "Accepted"))
+			xgw_rec_cond_set(&res->arena, &gs->conds, gen, "Programmed", false,
+					 "Invalid", "Gateway is not accepted");
 		else if (g->unusable_addr)
-			cond_set(&res->arena, &gs->conds, gen, "Programmed", false,
-				 "AddressNotUsable", "%s", g->unusable_msg ? g->unusable_msg : "");
+			xgw_rec_cond_set(&res->arena, &gs->conds, gen, "Programmed", false,
+					 "AddressNotUsable", "%s",
+					 g->unusable_msg ? g->unusable_msg : "");
 		else if (!g->n_addr)
-			cond_set(&res->arena, &gs->conds, gen, "Programmed", false,
-				 "AddressNotAssigned", "no usable address%s",
-				 c->opts->n_pools ? " (address pool exhausted)"
-						  : " (no spec.addresses and no address pool)");
+			xgw_rec_cond_set(&res->arena, &gs->conds, gen, "Programmed", false,
+					 "AddressNotAssigned", "no usable address%s",
+					 c->opts->n_pools
+						 ? " (address pool exhausted)"
+						 : " (no spec.addresses and no address pool)");
 		else
-			cond_set(&res->arena, &gs->conds, gen, "Programmed", true, "Programmed",
-				 "Gateway is programmed");
-		gateway_tls_conds(c, g->spec, gs);
-		lsets_programmed(c, g);
+			xgw_rec_cond_set(&res->arena, &gs->conds, gen, "Programmed", true,
+					 "Programmed", "Gateway is programmed");
+		xgw_rec_gateway_tls_conds(c, g->spec, gs);
+		xgw_rec_lsets_programmed(c, g);
 		/* A listener is programmed when it is valid and its Gateway is. */
 		for (size_t k = 0; k < g->n_listeners; k++) {
 			struct gw_listener *gl = &g->listeners[k];
 			int64_t lgen = gl->ls ? gl->ls->spec->meta.generation : gen;
 			bool prog;
 
-			if (!cond_true(&gs->conds, "Programmed"))
+			if (!xgw_rec_cond_true(&gs->conds, "Programmed"))
 				gl->valid = false;
 			prog = gl->valid && !gl->unresolved;
-			cond_set(&res->arena, &gl->st->conds, lgen, "Programmed", prog,
-				 prog		? "Programmed"
-				 : gl->conflict ? gl->conflict
-						: "Invalid",
-				 prog ? "listener is programmed" : "listener is not programmed");
+			xgw_rec_cond_set(&res->arena, &gl->st->conds, lgen, "Programmed", prog,
+					 prog		? "Programmed"
+					 : gl->conflict ? gl->conflict
+							: "Invalid",
+					 prog ? "listener is programmed"
+					      : "listener is not programmed");
 		}
 	}
 	return 0;
@@ -1047,8 +465,8 @@ static const char *ns_label(const struct xgw_store *st, const char *ns, const ch
 	return n ? xgw_meta_label(&n->meta, key) : NULL;
 }
 
-static bool selector_matches(const struct xgw_store *st, const struct xgw_label_selector *sel,
-			     const char *ns)
+bool xgw_rec_selector_matches(const struct xgw_store *st, const struct xgw_label_selector *sel,
+			      const char *ns)
 {
 	for (size_t i = 0; i < sel->n_match_labels; i++) {
 		const char *v = ns_label(st, ns, sel->match_labels[i].key);
@@ -1087,7 +505,7 @@ static bool route_allowed(const struct xgw_store *st, const struct gw_listener *
 	case XGW_FROM_SAME: /* a ListenerSet listener's: the ListenerSet's namespace */
 		return !strcmp(route_ns, gl->ls ? gl->ls->spec->meta.ns : gl->gw->meta.ns);
 	case XGW_FROM_SELECTOR:
-		return selector_matches(st, &l->selector, route_ns);
+		return xgw_rec_selector_matches(st, &l->selector, route_ns);
 	default:
 		return false;
 	}
@@ -1277,9 +695,9 @@ const struct xgw_service_port *xgw_rec_find_svc_port(const struct xgw_service *s
  * Does a ReferenceGrant in <to_ns> let a <from_kind> (of the Gateway API group)
  * in <from_ns> refer to <to_group>/<to_kind> <to_name>?
  */
-static bool grant_allows(const struct xgw_store *st, const char *from_kind, const char *from_ns,
-			 const char *to_group, const char *to_kind, const char *to_ns,
-			 const char *to_name)
+bool xgw_rec_grant_allows(const struct xgw_store *st, const char *from_kind, const char *from_ns,
+			  const char *to_group, const char *to_kind, const char *to_ns,
+			  const char *to_name)
 {
 	for (size_t i = 0; i < st->n_grants; i++) {
 		const struct xgw_referencegrant *g = &st->grants[i];
@@ -1313,7 +731,7 @@ const char *xgw_rec_backend_problem(const struct ctx *c, const struct xgw_httpro
 		return "InvalidKind";
 	}
 	if (strcmp(ns, r->meta.ns) &&
-	    !grant_allows(c->st, "HTTPRoute", r->meta.ns, "", "Service", ns, be->name)) {
+	    !xgw_rec_grant_allows(c->st, "HTTPRoute", r->meta.ns, "", "Service", ns, be->name)) {
 		snprintf(msg, msglen,
 			 "backendRef %s/%s: no ReferenceGrant in namespace %s allows HTTPRoutes "
 			 "from %s to refer to it",
@@ -1389,7 +807,8 @@ static int attach_route(struct ctx *c, size_t ri)
 			if (!ls) {
 				/* a ListenerSet of another controller's Gateway is not ours to judge */
 				if (!lset_in_store(c->st, gns, pr->name))
-					problem(res,
+					xgw_rec_problem(
+						res,
 						"HTTPRoute %s/%s: parent ListenerSet %s/%s not "
 						"found",
 						r->meta.ns, r->meta.name, gns, pr->name);
@@ -1400,8 +819,8 @@ static int attach_route(struct ctx *c, size_t ri)
 			g = find_gw(c, gns, pr->name);
 		}
 		if (!g) {
-			problem(res, "HTTPRoute %s/%s: parent Gateway %s/%s not found", r->meta.ns,
-				r->meta.name, gns, pr->name);
+			xgw_rec_problem(res, "HTTPRoute %s/%s: parent Gateway %s/%s not found",
+					r->meta.ns, r->meta.name, gns, pr->name);
 			continue;
 		}
 		if (!g->st->ours)
@@ -1447,37 +866,38 @@ static int attach_route(struct ctx *c, size_t ri)
 				return -ENOMEM;
 		}
 		if (ls && !ls->accepted)
-			cond_set(a, &ps->conds, gen, "Accepted", false, "NoMatchingParent",
-				 "ListenerSet %s/%s is not accepted", gns, pr->name);
+			xgw_rec_cond_set(a, &ps->conds, gen, "Accepted", false, "NoMatchingParent",
+					 "ListenerSet %s/%s is not accepted", gns, pr->name);
 		else if (!matched_section)
-			cond_set(a, &ps->conds, gen, "Accepted", false, "NoMatchingParent",
-				 "no listener matches sectionName %s port %u",
-				 pr->section_name ? pr->section_name : "(any)", pr->port);
+			xgw_rec_cond_set(a, &ps->conds, gen, "Accepted", false, "NoMatchingParent",
+					 "no listener matches sectionName %s port %u",
+					 pr->section_name ? pr->section_name : "(any)", pr->port);
 		else if (!allowed)
-			cond_set(a, &ps->conds, gen, "Accepted", false, "NotAllowedByListeners",
-				 "no listener allows this route");
+			xgw_rec_cond_set(a, &ps->conds, gen, "Accepted", false,
+					 "NotAllowedByListeners", "no listener allows this route");
 		else if (!host_ok)
-			cond_set(a, &ps->conds, gen, "Accepted", false,
-				 "NoMatchingListenerHostname",
-				 "no hostname of this route matches a listener hostname");
+			xgw_rec_cond_set(a, &ps->conds, gen, "Accepted", false,
+					 "NoMatchingListenerHostname",
+					 "no hostname of this route matches a listener hostname");
 		else
-			cond_set(a, &ps->conds, gen, "Accepted", true, "Accepted",
-				 "route is accepted");
+			xgw_rec_cond_set(a, &ps->conds, gen, "Accepted", true, "Accepted",
+					 "route is accepted");
 		if (refs_reason)
-			cond_set(a, &ps->conds, gen, "ResolvedRefs", false, refs_reason, "%s",
-				 refs_msg);
+			xgw_rec_cond_set(a, &ps->conds, gen, "ResolvedRefs", false, refs_reason,
+					 "%s", refs_msg);
 		else
-			cond_set(a, &ps->conds, gen, "ResolvedRefs", true, "ResolvedRefs",
-				 "references are resolved");
+			xgw_rec_cond_set(a, &ps->conds, gen, "ResolvedRefs", true, "ResolvedRefs",
+					 "references are resolved");
 		if (unsupported && host_ok)
-			cond_set(a, &ps->conds, gen, "PartiallyInvalid", true, "UnsupportedValue",
-				 "a rule is not served: %s", unsupported);
+			xgw_rec_cond_set(a, &ps->conds, gen, "PartiallyInvalid", true,
+					 "UnsupportedValue", "a rule is not served: %s",
+					 unsupported);
 	}
 	if (unsupported && rs->n_parents)
-		problem(res, "HTTPRoute %s/%s: a rule is not served: %s", r->meta.ns, r->meta.name,
-			unsupported);
+		xgw_rec_problem(res, "HTTPRoute %s/%s: a rule is not served: %s", r->meta.ns,
+				r->meta.name, unsupported);
 	if (refs_reason && rs->n_parents)
-		problem(res, "HTTPRoute %s/%s: %s", r->meta.ns, r->meta.name, refs_msg);
+		xgw_rec_problem(res, "HTTPRoute %s/%s: %s", r->meta.ns, r->meta.name, refs_msg);
 	return 0;
 }
 

@@ -29,7 +29,7 @@ for tool in openssl curl python3; do
 		exit 0
 	fi
 done
-e2e_begin 15
+e2e_begin 16
 
 # --- certificates: a CA for servers, one for clients ---------------------
 mkdir -p "$CONF" "$PKI"
@@ -212,6 +212,16 @@ if [ "$got1" = "$want" ] && [ "$got2" = "$want" ] && [ "$up1" = "2 200" ] && [ "
 	ok "HTTP/2 bodies of 1 MB down (length and chunked) and 300 kB up (length and none), intact"
 else
 	not_ok "HTTP/2 large bodies" "down: $got1 / $got2 want $want, up: $up1 / $up2"
+fi
+
+# HTTP/2 abuse, each attack on its own h2c connection, each followed by a
+# request on a new one: HPACK bomb (stream reset, connection goes on), rapid
+# reset, CONTINUATION flood, SETTINGS flood (connection ended).
+abuse=$(cx timeout 60 python3 "$SRC/selftests/e2e/h2_abuse.py" "$GW" 80 a.example.test 2>&1)
+if [ $? = 0 ]; then
+	ok "HTTP/2 abuse bounded: $(echo "$abuse" | sed 's/;.*//' | tr '\n' ' ')"
+else
+	not_ok "HTTP/2 abuse bounded" "$abuse"
 fi
 
 if command -v h2load >/dev/null; then
