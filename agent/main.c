@@ -50,6 +50,7 @@ struct opts {
 	const char *worker_bin;
 	const char *pin_dir;
 	const char *status_file;
+	const char *workers_file; /* the workers' counters, every STATS_EVERY_MS */
 	const char *netns;
 	const char *log_level;
 	bool manage_routes;
@@ -77,6 +78,7 @@ struct agent {
 	bool have_res;
 	uint64_t gen;
 	bool status_programmed;		 /* status says Programmed for gen */
+	bool stats_warned;		 /* the workers file could not be written (said once) */
 	uint64_t dataplane_due_ms;	 /* != 0: BPF and routes still to sync for gen, by then */
 	struct xgw_bpf_listener *synced; /* the listener set BPF and the routes hold */
 	size_t n_synced;
@@ -109,6 +111,8 @@ static void usage(FILE *out)
 		"  --worker-bin PATH      xgw-worker binary (default: beside xgw-agent)\n"
 		"  --pin-dir DIR          bpffs directory for maps and links (default %s)\n"
 		"  --status-file PATH     where status is written (default /run/xgw/status.json)\n"
+		"  --workers-file PATH    where the workers' counters are written every 2 s\n"
+		"                         (default /run/xgw/workers.json)\n"
 		"  --netns NAME|PATH      enter this network namespace first (keeps the host's\n"
 		"                         mount namespace, so pins stay visible)\n"
 		"  --no-routes            do not add local routes for Gateway addresses\n"
@@ -152,6 +156,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		O_WBIN,
 		O_PIN,
 		O_STATUS,
+		O_WORKERS_FILE,
 		O_NETNS,
 		O_NOROUTES,
 		O_KEEP,
@@ -175,6 +180,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "worker-bin", required_argument, NULL, O_WBIN },
 		{ "pin-dir", required_argument, NULL, O_PIN },
 		{ "status-file", required_argument, NULL, O_STATUS },
+		{ "workers-file", required_argument, NULL, O_WORKERS_FILE },
 		{ "netns", required_argument, NULL, O_NETNS },
 		{ "no-routes", no_argument, NULL, O_NOROUTES },
 		{ "keep-bpf", no_argument, NULL, O_KEEP },
@@ -196,6 +202,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 	o->manage_routes = true;
 	o->status_file = "/run/xgw/status.json";
+	o->workers_file = "/run/xgw/workers.json";
 	o->log_level = "info";
 	while ((c = getopt_long(argc, argv, "c:w:h", lo, NULL)) != -1) {
 		switch (c) {
@@ -255,6 +262,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_STATUS:
 			o->status_file = optarg;
+			break;
+		case O_WORKERS_FILE:
+			o->workers_file = optarg;
 			break;
 		case O_NETNS:
 			o->netns = optarg;
@@ -847,10 +857,22 @@ static int min_timeout(int a, int b)
 	return a < b ? a : b;
 }
 
+#define STATS_EVERY_MS 2000
+
+static void warn_once_stats(struct agent *a, int err)
+{
+	if (a->stats_warned)
+		return;
+	a->stats_warned = true;
+	log_warn("%s: %s; the workers' counters are not written", a->o.workers_file,
+		 strerror(-err));
+}
+
 static int run(struct agent *a)
 {
 	int watched[256];
 	uint64_t reload_at = 0; /* != 0: apply once no event came for DEBOUNCE_MS */
+	uint64_t stats_at = now_ms() + STATS_EVERY_MS;
 	struct epoll_event evs[32];
 
 	memset(watched, -1, sizeof(watched));
@@ -865,11 +887,21 @@ static int run(struct agent *a)
 		}
 		if (a->dataplane_due_ms && a->dataplane_due_ms <= now)
 			sync_dataplane(a, xgw_workers_acked(a->ws, a->gen));
+		if (stats_at <= now) {
+			/* What the workers said last time, then ask again. */
+			int err = xgw_workers_stats_write(a->ws, a->o.workers_file);
+
+			if (err)
+				warn_once_stats(a, err);
+			xgw_workers_request_stats(a->ws);
+			stats_at = now + STATS_EVERY_MS;
+		}
 		watch_workers(a, watched);
 		timeout = xgw_workers_tick(a->ws);
 		watch_workers(a, watched);
 		timeout = min_timeout(timeout, until(reload_at, now));
 		timeout = min_timeout(timeout, until(a->dataplane_due_ms, now));
+		timeout = min_timeout(timeout, until(stats_at, now));
 		n = epoll_wait(a->epfd, evs, 32, timeout);
 		if (n < 0 && errno != EINTR)
 			return -errno;
@@ -967,6 +999,7 @@ int main(int argc, char **argv)
 	epoll_add(a.epfd, a.sigfd, TAG_SIG);
 	epoll_add(a.epfd, a.infd, TAG_INOTIFY);
 	mkdir_parent(a.o.status_file);
+	mkdir_parent(a.o.workers_file);
 	err = xgw_status_writer__start(a.o.status_file, &a.sw);
 	if (err) {
 		log_err("status writer: %s", strerror(-err));

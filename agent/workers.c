@@ -27,6 +27,9 @@ struct worker {
 	uint64_t started_ms;
 	uint64_t restart_at_ms; /* 0: no restart pending */
 	int backoff_ms;
+	uint64_t stats[XGW_WSTAT__MAX]; /* the last XGW_CTL_STATS reply (counters since start) */
+	uint64_t stats_ms;		/* when it came; 0: none yet */
+	pid_t stats_pid;		/* of the process that sent it */
 };
 
 struct xgw_workers {
@@ -247,6 +250,48 @@ int xgw_workers_publish(struct xgw_workers *ws, int memfd, uint64_t gen, uint64_
 	return 0;
 }
 
+void xgw_workers_request_stats(struct xgw_workers *ws)
+{
+	struct xgw_ctl_msg m = { .magic = XGW_CTL_MAGIC, .type = XGW_CTL_STATS };
+
+	for (unsigned i = 0; i < ws->n; i++)
+		if (ws->w[i].ctl >= 0)
+			xgw_ctl_send(ws->w[i].ctl, &m, -1);
+}
+
+int xgw_workers_stats_write(const struct xgw_workers *ws, const char *path)
+{
+	char tmp[4096];
+	FILE *f;
+	int n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "{\"workers\": [");
+	for (unsigned i = 0; i < ws->n; i++) {
+		const struct worker *w = &ws->w[i];
+
+		fprintf(f, "%s\n  {\"worker\": %u, \"pid\": %d, \"running\": %s, \"age_ms\": %lld",
+			i ? "," : "", i, (int)w->stats_pid, w->pid > 0 ? "true" : "false",
+			w->stats_ms ? (long long)(now_ms() - w->stats_ms) : -1LL);
+		for (int k = 0; k < XGW_WSTAT__MAX; k++)
+			fprintf(f, ", \"%s\": %llu", xgw_wstat_name(k),
+				(unsigned long long)w->stats[k]);
+		fprintf(f, "}");
+	}
+	fprintf(f, "\n]}\n");
+	if (fclose(f) || rename(tmp, path)) {
+		int err = -errno;
+
+		unlink(tmp);
+		return err;
+	}
+	return 0;
+}
+
 bool xgw_workers_acked(const struct xgw_workers *ws, uint64_t gen)
 {
 	for (unsigned i = 0; i < ws->n; i++)
@@ -292,6 +337,13 @@ void xgw_workers_on_ctl(struct xgw_workers *ws, unsigned i)
 		}
 		if (fd >= 0)
 			close(fd);
+		if (m.type == XGW_CTL_STATS) {
+			for (int k = 0; k < XGW_WSTAT__MAX; k++)
+				w->stats[k] = m.stats[k];
+			w->stats_ms = now_ms();
+			w->stats_pid = w->pid;
+			continue;
+		}
 		if (m.type == XGW_CTL_ACK) {
 			if (m.err) {
 				log_err("worker %u: rejected snapshot %llu: %s; it keeps serving "

@@ -33,6 +33,14 @@ void xgw_workers__stop(struct xgw_workers *ws, int timeout_ms);
 int xgw_workers_publish(struct xgw_workers *ws, int memfd, uint64_t gen, uint64_t size);
 
 /* True when every worker has acknowledged generation <gen>. */
+/* Ask every running worker for its counters (the replies are kept, see below). */
+void xgw_workers_request_stats(struct xgw_workers *ws);
+/*
+ * Write the counters the workers last sent to <path> as JSON (through a
+ * temporary file and a rename): {"workers": [{"worker", "pid", "running",
+ * "age_ms", and one key per counter}]}. Returns 0 or -errno.
+ */
+int xgw_workers_stats_write(const struct xgw_workers *ws, const char *path);
 bool xgw_workers_acked(const struct xgw_workers *ws, uint64_t gen);
 
 /* Control fds to poll (-1 for a worker that is down), and how many. */

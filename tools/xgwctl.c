@@ -4,6 +4,7 @@
  *
  *   xgwctl status [--status-file F]   Gateways, listeners and routes with their conditions
  *   xgwctl maps [--pin-dir D]         the pinned BPF maps, decoded, with counters
+ *   xgwctl workers [--workers-file F] the L7 workers' counters (requests, TLS, HTTP/2)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <jansson.h>
 
 #include "xgw/abi/maps.h"
+#include "xgw/ctl.h"
 #include "xgw/netaddr.h"
 
 static const char *const stat_names[XGW_STAT__MAX] = {
@@ -43,7 +45,8 @@ static const char *const stat_names[XGW_STAT__MAX] = {
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: xgwctl status [--status-file FILE]\n"
-		     "       xgwctl maps [--pin-dir DIR]\n");
+		     "       xgwctl maps [--pin-dir DIR]\n"
+		     "       xgwctl workers [--workers-file FILE]\n");
 }
 
 static void print_conds(json_t *conds, const char *indent)
@@ -320,15 +323,57 @@ out:
 	return rc;
 }
 
+/* The counters the agent last got from each worker, one column per worker, then the total. */
+static int cmd_workers(const char *path)
+{
+	json_error_t jerr;
+	json_t *root = json_load_file(path, 0, &jerr), *ws, *w;
+	size_t n, i;
+
+	if (!root) {
+		fprintf(stderr, "xgwctl: %s: %s (is xgw-agent running? see --workers-file)\n", path,
+			jerr.text);
+		return 1;
+	}
+	ws = json_object_get(root, "workers");
+	n = json_array_size(ws);
+	printf("%-16s", "worker");
+	json_array_foreach(ws, i, w)
+		printf(" %12lld", (long long)json_integer_value(json_object_get(w, "worker")));
+	printf(" %14s\n%-16s", "total", "pid");
+	json_array_foreach(ws, i, w)
+		printf(" %12lld", (long long)json_integer_value(json_object_get(w, "pid")));
+	printf("\n");
+	for (int k = 0; k < XGW_WSTAT__MAX; k++) {
+		unsigned long long total = 0;
+
+		printf("%-16s", xgw_wstat_name(k));
+		json_array_foreach(ws, i, w)
+		{
+			unsigned long long v = (unsigned long long)json_integer_value(
+				json_object_get(w, xgw_wstat_name(k)));
+
+			total += v;
+			printf(" %12llu", v);
+		}
+		printf(" %14llu\n", total);
+	}
+	printf("(%zu workers; counters since each worker process started, sent every 2 s)\n", n);
+	json_decref(root);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "status-file", required_argument, NULL, 's' },
+		{ "workers-file", required_argument, NULL, 'w' },
 		{ "pin-dir", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *status = "/run/xgw/status.json", *pin = XGW_PIN_DIR, *cmd;
+	const char *workers = "/run/xgw/workers.json";
 	int c;
 
 	if (argc < 2) {
@@ -345,6 +390,9 @@ int main(int argc, char **argv)
 		case 'p':
 			pin = optarg;
 			break;
+		case 'w':
+			workers = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -357,6 +405,8 @@ int main(int argc, char **argv)
 		return cmd_status(status);
 	if (!strcmp(cmd, "maps"))
 		return cmd_maps(pin);
+	if (!strcmp(cmd, "workers"))
+		return cmd_workers(workers);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

@@ -51,6 +51,27 @@ enum xgw_worker_stat {
 	XGW_WSTAT__MAX,
 };
 
+/* The name of counter <i> (enum xgw_worker_stat), as xgwctl and the workers file say it. */
+static inline const char *xgw_wstat_name(int i)
+{
+	static const char *const names[XGW_WSTAT__MAX] = {
+		[XGW_WSTAT_CONNS_ACCEPTED] = "conns_accepted",
+		[XGW_WSTAT_CONNS_ACTIVE] = "conns_active",
+		[XGW_WSTAT_REQUESTS] = "requests",
+		[XGW_WSTAT_RESP_4XX] = "responses_4xx",
+		[XGW_WSTAT_RESP_5XX] = "responses_5xx",
+		[XGW_WSTAT_UPSTREAM_ERRORS] = "upstream_errors",
+		[XGW_WSTAT_BAD_REQUESTS] = "bad_requests",
+		[XGW_WSTAT_TLS_HANDSHAKES] = "tls_handshakes",
+		[XGW_WSTAT_TLS_RESUMED] = "tls_resumed",
+		[XGW_WSTAT_TLS_FAILED] = "tls_failed",
+		[XGW_WSTAT_H2_CONNS] = "h2_sessions",
+		[XGW_WSTAT_H2_STREAMS] = "h2_streams",
+	};
+
+	return i >= 0 && i < XGW_WSTAT__MAX && names[i] ? names[i] : "?";
+}
+
 /*
  * Send <msg> on <sock>, with <fd> in SCM_RIGHTS when <fd> >= 0. Returns 0 or
  * -errno. Retries EINTR; never blocks longer than the socket does.

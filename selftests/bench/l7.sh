@@ -343,7 +343,7 @@ xgw_start() {
 	local name=$1 conf=$2 wbin=${3:-$WORKER_BIN} w
 	rm -f "$TMP/status-$name.json"
 	start "$name" "$PROXY_CPU" -- "$AGENT_BIN" --config-dir "$conf" --workers 1 \
-		--worker-bin "$wbin" --pin-dir "$PIN" --status-file "$TMP/status-$name.json" \
+		--worker-bin "$wbin" --pin-dir "$PIN" --status-file "$TMP/status-$name.json" --workers-file "$TMP/workers-$name.json" \
 		--log-level warn
 	for _ in $(seq 600); do
 		kill -0 "${PID[$name]}" 2>/dev/null || break

@@ -123,7 +123,7 @@ nsenter --net=/run/netns/"$NS" "$BUILD/tools/xgw-echo" --listen 10.30.1.10:8080 
 	</dev/null >/dev/null 2>&1 &
 PIDS+=($!)
 nsenter --net=/run/netns/"$NS" "$BUILD/agent/xgw-agent" --config-dir "$CONF" --address-pool 10.31.0.0/16 \
-	--workers "$WORKERS" --pin-dir "$PIN" --status-file "$TMP/status.json" </dev/null >"$TMP/agent.log" 2>&1 &
+	--workers "$WORKERS" --pin-dir "$PIN" --status-file "$TMP/status.json" --workers-file "$TMP/workers.json" </dev/null >"$TMP/agent.log" 2>&1 &
 AGENT=$!
 PIDS+=($AGENT)
 for _ in $(seq 100); do grep -q "all .* worker(s) serving it" "$TMP/agent.log" && break; sleep 0.1; done

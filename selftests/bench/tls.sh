@@ -428,7 +428,7 @@ target_start() {
 			w=$TMP/worker-cg.sh
 		fi
 		start xgw "$PROXY_CPU" -- "$AGENT_BIN" --config-dir "$TMP/conf" --workers 1 \
-			--worker-bin "$w" --pin-dir "$PIN" --status-file "$TMP/status-xgw.json" \
+			--worker-bin "$w" --pin-dir "$PIN" --status-file "$TMP/status-xgw.json" --workers-file "$TMP/workers-xgw.json" \
 			--log-level warn
 		;;
 	esac

@@ -109,7 +109,8 @@ class Topology:
         cmd = ["nsenter", f"--net=/run/netns/{self.ns_n}", os.path.join(self.build, "agent/xgw-agent"),
                "--config-dir", self.conf, "--address-pool", POOL, "--interface", self.if_n,
                "--xdp-mode", "native", "--workers", "2", "--pin-dir", self.pin,
-               "--status-file", self.status_file]
+               "--status-file", self.status_file,
+               "--workers-file", os.path.join(os.path.dirname(self.status_file), "workers.json")]
         # nsenter execs the agent: the Popen PID is the agent's own
         self.agent = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                       start_new_session=True)

@@ -140,7 +140,7 @@ start_agent() { # node [extra args]
 	ns=$(ns_of "$i")
 	nsenter --net=/run/netns/"$ns" "$BUILD/agent/xgw-agent" --config-dir "$TMP/conf$i" \
 		--address-pool 10.61.100.0/24 --interface n0 --xdp-mode native --workers 1 \
-		--pin-dir "$(pin_of "$i")" --status-file "$TMP/status$i.json" --node-name "node-$i" \
+		--pin-dir "$(pin_of "$i")" --status-file "$TMP/status$i.json" --workers-file "$TMP/workers$i.json" --node-name "node-$i" \
 		--encap-mtu 1600 --ring-size 4093 --flow-table-size 65536 "$@" \
 		</dev/null >>"$TMP/agent$i.log" 2>&1 &
 	AGENT[$i]=$!

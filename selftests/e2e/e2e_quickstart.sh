@@ -17,13 +17,14 @@ PIN=/sys/fs/bpf/xgw-e2e-$ID
 TMP=$(mktemp -d /tmp/xgw-e2e.XXXXXX)
 CONF=$TMP/config
 STATUS=$TMP/status.json
+WORKERS=$TMP/workers.json
 AGENT_LOG=$TMP/agent.log
 AGENT=""
 . "$SRC/selftests/e2e/lib.sh"
 E2E_NETNS=("$NS_C" "$NS_N")
 E2E_PATHS=("$PIN" "$TMP")
 cx() { ip netns exec "$NS_C" "$@"; }
-e2e_begin 20
+e2e_begin 21
 
 # --- topology --------------------------------------------------------------
 ip netns add "$NS_N" && ip netns add "$NS_C" &&
@@ -54,7 +55,7 @@ PIDS+=($!)
 # nsenter execs the agent: $! is the agent's own PID
 nsenter --net=/run/netns/"$NS_N" "$BUILD/agent/xgw-agent" --config-dir "$CONF" --address-pool 10.23.100.0/24 \
 	--interface "$IF_N" --xdp-mode native --workers 2 --pin-dir "$PIN" \
-	--status-file "$STATUS" </dev/null >"$AGENT_LOG" 2>&1 &
+	--status-file "$STATUS" --workers-file "$WORKERS" </dev/null >"$AGENT_LOG" 2>&1 &
 AGENT=$!
 PIDS+=($AGENT)
 
@@ -106,6 +107,18 @@ line=$("$BUILD/tools/xgwctl" maps --pin-dir "$PIN" | grep "10.23.100.1:80 ")
 syns=$(awk '{print $6}' <<<"$line")
 if [ -n "$line" ] && [ "${syns:-0}" -ge 2 ]; then ok "per-listener counters count packets and SYNs ($line)"
 else not_ok "per-listener counters count packets and SYNs" "$line"; fi
+
+# 7b: the workers' own counters, through xgwctl (the agent writes them every 2 s)
+wreq() { "$BUILD/tools/xgwctl" workers --workers-file "$WORKERS" 2>/dev/null | awk '$1 == "requests" {print $NF}'; }
+wreq_grew() { [ "$(wreq)" -ge "$1" ] 2>/dev/null; }
+before=$(wreq)
+for _ in 1 2 3 4 5; do cx curl -s -o /dev/null -H "Host: app.yourdomain.com" "http://10.23.100.1/"; done
+if wait_for 60 wreq_grew $((${before:-0} + 5)); then
+	ok "xgwctl workers: the workers' request counters ($(wreq) requests in all)"
+else
+	not_ok "xgwctl workers: the workers' request counters" \
+		"$("$BUILD/tools/xgwctl" workers --workers-file "$WORKERS" 2>&1 | head -8)"
+fi
 
 # 8: bpftool prints the listeners map with BTF field names
 dump=$(bpftool map dump pinned "$PIN/xgw_listeners" 2>&1)

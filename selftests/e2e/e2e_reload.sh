@@ -75,7 +75,7 @@ for b in 10 11 12; do
 done
 nsenter --net=/run/netns/"$NS_N" "$BUILD/agent/xgw-agent" --config-dir "$CONF" \
 	--address-pool 10.24.100.0/24 --interface "xr$ID-n" --workers 2 --pin-dir "$PIN" \
-	--status-file "$STATUS" </dev/null >"$TMP/agent.log" 2>&1 &
+	--status-file "$STATUS" --workers-file "$TMP/workers.json" </dev/null >"$TMP/agent.log" 2>&1 &
 AGENT=$!
 PIDS+=($AGENT)
 

@@ -62,7 +62,7 @@ nsenter --net=/run/netns/"$NS_N" "$BUILD/tools/xgw-echo" --listen 10.64.1.10:808
 PIDS+=($!)
 nsenter --net=/run/netns/"$NS_N" "$BUILD/agent/xgw-agent" --config-dir "$TMP/conf" \
 	--address-pool 10.64.100.0/24 --interface n0 --xdp-mode native --workers 1 --pin-dir "$PIN" \
-	--status-file "$TMP/status.json" --syn-rate 1 --icmp answer </dev/null >"$TMP/agent.log" 2>&1 &
+	--status-file "$TMP/status.json" --workers-file "$TMP/workers.json" --syn-rate 1 --icmp answer </dev/null >"$TMP/agent.log" 2>&1 &
 PIDS+=($!)
 programmed() { "$BUILD/tools/xgwctl" status --status-file "$TMP/status.json" 2>/dev/null | grep -q "data plane programmed"; }
 for _ in $(seq 100); do programmed && break; sleep 0.1; done

@@ -137,7 +137,7 @@ nsenter --net=/run/netns/"$NS_N" "$BUILD/tools/xgw-echo" --listen 10.25.1.10:808
 PIDS+=($!)
 nsenter --net=/run/netns/"$NS_N" "$BUILD/agent/xgw-agent" --config-dir "$CONF" \
 	--address-pool 10.25.100.0/24 --interface "xt$ID-n" --workers 2 --pin-dir "$PIN" \
-	--status-file "$STATUS" </dev/null >"$TMP/agent.log" 2>&1 &
+	--status-file "$STATUS" --workers-file "$TMP/workers.json" </dev/null >"$TMP/agent.log" 2>&1 &
 PIDS+=($!)
 
 # curl to the Gateway for <host> on <port> (path $TPATH, default /), trusting the
