@@ -508,19 +508,28 @@ static void decode_route_kind(struct dctx *c, const struct xgw_ynode *m, void *o
 
 static const char *const from_names[] = { "Same", "All", "Selector", "None", NULL };
 
+/* The "namespaces" map of <parent>: from (<def> when omitted) and its selector. */
+static enum xgw_from decode_namespaces(struct dctx *c, const struct xgw_ynode *parent,
+				       const char *def, struct xgw_label_selector *sel)
+{
+	const struct xgw_ynode *ns = xgw_dec_get_map(c, parent, "namespaces");
+	size_t old = xgw_dec_push_key(c, "namespaces");
+	enum xgw_from from = (enum xgw_from)xgw_dec_enum_of(c, ns, "from", def, from_names,
+							    "one of Same, All, Selector, None");
+
+	if (xgw_dec_get(ns, "selector"))
+		decode_selector(c, ns, "selector", sel);
+	xgw_dec_path_pop(c, old);
+	return from;
+}
+
 static void decode_allowed_routes(struct dctx *c, const struct xgw_ynode *m,
 				  struct xgw_gw_listener *l)
 {
-	const struct xgw_ynode *ar = xgw_dec_get_map(c, m, "allowedRoutes"), *ns;
-	size_t old = xgw_dec_push_key(c, "allowedRoutes"), o1;
+	const struct xgw_ynode *ar = xgw_dec_get_map(c, m, "allowedRoutes");
+	size_t old = xgw_dec_push_key(c, "allowedRoutes");
 
-	ns = xgw_dec_get_map(c, ar, "namespaces");
-	o1 = xgw_dec_push_key(c, "namespaces");
-	l->from = (enum xgw_from)xgw_dec_enum_of(c, ns, "from", "Same", from_names,
-						 "one of Same, All, Selector, None");
-	if (xgw_dec_get(ns, "selector"))
-		decode_selector(c, ns, "selector", &l->selector);
-	xgw_dec_path_pop(c, o1);
+	l->from = decode_namespaces(c, ar, "Same", &l->selector);
 	l->kinds = xgw_dec_get_list(c, ar, "kinds", XGW_YNODE_MAP, sizeof(*l->kinds),
 				    decode_route_kind, &l->n_kinds);
 	xgw_dec_path_pop(c, old);
@@ -659,16 +668,10 @@ static void decode_gateway_tls(struct dctx *c, const struct xgw_ynode *spec, str
 static void decode_allowed_listeners(struct dctx *c, const struct xgw_ynode *spec,
 				     struct xgw_gateway *gw)
 {
-	const struct xgw_ynode *al = xgw_dec_get_map(c, spec, "allowedListeners"), *ns;
-	size_t old = xgw_dec_push_key(c, "allowedListeners"), o1;
+	const struct xgw_ynode *al = xgw_dec_get_map(c, spec, "allowedListeners");
+	size_t old = xgw_dec_push_key(c, "allowedListeners");
 
-	ns = xgw_dec_get_map(c, al, "namespaces");
-	o1 = xgw_dec_push_key(c, "namespaces");
-	gw->allowed_listeners = (enum xgw_from)xgw_dec_enum_of(c, ns, "from", "None", from_names,
-							       "one of Same, All, Selector, None");
-	if (xgw_dec_get(ns, "selector"))
-		decode_selector(c, ns, "selector", &gw->listeners_selector);
-	xgw_dec_path_pop(c, o1);
+	gw->allowed_listeners = decode_namespaces(c, al, "None", &gw->listeners_selector);
 	xgw_dec_path_pop(c, old);
 }
 

@@ -376,7 +376,8 @@ static void count_status(struct xgw_worker *w, int status)
 		w->stats[XGW_WSTAT_RESP_4XX]++;
 }
 
-static struct xgw_conn *conn_alloc(struct xgw_worker *w)
+/* A zeroed connection on socket <fd> (-1 for an HTTP/2 stream), from the free list if it can. */
+static struct xgw_conn *conn_alloc(struct xgw_worker *w, int fd)
 {
 	struct xgw_conn *c = w->free_conns;
 
@@ -389,7 +390,25 @@ static struct xgw_conn *conn_alloc(struct xgw_worker *w)
 			return NULL;
 	}
 	memset(c, 0, sizeof(*c));
+	c->ev.type = XGW_EV_CLIENT;
+	c->rq_timer.kind = XGW_DT_REQUEST;
+	c->be_timer.kind = XGW_DT_BACKEND;
+	c->bo_timer.kind = XGW_DT_BACKOFF;
+	c->fd = fd;
+	c->w = w;
+	c->lsn = XGW_SNAP_NONE;
 	return c;
+}
+
+/* <c> joins the worker's connections, its request head awaited. */
+static void conn_link(struct xgw_worker *w, struct xgw_conn *c)
+{
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	w->n_conns++;
+	xgw_timer_arm(w, &c->timer, XGW_T_HEADER);
 }
 
 int xgw_conn_accept(struct xgw_worker *w, int fd, const struct sockaddr *peer)
@@ -401,18 +420,11 @@ int xgw_conn_accept(struct xgw_worker *w, int fd, const struct sockaddr *peer)
 	uint16_t pport;
 	int one = 1, err;
 
-	c = conn_alloc(w);
+	c = conn_alloc(w, fd);
 	if (!c) {
 		err = -ENOMEM;
 		goto err_close;
 	}
-	c->ev.type = XGW_EV_CLIENT;
-	c->rq_timer.kind = XGW_DT_REQUEST;
-	c->be_timer.kind = XGW_DT_BACKEND;
-	c->bo_timer.kind = XGW_DT_BACKOFF;
-	c->fd = fd;
-	c->w = w;
-	c->lsn = XGW_SNAP_NONE;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* Once per connection: with sk_lookup this is the Gateway address dialled. */
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
@@ -455,13 +467,8 @@ int xgw_conn_accept(struct xgw_worker *w, int fd, const struct sockaddr *peer)
 	}
 	/* Writable at once; readable when epoll says so (it reports data already queued). */
 	c->wr_ready = true;
-	c->next = w->conns;
-	if (w->conns)
-		w->conns->prev = c;
-	w->conns = c;
-	w->n_conns++;
+	conn_link(w, c);
 	w->stats[XGW_WSTAT_CONNS_ACCEPTED]++;
-	xgw_timer_arm(w, &c->timer, XGW_T_HEADER);
 	return 0;
 
 err_free:
@@ -1657,17 +1664,10 @@ struct xgw_conn *xgw_conn_new_stream(struct xgw_worker *w, struct xgw_h2s *s,
 
 	if (xgw_dtimer_reserve(w, 3 * (w->n_conns + 1)))
 		return NULL;
-	c = conn_alloc(w);
+	c = conn_alloc(w, -1);
 	if (!c)
 		return NULL;
-	c->ev.type = XGW_EV_CLIENT;
-	c->rq_timer.kind = XGW_DT_REQUEST;
-	c->be_timer.kind = XGW_DT_BACKEND;
-	c->bo_timer.kind = XGW_DT_BACKOFF;
-	c->fd = -1;
 	c->h2s = s;
-	c->w = w;
-	c->lsn = XGW_SNAP_NONE;
 	c->lfamily = a->lfamily;
 	c->lport = a->lport;
 	memcpy(c->laddr, a->laddr, 16);
@@ -1676,12 +1676,7 @@ struct xgw_conn *xgw_conn_new_stream(struct xgw_worker *w, struct xgw_h2s *s,
 	c->secure = a->secure;
 	c->state = XGW_CS_HEAD;
 	c->rd_ready = c->wr_ready = true;
-	c->next = w->conns;
-	if (w->conns)
-		w->conns->prev = c;
-	w->conns = c;
-	w->n_conns++;
-	xgw_timer_arm(w, &c->timer, XGW_T_HEADER);
+	conn_link(w, c);
 	return c;
 }
 

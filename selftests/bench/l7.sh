@@ -143,42 +143,11 @@ TIMEFORMAT='%3U %3S' # bash's time: wrk's CPU seconds (user, system)
 declare -A PID=()
 NS_MADE=0
 
-# start NAME CPU -- CMD...: runs CMD pinned to CPU inside the namespace;
-# taskset and nsenter exec, so PID[NAME] is the command's own PID.
-start() {
-	local name=$1 cpu=$2
-	shift 3
-	taskset -c "$cpu" nsenter --net="$NSPATH" "$@" </dev/null >"$TMP/$name.log" 2>&1 &
-	PID[$name]=$!
-}
-# stop NAME: SIGTERM, up to 15 s, then SIGKILL; the process's own children
-# (an nginx worker, xgw workers) are killed by PID if they outlive it.
-stop() {
-	local name=$1 pid=${PID[$1]:-} kids k
-	[ -n "$pid" ] || return 0
-	unset "PID[$name]"
-	kids=$(pgrep -P "$pid" 2>/dev/null | tr '\n' ' ') || true
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	for k in $kids; do kill -KILL "$k" 2>/dev/null || true; done
-	return 0
-}
-cleanup() {
-	local n
-	for n in "${!PID[@]}"; do stop "$n"; done
-	[ "$NS_MADE" = 1 ] && ip netns del "$NS" 2>/dev/null
-	rm -rf "$PIN" 2>/dev/null || true
-	if [ -n "$KEEP" ]; then
-		mkdir -p "$KEEP" && cp -r "$TMP"/. "$KEEP"/ 2>/dev/null || true
-	fi
-	rm -rf "$TMP"
-}
+# start, stop, cleanup, nsx, ticks, core_busy, to_us
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-nsx() { nsenter --net="$NSPATH" "$@"; }
 # wait_http URL HOST TRIES: until one request answers 200 (tries x 100 ms)
 wait_http() {
 	for _ in $(seq "$3"); do
@@ -188,13 +157,7 @@ wait_http() {
 	done
 	return 1
 }
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-core_busy() { awk -v c="cpu$1" '$1 == c {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-to_us() { # wrk's "123.45us|1.23ms|1.02s" -> microseconds
-	awk -v v="$1" 'BEGIN { u = v; sub(/^[0-9.]+/, "", u); n = v + 0
-		f = u == "ms" ? 1e3 : u == "s" ? 1e6 : u == "m" ? 6e7 : 1; printf "%.0f", n * f }'
-}
 
 # ---------------------------------------------------------------- configs
 ip netns add "$NS"
