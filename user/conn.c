@@ -30,8 +30,8 @@
  * has its lines added to the response heads of allowed origins.
  *
  * A connection to an HTTPS listener starts in XGW_CS_TLS (the handshake,
- * tls.c), then reads and writes the client through its SSL: sock_read()
- * and xfer_flush() take it. Readiness is the same: a read clears rd_ready
+ * tls.c), then reads and writes the client through its SSL: xgw_io_read()
+ * and xgw_xfer_flush() take it. Readiness is the same: a read clears rd_ready
  * only when OpenSSL wants more bytes, not on a short record.
  */
 #include <errno.h>
@@ -58,6 +58,7 @@
 #include "h2.h"
 #include "tls.h"
 #include "upstream.h"
+#include "xfer.h"
 
 #define MAX_FREE_CONNS 4096
 
@@ -68,18 +69,8 @@ enum step {
 	STEP_STOP,
 };
 
-/* sock_read(): the peer closed its side. */
-#define IO_EOF (-ENODATA)
-
-/* One side's transport: a socket, TLS over it, or an HTTP/2 stream (h2.c). */
-struct io {
-	int fd;
-	SSL *tls;
-	struct xgw_h2s *h2s;
-};
-
-#define CL_IO(c) (&(struct io){ (c)->fd, (c)->tls, (c)->h2s })
-#define UP_IO(u) (&(struct io){ (u)->fd, NULL, NULL })
+#define CL_IO(c) (&(struct xgw_io){ (c)->fd, (c)->tls, (c)->h2s })
+#define UP_IO(u) (&(struct xgw_io){ (u)->fd, NULL, NULL })
 
 static int conn_step_local(struct xgw_conn *c, int status, bool close);
 
@@ -87,285 +78,6 @@ static int conn_step_local(struct xgw_conn *c, int status, bool close);
 static inline bool conn_closing(const struct xgw_conn *c)
 {
 	return c->w->draining || c->lsn_gone;
-}
-
-static inline bool xfer_pending(const struct xgw_xfer *x, const struct xgw_buf *b)
-{
-	return x->iov_i < x->iov_n || (b && x->lim > b->start);
-}
-
-static void xfer_init(struct xgw_xfer *x, uint8_t framing, uint64_t len, uint32_t pos)
-{
-	x->iov_i = x->iov_n = 0;
-	x->framing = framing;
-	x->left = len;
-	x->lim = pos;
-	memset(&x->ck, 0, sizeof(x->ck));
-	x->complete = framing == XGW_H1_BODY_NONE || (framing == XGW_H1_BODY_LENGTH && !len);
-}
-
-/*
- * Extend the message's part of <b> over bytes received since, as far as its
- * framing goes. Returns 0 or -EBADMSG (invalid chunked framing).
- */
-static int xfer_claim(struct xgw_xfer *x, const struct xgw_buf *b)
-{
-	uint32_t avail;
-	size_t used;
-	int rc;
-
-	if (x->complete || b->end <= x->lim)
-		return 0;
-	avail = b->end - x->lim;
-	switch (x->framing) {
-	case XGW_H1_BODY_LENGTH:
-		if (avail > x->left)
-			avail = (uint32_t)x->left;
-		x->lim += avail;
-		x->left -= avail;
-		x->complete = !x->left;
-		return 0;
-	case XGW_H1_BODY_CHUNKED:
-		rc = xgw_h1_chunked_scan(&x->ck, b->data + x->lim, avail, &used);
-		if (rc < 0)
-			return -EBADMSG;
-		x->lim += (uint32_t)used;
-		x->complete = rc == 1;
-		return 0;
-	case XGW_H1_BODY_EOF:
-	case XGW_XFER_RAW:
-		x->lim = b->end;
-		return 0;
-	default:
-		return 0;
-	}
-}
-
-/*
- * Make room at the end of <b> before a read, unless head pieces of <x> still
- * point into it: rewind an empty buffer, or move the unconsumed bytes of a
- * full one to the front.
- */
-static void buf_make_room(struct xgw_buf *b, struct xgw_xfer *x)
-{
-	uint32_t n;
-
-	if (x->iov_i < x->iov_n)
-		return;
-	if (b->start == b->end) {
-		b->start = b->end = 0;
-		x->lim = 0;
-	} else if (b->end == XGW_BUF_CAP && b->start) {
-		n = b->end - b->start;
-		memmove(b->data, b->data + b->start, n);
-		x->lim -= b->start;
-		b->end = n;
-		b->start = 0;
-	}
-}
-
-/* sock_read() through TLS: records until <b> is full or OpenSSL wants more bytes. */
-static ssize_t tls_read(SSL *tls, struct xgw_buf *b, bool *rd_ready)
-{
-	size_t got = 0, n;
-
-	ERR_clear_error();
-	while (b->end < XGW_BUF_CAP) {
-		int r = SSL_read_ex(tls, b->data + b->end, XGW_BUF_CAP - b->end, &n);
-
-		if (r == 1) {
-			b->end += (uint32_t)n;
-			got += n;
-			continue;
-		}
-		switch (SSL_get_error(tls, r)) {
-		case SSL_ERROR_WANT_READ:
-			*rd_ready = false;
-			return (ssize_t)got;
-		case SSL_ERROR_ZERO_RETURN: /* close_notify, or a FIN (unexpected EOF ignored) */
-			return got ? (ssize_t)got : IO_EOF;
-		case SSL_ERROR_SYSCALL:
-			return got ? (ssize_t)got : errno ? -errno : IO_EOF;
-		default:
-			log_debug("TLS read: %s", ERR_reason_error_string(ERR_peek_last_error()));
-			ERR_clear_error();
-			return got ? (ssize_t)got : -EPROTO;
-		}
-	}
-	return (ssize_t)got;
-}
-
-/*
- * Read from <fd> (through <tls> when not NULL) into the free tail of <b>.
- * Returns the bytes read, 0 when nothing was (no room, or EAGAIN), IO_EOF,
- * or -errno. A short read clears *<rd_ready>: edge-triggered epoll reports
- * the next arrival, unless the peer already closed (<rdhup>), whose EOF is
- * still to be read.
- */
-static ssize_t sock_read(const struct io *io, struct xgw_buf *b, bool *rd_ready, bool rdhup)
-{
-	size_t room = XGW_BUF_CAP - b->end;
-	ssize_t n;
-
-	if (!room)
-		return 0;
-	if (io->h2s)
-		return xgw_h2s_read(io->h2s, b, rd_ready);
-	if (io->tls)
-		return tls_read(io->tls, b, rd_ready);
-	do
-		n = recv(io->fd, b->data + b->end, room, 0);
-	while (n < 0 && errno == EINTR);
-	if (n > 0) {
-		b->end += (uint32_t)n;
-		if ((size_t)n < room && !rdhup)
-			*rd_ready = false;
-		return n;
-	}
-	if (n == 0)
-		return IO_EOF;
-	if (errno == EAGAIN) {
-		*rd_ready = false;
-		return 0;
-	}
-	return -errno;
-}
-
-/*
- * writev() through TLS: records of up to 16 kB, small pieces gathered into
- * one record. After SSL_ERROR_WANT_WRITE OpenSSL wants the same bytes again:
- * the pieces only grow at their end, so gathering them anew gives them (the
- * buffer may move: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).
- */
-static ssize_t tls_writev(SSL *tls, const struct iovec *iov, int n, bool *wr_ready)
-{
-	char stage[16384];
-	size_t done = 0, skip = 0;
-	int i = 0;
-
-	ERR_clear_error();
-	while (i < n) {
-		const char *p;
-		size_t len, wr;
-
-		if (iov[i].iov_len - skip >= sizeof(stage) || i == n - 1) {
-			p = (const char *)iov[i].iov_base + skip;
-			len = iov[i].iov_len - skip;
-		} else {
-			len = 0;
-			for (int k = i; k < n && len < sizeof(stage); k++) {
-				size_t off = k == i ? skip : 0,
-				       take = iov[k].iov_len - off < sizeof(stage) - len
-						      ? iov[k].iov_len - off
-						      : sizeof(stage) - len;
-
-				memcpy(stage + len, (const char *)iov[k].iov_base + off, take);
-				len += take;
-			}
-			p = stage;
-		}
-		if (!len) {
-			i++;
-			skip = 0;
-			continue;
-		}
-		if (SSL_write_ex(tls, p, len, &wr) != 1) {
-			int e = SSL_get_error(tls, 0);
-
-			if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
-				*wr_ready = false;
-				return (ssize_t)done;
-			}
-			ERR_clear_error();
-			return done ? (ssize_t)done : -EPIPE;
-		}
-		done += wr;
-		/* step over <wr> bytes of the pieces */
-		while (wr && i < n) {
-			size_t rest = iov[i].iov_len - skip;
-
-			if (wr < rest) {
-				skip += wr;
-				wr = 0;
-			} else {
-				wr -= rest;
-				i++;
-				skip = 0;
-			}
-		}
-	}
-	return (ssize_t)done;
-}
-
-/*
- * Write what <x> has pending (head pieces, then body bytes of <b>, which may
- * be NULL) to <fd> in one writev (through <tls> when not NULL). Returns the
- * bytes written, 0 on EAGAIN, or -errno. A short write clears *<wr_ready>.
- */
-static ssize_t xfer_flush(const struct io *io, struct xgw_xfer *x, struct xgw_buf *b,
-			  bool *wr_ready)
-{
-	struct iovec iov[XGW_XFER_IOV + 1];
-	size_t want = 0, left;
-	int n = 0;
-	ssize_t wr;
-
-	for (int i = x->iov_i; i < x->iov_n; i++) {
-		iov[n++] = x->iov[i];
-		want += x->iov[i].iov_len;
-	}
-	if (b && x->lim > b->start) {
-		iov[n].iov_base = b->data + b->start;
-		iov[n].iov_len = x->lim - b->start;
-		want += iov[n++].iov_len;
-	}
-	if (!n)
-		return 0;
-	if (io->h2s || io->tls) {
-		wr = io->h2s ? xgw_h2s_writev(io->h2s, iov, n, wr_ready)
-			     : tls_writev(io->tls, iov, n, wr_ready);
-		if (wr < 0)
-			return wr;
-		want = (size_t)wr; /* a short write has cleared *wr_ready itself */
-	} else {
-		do
-			wr = n == 1 ? write(io->fd, iov[0].iov_base, iov[0].iov_len)
-				    : writev(io->fd, iov, n);
-		while (wr < 0 && errno == EINTR);
-	}
-	if (wr < 0) {
-		if (errno != EAGAIN)
-			return -errno;
-		*wr_ready = false;
-		return 0;
-	}
-	if ((size_t)wr < want)
-		*wr_ready = false;
-	left = (size_t)wr;
-	while (x->iov_i < x->iov_n && left) {
-		struct iovec *v = &x->iov[x->iov_i];
-
-		if (left < v->iov_len) {
-			v->iov_base = (char *)v->iov_base + left;
-			v->iov_len -= left;
-			return wr;
-		}
-		left -= v->iov_len;
-		x->iov_i++;
-	}
-	if (b)
-		b->start += (uint32_t)left;
-	return wr;
-}
-
-/* Shut the write side of <fd>, after a close_notify when it is a TLS connection. */
-static void shut_wr(int fd, SSL *tls)
-{
-	if (tls && SSL_is_init_finished(tls)) {
-		SSL_shutdown(tls);
-		ERR_clear_error();
-	}
-	shutdown(fd, SHUT_WR);
 }
 
 static void count_status(struct xgw_worker *w, int status)
@@ -551,7 +263,7 @@ static int conn_finish(struct xgw_conn *c)
 		return STEP_STOP;
 	}
 	drop_exchange(c);
-	shut_wr(c->fd, c->tls);
+	xgw_io_shut_wr(c->fd, c->tls);
 	c->state = XGW_CS_LINGER;
 	xgw_timer_arm(w, &c->timer, XGW_T_LINGER);
 	return STEP_AGAIN;
@@ -684,12 +396,12 @@ static int local_step(struct xgw_conn *c)
 
 	if (!c->wr_ready)
 		return STEP_WAIT;
-	n = xfer_flush(CL_IO(c), &c->resp, NULL, &c->wr_ready);
+	n = xgw_xfer_flush(CL_IO(c), &c->resp, NULL, &c->wr_ready);
 	if (n < 0) {
 		conn_close(c);
 		return STEP_STOP;
 	}
-	if (xfer_pending(&c->resp, NULL))
+	if (xgw_xfer_pending(&c->resp, NULL))
 		return STEP_WAIT;
 	return request_done(c);
 }
@@ -937,7 +649,7 @@ static int retry_schedule(struct xgw_conn *c)
 	c->sb = NULL;
 	c->resp_head = c->resp_bytes = c->up_ka = c->req_dead = false;
 	c->status = 0;
-	xfer_init(&c->resp, XGW_H1_BODY_NONE, 0, 0);
+	xgw_xfer_init(&c->resp, XGW_H1_BODY_NONE, 0, 0);
 	c->resp.complete = false;
 	c->state = XGW_CS_BACKOFF;
 	xgw_dtimer_arm(w, &c->bo_timer, c->snap->snap.rules[c->rule].retry_backoff_ms);
@@ -975,8 +687,8 @@ static void retry_attempt(struct xgw_conn *c)
 		conn_step_local(c, 502, true);
 		goto run;
 	}
-	xfer_init(&c->req, (uint8_t)req->body, req->content_length, c->rb->start);
-	if (build_request_head(c) || xfer_claim(&c->req, c->rb)) {
+	xgw_xfer_init(&c->req, (uint8_t)req->body, req->content_length, c->rb->start);
+	if (build_request_head(c) || xgw_xfer_claim(&c->req, c->rb)) {
 		conn_step_local(c, 502, true);
 		goto run;
 	}
@@ -1027,10 +739,10 @@ static int start_request(struct xgw_conn *c, uint32_t head_len)
 	c->flt.cors = false;
 	c->flt.count[0] = c->flt.count[1] = 0;
 	c->rb->start += head_len;
-	xfer_init(&c->req, (uint8_t)req->body, req->content_length, c->rb->start);
-	xfer_init(&c->resp, XGW_H1_BODY_NONE, 0, 0);
+	xgw_xfer_init(&c->req, (uint8_t)req->body, req->content_length, c->rb->start);
+	xgw_xfer_init(&c->resp, XGW_H1_BODY_NONE, 0, 0);
 	c->resp.complete = false;
-	if (xfer_claim(&c->req, c->rb)) {
+	if (xgw_xfer_claim(&c->req, c->rb)) {
 		w->stats[XGW_WSTAT_BAD_REQUESTS]++;
 		return conn_step_local(c, 400, true);
 	}
@@ -1181,7 +893,7 @@ static int head_step(struct xgw_conn *c)
 				return STEP_STOP;
 			}
 		}
-		n = sock_read(CL_IO(c), b, &c->rd_ready, c->rdhup);
+		n = xgw_io_read(CL_IO(c), b, &c->rd_ready, c->rdhup);
 		if (n < 0) {
 			/* The client closed between requests, or gave up on its head. */
 			conn_close(c);
@@ -1225,7 +937,7 @@ static int upstream_failed(struct xgw_conn *c, int err)
 			c->up = fresh;
 			if (c->be_ms)
 				xgw_dtimer_arm(w, &c->be_timer, c->be_ms);
-			xfer_init(&c->resp, XGW_H1_BODY_NONE, 0, 0);
+			xgw_xfer_init(&c->resp, XGW_H1_BODY_NONE, 0, 0);
 			c->resp.complete = false;
 			return STEP_AGAIN;
 		}
@@ -1308,22 +1020,22 @@ static int response_head(struct xgw_conn *c)
 		c->tunnel_next = true;
 		c->ka = false;
 		c->up_ka = false;
-		xfer_init(&c->resp, XGW_H1_BODY_NONE, 0, b->start + (uint32_t)rc);
+		xgw_xfer_init(&c->resp, XGW_H1_BODY_NONE, 0, b->start + (uint32_t)rc);
 	} else {
 		/* Keep the client only if what follows this request is known to be the next one. */
 		c->ka = c->req_ka && c->req.complete && resp->body != XGW_H1_BODY_EOF &&
 			!conn_closing(c);
 		c->up_ka = resp->keep_alive;
 		mode = c->ka ? XGW_CONN_KEEP_ALIVE : XGW_CONN_CLOSE;
-		xfer_init(&c->resp, (uint8_t)resp->body, resp->content_length,
-			  b->start + (uint32_t)rc);
+		xgw_xfer_init(&c->resp, (uint8_t)resp->body, resp->content_length,
+			      b->start + (uint32_t)rc);
 	}
 	if (xgw_rewrite_response(&c->resp, resp, head, head + rc, mode,
 				 c->flt.router ? &c->flt : NULL))
 		goto bad;
 	b->start += (uint32_t)rc;
 	c->resp_head = true;
-	if (xfer_claim(&c->resp, b)) {
+	if (xgw_xfer_claim(&c->resp, b)) {
 		w->stats[XGW_WSTAT_UPSTREAM_ERRORS]++;
 		conn_close(c);
 		return STEP_STOP;
@@ -1339,7 +1051,7 @@ bad:
 /* The response is written whole: pool the upstream connection if it is clean. */
 static int exchange_done(struct xgw_conn *c)
 {
-	bool req_sent = c->req.complete && !xfer_pending(&c->req, c->rb);
+	bool req_sent = c->req.complete && !xgw_xfer_pending(&c->req, c->rb);
 	bool reuse = c->up_ka && req_sent && c->sb->end == c->resp.lim;
 
 	xgw_dtimer_disarm(c->w, &c->be_timer);
@@ -1360,8 +1072,8 @@ static int tunnel_start(struct xgw_conn *c)
 	c->req.complete = false;
 	c->resp.framing = XGW_XFER_RAW;
 	c->resp.complete = false;
-	xfer_claim(&c->req, c->rb);
-	xfer_claim(&c->resp, c->sb);
+	xgw_xfer_claim(&c->req, c->rb);
+	xgw_xfer_claim(&c->resp, c->sb);
 	c->state = XGW_CS_TUNNEL;
 	xgw_timer_arm(c->w, &c->timer, XGW_T_TUNNEL);
 	return STEP_AGAIN;
@@ -1372,35 +1084,36 @@ static int tunnel_start(struct xgw_conn *c)
  * after <in_fd>'s FIN and the last byte out, shut <out_fd>'s write side.
  * Returns 1 on progress, 0 without, -1 on an error.
  */
-static int tunnel_pump(const struct io *in, bool *in_rd, bool in_rdhup, bool *eof,
-		       const struct io *out, bool *out_wr, struct xgw_buf *b, struct xgw_xfer *x)
+static int tunnel_pump(const struct xgw_io *in, bool *in_rd, bool in_rdhup, bool *eof,
+		       const struct xgw_io *out, bool *out_wr, struct xgw_buf *b,
+		       struct xgw_xfer *x)
 {
 	int progress = 0;
 	ssize_t n;
 
 	if (!*eof && *in_rd) {
-		buf_make_room(b, x);
-		n = sock_read(in, b, in_rd, in_rdhup);
+		xgw_buf_make_room(b, x);
+		n = xgw_io_read(in, b, in_rd, in_rdhup);
 		if (n == IO_EOF) {
 			*eof = true;
 			progress = 1;
-			if (!xfer_pending(x, b))
-				shut_wr(out->fd, out->tls);
+			if (!xgw_xfer_pending(x, b))
+				xgw_io_shut_wr(out->fd, out->tls);
 		} else if (n < 0) {
 			return -1;
 		} else if (n > 0) {
-			xfer_claim(x, b);
+			xgw_xfer_claim(x, b);
 			progress = 1;
 		}
 	}
-	if (*out_wr && xfer_pending(x, b)) {
-		n = xfer_flush(out, x, b, out_wr);
+	if (*out_wr && xgw_xfer_pending(x, b)) {
+		n = xgw_xfer_flush(out, x, b, out_wr);
 		if (n < 0)
 			return -1;
 		if (n > 0) {
 			progress = 1;
-			if (*eof && !xfer_pending(x, b))
-				shut_wr(out->fd, out->tls);
+			if (*eof && !xgw_xfer_pending(x, b))
+				xgw_io_shut_wr(out->fd, out->tls);
 		}
 	}
 	return progress;
@@ -1416,8 +1129,8 @@ static int tunnel_step(struct xgw_conn *c)
 	down = tunnel_pump(UP_IO(u), &u->rd_ready, u->rdhup, &c->up_eof, CL_IO(c), &c->wr_ready,
 			   c->sb, &c->resp);
 	if (up < 0 || down < 0 ||
-	    (c->cl_eof && c->up_eof && !xfer_pending(&c->req, c->rb) &&
-	     !xfer_pending(&c->resp, c->sb))) {
+	    (c->cl_eof && c->up_eof && !xgw_xfer_pending(&c->req, c->rb) &&
+	     !xgw_xfer_pending(&c->resp, c->sb))) {
 		conn_close(c);
 		return STEP_STOP;
 	}
@@ -1440,8 +1153,8 @@ static int proxy_step(struct xgw_conn *c)
 
 	/* Request body: client -> rb. */
 	if (!c->req.complete && !c->req_dead && c->rd_ready) {
-		buf_make_room(c->rb, &c->req);
-		n = sock_read(CL_IO(c), c->rb, &c->rd_ready, c->rdhup);
+		xgw_buf_make_room(c->rb, &c->req);
+		n = xgw_io_read(CL_IO(c), c->rb, &c->rd_ready, c->rdhup);
 		if (n < 0) {
 			/* The client left in the middle of its request. */
 			conn_close(c);
@@ -1449,7 +1162,7 @@ static int proxy_step(struct xgw_conn *c)
 		}
 		if (n > 0) {
 			progress = true;
-			if (xfer_claim(&c->req, c->rb)) {
+			if (xgw_xfer_claim(&c->req, c->rb)) {
 				w->stats[XGW_WSTAT_BAD_REQUESTS]++;
 				if (c->resp_head) {
 					conn_close(c);
@@ -1460,8 +1173,8 @@ static int proxy_step(struct xgw_conn *c)
 		}
 	}
 	/* rb -> upstream. */
-	if (!c->req_dead && u->connected && u->wr_ready && xfer_pending(&c->req, c->rb)) {
-		n = xfer_flush(UP_IO(u), &c->req, c->rb, &u->wr_ready);
+	if (!c->req_dead && u->connected && u->wr_ready && xgw_xfer_pending(&c->req, c->rb)) {
+		n = xgw_xfer_flush(UP_IO(u), &c->req, c->rb, &u->wr_ready);
 		if (n < 0) {
 			/*
 			 * The upstream may have answered early (a 413, say) and
@@ -1484,8 +1197,8 @@ static int proxy_step(struct xgw_conn *c)
 			}
 			c->resp.lim = 0;
 		}
-		buf_make_room(c->sb, &c->resp);
-		n = sock_read(UP_IO(u), c->sb, &u->rd_ready, u->rdhup);
+		xgw_buf_make_room(c->sb, &c->resp);
+		n = xgw_io_read(UP_IO(u), c->sb, &u->rd_ready, u->rdhup);
 		if (n == IO_EOF)
 			return upstream_eof(c);
 		if (n < 0)
@@ -1493,7 +1206,7 @@ static int proxy_step(struct xgw_conn *c)
 		if (n > 0) {
 			progress = true;
 			c->resp_bytes = true;
-			if (c->resp_head && xfer_claim(&c->resp, c->sb)) {
+			if (c->resp_head && xgw_xfer_claim(&c->resp, c->sb)) {
 				w->stats[XGW_WSTAT_UPSTREAM_ERRORS]++;
 				conn_close(c);
 				return STEP_STOP;
@@ -1510,15 +1223,15 @@ static int proxy_step(struct xgw_conn *c)
 	if (c->resp_head && c->resp.complete)
 		xgw_dtimer_disarm(w, &c->be_timer);
 	/* sb -> client. */
-	if (c->wr_ready && xfer_pending(&c->resp, c->sb)) {
-		n = xfer_flush(CL_IO(c), &c->resp, c->sb, &c->wr_ready);
+	if (c->wr_ready && xgw_xfer_pending(&c->resp, c->sb)) {
+		n = xgw_xfer_flush(CL_IO(c), &c->resp, c->sb, &c->wr_ready);
 		if (n < 0) {
 			conn_close(c);
 			return STEP_STOP;
 		}
 		progress |= n > 0;
 	}
-	if (!xfer_pending(&c->resp, c->sb)) {
+	if (!xgw_xfer_pending(&c->resp, c->sb)) {
 		if (c->tunnel_next)
 			return tunnel_start(c);
 		if (c->resp_head && c->resp.complete)

@@ -252,21 +252,7 @@ spec:
   listeners:
   - {name: http, protocol: HTTP, port: $GW_PORT, allowedRoutes: {namespaces: {from: All}}}
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: backend, namespace: default}
-spec:
-  ports: [{name: http, port: 80, targetPort: $BE_PORT}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: backend-1
-  namespace: default
-  labels: {kubernetes.io/service-name: backend}
-addressType: IPv4
-ports: [{name: http, port: $BE_PORT, protocol: TCP}]
-endpoints: [{addresses: ["$BE_ADDR"], conditions: {ready: true}}]
+$(backend_yaml)
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute

@@ -48,3 +48,25 @@ to_us() { # wrk's "123.45us|1.23ms|1.02s" -> microseconds
 	awk -v v="$1" 'BEGIN { u = v; sub(/^[0-9.]+/, "", u); n = v + 0
 		f = u == "ms" ? 1e3 : u == "s" ? 1e6 : u == "m" ? 6e7 : 1; printf "%.0f", n * f }'
 }
+
+# backend_yaml: Service "backend" and its EndpointSlice, xgw-bench-backend at
+# $BE_ADDR:$BE_PORT (for the standalone agent's folder).
+backend_yaml() {
+	cat <<EOF
+apiVersion: v1
+kind: Service
+metadata: {name: backend, namespace: default}
+spec:
+  ports: [{name: http, port: 80, targetPort: $BE_PORT}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: backend-1
+  namespace: default
+  labels: {kubernetes.io/service-name: backend}
+addressType: IPv4
+ports: [{name: http, port: $BE_PORT, protocol: TCP}]
+endpoints: [{addresses: ["$BE_ADDR"], conditions: {ready: true}}]
+EOF
+}

@@ -332,21 +332,7 @@ spec:
   - {name: https-rsa, protocol: HTTPS, port: $PORT_RSA, tls: {certificateRefs: [{name: bench-rsa}]}}
   - {name: https-h2, protocol: HTTPS, port: $PORT_H2, tls: {certificateRefs: [{name: bench-ec}]}}
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: backend, namespace: default}
-spec:
-  ports: [{name: http, port: 80, targetPort: $BE_PORT}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: backend-1
-  namespace: default
-  labels: {kubernetes.io/service-name: backend}
-addressType: IPv4
-ports: [{name: http, port: $BE_PORT, protocol: TCP}]
-endpoints: [{addresses: ["$BE_ADDR"], conditions: {ready: true}}]
+$(backend_yaml)
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
