@@ -174,6 +174,14 @@ int xgw_snapb_vhost(struct xgw_snapb *b, const char *hostname, size_t hostname_l
 	return idx;
 }
 
+int xgw_snapb_vhost_flags(struct xgw_snapb *b, uint32_t flags)
+{
+	if (b->cur_vhost < 0 || (flags & ~XGW_VHOST_TLS_TERMINATE))
+		return fail(b, -EINVAL);
+	SECT_AT(b, XGW_SECT_VHOST, struct xgw_snap_vhost, b->cur_vhost)->flags = flags;
+	return 0;
+}
+
 int xgw_snapb_match(struct xgw_snapb *b, uint32_t rule, uint8_t path_type, const char *path,
 		    size_t path_len, const char *method)
 {
@@ -356,6 +364,14 @@ int xgw_snapb_cluster(struct xgw_snapb *b, const char *name)
 	c->ep_first = b->sect[XGW_SECT_ENDPOINT].n;
 	b->cur_cluster = idx;
 	return idx;
+}
+
+int xgw_snapb_cluster_proto(struct xgw_snapb *b, uint8_t proto)
+{
+	if (b->cur_cluster < 0 || proto > XGW_CPROTO_H2C)
+		return fail(b, -EINVAL);
+	SECT_AT(b, XGW_SECT_CLUSTER, struct xgw_snap_cluster, b->cur_cluster)->proto = proto;
+	return 0;
 }
 
 int xgw_snapb_endpoint(struct xgw_snapb *b, uint8_t family, const uint8_t addr[16], uint16_t port)
@@ -563,7 +579,7 @@ int xgw_snapshot__open(struct xgw_snapshot *snap, const void *buf, size_t len)
 	for (uint32_t i = 0; i < snap->n_vhosts; i++) {
 		const struct xgw_snap_vhost *v = &snap->vhosts[i];
 
-		if (!str_ok(snap, v->hostname) ||
+		if (!str_ok(snap, v->hostname) || (v->flags & ~XGW_VHOST_TLS_TERMINATE) ||
 		    !range_ok(v->match_first, v->match_count, snap->n_matches))
 			goto bad;
 	}
@@ -631,7 +647,7 @@ int xgw_snapshot__open(struct xgw_snapshot *snap, const void *buf, size_t len)
 	for (uint32_t i = 0; i < snap->n_clusters; i++) {
 		const struct xgw_snap_cluster *c = &snap->clusters[i];
 
-		if (!str_ok(snap, c->name) ||
+		if (!str_ok(snap, c->name) || c->proto > XGW_CPROTO_H2C ||
 		    !range_ok(c->ep_first, c->ep_count, snap->n_endpoints))
 			goto bad;
 	}

@@ -24,9 +24,21 @@
  *   backend (weight, filters)          -> cluster
  *   cluster                            -> endpoints[ep_first .. +ep_count)
  *
- * TLS listeners (HTTPS) also carry the server names they answer for:
+ * Listeners that terminate TLS (HTTPS, and TLS listeners with terminating
+ * vhosts) also carry the server names they answer for:
  *   listener                           -> snis[sni_first .. +sni_count)
  *   sni (hostname)                     -> certs[cert_first .. +cert_count)
+ *
+ * L4 listeners (TLS, TCP, UDP: TLSRoute, TCPRoute, UDPRoute) use the same
+ * structure with one match per vhost, whose rule holds the weighted backends:
+ *   TCP, UDP   0 or 1 vhost, hostname empty (the route of the listener)
+ *   TLS        one vhost per server name of the ClientHello (exact, "*.sfx",
+ *              or empty for any, ordered as HTTP vhosts), each flagged
+ *              XGW_VHOST_TLS_TERMINATE or not (passthrough: the bytes,
+ *              ClientHello included, go to the backend untouched)
+ * The match has path_type PREFIX, path "/", no method and no kvs. A rule with
+ * no backend, zero total weight or an unresolved backend share refuses the
+ * connection (TCP: RST) or drops the datagram (UDP).
  */
 #ifndef XGW_SNAPSHOT_H
 #define XGW_SNAPSHOT_H
@@ -35,7 +47,7 @@
 #include <stdint.h>
 
 #define XGW_SNAP_MAGIC 0x53574758u /* "XGWS" */
-#define XGW_SNAP_FORMAT 4u
+#define XGW_SNAP_FORMAT 5u
 #define XGW_SNAP_NONE UINT32_MAX /* "no index" in any index field */
 
 enum xgw_snap_section {
@@ -140,7 +152,15 @@ struct xgw_snap_vhost {
 	struct xgw_snap_str hostname;
 	uint32_t match_first; /* in precedence order: the first that matches wins */
 	uint32_t match_count;
+	uint32_t flags; /* XGW_VHOST_* */
 };
+
+/*
+ * Flags of a vhost. TLS_TERMINATE (TLS listeners only): the worker ends the
+ * TLS session with the listener's certificates for this name (its snis) and
+ * proxies the decrypted bytes; without it the session passes through.
+ */
+#define XGW_VHOST_TLS_TERMINATE 0x1u
 
 enum xgw_snap_path_type {
 	XGW_PATH_PREFIX =
@@ -281,11 +301,23 @@ struct xgw_snap_backend {
 	uint32_t filter_count;
 };
 
+/*
+ * The protocol a cluster speaks (HTTP listeners), from the Service port's
+ * appProtocol: kubernetes.io/h2c -> H2C (HTTP/2 with prior knowledge);
+ * anything else (kubernetes.io/ws included) -> HTTP1.
+ */
+enum xgw_snap_cluster_proto {
+	XGW_CPROTO_HTTP1 = 0,
+	XGW_CPROTO_H2C = 1,
+};
+
 /* A cluster: the ready endpoints of one Service port. */
 struct xgw_snap_cluster {
 	struct xgw_snap_str name; /* "namespace/service:port" */
 	uint32_t ep_first;
 	uint32_t ep_count; /* 0: no ready endpoint -> 503 */
+	uint8_t proto;	   /* enum xgw_snap_cluster_proto */
+	uint8_t pad[3];
 };
 
 struct xgw_snap_endpoint {
@@ -359,6 +391,8 @@ void xgw_snapb__free(struct xgw_snapb *b);
 int xgw_snapb_listener(struct xgw_snapb *b, uint8_t family, const uint8_t addr[16], uint16_t port,
 		       uint8_t proto, const char *name);
 int xgw_snapb_vhost(struct xgw_snapb *b, const char *hostname, size_t hostname_len);
+/* Set the XGW_VHOST_* flags of the last vhost. Returns 0 or -EINVAL. */
+int xgw_snapb_vhost_flags(struct xgw_snapb *b, uint32_t flags);
 int xgw_snapb_match(struct xgw_snapb *b, uint32_t rule, uint8_t path_type, const char *path,
 		    size_t path_len, const char *method);
 int xgw_snapb_kv(struct xgw_snapb *b, uint8_t kind, uint8_t type, const char *name,
@@ -382,6 +416,8 @@ int xgw_snapb_filter(struct xgw_snapb *b, const struct xgw_snap_filter *f, const
 int xgw_snapb_hdrop(struct xgw_snapb *b, uint8_t op, const char *name, const char *value);
 int xgw_snapb_backend(struct xgw_snapb *b, uint32_t cluster, uint32_t weight);
 int xgw_snapb_cluster(struct xgw_snapb *b, const char *name);
+/* Set the protocol (enum xgw_snap_cluster_proto) of the last cluster. 0 or -EINVAL. */
+int xgw_snapb_cluster_proto(struct xgw_snapb *b, uint8_t proto);
 int xgw_snapb_endpoint(struct xgw_snapb *b, uint8_t family, const uint8_t addr[16], uint16_t port);
 /*
  * A server name of the last listener, with its client certificate validation

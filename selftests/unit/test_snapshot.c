@@ -24,6 +24,7 @@ static int build(void **buf, size_t *len)
 	xgw_ip_parse("10.23.100.1", &fam, addr);
 	xgw_ip_parse("10.23.1.10", &fam, ep);
 	c0 = xgw_snapb_cluster(b, "default/backend-1:80");
+	xgw_snapb_cluster_proto(b, XGW_CPROTO_H2C);
 	xgw_snapb_endpoint(b, 4, ep, 8080);
 	xgw_snapb_cluster(b, "default/empty:80");
 	r0 = xgw_snapb_rule(b, "default/backend", 0, 0, 0);
@@ -59,6 +60,7 @@ static int build(void **buf, size_t *len)
 	xgw_snapb_kv(b, XGW_KV_QUERY, XGW_KV_REGEX, "q", "^a.*");
 	xgw_snapb_match(b, (uint32_t)r0, XGW_PATH_PREFIX, "/", 1, NULL);
 	xgw_snapb_vhost(b, "", 0);
+	xgw_snapb_vhost_flags(b, XGW_VHOST_TLS_TERMINATE); /* format 5 */
 	err = xgw_snapb_match(b, (uint32_t)r0, XGW_PATH_PREFIX, "/", 1, NULL);
 	if (err >= 0)
 		err = xgw_snapb__finish(b, buf, len);
@@ -97,6 +99,11 @@ TEST(round_trip)
 	ASSERT_EQ(s.clusters[0].ep_count, 1, "cluster 0 endpoints");
 	ASSERT_EQ(s.clusters[1].ep_count, 0, "cluster 1 endpoints");
 	ASSERT_EQ(s.endpoints[0].port, 8080, "endpoint port");
+	/* format 5: vhost flags, cluster protocol */
+	ASSERT_EQ(s.vhosts[0].flags, 0, "vhost 0 flags");
+	ASSERT_EQ(s.vhosts[1].flags, XGW_VHOST_TLS_TERMINATE, "vhost 1 terminates");
+	ASSERT_EQ(s.clusters[0].proto, XGW_CPROTO_H2C, "cluster 0 speaks h2c");
+	ASSERT_EQ(s.clusters[1].proto, XGW_CPROTO_HTTP1, "cluster 1 speaks HTTP/1.1");
 	/* format 2: method, header/query conditions, filters on rules and backends */
 	ASSERT_MEMSTR(xgw_snap_str_ptr(&s, s.matches[0].method), s.matches[0].method.len, "GET",
 		      "method");
@@ -239,6 +246,15 @@ TEST(rejects_corruption)
 	memcpy(copy, buf, len);
 	op->op = XGW_HDROP_CORS_EXPOSE + 1;
 	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "unknown op");
+	memcpy(copy, buf, len);
+	((struct xgw_snap_vhost *)(copy + ((struct xgw_snap_hdr *)copy)->sect[XGW_SECT_VHOST].off))
+		->flags = 0x80;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "unknown vhost flag");
+	memcpy(copy, buf, len);
+	((struct xgw_snap_cluster *)(copy +
+				     ((struct xgw_snap_hdr *)copy)->sect[XGW_SECT_CLUSTER].off))
+		->proto = XGW_CPROTO_H2C + 1;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "unknown cluster protocol");
 	free(copy);
 	free(buf);
 }
@@ -322,6 +338,12 @@ TEST(builder_requires_parents)
 	uint8_t a[16] = { 0 };
 
 	ASSERT_EQ(xgw_snapb_vhost(b, "x", 1), -EINVAL, "vhost without listener");
+	xgw_snapb__free(b);
+	b = xgw_snapb__new(1);
+	ASSERT_EQ(xgw_snapb_vhost_flags(b, 0), -EINVAL, "vhost flags without vhost");
+	xgw_snapb__free(b);
+	b = xgw_snapb__new(1);
+	ASSERT_EQ(xgw_snapb_cluster_proto(b, XGW_CPROTO_H2C), -EINVAL, "protocol without cluster");
 	xgw_snapb__free(b);
 	b = xgw_snapb__new(1);
 	ASSERT_EQ(xgw_snapb_endpoint(b, 4, a, 1), -EINVAL, "endpoint without cluster");
