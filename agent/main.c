@@ -74,11 +74,21 @@ struct agent {
 	struct xgw_status_writer *sw;	 /* writes status.json off the event loop */
 	struct warnings warned;		 /* what the last generation warned about, sorted */
 	struct xgw_store *store;	 /* the store behind res */
-	struct xgw_reconcile_result res; /* the result being served */
+	struct xgw_reconcile_result res; /* the newest result: served, or being prepared */
 	bool have_res;
-	uint64_t gen;
-	bool status_programmed;		 /* status says Programmed for gen */
-	bool stats_warned;		 /* the workers file could not be written (said once) */
+	uint64_t gen; /* of res */
+	/*
+	 * While res is being prepared by the workers: the result it replaces,
+	 * which keeps serving, and comes back if a worker refuses res.
+	 */
+	struct xgw_store *old_store;
+	struct xgw_reconcile_result old_res;
+	uint64_t old_gen;
+	bool have_old, old_programmed;
+	uint64_t last_gen;		    /* the highest generation built */
+	struct xgw_workers_reject rejected; /* reported in status until a later one commits */
+	bool status_programmed;		    /* status says Programmed for gen */
+	bool stats_warned;		    /* the workers file could not be written (said once) */
 	uint64_t dataplane_due_ms;	 /* != 0: BPF and routes still to sync for gen, by then */
 	struct xgw_bpf_listener *synced; /* the listener set BPF and the routes hold */
 	size_t n_synced;
@@ -650,11 +660,19 @@ static void write_status(struct agent *a)
 	if (!a->have_res || !a->sw)
 		return;
 	root = xgw_status_json(&a->res, a->gen, a->status_programmed);
-	if (!root)
+	if (!root) {
 		log_warn("status: out of memory building generation %llu",
 			 (unsigned long long)a->gen);
-	else
-		xgw_status_writer_post(a->sw, root);
+		return;
+	}
+	/* A change the workers refused has no object to carry it: say it here. */
+	if (a->rejected.gen)
+		json_object_set_new(
+			root, "rejected",
+			json_pack("{s:I, s:i, s:s, s:I}", "generation", (json_int_t)a->rejected.gen,
+				  "worker", (int)a->rejected.worker, "error",
+				  strerror(-a->rejected.err), "serving", (json_int_t)a->gen));
+	xgw_status_writer_post(a->sw, root);
 }
 
 /*
@@ -704,7 +722,7 @@ static void apply(struct agent *a)
 	ro.previous = prev;
 	ro.pools = a->o.pools;
 	ro.n_pools = a->o.n_pools;
-	ro.generation = a->gen + 1;
+	ro.generation = a->last_gen + 1;
 	ro.ticket_secret = a->ticket_secret;
 	err = xgw_reconcile(st, &ro, &res);
 	free(prev);
@@ -714,6 +732,7 @@ static void apply(struct agent *a)
 		goto err;
 	}
 	log_result(a, &res);
+	a->last_gen = ro.generation;
 
 	memfd = xgw_memfd_from_buf("xgw-snapshot", res.snap, res.snap_len);
 	if (memfd < 0) {
@@ -732,11 +751,20 @@ static void apply(struct agent *a)
 		goto err;
 	}
 
-	a->gen = ro.generation;
 	if (a->have_res) {
-		xgw_reconcile_result__free(&a->res);
-		xgw_store__free(a->store);
+		if (a->have_old) {
+			/* res was still being prepared: the workers replace it. */
+			xgw_reconcile_result__free(&a->res);
+			xgw_store__free(a->store);
+		} else {
+			a->old_res = a->res;
+			a->old_store = a->store;
+			a->old_gen = a->gen;
+			a->old_programmed = a->status_programmed;
+			a->have_old = true;
+		}
 	}
+	a->gen = ro.generation;
 	a->res = res;
 	a->store = st;
 	a->have_res = true;
@@ -807,10 +835,86 @@ static void sync_dataplane(struct agent *a, bool acked)
 	write_status(a);
 }
 
+/* The change committed: what it replaced is gone from every worker. */
+static void drop_old(struct agent *a)
+{
+	if (a->have_old) {
+		xgw_reconcile_result__free(&a->old_res);
+		xgw_store__free(a->old_store);
+	}
+	a->old_res = (struct xgw_reconcile_result){ 0 };
+	a->old_store = NULL;
+	a->old_gen = 0;
+	a->have_old = false;
+	if (a->rejected.gen && a->rejected.gen < a->gen)
+		a->rejected = (struct xgw_workers_reject){ 0 };
+}
+
+/*
+ * A worker refused generation gen, so no worker serves it: go back to the
+ * result it was to replace, the one the workers and BPF still hold.
+ */
+static void rollback(struct agent *a, const struct xgw_workers_reject *rej)
+{
+	log_err("generation %llu: worker %u cannot serve it (%s); rolled back to generation %llu, "
+		"which every worker keeps serving; see the workers' log",
+		(unsigned long long)a->gen, rej->worker, strerror(-rej->err),
+		(unsigned long long)a->old_gen);
+	a->rejected = *rej;
+	xgw_reconcile_result__free(&a->res);
+	xgw_store__free(a->store);
+	/* The first generation replaced nothing: then nothing is served. */
+	a->res = a->old_res;
+	a->store = a->old_store;
+	a->gen = a->old_gen;
+	a->status_programmed = a->have_old && a->old_programmed;
+	a->have_res = a->have_old;
+	a->old_res = (struct xgw_reconcile_result){ 0 };
+	a->old_store = NULL;
+	a->have_old = false;
+	/* What it replaced may itself still have had BPF to sync. */
+	sync_dataplane(a, xgw_workers_acked(a->ws, a->gen));
+}
+
+/* After control messages: has the change been committed, acknowledged, refused? */
 static void check_programmed(struct agent *a)
 {
-	if (a->dataplane_due_ms && xgw_workers_acked(a->ws, a->gen))
-		sync_dataplane(a, true);
+	struct xgw_workers_reject rej;
+
+	if (!a->dataplane_due_ms) {
+		/* Programmed without a worker that was restarting: it caught up. */
+		if (a->have_res && !a->status_programmed && xgw_workers_acked(a->ws, a->gen))
+			sync_dataplane(a, true);
+		return;
+	}
+	switch (xgw_workers_outcome(a->ws, a->gen, &rej)) {
+	case XGW_WORKERS_REJECTED:
+		rollback(a, &rej);
+		break;
+	case XGW_WORKERS_COMMITTED:
+		drop_old(a);
+		if (xgw_workers_acked(a->ws, a->gen))
+			sync_dataplane(a, true);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ACK_WAIT_MS after a change. */
+static void dataplane_due(struct agent *a)
+{
+	if (xgw_workers_outcome(a->ws, a->gen, NULL) == XGW_WORKERS_PENDING) {
+		/* BPF never runs ahead of the workers: wait (a hung worker is
+		 * restarted by the supervisor, which unblocks the change). */
+		log_warn("generation %llu: not every worker has prepared it after %d ms; waiting",
+			 (unsigned long long)a->gen, ACK_WAIT_MS);
+		a->dataplane_due_ms = now_ms() + ACK_WAIT_MS;
+		return;
+	}
+	check_programmed(a);
+	if (a->dataplane_due_ms) /* committed, some worker has not acknowledged it */
+		sync_dataplane(a, xgw_workers_acked(a->ws, a->gen));
 }
 
 static int epoll_add(int ep, int fd, uint64_t tag)
@@ -886,7 +990,7 @@ static int run(struct agent *a)
 			apply(a);
 		}
 		if (a->dataplane_due_ms && a->dataplane_due_ms <= now)
-			sync_dataplane(a, xgw_workers_acked(a->ws, a->gen));
+			dataplane_due(a);
 		if (stats_at <= now) {
 			/* What the workers said last time, then ask again. */
 			int err = xgw_workers_stats_write(a->ws, a->o.workers_file);
@@ -1051,6 +1155,7 @@ out:
 		xgw_reconcile_result__free(&a.res);
 		xgw_store__free(a.store);
 	}
+	drop_old(&a);
 	xgw_files__free(a.files);
 	if (a.infd >= 0)
 		close(a.infd);

@@ -18,12 +18,15 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define HEALTHY_MS 10000 /* a worker up this long resets its backoff */
+/* A running worker that has not answered a PREPARE this long is hung: restarted. */
+#define PREPARE_TIMEOUT_MS 5000
 
 struct worker {
-	pid_t pid;	/* 0: not running */
-	int ctl;	/* agent's end of the control socketpair, -1 when down */
-	int listen_fd;	/* owned by the agent for the worker's whole life */
-	uint64_t acked; /* last generation acknowledged */
+	pid_t pid;	   /* 0: not running */
+	int ctl;	   /* agent's end of the control socketpair, -1 when down */
+	int listen_fd;	   /* owned by the agent for the worker's whole life */
+	uint64_t acked;	   /* last generation acknowledged */
+	uint64_t prepared; /* last generation it said PREPARED (ready) for */
 	uint64_t started_ms;
 	uint64_t restart_at_ms; /* 0: no restart pending */
 	int backoff_ms;
@@ -38,8 +41,12 @@ struct xgw_workers {
 	char *log_level;
 	unsigned n;
 	struct worker *w;
-	int snap_fd; /* the current snapshot, for workers that (re)start */
+	int snap_fd; /* the committed snapshot, for workers that (re)start */
 	uint64_t snap_gen, snap_size;
+	/* The change being prepared (pend_fd >= 0), see include/xgw/ctl.h. */
+	int pend_fd;
+	uint64_t pend_gen, pend_size, pend_started_ms;
+	struct xgw_workers_reject rejected; /* the last change a worker refused */
 	bool stopping;
 };
 
@@ -72,30 +79,81 @@ static int listen_socket(void)
 	return fd;
 }
 
-static int send_snapshot(struct xgw_workers *ws, unsigned i)
+/* Send worker <i> a control message about generation <gen> (with <fd> if >= 0). */
+static int send_ctl(struct xgw_workers *ws, unsigned i, uint32_t type, uint64_t gen, uint64_t size,
+		    int fd)
 {
 	struct xgw_ctl_msg m = {
 		.magic = XGW_CTL_MAGIC,
-		.type = XGW_CTL_SNAPSHOT,
-		.generation = ws->snap_gen,
-		.size = ws->snap_size,
+		.type = type,
+		.generation = gen,
+		.size = size,
 	};
 	int err;
 
-	if (ws->snap_fd < 0 || ws->w[i].ctl < 0)
+	if (ws->w[i].ctl < 0)
 		return 0;
-	err = xgw_ctl_send(ws->w[i].ctl, &m, ws->snap_fd);
+	err = xgw_ctl_send(ws->w[i].ctl, &m, fd);
 	if (err)
-		log_warn("worker %u: sending snapshot %llu: %s", i,
-			 (unsigned long long)ws->snap_gen, strerror(-err));
+		log_warn("worker %u: sending control message %u for snapshot %llu: %s", i, type,
+			 (unsigned long long)gen, strerror(-err));
 	return err;
+}
+
+/* The committed snapshot, to a worker that starts. */
+static int send_snapshot(struct xgw_workers *ws, unsigned i)
+{
+	if (ws->snap_fd < 0)
+		return 0;
+	return send_ctl(ws, i, XGW_CTL_SNAPSHOT, ws->snap_gen, ws->snap_size, ws->snap_fd);
+}
+
+static void worker_down(struct xgw_workers *ws, unsigned i);
+
+/*
+ * Commit the pending change once every running worker has prepared it. A
+ * worker that is down does not hold it up: it loads the committed snapshot
+ * when it restarts.
+ */
+static void txn_check(struct xgw_workers *ws)
+{
+	if (ws->pend_fd < 0)
+		return;
+	for (unsigned i = 0; i < ws->n; i++)
+		if (ws->w[i].ctl >= 0 && ws->w[i].prepared != ws->pend_gen)
+			return;
+	if (ws->snap_fd >= 0)
+		close(ws->snap_fd);
+	ws->snap_fd = ws->pend_fd;
+	ws->snap_gen = ws->pend_gen;
+	ws->snap_size = ws->pend_size;
+	ws->pend_fd = -1;
+	for (unsigned i = 0; i < ws->n; i++)
+		send_ctl(ws, i, XGW_CTL_COMMIT, ws->snap_gen, 0, -1);
+	log_debug("snapshot %llu committed after %llu ms", (unsigned long long)ws->snap_gen,
+		  (unsigned long long)(now_ms() - ws->pend_started_ms));
+}
+
+/* Worker <i> refused the pending change: nobody serves it. */
+static void txn_abort(struct xgw_workers *ws, unsigned i, int err)
+{
+	uint64_t gen = ws->pend_gen;
+
+	for (unsigned k = 0; k < ws->n; k++)
+		send_ctl(ws, k, XGW_CTL_ABORT, gen, 0, -1);
+	close(ws->pend_fd);
+	ws->pend_fd = -1;
+	ws->rejected = (struct xgw_workers_reject){ .gen = gen, .worker = i, .err = err };
+	log_err("worker %u: cannot serve snapshot %llu: %s; aborted on every worker, "
+		"generation %llu keeps serving",
+		i, (unsigned long long)gen, strerror(-err), (unsigned long long)ws->snap_gen);
 }
 
 static int spawn(struct xgw_workers *ws, unsigned i)
 {
 	struct worker *w = &ws->w[i];
 	char id[16];
-	int sv[2];
+	int sv[2], err;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
@@ -103,8 +161,7 @@ static int spawn(struct xgw_workers *ws, unsigned i)
 	snprintf(id, sizeof(id), "%u", i);
 	pid = fork();
 	if (pid < 0) {
-		int err = -errno;
-
+		err = -errno;
 		close(sv[0]);
 		close(sv[1]);
 		return err;
@@ -127,11 +184,15 @@ static int spawn(struct xgw_workers *ws, unsigned i)
 	close(sv[1]);
 	w->pid = pid;
 	w->ctl = sv[0];
-	w->acked = 0;
+	w->acked = w->prepared = 0;
 	w->started_ms = now_ms();
 	w->restart_at_ms = 0;
 	log_info("worker %u: started, pid %d", i, (int)pid);
-	return send_snapshot(ws, i);
+	err = send_snapshot(ws, i);
+	/* A change under way is prepared by the newcomer too before it commits. */
+	if (!err && ws->pend_fd >= 0)
+		err = send_ctl(ws, i, XGW_CTL_PREPARE, ws->pend_gen, ws->pend_size, ws->pend_fd);
+	return err;
 }
 
 int xgw_workers__start(const struct xgw_workers_opts *opts, struct xgw_workers **out)
@@ -143,7 +204,7 @@ int xgw_workers__start(const struct xgw_workers_opts *opts, struct xgw_workers *
 		return -ENOMEM;
 	ws->o = *opts;
 	ws->n = opts->n;
-	ws->snap_fd = -1;
+	ws->snap_fd = ws->pend_fd = -1;
 	ws->bin = strdup(opts->bin);
 	ws->log_level = strdup(opts->log_level ? opts->log_level : "info");
 	ws->w = calloc(ws->n, sizeof(*ws->w));
@@ -228,6 +289,8 @@ void xgw_workers__stop(struct xgw_workers *ws, int timeout_ms)
 	}
 	if (ws->snap_fd >= 0)
 		close(ws->snap_fd);
+	if (ws->pend_fd >= 0)
+		close(ws->pend_fd);
 	free(ws->w);
 	free(ws->bin);
 	free(ws->log_level);
@@ -240,14 +303,33 @@ int xgw_workers_publish(struct xgw_workers *ws, int memfd, uint64_t gen, uint64_
 
 	if (fd < 0)
 		return -errno;
-	if (ws->snap_fd >= 0)
-		close(ws->snap_fd);
-	ws->snap_fd = fd;
-	ws->snap_gen = gen;
-	ws->snap_size = size;
+	/* A change still being prepared is superseded: the workers replace it. */
+	if (ws->pend_fd >= 0)
+		close(ws->pend_fd);
+	ws->pend_fd = fd;
+	ws->pend_gen = gen;
+	ws->pend_size = size;
+	ws->pend_started_ms = now_ms();
 	for (unsigned i = 0; i < ws->n; i++)
-		send_snapshot(ws, i);
+		if (send_ctl(ws, i, XGW_CTL_PREPARE, gen, size, fd))
+			worker_down(ws, i); /* its socket is broken: SIGCHLD follows */
+	txn_check(ws);
 	return 0;
+}
+
+enum xgw_workers_outcome xgw_workers_outcome(const struct xgw_workers *ws, uint64_t gen,
+					     struct xgw_workers_reject *rej)
+{
+	if (ws->pend_fd >= 0 && ws->pend_gen == gen)
+		return XGW_WORKERS_PENDING;
+	if (ws->snap_fd >= 0 && ws->snap_gen == gen)
+		return XGW_WORKERS_COMMITTED;
+	if (ws->rejected.gen == gen) {
+		if (rej)
+			*rej = ws->rejected;
+		return XGW_WORKERS_REJECTED;
+	}
+	return XGW_WORKERS_SUPERSEDED;
 }
 
 void xgw_workers_request_stats(struct xgw_workers *ws)
@@ -318,6 +400,8 @@ static void worker_down(struct xgw_workers *ws, unsigned i)
 		close(w->ctl);
 		w->ctl = -1;
 	}
+	/* The change under way no longer waits for it. */
+	txn_check(ws);
 }
 
 void xgw_workers_on_ctl(struct xgw_workers *ws, unsigned i)
@@ -342,6 +426,17 @@ void xgw_workers_on_ctl(struct xgw_workers *ws, unsigned i)
 				w->stats[k] = m.stats[k];
 			w->stats_ms = now_ms();
 			w->stats_pid = w->pid;
+			continue;
+		}
+		if (m.type == XGW_CTL_PREPARED) {
+			if (ws->pend_fd < 0 || m.generation != ws->pend_gen)
+				continue; /* superseded or decided already */
+			if (m.err) {
+				txn_abort(ws, i, m.err);
+				continue;
+			}
+			w->prepared = m.generation;
+			txn_check(ws);
 			continue;
 		}
 		if (m.type == XGW_CTL_ACK) {
@@ -396,6 +491,30 @@ int xgw_workers_tick(struct xgw_workers *ws)
 {
 	uint64_t now = now_ms();
 	int next = -1;
+
+	if (ws->pend_fd >= 0 && !ws->stopping) {
+		uint64_t due = ws->pend_started_ms + PREPARE_TIMEOUT_MS;
+
+		if (due <= now) {
+			/* Hung: it would hold every change back. It restarts on the
+			 * committed snapshot and prepares the pending one. */
+			for (unsigned i = 0; i < ws->n; i++) {
+				struct worker *w = &ws->w[i];
+
+				if (w->ctl < 0 || w->prepared == ws->pend_gen)
+					continue;
+				log_err("worker %u (pid %d): no answer to snapshot %llu in %d ms; "
+					"restarting it",
+					i, (int)w->pid, (unsigned long long)ws->pend_gen,
+					PREPARE_TIMEOUT_MS);
+				if (w->pid > 0)
+					kill(w->pid, SIGKILL);
+				worker_down(ws, i);
+			}
+		} else {
+			next = (int)(due - now);
+		}
+	}
 
 	for (unsigned i = 0; i < ws->n; i++) {
 		struct worker *w = &ws->w[i];

@@ -28,9 +28,31 @@ int xgw_workers__start(const struct xgw_workers_opts *opts, struct xgw_workers *
 /* Ask every worker to drain, wait up to <timeout_ms>, then kill the rest. */
 void xgw_workers__stop(struct xgw_workers *ws, int timeout_ms);
 
-/* Hand snapshot <memfd> of generation <gen> (<size> bytes) to every worker.
- * The workers object keeps its own dup of <memfd> for restarted workers. */
+/*
+ * Hand snapshot <memfd> of generation <gen> (<size> bytes) to every worker, in
+ * two phases (include/xgw/ctl.h): all prepare it, then all serve it, or one
+ * refuses and none does. A change still being prepared is superseded. The
+ * workers object keeps its own dup of <memfd> for restarted workers. A
+ * worker that does not answer within 5 s is restarted.
+ */
 int xgw_workers_publish(struct xgw_workers *ws, int memfd, uint64_t gen, uint64_t size);
+
+enum xgw_workers_outcome {
+	XGW_WORKERS_PENDING,	/* being prepared */
+	XGW_WORKERS_COMMITTED,	/* the workers serve it (see xgw_workers_acked) */
+	XGW_WORKERS_REJECTED,	/* a worker refused it: nobody serves it */
+	XGW_WORKERS_SUPERSEDED, /* a later change replaced it, or it is unknown */
+};
+
+struct xgw_workers_reject {
+	uint64_t gen;	 /* 0: none yet */
+	unsigned worker; /* which worker refused */
+	int err;	 /* -errno it gave */
+};
+
+/* What became of generation <gen>; <rej> (may be NULL) says why it was rejected. */
+enum xgw_workers_outcome xgw_workers_outcome(const struct xgw_workers *ws, uint64_t gen,
+					     struct xgw_workers_reject *rej);
 
 /* True when every worker has acknowledged generation <gen>. */
 /* Ask every running worker for its counters (the replies are kept, see below). */

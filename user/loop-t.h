@@ -136,8 +136,12 @@ struct xgw_worker {
 	struct xgw_dtimer **dheap; /* min-heap of armed dtimers; capacity follows n_conns */
 	uint32_t dheap_n, dheap_cap;
 
-	struct xgw_snapref *snap; /* current, or NULL before the first snapshot */
+	struct xgw_snapref *snap;     /* current, or NULL before the first snapshot */
+	struct xgw_snapref *prepared; /* XGW_CTL_PREPARE'd, waiting for COMMIT or ABORT */
 	uint64_t snap_seq;
+	/* Fault injection for tests (XGW_FAILPOINT_SNAPSHOT_REJECT): refuse
+	 * snapshots that serve this hostname; NULL: off. */
+	const char *failpoint_reject_host;
 	struct xgw_tls_cache *tls_cache; /* TLS contexts by certificate digest (tls.c) */
 
 	struct xgw_conn *conns; /* every client connection (for drain) */

@@ -202,6 +202,49 @@ static int set_nonblock_cloexec(int fd)
 	return 0;
 }
 
+/*
+ * XGW_FAILPOINT_SNAPSHOT_REJECT="<worker id>:<hostname>": that worker refuses
+ * every snapshot with a vhost for <hostname>, as a worker that cannot build
+ * its state would. The tests of the agent's two-phase commit use it to make
+ * one worker of several say no; a deployment never sets it.
+ */
+static void failpoint_init(struct xgw_worker *w)
+{
+	const char *v = getenv("XGW_FAILPOINT_SNAPSHOT_REJECT");
+	char *end;
+	unsigned long id;
+
+	if (!v || !*v)
+		return;
+	errno = 0;
+	id = strtoul(v, &end, 10);
+	if (errno || end == v || *end != ':' || !end[1]) {
+		log_warn("XGW_FAILPOINT_SNAPSHOT_REJECT=%s: expected <worker id>:<hostname>; "
+			 "ignored",
+			 v);
+		return;
+	}
+	if (id != w->id)
+		return;
+	w->failpoint_reject_host = end + 1;
+	log_warn("failpoint: rejecting snapshots that serve %s", w->failpoint_reject_host);
+}
+
+static bool failpoint_rejects(const struct xgw_worker *w, const struct xgw_snapshot *snap)
+{
+	size_t n;
+
+	if (!w->failpoint_reject_host)
+		return false;
+	n = strlen(w->failpoint_reject_host);
+	for (uint32_t i = 0; i < snap->n_vhosts; i++)
+		if (snap->vhosts[i].hostname.len == n &&
+		    !memcmp(xgw_snap_str_ptr(snap, snap->vhosts[i].hostname),
+			    w->failpoint_reject_host, n))
+			return true;
+	return false;
+}
+
 int xgw_worker_init(struct xgw_worker *w, const struct xgw_worker_opts *o)
 {
 	sigset_t mask;
@@ -231,6 +274,7 @@ int xgw_worker_init(struct xgw_worker *w, const struct xgw_worker_opts *o)
 	}
 	w->now = now_ms();
 	xgw_rewrite_init();
+	failpoint_init(w);
 
 	/* Writes to a closed socket return EPIPE rather than kill the worker. */
 	signal(SIGPIPE, SIG_IGN);
@@ -420,6 +464,10 @@ static int snapshot_load(struct xgw_worker *w, int fd, struct xgw_snapref **out)
 	err = xgw_snapshot__open(&sr->snap, sr->map, sr->map_len);
 	if (err)
 		goto err_unmap;
+	if (failpoint_rejects(w, &sr->snap)) {
+		err = -ECANCELED;
+		goto err_unmap;
+	}
 	sr->router = xgw_router__new(&sr->snap);
 	if (!sr->router) {
 		err = -errno;
@@ -445,24 +493,11 @@ err_close:
 	return err;
 }
 
-static void ctl_snapshot(struct xgw_worker *w, const struct xgw_ctl_msg *m, int fd)
+/* Serve <sr> from now on: new requests take it, those in flight keep theirs. */
+static void snapshot_install(struct xgw_worker *w, struct xgw_snapref *sr)
 {
-	struct xgw_snapref *sr = NULL, *old = w->snap;
-	int err;
+	struct xgw_snapref *old = w->snap;
 
-	if (fd < 0) {
-		err = -EINVAL;
-		log_warn("snapshot generation %llu came without a memfd",
-			 (unsigned long long)m->generation);
-		goto reply;
-	}
-	err = snapshot_load(w, fd, &sr);
-	if (err) {
-		log_warn("snapshot generation %llu rejected: %s; still serving %llu",
-			 (unsigned long long)m->generation, strerror(-err),
-			 old ? (unsigned long long)old->snap.generation : 0ULL);
-		goto reply;
-	}
 	w->snap = sr;
 	xgw_snapref_put(w, old);
 	xgw_pools_sweep(w, &sr->snap);
@@ -471,8 +506,78 @@ static void ctl_snapshot(struct xgw_worker *w, const struct xgw_ctl_msg *m, int 
 	log_info("serving snapshot generation %llu: %u listeners, %u vhosts, %u endpoints",
 		 (unsigned long long)sr->snap.generation, sr->snap.n_listeners, sr->snap.n_vhosts,
 		 sr->snap.n_endpoints);
-reply:
+}
+
+/* Map and check the snapshot of <m> (fd consumed); log a refusal. */
+static int snapshot_receive(struct xgw_worker *w, const struct xgw_ctl_msg *m, int fd,
+			    struct xgw_snapref **out)
+{
+	int err;
+
+	if (fd < 0) {
+		log_warn("snapshot generation %llu came without a memfd",
+			 (unsigned long long)m->generation);
+		return -EINVAL;
+	}
+	err = snapshot_load(w, fd, out);
+	if (err)
+		log_warn("snapshot generation %llu rejected: %s; still serving %llu",
+			 (unsigned long long)m->generation, strerror(-err),
+			 w->snap ? (unsigned long long)w->snap->snap.generation : 0ULL);
+	return err;
+}
+
+/* XGW_CTL_SNAPSHOT: a worker that starts gets the agent's current snapshot. */
+static void ctl_snapshot(struct xgw_worker *w, const struct xgw_ctl_msg *m, int fd)
+{
+	struct xgw_snapref *sr = NULL;
+	int err = snapshot_receive(w, m, fd, &sr);
+
+	if (!err)
+		snapshot_install(w, sr);
 	ctl_reply(w, XGW_CTL_ACK, m->generation, err);
+}
+
+/* XGW_CTL_PREPARE: everything that can fail happens here, none of it visible. */
+static void ctl_prepare(struct xgw_worker *w, const struct xgw_ctl_msg *m, int fd)
+{
+	struct xgw_snapref *sr = NULL;
+	int err;
+
+	/* A newer change supersedes one still waiting. */
+	xgw_snapref_put(w, w->prepared);
+	w->prepared = NULL;
+	err = snapshot_receive(w, m, fd, &sr);
+	if (!err) {
+		w->prepared = sr;
+		log_debug("snapshot generation %llu prepared", (unsigned long long)m->generation);
+	}
+	ctl_reply(w, XGW_CTL_PREPARED, m->generation, err);
+}
+
+/* XGW_CTL_COMMIT and XGW_CTL_ABORT of the prepared generation. */
+static void ctl_decide(struct xgw_worker *w, const struct xgw_ctl_msg *m)
+{
+	struct xgw_snapref *sr = w->prepared;
+
+	if (!sr || sr->snap.generation != m->generation) {
+		if (m->type == XGW_CTL_COMMIT) {
+			log_warn("commit of snapshot generation %llu, which is not prepared",
+				 (unsigned long long)m->generation);
+			ctl_reply(w, XGW_CTL_ACK, m->generation, -ESTALE);
+		}
+		return;
+	}
+	w->prepared = NULL;
+	if (m->type == XGW_CTL_ABORT) {
+		log_info("snapshot generation %llu aborted; still serving %llu",
+			 (unsigned long long)m->generation,
+			 w->snap ? (unsigned long long)w->snap->snap.generation : 0ULL);
+		xgw_snapref_put(w, sr);
+		return;
+	}
+	snapshot_install(w, sr);
+	ctl_reply(w, XGW_CTL_ACK, m->generation, 0);
 }
 
 static void ctl_close(struct xgw_worker *w, const char *why)
@@ -505,6 +610,14 @@ static void ctl_event(struct xgw_worker *w)
 		case XGW_CTL_SNAPSHOT:
 			ctl_snapshot(w, &m, fd);
 			fd = -1;
+			break;
+		case XGW_CTL_PREPARE:
+			ctl_prepare(w, &m, fd);
+			fd = -1;
+			break;
+		case XGW_CTL_COMMIT:
+		case XGW_CTL_ABORT:
+			ctl_decide(w, &m);
 			break;
 		case XGW_CTL_DRAIN:
 			xgw_worker_drain(w);
@@ -652,6 +765,8 @@ void xgw_worker_fini(struct xgw_worker *w)
 	w->dheap_n = w->dheap_cap = 0;
 	xgw_snapref_put(w, w->snap);
 	w->snap = NULL;
+	xgw_snapref_put(w, w->prepared);
+	w->prepared = NULL;
 	xgw_tls_cache_free(w);
 	while (w->free_bufs) {
 		struct xgw_buf *b = w->free_bufs;

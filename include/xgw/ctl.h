@@ -4,9 +4,21 @@
  * message per packet, fixed-size, host byte order. A snapshot travels as a
  * sealed memfd in SCM_RIGHTS beside an XGW_CTL_SNAPSHOT message.
  *
- *   agent -> worker  XGW_CTL_SNAPSHOT  gen, fd   "serve this snapshot"
+ *   agent -> worker  XGW_CTL_SNAPSHOT  gen, fd   "serve this snapshot" (to a worker
+ *                                                that starts: load and serve at once)
+ *   agent -> worker  XGW_CTL_PREPARE   gen, fd   "load and check this one, keep it aside"
+ *   worker -> agent  XGW_CTL_PREPARED  gen, err  "ready to serve gen" (err 0) or
+ *                                                "cannot serve it" (-errno)
+ *   agent -> worker  XGW_CTL_COMMIT    gen       "serve the prepared gen"
+ *   agent -> worker  XGW_CTL_ABORT     gen       "drop the prepared gen"
  *   worker -> agent  XGW_CTL_ACK       gen, err  "serving gen" (err 0) or
  *                                                "rejected gen, still on the old one"
+ *
+ * A change reaches running workers in two phases so that it is never
+ * half-applied: every worker prepares it (maps, checks, builds its router and
+ * TLS contexts) and only when all have said PREPARED does the agent COMMIT it
+ * everywhere; one refusal ABORTs it everywhere and the previous generation
+ * keeps serving. A commit is a pointer swap that cannot fail.
  *   agent -> worker  XGW_CTL_DRAIN               "stop accepting, finish, exit"
  *   worker -> agent  XGW_CTL_STATS     counters  (reply to XGW_CTL_STATS request)
  */
@@ -23,15 +35,19 @@ enum xgw_ctl_type {
 	XGW_CTL_ACK = 2,
 	XGW_CTL_DRAIN = 3,
 	XGW_CTL_STATS = 4,
+	XGW_CTL_PREPARE = 5,
+	XGW_CTL_PREPARED = 6,
+	XGW_CTL_COMMIT = 7,
+	XGW_CTL_ABORT = 8,
 };
 
 struct xgw_ctl_msg {
 	uint32_t magic;	     /* XGW_CTL_MAGIC */
 	uint32_t type;	     /* enum xgw_ctl_type */
-	uint64_t generation; /* snapshot generation (SNAPSHOT, ACK) */
-	int32_t err;	     /* ACK: 0 or -errno why the snapshot was rejected */
+	uint64_t generation; /* snapshot generation (all but DRAIN and STATS requests) */
+	int32_t err;	     /* ACK, PREPARED: 0 or -errno why the snapshot was rejected */
 	uint32_t worker;     /* sender's worker index (worker -> agent) */
-	uint64_t size;	     /* SNAPSHOT: bytes of the memfd */
+	uint64_t size;	     /* SNAPSHOT, PREPARE: bytes of the memfd */
 	uint64_t stats[16];  /* STATS: enum xgw_worker_stat counters */
 };
 
