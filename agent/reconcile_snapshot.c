@@ -19,6 +19,38 @@
 
 /* --- snapshot ----------------------------------------------------------- */
 
+/* A path that can stand as a cookie's Path attribute (RFC 6265 av-octets, no ';'). */
+static bool cookie_path_ok(const char *p)
+{
+	if (strlen(p) > 256)
+		return false;
+	for (; *p; p++)
+		if (*p < 0x21 || *p > 0x7e || *p == ';' || *p == ',' || *p == '"' || *p == '\\')
+			return false;
+	return true;
+}
+
+/*
+ * sessionPersistence of <rule>. The cookie's Path is the rule's path when it
+ * has one PathPrefix match (so that the cookie is not sent to other routes'
+ * paths), else "/". Timeouts are whole seconds, rounded up.
+ */
+static int add_session(struct ctx *c, const struct xgw_http_rule *rule)
+{
+	const struct xgw_session *sp = &rule->session;
+	const char *path = "/";
+
+	if (rule->n_matches == 1 && rule->matches[0].path_type == XGW_MATCH_PATH_PREFIX &&
+	    rule->matches[0].path && cookie_path_ok(rule->matches[0].path))
+		path = rule->matches[0].path;
+	return xgw_snapb_rule_session(
+		c->b, sp->type == XGW_SESSION_HEADER ? XGW_SP_HEADER : XGW_SP_COOKIE,
+		sp->permanent ? XGW_SP_PERMANENT : 0,
+		sp->name ? sp->name : XGW_SESSION_NAME_DEFAULT, path,
+		(uint32_t)(((uint64_t)sp->absolute_ms + 999) / 1000),
+		(uint32_t)(((uint64_t)sp->idle_ms + 999) / 1000));
+}
+
 static int cluster_for(struct ctx *c, const struct xgw_httproute *r,
 		       const struct xgw_backend_ref *be, uint32_t *out)
 {
@@ -47,6 +79,19 @@ static int cluster_for(struct ctx *c, const struct xgw_httproute *r,
 	idx = xgw_snapb_cluster(c->b, name);
 	if (idx < 0)
 		return idx;
+	const char *lb = xgw_meta_annotation(&ix->svc->meta, XGW_ANN_LOAD_BALANCER);
+
+	if (lb && !strcmp(lb, "least-request")) {
+		if (xgw_snapb_cluster_lb(c->b, XGW_LB_LEAST_REQUEST))
+			return -ENOMEM;
+	} else if (lb && strcmp(lb, "round-robin") &&
+		   xgw_rec_problem(
+			   c->res,
+			   "Service %s/%s: annotation %s: \"%s\" is neither round-robin nor "
+			   "least-request; using round-robin",
+			   ns, be->name, XGW_ANN_LOAD_BALANCER, lb)) {
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < ix->n_slices; i++) {
 		const struct xgw_endpointslice *es = ix->slices[i];
 		uint32_t port = 0;
@@ -217,6 +262,8 @@ static int build_rules(struct ctx *c)
 			if (rule->retry.set &&
 			    xgw_snapb_rule_retry(c->b, rule->retry.attempts, rule->retry.backoff_ms,
 						 rule->retry.codes, rule->retry.n_codes))
+				return -ENOMEM;
+			if (rule->session.type != XGW_SESSION_NONE && add_session(c, rule))
 				return -ENOMEM;
 			if (add_filters(c, r, rule->filters, rule->n_filters))
 				return -ENOMEM;

@@ -445,6 +445,7 @@ void xgw_dec_decode_meta(struct dctx *c, const struct xgw_ynode *root, struct xg
 	meta->uid = xgw_dec_opt_str(c, m, "uid", NULL);
 	meta->creation_timestamp = xgw_dec_opt_str(c, m, "creationTimestamp", NULL);
 	meta->labels = get_labels(c, m, "labels", &meta->n_labels);
+	meta->annotations = get_labels(c, m, "annotations", &meta->n_annotations);
 	xgw_dec_path_pop(c, old);
 	meta->origin = *c->origin;
 }
@@ -1279,6 +1280,14 @@ const char *xgw_meta_label(const struct xgw_meta *m, const char *key)
 	for (size_t i = 0; i < m->n_labels; i++)
 		if (!strcmp(m->labels[i].key, key))
 			return m->labels[i].value;
+	return NULL;
+}
+
+const char *xgw_meta_annotation(const struct xgw_meta *m, const char *key)
+{
+	for (size_t i = 0; i < m->n_annotations; i++)
+		if (!strcmp(m->annotations[i].key, key))
+			return m->annotations[i].value;
 	return NULL;
 }
 

@@ -299,6 +299,51 @@ static void retry_code(struct dctx *c, const struct xgw_ynode *n, void *out)
 	*(uint16_t *)out = (uint16_t)v;
 }
 
+/* A cookie-name / header field-name: an RFC 9110 token, as the CRD's pattern. */
+static bool is_token(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr("!#$%&'*+-.^_`|~", *s)))
+			return false;
+	return true;
+}
+
+/* rules[].sessionPersistence, with the CRD's validation. */
+static void decode_session(struct dctx *c, const struct xgw_ynode *m, struct xgw_session *sp)
+{
+	static const char *const types[] = { "Cookie", "Header", NULL };
+	static const char *const lifetimes[] = { "Session", "Permanent", NULL };
+	const struct xgw_ynode *cc;
+
+	sp->type = XGW_SESSION_COOKIE +
+		   xgw_dec_enum_of(c, m, "type", "Cookie", types, "one of Cookie, Header");
+	sp->name = xgw_dec_opt_str(c, m, "sessionName", NULL);
+	if (sp->name && !c->err && (strlen(sp->name) > 128 || !is_token(sp->name)))
+		xgw_dec_fail(c, "sessionName", xgw_dec_get(m, "sessionName"),
+			     "expected a cookie or header name (a token of at most 128 "
+			     "characters), got \"%s\"",
+			     sp->name);
+	sp->absolute_ms = get_duration(c, m, "absoluteTimeout");
+	sp->idle_ms = get_duration(c, m, "idleTimeout");
+	cc = xgw_dec_get_map(c, m, "cookieConfig");
+	if (cc) {
+		size_t old = xgw_dec_push_key(c, "cookieConfig");
+
+		sp->permanent = xgw_dec_enum_of(c, cc, "lifetimeType", "Session", lifetimes,
+						"one of Session, Permanent") == 1;
+		xgw_dec_path_pop(c, old);
+	}
+	if (c->err)
+		return;
+	if (sp->permanent && sp->type != XGW_SESSION_COOKIE)
+		xgw_dec_fail(c, "cookieConfig", cc, "a Permanent lifetime needs type Cookie");
+	else if (sp->permanent && !sp->absolute_ms)
+		xgw_dec_fail(c, "cookieConfig", cc, "a Permanent cookie needs an absoluteTimeout");
+}
+
 static void decode_rule(struct dctx *c, const struct xgw_ynode *m, void *out)
 {
 	struct xgw_http_rule *r = out;
@@ -329,6 +374,13 @@ static void decode_rule(struct dctx *c, const struct xgw_ynode *m, void *out)
 						  INT32_MAX, "a positive integer", NULL);
 		r->retry.backoff_ms = xgw_dec_get(t, "backoff") ? get_duration(c, t, "backoff")
 								: XGW_RETRY_BACKOFF_DEFAULT_MS;
+		xgw_dec_path_pop(c, old);
+	}
+	t = xgw_dec_get_map(c, m, "sessionPersistence");
+	if (t) {
+		size_t old = xgw_dec_push_key(c, "sessionPersistence");
+
+		decode_session(c, t, &r->session);
 		xgw_dec_path_pop(c, old);
 	}
 	r->matches = xgw_dec_get_list(c, m, "matches", XGW_YNODE_MAP, sizeof(*r->matches),

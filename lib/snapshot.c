@@ -271,6 +271,30 @@ int xgw_snapb_rule_retry(struct xgw_snapb *b, uint32_t attempts, uint32_t backof
 	return 0;
 }
 
+int xgw_snapb_rule_session(struct xgw_snapb *b, uint8_t type, uint8_t flags, const char *name,
+			   const char *path, uint32_t absolute_s, uint32_t idle_s)
+{
+	struct xgw_snap_str ns, ps;
+	struct xgw_snap_rule *r;
+
+	if (b->cur_rule < 0 || type == XGW_SP_NONE || type > XGW_SP_HEADER ||
+	    (flags & ~XGW_SP_PERMANENT) || !name || !*name ||
+	    ((flags & XGW_SP_PERMANENT) && (type != XGW_SP_COOKIE || !absolute_s)))
+		return fail(b, -EINVAL);
+	if (!path)
+		path = "/";
+	if (add_str(b, name, strlen(name), &ns) || add_str(b, path, strlen(path), &ps))
+		return fail(b, -ENOMEM);
+	r = SECT_AT(b, XGW_SECT_RULE, struct xgw_snap_rule, b->cur_rule);
+	r->sp_type = type;
+	r->sp_flags = flags;
+	r->sp_name = ns;
+	r->sp_path = ps;
+	r->sp_absolute_s = absolute_s;
+	r->sp_idle_s = idle_s;
+	return 0;
+}
+
 int xgw_snapb_backend(struct xgw_snapb *b, uint32_t cluster, uint32_t weight)
 {
 	struct xgw_snap_backend *be;
@@ -371,6 +395,14 @@ int xgw_snapb_cluster_proto(struct xgw_snapb *b, uint8_t proto)
 	if (b->cur_cluster < 0 || proto > XGW_CPROTO_H2C)
 		return fail(b, -EINVAL);
 	SECT_AT(b, XGW_SECT_CLUSTER, struct xgw_snap_cluster, b->cur_cluster)->proto = proto;
+	return 0;
+}
+
+int xgw_snapb_cluster_lb(struct xgw_snapb *b, uint8_t lb)
+{
+	if (b->cur_cluster < 0 || lb > XGW_LB_LEAST_REQUEST)
+		return fail(b, -EINVAL);
+	SECT_AT(b, XGW_SECT_CLUSTER, struct xgw_snap_cluster, b->cur_cluster)->lb = lb;
 	return 0;
 }
 
@@ -598,7 +630,10 @@ int xgw_snapshot__open(struct xgw_snapshot *snap, const void *buf, size_t len)
 		if (!str_ok(snap, r->route) ||
 		    !range_ok(r->backend_first, r->backend_count, snap->n_backends) ||
 		    !range_ok(r->filter_first, r->filter_count, snap->n_filters) ||
-		    r->retry_attempts > XGW_SNAP_RETRY_MAX || r->retry_codes[3] >> 8)
+		    r->retry_attempts > XGW_SNAP_RETRY_MAX || r->retry_codes[3] >> 8 ||
+		    r->sp_type > XGW_SP_HEADER || (r->sp_flags & ~XGW_SP_PERMANENT) ||
+		    !str_ok(snap, r->sp_name) || !str_ok(snap, r->sp_path) ||
+		    (r->sp_type != XGW_SP_NONE && !r->sp_name.len))
 			goto bad;
 		for (uint32_t j = 0; j < r->backend_count; j++)
 			total += snap->backends[r->backend_first + j].weight;
@@ -648,6 +683,7 @@ int xgw_snapshot__open(struct xgw_snapshot *snap, const void *buf, size_t len)
 		const struct xgw_snap_cluster *c = &snap->clusters[i];
 
 		if (!str_ok(snap, c->name) || c->proto > XGW_CPROTO_H2C ||
+		    c->lb > XGW_LB_LEAST_REQUEST ||
 		    !range_ok(c->ep_first, c->ep_count, snap->n_endpoints))
 			goto bad;
 	}

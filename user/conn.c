@@ -42,6 +42,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -54,6 +55,7 @@
 #include "loop.h"
 #include "mirror.h"
 #include "rewrite.h"
+#include "session.h"
 #include "router.h"
 #include "h2.h"
 #include "tls.h"
@@ -679,6 +681,12 @@ static void retry_attempt(struct xgw_conn *c)
 		conn_step_local(c, 503, !c->req.complete);
 		goto run;
 	}
+	/* The session follows the endpoint that answers. */
+	if (c->flt.sess.rule != XGW_SNAP_NONE) {
+		c->flt.sess.send = true;
+		c->flt.sess.created = c->flt.sess.now;
+		xgw_session_issue(&c->flt.sess, s, ep);
+	}
 	log_debug("retrying to endpoint %u (%u retries left after this)", ep, c->tries_left);
 	/* Parse the head again for its views; queue head and body anew. */
 	c->rb->start = c->head_off + c->head_len;
@@ -766,6 +774,9 @@ static int start_request(struct xgw_conn *c, uint32_t head_len)
 		.n_headers = req->n_headers,
 	};
 	v = xgw_router_decide(sr->router, c->lsn, &q, &rt);
+	c->flt.sess.rule = XGW_SNAP_NONE;
+	if (v == XGW_ROUTE_OK && sr->snap.rules[rt.rule].sp_type != XGW_SP_NONE)
+		xgw_session_route(&c->flt.sess, w, &sr->snap, req, &rt, (uint32_t)time(NULL));
 	if (xgw_log_level() >= XGW_LOG_DEBUG)
 		access_log(c, req,
 			   v == XGW_ROUTE_REDIRECT ? "redirect"
@@ -785,6 +796,7 @@ static int start_request(struct xgw_conn *c, uint32_t head_len)
 
 	if (w->n_ejected)
 		rt.ep = healthy_endpoint(c, rt.backend, rt.ep);
+	xgw_session_issue(&c->flt.sess, &sr->snap, rt.ep);
 	pool = xgw_pool_get(w, &sr->snap.endpoints[rt.ep]);
 	if (!pool)
 		return conn_step_local(c, 503, false);

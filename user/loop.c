@@ -473,6 +473,8 @@ static int snapshot_load(struct xgw_worker *w, int fd, struct xgw_snapref **out)
 		err = -errno;
 		goto err_unmap;
 	}
+	xgw_router_set_load(sr->router, xgw_endpoint_load, w,
+			    ((uint64_t)w->id << 32) ^ (uint64_t)getpid() ^ w->now);
 	err = xgw_tls_set__new(w, &sr->snap, &sr->tls);
 	if (err) {
 		xgw_router__free(sr->router);

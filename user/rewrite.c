@@ -10,6 +10,7 @@
 
 #include "cors.h"
 #include "rewrite.h"
+#include "session.h"
 #include "router-t.h"
 
 #define MAX_CONN_TOKENS 16
@@ -556,6 +557,8 @@ int xgw_rewrite_response(struct xgw_xfer *x, const struct xgw_h1_response *resp,
 	err = emit_ops(x, &ops, flt);
 	if (!err && flt)
 		err = xgw_cors_response(x, flt);
+	if (!err && flt)
+		err = xgw_session_emit(x, flt);
 	if (err)
 		return err;
 	switch (mode) {

@@ -112,6 +112,12 @@ struct xgw_router {
 	uint32_t *any_vhost; /* per listener: its empty-hostname vhost, or XGW_SNAP_NONE */
 	int64_t *swrr;	     /* per backend: smooth weighted round robin current weight */
 	uint32_t *rr;	     /* per cluster: next endpoint offset */
+	/* Least-request clusters: the requests in flight to an endpoint, as
+	 * the worker counts them (NULL: every endpoint counts 0), and the
+	 * state of the generator that draws the two candidates. */
+	uint32_t (*load)(void *ctx, const struct xgw_snap_endpoint *ep);
+	void *load_ctx;
+	uint64_t rng;
 	/* Regular expressions, compiled once: path ones per match, value ones per kv. */
 	regex_t *re;
 	uint32_t n_re;
@@ -148,6 +154,18 @@ struct xgw_rt_cors {
 	bool any_method, any_header; /* the list has "*": echo what the preflight asks */
 };
 
+/* The session persistence state of one exchange (user/session.c). */
+struct xgw_rw_session {
+	uint32_t rule;	   /* whose sessionPersistence applies; XGW_SNAP_NONE: none */
+	bool send;	   /* a token goes back with the response */
+	uint8_t token_len; /* 0: none laid out (yet) */
+	uint32_t created;  /* the session's start, Unix seconds */
+	uint32_t now;	   /* the exchange's time, Unix seconds */
+	char token[44];
+	char tail[48]; /* "; Max-Age=...; Secure; HttpOnly\r\n" or "\r\n" */
+	uint8_t tail_len;
+};
+
 /*
  * The HTTPRoute filters of one exchange: two spans of the snapshot's filter
  * array, applied in order (the rule's, then the chosen backend's; a count of
@@ -166,6 +184,7 @@ struct xgw_rw_filters {
 	uint32_t cors_filter; /* the CORS filter, when <cors> */
 	const char *origin;   /* echoed; NULL: "*" */
 	size_t origin_len;
+	struct xgw_rw_session sess;
 };
 
 #endif /* XGW_ROUTER_T_H */

@@ -515,6 +515,7 @@ struct xgw_router *xgw_router__new(const struct xgw_snapshot *snap)
 	if (!r)
 		return NULL;
 	r->snap = snap;
+	r->rng = 0x9e3779b97f4a7c15ull;
 	r->swrr = calloc(snap->n_backends ? snap->n_backends : 1, sizeof(*r->swrr));
 	r->rr = calloc(snap->n_clusters ? snap->n_clusters : 1, sizeof(*r->rr));
 	if (!r->swrr || !r->rr) {
@@ -886,6 +887,44 @@ uint32_t xgw_router_pick_backend(struct xgw_router *r, uint32_t rule)
 	return best;
 }
 
+void xgw_router_set_load(struct xgw_router *r,
+			 uint32_t (*load)(void *ctx, const struct xgw_snap_endpoint *ep), void *ctx,
+			 uint64_t seed)
+{
+	r->load = load;
+	r->load_ctx = ctx;
+	r->rng = seed | 1; /* xorshift's state must not be 0 */
+}
+
+/* xorshift64*: fast, and good enough to draw candidates. */
+static uint32_t rng_next(struct xgw_router *r)
+{
+	uint64_t x = r->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	r->rng = x;
+	return (uint32_t)((x * 0x2545F4914F6CDD1Dull) >> 32);
+}
+
+/* Power of two choices over the endpoints of <c>; a tie goes to the first drawn. */
+static uint32_t pick_least_request(struct xgw_router *r, const struct xgw_snap_cluster *c)
+{
+	const struct xgw_snap_endpoint *eps = &r->snap->endpoints[c->ep_first];
+	uint32_t a, b;
+
+	if (c->ep_count == 1)
+		return c->ep_first;
+	a = (uint32_t)(((uint64_t)rng_next(r) * c->ep_count) >> 32);
+	b = (uint32_t)(((uint64_t)rng_next(r) * (c->ep_count - 1)) >> 32);
+	if (b >= a)
+		b++; /* two distinct candidates */
+	if (r->load && r->load(r->load_ctx, &eps[b]) < r->load(r->load_ctx, &eps[a]))
+		a = b;
+	return c->ep_first + a;
+}
+
 uint32_t xgw_router_pick_endpoint(struct xgw_router *r, uint32_t cluster)
 {
 	const struct xgw_snap_cluster *c;
@@ -896,6 +935,8 @@ uint32_t xgw_router_pick_endpoint(struct xgw_router *r, uint32_t cluster)
 	c = &r->snap->clusters[cluster];
 	if (!c->ep_count)
 		return XGW_SNAP_NONE;
+	if (c->lb == XGW_LB_LEAST_REQUEST)
+		return pick_least_request(r, c);
 	off = r->rr[cluster]++;
 	if (off >= c->ep_count) {
 		off = 0;

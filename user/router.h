@@ -68,8 +68,21 @@ uint32_t xgw_router_match_linear(const struct xgw_router *r, uint32_t vhost,
  */
 uint32_t xgw_router_pick_backend(struct xgw_router *r, uint32_t rule);
 
-/* Round robin over the ready endpoints of <cluster>; XGW_SNAP_NONE if none. */
+/*
+ * An endpoint of <cluster>, XGW_SNAP_NONE if it has none: round robin over
+ * them, or for XGW_LB_LEAST_REQUEST clusters the less loaded of two drawn at
+ * random (power of two choices: the load of the worst endpoints is bounded
+ * without a global scan, and concurrent choosers do not herd onto one).
+ */
 uint32_t xgw_router_pick_endpoint(struct xgw_router *r, uint32_t cluster);
+
+/*
+ * The load of an endpoint (requests in flight) for least-request clusters,
+ * and a seed for the draws. Without it every endpoint counts 0.
+ */
+void xgw_router_set_load(struct xgw_router *r,
+			 uint32_t (*load)(void *ctx, const struct xgw_snap_endpoint *ep), void *ctx,
+			 uint64_t seed);
 
 /*
  * The whole decision for one request, filled in <out>. Returns XGW_ROUTE_OK

@@ -139,6 +139,14 @@ bool xgw_endpoint_ejected(struct xgw_worker *w, const struct xgw_snap_endpoint *
 	return false;
 }
 
+uint32_t xgw_endpoint_load(void *worker, const struct xgw_snap_endpoint *ep)
+{
+	struct xgw_pool *p = pool_find(worker, ep->family, ep->addr, ep->port);
+
+	/* HTTP/1.1: one exchange per busy or connecting connection. */
+	return p ? p->n_conns - p->n_idle : 0;
+}
+
 static void pool_free(struct xgw_worker *w, struct xgw_pool *p)
 {
 	if (p->ejected_until)

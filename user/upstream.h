@@ -26,6 +26,9 @@ struct xgw_pool *xgw_pool_get(struct xgw_worker *w, const struct xgw_snap_endpoi
 #define XGW_EJECT_MAX_MS 300000
 void xgw_pool_outcome(struct xgw_worker *w, struct xgw_pool *p, bool ok);
 /* Is the endpoint <ep> ejected now? (No pool: never used, so not.) */
+/* Requests in flight from this worker to <ep> (least-request balancing). */
+uint32_t xgw_endpoint_load(void *worker, const struct xgw_snap_endpoint *ep);
+
 bool xgw_endpoint_ejected(struct xgw_worker *w, const struct xgw_snap_endpoint *ep);
 
 /*

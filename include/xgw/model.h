@@ -53,6 +53,8 @@ struct xgw_meta {
 	char *creation_timestamp; /* RFC 3339, NULL when absent */
 	struct xgw_label *labels;
 	size_t n_labels;
+	struct xgw_label *annotations;
+	size_t n_annotations;
 	struct xgw_origin origin;
 };
 
@@ -290,6 +292,24 @@ struct xgw_retry {
 	uint32_t backoff_ms; /* XGW_RETRY_BACKOFF_DEFAULT_MS when omitted */
 };
 
+/* rules[].sessionPersistence (GEP-1619, experimental channel). */
+enum xgw_session_type {
+	XGW_SESSION_NONE = 0,
+	XGW_SESSION_COOKIE,
+	XGW_SESSION_HEADER,
+};
+
+/* The token's name when sessionName is omitted (implementation-specific). */
+#define XGW_SESSION_NAME_DEFAULT "xgw-session"
+
+struct xgw_session {
+	enum xgw_session_type type; /* NONE: the rule has no sessionPersistence */
+	char *name;		    /* sessionName; NULL: XGW_SESSION_NAME_DEFAULT */
+	uint32_t absolute_ms;	    /* absoluteTimeout; 0: none */
+	uint32_t idle_ms;	    /* idleTimeout; 0: none */
+	bool permanent;		    /* cookieConfig.lifetimeType Permanent */
+};
+
 struct xgw_http_rule {
 	char *name;			/* optional rule name */
 	struct xgw_http_match *matches; /* n == 0 means one match: PathPrefix "/" */
@@ -301,6 +321,7 @@ struct xgw_http_rule {
 	uint32_t timeout_request_ms; /* timeouts.request; 0: none */
 	uint32_t timeout_backend_ms; /* timeouts.backendRequest; 0: none */
 	struct xgw_retry retry;
+	struct xgw_session session;
 };
 
 struct xgw_httproute {
@@ -498,5 +519,13 @@ int xgw_store_append(struct xgw_store *dst, const struct xgw_store *src);
 
 /* Label lookup: the value for <key> or NULL. */
 const char *xgw_meta_label(const struct xgw_meta *m, const char *key);
+/* The value of annotation <key>, or NULL. */
+const char *xgw_meta_annotation(const struct xgw_meta *m, const char *key);
+
+/*
+ * Service annotation choosing how workers pick its endpoints: "round-robin"
+ * (the default) or "least-request" (power of two choices).
+ */
+#define XGW_ANN_LOAD_BALANCER "xgw.io/load-balancer"
 
 #endif /* XGW_MODEL_H */

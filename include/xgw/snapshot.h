@@ -47,7 +47,7 @@
 #include <stdint.h>
 
 #define XGW_SNAP_MAGIC 0x53574758u /* "XGWS" */
-#define XGW_SNAP_FORMAT 5u
+#define XGW_SNAP_FORMAT 6u
 #define XGW_SNAP_NONE UINT32_MAX /* "no index" in any index field */
 
 enum xgw_snap_section {
@@ -281,7 +281,30 @@ struct xgw_snap_rule {
 	uint32_t retry_attempts; /* <= XGW_SNAP_RETRY_MAX */
 	uint32_t retry_backoff_ms;
 	uint64_t retry_codes[4]; /* bits 200..255 are 0 */
+	/*
+	 * sessionPersistence (GEP-1619): a client that presents the token the
+	 * gateway issued (cookie or header <sp_name>) goes back to the same
+	 * endpoint while it is among the rule's backends and healthy, and the
+	 * session has not outlived sp_absolute_s since it started nor been idle
+	 * sp_idle_s (0: no limit).
+	 */
+	uint8_t sp_type;  /* enum xgw_snap_sp_type */
+	uint8_t sp_flags; /* XGW_SP_* */
+	uint8_t sp_pad[2];
+	uint32_t sp_absolute_s;
+	uint32_t sp_idle_s;
+	struct xgw_snap_str sp_name; /* the cookie or header name */
+	struct xgw_snap_str sp_path; /* the cookie's Path attribute */
 };
+
+enum xgw_snap_sp_type {
+	XGW_SP_NONE = 0,
+	XGW_SP_COOKIE = 1,
+	XGW_SP_HEADER = 2,
+};
+
+/* The cookie is permanent (Max-Age = sp_absolute_s), not a session cookie. */
+#define XGW_SP_PERMANENT 0x1u
 
 #define XGW_SNAP_RETRY_MAX 255u
 
@@ -311,13 +334,24 @@ enum xgw_snap_cluster_proto {
 	XGW_CPROTO_H2C = 1,
 };
 
+/*
+ * How a worker picks a cluster's endpoint: smooth round robin, or least
+ * request by the power of two choices (two endpoints drawn at random, the one
+ * with fewer requests in flight from this worker wins).
+ */
+enum xgw_snap_lb {
+	XGW_LB_ROUND_ROBIN = 0,
+	XGW_LB_LEAST_REQUEST = 1,
+};
+
 /* A cluster: the ready endpoints of one Service port. */
 struct xgw_snap_cluster {
 	struct xgw_snap_str name; /* "namespace/service:port" */
 	uint32_t ep_first;
 	uint32_t ep_count; /* 0: no ready endpoint -> 503 */
 	uint8_t proto;	   /* enum xgw_snap_cluster_proto */
-	uint8_t pad[3];
+	uint8_t lb;	   /* enum xgw_snap_lb */
+	uint8_t pad[2];
 };
 
 struct xgw_snap_endpoint {
@@ -408,6 +442,14 @@ int xgw_snapb_rule(struct xgw_snapb *b, const char *route, uint32_t rule_index,
 int xgw_snapb_rule_retry(struct xgw_snapb *b, uint32_t attempts, uint32_t backoff_ms,
 			 const uint16_t *codes, size_t n_codes);
 /*
+ * Give the last rule session persistence: <type> (enum xgw_snap_sp_type, not
+ * NONE), <flags> XGW_SP_*, the token's cookie or header <name> (non-empty),
+ * the cookie's <path>, the session's absolute and idle limits in seconds (0:
+ * none; a permanent cookie needs an absolute limit). 0 or -EINVAL.
+ */
+int xgw_snapb_rule_session(struct xgw_snapb *b, uint8_t type, uint8_t flags, const char *name,
+			   const char *path, uint32_t absolute_s, uint32_t idle_s);
+/*
  * Add a filter: <f>'s type and numbers are copied; its string fields are
  * ignored, given as C strings instead (NULL: not set).
  */
@@ -418,6 +460,8 @@ int xgw_snapb_backend(struct xgw_snapb *b, uint32_t cluster, uint32_t weight);
 int xgw_snapb_cluster(struct xgw_snapb *b, const char *name);
 /* Set the protocol (enum xgw_snap_cluster_proto) of the last cluster. 0 or -EINVAL. */
 int xgw_snapb_cluster_proto(struct xgw_snapb *b, uint8_t proto);
+/* Set the endpoint choice (enum xgw_snap_lb) of the last cluster. 0 or -EINVAL. */
+int xgw_snapb_cluster_lb(struct xgw_snapb *b, uint8_t lb);
 int xgw_snapb_endpoint(struct xgw_snapb *b, uint8_t family, const uint8_t addr[16], uint16_t port);
 /*
  * A server name of the last listener, with its client certificate validation

@@ -52,18 +52,11 @@ if ! command -v wrk >/dev/null; then
 fi
 e2e_begin 6
 
-ip netns add "$NS_N" && ip netns add "$NS_C" &&
-	ip link add "xr$ID-c" netns "$NS_C" type veth peer name "xr$ID-n" netns "$NS_N" || {
+if ! e2e_node_client "$NS_N" "$NS_C" "xr$ID" 10.24; then
 	echo "Bail out! cannot create namespaces"
 	exit 1
-}
-for ns in "$NS_N" "$NS_C"; do ip -n "$ns" link set lo up; done
-ip -n "$NS_N" addr add 10.24.0.1/24 dev "xr$ID-n"
-ip -n "$NS_C" addr add 10.24.0.2/24 dev "xr$ID-c"
+fi
 for b in 10 11 12; do ip -n "$NS_N" addr add "10.24.1.$b/32" dev lo; done
-ip -n "$NS_N" link set "xr$ID-n" up
-ip -n "$NS_C" link set "xr$ID-c" up
-ip -n "$NS_C" route add 10.24.100.0/24 via 10.24.0.1
 
 mkdir -p "$CONF"
 sed 's/10\.23\.1\.10/10.24.1.10/' "$SRC/examples/quickstart/backend.yaml" >"$CONF/backend.yaml"

@@ -36,18 +36,11 @@ serving_gen() { grep -c "all 2 worker(s) serving it" "$TMP/agent.log"; }
 
 e2e_begin 8
 
-ip netns add "$NS_N" && ip netns add "$NS_C" &&
-	ip link add "xb$ID-c" netns "$NS_C" type veth peer name "xb$ID-n" netns "$NS_N" || {
+if ! e2e_node_client "$NS_N" "$NS_C" "xb$ID" 10.25; then
 	echo "Bail out! cannot create namespaces"
 	exit 1
-}
-for ns in "$NS_N" "$NS_C"; do ip -n "$ns" link set lo up; done
-ip -n "$NS_N" addr add 10.25.0.1/24 dev "xb$ID-n"
-ip -n "$NS_C" addr add 10.25.0.2/24 dev "xb$ID-c"
+fi
 ip -n "$NS_N" addr add 10.25.1.10/32 dev lo
-ip -n "$NS_N" link set "xb$ID-n" up
-ip -n "$NS_C" link set "xb$ID-c" up
-ip -n "$NS_C" route add 10.25.100.0/24 via 10.25.0.1
 
 mkdir -p "$CONF"
 sed 's/10\.23\.1\.10/10.25.1.10/' "$SRC/examples/quickstart/backend.yaml" >"$CONF/backend.yaml"

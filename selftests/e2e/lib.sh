@@ -47,3 +47,17 @@ wait_for() {
 	for _ in $(seq "$tries"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
 	return 1
 }
+
+# A node namespace <ns_n> and a client namespace <ns_c> joined by the veth
+# pair <if>-n / <if>-c on <net>.0.0/24 (node .1, client .2); the client routes
+# <net>.100.0/24, the Gateway address pool, through the node. <net> is "10.N".
+e2e_node_client() { # ns_n ns_c if net
+	local nn=$1 nc=$2 ifp=$3 net=$4 ns
+	ip netns add "$nn" && ip netns add "$nc" &&
+		ip link add "$ifp-c" netns "$nc" type veth peer name "$ifp-n" netns "$nn" || return 1
+	for ns in "$nn" "$nc"; do ip -n "$ns" link set lo up; done
+	ip -n "$nn" addr add "$net.0.1/24" dev "$ifp-n" &&
+		ip -n "$nc" addr add "$net.0.2/24" dev "$ifp-c" &&
+		ip -n "$nn" link set "$ifp-n" up && ip -n "$nc" link set "$ifp-c" up &&
+		ip -n "$nc" route add "$net.100.0/24" via "$net.0.1"
+}

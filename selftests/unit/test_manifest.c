@@ -391,6 +391,29 @@ TEST(wrong_types)
 		  "\"soon\"",
 		  6 },
 		{ "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+		  "spec:\n  rules:\n  - sessionPersistence: {sessionName: \"a b\"}\n",
+		  "spec.rules[0].sessionPersistence.sessionName: expected a cookie or header name "
+		  "(a "
+		  "token of at most 128 characters), got \"a b\"",
+		  6 },
+		{ "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+		  "spec:\n  rules:\n  - sessionPersistence: {cookieConfig: {lifetimeType: "
+		  "Permanent}}\n",
+		  "spec.rules[0].sessionPersistence.cookieConfig: a Permanent cookie needs an "
+		  "absoluteTimeout",
+		  6 },
+		{ "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+		  "spec:\n  rules:\n  - sessionPersistence: {type: Header, absoluteTimeout: 1h, "
+		  "cookieConfig: {lifetimeType: Permanent}}\n",
+		  "spec.rules[0].sessionPersistence.cookieConfig: a Permanent lifetime needs type "
+		  "Cookie",
+		  6 },
+		{ "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+		  "spec:\n  rules:\n  - sessionPersistence: {type: IP}\n",
+		  "spec.rules[0].sessionPersistence.type: expected one of Cookie, Header, got "
+		  "\"IP\"",
+		  6 },
+		{ "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
 		  "spec:\n  rules:\n  - filters: [{type: CORS}]\n",
 		  "spec.rules[0].filters[0].cors: required for this filter type", 6 },
 		{ "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
@@ -596,6 +619,8 @@ TEST(route_details)
 		"[GET], allowHeaders: [x-h], exposeHeaders: [x-e, x-f], allowCredentials: true}}\n"
 		"    timeouts: {request: 1m30s, backendRequest: 500ms}\n"
 		"    retry: {codes: [500, 503, 429], attempts: 3, backoff: 1s100ms}\n"
+		"    sessionPersistence: {sessionName: sid, absoluteTimeout: 2h, idleTimeout: 30m, "
+		"cookieConfig: {lifetimeType: Permanent}}\n"
 		"    backendRefs:\n"
 		"    - {name: a, port: 8080, weight: 0, namespace: other, filters: [{type: "
 		"ResponseHeaderModifier, responseHeaderModifier: {remove: [server]}}]}\n"
@@ -673,6 +698,12 @@ TEST(route_details)
 	if (ASSERT_EQ(r->retry.n_codes, 3, "codes"))
 		ASSERT_EQ(r->retry.codes[2], 429, "code");
 	ASSERT_FALSE(hr->rules[1].retry.set, "no retry block");
+	ASSERT_EQ(r->session.type, XGW_SESSION_COOKIE, "session type defaults to Cookie");
+	ASSERT_STREQ(r->session.name, "sid", "sessionName");
+	ASSERT_EQ(r->session.absolute_ms, 7200000, "absoluteTimeout");
+	ASSERT_EQ(r->session.idle_ms, 1800000, "idleTimeout");
+	ASSERT_TRUE(r->session.permanent, "Permanent");
+	ASSERT_EQ(hr->rules[1].session.type, XGW_SESSION_NONE, "no sessionPersistence");
 	if (ASSERT_EQ(r->n_matches, 3, "matches")) {
 		ASSERT_EQ(r->matches[0].path_type, XGW_MATCH_PATH_EXACT, "Exact");
 		ASSERT_STREQ(r->matches[0].path, "/api", "path");

@@ -485,6 +485,64 @@ out:
 	done(&f);
 }
 
+TEST(session_persistence_and_least_request)
+{
+	const struct xgw_snap_rule *ru;
+	struct fixture f;
+
+	if (!run(&f,
+		 CLASS GATEWAY("eg", HTTP_ALL("http", 80)) SERVICE(
+			 "svc") "apiVersion: v1\nkind: Service\nmetadata: {name: lr, namespace: "
+				"default, "
+				"annotations: {xgw.io/load-balancer: least-request}}\n"
+				"spec: {ports: [{port: 80}]}\n---\n"
+				"apiVersion: v1\nkind: Service\nmetadata: {name: odd, namespace: "
+				"default, "
+				"annotations: {xgw.io/load-balancer: random}}\n"
+				"spec: {ports: [{port: 80}]}\n---\n" ROUTE(
+					"s", "default",
+					"  parentRefs: [{name: eg}]\n  rules:\n"
+					"  - matches: [{path: {type: PathPrefix, value: /shop}}]\n"
+					"    sessionPersistence: {absoluteTimeout: 1h, "
+					"idleTimeout: 1500ms,\n"
+					"      cookieConfig: {lifetimeType: Permanent}}\n"
+					"    backendRefs: [{name: svc, port: 80}, {name: lr, port: "
+					"80}]\n"
+					"  - matches: [{path: {type: Exact, value: /a}}, {path: "
+					"{value: /b}}]\n"
+					"    sessionPersistence: {type: Header, sessionName: "
+					"X-Sess}\n"
+					"    backendRefs: [{name: odd, port: 80}]\n"),
+		 NULL, 0))
+		goto out;
+	if (!ASSERT_EQ(f.snap.n_rules, 2, "rules"))
+		goto out;
+	ru = &f.snap.rules[0];
+	ASSERT_EQ(ru->sp_type, XGW_SP_COOKIE, "cookie by default");
+	ASSERT_EQ(ru->sp_flags, XGW_SP_PERMANENT, "permanent");
+	ASSERT_STREQ(str(&f, ru->sp_name), XGW_SESSION_NAME_DEFAULT, "default name");
+	ASSERT_STREQ(str(&f, ru->sp_path), "/shop", "the PathPrefix is the cookie Path");
+	ASSERT_EQ(ru->sp_absolute_s, 3600, "absolute");
+	ASSERT_EQ(ru->sp_idle_s, 2, "idle rounded up to whole seconds");
+	ASSERT_EQ(f.snap.clusters[f.snap.backends[ru->backend_first].cluster].lb,
+		  XGW_LB_ROUND_ROBIN, "round robin by default");
+	ASSERT_EQ(f.snap.clusters[f.snap.backends[ru->backend_first + 1].cluster].lb,
+		  XGW_LB_LEAST_REQUEST, "annotated least-request");
+	ru = &f.snap.rules[1];
+	ASSERT_EQ(ru->sp_type, XGW_SP_HEADER, "header");
+	ASSERT_STREQ(str(&f, ru->sp_name), "X-Sess", "name");
+	ASSERT_STREQ(str(&f, ru->sp_path), "/", "several matches: Path /");
+	ASSERT_EQ(ru->sp_absolute_s + ru->sp_idle_s, 0, "no limits");
+	ASSERT_EQ(f.snap.clusters[f.snap.backends[ru->backend_first].cluster].lb,
+		  XGW_LB_ROUND_ROBIN, "an unknown value falls back to round robin");
+	if (ASSERT_EQ(f.res.n_problems, 1, "the unknown value is reported"))
+		ASSERT_TRUE(strstr(f.res.problems[0], "Service default/odd: annotation "
+						      "xgw.io/load-balancer: \"random\"") != NULL,
+			    "names the Service, the annotation and the value");
+out:
+	done(&f);
+}
+
 TEST(matches_filters_and_timeouts)
 {
 	struct fixture f;

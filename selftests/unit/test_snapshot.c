@@ -25,6 +25,7 @@ static int build(void **buf, size_t *len)
 	xgw_ip_parse("10.23.1.10", &fam, ep);
 	c0 = xgw_snapb_cluster(b, "default/backend-1:80");
 	xgw_snapb_cluster_proto(b, XGW_CPROTO_H2C);
+	xgw_snapb_cluster_lb(b, XGW_LB_LEAST_REQUEST);
 	xgw_snapb_endpoint(b, 4, ep, 8080);
 	xgw_snapb_cluster(b, "default/empty:80");
 	r0 = xgw_snapb_rule(b, "default/backend", 0, 0, 0);
@@ -33,6 +34,7 @@ static int build(void **buf, size_t *len)
 	static const uint16_t codes[] = { 503, 400, 599 };
 
 	xgw_snapb_rule_retry(b, 2, 100, codes, 3);
+	xgw_snapb_rule_session(b, XGW_SP_COOKIE, XGW_SP_PERMANENT, "sid", "/app", 3600, 60);
 	struct xgw_snap_filter f = { .type = XGW_FILTER_REQUEST_HEADER };
 
 	xgw_snapb_filter(b, &f, NULL, NULL, NULL);
@@ -104,6 +106,18 @@ TEST(round_trip)
 	ASSERT_EQ(s.vhosts[1].flags, XGW_VHOST_TLS_TERMINATE, "vhost 1 terminates");
 	ASSERT_EQ(s.clusters[0].proto, XGW_CPROTO_H2C, "cluster 0 speaks h2c");
 	ASSERT_EQ(s.clusters[1].proto, XGW_CPROTO_HTTP1, "cluster 1 speaks HTTP/1.1");
+	/* format 6: session persistence, least request */
+	ASSERT_EQ(s.clusters[0].lb, XGW_LB_LEAST_REQUEST, "cluster 0 least request");
+	ASSERT_EQ(s.clusters[1].lb, XGW_LB_ROUND_ROBIN, "cluster 1 round robin");
+	ASSERT_EQ(s.rules[0].sp_type, XGW_SP_NONE, "rule 0 no session");
+	ASSERT_EQ(s.rules[1].sp_type, XGW_SP_COOKIE, "rule 1 cookie session");
+	ASSERT_EQ(s.rules[1].sp_flags, XGW_SP_PERMANENT, "permanent");
+	ASSERT_EQ(s.rules[1].sp_absolute_s, 3600, "absolute");
+	ASSERT_EQ(s.rules[1].sp_idle_s, 60, "idle");
+	ASSERT_MEMSTR(xgw_snap_str_ptr(&s, s.rules[1].sp_name), s.rules[1].sp_name.len, "sid",
+		      "session name");
+	ASSERT_MEMSTR(xgw_snap_str_ptr(&s, s.rules[1].sp_path), s.rules[1].sp_path.len, "/app",
+		      "cookie path");
 	/* format 2: method, header/query conditions, filters on rules and backends */
 	ASSERT_MEMSTR(xgw_snap_str_ptr(&s, s.matches[0].method), s.matches[0].method.len, "GET",
 		      "method");
@@ -255,6 +269,12 @@ TEST(rejects_corruption)
 				     ((struct xgw_snap_hdr *)copy)->sect[XGW_SECT_CLUSTER].off))
 		->proto = XGW_CPROTO_H2C + 1;
 	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "unknown cluster protocol");
+	memcpy(copy, buf, len);
+	r[1].sp_type = XGW_SP_HEADER + 1;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "unknown session type");
+	memcpy(copy, buf, len);
+	r[1].sp_name.len = 0;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "session without a name");
 	free(copy);
 	free(buf);
 }
@@ -344,6 +364,16 @@ TEST(builder_requires_parents)
 	xgw_snapb__free(b);
 	b = xgw_snapb__new(1);
 	ASSERT_EQ(xgw_snapb_cluster_proto(b, XGW_CPROTO_H2C), -EINVAL, "protocol without cluster");
+	xgw_snapb__free(b);
+	b = xgw_snapb__new(1);
+	xgw_snapb_rule(b, "r", 0, 0, 0);
+	ASSERT_EQ(xgw_snapb_rule_session(b, XGW_SP_HEADER, XGW_SP_PERMANENT, "x", NULL, 10, 0),
+		  -EINVAL, "a permanent header session");
+	xgw_snapb__free(b);
+	b = xgw_snapb__new(1);
+	xgw_snapb_rule(b, "r", 0, 0, 0);
+	ASSERT_EQ(xgw_snapb_rule_session(b, XGW_SP_COOKIE, XGW_SP_PERMANENT, "x", NULL, 0, 0),
+		  -EINVAL, "a permanent cookie without lifetime");
 	xgw_snapb__free(b);
 	b = xgw_snapb__new(1);
 	ASSERT_EQ(xgw_snapb_endpoint(b, 4, a, 1), -EINVAL, "endpoint without cluster");
