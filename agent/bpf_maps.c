@@ -555,6 +555,8 @@ int xgw_bpf_sync_listeners(struct xgw_bpf *b, const struct xgw_bpf_listener *ls,
 			v.ring = b->ring;
 			v.prev_ring = b->prev_ring;
 		}
+		if (ls[i].draining)
+			v.flags |= XGW_LISTENER_F_DRAINING;
 
 		ip_key(&k.ip, ls[i].family, ls[i].addr);
 		k.port = htons(ls[i].port);

@@ -34,7 +34,8 @@
 #include "xgw/log.h"
 #include "xgw/netaddr.h"
 
-#define DEBOUNCE_MS 15	 /* coalesce the several events of one editor save */
+#define DEBOUNCE_MS 15 /* coalesce the several events of one editor save */
+#define LISTENER_DRAIN_DEFAULT_S 30
 #define ACK_WAIT_MS 1000 /* how long BPF waits for every worker to ack a snapshot */
 #define MAX_POOLS 16
 #define MAX_IFACES 16
@@ -57,6 +58,7 @@ struct opts {
 	bool keep_bpf;
 	const char *node_name;	/* multi-node: this node's XgwNode */
 	struct xgw_bpf_opts l4; /* the L4 tier's load-time knobs */
+	uint32_t drain_ms;	/* how long a removed listener passes established flows */
 };
 
 /* A generation's warning lines, sorted, so that only changes are logged. */
@@ -93,6 +95,11 @@ struct agent {
 	struct xgw_bpf_listener *synced; /* the listener set BPF and the routes hold */
 	size_t n_synced;
 	bool synced_valid;
+	/* Removed listeners still draining in BPF (their entries in synced), until when. */
+	struct xgw_bpf_listener *draining;
+	uint64_t *drain_until;
+	size_t n_draining;
+	uint64_t drain_due_ms; /* != 0: the first drain to end */
 	int epfd, sigfd, infd;
 };
 
@@ -137,6 +144,8 @@ static void usage(FILE *out)
 		"  --udp-3tuple           hash UDP flows without the client port\n"
 		"  --icmp MODE            pass (default) or answer echo requests to Gateway\n"
 		"                         addresses in XDP\n"
+		"  --listener-drain S     a removed listener passes its established connections\n"
+		"                         for S seconds, refusing new ones (default 30; 0: off)\n"
 		"  --syn-rate N           answer SYNs with SYN cookies in XDP above N per second,\n"
 		"                         listener and CPU (default 0: off; the stack must accept\n"
 		"                         cookies: net.ipv4.tcp_syncookies=2)\n"
@@ -179,7 +188,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		O_MTU,
 		O_UDP3,
 		O_ICMP,
-		O_SYNRATE
+		O_SYNRATE,
+		O_DRAIN
 	};
 	static const struct option lo[] = {
 		{ "config-dir", required_argument, NULL, 'c' },
@@ -204,6 +214,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "udp-3tuple", no_argument, NULL, O_UDP3 },
 		{ "icmp", required_argument, NULL, O_ICMP },
 		{ "syn-rate", required_argument, NULL, O_SYNRATE },
+		{ "listener-drain", required_argument, NULL, O_DRAIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -211,6 +222,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	int c;
 
 	o->manage_routes = true;
+	o->drain_ms = LISTENER_DRAIN_DEFAULT_S * 1000;
 	o->status_file = "/run/xgw/status.json";
 	o->workers_file = "/run/xgw/workers.json";
 	o->log_level = "info";
@@ -341,6 +353,18 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_UDP3:
 			o->l4.udp_3tuple = true;
 			break;
+		case O_DRAIN: {
+			uint32_t sec;
+
+			if (parse_u32(optarg, 0, 86400, &sec)) {
+				fprintf(stderr,
+					"xgw-agent: --listener-drain %s: seconds, 0..86400\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->drain_ms = sec * 1000;
+			break;
+		}
 		case O_ICMP:
 			if (!strcmp(optarg, "pass"))
 				o->l4.icmp = XGW_ICMP_PASS;
@@ -619,33 +643,23 @@ static void log_result(struct agent *a, const struct xgw_reconcile_result *res)
 	warnings_commit(&a->warned, &w);
 }
 
-static int sync_routes(const struct xgw_reconcile_result *res)
+static int sync_routes(const struct xgw_bpf_listener *ls, size_t n_ls)
 {
-	struct xgw_addr_ref *v = calloc(res->n_gateways + 1, sizeof(*v));
+	struct xgw_addr_ref *v = calloc(n_ls + 1, sizeof(*v));
 	size_t n = 0;
 	int err;
 
 	if (!v)
 		return -ENOMEM;
-	for (size_t i = 0; i < res->n_listeners; i++) {
+	for (size_t i = 0; i < n_ls; i++) {
 		bool dup = false;
 
 		for (size_t k = 0; k < n && !dup; k++)
-			dup = v[k].family == res->listeners[i].family &&
-			      !memcmp(v[k].addr, res->listeners[i].addr, 16);
+			dup = v[k].family == ls[i].family && !memcmp(v[k].addr, ls[i].addr, 16);
 		if (dup)
 			continue;
-		if (n == res->n_gateways) {
-			struct xgw_addr_ref *p = realloc(v, (n + 1) * 2 * sizeof(*v));
-
-			if (!p) {
-				free(v);
-				return -ENOMEM;
-			}
-			v = p;
-		}
-		v[n].family = res->listeners[i].family;
-		memcpy(v[n].addr, res->listeners[i].addr, 16);
+		v[n].family = ls[i].family;
+		memcpy(v[n].addr, ls[i].addr, 16);
 		n++;
 	}
 	err = xgw_routes_sync(v, n);
@@ -780,39 +794,134 @@ err:
 	xgw_store__free(st);
 }
 
-/*
- * BPF listeners and local routes for the current result. Most changes (routes,
- * endpoints) leave the listener set as it was: then there is nothing to write.
- */
-static int sync_listeners(struct agent *a)
+static bool same_listener(const struct xgw_bpf_listener *x, const struct xgw_bpf_listener *y)
 {
-	const struct xgw_reconcile_result *r = &a->res;
-	size_t bytes = r->n_listeners * sizeof(*r->listeners);
-	void *copy;
+	return x->family == y->family && x->port == y->port && x->proto == y->proto &&
+	       !memcmp(x->addr, y->addr, 16);
+}
+
+static bool has_listener(const struct xgw_bpf_listener *v, size_t n,
+			 const struct xgw_bpf_listener *l)
+{
+	for (size_t i = 0; i < n; i++)
+		if (same_listener(&v[i], l))
+			return true;
+	return false;
+}
+
+/*
+ * The draining set once <live> is what serves at <now>: listeners the last
+ * sync served that <live> lacks start draining, those <live> has again stop,
+ * expired ones end. Returns 0 or -ENOMEM (the set is then unchanged).
+ */
+static int update_draining(struct agent *a, const struct xgw_bpf_listener *live, size_t n,
+			   uint64_t now)
+{
+	size_t cap = a->n_draining + a->n_synced, k = 0;
+	struct xgw_bpf_listener *d = calloc(cap + 1, sizeof(*d));
+	uint64_t *until = calloc(cap + 1, sizeof(*until));
+
+	if (!d || !until) {
+		free(d);
+		free(until);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < a->n_draining; i++) {
+		if (a->drain_until[i] <= now || has_listener(live, n, &a->draining[i]))
+			continue;
+		d[k] = a->draining[i];
+		until[k++] = a->drain_until[i];
+	}
+	for (size_t i = 0; a->o.drain_ms && i < a->n_synced; i++) {
+		const struct xgw_bpf_listener *l = &a->synced[i];
+
+		if (l->draining || has_listener(live, n, l) || has_listener(d, k, l))
+			continue;
+		d[k] = *l;
+		d[k].draining = 1;
+		until[k++] = now + a->o.drain_ms;
+	}
+	free(a->draining);
+	free(a->drain_until);
+	a->draining = d;
+	a->drain_until = until;
+	a->n_draining = k;
+	a->drain_due_ms = 0;
+	for (size_t i = 0; i < k; i++)
+		if (!a->drain_due_ms || until[i] < a->drain_due_ms)
+			a->drain_due_ms = until[i];
+	return 0;
+}
+
+/*
+ * BPF listeners and local routes for the listener set <live> plus the removed
+ * listeners still draining, whose established connections keep flowing (new
+ * ones are refused in XDP) and whose addresses keep their local routes. Most
+ * changes (routes, endpoints) leave the set as it was: then nothing is written.
+ */
+static int program_listeners(struct agent *a, const struct xgw_bpf_listener *live, size_t n)
+{
+	struct xgw_bpf_listener *all;
+	size_t total;
 	int err;
 
-	if (a->synced_valid && a->n_synced == r->n_listeners &&
-	    (!bytes || !memcmp(a->synced, r->listeners, bytes)))
+	if (update_draining(a, live, n, now_ms()))
+		return -ENOMEM;
+	total = n + a->n_draining;
+	all = calloc(total + 1, sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	if (n)
+		memcpy(all, live, n * sizeof(*all));
+	if (a->n_draining)
+		memcpy(all + n, a->draining, a->n_draining * sizeof(*all));
+	if (a->synced_valid && a->n_synced == total &&
+	    (!total || !memcmp(a->synced, all, total * sizeof(*all)))) {
+		free(all);
 		return 0;
-	err = xgw_bpf_sync_listeners(a->bpf, r->listeners, r->n_listeners);
+	}
+	err = xgw_bpf_sync_listeners(a->bpf, all, total);
 	if (err) {
 		log_err("bpf: syncing listeners: %s", strerror(-err));
 		a->synced_valid = false;
+		free(all);
 		return err;
 	}
-	if (a->o.manage_routes && sync_routes(r)) {
+	if (a->o.manage_routes && sync_routes(all, total)) {
 		log_err("routes: local routes for Gateway addresses are incomplete");
 		a->synced_valid = false;
+		free(all);
 		return 0;
 	}
-	copy = malloc(bytes + 1);
-	a->synced_valid = copy != NULL;
-	if (copy)
-		memcpy(copy, r->listeners, bytes);
 	free(a->synced);
-	a->synced = copy;
-	a->n_synced = r->n_listeners;
+	a->synced = all;
+	a->n_synced = total;
+	a->synced_valid = true;
 	return 0;
+}
+
+/* BPF listeners and local routes for the current result. */
+static int sync_listeners(struct agent *a)
+{
+	return program_listeners(a, a->res.listeners, a->res.n_listeners);
+}
+
+/* A drain ended: the listeners that serve stay as they are, the drained go. */
+static void drain_expired(struct agent *a)
+{
+	struct xgw_bpf_listener *live = calloc(a->n_synced + 1, sizeof(*live));
+	size_t n = 0;
+
+	a->drain_due_ms = 0;
+	if (!live) {
+		a->drain_due_ms = now_ms() + 1000; /* try again */
+		return;
+	}
+	for (size_t i = 0; i < a->n_synced; i++)
+		if (!a->synced[i].draining)
+			live[n++] = a->synced[i];
+	program_listeners(a, live, n);
+	free(live);
 }
 
 /* Phase two of apply(): BPF listeners and local routes for generation gen. */
@@ -991,6 +1100,8 @@ static int run(struct agent *a)
 		}
 		if (a->dataplane_due_ms && a->dataplane_due_ms <= now)
 			dataplane_due(a);
+		if (a->drain_due_ms && a->drain_due_ms <= now)
+			drain_expired(a);
 		if (stats_at <= now) {
 			/* What the workers said last time, then ask again. */
 			int err = xgw_workers_stats_write(a->ws, a->o.workers_file);
@@ -1005,6 +1116,7 @@ static int run(struct agent *a)
 		watch_workers(a, watched);
 		timeout = min_timeout(timeout, until(reload_at, now));
 		timeout = min_timeout(timeout, until(a->dataplane_due_ms, now));
+		timeout = min_timeout(timeout, until(a->drain_due_ms, now));
 		timeout = min_timeout(timeout, until(stats_at, now));
 		n = epoll_wait(a->epfd, evs, 32, timeout);
 		if (n < 0 && errno != EINTR)
@@ -1148,6 +1260,8 @@ out:
 	xgw_status_writer__stop(a.sw);
 	warnings_free(&a.warned);
 	free(a.synced);
+	free(a.draining);
+	free(a.drain_until);
 	if (a.bpf && !a.o.keep_bpf && a.o.manage_routes)
 		xgw_routes_sync(NULL, 0);
 	xgw_bpf__close(a.bpf, !a.o.keep_bpf);

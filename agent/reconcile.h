@@ -106,9 +106,10 @@ struct xgw_route_status {
 struct xgw_bpf_listener {
 	uint8_t family;
 	uint8_t addr[16];
-	uint16_t port; /* host order */
-	uint8_t proto; /* IPPROTO_TCP / IPPROTO_UDP */
-	uint32_t id;   /* the snapshot listener index */
+	uint16_t port;	  /* host order */
+	uint8_t proto;	  /* IPPROTO_TCP / IPPROTO_UDP */
+	uint8_t draining; /* removed: XGW_LISTENER_F_DRAINING (the agent's, not the reconciler's) */
+	uint32_t id;	  /* the snapshot listener index */
 };
 
 struct xgw_reconcile_result {

@@ -36,6 +36,7 @@ static __always_inline int count_verdict(__u32 stat)
 		*cnt += 1;
 	switch (stat) {
 	case XGW_STAT_DROP_NO_LISTENER:
+	case XGW_STAT_DROP_DRAINING:
 	case XGW_STAT_DROP_MALFORMED:
 	case XGW_STAT_DROP_TOO_BIG:
 	case XGW_STAT_DROP_ENCAP:
@@ -185,7 +186,12 @@ static __always_inline __u32 listener_hit(struct xdp_md *ctx, struct xgw_pkt *pk
 					  const struct xgw_listener_val *lv,
 					  const struct xgw_l3 *l3, const struct xgw_l4 *l4)
 {
-	count_listener(ctx, lv->id, l4->syn);
+	if (lv->flags & XGW_LISTENER_F_DRAINING) {
+		if (l4->syn)
+			return XGW_STAT_DROP_DRAINING;
+	} else {
+		count_listener(ctx, lv->id, l4->syn);
+	}
 	/* Single-node listeners carry no ring: nothing more to read. */
 	if (!(lv->flags & XGW_LISTENER_F_RING))
 		return pk->decapped ? XGW_STAT_PASS_DECAP : XGW_STAT_PASS_LISTENER;

@@ -40,6 +40,7 @@ static const char *const stat_names[XGW_STAT__MAX] = {
 	[XGW_STAT_TX_ICMP_ECHO] = "tx_icmp_echo",
 	[XGW_STAT_TX_SYNCOOKIE] = "tx_syncookie",
 	[XGW_STAT_TX_ICMP_TOO_BIG] = "tx_icmp_too_big",
+	[XGW_STAT_DROP_DRAINING] = "drop_draining",
 };
 
 static void usage(FILE *out)

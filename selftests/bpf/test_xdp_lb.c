@@ -259,6 +259,66 @@ out:
 	xdp_lb__destroy(f.skel);
 }
 
+/*
+ * A removed listener draining (XGW_LISTENER_F_DRAINING): its established
+ * flows pass, new TCP connections are dropped, and nothing is counted under
+ * its id, which a new listener may have taken (here: ID_TCP80's).
+ */
+static const struct row drain_rows[] = {
+	{ "draining: SYN dropped", { .dport = 8080 }, XDP_DROP, XGW_STAT_DROP_DRAINING },
+	{ "draining: ACK passes, uncounted",
+	  { .dport = 8080, .tcp_flags = 0x10 },
+	  XDP_PASS,
+	  XGW_STAT_PASS_LISTENER },
+	{ "draining: FIN passes",
+	  { .dport = 8080, .tcp_flags = 0x11 },
+	  XDP_PASS,
+	  XGW_STAT_PASS_LISTENER },
+	{ "draining: UDP passes (the worker's sessions end on their own)",
+	  { .proto = IPPROTO_UDP, .dport = 8443 },
+	  XDP_PASS,
+	  XGW_STAT_PASS_LISTENER },
+	{ "draining: v6 SYN dropped",
+	  { .family = 6, .dport = 8080 },
+	  XDP_DROP,
+	  XGW_STAT_DROP_DRAINING },
+	{ "beside it, a live listener still counts",
+	  {},
+	  XDP_PASS,
+	  XGW_STAT_PASS_LISTENER,
+	  ID_TCP80,
+	  true },
+};
+
+static bool add_draining(struct xdp_lb *skel, int af, const char *addr, __u16 port, __u8 proto)
+{
+	struct xgw_listener_key key = { .port = htons(port), .proto = proto };
+	struct xgw_listener_val val = { .id = ID_TCP80, .flags = XGW_LISTENER_F_DRAINING };
+	__u8 a[16] = { 0 };
+
+	if (!ASSERT_EQ(inet_pton(af, addr, a), 1, "inet_pton"))
+		return false;
+	key.ip.family = af == AF_INET ? XGW_FAMILY_IPV4 : XGW_FAMILY_IPV6;
+	memcpy(key.ip.addr, a, af == AF_INET ? 4 : 16);
+	return ASSERT_OK(bpf_map__update_elem(skel->maps.xgw_listeners, &key, sizeof(key), &val,
+					      sizeof(val), BPF_ANY),
+			 "update xgw_listeners");
+}
+
+TEST(xdp_lb_draining_listener)
+{
+	struct fixture f = {};
+
+	if (!setup(&f) || !add_draining(f.skel, AF_INET, GW4, 8080, IPPROTO_TCP) ||
+	    !add_draining(f.skel, AF_INET, GW4, 8443, IPPROTO_UDP) ||
+	    !add_draining(f.skel, AF_INET6, GW6, 8080, IPPROTO_TCP))
+		goto out;
+	for (size_t i = 0; i < sizeof(drain_rows) / sizeof(drain_rows[0]); i++)
+		run_row(&f, &drain_rows[i]);
+out:
+	xdp_lb__destroy(f.skel);
+}
+
 /* An empty xgw_addrs: the program must pass every IP packet as foreign. */
 TEST(xdp_lb_no_addrs_passes_all)
 {

@@ -141,10 +141,12 @@ else
 fi
 
 # Least request: a request in flight on one pod sends the next ones to the other.
-cx curl -s --max-time 10 -H "Host: lr.test" "http://$GW/app/slow?delay=3s" -o "$TMP/slow.json" &
+cx curl -s --max-time 15 -H "Host: lr.test" "http://$GW/app/slow?delay=6s" -o "$TMP/slow.json" &
 SLOW=$!
 PIDS+=($SLOW)
-sleep 0.5
+# In flight once the worker holds a connection to one of the two pods (none before).
+inflight() { ip netns exec "$NS_N" ss -Htn state established '( dst 10.26.1.20:8080 or dst 10.26.1.21:8080 )' | grep -q .; }
+wait_for 50 inflight
 quick=$(for _ in $(seq 10); do get lr.test; done | sort | uniq -c | tr -s ' ' | tr '\n' ' ')
 wait "$SLOW"
 busy=$(pod_of <"$TMP/slow.json")

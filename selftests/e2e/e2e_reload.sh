@@ -144,8 +144,7 @@ wait_for 50 alt_up
 cat >"$TMP/gone.py" <<'EOF'
 import socket, sys, threading, time
 gw, go = sys.argv[1], sys.argv[2]
-def req(s, path):
-    s.sendall(f"GET {path} HTTP/1.1\r\nHost: app.yourdomain.com\r\n\r\n".encode())
+def answer(s):
     data = b""
     while b"\r\n\r\n" not in data:
         d = s.recv(4096)
@@ -158,23 +157,47 @@ def req(s, path):
         body += s.recv(n - len(body))
     close = b"connection: close" in head.lower()
     return head.split(b" ")[1].decode() + ("+close" if close else "")
+def req(s, path):
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: app.yourdomain.com\r\n\r\n".encode())
+    return answer(s)
+def upload(s):
+    # The head now, the body in pieces after the listener is gone: the
+    # client's packets must still reach the worker while it drains.
+    s.sendall(b"POST /up HTTP/1.1\r\nHost: app.yourdomain.com\r\nContent-Length: 200000\r\n\r\n")
+    time.sleep(0.6)
+    for _ in range(20):
+        s.sendall(b"x" * 10000)
+        time.sleep(0.05)
+    return answer(s)
 def after(s):
     s.settimeout(6)
     try:
         return "EOF" if not s.recv(1) else "data"
     except socket.timeout:
         return "open"
+def fresh():
+    try:
+        socket.create_connection((gw, 8080), timeout=1.5).close()
+        return "connected"
+    except socket.timeout:
+        return "refused"
+    except OSError as e:
+        return "error " + str(e)
 idle = socket.create_connection((gw, 8080), timeout=5)
 busy = socket.create_connection((gw, 8080), timeout=5)
+up = socket.create_connection((gw, 8080), timeout=8)
 first = req(idle, "/") + "," + req(busy, "/")
 res = {}
 t = threading.Thread(target=lambda: res.__setitem__("busy", req(busy, "/?delay=3s")))
+u = threading.Thread(target=lambda: res.__setitem__("up", upload(up)))
 t.start()
+u.start()
 time.sleep(0.3)
 open(go, "w").close()  # the test removes the listener now
 res["idle"] = after(idle)
 t.join()
-print(first, res["idle"], res["busy"], after(busy))
+u.join()
+print(first, res["idle"], res["busy"], after(busy), res["up"], fresh())
 EOF
 cx python3 "$TMP/gone.py" 10.24.100.1 "$TMP/gone.go" >"$TMP/gone.out" 2>&1 &
 GONE=$!
@@ -182,10 +205,12 @@ PIDS+=($GONE)
 wait_for 50 test -e "$TMP/gone.go"
 listener 0
 wait "$GONE" 2>/dev/null
-if [ "$(cat "$TMP/gone.out")" = "200,200 EOF 200+close EOF" ]; then
-	ok "listener removed: idle connection closed, in-flight request answered then closed"
+drained=$("$BUILD/tools/xgwctl" maps --pin-dir "$PIN" 2>/dev/null | awk '$1 == "drop_draining" {print $2}')
+if [ "$(cat "$TMP/gone.out")" = "200,200 EOF 200+close EOF 200+close refused" ] &&
+	[ "${drained:-0}" -gt 0 ]; then
+	ok "listener removed: idle connection closed, in-flight request answered, upload finished; new connections dropped in XDP while it drains ($drained SYNs)"
 else
-	not_ok "listener removed: idle connection closed, in-flight request answered then closed" \
-		"got: $(cat "$TMP/gone.out")"
+	not_ok "listener removed: idle closed, in-flight answered, upload finished, new refused" \
+		"got: $(cat "$TMP/gone.out"), drop_draining ${drained:-none}"
 fi
 exit $((failed > 0))

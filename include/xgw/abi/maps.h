@@ -121,6 +121,13 @@ _Static_assert(sizeof(struct xgw_listener_val) == 16, "xgw_listener_val is 16 by
 enum xgw_listener_flags {
 	XGW_LISTENER_F_NONE = 0,
 	XGW_LISTENER_F_RING = 1 << 0, /* ring/prev_ring are valid (multi-node mode) */
+	/*
+	 * Removed from the configuration, draining: packets of established
+	 * flows still pass (the workers finish their requests), new TCP
+	 * connections (SYN without ACK) are dropped as if it were gone. Not
+	 * counted in xgw_lstats: its id may be a new listener's already.
+	 */
+	XGW_LISTENER_F_DRAINING = 1 << 1,
 };
 
 /* xgw_lstats: per-CPU array indexed by listener id. */
@@ -154,7 +161,8 @@ enum xgw_stat {
 	XGW_STAT_TX_ICMP_ECHO = 14,    /* ICMP echo to a Gateway address answered in XDP */
 	XGW_STAT_TX_SYNCOOKIE = 15,    /* SYN above the listener's rate: SYN-ACK with a cookie */
 	XGW_STAT_TX_ICMP_TOO_BIG = 16, /* too big once encapsulated: ICMP(v6) "too big" sent back */
-	XGW_STAT__MAX = 17,
+	XGW_STAT_DROP_DRAINING = 17,   /* a new TCP connection to a listener being removed */
+	XGW_STAT__MAX = 18,
 };
 
 /*
