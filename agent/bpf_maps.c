@@ -440,9 +440,21 @@ int xgw_bpf_set_worker_sock(struct xgw_bpf *b, unsigned idx, int fd)
 	return 0;
 }
 
-int xgw_bpf_set_workers(struct xgw_bpf *b, unsigned tcp_workers)
+int xgw_bpf_set_worker_udp_sock(struct xgw_bpf *b, unsigned idx, int fd)
 {
-	struct xgw_config cfg = { .tcp_workers = tcp_workers };
+	__u32 key = XGW_SOCK_UDP_BASE + idx;
+	__u64 val = (__u64)fd;
+
+	if (idx >= XGW_MAX_WORKERS)
+		return -E2BIG;
+	if (bpf_map_update_elem(b->fd_workers, &key, &val, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int xgw_bpf_set_workers(struct xgw_bpf *b, unsigned tcp_workers, unsigned udp_workers)
+{
+	struct xgw_config cfg = { .tcp_workers = tcp_workers, .udp_workers = udp_workers };
 	__u32 key = 0;
 
 	if (bpf_map_update_elem(b->fd_config, &key, &cfg, BPF_ANY))

@@ -54,8 +54,10 @@ void xgw_bpf__close(struct xgw_bpf *b, bool unpin);
 
 /* Put listening socket <fd> of worker <idx> into the SOCKMAP. */
 int xgw_bpf_set_worker_sock(struct xgw_bpf *b, unsigned idx, int fd);
-/* Tell sk_lookup how many TCP worker sockets there are. */
-int xgw_bpf_set_workers(struct xgw_bpf *b, unsigned tcp_workers);
+/* Put UDP socket <fd> of worker <idx> into the SOCKMAP (XGW_SOCK_UDP_BASE + idx). */
+int xgw_bpf_set_worker_udp_sock(struct xgw_bpf *b, unsigned idx, int fd);
+/* Tell sk_lookup how many TCP and UDP worker sockets there are. */
+int xgw_bpf_set_workers(struct xgw_bpf *b, unsigned tcp_workers, unsigned udp_workers);
 
 /*
  * Make xgw_listeners and xgw_addrs equal to <ls>: new listeners before their

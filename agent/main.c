@@ -54,6 +54,7 @@ struct opts {
 	const char *workers_file; /* the workers' counters, every STATS_EVERY_MS */
 	const char *netns;
 	const char *log_level;
+	uint32_t udp_idle_ms, udp_max_sessions; /* for the workers; 0: theirs */
 	bool manage_routes;
 	bool keep_bpf;
 	const char *node_name;	/* multi-node: this node's XgwNode */
@@ -149,6 +150,9 @@ static void usage(FILE *out)
 		"  --syn-rate N           answer SYNs with SYN cookies in XDP above N per second,\n"
 		"                         listener and CPU (default 0: off; the stack must accept\n"
 		"                         cookies: net.ipv4.tcp_syncookies=2)\n"
+		"  --udp-idle-timeout-ms MS  a UDP session of the workers ends after MS without\n"
+		"                         datagrams (default 60000)\n"
+		"  --udp-max-sessions N   UDP sessions per worker (default 16384)\n"
 		"  --log-level LEVEL      error, warn, info (default) or debug\n",
 		"/sys/fs/bpf/xgw");
 }
@@ -189,7 +193,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		O_UDP3,
 		O_ICMP,
 		O_SYNRATE,
-		O_DRAIN
+		O_DRAIN,
+		O_UDP_IDLE,
+		O_UDP_MAX
 	};
 	static const struct option lo[] = {
 		{ "config-dir", required_argument, NULL, 'c' },
@@ -215,6 +221,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "icmp", required_argument, NULL, O_ICMP },
 		{ "syn-rate", required_argument, NULL, O_SYNRATE },
 		{ "listener-drain", required_argument, NULL, O_DRAIN },
+		{ "udp-idle-timeout-ms", required_argument, NULL, O_UDP_IDLE },
+		{ "udp-max-sessions", required_argument, NULL, O_UDP_MAX },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -308,6 +316,23 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_NODE:
 			o->node_name = optarg;
+			break;
+		case O_UDP_IDLE:
+			if (parse_u32(optarg, 1, 24u * 3600 * 1000, &o->udp_idle_ms)) {
+				fprintf(stderr,
+					"xgw-agent: --udp-idle-timeout-ms %s: expected "
+					"1..86400000\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_UDP_MAX:
+			if (parse_u32(optarg, 1, 1u << 20, &o->udp_max_sessions)) {
+				fprintf(stderr,
+					"xgw-agent: --udp-max-sessions %s: expected 1..1048576\n",
+					optarg);
+				return -EINVAL;
+			}
 			break;
 		case O_RING:
 			if (parse_u32(optarg, 3, 1u << 24, &o->l4.ring_size) ||
@@ -634,8 +659,9 @@ static void log_result(struct agent *a, const struct xgw_reconcile_result *res)
 						   : strcmp(cd->status, "True");
 
 				if (bad)
-					warn(&w, "HTTPRoute %s/%s parent %s %s/%s: %s=%s %s: %s",
-					     r->ns, r->name, r->parents[p].kind, r->parents[p].ns,
+					warn(&w, "%s %s/%s parent %s %s/%s: %s=%s %s: %s",
+					     r->kind ? r->kind : "HTTPRoute", r->ns, r->name,
+					     r->parents[p].kind, r->parents[p].ns,
 					     r->parents[p].name, cd->type, cd->status, cd->reason,
 					     cd->message);
 			}
@@ -1245,6 +1271,8 @@ int main(int argc, char **argv)
 	wo.n = a.o.workers;
 	wo.bin = a.o.worker_bin;
 	wo.log_level = a.o.log_level;
+	wo.udp_idle_ms = a.o.udp_idle_ms;
+	wo.udp_max_sessions = a.o.udp_max_sessions;
 	wo.bpf = a.bpf;
 	err = xgw_workers__start(&wo, &a.ws);
 	if (err) {

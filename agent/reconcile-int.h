@@ -106,6 +106,19 @@ struct attachment {
 	int n_hosts;
 };
 
+/*
+ * An L4 route (TLSRoute, TCPRoute, UDPRoute) attached to one listener; for a
+ * TLSRoute, with the server names it takes there (intersected with the
+ * listener's hostname).
+ */
+struct l4_attachment {
+	const struct xgw_l4route *route;
+	size_t route_idx; /* in st->l4routes */
+	struct gw_listener *l;
+	const char **hosts; /* "" = any; in the result's arena */
+	size_t n_hosts;
+};
+
 struct ctx {
 	const struct xgw_store *st;
 	const struct xgw_reconcile_opts *opts;
@@ -115,6 +128,9 @@ struct ctx {
 	struct lset *lsets; /* ListenerSets of our Gateways, in precedence order */
 	size_t n_lsets;
 	VEC(struct attachment) att;
+	VEC(struct l4_attachment) l4att;
+	/* per L4 route: its snapshot rule (XGW_SNAP_NONE: not built) */
+	uint32_t *l4_rule_ids;
 	/* per route: rule -> snapshot rule index (XGW_SNAP_NONE: rule not served) */
 	uint32_t **rule_ids;
 	/* Services sorted by namespace/name, each with its EndpointSlices and the
@@ -133,7 +149,7 @@ struct svc_ix {
 	const struct xgw_endpointslice **slices;
 	size_t n_slices;
 	struct svc_cluster {
-		uint32_t port;
+		const struct xgw_service_port *sp; /* the Service port it is made of */
 		uint32_t idx;
 	} * cl;
 	size_t n_cl;
@@ -158,6 +174,11 @@ bool xgw_rec_grant_allows(const struct xgw_store *st, const char *from_kind, con
 bool xgw_rec_class_ours(const struct xgw_store *st, const char *name);
 bool xgw_rec_selector_matches(const struct xgw_store *st, const struct xgw_label_selector *sel,
 			      const char *ns);
+bool xgw_rec_route_allowed(const struct xgw_store *st, const struct gw_listener *gl,
+			   const char *kind, const char *route_ns);
+struct gw *xgw_rec_find_gw(struct ctx *c, const char *ns, const char *name);
+struct lset *xgw_rec_find_lset(struct ctx *c, const char *ns, const char *name);
+bool xgw_rec_lset_in_store(const struct xgw_store *st, const char *ns, const char *name);
 
 /* reconcile_listeners.c, used by do_gateways() */
 int xgw_rec_do_listeners(struct ctx *c, struct gw *g);
@@ -176,6 +197,41 @@ struct svc_ix *xgw_rec_svc_lookup(const struct ctx *c, const char *ns, const cha
 const struct xgw_service_port *xgw_rec_find_svc_port(const struct xgw_service *s, uint32_t port);
 const char *xgw_rec_backend_problem(const struct ctx *c, const struct xgw_httproute *r,
 				    const struct xgw_backend_ref *be, char *msg, size_t msglen);
+const char *xgw_rec_ref_problem(const struct ctx *c, const char *route_kind,
+				const struct xgw_meta *rm, const struct xgw_backend_ref *be,
+				const char *proto, char *msg, size_t msglen);
+const struct xgw_service_port *xgw_rec_find_svc_port_proto(const struct xgw_service *s,
+							   uint32_t port, const char *proto);
+
+/* reconcile_snapshot.c, used by reconcile_l4.c */
+/*
+ * The cluster of backendRef <be> of a <route_kind> (<rm>: its metadata) to a
+ * Service port of protocol <proto> (NULL: any), made on first use, in *<out>;
+ * XGW_SNAP_NONE when the reference does not resolve. Returns 0 or -ENOMEM.
+ */
+int xgw_rec_cluster_for(struct ctx *c, const char *route_kind, const struct xgw_meta *rm,
+			const struct xgw_backend_ref *be, const char *proto, uint32_t *out);
+/* The server names and certificates of the listeners of <grp> that terminate TLS. */
+int xgw_rec_add_snis(struct ctx *c, struct gw_listener **grp, size_t n);
+/* Is <l> the most specific listener of port group <grp> for effective host <h>? */
+bool xgw_rec_best_listener(struct gw_listener **grp, size_t n, struct gw_listener *l,
+			   const char *h);
+/* A BPF listener entry for snapshot listener <id>. Returns 0 or -ENOMEM. */
+int xgw_rec_bpf_listener(struct ctx *c, struct gw *g, int ai, uint16_t port, uint8_t ipproto,
+			 uint32_t id);
+
+/* reconcile_l4.c: TLSRoute, TCPRoute, UDPRoute */
+/* The snapshot listener proto of listener protocol <p>. */
+uint8_t xgw_rec_snap_lproto(enum xgw_listener_proto p);
+/* Does listener <l> end TLS (HTTPS, or TLS with tls.mode Terminate, the default)? */
+bool xgw_rec_terminates_tls(const struct xgw_gw_listener *l);
+/* Attach every L4 route to the listeners it names; its statuses. 0 or -ENOMEM. */
+int xgw_rec_attach_l4(struct ctx *c);
+/* Snapshot rules of the L4 routes that serve a listener. 0 or -ENOMEM. */
+int xgw_rec_build_l4_rules(struct ctx *c);
+/* One snapshot listener for address <ai> of <g>, L4 port group <grp>. 0 or -ENOMEM. */
+int xgw_rec_build_l4_listener(struct ctx *c, struct gw *g, int ai, struct gw_listener **grp,
+			      size_t n);
 
 /*
  * reconcile_snapshot.c: lay out the snapshot (rules, clusters, listeners with

@@ -5,7 +5,8 @@
  * Steps: classify GatewayClasses; validate each Gateway of ours (listeners,
  * conflicts, addresses from spec or pool) and the ListenerSets it allows,
  * whose listeners join its own after them; attach each HTTPRoute to the
- * listeners its parentRefs select and allow, intersecting hostnames; resolve
+ * listeners its parentRefs select and allow, intersecting hostnames, and
+ * each TLSRoute, TCPRoute and UDPRoute likewise (reconcile_l4.c); resolve
  * backendRefs to Service ports and their ready EndpointSlice endpoints; lay
  * out one snapshot listener per (address, port) with its virtual hosts, each
  * holding its matches in Gateway API precedence order.
@@ -488,15 +489,20 @@ bool xgw_rec_selector_matches(const struct xgw_store *st, const struct xgw_label
 	return true;
 }
 
-static bool route_allowed(const struct xgw_store *st, const struct gw_listener *gl,
-			  const char *route_ns)
+/*
+ * May a route of <kind> in <route_ns> attach to listener <gl>? Its kind must
+ * be one the listener supports (status supportedKinds: the protocol's, or
+ * those of allowedRoutes.kinds that the protocol serves), and its namespace
+ * one that allowedRoutes.namespaces lets in.
+ */
+bool xgw_rec_route_allowed(const struct xgw_store *st, const struct gw_listener *gl,
+			   const char *kind, const char *route_ns)
 {
 	const struct xgw_gw_listener *l = gl->spec;
-	bool kind_ok = !l->n_kinds;
+	bool kind_ok = false;
 
-	for (size_t k = 0; k < l->n_kinds; k++)
-		kind_ok |= !strcmp(l->kinds[k].kind, "HTTPRoute") &&
-			   (!l->kinds[k].group || !strcmp(l->kinds[k].group, XGW_GATEWAY_GROUP));
+	for (int k = 0; k < gl->st->n_supported_kinds; k++)
+		kind_ok |= !strcmp(gl->st->supported_kinds[k], kind);
 	if (!kind_ok)
 		return false;
 	switch (l->from) {
@@ -575,7 +581,7 @@ const char *xgw_rec_rule_problem(const struct xgw_http_rule *r, char *buf, size_
 	return NULL;
 }
 
-static struct gw *find_gw(struct ctx *c, const char *ns, const char *name)
+struct gw *xgw_rec_find_gw(struct ctx *c, const char *ns, const char *name)
 {
 	for (size_t i = 0; i < c->n_gws; i++)
 		if (!strcmp(c->gws[i].spec->meta.ns, ns) &&
@@ -584,7 +590,7 @@ static struct gw *find_gw(struct ctx *c, const char *ns, const char *name)
 	return NULL;
 }
 
-static struct lset *find_lset(struct ctx *c, const char *ns, const char *name)
+struct lset *xgw_rec_find_lset(struct ctx *c, const char *ns, const char *name)
 {
 	for (size_t i = 0; i < c->n_lsets; i++)
 		if (!strcmp(c->lsets[i].spec->meta.ns, ns) &&
@@ -593,7 +599,7 @@ static struct lset *find_lset(struct ctx *c, const char *ns, const char *name)
 	return NULL;
 }
 
-static bool lset_in_store(const struct xgw_store *st, const char *ns, const char *name)
+bool xgw_rec_lset_in_store(const struct xgw_store *st, const char *ns, const char *name)
 {
 	for (size_t i = 0; i < st->n_listenersets; i++)
 		if (!strcmp(st->listenersets[i].meta.ns, ns) &&
@@ -691,6 +697,19 @@ const struct xgw_service_port *xgw_rec_find_svc_port(const struct xgw_service *s
 	return NULL;
 }
 
+/* Service port <port> of protocol <proto> ("TCP", "UDP"; NULL: any). */
+const struct xgw_service_port *xgw_rec_find_svc_port_proto(const struct xgw_service *s,
+							   uint32_t port, const char *proto)
+{
+	if (!proto)
+		return xgw_rec_find_svc_port(s, port);
+	for (size_t i = 0; i < s->n_ports; i++)
+		if (s->ports[i].port == port &&
+		    !strcasecmp(s->ports[i].protocol ? s->ports[i].protocol : "TCP", proto))
+			return &s->ports[i];
+	return NULL;
+}
+
 /*
  * Does a ReferenceGrant in <to_ns> let a <from_kind> (of the Gateway API group)
  * in <from_ns> refer to <to_group>/<to_kind> <to_name>?
@@ -718,11 +737,16 @@ bool xgw_rec_grant_allows(const struct xgw_store *st, const char *from_kind, con
 	return false;
 }
 
-/* Check one backendRef; returns NULL when it resolves, else the reason. */
-const char *xgw_rec_backend_problem(const struct ctx *c, const struct xgw_httproute *r,
-				    const struct xgw_backend_ref *be, char *msg, size_t msglen)
+/*
+ * Check one backendRef of a <route_kind> (<rm>: its metadata) whose Service
+ * port must speak <proto> ("TCP", "UDP"; NULL: any); returns NULL when it
+ * resolves, else the reason, with the message in <msg>.
+ */
+const char *xgw_rec_ref_problem(const struct ctx *c, const char *route_kind,
+				const struct xgw_meta *rm, const struct xgw_backend_ref *be,
+				const char *proto, char *msg, size_t msglen)
 {
-	const char *ns = be->ns ? be->ns : r->meta.ns;
+	const char *ns = be->ns ? be->ns : rm->ns;
 	const struct xgw_service *svc;
 
 	if ((be->group && *be->group) || (be->kind && strcmp(be->kind, "Service"))) {
@@ -730,12 +754,12 @@ const char *xgw_rec_backend_problem(const struct ctx *c, const struct xgw_httpro
 			 be->group ? be->group : "", be->kind);
 		return "InvalidKind";
 	}
-	if (strcmp(ns, r->meta.ns) &&
-	    !xgw_rec_grant_allows(c->st, "HTTPRoute", r->meta.ns, "", "Service", ns, be->name)) {
+	if (strcmp(ns, rm->ns) &&
+	    !xgw_rec_grant_allows(c->st, route_kind, rm->ns, "", "Service", ns, be->name)) {
 		snprintf(msg, msglen,
-			 "backendRef %s/%s: no ReferenceGrant in namespace %s allows HTTPRoutes "
+			 "backendRef %s/%s: no ReferenceGrant in namespace %s allows %ss "
 			 "from %s to refer to it",
-			 ns, be->name, ns, r->meta.ns);
+			 ns, be->name, ns, route_kind, rm->ns);
 		return "RefNotPermitted";
 	}
 	svc = find_svc(c, ns, be->name);
@@ -743,12 +767,18 @@ const char *xgw_rec_backend_problem(const struct ctx *c, const struct xgw_httpro
 		snprintf(msg, msglen, "backendRef %s/%s: Service not found", ns, be->name);
 		return "BackendNotFound";
 	}
-	if (!be->port || !xgw_rec_find_svc_port(svc, be->port)) {
-		snprintf(msg, msglen, "backendRef %s/%s: Service has no port %u", ns, be->name,
-			 be->port);
+	if (!be->port || !xgw_rec_find_svc_port_proto(svc, be->port, proto)) {
+		snprintf(msg, msglen, "backendRef %s/%s: Service has no %s%sport %u", ns, be->name,
+			 proto ? proto : "", proto ? " " : "", be->port);
 		return "BackendNotFound";
 	}
 	return NULL;
+}
+
+const char *xgw_rec_backend_problem(const struct ctx *c, const struct xgw_httproute *r,
+				    const struct xgw_backend_ref *be, char *msg, size_t msglen)
+{
+	return xgw_rec_ref_problem(c, "HTTPRoute", &r->meta, be, NULL, msg, msglen);
 }
 
 static bool host_listed(const struct attachment *at, const char *h)
@@ -803,10 +833,10 @@ static int attach_route(struct ctx *c, size_t ri)
 		    (strcmp(pkind, "Gateway") && strcmp(pkind, "ListenerSet")))
 			continue;
 		if (!strcmp(pkind, "ListenerSet")) {
-			ls = find_lset(c, gns, pr->name);
+			ls = xgw_rec_find_lset(c, gns, pr->name);
 			if (!ls) {
 				/* a ListenerSet of another controller's Gateway is not ours to judge */
-				if (!lset_in_store(c->st, gns, pr->name))
+				if (!xgw_rec_lset_in_store(c->st, gns, pr->name))
 					xgw_rec_problem(
 						res,
 						"HTTPRoute %s/%s: parent ListenerSet %s/%s not "
@@ -816,7 +846,7 @@ static int attach_route(struct ctx *c, size_t ri)
 			}
 			g = ls->g;
 		} else {
-			g = find_gw(c, gns, pr->name);
+			g = xgw_rec_find_gw(c, gns, pr->name);
 		}
 		if (!g) {
 			xgw_rec_problem(res, "HTTPRoute %s/%s: parent Gateway %s/%s not found",
@@ -843,7 +873,8 @@ static int attach_route(struct ctx *c, size_t ri)
 			if (pr->port && pr->port != gl->spec->port)
 				continue;
 			matched_section = true;
-			if (!gl->valid || !route_allowed(c->st, gl, r->meta.ns))
+			if (!gl->valid ||
+			    !xgw_rec_route_allowed(c->st, gl, "HTTPRoute", r->meta.ns))
 				continue;
 			allowed = true;
 			if (!r->n_hostnames) {
@@ -910,15 +941,19 @@ int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *o
 	c.b = xgw_snapb__new(opts->generation);
 	if (c.b && opts->ticket_secret)
 		xgw_snapb_ticket_secret(c.b, opts->ticket_secret);
-	res->routes = xgw_arena_alloc(&res->arena, (st->n_httproutes + 1) * sizeof(*res->routes));
+	/* HTTPRoutes' statuses, then the L4 routes' (reconcile_l4.c) */
+	res->routes = xgw_arena_alloc(&res->arena, (st->n_httproutes + st->n_l4routes + 1) *
+							   sizeof(*res->routes));
 	if (!c.b || !res->routes)
 		goto out;
-	res->n_routes = st->n_httproutes;
+	res->n_routes = st->n_httproutes + st->n_l4routes;
 	if ((err = index_services(&c)) || (err = do_classes(&c)) || (err = do_gateways(&c)))
 		goto out;
 	for (size_t i = 0; i < st->n_httproutes; i++)
 		if ((err = attach_route(&c, i)))
 			goto out;
+	if ((err = xgw_rec_attach_l4(&c)))
+		goto out;
 	if ((err = xgw_rec_build_snapshot(&c)))
 		goto out;
 	err = xgw_snapb__finish(c.b, &res->snap, &res->snap_len);
@@ -929,6 +964,8 @@ out:
 			free(c.rule_ids[i]);
 	free(c.rule_ids);
 	free(c.att.v);
+	free(c.l4att.v);
+	free(c.l4_rule_ids);
 	for (size_t i = 0; i < c.n_svcs; i++)
 		free(c.svcs[i].cl);
 	free(c.svcs);

@@ -2,10 +2,10 @@
 /*
  * Listeners, for the reconciler (reconcile.c): each Gateway listener and
  * each listener a ListenerSet adds, validated in precedence order
- * (protocol, port, conflicts, allowed route kinds, certificateRefs and
- * client certificate validation for HTTPS), with the status conditions the
- * Gateway API names; the Gateway conditions of spec.tls; and the
- * ListenerSets a Gateway allows.
+ * (protocol, port, conflicts, allowed route kinds, TLS mode, certificateRefs
+ * for HTTPS and TLS Terminate, client certificate validation for HTTPS),
+ * with the status conditions the Gateway API names; the Gateway conditions
+ * of spec.tls; and the ListenerSets a Gateway allows.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,9 +16,22 @@
 #include "reconcile-int.h"
 #include "tlscert.h"
 
+/* The route kind a listener of protocol <p> serves (both TLS modes: TLSRoute). */
 static const char *proto_supported_kind(enum xgw_listener_proto p)
 {
-	return p == XGW_PROTO_HTTP || p == XGW_PROTO_HTTPS ? "HTTPRoute" : NULL;
+	switch (p) {
+	case XGW_PROTO_HTTP:
+	case XGW_PROTO_HTTPS:
+		return "HTTPRoute";
+	case XGW_PROTO_TLS:
+		return "TLSRoute";
+	case XGW_PROTO_TCP:
+		return "TCPRoute";
+	case XGW_PROTO_UDP:
+		return "UDPRoute";
+	default:
+		return NULL;
+	}
 }
 
 static int secret_cmp(const void *pa, const void *pb)
@@ -150,7 +163,7 @@ static bool listener_certs(struct ctx *c, struct gw_listener *gl, int64_t gen, b
 
 	if (!l->n_cert_refs) {
 		xgw_rec_cond_set(a, conds, gen, "ResolvedRefs", false, "InvalidCertificateRef",
-				 "an HTTPS listener needs tls.certificateRefs");
+				 "a listener that terminates TLS needs tls.certificateRefs");
 		return false;
 	}
 	gl->certs = xgw_arena_alloc(a, l->n_cert_refs * sizeof(*gl->certs));
@@ -194,13 +207,22 @@ static bool listener_certs(struct ctx *c, struct gw_listener *gl, int64_t gen, b
 	return gl->n_certs > 0;
 }
 
-/* Does listener <o> take what <l> asks for: ProtocolConflict, HostnameConflict or NULL. */
+/*
+ * Does listener <o> take what <l> asks for: ProtocolConflict, HostnameConflict
+ * or NULL. TCP and UDP listeners on one port do not meet (other transport
+ * protocols); TLS listeners share a port by server name, whatever their mode;
+ * TCP and UDP listeners have no server name, so two of one port conflict.
+ */
 static const char *conflict_of(const struct xgw_gw_listener *l, const struct xgw_gw_listener *o)
 {
 	if (o->port != l->port)
 		return NULL;
+	if ((o->proto == XGW_PROTO_UDP) != (l->proto == XGW_PROTO_UDP))
+		return NULL;
 	if (o->proto != l->proto)
 		return "ProtocolConflict";
+	if (l->proto == XGW_PROTO_TCP || l->proto == XGW_PROTO_UDP)
+		return "HostnameConflict";
 	if ((!o->hostname && !l->hostname) ||
 	    (o->hostname && l->hostname && !strcasecmp(o->hostname, l->hostname)))
 		return "HostnameConflict";
@@ -259,6 +281,12 @@ static int do_listener(struct ctx *c, struct gw *g, size_t i, int64_t gen)
 				 "tls.mode %s: an HTTPS listener terminates TLS (mode Terminate)",
 				 l->tls_mode);
 		ok = false;
+	} else if (l->proto == XGW_PROTO_TLS && l->tls_mode && strcmp(l->tls_mode, "Terminate") &&
+		   strcmp(l->tls_mode, "Passthrough")) {
+		xgw_rec_cond_set(a, &ls->conds, gen, "Accepted", false, "UnsupportedValue",
+				 "tls.mode %s: a TLS listener's mode is Terminate or Passthrough",
+				 l->tls_mode);
+		ok = false;
 	}
 	if (!gl->ls) {
 		/* Conflicts with another listener of this Gateway on the same port. */
@@ -315,13 +343,15 @@ static int do_listener(struct ctx *c, struct gw *g, size_t i, int64_t gen)
 	if (kinds_ok)
 		xgw_rec_cond_set(a, &ls->conds, gen, "ResolvedRefs", true, "ResolvedRefs",
 				 "references are resolved");
-	if (ok && l->proto == XGW_PROTO_HTTPS) {
+	if (ok && xgw_rec_terminates_tls(l)) {
 		bool oom = false;
 
 		/* A listener without a usable certificate stays accepted
-		 * (routes attach and are counted) but is not programmed. */
+		 * (routes attach and are counted) but is not programmed.
+		 * Client certificate validation (spec.tls.frontend) is of
+		 * HTTPS listeners only. */
 		gl->unresolved = !listener_certs(c, gl, gen, &oom);
-		if (!oom && !listener_cas(c, gl, gen, &oom))
+		if (!oom && l->proto == XGW_PROTO_HTTPS && !listener_cas(c, gl, gen, &oom))
 			ok = false;
 		if (oom)
 			return -ENOMEM;

@@ -51,27 +51,27 @@ static int add_session(struct ctx *c, const struct xgw_http_rule *rule)
 		(uint32_t)(((uint64_t)sp->idle_ms + 999) / 1000));
 }
 
-static int cluster_for(struct ctx *c, const struct xgw_httproute *r,
-		       const struct xgw_backend_ref *be, uint32_t *out)
+int xgw_rec_cluster_for(struct ctx *c, const char *route_kind, const struct xgw_meta *rm,
+			const struct xgw_backend_ref *be, const char *proto, uint32_t *out)
 {
 	char msg[256];
-	const char *ns = be->ns ? be->ns : r->meta.ns;
+	const char *ns = be->ns ? be->ns : rm->ns;
 	const struct xgw_service_port *sp;
 	struct svc_cluster *cl;
 	struct svc_ix *ix;
 	int idx;
 
 	*out = XGW_SNAP_NONE;
-	if (xgw_rec_backend_problem(c, r, be, msg, sizeof(msg)))
+	if (xgw_rec_ref_problem(c, route_kind, rm, be, proto, msg, sizeof(msg)))
 		return 0;
-	ix = xgw_rec_svc_lookup(c, ns, be->name); /* found: xgw_rec_backend_problem checked it */
+	ix = xgw_rec_svc_lookup(c, ns, be->name); /* found: xgw_rec_ref_problem checked it */
+	sp = xgw_rec_find_svc_port_proto(ix->svc, be->port, proto);
 	for (size_t i = 0; i < ix->n_cl; i++) {
-		if (ix->cl[i].port == be->port) {
+		if (ix->cl[i].sp == sp) {
 			*out = ix->cl[i].idx;
 			return 0;
 		}
 	}
-	sp = xgw_rec_find_svc_port(ix->svc, be->port);
 
 	char name[512];
 
@@ -129,9 +129,15 @@ static int cluster_for(struct ctx *c, const struct xgw_httproute *r,
 	if (!cl)
 		return -ENOMEM;
 	ix->cl = cl;
-	ix->cl[ix->n_cl++] = (struct svc_cluster){ be->port, (uint32_t)idx };
+	ix->cl[ix->n_cl++] = (struct svc_cluster){ sp, (uint32_t)idx };
 	*out = (uint32_t)idx;
 	return 0;
+}
+
+static int cluster_for(struct ctx *c, const struct xgw_httproute *r,
+		       const struct xgw_backend_ref *be, uint32_t *out)
+{
+	return xgw_rec_cluster_for(c, "HTTPRoute", &r->meta, be, NULL, out);
 }
 
 static int add_hdrops(struct ctx *c, uint8_t op, const struct xgw_header_kv *kv, size_t n)
@@ -387,7 +393,7 @@ static int vhost_cmp(const void *pa, const void *pb)
 }
 
 /* Is <l> the most specific listener of the port group for effective host <h>? */
-static bool best_listener(struct gw_listener **grp, size_t n, struct gw_listener *l, const char *h)
+bool xgw_rec_best_listener(struct gw_listener **grp, size_t n, struct gw_listener *l, const char *h)
 {
 	long mine = xgw_rec_host_rank(l->spec->hostname);
 
@@ -431,15 +437,14 @@ static int listener_rank_cmp(const void *pa, const void *pb)
 }
 
 /*
- * The server names of an HTTPS port group: one per listener, most specific
- * first (as a ClientHello's server name is matched), with its certificates.
+ * The server names of a port group: one per listener that terminates TLS
+ * (HTTPS, TLS Terminate: those with certificates), most specific first (as a
+ * ClientHello's server name is matched), with its certificates.
  */
-static int add_snis(struct ctx *c, struct gw_listener **grp, size_t n)
+int xgw_rec_add_snis(struct ctx *c, struct gw_listener **grp, size_t n)
 {
 	struct gw_listener **by_rank;
 
-	if (grp[0]->spec->proto != XGW_PROTO_HTTPS)
-		return 0;
 	by_rank = malloc(n * sizeof(*by_rank));
 	if (!by_rank)
 		return -ENOMEM;
@@ -449,9 +454,12 @@ static int add_snis(struct ctx *c, struct gw_listener **grp, size_t n)
 		const struct gw_listener *gl = by_rank[i];
 		char *ca = NULL;
 		size_t ca_len = 0;
-		FILE *f = gl->n_cas ? open_memstream(&ca, &ca_len) : NULL;
+		FILE *f;
 		int idx;
 
+		if (!gl->n_certs)
+			continue; /* TLS passthrough */
+		f = gl->n_cas ? open_memstream(&ca, &ca_len) : NULL;
 		if (gl->n_cas && !f)
 			goto oom;
 		for (size_t k = 0; k < gl->n_cas; k++)
@@ -483,6 +491,26 @@ oom:
 	return -ENOMEM;
 }
 
+int xgw_rec_bpf_listener(struct ctx *c, struct gw *g, int ai, uint16_t port, uint8_t ipproto,
+			 uint32_t id)
+{
+	struct xgw_reconcile_result *res = c->res;
+	struct xgw_bpf_listener *bl;
+	void *p = realloc(res->listeners, (res->n_listeners + 1) * sizeof(*res->listeners));
+
+	if (!p)
+		return -ENOMEM;
+	res->listeners = p;
+	bl = &res->listeners[res->n_listeners++];
+	memset(bl, 0, sizeof(*bl));
+	bl->family = g->fam[ai];
+	memcpy(bl->addr, g->addr[ai], 16);
+	bl->port = port;
+	bl->proto = ipproto;
+	bl->id = id;
+	return 0;
+}
+
 /* One snapshot listener for address <ai> of <g> on the port of <grp>. */
 static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listener **grp, size_t n)
 {
@@ -498,7 +526,7 @@ static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listene
 			for (int h = 0; h < at->n_hosts; h++) {
 				struct vhost *v;
 
-				if (!best_listener(grp, n, at->l, at->hosts[h]))
+				if (!xgw_rec_best_listener(grp, n, at->l, at->hosts[h]))
 					continue;
 				v = vhost_get(&vh, at->hosts[h]);
 				if (!v)
@@ -545,10 +573,9 @@ static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listene
 	else
 		snprintf(name, sizeof(name), "%s/%s:%u", gw->meta.ns, gw->meta.name,
 			 grp[0]->spec->port);
-	idx = xgw_snapb_listener(
-		c->b, g->fam[ai], g->addr[ai], (uint16_t)grp[0]->spec->port,
-		grp[0]->spec->proto == XGW_PROTO_HTTPS ? XGW_LPROTO_HTTPS : XGW_LPROTO_HTTP, name);
-	if (idx < 0 || add_snis(c, grp, n))
+	idx = xgw_snapb_listener(c->b, g->fam[ai], g->addr[ai], (uint16_t)grp[0]->spec->port,
+				 xgw_rec_snap_lproto(grp[0]->spec->proto), name);
+	if (idx < 0 || xgw_rec_add_snis(c, grp, n))
 		goto out;
 	for (size_t i = 0; i < vh.n; i++) {
 		struct vhost *v = &vh.v[i];
@@ -566,20 +593,9 @@ static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listene
 				goto out;
 		}
 	}
-	struct xgw_bpf_listener *bl;
-	struct xgw_reconcile_result *res = c->res;
-	void *p = realloc(res->listeners, (res->n_listeners + 1) * sizeof(*res->listeners));
-
-	if (!p)
+	if (xgw_rec_bpf_listener(c, g, ai, (uint16_t)grp[0]->spec->port, IPPROTO_TCP,
+				 (uint32_t)idx))
 		goto out;
-	res->listeners = p;
-	bl = &res->listeners[res->n_listeners++];
-	memset(bl, 0, sizeof(*bl));
-	bl->family = g->fam[ai];
-	memcpy(bl->addr, g->addr[ai], 16);
-	bl->port = (uint16_t)grp[0]->spec->port;
-	bl->proto = IPPROTO_TCP;
-	bl->id = (uint32_t)idx;
 	err = 0;
 out:
 	for (size_t i = 0; i < vh.n; i++)
@@ -640,15 +656,21 @@ static int build_listeners(struct ctx *c)
 
 			if (done[i] || !g->listeners[i].valid || g->listeners[i].unresolved)
 				continue;
+			/* one group per port, UDP apart (TCP and UDP ports do not meet) */
 			for (size_t j = i; j < nl; j++) {
 				if (g->listeners[j].valid && !g->listeners[j].unresolved &&
-				    g->listeners[j].spec->port == g->listeners[i].spec->port) {
+				    g->listeners[j].spec->port == g->listeners[i].spec->port &&
+				    (g->listeners[j].spec->proto == XGW_PROTO_UDP) ==
+					    (g->listeners[i].spec->proto == XGW_PROTO_UDP)) {
 					grp[n++] = &g->listeners[j];
 					done[j] = true;
 				}
 			}
 			for (int ai = 0; ai < g->n_addr && !err; ai++)
-				err = build_listener(c, g, ai, grp, n);
+				err = grp[0]->spec->proto == XGW_PROTO_HTTP ||
+						      grp[0]->spec->proto == XGW_PROTO_HTTPS
+					      ? build_listener(c, g, ai, grp, n)
+					      : xgw_rec_build_l4_listener(c, g, ai, grp, n);
 		}
 		free(grp);
 		free(done);
@@ -662,7 +684,8 @@ int xgw_rec_build_snapshot(struct ctx *c)
 {
 	int err;
 
-	if ((err = build_rules(c)) || (err = index_attachments(c)) || (err = build_listeners(c)))
+	if ((err = build_rules(c)) || (err = xgw_rec_build_l4_rules(c)) ||
+	    (err = index_attachments(c)) || (err = build_listeners(c)))
 		return err;
 	return 0;
 }

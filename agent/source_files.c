@@ -9,6 +9,11 @@
  * A file with errors is reported once per change; its last good version
  * (the last content that decoded without error) keeps serving. A file broken
  * from the start contributes what decoded.
+ *
+ * TCPRoutes, UDPRoutes and TLSRoutes compete for a listener by age, as the API
+ * server's metadata.creationTimestamp tells. A manifest seldom carries one:
+ * those without it get the modification time their file had when the agent
+ * first read it (kept across later edits of the file, as an object's age is).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "source_files.h"
 #include "xgw/log.h"
@@ -36,7 +42,8 @@ struct entry {
 	/* what serves: the last good version, or a partial one if never good */
 	struct fstore *cur;
 	bool cur_good;
-	bool seen; /* present in the current listing */
+	bool seen;     /* present in the current listing */
+	char born[24]; /* "YYYY-MM-DDTHH:MM:SSZ": mtime at first read */
 };
 
 struct xgw_files {
@@ -194,6 +201,19 @@ static struct entry *add_entry(struct xgw_files *f, const char *name)
 	return e;
 }
 
+/* The L4 routes of <st> without a creationTimestamp get <born>. */
+static int stamp_l4routes(struct xgw_store *st, const char *born)
+{
+	for (size_t i = 0; i < st->n_l4routes; i++) {
+		struct xgw_meta *m = &st->l4routes[i].meta;
+
+		if (!m->creation_timestamp &&
+		    !(m->creation_timestamp = xgw_arena_strdup(&st->arena, born)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* Decode <e>'s file again after it changed on disk. Returns 0 or -ENOMEM. */
 static int refresh(struct xgw_files *f, struct entry *e, const struct stat *sb)
 {
@@ -207,6 +227,12 @@ static int refresh(struct xgw_files *f, struct entry *e, const struct stat *sb)
 	e->ino = sb->st_ino;
 	e->size = sb->st_size;
 	e->mtime = sb->st_mtim;
+	if (!e->born[0]) {
+		struct tm tm;
+
+		gmtime_r(&sb->st_mtim.tv_sec, &tm);
+		strftime(e->born, sizeof(e->born), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
 	snprintf(path, sizeof(path), "%s/%s", f->dir, e->name);
 	err = read_file(path, &buf, &len);
 	if (err) {
@@ -223,6 +249,8 @@ static int refresh(struct xgw_files *f, struct entry *e, const struct stat *sb)
 	fs->refs = 1;
 	err = xgw_store_load_yaml(fs->st, path, buf, len);
 	free(buf);
+	if (!err)
+		err = stamp_l4routes(fs->st, e->born);
 	if (err) {
 		fstore_put(fs);
 		return err;

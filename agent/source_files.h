@@ -4,7 +4,8 @@
  * own; a file with errors is reported and its last good version (the last
  * content that decoded without error) keeps serving, so that a typo never
  * takes routes down. A file seen broken from the start contributes what
- * decoded.
+ * decoded. A TLSRoute, TCPRoute or UDPRoute without creationTimestamp gets
+ * its file's modification time when the agent first read the file.
  */
 #ifndef XGW_AGENT_SOURCE_FILES_H
 #define XGW_AGENT_SOURCE_FILES_H

@@ -105,7 +105,16 @@ static json_t *route_json(const struct xgw_route_status *r, bool programmed)
 json_t *xgw_status_json(const struct xgw_reconcile_result *res, uint64_t gen, bool programmed)
 {
 	json_t *root = json_object(), *classes = json_array(), *gws = json_array(),
-	       *lsets = json_array(), *routes = json_array();
+	       *lsets = json_array();
+	/* one list per route kind, named as the kinds' resources */
+	static const struct {
+		const char *kind, *list;
+	} route_lists[] = {
+		{ "HTTPRoute", "httpRoutes" },
+		{ "TLSRoute", "tlsRoutes" },
+		{ "TCPRoute", "tcpRoutes" },
+		{ "UDPRoute", "udpRoutes" },
+	};
 
 	for (size_t i = 0; i < res->n_classes; i++) {
 		const struct xgw_class_status *c = &res->classes[i];
@@ -120,15 +129,24 @@ json_t *xgw_status_json(const struct xgw_reconcile_result *res, uint64_t gen, bo
 			json_array_append_new(gws, gateway_json(&res->gateways[i], programmed));
 	for (size_t i = 0; i < res->n_listenersets; i++)
 		json_array_append_new(lsets, listenerset_json(&res->listenersets[i], programmed));
-	for (size_t i = 0; i < res->n_routes; i++)
-		if (res->routes[i].n_parents)
-			json_array_append_new(routes, route_json(&res->routes[i], programmed));
 	json_object_set_new(root, "generation", json_integer((json_int_t)gen));
 	json_object_set_new(root, "programmed", json_boolean(programmed));
 	json_object_set_new(root, "gatewayClasses", classes);
 	json_object_set_new(root, "gateways", gws);
 	json_object_set_new(root, "listenerSets", lsets);
-	json_object_set_new(root, "httpRoutes", routes);
+	for (size_t k = 0; k < sizeof(route_lists) / sizeof(route_lists[0]); k++)
+		json_object_set_new(root, route_lists[k].list, json_array());
+	for (size_t i = 0; i < res->n_routes; i++) {
+		const struct xgw_route_status *r = &res->routes[i];
+		const char *kind = r->kind ? r->kind : "HTTPRoute";
+
+		if (!r->n_parents)
+			continue;
+		for (size_t k = 0; k < sizeof(route_lists) / sizeof(route_lists[0]); k++)
+			if (!strcmp(kind, route_lists[k].kind))
+				json_array_append_new(json_object_get(root, route_lists[k].list),
+						      route_json(r, programmed));
+	}
 	return root;
 }
 

@@ -25,6 +25,7 @@ struct worker {
 	pid_t pid;	   /* 0: not running */
 	int ctl;	   /* agent's end of the control socketpair, -1 when down */
 	int listen_fd;	   /* owned by the agent for the worker's whole life */
+	int udp_fd;	   /* the UDP listeners' socket, likewise */
 	uint64_t acked;	   /* last generation acknowledged */
 	uint64_t prepared; /* last generation it said PREPARED (ready) for */
 	uint64_t started_ms;
@@ -72,6 +73,29 @@ static int listen_socket(void)
 	if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 4096)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/*
+ * The socket sk_lookup steers the Gateway's UDP flows to: dual-stack [::] on
+ * an ephemeral port, as the TCP one. The worker asks for each datagram's
+ * original destination itself (IP_RECVORIGDSTADDR).
+ */
+static int udp_socket(void)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
+	int fd, zero = 0, one = 1, err;
+
+	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		err = -errno;
 		close(fd);
 		return err;
@@ -167,15 +191,32 @@ static int spawn(struct xgw_workers *ws, unsigned i)
 		return err;
 	}
 	if (pid == 0) {
-		/* Child: control on fd 3, listener on fd 4, nothing else inherited. */
-		char *argv[] = { ws->bin,	"--id",	       id,  "--control-fd",
-				 "3",		"--listen-fd", "4", "--log-level",
-				 ws->log_level, NULL };
+		/* Child: control on fd 3, TCP listener on 4, UDP socket on 5, nothing else. */
+		char idle[48], max[48];
+		int c, l, u;
+		char *argv[16] = { ws->bin, "--id",	   id,		 "--control-fd",
+				   "3",	    "--listen-fd", "4",		 "--listen-fd",
+				   "5",	    "--log-level", ws->log_level };
+		int ac = 11;
 		sigset_t all;
 
+		if (ws->o.udp_idle_ms) {
+			snprintf(idle, sizeof(idle), "--udp-idle-timeout-ms=%u", ws->o.udp_idle_ms);
+			argv[ac++] = idle;
+		}
+		if (ws->o.udp_max_sessions) {
+			snprintf(max, sizeof(max), "--udp-max-sessions=%u", ws->o.udp_max_sessions);
+			argv[ac++] = max;
+		}
+		argv[ac] = NULL;
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
-		if (dup2(sv[1], 3) < 0 || dup2(w->listen_fd, 4) < 0)
+		/* Above 5 first, so that no dup2() below overwrites a descriptor still to be moved. */
+		c = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
+		l = fcntl(w->listen_fd, F_DUPFD_CLOEXEC, 10);
+		u = fcntl(w->udp_fd, F_DUPFD_CLOEXEC, 10);
+
+		if (c < 0 || l < 0 || u < 0 || dup2(c, 3) < 0 || dup2(l, 4) < 0 || dup2(u, 5) < 0)
 			_exit(127);
 		execv(ws->bin, argv);
 		fprintf(stderr, "xgw-agent: exec %s: %s\n", ws->bin, strerror(errno));
@@ -211,7 +252,7 @@ int xgw_workers__start(const struct xgw_workers_opts *opts, struct xgw_workers *
 	if (!ws->bin || !ws->log_level || !ws->w)
 		goto err;
 	for (unsigned i = 0; i < ws->n; i++)
-		ws->w[i].ctl = ws->w[i].listen_fd = -1;
+		ws->w[i].ctl = ws->w[i].listen_fd = ws->w[i].udp_fd = -1;
 	for (unsigned i = 0; i < ws->n; i++) {
 		ws->w[i].listen_fd = listen_socket();
 		if (ws->w[i].listen_fd < 0) {
@@ -219,16 +260,24 @@ int xgw_workers__start(const struct xgw_workers_opts *opts, struct xgw_workers *
 			log_err("worker %u: listening socket: %s", i, strerror(-err));
 			goto err;
 		}
+		ws->w[i].udp_fd = udp_socket();
+		if (ws->w[i].udp_fd < 0) {
+			err = ws->w[i].udp_fd;
+			log_err("worker %u: UDP socket: %s", i, strerror(-err));
+			goto err;
+		}
 		ws->w[i].backoff_ms = BACKOFF_MIN_MS;
 		if (opts->bpf) {
 			err = xgw_bpf_set_worker_sock(opts->bpf, i, ws->w[i].listen_fd);
+			if (!err)
+				err = xgw_bpf_set_worker_udp_sock(opts->bpf, i, ws->w[i].udp_fd);
 			if (err) {
 				log_err("worker %u: SOCKMAP insert: %s", i, strerror(-err));
 				goto err;
 			}
 		}
 	}
-	if (opts->bpf && (err = xgw_bpf_set_workers(opts->bpf, ws->n))) {
+	if (opts->bpf && (err = xgw_bpf_set_workers(opts->bpf, ws->n, ws->n))) {
 		log_err("workers: set count in xgw_config: %s", strerror(-err));
 		goto err;
 	}
@@ -286,6 +335,8 @@ void xgw_workers__stop(struct xgw_workers *ws, int timeout_ms)
 			close(ws->w[i].ctl);
 		if (ws->w[i].listen_fd >= 0)
 			close(ws->w[i].listen_fd);
+		if (ws->w[i].udp_fd >= 0)
+			close(ws->w[i].udp_fd);
 	}
 	if (ws->snap_fd >= 0)
 		close(ws->snap_fd);

@@ -20,7 +20,9 @@ struct xgw_workers_opts {
 	unsigned n;	 /* workers to run */
 	const char *bin; /* path of xgw-worker */
 	const char *log_level;
-	struct xgw_bpf *bpf; /* SOCKMAP to fill; may be NULL in tests */
+	uint32_t udp_idle_ms;	   /* the workers' --udp-idle-timeout-ms; 0: their default */
+	uint32_t udp_max_sessions; /* their --udp-max-sessions; 0: their default */
+	struct xgw_bpf *bpf;	   /* SOCKMAP to fill; may be NULL in tests */
 };
 
 int xgw_workers__start(const struct xgw_workers_opts *opts, struct xgw_workers **out);

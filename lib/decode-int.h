@@ -27,6 +27,7 @@ struct dctx {
 	const struct xgw_origin *origin;
 	/* the object, for error reports (strings of the YAML tree) */
 	const char *kind;
+	const char *version; /* of apiVersion ("v1"), for kinds whose schema differs by version */
 	const char *ns;
 	const char *name;
 	/* the field path ("spec.rules[0].matches[1]"), formatted only on error */
@@ -76,5 +77,11 @@ void xgw_dec_decode_meta(struct dctx *c, const struct xgw_ynode *root, struct xg
 			 bool namespaced);
 bool xgw_dec_push(void **arr, size_t *n, size_t *cap, size_t size, const void *item);
 void xgw_dec_httproute(struct dctx *c, const struct xgw_ynode *root);
+/* A parentRefs[] item (struct xgw_parent_ref), for xgw_dec_get_list(). */
+void xgw_dec_parent_ref(struct dctx *c, const struct xgw_ynode *m, void *out);
+/* lib/decode_l4route.c */
+void xgw_dec_tlsroute(struct dctx *c, const struct xgw_ynode *root);
+void xgw_dec_tcproute(struct dctx *c, const struct xgw_ynode *root);
+void xgw_dec_udproute(struct dctx *c, const struct xgw_ynode *root);
 
 #endif /* XGW_LIB_DECODE_INT_H */

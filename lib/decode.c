@@ -1029,6 +1029,8 @@ static const char *const v1_only[] = { "v1", NULL };
 static const char *const gw_served[] = { "v1", "v1beta1", NULL };
 static const char *const xgw_served[] = { "v1alpha1", NULL };
 static const char *const grant_served[] = { "v1", "v1beta1", "v1alpha2", NULL };
+static const char *const tls_served[] = { "v1", "v1alpha3", "v1alpha2", NULL };
+static const char *const l4_served[] = { "v1alpha2", NULL };
 
 enum kind_flags {
 	CLUSTER = 1 << 0,    /* cluster-scoped: no namespace */
@@ -1054,11 +1056,12 @@ static const struct kind_info kinds[] = {
 	{ "discovery.k8s.io", "EndpointSlice", v1_only, decode_endpointslice, 0 },
 	{ "xgw.io", "XgwNode", xgw_served, decode_node, CLUSTER },
 	{ GW, "ReferenceGrant", grant_served, decode_referencegrant, 0 },
+	/* TLSRoute is v1 since Gateway API v1.5; TCPRoute and UDPRoute are v1alpha2 */
+	{ GW, "TLSRoute", tls_served, xgw_dec_tlsroute, 0 },
+	{ GW, "TCPRoute", l4_served, xgw_dec_tcproute, 0 },
+	{ GW, "UDPRoute", l4_served, xgw_dec_udproute, 0 },
 	/* Gateway API kinds decoded by later formats */
 	{ GW, "GRPCRoute", .flags = GATEWAY_API },
-	{ GW, "TLSRoute", .flags = GATEWAY_API },
-	{ GW, "TCPRoute", .flags = GATEWAY_API },
-	{ GW, "UDPRoute", .flags = GATEWAY_API },
 
 	{ GW, "ListenerSet", v1_only, decode_listenerset, 0 },
 	{ GW, "BackendTLSPolicy", .flags = GATEWAY_API },
@@ -1189,6 +1192,7 @@ static void decode_object(struct dctx *c, const struct xgw_ynode *root, bool top
 		xgw_dec_fail(c, NULL, root, "unsupported apiVersion %s for kind %s", api, kind);
 		return;
 	}
+	c->version = version;
 	ki->decode(c, root);
 }
 
@@ -1263,6 +1267,7 @@ void xgw_store__free(struct xgw_store *st)
 	free(st->gateways);
 	free(st->listenersets);
 	free(st->httproutes);
+	free(st->l4routes);
 	free(st->services);
 	free(st->slices);
 	free(st->namespaces);
@@ -1481,7 +1486,7 @@ int xgw_store_append(struct xgw_store *dst, const struct xgw_store *src)
 {
 	if (APPEND(dst, src, classes) || APPEND(dst, src, gateways) ||
 	    APPEND(dst, src, listenersets) || APPEND(dst, src, httproutes) ||
-	    APPEND(dst, src, services) || APPEND(dst, src, slices) ||
+	    APPEND(dst, src, l4routes) || APPEND(dst, src, services) || APPEND(dst, src, slices) ||
 	    APPEND(dst, src, namespaces) || APPEND(dst, src, nodes) || APPEND(dst, src, grants) ||
 	    APPEND(dst, src, secrets) || APPEND(dst, src, configmaps))
 		return -ENOMEM;

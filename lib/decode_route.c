@@ -11,7 +11,7 @@
 
 #include "decode-int.h"
 
-static void decode_parent_ref(struct dctx *c, const struct xgw_ynode *m, void *out)
+void xgw_dec_parent_ref(struct dctx *c, const struct xgw_ynode *m, void *out)
 {
 	struct xgw_parent_ref *p = out;
 
@@ -399,7 +399,7 @@ void xgw_dec_httproute(struct dctx *c, const struct xgw_ynode *root)
 	spec = xgw_dec_get_map(c, root, "spec");
 	old = xgw_dec_push_key(c, "spec");
 	hr.parents = xgw_dec_get_list(c, spec, "parentRefs", XGW_YNODE_MAP, sizeof(*hr.parents),
-				      decode_parent_ref, &hr.n_parents);
+				      xgw_dec_parent_ref, &hr.n_parents);
 	hr.hostnames = xgw_dec_get_strs(c, spec, "hostnames", &hr.n_hostnames);
 	hr.rules = xgw_dec_get_list(c, spec, "rules", XGW_YNODE_MAP, sizeof(*hr.rules), decode_rule,
 				    &hr.n_rules);

@@ -585,11 +585,21 @@ int xgw_snapshot__open(struct xgw_snapshot *snap, const void *buf, size_t len)
 
 	for (uint32_t i = 0; i < snap->n_listeners; i++) {
 		const struct xgw_snap_listener *l = &snap->listeners[i];
+		bool terminates = false;
 
 		if (l->id != i || !family_ok(l->family) || !str_ok(snap, l->name) ||
 		    !range_ok(l->vhost_first, l->vhost_count, snap->n_vhosts) ||
-		    !range_ok(l->sni_first, l->sni_count, snap->n_snis) ||
-		    (l->proto == XGW_LPROTO_HTTPS) != (l->sni_count > 0))
+		    !range_ok(l->sni_first, l->sni_count, snap->n_snis))
+			goto bad;
+		/* server names: HTTPS always, TLS when it has terminating vhosts (and
+		 * maybe before any route gives it one), the others never (the vhost
+		 * flag means nothing but on TLS listeners) */
+		for (uint32_t k = 0; k < l->vhost_count; k++)
+			terminates |=
+				snap->vhosts[l->vhost_first + k].flags & XGW_VHOST_TLS_TERMINATE;
+		if (l->proto == XGW_LPROTO_HTTPS ? !l->sni_count
+		    : l->proto == XGW_LPROTO_TLS ? terminates && !l->sni_count
+						 : l->sni_count > 0)
 			goto bad;
 	}
 	for (uint32_t i = 0; i < snap->n_snis; i++) {

@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "echo_json.h"
+#include "echo_l4.h"
 #include "echo_params.h"
 #include "echo_ws.h"
 #include "http1.h"
@@ -1154,7 +1155,7 @@ static void expire(void)
 /* ---- setup ---- */
 
 /* "ADDR:PORT", "[V6]:PORT" or ":PORT" (all IPv4 addresses). */
-static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+int echo_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
 	char host[XGW_IP_STRLEN + 2];
 	const char *colon, *hs = s;
@@ -1204,7 +1205,7 @@ static int listen_on(const char *spec)
 
 	if (srv.n_listen == MAX_LISTEN)
 		return -E2BIG;
-	err = parse_listen(spec, &ss, &len);
+	err = echo_parse_listen(spec, &ss, &len);
 	if (err) {
 		log_err("--listen %s: expected ADDR:PORT or [ADDR]:PORT", spec);
 		return err;
@@ -1245,11 +1246,18 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: xgw-echo [--listen ADDR:PORT]... [--name NAME] [--namespace NS]\n"
-		"                [--mode plain|json] [--quiet] [--h2c-port PORT]...\n"
+		"                [--mode plain|json|tcp|udp|dns] [--quiet] [--h2c-port PORT]...\n"
+		"                [--tls-listen ADDR:PORT --cert PEM --key PEM] [--dns-a IPV4]\n"
+		"                [--service NAME]\n"
 		"  --listen     address to serve (repeatable; [V6]:PORT; default 0.0.0.0:8080)\n"
 		"  --name       pod name (default $POD_NAME, else the host name)\n"
 		"  --namespace  namespace for json mode (default $NAMESPACE)\n"
-		"  --mode       plain: nginxdemos/hello:plain-text; json: Gateway API echo\n"
+		"  --mode       plain: nginxdemos/hello:plain-text; json: Gateway API echo;\n"
+		"               tcp: the conformance TCP echo (lines PING, IS_TLS, TEST);\n"
+		"               udp: a JSON datagram per datagram; dns: answers DNS queries\n"
+		"  --tls-listen tcp mode: a TLS port (repeatable), with --cert and --key\n"
+		"  --dns-a      dns mode: the address of A answers (default 192.0.2.1)\n"
+		"  --service    the service name L4 modes report (default $SERVICE_NAME)\n"
 		"  --quiet      no per-request log lines\n"
 		"  --h2c-port   a port that answers HTTP/1.1 with 400, as echo-basic's h2c port\n"
 		"               (repeatable; xgw-echo speaks no HTTP/2 itself)\n");
@@ -1295,10 +1303,16 @@ int main(int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "h2c-port", required_argument, NULL, 'H' },
+		{ "tls-listen", required_argument, NULL, 'T' },
+		{ "cert", required_argument, NULL, 'C' },
+		{ "key", required_argument, NULL, 'K' },
+		{ "dns-a", required_argument, NULL, 'A' },
+		{ "service", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	const char *listen_specs[MAX_LISTEN];
+	struct echo_l4_opts l4 = { .service = getenv("SERVICE_NAME") };
 	int n_specs = 0, opt, err = 0;
 	char hostname[256] = "";
 	struct rlimit rl;
@@ -1307,7 +1321,7 @@ int main(int argc, char **argv)
 	xgw_log_init("xgw-echo", XGW_LOG_INFO);
 	srv.name = getenv("POD_NAME");
 	srv.ns = getenv("NAMESPACE") ?: "";
-	while ((opt = getopt_long(argc, argv, "l:n:s:m:qhH:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "l:n:s:m:qhH:T:C:K:A:S:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'H': {
 			char *end;
@@ -1339,6 +1353,12 @@ int main(int argc, char **argv)
 				srv.mode = MODE_PLAIN;
 			} else if (!strcmp(optarg, "json")) {
 				srv.mode = MODE_JSON;
+			} else if (!strcmp(optarg, "tcp")) {
+				l4.mode = ECHO_L4_TCP;
+			} else if (!strcmp(optarg, "udp")) {
+				l4.mode = ECHO_L4_UDP;
+			} else if (!strcmp(optarg, "dns")) {
+				l4.mode = ECHO_L4_DNS;
 			} else {
 				usage(stderr);
 				return 2;
@@ -1346,6 +1366,25 @@ int main(int argc, char **argv)
 			break;
 		case 'q':
 			srv.quiet = true;
+			break;
+		case 'T':
+			if (l4.n_tls_listen == ECHO_L4_MAX_LISTEN) {
+				log_err("at most %d --tls-listen", ECHO_L4_MAX_LISTEN);
+				return 2;
+			}
+			l4.tls_listen[l4.n_tls_listen++] = optarg;
+			break;
+		case 'C':
+			l4.cert = optarg;
+			break;
+		case 'K':
+			l4.key = optarg;
+			break;
+		case 'A':
+			l4.dns_a = optarg;
+			break;
+		case 'S':
+			l4.service = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1363,8 +1402,21 @@ int main(int argc, char **argv)
 		gethostname(hostname, sizeof(hostname) - 1);
 		srv.name = hostname;
 	}
-	if (!n_specs)
+	if (!n_specs && !l4.n_tls_listen)
 		listen_specs[n_specs++] = "0.0.0.0:8080";
+	if (l4.mode) {
+		/* tcp, udp, dns: the L4 backends (echo_l4.c) */
+		for (int i = 0; i < n_specs; i++)
+			l4.listen[l4.n_listen++] = listen_specs[i];
+		l4.name = srv.name;
+		l4.ns = srv.ns;
+		l4.quiet = srv.quiet;
+		return echo_l4_run(&l4);
+	}
+	if (l4.n_tls_listen) {
+		log_err("--tls-listen is for --mode tcp");
+		return 2;
+	}
 
 	/* A few thousand connections need more than the usual 1024 descriptors. */
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {

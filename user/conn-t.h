@@ -41,13 +41,15 @@ struct xgw_xfer {
 };
 
 enum xgw_conn_state {
-	XGW_CS_TLS,	/* TLS handshake of an HTTPS listener's connection */
-	XGW_CS_HEAD,	/* reading a request head */
-	XGW_CS_PROXY,	/* exchange with an upstream */
-	XGW_CS_BACKOFF, /* a failed attempt: waiting to retry (bo_timer), no upstream */
-	XGW_CS_LOCAL,	/* writing a gateway-generated response */
-	XGW_CS_TUNNEL,	/* upgraded: bytes both ways */
-	XGW_CS_LINGER,	/* write side shut, reading what is left before the close */
+	XGW_CS_TLS,	   /* TLS handshake of an HTTPS listener's connection */
+	XGW_CS_HEAD,	   /* reading a request head */
+	XGW_CS_PROXY,	   /* exchange with an upstream */
+	XGW_CS_BACKOFF,	   /* a failed attempt: waiting to retry (bo_timer), no upstream */
+	XGW_CS_LOCAL,	   /* writing a gateway-generated response */
+	XGW_CS_TUNNEL,	   /* upgraded: bytes both ways */
+	XGW_CS_LINGER,	   /* write side shut, reading what is left before the close */
+	XGW_CS_L4_HELLO,   /* TLS listener: peeking at the ClientHello for its server name */
+	XGW_CS_L4_CONNECT, /* TCP or TLS listener: connecting to a backend (then TUNNEL) */
 	XGW_CS_CLOSED,
 };
 
@@ -75,6 +77,7 @@ struct xgw_conn {
 	bool ip_ready;	  /* ip_app/xff_line hold the peer address */
 	bool lsn_gone;	  /* its listener was removed: close after the current response */
 	bool secure;	  /* the client came over TLS (X-Forwarded-Proto, redirects) */
+	bool l4;	  /* a TCP or TLS listener's: bytes are proxied, not HTTP (l4.c) */
 	uint8_t pfamily;
 	uint8_t lfamily;
 	uint16_t lport;

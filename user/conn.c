@@ -58,6 +58,7 @@
 #include "session.h"
 #include "router.h"
 #include "h2.h"
+#include "l4.h"
 #include "tls.h"
 #include "upstream.h"
 #include "xfer.h"
@@ -66,9 +67,9 @@
 
 /* What a step did: run again, wait for an event, or the connection is gone. */
 enum step {
-	STEP_AGAIN,
-	STEP_WAIT,
-	STEP_STOP,
+	STEP_AGAIN = XGW_STEP_AGAIN,
+	STEP_WAIT = XGW_STEP_WAIT,
+	STEP_STOP = XGW_STEP_STOP,
 };
 
 #define CL_IO(c) (&(struct xgw_io){ (c)->fd, (c)->tls, (c)->h2s })
@@ -166,8 +167,11 @@ int xgw_conn_accept(struct xgw_worker *w, int fd, const struct sockaddr *peer)
 
 		c->lsn = xgw_router_listener(sr->router, c->lfamily, c->laddr, c->lport);
 		c->lsn_seq = sr->seq;
-		if (c->lsn != XGW_SNAP_NONE &&
-		    sr->snap.listeners[c->lsn].proto == XGW_LPROTO_HTTPS) {
+		if (c->lsn != XGW_SNAP_NONE && xgw_l4_listener(&sr->snap, c->lsn)) {
+			/* TCP, TLS: bytes, not requests (l4.c) */
+			xgw_l4_accept(c, sr);
+		} else if (c->lsn != XGW_SNAP_NONE &&
+			   sr->snap.listeners[c->lsn].proto == XGW_LPROTO_HTTPS) {
 			c->tls = xgw_tls_new_conn(sr->tls, c->lsn, fd);
 			if (!c->tls) {
 				err = -ENOMEM;
@@ -843,6 +847,11 @@ static int tls_step(struct xgw_conn *c)
 	w->stats[XGW_WSTAT_TLS_HANDSHAKES]++;
 	if (SSL_session_reused(c->tls))
 		w->stats[XGW_WSTAT_TLS_RESUMED]++;
+	if (c->l4) {
+		/* TLS listener, terminating vhost: on to its backend (l4.c) */
+		c->state = XGW_CS_L4_CONNECT;
+		return STEP_AGAIN;
+	}
 	xgw_snapref_put(w, c->snap);
 	c->snap = NULL;
 	if (xgw_tls_alpn_h2(c->tls)) {
@@ -1076,6 +1085,12 @@ static int exchange_done(struct xgw_conn *c)
 
 static int tunnel_start(struct xgw_conn *c)
 {
+	struct xgw_worker *w = c->w;
+
+	if ((!c->rb && !(c->rb = xgw_buf_get(w))) || (!c->sb && !(c->sb = xgw_buf_get(w)))) {
+		conn_close(c);
+		return STEP_STOP;
+	}
 	/* An upgraded connection is no longer a request: its timeouts end here. */
 	deadlines_disarm(c);
 	c->tunnel_next = false;
@@ -1096,14 +1111,21 @@ static int tunnel_start(struct xgw_conn *c)
  * after <in_fd>'s FIN and the last byte out, shut <out_fd>'s write side.
  * Returns 1 on progress, 0 without, -1 on an error.
  */
-static int tunnel_pump(const struct xgw_io *in, bool *in_rd, bool in_rdhup, bool *eof,
-		       const struct xgw_io *out, bool *out_wr, struct xgw_buf *b,
+static int tunnel_pump(struct xgw_worker *w, const struct xgw_io *in, bool *in_rd, bool in_rdhup,
+		       bool *eof, const struct xgw_io *out, bool *out_wr, struct xgw_buf **bp,
 		       struct xgw_xfer *x)
 {
+	struct xgw_buf *b = *bp;
 	int progress = 0;
 	ssize_t n;
 
 	if (!*eof && *in_rd) {
+		if (!b) {
+			b = *bp = xgw_buf_get(w);
+			if (!b)
+				return -1;
+			x->lim = 0;
+		}
 		xgw_buf_make_room(b, x);
 		n = xgw_io_read(in, b, in_rd, in_rdhup);
 		if (n == IO_EOF) {
@@ -1131,23 +1153,36 @@ static int tunnel_pump(const struct xgw_io *in, bool *in_rd, bool in_rdhup, bool
 	return progress;
 }
 
+/* An idle tunnel holds no buffer: give back the ones with nothing in flight. */
+static void tunnel_trim(struct xgw_worker *w, struct xgw_buf **bp, struct xgw_xfer *x)
+{
+	if (*bp && (*bp)->start == (*bp)->end && !xgw_xfer_pending(x, *bp)) {
+		xgw_buf_put(w, *bp);
+		*bp = NULL;
+		x->lim = 0;
+	}
+}
+
 static int tunnel_step(struct xgw_conn *c)
 {
 	struct xgw_upconn *u = c->up;
 	int up, down;
 
-	up = tunnel_pump(CL_IO(c), &c->rd_ready, c->rdhup, &c->cl_eof, UP_IO(u), &u->wr_ready,
-			 c->rb, &c->req);
-	down = tunnel_pump(UP_IO(u), &u->rd_ready, u->rdhup, &c->up_eof, CL_IO(c), &c->wr_ready,
-			   c->sb, &c->resp);
+	up = tunnel_pump(c->w, CL_IO(c), &c->rd_ready, c->rdhup, &c->cl_eof, UP_IO(u), &u->wr_ready,
+			 &c->rb, &c->req);
+	down = tunnel_pump(c->w, UP_IO(u), &u->rd_ready, u->rdhup, &c->up_eof, CL_IO(c),
+			   &c->wr_ready, &c->sb, &c->resp);
 	if (up < 0 || down < 0 ||
 	    (c->cl_eof && c->up_eof && !xgw_xfer_pending(&c->req, c->rb) &&
 	     !xgw_xfer_pending(&c->resp, c->sb))) {
 		conn_close(c);
 		return STEP_STOP;
 	}
-	if (!up && !down)
+	if (!up && !down) {
+		tunnel_trim(c->w, &c->rb, &c->req);
+		tunnel_trim(c->w, &c->sb, &c->resp);
 		return STEP_WAIT;
+	}
 	xgw_timer_arm(c->w, &c->timer, XGW_T_TUNNEL);
 	return STEP_AGAIN;
 }
@@ -1281,6 +1316,12 @@ void xgw_conn_run(struct xgw_conn *c)
 			break;
 		case XGW_CS_LINGER:
 			rc = linger_step(c);
+			break;
+		case XGW_CS_L4_HELLO:
+			rc = xgw_l4_hello_step(c);
+			break;
+		case XGW_CS_L4_CONNECT:
+			rc = xgw_l4_connect_step(c);
 			break;
 		default:
 			rc = STEP_STOP;
@@ -1449,6 +1490,11 @@ void xgw_conns_listeners_gone(struct xgw_worker *w)
 void xgw_conn_abort(struct xgw_conn *c)
 {
 	conn_close(c);
+}
+
+int xgw_conn_tunnel(struct xgw_conn *c)
+{
+	return tunnel_start(c);
 }
 
 void xgw_conns_reap(struct xgw_worker *w)

@@ -8,6 +8,13 @@
 
 #include "conn-t.h"
 
+/* What a step of a connection's state machine did (conn.c, l4.c). */
+enum xgw_step {
+	XGW_STEP_AGAIN, /* run the (new) state's step again */
+	XGW_STEP_WAIT,	/* wait for an event */
+	XGW_STEP_STOP,	/* the connection is closed */
+};
+
 /*
  * Take over the accepted socket <fd> from <peer>. On failure the socket is
  * closed and -errno returned.
@@ -54,6 +61,12 @@ void xgw_conn_release_socket(struct xgw_conn *c, struct xgw_conn_addrs *a);
 
 /* Close <c> at once, whatever it was doing (worker exit). */
 void xgw_conn_abort(struct xgw_conn *c);
+/*
+ * Relay bytes both ways between <c> and its connected upstream c->up until
+ * both sides are done (half-closes passed on) or idle for the tunnel
+ * timeout. Returns an enum xgw_step.
+ */
+int xgw_conn_tunnel(struct xgw_conn *c);
 
 /* Free the connections closed during the last epoll batch. */
 void xgw_conns_reap(struct xgw_worker *w);

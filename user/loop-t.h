@@ -24,7 +24,9 @@ enum xgw_ev_type {
 	XGW_EV_CTL,
 	XGW_EV_SIGNAL,
 	XGW_EV_MIRROR,
-	XGW_EV_H2, /* an HTTP/2 session's socket (h2.c) */
+	XGW_EV_H2,     /* an HTTP/2 session's socket (h2.c) */
+	XGW_EV_UDP,    /* a socket clients' UDP datagrams arrive on (udp.c) */
+	XGW_EV_UDP_UP, /* a UDP session's socket to its backend (udp.c) */
 };
 
 struct xgw_ev {
@@ -46,6 +48,7 @@ enum xgw_timer_kind {
 	XGW_T_POOL_IDLE, /* upstream: idle in its pool */
 	XGW_T_MIRROR,	 /* mirrored request: the whole fire-and-forget exchange */
 	XGW_T_H2_IDLE,	 /* HTTP/2 session without streams */
+	XGW_T_UDP,	 /* UDP session without datagrams (--udp-idle-timeout-ms) */
 	XGW_T__MAX,
 };
 
@@ -121,6 +124,7 @@ struct xgw_tls_cache;
 struct xgw_h2;
 struct xgw_pool;
 struct xgw_mirror;
+struct xgw_udp;
 
 struct xgw_worker {
 	uint32_t id;
@@ -162,6 +166,8 @@ struct xgw_worker {
 	uint32_t n_mirrors;
 	struct xgw_mirror *dead_mirrors;
 	struct xgw_mirror *free_mirrors;
+
+	struct xgw_udp *udp; /* UDP listeners' sockets and sessions (udp.c); NULL: none */
 
 	struct xgw_pool **pools; /* hash of upstream pools by endpoint, chained */
 	uint32_t pool_mask;

@@ -31,6 +31,7 @@
 #include "rewrite.h"
 #include "router.h"
 #include "tls.h"
+#include "udp.h"
 #include "upstream.h"
 
 #define MAX_EVENTS 256
@@ -49,6 +50,7 @@ static const uint32_t timer_dur[XGW_T__MAX] = {
 	[XGW_T_POOL_IDLE] = XGW_POOL_IDLE_TIMEOUT_MS,
 	[XGW_T_MIRROR] = XGW_MIRROR_TIMEOUT_MS,
 	[XGW_T_H2_IDLE] = XGW_KEEPALIVE_TIMEOUT_MS,
+	[XGW_T_UDP] = XGW_UDP_IDLE_TIMEOUT_MS,
 };
 /* clang-format on */
 
@@ -261,6 +263,8 @@ int xgw_worker_init(struct xgw_worker *w, const struct xgw_worker_opts *o)
 		w->timers[k].head.prev = w->timers[k].head.next = &w->timers[k].head;
 		w->timers[k].dur_ms = timer_dur[k];
 	}
+	if (o->udp_idle_ms)
+		w->timers[XGW_T_UDP].dur_ms = o->udp_idle_ms;
 	w->lsocks = calloc(o->n_listen_fds ? o->n_listen_fds : 1, sizeof(*w->lsocks));
 	if (!w->lsocks) {
 		for (uint32_t i = 0; i < o->n_listen_fds; i++)
@@ -309,8 +313,22 @@ int xgw_worker_init(struct xgw_worker *w, const struct xgw_worker_opts *o)
 	}
 	for (uint32_t i = 0; i < w->n_lsocks; i++) {
 		struct xgw_lsock *ls = &w->lsocks[i];
+		int type = 0;
+		socklen_t tl = sizeof(type);
 
 		err = set_nonblock_cloexec(ls->fd);
+		if (!err && getsockopt(ls->fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0)
+			err = -errno;
+		if (!err && type == SOCK_DGRAM) {
+			/* UDP listeners' socket: datagrams, not accepts (udp.c) */
+			err = xgw_udp_add_socket(w, ls->fd, o->udp_max_sessions);
+			ls->fd = -1;
+			if (err) {
+				log_err("UDP socket: %s", strerror(-err));
+				return err;
+			}
+			continue;
+		}
 		if (!err)
 			err = epoll_add(w, ls->fd, EPOLLIN, ls);
 		if (err) {
@@ -396,6 +414,7 @@ void xgw_worker_drain(struct xgw_worker *w)
 		w->lsocks[i].fd = -1;
 	}
 	xgw_h2_drain_all(w);
+	xgw_udp_drain(w);
 	for (c = w->conns; c; c = next) {
 		next = c->next;
 		xgw_conn_drain(c);
@@ -663,6 +682,8 @@ static void run_timers(struct xgw_worker *w)
 				xgw_upconn_timeout(w, container_of(t, struct xgw_upconn, timer));
 			else if (k == XGW_T_MIRROR)
 				xgw_mirror_timeout(w, container_of(t, struct xgw_mirror, timer));
+			else if (k == XGW_T_UDP)
+				xgw_udp_timeout(w, t);
 			else
 				xgw_h2_timer(t);
 		}
@@ -740,6 +761,10 @@ int xgw_worker_run(struct xgw_worker *w)
 			case XGW_EV_H2:
 				xgw_h2_event((struct xgw_h2 *)ev, evs[i].events);
 				break;
+			case XGW_EV_UDP:
+			case XGW_EV_UDP_UP:
+				xgw_udp_event(w, ev, evs[i].events);
+				break;
 			}
 		}
 		run_timers(w);
@@ -759,6 +784,7 @@ int xgw_worker_run(struct xgw_worker *w)
 void xgw_worker_fini(struct xgw_worker *w)
 {
 	xgw_h2_free_all(w);
+	xgw_udp_free(w);
 	xgw_conns_free(w);
 	xgw_mirrors_free(w);
 	xgw_pools_free(w);

@@ -24,8 +24,10 @@
 struct xgw_worker_opts {
 	uint32_t id;
 	int ctl_fd;
-	const int *listen_fds;
+	const int *listen_fds; /* listening TCP sockets, and UDP ones (told apart by type) */
 	uint32_t n_listen_fds;
+	uint32_t udp_idle_ms;	   /* 0: XGW_UDP_IDLE_TIMEOUT_MS */
+	uint32_t udp_max_sessions; /* 0: XGW_UDP_MAX_SESSIONS */
 };
 
 /*

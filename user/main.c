@@ -5,6 +5,10 @@
  *
  *   xgw-worker --id K --control-fd FD --listen-fd FD [--listen-fd FD ...]
  *              [--log-level debug|info|warn|error]
+ *              [--udp-idle-timeout-ms MS] [--udp-max-sessions N]
+ *
+ * A --listen-fd may be a TCP listening socket or a UDP socket (UDP
+ * listeners' datagrams); the worker tells them apart by their type.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,13 +21,20 @@
 #include "xgw/log.h"
 
 #include "loop.h"
+#include "udp.h"
 
 #define MAX_LISTEN_FDS 64
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xgw-worker --id K --control-fd FD --listen-fd FD [--listen-fd FD ...]\n"
-		   "                  [--log-level debug|info|warn|error]\n");
+	fprintf(f,
+		"usage: xgw-worker --id K --control-fd FD --listen-fd FD [--listen-fd FD ...]\n"
+		"                  [--log-level debug|info|warn|error]\n"
+		"                  [--udp-idle-timeout-ms MS] [--udp-max-sessions N]\n"
+		"  --udp-idle-timeout-ms  a UDP session without datagrams ends (default %d)\n"
+		"  --udp-max-sessions     UDP sessions per worker; new clients are dropped\n"
+		"                         beyond (default %d)\n",
+		XGW_UDP_IDLE_TIMEOUT_MS, XGW_UDP_MAX_SESSIONS);
 }
 
 static int parse_uint(const char *s, unsigned long max, unsigned long *out)
@@ -56,6 +67,8 @@ int main(int argc, char **argv)
 		{ "control-fd", required_argument, NULL, 'c' },
 		{ "listen-fd", required_argument, NULL, 'l' },
 		{ "log-level", required_argument, NULL, 'L' },
+		{ "udp-idle-timeout-ms", required_argument, NULL, 'U' },
+		{ "udp-max-sessions", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -90,6 +103,16 @@ int main(int argc, char **argv)
 			if (xgw_log_parse_level(optarg, &level))
 				goto bad_arg;
 			break;
+		case 'U':
+			if (parse_uint(optarg, 24UL * 3600 * 1000, &v) || !v)
+				goto bad_arg;
+			o.udp_idle_ms = (uint32_t)v;
+			break;
+		case 'S':
+			if (parse_uint(optarg, 1UL << 20, &v) || !v)
+				goto bad_arg;
+			o.udp_max_sessions = (uint32_t)v;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -121,6 +144,8 @@ bad_arg:
 		opt == 'i'   ? "id"
 		: opt == 'c' ? "control-fd"
 		: opt == 'l' ? "listen-fd"
+		: opt == 'U' ? "udp-idle-timeout-ms"
+		: opt == 'S' ? "udp-max-sessions"
 			     : "log-level",
 		optarg);
 	usage(stderr);

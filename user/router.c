@@ -99,6 +99,7 @@ static int build_listeners(struct xgw_router *r)
 			const struct xgw_snap_listener *o = &s->listeners[r->ltab[i].listener];
 
 			if (o->family == sl->family && o->port == sl->port &&
+			    (o->proto == XGW_LPROTO_UDP) == (sl->proto == XGW_LPROTO_UDP) &&
 			    !memcmp(o->addr, sl->addr, 16))
 				break;
 			i = (i + 1) & r->lmask;
@@ -570,7 +571,7 @@ void xgw_router__free(struct xgw_router *r)
 }
 
 static uint32_t listener_find(const struct xgw_router *r, uint8_t family, const uint8_t addr[16],
-			      uint16_t port)
+			      uint16_t port, bool udp)
 {
 	const struct xgw_snapshot *s = r->snap;
 	uint32_t h = listener_hash(family, addr, port);
@@ -581,7 +582,9 @@ static uint32_t listener_find(const struct xgw_router *r, uint8_t family, const 
 		if (l == XGW_SNAP_NONE)
 			return XGW_SNAP_NONE;
 		if (r->ltab[i].hash == h && s->listeners[l].family == family &&
-		    s->listeners[l].port == port && !memcmp(s->listeners[l].addr, addr, 16))
+		    s->listeners[l].port == port &&
+		    (s->listeners[l].proto == XGW_LPROTO_UDP) == udp &&
+		    !memcmp(s->listeners[l].addr, addr, 16))
 			return l;
 	}
 }
@@ -590,10 +593,21 @@ uint32_t xgw_router_listener(const struct xgw_router *r, uint8_t family, const u
 			     uint16_t port)
 {
 	static const uint8_t any[16];
-	uint32_t l = listener_find(r, family, addr, port);
+	uint32_t l = listener_find(r, family, addr, port, false);
 
 	if (l == XGW_SNAP_NONE)
-		l = listener_find(r, family, any, port);
+		l = listener_find(r, family, any, port, false);
+	return l;
+}
+
+uint32_t xgw_router_udp_listener(const struct xgw_router *r, uint8_t family, const uint8_t addr[16],
+				 uint16_t port)
+{
+	static const uint8_t any[16];
+	uint32_t l = listener_find(r, family, addr, port, true);
+
+	if (l == XGW_SNAP_NONE)
+		l = listener_find(r, family, any, port, true);
 	return l;
 }
 

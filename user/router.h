@@ -28,6 +28,12 @@ void xgw_router__free(struct xgw_router *r);
  */
 uint32_t xgw_router_listener(const struct xgw_router *r, uint8_t family, const uint8_t addr[16],
 			     uint16_t port);
+/*
+ * The same among UDP listeners (a UDP and a TCP listener may share an address
+ * and port; xgw_router_listener() never returns a UDP one).
+ */
+uint32_t xgw_router_udp_listener(const struct xgw_router *r, uint8_t family, const uint8_t addr[16],
+				 uint16_t port);
 
 /*
  * The vhost of <listener> for the Host value <host> (as received: any case,

@@ -249,8 +249,16 @@ static bool alpn_offered(const unsigned char *in, unsigned int inlen, const char
 static int alpn_cb(SSL *s, const unsigned char **out, unsigned char *outlen,
 		   const unsigned char *in, unsigned int inlen, void *arg)
 {
-	(void)s;
+	const struct xgw_tls_set *t = SSL_get_ex_data(s, conn_ex_idx);
+	uintptr_t lsn = (uintptr_t)SSL_get_app_data(s);
+
 	(void)arg;
+	/*
+	 * A TLS listener's backend speaks whatever it speaks: choosing a
+	 * protocol for it would be a guess, so the client goes on without ALPN.
+	 */
+	if (t && lsn < t->snap->n_listeners && t->snap->listeners[lsn].proto == XGW_LPROTO_TLS)
+		return SSL_TLSEXT_ERR_NOACK;
 	/* h2 when offered, then http/1.1; a client that offers neither goes on without ALPN */
 	if (alpn_offered(in, inlen, "h2", 2, out)) {
 		*outlen = 2;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * TLS termination for HTTPS listeners (OpenSSL 3): certificate contexts
+ * TLS termination for HTTPS listeners, and for the terminating vhosts of TLS
+ * listeners (l4.c) (OpenSSL 3): certificate contexts
  * chosen by server name, session tickets shared by the node's workers, and
  * the handshake of a client connection. The data path (SSL_read/SSL_write
  * over the connection's buffers) is in conn.c.

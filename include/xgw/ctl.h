@@ -64,6 +64,8 @@ enum xgw_worker_stat {
 	XGW_WSTAT_TLS_FAILED,	  /* handshakes that failed (protocol, certificate, reset) */
 	XGW_WSTAT_H2_CONNS,	  /* HTTP/2 sessions (ALPN h2 or h2c prior knowledge) */
 	XGW_WSTAT_H2_STREAMS,	  /* HTTP/2 requests */
+	XGW_WSTAT_L4_CONNS,	  /* TCP and TLS (passthrough, terminate) connections proxied */
+	XGW_WSTAT_UDP_SESSIONS,	  /* UDP sessions (client, listener -> backend) opened */
 	XGW_WSTAT__MAX,
 };
 
@@ -83,6 +85,8 @@ static inline const char *xgw_wstat_name(int i)
 		[XGW_WSTAT_TLS_FAILED] = "tls_failed",
 		[XGW_WSTAT_H2_CONNS] = "h2_sessions",
 		[XGW_WSTAT_H2_STREAMS] = "h2_streams",
+		[XGW_WSTAT_L4_CONNS] = "l4_conns",
+		[XGW_WSTAT_UDP_SESSIONS] = "udp_sessions",
 	};
 
 	return i >= 0 && i < XGW_WSTAT__MAX && names[i] ? names[i] : "?";

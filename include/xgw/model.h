@@ -334,6 +334,37 @@ struct xgw_httproute {
 	size_t n_rules;
 };
 
+/*
+ * The L4 routes: TLSRoute (hostnames: server names of the ClientHello),
+ * TCPRoute and UDPRoute (no hostnames). Their rules only carry backendRefs
+ * (with no filters).
+ */
+enum xgw_l4_kind {
+	XGW_L4_TLS = 0,
+	XGW_L4_TCP,
+	XGW_L4_UDP,
+};
+
+struct xgw_l4_rule {
+	char *name; /* optional rule name */
+	struct xgw_backend_ref *backends;
+	size_t n_backends;
+};
+
+struct xgw_l4route {
+	struct xgw_meta meta;
+	enum xgw_l4_kind kind;
+	struct xgw_parent_ref *parents;
+	size_t n_parents;
+	char **hostnames; /* TLSRoute only */
+	size_t n_hostnames;
+	struct xgw_l4_rule *rules;
+	size_t n_rules;
+};
+
+/* "TLSRoute", "TCPRoute" or "UDPRoute". */
+const char *xgw_l4_kind_name(enum xgw_l4_kind k);
+
 /* A ReferenceGrant: objects of <from> may refer to objects of <to> in the
  * grant's own namespace. */
 struct xgw_grant_from {
@@ -458,6 +489,8 @@ struct xgw_store {
 	size_t n_listenersets;
 	struct xgw_httproute *httproutes;
 	size_t n_httproutes;
+	struct xgw_l4route *l4routes; /* TLSRoutes, TCPRoutes and UDPRoutes */
+	size_t n_l4routes;
 	struct xgw_service *services;
 	size_t n_services;
 	struct xgw_endpointslice *slices;
@@ -474,8 +507,8 @@ struct xgw_store {
 	size_t n_configmaps;
 	struct xgw_decode_error *errors;
 	size_t n_errors;
-	/* Gateway API objects of kinds not decoded yet (GRPCRoute, TLSRoute,
-	   TCPRoute, UDPRoute, BackendTLSPolicy...) */
+	/* Gateway API objects of kinds not decoded yet (GRPCRoute,
+	   BackendTLSPolicy...) */
 	size_t n_ignored;
 	/* Called by xgw_store__free() before anything is freed: a store made of
 	 * shallow copies (xgw_store_append) keeps the stores it points into alive
@@ -485,7 +518,7 @@ struct xgw_store {
 	/* capacities of the arrays above (private to the store) */
 	size_t cap_classes, cap_gateways, cap_listenersets, cap_httproutes, cap_services,
 		cap_slices, cap_namespaces, cap_errors, cap_nodes, cap_grants, cap_secrets,
-		cap_configmaps;
+		cap_configmaps, cap_l4routes;
 };
 
 struct xgw_store *xgw_store__new(void);

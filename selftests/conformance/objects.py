@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 """Manifests for the conformance runner: loading, the manifest_conventions, and
 the Deployment and EndpointSlice controllers that standalone mode lacks."""
+import base64
 import copy
 import os
 import re
@@ -75,6 +76,37 @@ def container_ports(dep):
     return ports or {3000}
 
 
+def l4_of(dep, docs, tmp):
+    """The xgw-echo L4 mode standing for Deployment <dep>'s containers (cases.json
+    "backends"): echo-basic with TCP_ECHO_SERVER (TLS on 8443 with the Secret its
+    TLS_SERVER_CERT comes from), with UDP_ECHO_SERVER, or CoreDNS; None for the
+    HTTP echo."""
+    spec = ((dep.get("spec") or {}).get("template") or {}).get("spec") or {}
+    ns = dep["metadata"].get("namespace") or "default"
+    for c in spec.get("containers") or []:
+        env = {e["name"]: e for e in c.get("env") or []}
+        svc = (env.get("SERVICE_NAME") or {}).get("value") or ""
+        if "coredns" in (c.get("image") or ""):
+            return {"mode": "dns", "service": svc or dep["metadata"]["name"]}
+        if "UDP_ECHO_SERVER" in env:
+            return {"mode": "udp", "service": svc}
+        if "TCP_ECHO_SERVER" not in env:
+            continue
+        out = {"mode": "tcp", "service": svc}
+        for v in spec.get("volumes") or []:
+            sec = (v.get("secret") or {}).get("secretName")
+            d = next((d for d in docs if d.get("kind") == "Secret" and d["metadata"]["name"] == sec and
+                      (d["metadata"].get("namespace") or "default") == ns), None)
+            if "TLS_SERVER_CERT" in env and d:
+                for what in ("crt", "key"):
+                    path = os.path.join(tmp, f"l4-{ns}-{sec}.{what}")
+                    with open(path, "wb") as f:
+                        f.write(base64.b64decode(d["data"][f"tls.{what}"]))
+                    out[what] = path
+        return out
+    return None
+
+
 def named_port(dep, name):
     for c in dep["spec"]["template"]["spec"].get("containers") or []:
         for p in c.get("ports") or []:
@@ -100,7 +132,8 @@ def endpoint_slices(docs, topo, only=None):
                     all(labels.get(k) == v for k, v in sel.items()):
                 ports |= {p.get("targetPort", p["port"]) for p in svc["spec"].get("ports") or []
                           if isinstance(p.get("targetPort", p["port"]), int)}
-        topo.pods_for(ns, d["metadata"]["name"], d["spec"].get("replicas", 1), ports)
+        topo.pods_for(ns, d["metadata"]["name"], d["spec"].get("replicas", 1), ports,
+                      l4=l4_of(d, docs, topo.tmp))
     out = []
     for svc in docs:
         if svc.get("kind") != "Service" or not (svc.get("spec") or {}).get("selector"):

@@ -35,6 +35,7 @@ import yaml
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import l4cases  # noqa: E402
 import statuscheck  # noqa: E402
 import tlsgen  # noqa: E402
 from client import Client, echo_of, h2c_request, hdr_joined, canon, ws_echo  # noqa: E402
@@ -45,8 +46,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 GROUP = "gateway.networking.k8s.io"
 POOL = "10.78.0.0/24"
+# Gateway API features xgw claims (upstream's SupportedFeatures), for the
+# tests that only apply without one of them.
+CLAIMED_FEATURES = {"TLSRouteModeTerminate", "TLSRouteModeMixed"}
 SUPPORTED_KINDS = {"http", "http_non_200", "http_distribution", "http_backend_header_matches_pod",
-                   "http_mirror_percentage", "websocket_echo", "tls_request_fails"}
+                   "http_mirror_percentage", "websocket_echo", "tls_request_fails"} | l4cases.KINDS
 UNSUPPORTED_CHECKS = {"infrastructure_metadata_propagated":
                       "runner: a standalone gateway creates no Kubernetes objects to carry infrastructure metadata"}
 ID = os.getpid()
@@ -117,8 +121,9 @@ class Topology:
         out.close()
         self.procs.append((self.agent, "xgw-agent"))
 
-    def pods_for(self, ns, name, replicas, ports):
-        """Echo processes standing for a Deployment's pods (started once per run)."""
+    def pods_for(self, ns, name, replicas, ports, l4=None):
+        """Echo processes standing for a Deployment's pods (started once per run);
+        <l4> (objects.l4_of): the TCP/UDP echo or DNS server instead of the HTTP echo."""
         key = (ns, name)
         if key in self.pods:
             return self.pods[key]
@@ -136,7 +141,9 @@ class Topology:
             # echo-basic's port 3001 speaks h2c only (cases.json "backends"): HTTP/1.1 gets 400
             if 3001 in ports:
                 cmd += ["--h2c-port", "3001"]
-            for p in sorted(ports)[:8]:
+            if l4:
+                cmd = self.l4_cmd(cmd, l4, ports, v4, v6)
+            for p in (sorted(ports)[:8] if not l4 else []):
                 cmd += ["--listen", f"{v4}:{p}", "--listen", f"[{v6}]:{p}"]
             out = open(logf, "w")
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
@@ -146,6 +153,23 @@ class Topology:
             pods.append({"name": pod, "ns": ns, "v4": v4, "v6": v6, "log": logf, "proc": proc})
         self.pods[key] = pods
         return pods
+
+    @staticmethod
+    def l4_cmd(cmd, l4, ports, v4, v6):
+        """The echo-basic TCP echo: plain on 3000, TLS on 8443 (when it has a
+        certificate); UDP echo and DNS: every port the Services target."""
+        cmd = cmd[:cmd.index("--mode") + 1] + [l4["mode"]] + cmd[cmd.index("--mode") + 2:]
+        if l4.get("service"):
+            cmd += ["--service", l4["service"]]
+        if l4["mode"] != "tcp":
+            for p in sorted(ports)[:7]:
+                cmd += ["--listen", f"{v4}:{p}", "--listen", f"[{v6}]:{p}"]
+            return cmd
+        cmd += ["--listen", f"{v4}:3000", "--listen", f"[{v6}]:3000"]
+        if l4.get("crt"):
+            cmd += ["--tls-listen", f"{v4}:8443", "--tls-listen", f"[{v6}]:8443",
+                    "--cert", l4["crt"], "--key", l4["key"]]
+        return cmd
 
     def close(self):
         for p, _ in reversed(self.procs):
@@ -357,6 +381,8 @@ class Run:
         addr = self.gateway_addr(gw)
         if not addr:
             return f"gateway {gw['namespace']}/{gw['name']} has no address in status"
+        if kind in l4cases.KINDS:
+            return l4cases.run(self, case, addr, deadline)
         if kind == "http_distribution":
             return self.distribution(case, addr, deadline)
         if kind == "http_backend_header_matches_pod":
@@ -754,6 +780,13 @@ class Run:
         return rq.get("scheme") == "https" or bool(rq.get("tls"))
 
     def skip_reason(self, t, st):
+        # Tests of the behaviour without a feature, which upstream skips for
+        # implementations that claim it (their notes say which).
+        for x in (t, st):
+            for note in (x or {}).get("notes", []):
+                m = re.search(r"[Ss]kipped\b.*\bwhen the implementation claims (\w+)", note)
+                if m and m.group(1) in CLAIMED_FEATURES:
+                    return f"xgw claims {m.group(1)}: upstream skips this test then"
         if t:
             if not self.tls_ok and all(self.needs_tls(c) for c in t["cases"]):
                 return "needs TLS: no openssl to generate the certificates of generated_objects"

@@ -15,7 +15,8 @@ name) -> generation before the last step action.
 
 GROUP = "gateway.networking.k8s.io"
 STATUS_KEYS = {"GatewayClass": "gatewayClasses", "Gateway": "gateways", "ListenerSet": "listenerSets",
-               "HTTPRoute": "httpRoutes"}
+               "HTTPRoute": "httpRoutes", "TLSRoute": "tlsRoutes", "TCPRoute": "tcpRoutes",
+               "UDPRoute": "udpRoutes"}
 # kinds whose status.conditions are their own (routes: those of status.parents)
 OBJECT_CONDITIONS = ("GatewayClass", "Gateway", "ListenerSet")
 

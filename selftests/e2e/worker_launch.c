@@ -22,6 +22,20 @@
  * On stdin EOF the worker gets SIGTERM and is waited for. Everything stays
  * on loopback.
  *
+ * With --l4 (e2e_l4.sh, run in a namespace whose lo has 10.0.0.1-6 and
+ * fd00::1-2) the snapshot has L4 listeners on port N instead, and the
+ * worker also gets a dual-stack UDP socket on port N:
+ *   TCP 10.0.0.1, fd00::1  weights 3:1 over --tcp-up A,B
+ *   TLS 10.0.0.2, fd00::2  "exact.test" -> --tls-up[0], "*.wild.test" ->
+ *                          --tls-up[1], "" -> --tls-up[2] (passthrough);
+ *                          "term.test" terminated (--cert/--key) -> tcp-up A
+ *   TCP 10.0.0.3           a rule without backends (reset)
+ *   TCP 10.0.0.4           a Service of a refused endpoint and tcp-up A
+ *   TCP 10.0.0.5           a Service without endpoints (reset)
+ *   TLS 10.0.0.6           "exact.test" only (passthrough): other names reset
+ *   UDP 10.0.0.1, fd00::1  --udp-up
+ * --worker-arg passes one more argument to the worker (repeatable).
+ *
  * The snapshot, on 127.0.0.1:N and [::1]:N: host "dead.test" -> 127.0.0.1:1
  * (refused), "only.test" -> Exact "/x", "*.wild.test" -> main, any host ->
  * Exact "/none" (rule without backends: 500), "/empty" (cluster without
@@ -72,6 +86,11 @@ static uint16_t up_ports[MAX_UP];
 static int n_up;
 static uint16_t aux_port;
 static uint16_t port;
+static bool l4;
+static uint16_t tcp_up[2], tls_up[3], udp_up;
+static int n_tcp_up, n_tls_up;
+static char *cert_pem, *key_pem;
+static size_t cert_len, key_len;
 
 static const uint8_t lo4[16] = { 127, 0, 0, 1 };
 static const uint8_t lo6[16] = { [15] = 1 };
@@ -98,6 +117,112 @@ static void mirror(struct xgw_snapb *b, uint32_t cluster)
 static void match(struct xgw_snapb *b, int rule, uint8_t type, const char *path, const char *method)
 {
 	xgw_snapb_match(b, (uint32_t)rule, type, path, strlen(path), method);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *p = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) > 0 && !fseek(f, 0, SEEK_SET) &&
+	    (p = malloc((size_t)n)) && fread(p, 1, (size_t)n, f) != (size_t)n) {
+		free(p);
+		p = NULL;
+	}
+	if (p)
+		*len = (size_t)n;
+	fclose(f);
+	return p;
+}
+
+static int cluster1(struct xgw_snapb *b, const char *name, uint16_t p)
+{
+	int c = xgw_snapb_cluster(b, name);
+
+	if (p)
+		xgw_snapb_endpoint(b, 4, lo4, p);
+	return c;
+}
+
+static void l4_vhost(struct xgw_snapb *b, const char *host, int rule, uint32_t flags)
+{
+	xgw_snapb_vhost(b, host, strlen(host));
+	if (flags)
+		xgw_snapb_vhost_flags(b, flags);
+	match(b, rule, XGW_PATH_PREFIX, "/", NULL);
+}
+
+static int build_l4(uint64_t gen, void **buf, size_t *len)
+{
+	struct xgw_snapb *b = xgw_snapb__new(gen);
+	uint8_t a[16] = { 10, 0, 0, 1 }, a6[16] = { 0xfd, [15] = 1 };
+	int c_a, c_b, c_t[3], c_mixed, c_empty, c_udp;
+	int r_w, r_t[3], r_term, r_none, r_mixed, r_empty, r_udp, err;
+
+	if (!b)
+		return -ENOMEM;
+	c_a = cluster1(b, "l4/tcp-a:3000", tcp_up[0]);
+	c_b = cluster1(b, "l4/tcp-b:3000", tcp_up[1]);
+	for (int i = 0; i < 3; i++)
+		c_t[i] = cluster1(b, "l4/tls:8443", tls_up[i]);
+	c_mixed = xgw_snapb_cluster(b, "l4/mixed:3000");
+	xgw_snapb_endpoint(b, 4, lo4, 1);
+	xgw_snapb_endpoint(b, 4, lo4, tcp_up[0]);
+	c_empty = xgw_snapb_cluster(b, "l4/empty:3000");
+	c_udp = cluster1(b, "l4/udp:8080", udp_up);
+
+	r_w = xgw_snapb_rule(b, "l4/weighted", 0, 0, 0);
+	xgw_snapb_backend(b, (uint32_t)c_a, 3);
+	xgw_snapb_backend(b, (uint32_t)c_b, 1);
+	for (int i = 0; i < 3; i++) {
+		r_t[i] = xgw_snapb_rule(b, "l4/tls", (uint32_t)i, 0, 0);
+		xgw_snapb_backend(b, (uint32_t)c_t[i], 1);
+	}
+	r_term = xgw_snapb_rule(b, "l4/term", 0, 0, 0);
+	xgw_snapb_backend(b, (uint32_t)c_a, 1);
+	r_none = xgw_snapb_rule(b, "l4/none", 0, 0, 0);
+	r_mixed = xgw_snapb_rule(b, "l4/mixed", 0, 0, 0);
+	xgw_snapb_backend(b, (uint32_t)c_mixed, 1);
+	r_empty = xgw_snapb_rule(b, "l4/empty", 0, 0, 0);
+	xgw_snapb_backend(b, (uint32_t)c_empty, 1);
+	r_udp = xgw_snapb_rule(b, "l4/udp", 0, 0, 0);
+	xgw_snapb_backend(b, (uint32_t)c_udp, 1);
+
+	for (int f = 0; f < 2; f++) {
+		a[3] = a6[15] = 1;
+		xgw_snapb_listener(b, f ? 6 : 4, f ? a6 : a, port, XGW_LPROTO_TCP, "l4/gw/tcp");
+		l4_vhost(b, "", r_w, 0);
+		xgw_snapb_listener(b, f ? 6 : 4, f ? a6 : a, port, XGW_LPROTO_UDP, "l4/gw/udp");
+		l4_vhost(b, "", r_udp, 0);
+		a[3] = a6[15] = 2;
+		xgw_snapb_listener(b, f ? 6 : 4, f ? a6 : a, port, XGW_LPROTO_TLS, "l4/gw/tls");
+		l4_vhost(b, "exact.test", r_t[0], 0);
+		l4_vhost(b, "term.test", r_term, XGW_VHOST_TLS_TERMINATE);
+		l4_vhost(b, "*.wild.test", r_t[1], 0);
+		l4_vhost(b, "", r_t[2], 0);
+		if (cert_pem) {
+			xgw_snapb_sni(b, "term.test", XGW_CLIENT_VERIFY_NONE, NULL, 0);
+			xgw_snapb_cert(b, "l4/term", cert_pem, cert_len, key_pem, key_len);
+		}
+	}
+	a[3] = 3;
+	xgw_snapb_listener(b, 4, a, port, XGW_LPROTO_TCP, "l4/gw/none");
+	l4_vhost(b, "", r_none, 0);
+	a[3] = 4;
+	xgw_snapb_listener(b, 4, a, port, XGW_LPROTO_TCP, "l4/gw/mixed");
+	l4_vhost(b, "", r_mixed, 0);
+	a[3] = 5;
+	xgw_snapb_listener(b, 4, a, port, XGW_LPROTO_TCP, "l4/gw/empty");
+	l4_vhost(b, "", r_empty, 0);
+	a[3] = 6;
+	xgw_snapb_listener(b, 4, a, port, XGW_LPROTO_TLS, "l4/gw/tls-exact");
+	l4_vhost(b, "exact.test", r_t[0], 0);
+	err = xgw_snapb__finish(b, buf, len);
+	xgw_snapb__free(b);
+	return err;
 }
 
 static int build(uint64_t gen, int variant, bool bad_re, void **buf, size_t *len)
@@ -247,14 +372,16 @@ static void reply(int sock, int ms)
 		printf("ack %llu %d\n", (unsigned long long)m.generation, m.err);
 	else if (m.type == XGW_CTL_STATS)
 		printf("stats accepted %llu active %llu requests %llu 4xx %llu 5xx %llu "
-		       "upstream_errors %llu bad_requests %llu\n",
+		       "upstream_errors %llu bad_requests %llu l4_conns %llu udp_sessions %llu\n",
 		       (unsigned long long)m.stats[XGW_WSTAT_CONNS_ACCEPTED],
 		       (unsigned long long)m.stats[XGW_WSTAT_CONNS_ACTIVE],
 		       (unsigned long long)m.stats[XGW_WSTAT_REQUESTS],
 		       (unsigned long long)m.stats[XGW_WSTAT_RESP_4XX],
 		       (unsigned long long)m.stats[XGW_WSTAT_RESP_5XX],
 		       (unsigned long long)m.stats[XGW_WSTAT_UPSTREAM_ERRORS],
-		       (unsigned long long)m.stats[XGW_WSTAT_BAD_REQUESTS]);
+		       (unsigned long long)m.stats[XGW_WSTAT_BAD_REQUESTS],
+		       (unsigned long long)m.stats[XGW_WSTAT_L4_CONNS],
+		       (unsigned long long)m.stats[XGW_WSTAT_UDP_SESSIONS]);
 	else
 		printf("type %u\n", m.type);
 }
@@ -266,7 +393,7 @@ static void send_snapshot(int sock, uint64_t gen, int variant, bool corrupt, boo
 	size_t len;
 	int fd, rc;
 
-	if (build(gen, variant, bad_re, &buf, &len)) {
+	if (l4 ? build_l4(gen, &buf, &len) : build(gen, variant, bad_re, &buf, &len)) {
 		printf("error build\n");
 		return;
 	}
@@ -310,6 +437,26 @@ static void wait_worker(pid_t *pid, int secs)
 	printf(*pid > 0 ? "timeout\n" : "exit gone\n");
 }
 
+/* The dual-stack UDP socket of the L4 listeners, on the TCP one's port. */
+static int udp_socket(void)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6,
+				   .sin6_addr = IN6ADDR_ANY_INIT,
+				   .sin6_port = htons(port) };
+	int fd, zero = 0, one = 1;
+
+	fd = socket(AF_INET6, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int listen_socket(void)
 {
 	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
@@ -336,11 +483,18 @@ int main(int argc, char **argv)
 		{ "upstream", required_argument, NULL, 'u' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "aux", required_argument, NULL, 'a' },
+		{ "l4", no_argument, NULL, '4' },
+		{ "tcp-up", required_argument, NULL, 't' },
+		{ "tls-up", required_argument, NULL, 's' },
+		{ "udp-up", required_argument, NULL, 'd' },
+		{ "cert", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "worker-arg", required_argument, NULL, 'x' },
 		{},
 	};
-	const char *worker = NULL, *level = "info";
-	char line[256], cfd[16], lfd_s[16];
-	int sv[2], lfd, opt, status;
+	const char *worker = NULL, *level = "info", *xargs[8];
+	char line[256], cfd[16], lfd_s[16], ufd_s[16];
+	int sv[2], lfd, ufd = -1, opt, status, n_xargs = 0;
 	pid_t pid;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -359,18 +513,52 @@ int main(int argc, char **argv)
 		case 'a':
 			aux_port = (uint16_t)atoi(optarg);
 			break;
+		case '4':
+			l4 = true;
+			break;
+		case 't':
+			for (char *t = strtok(optarg, ","); t && n_tcp_up < 2;
+			     t = strtok(NULL, ","))
+				tcp_up[n_tcp_up++] = (uint16_t)atoi(t);
+			break;
+		case 's':
+			for (char *t = strtok(optarg, ","); t && n_tls_up < 3;
+			     t = strtok(NULL, ","))
+				tls_up[n_tls_up++] = (uint16_t)atoi(t);
+			break;
+		case 'd':
+			udp_up = (uint16_t)atoi(optarg);
+			break;
+		case 'c':
+			cert_pem = slurp(optarg, &cert_len);
+			if (!cert_pem)
+				return 2;
+			break;
+		case 'k':
+			key_pem = slurp(optarg, &key_len);
+			if (!key_pem)
+				return 2;
+			break;
+		case 'x':
+			if (n_xargs == 8)
+				return 2;
+			xargs[n_xargs++] = optarg;
+			break;
 		default:
 			return 2;
 		}
 	}
-	if (!worker || !n_up) {
+	if (!worker || (!n_up && !l4)) {
 		fprintf(stderr, "usage: worker-launch --worker PATH --upstream PORT[,PORT] "
 				"[--aux PORT] [--log-level L]\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	lfd = listen_socket();
-	if (lfd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+	if (lfd >= 0 && l4)
+		ufd = udp_socket();
+	if (lfd < 0 || (l4 && ufd < 0) ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
 		perror("worker-launch: listen/socketpair");
 		return 1;
 	}
@@ -382,15 +570,26 @@ int main(int argc, char **argv)
 	if (!pid) {
 		/* The worker's control end must survive exec. */
 		int ctl = dup(sv[1]);
+		const char *argv_[24] = { worker,	 "--id", "0",		"--control-fd", cfd,
+					  "--listen-fd", lfd_s,	 "--log-level", level };
+		int ac = 9;
 
 		snprintf(cfd, sizeof(cfd), "%d", ctl);
 		snprintf(lfd_s, sizeof(lfd_s), "%d", lfd);
-		execl(worker, worker, "--id", "0", "--control-fd", cfd, "--listen-fd", lfd_s,
-		      "--log-level", level, (char *)NULL);
+		snprintf(ufd_s, sizeof(ufd_s), "%d", ufd);
+		if (ufd >= 0) {
+			argv_[ac++] = "--listen-fd";
+			argv_[ac++] = ufd_s;
+		}
+		for (int i = 0; i < n_xargs; i++)
+			argv_[ac++] = xargs[i];
+		execv(worker, (char *const *)argv_);
 		_exit(127);
 	}
 	close(sv[1]);
 	close(lfd);
+	if (ufd >= 0)
+		close(ufd);
 	printf("port %u\npid %d\n", port, (int)pid);
 
 	while (fgets(line, sizeof(line), stdin)) {

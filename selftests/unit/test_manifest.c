@@ -489,7 +489,7 @@ TEST(ignored_kinds)
 		"apiVersion: gateway.networking.k8s.io/v1\nkind: GRPCRoute\nmetadata: {name: g}\n"
 		"---\napiVersion: gateway.networking.k8s.io/v1\nkind: BackendTLSPolicy\n"
 		"metadata: {name: btp}\n"
-		"---\napiVersion: gateway.networking.k8s.io/v1alpha2\nkind: TCPRoute\n"
+		"---\napiVersion: gateway.networking.x-k8s.io/v1alpha1\nkind: XBackend\n"
 		"metadata: {name: t}\n"
 		"---\napiVersion: gateway.networking.x-k8s.io/v1alpha1\nkind: XListenerSet\n"
 		"metadata: {name: ls}\n"

@@ -217,7 +217,8 @@ TEST(listener_validation)
 	const struct xgw_gateway_status *g = gw(&f, "g");
 
 	ASSERT_COND(&g->listeners[0].conds, "Conflicted", "True", "ProtocolConflict");
-	ASSERT_COND(&g->listeners[1].conds, "Accepted", "False", "UnsupportedProtocol");
+	ASSERT_COND(&g->listeners[1].conds, "Conflicted", "True", "ProtocolConflict");
+	ASSERT_COND(&g->listeners[1].conds, "Accepted", "False", "ProtocolConflict");
 	ASSERT_COND(&g->listeners[2].conds, "Conflicted", "True", "HostnameConflict");
 	ASSERT_COND(&g->listeners[3].conds, "Conflicted", "True", "HostnameConflict");
 	ASSERT_COND(&g->listeners[4].conds, "Accepted", "True", "Accepted");

@@ -344,6 +344,23 @@ TEST(tls_sections)
 	memcpy(copy, buf, len);
 	((struct xgw_snap_listener *)(copy + h->sect[XGW_SECT_LISTENER].off))[0].sni_count = 1;
 	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "server names on plain HTTP");
+	/* TLS listeners (format 5): server names for their terminating vhosts */
+	struct xgw_snap_listener *cl =
+		(struct xgw_snap_listener *)(copy + h->sect[XGW_SECT_LISTENER].off);
+	struct xgw_snap_vhost *cv = (struct xgw_snap_vhost *)(copy + h->sect[XGW_SECT_VHOST].off);
+
+	memcpy(copy, buf, len);
+	cl[1].proto = XGW_LPROTO_TLS;
+	cv[0].flags = XGW_VHOST_TLS_TERMINATE;
+	ASSERT_OK(xgw_snapshot__open(&s, copy, len), "TLS terminating with server names");
+	cl[1].sni_count = 0;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "TLS terminating without names");
+	cv[0].flags = 0;
+	ASSERT_OK(xgw_snapshot__open(&s, copy, len), "TLS passthrough without server names");
+	cl[1].sni_count = 2;
+	ASSERT_OK(xgw_snapshot__open(&s, copy, len), "TLS names before a terminating route");
+	cl[1].proto = XGW_LPROTO_TCP;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "server names on TCP");
 	memcpy(copy, buf, len);
 	((struct xgw_snap_cert *)(copy + h->sect[XGW_SECT_CERT].off))[2].key.len = 1u << 30;
 	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "key out of range");

@@ -7,6 +7,10 @@
  * and every expectation is checked against the status document that the agent
  * writes (xgw_status_json), per status.json "semantics.checks".
  *
+ * As the API server would, the harness gives every object a creationTimestamp;
+ * the objects a test creates once the others are ready (cases.json
+ * setup_actions "create_after_ready") are added, created later.
+ *
  * Manifests are kept as JSON trees (parsed from YAML with libyaml) so that
  * step actions are edits of a tree; the trees are fed to the decoder as JSON,
  * which is YAML, so the decoder sees what a folder of manifests would give it.
@@ -410,7 +414,8 @@ static int apply_action(json_t *docs, const json_t *act, char *why, size_t len)
  * to hold a certificate with its key: one self-signed P-256 certificate
  * serves for all of them.
  */
-static json_t *gen_docs; /* the generated objects, appended to every test's manifests */
+static json_t *gen_docs;   /* the generated objects, appended to every test's manifests */
+static json_t *case_tests; /* cases.json tests by name, for their setup_actions */
 
 static char *pem_of(void *obj, bool key)
 {
@@ -468,6 +473,8 @@ static json_t *generated_objects(const char *dir)
 	key64 = key ? b64_of(key) : NULL;
 	if (!crt64 || !key64)
 		goto out;
+	json_array_foreach(json_object_get(cases, "tests"), i, o) if (jstr(o, "test"))
+		json_object_set(case_tests, jstr(o, "test"), o);
 	json_array_foreach(json_object_get(json_object_get(cases, "generated_objects"), "objects"),
 			   i, o)
 	{
@@ -596,6 +603,9 @@ static json_t *status_obj(const json_t *status, const json_t *ref)
 			   : !strcmp(kind, "Gateway")	  ? "gateways"
 			   : !strcmp(kind, "ListenerSet") ? "listenerSets"
 			   : !strcmp(kind, "HTTPRoute")	  ? "httpRoutes"
+			   : !strcmp(kind, "TLSRoute")	  ? "tlsRoutes"
+			   : !strcmp(kind, "TCPRoute")	  ? "tcpRoutes"
+			   : !strcmp(kind, "UDPRoute")	  ? "udpRoutes"
 							  : NULL;
 	size_t i;
 	json_t *o;
@@ -963,10 +973,16 @@ static bool gateway_status_addresses(const json_t *gw, struct why *w)
 	return true;
 }
 
+static bool is_route_kind(const char *kind)
+{
+	return !strcmp(kind, "HTTPRoute") || !strcmp(kind, "TLSRoute") ||
+	       !strcmp(kind, "TCPRoute") || !strcmp(kind, "UDPRoute");
+}
+
 static bool status_obj_kind_known(const char *kind)
 {
 	return !strcmp(kind, "GatewayClass") || !strcmp(kind, "Gateway") ||
-	       !strcmp(kind, "ListenerSet") || !strcmp(kind, "HTTPRoute");
+	       !strcmp(kind, "ListenerSet") || is_route_kind(kind);
 }
 
 static bool check(const struct check_ctx *cx, const json_t *ex, struct why *w)
@@ -1006,7 +1022,7 @@ static bool check(const struct check_ctx *cx, const json_t *ex, struct why *w)
 	if (!strcmp(what, "object_conditions"))
 		return conds_hold(json_object_get(json_object_get(o, "status"), "conditions"),
 				  json_object_get(ex, "conditions"), gen, w);
-	if (!strcmp(what, "latest_observed_generation") && !strcmp(jstr(ref, "kind"), "HTTPRoute"))
+	if (!strcmp(what, "latest_observed_generation") && is_route_kind(jstr(ref, "kind")))
 		return parents_latest(o, gen, w);
 	if (!strcmp(what, "latest_observed_generation"))
 		return all_latest(json_object_get(json_object_get(o, "status"), "conditions"), gen,
@@ -1146,6 +1162,52 @@ static int check_all(const json_t *docs, const json_t *before, const json_t *imp
 }
 
 /* Run one status.json test; returns false when an expectation failed. */
+/* When the API server creates the objects of a test (metadata.creationTimestamp). */
+#define CREATED_AT "2026-01-01T00:00:00Z"
+
+/*
+ * Play the API server's clock: every object of <docs> without a
+ * creationTimestamp gets CREATED_AT, and the objects that the test creates
+ * once the others are ready (cases.json setup_actions "create_after_ready",
+ * such as the newer of two TCPRoutes on one listener) are appended, created
+ * <delay_seconds> later. Returns 0 or -EINVAL for an action it cannot apply.
+ */
+static int created_after_ready(const json_t *test, json_t *docs)
+{
+	const json_t *ct = json_object_get(case_tests, jstr(test, "test") ?: "");
+	json_t *d, *act;
+	size_t i;
+
+	json_array_foreach(docs, i, d)
+	{
+		json_t *meta = json_object_get(d, "metadata");
+
+		if (json_is_object(meta) && !json_object_get(meta, "creationTimestamp"))
+			json_object_set_new(meta, "creationTimestamp", json_string(CREATED_AT));
+	}
+	json_array_foreach(json_object_get(ct, "setup_actions"), i, act)
+	{
+		json_int_t delay = json_integer_value(json_object_get(act, "delay_seconds"));
+		json_t *o = json_deep_copy(json_object_get(act, "object"));
+		json_t *meta = json_object_get(o, "metadata");
+		char ts[32];
+
+		if (strcmp(jstr(act, "op") ?: "", "create_after_ready"))
+			continue;
+		if (!json_is_object(meta) || delay < 1 || delay > 59) {
+			printf("#   setup action create_after_ready: no object, or delay %lld\n",
+			       (long long)delay);
+			json_decref(o);
+			return -EINVAL;
+		}
+		snprintf(ts, sizeof(ts), "2026-01-01T00:00:%02lldZ", (long long)delay);
+		json_object_set_new(meta, "creationTimestamp", json_string(ts));
+		conventions(o);
+		json_array_append_new(docs, o);
+	}
+	return 0;
+}
+
 static bool run_test(const char *dir, const json_t *test, json_t *cache, struct tally *t)
 {
 	json_t *docs = json_array(), *m, *step;
@@ -1191,6 +1253,10 @@ static bool run_test(const char *dir, const json_t *test, json_t *cache, struct 
 						  "conditions", "type", "Accepted", "status",
 						  "True", "type", "Programmed", "status", "True"));
 		}
+	}
+	if (created_after_ready(test, docs)) {
+		t->failed = true;
+		goto out;
 	}
 	json_array_extend(docs, gen_docs);
 	json_array_append_new(docs, json_pack("{s:s, s:s, s:{s:s}, s:{s:s}}", "apiVersion",
@@ -1323,6 +1389,7 @@ int main(void)
 	if (!have_src)
 		printf("# source root not found: no expected failures\n");
 	xfail = expected_failures(src);
+	case_tests = json_object();
 	gen_docs = generated_objects(dir);
 	cache = json_object();
 	printf("TAP version 13\n1..%zu\n", json_array_size(json_object_get(root, "tests")));
@@ -1364,6 +1431,7 @@ int main(void)
 	printf("# %d passed, %d expected failures, %d failed\n", passed, todo, failed);
 	json_decref(cache);
 	json_decref(gen_docs);
+	json_decref(case_tests);
 	json_decref(xfail);
 	json_decref(root);
 	return failed ? 1 : 0;
