@@ -79,6 +79,10 @@ int xgw_rec_cluster_for(struct ctx *c, const char *route_kind, const struct xgw_
 	idx = xgw_snapb_cluster(c->b, name);
 	if (idx < 0)
 		return idx;
+	/* The Service port's appProtocol says what the backend speaks (GEP-1911). */
+	if (sp->app_protocol && !strcmp(sp->app_protocol, "kubernetes.io/h2c") &&
+	    xgw_snapb_cluster_proto(c->b, XGW_CPROTO_H2C))
+		return -ENOMEM;
 	const char *lb = xgw_meta_annotation(&ix->svc->meta, XGW_ANN_LOAD_BALANCER);
 
 	if (lb && !strcmp(lb, "least-request")) {

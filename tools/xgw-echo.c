@@ -16,6 +16,11 @@
  * 60 s), the /retry/ simulator (per-uuid attempt counts in an LRU table) and
  * the /ws WebSocket echo (echo_ws.c).
  *
+ * HTTP/2 (echo_h2.c): a --h2c-port connection that opens with the HTTP/2
+ * preface is handed to an nghttp2 session that answers the JSON echo with
+ * "proto": "HTTP/2.0" (HTTP/1.1 there gets 400, as echo-basic's h2c port).
+ * --mode grpc serves the conformance gRPC echo service on every port.
+ *
  * A delayed request parks its connection: the request stays unconsumed in the
  * input buffer, reading stops, and the connection waits in a min-heap ordered
  * by wake time that sets epoll_wait's timeout. On waking the request is parsed
@@ -49,6 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "echo_h2.h"
 #include "echo_json.h"
 #include "echo_l4.h"
 #include "echo_params.h"
@@ -69,12 +75,14 @@
 enum mode {
 	MODE_PLAIN,
 	MODE_JSON,
+	MODE_GRPC, /* echo_h2.c: the conformance gRPC echo service over h2c, on every port */
 };
 
 enum kind {
 	KIND_LISTENER,
 	KIND_SIGNAL,
 	KIND_CONN,
+	KIND_H2, /* an HTTP/2 session of echo_h2.c */
 };
 
 /* An output buffer whose allocation failure sticks: check ->err once, after building. */
@@ -389,12 +397,14 @@ static void json_field(struct buf *b, const char *name, const char *v, size_t n,
 	buf_str(b, last ? "\n" : ",\n");
 }
 
-/* json.MarshalIndent(RequestAssertions, "", " ") of echo-basic. */
-static void render_json(struct buf *b, const struct xgw_h1_request *req)
+/* json.MarshalIndent(RequestAssertions, "", " ") of echo-basic; "proto" is <h2>, else HTTP/1.x. */
+static void render_json_proto(struct buf *b, const struct xgw_h1_request *req, const char *h2)
 {
 	char proto[16];
 
-	snprintf(proto, sizeof(proto), "HTTP/1.%d", req->minor_version);
+	snprintf(proto, sizeof(proto), "%s", h2 ? h2 : "HTTP/1.x");
+	if (!h2)
+		proto[7] = (char)('0' + req->minor_version);
 	buf_str(b, "{\n");
 	json_field(b, "path", req->target, req->target_len, false);
 	json_field(b, "host", req->host, req->host_len, false);
@@ -407,6 +417,11 @@ static void render_json(struct buf *b, const struct xgw_h1_request *req)
 	json_field(b, "pod", srv.name, strlen(srv.name), false);
 	json_field(b, "sni", "", 0, true);
 	buf_str(b, "}");
+}
+
+static void render_json(struct buf *b, const struct xgw_h1_request *req)
+{
+	render_json_proto(b, req, NULL);
 }
 
 /* The nginxdemos/hello plain-text page. */
@@ -779,7 +794,8 @@ static void conn_free(struct conn *c)
 	heap_del(c);
 	echo_ws_release(c->ws);
 	free(c->ws);
-	close(c->fd);
+	if (c->fd >= 0) /* -1: handed to echo_h2.c */
+		close(c->fd);
 	free(c->in);
 	free(c->out.p);
 	free(c);
@@ -879,6 +895,28 @@ static int ws_write(void *ctx, const void *p, size_t n)
 }
 
 /* Parse and answer what c->in holds. Returns 0 or -errno. */
+static struct echo_h2_cfg h2cfg;
+
+/* Hand <c>'s socket and what it read to echo_h2.c; <c> is freed without it. */
+static int h2_takeover(struct conn *c)
+{
+	int fd = c->fd;
+
+	h2cfg = (struct echo_h2_cfg){
+		.epfd = srv.epfd,
+		.kind = KIND_H2,
+		.grpc = srv.mode == MODE_GRPC,
+		.quiet = srv.quiet,
+		.pod = srv.name,
+		.ns = srv.ns,
+		.service = getenv("SERVICE_NAME"),
+		.render = render_json_proto,
+	};
+	c->fd = -1;
+	echo_h2_start(&h2cfg, fd, c->in, c->in_len, c->peer);
+	return -ECONNRESET; /* conn_event frees <c> */
+}
+
 static int conn_process(struct conn *c)
 {
 	size_t off = 0;
@@ -917,6 +955,13 @@ static int conn_process(struct conn *c)
 				rc = respond_error(c, 400);
 				c->out_ready = c->out.len;
 			}
+		} else if (c->h2c_only && !off &&
+			   !memcmp(p, ECHO_H2_PREFACE,
+				   n < ECHO_H2_PREFACE_LEN ? n : ECHO_H2_PREFACE_LEN)) {
+			/* HTTP/2 with prior knowledge: echo_h2.c takes the socket */
+			if (n < ECHO_H2_PREFACE_LEN)
+				break;
+			return h2_takeover(c);
 		} else {
 			struct xgw_h1_request req;
 			int r = xgw_h1_parse_request(p, n, &req);
@@ -1221,6 +1266,8 @@ static int listen_on(const char *spec)
 	    getsockname(fd, (struct sockaddr *)&bound, &blen))
 		goto err_close;
 	srv.listeners[srv.n_listen].kind = KIND_LISTENER;
+	/* gRPC is HTTP/2 only: every port is an h2c one */
+	srv.listeners[srv.n_listen].h2c_only = srv.mode == MODE_GRPC;
 	for (int i = 0; i < srv.n_h2c_ports; i++)
 		if (srv.h2c_ports[i] == ntohs(ss.ss_family == AF_INET6
 						      ? ((struct sockaddr_in6 *)&ss)->sin6_port
@@ -1244,23 +1291,25 @@ err_errno:
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: xgw-echo [--listen ADDR:PORT]... [--name NAME] [--namespace NS]\n"
-		"                [--mode plain|json|tcp|udp|dns] [--quiet] [--h2c-port PORT]...\n"
-		"                [--tls-listen ADDR:PORT --cert PEM --key PEM] [--dns-a IPV4]\n"
-		"                [--service NAME]\n"
-		"  --listen     address to serve (repeatable; [V6]:PORT; default 0.0.0.0:8080)\n"
-		"  --name       pod name (default $POD_NAME, else the host name)\n"
-		"  --namespace  namespace for json mode (default $NAMESPACE)\n"
-		"  --mode       plain: nginxdemos/hello:plain-text; json: Gateway API echo;\n"
-		"               tcp: the conformance TCP echo (lines PING, IS_TLS, TEST);\n"
-		"               udp: a JSON datagram per datagram; dns: answers DNS queries\n"
-		"  --tls-listen tcp mode: a TLS port (repeatable), with --cert and --key\n"
-		"  --dns-a      dns mode: the address of A answers (default 192.0.2.1)\n"
-		"  --service    the service name L4 modes report (default $SERVICE_NAME)\n"
-		"  --quiet      no per-request log lines\n"
-		"  --h2c-port   a port that answers HTTP/1.1 with 400, as echo-basic's h2c port\n"
-		"               (repeatable; xgw-echo speaks no HTTP/2 itself)\n");
+	fprintf(f, "usage: xgw-echo [--listen ADDR:PORT]... [--name NAME] [--namespace NS]\n"
+		   "                [--mode plain|json|grpc|tcp|udp|dns] [--quiet] [--h2c-port "
+		   "PORT]...\n"
+		   "                [--tls-listen ADDR:PORT --cert PEM --key PEM] [--dns-a IPV4]\n"
+		   "                [--service NAME]\n"
+		   "  --listen     address to serve (repeatable; [V6]:PORT; default 0.0.0.0:8080)\n"
+		   "  --name       pod name (default $POD_NAME, else the host name)\n"
+		   "  --namespace  namespace for json mode (default $NAMESPACE)\n"
+		   "  --mode       plain: nginxdemos/hello:plain-text; json: Gateway API echo;\n"
+		   "               grpc: the conformance gRPC echo service (h2c) on every port;\n"
+		   "               tcp: the conformance TCP echo (lines PING, IS_TLS, TEST);\n"
+		   "               udp: a JSON datagram per datagram; dns: answers DNS queries\n"
+		   "  --tls-listen tcp mode: a TLS port (repeatable), with --cert and --key\n"
+		   "  --dns-a      dns mode: the address of A answers (default 192.0.2.1)\n"
+		   "  --service    the service name L4 modes report (default $SERVICE_NAME)\n"
+		   "  --quiet      no per-request log lines\n"
+		   "  --h2c-port   a port that speaks HTTP/2 with prior knowledge (the JSON echo)\n"
+		   "               and answers HTTP/1.1 with 400, as echo-basic's h2c port\n"
+		   "               (repeatable)\n");
 }
 
 static int run(void)
@@ -1285,6 +1334,8 @@ static int run(void)
 			} else if (*k == KIND_LISTENER) {
 				if (!srv.accept_paused)
 					accept_all((struct listener *)k);
+			} else if (*k == KIND_H2) {
+				echo_h2_event(k, evs[i].events);
 			} else {
 				conn_event((struct conn *)k, evs[i].events);
 			}
@@ -1359,6 +1410,8 @@ int main(int argc, char **argv)
 				l4.mode = ECHO_L4_UDP;
 			} else if (!strcmp(optarg, "dns")) {
 				l4.mode = ECHO_L4_DNS;
+			} else if (!strcmp(optarg, "grpc")) {
+				srv.mode = MODE_GRPC;
 			} else {
 				usage(stderr);
 				return 2;
@@ -1452,7 +1505,10 @@ int main(int argc, char **argv)
 	if (!err)
 		err = listeners_arm();
 	if (!err) {
-		log_info("serving %s mode as \"%s\"", srv.mode == MODE_JSON ? "json" : "plain",
+		log_info("serving %s mode as \"%s\"",
+			 srv.mode == MODE_GRPC	 ? "grpc"
+			 : srv.mode == MODE_JSON ? "json"
+						 : "plain",
 			 srv.name);
 		err = run();
 	}

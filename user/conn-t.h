@@ -78,6 +78,7 @@ struct xgw_conn {
 	bool lsn_gone;	  /* its listener was removed: close after the current response */
 	bool secure;	  /* the client came over TLS (X-Forwarded-Proto, redirects) */
 	bool l4;	  /* a TCP or TLS listener's: bytes are proxied, not HTTP (l4.c) */
+	bool grpc;	  /* a gRPC request: gateway errors are answered as grpc-status */
 	uint8_t pfamily;
 	uint8_t lfamily;
 	uint16_t lport;

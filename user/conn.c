@@ -58,6 +58,7 @@
 #include "session.h"
 #include "router.h"
 #include "h2.h"
+#include "h2up.h"
 #include "l4.h"
 #include "tls.h"
 #include "upstream.h"
@@ -73,7 +74,7 @@ enum step {
 };
 
 #define CL_IO(c) (&(struct xgw_io){ (c)->fd, (c)->tls, (c)->h2s })
-#define UP_IO(u) (&(struct xgw_io){ (u)->fd, NULL, NULL })
+#define UP_IO(u) (&(struct xgw_io){ (u)->fd, NULL, NULL, (u)->h2us })
 
 static int conn_step_local(struct xgw_conn *c, int status, bool close);
 
@@ -311,6 +312,7 @@ static int request_done(struct xgw_conn *c)
 	c->snap = NULL;
 	xgw_buf_put(w, c->sb);
 	c->sb = NULL;
+	c->grpc = false;
 	if (c->h2s)
 		xgw_h2s_done(c->h2s);
 	if (!c->ka || conn_closing(c) || !b || c->h2s)
@@ -367,7 +369,8 @@ static int conn_step_local(struct xgw_conn *c, int status, bool close)
 	c->ka = !close && c->req_ka && c->req.complete && !conn_closing(c);
 	if (c->ka && c->rb)
 		c->rb->start = c->req.lim;
-	r = xgw_local_response(status, c->ka);
+	/* a gRPC client learns the error from grpc-status (trailers-only) */
+	r = c->grpc ? xgw_grpc_local_response(status, c->ka) : xgw_local_response(status, c->ka);
 	c->resp.iov[0].iov_base = (void *)r->data;
 	c->resp.iov[0].iov_len = c->head_req ? r->head_len : r->len;
 	c->resp.iov_i = 0;
@@ -639,6 +642,23 @@ static int cors_request(struct xgw_conn *c, const struct xgw_h1_request *req)
 	return -1;
 }
 
+/* Does the chosen backend's cluster speak HTTP/2 with prior knowledge (appProtocol h2c)? */
+static bool backend_h2c(const struct xgw_conn *c)
+{
+	const struct xgw_snapshot *s = &c->snap->snap;
+	uint32_t cl = c->backend == XGW_SNAP_NONE ? XGW_SNAP_NONE : s->backends[c->backend].cluster;
+
+	return cl != XGW_SNAP_NONE && s->clusters[cl].proto == XGW_CPROTO_H2C;
+}
+
+/* An upstream connection to <p>: a stream of a pooled HTTP/2 one for an h2c cluster. */
+static int up_get(struct xgw_conn *c, struct xgw_pool *p, bool fresh, struct xgw_upconn **out)
+{
+	if (backend_h2c(c))
+		return xgw_h2up_get(c->w, p, c, fresh, out);
+	return xgw_upconn_get(c->w, p, c, fresh, out);
+}
+
 /*
  * The attempt in progress failed and c->tries_left allows another: drop its
  * upstream connection and what it answered, and wait the rule's backoff.
@@ -705,7 +725,7 @@ static void retry_attempt(struct xgw_conn *c)
 		goto run;
 	}
 	c->state = XGW_CS_PROXY;
-	err = xgw_upconn_get(w, pool, c, false, &c->up);
+	err = up_get(c, pool, false, &c->up);
 	if (err) {
 		w->stats[XGW_WSTAT_UPSTREAM_ERRORS]++;
 		if (c->tries_left)
@@ -731,6 +751,8 @@ static int start_request(struct xgw_conn *c, uint32_t head_len)
 	struct xgw_pool *pool;
 	struct xgw_route rt;
 	struct xgw_rt_req q;
+	const char *ct;
+	size_t ct_len;
 	int err, rc;
 
 	w->stats[XGW_WSTAT_REQUESTS]++;
@@ -740,6 +762,8 @@ static int start_request(struct xgw_conn *c, uint32_t head_len)
 	c->http10 = req->minor_version == 0;
 	c->head_req = req->method_len == 4 && !memcmp(req->method, "HEAD", 4);
 	c->upgrade = req->upgrade;
+	ct = req_header(req, "content-type", &ct_len);
+	c->grpc = ct && xgw_grpc_content_type(ct, ct_len);
 	c->idempotent =
 		req->body == XGW_H1_BODY_NONE && method_idempotent(req->method, req->method_len);
 	c->retry_ok = c->idempotent;
@@ -816,8 +840,13 @@ static int start_request(struct xgw_conn *c, uint32_t head_len)
 	}
 	c->rule = rt.rule;
 	c->backend = rt.backend;
+	if (c->upgrade && backend_h2c(c)) {
+		/* No extended CONNECT (RFC 8441) to backends: an h2c one cannot take it. */
+		log_debug("upgrade request to an h2c backend: 502");
+		return conn_step_local(c, 502, true);
+	}
 	c->state = XGW_CS_PROXY;
-	err = xgw_upconn_get(w, pool, c, false, &c->up);
+	err = up_get(c, pool, false, &c->up);
 	if (err) {
 		w->stats[XGW_WSTAT_UPSTREAM_ERRORS]++;
 		log_debug("connect to endpoint %u: %s", rt.ep, strerror(-err));
@@ -950,7 +979,7 @@ static int upstream_failed(struct xgw_conn *c, int err)
 		/* The head is still at the front of rb: parse it again for its views. */
 		if (xgw_h1_parse_request(c->rb->data + c->head_off, c->head_len, &w->req) ==
 			    (int)c->head_len &&
-		    !build_request_head(c) && !xgw_upconn_get(w, u->pool, c, true, &fresh)) {
+		    !build_request_head(c) && !up_get(c, u->pool, true, &fresh)) {
 			log_debug("pooled upstream connection failed (%s): retrying",
 				  strerror(-err));
 			c->req_dead = false;

@@ -43,8 +43,9 @@
 
 #define H2_MAX_STREAMS 100
 #define H2_MAX_HEADER_LIST 32768
-#define H2_OUT_MAX 65536    /* response body bytes buffered per stream */
-#define H2_SEND_BATCH 65536 /* frames gathered before a write */
+#define H2_OUT_MAX 65536      /* response body bytes buffered per stream */
+#define H2_MAX_TRAILERS 16384 /* bytes of a response's trailer lines */
+#define H2_SEND_BATCH 65536   /* frames gathered before a write */
 #define H2_READ 16384
 
 /* A byte queue: [off, len) pending. */
@@ -143,6 +144,7 @@ struct xgw_h2s {
 	/* the response */
 	struct bytes rhead; /* its HTTP/1.1 head until complete */
 	struct bytes out;   /* body bytes for DATA frames */
+	struct bytes trail; /* chunked trailer lines: a trailing HEADERS frame (gRPC status) */
 	uint8_t framing;
 	uint64_t left;
 	int ck_state;
@@ -199,6 +201,7 @@ static void stream_free(struct xgw_h2s *s)
 	bytes_free(&s->authority);
 	bytes_free(&s->rhead);
 	bytes_free(&s->out);
+	bytes_free(&s->trail);
 	free(s);
 }
 
@@ -274,8 +277,14 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
 			err = bytes_put(&s->authority, value, valuelen);
 		return err ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
 	}
-	if (name_is(name, namelen, "te"))
-		return 0; /* "trailers" only (nghttp2 checks): hop-by-hop in HTTP/1.1 */
+	if (name_is(name, namelen, "te")) {
+		/*
+		 * "trailers" only (nghttp2 checks). Hop-by-hop in HTTP/1.1, but
+		 * passed on: an HTTP/2 backend (h2up.c) needs it for gRPC, and
+		 * an HTTP/1.1 one may ignore it.
+		 */
+		return bytes_str(&s->head, "te: trailers\r\n") ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
+	}
 	if (name_is(name, namelen, "cookie")) {
 		/* RFC 9113 section 8.2.3: one Cookie line, crumbs joined with "; " */
 		if (bytes_pending(&s->cookie))
@@ -417,6 +426,64 @@ ssize_t xgw_h2s_read(struct xgw_h2s *s, struct xgw_buf *b, bool *rd_ready)
 
 /* --- the response ------------------------------------------------------- */
 
+static bool hop_by_hop(const char *n, size_t len)
+{
+	return xgw_h1_name_eq(n, len, "connection") || xgw_h1_name_eq(n, len, "keep-alive") ||
+	       xgw_h1_name_eq(n, len, "proxy-connection") ||
+	       xgw_h1_name_eq(n, len, "transfer-encoding") || xgw_h1_name_eq(n, len, "upgrade");
+}
+
+/* Can the field <n>[0, <nl>): <v>[0, <vl>) go in an HTTP/2 field block as it is? */
+static bool field_ok(const char *n, size_t nl, const char *v, size_t vl)
+{
+	for (size_t i = 0; i < nl; i++)
+		if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= '0' && n[i] <= '9') ||
+		      strchr("!#$%&'*+-.^_`|~", n[i])))
+			return false;
+	for (size_t i = 0; i < vl; i++)
+		if (((unsigned char)v[i] < 0x20 && v[i] != '\t') || v[i] == 0x7f)
+			return false;
+	return nl && !hop_by_hop(n, nl) && !xgw_h1_name_eq(n, nl, "content-length");
+}
+
+/*
+ * The chunked response's trailer lines (s->trail, "name: value\r\n" each, as
+ * the upstream sent them) as a trailing HEADERS frame that ends the stream:
+ * gRPC's grpc-status and grpc-message travel there; a field HTTP/2 cannot
+ * carry is dropped. Returns 0 when submitted.
+ */
+static int submit_trailers(struct xgw_h2s *s)
+{
+	nghttp2_nv nva[64];
+	size_t n = 0;
+	char *p = s->trail.p + s->trail.off, *end = p + bytes_pending(&s->trail);
+
+	while (p < end && n < sizeof(nva) / sizeof(nva[0])) {
+		char *eol = memchr(p, '\n', (size_t)(end - p)), *colon, *v, *ve;
+
+		if (!eol)
+			eol = end;
+		ve = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
+		colon = memchr(p, ':', (size_t)(ve - p));
+		if (colon && colon > p) {
+			for (char *k = p; k < colon; k++)
+				*k = *k >= 'A' && *k <= 'Z' ? (char)(*k + 32) : *k;
+			for (v = colon + 1; v < ve && (*v == ' ' || *v == '\t'); v++)
+				;
+			while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+				ve--;
+			if (field_ok(p, (size_t)(colon - p), v, (size_t)(ve - v)))
+				nva[n++] = (nghttp2_nv){ (uint8_t *)p, (uint8_t *)v,
+							 (size_t)(colon - p), (size_t)(ve - v),
+							 NGHTTP2_NV_FLAG_NONE };
+		}
+		p = eol + 1;
+	}
+	if (!n)
+		return -ENOENT;
+	return nghttp2_submit_trailer(s->h->s, s->id, nva, n) ? -EPROTO : 0;
+}
+
 static ssize_t data_read(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
 			 uint32_t *flags, nghttp2_data_source *source, void *user)
 {
@@ -428,12 +495,15 @@ static ssize_t data_read(nghttp2_session *session, int32_t id, uint8_t *buf, siz
 	(void)user;
 	if (n > length)
 		n = length;
-	memcpy(buf, s->out.p + s->out.off, n);
+	if (n)
+		memcpy(buf, s->out.p + s->out.off, n);
 	s->out.off += n;
 	if (!bytes_pending(&s->out)) {
 		s->out.off = s->out.len = 0;
 		if (s->body_end) {
 			*flags |= NGHTTP2_DATA_FLAG_EOF;
+			if (bytes_pending(&s->trail) && !submit_trailers(s))
+				*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
 			return (ssize_t)n;
 		}
 	}
@@ -446,13 +516,6 @@ static ssize_t data_read(nghttp2_session *session, int32_t id, uint8_t *buf, siz
 		return NGHTTP2_ERR_DEFERRED;
 	}
 	return (ssize_t)n;
-}
-
-static bool hop_by_hop(const char *n, size_t len)
-{
-	return xgw_h1_name_eq(n, len, "connection") || xgw_h1_name_eq(n, len, "keep-alive") ||
-	       xgw_h1_name_eq(n, len, "proxy-connection") ||
-	       xgw_h1_name_eq(n, len, "transfer-encoding") || xgw_h1_name_eq(n, len, "upgrade");
 }
 
 /* The response head is parsed in <r>: HEADERS (and a data source unless it has no body). */
@@ -583,7 +646,7 @@ static ssize_t dechunk(struct xgw_h2s *s, const char *p, size_t len, size_t spac
 			s->ck_state = CK_SIZE;
 			i++;
 			break;
-		case CK_TRAILER: /* trailer lines until an empty one; not passed on */
+		case CK_TRAILER: /* trailer lines until an empty one: a trailing HEADERS frame */
 			if (ch == '\n') {
 				if (s->left <= 1)
 					s->ck_state = CK_END;
@@ -591,6 +654,9 @@ static ssize_t dechunk(struct xgw_h2s *s, const char *p, size_t len, size_t spac
 			} else {
 				s->left++;
 			}
+			if (s->ck_state != CK_END && (bytes_pending(&s->trail) >= H2_MAX_TRAILERS ||
+						      bytes_put(&s->trail, &ch, 1)))
+				return -EPROTO;
 			i++;
 			break;
 		}

@@ -27,6 +27,7 @@ enum xgw_ev_type {
 	XGW_EV_H2,     /* an HTTP/2 session's socket (h2.c) */
 	XGW_EV_UDP,    /* a socket clients' UDP datagrams arrive on (udp.c) */
 	XGW_EV_UDP_UP, /* a UDP session's socket to its backend (udp.c) */
+	XGW_EV_H2UP,   /* an HTTP/2 connection to a backend (h2up.c) */
 };
 
 struct xgw_ev {
@@ -49,6 +50,8 @@ enum xgw_timer_kind {
 	XGW_T_MIRROR,	 /* mirrored request: the whole fire-and-forget exchange */
 	XGW_T_H2_IDLE,	 /* HTTP/2 session without streams */
 	XGW_T_UDP,	 /* UDP session without datagrams (--udp-idle-timeout-ms) */
+	XGW_T_H2UP_CONNECT, /* HTTP/2 connection to a backend: connect */
+	XGW_T_H2UP_IDLE,    /* HTTP/2 connection to a backend without streams */
 	XGW_T__MAX,
 };
 
@@ -122,6 +125,7 @@ struct xgw_upconn;
 struct xgw_tls_set;
 struct xgw_tls_cache;
 struct xgw_h2;
+struct xgw_h2up;
 struct xgw_pool;
 struct xgw_mirror;
 struct xgw_udp;
@@ -161,6 +165,13 @@ struct xgw_worker {
 	uint32_t n_h2;
 	struct xgw_h2 *h2_dirty; /* sessions with frames to send or streams to run */
 	struct xgw_h2 *dead_h2;	 /* closed during this batch, freed after it */
+
+	struct xgw_h2up *h2ups; /* HTTP/2 connections to backends (h2up.c) */
+	uint32_t n_h2up;
+	struct xgw_h2up *h2up_dirty;   /* with frames to send */
+	struct xgw_h2up *dead_h2up;    /* closed during this batch, freed after it */
+	struct xgw_upconn **h2up_runq; /* exchanges their frames woke */
+	uint32_t h2up_nrun, h2up_caprun;
 
 	struct xgw_mirror *mirrors; /* mirrored requests in flight */
 	uint32_t n_mirrors;

@@ -26,6 +26,7 @@
 
 #include "conn.h"
 #include "h2.h"
+#include "h2up.h"
 #include "loop.h"
 #include "mirror.h"
 #include "rewrite.h"
@@ -51,6 +52,8 @@ static const uint32_t timer_dur[XGW_T__MAX] = {
 	[XGW_T_MIRROR] = XGW_MIRROR_TIMEOUT_MS,
 	[XGW_T_H2_IDLE] = XGW_KEEPALIVE_TIMEOUT_MS,
 	[XGW_T_UDP] = XGW_UDP_IDLE_TIMEOUT_MS,
+	[XGW_T_H2UP_CONNECT] = XGW_CONNECT_TIMEOUT_MS,
+	[XGW_T_H2UP_IDLE] = XGW_POOL_IDLE_TIMEOUT_MS,
 };
 /* clang-format on */
 
@@ -684,6 +687,8 @@ static void run_timers(struct xgw_worker *w)
 				xgw_mirror_timeout(w, container_of(t, struct xgw_mirror, timer));
 			else if (k == XGW_T_UDP)
 				xgw_udp_timeout(w, t);
+			else if (k == XGW_T_H2UP_CONNECT || k == XGW_T_H2UP_IDLE)
+				xgw_h2up_timer(w, t);
 			else
 				xgw_h2_timer(t);
 		}
@@ -709,6 +714,9 @@ static int next_timeout(const struct xgw_worker *w)
 	}
 	if (w->dheap_n && w->dheap[0]->deadline < first)
 		first = w->dheap[0]->deadline;
+	/* HTTP/2 work the bounded flush rounds left over: no sleeping on it */
+	if (w->h2_dirty || w->h2up_dirty || w->h2up_nrun)
+		return 0;
 	if (w->draining && w->drain_deadline < first)
 		first = w->drain_deadline;
 	if (w->accept_paused && w->accept_resume < first)
@@ -765,14 +773,23 @@ int xgw_worker_run(struct xgw_worker *w)
 			case XGW_EV_UDP_UP:
 				xgw_udp_event(w, ev, evs[i].events);
 				break;
+			case XGW_EV_H2UP:
+				xgw_h2up_event((struct xgw_h2up *)ev, evs[i].events);
+				break;
 			}
 		}
 		run_timers(w);
-		xgw_h2_flush_all(w);
+		/* Each side may wake the other's streams: a client's request, a backend's answer. */
+		for (int k = 0; k < 8; k++) {
+			xgw_h2_flush_all(w);
+			if (!xgw_h2up_flush_all(w) && !w->h2_dirty)
+				break;
+		}
 		if (w->accept_paused && !w->draining && w->now >= w->accept_resume)
 			lsocks_resume(w);
 		xgw_conns_reap(w);
 		xgw_upconns_reap(w);
+		xgw_h2up_reap(w);
 		xgw_mirrors_reap(w);
 		if (w->draining && ((!w->n_conns && !w->n_h2) || w->now >= w->drain_deadline)) {
 			log_info("drained: %u connections left, exiting", w->n_conns);
@@ -787,6 +804,7 @@ void xgw_worker_fini(struct xgw_worker *w)
 	xgw_udp_free(w);
 	xgw_conns_free(w);
 	xgw_mirrors_free(w);
+	xgw_h2up_free_all(w);
 	xgw_pools_free(w);
 	free(w->dheap);
 	w->dheap = NULL;

@@ -16,6 +16,9 @@
  */
 #define XGW_POOL_MAX_IDLE 1024
 
+struct xgw_h2us;
+struct xgw_h2up;
+
 struct xgw_upconn {
 	struct xgw_ev ev;
 	bool rd_ready, wr_ready, rdhup;
@@ -28,6 +31,9 @@ struct xgw_upconn {
 	struct xgw_conn *owner;		/* the client connection using it; NULL when idle */
 	struct xgw_timer timer;		/* XGW_T_CONNECT, or XGW_T_POOL_IDLE */
 	struct xgw_upconn *prev, *next; /* pool idle list; next also links the dead list */
+	struct xgw_h2us *h2us;		/* an HTTP/2 stream (h2up.c), fd -1; NULL: a socket */
+	bool h2;			/* a stream of h2up.c */
+	bool h2_queued;			/* in the worker's h2up run queue */
 };
 
 /*
@@ -46,7 +52,8 @@ struct xgw_pool {
 	struct sockaddr_storage sa;
 	struct xgw_upconn *idle; /* most recently used first */
 	uint32_t n_idle;
-	uint32_t n_conns; /* idle + busy + connecting */
+	uint32_t n_conns;    /* idle + busy + connecting; HTTP/2 connections and streams */
+	struct xgw_h2up *h2; /* HTTP/2 connections (h2up.c) */
 	/* Passive health (outlier detection): consecutive failed exchanges, and
 	 * the ejection they led to; the pool outlives snapshots, so does this. */
 	uint8_t fails;

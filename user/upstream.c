@@ -19,6 +19,7 @@
 #include "xgw/netaddr.h"
 
 #include "conn.h"
+#include "h2up.h"
 #include "loop.h"
 #include "upstream.h"
 
@@ -194,6 +195,12 @@ static void upconn_close(struct xgw_worker *w, struct xgw_upconn *u)
 		pool_free(w, p);
 }
 
+void xgw_pool_conn_gone(struct xgw_worker *w, struct xgw_pool *p)
+{
+	if (!--p->n_conns && p->orphan)
+		pool_free(w, p);
+}
+
 int xgw_upconn_get(struct xgw_worker *w, struct xgw_pool *p, struct xgw_conn *owner, bool fresh,
 		   struct xgw_upconn **out)
 {
@@ -254,6 +261,10 @@ void xgw_upconn_release(struct xgw_worker *w, struct xgw_upconn *u, bool reuse)
 
 	if (!u)
 		return;
+	if (u->h2) {
+		xgw_h2up_release(w, u);
+		return;
+	}
 	p = u->pool;
 	u->owner = NULL;
 	if (!reuse || u->closed || !u->connected || u->rdhup || u->err || p->orphan ||
@@ -351,6 +362,8 @@ void xgw_pools_sweep(struct xgw_worker *w, const struct xgw_snapshot *snap)
 				pool_free(w, p);
 				continue;
 			}
+			/* its idle HTTP/2 connections close after this batch (no freeing here) */
+			xgw_h2up_pool_orphaned(p);
 			/* The last close frees the pool: stop touching it then. */
 			while (p->idle) {
 				bool last = p->n_conns == 1;

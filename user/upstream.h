@@ -48,6 +48,9 @@ void xgw_upconn_release(struct xgw_worker *w, struct xgw_upconn *u, bool reuse);
 void xgw_upconn_event(struct xgw_worker *w, struct xgw_upconn *u, uint32_t events);
 void xgw_upconn_timeout(struct xgw_worker *w, struct xgw_upconn *u);
 
+/* An HTTP/2 connection of <p> (counted in n_conns) is closed: free an orphaned pool with its last. */
+void xgw_pool_conn_gone(struct xgw_worker *w, struct xgw_pool *p);
+
 /* After a swap: orphan the pools of endpoints <snap> no longer has. */
 void xgw_pools_sweep(struct xgw_worker *w, const struct xgw_snapshot *snap);
 

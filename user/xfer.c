@@ -12,6 +12,7 @@
 #include "xgw/log.h"
 
 #include "h2.h"
+#include "h2up.h"
 #include "http1.h"
 #include "loop-t.h"
 #include "xfer.h"
@@ -133,6 +134,8 @@ ssize_t xgw_io_read(const struct xgw_io *io, struct xgw_buf *b, bool *rd_ready, 
 		return 0;
 	if (io->h2s)
 		return xgw_h2s_read(io->h2s, b, rd_ready);
+	if (io->h2us)
+		return xgw_h2us_read(io->h2us, b, rd_ready);
 	if (io->tls)
 		return tls_read(io->tls, b, rd_ready);
 	do
@@ -243,9 +246,10 @@ ssize_t xgw_xfer_flush(const struct xgw_io *io, struct xgw_xfer *x, struct xgw_b
 	}
 	if (!n)
 		return 0;
-	if (io->h2s || io->tls) {
-		wr = io->h2s ? xgw_h2s_writev(io->h2s, iov, n, wr_ready)
-			     : tls_writev(io->tls, iov, n, wr_ready);
+	if (io->h2s || io->h2us || io->tls) {
+		wr = io->h2s	? xgw_h2s_writev(io->h2s, iov, n, wr_ready)
+		     : io->h2us ? xgw_h2us_writev(io->h2us, iov, n, wr_ready)
+				: tls_writev(io->tls, iov, n, wr_ready);
 		if (wr < 0)
 			return wr;
 		want = (size_t)wr; /* a short write has cleared *wr_ready itself */

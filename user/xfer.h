@@ -26,6 +26,7 @@ struct xgw_io {
 	int fd;
 	struct ssl_st *tls;
 	struct xgw_h2s *h2s;
+	struct xgw_h2us *h2us; /* a stream to a backend over HTTP/2 (h2up.c) */
 };
 
 /* Bytes of <x> not written yet: head pieces, or body bytes of <b> (may be NULL). */

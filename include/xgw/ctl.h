@@ -66,6 +66,8 @@ enum xgw_worker_stat {
 	XGW_WSTAT_H2_STREAMS,	  /* HTTP/2 requests */
 	XGW_WSTAT_L4_CONNS,	  /* TCP and TLS (passthrough, terminate) connections proxied */
 	XGW_WSTAT_UDP_SESSIONS,	  /* UDP sessions (client, listener -> backend) opened */
+	XGW_WSTAT_H2UP_CONNS,	  /* HTTP/2 connections opened to backends (h2c) */
+	XGW_WSTAT_H2UP_STREAMS,	  /* requests sent to backends over HTTP/2 */
 	XGW_WSTAT__MAX,
 };
 
@@ -87,6 +89,8 @@ static inline const char *xgw_wstat_name(int i)
 		[XGW_WSTAT_H2_STREAMS] = "h2_streams",
 		[XGW_WSTAT_L4_CONNS] = "l4_conns",
 		[XGW_WSTAT_UDP_SESSIONS] = "udp_sessions",
+		[XGW_WSTAT_H2UP_CONNS] = "h2up_conns",
+		[XGW_WSTAT_H2UP_STREAMS] = "h2up_streams",
 	};
 
 	return i >= 0 && i < XGW_WSTAT__MAX && names[i] ? names[i] : "?";

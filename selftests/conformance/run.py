@@ -77,6 +77,7 @@ class Topology:
     def __init__(self, build, tmp):
         self.build = build
         self.tmp = tmp
+        self.grpc_pods = set()  # Deployments of the cases' inventory that are gRPC echo servers
         self.ns_n, self.ns_c = f"xcf{ID}-n", f"xcf{ID}-c"
         self.if_n, self.if_c = f"xcf{ID}n", f"xcf{ID}c"
         self.pin = f"/sys/fs/bpf/xgw-conf-{ID}"
@@ -136,8 +137,9 @@ class Topology:
             sh("ip", "-n", self.ns_n, "addr", "add", f"{v6}/128", "dev", "lo", "nodad")
             pod = f"{name}-{random.randrange(16**9):09x}-{random.randrange(36**5):05x}"
             logf = os.path.join(self.tmp, f"echo-{pod}.log")
+            mode = "grpc" if name in self.grpc_pods else "json"
             cmd = ["nsenter", f"--net=/run/netns/{self.ns_n}", os.path.join(self.build, "tools/xgw-echo"),
-                   "--mode", "json", "--name", pod, "--namespace", ns]
+                   "--mode", mode, "--name", pod, "--namespace", ns]
             # echo-basic's port 3001 speaks h2c only (cases.json "backends"): HTTP/1.1 gets 400
             if 3001 in ports:
                 cmd += ["--h2c-port", "3001"]
@@ -1007,6 +1009,9 @@ def main():
     print(f"1..{len(sel)}", flush=True)
     tmp = tempfile.mkdtemp(prefix="xgw-conf.")
     topo = Topology(args.build, tmp)
+    # inventory "mode": "grpc echo ..." -> xgw-echo --mode grpc (h2c gRPC echo service)
+    topo.grpc_pods = {e["service"] for e in cases_doc.get("backends", {}).get("inventory", [])
+                      if str(e.get("mode", "")).startswith("grpc echo")}
     client = None
     counts = {"passed": 0, "failed": 0, "xfail": 0, "skipped": 0}
     n = 0

@@ -3,6 +3,7 @@
  * worker-launch: plays the agent for one xgw-worker, for worker_smoke.sh.
  *
  *   worker-launch --worker PATH --upstream PORT[,PORT] [--aux PORT] [--log-level L]
+ *                 [--h2c PORT] [--grpc PORT]
  *
  * Binds a dual-stack listening socket on [::]:ephemeral (without sk_lookup,
  * an accepted socket's local address is what the client dialled: 127.0.0.1
@@ -62,6 +63,13 @@
  * a CORS filter: origins https://www.foo.com and any subdomain of bar.com (https), methods
  * GET and OPTIONS, headers x-header-1 and x-header-2, exposed x-header-3,
  * credentials, max age 3600.
+ *
+ * Format 5: clusters of protocol H2C (HTTP/2 with prior knowledge): host
+ * "h2c.test" goes to the --h2c upstream, "grpc.test" routes PathPrefix
+ * "/gateway_api_conformance.echo_basic.grpcecho.GrpcEcho/" to the --grpc
+ * upstream (anything else there: 404), "h2cdead.test" to a refused H2C
+ * endpoint (127.0.0.1:1). VARIANT 2 is VARIANT 1 with "h2c.test"'s cluster
+ * left without its endpoint.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -85,6 +93,7 @@
 static uint16_t up_ports[MAX_UP];
 static int n_up;
 static uint16_t aux_port;
+static uint16_t h2c_port, grpc_port;
 static uint16_t port;
 static bool l4;
 static uint16_t tcp_up[2], tls_up[3], udp_up;
@@ -231,6 +240,7 @@ static int build(uint64_t gen, int variant, bool bad_re, void **buf, size_t *len
 	int c_main, c_dead, c_empty, r_main, r_dead, r_none, r_empty, r_only, err;
 	int c_aux, r_hdr, r_redir, r_rewrite, r_hdrs, r_mirror, r_treq, r_tbe, r_tok;
 	int c_mixed, r_retry, r_mixed, r_cors, r_rtmo, r_eject;
+	int c_h2c, c_grpc, c_h2cdead, r_h2c, r_grpc, r_h2cdead;
 	static const uint16_t codes[] = { 500, 503 };
 	struct xgw_snap_filter cors = { .type = XGW_FILTER_CORS,
 					.num = 3600,
@@ -251,6 +261,17 @@ static int build(uint64_t gen, int variant, bool bad_re, void **buf, size_t *len
 	xgw_snapb_endpoint(b, 4, lo4, 1);
 	if (aux_port)
 		xgw_snapb_endpoint(b, 4, lo4, aux_port);
+	c_h2c = xgw_snapb_cluster(b, "default/h2c:80");
+	xgw_snapb_cluster_proto(b, XGW_CPROTO_H2C);
+	if (h2c_port && variant != 2)
+		xgw_snapb_endpoint(b, 4, lo4, h2c_port);
+	c_grpc = xgw_snapb_cluster(b, "default/grpc:80");
+	xgw_snapb_cluster_proto(b, XGW_CPROTO_H2C);
+	if (grpc_port)
+		xgw_snapb_endpoint(b, 4, lo4, grpc_port);
+	c_h2cdead = xgw_snapb_cluster(b, "default/h2cdead:80");
+	xgw_snapb_cluster_proto(b, XGW_CPROTO_H2C);
+	xgw_snapb_endpoint(b, 4, lo4, 1);
 
 	r_main = xgw_snapb_rule(b, "default/main", 0, 0, 0);
 	xgw_snapb_backend(b, (uint32_t)c_main, 1);
@@ -302,6 +323,12 @@ static int build(uint64_t gen, int variant, bool bad_re, void **buf, size_t *len
 	r_rtmo = xgw_snapb_rule(b, "default/rtmo", 0, 1000, 300);
 	xgw_snapb_rule_retry(b, 5, 0, NULL, 0);
 	xgw_snapb_backend(b, (uint32_t)c_aux, 1);
+	r_h2c = xgw_snapb_rule(b, "default/h2c", 0, 0, 0);
+	xgw_snapb_backend(b, (uint32_t)c_h2c, 1);
+	r_grpc = xgw_snapb_rule(b, "default/grpc", 0, 0, 0);
+	xgw_snapb_backend(b, (uint32_t)c_grpc, 1);
+	r_h2cdead = xgw_snapb_rule(b, "default/h2cdead", 0, 0, 0);
+	xgw_snapb_backend(b, (uint32_t)c_h2cdead, 1);
 	r_cors = xgw_snapb_rule(b, "default/cors", 0, 0, 0);
 	xgw_snapb_filter(b, &cors, NULL, NULL, NULL);
 	xgw_snapb_hdrop(b, XGW_HDROP_CORS_ORIGIN, "https://www.foo.com", NULL);
@@ -328,6 +355,13 @@ static int build(uint64_t gen, int variant, bool bad_re, void **buf, size_t *len
 		match(b, r_hdr, XGW_PATH_PREFIX, "/", NULL);
 		xgw_snapb_kv(b, XGW_KV_HEADER, XGW_KV_EXACT, "x-route", "b");
 		match(b, r_main, XGW_PATH_PREFIX, "/", NULL);
+		xgw_snapb_vhost(b, "h2c.test", 8);
+		match(b, r_h2c, XGW_PATH_PREFIX, "/", NULL);
+		xgw_snapb_vhost(b, "grpc.test", 9);
+		match(b, r_grpc, XGW_PATH_PREFIX,
+		      "/gateway_api_conformance.echo_basic.grpcecho.GrpcEcho/", NULL);
+		xgw_snapb_vhost(b, "h2cdead.test", 12);
+		match(b, r_h2cdead, XGW_PATH_PREFIX, "/", NULL);
 		xgw_snapb_vhost(b, "*.wild.test", 11);
 		match(b, r_main, XGW_PATH_PREFIX, "/", NULL);
 		xgw_snapb_vhost(b, "", 0);
@@ -372,7 +406,8 @@ static void reply(int sock, int ms)
 		printf("ack %llu %d\n", (unsigned long long)m.generation, m.err);
 	else if (m.type == XGW_CTL_STATS)
 		printf("stats accepted %llu active %llu requests %llu 4xx %llu 5xx %llu "
-		       "upstream_errors %llu bad_requests %llu l4_conns %llu udp_sessions %llu\n",
+		       "upstream_errors %llu bad_requests %llu l4_conns %llu udp_sessions %llu "
+		       "h2up_conns %llu h2up_streams %llu\n",
 		       (unsigned long long)m.stats[XGW_WSTAT_CONNS_ACCEPTED],
 		       (unsigned long long)m.stats[XGW_WSTAT_CONNS_ACTIVE],
 		       (unsigned long long)m.stats[XGW_WSTAT_REQUESTS],
@@ -381,7 +416,9 @@ static void reply(int sock, int ms)
 		       (unsigned long long)m.stats[XGW_WSTAT_UPSTREAM_ERRORS],
 		       (unsigned long long)m.stats[XGW_WSTAT_BAD_REQUESTS],
 		       (unsigned long long)m.stats[XGW_WSTAT_L4_CONNS],
-		       (unsigned long long)m.stats[XGW_WSTAT_UDP_SESSIONS]);
+		       (unsigned long long)m.stats[XGW_WSTAT_UDP_SESSIONS],
+		       (unsigned long long)m.stats[XGW_WSTAT_H2UP_CONNS],
+		       (unsigned long long)m.stats[XGW_WSTAT_H2UP_STREAMS]);
 	else
 		printf("type %u\n", m.type);
 }
@@ -490,6 +527,8 @@ int main(int argc, char **argv)
 		{ "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "worker-arg", required_argument, NULL, 'x' },
+		{ "h2c", required_argument, NULL, 'H' },
+		{ "grpc", required_argument, NULL, 'g' },
 		{},
 	};
 	const char *worker = NULL, *level = "info", *xargs[8];
@@ -543,6 +582,12 @@ int main(int argc, char **argv)
 			if (n_xargs == 8)
 				return 2;
 			xargs[n_xargs++] = optarg;
+			break;
+		case 'H':
+			h2c_port = (uint16_t)atoi(optarg);
+			break;
+		case 'g':
+			grpc_port = (uint16_t)atoi(optarg);
 			break;
 		default:
 			return 2;
