@@ -789,6 +789,9 @@ static int start_request(struct xgw_conn *c, uint32_t head_len)
 		c->lsn = xgw_router_listener(sr->router, c->lfamily, c->laddr, c->lport);
 		c->lsn_seq = sr->seq;
 	}
+	if (c->secure && xgw_tls_misdirected(sr->tls, c->lsn, c->h2s ? xgw_h2s_tls(c->h2s) : c->tls,
+					     req->host, req->host_len))
+		return conn_step_local(c, 421, false);
 	q = (struct xgw_rt_req){
 		.host = req->host,
 		.host_len = req->host_len,

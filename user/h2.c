@@ -1135,3 +1135,8 @@ void xgw_h2_free_all(struct xgw_worker *w)
 		free(h);
 	}
 }
+
+SSL *xgw_h2s_tls(const struct xgw_h2s *s)
+{
+	return s->h->tls;
+}

@@ -18,6 +18,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <openssl/ssl.h>
+
 struct xgw_worker;
 struct xgw_conn;
 struct xgw_buf;
@@ -64,5 +66,8 @@ ssize_t xgw_h2s_writev(struct xgw_h2s *s, const struct iovec *iov, int n, bool *
 void xgw_h2s_done(struct xgw_h2s *s);
 /* The exchange is closed: end the stream, or reset it if its answer is not complete. */
 void xgw_h2s_detach(struct xgw_h2s *s);
+
+/* The TLS session of the connection that carries stream <s> (NULL for h2c). */
+SSL *xgw_h2s_tls(const struct xgw_h2s *s);
 
 #endif /* XGW_H2_H */

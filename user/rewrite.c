@@ -651,7 +651,7 @@ int xgw_rewrite_redirect(struct xgw_xfer *x, const struct xgw_h1_request *req,
 }
 
 /* Gateway-generated responses, laid out once. */
-static const uint16_t lresp_status[] = { 400, 403, 404, 408, 413, 414, 417,
+static const uint16_t lresp_status[] = { 400, 403, 404, 408, 413, 414, 417, 421,
 					 431, 500, 501, 502, 503, 504, 505 };
 #define N_LRESP (sizeof(lresp_status) / sizeof(lresp_status[0]))
 #define LRESP_MAX 192

@@ -213,6 +213,31 @@ static uint32_t sni_select(const struct xgw_tls_set *t, uint32_t listener, const
 	return t->dflt[listener];
 }
 
+bool xgw_tls_misdirected(const struct xgw_tls_set *t, uint32_t lsn, SSL *s, const char *host,
+			 size_t host_len)
+{
+	const char *sni = s ? SSL_get_servername(s, TLSEXT_NAMETYPE_host_name) : NULL;
+	char name[256];
+	uint32_t a, b;
+
+	if (!t || !sni || lsn >= t->snap->n_listeners || t->dflt[lsn] == XGW_SNAP_NONE)
+		return false;
+	/* Host without its port; an IP literal names no certificate entry. */
+	if (host_len && host[0] == '[')
+		host_len = 0;
+	for (size_t i = 0; i < host_len; i++)
+		if (host[i] == ':')
+			host_len = i;
+	if (!host_len || host_len >= sizeof(name))
+		return false;
+	memcpy(name, host, host_len);
+	name[host_len] = 0;
+	a = sni_select(t, lsn, sni);
+	b = sni_select(t, lsn, name);
+	/* Entries with one context (certificates and client verification) are one. */
+	return a != b && a != XGW_SNAP_NONE && b != XGW_SNAP_NONE && t->ctx[a] != t->ctx[b];
+}
+
 static int servername_cb(SSL *s, int *alert, void *arg)
 {
 	const struct xgw_tls_set *t = SSL_get_ex_data(s, conn_ex_idx);

@@ -60,4 +60,16 @@ bool xgw_tls_alpn_h2(const SSL *s);
 /* Close: send close_notify if the socket takes it now, then free. NULL is accepted. */
 void xgw_tls_close(SSL *s);
 
+/*
+ * RFC 9110 15.5.20: is a request for <host> (its Host or :authority, a port
+ * allowed) on connection <s> of listener <lsn> misdirected? It is when the
+ * connection's server name and the host select different certificates or
+ * client verification on that listener: a client that coalesced connections
+ * (HTTP/2, RFC 9113 9.1.1) on a shared certificate must not reach a host
+ * whose own settings (a client certificate it requires, another certificate)
+ * were never applied to it. Connections without a server name are not judged.
+ */
+bool xgw_tls_misdirected(const struct xgw_tls_set *t, uint32_t lsn, SSL *s, const char *host,
+			 size_t host_len);
+
 #endif /* XGW_TLS_H */

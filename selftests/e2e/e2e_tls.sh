@@ -29,7 +29,7 @@ for tool in openssl curl python3; do
 		exit 0
 	fi
 done
-e2e_begin 16
+e2e_begin 17
 
 # --- certificates: a CA for servers, one for clients ---------------------
 mkdir -p "$CONF" "$PKI"
@@ -174,6 +174,19 @@ if [ "$a" = site-a ] && [ "$w" = site-wild ] && [ "$(code y.wild.example.test 44
 	ok "SNI picks the listener's certificate on one address:port (exact, wildcard; no SNI: $d)"
 else
 	not_ok "SNI picks the listener's certificate on one address:port" "a=$a wild=$w none=$d"
+fi
+
+# RFC 9110 421: a request whose Host selects another certificate than the
+# connection's server name (a coalesced HTTP/2 connection, or a client
+# mixing names) is misdirected; one whose Host shares the server name's is not.
+m1=$(tcurl a.example.test 443 --http1.1 -H 'Host: x.wild.example.test' -o /dev/null -w '%{http_code}')
+m2=$(tcurl a.example.test 443 --http2 -H 'Host: x.wild.example.test' -o /dev/null -w '%{http_version} %{http_code}')
+m3=$(tcurl x.wild.example.test 443 --http2 -H 'Host: y.wild.example.test' -o /dev/null -w '%{http_code}')
+m4=$(tcurl a.example.test 443 --http1.1 -H 'Host: a.example.test:443' -o /dev/null -w '%{http_code}')
+if [ "$m1" = 421 ] && [ "$m2" = "2 421" ] && [ "$m3" = 200 ] && [ "$m4" = 200 ]; then
+	ok "misdirected requests get 421 (HTTP/1.1 and HTTP/2); a host under the same certificate is served"
+else
+	not_ok "misdirected requests get 421" "h1 other cert: $m1, h2 other cert: $m2, same wildcard: $m3, with port: $m4"
 fi
 
 alpn() { # offered list
