@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Private to the reconciler: what agent/reconcile.c (objects, statuses,
- * attachment) and agent/reconcile_snapshot.c (the snapshot laid out from them)
- * share. Not part of any interface.
+ * attachment), agent/reconcile_listeners.c, agent/reconcile_grpc.c (GRPCRoute)
+ * and agent/reconcile_snapshot.c (the snapshot laid out from them) share. Not
+ * part of any interface.
  */
 #ifndef XGW_AGENT_RECONCILE_INT_H
 #define XGW_AGENT_RECONCILE_INT_H
@@ -97,10 +98,23 @@ struct gw {
 	char *unusable_msg;
 };
 
-/* An HTTPRoute attached to one listener with its effective hostnames. */
+/*
+ * A route of the HTTP family as the reconciler handles it: an HTTPRoute, or a
+ * GRPCRoute translated into one (reconcile_grpc.c) whose matches are paths
+ * "/<service>/<method>" and headers. Its index is that of its status in
+ * res->routes: the HTTPRoutes of the store, then its GRPCRoutes.
+ */
+struct route {
+	const struct xgw_httproute *r;	  /* the HTTPRoute, or the GRPCRoute's translation */
+	const struct xgw_grpcroute *grpc; /* NULL for an HTTPRoute */
+	const char *kind;		  /* "HTTPRoute" or "GRPCRoute" */
+};
+
+/* A route attached to one listener with its effective hostnames. */
 struct attachment {
 	const struct xgw_httproute *route;
 	size_t route_idx;
+	size_t parent_idx; /* its parentRef's entry in res->routes[route_idx].parents */
 	struct gw_listener *l;
 	const char *hosts[16]; /* "" = any */
 	int n_hosts;
@@ -131,6 +145,9 @@ struct ctx {
 	VEC(struct l4_attachment) l4att;
 	/* per L4 route: its snapshot rule (XGW_SNAP_NONE: not built) */
 	uint32_t *l4_rule_ids;
+	struct route *routes; /* HTTPRoutes, then GRPCRoutes; indexed as res->routes */
+	size_t n_routes;
+	struct xgw_arena tmp; /* the GRPCRoutes' translations: freed with the ctx */
 	/* per route: rule -> snapshot rule index (XGW_SNAP_NONE: rule not served) */
 	uint32_t **rule_ids;
 	/* Services sorted by namespace/name, each with its EndpointSlices and the
@@ -151,6 +168,7 @@ struct svc_ix {
 	struct svc_cluster {
 		const struct xgw_service_port *sp; /* the Service port it is made of */
 		uint32_t idx;
+		uint8_t proto; /* enum xgw_snap_cluster_proto */
 	} * cl;
 	size_t n_cl;
 };
@@ -193,9 +211,12 @@ void xgw_rec_lsets_programmed(struct ctx *c, struct gw *g);
 bool xgw_rec_is_wild(const char *h);
 long xgw_rec_host_rank(const char *h);
 const char *xgw_rec_rule_problem(const struct xgw_http_rule *r, char *buf, size_t len);
+/* Why rule <k> of route <ri> is not served (into <buf>), or NULL. */
+const char *xgw_rec_route_rule_problem(const struct ctx *c, size_t ri, size_t k, char *buf,
+				       size_t len);
 struct svc_ix *xgw_rec_svc_lookup(const struct ctx *c, const char *ns, const char *name);
 const struct xgw_service_port *xgw_rec_find_svc_port(const struct xgw_service *s, uint32_t port);
-const char *xgw_rec_backend_problem(const struct ctx *c, const struct xgw_httproute *r,
+const char *xgw_rec_backend_problem(const struct ctx *c, const struct route *rt,
 				    const struct xgw_backend_ref *be, char *msg, size_t msglen);
 const char *xgw_rec_ref_problem(const struct ctx *c, const char *route_kind,
 				const struct xgw_meta *rm, const struct xgw_backend_ref *be,
@@ -232,6 +253,29 @@ int xgw_rec_build_l4_rules(struct ctx *c);
 /* One snapshot listener for address <ai> of <g>, L4 port group <grp>. 0 or -ENOMEM. */
 int xgw_rec_build_l4_listener(struct ctx *c, struct gw *g, int ai, struct gw_listener **grp,
 			      size_t n);
+
+/* reconcile_grpc.c */
+/*
+ * Translate <g> into <out> (allocated from c->tmp, pointing into <g>): one
+ * rule per rule, each match a path match "/<service>/<method>" with <g>'s
+ * headers. Returns 0 or -ENOMEM.
+ */
+int xgw_rec_grpc_translate(struct ctx *c, const struct xgw_grpcroute *g, struct xgw_httproute *out);
+/* Why rule <r> of a GRPCRoute is not served (a bad regular expression), or NULL. */
+const char *xgw_rec_grpc_rule_problem(const struct xgw_grpc_rule *r, char *buf, size_t len);
+/*
+ * GRPCRoute precedence between two matches (NULL: a rule without matches):
+ * < 0 when <a> goes first, > 0 when <b> does, 0 on a tie (the caller then
+ * orders by route age, namespace/name, rule and match).
+ */
+int xgw_rec_grpc_match_cmp(const struct xgw_grpc_match *a, const struct xgw_grpc_match *b);
+/*
+ * An HTTPRoute and a GRPCRoute attached to one listener with intersecting
+ * hostnames: keep the older (then the first by namespace/name), detach the
+ * other from the parent and set its Accepted False, reason Conflicted.
+ * Returns 0 or -ENOMEM.
+ */
+int xgw_rec_kind_conflicts(struct ctx *c);
 
 /*
  * reconcile_snapshot.c: lay out the snapshot (rules, clusters, listeners with

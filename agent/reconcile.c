@@ -4,12 +4,14 @@
  *
  * Steps: classify GatewayClasses; validate each Gateway of ours (listeners,
  * conflicts, addresses from spec or pool) and the ListenerSets it allows,
- * whose listeners join its own after them; attach each HTTPRoute to the
- * listeners its parentRefs select and allow, intersecting hostnames, and
- * each TLSRoute, TCPRoute and UDPRoute likewise (reconcile_l4.c); resolve
- * backendRefs to Service ports and their ready EndpointSlice endpoints; lay
- * out one snapshot listener per (address, port) with its virtual hosts, each
- * holding its matches in Gateway API precedence order.
+ * whose listeners join its own after them; attach each HTTPRoute and
+ * GRPCRoute (translated by reconcile_grpc.c) to the listeners its parentRefs
+ * select and allow, intersecting hostnames, and keep the two kinds from
+ * sharing a listener hostname, and each TLSRoute, TCPRoute and UDPRoute
+ * likewise (reconcile_l4.c); resolve backendRefs to Service ports and their
+ * ready EndpointSlice endpoints; lay out one snapshot listener per (address,
+ * port) with its virtual hosts, each holding its matches in Gateway API
+ * precedence order.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -581,6 +583,16 @@ const char *xgw_rec_rule_problem(const struct xgw_http_rule *r, char *buf, size_
 	return NULL;
 }
 
+const char *xgw_rec_route_rule_problem(const struct ctx *c, size_t ri, size_t k, char *buf,
+				       size_t len)
+{
+	const struct route *rt = &c->routes[ri];
+	const char *why =
+		rt->grpc ? xgw_rec_grpc_rule_problem(&rt->grpc->rules[k], buf, len) : NULL;
+
+	return why ? why : xgw_rec_rule_problem(&rt->r->rules[k], buf, len);
+}
+
 struct gw *xgw_rec_find_gw(struct ctx *c, const char *ns, const char *name)
 {
 	for (size_t i = 0; i < c->n_gws; i++)
@@ -775,10 +787,10 @@ const char *xgw_rec_ref_problem(const struct ctx *c, const char *route_kind,
 	return NULL;
 }
 
-const char *xgw_rec_backend_problem(const struct ctx *c, const struct xgw_httproute *r,
+const char *xgw_rec_backend_problem(const struct ctx *c, const struct route *rt,
 				    const struct xgw_backend_ref *be, char *msg, size_t msglen)
 {
-	return xgw_rec_ref_problem(c, "HTTPRoute", &r->meta, be, NULL, msg, msglen);
+	return xgw_rec_ref_problem(c, rt->kind, &rt->r->meta, be, NULL, msg, msglen);
 }
 
 static bool host_listed(const struct attachment *at, const char *h)
@@ -791,7 +803,8 @@ static bool host_listed(const struct attachment *at, const char *h)
 
 static int attach_route(struct ctx *c, size_t ri)
 {
-	const struct xgw_httproute *r = &c->st->httproutes[ri];
+	const struct route *rt = &c->routes[ri];
+	const struct xgw_httproute *r = rt->r;
 	struct xgw_reconcile_result *res = c->res;
 	struct xgw_arena *a = &res->arena;
 	struct xgw_route_status *rs = &res->routes[ri];
@@ -801,6 +814,7 @@ static int attach_route(struct ctx *c, size_t ri)
 	const char *unsupported = NULL;
 	char why[384];
 
+	rs->kind = rt->kind;
 	rs->ns = r->meta.ns;
 	rs->name = r->meta.name;
 	rs->parents = xgw_arena_alloc(a, (r->n_parents + 1) * sizeof(*rs->parents));
@@ -810,14 +824,14 @@ static int attach_route(struct ctx *c, size_t ri)
 		const struct xgw_http_rule *rule = &r->rules[k];
 
 		if (!unsupported)
-			unsupported = xgw_rec_rule_problem(rule, why, sizeof(why));
+			unsupported = xgw_rec_route_rule_problem(c, ri, k, why, sizeof(why));
 		for (size_t b = 0; b < rule->n_backends && !refs_reason; b++)
-			refs_reason = xgw_rec_backend_problem(c, r, &rule->backends[b], refs_msg,
+			refs_reason = xgw_rec_backend_problem(c, rt, &rule->backends[b], refs_msg,
 							      sizeof(refs_msg));
 		for (size_t f = 0; f < rule->n_filters && !refs_reason; f++)
 			if (rule->filters[f].type == XGW_HF_MIRROR && rule->filters[f].mirror)
-				refs_reason = xgw_rec_backend_problem(c, r, rule->filters[f].mirror,
-								      refs_msg, sizeof(refs_msg));
+				refs_reason = xgw_rec_backend_problem(
+					c, rt, rule->filters[f].mirror, refs_msg, sizeof(refs_msg));
 	}
 
 	for (size_t p = 0; p < r->n_parents; p++) {
@@ -837,11 +851,11 @@ static int attach_route(struct ctx *c, size_t ri)
 			if (!ls) {
 				/* a ListenerSet of another controller's Gateway is not ours to judge */
 				if (!xgw_rec_lset_in_store(c->st, gns, pr->name))
-					xgw_rec_problem(
-						res,
-						"HTTPRoute %s/%s: parent ListenerSet %s/%s not "
-						"found",
-						r->meta.ns, r->meta.name, gns, pr->name);
+					xgw_rec_problem(res,
+							"%s %s/%s: parent ListenerSet %s/%s not "
+							"found",
+							rt->kind, r->meta.ns, r->meta.name, gns,
+							pr->name);
 				continue;
 			}
 			g = ls->g;
@@ -849,7 +863,7 @@ static int attach_route(struct ctx *c, size_t ri)
 			g = xgw_rec_find_gw(c, gns, pr->name);
 		}
 		if (!g) {
-			xgw_rec_problem(res, "HTTPRoute %s/%s: parent Gateway %s/%s not found",
+			xgw_rec_problem(res, "%s %s/%s: parent Gateway %s/%s not found", rt->kind,
 					r->meta.ns, r->meta.name, gns, pr->name);
 			continue;
 		}
@@ -864,7 +878,10 @@ static int attach_route(struct ctx *c, size_t ri)
 		/* a Gateway parent: its own listeners; a ListenerSet parent: the set's */
 		for (size_t li = 0; li < g->n_listeners; li++) {
 			struct gw_listener *gl = &g->listeners[li];
-			struct attachment at = { .route = r, .route_idx = ri, .l = gl };
+			struct attachment at = { .route = r,
+						 .route_idx = ri,
+						 .parent_idx = rs->n_parents - 1,
+						 .l = gl };
 
 			if (gl->ls != ls)
 				continue;
@@ -873,8 +890,7 @@ static int attach_route(struct ctx *c, size_t ri)
 			if (pr->port && pr->port != gl->spec->port)
 				continue;
 			matched_section = true;
-			if (!gl->valid ||
-			    !xgw_rec_route_allowed(c->st, gl, "HTTPRoute", r->meta.ns))
+			if (!gl->valid || !xgw_rec_route_allowed(c->st, gl, rt->kind, r->meta.ns))
 				continue;
 			allowed = true;
 			if (!r->n_hostnames) {
@@ -925,10 +941,34 @@ static int attach_route(struct ctx *c, size_t ri)
 					 unsupported);
 	}
 	if (unsupported && rs->n_parents)
-		xgw_rec_problem(res, "HTTPRoute %s/%s: a rule is not served: %s", r->meta.ns,
+		xgw_rec_problem(res, "%s %s/%s: a rule is not served: %s", rt->kind, r->meta.ns,
 				r->meta.name, unsupported);
 	if (refs_reason && rs->n_parents)
-		xgw_rec_problem(res, "HTTPRoute %s/%s: %s", r->meta.ns, r->meta.name, refs_msg);
+		xgw_rec_problem(res, "%s %s/%s: %s", rt->kind, r->meta.ns, r->meta.name, refs_msg);
+	return 0;
+}
+
+/* c->routes: the HTTPRoutes, then the GRPCRoutes translated. */
+static int index_routes(struct ctx *c)
+{
+	const struct xgw_store *st = c->st;
+	struct xgw_httproute *tr;
+	size_t nh = st->n_httproutes;
+
+	c->routes = calloc(nh + st->n_grpcroutes + 1, sizeof(*c->routes));
+	tr = xgw_arena_alloc(&c->tmp, (st->n_grpcroutes + 1) * sizeof(*tr));
+	if (!c->routes || !tr)
+		return -ENOMEM;
+	for (size_t i = 0; i < nh; i++)
+		c->routes[i] = (struct route){ .r = &st->httproutes[i], .kind = "HTTPRoute" };
+	for (size_t i = 0; i < st->n_grpcroutes; i++) {
+		if (xgw_rec_grpc_translate(c, &st->grpcroutes[i], &tr[i]))
+			return -ENOMEM;
+		c->routes[nh + i] = (struct route){ .r = &tr[i],
+						    .grpc = &st->grpcroutes[i],
+						    .kind = "GRPCRoute" };
+	}
+	c->n_routes = nh + st->n_grpcroutes;
 	return 0;
 }
 
@@ -941,28 +981,31 @@ int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *o
 	c.b = xgw_snapb__new(opts->generation);
 	if (c.b && opts->ticket_secret)
 		xgw_snapb_ticket_secret(c.b, opts->ticket_secret);
-	/* HTTPRoutes' statuses, then the L4 routes' (reconcile_l4.c) */
-	res->routes = xgw_arena_alloc(&res->arena, (st->n_httproutes + st->n_l4routes + 1) *
-							   sizeof(*res->routes));
-	if (!c.b || !res->routes)
+	/* HTTPRoutes' and GRPCRoutes' statuses, then the L4 routes' (reconcile_l4.c) */
+	if (!c.b || index_routes(&c))
 		goto out;
-	res->n_routes = st->n_httproutes + st->n_l4routes;
+	res->routes = xgw_arena_alloc(&res->arena,
+				      (c.n_routes + st->n_l4routes + 1) * sizeof(*res->routes));
+	if (!res->routes)
+		goto out;
+	res->n_routes = c.n_routes + st->n_l4routes;
 	if ((err = index_services(&c)) || (err = do_classes(&c)) || (err = do_gateways(&c)))
 		goto out;
-	for (size_t i = 0; i < st->n_httproutes; i++)
+	for (size_t i = 0; i < c.n_routes; i++)
 		if ((err = attach_route(&c, i)))
 			goto out;
-	if ((err = xgw_rec_attach_l4(&c)))
-		goto out;
-	if ((err = xgw_rec_build_snapshot(&c)))
+	if ((err = xgw_rec_attach_l4(&c)) || (err = xgw_rec_kind_conflicts(&c)) ||
+	    (err = xgw_rec_build_snapshot(&c)))
 		goto out;
 	err = xgw_snapb__finish(c.b, &res->snap, &res->snap_len);
 out:
 	xgw_snapb__free(c.b);
 	if (c.rule_ids)
-		for (size_t i = 0; i < st->n_httproutes; i++)
+		for (size_t i = 0; i < c.n_routes; i++)
 			free(c.rule_ids[i]);
 	free(c.rule_ids);
+	free(c.routes);
+	xgw_arena_free(&c.tmp);
 	free(c.att.v);
 	free(c.l4att.v);
 	free(c.l4_rule_ids);

@@ -96,7 +96,7 @@ struct xgw_parent_status {
 };
 
 struct xgw_route_status {
-	const char *kind; /* "HTTPRoute" (NULL), "TLSRoute", "TCPRoute", "UDPRoute" */
+	const char *kind; /* "HTTPRoute" (NULL), "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute" */
 	const char *ns;
 	const char *name;
 	struct xgw_parent_status *parents; /* only parents whose class is ours */

@@ -119,7 +119,7 @@ static int attach_l4(struct ctx *c, size_t ri)
 	const char *kind = xgw_l4_kind_name(r->kind);
 	struct xgw_reconcile_result *res = c->res;
 	struct xgw_arena *a = &res->arena;
-	struct xgw_route_status *rs = &res->routes[c->st->n_httproutes + ri];
+	struct xgw_route_status *rs = &res->routes[c->n_routes + ri];
 	int64_t gen = r->meta.generation;
 	const char *refs_reason = NULL;
 	char refs_msg[384] = "";

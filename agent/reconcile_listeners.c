@@ -16,22 +16,47 @@
 #include "reconcile-int.h"
 #include "tlscert.h"
 
-/* The route kind a listener of protocol <p> serves (both TLS modes: TLSRoute). */
-static const char *proto_supported_kind(enum xgw_listener_proto p)
+/*
+ * The route kinds a listener of protocol <p> serves (NULL-terminated), or
+ * NULL (both TLS modes: TLSRoute).
+ */
+static const char *const *proto_kinds(enum xgw_listener_proto p)
 {
+	static const char *const http[] = { "HTTPRoute", "GRPCRoute", NULL };
+	static const char *const tls[] = { "TLSRoute", NULL };
+	static const char *const tcp[] = { "TCPRoute", NULL };
+	static const char *const udp[] = { "UDPRoute", NULL };
+
 	switch (p) {
 	case XGW_PROTO_HTTP:
 	case XGW_PROTO_HTTPS:
-		return "HTTPRoute";
+		return http;
 	case XGW_PROTO_TLS:
-		return "TLSRoute";
+		return tls;
 	case XGW_PROTO_TCP:
-		return "TCPRoute";
+		return tcp;
 	case XGW_PROTO_UDP:
-		return "UDPRoute";
+		return udp;
 	default:
 		return NULL;
 	}
+}
+
+/* <kind> if <kinds> has it, else NULL. */
+static const char *kind_in(const char *const *kinds, const char *kind)
+{
+	for (; kinds && *kinds; kinds++)
+		if (!strcmp(*kinds, kind))
+			return *kinds;
+	return NULL;
+}
+
+static bool kind_listed(const struct xgw_listener_status *ls, const char *kind)
+{
+	for (int i = 0; i < ls->n_supported_kinds; i++)
+		if (ls->supported_kinds[i] == kind)
+			return true;
+	return false;
 }
 
 static int secret_cmp(const void *pa, const void *pb)
@@ -244,30 +269,32 @@ static int do_listener(struct ctx *c, struct gw *g, size_t i, int64_t gen)
 	struct gw_listener *gl = &g->listeners[i];
 	const struct xgw_gw_listener *l = gl->spec;
 	struct xgw_listener_status *ls = gl->st;
-	const char *kind = proto_supported_kind(l->proto);
+	const char *const *kinds = proto_kinds(l->proto);
 	bool ok = true, kinds_ok = true;
 
 	ls->name = l->name;
 	/* supportedKinds: the protocol's kinds, or those of allowedRoutes.kinds
 	 * that the protocol supports; any other listed kind is InvalidRouteKinds
 	 * (every listed kind, for a protocol this build does not serve). */
-	if (kind && !l->n_kinds)
-		ls->supported_kinds[ls->n_supported_kinds++] = kind;
+	for (const char *const *k = kinds; !l->n_kinds && k && *k; k++)
+		ls->supported_kinds[ls->n_supported_kinds++] = *k;
 	for (size_t k = 0; k < l->n_kinds; k++) {
 		const struct xgw_route_kind *rk = &l->kinds[k];
+		const char *kind = kind_in(kinds, rk->kind);
 
-		if (!kind || strcmp(rk->kind, kind) ||
-		    (rk->group && strcmp(rk->group, XGW_GATEWAY_GROUP))) {
+		if (!kind || (rk->group && strcmp(rk->group, XGW_GATEWAY_GROUP))) {
 			xgw_rec_cond_set(a, &ls->conds, gen, "ResolvedRefs", false,
 					 "InvalidRouteKinds", "route kind %s/%s is not supported%s",
 					 rk->group ? rk->group : "", rk->kind,
-					 kind ? "" : " on this protocol");
+					 kinds ? "" : " on this protocol");
 			kinds_ok = false;
-		} else if (!ls->n_supported_kinds) {
+		} else if (!kind_listed(ls, kind) &&
+			   ls->n_supported_kinds < (int)(sizeof(ls->supported_kinds) /
+							 sizeof(ls->supported_kinds[0]))) {
 			ls->supported_kinds[ls->n_supported_kinds++] = kind;
 		}
 	}
-	if (!kind) {
+	if (!kinds) {
 		xgw_rec_cond_set(a, &ls->conds, gen, "Accepted", false, "UnsupportedProtocol",
 				 "protocol %s is not supported by this build",
 				 l->proto_name ? l->proto_name : "?");

@@ -51,6 +51,12 @@ static int add_session(struct ctx *c, const struct xgw_http_rule *rule)
 		(uint32_t)(((uint64_t)sp->idle_ms + 999) / 1000));
 }
 
+/*
+ * One cluster per Service port and protocol. gRPC needs HTTP/2 to the backend
+ * whatever the port's appProtocol says, so a GRPCRoute's backend is an h2c
+ * cluster, named with a "/h2c" suffix when the port's own cluster would speak
+ * HTTP/1.1; a port of appProtocol kubernetes.io/h2c is h2c for every route.
+ */
 int xgw_rec_cluster_for(struct ctx *c, const char *route_kind, const struct xgw_meta *rm,
 			const struct xgw_backend_ref *be, const char *proto, uint32_t *out)
 {
@@ -59,6 +65,8 @@ int xgw_rec_cluster_for(struct ctx *c, const char *route_kind, const struct xgw_
 	const struct xgw_service_port *sp;
 	struct svc_cluster *cl;
 	struct svc_ix *ix;
+	bool port_h2c;
+	uint8_t cproto;
 	int idx;
 
 	*out = XGW_SNAP_NONE;
@@ -66,8 +74,10 @@ int xgw_rec_cluster_for(struct ctx *c, const char *route_kind, const struct xgw_
 		return 0;
 	ix = xgw_rec_svc_lookup(c, ns, be->name); /* found: xgw_rec_ref_problem checked it */
 	sp = xgw_rec_find_svc_port_proto(ix->svc, be->port, proto);
+	port_h2c = sp->app_protocol && !strcmp(sp->app_protocol, "kubernetes.io/h2c");
+	cproto = port_h2c || !strcmp(route_kind, "GRPCRoute") ? XGW_CPROTO_H2C : XGW_CPROTO_HTTP1;
 	for (size_t i = 0; i < ix->n_cl; i++) {
-		if (ix->cl[i].sp == sp) {
+		if (ix->cl[i].sp == sp && ix->cl[i].proto == cproto) {
 			*out = ix->cl[i].idx;
 			return 0;
 		}
@@ -75,14 +85,11 @@ int xgw_rec_cluster_for(struct ctx *c, const char *route_kind, const struct xgw_
 
 	char name[512];
 
-	snprintf(name, sizeof(name), "%s/%s:%u", ns, be->name, be->port);
+	snprintf(name, sizeof(name), "%s/%s:%u%s", ns, be->name, be->port,
+		 cproto == XGW_CPROTO_H2C && !port_h2c ? "/h2c" : "");
 	idx = xgw_snapb_cluster(c->b, name);
 	if (idx < 0)
 		return idx;
-	/* The Service port's appProtocol says what the backend speaks (GEP-1911). */
-	if (sp->app_protocol && !strcmp(sp->app_protocol, "kubernetes.io/h2c") &&
-	    xgw_snapb_cluster_proto(c->b, XGW_CPROTO_H2C))
-		return -ENOMEM;
 	const char *lb = xgw_meta_annotation(&ix->svc->meta, XGW_ANN_LOAD_BALANCER);
 
 	if (lb && !strcmp(lb, "least-request")) {
@@ -96,6 +103,8 @@ int xgw_rec_cluster_for(struct ctx *c, const char *route_kind, const struct xgw_
 			   ns, be->name, XGW_ANN_LOAD_BALANCER, lb)) {
 		return -ENOMEM;
 	}
+	if (xgw_snapb_cluster_proto(c->b, cproto))
+		return -ENOMEM;
 	for (size_t i = 0; i < ix->n_slices; i++) {
 		const struct xgw_endpointslice *es = ix->slices[i];
 		uint32_t port = 0;
@@ -133,15 +142,15 @@ int xgw_rec_cluster_for(struct ctx *c, const char *route_kind, const struct xgw_
 	if (!cl)
 		return -ENOMEM;
 	ix->cl = cl;
-	ix->cl[ix->n_cl++] = (struct svc_cluster){ sp, (uint32_t)idx };
+	ix->cl[ix->n_cl++] = (struct svc_cluster){ sp, (uint32_t)idx, cproto };
 	*out = (uint32_t)idx;
 	return 0;
 }
 
-static int cluster_for(struct ctx *c, const struct xgw_httproute *r,
-		       const struct xgw_backend_ref *be, uint32_t *out)
+static int cluster_for(struct ctx *c, const struct route *rt, const struct xgw_backend_ref *be,
+		       uint32_t *out)
 {
-	return xgw_rec_cluster_for(c, "HTTPRoute", &r->meta, be, NULL, out);
+	return xgw_rec_cluster_for(c, rt->kind, &rt->r->meta, be, NULL, out);
 }
 
 static int add_hdrops(struct ctx *c, uint8_t op, const struct xgw_header_kv *kv, size_t n)
@@ -162,8 +171,8 @@ static int add_cors_items(struct ctx *c, uint8_t op, char *const *items, size_t 
 }
 
 /* Filters of a rule or of a backendRef, to the builder's current owner. */
-static int add_filters(struct ctx *c, const struct xgw_httproute *r,
-		       const struct xgw_http_filter *hf, size_t n)
+static int add_filters(struct ctx *c, const struct route *rt, const struct xgw_http_filter *hf,
+		       size_t n)
 {
 	static const uint8_t pmod[] = { [XGW_PM_NONE] = XGW_PATHMOD_NONE,
 					[XGW_PM_FULL] = XGW_PATHMOD_FULL,
@@ -199,7 +208,7 @@ static int add_filters(struct ctx *c, const struct xgw_httproute *r,
 				return -ENOMEM;
 			break;
 		case XGW_HF_MIRROR:
-			if (!f->mirror || cluster_for(c, r, f->mirror, &sf.cluster))
+			if (!f->mirror || cluster_for(c, rt, f->mirror, &sf.cluster))
 				return f->mirror ? -ENOMEM : 0;
 			if (sf.cluster == XGW_SNAP_NONE || !f->mirror_num)
 				break; /* unresolved (reported as ResolvedRefs) or 0 %: no copy */
@@ -234,14 +243,13 @@ static int add_filters(struct ctx *c, const struct xgw_httproute *r,
 /* Snapshot rules for every rule of every attached route, made once per route. */
 static int build_rules(struct ctx *c)
 {
-	const struct xgw_store *st = c->st;
-
-	c->rule_ids = calloc(st->n_httproutes + 1, sizeof(*c->rule_ids));
+	c->rule_ids = calloc(c->n_routes + 1, sizeof(*c->rule_ids));
 	if (!c->rule_ids)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->att.n; i++) {
 		size_t ri = c->att.v[i].route_idx;
-		const struct xgw_httproute *r = &st->httproutes[ri];
+		const struct route *rt = &c->routes[ri];
+		const struct xgw_httproute *r = rt->r;
 		char name[512];
 
 		if (c->rule_ids[ri])
@@ -257,13 +265,13 @@ static int build_rules(struct ctx *c)
 
 			char why[384];
 
-			if (xgw_rec_rule_problem(rule, why, sizeof(why))) {
+			if (xgw_rec_route_rule_problem(c, ri, k, why, sizeof(why))) {
 				c->rule_ids[ri][k] = XGW_SNAP_NONE;
 				continue;
 			}
 			/* clusters first: a rule's backends must follow it directly */
 			for (size_t b = 0; b < rule->n_backends && b < 64; b++)
-				if (cluster_for(c, r, &rule->backends[b], &cl[b]))
+				if (cluster_for(c, rt, &rule->backends[b], &cl[b]))
 					return -ENOMEM;
 			idx = xgw_snapb_rule(c->b, name, (uint32_t)k, rule->timeout_request_ms,
 					     rule->timeout_backend_ms);
@@ -275,13 +283,13 @@ static int build_rules(struct ctx *c)
 				return -ENOMEM;
 			if (rule->session.type != XGW_SESSION_NONE && add_session(c, rule))
 				return -ENOMEM;
-			if (add_filters(c, r, rule->filters, rule->n_filters))
+			if (add_filters(c, rt, rule->filters, rule->n_filters))
 				return -ENOMEM;
 			for (size_t b = 0; b < rule->n_backends && b < 64; b++) {
 				const struct xgw_backend_ref *be = &rule->backends[b];
 
 				if (xgw_snapb_backend(c->b, cl[b], be->weight) < 0 ||
-				    add_filters(c, r, be->filters, be->n_filters))
+				    add_filters(c, rt, be->filters, be->n_filters))
 					return -ENOMEM;
 			}
 			c->rule_ids[ri][k] = (uint32_t)idx;
@@ -293,6 +301,8 @@ static int build_rules(struct ctx *c)
 struct entry {
 	const struct xgw_httproute *route;
 	const struct xgw_http_match *m; /* NULL: the default match, PathPrefix "/" */
+	bool grpc;			/* of a GRPCRoute: ordered by its own rules */
+	const struct xgw_grpc_match *g; /* its GRPCRoute match (NULL: the default) */
 	uint32_t rule_idx;		/* within the route */
 	uint32_t match_idx;
 	uint32_t snap_rule;
@@ -306,15 +316,12 @@ static int path_rank(uint8_t t)
 	return t == XGW_PATH_EXACT ? 0 : t == XGW_PATH_REGEX ? 1 : 2;
 }
 
-static int entry_cmp(const void *pa, const void *pb)
+/*
+ * HTTPRoute precedence: exact before prefix, the longer path, a method match,
+ * more header matches, more query matches. 0 on a tie.
+ */
+static int http_cmp(const struct entry *a, const struct entry *b)
 {
-	const struct entry *a = pa, *b = pb;
-	const char *ta, *tb;
-	int d;
-
-	/* The Gateway API's order: exact before prefix, the longer path, a method
-	 * match, more header matches, more query matches; then the older route,
-	 * namespace/name, rule and match order. */
 	if (a->path_type != b->path_type)
 		return path_rank(a->path_type) - path_rank(b->path_type);
 	size_t la = strlen(a->path), lb = strlen(b->path);
@@ -333,6 +340,22 @@ static int entry_cmp(const void *pa, const void *pb)
 
 	if (qa != qb)
 		return qa > qb ? -1 : 1;
+	return 0;
+}
+
+static int entry_cmp(const void *pa, const void *pb)
+{
+	const struct entry *a = pa, *b = pb;
+	const char *ta, *tb;
+	int d;
+
+	/* Each kind by its own rules (the API forbids merging them; an HTTPRoute
+	 * and a GRPCRoute do not share a hostname of a listener), then the older
+	 * route, namespace/name, rule and match order. */
+	if (a->grpc != b->grpc)
+		return a->grpc ? 1 : -1;
+	if ((d = a->grpc ? xgw_rec_grpc_match_cmp(a->g, b->g) : http_cmp(a, b)))
+		return d;
 	ta = a->route->meta.creation_timestamp ? a->route->meta.creation_timestamp : "";
 	tb = b->route->meta.creation_timestamp ? b->route->meta.creation_timestamp : "";
 	if ((d = strcmp(ta, tb)))
@@ -535,6 +558,8 @@ static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listene
 				v = vhost_get(&vh, at->hosts[h]);
 				if (!v)
 					goto out;
+				const struct xgw_grpcroute *gr = c->routes[at->route_idx].grpc;
+
 				for (size_t k = 0; k < at->route->n_rules; k++) {
 					const struct xgw_http_rule *rule = &at->route->rules[k];
 					uint32_t sr = c->rule_ids[at->route_idx][k];
@@ -548,6 +573,9 @@ static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listene
 						struct entry e = {
 							.route = at->route,
 							.m = hm,
+							.grpc = gr != NULL,
+							.g = gr && hm ? &gr->rules[k].matches[m]
+								      : NULL,
 							.rule_idx = (uint32_t)k,
 							.match_idx = (uint32_t)m,
 							.snap_rule = sr,

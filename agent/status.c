@@ -110,9 +110,8 @@ json_t *xgw_status_json(const struct xgw_reconcile_result *res, uint64_t gen, bo
 	static const struct {
 		const char *kind, *list;
 	} route_lists[] = {
-		{ "HTTPRoute", "httpRoutes" },
-		{ "TLSRoute", "tlsRoutes" },
-		{ "TCPRoute", "tcpRoutes" },
+		{ "HTTPRoute", "httpRoutes" }, { "GRPCRoute", "grpcRoutes" },
+		{ "TLSRoute", "tlsRoutes" },   { "TCPRoute", "tcpRoutes" },
 		{ "UDPRoute", "udpRoutes" },
 	};
 

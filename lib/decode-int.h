@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Private to the decoder: the decoding context and the field helpers that
- * lib/decode.c and lib/decode_route.c (HTTPRoute and its filters) share.
+ * lib/decode.c, lib/decode_route.c (HTTPRoute and its filters) and
+ * lib/decode_grpc.c (GRPCRoute) share.
  */
 #ifndef XGW_LIB_DECODE_INT_H
 #define XGW_LIB_DECODE_INT_H
@@ -83,5 +84,13 @@ void xgw_dec_parent_ref(struct dctx *c, const struct xgw_ynode *m, void *out);
 void xgw_dec_tlsroute(struct dctx *c, const struct xgw_ynode *root);
 void xgw_dec_tcproute(struct dctx *c, const struct xgw_ynode *root);
 void xgw_dec_udproute(struct dctx *c, const struct xgw_ynode *root);
+/* decode_route.c: more list items of routes (xgw_dec_get_list callbacks) */
+void xgw_dec_backend_ref(struct dctx *c, const struct xgw_ynode *m, void *out);
+/* a backendRef without its filters */
+void xgw_dec_backend_fields(struct dctx *c, const struct xgw_ynode *m, struct xgw_backend_ref *b);
+void xgw_dec_filter(struct dctx *c, const struct xgw_ynode *m, void *out);
+void xgw_dec_kv_match(struct dctx *c, const struct xgw_ynode *m, void *out);
+/* decode_grpc.c */
+void xgw_dec_grpcroute(struct dctx *c, const struct xgw_ynode *root);
 
 #endif /* XGW_LIB_DECODE_INT_H */

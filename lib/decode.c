@@ -1028,6 +1028,7 @@ static void decode_node(struct dctx *c, const struct xgw_ynode *root)
 static const char *const v1_only[] = { "v1", NULL };
 static const char *const gw_served[] = { "v1", "v1beta1", NULL };
 static const char *const xgw_served[] = { "v1alpha1", NULL };
+static const char *const grpc_served[] = { "v1", "v1alpha2", NULL };
 static const char *const grant_served[] = { "v1", "v1beta1", "v1alpha2", NULL };
 static const char *const tls_served[] = { "v1", "v1alpha3", "v1alpha2", NULL };
 static const char *const l4_served[] = { "v1alpha2", NULL };
@@ -1051,6 +1052,7 @@ static const struct kind_info kinds[] = {
 	{ GW, "GatewayClass", gw_served, decode_gatewayclass, CLUSTER },
 	{ GW, "Gateway", gw_served, decode_gateway, 0 },
 	{ GW, "HTTPRoute", gw_served, xgw_dec_httproute, 0 },
+	{ GW, "GRPCRoute", grpc_served, xgw_dec_grpcroute, 0 },
 	{ "", "Service", v1_only, decode_service, 0 },
 	{ "", "Namespace", v1_only, decode_namespace, CLUSTER },
 	{ "discovery.k8s.io", "EndpointSlice", v1_only, decode_endpointslice, 0 },
@@ -1060,9 +1062,6 @@ static const struct kind_info kinds[] = {
 	{ GW, "TLSRoute", tls_served, xgw_dec_tlsroute, 0 },
 	{ GW, "TCPRoute", l4_served, xgw_dec_tcproute, 0 },
 	{ GW, "UDPRoute", l4_served, xgw_dec_udproute, 0 },
-	/* Gateway API kinds decoded by later formats */
-	{ GW, "GRPCRoute", .flags = GATEWAY_API },
-
 	{ GW, "ListenerSet", v1_only, decode_listenerset, 0 },
 	{ GW, "BackendTLSPolicy", .flags = GATEWAY_API },
 	{ GWX, "XListenerSet", .flags = GATEWAY_API },
@@ -1268,6 +1267,7 @@ void xgw_store__free(struct xgw_store *st)
 	free(st->listenersets);
 	free(st->httproutes);
 	free(st->l4routes);
+	free(st->grpcroutes);
 	free(st->services);
 	free(st->slices);
 	free(st->namespaces);
@@ -1486,7 +1486,8 @@ int xgw_store_append(struct xgw_store *dst, const struct xgw_store *src)
 {
 	if (APPEND(dst, src, classes) || APPEND(dst, src, gateways) ||
 	    APPEND(dst, src, listenersets) || APPEND(dst, src, httproutes) ||
-	    APPEND(dst, src, l4routes) || APPEND(dst, src, services) || APPEND(dst, src, slices) ||
+	    APPEND(dst, src, l4routes) || APPEND(dst, src, grpcroutes) ||
+	    APPEND(dst, src, services) || APPEND(dst, src, slices) ||
 	    APPEND(dst, src, namespaces) || APPEND(dst, src, nodes) || APPEND(dst, src, grants) ||
 	    APPEND(dst, src, secrets) || APPEND(dst, src, configmaps))
 		return -ENOMEM;

@@ -2,7 +2,9 @@
 /*
  * HTTPRoute decoding: parentRefs, hostnames, rules with their matches,
  * filters (header modifiers, redirect, rewrite, mirror, CORS), backendRefs,
- * timeouts and retry. Errors name the field path, as in lib/decode.c.
+ * timeouts and retry. Errors name the field path, as in lib/decode.c. The
+ * parentRef, backendRef, filter and header match decoders serve GRPCRoute
+ * (lib/decode_grpc.c) too.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,12 +26,8 @@ void xgw_dec_parent_ref(struct dctx *c, const struct xgw_ynode *m, void *out)
 	p->port = (uint32_t)xgw_dec_get_int(c, m, "port", 0, 1, 65535, PORT_WANT, NULL);
 }
 
-static void decode_filter(struct dctx *c, const struct xgw_ynode *m, void *out);
-
-static void decode_backend_ref(struct dctx *c, const struct xgw_ynode *m, void *out)
+void xgw_dec_backend_fields(struct dctx *c, const struct xgw_ynode *m, struct xgw_backend_ref *b)
 {
-	struct xgw_backend_ref *b = out;
-
 	b->group = xgw_dec_opt_str(c, m, "group", "");
 	b->kind = xgw_dec_opt_str(c, m, "kind", "Service");
 	b->ns = xgw_dec_opt_str(c, m, "namespace", NULL);
@@ -37,8 +35,15 @@ static void decode_backend_ref(struct dctx *c, const struct xgw_ynode *m, void *
 	b->port = xgw_dec_get_port(c, m, "port", false);
 	b->weight = (uint32_t)xgw_dec_get_int(c, m, "weight", 1, 0, INT32_MAX,
 					      "an integer 0..1000000", NULL);
+}
+
+void xgw_dec_backend_ref(struct dctx *c, const struct xgw_ynode *m, void *out)
+{
+	struct xgw_backend_ref *b = out;
+
+	xgw_dec_backend_fields(c, m, b);
 	b->filters = xgw_dec_get_list(c, m, "filters", XGW_YNODE_MAP, sizeof(*b->filters),
-				      decode_filter, &b->n_filters);
+				      xgw_dec_filter, &b->n_filters);
 }
 
 static void decode_header_kv(struct dctx *c, const struct xgw_ynode *m, void *out)
@@ -92,7 +97,7 @@ static void decode_path_mod(struct dctx *c, const struct xgw_ynode *m, struct xg
 	xgw_dec_path_pop(c, old);
 }
 
-static void decode_filter(struct dctx *c, const struct xgw_ynode *m, void *out)
+void xgw_dec_filter(struct dctx *c, const struct xgw_ynode *m, void *out)
 {
 	static const char *const types[] = { "",
 					     "RequestHeaderModifier",
@@ -149,7 +154,7 @@ static void decode_filter(struct dctx *c, const struct xgw_ynode *m, void *out)
 
 			hf->mirror = xgw_dec_alloc_array(c, 1, sizeof(*hf->mirror));
 			if (hf->mirror)
-				decode_backend_ref(c, br, hf->mirror);
+				xgw_dec_backend_ref(c, br, hf->mirror);
 			xgw_dec_path_pop(c, o2);
 		}
 		hf->mirror_num = hf->mirror_den = 100;
@@ -254,7 +259,7 @@ static uint32_t get_duration(struct dctx *c, const struct xgw_ynode *m, const ch
 }
 
 /* An item of headers / queryParams. */
-static void decode_kv_match(struct dctx *c, const struct xgw_ynode *m, void *out)
+void xgw_dec_kv_match(struct dctx *c, const struct xgw_ynode *m, void *out)
 {
 	struct xgw_kv_match *kv = out;
 
@@ -280,9 +285,9 @@ static void decode_match(struct dctx *c, const struct xgw_ynode *m, void *out)
 	xgw_dec_path_pop(c, old);
 	hm->method = xgw_dec_opt_str(c, m, "method", NULL);
 	hm->headers = xgw_dec_get_list(c, m, "headers", XGW_YNODE_MAP, sizeof(*hm->headers),
-				       decode_kv_match, &hm->n_headers);
+				       xgw_dec_kv_match, &hm->n_headers);
 	hm->query = xgw_dec_get_list(c, m, "queryParams", XGW_YNODE_MAP, sizeof(*hm->query),
-				     decode_kv_match, &hm->n_query);
+				     xgw_dec_kv_match, &hm->n_query);
 }
 
 /* An item of retry.codes: a status code 400..599 (the CRD's bounds). */
@@ -352,7 +357,7 @@ static void decode_rule(struct dctx *c, const struct xgw_ynode *m, void *out)
 
 	r->name = xgw_dec_opt_str(c, m, "name", NULL);
 	r->filters = xgw_dec_get_list(c, m, "filters", XGW_YNODE_MAP, sizeof(*r->filters),
-				      decode_filter, &r->n_filters);
+				      xgw_dec_filter, &r->n_filters);
 	t = xgw_dec_get_map(c, m, "timeouts");
 	if (t) {
 		size_t old = xgw_dec_push_key(c, "timeouts");
@@ -386,7 +391,7 @@ static void decode_rule(struct dctx *c, const struct xgw_ynode *m, void *out)
 	r->matches = xgw_dec_get_list(c, m, "matches", XGW_YNODE_MAP, sizeof(*r->matches),
 				      decode_match, &r->n_matches);
 	r->backends = xgw_dec_get_list(c, m, "backendRefs", XGW_YNODE_MAP, sizeof(*r->backends),
-				       decode_backend_ref, &r->n_backends);
+				       xgw_dec_backend_ref, &r->n_backends);
 }
 
 void xgw_dec_httproute(struct dctx *c, const struct xgw_ynode *root)

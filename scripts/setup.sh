@@ -14,6 +14,8 @@ PKGS=(
 	# tests and the quick start
 	iproute2 curl wrk clang-format libclang-rt-14-dev python3 python3-yaml openssl procps
 	nghttp2-client
+	# the conformance runner's gRPC client (selftests/conformance/grpcclient.py)
+	python3-grpcio
 )
 
 missing=()

@@ -80,6 +80,14 @@ static void print_listeners(json_t *st)
 	}
 }
 
+/* The route lists of the status file (agent/status.c), with their kinds. */
+static const struct {
+	const char *kind, *list;
+} route_lists[] = {
+	{ "HTTPRoute", "httpRoutes" }, { "GRPCRoute", "grpcRoutes" }, { "TLSRoute", "tlsRoutes" },
+	{ "TCPRoute", "tcpRoutes" },   { "UDPRoute", "udpRoutes" },
+};
+
 static int cmd_status(const char *path)
 {
 	json_error_t jerr;
@@ -123,25 +131,30 @@ static int cmd_status(const char *path)
 		print_conds(json_object_get(st, "conditions"), "  ");
 		print_listeners(st);
 	}
-	routes = json_object_get(root, "httpRoutes");
-	json_array_foreach(routes, i, r)
-	{
-		json_t *p;
-
-		printf("\nHTTPRoute %s/%s\n", json_string_value(json_object_get(r, "namespace")),
-		       json_string_value(json_object_get(r, "name")));
-		json_array_foreach(json_object_get(json_object_get(r, "status"), "parents"), k, p)
+	/* every route list the agent writes, in its order, with the kind in each heading */
+	for (size_t l = 0; l < sizeof(route_lists) / sizeof(route_lists[0]); l++) {
+		routes = json_object_get(root, route_lists[l].list);
+		json_array_foreach(routes, i, r)
 		{
-			json_t *ref = json_object_get(p, "parentRef");
+			json_t *p;
 
-			printf("  parent %s%s/%s\n",
-			       strcmp(json_string_value(json_object_get(ref, "kind")) ?: "",
-				      "Gateway")
-				       ? "ListenerSet "
-				       : "",
-			       json_string_value(json_object_get(ref, "namespace")),
-			       json_string_value(json_object_get(ref, "name")));
-			print_conds(json_object_get(p, "conditions"), "    ");
+			printf("\n%s %s/%s\n", route_lists[l].kind,
+			       json_string_value(json_object_get(r, "namespace")),
+			       json_string_value(json_object_get(r, "name")));
+			json_array_foreach(json_object_get(json_object_get(r, "status"), "parents"),
+					   k, p)
+			{
+				json_t *ref = json_object_get(p, "parentRef");
+
+				printf("  parent %s%s/%s\n",
+				       strcmp(json_string_value(json_object_get(ref, "kind")) ?: "",
+					      "Gateway")
+					       ? "ListenerSet "
+					       : "",
+				       json_string_value(json_object_get(ref, "namespace")),
+				       json_string_value(json_object_get(ref, "name")));
+				print_conds(json_object_get(p, "conditions"), "    ");
+			}
 		}
 	}
 	json_decref(root);

@@ -335,6 +335,35 @@ struct xgw_httproute {
 };
 
 /*
+ * GRPCRoute (gateway.networking.k8s.io/v1). Its parentRefs, hostnames,
+ * filters and backendRefs have the HTTPRoute types: the decoder accepts only
+ * the filter types the GRPCRoute API lists (RequestHeaderModifier,
+ * ResponseHeaderModifier, RequestMirror, ExtensionRef).
+ */
+enum xgw_grpc_method_type {
+	XGW_GRPC_EXACT = 0, /* the default */
+	XGW_GRPC_REGEX,	    /* RegularExpression */
+};
+
+struct xgw_grpc_match {
+	enum xgw_grpc_method_type type;
+	char *service; /* method.service; NULL: any (also when there is no method block) */
+	char *method;  /* method.method; NULL: any */
+	struct xgw_kv_match *headers; /* type "Exact" or "RegularExpression" */
+	size_t n_headers;
+};
+
+struct xgw_grpc_rule {
+	char *name;
+	struct xgw_grpc_match *matches; /* n == 0: every request */
+	size_t n_matches;
+	struct xgw_http_filter *filters;
+	size_t n_filters;
+	struct xgw_backend_ref *backends;
+	size_t n_backends;
+};
+
+/*
  * The L4 routes: TLSRoute (hostnames: server names of the ClientHello),
  * TCPRoute and UDPRoute (no hostnames). Their rules only carry backendRefs
  * (with no filters).
@@ -364,6 +393,16 @@ struct xgw_l4route {
 
 /* "TLSRoute", "TCPRoute" or "UDPRoute". */
 const char *xgw_l4_kind_name(enum xgw_l4_kind k);
+
+struct xgw_grpcroute {
+	struct xgw_meta meta;
+	struct xgw_parent_ref *parents;
+	size_t n_parents;
+	char **hostnames;
+	size_t n_hostnames;
+	struct xgw_grpc_rule *rules;
+	size_t n_rules;
+};
 
 /* A ReferenceGrant: objects of <from> may refer to objects of <to> in the
  * grant's own namespace. */
@@ -491,6 +530,8 @@ struct xgw_store {
 	size_t n_httproutes;
 	struct xgw_l4route *l4routes; /* TLSRoutes, TCPRoutes and UDPRoutes */
 	size_t n_l4routes;
+	struct xgw_grpcroute *grpcroutes;
+	size_t n_grpcroutes;
 	struct xgw_service *services;
 	size_t n_services;
 	struct xgw_endpointslice *slices;
@@ -507,8 +548,7 @@ struct xgw_store {
 	size_t n_configmaps;
 	struct xgw_decode_error *errors;
 	size_t n_errors;
-	/* Gateway API objects of kinds not decoded yet (GRPCRoute,
-	   BackendTLSPolicy...) */
+	/* Gateway API objects of kinds not decoded yet (BackendTLSPolicy...) */
 	size_t n_ignored;
 	/* Called by xgw_store__free() before anything is freed: a store made of
 	 * shallow copies (xgw_store_append) keeps the stores it points into alive
@@ -518,7 +558,7 @@ struct xgw_store {
 	/* capacities of the arrays above (private to the store) */
 	size_t cap_classes, cap_gateways, cap_listenersets, cap_httproutes, cap_services,
 		cap_slices, cap_namespaces, cap_errors, cap_nodes, cap_grants, cap_secrets,
-		cap_configmaps, cap_l4routes;
+		cap_configmaps, cap_l4routes, cap_grpcroutes;
 };
 
 struct xgw_store *xgw_store__new(void);

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 """The conformance runner's clients: HTTP/1.1 (plain or TLS), a minimal HTTP/2
 prior-knowledge client and a WebSocket echo client, all on plain sockets, run by
-threads that joined the client network namespace (Client)."""
+threads that joined the client network namespace (Client); gRPC calls go through
+a child process in that namespace (grpcclient.py)."""
 import base64
 import concurrent.futures
 import ctypes
@@ -10,6 +11,9 @@ import json
 import os
 import socket
 import ssl
+import threading
+
+import grpcclient
 
 
 def canon(name):
@@ -21,6 +25,7 @@ class Client:
     def __init__(self, ns):
         self.nsfile = f"/run/netns/{ns}"
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=10, initializer=self._enter)
+        self._grpc, self._grpc_lock = None, threading.Lock()
 
     def _enter(self):
         libc = ctypes.CDLL(None, use_errno=True)
@@ -39,8 +44,17 @@ class Client:
         futs = [self.pool.submit(http_request, *a, **kw) for a, kw in reqs]
         return [f.result() for f in futs]
 
+    def grpc(self):
+        """The gRPC client of the namespace, started on first use."""
+        with self._grpc_lock:
+            if self._grpc is None:
+                self._grpc = grpcclient.GrpcClient(self.nsfile)
+            return self._grpc
+
     def close(self):
         self.pool.shutdown(wait=True, cancel_futures=True)
+        if self._grpc:
+            self._grpc.close()
 
 
 def read_until(s, buf, sep):

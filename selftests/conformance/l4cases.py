@@ -11,8 +11,8 @@ import time
 
 from client import tls_wrap
 
-KINDS = {"tcp_echo", "tcp_repeat_backend", "tcp_distribution", "udp_echo", "dns_query",
-         "tls_connect_rejected"}
+KINDS = {"tcp_echo", "tcp_repeat_backend", "tcp_distribution", "udp_echo", "udp_repeat_backend",
+         "udp_distribution", "dns_query", "tls_connect_rejected"}
 
 
 def _line(s, buf):
@@ -130,9 +130,9 @@ def run(run, case, addr, deadline):
         tls = _tls(run, case)
         return run.consistent(lambda: _check_echo(case, pool.submit(
             tcp_echo, addr, port, tls, run.req_timeout()).result()), deadline)
-    if kind == "tcp_repeat_backend":
+    if kind in ("tcp_repeat_backend", "udp_repeat_backend"):
         return repeat_backend(run, case, addr, port, deadline)
-    if kind == "tcp_distribution":
+    if kind in ("tcp_distribution", "udp_distribution"):
         return distribution(run, case, addr, port, deadline)
     if kind == "udp_echo":
         return udp_echo(run, case, addr, port, deadline)
@@ -163,22 +163,46 @@ def run(run, case, addr, deadline):
     return f"runner: unknown L4 kind {kind}"
 
 
+def pod_of(case, addr, port, timeout):
+    """The pod that served one fresh TCP connection (TEST) or one datagram of a
+    new UDP socket (the reply JSON): {"pod": ...} or {"error": ...}."""
+    if case["kind"].startswith("udp_"):
+        payload = (case.get("request") or {}).get("payload", "gateway-api-conformance").encode()
+        r = udp_exchange(addr, port, payload, timeout)
+        if "error" in r:
+            return r
+        try:
+            return {"pod": str(json.loads(r["reply"]).get("pod", ""))}
+        except ValueError:
+            return {"error": f"UDP reply is not JSON: {r['reply'][:100]!r}"}
+    r = tcp_echo(addr, port, None, timeout, False)
+    return r if "error" in r else {"pod": str(r["test"].get("pod", ""))}
+
+
 def repeat_backend(run, case, addr, port, deadline):
+    """Batches of `repeat` connections (datagrams) until one batch is served by
+    response.backend only (never by never_backend); a failed batch is retried
+    after 1 s (UDP: for up to 60 s)."""
     want = case["response"]
+    udp = case["kind"].startswith("udp_")
+    if udp:
+        deadline = min(deadline, time.monotonic() + 60)
+    # UDP compares the backend (pod minus its last two parts); TCP the prefix
+    ok = (lambda pod: _pod_backend(pod) == want["backend"]) if udp else \
+        (lambda pod: pod.startswith(want["backend"] + "-") and not (
+            want.get("never_backend") and pod.startswith(want["never_backend"] + "-")))
     last = None
     while True:
         bad = None
         for _ in range(case.get("repeat", 100)):
             if time.monotonic() > deadline:
                 return bad or last or "deadline passed"
-            r = run.client.pool.submit(tcp_echo, addr, port, None, run.req_timeout(), False).result()
+            r = run.client.pool.submit(pod_of, case, addr, port, 1.0 if udp else run.req_timeout()).result()
             if "error" in r:
                 bad = r["error"]
                 break
-            pod = str(r["test"].get("pod", ""))
-            if not pod.startswith(want["backend"] + "-") or \
-                    (want.get("never_backend") and pod.startswith(want["never_backend"] + "-")):
-                bad = f"pod {pod!r}, want {want['backend']} only"
+            if not ok(r["pod"]):
+                bad = f"pod {r['pod']!r}, want {want['backend']} only"
                 break
         if not bad:
             return None
@@ -191,18 +215,21 @@ def repeat_backend(run, case, addr, port, deadline):
 def distribution(run, case, addr, port, deadline):
     want = case["expected_weights"]
     tol = case.get("tolerance_abs", 0.05)
+    udp = case["kind"].startswith("udp_")
+    what = "datagrams" if udp else "connections"
+    timeout = 1.0 if udp else min(5.0, run.a.timeout)
     last, attempt = None, 0
     for attempt in range(case.get("max_attempts", 10)):
         if time.monotonic() > deadline:
             break
-        # one connection first: a listener that does not answer yet costs one
+        # one sample first: a listener that does not answer yet costs one
         # timeout per batch, not one per sample
-        r = run.client.pool.submit(tcp_echo, addr, port, None, run.req_timeout(), False).result()
+        r = run.client.pool.submit(pod_of, case, addr, port, 1.0 if udp else run.req_timeout()).result()
         if "error" in r:
             last = r["error"]
             time.sleep(1)
             continue
-        futs = [run.client.pool.submit(tcp_echo, addr, port, None, min(5.0, run.a.timeout), False)
+        futs = [run.client.pool.submit(pod_of, case, addr, port, timeout)
                 for _ in range(case.get("requests", 500))]
         counts, bad = {}, None
         for f in futs:
@@ -210,17 +237,17 @@ def distribution(run, case, addr, port, deadline):
             if "error" in r:
                 bad = r["error"]
                 continue
-            be = _pod_backend(str(r["test"].get("pod", "")))
+            be = _pod_backend(r["pod"])
             counts[be] = counts.get(be, 0) + 1
         if bad:
             last = bad
             continue
         n = sum(counts.values())
-        errs = [f"{b} got {c} connections, not a listed backend" for b, c in counts.items() if b not in want]
+        errs = [f"{b} got {c} {what}, not a listed backend" for b, c in counts.items() if b not in want]
         for b, w in want.items():
             s = counts.get(b, 0) / n
             if w == 0 and counts.get(b):
-                errs.append(f"{b} (weight 0) got {counts[b]} connections")
+                errs.append(f"{b} (weight 0) got {counts[b]} {what}")
             elif abs(s - w) > tol:
                 errs.append(f"{b} share {s:.3f}, want {w}±{tol}")
         if not errs:

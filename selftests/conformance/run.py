@@ -36,6 +36,7 @@ import yaml
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import l4cases  # noqa: E402
+import grpcclient  # noqa: E402
 import statuscheck  # noqa: E402
 import tlsgen  # noqa: E402
 from client import Client, echo_of, h2c_request, hdr_joined, canon, ws_echo  # noqa: E402
@@ -49,8 +50,9 @@ POOL = "10.78.0.0/24"
 # Gateway API features xgw claims (upstream's SupportedFeatures), for the
 # tests that only apply without one of them.
 CLAIMED_FEATURES = {"TLSRouteModeTerminate", "TLSRouteModeMixed"}
+AFTER_READY = "test-after-ready.yaml"
 SUPPORTED_KINDS = {"http", "http_non_200", "http_distribution", "http_backend_header_matches_pod",
-                   "http_mirror_percentage", "websocket_echo", "tls_request_fails"} | l4cases.KINDS
+                   "http_mirror_percentage", "websocket_echo", "tls_request_fails"} | l4cases.KINDS | grpcclient.GRPC_KINDS
 UNSUPPORTED_CHECKS = {"infrastructure_metadata_propagated":
                       "runner: a standalone gateway creates no Kubernetes objects to carry infrastructure metadata"}
 ID = os.getpid()
@@ -387,6 +389,12 @@ class Run:
             return l4cases.run(self, case, addr, deadline)
         if kind == "http_distribution":
             return self.distribution(case, addr, deadline)
+        if kind == "grpc_distribution":
+            return grpcclient.distribution(self.client.grpc(), case, addr,
+                                           lambda: deadline - time.monotonic(), min(5.0, self.a.timeout))
+        if kind in grpcclient.GRPC_KINDS:
+            return self.consistent(lambda: grpcclient.attempt(self.client.grpc(), case, addr, self.req_timeout()),
+                                   deadline)
         if kind == "http_backend_header_matches_pod":
             return self.header_matches_pod(case, addr, deadline)
         if kind == "websocket_echo":
@@ -774,7 +782,25 @@ class Run:
                         for port in d.get("ports") or []:
                             port["port"] = int(pm.group(1))
             return
+        if act["op"] == "create_after_ready":
+            # written by run_test once wait_for holds, in a file of its own
+            self.after_ready.append(act)
+            return
         raise Skip(f"runner: setup action {act['op']} not implemented")
+
+    def create_after_ready(self, written):
+        """setup_actions create_after_ready: the objects come in a new file at
+        least delay_seconds (>= 1 s) after test.yaml, so the older route keeps
+        the listener (standalone L4 routes without creationTimestamp are ordered
+        by their file's mtime at first read)."""
+        if not self.after_ready:
+            return
+        delay = max([1.0] + [float(a.get("delay_seconds", 1)) for a in self.after_ready])
+        # mtimes of whole seconds on some file systems: a margin past the delay
+        wait = written + delay + 0.1 - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        self.write(AFTER_READY, prepare([a["object"] for a in self.after_ready]))
 
     @staticmethod
     def needs_tls(case):
@@ -855,6 +881,7 @@ class Run:
         docs = prepare(load_manifests(self.mdir, [p for p in man if not p.startswith("base/")]))
         self.store = {key_of(d): d for d in docs}
         self.before = {}
+        self.after_ready = []
         fails, notes = [], []
         done = total = 0
         # Once a test has failed, or when it is an expected failure, its further
@@ -873,6 +900,17 @@ class Run:
             for act in (t or {}).get("setup_actions", []):
                 self.setup_action(act)
             self.write("test.yaml", self.test_docs())
+            written = os.stat(os.path.join(self.topo.conf, "test.yaml")).st_mtime
+            waited = False
+            if t and self.after_ready:
+                # the objects created once the others are ready are part of
+                # what the status expectations describe
+                why = self.wait_for(t, deadline())
+                if why:
+                    fails += why
+                    short = True
+                waited = True
+                self.create_after_ready(written)
             if st:
                 exps = st.get("expectations", [])
                 if exps:
@@ -883,11 +921,12 @@ class Run:
                         short = True
                     else:
                         done += 1
-            if t:
+            if t and not waited:
                 why = self.wait_for(t, deadline())
                 if why:
                     fails += why
                     short = True
+            if t:
                 phases = sorted({c.get("phase", 0) for c in t["cases"]})
                 for ph in phases:
                     if ph:
@@ -923,6 +962,7 @@ class Run:
             if fails:
                 notes = self.notes()
             try:
+                self.write(AFTER_READY, None)
                 self.write("test.yaml", None)
             except Failed as e:
                 fails.append(f"cleanup: {e}")

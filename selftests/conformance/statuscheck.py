@@ -4,7 +4,7 @@
 The agent's status file (agent/status.c) holds, like Kubernetes .status:
   {"generation", "programmed", "gatewayClasses": [{name, status}],
    "gateways": [{namespace, name, status}], "listenerSets": [{namespace, name, status}],
-   "httpRoutes": [{namespace, name, status}]}
+   "httpRoutes": [{namespace, name, status}], "grpcRoutes": [{namespace, name, status}]}
 metadata.generation is not in it: the runner plays the API server, writes
 metadata.generation into every object and passes a lookup for it.
 
@@ -16,7 +16,7 @@ name) -> generation before the last step action.
 GROUP = "gateway.networking.k8s.io"
 STATUS_KEYS = {"GatewayClass": "gatewayClasses", "Gateway": "gateways", "ListenerSet": "listenerSets",
                "HTTPRoute": "httpRoutes", "TLSRoute": "tlsRoutes", "TCPRoute": "tcpRoutes",
-               "UDPRoute": "udpRoutes"}
+               "UDPRoute": "udpRoutes", "GRPCRoute": "grpcRoutes"}
 # kinds whose status.conditions are their own (routes: those of status.parents)
 OBJECT_CONDITIONS = ("GatewayClass", "Gateway", "ListenerSet")
 

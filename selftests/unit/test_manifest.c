@@ -486,7 +486,8 @@ TEST(ignored_kinds)
 {
 	struct xgw_store *st = load_str(
 		"mixed.yaml",
-		"apiVersion: gateway.networking.k8s.io/v1\nkind: GRPCRoute\nmetadata: {name: g}\n"
+		"apiVersion: gateway.networking.x-k8s.io/v1alpha1\nkind: XBackend\nmetadata: "
+		"{name: g}\n"
 		"---\napiVersion: gateway.networking.k8s.io/v1\nkind: BackendTLSPolicy\n"
 		"metadata: {name: btp}\n"
 		"---\napiVersion: gateway.networking.x-k8s.io/v1alpha1\nkind: XBackend\n"

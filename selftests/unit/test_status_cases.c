@@ -606,6 +606,7 @@ static json_t *status_obj(const json_t *status, const json_t *ref)
 			   : !strcmp(kind, "TLSRoute")	  ? "tlsRoutes"
 			   : !strcmp(kind, "TCPRoute")	  ? "tcpRoutes"
 			   : !strcmp(kind, "UDPRoute")	  ? "udpRoutes"
+			   : !strcmp(kind, "GRPCRoute")	  ? "grpcRoutes"
 							  : NULL;
 	size_t i;
 	json_t *o;
@@ -975,8 +976,8 @@ static bool gateway_status_addresses(const json_t *gw, struct why *w)
 
 static bool is_route_kind(const char *kind)
 {
-	return !strcmp(kind, "HTTPRoute") || !strcmp(kind, "TLSRoute") ||
-	       !strcmp(kind, "TCPRoute") || !strcmp(kind, "UDPRoute");
+	return !strcmp(kind, "HTTPRoute") || !strcmp(kind, "GRPCRoute") ||
+	       !strcmp(kind, "TLSRoute") || !strcmp(kind, "TCPRoute") || !strcmp(kind, "UDPRoute");
 }
 
 static bool status_obj_kind_known(const char *kind)
