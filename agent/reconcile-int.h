@@ -159,6 +159,9 @@ struct ctx {
 	const struct xgw_secret *
 		*secrets; /* the store's, sorted by namespace/name (on first use) */
 	struct xgw_snapb *b;
+	/* BackendTLSPolicies, oldest first (reconcile_btls.c) */
+	struct btls *btls;
+	size_t n_btls;
 };
 
 struct svc_ix {
@@ -276,6 +279,19 @@ int xgw_rec_grpc_match_cmp(const struct xgw_grpc_match *a, const struct xgw_grpc
  * Returns 0 or -ENOMEM.
  */
 int xgw_rec_kind_conflicts(struct ctx *c);
+/* reconcile_listeners.c: the Secret <ns>/<name>, or NULL */
+const struct xgw_secret *xgw_rec_secret_find(struct ctx *c, const char *ns, const char *name);
+
+/* reconcile_btls.c: BackendTLSPolicy */
+/* Resolve the policies, their conflicts and statuses (after attachment). 0 or -ENOMEM. */
+int xgw_rec_do_btls(struct ctx *c);
+void xgw_rec_btls_free(struct ctx *c);
+/* Does a policy that is not accepted (no usable CA) cover Service port <sp>? */
+bool xgw_rec_btls_unusable(const struct ctx *c, const struct xgw_service *svc,
+			   const struct xgw_service_port *sp);
+/* Give the last cluster (<sp> of <svc>) the TLS of its policy, if any. 0 or -errno. */
+int xgw_rec_btls_cluster(struct ctx *c, const struct xgw_service *svc,
+			 const struct xgw_service_port *sp);
 
 /*
  * reconcile_snapshot.c: lay out the snapshot (rules, clusters, listeners with

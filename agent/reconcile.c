@@ -995,7 +995,9 @@ int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *o
 		if ((err = attach_route(&c, i)))
 			goto out;
 	if ((err = xgw_rec_attach_l4(&c)) || (err = xgw_rec_kind_conflicts(&c)) ||
-	    (err = xgw_rec_build_snapshot(&c)))
+	    (err = xgw_rec_do_btls(&c)))
+		goto out;
+	if ((err = xgw_rec_build_snapshot(&c)))
 		goto out;
 	err = xgw_snapb__finish(c.b, &res->snap, &res->snap_len);
 out:
@@ -1015,6 +1017,7 @@ out:
 	free(c.slice_refs);
 	free(c.att_by_l);
 	free(c.secrets);
+	xgw_rec_btls_free(&c);
 	free(c.gws);
 	free(c.lsets);
 	return err;

@@ -103,6 +103,21 @@ struct xgw_route_status {
 	size_t n_parents;
 };
 
+/* A policy's status.ancestors entry: a Gateway of ours that the policy affects. */
+struct xgw_ancestor_status {
+	const char *ns;
+	const char *name;
+	struct xgw_conds conds;
+};
+
+struct xgw_policy_status {
+	const char *kind; /* "BackendTLSPolicy" */
+	const char *ns;
+	const char *name;
+	struct xgw_ancestor_status *ancestors;
+	size_t n_ancestors;
+};
+
 /* One entry of xgw_listeners (and, by its address, of xgw_addrs). */
 struct xgw_bpf_listener {
 	uint8_t family;
@@ -127,6 +142,8 @@ struct xgw_reconcile_result {
 	size_t n_listenersets;
 	struct xgw_route_status *routes;
 	size_t n_routes;
+	struct xgw_policy_status *policies; /* BackendTLSPolicies */
+	size_t n_policies;
 	/* one line per problem found (besides the statuses), for the log */
 	char **problems;
 	size_t n_problems;

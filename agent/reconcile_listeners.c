@@ -69,7 +69,7 @@ static int secret_cmp(const void *pa, const void *pb)
 }
 
 /* The Secret <ns>/<name>, found in an index sorted on first use. */
-static const struct xgw_secret *secret_find(struct ctx *c, const char *ns, const char *name)
+const struct xgw_secret *xgw_rec_secret_find(struct ctx *c, const char *ns, const char *name)
 {
 	struct xgw_secret key = { .meta = { .name = (char *)name, .ns = (char *)ns } };
 	const struct xgw_secret *kp = &key, **hit;
@@ -212,7 +212,7 @@ static bool listener_certs(struct ctx *c, struct gw_listener *gl, int64_t gen, b
 			snprintf(why, sizeof(why),
 				 "no ReferenceGrant in namespace %s allows %ss of %s to use it", ns,
 				 from, gw_ns);
-		} else if (!(sec = secret_find(c, ns, cr->name))) {
+		} else if (!(sec = xgw_rec_secret_find(c, ns, cr->name))) {
 			snprintf(why, sizeof(why), "Secret not found");
 		} else if (strcmp(sec->type, "kubernetes.io/tls")) {
 			snprintf(why, sizeof(why), "Secret type is %s, not kubernetes.io/tls",
@@ -449,7 +449,7 @@ void xgw_rec_gateway_tls_conds(struct ctx *c, const struct xgw_gateway *gw,
 				"tls.backend.clientCertificateRef %s/%s: no ReferenceGrant allows "
 				"it",
 				ns, cr->name);
-		else if (!(sec = secret_find(c, ns, cr->name)) ||
+		else if (!(sec = xgw_rec_secret_find(c, ns, cr->name)) ||
 			 strcmp(sec->type, "kubernetes.io/tls") ||
 			 !xgw_tlscert_ok(sec->tls_crt, sec->tls_crt_len, sec->tls_key,
 					 sec->tls_key_len, why, sizeof(why)))

@@ -67,7 +67,7 @@ int xgw_rec_cluster_for(struct ctx *c, const char *route_kind, const struct xgw_
 	struct svc_ix *ix;
 	bool port_h2c;
 	uint8_t cproto;
-	int idx;
+	int idx, err;
 
 	*out = XGW_SNAP_NONE;
 	if (xgw_rec_ref_problem(c, route_kind, rm, be, proto, msg, sizeof(msg)))
@@ -85,11 +85,16 @@ int xgw_rec_cluster_for(struct ctx *c, const char *route_kind, const struct xgw_
 
 	char name[512];
 
+	/* a BackendTLSPolicy without a usable CA: the backend cannot be used (500) */
+	if (xgw_rec_btls_unusable(c, ix->svc, sp))
+		return 0;
 	snprintf(name, sizeof(name), "%s/%s:%u%s", ns, be->name, be->port,
 		 cproto == XGW_CPROTO_H2C && !port_h2c ? "/h2c" : "");
 	idx = xgw_snapb_cluster(c->b, name);
 	if (idx < 0)
 		return idx;
+	if ((err = xgw_rec_btls_cluster(c, ix->svc, sp)))
+		return err;
 	const char *lb = xgw_meta_annotation(&ix->svc->meta, XGW_ANN_LOAD_BALANCER);
 
 	if (lb && !strcmp(lb, "least-request")) {

@@ -201,11 +201,19 @@ static struct entry *add_entry(struct xgw_files *f, const char *name)
 	return e;
 }
 
-/* The L4 routes of <st> without a creationTimestamp get <born>. */
+/* The L4 routes and BackendTLSPolicies of <st> without a creationTimestamp get <born>. */
 static int stamp_l4routes(struct xgw_store *st, const char *born)
 {
 	for (size_t i = 0; i < st->n_l4routes; i++) {
 		struct xgw_meta *m = &st->l4routes[i].meta;
+
+		if (!m->creation_timestamp &&
+		    !(m->creation_timestamp = xgw_arena_strdup(&st->arena, born)))
+			return -ENOMEM;
+	}
+	/* BackendTLSPolicies too: the older wins a conflict */
+	for (size_t i = 0; i < st->n_btls_policies; i++) {
+		struct xgw_meta *m = &st->btls_policies[i].meta;
 
 		if (!m->creation_timestamp &&
 		    !(m->creation_timestamp = xgw_arena_strdup(&st->arena, born)))

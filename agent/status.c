@@ -102,6 +102,25 @@ static json_t *route_json(const struct xgw_route_status *r, bool programmed)
 			 "parents", parents);
 }
 
+/* A policy with its status.ancestors (the Gateways it affects). */
+static json_t *policy_json(const struct xgw_policy_status *p)
+{
+	json_t *anc = json_array();
+
+	for (size_t i = 0; i < p->n_ancestors; i++) {
+		const struct xgw_ancestor_status *a = &p->ancestors[i];
+		json_t *ref =
+			json_pack("{s:s, s:s, s:s, s:s}", "group", "gateway.networking.k8s.io",
+				  "kind", "Gateway", "namespace", a->ns, "name", a->name);
+
+		json_array_append_new(anc, json_pack("{s:o, s:s, s:o}", "ancestorRef", ref,
+						     "controllerName", XGW_CONTROLLER_NAME,
+						     "conditions", conds_json(&a->conds, true)));
+	}
+	return json_pack("{s:s, s:s, s:{s:o}}", "namespace", p->ns, "name", p->name, "status",
+			 "ancestors", anc);
+}
+
 json_t *xgw_status_json(const struct xgw_reconcile_result *res, uint64_t gen, bool programmed)
 {
 	json_t *root = json_object(), *classes = json_array(), *gws = json_array(),
@@ -135,6 +154,11 @@ json_t *xgw_status_json(const struct xgw_reconcile_result *res, uint64_t gen, bo
 	json_object_set_new(root, "listenerSets", lsets);
 	for (size_t k = 0; k < sizeof(route_lists) / sizeof(route_lists[0]); k++)
 		json_object_set_new(root, route_lists[k].list, json_array());
+	json_object_set_new(root, "backendTLSPolicies", json_array());
+	for (size_t i = 0; i < res->n_policies; i++)
+		if (res->policies[i].n_ancestors)
+			json_array_append_new(json_object_get(root, "backendTLSPolicies"),
+					      policy_json(&res->policies[i]));
 	for (size_t i = 0; i < res->n_routes; i++) {
 		const struct xgw_route_status *r = &res->routes[i];
 		const char *kind = r->kind ? r->kind : "HTTPRoute";

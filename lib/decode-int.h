@@ -92,5 +92,7 @@ void xgw_dec_filter(struct dctx *c, const struct xgw_ynode *m, void *out);
 void xgw_dec_kv_match(struct dctx *c, const struct xgw_ynode *m, void *out);
 /* decode_grpc.c */
 void xgw_dec_grpcroute(struct dctx *c, const struct xgw_ynode *root);
+/* lib/decode_btls.c */
+void xgw_dec_btls_policy(struct dctx *c, const struct xgw_ynode *root);
 
 #endif /* XGW_LIB_DECODE_INT_H */

@@ -1063,7 +1063,7 @@ static const struct kind_info kinds[] = {
 	{ GW, "TCPRoute", l4_served, xgw_dec_tcproute, 0 },
 	{ GW, "UDPRoute", l4_served, xgw_dec_udproute, 0 },
 	{ GW, "ListenerSet", v1_only, decode_listenerset, 0 },
-	{ GW, "BackendTLSPolicy", .flags = GATEWAY_API },
+	{ GW, "BackendTLSPolicy", v1_only, xgw_dec_btls_policy, 0 },
 	{ GWX, "XListenerSet", .flags = GATEWAY_API },
 	{ GWX, "XBackendTrafficPolicy", .flags = GATEWAY_API },
 	{ GWX, "XBackend", .flags = GATEWAY_API },
@@ -1275,6 +1275,7 @@ void xgw_store__free(struct xgw_store *st)
 	free(st->grants);
 	free(st->secrets);
 	free(st->configmaps);
+	free(st->btls_policies);
 	free(st->errors);
 	xgw_arena_free(&st->arena);
 	free(st);
@@ -1489,7 +1490,8 @@ int xgw_store_append(struct xgw_store *dst, const struct xgw_store *src)
 	    APPEND(dst, src, l4routes) || APPEND(dst, src, grpcroutes) ||
 	    APPEND(dst, src, services) || APPEND(dst, src, slices) ||
 	    APPEND(dst, src, namespaces) || APPEND(dst, src, nodes) || APPEND(dst, src, grants) ||
-	    APPEND(dst, src, secrets) || APPEND(dst, src, configmaps))
+	    APPEND(dst, src, secrets) || APPEND(dst, src, configmaps) ||
+	    APPEND(dst, src, btls_policies))
 		return -ENOMEM;
 	dst->n_ignored += src->n_ignored;
 	return 0;

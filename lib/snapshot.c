@@ -42,6 +42,7 @@ static const uint32_t elem_size[XGW_SECT__MAX] = {
 	[XGW_SECT_HDROP] = sizeof(struct xgw_snap_hdrop),
 	[XGW_SECT_SNI] = sizeof(struct xgw_snap_sni),
 	[XGW_SECT_CERT] = sizeof(struct xgw_snap_cert),
+	[XGW_SECT_UPTLS] = sizeof(struct xgw_snap_uptls),
 	[XGW_SECT_STRING] = 1,
 };
 
@@ -386,6 +387,7 @@ int xgw_snapb_cluster(struct xgw_snapb *b, const char *name)
 		return idx;
 	c->name = ns;
 	c->ep_first = b->sect[XGW_SECT_ENDPOINT].n;
+	c->tls = XGW_SNAP_NONE;
 	b->cur_cluster = idx;
 	return idx;
 }
@@ -404,6 +406,49 @@ int xgw_snapb_cluster_lb(struct xgw_snapb *b, uint8_t lb)
 		return fail(b, -EINVAL);
 	SECT_AT(b, XGW_SECT_CLUSTER, struct xgw_snap_cluster, b->cur_cluster)->lb = lb;
 	return 0;
+}
+
+static int add_cstr(struct xgw_snapb *b, const char *s, struct xgw_snap_str *out)
+{
+	return add_str(b, s ? s : "", s ? strlen(s) : 0, out);
+}
+
+int xgw_snapb_cluster_tls_ref(struct xgw_snapb *b, uint32_t tls)
+{
+	if (b->cur_cluster < 0 || tls >= b->sect[XGW_SECT_UPTLS].n)
+		return fail(b, -EINVAL);
+	SECT_AT(b, XGW_SECT_CLUSTER, struct xgw_snap_cluster, b->cur_cluster)->tls = tls;
+	return 0;
+}
+
+int xgw_snapb_cluster_tls(struct xgw_snapb *b, const struct xgw_snap_uptls *t, const char *name,
+			  const char *sni, const char *ca, const char *chain, const char *key,
+			  const char *const *sans)
+{
+	struct xgw_snap_uptls u = { .flags = t->flags, .n_sans = t->n_sans }, *p;
+	int idx;
+
+	if (b->cur_cluster < 0 || t->n_sans > XGW_SNAP_SANS_MAX ||
+	    (t->flags & ~XGW_UPTLS_SYSTEM_CA) ||
+	    (!(t->flags & XGW_UPTLS_SYSTEM_CA) && (!ca || !*ca)) || !sni || !*sni ||
+	    (chain && *chain) != (key && *key))
+		return fail(b, -EINVAL);
+	for (uint8_t i = 0; i < t->n_sans; i++) {
+		if (t->san_type[i] > XGW_SNAP_SAN_URI || !sans[i] || !*sans[i])
+			return fail(b, -EINVAL);
+		u.san_type[i] = t->san_type[i];
+		if (add_cstr(b, sans[i], &u.san[i]))
+			return fail(b, -ENOMEM);
+	}
+	if (add_cstr(b, name, &u.name) || add_cstr(b, sni, &u.sni) || add_cstr(b, ca, &u.ca) ||
+	    add_cstr(b, chain, &u.client_chain) || add_cstr(b, key, &u.client_key))
+		return fail(b, -ENOMEM);
+	idx = push(b, XGW_SECT_UPTLS, (void **)&p);
+	if (idx < 0)
+		return idx;
+	*p = u;
+	SECT_AT(b, XGW_SECT_CLUSTER, struct xgw_snap_cluster, b->cur_cluster)->tls = (uint32_t)idx;
+	return idx;
 }
 
 int xgw_snapb_endpoint(struct xgw_snapb *b, uint8_t family, const uint8_t addr[16], uint16_t port)
@@ -580,6 +625,8 @@ int xgw_snapshot__open(struct xgw_snapshot *snap, const void *buf, size_t len)
 	snap->n_snis = hdr->sect[XGW_SECT_SNI].count;
 	snap->certs = p[XGW_SECT_CERT];
 	snap->n_certs = hdr->sect[XGW_SECT_CERT].count;
+	snap->uptls = p[XGW_SECT_UPTLS];
+	snap->n_uptls = hdr->sect[XGW_SECT_UPTLS].count;
 	snap->strings = p[XGW_SECT_STRING];
 	snap->strings_len = hdr->sect[XGW_SECT_STRING].count;
 
@@ -694,8 +741,23 @@ int xgw_snapshot__open(struct xgw_snapshot *snap, const void *buf, size_t len)
 
 		if (!str_ok(snap, c->name) || c->proto > XGW_CPROTO_H2C ||
 		    c->lb > XGW_LB_LEAST_REQUEST ||
-		    !range_ok(c->ep_first, c->ep_count, snap->n_endpoints))
+		    !range_ok(c->ep_first, c->ep_count, snap->n_endpoints) ||
+		    (c->tls != XGW_SNAP_NONE && c->tls >= snap->n_uptls))
 			goto bad;
+	}
+	for (uint32_t i = 0; i < snap->n_uptls; i++) {
+		const struct xgw_snap_uptls *t = &snap->uptls[i];
+
+		if (!str_ok(snap, t->name) || !str_ok(snap, t->sni) || !t->sni.len ||
+		    !str_ok(snap, t->ca) || !str_ok(snap, t->client_chain) ||
+		    !str_ok(snap, t->client_key) || (t->flags & ~XGW_UPTLS_SYSTEM_CA) ||
+		    (!(t->flags & XGW_UPTLS_SYSTEM_CA) && !t->ca.len) ||
+		    !t->client_chain.len != !t->client_key.len || t->n_sans > XGW_SNAP_SANS_MAX)
+			goto bad;
+		for (uint8_t k = 0; k < t->n_sans; k++)
+			if (t->san_type[k] > XGW_SNAP_SAN_URI || !str_ok(snap, t->san[k]) ||
+			    !t->san[k].len)
+				goto bad;
 	}
 	for (uint32_t i = 0; i < snap->n_endpoints; i++)
 		if (!family_ok(snap->endpoints[i].family))

@@ -74,7 +74,7 @@ enum step {
 };
 
 #define CL_IO(c) (&(struct xgw_io){ (c)->fd, (c)->tls, (c)->h2s })
-#define UP_IO(u) (&(struct xgw_io){ (u)->fd, NULL, NULL, (u)->h2us })
+#define UP_IO(u) (&(struct xgw_io){ (u)->fd, (u)->tls, NULL, (u)->h2us })
 
 static int conn_step_local(struct xgw_conn *c, int status, bool close);
 
@@ -651,12 +651,16 @@ static bool backend_h2c(const struct xgw_conn *c)
 	return cl != XGW_SNAP_NONE && s->clusters[cl].proto == XGW_CPROTO_H2C;
 }
 
-/* An upstream connection to <p>: a stream of a pooled HTTP/2 one for an h2c cluster. */
+/* An upstream connection to <p> (an h2c cluster's: an HTTP/2 stream), in TLS if a policy says. */
 static int up_get(struct xgw_conn *c, struct xgw_pool *p, bool fresh, struct xgw_upconn **out)
 {
+	const struct xgw_snapshot *s = &c->snap->snap;
+	uint32_t cl = c->backend == XGW_SNAP_NONE ? XGW_SNAP_NONE : s->backends[c->backend].cluster;
+	uint32_t tls = cl == XGW_SNAP_NONE ? XGW_SNAP_NONE : s->clusters[cl].tls;
+
 	if (backend_h2c(c))
-		return xgw_h2up_get(c->w, p, c, fresh, out);
-	return xgw_upconn_get(c->w, p, c, fresh, out);
+		return xgw_h2up_get_tls(c->w, p, c, fresh, c->snap, tls, out);
+	return xgw_upconn_get_tls(c->w, p, c, fresh, c->snap, tls, out);
 }
 
 /*

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include <nghttp2/nghttp2.h>
+#include <openssl/err.h>
 
 #include "xgw/log.h"
 
@@ -47,6 +48,7 @@
 #include "http1.h"
 #include "loop.h"
 #include "rewrite.h"
+#include "upstls.h"
 #include "upstream.h"
 
 /* Request bytes buffered per stream before the exchange is told to wait. */
@@ -135,6 +137,11 @@ struct xgw_h2up {
 	int fd;
 	bool connected, rd_ready, wr_ready, rdhup, dead, goaway, settings, dirty;
 	bool used; /* a stream has completed on it: a later failure may be a stale connection */
+	/* TLS (a BackendTLSPolicy, ALPN h2): connected once the handshake is done */
+	bool tcp_up;
+	SSL *tls;
+	struct xgw_upstls_check *tls_chk;
+	uint64_t tls_key; /* the streams that may use it (0: cleartext h2c) */
 	struct xgw_worker *w;
 	struct xgw_pool *pool;
 	nghttp2_session *s;
@@ -274,6 +281,9 @@ static void h2up_close(struct xgw_h2up *h, int err)
 	h->n_streams = 0;
 	h->dead = true;
 	xgw_timer_disarm(&h->timer);
+	xgw_upstls_free(h->tls, h->tls_chk);
+	h->tls = NULL;
+	h->tls_chk = NULL;
 	if (h->fd >= 0)
 		close(h->fd);
 	h->fd = -1;
@@ -310,6 +320,22 @@ static ssize_t send_cb(nghttp2_session *session, const uint8_t *data, size_t len
 	(void)flags;
 	if (!h->connected || !h->wr_ready)
 		return NGHTTP2_ERR_WOULDBLOCK;
+	if (h->tls) {
+		size_t done = 0;
+
+		ERR_clear_error();
+		if (SSL_write_ex(h->tls, data, len, &done) == 1)
+			return (ssize_t)done;
+		switch (SSL_get_error(h->tls, 0)) {
+		case SSL_ERROR_WANT_WRITE:
+		case SSL_ERROR_WANT_READ:
+			h->wr_ready = false;
+			return NGHTTP2_ERR_WOULDBLOCK;
+		default:
+			ERR_clear_error();
+			return NGHTTP2_ERR_CALLBACK_FAILURE;
+		}
+	}
 	do
 		n = send(h->fd, data, len, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
@@ -696,7 +722,8 @@ static nghttp2_session_callbacks *callbacks(void)
 
 /* --- connections ---------------------------------------------------------- */
 
-static struct xgw_h2up *h2up_open(struct xgw_worker *w, struct xgw_pool *p)
+static struct xgw_h2up *h2up_open(struct xgw_worker *w, struct xgw_pool *p,
+				  const struct xgw_snapref *sr, uint32_t tls)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
 	nghttp2_settings_entry iv[] = {
@@ -724,6 +751,12 @@ static struct xgw_h2up *h2up_open(struct xgw_worker *w, struct xgw_pool *p)
 		goto err_free;
 	}
 	setsockopt(h->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (tls != XGW_SNAP_NONE) {
+		h->tls = xgw_upstls_new(sr->uptls, &sr->snap, tls, h->fd, p, true, &h->tls_chk);
+		if (!h->tls)
+			goto err_close;
+		h->tls_key = xgw_upstls_key(sr->uptls, tls);
+	}
 	if (nghttp2_option_new(&opt))
 		goto err_close;
 	/* windows are handed back as conn.c takes the bytes: backpressure */
@@ -736,7 +769,9 @@ static struct xgw_h2up *h2up_open(struct xgw_worker *w, struct xgw_pool *p)
 	    nghttp2_session_set_local_window_size(h->s, NGHTTP2_FLAG_NONE, 0, CONN_WINDOW))
 		goto err_close;
 	if (connect(h->fd, (struct sockaddr *)&p->sa, p->salen) == 0) {
-		h->connected = h->wr_ready = true;
+		/* TLS: connected once the handshake is, which the first event drives */
+		h->tcp_up = h->wr_ready = true;
+		h->connected = !h->tls;
 	} else if (errno != EINPROGRESS) {
 		err = -errno;
 		goto err_close;
@@ -766,6 +801,7 @@ static struct xgw_h2up *h2up_open(struct xgw_worker *w, struct xgw_pool *p)
 err_close:
 	nghttp2_option_del(opt);
 	nghttp2_session_del(h->s);
+	xgw_upstls_free(h->tls, h->tls_chk);
 	if (h->fd >= 0)
 		close(h->fd);
 err_free:
@@ -792,15 +828,25 @@ static bool h2up_room(const struct xgw_h2up *h)
 int xgw_h2up_get(struct xgw_worker *w, struct xgw_pool *p, struct xgw_conn *owner, bool fresh,
 		 struct xgw_upconn **out)
 {
+	return xgw_h2up_get_tls(w, p, owner, fresh, NULL, XGW_SNAP_NONE, out);
+}
+
+int xgw_h2up_get_tls(struct xgw_worker *w, struct xgw_pool *p, struct xgw_conn *owner, bool fresh,
+		     const struct xgw_snapref *sr, uint32_t tls, struct xgw_upconn **out)
+{
+	uint64_t key = tls == XGW_SNAP_NONE ? 0 : xgw_upstls_key(sr->uptls, tls);
 	struct xgw_h2up *h = NULL;
 	struct xgw_upconn *u;
 	struct xgw_h2us *s;
 
+	if (tls != XGW_SNAP_NONE && !key)
+		return -EINVAL; /* cannot happen: the set has an entry per uptls */
+	/* a connection with room, of the same kind: cleartext, or TLS with the same checks */
 	if (!fresh)
-		for (h = p->h2; h && !h2up_room(h); h = h->pnext)
+		for (h = p->h2; h && (!h2up_room(h) || h->tls_key != key); h = h->pnext)
 			;
 	if (!h) {
-		h = h2up_open(w, p);
+		h = h2up_open(w, p, sr, tls);
 		if (!h)
 			return -errno;
 	}
@@ -885,7 +931,11 @@ static int submit_head(struct xgw_h2us *s, size_t hlen)
 #define NV(nm, nl, v, vl)                                                                          \
 	nva[n++] = (nghttp2_nv){ (uint8_t *)(nm), (uint8_t *)(v), (nl), (vl), NGHTTP2_NV_FLAG_NONE }
 	NV(":method", 7, req.method, req.method_len);
-	NV(":scheme", 7, "http", 4);
+	/* the scheme of the connection to the backend (RFC 9113, 8.3.1) */
+	if (s->h->tls)
+		NV(":scheme", 7, "https", 5);
+	else
+		NV(":scheme", 7, "http", 4);
 	if (req.host) /* an HTTP/1.0 request may have none: :authority is then omitted */
 		NV(":authority", 10, req.host, req.host_len);
 	NV(":path", 5, req.target, req.target_len);
@@ -1024,6 +1074,34 @@ void xgw_h2up_pool_orphaned(struct xgw_pool *p)
 
 /* --- events ---------------------------------------------------------------- */
 
+/*
+ * Read TLS records of <h> into <buf>: the bytes read, 0 when OpenSSL waits for
+ * the socket (rd_ready cleared), or -errno (closed, failed).
+ */
+static ssize_t tls_recv(struct xgw_h2up *h, uint8_t *buf, size_t len)
+{
+	size_t n = 0;
+
+	ERR_clear_error();
+	if (SSL_read_ex(h->tls, buf, len, &n) == 1)
+		return (ssize_t)n;
+	switch (SSL_get_error(h->tls, 0)) {
+	case SSL_ERROR_WANT_READ:
+		h->rd_ready = false;
+		return 0;
+	case SSL_ERROR_WANT_WRITE: /* a key update waits for the socket: the next event */
+		h->rd_ready = false;
+		return 0;
+	case SSL_ERROR_ZERO_RETURN:
+		log_debug("h2 upstream: TLS connection closed");
+		return -ECONNRESET;
+	default:
+		log_debug("h2 upstream: TLS read failed");
+		ERR_clear_error();
+		return -ECONNRESET;
+	}
+}
+
 static void h2up_recv(struct xgw_h2up *h)
 {
 	uint8_t buf[16384];
@@ -1031,6 +1109,16 @@ static void h2up_recv(struct xgw_h2up *h)
 	while (h->rd_ready && !h->dead) {
 		ssize_t n, rv;
 
+		if (h->tls) {
+			n = tls_recv(h, buf, sizeof(buf));
+			if (!n)
+				break;
+			if (n < 0) {
+				h2up_close(h, (int)n);
+				return;
+			}
+			goto got;
+		}
 		do
 			n = recv(h->fd, buf, sizeof(buf), 0);
 		while (n < 0 && errno == EINTR);
@@ -1046,6 +1134,7 @@ static void h2up_recv(struct xgw_h2up *h)
 		/* short read: drained, unless the FIN (already signalled) is still to be read */
 		if ((size_t)n < sizeof(buf) && !h->rdhup)
 			h->rd_ready = false;
+	got:
 		rv = nghttp2_session_mem_recv(h->s, buf, (size_t)n);
 		if (rv < 0) {
 			log_debug("h2 upstream: %s", nghttp2_strerror((int)rv));
@@ -1066,7 +1155,7 @@ void xgw_h2up_event(struct xgw_h2up *h, uint32_t events)
 		h->wr_ready = true;
 	if (events & (EPOLLRDHUP | EPOLLHUP))
 		h->rdhup = true;
-	if (!h->connected) {
+	if (!h->connected && !h->tcp_up) {
 		int soerr = 0;
 		socklen_t len = sizeof(soerr);
 
@@ -1074,13 +1163,28 @@ void xgw_h2up_event(struct xgw_h2up *h, uint32_t events)
 			return;
 		if (getsockopt(h->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
 			soerr = errno;
-		xgw_timer_disarm(&h->timer);
 		if (soerr) {
+			xgw_timer_disarm(&h->timer);
 			log_debug("h2 upstream: connect: %s", strerror(soerr));
 			h2up_close(h, -soerr);
 			return;
 		}
-		h->connected = true;
+		h->tcp_up = true;
+	}
+	if (!h->connected) {
+		/* TLS: the handshake, under the connect timer */
+		int r = h->tls ? xgw_upstls_handshake_ssl(h->w, h->tls, h->tls_chk, &h->rd_ready,
+							  &h->wr_ready)
+			       : 1;
+
+		if (!r)
+			return;
+		xgw_timer_disarm(&h->timer);
+		if (r < 0) {
+			h2up_close(h, r);
+			return;
+		}
+		h->connected = h->wr_ready = true;
 		if (!h->n_streams)
 			xgw_timer_arm(h->w, &h->timer, XGW_T_H2UP_IDLE);
 	}

@@ -46,6 +46,14 @@ struct xgw_h2us;
  */
 int xgw_h2up_get(struct xgw_worker *w, struct xgw_pool *p, struct xgw_conn *owner, bool fresh,
 		 struct xgw_upconn **out);
+/*
+ * The same for a cluster whose uptls entry is <tls> in <sr> (XGW_SNAP_NONE:
+ * cleartext h2c, as xgw_h2up_get()): HTTP/2 over TLS, asked for by ALPN h2,
+ * on connections made for those TLS settings only.
+ */
+struct xgw_snapref;
+int xgw_h2up_get_tls(struct xgw_worker *w, struct xgw_pool *p, struct xgw_conn *owner, bool fresh,
+		     const struct xgw_snapref *sr, uint32_t tls, struct xgw_upconn **out);
 /* The owner is done with the stream of <u>: reset it if it is still open. */
 void xgw_h2up_release(struct xgw_worker *w, struct xgw_upconn *u);
 

@@ -337,8 +337,13 @@ static int connect_start(struct xgw_conn *c)
 	p = xgw_pool_get(w, &s->endpoints[e]);
 	if (!p)
 		return refuse(c, "out of memory");
-	/* Never pooled: an L4 connection is the client's for its whole life. */
-	err = xgw_upconn_get(w, p, c, true, &c->up);
+	/*
+	 * Never pooled: an L4 connection is the client's for its whole life.
+	 * A connection whose TLS the gateway ended goes on in TLS when the
+	 * backend has a BackendTLSPolicy; passthrough bytes never do.
+	 */
+	err = xgw_upconn_get_tls(w, p, c, true, sr,
+				 c->tls ? s->clusters[cluster].tls : XGW_SNAP_NONE, &c->up);
 	if (err) {
 		c->up = NULL;
 		return connect_failed(c, p, err);

@@ -111,7 +111,8 @@ struct xgw_snapref {
 	size_t map_len;
 	struct xgw_snapshot snap;
 	struct xgw_router *router;
-	struct xgw_tls_set *tls; /* HTTPS listeners' contexts; NULL when there is none */
+	struct xgw_tls_set *tls;      /* HTTPS listeners' contexts; NULL when there is none */
+	struct xgw_upstls_set *uptls; /* TLS to backends (upstls.c); NULL when none */
 };
 
 struct xgw_lsock {
@@ -124,6 +125,8 @@ struct xgw_conn;
 struct xgw_upconn;
 struct xgw_tls_set;
 struct xgw_tls_cache;
+struct xgw_upstls_set;
+struct xgw_upstls_cache;
 struct xgw_h2;
 struct xgw_h2up;
 struct xgw_pool;
@@ -150,7 +153,8 @@ struct xgw_worker {
 	/* Fault injection for tests (XGW_FAILPOINT_SNAPSHOT_REJECT): refuse
 	 * snapshots that serve this hostname; NULL: off. */
 	const char *failpoint_reject_host;
-	struct xgw_tls_cache *tls_cache; /* TLS contexts by certificate digest (tls.c) */
+	struct xgw_tls_cache *tls_cache;       /* TLS contexts by certificate digest (tls.c) */
+	struct xgw_upstls_cache *upstls_cache; /* backend TLS client contexts (upstls.c) */
 
 	struct xgw_conn *conns; /* every client connection (for drain) */
 	uint32_t n_conns;

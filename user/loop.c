@@ -32,6 +32,7 @@
 #include "rewrite.h"
 #include "router.h"
 #include "tls.h"
+#include "upstls.h"
 #include "udp.h"
 #include "upstream.h"
 
@@ -186,6 +187,7 @@ void xgw_snapref_put(struct xgw_worker *w, struct xgw_snapref *sr)
 		return;
 	log_debug("snapshot generation %llu released", (unsigned long long)sr->snap.generation);
 	xgw_tls_set__free(sr->tls);
+	xgw_upstls_set__free(sr->uptls);
 	xgw_router__free(sr->router);
 	munmap(sr->map, sr->map_len);
 	free(sr);
@@ -502,6 +504,12 @@ static int snapshot_load(struct xgw_worker *w, int fd, struct xgw_snapref **out)
 		xgw_router__free(sr->router);
 		goto err_unmap;
 	}
+	err = xgw_upstls_set__new(w, &sr->snap, &sr->uptls);
+	if (err) {
+		xgw_tls_set__free(sr->tls);
+		xgw_router__free(sr->router);
+		goto err_unmap;
+	}
 	sr->refs = 1;
 	sr->seq = ++w->snap_seq;
 	*out = sr;
@@ -526,6 +534,7 @@ static void snapshot_install(struct xgw_worker *w, struct xgw_snapref *sr)
 	xgw_snapref_put(w, old);
 	xgw_pools_sweep(w, &sr->snap);
 	xgw_tls_cache_sweep(w);
+	xgw_upstls_cache_sweep(w);
 	xgw_conns_listeners_gone(w);
 	log_info("serving snapshot generation %llu: %u listeners, %u vhosts, %u endpoints",
 		 (unsigned long long)sr->snap.generation, sr->snap.n_listeners, sr->snap.n_vhosts,
@@ -814,6 +823,7 @@ void xgw_worker_fini(struct xgw_worker *w)
 	xgw_snapref_put(w, w->prepared);
 	w->prepared = NULL;
 	xgw_tls_cache_free(w);
+	xgw_upstls_cache_free(w);
 	while (w->free_bufs) {
 		struct xgw_buf *b = w->free_bufs;
 

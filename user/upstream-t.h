@@ -18,6 +18,8 @@
 
 struct xgw_h2us;
 struct xgw_h2up;
+struct ssl_st;
+struct xgw_upstls_check;
 
 struct xgw_upconn {
 	struct xgw_ev ev;
@@ -34,6 +36,12 @@ struct xgw_upconn {
 	struct xgw_h2us *h2us;		/* an HTTP/2 stream (h2up.c), fd -1; NULL: a socket */
 	bool h2;			/* a stream of h2up.c */
 	bool h2_queued;			/* in the worker's h2up run queue */
+	/* TLS to the backend (upstls.c): connected is set once the handshake
+	 * is done and verified; tcp_up once the TCP connect is */
+	bool tcp_up;
+	struct ssl_st *tls; /* NULL: plain */
+	struct xgw_upstls_check *tls_chk;
+	uint64_t tls_key; /* which idle connections a cluster may take: 0 plain */
 };
 
 /*

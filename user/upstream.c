@@ -22,6 +22,7 @@
 #include "h2up.h"
 #include "loop.h"
 #include "upstream.h"
+#include "upstls.h"
 
 #define POOL_BUCKETS_MIN 64
 
@@ -185,6 +186,7 @@ static void upconn_close(struct xgw_worker *w, struct xgw_upconn *u)
 	if (!u->owner && (u->prev || p->idle == u))
 		idle_unlink(p, u);
 	xgw_timer_disarm(&u->timer);
+	xgw_upstls_detach(u);
 	close(u->fd);
 	u->fd = -1;
 	u->closed = true;
@@ -204,12 +206,23 @@ void xgw_pool_conn_gone(struct xgw_worker *w, struct xgw_pool *p)
 int xgw_upconn_get(struct xgw_worker *w, struct xgw_pool *p, struct xgw_conn *owner, bool fresh,
 		   struct xgw_upconn **out)
 {
+	return xgw_upconn_get_tls(w, p, owner, fresh, NULL, XGW_SNAP_NONE, out);
+}
+
+int xgw_upconn_get_tls(struct xgw_worker *w, struct xgw_pool *p, struct xgw_conn *owner, bool fresh,
+		       const struct xgw_snapref *sr, uint32_t tls, struct xgw_upconn **out)
+{
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
+	uint64_t key = tls == XGW_SNAP_NONE ? 0 : xgw_upstls_key(sr->uptls, tls);
 	struct xgw_upconn *u;
 	int one = 1, err;
 
-	if (!fresh && p->idle) {
-		u = p->idle;
+	if (tls != XGW_SNAP_NONE && !key)
+		return -EINVAL; /* cannot happen: the set has an entry per uptls */
+	/* an idle connection of the same kind: plain, or TLS with the same checks */
+	for (u = fresh ? NULL : p->idle; u && u->tls_key != key; u = u->next)
+		;
+	if (u) {
 		idle_unlink(p, u);
 		xgw_timer_disarm(&u->timer);
 		u->owner = owner;
@@ -229,8 +242,12 @@ int xgw_upconn_get(struct xgw_worker *w, struct xgw_pool *p, struct xgw_conn *ow
 		goto err_free;
 	}
 	setsockopt(u->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (key && (err = xgw_upstls_attach(u, sr->uptls, &sr->snap, tls)))
+		goto err_close;
 	if (connect(u->fd, (struct sockaddr *)&p->sa, p->salen) == 0) {
-		u->connected = true;
+		/* TLS: connected once the handshake is, which the first event drives */
+		u->tcp_up = true;
+		u->connected = !u->tls;
 		u->wr_ready = true;
 	} else if (errno != EINPROGRESS) {
 		err = -errno;
@@ -249,6 +266,7 @@ int xgw_upconn_get(struct xgw_worker *w, struct xgw_pool *p, struct xgw_conn *ow
 	return 0;
 
 err_close:
+	xgw_upstls_detach(u);
 	close(u->fd);
 err_free:
 	free(u);
@@ -279,7 +297,8 @@ void xgw_upconn_release(struct xgw_worker *w, struct xgw_upconn *u, bool reuse)
 	if (u->rd_ready) {
 		char c;
 
-		if (recv(u->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 || errno != EAGAIN) {
+		if (u->tls ? xgw_upstls_idle_check(u)
+			   : recv(u->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 || errno != EAGAIN) {
 			upconn_close(w, u);
 			return;
 		}
@@ -309,7 +328,7 @@ void xgw_upconn_event(struct xgw_worker *w, struct xgw_upconn *u, uint32_t event
 		u->wr_ready = true;
 	if (events & (EPOLLRDHUP | EPOLLHUP))
 		u->rdhup = true;
-	if (!u->connected) {
+	if (!u->connected && !u->tcp_up && !u->err) {
 		int soerr = 0;
 		socklen_t len = sizeof(soerr);
 
@@ -317,11 +336,29 @@ void xgw_upconn_event(struct xgw_worker *w, struct xgw_upconn *u, uint32_t event
 			return;
 		if (getsockopt(u->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
 			soerr = errno;
-		xgw_timer_disarm(&u->timer);
-		if (soerr)
+		if (soerr) {
+			xgw_timer_disarm(&u->timer);
 			u->err = -soerr;
-		else
+		} else {
+			u->tcp_up = true;
+			u->connected = !u->tls;
+			if (u->connected)
+				xgw_timer_disarm(&u->timer);
+		}
+	}
+	if (!u->connected && u->tcp_up && !u->err) {
+		/* TLS: the handshake, under the connect timer */
+		int r = xgw_upstls_handshake(w, u);
+
+		if (!r)
+			return;
+		xgw_timer_disarm(&u->timer);
+		if (r < 0) {
+			u->err = r;
+		} else {
 			u->connected = true;
+			u->wr_ready = true;
+		}
 	}
 	xgw_conn_run(u->owner);
 }

@@ -40,6 +40,17 @@ int xgw_upconn_get(struct xgw_worker *w, struct xgw_pool *p, struct xgw_conn *ow
 		   struct xgw_upconn **out);
 
 /*
+ * The same for a cluster whose uptls entry is <tls> in <sr> (XGW_SNAP_NONE:
+ * plain, as xgw_upconn_get()): only idle connections made for the same TLS
+ * settings are taken; a new one does its TLS handshake after the connect,
+ * and is connected once that is done and verified (a failure is u->err
+ * -EPROTO, a connection failure).
+ */
+struct xgw_snapref;
+int xgw_upconn_get_tls(struct xgw_worker *w, struct xgw_pool *p, struct xgw_conn *owner, bool fresh,
+		       const struct xgw_snapref *sr, uint32_t tls, struct xgw_upconn **out);
+
+/*
  * The owner is done with <u>: back to the idle list when <reuse> (and the
  * pool has room and is not orphaned), else closed. NULL is accepted.
  */

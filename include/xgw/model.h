@@ -426,6 +426,39 @@ struct xgw_referencegrant {
 	size_t n_to;
 };
 
+/*
+ * A BackendTLSPolicy (gateway.networking.k8s.io/v1, GEP-1897): how the
+ * gateway speaks TLS to the Services it targets.
+ */
+struct xgw_btls_target {
+	char *group; /* "" (core) */
+	char *kind;  /* "Service" */
+	char *name;
+	char *section_name; /* a Service port name; NULL: every port */
+};
+
+enum xgw_san_type {
+	XGW_SAN_HOSTNAME = 0, /* a DNS name: a dNSName SAN of the certificate */
+	XGW_SAN_URI,	      /* a URI: a uniformResourceIdentifier SAN */
+};
+
+struct xgw_btls_san {
+	enum xgw_san_type type;
+	char *value;
+};
+
+struct xgw_btls_policy {
+	struct xgw_meta meta;
+	struct xgw_btls_target *targets; /* targetRefs, 1..16 */
+	size_t n_targets;
+	struct xgw_cert_ref *ca_refs; /* validation.caCertificateRefs (kind ConfigMap) */
+	size_t n_ca_refs;
+	char *well_known; /* validation.wellKnownCACertificates ("System"), NULL: none */
+	char *hostname;	  /* validation.hostname: SNI, and the name verified without SANs */
+	struct xgw_btls_san *sans; /* validation.subjectAltNames */
+	size_t n_sans;
+};
+
 /* --- core / discovery ------------------------------------------------- */
 
 struct xgw_service_port {
@@ -546,9 +579,11 @@ struct xgw_store {
 	size_t n_secrets;
 	struct xgw_configmap *configmaps;
 	size_t n_configmaps;
+	struct xgw_btls_policy *btls_policies; /* BackendTLSPolicies */
+	size_t n_btls_policies;
 	struct xgw_decode_error *errors;
 	size_t n_errors;
-	/* Gateway API objects of kinds not decoded yet (BackendTLSPolicy...) */
+	/* Gateway API objects of kinds not decoded yet */
 	size_t n_ignored;
 	/* Called by xgw_store__free() before anything is freed: a store made of
 	 * shallow copies (xgw_store_append) keeps the stores it points into alive
@@ -559,6 +594,7 @@ struct xgw_store {
 	size_t cap_classes, cap_gateways, cap_listenersets, cap_httproutes, cap_services,
 		cap_slices, cap_namespaces, cap_errors, cap_nodes, cap_grants, cap_secrets,
 		cap_configmaps, cap_l4routes, cap_grpcroutes;
+	size_t cap_btls_policies;
 };
 
 struct xgw_store *xgw_store__new(void);

@@ -23,6 +23,7 @@
  *                                         backends[backend_first .. +backend_count)
  *   backend (weight, filters)          -> cluster
  *   cluster                            -> endpoints[ep_first .. +ep_count)
+ *   cluster (TLS to the backends)      -> uptls[tls]  (BackendTLSPolicy)
  *
  * Listeners that terminate TLS (HTTPS, and TLS listeners with terminating
  * vhosts) also carry the server names they answer for:
@@ -47,7 +48,7 @@
 #include <stdint.h>
 
 #define XGW_SNAP_MAGIC 0x53574758u /* "XGWS" */
-#define XGW_SNAP_FORMAT 6u
+#define XGW_SNAP_FORMAT 7u
 #define XGW_SNAP_NONE UINT32_MAX /* "no index" in any index field */
 
 enum xgw_snap_section {
@@ -63,6 +64,7 @@ enum xgw_snap_section {
 	XGW_SECT_HDROP,	 /* header operations of header-modifier filters */
 	XGW_SECT_SNI,	 /* server names of TLS listeners */
 	XGW_SECT_CERT,	 /* certificates (chain and key) of server names */
+	XGW_SECT_UPTLS,	 /* TLS to backends (BackendTLSPolicy) of clusters */
 	XGW_SECT_STRING, /* bytes, count = length in bytes */
 	XGW_SECT__MAX,
 };
@@ -352,6 +354,39 @@ struct xgw_snap_cluster {
 	uint8_t proto;	   /* enum xgw_snap_cluster_proto */
 	uint8_t lb;	   /* enum xgw_snap_lb */
 	uint8_t pad[2];
+	uint32_t tls; /* index into uptls: speak TLS to the endpoints; XGW_SNAP_NONE: plain */
+};
+
+/*
+ * TLS from the gateway to a cluster's endpoints (a BackendTLSPolicy, GEP-1897).
+ * The worker connects, then does a TLS client handshake: server name <sni>;
+ * the chain must verify against <ca> (PEM CA certificates) or, with
+ * XGW_UPTLS_SYSTEM_CA, the system's trust store; then the peer certificate
+ * must match one of the <n_sans> subject alternative names (a dNSName for
+ * XGW_SNAP_SAN_DNS, a URI for XGW_SNAP_SAN_URI) or, without SANs, <sni> as a host name
+ * (RFC 6125). With <client_chain> and <client_key> (PEM) the gateway presents
+ * that client certificate (the Gateway's spec.tls.backend). A handshake or a
+ * verification that fails is a connection failure.
+ */
+#define XGW_SNAP_SANS_MAX 5 /* BackendTLSPolicy v1: subjectAltNames, at most 5 */
+#define XGW_UPTLS_SYSTEM_CA 0x1u
+
+enum xgw_snap_san_type {
+	XGW_SNAP_SAN_DNS = 0,
+	XGW_SNAP_SAN_URI = 1,
+};
+
+struct xgw_snap_uptls {
+	struct xgw_snap_str name; /* "namespace/policy", for logs */
+	struct xgw_snap_str sni;
+	struct xgw_snap_str ca;		  /* PEM; empty with XGW_UPTLS_SYSTEM_CA */
+	struct xgw_snap_str client_chain; /* PEM; empty: no client certificate */
+	struct xgw_snap_str client_key;
+	uint8_t flags;			     /* XGW_UPTLS_* */
+	uint8_t n_sans;			     /* <= XGW_SNAP_SANS_MAX */
+	uint8_t san_type[XGW_SNAP_SANS_MAX]; /* enum xgw_snap_san_type */
+	uint8_t pad;
+	struct xgw_snap_str san[XGW_SNAP_SANS_MAX];
 };
 
 struct xgw_snap_endpoint {
@@ -389,6 +424,8 @@ struct xgw_snapshot {
 	uint32_t n_snis;
 	const struct xgw_snap_cert *certs;
 	uint32_t n_certs;
+	const struct xgw_snap_uptls *uptls;
+	uint32_t n_uptls;
 	const char *strings;
 	uint32_t strings_len;
 };
@@ -463,6 +500,18 @@ int xgw_snapb_cluster_proto(struct xgw_snapb *b, uint8_t proto);
 /* Set the endpoint choice (enum xgw_snap_lb) of the last cluster. 0 or -EINVAL. */
 int xgw_snapb_cluster_lb(struct xgw_snapb *b, uint8_t lb);
 int xgw_snapb_endpoint(struct xgw_snapb *b, uint8_t family, const uint8_t addr[16], uint16_t port);
+/*
+ * Make the last cluster speak TLS to its endpoints as <t> says: its flags,
+ * n_sans and san_type are copied, its strings given as C strings (<ca>,
+ * <chain>, <key> may be NULL: none). Returns the uptls index, or -EINVAL
+ * (no cluster, too many SANs, an unknown SAN type, no CA and no
+ * XGW_UPTLS_SYSTEM_CA, a chain without key) or -ENOMEM.
+ */
+/* Make the last cluster use uptls entry <tls>, already added. 0 or -EINVAL. */
+int xgw_snapb_cluster_tls_ref(struct xgw_snapb *b, uint32_t tls);
+int xgw_snapb_cluster_tls(struct xgw_snapb *b, const struct xgw_snap_uptls *t, const char *name,
+			  const char *sni, const char *ca, const char *chain, const char *key,
+			  const char *const *sans);
 /*
  * A server name of the last listener, with its client certificate validation
  * (<client_ca>: PEM of <ca_len> bytes), then its certificates (PEM, not

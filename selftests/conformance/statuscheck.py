@@ -4,7 +4,8 @@
 The agent's status file (agent/status.c) holds, like Kubernetes .status:
   {"generation", "programmed", "gatewayClasses": [{name, status}],
    "gateways": [{namespace, name, status}], "listenerSets": [{namespace, name, status}],
-   "httpRoutes": [{namespace, name, status}], "grpcRoutes": [{namespace, name, status}]}
+   "httpRoutes": [{namespace, name, status}], "grpcRoutes": [{namespace, name, status}],
+   "backendTLSPolicies": [{namespace, name, status: {ancestors}}]}
 metadata.generation is not in it: the runner plays the API server, writes
 metadata.generation into every object and passes a lookup for it.
 
@@ -16,7 +17,10 @@ name) -> generation before the last step action.
 GROUP = "gateway.networking.k8s.io"
 STATUS_KEYS = {"GatewayClass": "gatewayClasses", "Gateway": "gateways", "ListenerSet": "listenerSets",
                "HTTPRoute": "httpRoutes", "TLSRoute": "tlsRoutes", "TCPRoute": "tcpRoutes",
-               "UDPRoute": "udpRoutes", "GRPCRoute": "grpcRoutes"}
+               "UDPRoute": "udpRoutes", "GRPCRoute": "grpcRoutes",
+               "BackendTLSPolicy": "backendTLSPolicies"}
+# policy kinds: their conditions are those of status.ancestors
+POLICY_KINDS = ("BackendTLSPolicy",)
 # kinds whose status.conditions are their own (routes: those of status.parents)
 OBJECT_CONDITIONS = ("GatewayClass", "Gateway", "ListenerSet")
 
@@ -74,6 +78,10 @@ def obj(st, ref, ctx):
     if o is None:
         return None, f"{obj_ref(ref)}: not in the status file"
     return o, None
+
+
+def ancestors_of(policy):
+    return (policy.get("status") or {}).get("ancestors") or []
 
 
 def parents_of(route):
@@ -159,7 +167,9 @@ def check(exp, st, ctx):
             return why
         gen = ctx.generation(ref["kind"], ref.get("namespace"), ref["name"])
         conds = (o.get("status") or {}).get("conditions") or []
-        if ref["kind"] not in OBJECT_CONDITIONS:  # routes: every status.parents entry
+        if ref["kind"] in POLICY_KINDS:  # policies: every status.ancestors entry
+            conds = [x for a in ancestors_of(o) for x in a.get("conditions") or []]
+        elif ref["kind"] not in OBJECT_CONDITIONS:  # routes: every status.parents entry
             conds = [x for p in parents_of(o) for x in p.get("conditions") or []]
         if c == "latest_observed_generation":
             if not conds:
@@ -284,5 +294,19 @@ def check(exp, st, ctx):
         n = (gw.get("status") or {}).get("attachedListenerSets")
         return None if n == exp["count"] else f"{obj_ref(g)}: attachedListenerSets {n}, want {exp['count']}"
     if c == "policy_ancestor_conditions":
-        return no_status(exp["policy"]["kind"])
+        ref, anc = exp["policy"], exp["ancestor"]
+        pol, why = obj(st, ref, ctx)
+        if why:
+            return why
+        gen = ctx.generation(ref["kind"], ref.get("namespace"), ref["name"])
+        why = stale([x for a in ancestors_of(pol) for x in a.get("conditions") or []], gen)
+        if why:
+            return f"{obj_ref(ref)}: {why}"
+        ents = [a for a in ancestors_of(pol)
+                if (a.get("ancestorRef") or {}).get("name") == anc["name"] and
+                (a["ancestorRef"].get("namespace") in (None, anc.get("namespace")))]
+        if not ents:
+            return f"{obj_ref(ref)}: no status.ancestors entry for {anc['name']}"
+        why = conds_missing(ents[0].get("conditions") or [], exp.get("conditions") or [], gen)
+        return f"{obj_ref(ref)} (ancestor {anc['name']}): {why}" if why else None
     return f"runner: check {c} not implemented"

@@ -488,8 +488,8 @@ TEST(ignored_kinds)
 		"mixed.yaml",
 		"apiVersion: gateway.networking.x-k8s.io/v1alpha1\nkind: XBackend\nmetadata: "
 		"{name: g}\n"
-		"---\napiVersion: gateway.networking.k8s.io/v1\nkind: BackendTLSPolicy\n"
-		"metadata: {name: btp}\n"
+		"---\napiVersion: gateway.networking.x-k8s.io/v1alpha1\n"
+		"kind: XBackendTrafficPolicy\nmetadata: {name: btp}\n"
 		"---\napiVersion: gateway.networking.x-k8s.io/v1alpha1\nkind: XBackend\n"
 		"metadata: {name: t}\n"
 		"---\napiVersion: gateway.networking.x-k8s.io/v1alpha1\nkind: XListenerSet\n"

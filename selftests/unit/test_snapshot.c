@@ -451,4 +451,100 @@ out:
 	close(sv[1]);
 }
 
+/* Format 7: TLS to a cluster's endpoints (BackendTLSPolicy). */
+TEST(upstream_tls)
+{
+	static const char *const sans[] = { "spiffe://x/y", "b.test" };
+	struct xgw_snap_uptls t = { .n_sans = 2,
+				    .san_type = { XGW_SNAP_SAN_URI, XGW_SNAP_SAN_DNS } };
+	struct xgw_snap_uptls sys = { .flags = XGW_UPTLS_SYSTEM_CA };
+	struct xgw_snapb *b = xgw_snapb__new(9);
+	struct xgw_snap_cluster *cl;
+	struct xgw_snap_uptls *ut;
+	const struct xgw_snap_hdr *h;
+	struct xgw_snapshot s;
+	void *buf = NULL;
+	char *copy;
+	size_t len;
+	int err;
+
+	ASSERT_EQ(xgw_snapb_cluster_tls(b, &sys, "p", "a.test", NULL, NULL, NULL, NULL), -EINVAL,
+		  "TLS without a cluster");
+	xgw_snapb__free(b);
+	b = xgw_snapb__new(9);
+	xgw_snapb_cluster(b, "default/s:443");
+	ASSERT_EQ(xgw_snapb_cluster_tls_ref(b, 0), -EINVAL, "a reference to no entry");
+	xgw_snapb__free(b);
+	b = xgw_snapb__new(9);
+	xgw_snapb_cluster(b, "default/s:443");
+	ASSERT_EQ(xgw_snapb_cluster_tls(b, &t, "p", "a.test", NULL, NULL, NULL, sans), -EINVAL,
+		  "no CA and not the system's");
+	xgw_snapb__free(b);
+	b = xgw_snapb__new(9);
+	xgw_snapb_cluster(b, "default/s:443");
+	ASSERT_EQ(xgw_snapb_cluster_tls(b, &sys, "p", "a.test", NULL, "chain", NULL, NULL), -EINVAL,
+		  "a client chain without key");
+	xgw_snapb__free(b);
+	b = xgw_snapb__new(9);
+	xgw_snapb_cluster(b, "default/plain:80");
+	xgw_snapb_cluster(b, "default/s:443");
+	ASSERT_EQ(
+		xgw_snapb_cluster_tls(b, &t, "default/p", "a.test", "CA PEM", "chain", "key", sans),
+		0, "uptls 0");
+	xgw_snapb_cluster(b, "default/s:444");
+	ASSERT_EQ(xgw_snapb_cluster_tls(b, &sys, "default/q", "c.test", NULL, NULL, NULL, NULL), 1,
+		  "uptls 1");
+	xgw_snapb_cluster(b, "default/s:445");
+	ASSERT_OK(xgw_snapb_cluster_tls_ref(b, 0), "a cluster sharing uptls 0");
+	err = xgw_snapb__finish(b, &buf, &len);
+	xgw_snapb__free(b);
+	if (!ASSERT_OK(err, "finish"))
+		goto out;
+	if (!ASSERT_OK(xgw_snapshot__open(&s, buf, len), "open"))
+		goto out;
+	ASSERT_EQ(s.n_uptls, 2, "two uptls entries");
+	ASSERT_EQ(s.clusters[0].tls, XGW_SNAP_NONE, "plain cluster");
+	ASSERT_EQ(s.clusters[1].tls, 0, "TLS cluster");
+	ASSERT_EQ(s.clusters[2].tls, 1, "system CA cluster");
+	ASSERT_EQ(s.clusters[3].tls, 0, "shared entry");
+	ASSERT_MEMSTR(xgw_snap_str_ptr(&s, s.uptls[0].sni), s.uptls[0].sni.len, "a.test", "sni");
+	ASSERT_MEMSTR(xgw_snap_str_ptr(&s, s.uptls[0].ca), s.uptls[0].ca.len, "CA PEM", "ca");
+	ASSERT_MEMSTR(xgw_snap_str_ptr(&s, s.uptls[0].san[0]), s.uptls[0].san[0].len,
+		      "spiffe://x/y", "uri san");
+	ASSERT_EQ(s.uptls[0].san_type[1], XGW_SNAP_SAN_DNS, "dns san");
+	ASSERT_MEMSTR(xgw_snap_str_ptr(&s, s.uptls[0].client_key), s.uptls[0].client_key.len, "key",
+		      "client key");
+	ASSERT_EQ(s.uptls[1].flags, XGW_UPTLS_SYSTEM_CA, "system CA");
+
+	h = buf;
+	copy = malloc(len);
+	if (!ASSERT_OK_PTR(copy, "copy"))
+		goto out;
+	memcpy(copy, buf, len);
+	cl = (struct xgw_snap_cluster *)(copy + h->sect[XGW_SECT_CLUSTER].off);
+	ut = (struct xgw_snap_uptls *)(copy + h->sect[XGW_SECT_UPTLS].off);
+	cl[0].tls = 2;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "uptls index out of range");
+	cl[0].tls = XGW_SNAP_NONE;
+	ut[1].flags = 0;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "no CA and not the system's");
+	ut[1].flags = XGW_UPTLS_SYSTEM_CA;
+	ut[0].n_sans = XGW_SNAP_SANS_MAX + 1;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "too many SANs");
+	ut[0].n_sans = 2;
+	ut[0].san_type[0] = 7;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "unknown SAN type");
+	ut[0].san_type[0] = XGW_SNAP_SAN_URI;
+	ut[0].sni.len = 0;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "no server name");
+	ut[0].sni.len = 6;
+	ut[0].client_key.len = 0;
+	ASSERT_EQ(xgw_snapshot__open(&s, copy, len), -EINVAL, "a client chain without key");
+	ut[0].client_key.len = 3;
+	ASSERT_OK(xgw_snapshot__open(&s, copy, len), "restored");
+	free(copy);
+out:
+	free(buf);
+}
+
 TEST_MAIN()

@@ -599,15 +599,16 @@ static bool fail(struct why *w, const char *fmt, ...)
 static json_t *status_obj(const json_t *status, const json_t *ref)
 {
 	const char *kind = jstr(ref, "kind"), *ns = jstr(ref, "namespace");
-	const char *list = !strcmp(kind, "GatewayClass")  ? "gatewayClasses"
-			   : !strcmp(kind, "Gateway")	  ? "gateways"
-			   : !strcmp(kind, "ListenerSet") ? "listenerSets"
-			   : !strcmp(kind, "HTTPRoute")	  ? "httpRoutes"
-			   : !strcmp(kind, "TLSRoute")	  ? "tlsRoutes"
-			   : !strcmp(kind, "TCPRoute")	  ? "tcpRoutes"
-			   : !strcmp(kind, "UDPRoute")	  ? "udpRoutes"
-			   : !strcmp(kind, "GRPCRoute")	  ? "grpcRoutes"
-							  : NULL;
+	const char *list = !strcmp(kind, "GatewayClass")       ? "gatewayClasses"
+			   : !strcmp(kind, "Gateway")	       ? "gateways"
+			   : !strcmp(kind, "ListenerSet")      ? "listenerSets"
+			   : !strcmp(kind, "HTTPRoute")	       ? "httpRoutes"
+			   : !strcmp(kind, "TLSRoute")	       ? "tlsRoutes"
+			   : !strcmp(kind, "TCPRoute")	       ? "tcpRoutes"
+			   : !strcmp(kind, "UDPRoute")	       ? "udpRoutes"
+			   : !strcmp(kind, "GRPCRoute")	       ? "grpcRoutes"
+			   : !strcmp(kind, "BackendTLSPolicy") ? "backendTLSPolicies"
+							       : NULL;
 	size_t i;
 	json_t *o;
 
@@ -983,7 +984,38 @@ static bool is_route_kind(const char *kind)
 static bool status_obj_kind_known(const char *kind)
 {
 	return !strcmp(kind, "GatewayClass") || !strcmp(kind, "Gateway") ||
-	       !strcmp(kind, "ListenerSet") || is_route_kind(kind);
+	       !strcmp(kind, "ListenerSet") || is_route_kind(kind) ||
+	       !strcmp(kind, "BackendTLSPolicy");
+}
+
+/*
+ * A policy's status.ancestors: every condition is of <gen>, and (with <anc>)
+ * the entry of ancestor <anc> (name, namespace) holds the wanted conditions.
+ */
+static bool policy_ancestors(const json_t *pol, const json_t *anc, const json_t *want,
+			     json_int_t gen, struct why *w)
+{
+	const json_t *as = json_object_get(json_object_get(pol, "status"), "ancestors");
+	size_t i;
+	json_t *a;
+
+	json_array_foreach(as, i, a)
+	{
+		if (!all_latest(json_object_get(a, "conditions"), gen, w))
+			return false;
+	}
+	if (!anc)
+		return true;
+	json_array_foreach(as, i, a)
+	{
+		const json_t *ref = json_object_get(a, "ancestorRef");
+		const char *ns = jstr(ref, "namespace");
+
+		if (!strcmp(jstr(ref, "name") ?: "", jstr(anc, "name")) &&
+		    (!ns || !jstr(anc, "namespace") || !strcmp(ns, jstr(anc, "namespace"))))
+			return conds_hold(json_object_get(a, "conditions"), want, gen, w);
+	}
+	return fail(w, "no status.ancestors entry for %s", jstr(anc, "name"));
 }
 
 static bool check(const struct check_ctx *cx, const json_t *ex, struct why *w)
@@ -1023,8 +1055,14 @@ static bool check(const struct check_ctx *cx, const json_t *ex, struct why *w)
 	if (!strcmp(what, "object_conditions"))
 		return conds_hold(json_object_get(json_object_get(o, "status"), "conditions"),
 				  json_object_get(ex, "conditions"), gen, w);
+	if (!strcmp(what, "policy_ancestor_conditions"))
+		return policy_ancestors(o, json_object_get(ex, "ancestor"),
+					json_object_get(ex, "conditions"), gen, w);
 	if (!strcmp(what, "latest_observed_generation") && is_route_kind(jstr(ref, "kind")))
 		return parents_latest(o, gen, w);
+	if (!strcmp(what, "latest_observed_generation") &&
+	    !strcmp(jstr(ref, "kind"), "BackendTLSPolicy"))
+		return policy_ancestors(o, NULL, NULL, gen, w);
 	if (!strcmp(what, "latest_observed_generation"))
 		return all_latest(json_object_get(json_object_get(o, "status"), "conditions"), gen,
 				  w);
