@@ -35,6 +35,7 @@
 
 #include "xgw/log.h"
 
+#include "bytes.h"
 #include "conn.h"
 #include "h2.h"
 #include "http1.h"
@@ -48,56 +49,6 @@
 #define H2_SEND_BATCH 65536   /* frames gathered before a write */
 #define H2_READ 16384
 
-/* A byte queue: [off, len) pending. */
-struct bytes {
-	char *p;
-	size_t len, off, cap;
-};
-
-static int bytes_put(struct bytes *b, const void *d, size_t n)
-{
-	if (b->off && b->off == b->len)
-		b->off = b->len = 0;
-	if (b->len + n > b->cap) {
-		if (b->off) {
-			memmove(b->p, b->p + b->off, b->len - b->off);
-			b->len -= b->off;
-			b->off = 0;
-		}
-		if (b->len + n > b->cap) {
-			size_t cap = b->cap ? b->cap : 256;
-			char *p;
-
-			while (cap < b->len + n)
-				cap *= 2;
-			p = realloc(b->p, cap);
-			if (!p)
-				return -ENOMEM;
-			b->p = p;
-			b->cap = cap;
-		}
-	}
-	memcpy(b->p + b->len, d, n);
-	b->len += n;
-	return 0;
-}
-
-static int bytes_str(struct bytes *b, const char *s)
-{
-	return bytes_put(b, s, strlen(s));
-}
-
-static size_t bytes_pending(const struct bytes *b)
-{
-	return b->len - b->off;
-}
-
-static void bytes_free(struct bytes *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
-
 struct xgw_h2 {
 	struct xgw_ev ev; /* XGW_EV_H2 */
 	struct xgw_worker *w;
@@ -107,7 +58,7 @@ struct xgw_h2 {
 	struct xgw_conn_addrs addrs;
 	struct xgw_timer timer; /* XGW_T_H2_IDLE */
 	bool rd_ready, wr_ready, eof, dead, dirty, draining;
-	struct bytes out; /* frames not written yet */
+	struct xgw_bytes out; /* frames not written yet */
 	struct xgw_h2s *streams;
 	uint32_t n_streams;
 	struct xgw_h2s *runq, *runq_tail;
@@ -137,14 +88,14 @@ struct xgw_h2s {
 	int32_t id;
 	struct xgw_conn *c; /* the exchange, NULL once it ended */
 	/* the request, as HTTP/1.1 bytes */
-	struct bytes in, head, cookie, method, path, authority;
+	struct xgw_bytes in, head, cookie, method, path, authority;
 	size_t hlist;	   /* header list size so far (RFC 7541 sizes) */
 	size_t unconsumed; /* DATA bytes not yet given back to flow control */
 	bool has_cl, chunked_req, req_end, head_req;
 	/* the response */
-	struct bytes rhead; /* its HTTP/1.1 head until complete */
-	struct bytes out;   /* body bytes for DATA frames */
-	struct bytes trail; /* chunked trailer lines: a trailing HEADERS frame (gRPC status) */
+	struct xgw_bytes rhead; /* its HTTP/1.1 head until complete */
+	struct xgw_bytes out;	/* body bytes for DATA frames */
+	struct xgw_bytes trail; /* chunked trailer lines: a trailing HEADERS frame (gRPC status) */
 	uint8_t framing;
 	uint64_t left;
 	int ck_state;
@@ -193,15 +144,15 @@ static void stream_free(struct xgw_h2s *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	h->n_streams--;
-	bytes_free(&s->in);
-	bytes_free(&s->head);
-	bytes_free(&s->cookie);
-	bytes_free(&s->method);
-	bytes_free(&s->path);
-	bytes_free(&s->authority);
-	bytes_free(&s->rhead);
-	bytes_free(&s->out);
-	bytes_free(&s->trail);
+	xgw_bytes_free(&s->in);
+	xgw_bytes_free(&s->head);
+	xgw_bytes_free(&s->cookie);
+	xgw_bytes_free(&s->method);
+	xgw_bytes_free(&s->path);
+	xgw_bytes_free(&s->authority);
+	xgw_bytes_free(&s->rhead);
+	xgw_bytes_free(&s->out);
+	xgw_bytes_free(&s->trail);
 	free(s);
 }
 
@@ -262,19 +213,19 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* the stream is reset */
 	if (namelen && name[0] == ':') {
 		if (name_is(name, namelen, ":method"))
-			err = bytes_put(&s->method, value, valuelen);
+			err = xgw_bytes_put(&s->method, value, valuelen);
 		else if (name_is(name, namelen, ":path"))
-			err = bytes_put(&s->path, value, valuelen);
+			err = xgw_bytes_put(&s->path, value, valuelen);
 		else if (name_is(name, namelen, ":authority"))
-			err = bytes_put(&s->authority, value, valuelen);
+			err = xgw_bytes_put(&s->authority, value, valuelen);
 		else if (!name_is(name, namelen, ":scheme"))
 			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* :protocol: no extended CONNECT */
 		return err ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
 	}
 	if (name_is(name, namelen, "host")) {
 		/* :authority wins; Host stands in for it when it is absent */
-		if (!bytes_pending(&s->authority))
-			err = bytes_put(&s->authority, value, valuelen);
+		if (!xgw_bytes_pending(&s->authority))
+			err = xgw_bytes_put(&s->authority, value, valuelen);
 		return err ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
 	}
 	if (name_is(name, namelen, "te")) {
@@ -283,19 +234,20 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
 		 * passed on: an HTTP/2 backend (h2up.c) needs it for gRPC, and
 		 * an HTTP/1.1 one may ignore it.
 		 */
-		return bytes_str(&s->head, "te: trailers\r\n") ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
+		return xgw_bytes_str(&s->head, "te: trailers\r\n") ? NGHTTP2_ERR_CALLBACK_FAILURE
+								   : 0;
 	}
 	if (name_is(name, namelen, "cookie")) {
 		/* RFC 9113 section 8.2.3: one Cookie line, crumbs joined with "; " */
-		if (bytes_pending(&s->cookie))
-			err = bytes_str(&s->cookie, "; ");
-		err = err ?: bytes_put(&s->cookie, value, valuelen);
+		if (xgw_bytes_pending(&s->cookie))
+			err = xgw_bytes_str(&s->cookie, "; ");
+		err = err ?: xgw_bytes_put(&s->cookie, value, valuelen);
 		return err ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
 	}
 	if (name_is(name, namelen, "content-length"))
 		s->has_cl = true;
-	if (bytes_put(&s->head, name, namelen) || bytes_str(&s->head, ": ") ||
-	    bytes_put(&s->head, value, valuelen) || bytes_str(&s->head, "\r\n"))
+	if (xgw_bytes_put(&s->head, name, namelen) || xgw_bytes_str(&s->head, ": ") ||
+	    xgw_bytes_put(&s->head, value, valuelen) || xgw_bytes_str(&s->head, "\r\n"))
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	return 0;
 }
@@ -303,23 +255,25 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
 /* The request head is complete: make it HTTP/1.1 and start the exchange. */
 static int request_start(struct xgw_h2 *h, struct xgw_h2s *s, bool end_stream)
 {
-	struct bytes *in = &s->in;
+	struct xgw_bytes *in = &s->in;
 
-	s->head_req = bytes_pending(&s->method) == 4 && !memcmp(s->method.p, "HEAD", 4);
+	s->head_req = xgw_bytes_pending(&s->method) == 4 && !memcmp(s->method.p, "HEAD", 4);
 	s->chunked_req = !end_stream && !s->has_cl;
-	if (bytes_put(in, s->method.p, bytes_pending(&s->method)) || bytes_str(in, " ") ||
-	    bytes_put(in, s->path.p, bytes_pending(&s->path)) ||
-	    bytes_str(in, " HTTP/1.1\r\nHost: ") ||
-	    bytes_put(in, s->authority.p, bytes_pending(&s->authority)) || bytes_str(in, "\r\n") ||
-	    bytes_put(in, s->head.p, bytes_pending(&s->head)) ||
-	    (bytes_pending(&s->cookie) &&
-	     (bytes_str(in, "Cookie: ") || bytes_put(in, s->cookie.p, bytes_pending(&s->cookie)) ||
-	      bytes_str(in, "\r\n"))) ||
-	    (s->chunked_req && bytes_str(in, "Transfer-Encoding: chunked\r\n")) ||
-	    bytes_str(in, "\r\n"))
+	if (xgw_bytes_put(in, s->method.p, xgw_bytes_pending(&s->method)) ||
+	    xgw_bytes_str(in, " ") || xgw_bytes_put(in, s->path.p, xgw_bytes_pending(&s->path)) ||
+	    xgw_bytes_str(in, " HTTP/1.1\r\nHost: ") ||
+	    xgw_bytes_put(in, s->authority.p, xgw_bytes_pending(&s->authority)) ||
+	    xgw_bytes_str(in, "\r\n") ||
+	    xgw_bytes_put(in, s->head.p, xgw_bytes_pending(&s->head)) ||
+	    (xgw_bytes_pending(&s->cookie) &&
+	     (xgw_bytes_str(in, "Cookie: ") ||
+	      xgw_bytes_put(in, s->cookie.p, xgw_bytes_pending(&s->cookie)) ||
+	      xgw_bytes_str(in, "\r\n"))) ||
+	    (s->chunked_req && xgw_bytes_str(in, "Transfer-Encoding: chunked\r\n")) ||
+	    xgw_bytes_str(in, "\r\n"))
 		return -ENOMEM;
-	bytes_free(&s->head);
-	bytes_free(&s->cookie);
+	xgw_bytes_free(&s->head);
+	xgw_bytes_free(&s->cookie);
 	s->req_end = end_stream;
 	s->c = xgw_conn_new_stream(h->w, s, &h->addrs);
 	if (!s->c)
@@ -347,7 +301,7 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
 	if ((frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) && end &&
 	    !s->req_end) {
 		s->req_end = true;
-		if (s->chunked_req && bytes_str(&s->in, "0\r\n\r\n"))
+		if (s->chunked_req && xgw_bytes_str(&s->in, "0\r\n\r\n"))
 			return NGHTTP2_ERR_CALLBACK_FAILURE;
 		if (s->c)
 			s->c->rd_ready = true;
@@ -370,10 +324,10 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, co
 	}
 	if (s->chunked_req) {
 		snprintf(size, sizeof(size), "%zx\r\n", len);
-		if (bytes_str(&s->in, size) || bytes_put(&s->in, data, len) ||
-		    bytes_str(&s->in, "\r\n"))
+		if (xgw_bytes_str(&s->in, size) || xgw_bytes_put(&s->in, data, len) ||
+		    xgw_bytes_str(&s->in, "\r\n"))
 			return NGHTTP2_ERR_CALLBACK_FAILURE;
-	} else if (bytes_put(&s->in, data, len)) {
+	} else if (xgw_bytes_put(&s->in, data, len)) {
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	}
 	s->unconsumed += len;
@@ -402,14 +356,14 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t code, 
 
 ssize_t xgw_h2s_read(struct xgw_h2s *s, struct xgw_buf *b, bool *rd_ready)
 {
-	size_t room = XGW_BUF_CAP - b->end, n = bytes_pending(&s->in), k;
+	size_t room = XGW_BUF_CAP - b->end, n = xgw_bytes_pending(&s->in), k;
 
 	if (n > room)
 		n = room;
 	memcpy(b->data + b->end, s->in.p + s->in.off, n);
 	b->end += (uint32_t)n;
 	s->in.off += n;
-	if (!bytes_pending(&s->in)) {
+	if (!xgw_bytes_pending(&s->in)) {
 		s->in.off = s->in.len = 0;
 		*rd_ready = false;
 	}
@@ -456,7 +410,7 @@ static int submit_trailers(struct xgw_h2s *s)
 {
 	nghttp2_nv nva[64];
 	size_t n = 0;
-	char *p = s->trail.p + s->trail.off, *end = p + bytes_pending(&s->trail);
+	char *p = s->trail.p + s->trail.off, *end = p + xgw_bytes_pending(&s->trail);
 
 	while (p < end && n < sizeof(nva) / sizeof(nva[0])) {
 		char *eol = memchr(p, '\n', (size_t)(end - p)), *colon, *v, *ve;
@@ -488,7 +442,7 @@ static ssize_t data_read(nghttp2_session *session, int32_t id, uint8_t *buf, siz
 			 uint32_t *flags, nghttp2_data_source *source, void *user)
 {
 	struct xgw_h2s *s = source->ptr;
-	size_t n = bytes_pending(&s->out);
+	size_t n = xgw_bytes_pending(&s->out);
 
 	(void)session;
 	(void)id;
@@ -498,11 +452,11 @@ static ssize_t data_read(nghttp2_session *session, int32_t id, uint8_t *buf, siz
 	if (n)
 		memcpy(buf, s->out.p + s->out.off, n);
 	s->out.off += n;
-	if (!bytes_pending(&s->out)) {
+	if (!xgw_bytes_pending(&s->out)) {
 		s->out.off = s->out.len = 0;
 		if (s->body_end) {
 			*flags |= NGHTTP2_DATA_FLAG_EOF;
-			if (bytes_pending(&s->trail) && !submit_trailers(s))
+			if (xgw_bytes_pending(&s->trail) && !submit_trailers(s))
 				*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
 			return (ssize_t)n;
 		}
@@ -527,7 +481,10 @@ static int submit_response(struct xgw_h2s *s, const struct xgw_h1_response *r)
 	nghttp2_data_provider prd = { .source.ptr = s, .read_callback = data_read };
 	int rv;
 
-	snprintf(status, sizeof(status), "%03u", (unsigned)r->status % 1000);
+	status[0] = (char)('0' + r->status / 100 % 10);
+	status[1] = (char)('0' + r->status / 10 % 10);
+	status[2] = (char)('0' + r->status % 10);
+	status[3] = 0;
 	nva[n++] =
 		(nghttp2_nv){ (uint8_t *)":status", (uint8_t *)status, 7, 3, NGHTTP2_NV_FLAG_NONE };
 	for (size_t i = 0; i < r->n_headers; i++) {
@@ -625,7 +582,7 @@ static ssize_t dechunk(struct xgw_h2s *s, const char *p, size_t len, size_t spac
 				k = space;
 			if (!k)
 				return (ssize_t)i; /* the send buffer is full */
-			if (bytes_put(&s->out, p + i, k))
+			if (xgw_bytes_put(&s->out, p + i, k))
 				return -ENOMEM;
 			space -= k;
 			s->ck_left -= k;
@@ -654,8 +611,9 @@ static ssize_t dechunk(struct xgw_h2s *s, const char *p, size_t len, size_t spac
 			} else {
 				s->left++;
 			}
-			if (s->ck_state != CK_END && (bytes_pending(&s->trail) >= H2_MAX_TRAILERS ||
-						      bytes_put(&s->trail, &ch, 1)))
+			if (s->ck_state != CK_END &&
+			    (xgw_bytes_pending(&s->trail) >= H2_MAX_TRAILERS ||
+			     xgw_bytes_put(&s->trail, &ch, 1)))
 				return -EPROTO;
 			i++;
 			break;
@@ -671,16 +629,16 @@ static ssize_t take(struct xgw_h2s *s, const char *p, size_t len, bool *full)
 {
 	if (!s->submitted) {
 		struct xgw_h1_response r;
-		size_t before = bytes_pending(&s->rhead), from = before > 3 ? before - 3 : 0;
+		size_t before = xgw_bytes_pending(&s->rhead), from = before > 3 ? before - 3 : 0;
 		char *end;
 		int rc;
 
-		if (bytes_put(&s->rhead, p, len))
+		if (xgw_bytes_put(&s->rhead, p, len))
 			return -ENOMEM;
-		end = memmem(s->rhead.p + s->rhead.off + from, bytes_pending(&s->rhead) - from,
+		end = memmem(s->rhead.p + s->rhead.off + from, xgw_bytes_pending(&s->rhead) - from,
 			     "\r\n\r\n", 4);
 		if (!end)
-			return bytes_pending(&s->rhead) > XGW_BUF_CAP ? -EPROTO : (ssize_t)len;
+			return xgw_bytes_pending(&s->rhead) > XGW_BUF_CAP ? -EPROTO : (ssize_t)len;
 		size_t hlen = (size_t)(end + 4 - (s->rhead.p + s->rhead.off));
 
 		rc = xgw_h1_parse_response(s->rhead.p + s->rhead.off, hlen, s->head_req, &r);
@@ -689,12 +647,12 @@ static ssize_t take(struct xgw_h2s *s, const char *p, size_t len, bool *full)
 		if (r.status >= 200 && submit_response(s, &r))
 			return -EPROTO;
 		/* 1xx: informational, not passed on; the final head follows */
-		bytes_free(&s->rhead);
+		xgw_bytes_free(&s->rhead);
 		return (ssize_t)(hlen - before);
 	}
 	if (s->body_end)
 		return (ssize_t)len; /* nothing follows a body: a stray byte is dropped */
-	size_t space = H2_OUT_MAX - bytes_pending(&s->out), k = len;
+	size_t space = H2_OUT_MAX - xgw_bytes_pending(&s->out), k = len;
 	ssize_t n;
 
 	if (!space) {
@@ -718,7 +676,7 @@ static ssize_t take(struct xgw_h2s *s, const char *p, size_t len, bool *full)
 		k = space;
 		*full = true;
 	}
-	if (bytes_put(&s->out, p, k))
+	if (xgw_bytes_put(&s->out, p, k))
 		return -ENOMEM;
 	if (s->framing == RB_LENGTH && !(s->left -= k))
 		s->body_end = true;
@@ -749,7 +707,7 @@ ssize_t xgw_h2s_writev(struct xgw_h2s *s, const struct iovec *iov, int n, bool *
 	}
 	if (full)
 		*wr_ready = false;
-	if (s->submitted && s->deferred && (bytes_pending(&s->out) || s->body_end)) {
+	if (s->submitted && s->deferred && (xgw_bytes_pending(&s->out) || s->body_end)) {
 		s->deferred = false;
 		nghttp2_session_resume_data(s->h->s, s->id);
 	}
@@ -881,7 +839,7 @@ static void h2_close(struct xgw_h2 *h)
 	h->tls = NULL;
 	close(h->fd);
 	h->fd = -1;
-	bytes_free(&h->out);
+	xgw_bytes_free(&h->out);
 	if (h->prev)
 		h->prev->next = h->next;
 	else
@@ -898,19 +856,19 @@ static void h2_close(struct xgw_h2 *h)
 static int h2_flush(struct xgw_h2 *h)
 {
 	for (int round = 0; round < 64; round++) {
-		if (bytes_pending(&h->out)) {
-			ssize_t n = h2_send(h, h->out.p + h->out.off, bytes_pending(&h->out));
+		if (xgw_bytes_pending(&h->out)) {
+			ssize_t n = h2_send(h, h->out.p + h->out.off, xgw_bytes_pending(&h->out));
 
 			if (n < 0)
 				return -1;
 			h->out.off += (size_t)n;
-			if (bytes_pending(&h->out))
+			if (xgw_bytes_pending(&h->out))
 				return 0; /* EPOLLOUT resumes */
 			h->out.off = h->out.len = 0;
 		}
 		if (!h->wr_ready)
 			return 0;
-		while (bytes_pending(&h->out) < H2_SEND_BATCH) {
+		while (xgw_bytes_pending(&h->out) < H2_SEND_BATCH) {
 			const uint8_t *data;
 			ssize_t n = nghttp2_session_mem_send(h->s, &data);
 
@@ -918,10 +876,10 @@ static int h2_flush(struct xgw_h2 *h)
 				return -1;
 			if (!n)
 				break;
-			if (bytes_put(&h->out, data, (size_t)n))
+			if (xgw_bytes_put(&h->out, data, (size_t)n))
 				return -1;
 		}
-		if (!bytes_pending(&h->out))
+		if (!xgw_bytes_pending(&h->out))
 			return 0;
 	}
 	h2_dirty(h); /* a lot to say: go on after the next events */
@@ -970,9 +928,9 @@ static void h2_io(struct xgw_h2 *h)
 	}
 	if (h->dead)
 		return;
-	if (h2_flush(h) || (h->eof && !bytes_pending(&h->out)) ||
+	if (h2_flush(h) || (h->eof && !xgw_bytes_pending(&h->out)) ||
 	    (!nghttp2_session_want_read(h->s) && !nghttp2_session_want_write(h->s) &&
-	     !bytes_pending(&h->out)))
+	     !xgw_bytes_pending(&h->out)))
 		h2_close(h);
 }
 

@@ -43,6 +43,7 @@
 
 #include "xgw/log.h"
 
+#include "bytes.h"
 #include "conn.h"
 #include "h2up.h"
 #include "http1.h"
@@ -63,57 +64,6 @@
 /* Streams allowed before the server's SETTINGS say how many it takes (RFC 9113 advises >= 100). */
 #define STREAMS_BEFORE_SETTINGS 100
 #define HEAD_MAX 65536
-
-struct bytes {
-	char *p;
-	size_t off, len, cap;
-};
-
-static size_t bytes_pending(const struct bytes *b)
-{
-	return b->len - b->off;
-}
-
-static int bytes_put(struct bytes *b, const void *p, size_t n)
-{
-	if (!n)
-		return 0;
-	if (b->off && b->off == b->len)
-		b->off = b->len = 0;
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		char *q;
-
-		if (b->off) { /* reclaim the consumed front first */
-			memmove(b->p, b->p + b->off, b->len - b->off);
-			b->len -= b->off;
-			b->off = 0;
-		}
-		while (cap < b->len + n)
-			cap *= 2;
-		if (cap != b->cap) {
-			q = realloc(b->p, cap);
-			if (!q)
-				return -ENOMEM;
-			b->p = q;
-			b->cap = cap;
-		}
-	}
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-	return 0;
-}
-
-static int bytes_str(struct bytes *b, const char *s)
-{
-	return bytes_put(b, s, strlen(s));
-}
-
-static void bytes_free(struct bytes *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
 
 enum ck_state {
 	CK_SIZE,
@@ -159,16 +109,16 @@ struct xgw_h2us {
 	int32_t id;	      /* 0 until its HEADERS is submitted */
 	struct xgw_h2us *prev, *next;
 	/* the request */
-	struct bytes q; /* HTTP/1.1 bytes from the exchange, not framed yet */
-	uint8_t body;	/* enum req_body */
+	struct xgw_bytes q; /* HTTP/1.1 bytes from the exchange, not framed yet */
+	uint8_t body;	    /* enum req_body */
 	bool submitted, req_end, deferred, head_req;
 	uint64_t left;
 	uint8_t ck;
 	uint64_t ck_left;
 	size_t tr_len;
 	/* the response */
-	struct bytes rh; /* header lines of the HEADERS being received */
-	struct bytes r;	 /* HTTP/1.1 bytes for the exchange */
+	struct xgw_bytes rh; /* header lines of the HEADERS being received */
+	struct xgw_bytes r;  /* HTTP/1.1 bytes for the exchange */
 	int status;
 	bool resp_head, resp_chunked, resp_end, closed, has_cl;
 	int err;	   /* a failure to report once what came before it is read */
@@ -230,9 +180,9 @@ static void stream_unlink(struct xgw_h2us *s)
 
 static void stream_free(struct xgw_h2us *s)
 {
-	bytes_free(&s->q);
-	bytes_free(&s->rh);
-	bytes_free(&s->r);
+	xgw_bytes_free(&s->q);
+	xgw_bytes_free(&s->rh);
+	xgw_bytes_free(&s->r);
 	free(s);
 }
 
@@ -248,7 +198,7 @@ static void stream_fail(struct xgw_worker *w, struct xgw_h2us *s, int err, bool 
 
 	if (!u || u->err || s->err)
 		return;
-	if (bytes_pending(&s->r))
+	if (xgw_bytes_pending(&s->r))
 		s->err = err;
 	else
 		u->err = err;
@@ -367,7 +317,7 @@ static int hexval(char c)
 static ssize_t dechunk(struct xgw_h2us *s, uint8_t *out, size_t space)
 {
 	const char *p = s->q.p + s->q.off;
-	size_t len = bytes_pending(&s->q), i = 0, got = 0;
+	size_t len = xgw_bytes_pending(&s->q), i = 0, got = 0;
 
 	while (i < len && s->ck != CK_END) {
 		char ch = p[i];
@@ -458,7 +408,7 @@ static ssize_t data_read(nghttp2_session *session, int32_t id, uint8_t *buf, siz
 	(void)session;
 	(void)id;
 	if (s->body == RQ_LENGTH) {
-		size_t k = bytes_pending(&s->q);
+		size_t k = xgw_bytes_pending(&s->q);
 
 		if (k > length)
 			k = length;
@@ -477,7 +427,7 @@ static ssize_t data_read(nghttp2_session *session, int32_t id, uint8_t *buf, siz
 			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* the stream is reset */
 		}
 	}
-	if (s->u && !s->u->wr_ready && bytes_pending(&s->q) < REQ_BUF_MAX) {
+	if (s->u && !s->u->wr_ready && xgw_bytes_pending(&s->q) < REQ_BUF_MAX) {
 		s->u->wr_ready = true; /* room again: the exchange may write */
 		queue_owner(h->w, s->u);
 	}
@@ -520,9 +470,9 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
 	if (!s->resp_head && name_is(name, namelen, "content-length"))
 		s->has_cl = true;
 	/* nghttp2 has checked the field: no CR, LF or NUL can split the head */
-	if (bytes_pending(&s->rh) + namelen + valuelen > HEAD_MAX ||
-	    bytes_put(&s->rh, name, namelen) || bytes_str(&s->rh, ": ") ||
-	    bytes_put(&s->rh, value, valuelen) || bytes_str(&s->rh, "\r\n"))
+	if (xgw_bytes_pending(&s->rh) + namelen + valuelen > HEAD_MAX ||
+	    xgw_bytes_put(&s->rh, name, namelen) || xgw_bytes_str(&s->rh, ": ") ||
+	    xgw_bytes_put(&s->rh, value, valuelen) || xgw_bytes_str(&s->rh, "\r\n"))
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	return 0;
 }
@@ -538,12 +488,13 @@ static int response_headers(struct xgw_h2us *s, bool end_stream)
 		/* trailers: the chunked body's last chunk carries them (dropped after a content-length) */
 		err = 0;
 		if (s->resp_chunked) {
-			err = bytes_str(&s->r, "0\r\n");
-			if (!err && bytes_pending(&s->rh))
-				err = bytes_put(&s->r, s->rh.p + s->rh.off, bytes_pending(&s->rh));
-			err = err ?: bytes_str(&s->r, "\r\n");
+			err = xgw_bytes_str(&s->r, "0\r\n");
+			if (!err && xgw_bytes_pending(&s->rh))
+				err = xgw_bytes_put(&s->r, s->rh.p + s->rh.off,
+						    xgw_bytes_pending(&s->rh));
+			err = err ?: xgw_bytes_str(&s->r, "\r\n");
 		}
-		bytes_free(&s->rh);
+		xgw_bytes_free(&s->rh);
 		s->resp_end = true;
 		return err;
 	}
@@ -551,35 +502,35 @@ static int response_headers(struct xgw_h2us *s, bool end_stream)
 		/* interim (100 Continue, 103): relayed by conn.c as HTTP/1.1 does; the final head follows */
 		snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", s->status,
 			 xgw_h1_reason(s->status));
-		err = bytes_str(&s->r, line);
-		if (!err && bytes_pending(&s->rh))
-			err = bytes_put(&s->r, s->rh.p + s->rh.off, bytes_pending(&s->rh));
-		err = err ?: bytes_str(&s->r, "\r\n");
-		bytes_free(&s->rh);
+		err = xgw_bytes_str(&s->r, line);
+		if (!err && xgw_bytes_pending(&s->rh))
+			err = xgw_bytes_put(&s->r, s->rh.p + s->rh.off, xgw_bytes_pending(&s->rh));
+		err = err ?: xgw_bytes_str(&s->r, "\r\n");
+		xgw_bytes_free(&s->rh);
 		s->has_cl = false;
 		s->status = 0;
 		return err;
 	}
 	no_body = s->status == 204 || s->status == 304 || s->head_req;
 	snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", s->status, xgw_h1_reason(s->status));
-	err = bytes_str(&s->r, line)
-		      ?: bytes_put(&s->r, s->rh.p ? s->rh.p + s->rh.off : "",
-				   bytes_pending(&s->rh));
+	err = xgw_bytes_str(&s->r, line)
+		      ?: xgw_bytes_put(&s->r, s->rh.p ? s->rh.p + s->rh.off : "",
+				       xgw_bytes_pending(&s->rh));
 	if (!err && !no_body && !s->has_cl) {
 		if (end_stream) {
-			err = bytes_str(&s->r, "content-length: 0\r\n");
+			err = xgw_bytes_str(&s->r, "content-length: 0\r\n");
 		} else {
 			s->resp_chunked = true;
-			err = bytes_str(&s->r, "transfer-encoding: chunked\r\n");
+			err = xgw_bytes_str(&s->r, "transfer-encoding: chunked\r\n");
 		}
 	}
-	err = err ?: bytes_str(&s->r, "\r\n");
-	bytes_free(&s->rh);
+	err = err ?: xgw_bytes_str(&s->r, "\r\n");
+	xgw_bytes_free(&s->rh);
 	s->resp_head = true;
 	if (end_stream) {
 		s->resp_end = true;
 		if (s->resp_chunked)
-			err = err ?: bytes_str(&s->r, "0\r\n\r\n");
+			err = err ?: xgw_bytes_str(&s->r, "0\r\n\r\n");
 	}
 	return err;
 }
@@ -613,10 +564,10 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
 			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	} else if (end && s->resp_head) {
 		s->resp_end = true;
-		if (s->resp_chunked && bytes_str(&s->r, "0\r\n\r\n"))
+		if (s->resp_chunked && xgw_bytes_str(&s->r, "0\r\n\r\n"))
 			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	}
-	if (s->u && bytes_pending(&s->r)) {
+	if (s->u && xgw_bytes_pending(&s->r)) {
 		s->u->rd_ready = true;
 		queue_owner(h->w, s->u);
 	}
@@ -639,10 +590,10 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, co
 	s->unconsumed += len;
 	if (s->resp_chunked) {
 		snprintf(size, sizeof(size), "%zx\r\n", len);
-		if (bytes_str(&s->r, size) || bytes_put(&s->r, data, len) ||
-		    bytes_str(&s->r, "\r\n"))
+		if (xgw_bytes_str(&s->r, size) || xgw_bytes_put(&s->r, data, len) ||
+		    xgw_bytes_str(&s->r, "\r\n"))
 			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-	} else if (bytes_put(&s->r, data, len)) {
+	} else if (xgw_bytes_put(&s->r, data, len)) {
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	}
 	s->u->rd_ready = true;
@@ -991,14 +942,15 @@ ssize_t xgw_h2us_writev(struct xgw_h2us *s, const struct iovec *iov, int n, bool
 		size_t len = iov[i].iov_len, room;
 
 		/* the head is taken whole, bounded by conn.c; the body up to the buffer's size */
-		room = !s->submitted			    ? len
-		       : bytes_pending(&s->q) < REQ_BUF_MAX ? REQ_BUF_MAX - bytes_pending(&s->q)
-							    : 0;
+		room = !s->submitted ? len
+		       : xgw_bytes_pending(&s->q) < REQ_BUF_MAX
+			       ? REQ_BUF_MAX - xgw_bytes_pending(&s->q)
+			       : 0;
 		if (s->req_end)
 			room = len; /* nothing follows the body: stray bytes are dropped */
 		if (len > room)
 			len = room;
-		if (!s->req_end && bytes_put(&s->q, iov[i].iov_base, len))
+		if (!s->req_end && xgw_bytes_put(&s->q, iov[i].iov_base, len))
 			return taken ? (ssize_t)taken : -ENOMEM;
 		taken += len;
 		if (len < iov[i].iov_len) {
@@ -1007,7 +959,7 @@ ssize_t xgw_h2us_writev(struct xgw_h2us *s, const struct iovec *iov, int n, bool
 		}
 	}
 	if (!s->submitted) {
-		char *end = memmem(s->q.p + s->q.off, bytes_pending(&s->q), "\r\n\r\n", 4);
+		char *end = memmem(s->q.p + s->q.off, xgw_bytes_pending(&s->q), "\r\n\r\n", 4);
 
 		if (end) {
 			int err = submit_head(s, (size_t)(end + 4 - (s->q.p + s->q.off)));
@@ -1018,13 +970,13 @@ ssize_t xgw_h2us_writev(struct xgw_h2us *s, const struct iovec *iov, int n, bool
 					s->u->err = err;
 				return err;
 			}
-		} else if (bytes_pending(&s->q) > HEAD_MAX) {
+		} else if (xgw_bytes_pending(&s->q) > HEAD_MAX) {
 			if (s->u && !s->u->err)
 				s->u->err = -EPROTO;
 			return -EPROTO;
 		}
 	}
-	if (s->submitted && s->deferred && bytes_pending(&s->q)) {
+	if (s->submitted && s->deferred && xgw_bytes_pending(&s->q)) {
 		s->deferred = false;
 		nghttp2_session_resume_data(s->h->s, s->id);
 	}
@@ -1034,7 +986,7 @@ ssize_t xgw_h2us_writev(struct xgw_h2us *s, const struct iovec *iov, int n, bool
 
 ssize_t xgw_h2us_read(struct xgw_h2us *s, struct xgw_buf *b, bool *rd_ready)
 {
-	size_t room = XGW_BUF_CAP - b->end, n = bytes_pending(&s->r);
+	size_t room = XGW_BUF_CAP - b->end, n = xgw_bytes_pending(&s->r);
 
 	if (n > room)
 		n = room;
@@ -1042,7 +994,7 @@ ssize_t xgw_h2us_read(struct xgw_h2us *s, struct xgw_buf *b, bool *rd_ready)
 		memcpy(b->data + b->end, s->r.p + s->r.off, n);
 	b->end += (uint32_t)n;
 	s->r.off += n;
-	if (!bytes_pending(&s->r)) {
+	if (!xgw_bytes_pending(&s->r)) {
 		s->r.off = s->r.len = 0;
 		if (s->err && !n)
 			return s->err;
@@ -1050,9 +1002,9 @@ ssize_t xgw_h2us_read(struct xgw_h2us *s, struct xgw_buf *b, bool *rd_ready)
 		*rd_ready = s->err != 0;
 	}
 	/* hand the window back for what left the buffer (all of it once it is empty) */
-	if (s->unconsumed && (n || !bytes_pending(&s->r))) {
-		size_t k = bytes_pending(&s->r) ? (n < s->unconsumed ? n : s->unconsumed)
-						: s->unconsumed;
+	if (s->unconsumed && (n || !xgw_bytes_pending(&s->r))) {
+		size_t k = xgw_bytes_pending(&s->r) ? (n < s->unconsumed ? n : s->unconsumed)
+						    : s->unconsumed;
 
 		if (s->h && !s->closed)
 			nghttp2_session_consume(s->h->s, s->id, k);

@@ -53,6 +53,8 @@
 #                     (default all)
 #   -T LIST           targets among nginx,haproxy,xgw (default all)
 #   -n HANDSHAKES     handshakes per callgrind measurement (default 300)
+#   --cg-requests N   requests per callgrind measurement of h1 and h2
+#                     (h2load, 10 connections, keep-alive; default 20000)
 #   --no-callgrind    skip the callgrind measurements
 #   --max-noise PCT   measure a run again when more than PCT % of the proxy
 #                     core went to other processes (default 10)
@@ -67,7 +69,7 @@ SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${XGW_BUILD:-$SRC/build}
 DUR=5 ROUNDS=3 WARM=1 CONNS=50 STREAMS=10 HS_CONNS=32 MAX_NOISE=10 RETRIES=1
 LOADS=full-ec,full-rsa,res-ec,res-rsa,h1,h2 TARGETS=nginx,haproxy,xgw PROXY_CPU=0 LG_CPU=1 KEEP=""
-CG_N=300 CALLGRIND=1
+CG_N=300 CG_REQ=20000 CALLGRIND=1
 
 die() {
 	echo "tls.sh: $*" >&2
@@ -89,6 +91,7 @@ while [ $# -gt 0 ]; do
 	-L) LOADS=$2; shift 2 ;;
 	-T) TARGETS=$2; shift 2 ;;
 	-n) CG_N=$2; shift 2 ;;
+	--cg-requests) CG_REQ=$2; shift 2 ;;
 	--no-callgrind) CALLGRIND=0; shift ;;
 	--max-noise) MAX_NOISE=$2; shift 2 ;;
 	--retries) RETRIES=$2; shift 2 ;;
@@ -100,7 +103,7 @@ while [ $# -gt 0 ]; do
 	*) echo "tls.sh: unknown option $1" >&2; usage 2 ;;
 	esac
 done
-for v in DUR ROUNDS WARM CONNS STREAMS HS_CONNS MAX_NOISE RETRIES PROXY_CPU LG_CPU CG_N; do
+for v in DUR ROUNDS WARM CONNS STREAMS HS_CONNS MAX_NOISE RETRIES PROXY_CPU LG_CPU CG_N CG_REQ; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer"
 done
 [ "$DUR" -ge 1 ] && [ "$DUR" -le 600 ] || die "-d must be 1..600"
@@ -110,6 +113,7 @@ done
 [ "$HS_CONNS" -ge 1 ] && [ "$HS_CONNS" -le 5000 ] || die "-k must be 1..5000"
 [ "$RETRIES" -le 5 ] || die "--retries must be 0..5"
 [ "$CG_N" -ge 1 ] && [ "$CG_N" -le 100000 ] || die "-n must be 1..100000"
+[ "$CG_REQ" -ge 100 ] && [ "$CG_REQ" -le 1000000 ] || die "--cg-requests must be 100..1000000"
 IFS=, read -r -a TLIST <<<"$TARGETS"
 for t in "${TLIST[@]}"; do
 	case $t in nginx | haproxy | xgw) ;; *) die "unknown target $t" ;; esac
@@ -512,33 +516,53 @@ done
 # ---------------------------------------------------------------- callgrind
 CG=$TMP/callgrind.tsv
 : >"$CG"
-# cg_measure TARGET KIND: zero the counters, CG_N handshakes of KIND (with
-# -R: one full handshake first for the ticket, counted in), dump.
+# cg_measure TARGET KIND: zero the counters, run a fixed count of KIND, dump.
+# Handshake loads: CG_N handshakes (with -R: one full handshake first for the
+# ticket, counted in). h1, h2: CG_REQ requests with h2load over 10 keep-alive
+# connections (h2: 10 streams each), their handshakes counted in.
 cg_measure() {
-	local tgt=$1 kind=$2 port=$PORT_EC extra=() f ir n r
+	local tgt=$1 kind=$2 port=$PORT_EC extra=() f ir n r out
+	out=$TMP/cg-$tgt-$kind.txt
 	[[ $kind == *-rsa ]] && port=$PORT_RSA
 	[[ $kind == res-* ]] && extra=(-R)
 	callgrind_control -z "$SPID" >/dev/null 2>&1 || { echo "tls.sh: callgrind_control failed for $tgt" >&2; return 1; }
-	nsx timeout 900 taskset -c "$LG_CPU" "$HS_BIN" -c 8 -d 880 -n "$CG_N" "${extra[@]}" -H "$HOST" \
-		"$ADDR" "$port" >"$TMP/cg-$tgt-$kind.txt" 2>&1 || true
+	case $kind in
+	h1 | h2)
+		[ "$kind" = h1 ] && extra=(--h1 -m1) || { extra=(-m10); port=$PORT_H2; }
+		nsx timeout 900 taskset -c "$LG_CPU" h2load -c10 -t1 -n"$CG_REQ" "${extra[@]}" \
+			-H ":authority: $HOST" "https://$ADDR:$port/" >"$out" 2>&1 || true
+		read -r n r < <(awk '/^requests:/ { print $8, 0 }' "$out")
+		;;
+	*)
+		nsx timeout 900 taskset -c "$LG_CPU" "$HS_BIN" -c 8 -d 880 -n "$CG_N" "${extra[@]}" -H "$HOST" \
+			"$ADDR" "$port" >"$out" 2>&1 || true
+		read -r n r < <(awk '/^conns / {print $2, $4}' "$out")
+		;;
+	esac
 	callgrind_control -d "$SPID" >/dev/null 2>&1
 	sleep 0.5
 	f=$(ls -1v "$TMP/cg-$tgt.out".* 2>/dev/null | tail -1)
 	ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$f" 2>/dev/null)
-	read -r n r < <(awk '/^conns / {print $2, $4}' "$TMP/cg-$tgt-$kind.txt")
 	if [ -z "${n:-}" ] || [ "$n" = 0 ] || [ -z "$ir" ]; then
-		echo "tls.sh: callgrind $tgt $kind: no result: $(tail -2 "$TMP/cg-$tgt-$kind.txt")" >&2
+		echo "tls.sh: callgrind $tgt $kind: no result: $(tail -2 "$out")" >&2
 		return 1
 	fi
 	printf '%s\t%s\t%s\t%s\t%s\n' "$tgt" "$kind" "$ir" "$n" "$r" >>"$CG"
 	awk -v t="$tgt" -v k="$kind" -v i="$ir" -v n="$n" -v r="$r" 'BEGIN {
-		printf "  %-8s %-8s %d handshakes (%d resumed): %.0f Ir -> %.0f instr/handshake\n", t, k, n, r, i, i / n }'
+		u = (k == "h1" || k == "h2") ? "request" : "handshake"
+		printf "  %-8s %-8s %d %ss (%d resumed): %.0f Ir -> %.0f instr/%s\n", t, k, n, u, r, i, i / n, u }'
 }
 if [ "$CALLGRIND" = 1 ]; then
-	echo "== callgrind: $CG_N handshakes per load and target, 8 in flight"
+	echo "== callgrind: $CG_N handshakes (8 in flight) or $CG_REQ requests (h1, h2) per load and target"
 	for t in "${TLIST[@]}"; do
 		ks=()
-		for l in "${LLIST[@]}"; do [[ $l == full-* || $l == res-* ]] && ks+=("$l"); done
+		for l in "${LLIST[@]}"; do
+			case $l in
+			h1) [ "$H2LOAD" = 1 ] || continue ;;
+			h2) [ "$H2LOAD" = 1 ] && { [ "$t" != nginx ] || [ "$NGINX_H2" = 1 ]; } || continue ;;
+			esac
+			ks+=("$l")
+		done
 		[ ${#ks[@]} -gt 0 ] || continue
 		target_start "$t" cg || continue
 		for l in "${ks[@]}"; do cg_measure "$t" "$l" || true; done

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Growable byte queues for the HTTP/2 code (h2.c with clients, h2up.c with
+ * backends): a stream's request or response as HTTP/1.1 bytes, frames not
+ * written yet. [off, len) is pending; the consumed front is reclaimed when
+ * the queue grows.
+ *
+ * Every stream fills and frees a handful of them, so their memory is
+ * recycled: capacities are powers of two from XGW_BYTES_MIN, and a freed
+ * buffer of up to XGW_BYTES_RECYCLE_MAX bytes goes to a per-size free list
+ * (bounded, xgw_bytes_trim() empties them) instead of back to malloc. The
+ * worker is single-threaded: the lists are not locked.
+ */
+#ifndef XGW_BYTES_H
+#define XGW_BYTES_H
+
+#include <stddef.h>
+#include <string.h>
+
+#define XGW_BYTES_MIN 256
+#define XGW_BYTES_RECYCLE_MAX 16384
+
+struct xgw_bytes {
+	char *p;
+	size_t off, len, cap;
+};
+
+/* Appends <n> bytes of <d>: 0, or -ENOMEM (the queue is unchanged). */
+int xgw_bytes_put(struct xgw_bytes *b, const void *d, size_t n);
+/* Releases the buffer; <b> is empty afterwards and may be filled again. */
+void xgw_bytes_free(struct xgw_bytes *b);
+/* Gives the recycled buffers back to malloc. */
+void xgw_bytes_trim(void);
+/* Buffers on the free lists and their bytes (tests, counters). */
+void xgw_bytes_recycled(size_t *count, size_t *bytes);
+
+static inline int xgw_bytes_str(struct xgw_bytes *b, const char *s)
+{
+	return xgw_bytes_put(b, s, strlen(s));
+}
+
+static inline size_t xgw_bytes_pending(const struct xgw_bytes *b)
+{
+	return b->len - b->off;
+}
+
+#endif
