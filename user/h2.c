@@ -72,17 +72,6 @@ enum {
 	RB_CHUNKED,
 	RB_EOF
 };
-enum {
-	CK_SIZE,
-	CK_EXT,
-	CK_SIZE_LF,
-	CK_DATA,
-	CK_DATA_CR,
-	CK_DATA_LF,
-	CK_TRAILER,
-	CK_END
-};
-
 struct xgw_h2s {
 	struct xgw_h2 *h;
 	int32_t id;
@@ -98,8 +87,7 @@ struct xgw_h2s {
 	struct xgw_bytes trail; /* chunked trailer lines: a trailing HEADERS frame (gRPC status) */
 	uint8_t framing;
 	uint64_t left;
-	int ck_state;
-	uint64_t ck_left;
+	struct xgw_h1_chunked ck;
 	bool submitted, body_end, done, deferred, in_runq, closed;
 	struct xgw_h2s *prev, *next, *run_next;
 };
@@ -511,7 +499,7 @@ static int submit_response(struct xgw_h2s *s, const struct xgw_h1_response *r)
 		break;
 	case XGW_H1_BODY_CHUNKED:
 		s->framing = RB_CHUNKED;
-		s->ck_state = CK_SIZE;
+		memset(&s->ck, 0, sizeof(s->ck));
 		break;
 	case XGW_H1_BODY_EOF:
 		s->framing = RB_EOF;
@@ -526,101 +514,40 @@ static int submit_response(struct xgw_h2s *s, const struct xgw_h1_response *r)
 	return rv ? -EPROTO : 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /*
- * Decode chunked bytes of <p>[0, <len>) into s->out, at most <space> data
- * bytes. Returns the input bytes consumed, -EPROTO on bad framing.
+ * De-frame chunked response bytes of <p>[0, <len>): data into the send
+ * buffer (at most <space> bytes; *<full> when it stops for room), trailer
+ * lines for a trailing HEADERS frame. Returns the bytes taken, -EPROTO on bad
+ * framing.
  */
-static ssize_t dechunk(struct xgw_h2s *s, const char *p, size_t len, size_t space)
+static ssize_t dechunk(struct xgw_h2s *s, const char *p, size_t len, size_t space, bool *full)
 {
 	size_t i = 0;
 
-	while (i < len && s->ck_state != CK_END) {
-		char ch = p[i];
-		int v;
+	while (i < len && !s->body_end) {
+		bool trailer = xgw_h1_chunked_in_trailer(&s->ck);
+		size_t used, off, n;
+		int rc = xgw_h1_chunked_next(&s->ck, p + i, len - i, space, &used, &off, &n);
 
-		switch (s->ck_state) {
-		case CK_SIZE:
-			if ((v = hexval(ch)) >= 0) {
-				if (s->ck_left >> 58)
-					return -EPROTO;
-				s->ck_left = s->ck_left << 4 | (uint64_t)v;
-			} else if (ch == ';' || ch == ' ' || ch == '\t') {
-				s->ck_state = CK_EXT;
-			} else if (ch == '\r') {
-				s->ck_state = CK_SIZE_LF;
-			} else {
+		if (rc < 0)
+			return -EPROTO;
+		if (trailer) {
+			if (xgw_bytes_pending(&s->trail) + used > H2_MAX_TRAILERS ||
+			    xgw_bytes_put(&s->trail, p + i, used))
 				return -EPROTO;
-			}
-			i++;
-			break;
-		case CK_EXT:
-			if (ch == '\r')
-				s->ck_state = CK_SIZE_LF;
-			i++;
-			break;
-		case CK_SIZE_LF:
-			if (ch != '\n')
-				return -EPROTO;
-			s->ck_state = s->ck_left ? CK_DATA : CK_TRAILER;
-			s->left = 0; /* trailer line length */
-			i++;
-			break;
-		case CK_DATA: {
-			size_t k = len - i;
-
-			if (k > s->ck_left)
-				k = (size_t)s->ck_left;
-			if (k > space)
-				k = space;
-			if (!k)
-				return (ssize_t)i; /* the send buffer is full */
-			if (xgw_bytes_put(&s->out, p + i, k))
+		} else if (n) {
+			if (xgw_bytes_put(&s->out, p + i + off, n))
 				return -ENOMEM;
-			space -= k;
-			s->ck_left -= k;
-			i += k;
-			if (!s->ck_left)
-				s->ck_state = CK_DATA_CR;
-			break;
+			space -= n;
 		}
-		case CK_DATA_CR:
-			if (ch != '\r')
-				return -EPROTO;
-			s->ck_state = CK_DATA_LF;
-			i++;
-			break;
-		case CK_DATA_LF:
-			if (ch != '\n')
-				return -EPROTO;
-			s->ck_state = CK_SIZE;
-			i++;
-			break;
-		case CK_TRAILER: /* trailer lines until an empty one: a trailing HEADERS frame */
-			if (ch == '\n') {
-				if (s->left <= 1)
-					s->ck_state = CK_END;
-				s->left = 0;
-			} else {
-				s->left++;
-			}
-			if (s->ck_state != CK_END &&
-			    (xgw_bytes_pending(&s->trail) >= H2_MAX_TRAILERS ||
-			     xgw_bytes_put(&s->trail, &ch, 1)))
-				return -EPROTO;
-			i++;
+		i += used;
+		if (rc == 1) {
+			s->body_end = true;
+		} else if (!used) {
+			*full = true; /* data, and no room for it */
 			break;
 		}
 	}
-	if (s->ck_state == CK_END)
-		s->body_end = true;
 	return (ssize_t)i;
 }
 
@@ -653,7 +580,6 @@ static ssize_t take(struct xgw_h2s *s, const char *p, size_t len, bool *full)
 	if (s->body_end)
 		return (ssize_t)len; /* nothing follows a body: a stray byte is dropped */
 	size_t space = H2_OUT_MAX - xgw_bytes_pending(&s->out), k = len;
-	ssize_t n;
 
 	if (!space) {
 		*full = true;
@@ -661,10 +587,7 @@ static ssize_t take(struct xgw_h2s *s, const char *p, size_t len, bool *full)
 	}
 	switch (s->framing) {
 	case RB_CHUNKED:
-		n = dechunk(s, p, len, space);
-		if (n >= 0 && (size_t)n < len && s->ck_state == CK_DATA)
-			*full = true;
-		return n;
+		return dechunk(s, p, len, space, full);
 	case RB_LENGTH:
 		if (k > s->left)
 			k = (size_t)s->left;

@@ -65,17 +65,6 @@
 #define STREAMS_BEFORE_SETTINGS 100
 #define HEAD_MAX 65536
 
-enum ck_state {
-	CK_SIZE,
-	CK_EXT,
-	CK_SIZE_LF,
-	CK_DATA,
-	CK_DATA_CR,
-	CK_DATA_LF,
-	CK_TRAILER,
-	CK_END,
-};
-
 enum req_body {
 	RQ_NONE,
 	RQ_LENGTH,
@@ -113,9 +102,7 @@ struct xgw_h2us {
 	uint8_t body;	    /* enum req_body */
 	bool submitted, req_end, deferred, head_req;
 	uint64_t left;
-	uint8_t ck;
-	uint64_t ck_left;
-	size_t tr_len;
+	struct xgw_h1_chunked ck;
 	/* the response */
 	struct xgw_bytes rh; /* header lines of the HEADERS being received */
 	struct xgw_bytes r;  /* HTTP/1.1 bytes for the exchange */
@@ -301,14 +288,6 @@ static ssize_t send_cb(nghttp2_session *session, const uint8_t *data, size_t len
 	return n;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /*
  * De-frame chunked request bytes of <s>->q into <out>, at most <space> data
  * bytes. Returns the data bytes written, -1 on bad framing. Trailers of a
@@ -316,85 +295,24 @@ static int hexval(char c)
  */
 static ssize_t dechunk(struct xgw_h2us *s, uint8_t *out, size_t space)
 {
-	const char *p = s->q.p + s->q.off;
-	size_t len = xgw_bytes_pending(&s->q), i = 0, got = 0;
+	size_t got = 0;
 
-	while (i < len && s->ck != CK_END) {
-		char ch = p[i];
-		int v;
+	while (xgw_bytes_pending(&s->q) && !s->req_end) {
+		size_t used, off, n;
+		int rc = xgw_h1_chunked_next(&s->ck, s->q.p + s->q.off, xgw_bytes_pending(&s->q),
+					     space - got, &used, &off, &n);
 
-		switch (s->ck) {
-		case CK_SIZE:
-			if ((v = hexval(ch)) >= 0) {
-				if (s->ck_left >> 58)
-					return -1;
-				s->ck_left = s->ck_left << 4 | (uint64_t)v;
-			} else if (ch == ';' || ch == ' ' || ch == '\t') {
-				s->ck = CK_EXT;
-			} else if (ch == '\r') {
-				s->ck = CK_SIZE_LF;
-			} else {
-				return -1;
-			}
-			i++;
-			break;
-		case CK_EXT:
-			if (ch == '\r')
-				s->ck = CK_SIZE_LF;
-			i++;
-			break;
-		case CK_SIZE_LF:
-			if (ch != '\n')
-				return -1;
-			s->ck = s->ck_left ? CK_DATA : CK_TRAILER;
-			s->tr_len = 0;
-			i++;
-			break;
-		case CK_DATA: {
-			size_t k = len - i;
-
-			if (k > s->ck_left)
-				k = (size_t)s->ck_left;
-			if (k > space - got)
-				k = space - got;
-			if (!k)
-				goto out;
-			memcpy(out + got, p + i, k);
-			got += k;
-			s->ck_left -= k;
-			i += k;
-			if (!s->ck_left)
-				s->ck = CK_DATA_CR;
-			break;
-		}
-		case CK_DATA_CR:
-			if (ch != '\r')
-				return -1;
-			s->ck = CK_DATA_LF;
-			i++;
-			break;
-		case CK_DATA_LF:
-			if (ch != '\n')
-				return -1;
-			s->ck = CK_SIZE;
-			i++;
-			break;
-		case CK_TRAILER:
-			if (ch == '\n') {
-				if (s->tr_len <= 1)
-					s->ck = CK_END;
-				s->tr_len = 0;
-			} else {
-				s->tr_len++;
-			}
-			i++;
-			break;
-		}
+		if (rc < 0)
+			return -1;
+		if (n)
+			memcpy(out + got, s->q.p + s->q.off + off, n);
+		got += n;
+		s->q.off += used;
+		if (rc == 1)
+			s->req_end = true;
+		else if (!used)
+			break; /* data, and no room for it */
 	}
-out:
-	s->q.off += i;
-	if (s->ck == CK_END)
-		s->req_end = true;
 	return (ssize_t)got;
 }
 

@@ -857,6 +857,51 @@ bad:
 	return -1;
 }
 
+bool xgw_h1_chunked_in_trailer(const struct xgw_h1_chunked *c)
+{
+	return c->state >= CH_TRAILER && c->state < CH_DONE;
+}
+
+int xgw_h1_chunked_next(struct xgw_h1_chunked *c, const char *buf, size_t len, size_t max,
+			size_t *consumed, size_t *data_off, size_t *data_len)
+{
+	size_t i = 0, used, n;
+	int rc;
+
+	*data_off = *data_len = 0;
+	if (c->state >= CH_TRAILER) /* trailers, or the end: the scanner takes them whole */
+		return xgw_h1_chunked_scan(c, buf, len, consumed);
+	/* Framing a byte at a time (a few bytes a chunk), to stop where data or trailers begin. */
+	while (c->state != CH_DATA) {
+		if (i == len) {
+			*consumed = i;
+			return 0;
+		}
+		rc = xgw_h1_chunked_scan(c, buf + i, 1, &used);
+		if (rc < 0) {
+			*consumed = i;
+			return -1;
+		}
+		i += used;
+		if (c->state >= CH_TRAILER) {
+			*consumed = i;
+			return 0;
+		}
+	}
+	n = len - i;
+	if (n > c->remaining)
+		n = (size_t)c->remaining;
+	if (n > max)
+		n = max;
+	*data_off = i;
+	*data_len = n;
+	c->remaining -= n;
+	if (!c->remaining)
+		c->state = CH_DATA_CR;
+	*consumed = i + n;
+	return 0;
+}
+
 const char *xgw_h1_reason(int status)
 {
 	switch (status) {

@@ -109,6 +109,22 @@ struct xgw_h1_chunked {
  */
 int xgw_h1_chunked_scan(struct xgw_h1_chunked *c, const char *buf, size_t len, size_t *consumed);
 
+/*
+ * Decode a chunked body: like xgw_h1_chunked_scan(), with the same checks,
+ * but it stops where data begins and where the trailer section begins, so
+ * that the caller sees each part apart. Consumes framing bytes of
+ * <buf>[0, <len>) and then at most <max> data bytes, which are
+ * <buf>[*<data_off>, *<data_off> + *<data_len>); sets *<consumed>. Called in
+ * the trailer section (xgw_h1_chunked_in_trailer()), it consumes trailer
+ * bytes only, the final CRLF included. Returns 1 when the body ended, 0 when
+ * more is needed (*<consumed> is 0 only when <max> is 0 at data, or <len> is
+ * 0), -1 when the framing is invalid.
+ */
+int xgw_h1_chunked_next(struct xgw_h1_chunked *c, const char *buf, size_t len, size_t max,
+			size_t *consumed, size_t *data_off, size_t *data_len);
+/* The decoder is past the last chunk, in the trailer section. */
+bool xgw_h1_chunked_in_trailer(const struct xgw_h1_chunked *c);
+
 /* Case-insensitive comparison of a (ptr, len) view with a lower-case C string. */
 bool xgw_h1_name_eq(const char *name, size_t len, const char *lower);
 
