@@ -450,10 +450,25 @@ static void conn_format_ip(struct xgw_conn *c)
 	memcpy(c->xff_line + 17 + n, "\r\n", 2);
 	c->xff_line_len = (uint8_t)(n + 19);
 	/* RFC 7239: an IPv6 node is a quoted "[...]" */
-	c->fwd_len = (uint8_t)snprintf(c->fwd, sizeof(c->fwd),
-				       c->pfamily == 6 ? "Forwarded: for=\"[%s]\";proto=%s"
-						       : "Forwarded: for=%s;proto=%s",
-				       ip, c->secure ? "https" : "http");
+	{
+		char *p = c->fwd;
+
+		memcpy(p, "Forwarded: for=", 15);
+		p += 15;
+		if (c->pfamily == 6) {
+			memcpy(p, "\"[", 2);
+			p += 2;
+		}
+		memcpy(p, ip, n);
+		p += n;
+		if (c->pfamily == 6) {
+			memcpy(p, "]\"", 2);
+			p += 2;
+		}
+		memcpy(p, c->secure ? ";proto=https" : ";proto=http", c->secure ? 12 : 11);
+		p += c->secure ? 12 : 11;
+		c->fwd_len = (uint8_t)(p - c->fwd);
+	}
 	c->ip_ready = true;
 }
 

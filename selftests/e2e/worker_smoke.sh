@@ -50,7 +50,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "TAP version 13"
-echo "1..78"
+echo "1..80"
 for f in "$WORKER" "$ECHO" "$LAUNCH"; do
 	[ -x "$f" ] || { echo "Bail out! $f not built"; exit 1; }
 done
@@ -174,6 +174,9 @@ expect_match "proxied to the upstream" '"path": "/hello\?q=1"' "$body"
 expect_match "X-Forwarded-For added" '"X-Forwarded-For": \[[^]]*"127\.0\.0\.1"' "$body"
 expect_match "X-Forwarded-Proto added" '"X-Forwarded-Proto": \[[^]]*"http"' "$body"
 expect_match "X-Forwarded-Host added" '"X-Forwarded-Host"' "$body"
+expect_match "Forwarded added (RFC 7239)" '"Forwarded": \[[^]]*"for=127\.0\.0\.1;proto=http;host=' "$body"
+body=$("${C[@]}" "http://[::1]:$GW_PORT/v6")
+expect_match "Forwarded for an IPv6 client: a quoted [node]" '"Forwarded": \[[^]]*"for=\\"\[::1\]\\";proto=http;host=' "$body"
 body=$("${C[@]}" -H 'X-Forwarded-For: 192.0.2.1' -H 'Connection: keep-alive, X-Hop' -H 'X-Hop: 1' "$GW/")
 expect_match "X-Forwarded-For appended" '"192\.0\.2\.1, 127\.0\.0\.1"' "$body"
 if [[ $body == *X-Hop* ]]; then not_ok "header named by Connection removed" "$body"; else ok "header named by Connection removed"; fi

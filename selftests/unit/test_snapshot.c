@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /* The snapshot format: builder/reader round trip, corruption, and the ctl channel. */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <sys/mman.h>
@@ -545,6 +546,33 @@ TEST(upstream_tls)
 	free(copy);
 out:
 	free(buf);
+}
+
+/* xgw_ip_format() writes IPv4 itself: it must agree with inet_ntop() everywhere. */
+TEST(ip_format)
+{
+	char buf[XGW_IP_STRLEN], ref[INET6_ADDRSTRLEN];
+	uint8_t a[16] = { 0 };
+	unsigned int seed = 99;
+
+	ASSERT_STREQ(xgw_ip_format(4, a, buf), "0.0.0.0", "zero");
+	memset(a, 255, 4);
+	ASSERT_STREQ(xgw_ip_format(4, a, buf), "255.255.255.255", "all ones");
+	memcpy(a, (uint8_t[]){ 10, 0, 100, 9 }, 4);
+	ASSERT_STREQ(xgw_ip_format(4, a, buf), "10.0.100.9", "mixed widths");
+	for (int i = 0; i < 10000; i++) {
+		for (int k = 0; k < 4; k++)
+			a[k] = (uint8_t)(rand_r(&seed) % (k & 1 ? 256 : 120));
+		inet_ntop(AF_INET, a, ref, sizeof(ref));
+		if (strcmp(xgw_ip_format(4, a, buf), ref)) {
+			TEST_FAIL_("%s, inet_ntop says %s", buf, ref);
+			return;
+		}
+	}
+	memset(a, 0, 16);
+	a[0] = 0xfd;
+	a[15] = 1;
+	ASSERT_STREQ(xgw_ip_format(6, a, buf), "fd00::1", "IPv6");
 }
 
 TEST_MAIN()
