@@ -6,10 +6,7 @@
  * the queue grows.
  *
  * Every stream fills and frees a handful of them, so their memory is
- * recycled: capacities are powers of two from XGW_BYTES_MIN, and a freed
- * buffer of up to XGW_BYTES_RECYCLE_MAX bytes goes to a per-size free list
- * (bounded, xgw_bytes_trim() empties them) instead of back to malloc. The
- * worker is single-threaded: the lists are not locked.
+ * recycled (mem.h): capacities are powers of two from XGW_BYTES_MIN.
  */
 #ifndef XGW_BYTES_H
 #define XGW_BYTES_H
@@ -18,7 +15,6 @@
 #include <string.h>
 
 #define XGW_BYTES_MIN 256
-#define XGW_BYTES_RECYCLE_MAX 16384
 
 struct xgw_bytes {
 	char *p;
@@ -27,12 +23,12 @@ struct xgw_bytes {
 
 /* Appends <n> bytes of <d>: 0, or -ENOMEM (the queue is unchanged). */
 int xgw_bytes_put(struct xgw_bytes *b, const void *d, size_t n);
+/* Appends "<name>: <value>\r\n". */
+int xgw_bytes_field(struct xgw_bytes *b, const void *name, size_t nl, const void *value, size_t vl);
+/* Appends <n> bytes for the caller to write: where they are, or NULL (-ENOMEM). */
+char *xgw_bytes_reserve(struct xgw_bytes *b, size_t n);
 /* Releases the buffer; <b> is empty afterwards and may be filled again. */
 void xgw_bytes_free(struct xgw_bytes *b);
-/* Gives the recycled buffers back to malloc. */
-void xgw_bytes_trim(void);
-/* Buffers on the free lists and their bytes (tests, counters). */
-void xgw_bytes_recycled(size_t *count, size_t *bytes);
 
 static inline int xgw_bytes_str(struct xgw_bytes *b, const char *s)
 {

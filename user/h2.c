@@ -40,6 +40,7 @@
 #include "h2.h"
 #include "http1.h"
 #include "loop.h"
+#include "mem.h"
 #include "tls.h"
 
 #define H2_MAX_STREAMS 100
@@ -141,7 +142,7 @@ static void stream_free(struct xgw_h2s *s)
 	xgw_bytes_free(&s->rhead);
 	xgw_bytes_free(&s->out);
 	xgw_bytes_free(&s->trail);
-	free(s);
+	xgw_mem_free(s);
 }
 
 /* The exchange of <s> goes away with the stream (client reset, session closed). */
@@ -165,7 +166,7 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
 
 	if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
 		return 0;
-	s = calloc(1, sizeof(*s));
+	s = xgw_mem_calloc(1, sizeof(*s));
 	if (!s)
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	s->h = h;
@@ -234,32 +235,48 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
 	}
 	if (name_is(name, namelen, "content-length"))
 		s->has_cl = true;
-	if (xgw_bytes_put(&s->head, name, namelen) || xgw_bytes_str(&s->head, ": ") ||
-	    xgw_bytes_put(&s->head, value, valuelen) || xgw_bytes_str(&s->head, "\r\n"))
+	if (xgw_bytes_field(&s->head, name, namelen, value, valuelen))
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	return 0;
+}
+
+static char *put(char *p, const void *d, size_t n)
+{
+	if (n)
+		memcpy(p, d, n);
+	return p + n;
 }
 
 /* The request head is complete: make it HTTP/1.1 and start the exchange. */
 static int request_start(struct xgw_h2 *h, struct xgw_h2s *s, bool end_stream)
 {
-	struct xgw_bytes *in = &s->in;
+	static const char te[] = "Transfer-Encoding: chunked\r\n";
+	size_t ml = xgw_bytes_pending(&s->method), pl = xgw_bytes_pending(&s->path),
+	       al = xgw_bytes_pending(&s->authority), hl = xgw_bytes_pending(&s->head),
+	       cl = xgw_bytes_pending(&s->cookie);
+	char *p;
 
-	s->head_req = xgw_bytes_pending(&s->method) == 4 && !memcmp(s->method.p, "HEAD", 4);
+	s->head_req = ml == 4 && !memcmp(s->method.p + s->method.off, "HEAD", 4);
 	s->chunked_req = !end_stream && !s->has_cl;
-	if (xgw_bytes_put(in, s->method.p, xgw_bytes_pending(&s->method)) ||
-	    xgw_bytes_str(in, " ") || xgw_bytes_put(in, s->path.p, xgw_bytes_pending(&s->path)) ||
-	    xgw_bytes_str(in, " HTTP/1.1\r\nHost: ") ||
-	    xgw_bytes_put(in, s->authority.p, xgw_bytes_pending(&s->authority)) ||
-	    xgw_bytes_str(in, "\r\n") ||
-	    xgw_bytes_put(in, s->head.p, xgw_bytes_pending(&s->head)) ||
-	    (xgw_bytes_pending(&s->cookie) &&
-	     (xgw_bytes_str(in, "Cookie: ") ||
-	      xgw_bytes_put(in, s->cookie.p, xgw_bytes_pending(&s->cookie)) ||
-	      xgw_bytes_str(in, "\r\n"))) ||
-	    (s->chunked_req && xgw_bytes_str(in, "Transfer-Encoding: chunked\r\n")) ||
-	    xgw_bytes_str(in, "\r\n"))
+	p = xgw_bytes_reserve(&s->in, ml + 1 + pl + 17 + al + 2 + hl + (cl ? 8 + cl + 2 : 0) +
+					      (s->chunked_req ? sizeof(te) - 1 : 0) + 2);
+	if (!p)
 		return -ENOMEM;
+	p = put(p, s->method.p + s->method.off, ml);
+	p = put(p, " ", 1);
+	p = put(p, s->path.p + s->path.off, pl);
+	p = put(p, " HTTP/1.1\r\nHost: ", 17);
+	p = put(p, s->authority.p + s->authority.off, al);
+	p = put(p, "\r\n", 2);
+	p = put(p, s->head.p + s->head.off, hl);
+	if (cl) {
+		p = put(p, "Cookie: ", 8);
+		p = put(p, s->cookie.p + s->cookie.off, cl);
+		p = put(p, "\r\n", 2);
+	}
+	if (s->chunked_req)
+		p = put(p, te, sizeof(te) - 1);
+	p = put(p, "\r\n", 2);
 	xgw_bytes_free(&s->head);
 	xgw_bytes_free(&s->cookie);
 	s->req_end = end_stream;
@@ -902,7 +919,7 @@ int xgw_h2_takeover(struct xgw_conn *c, const char *pre, size_t pre_len)
 	nghttp2_option_set_max_outbound_ack(opt, 1000);
 	nghttp2_option_set_stream_reset_rate_limit(opt, 1000, 33);
 	nghttp2_option_set_max_continuations(opt, 8);
-	if (nghttp2_session_server_new2(&h->s, cb, h, opt))
+	if (nghttp2_session_server_new3(&h->s, cb, h, opt, xgw_mem_nghttp2()))
 		goto fail;
 	if (nghttp2_submit_settings(h->s, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0])))
 		goto fail;

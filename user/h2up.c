@@ -48,6 +48,7 @@
 #include "h2up.h"
 #include "http1.h"
 #include "loop.h"
+#include "mem.h"
 #include "rewrite.h"
 #include "upstls.h"
 #include "upstream.h"
@@ -170,7 +171,7 @@ static void stream_free(struct xgw_h2us *s)
 	xgw_bytes_free(&s->q);
 	xgw_bytes_free(&s->rh);
 	xgw_bytes_free(&s->r);
-	free(s);
+	xgw_mem_free(s);
 }
 
 /*
@@ -389,16 +390,26 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
 		s->has_cl = true;
 	/* nghttp2 has checked the field: no CR, LF or NUL can split the head */
 	if (xgw_bytes_pending(&s->rh) + namelen + valuelen > HEAD_MAX ||
-	    xgw_bytes_put(&s->rh, name, namelen) || xgw_bytes_str(&s->rh, ": ") ||
-	    xgw_bytes_put(&s->rh, value, valuelen) || xgw_bytes_str(&s->rh, "\r\n"))
+	    xgw_bytes_field(&s->rh, name, namelen, value, valuelen))
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	return 0;
+}
+
+/* "HTTP/1.1 <status> <reason>\r\n" (a :status nghttp2 has checked: three digits). */
+static int put_status_line(struct xgw_bytes *b, int status)
+{
+	char d[13] = "HTTP/1.1 000 ";
+
+	d[9] = (char)('0' + status / 100 % 10);
+	d[10] = (char)('0' + status / 10 % 10);
+	d[11] = (char)('0' + status % 10);
+	return xgw_bytes_put(b, d, 13) ?: xgw_bytes_str(b, xgw_h1_reason(status))
+						?: xgw_bytes_put(b, "\r\n", 2);
 }
 
 /* A HEADERS frame of the response is whole: its HTTP/1.1 form goes to s->r. */
 static int response_headers(struct xgw_h2us *s, bool end_stream)
 {
-	char line[64];
 	bool no_body;
 	int err;
 
@@ -418,9 +429,7 @@ static int response_headers(struct xgw_h2us *s, bool end_stream)
 	}
 	if (s->status < 200) {
 		/* interim (100 Continue, 103): relayed by conn.c as HTTP/1.1 does; the final head follows */
-		snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", s->status,
-			 xgw_h1_reason(s->status));
-		err = xgw_bytes_str(&s->r, line);
+		err = put_status_line(&s->r, s->status);
 		if (!err && xgw_bytes_pending(&s->rh))
 			err = xgw_bytes_put(&s->r, s->rh.p + s->rh.off, xgw_bytes_pending(&s->rh));
 		err = err ?: xgw_bytes_str(&s->r, "\r\n");
@@ -430,8 +439,7 @@ static int response_headers(struct xgw_h2us *s, bool end_stream)
 		return err;
 	}
 	no_body = s->status == 204 || s->status == 304 || s->head_req;
-	snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", s->status, xgw_h1_reason(s->status));
-	err = xgw_bytes_str(&s->r, line)
+	err = put_status_line(&s->r, s->status)
 		      ?: xgw_bytes_put(&s->r, s->rh.p ? s->rh.p + s->rh.off : "",
 				       xgw_bytes_pending(&s->rh));
 	if (!err && !no_body && !s->has_cl) {
@@ -630,7 +638,7 @@ static struct xgw_h2up *h2up_open(struct xgw_worker *w, struct xgw_pool *p,
 		goto err_close;
 	/* windows are handed back as conn.c takes the bytes: backpressure */
 	nghttp2_option_set_no_auto_window_update(opt, 1);
-	if (nghttp2_session_client_new2(&h->s, cb, h, opt)) {
+	if (nghttp2_session_client_new3(&h->s, cb, h, opt, xgw_mem_nghttp2())) {
 		h->s = NULL;
 		goto err_close;
 	}
@@ -720,10 +728,10 @@ int xgw_h2up_get_tls(struct xgw_worker *w, struct xgw_pool *p, struct xgw_conn *
 			return -errno;
 	}
 	u = calloc(1, sizeof(*u));
-	s = calloc(1, sizeof(*s));
+	s = xgw_mem_calloc(1, sizeof(*s));
 	if (!u || !s) {
 		free(u);
-		free(s);
+		xgw_mem_free(s);
 		return -ENOMEM;
 	}
 	u->ev.type = XGW_EV_UPSTREAM;
@@ -852,7 +860,7 @@ static int submit_head(struct xgw_h2us *s, size_t hlen)
 
 ssize_t xgw_h2us_writev(struct xgw_h2us *s, const struct iovec *iov, int n, bool *wr_ready)
 {
-	size_t taken = 0;
+	size_t taken = 0, seen = xgw_bytes_pending(&s->q);
 
 	if (!s->h)
 		return -EPIPE;
@@ -877,10 +885,10 @@ ssize_t xgw_h2us_writev(struct xgw_h2us *s, const struct iovec *iov, int n, bool
 		}
 	}
 	if (!s->submitted) {
-		char *end = memmem(s->q.p + s->q.off, xgw_bytes_pending(&s->q), "\r\n\r\n", 4);
+		size_t hlen = xgw_h1_head_len(s->q.p + s->q.off, xgw_bytes_pending(&s->q), seen);
 
-		if (end) {
-			int err = submit_head(s, (size_t)(end + 4 - (s->q.p + s->q.off)));
+		if (hlen) {
+			int err = submit_head(s, hlen);
 
 			if (err) {
 				/* the exchange fails now (502), not when its timers run out */

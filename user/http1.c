@@ -902,6 +902,24 @@ int xgw_h1_chunked_next(struct xgw_h1_chunked *c, const char *buf, size_t len, s
 	return 0;
 }
 
+size_t xgw_h1_head_len(const char *p, size_t len, size_t from)
+{
+	/* the head's last LF: a line at a time with memchr, much cheaper than memmem */
+	size_t j = from < 3 ? 3 : from;
+
+	while (j < len) {
+		const char *lf = memchr(p + j, '\n', len - j);
+
+		if (!lf)
+			return 0;
+		j = (size_t)(lf - p);
+		if (p[j - 1] == '\r' && p[j - 2] == '\n' && p[j - 3] == '\r')
+			return j + 1;
+		j++;
+	}
+	return 0;
+}
+
 const char *xgw_h1_reason(int status)
 {
 	switch (status) {

@@ -125,6 +125,13 @@ int xgw_h1_chunked_next(struct xgw_h1_chunked *c, const char *buf, size_t len, s
 /* The decoder is past the last chunk, in the trailer section. */
 bool xgw_h1_chunked_in_trailer(const struct xgw_h1_chunked *c);
 
+/*
+ * The length of the message head at the front of <p>[0, <len>), through the
+ * CRLF CRLF that ends it; 0 when it is not whole yet. <from>: bytes already
+ * looked at by an earlier call on the same head (0 the first time).
+ */
+size_t xgw_h1_head_len(const char *p, size_t len, size_t from);
+
 /* Case-insensitive comparison of a (ptr, len) view with a lower-case C string. */
 bool xgw_h1_name_eq(const char *name, size_t len, const char *lower);
 

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * The HTTP/2 byte queues (user/bytes.c): contents across growth and the
- * reclaimed front, and the recycling of freed buffers, checked against a
- * plain model under random operations.
+ * reclaimed front, checked against a plain model under random operations;
+ * and the recycling allocator under them (user/mem.c): reuse, bounds, and
+ * malloc-like calls (nghttp2's) against a model.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "test.h"
 
 #include "bytes.h"
+#include "mem.h"
 
 TEST(put_grow_and_consume)
 {
@@ -31,7 +34,7 @@ TEST(put_grow_and_consume)
 	ASSERT_OK(xgw_bytes_put(&b, "", 0), "empty put");
 	xgw_bytes_free(&b);
 	ASSERT_TRUE(!b.p && !b.len && !b.off && !b.cap, "free empties");
-	xgw_bytes_trim();
+	xgw_mem_trim();
 }
 
 TEST(front_reclaimed_before_growing)
@@ -48,56 +51,57 @@ TEST(front_reclaimed_before_growing)
 	ASSERT_EQ(xgw_bytes_pending(&b), (size_t)66, "pending");
 	ASSERT_MEMSTR(b.p + 56, 10, "0123456789", "appended");
 	xgw_bytes_free(&b);
-	xgw_bytes_trim();
+	xgw_mem_trim();
 }
 
 TEST(recycled_and_bounded)
 {
-	struct xgw_bytes q[300] = { 0 };
+	struct xgw_bytes q[600] = { 0 };
 	size_t n, bytes;
 	char *first;
 
-	xgw_bytes_trim();
+	xgw_mem_trim();
 	ASSERT_OK(xgw_bytes_str(&q[0], "x"), "put");
 	first = q[0].p;
 	xgw_bytes_free(&q[0]);
-	xgw_bytes_recycled(&n, &bytes);
+	xgw_mem_recycled(&n, &bytes);
 	ASSERT_EQ(n, (size_t)1, "one buffer recycled");
 	ASSERT_EQ(bytes, (size_t)XGW_BYTES_MIN, "of the smallest class");
 	ASSERT_OK(xgw_bytes_str(&q[0], "y"), "put again");
 	ASSERT_TRUE(q[0].p == first, "the recycled buffer is reused");
-	xgw_bytes_recycled(&n, &bytes);
+	xgw_mem_recycled(&n, &bytes);
 	ASSERT_EQ(n, (size_t)0, "taken off the list");
 	xgw_bytes_free(&q[0]);
 
 	/* many 16 KiB buffers: the list keeps a bounded number */
-	for (int i = 0; i < 300; i++) {
-		char big[XGW_BYTES_RECYCLE_MAX];
+	for (int i = 0; i < 600; i++) {
+		char big[XGW_MEM_CLASS_MAX];
 
 		memset(big, 'b', sizeof(big));
 		if (!ASSERT_OK(xgw_bytes_put(&q[i], big, sizeof(big)), "put 16 KiB"))
 			return;
 	}
-	for (int i = 0; i < 300; i++)
+	for (int i = 0; i < 600; i++)
 		xgw_bytes_free(&q[i]);
-	xgw_bytes_recycled(&n, &bytes);
-	ASSERT_LE(bytes, (size_t)(256 * 1024 + XGW_BYTES_MIN), "at most 256 KiB of a class kept");
+	xgw_mem_recycled(&n, &bytes);
+	ASSERT_LE(bytes, (size_t)(XGW_MEM_KEEP + XGW_BYTES_MIN),
+		  "at most XGW_MEM_KEEP of a class kept");
 	ASSERT_GE(n, (size_t)4, "some kept");
 
 	/* beyond the largest class: plain malloc, nothing recycled */
 	{
 		struct xgw_bytes b = { 0 };
-		static char huge[XGW_BYTES_RECYCLE_MAX + 1];
+		static char huge[XGW_MEM_CLASS_MAX + 1];
 		size_t n2, bytes2;
 
 		ASSERT_OK(xgw_bytes_put(&b, huge, sizeof(huge)), "put huge");
-		ASSERT_EQ(b.cap, (size_t)2 * XGW_BYTES_RECYCLE_MAX, "capacity");
+		ASSERT_EQ(b.cap, (size_t)2 * XGW_MEM_CLASS_MAX, "capacity");
 		xgw_bytes_free(&b);
-		xgw_bytes_recycled(&n2, &bytes2);
+		xgw_mem_recycled(&n2, &bytes2);
 		ASSERT_EQ(n2, n, "a huge buffer is not recycled");
 	}
-	xgw_bytes_trim();
-	xgw_bytes_recycled(&n, &bytes);
+	xgw_mem_trim();
+	xgw_mem_recycled(&n, &bytes);
 	ASSERT_EQ(n, (size_t)0, "trim empties the lists");
 }
 
@@ -146,7 +150,77 @@ TEST(random_against_model)
 	}
 	for (int i = 0; i < NQ; i++)
 		xgw_bytes_free(&q[i]);
-	xgw_bytes_trim();
+	xgw_mem_trim();
+}
+
+/* malloc-like calls, as nghttp2 makes them, against a model. */
+TEST(mem_alloc_against_model)
+{
+	enum {
+		N = 64
+	};
+	nghttp2_mem *m = xgw_mem_nghttp2();
+	unsigned char *p[N] = { 0 };
+	size_t len[N] = { 0 };
+	unsigned int seed = 4242;
+
+	for (int step = 0; step < 50000; step++) {
+		int i = rand_r(&seed) % N, op = rand_r(&seed) % 4;
+		size_t n = (size_t)rand_r(&seed) % (rand_r(&seed) % 8 ? 600 : 40000);
+
+		if (p[i]) { /* the contents survive: byte k of block i is (i + k) & 0xff */
+			for (size_t k = 0; k < len[i]; k++)
+				if (p[i][k] != (unsigned char)(i + k)) {
+					TEST_FAIL_("block %d byte %zu changed at step %d", i, k,
+						   step);
+					return;
+				}
+		}
+		switch (op) {
+		case 0:
+			m->free(p[i], NULL);
+			p[i] = m->malloc(n, NULL);
+			break;
+		case 1:
+			m->free(p[i], NULL);
+			p[i] = m->calloc(1, n, NULL);
+			for (size_t k = 0; p[i] && k < n; k++)
+				if (p[i][k]) {
+					TEST_FAIL_("calloc: byte %zu not zero", k);
+					return;
+				}
+			break;
+		case 2: {
+			unsigned char *q = m->realloc(p[i], n, NULL);
+
+			if (!ASSERT_OK_PTR(q, "realloc"))
+				return;
+			p[i] = q;
+			if (n < len[i])
+				len[i] = n; /* what was kept is checked on the next visit */
+			for (size_t k = len[i]; k < n; k++)
+				p[i][k] = (unsigned char)(i + k);
+			len[i] = n;
+			continue;
+		}
+		default:
+			m->free(p[i], NULL);
+			p[i] = NULL;
+			len[i] = 0;
+			continue;
+		}
+		if (!ASSERT_OK_PTR(p[i], "alloc"))
+			return;
+		if (!ASSERT_EQ((uintptr_t)p[i] % 16, (uintptr_t)0, "16-byte alignment"))
+			return;
+		for (size_t k = 0; k < n; k++)
+			p[i][k] = (unsigned char)(i + k);
+		len[i] = n;
+	}
+	for (int i = 0; i < N; i++)
+		m->free(p[i], NULL);
+	ASSERT_TRUE(m->calloc((size_t)1 << 62, 8, NULL) == NULL, "calloc overflow refused");
+	xgw_mem_trim();
 }
 
 TEST_MAIN()

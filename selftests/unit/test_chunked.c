@@ -4,7 +4,8 @@
  * HTTP/2 paths use: every body is fed split at every position and with every
  * data budget, and must give the same data, the same trailer bytes and the
  * same verdict as in one piece; invalid framing is refused as the HTTP/1.1
- * scanner refuses it.
+ * scanner refuses it. And xgw_h1_head_len(), which finds where a head ends
+ * for them, against a plain search, whole and fed in pieces.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,39 @@ TEST(agrees_with_scanner)
 			TEST_FAIL_("\"%.*s\": decoder %d (%zu bytes), scanner %d (%zu bytes)",
 				   (int)len, in, ra, i, rb, scanned);
 			return;
+		}
+	}
+}
+
+TEST(head_len)
+{
+	static const char *heads[] = {
+		"GET / HTTP/1.1\r\nHost: a\r\n\r\nBODY",
+		"HTTP/1.1 200 OK\r\n\r\n",
+		"\r\n\r\n",
+		"GET / HTTP/1.1\r\nX: \n\r\n\r\n",
+		"GET / HTTP/1.1\r\nX: a\r\n\rY: b\r\n\r\n",
+		"GET / HTTP/1.1\r\nX: a\r\n",
+		"\n\r\n",
+		"",
+	};
+
+	for (size_t t = 0; t < sizeof(heads) / sizeof(heads[0]); t++) {
+		const char *h = heads[t], *end = strstr(h, "\r\n\r\n");
+		size_t len = strlen(h), want = end ? (size_t)(end - h) + 4 : 0;
+
+		if (!ASSERT_EQ(xgw_h1_head_len(h, len, 0), want, h))
+			return;
+		/* fed in two pieces: the second call starts where the first stopped */
+		for (size_t cut = 0; cut <= len; cut++) {
+			size_t got = xgw_h1_head_len(h, cut, 0);
+
+			if (!got)
+				got = xgw_h1_head_len(h, len, cut);
+			if (got != want) {
+				TEST_FAIL_("head %zu cut %zu: %zu, want %zu", t, cut, got, want);
+				return;
+			}
 		}
 	}
 }
