@@ -24,10 +24,13 @@
  *   Header { string key = 1; string value = 2; }
  *   Context { string namespace = 1; string ingress = 2; string service_name = 3;
  *             string pod = 4; }
- * (request and tls_assertions are unset, as echo-basic leaves them over
- * cleartext). headers are the request's metadata as grpc-go gives it:
- * every field but the pseudo-headers (save :authority) and those gRPC
- * reserves. EchoThree and anything else answer UNIMPLEMENTED.
+ *   TLSAssertions { string version = 1; string negotiated_protocol = 2;
+ *                   string server_name = 3; string cipher_suite = 4;
+ *                   repeated string peer_certificates = 5; }
+ * (request is unset; tls_assertions only over TLS, as echo-basic fills
+ * them). headers are the request's metadata as grpc-go gives it: every field
+ * but the pseudo-headers (save :authority) and those gRPC reserves.
+ * EchoThree and anything else answer UNIMPLEMENTED.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -42,6 +45,7 @@
 #include "xgw/log.h"
 
 #include "echo_h2.h"
+#include "echo_tls.h"
 #include "http1.h"
 
 #define GRPC_SERVICE "/gateway_api_conformance.echo_basic.grpcecho.GrpcEcho/"
@@ -69,6 +73,7 @@ struct stream {
 struct session {
 	int kind; /* first: epoll data points here */
 	int fd;
+	SSL *ssl; /* a TLS port's: ALPN chose h2 */
 	const struct echo_h2_cfg *cfg;
 	nghttp2_session *s;
 	char peer[64];
@@ -93,7 +98,8 @@ static ssize_t send_cb(nghttp2_session *s, const uint8_t *data, size_t len, int 
 	(void)s;
 	(void)flags;
 	do
-		n = send(h->fd, data, len, MSG_NOSIGNAL);
+		n = h->ssl ? echo_tls_send(h->ssl, data, len)
+			   : send(h->fd, data, len, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EAGAIN ? NGHTTP2_ERR_WOULDBLOCK : NGHTTP2_ERR_CALLBACK_FAILURE;
@@ -255,6 +261,30 @@ static bool grpc_reserved(const struct field *f)
 	return false;
 }
 
+/* Assertions.tls_assertions (field 5) of the connection <ssl>, appended to <as>. */
+static void tls_assertions(struct buf *as, SSL *ssl)
+{
+	struct buf t = {}, pem = {};
+	struct echo_tls_state st;
+
+	echo_tls_state(ssl, &st);
+	pb_str(&t, 1, st.version);
+	pb_bytes(&t, 2, st.alpn, st.alpn_len, false);
+	pb_str(&t, 3, st.server_name);
+	pb_str(&t, 4, st.cipher);
+	for (int i = 0;; i++) {
+		pem.len = 0;
+		if (echo_tls_peer_pem(ssl, i, &pem))
+			break;
+		pb_bytes(&t, 5, pem.p, pem.len, true);
+	}
+	pb_bytes(as, 5, t.p ? t.p : "", t.len, true);
+	if (t.err || pem.err)
+		as->err = -ENOMEM;
+	free(t.p);
+	free(pem.p);
+}
+
 /* The EchoResponse of method <m> (a gRPC message: 5-byte prefix) into st->out. */
 static int grpc_echo(struct session *h, struct stream *st, const char *m)
 {
@@ -278,6 +308,8 @@ static int grpc_echo(struct session *h, struct stream *st, const char *m)
 	pb_str(&ctx, 3, h->cfg->service);
 	pb_str(&ctx, 4, h->cfg->pod);
 	pb_bytes(&as, 4, ctx.p ? ctx.p : "", ctx.len, true);
+	if (h->ssl)
+		tls_assertions(&as, h->ssl);
 	pb_bytes(&resp, 1, as.p, as.len, true);
 	pre[0] = 0; /* not compressed */
 	pre[1] = (uint8_t)(resp.len >> 24);
@@ -391,7 +423,7 @@ static int echo_respond(struct session *h, struct stream *st)
 			st->out.p[i] = (char)('a' + i % 26);
 		st->out.len = k;
 	} else {
-		h->cfg->render(&st->out, &req, "HTTP/2.0");
+		h->cfg->render(&st->out, &req, "HTTP/2.0", h->ssl);
 	}
 	if (st->out.err)
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
@@ -443,6 +475,9 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *
 static void session_free(struct session *h)
 {
 	epoll_ctl(h->cfg->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+	if (h->ssl)
+		echo_tls_close_notify(h->ssl);
+	SSL_free(h->ssl);
 	close(h->fd);
 	nghttp2_session_del(h->s); /* frees the streams through on_stream_close */
 	free(h);
@@ -463,9 +498,11 @@ void echo_h2_event(void *p, uint32_t events)
 	struct session *h = p;
 	uint8_t buf[16384];
 
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+	/* TLS: a read may have waited for the socket to take a write */
+	if (h->ssl || events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
 		for (;;) { /* edge-triggered: until EAGAIN */
-			ssize_t n = recv(h->fd, buf, sizeof(buf), 0);
+			ssize_t n = h->ssl ? echo_tls_recv(h->ssl, buf, sizeof(buf))
+					   : recv(h->fd, buf, sizeof(buf), 0);
 
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -481,7 +518,8 @@ void echo_h2_event(void *p, uint32_t events)
 		session_free(h);
 }
 
-int echo_h2_start(const struct echo_h2_cfg *cfg, int fd, const char *in, size_t n, const char *peer)
+int echo_h2_start(const struct echo_h2_cfg *cfg, int fd, SSL *ssl, const char *in, size_t n,
+		  const char *peer)
 {
 	static nghttp2_session_callbacks *cb;
 	nghttp2_settings_entry iv[] = { { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 1000 } };
@@ -503,6 +541,7 @@ int echo_h2_start(const struct echo_h2_cfg *cfg, int fd, const char *in, size_t 
 		goto err_close;
 	h->kind = cfg->kind;
 	h->fd = fd;
+	h->ssl = ssl;
 	h->cfg = cfg;
 	snprintf(h->peer, sizeof(h->peer), "%s", peer);
 	if (nghttp2_session_server_new(&h->s, cb, h)) {
@@ -518,6 +557,7 @@ int echo_h2_start(const struct echo_h2_cfg *cfg, int fd, const char *in, size_t 
 	return 0;
 
 err_close:
+	SSL_free(ssl);
 	close(fd);
 	return -ENOMEM;
 }

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/ssl.h>
+
 #include "echo_json.h"
 
 struct xgw_h1_request;
@@ -21,8 +23,9 @@ struct echo_h2_cfg {
 	bool grpc;
 	bool quiet;
 	const char *pod, *ns, *service;
-	/* the JSON echo body of <req> (as for HTTP/1.1), reporting <proto> */
-	void (*render)(struct buf *b, const struct xgw_h1_request *req, const char *proto);
+	/* the JSON echo body of <req> (as for HTTP/1.1), reporting <proto> and TLS <ssl> */
+	void (*render)(struct buf *b, const struct xgw_h1_request *req, const char *proto,
+		       SSL *ssl);
 };
 
 #define ECHO_H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -30,10 +33,11 @@ struct echo_h2_cfg {
 
 /*
  * Serve HTTP/2 on the accepted socket <fd> (registered with cfg->epfd; it is
- * re-registered here), <in>[0, <n>) the bytes already read from it. Takes
- * the socket in all cases (closed on failure). Returns 0 or -errno.
+ * re-registered here), through TLS <ssl> when not NULL (its handshake done),
+ * <in>[0, <n>) the bytes already read from it. Takes the socket and <ssl> in
+ * all cases (freed on failure). Returns 0 or -errno.
  */
-int echo_h2_start(const struct echo_h2_cfg *cfg, int fd, const char *in, size_t n,
+int echo_h2_start(const struct echo_h2_cfg *cfg, int fd, SSL *ssl, const char *in, size_t n,
 		  const char *peer);
 /* epoll reported <events> on a session whose tag is at <p>. */
 void echo_h2_event(void *p, uint32_t events);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
-/* xgw-echo's growable buffers and its JSON strings, as Go writes them (echo_json.h). */
+/* xgw-echo's growable buffers, JSON strings as Go writes them, the echo JSON (echo_json.h). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -8,6 +8,12 @@
 #include <string.h>
 
 #include "echo_json.h"
+#include "echo_tls.h"
+#include "http1.h"
+
+#define MAX_ECHO_SET 64 /* name: value pairs of X-Echo-Set-Header */
+
+static char canon[XGW_H1_MAX_HEAD]; /* Go-canonical header names of one request */
 
 bool buf_reserve(struct buf *b, size_t more)
 {
@@ -146,4 +152,170 @@ void canonical_key(const char *name, size_t n, char *out)
 		out[i] = ch;
 		upper = ch == '-';
 	}
+}
+
+struct echo_set {
+	const char *name, *value;
+	size_t name_len, value_len;
+};
+
+static void trim(const char **p, size_t *n)
+{
+	while (*n && (**p == ' ' || **p == '\t')) {
+		(*p)++;
+		(*n)--;
+	}
+	while (*n && ((*p)[*n - 1] == ' ' || (*p)[*n - 1] == '\t'))
+		(*n)--;
+}
+
+static bool is_token(const char *p, size_t n)
+{
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)p[i];
+
+		if (ch <= ' ' || ch >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", ch))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * echo-basic's X-Echo-Set-Header: "Name: value, Other: v" becomes response
+ * headers; a name given twice gets its values joined with ",".
+ */
+void echo_set_headers(struct buf *out, const struct xgw_h1_request *req)
+{
+	struct echo_set set[MAX_ECHO_SET];
+	size_t n = 0;
+
+	for (size_t i = 0; i < req->n_headers; i++) {
+		const struct xgw_h1_header *h = &req->headers[i];
+		const char *p = h->value, *e = h->value + h->value_len;
+
+		if (!xgw_h1_name_eq(h->name, h->name_len, "x-echo-set-header"))
+			continue;
+		while (p < e && n < MAX_ECHO_SET) {
+			const char *comma = memchr(p, ',', (size_t)(e - p)), *colon;
+			const char *item = p;
+			size_t len = (size_t)((comma ? comma : e) - p);
+			struct echo_set *s = &set[n];
+
+			p = comma ? comma + 1 : e;
+			trim(&item, &len);
+			colon = memchr(item, ':', len);
+			s->name = item;
+			s->name_len = colon ? (size_t)(colon - item) : len;
+			s->value = colon ? colon + 1 : item + len;
+			s->value_len = colon ? len - s->name_len - 1 : 0;
+			trim(&s->value, &s->value_len);
+			if (is_token(s->name, s->name_len))
+				n++;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool first = true;
+
+		for (size_t j = 0; j < i && first; j++)
+			first = set[j].name_len != set[i].name_len ||
+				memcmp(set[j].name, set[i].name, set[i].name_len);
+		if (!first)
+			continue;
+		buf_add(out, set[i].name, set[i].name_len);
+		buf_add(out, ": ", 2);
+		buf_add(out, set[i].value, set[i].value_len);
+		for (size_t j = i + 1; j < n; j++) {
+			if (set[j].name_len == set[i].name_len &&
+			    !memcmp(set[j].name, set[i].name, set[i].name_len)) {
+				buf_add(out, ",", 1);
+				buf_add(out, set[j].value, set[j].value_len);
+			}
+		}
+		buf_add(out, "\r\n", 2);
+	}
+}
+
+struct hkey {
+	const char *key; /* canonical, in canon */
+	size_t len;
+	const struct xgw_h1_header *h;
+};
+
+static int hkey_cmp(const struct hkey *a, const struct hkey *b)
+{
+	int d = memcmp(a->key, b->key, a->len < b->len ? a->len : b->len);
+
+	return d ? d : (a->len > b->len) - (a->len < b->len);
+}
+
+/* "headers": Go's r.Header, which holds neither Host nor Transfer-Encoding. */
+static void json_headers(struct buf *b, const struct xgw_h1_request *req)
+{
+	struct hkey keys[XGW_H1_MAX_HEADERS];
+	size_t n = 0, off = 0;
+
+	for (size_t i = 0; i < req->n_headers; i++) {
+		const struct xgw_h1_header *h = &req->headers[i];
+		struct hkey k = { canon + off, h->name_len, h };
+		size_t j = n;
+
+		if (xgw_h1_name_eq(h->name, h->name_len, "host") ||
+		    xgw_h1_name_eq(h->name, h->name_len, "transfer-encoding"))
+			continue;
+		canonical_key(h->name, h->name_len, canon + off);
+		off += h->name_len;
+		/* Stable insertion sort: the values of one name keep their order. */
+		while (j > 0 && hkey_cmp(&keys[j - 1], &k) > 0) {
+			keys[j] = keys[j - 1];
+			j--;
+		}
+		keys[j] = k;
+		n++;
+	}
+	if (!n) {
+		buf_str(b, " \"headers\": {},\n");
+		return;
+	}
+	buf_str(b, " \"headers\": {\n");
+	for (size_t i = 0, j; i < n; i = j) {
+		buf_str(b, "  ");
+		json_str(b, keys[i].key, keys[i].len);
+		buf_str(b, ": [\n");
+		for (j = i; j < n && !hkey_cmp(&keys[i], &keys[j]); j++) {
+			if (j > i)
+				buf_str(b, ",\n");
+			buf_str(b, "   ");
+			json_str(b, keys[j].h->value, keys[j].h->value_len);
+		}
+		buf_str(b, j < n ? "\n  ],\n" : "\n  ]\n");
+	}
+	buf_str(b, " },\n");
+}
+
+static void json_field(struct buf *b, const char *name, const char *v, size_t n, bool last)
+{
+	buf_printf(b, " \"%s\": ", name);
+	json_str(b, v ? v : "", v ? n : 0);
+	buf_str(b, last ? "\n" : ",\n");
+}
+
+void echo_json_request(struct buf *b, const struct xgw_h1_request *req, const char *proto,
+		       const char *ns, const char *pod, SSL *ssl)
+{
+	buf_str(b, "{\n");
+	json_field(b, "path", req->target, req->target_len, false);
+	json_field(b, "host", req->host, req->host_len, false);
+	json_field(b, "method", req->method, req->method_len, false);
+	json_field(b, "proto", proto, strlen(proto), false);
+	json_headers(b, req);
+	json_field(b, "namespace", ns, strlen(ns), false);
+	json_field(b, "ingress", "", 0, false);
+	json_field(b, "service", "", 0, false);
+	json_field(b, "pod", pod, strlen(pod), false);
+	if (ssl)
+		echo_tls_json(b, ssl);
+	json_field(b, "sni", "", 0, true);
+	buf_str(b, "}");
 }

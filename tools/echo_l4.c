@@ -35,11 +35,11 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "echo_json.h"
 #include "echo_l4.h"
+#include "echo_tls.h"
 #include "xgw/log.h"
 #include "xgw/netaddr.h"
 
@@ -97,13 +97,8 @@ static int sock_bind(const char *spec, int type, char *port_out)
 
 static int cl_write(struct client *c, const void *p, size_t n)
 {
-	if (c->ssl) {
-		size_t w;
-
-		return SSL_write_ex(c->ssl, p, n, &w) == 1 ? 0 : -1;
-	}
 	while (n) {
-		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+		ssize_t w = c->ssl ? echo_tls_send(c->ssl, p, n) : send(c->fd, p, n, MSG_NOSIGNAL);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -117,15 +112,8 @@ static int cl_write(struct client *c, const void *p, size_t n)
 
 static ssize_t cl_read(struct client *c, char *p, size_t n)
 {
-	if (c->ssl) {
-		size_t r;
-
-		if (SSL_read_ex(c->ssl, p, n, &r) == 1)
-			return (ssize_t)r;
-		return SSL_get_error(c->ssl, 0) == SSL_ERROR_ZERO_RETURN ? 0 : -1;
-	}
 	for (;;) {
-		ssize_t r = recv(c->fd, p, n, 0);
+		ssize_t r = c->ssl ? echo_tls_recv(c->ssl, p, n) : recv(c->fd, p, n, 0);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -144,10 +132,10 @@ static void json_kv(struct buf *b, const char *k, const char *v, bool comma)
 
 static void test_line(struct client *c, struct buf *b)
 {
-	const char *sni = c->ssl ? SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name) : NULL;
-	const unsigned char *alpn = NULL;
-	unsigned int alpn_len = 0;
+	struct echo_tls_state st = { "", "", "", "", 0 };
 
+	if (c->ssl)
+		echo_tls_state(c->ssl, &st);
 	buf_add(b, "{", 1);
 	json_kv(b, "namespace", opt->ns, true);
 	json_kv(b, "ingress", "", true);
@@ -156,16 +144,15 @@ static void test_line(struct client *c, struct buf *b)
 	json_kv(b, "tcpport", tcp_port, true);
 	json_kv(b, "tlsport", tls_port, true);
 	buf_printf(b, "\"isTLS\":%s,\"tls\":{", c->ssl ? "true" : "false");
+	json_kv(b, "version", st.version, true);
+	json_kv(b, "serverName", st.server_name, true);
+	json_str(b, "negotiatedProtocol", 18);
+	buf_add(b, ":", 1);
+	json_str(b, st.alpn, st.alpn_len);
+	buf_str(b, ",\"curves\":[");
 	if (c->ssl) {
 		int groups[32], n = SSL_get1_groups(c->ssl, NULL);
 
-		SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
-		json_kv(b, "version", SSL_get_version(c->ssl), true);
-		json_kv(b, "serverName", sni, true);
-		json_str(b, "negotiatedProtocol", 18);
-		buf_add(b, ":", 1);
-		json_str(b, (const char *)alpn, alpn_len);
-		buf_str(b, ",\"curves\":[");
 		if (n > 0 && n <= 32) {
 			SSL_get1_groups(c->ssl, groups);
 			for (int i = 0; i < n; i++) {
@@ -174,13 +161,9 @@ static void test_line(struct client *c, struct buf *b)
 				buf_printf(b, "%s\"%s\"", i ? "," : "", g ? g : "?");
 			}
 		}
-		buf_str(b, "],");
-		json_kv(b, "cipherSuite", SSL_CIPHER_standard_name(SSL_get_current_cipher(c->ssl)),
-			false);
-	} else {
-		buf_str(b, "\"version\":\"\",\"serverName\":\"\",\"negotiatedProtocol\":\"\","
-			   "\"curves\":[],\"cipherSuite\":\"\"");
 	}
+	buf_str(b, "],");
+	json_kv(b, "cipherSuite", st.cipher, false);
 	buf_str(b, "}}\n");
 }
 
@@ -212,11 +195,10 @@ static void *tcp_client(void *arg)
 	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (c->ssl) {
 		SSL_set_fd(c->ssl, c->fd);
-		if (SSL_accept(c->ssl) != 1) {
-			if (!opt->quiet)
-				log_info("TLS handshake failed");
+		SSL_set_accept_state(c->ssl);
+		/* blocking, with the receive timeout: -EAGAIN is a client that went quiet */
+		if (echo_tls_handshake(c->ssl, "TCP client", opt->quiet))
 			goto out;
-		}
 	}
 	if (cl_write(c, WELCOME, sizeof(WELCOME) - 1))
 		goto out;
@@ -256,7 +238,7 @@ static void *tcp_client(void *arg)
 		free(b.p);
 	}
 	if (c->ssl)
-		SSL_shutdown(c->ssl);
+		echo_tls_close_notify(c->ssl);
 	shutdown(c->fd, SHUT_WR);
 out:
 	SSL_free(c->ssl);
@@ -379,18 +361,8 @@ static int tls_setup(void)
 {
 	if (!opt->n_tls_listen)
 		return 0;
-	if (!opt->cert || !opt->key) {
-		log_err("--tls-listen needs --cert and --key");
-		return -1;
-	}
-	tls_ctx = SSL_CTX_new(TLS_server_method());
-	if (!tls_ctx || SSL_CTX_use_certificate_chain_file(tls_ctx, opt->cert) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(tls_ctx, opt->key, SSL_FILETYPE_PEM) != 1) {
-		log_err("TLS certificate %s / key %s: %s", opt->cert, opt->key,
-			ERR_reason_error_string(ERR_get_error()));
-		return -1;
-	}
-	return 0;
+	tls_ctx = echo_tls_ctx_new(opt->cert, opt->key, opt->client_ca, ECHO_TLS_ALPN_NONE);
+	return tls_ctx ? 0 : -1;
 }
 
 int echo_l4_run(const struct echo_l4_opts *o)

@@ -21,6 +21,7 @@ struct echo_l4_opts {
 	const char *tls_listen[ECHO_L4_MAX_LISTEN]; /* tcp mode: TLS ports */
 	int n_tls_listen;
 	const char *cert, *key; /* PEM files for the TLS ports */
+	const char *client_ca;	/* PEM: verify client certificates when given */
 	const char *dns_a;	/* the address of A answers */
 	const char *name, *ns, *service;
 	bool quiet;

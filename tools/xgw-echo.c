@@ -21,6 +21,15 @@
  * "proto": "HTTP/2.0" (HTTP/1.1 there gets 400, as echo-basic's h2c port).
  * --mode grpc serves the conformance gRPC echo service on every port.
  *
+ * TLS (echo_tls.c): a --tls-listen port is echo-basic's HTTPS port 8443, a
+ * connection there handshakes without blocking the loop (the handshake, reads
+ * and writes go through OpenSSL on the same non-blocking socket; a read that
+ * OpenSSL must follow with a write waits for EPOLLOUT, and bytes left in a
+ * decrypted record are read without waiting for epoll), then is served as on
+ * a plain port: HTTP/1.1, or HTTP/2 by echo_h2.c when ALPN chose "h2". The
+ * JSON gets echo-basic's "tls" member (version, SNI, ALPN, cipher suite, the
+ * client's certificates when --client-ca asked for them).
+ *
  * A delayed request parks its connection: the request stays unconsumed in the
  * input buffer, reading stops, and the connection waits in a min-heap ordered
  * by wake time that sets epoll_wait's timeout. On waking the request is parsed
@@ -58,6 +67,7 @@
 #include "echo_json.h"
 #include "echo_l4.h"
 #include "echo_params.h"
+#include "echo_tls.h"
 #include "echo_ws.h"
 #include "http1.h"
 #include "xgw/log.h"
@@ -69,7 +79,6 @@
 #define IDLE_TIMEOUT 75		    /* seconds, as nginx's keepalive_timeout */
 #define LINGER_TIMEOUT 2
 #define ADDR_STRLEN (XGW_IP_STRLEN + 8)
-#define MAX_ECHO_SET 64
 #define MAX_DELAY_NS (60 * 1000000000ULL) /* ?delay and delayRetry are capped here */
 
 enum mode {
@@ -90,6 +99,7 @@ struct listener {
 	enum kind kind; /* first: epoll data points here */
 	int fd;
 	bool h2c_only; /* a --h2c-port: HTTP/1.1 requests get 400 */
+	bool tls;      /* a --tls-listen port: TLS with srv.tls_ctx */
 };
 
 /* What a request gets, decided once when its head is first parsed (json mode). */
@@ -117,6 +127,9 @@ struct conn {
 	enum kind kind; /* first: epoll data points here */
 	int fd;
 	bool h2c_only;	    /* accepted on a --h2c-port listener */
+	SSL *ssl;	    /* accepted on a --tls-listen port */
+	bool handshaking;   /* ssl: the handshake is not done yet */
+	bool tls_wants_out; /* ssl: the last read waits for the socket to take a write */
 	uint32_t events;    /* registered with epoll */
 	enum rd_state rd;   /* what the next input bytes are */
 	uint64_t body_left; /* RD_LENGTH */
@@ -150,8 +163,9 @@ struct conn_list {
 struct server {
 	int epfd;
 	struct listener sig;
-	struct listener listeners[MAX_LISTEN];
+	struct listener listeners[MAX_LISTEN + ECHO_L4_MAX_LISTEN]; /* --listen, --tls-listen */
 	int n_listen;
+	SSL_CTX *tls_ctx;      /* of the --tls-listen ports */
 	uint16_t h2c_ports[8]; /* --h2c-port */
 	int n_h2c_ports;
 	bool accept_paused;
@@ -165,9 +179,8 @@ struct server {
 	char err[512];	 /* the message of an ACT_ERROR plan, NUL-terminated */
 	uint64_t rng[2];
 	time_t date_sec;
-	char date_http[40];	     /* IMF-fixdate, for the Date header */
-	char date_nginx[40];	     /* nginx's $time_local, in UTC */
-	char canon[XGW_H1_MAX_HEAD]; /* Go-canonical header names */
+	char date_http[40];  /* IMF-fixdate, for the Date header */
+	char date_nginx[40]; /* nginx's $time_local, in UTC */
 };
 
 static struct server srv;
@@ -333,95 +346,19 @@ static uint64_t rng_next(void)
 
 /* ---- JSON, as Go's encoding/json writes it (echo_json.c) ---- */
 
-struct hkey {
-	const char *key; /* canonical, in srv.canon */
-	size_t len;
-	const struct xgw_h1_header *h;
-};
-
-static int hkey_cmp(const struct hkey *a, const struct hkey *b)
-{
-	int d = memcmp(a->key, b->key, a->len < b->len ? a->len : b->len);
-
-	return d ? d : (a->len > b->len) - (a->len < b->len);
-}
-
-/* "headers": Go's r.Header, which holds neither Host nor Transfer-Encoding. */
-static void json_headers(struct buf *b, const struct xgw_h1_request *req)
-{
-	struct hkey keys[XGW_H1_MAX_HEADERS];
-	size_t n = 0, off = 0;
-
-	for (size_t i = 0; i < req->n_headers; i++) {
-		const struct xgw_h1_header *h = &req->headers[i];
-		struct hkey k = { srv.canon + off, h->name_len, h };
-		size_t j = n;
-
-		if (xgw_h1_name_eq(h->name, h->name_len, "host") ||
-		    xgw_h1_name_eq(h->name, h->name_len, "transfer-encoding"))
-			continue;
-		canonical_key(h->name, h->name_len, srv.canon + off);
-		off += h->name_len;
-		/* Stable insertion sort: the values of one name keep their order. */
-		while (j > 0 && hkey_cmp(&keys[j - 1], &k) > 0) {
-			keys[j] = keys[j - 1];
-			j--;
-		}
-		keys[j] = k;
-		n++;
-	}
-	if (!n) {
-		buf_str(b, " \"headers\": {},\n");
-		return;
-	}
-	buf_str(b, " \"headers\": {\n");
-	for (size_t i = 0, j; i < n; i = j) {
-		buf_str(b, "  ");
-		json_str(b, keys[i].key, keys[i].len);
-		buf_str(b, ": [\n");
-		for (j = i; j < n && !hkey_cmp(&keys[i], &keys[j]); j++) {
-			if (j > i)
-				buf_str(b, ",\n");
-			buf_str(b, "   ");
-			json_str(b, keys[j].h->value, keys[j].h->value_len);
-		}
-		buf_str(b, j < n ? "\n  ],\n" : "\n  ]\n");
-	}
-	buf_str(b, " },\n");
-}
-
-static void json_field(struct buf *b, const char *name, const char *v, size_t n, bool last)
-{
-	buf_printf(b, " \"%s\": ", name);
-	json_str(b, v ? v : "", v ? n : 0);
-	buf_str(b, last ? "\n" : ",\n");
-}
-
-/* json.MarshalIndent(RequestAssertions, "", " ") of echo-basic; "proto" is <h2>, else HTTP/1.x. */
-static void render_json_proto(struct buf *b, const struct xgw_h1_request *req, const char *h2)
+/*
+ * json.MarshalIndent(RequestAssertions, "", " ") of echo-basic; "proto" is
+ * <h2>, else HTTP/1.x; "tls" is there when the request came over <ssl>.
+ */
+static void render_json_proto(struct buf *b, const struct xgw_h1_request *req, const char *h2,
+			      SSL *ssl)
 {
 	char proto[16];
 
 	snprintf(proto, sizeof(proto), "%s", h2 ? h2 : "HTTP/1.x");
 	if (!h2)
 		proto[7] = (char)('0' + req->minor_version);
-	buf_str(b, "{\n");
-	json_field(b, "path", req->target, req->target_len, false);
-	json_field(b, "host", req->host, req->host_len, false);
-	json_field(b, "method", req->method, req->method_len, false);
-	json_field(b, "proto", proto, strlen(proto), false);
-	json_headers(b, req);
-	json_field(b, "namespace", srv.ns, strlen(srv.ns), false);
-	json_field(b, "ingress", "", 0, false);
-	json_field(b, "service", "", 0, false);
-	json_field(b, "pod", srv.name, strlen(srv.name), false);
-	json_field(b, "sni", "", 0, true);
-	buf_str(b, "}");
-}
-
-static void render_json(struct buf *b, const struct xgw_h1_request *req)
-{
-	render_json_proto(b, req, NULL);
+	echo_json_request(b, req, proto, srv.ns, srv.name, ssl);
 }
 
 /* The nginxdemos/hello plain-text page. */
@@ -434,89 +371,6 @@ static void render_plain(struct buf *b, const struct conn *c, const struct xgw_h
 		   "Request ID: %016llx%016llx\n",
 		   c->local, srv.name, srv.date_nginx, (int)req->target_len, req->target,
 		   (unsigned long long)a, (unsigned long long)z);
-}
-
-struct echo_set {
-	const char *name, *value;
-	size_t name_len, value_len;
-};
-
-static void trim(const char **p, size_t *n)
-{
-	while (*n && (**p == ' ' || **p == '\t')) {
-		(*p)++;
-		(*n)--;
-	}
-	while (*n && ((*p)[*n - 1] == ' ' || (*p)[*n - 1] == '\t'))
-		(*n)--;
-}
-
-static bool is_token(const char *p, size_t n)
-{
-	if (!n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)p[i];
-
-		if (ch <= ' ' || ch >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", ch))
-			return false;
-	}
-	return true;
-}
-
-/*
- * echo-basic's X-Echo-Set-Header: "Name: value, Other: v" becomes response
- * headers; a name given twice gets its values joined with ",".
- */
-static void echo_set_headers(struct buf *out, const struct xgw_h1_request *req)
-{
-	struct echo_set set[MAX_ECHO_SET];
-	size_t n = 0;
-
-	for (size_t i = 0; i < req->n_headers; i++) {
-		const struct xgw_h1_header *h = &req->headers[i];
-		const char *p = h->value, *e = h->value + h->value_len;
-
-		if (!xgw_h1_name_eq(h->name, h->name_len, "x-echo-set-header"))
-			continue;
-		while (p < e && n < MAX_ECHO_SET) {
-			const char *comma = memchr(p, ',', (size_t)(e - p)), *colon;
-			const char *item = p;
-			size_t len = (size_t)((comma ? comma : e) - p);
-			struct echo_set *s = &set[n];
-
-			p = comma ? comma + 1 : e;
-			trim(&item, &len);
-			colon = memchr(item, ':', len);
-			s->name = item;
-			s->name_len = colon ? (size_t)(colon - item) : len;
-			s->value = colon ? colon + 1 : item + len;
-			s->value_len = colon ? len - s->name_len - 1 : 0;
-			trim(&s->value, &s->value_len);
-			if (is_token(s->name, s->name_len))
-				n++;
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		bool first = true;
-
-		for (size_t j = 0; j < i && first; j++)
-			first = set[j].name_len != set[i].name_len ||
-				memcmp(set[j].name, set[i].name, set[i].name_len);
-		if (!first)
-			continue;
-		buf_add(out, set[i].name, set[i].name_len);
-		buf_add(out, ": ", 2);
-		buf_add(out, set[i].value, set[i].value_len);
-		for (size_t j = i + 1; j < n; j++) {
-			if (set[j].name_len == set[i].name_len &&
-			    !memcmp(set[j].name, set[i].name, set[i].name_len)) {
-				buf_add(out, ",", 1);
-				buf_add(out, set[j].value, set[j].value_len);
-			}
-		}
-		buf_add(out, "\r\n", 2);
-	}
 }
 
 static bool path_is(const struct xgw_h1_request *req, const char *s)
@@ -725,7 +579,7 @@ static int respond(struct conn *c, const struct xgw_h1_request *req, const struc
 	} else if (srv.mode == MODE_JSON) {
 		ctype = "application/json";
 		json = nosniff = true;
-		render_json(b, req);
+		render_json_proto(b, req, NULL, c->ssl);
 	} else {
 		ctype = "text/plain";
 		page = true;
@@ -794,6 +648,7 @@ static void conn_free(struct conn *c)
 	heap_del(c);
 	echo_ws_release(c->ws);
 	free(c->ws);
+	SSL_free(c->ssl);
 	if (c->fd >= 0) /* -1: handed to echo_h2.c */
 		close(c->fd);
 	free(c->in);
@@ -816,6 +671,8 @@ static int conn_events(struct conn *c, uint32_t events)
 /* Half-close and wait (bounded) for the client's EOF, so that our last bytes are not reset. */
 static int conn_linger(struct conn *c)
 {
+	if (c->ssl)
+		echo_tls_close_notify(c->ssl);
 	shutdown(c->fd, SHUT_WR);
 	c->lingering = true;
 	list_append(&srv.linger, c, now_sec() + LINGER_TIMEOUT);
@@ -835,8 +692,10 @@ static int conn_reset(struct conn *c)
 static int conn_flush(struct conn *c)
 {
 	while (c->out_off < c->out_ready) {
+		const char *p = c->out.p + c->out_off;
+		size_t len = c->out_ready - c->out_off;
 		ssize_t n =
-			send(c->fd, c->out.p + c->out_off, c->out_ready - c->out_off, MSG_NOSIGNAL);
+			c->ssl ? echo_tls_send(c->ssl, p, len) : send(c->fd, p, len, MSG_NOSIGNAL);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -913,7 +772,8 @@ static int h2_takeover(struct conn *c)
 		.render = render_json_proto,
 	};
 	c->fd = -1;
-	echo_h2_start(&h2cfg, fd, c->in, c->in_len, c->peer);
+	echo_h2_start(&h2cfg, fd, c->ssl, c->in, c->in_len, c->peer);
+	c->ssl = NULL;	    /* echo_h2.c's now */
 	return -ECONNRESET; /* conn_event frees <c> */
 }
 
@@ -1014,6 +874,28 @@ static int conn_process(struct conn *c)
 	return rc;
 }
 
+/*
+ * recv() on <c>, through TLS on a --tls-listen port. A TLS read that must
+ * write first (a key update while the socket is full) waits for EPOLLOUT.
+ */
+static ssize_t conn_recv(struct conn *c, void *p, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = c->ssl ? echo_tls_recv(c->ssl, p, len) : recv(c->fd, p, len, 0);
+	while (n < 0 && errno == EINTR);
+	if (c->ssl) {
+		int e = errno;
+
+		c->tls_wants_out = n < 0 && e == EAGAIN && SSL_want_write(c->ssl);
+		if (c->tls_wants_out && conn_events(c, c->events | EPOLLOUT))
+			return -1;
+		errno = e;
+	}
+	return n;
+}
+
 static int conn_read(struct conn *c)
 {
 	ssize_t n;
@@ -1024,9 +906,7 @@ static int conn_read(struct conn *c)
 	if (c->closing) {
 		char sink[4096];
 
-		do
-			n = recv(c->fd, sink, sizeof(sink), 0);
-		while (n < 0 && errno == EINTR);
+		n = conn_recv(c, sink, sizeof(sink));
 		if (n > 0 || (n < 0 && errno == EAGAIN))
 			return 0;
 		if (n < 0 || c->lingering)
@@ -1046,9 +926,7 @@ static int conn_read(struct conn *c)
 		c->in = p;
 		c->in_cap = cap;
 	}
-	do
-		n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
-	while (n < 0 && errno == EINTR);
+	n = conn_recv(c, c->in + c->in_len, c->in_cap - c->in_len);
 	if (n < 0)
 		return errno == EAGAIN ? 0 : -errno;
 	if (n == 0) {
@@ -1064,16 +942,54 @@ static int conn_read(struct conn *c)
 	return err ?: conn_flush(c);
 }
 
+/*
+ * TLS keeps the rest of a record it has decrypted: epoll will not report
+ * it. Read it while <c> wants input.
+ */
+static int conn_read_pending(struct conn *c)
+{
+	int err = 0;
+
+	while (!err && c->ssl && !c->handshaking && !c->closing && !c->parked &&
+	       (c->events & EPOLLIN) && SSL_pending(c->ssl) > 0)
+		err = conn_read(c);
+	return err;
+}
+
+/* The server handshake on a --tls-listen port; ALPN "h2" hands the connection to echo_h2.c. */
+static int conn_handshake(struct conn *c)
+{
+	const unsigned char *alpn = NULL;
+	unsigned int alpn_len = 0;
+	int err = echo_tls_handshake(c->ssl, c->peer, srv.quiet);
+
+	if (err == -EAGAIN)
+		return conn_events(c, SSL_want_write(c->ssl) ? EPOLLOUT : EPOLLIN);
+	if (err)
+		return err;
+	c->handshaking = false;
+	SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
+	if (alpn_len == 2 && !memcmp(alpn, "h2", 2))
+		return h2_takeover(c);
+	return conn_events(c, EPOLLIN);
+}
+
 static void conn_event(struct conn *c, uint32_t events)
 {
 	int err = 0;
 
 	if (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN))
 		err = -ECONNRESET;
-	if (!err && events & EPOLLOUT)
-		err = conn_flush(c);
-	if (!err && events & EPOLLIN)
-		err = conn_read(c);
+	if (!err && c->handshaking)
+		err = conn_handshake(c);
+	else if (!err) {
+		if (events & EPOLLOUT)
+			err = conn_flush(c);
+		if (!err && (events & EPOLLIN || c->tls_wants_out))
+			err = conn_read(c);
+		if (!err)
+			err = conn_read_pending(c);
+	}
 	if (err)
 		conn_free(c);
 }
@@ -1122,6 +1038,18 @@ static void accept_all(struct listener *l)
 		c->kind = KIND_CONN;
 		c->fd = fd;
 		c->h2c_only = l->h2c_only;
+		if (l->tls) {
+			c->ssl = SSL_new(srv.tls_ctx);
+			if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
+				log_warn("TLS connection: out of memory");
+				SSL_free(c->ssl);
+				close(fd);
+				free(c);
+				continue;
+			}
+			SSL_set_accept_state(c->ssl);
+			c->handshaking = true;
+		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (getsockname(fd, (struct sockaddr *)&local, &llen) ||
 		    fmt_addr((struct sockaddr *)&local, c->local))
@@ -1130,6 +1058,7 @@ static void accept_all(struct listener *l)
 			snprintf(c->peer, sizeof(c->peer), "?");
 		ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = c };
 		if (epoll_ctl(srv.epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			SSL_free(c->ssl);
 			close(fd);
 			free(c);
 			continue;
@@ -1166,6 +1095,8 @@ static void wake_due(void)
 		err = conn_process(c);
 		if (!err)
 			err = conn_flush(c);
+		if (!err)
+			err = conn_read_pending(c);
 		if (err)
 			conn_free(c);
 	}
@@ -1241,18 +1172,21 @@ int echo_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len
 	return 0;
 }
 
-static int listen_on(const char *spec)
+/* A --listen port, or with <tls> a --tls-listen one. */
+static int listen_on(const char *spec, bool tls)
 {
 	struct sockaddr_storage ss, bound;
 	socklen_t len, blen = sizeof(bound);
 	char shown[ADDR_STRLEN];
 	int fd, one = 1, err;
 
-	if (srv.n_listen == MAX_LISTEN)
+	const char *flag = tls ? "--tls-listen" : "--listen";
+
+	if (srv.n_listen == MAX_LISTEN + ECHO_L4_MAX_LISTEN)
 		return -E2BIG;
 	err = echo_parse_listen(spec, &ss, &len);
 	if (err) {
-		log_err("--listen %s: expected ADDR:PORT or [ADDR]:PORT", spec);
+		log_err("%s %s: expected ADDR:PORT or [ADDR]:PORT", flag, spec);
 		return err;
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -1268,7 +1202,8 @@ static int listen_on(const char *spec)
 	srv.listeners[srv.n_listen].kind = KIND_LISTENER;
 	/* gRPC is HTTP/2 only: every port is an h2c one */
 	srv.listeners[srv.n_listen].h2c_only = srv.mode == MODE_GRPC;
-	for (int i = 0; i < srv.n_h2c_ports; i++)
+	srv.listeners[srv.n_listen].tls = tls;
+	for (int i = 0; i < srv.n_h2c_ports && !tls; i++)
 		if (srv.h2c_ports[i] == ntohs(ss.ss_family == AF_INET6
 						      ? ((struct sockaddr_in6 *)&ss)->sin6_port
 						      : ((struct sockaddr_in *)&ss)->sin_port))
@@ -1276,40 +1211,46 @@ static int listen_on(const char *spec)
 	srv.listeners[srv.n_listen++].fd = fd;
 	if (fmt_addr((struct sockaddr *)&bound, shown))
 		snprintf(shown, sizeof(shown), "%s", spec);
-	log_info("listening on %s", shown);
+	log_info("listening on %s%s", shown, tls ? " (TLS)" : "");
 	return 0;
 err_close:
 	err = -errno;
 	close(fd);
-	log_err("--listen %s: %s", spec, strerror(-err));
+	log_err("%s %s: %s", flag, spec, strerror(-err));
 	return err;
 err_errno:
 	err = -errno;
-	log_err("--listen %s: %s", spec, strerror(-err));
+	log_err("%s %s: %s", flag, spec, strerror(-err));
 	return err;
 }
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xgw-echo [--listen ADDR:PORT]... [--name NAME] [--namespace NS]\n"
-		   "                [--mode plain|json|grpc|tcp|udp|dns] [--quiet] [--h2c-port "
-		   "PORT]...\n"
-		   "                [--tls-listen ADDR:PORT --cert PEM --key PEM] [--dns-a IPV4]\n"
-		   "                [--service NAME]\n"
-		   "  --listen     address to serve (repeatable; [V6]:PORT; default 0.0.0.0:8080)\n"
-		   "  --name       pod name (default $POD_NAME, else the host name)\n"
-		   "  --namespace  namespace for json mode (default $NAMESPACE)\n"
-		   "  --mode       plain: nginxdemos/hello:plain-text; json: Gateway API echo;\n"
-		   "               grpc: the conformance gRPC echo service (h2c) on every port;\n"
-		   "               tcp: the conformance TCP echo (lines PING, IS_TLS, TEST);\n"
-		   "               udp: a JSON datagram per datagram; dns: answers DNS queries\n"
-		   "  --tls-listen tcp mode: a TLS port (repeatable), with --cert and --key\n"
-		   "  --dns-a      dns mode: the address of A answers (default 192.0.2.1)\n"
-		   "  --service    the service name L4 modes report (default $SERVICE_NAME)\n"
-		   "  --quiet      no per-request log lines\n"
-		   "  --h2c-port   a port that speaks HTTP/2 with prior knowledge (the JSON echo)\n"
-		   "               and answers HTTP/1.1 with 400, as echo-basic's h2c port\n"
-		   "               (repeatable)\n");
+	fprintf(f,
+		"usage: xgw-echo [--listen ADDR:PORT]... [--name NAME] [--namespace NS]\n"
+		"                [--mode plain|json|grpc|tcp|udp|dns] [--quiet] [--h2c-port "
+		"PORT]...\n"
+		"                [--tls-listen ADDR:PORT --cert PEM --key PEM [--client-ca PEM]]\n"
+		"                [--dns-a IPV4]\n"
+		"                [--service NAME]\n"
+		"  --listen     address to serve (repeatable; [V6]:PORT; default 0.0.0.0:8080)\n"
+		"  --name       pod name (default $POD_NAME, else the host name)\n"
+		"  --namespace  namespace for json mode (default $NAMESPACE)\n"
+		"  --mode       plain: nginxdemos/hello:plain-text; json: Gateway API echo;\n"
+		"               grpc: the conformance gRPC echo service (h2c) on every port;\n"
+		"               tcp: the conformance TCP echo (lines PING, IS_TLS, TEST);\n"
+		"               udp: a JSON datagram per datagram; dns: answers DNS queries\n"
+		"  --tls-listen a TLS port (repeatable), with --cert and --key: json mode\n"
+		"               serves HTTPS there (ALPN h2 or HTTP/1.1, as echo-basic's 8443),\n"
+		"               grpc mode gRPC over TLS (ALPN h2), tcp mode the TLS echo\n"
+		"  --client-ca  verify the client certificates sent on TLS ports against\n"
+		"               these CA certificates (PEM); clients without one get in\n"
+		"  --dns-a      dns mode: the address of A answers (default 192.0.2.1)\n"
+		"  --service    the service name L4 modes report (default $SERVICE_NAME)\n"
+		"  --quiet      no per-request log lines\n"
+		"  --h2c-port   a port that speaks HTTP/2 with prior knowledge (the JSON echo)\n"
+		"               and answers HTTP/1.1 with 400, as echo-basic's h2c port\n"
+		"               (repeatable)\n");
 }
 
 static int run(void)
@@ -1357,6 +1298,7 @@ int main(int argc, char **argv)
 		{ "tls-listen", required_argument, NULL, 'T' },
 		{ "cert", required_argument, NULL, 'C' },
 		{ "key", required_argument, NULL, 'K' },
+		{ "client-ca", required_argument, NULL, 'R' },
 		{ "dns-a", required_argument, NULL, 'A' },
 		{ "service", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
@@ -1372,7 +1314,7 @@ int main(int argc, char **argv)
 	xgw_log_init("xgw-echo", XGW_LOG_INFO);
 	srv.name = getenv("POD_NAME");
 	srv.ns = getenv("NAMESPACE") ?: "";
-	while ((opt = getopt_long(argc, argv, "l:n:s:m:qhH:T:C:K:A:S:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "l:n:s:m:qhH:T:C:K:R:A:S:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'H': {
 			char *end;
@@ -1433,6 +1375,9 @@ int main(int argc, char **argv)
 		case 'K':
 			l4.key = optarg;
 			break;
+		case 'R':
+			l4.client_ca = optarg;
+			break;
 		case 'A':
 			l4.dns_a = optarg;
 			break;
@@ -1457,6 +1402,11 @@ int main(int argc, char **argv)
 	}
 	if (!n_specs && !l4.n_tls_listen)
 		listen_specs[n_specs++] = "0.0.0.0:8080";
+	if (!l4.n_tls_listen && (l4.cert || l4.key || l4.client_ca)) {
+		log_err("--cert, --key and --client-ca are for the --tls-listen ports: there is "
+			"none");
+		return 2;
+	}
 	if (l4.mode) {
 		/* tcp, udp, dns: the L4 backends (echo_l4.c) */
 		for (int i = 0; i < n_specs; i++)
@@ -1466,9 +1416,16 @@ int main(int argc, char **argv)
 		l4.quiet = srv.quiet;
 		return echo_l4_run(&l4);
 	}
-	if (l4.n_tls_listen) {
-		log_err("--tls-listen is for --mode tcp");
+	if (l4.n_tls_listen && srv.mode == MODE_PLAIN) {
+		log_err("--tls-listen is for --mode json, grpc and tcp");
 		return 2;
+	}
+	if (l4.n_tls_listen) {
+		srv.tls_ctx = echo_tls_ctx_new(l4.cert, l4.key, l4.client_ca,
+					       srv.mode == MODE_GRPC ? ECHO_TLS_ALPN_H2
+								     : ECHO_TLS_ALPN_HTTP);
+		if (!srv.tls_ctx)
+			return 2;
 	}
 
 	/* A few thousand connections need more than the usual 1024 descriptors. */
@@ -1501,7 +1458,9 @@ int main(int argc, char **argv)
 		}
 	}
 	for (int i = 0; i < n_specs && !err; i++)
-		err = listen_on(listen_specs[i]);
+		err = listen_on(listen_specs[i], false);
+	for (int i = 0; i < l4.n_tls_listen && !err; i++)
+		err = listen_on(l4.tls_listen[i], true);
 	if (!err)
 		err = listeners_arm();
 	if (!err) {
@@ -1527,6 +1486,7 @@ out:
 	if (srv.epfd >= 0)
 		close(srv.epfd);
 	free(srv.body.p);
+	SSL_CTX_free(srv.tls_ctx);
 	if (err)
 		log_err("exiting: %s", strerror(-err));
 	return err ? 1 : 0;

@@ -76,13 +76,63 @@ def container_ports(dep):
     return ports or {3000}
 
 
-def l4_of(dep, docs, tmp):
-    """The xgw-echo L4 mode standing for Deployment <dep>'s containers (cases.json
-    "backends"): echo-basic with TCP_ECHO_SERVER (TLS on 8443 with the Secret its
-    TLS_SERVER_CERT comes from), with UDP_ECHO_SERVER, or CoreDNS; None for the
-    HTTP echo."""
-    spec = ((dep.get("spec") or {}).get("template") or {}).get("spec") or {}
+def mounted_file(dep, container, path, docs, tmp):
+    """The file that <container> of Deployment <dep> reads at <path>, from the
+    Secret or ConfigMap volume mounted above it (its items, else one file per
+    key), written under <tmp>. None when nothing mounted there holds it."""
+    spec = dep["spec"]["template"]["spec"]
     ns = dep["metadata"].get("namespace") or "default"
+    vols = {v["name"]: v for v in spec.get("volumes") or []}
+    for vm in container.get("volumeMounts") or []:
+        top = vm["mountPath"].rstrip("/") + "/"
+        vol = vols.get(vm["name"]) or {}
+        src = vol.get("secret") or vol.get("configMap")
+        if not path.startswith(top) or not src:
+            continue
+        kind, name = ("Secret", src.get("secretName")) if "secret" in vol else ("ConfigMap", src.get("name"))
+        rel = path[len(top):]
+        items = src.get("items")
+        key = next((i["key"] for i in items if i["path"] == rel), None) if items else rel
+        obj = next((d for d in docs if d.get("kind") == kind and d["metadata"]["name"] == name and
+                    (d["metadata"].get("namespace") or "default") == ns), None)
+        data = ((obj or {}).get("data") or {}).get(key)
+        if data is None:
+            return None
+        out = os.path.join(tmp, f"mnt-{ns}-{kind}-{name}-{key}")
+        with open(out, "wb") as f:
+            f.write(base64.b64decode(data) if kind == "Secret" else data.encode())
+        return out
+    return None
+
+
+def serving_cert(dep, container, env, key_var, docs, tmp, ca_var=None):
+    """echo-basic's TLS port of a container: {"crt", "key", ["ca"]} from the
+    files its environment names (TLS_SERVER_CERT, <key_var>, <ca_var>), or
+    None when it mounts no certificate (echo-basic then serves no TLS)."""
+    def value(var):
+        return (env.get(var) or {}).get("value")
+    if not value("TLS_SERVER_CERT") or not value(key_var):
+        return None
+    out = {"crt": mounted_file(dep, container, value("TLS_SERVER_CERT"), docs, tmp),
+           "key": mounted_file(dep, container, value(key_var), docs, tmp)}
+    if not out["crt"] or not out["key"]:
+        return None
+    if ca_var and value(ca_var):
+        out["ca"] = mounted_file(dep, container, value(ca_var), docs, tmp)
+        if not out["ca"]:
+            return None
+    return out
+
+
+def backend_of(dep, docs, tmp):
+    """What xgw-echo stands for Deployment <dep>'s containers as (cases.json
+    "backends"): the L4 "mode" of echo-basic with TCP_ECHO_SERVER (TLS on 8443 with
+    the files its TLS_SERVER_CERT and TLS_SERVER_PRIV_KEY name), with
+    UDP_ECHO_SERVER, or CoreDNS; for the HTTP and gRPC echo the "tls_port" ($HTTPS_PORT,
+    else 8443) and its files that echo-basic serves TLS with when TLS_SERVER_CERT and
+    its key are mounted (the HTTP echo's TLS_SERVER_PRIVKEY and TLS_CLIENT_CACERTS,
+    the gRPC echo's TLS_SERVER_PRIV_KEY); None for a plain HTTP or gRPC echo."""
+    spec = ((dep.get("spec") or {}).get("template") or {}).get("spec") or {}
     for c in spec.get("containers") or []:
         env = {e["name"]: e for e in c.get("env") or []}
         svc = (env.get("SERVICE_NAME") or {}).get("value") or ""
@@ -90,20 +140,14 @@ def l4_of(dep, docs, tmp):
             return {"mode": "dns", "service": svc or dep["metadata"]["name"]}
         if "UDP_ECHO_SERVER" in env:
             return {"mode": "udp", "service": svc}
-        if "TCP_ECHO_SERVER" not in env:
-            continue
-        out = {"mode": "tcp", "service": svc}
-        for v in spec.get("volumes") or []:
-            sec = (v.get("secret") or {}).get("secretName")
-            d = next((d for d in docs if d.get("kind") == "Secret" and d["metadata"]["name"] == sec and
-                      (d["metadata"].get("namespace") or "default") == ns), None)
-            if "TLS_SERVER_CERT" in env and d:
-                for what in ("crt", "key"):
-                    path = os.path.join(tmp, f"l4-{ns}-{sec}.{what}")
-                    with open(path, "wb") as f:
-                        f.write(base64.b64decode(d["data"][f"tls.{what}"]))
-                    out[what] = path
-        return out
+        if "TCP_ECHO_SERVER" in env:
+            return {"mode": "tcp", "service": svc,
+                    **(serving_cert(dep, c, env, "TLS_SERVER_PRIV_KEY", docs, tmp) or {})}
+        grpc = "GRPC_ECHO_SERVER" in env
+        tls = serving_cert(dep, c, env, "TLS_SERVER_PRIV_KEY" if grpc else "TLS_SERVER_PRIVKEY", docs, tmp,
+                           None if grpc else "TLS_CLIENT_CACERTS")
+        if tls:
+            return {"tls_port": int((env.get("HTTPS_PORT") or {}).get("value") or 8443), **tls}
     return None
 
 
@@ -133,7 +177,7 @@ def endpoint_slices(docs, topo, only=None):
                 ports |= {p.get("targetPort", p["port"]) for p in svc["spec"].get("ports") or []
                           if isinstance(p.get("targetPort", p["port"]), int)}
         topo.pods_for(ns, d["metadata"]["name"], d["spec"].get("replicas", 1), ports,
-                      l4=l4_of(d, docs, topo.tmp))
+                      backend=backend_of(d, docs, topo.tmp))
     out = []
     for svc in docs:
         if svc.get("kind") != "Service" or not (svc.get("spec") or {}).get("selector"):

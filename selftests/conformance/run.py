@@ -124,9 +124,10 @@ class Topology:
         out.close()
         self.procs.append((self.agent, "xgw-agent"))
 
-    def pods_for(self, ns, name, replicas, ports, l4=None):
+    def pods_for(self, ns, name, replicas, ports, backend=None):
         """Echo processes standing for a Deployment's pods (started once per run);
-        <l4> (objects.l4_of): the TCP/UDP echo or DNS server instead of the HTTP echo."""
+        <backend> (objects.backend_of): the TCP/UDP echo or DNS server instead of the
+        HTTP echo, or the TLS port of the HTTP (gRPC) echo and its certificates."""
         key = (ns, name)
         if key in self.pods:
             return self.pods[key]
@@ -145,9 +146,18 @@ class Topology:
             # echo-basic's port 3001 speaks h2c only (cases.json "backends"): HTTP/1.1 gets 400
             if 3001 in ports:
                 cmd += ["--h2c-port", "3001"]
+            l4 = backend if backend and "mode" in backend else None
+            tls = backend if backend and "tls_port" in backend else None
             if l4:
                 cmd = self.l4_cmd(cmd, l4, ports, v4, v6)
-            for p in (sorted(ports)[:8] if not l4 else []):
+            if tls:
+                # the port echo-basic serves TLS on (ALPN h2, or HTTP/1.1), whatever the Services say
+                cmd += ["--tls-listen", f"{v4}:{tls['tls_port']}", "--tls-listen", f"[{v6}]:{tls['tls_port']}",
+                        "--cert", tls["crt"], "--key", tls["key"]]
+                if tls.get("ca"):
+                    cmd += ["--client-ca", tls["ca"]]
+            plain = [] if l4 else sorted(p for p in ports if not tls or p != tls["tls_port"])
+            for p in plain[:8]:
                 cmd += ["--listen", f"{v4}:{p}", "--listen", f"[{v6}]:{p}"]
             out = open(logf, "w")
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
