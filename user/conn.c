@@ -17,7 +17,8 @@
  *
  * HTTPRoute filters shape the heads as they are queued (rewrite.c), from the
  * rule's and the chosen backend's filter spans kept in c->flt; a redirect is
- * answered as a local response. Mirrors copy the request out (mirror.c).
+ * answered as a local response. forward.c builds the head sent upstream
+ * and the mirrored copies of the request (sent by mirror.c).
  * The route's request and backendRequest timeouts are deadline timers
  * (loop.h): 504 while no response head has gone out, else a close.
  *
@@ -52,8 +53,8 @@
 
 #include "conn.h"
 #include "cors.h"
+#include "forward.h"
 #include "loop.h"
-#include "mirror.h"
 #include "rewrite.h"
 #include "session.h"
 #include "router.h"
@@ -415,199 +416,6 @@ static int local_step(struct xgw_conn *c)
 	return request_done(c);
 }
 
-static bool method_idempotent(const char *m, size_t len)
-{
-	switch (len) {
-	case 3:
-		return !memcmp(m, "GET", 3) || !memcmp(m, "PUT", 3);
-	case 4:
-		return !memcmp(m, "HEAD", 4);
-	case 5:
-		return !memcmp(m, "TRACE", 5);
-	case 6:
-		return !memcmp(m, "DELETE", 6);
-	case 7:
-		return !memcmp(m, "OPTIONS", 7);
-	default:
-		return false;
-	}
-}
-
-/* Format the client address for X-Forwarded-For, once per connection. */
-static void conn_format_ip(struct xgw_conn *c)
-{
-	char ip[XGW_IP_STRLEN];
-	size_t n;
-
-	xgw_ip_format(c->pfamily, c->paddr, ip);
-	n = strlen(ip);
-	c->ip_app[0] = ',';
-	c->ip_app[1] = ' ';
-	memcpy(c->ip_app + 2, ip, n);
-	c->ip_app_len = (uint8_t)(n + 2);
-	memcpy(c->xff_line, "X-Forwarded-For: ", 17);
-	memcpy(c->xff_line + 17, ip, n);
-	memcpy(c->xff_line + 17 + n, "\r\n", 2);
-	c->xff_line_len = (uint8_t)(n + 19);
-	/* RFC 7239: an IPv6 node is a quoted "[...]" */
-	{
-		char *p = c->fwd;
-
-		memcpy(p, "Forwarded: for=", 15);
-		p += 15;
-		if (c->pfamily == 6) {
-			memcpy(p, "\"[", 2);
-			p += 2;
-		}
-		memcpy(p, ip, n);
-		p += n;
-		if (c->pfamily == 6) {
-			memcpy(p, "]\"", 2);
-			p += 2;
-		}
-		memcpy(p, c->secure ? ";proto=https" : ";proto=http", c->secure ? 12 : 11);
-		p += c->secure ? 12 : 11;
-		c->fwd_len = (uint8_t)(p - c->fwd);
-	}
-	c->ip_ready = true;
-}
-
-/* Queue the request head in c->req from the parse in w->req. */
-static int build_request_head(struct xgw_conn *c)
-{
-	struct xgw_worker *w = c->w;
-	struct xgw_rw_req rw;
-
-	if (!c->ip_ready)
-		conn_format_ip(c);
-	rw.xff_app = c->ip_app;
-	rw.xff_app_len = c->ip_app_len;
-	rw.xff_line = c->xff_line;
-	rw.xff_line_len = c->xff_line_len;
-	rw.upgrade = c->upgrade;
-	rw.close = false;
-	rw.tls = c->secure;
-	rw.fwd = c->fwd;
-	rw.fwd_len = c->fwd_len;
-	rw.flt = &c->flt;
-	return xgw_rewrite_request(&c->req, &w->req, c->rb->data + c->head_off + c->head_len, &rw);
-}
-
-static void access_log(struct xgw_conn *c, const struct xgw_h1_request *req, const char *what,
-		       uint32_t ep)
-{
-	char ip[XGW_IP_STRLEN], eip[XGW_IP_STRLEN] = "-";
-	uint16_t eport = 0;
-
-	if (ep != XGW_SNAP_NONE) {
-		const struct xgw_snap_endpoint *e = &c->snap->snap.endpoints[ep];
-
-		xgw_ip_format(e->family, e->addr, eip);
-		eport = e->port;
-	}
-	xgw_log(XGW_LOG_DEBUG, "%s %.*s %.*s%.*s -> %s %s:%u",
-		xgw_ip_format(c->pfamily, c->paddr, ip), (int)req->method_len, req->method,
-		(int)(req->host ? req->host_len : 0), req->host ? req->host : "",
-		(int)req->target_len, req->target, what, eip, eport);
-}
-
-/*
- * Send copies of the request to the clusters of the RequestMirror filters of
- * <r> (the rule's, then the backend's), each for its fraction of requests.
- * A copy carries the head as the rule's filters shape it (the backend's too,
- * for a backend's mirror), and the body only when it is already whole in
- * rb: a request whose body is still arriving is not mirrored, so that the
- * client's exchange never waits on a copy.
- */
-static void send_mirrors(struct xgw_conn *c, const struct xgw_h1_request *req)
-{
-	struct xgw_worker *w = c->w;
-	struct xgw_router *r = c->snap->router;
-	const struct xgw_snapshot *s = &c->snap->snap;
-	struct xgw_rw_filters flt = c->flt;
-	struct xgw_xfer x;
-	struct xgw_rw_req rw;
-
-	for (int sp = 0; sp < 2; sp++) {
-		for (uint32_t f = c->flt.first[sp]; f < c->flt.first[sp] + c->flt.count[sp]; f++) {
-			const struct xgw_snap_filter *sf = &s->filters[f];
-			uint32_t ep;
-			int err;
-
-			if (sf->type != XGW_FILTER_MIRROR || !xgw_router_mirror_take(r, f))
-				continue;
-			if (!c->req.complete) {
-				log_debug("mirror skipped: the request body is not read yet");
-				continue;
-			}
-			ep = xgw_router_pick_endpoint(r, sf->cluster);
-			if (ep == XGW_SNAP_NONE)
-				continue;
-			flt.count[1] = sp ? c->flt.count[1] : 0;
-			rw.xff_app = c->ip_app;
-			rw.xff_app_len = c->ip_app_len;
-			rw.xff_line = c->xff_line;
-			rw.xff_line_len = c->xff_line_len;
-			rw.upgrade = false;
-			rw.close = true;
-			rw.tls = c->secure;
-			rw.fwd = c->fwd;
-			rw.fwd_len = c->fwd_len;
-			rw.flt = &flt;
-			err = xgw_rewrite_request(&x, req, c->rb->data + c->head_off + c->head_len,
-						  &rw);
-			if (!err)
-				err = xgw_mirror_send(w, &s->endpoints[ep], &x,
-						      c->rb->data + c->rb->start,
-						      c->req.lim - c->rb->start);
-			if (err)
-				log_debug("mirror to %.*s not sent: %s",
-					  (int)s->clusters[sf->cluster].name.len,
-					  xgw_snap_str_ptr(s, s->clusters[sf->cluster].name),
-					  strerror(-err));
-		}
-	}
-}
-
-/* The filter spans, prefix and timeouts of the route <rt> chose. */
-static void conn_set_route(struct xgw_conn *c, const struct xgw_route *rt)
-{
-	const struct xgw_snapshot *s = &c->snap->snap;
-	const struct xgw_snap_match *m = &s->matches[rt->match];
-	const struct xgw_snap_rule *ru = &s->rules[rt->rule];
-
-	c->flt.router = c->snap->router;
-	c->flt.first[0] = ru->filter_first;
-	c->flt.count[0] = ru->filter_count;
-	c->flt.first[1] = c->flt.count[1] = 0;
-	if (rt->backend != XGW_SNAP_NONE) {
-		c->flt.first[1] = s->backends[rt->backend].filter_first;
-		c->flt.count[1] = s->backends[rt->backend].filter_count;
-	}
-	c->flt.prefix = m->path_type == XGW_PATH_PREFIX ? xgw_snap_str_ptr(s, m->path) : NULL;
-	c->flt.prefix_len = m->path.len;
-	c->flt.listen_port = c->lport;
-	c->flt.tls = c->secure;
-	c->be_ms = ru->timeout_backend_ms;
-	if (ru->timeout_request_ms)
-		xgw_dtimer_arm(c->w, &c->rq_timer, ru->timeout_request_ms);
-}
-
-/* The value of header <lower> of <req>, the first of its lines, or NULL. */
-static const char *req_header(const struct xgw_h1_request *req, const char *lower, size_t *len)
-{
-	for (size_t i = 0; i < req->n_headers; i++) {
-		const struct xgw_h1_header *h = &req->headers[i];
-
-		if (xgw_h1_name_eq(h->name, h->name_len, lower)) {
-			*len = h->value_len;
-			return h->value;
-		}
-	}
-	*len = 0;
-	return NULL;
-}
-
 /*
  * The CORS filter of the route, if any: answer a preflight (OPTIONS with
  * Origin and Access-Control-Request-Method) from the gateway, or note an
@@ -623,11 +431,11 @@ static int cors_request(struct xgw_conn *c, const struct xgw_h1_request *req)
 
 	if (f == XGW_SNAP_NONE)
 		return -1;
-	q.origin = req_header(req, "origin", &q.origin_len);
+	q.origin = xgw_fwd_header(req, XGW_H1_HDR_ORIGIN, &q.origin_len);
 	if (!q.origin)
 		return -1;
-	q.method = req_header(req, "access-control-request-method", &q.method_len);
-	q.headers = req_header(req, "access-control-request-headers", &q.headers_len);
+	q.method = xgw_fwd_header(req, XGW_H1_HDR_ACR_METHOD, &q.method_len);
+	q.headers = xgw_fwd_header(req, XGW_H1_HDR_ACR_HEADERS, &q.headers_len);
 	if (q.method && req->method_len == 7 && !memcmp(req->method, "OPTIONS", 7)) {
 		c->ka = c->req_ka && c->req.complete && !conn_closing(c);
 		if (xgw_cors_preflight(&c->resp, c->snap->router, f, &q, c->ka))
@@ -739,7 +547,7 @@ static void retry_attempt(struct xgw_conn *c)
 		goto run;
 	}
 	xgw_xfer_init(&c->req, (uint8_t)req->body, req->content_length, c->rb->start);
-	if (build_request_head(c) || xgw_xfer_claim(&c->req, c->rb)) {
+	if (xgw_fwd_request_head(c) || xgw_xfer_claim(&c->req, c->rb)) {
 		conn_step_local(c, 502, true);
 		goto run;
 	}
@@ -781,10 +589,10 @@ static int start_request(struct xgw_conn *c, uint32_t head_len)
 	c->http10 = req->minor_version == 0;
 	c->head_req = req->method_len == 4 && !memcmp(req->method, "HEAD", 4);
 	c->upgrade = req->upgrade;
-	ct = req_header(req, "content-type", &ct_len);
+	ct = xgw_fwd_header(req, XGW_H1_HDR_CONTENT_TYPE, &ct_len);
 	c->grpc = ct && xgw_grpc_content_type(ct, ct_len);
 	c->idempotent =
-		req->body == XGW_H1_BODY_NONE && method_idempotent(req->method, req->method_len);
+		req->body == XGW_H1_BODY_NONE && xgw_fwd_idempotent(req->method, req->method_len);
 	c->retry_ok = c->idempotent;
 	c->resp_head = c->resp_bytes = c->up_ka = c->ka = c->tunnel_next = c->req_dead = false;
 	c->status = 0;
@@ -828,13 +636,13 @@ static int start_request(struct xgw_conn *c, uint32_t head_len)
 	if (v == XGW_ROUTE_OK && sr->snap.rules[rt.rule].sp_type != XGW_SP_NONE)
 		xgw_session_route(&c->flt.sess, w, &sr->snap, req, &rt, (uint32_t)time(NULL));
 	if (xgw_log_level() >= XGW_LOG_DEBUG)
-		access_log(c, req,
-			   v == XGW_ROUTE_REDIRECT ? "redirect"
-			   : v			   ? "local"
-						   : "proxy",
-			   rt.ep);
+		xgw_fwd_access_log(c, req,
+				   v == XGW_ROUTE_REDIRECT ? "redirect"
+				   : v			   ? "local"
+							   : "proxy",
+				   rt.ep);
 	if (v != XGW_ROUTE_NOT_FOUND) {
-		conn_set_route(c, &rt);
+		xgw_fwd_set_route(c, &rt);
 		rc = cors_request(c, req);
 		if (rc >= 0)
 			return rc;
@@ -850,9 +658,9 @@ static int start_request(struct xgw_conn *c, uint32_t head_len)
 	pool = xgw_pool_get(w, &sr->snap.endpoints[rt.ep]);
 	if (!pool)
 		return conn_step_local(c, 503, false);
-	if (build_request_head(c))
+	if (xgw_fwd_request_head(c))
 		return conn_step_local(c, 431, true);
-	send_mirrors(c, req);
+	xgw_fwd_mirrors(c, req);
 	if (sr->snap.rules[rt.rule].retry_attempts) {
 		/* The policy counts every try: no silent one for a stale pooled connection. */
 		c->retry_ok = false;
@@ -1001,7 +809,7 @@ static int upstream_failed(struct xgw_conn *c, int err)
 		/* The head is still at the front of rb: parse it again for its views. */
 		if (xgw_h1_parse_request(c->rb->data + c->head_off, c->head_len, &w->req) ==
 			    (int)c->head_len &&
-		    !build_request_head(c) && !up_get(c, u->pool, true, &fresh)) {
+		    !xgw_fwd_request_head(c) && !up_get(c, u->pool, true, &fresh)) {
 			log_debug("pooled upstream connection failed (%s): retrying",
 				  strerror(-err));
 			c->req_dead = false;

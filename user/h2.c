@@ -392,6 +392,14 @@ static bool hop_by_hop(const char *n, size_t len)
 	       xgw_h1_name_eq(n, len, "transfer-encoding") || xgw_h1_name_eq(n, len, "upgrade");
 }
 
+/* The same for a header the parser classified (xgw_h1_header.id). */
+static bool hop_by_hop_id(unsigned id)
+{
+	return id == XGW_H1_HDR_CONNECTION || id == XGW_H1_HDR_KEEP_ALIVE ||
+	       id == XGW_H1_HDR_PROXY_CONNECTION || id == XGW_H1_HDR_TRANSFER_ENCODING ||
+	       id == XGW_H1_HDR_UPGRADE;
+}
+
 /* Can the field <n>[0, <nl>): <v>[0, <vl>) go in an HTTP/2 field block as it is? */
 static bool field_ok(const char *n, size_t nl, const char *v, size_t vl)
 {
@@ -495,7 +503,7 @@ static int submit_response(struct xgw_h2s *s, const struct xgw_h1_response *r)
 	for (size_t i = 0; i < r->n_headers; i++) {
 		const struct xgw_h1_header *hd = &r->headers[i];
 
-		if (hop_by_hop(hd->name, hd->name_len))
+		if (hop_by_hop_id(hd->id))
 			continue;
 		if (used + hd->name_len > sizeof(names))
 			return -E2BIG;

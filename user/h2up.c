@@ -821,14 +821,12 @@ static int submit_head(struct xgw_h2us *s, size_t hlen)
 		const char *nm = hd->name;
 		size_t nl = hd->name_len;
 
-		if (xgw_h1_name_eq(nm, nl, "host") || xgw_h1_name_eq(nm, nl, "connection") ||
-		    xgw_h1_name_eq(nm, nl, "keep-alive") ||
-		    xgw_h1_name_eq(nm, nl, "proxy-connection") ||
-		    xgw_h1_name_eq(nm, nl, "transfer-encoding") ||
-		    xgw_h1_name_eq(nm, nl, "upgrade"))
+		if (hd->id == XGW_H1_HDR_HOST || hd->id == XGW_H1_HDR_CONNECTION ||
+		    hd->id == XGW_H1_HDR_KEEP_ALIVE || hd->id == XGW_H1_HDR_PROXY_CONNECTION ||
+		    hd->id == XGW_H1_HDR_TRANSFER_ENCODING || hd->id == XGW_H1_HDR_UPGRADE)
 			continue;
 		/* TE: only "trailers" is allowed in HTTP/2 (gRPC sends it) */
-		if (xgw_h1_name_eq(nm, nl, "te") &&
+		if (hd->id == XGW_H1_HDR_TE &&
 		    !(hd->value_len == 8 && !strncasecmp(hd->value, "trailers", 8)))
 			continue;
 		if (used + nl > sizeof(lower))

@@ -115,7 +115,8 @@ static inline bool word_has_del(uint64_t x)
 /*
  * Skip bytes of <tab> in [<p>, <e>). Values and targets are long runs of
  * printable bytes, so eight are checked at a time for a CTL (below <lo>) or
- * DEL; a word holding one is walked byte by byte against the table.
+ * DEL; a word holding one is walked byte by byte against the table. This is
+ * the portable scan, and the SIMD scans' tail (under 16 bytes).
  */
 static inline const char *scan_run(const char *p, const char *e, const uint8_t *tab, uint8_t lo)
 {
@@ -135,6 +136,266 @@ static inline const char *scan_run(const char *p, const char *e, const uint8_t *
 			p++;
 		if (p < stop || p == e)
 			return p;
+	}
+}
+
+/*
+ * The scans of names, values and request-targets, 16 bytes at a time where
+ * the compiler may use SSE4.2 (PCMPESTRI with byte ranges, as
+ * picohttpparser) or SSE2 (compares and a movemask), else the portable ones.
+ * Each returns the first byte of [<p>, <e>) outside its class (<e> if none),
+ * exactly as the tables tchar, vchar and tgtchar say: a SIMD test that also
+ * stops on some bytes of the class (SSE4.2 names: '|', '~') hands the byte to
+ * the table. XGW_H1_SCALAR forces the portable scans (tests, fuzzing).
+ */
+#if defined(__SSE4_2__) && !defined(XGW_H1_SCALAR)
+#include <nmmintrin.h>
+#define SCAN_SIMD "sse4.2"
+
+/*
+ * Advance *<pp> to the first byte in one of the <n> / 2 ranges (pairs of
+ * bounds) of <ranges> and return true; false when fewer than 16 bytes are
+ * left before <e> without one (*<pp> is where the portable scan goes on).
+ */
+static inline bool find_ranges(const char **pp, const char *e, const char *ranges, int n)
+{
+	__m128i r = _mm_loadu_si128((const __m128i *)ranges);
+	const char *p = *pp;
+
+	while (e - p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)p);
+		int i = _mm_cmpestri(r, n, v, 16,
+				     _SIDD_UBYTE_OPS | _SIDD_CMP_RANGES | _SIDD_LEAST_SIGNIFICANT);
+
+		if (i != 16) {
+			*pp = p + i;
+			return true;
+		}
+		p += 16;
+	}
+	*pp = p;
+	return false;
+}
+
+static inline const char *scan_value(const char *p, const char *e)
+{
+	static const char ranges[16] = "\x00\x08\x0a\x1f\x7f\x7f";
+
+	return find_ranges(&p, e, ranges, 6) ? p : scan_run(p, e, vchar, 0x20);
+}
+
+static inline const char *scan_target(const char *p, const char *e)
+{
+	static const char ranges[16] = "\x00\x20\x7f\x7f";
+
+	return find_ranges(&p, e, ranges, 4) ? p : scan_run(p, e, tgtchar, 0x21);
+}
+
+static inline const char *scan_name(const char *p, const char *e)
+{
+	/* Not tchar, but for '|' and '~' within "{".."\xff". */
+	static const char ranges[16] = "\x00\x20\"\"(),,//:@[]{\xff";
+
+	while (find_ranges(&p, e, ranges, 16)) {
+		if (!tchar[U8(*p)])
+			return p;
+		p++;
+	}
+	while (p < e && tchar[U8(*p)])
+		p++;
+	return p;
+}
+
+#elif defined(__SSE2__) && !defined(XGW_H1_SCALAR)
+#include <emmintrin.h>
+#define SCAN_SIMD "sse2"
+
+/* Bytes of <v> that are (unsigned) at most <max>. */
+static inline __m128i bytes_le(__m128i v, uint8_t max)
+{
+	return _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8((char)max)), v);
+}
+
+/* Bytes of <v> in [<lo>, <lo> + <n>), n < 128: a signed compare after a shift. */
+static inline __m128i bytes_in(__m128i v, uint8_t lo, uint8_t n)
+{
+	__m128i t = _mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - lo)));
+
+	return _mm_cmplt_epi8(t, _mm_set1_epi8((char)(0x80 + n)));
+}
+
+/* Value bytes: CTLs but HTAB, and DEL, end a run. */
+static inline const char *scan_value(const char *p, const char *e)
+{
+	while (e - p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)p);
+		__m128i bad =
+			_mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')), bytes_le(v, 0x1f));
+		unsigned m;
+
+		bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+		m = (unsigned)_mm_movemask_epi8(bad);
+		if (m)
+			return p + __builtin_ctz(m);
+		p += 16;
+	}
+	return scan_run(p, e, vchar, 0x20);
+}
+
+/* Target bytes: CTLs, SP and DEL end a run. */
+static inline const char *scan_target(const char *p, const char *e)
+{
+	while (e - p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)p);
+		unsigned m = (unsigned)_mm_movemask_epi8(
+			_mm_or_si128(bytes_le(v, 0x20), _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))));
+
+		if (m)
+			return p + __builtin_ctz(m);
+		p += 16;
+	}
+	return scan_run(p, e, tgtchar, 0x21);
+}
+
+/*
+ * Name bytes: letters, digits and '-' are checked 16 at a time; any other
+ * byte goes to the table, and the scan goes on after it if it is a tchar.
+ */
+static inline const char *scan_name(const char *p, const char *e)
+{
+	while (e - p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)p);
+		__m128i ok = bytes_in(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 26);
+		unsigned m;
+
+		ok = _mm_or_si128(ok, bytes_in(v, '0', 10));
+		ok = _mm_or_si128(ok, _mm_cmpeq_epi8(v, _mm_set1_epi8('-')));
+		m = ~(unsigned)_mm_movemask_epi8(ok) & 0xffff;
+		if (!m) {
+			p += 16;
+			continue;
+		}
+		p += __builtin_ctz(m);
+		if (!tchar[U8(*p)])
+			return p;
+		p++;
+	}
+	while (p < e && tchar[U8(*p)])
+		p++;
+	return p;
+}
+
+#else
+#define SCAN_SIMD "none"
+
+static inline const char *scan_value(const char *p, const char *e)
+{
+	return scan_run(p, e, vchar, 0x20);
+}
+
+static inline const char *scan_target(const char *p, const char *e)
+{
+	return scan_run(p, e, tgtchar, 0x21);
+}
+
+static inline const char *scan_name(const char *p, const char *e)
+{
+	while (p < e && tchar[U8(*p)])
+		p++;
+	return p;
+}
+#endif
+
+const char *xgw_h1_simd(void)
+{
+	return SCAN_SIMD;
+}
+
+/*
+ * <p>[0, <n>) against the lower-case literal <lit> of letters and '-', a
+ * word at a time. <p> holds bytes of a name or a field value (no CTL but
+ * HTAB): of those, OR 0x20 maps only a letter's two cases onto the letter,
+ * and only '-' onto '-' (CR would, and cannot be there). <n> is a constant
+ * where this is inlined, so the loads of <lit> fold into immediates; it is 2
+ * or more.
+ */
+static inline bool lc_eq(const char *p, const char *lit, size_t n)
+{
+	uint64_t a, b;
+	uint32_t a4, b4;
+	uint16_t a2, b2;
+	size_t i;
+
+	if (n >= 8) {
+		for (i = 0; i + 8 <= n; i += 8) {
+			memcpy(&a, p + i, 8);
+			memcpy(&b, lit + i, 8);
+			if ((a | ONES * 0x20) != b)
+				return false;
+		}
+		if (i == n)
+			return true;
+		memcpy(&a, p + n - 8, 8);
+		memcpy(&b, lit + n - 8, 8);
+		return (a | ONES * 0x20) == b;
+	}
+	if (n >= 4) {
+		memcpy(&a4, p, 4);
+		memcpy(&b4, lit, 4);
+		if ((a4 | 0x20202020u) != b4)
+			return false;
+		memcpy(&a4, p + n - 4, 4);
+		memcpy(&b4, lit + n - 4, 4);
+		return (a4 | 0x20202020u) == b4;
+	}
+	memcpy(&a2, p, 2);
+	memcpy(&b2, lit, 2);
+	return n == 2 && (a2 | 0x2020u) == b2;
+}
+
+#define IS(name, lit) lc_eq((name), (lit), sizeof(lit) - 1)
+
+unsigned xgw_h1_header_id(const char *n, size_t len)
+{
+	switch (len) {
+	case 2:
+		return IS(n, "te") ? XGW_H1_HDR_TE : 0;
+	case 4:
+		return IS(n, "host") ? XGW_H1_HDR_HOST : 0;
+	case 6:
+		if (IS(n, "expect"))
+			return XGW_H1_HDR_EXPECT;
+		if (IS(n, "cookie"))
+			return XGW_H1_HDR_COOKIE;
+		return IS(n, "origin") ? XGW_H1_HDR_ORIGIN : 0;
+	case 7:
+		return IS(n, "upgrade") ? XGW_H1_HDR_UPGRADE : 0;
+	case 9:
+		return IS(n, "forwarded") ? XGW_H1_HDR_FORWARDED : 0;
+	case 10:
+		if (IS(n, "connection"))
+			return XGW_H1_HDR_CONNECTION;
+		return IS(n, "keep-alive") ? XGW_H1_HDR_KEEP_ALIVE : 0;
+	case 12:
+		return IS(n, "content-type") ? XGW_H1_HDR_CONTENT_TYPE : 0;
+	case 14:
+		return IS(n, "content-length") ? XGW_H1_HDR_CONTENT_LENGTH : 0;
+	case 15:
+		return IS(n, "x-forwarded-for") ? XGW_H1_HDR_X_FORWARDED_FOR : 0;
+	case 16:
+		if (IS(n, "proxy-connection"))
+			return XGW_H1_HDR_PROXY_CONNECTION;
+		return IS(n, "x-forwarded-host") ? XGW_H1_HDR_X_FORWARDED_HOST : 0;
+	case 17:
+		if (IS(n, "transfer-encoding"))
+			return XGW_H1_HDR_TRANSFER_ENCODING;
+		return IS(n, "x-forwarded-proto") ? XGW_H1_HDR_X_FORWARDED_PROTO : 0;
+	case 29:
+		return IS(n, "access-control-request-method") ? XGW_H1_HDR_ACR_METHOD : 0;
+	case 30:
+		return IS(n, "access-control-request-headers") ? XGW_H1_HDR_ACR_HEADERS : 0;
+	default:
+		return 0;
 	}
 }
 
@@ -166,6 +427,17 @@ static int parse_version(const char *p, size_t avail, int *minor)
 {
 	static const char pat[] = "HTTP/0.0";
 
+	if (avail >= 8) {
+		uint64_t x, v10, v11;
+
+		memcpy(&x, p, 8);
+		memcpy(&v10, "HTTP/1.0", 8);
+		memcpy(&v11, "HTTP/1.1", 8);
+		if (x == v11 || x == v10) {
+			*minor = p[7] - '0';
+			return 1;
+		}
+	}
 	for (size_t i = 0; i < 8; i++) {
 		if (i == avail)
 			return 0;
@@ -251,7 +523,16 @@ static int parse_cl(const char *v, size_t n, uint64_t *out)
 	size_t tok_len;
 	bool first = true;
 	uint64_t val = 0;
+	size_t k;
 
+	/* Mostly a single number of a few digits: no list to split, no overflow to fear. */
+	for (k = 0; k < n && k < 18 && is_digit(v[k]); k++)
+		val = val * 10 + (uint64_t)(v[k] - '0');
+	if (n && k == n) {
+		*out = val;
+		return 0;
+	}
+	val = 0;
 	while (list_next(&p, v + n, &tok, &tok_len)) {
 		uint64_t x = 0;
 
@@ -290,6 +571,7 @@ struct head_info {
 	bool conn_upgrade;
 	bool upgrade;
 	bool expect_continue;
+	uint32_t ids; /* XGW_H1_HDR_BIT() of every header's id */
 };
 
 static bool known_coding(const char *t, size_t n)
@@ -343,12 +625,21 @@ static void on_connection(struct head_info *hi, const char *v, size_t n)
 	const char *p = v, *tok;
 	size_t tok_len;
 
+	/* Mostly a single token, as a server's "keep-alive" or a client's "close". */
+	if (n == 10 && IS(v, "keep-alive")) {
+		hi->conn_keep_alive = true;
+		return;
+	}
+	if (n == 5 && IS(v, "close")) {
+		hi->conn_close = true;
+		return;
+	}
 	while (list_next(&p, v + n, &tok, &tok_len)) {
-		if (xgw_h1_name_eq(tok, tok_len, "close"))
+		if (tok_len == 5 && IS(tok, "close"))
 			hi->conn_close = true;
-		else if (xgw_h1_name_eq(tok, tok_len, "keep-alive"))
+		else if (tok_len == 10 && IS(tok, "keep-alive"))
 			hi->conn_keep_alive = true;
-		else if (xgw_h1_name_eq(tok, tok_len, "upgrade"))
+		else if (tok_len == 7 && IS(tok, "upgrade"))
 			hi->conn_upgrade = true;
 	}
 }
@@ -356,51 +647,50 @@ static void on_connection(struct head_info *hi, const char *v, size_t n)
 /* Act on the header fields that frame the message; returns 0 or -status. */
 static int on_header(struct head_info *hi, const struct xgw_h1_header *h)
 {
-	const char *n = h->name, *v = h->value;
+	const char *v = h->value;
 	size_t vl = h->value_len;
 
-	switch (h->name_len) {
-	case 4:
-		if (hi->request && xgw_h1_name_eq(n, 4, "host")) {
+	switch (h->id) {
+	case XGW_H1_HDR_HOST:
+		if (hi->request) {
 			if (hi->n_host++ || !valid_host(v, vl))
 				return -400;
 			hi->host = v;
 			hi->host_len = vl;
 		}
 		break;
-	case 6:
-		if (xgw_h1_name_eq(n, 6, "expect") && xgw_h1_name_eq(v, vl, "100-continue"))
+	case XGW_H1_HDR_EXPECT:
+		if (xgw_h1_name_eq(v, vl, "100-continue"))
 			hi->expect_continue = true;
 		break;
-	case 7:
-		if (xgw_h1_name_eq(n, 7, "upgrade") && vl)
+	case XGW_H1_HDR_UPGRADE:
+		if (vl)
 			hi->upgrade = true;
 		break;
-	case 10:
-		if (xgw_h1_name_eq(n, 10, "connection"))
-			on_connection(hi, v, vl);
+	case XGW_H1_HDR_CONNECTION:
+		on_connection(hi, v, vl);
 		break;
-	case 14:
-		if (xgw_h1_name_eq(n, 14, "content-length")) {
-			uint64_t cl;
+	case XGW_H1_HDR_CONTENT_LENGTH: {
+		uint64_t cl;
 
-			if (parse_cl(v, vl, &cl) || (hi->cl_seen && cl != hi->cl))
-				return -400;
-			if (hi->request && hi->n_te)
-				return -400;
-			hi->cl_seen = true;
-			hi->cl = cl;
-		}
+		if (parse_cl(v, vl, &cl) || (hi->cl_seen && cl != hi->cl))
+			return -400;
+		if (hi->request && hi->n_te)
+			return -400;
+		hi->cl_seen = true;
+		hi->cl = cl;
 		break;
-	case 17:
-		if (xgw_h1_name_eq(n, 17, "transfer-encoding")) {
-			int err = on_te(hi, v, vl);
+	}
+	case XGW_H1_HDR_TRANSFER_ENCODING: {
+		int err = on_te(hi, v, vl);
 
-			if (err)
-				return err;
-			if (hi->request && hi->cl_seen)
-				return -400;
-		}
+		if (err)
+			return err;
+		if (hi->request && hi->cl_seen)
+			return -400;
+		break;
+	}
+	default:
 		break;
 	}
 	return 0;
@@ -414,6 +704,7 @@ static int on_header(struct head_info *hi, const struct xgw_h1_header *h)
 static int parse_headers(const char *p, const char *e, struct xgw_h1_header *hdrs, size_t *n_hdrs,
 			 struct head_info *hi, const char **endp)
 {
+	uint32_t ids = 0; /* kept here, not in *hi, while the lines are stored */
 	size_t n = 0;
 	int rc;
 
@@ -426,27 +717,30 @@ static int parse_headers(const char *p, const char *e, struct xgw_h1_header *hdr
 			return 0;
 		if (*p == '\r') {
 			rc = expect_crlf(p, e);
-			if (rc == 1)
+			if (rc == 1) {
 				*endp = p + 2;
+				hi->ids = ids;
+			}
 			return rc;
 		}
 		if (n == XGW_H1_MAX_HEADERS)
 			return -431;
 		h = &hdrs[n];
 		/* An empty name catches obs-fold, whitespace after the start line and bare LF. */
-		while (p < e && tchar[U8(*p)])
-			p++;
+		p = scan_name(p, e);
 		if (p == e)
 			return 0;
 		if (*p != ':' || p == name)
 			return -400;
 		h->name = name;
 		h->name_len = (size_t)(p - name);
+		h->id = xgw_h1_header_id(name, h->name_len);
+		ids |= XGW_H1_HDR_BIT(h->id);
 		p++;
 		while (p < e && is_ows(*p))
 			p++;
 		value = p;
-		p = scan_run(p, e, vchar, 0x20);
+		p = scan_value(p, e);
 		rc = expect_crlf(p, e);
 		if (rc <= 0)
 			return rc;
@@ -456,9 +750,11 @@ static int parse_headers(const char *p, const char *e, struct xgw_h1_header *hdr
 		p += 2;
 		h->value = value;
 		h->value_len = (size_t)(vend - value);
-		rc = on_header(hi, h);
-		if (rc)
-			return rc;
+		if (h->id) {
+			rc = on_header(hi, h);
+			if (rc)
+				return rc;
+		}
 	}
 }
 
@@ -535,6 +831,7 @@ static void init_request(struct xgw_h1_request *req)
 	req->method_len = req->target_len = req->path_len = req->query_len = req->host_len = 0;
 	req->minor_version = 0;
 	req->n_headers = 0;
+	req->hdr_ids = 0;
 	req->body = XGW_H1_BODY_NONE;
 	req->content_length = 0;
 	req->keep_alive = req->expect_continue = req->upgrade = false;
@@ -558,7 +855,7 @@ static int parse_request_line(const char *p, const char *le, struct xgw_h1_reque
 		return -400;
 	req->method_len = (size_t)(p - req->method);
 	req->target = ++p;
-	p = scan_run(p, le, tgtchar, 0x21);
+	p = scan_target(p, le);
 	if (p == le)
 		return 0;
 	if (*p != ' ' || p == req->target)
@@ -611,6 +908,7 @@ int xgw_h1_parse_request(const char *buf, size_t len, struct xgw_h1_request *req
 
 	if (hi.minor == 1 && !hi.n_host)
 		return -400;
+	req->hdr_ids = hi.ids;
 	if (!req->host) {
 		req->host = hi.host;
 		req->host_len = hi.host_len;
@@ -652,7 +950,7 @@ static int parse_status_line(const char *p, const char *e, struct xgw_h1_respons
 	resp->reason = p;
 	if (*p == ' ') {
 		resp->reason = ++p;
-		p = scan_run(p, e, vchar, 0x20);
+		p = scan_value(p, e);
 	}
 	resp->reason_len = (size_t)(p - resp->reason);
 	rc = expect_crlf(p, e);
@@ -675,6 +973,7 @@ int xgw_h1_parse_response(const char *buf, size_t len, bool head_request,
 	resp->reason_len = 0;
 	resp->minor_version = 0;
 	resp->n_headers = 0;
+	resp->hdr_ids = 0;
 	resp->body = XGW_H1_BODY_NONE;
 	resp->content_length = 0;
 	resp->keep_alive = false;
@@ -692,6 +991,7 @@ int xgw_h1_parse_response(const char *buf, size_t len, bool head_request,
 		return -502;
 
 	st = resp->status;
+	resp->hdr_ids = hi.ids;
 	resp->content_length = hi.cl;
 	resp->keep_alive = !hi.conn_close && (hi.minor == 1 || hi.conn_keep_alive);
 	if (head_request || st < 200 || st == 204 || st == 304)

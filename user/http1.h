@@ -29,11 +29,44 @@
 #define XGW_H1_MAX_HEAD 16384	     /* request head bytes; past this -431 */
 #define XGW_H1_MAX_REQUEST_LINE 8192 /* past this -414 */
 
+/*
+ * The header names the gateway acts on, classified once by the parser so
+ * that later code compares small integers rather than strings. Names are
+ * matched case-insensitively; XGW_H1_HDR_OTHER (0) is any other name.
+ */
+enum xgw_h1_hdr {
+	XGW_H1_HDR_OTHER = 0,
+	XGW_H1_HDR_HOST,
+	XGW_H1_HDR_CONTENT_LENGTH,
+	XGW_H1_HDR_TRANSFER_ENCODING,
+	XGW_H1_HDR_CONNECTION,
+	XGW_H1_HDR_KEEP_ALIVE,
+	XGW_H1_HDR_PROXY_CONNECTION,
+	XGW_H1_HDR_TE,
+	XGW_H1_HDR_UPGRADE,
+	XGW_H1_HDR_EXPECT,
+	XGW_H1_HDR_CONTENT_TYPE,
+	XGW_H1_HDR_COOKIE,
+	XGW_H1_HDR_ORIGIN,
+	XGW_H1_HDR_FORWARDED,
+	XGW_H1_HDR_X_FORWARDED_FOR,
+	XGW_H1_HDR_X_FORWARDED_HOST,
+	XGW_H1_HDR_X_FORWARDED_PROTO,
+	XGW_H1_HDR_ACR_METHOD,	/* Access-Control-Request-Method */
+	XGW_H1_HDR_ACR_HEADERS, /* Access-Control-Request-Headers */
+	XGW_H1_HDR_COUNT,
+};
+
+/* A set of header ids, bit (1 << id): what a head holds. */
+#define XGW_H1_HDR_BIT(id) (1u << (id))
+_Static_assert(XGW_H1_HDR_COUNT <= 32, "header ids fit a 32-bit set");
+
 struct xgw_h1_header {
 	const char *name; /* as received (case preserved) */
 	size_t name_len;
 	const char *value; /* leading/trailing OWS trimmed */
 	size_t value_len;
+	unsigned id; /* enum xgw_h1_hdr, set by the parsers; 0 in headers built by hand */
 };
 
 enum xgw_h1_body {
@@ -58,6 +91,7 @@ struct xgw_h1_request {
 	int minor_version; /* 0 (HTTP/1.0) or 1 (HTTP/1.1) */
 	struct xgw_h1_header headers[XGW_H1_MAX_HEADERS];
 	size_t n_headers;
+	uint32_t hdr_ids;      /* XGW_H1_HDR_BIT() of the ids of its headers */
 	enum xgw_h1_body body; /* NONE, LENGTH or CHUNKED */
 	uint64_t content_length;
 	bool keep_alive;      /* HTTP/1.1 without "close", or 1.0 with "keep-alive" */
@@ -72,6 +106,7 @@ struct xgw_h1_response {
 	int minor_version;
 	struct xgw_h1_header headers[XGW_H1_MAX_HEADERS];
 	size_t n_headers;
+	uint32_t hdr_ids;      /* XGW_H1_HDR_BIT() of the ids of its headers */
 	enum xgw_h1_body body; /* derived with the request's method: see below */
 	uint64_t content_length;
 	bool keep_alive; /* the server lets the connection be reused */
@@ -132,11 +167,20 @@ bool xgw_h1_chunked_in_trailer(const struct xgw_h1_chunked *c);
  */
 size_t xgw_h1_head_len(const char *p, size_t len, size_t from);
 
+/*
+ * The enum xgw_h1_hdr of the header name <name>[0, <len>), which must be a
+ * token (xgw_h1_is_token): the parsers only hand out such names.
+ */
+unsigned xgw_h1_header_id(const char *name, size_t len);
+
 /* Case-insensitive comparison of a (ptr, len) view with a lower-case C string. */
 bool xgw_h1_name_eq(const char *name, size_t len, const char *lower);
 
 /* Whether <s>[0, <len>) is a non-empty RFC 9110 token (a header name, a method). */
 bool xgw_h1_is_token(const char *s, size_t len);
+
+/* Which scans the parsers were built with: "sse4.2", "sse2" or "none" (portable). */
+const char *xgw_h1_simd(void);
 
 /* The reason phrase for <status> ("Not Found"), or "Unknown". */
 const char *xgw_h1_reason(int status);

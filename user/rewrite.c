@@ -59,11 +59,6 @@ struct opset {
 	uint32_t path_filter; /* the URLRewrite whose path applies, or XGW_SNAP_NONE */
 };
 
-static bool name_is(const struct xgw_h1_header *h, const char *lower)
-{
-	return xgw_h1_name_eq(h->name, h->name_len, lower);
-}
-
 static inline uint8_t lower(uint8_t c)
 {
 	return (uint8_t)(c - 'A') < 26 ? c | 0x20 : c;
@@ -177,35 +172,38 @@ static bool ops_drop(const struct opset *o, const struct xgw_h1_header *h)
 	return false;
 }
 
-/* Cheap on the length first: most headers are none of these. */
+/* What each header the parser classified is to the rewriting: most are H_KEEP (0). */
+static const uint8_t kind_of[XGW_H1_HDR_COUNT] = {
+	[XGW_H1_HDR_TE] = H_HOP,
+	[XGW_H1_HDR_KEEP_ALIVE] = H_HOP,
+	[XGW_H1_HDR_PROXY_CONNECTION] = H_HOP,
+	[XGW_H1_HDR_HOST] = H_HOST,
+	[XGW_H1_HDR_UPGRADE] = H_UPGRADE,
+	[XGW_H1_HDR_CONNECTION] = H_CONNECTION,
+	[XGW_H1_HDR_CONTENT_LENGTH] = H_CL,
+	[XGW_H1_HDR_TRANSFER_ENCODING] = H_TE,
+	[XGW_H1_HDR_X_FORWARDED_FOR] = H_XFF,
+	[XGW_H1_HDR_X_FORWARDED_HOST] = H_XFH,
+	[XGW_H1_HDR_X_FORWARDED_PROTO] = H_XFP,
+};
+
+/*
+ * The ids of the lines mark_drops() may drop, rewrite or look at besides the
+ * filters' names (Host only for a URLRewrite hostname): a request head with
+ * none of them goes as it came.
+ */
+#define SPECIAL_IDS                                                                                \
+	(XGW_H1_HDR_BIT(XGW_H1_HDR_TE) | XGW_H1_HDR_BIT(XGW_H1_HDR_KEEP_ALIVE) |                   \
+	 XGW_H1_HDR_BIT(XGW_H1_HDR_PROXY_CONNECTION) | XGW_H1_HDR_BIT(XGW_H1_HDR_UPGRADE) |        \
+	 XGW_H1_HDR_BIT(XGW_H1_HDR_CONNECTION) | XGW_H1_HDR_BIT(XGW_H1_HDR_CONTENT_LENGTH) |       \
+	 XGW_H1_HDR_BIT(XGW_H1_HDR_X_FORWARDED_FOR) |                                              \
+	 XGW_H1_HDR_BIT(XGW_H1_HDR_X_FORWARDED_HOST) |                                             \
+	 XGW_H1_HDR_BIT(XGW_H1_HDR_X_FORWARDED_PROTO))
+
+/* The parser's id says it; an id out of range (never from the parser) is kept as is. */
 static enum hkind classify(const struct xgw_h1_header *h)
 {
-	switch (h->name_len) {
-	case 2:
-		return name_is(h, "te") ? H_HOP : H_KEEP;
-	case 4:
-		return name_is(h, "host") ? H_HOST : H_KEEP;
-	case 7:
-		return name_is(h, "upgrade") ? H_UPGRADE : H_KEEP;
-	case 10:
-		if (name_is(h, "connection"))
-			return H_CONNECTION;
-		return name_is(h, "keep-alive") ? H_HOP : H_KEEP;
-	case 14:
-		return name_is(h, "content-length") ? H_CL : H_KEEP;
-	case 15:
-		return name_is(h, "x-forwarded-for") ? H_XFF : H_KEEP;
-	case 16:
-		if (name_is(h, "proxy-connection"))
-			return H_HOP;
-		return name_is(h, "x-forwarded-host") ? H_XFH : H_KEEP;
-	case 17:
-		if (name_is(h, "x-forwarded-proto"))
-			return H_XFP;
-		return name_is(h, "transfer-encoding") ? H_TE : H_KEEP;
-	default:
-		return H_KEEP;
-	}
+	return h->id < XGW_H1_HDR_COUNT ? (enum hkind)kind_of[h->id] : H_KEEP;
 }
 
 static void collect_tokens(struct tokens *tk, const char *v, size_t len)
@@ -256,27 +254,6 @@ static bool all_digits(const char *p, size_t len)
 	return len > 0;
 }
 
-int xgw_xfer_emit(struct xgw_xfer *x, const char *p, size_t len)
-{
-	struct iovec *last;
-
-	if (!len)
-		return 0;
-	if (x->iov_n) {
-		last = &x->iov[x->iov_n - 1];
-		if ((const char *)last->iov_base + last->iov_len == p) {
-			last->iov_len += len;
-			return 0;
-		}
-	}
-	if (x->iov_n == XGW_XFER_IOV)
-		return -E2BIG;
-	x->iov[x->iov_n].iov_base = (void *)p;
-	x->iov[x->iov_n].iov_len = len;
-	x->iov_n++;
-	return 0;
-}
-
 /* Past the CRLF that ends header line <h>. */
 static const char *line_end(const struct xgw_h1_header *h, const char *head_end)
 {
@@ -293,11 +270,12 @@ static const char *line_end(const struct xgw_h1_header *h, const char *head_end)
 static int mark_drops(const struct xgw_h1_header *hdrs, size_t n, uint8_t *kinds, bool request,
 		      bool upgrade, const struct opset *ops, bool *has_xfh, bool *norm_cl)
 {
-	struct tokens tk = { .n = 0 };
+	struct tokens tk; /* only tk.t[0, tk.n) is read: no need to clear 256 bytes */
 	unsigned n_cl = 0;
 	bool cl_list = false;
 	int last_xff = -1;
 
+	tk.n = 0;
 	for (size_t i = 0; i < n; i++) {
 		kinds[i] = (uint8_t)classify(&hdrs[i]);
 		if (kinds[i] == H_CONNECTION)
@@ -446,18 +424,22 @@ static void new_path(const struct xgw_rw_filters *flt, const struct xgw_snap_fil
 	}
 }
 
+/* clang-format off */
+/* Bytes a host may have to go into a Forwarded quoted-string as it is. */
+static const uint8_t fwd_hostchar[256] = {
+	['a' ... 'z'] = 1, ['A' ... 'Z'] = 1, ['0' ... '9'] = 1,
+	['-'] = 1, ['.'] = 1, [':'] = 1, ['['] = 1, [']'] = 1, ['_'] = 1,
+};
+/* clang-format on */
+
 /* Can <host> go into a Forwarded quoted-string as it is: a name or address and a port? */
 static bool fwd_host_ok(const char *host, size_t len)
 {
 	if (!len || len > 255)
 		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = host[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '.' || c == ':' || c == '[' || c == ']' || c == '_'))
+	for (size_t i = 0; i < len; i++)
+		if (!fwd_hostchar[(uint8_t)host[i]])
 			return false;
-	}
 	return true;
 }
 
@@ -467,15 +449,22 @@ int xgw_rewrite_request(struct xgw_xfer *x, const struct xgw_h1_request *req, co
 	uint8_t kinds[XGW_H1_MAX_HEADERS];
 	struct opset ops;
 	const char *from = req->method;
-	bool has_xfh, norm_cl;
+	bool has_xfh, norm_cl, keep_all;
 	int last_xff, err;
 
 	x->iov_i = x->iov_n = 0;
 	err = collect_ops(&ops, rw->flt, XGW_FILTER_REQUEST_HEADER);
 	if (err)
 		return err;
-	last_xff = mark_drops(req->headers, req->n_headers, kinds, true, rw->upgrade, &ops,
-			      &has_xfh, &norm_cl);
+	/* Most requests: every line is kept as it came, in one piece. */
+	keep_all = !ops.n && !ops.drop_host && !(req->hdr_ids & SPECIAL_IDS);
+	if (keep_all) {
+		last_xff = -1;
+		has_xfh = norm_cl = false;
+	} else {
+		last_xff = mark_drops(req->headers, req->n_headers, kinds, true, rw->upgrade, &ops,
+				      &has_xfh, &norm_cl);
+	}
 	if (ops.path_filter != XGW_SNAP_NONE && req->path_len && req->path[0] == '/') {
 		struct iovec np[2];
 
@@ -489,9 +478,10 @@ int xgw_rewrite_request(struct xgw_xfer *x, const struct xgw_h1_request *req, co
 		from = req->target + req->target_len;
 	}
 	/* From the method on: a CRLF the parser skipped before the request line is not sent. */
-	err = emit_kept(x, from, head_end, req->headers, req->n_headers, kinds, last_xff,
-			rw->xff_app, rw->xff_app_len);
-	if (err)
+	if (keep_all)
+		EMIT(x, from, (size_t)(head_end - 2 - from));
+	else if ((err = emit_kept(x, from, head_end, req->headers, req->n_headers, kinds, last_xff,
+				  rw->xff_app, rw->xff_app_len)))
 		return err;
 	if (ops.host_filter != XGW_SNAP_NONE) {
 		const struct xgw_router *r = rw->flt->router;

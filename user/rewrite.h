@@ -6,9 +6,11 @@
 #ifndef XGW_REWRITE_H
 #define XGW_REWRITE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "conn-t.h"
 #include "http1.h"
@@ -50,8 +52,9 @@ struct xgw_rw_req {
  * operations. An operation on a framing or hop-by-hop header (Connection,
  * Content-Length, Transfer-Encoding, Keep-Alive, Proxy-Connection, TE,
  * Upgrade) is ignored: filters must not be able to smuggle.
- * <head_end> points past the head's final CRLF. Returns 0, or -E2BIG when the
- * head needs more than XGW_XFER_IOV pieces.
+ * <head_end> points past the head's final CRLF. Headers are told apart by the
+ * ids the parser gave them (xgw_h1_header.id, xgw_h1_request.hdr_ids).
+ * Returns 0, or -E2BIG when the head needs more than XGW_XFER_IOV pieces.
  */
 int xgw_rewrite_request(struct xgw_xfer *x, const struct xgw_h1_request *req, const char *head_end,
 			const struct xgw_rw_req *rw);
@@ -81,8 +84,30 @@ int xgw_rewrite_response(struct xgw_xfer *x, const struct xgw_h1_response *resp,
 int xgw_rewrite_redirect(struct xgw_xfer *x, const struct xgw_h1_request *req,
 			 const struct xgw_rw_filters *flt, uint32_t filter, bool keep_alive);
 
-/* Queue <len> bytes at <p> in <x>, extending the last piece when they follow it. 0 or -E2BIG. */
-int xgw_xfer_emit(struct xgw_xfer *x, const char *p, size_t len);
+/*
+ * Queue <len> bytes at <p> in <x>, extending the last piece when they follow it. 0 or -E2BIG.
+ * Inline: a head is a dozen pieces or so, each queued through here.
+ */
+static inline int xgw_xfer_emit(struct xgw_xfer *x, const char *p, size_t len)
+{
+	struct iovec *last;
+
+	if (!len)
+		return 0;
+	if (x->iov_n) {
+		last = &x->iov[x->iov_n - 1];
+		if ((const char *)last->iov_base + last->iov_len == p) {
+			last->iov_len += len;
+			return 0;
+		}
+	}
+	if (x->iov_n == XGW_XFER_IOV)
+		return -E2BIG;
+	x->iov[x->iov_n].iov_base = (void *)p;
+	x->iov[x->iov_n].iov_len = len;
+	x->iov_n++;
+	return 0;
+}
 
 /* In functions that return -E2BIG when a head needs more pieces than fit. */
 #define EMIT(x, p, len)                                                                            \

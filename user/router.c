@@ -51,22 +51,91 @@ static uint32_t listener_hash(uint8_t family, const uint8_t addr[16], uint16_t p
 	return fnv_u32(h, port);
 }
 
-/* Hash of a host name, lower-cased on the fly: the request is never copied. */
+#define ONES8 0x0101010101010101ULL
+
+/* The eight bytes of <x> with 'A'..'Z' made lower-case (bytes 0x80.. untouched). */
+static inline uint64_t lower8(uint64_t x)
+{
+	uint64_t low7 = x & (ONES8 * 0x7f);
+	uint64_t ge_a = low7 + ONES8 * (0x80 - 'A');	 /* high bit: >= 'A' */
+	uint64_t gt_z = low7 + ONES8 * (0x80 - 'Z' - 1); /* high bit: > 'Z' */
+
+	return x | (((ge_a & ~gt_z & ~x) & (ONES8 * 0x80)) >> 2);
+}
+
+/*
+ * The word that stands for the last bytes of a string of <n> bytes at <p>,
+ * lower-cased, read without going past them: its last eight bytes when
+ * there are eight (overlapping what the loop took), else two overlapping
+ * halves, or the first, middle and last byte. Equal strings (but for case)
+ * give equal words.
+ */
+static inline uint64_t last8(const char *p, size_t n)
+{
+	uint32_t lo, hi;
+	uint64_t w;
+
+	if (n >= 8) {
+		memcpy(&w, p + n - 8, 8);
+		return lower8(w);
+	}
+	if (n >= 4) {
+		memcpy(&lo, p, 4);
+		memcpy(&hi, p + n - 4, 4);
+		return lower8((uint64_t)hi << 32 | lo);
+	}
+	if (!n)
+		return 0;
+	return lower8((uint64_t)(uint8_t)p[0] | (uint64_t)(uint8_t)p[n / 2] << 8 |
+		      (uint64_t)(uint8_t)p[n - 1] << 16);
+}
+
+static inline uint64_t mix(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+/*
+ * Hash of a host name, lower-cased on the fly (the request is never copied),
+ * eight bytes at a time.
+ */
 static uint32_t host_hash(uint32_t listener, uint8_t wild, const char *name, size_t len)
 {
-	uint32_t h = fnv_mix(fnv_u32(FNV_OFFSET, listener), wild);
+	uint64_t h = mix(0, (uint64_t)listener << 8 | wild | (uint64_t)len << 40);
+	size_t i = 0;
+	uint64_t w;
 
-	for (size_t i = 0; i < len; i++)
-		h = fnv_mix(h, lower((uint8_t)name[i]));
-	return h;
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, name + i, 8);
+		h = mix(h, lower8(w));
+	}
+	if (i < len)
+		h = mix(h, last8(name, len));
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 static bool lower_eq(const char *a, const char *b, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		if (lower((uint8_t)a[i]) != lower((uint8_t)b[i]))
+	uint64_t x, y;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y && lower8(x) != lower8(y))
 			return false;
-	return true;
+	}
+	if (i == len)
+		return true;
+	if (len < 4) {
+		for (; i < len; i++)
+			if (lower((uint8_t)a[i]) != lower((uint8_t)b[i]))
+				return false;
+		return true;
+	}
+	return last8(a, len) == last8(b, len);
 }
 
 static uint32_t table_size(uint32_t n)

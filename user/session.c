@@ -120,7 +120,7 @@ static bool find_cookie(const struct xgw_h1_request *req, const char *name, size
 		const struct xgw_h1_header *hd = &req->headers[h];
 		const char *p = hd->value, *end = hd->value + hd->value_len;
 
-		if (!xgw_h1_name_eq(hd->name, hd->name_len, "cookie"))
+		if (hd->id != XGW_H1_HDR_COOKIE)
 			continue;
 		while (p < end) {
 			const char *semi = memchr(p, ';', (size_t)(end - p)),

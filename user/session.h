@@ -32,7 +32,8 @@ struct xgw_xfer;
  * (rule's cookie or header) and, when it is valid and names a healthy
  * endpoint of one of the rule's backends (weight > 0), route to it: rt's
  * backend and endpoint change. <ss> is reset for the exchange and remembers
- * whether a token must be sent back. <now> is Unix seconds.
+ * whether a token must be sent back. <now> is Unix seconds. Cookie lines
+ * are found by the ids the parser gave <req>'s headers.
  */
 void xgw_session_route(struct xgw_rw_session *ss, struct xgw_worker *w,
 		       const struct xgw_snapshot *s, const struct xgw_h1_request *req,

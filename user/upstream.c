@@ -26,15 +26,17 @@
 
 #define POOL_BUCKETS_MIN 64
 
+/* Hash of an endpoint, a word at a time: it is looked up on every request. */
 static uint32_t ep_hash(uint8_t family, const uint8_t addr[16], uint16_t port)
 {
-	uint32_t h = 2166136261u;
+	uint64_t a, b, h;
 
-	h = (h ^ family) * 16777619u;
-	for (int i = 0; i < 16; i++)
-		h = (h ^ addr[i]) * 16777619u;
-	h = (h ^ (port & 0xff)) * 16777619u;
-	return (h ^ (port >> 8)) * 16777619u;
+	memcpy(&a, addr, 8);
+	memcpy(&b, addr + 8, 8);
+	h = ((uint64_t)family << 16 | port) * 0x9e3779b97f4a7c15ULL;
+	h = (h ^ a) * 0xbf58476d1ce4e5b9ULL;
+	h = (h ^ (h >> 31) ^ b) * 0x94d049bb133111ebULL;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 static struct xgw_pool *pool_find(struct xgw_worker *w, uint8_t family, const uint8_t addr[16],

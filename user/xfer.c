@@ -226,27 +226,34 @@ static ssize_t tls_writev(SSL *tls, const struct iovec *iov, int n, bool *wr_rea
  * Write what <x> has pending (head pieces, then body bytes of <b>, which may
  * be NULL) to <fd> in one writev (through <tls> when not NULL). Returns the
  * bytes written, 0 on EAGAIN, or -errno. A short write clears *<wr_ready>.
+ * The pieces are written from x->iov itself: the body's piece goes in the
+ * slot past the last head piece (not counted in iov_n), or, when the head
+ * took every slot, all are copied out first.
  */
 ssize_t xgw_xfer_flush(const struct xgw_io *io, struct xgw_xfer *x, struct xgw_buf *b,
 		       bool *wr_ready)
 {
-	struct iovec iov[XGW_XFER_IOV + 1];
-	size_t want = 0, left;
-	int n = 0;
+	struct iovec copy[XGW_XFER_IOV + 1], *iov = x->iov + x->iov_i;
+	int n = x->iov_n - x->iov_i;
+	size_t want = 0, body = b && x->lim > b->start ? x->lim - b->start : 0, left;
+	bool plain = !io->h2s && !io->h2us && !io->tls;
 	ssize_t wr;
 
-	for (int i = x->iov_i; i < x->iov_n; i++) {
-		iov[n++] = x->iov[i];
-		want += x->iov[i].iov_len;
-	}
-	if (b && x->lim > b->start) {
+	for (int i = 0; i < n; i++)
+		want += iov[i].iov_len;
+	if (body) {
+		if (x->iov_n == XGW_XFER_IOV) {
+			memcpy(copy, iov, (size_t)n * sizeof(*iov));
+			iov = copy;
+		}
 		iov[n].iov_base = b->data + b->start;
-		iov[n].iov_len = x->lim - b->start;
-		want += iov[n++].iov_len;
+		iov[n].iov_len = body;
+		want += body;
+		n++;
 	}
 	if (!n)
 		return 0;
-	if (io->h2s || io->h2us || io->tls) {
+	if (!plain) {
 		wr = io->h2s	? xgw_h2s_writev(io->h2s, iov, n, wr_ready)
 		     : io->h2us ? xgw_h2us_writev(io->h2us, iov, n, wr_ready)
 				: tls_writev(io->tls, iov, n, wr_ready);
@@ -265,8 +272,15 @@ ssize_t xgw_xfer_flush(const struct xgw_io *io, struct xgw_xfer *x, struct xgw_b
 		*wr_ready = false;
 		return 0;
 	}
-	if ((size_t)wr < want)
+	if ((size_t)wr < want) {
 		*wr_ready = false;
+	} else if (plain) {
+		/* All of it went out, as it mostly does: no piece to step over. */
+		x->iov_i = x->iov_n;
+		if (body)
+			b->start += (uint32_t)body;
+		return wr;
+	}
 	left = (size_t)wr;
 	while (x->iov_i < x->iov_n && left) {
 		struct iovec *v = &x->iov[x->iov_i];

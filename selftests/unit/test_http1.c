@@ -4,6 +4,7 @@
  * {input, expected result}; every valid input is also fed at every split
  * point, as a reader that gets the bytes in two reads would.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -973,6 +974,327 @@ TEST(chunked_line_limits)
 	}
 	ASSERT_EQ(rc, -1, "trailer section over XGW_H1_MAX_HEAD");
 	ASSERT_EQ(n, XGW_H1_MAX_HEAD, "error where the section passes the bound");
+}
+
+/* ---- scans (SIMD and portable) and header ids ---- */
+
+/* The RFC's classes, written out again here rather than taken from http1.c. */
+static bool rfc_tchar(unsigned b)
+{
+	return (b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+	       (b && strchr("!#$%&'*+-.^_`|~", (int)b));
+}
+
+static bool rfc_vchar(unsigned b)
+{
+	return b == '\t' || (b >= 0x20 && b != 0x7f);
+}
+
+static bool rfc_tgtchar(unsigned b)
+{
+	return b > 0x20 && b != 0x7f && b != '#';
+}
+
+/*
+ * A request whose request-target, one header name and its value have the
+ * lengths given, followed by a pad header of <pad> bytes (so that the field
+ * ends either within the last 16 bytes of the buffer or well before).
+ * Returns the length; the name starts at *<name_at>, the value at
+ * *<value_at>, the target at *<target_at>.
+ */
+static size_t scan_req(char *buf, size_t tlen, size_t nlen, size_t vlen, size_t pad,
+		       size_t *target_at, size_t *name_at, size_t *value_at)
+{
+	size_t n = 0;
+
+	memcpy(buf, "GET /", 5);
+	n = 5;
+	*target_at = 4;
+	memset(buf + n, 't', tlen - 1);
+	n += tlen - 1;
+	memcpy(buf + n, " HTTP/1.1\r\nHost: a\r\nX", 21);
+	*name_at = n + 20;
+	n += 21;
+	memset(buf + n, 'q', nlen - 1);
+	n += nlen - 1;
+	memcpy(buf + n, ": ", 2);
+	n += 2;
+	*value_at = n;
+	memset(buf + n, 'v', vlen);
+	n += vlen;
+	memcpy(buf + n, "\r\n", 2);
+	n += 2;
+	if (pad) {
+		memcpy(buf + n, "Pad: ", 5);
+		memset(buf + n + 5, 'p', pad);
+		n += 5 + pad;
+		memcpy(buf + n, "\r\n", 2);
+		n += 2;
+	}
+	memcpy(buf + n, "\r\n", 2);
+	return n + 2;
+}
+
+/*
+ * Every byte value at every position of the target, a header name and its
+ * value, for lengths around the 8- and 16-byte strides of the scans: the
+ * head parses exactly when the RFC's class holds the byte (a ':' in a name
+ * past its first byte ends the name early, which is still a valid line).
+ */
+TEST(scan_every_byte_at_every_position)
+{
+	static const size_t lens[] = { 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48 };
+	static const size_t pads[] = { 0, 40 };
+	struct xgw_h1_request req;
+	char buf[512];
+	unsigned bad = 0;
+
+	for (size_t li = 0; li < ARRAY_SIZE(lens); li++) {
+		for (size_t pi = 0; pi < ARRAY_SIZE(pads); pi++) {
+			size_t len = lens[li], ta, na, va;
+			size_t n = scan_req(buf, len, len, len, pads[pi], &ta, &na, &va);
+			int rc = parse_req(buf, n, &req);
+
+			if (!ASSERT_EQ(rc, (int)n, "clean head") ||
+			    !ASSERT_EQ(req.target_len, len, "target length") ||
+			    !ASSERT_EQ(req.headers[1].name_len, len, "name length") ||
+			    !ASSERT_EQ(req.headers[1].value_len, len, "value length"))
+				return;
+			for (size_t k = 0; k < 3 * len; k++) {
+				size_t at = k < len	  ? ta + k
+					    : k < 2 * len ? na + k - len
+							  : va + k - 2 * len;
+
+				for (unsigned b = 0; b < 256; b++) {
+					char save = buf[at];
+					bool want;
+
+					if (k < len)
+						want = k == 0 ? b == '/' : rfc_tgtchar(b);
+					else if (k < 2 * len)
+						want = rfc_tchar(b) || (b == ':' && k > len);
+					else
+						want = rfc_vchar(b);
+					buf[at] = (char)b;
+					rc = parse_req(buf, n, &req);
+					buf[at] = save;
+					if ((rc > 0) != want && bad++ < 10)
+						TEST_FAIL_("length %zu pad %zu, byte 0x%02x at %s "
+							   "%zu: %d",
+							   len, pads[pi], b,
+							   k < len	 ? "target"
+							   : k < 2 * len ? "name"
+									 : "value",
+							   k % len, rc);
+					if (rc > 0 && (rc != (int)n || (k < len && b != '?' &&
+									req.target_len != len)))
+						bad++;
+				}
+			}
+		}
+	}
+	ASSERT_EQ(bad, 0, "bytes judged against the RFC classes");
+}
+
+/* The same for a response's reason phrase, which shares the value scan. */
+TEST(scan_reason_every_byte)
+{
+	struct xgw_h1_response resp;
+	char buf[256];
+	unsigned bad = 0;
+
+	for (size_t len = 1; len <= 40; len++) {
+		size_t n = 0;
+		int rc;
+
+		memcpy(buf, "HTTP/1.1 200 ", 13);
+		n = 13;
+		memset(buf + n, 'r', len);
+		n += len;
+		memcpy(buf + n, "\r\nContent-Length: 0\r\n\r\n", 23);
+		n += 23;
+		rc = xgw_h1_parse_response(buf, n, false, &resp);
+		if (!ASSERT_EQ(rc, (int)n, "clean head") ||
+		    !ASSERT_EQ(resp.reason_len, len, "reason length"))
+			return;
+		for (size_t k = 0; k < len; k++) {
+			for (unsigned b = 0; b < 256; b++) {
+				buf[13 + k] = (char)b;
+				rc = xgw_h1_parse_response(buf, n, false, &resp);
+				if ((rc > 0) != rfc_vchar(b) && bad++ < 10)
+					TEST_FAIL_("length %zu, byte 0x%02x at %zu: %d", len, b, k,
+						   rc);
+			}
+			buf[13 + k] = 'r';
+		}
+	}
+	ASSERT_EQ(bad, 0, "reason bytes judged against the RFC class");
+}
+
+/* Names the parser tells apart, as the enum says. */
+static const struct {
+	const char *name;
+	unsigned id;
+} known_names[] = {
+	{ "Host", XGW_H1_HDR_HOST },
+	{ "Content-Length", XGW_H1_HDR_CONTENT_LENGTH },
+	{ "Transfer-Encoding", XGW_H1_HDR_TRANSFER_ENCODING },
+	{ "Connection", XGW_H1_HDR_CONNECTION },
+	{ "Keep-Alive", XGW_H1_HDR_KEEP_ALIVE },
+	{ "Proxy-Connection", XGW_H1_HDR_PROXY_CONNECTION },
+	{ "TE", XGW_H1_HDR_TE },
+	{ "Upgrade", XGW_H1_HDR_UPGRADE },
+	{ "Expect", XGW_H1_HDR_EXPECT },
+	{ "Content-Type", XGW_H1_HDR_CONTENT_TYPE },
+	{ "Cookie", XGW_H1_HDR_COOKIE },
+	{ "Origin", XGW_H1_HDR_ORIGIN },
+	{ "Forwarded", XGW_H1_HDR_FORWARDED },
+	{ "X-Forwarded-For", XGW_H1_HDR_X_FORWARDED_FOR },
+	{ "X-Forwarded-Host", XGW_H1_HDR_X_FORWARDED_HOST },
+	{ "X-Forwarded-Proto", XGW_H1_HDR_X_FORWARDED_PROTO },
+	{ "Access-Control-Request-Method", XGW_H1_HDR_ACR_METHOD },
+	{ "Access-Control-Request-Headers", XGW_H1_HDR_ACR_HEADERS },
+};
+
+TEST(header_ids)
+{
+	char name[64];
+
+	ASSERT_EQ(ARRAY_SIZE(known_names), XGW_H1_HDR_COUNT - 1, "every id has a name");
+	for (size_t i = 0; i < ARRAY_SIZE(known_names); i++) {
+		const char *n = known_names[i].name;
+		size_t len = strlen(n);
+
+		ASSERT_EQ(xgw_h1_header_id(n, len), known_names[i].id, n);
+		for (size_t k = 0; k < len; k++)
+			name[k] = (char)(n[k] >= 'a' && n[k] <= 'z' ? n[k] - 32 : n[k]);
+		ASSERT_EQ(xgw_h1_header_id(name, len), known_names[i].id, "upper case");
+		for (size_t k = 0; k < len; k++)
+			name[k] = (char)(n[k] >= 'A' && n[k] <= 'Z' ? n[k] + 32 : n[k]);
+		ASSERT_EQ(xgw_h1_header_id(name, len), known_names[i].id, "lower case");
+		/* One byte changed anywhere, to any other tchar: another name. */
+		for (size_t k = 0; k < len; k++) {
+			for (unsigned b = 1; b < 256; b++) {
+				char save = name[k];
+
+				if (!rfc_tchar(b) || (b | 0x20) == ((unsigned)save | 0x20))
+					continue;
+				name[k] = (char)b;
+				if (xgw_h1_header_id(name, len) != XGW_H1_HDR_OTHER)
+					TEST_FAIL_("%s with 0x%02x at %zu is known", n, b, k);
+				name[k] = save;
+			}
+		}
+		/* One byte shorter or longer: another name. */
+		ASSERT_EQ(xgw_h1_header_id(name, len - 1), XGW_H1_HDR_OTHER, "shorter");
+		name[len] = 's';
+		ASSERT_EQ(xgw_h1_header_id(name, len + 1), XGW_H1_HDR_OTHER, "longer");
+	}
+	ASSERT_EQ(xgw_h1_header_id("Accept", 6), XGW_H1_HDR_OTHER, "accept");
+	ASSERT_EQ(xgw_h1_header_id("User-Agent", 10), XGW_H1_HDR_OTHER, "user-agent");
+	ASSERT_EQ(xgw_h1_header_id("Content_Length", 14), XGW_H1_HDR_OTHER, "'_' is not '-'");
+	ASSERT_EQ(xgw_h1_header_id("Hos[", 4), XGW_H1_HDR_OTHER, "'[' is not a case of '{'");
+}
+
+/* The parsers hand out the ids with the lines, requests and responses alike. */
+TEST(header_ids_parsed)
+{
+	static const char raw[] = "POST / HTTP/1.1\r\nhost: a\r\nCONTENT-length: 3\r\n"
+				  "x-forwarded-FOR: 1.2.3.4\r\nAccept: */*\r\ncookie: a=b\r\n\r\n";
+	static const char rraw[] =
+		"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+		"Keep-Alive: timeout=5\r\nServer: x\r\nContent-Length: 0\r\n\r\n";
+	static const unsigned ids[] = { XGW_H1_HDR_HOST, XGW_H1_HDR_CONTENT_LENGTH,
+					XGW_H1_HDR_X_FORWARDED_FOR, XGW_H1_HDR_OTHER,
+					XGW_H1_HDR_COOKIE };
+	static const unsigned rids[] = { XGW_H1_HDR_CONTENT_TYPE, XGW_H1_HDR_KEEP_ALIVE,
+					 XGW_H1_HDR_OTHER, XGW_H1_HDR_CONTENT_LENGTH };
+	struct xgw_h1_request req;
+	struct xgw_h1_response resp;
+
+	if (!ASSERT_EQ(parse_req(raw, sizeof(raw) - 1, &req), (int)sizeof(raw) - 1, "request") ||
+	    !ASSERT_EQ(req.n_headers, ARRAY_SIZE(ids), "request headers"))
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(ids); i++)
+		ASSERT_EQ(req.headers[i].id, ids[i], "request header id");
+	ASSERT_EQ(req.hdr_ids,
+		  XGW_H1_HDR_BIT(XGW_H1_HDR_HOST) | XGW_H1_HDR_BIT(XGW_H1_HDR_CONTENT_LENGTH) |
+			  XGW_H1_HDR_BIT(XGW_H1_HDR_X_FORWARDED_FOR) |
+			  XGW_H1_HDR_BIT(XGW_H1_HDR_OTHER) | XGW_H1_HDR_BIT(XGW_H1_HDR_COOKIE),
+		  "request id set");
+	if (!ASSERT_EQ(xgw_h1_parse_response(rraw, sizeof(rraw) - 1, false, &resp),
+		       (int)sizeof(rraw) - 1, "response") ||
+	    !ASSERT_EQ(resp.n_headers, ARRAY_SIZE(rids), "response headers"))
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(rids); i++)
+		ASSERT_EQ(resp.headers[i].id, rids[i], "response header id");
+	ASSERT_EQ(resp.hdr_ids,
+		  XGW_H1_HDR_BIT(XGW_H1_HDR_CONTENT_TYPE) | XGW_H1_HDR_BIT(XGW_H1_HDR_KEEP_ALIVE) |
+			  XGW_H1_HDR_BIT(XGW_H1_HDR_OTHER) |
+			  XGW_H1_HDR_BIT(XGW_H1_HDR_CONTENT_LENGTH),
+		  "response id set");
+}
+
+/* Connection tokens are compared by length and a word at a time. */
+TEST(connection_tokens)
+{
+	static const struct {
+		const char *value;
+		bool keep_alive; /* of an HTTP/1.0 request */
+		bool upgrade;
+	} cases[] = {
+		{ "keep-alive", true, false },
+		{ "KEEP-ALIVE", true, false },
+		{ "keep-alivex", false, false },
+		{ "keep_alive", false, false },
+		{ "close, keep-alive", false, false },
+		{ "Upgrade", false, true },
+		{ "upgradE ,keep-Alive", true, true },
+		{ "upgrades", false, false },
+		{ "clos", false, false },
+	};
+	char raw[256];
+	struct xgw_h1_request req;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int n = snprintf(raw, sizeof(raw),
+				 "GET / HTTP/1.0\r\nConnection: %s\r\nUpgrade: x\r\n\r\n",
+				 cases[i].value);
+
+		if (!ASSERT_EQ(parse_req(raw, (size_t)n, &req), n, cases[i].value))
+			continue;
+		ASSERT_EQ(req.keep_alive, cases[i].keep_alive, cases[i].value);
+		/* HTTP/1.0 ignores Upgrade: ask again in 1.1 */
+		n = snprintf(raw, sizeof(raw),
+			     "GET / HTTP/1.1\r\nHost: a\r\nConnection: %s\r\nUpgrade: x\r\n\r\n",
+			     cases[i].value);
+		if (ASSERT_EQ(parse_req(raw, (size_t)n, &req), n, cases[i].value))
+			ASSERT_EQ(req.upgrade, cases[i].upgrade, cases[i].value);
+	}
+}
+
+TEST(versions)
+{
+	static const struct {
+		const char *v;
+		int rc; /* 1: parses */
+	} cases[] = {
+		{ "HTTP/1.1", 1 },     { "HTTP/1.0", 1 },    { "HTTP/1.2", -505 },
+		{ "HTTP/2.0", -505 },  { "HTTP/0.9", -505 }, { "http/1.1", -400 },
+		{ "HTTP/1.x", -400 },  { "HTTP/11", -400 },  { "HTTP/1.1 ", -400 },
+		{ "HTTPS/1.1", -400 },
+	};
+	char raw[128];
+	struct xgw_h1_request req;
+
+	ASSERT_TRUE(strcmp(xgw_h1_simd(), "") != 0, xgw_h1_simd());
+	printf("# scans: %s\n", xgw_h1_simd());
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int n = snprintf(raw, sizeof(raw), "GET / %s\r\nHost: a\r\n\r\n", cases[i].v);
+		int rc = parse_req(raw, (size_t)n, &req);
+
+		ASSERT_EQ(cases[i].rc == 1 ? rc == n : rc == cases[i].rc, true, cases[i].v);
+	}
 }
 
 /* ---- helpers ---- */

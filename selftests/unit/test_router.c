@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /* The worker's router over snapshots built with the xgw_snapb_* builder. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,6 +181,59 @@ TEST(host_port_case_dot)
 	ASSERT_EQ(route(&f, 0, "[::1]:80", "/"), R_ANY, "IPv6 literal");
 	ASSERT_EQ(route(&f, 0, "a.example.co", "/"), R_ANY, "shorter name");
 	ASSERT_EQ(route(&f, 1, "a.example.com", "/"), XGW_SNAP_NONE, "unknown listener");
+out:
+	fixture_free(&f);
+}
+
+/*
+ * Host names of every length from 1 to 24 bytes, around the 4- and 8-byte
+ * steps of the hashing and comparing: each finds its own vhost in any case,
+ * and a name one byte off (changed, shorter, longer) finds none of them.
+ */
+TEST(host_lengths)
+{
+	static const char abc[] = "abcdefghijklmnopqrstuvwxyz";
+	struct fixture f = {};
+	struct xgw_snapb *b = xgw_snapb__new(1);
+	int rules[25];
+	char name[32];
+
+	if (!ASSERT_OK_PTR(b, "snapb new"))
+		return;
+	for (int n = 1; n <= 24; n++) {
+		snprintf(name, sizeof(name), "%.*s", n, abc);
+		rules[n] = add_simple_rule(b, name);
+	}
+	rules[0] = add_simple_rule(b, "any");
+	add_listener(b, "10.0.0.1", 80);
+	for (int n = 1; n <= 24; n++) {
+		snprintf(name, sizeof(name), "%.*s", n, abc);
+		add_vhost(b, name);
+		add_match(b, (uint32_t)rules[n], XGW_PATH_PREFIX, "/");
+	}
+	add_vhost(b, "");
+	add_match(b, (uint32_t)rules[0], XGW_PATH_PREFIX, "/");
+	if (!fixture_finish(&f, b))
+		goto out;
+	for (int n = 1; n <= 24; n++) {
+		snprintf(name, sizeof(name), "%.*s", n, abc);
+		ASSERT_EQ(route(&f, 0, name, "/"), (uint32_t)rules[n], name);
+		for (int k = 0; k < n; k++) {
+			name[k] = (char)(name[k] - 32);
+			ASSERT_EQ(route(&f, 0, name, "/"), (uint32_t)rules[n], "upper case");
+			name[k] = (char)(name[k] + 32 + 1);
+			if (name[k] > 'z')
+				name[k] = '0';
+			ASSERT_EQ(route(&f, 0, name, "/"), (uint32_t)rules[0], "one byte off");
+			snprintf(name, sizeof(name), "%.*s", n, abc);
+		}
+		name[n] = '0';
+		name[n + 1] = '\0';
+		ASSERT_EQ(route(&f, 0, name, "/"), (uint32_t)rules[0], "longer");
+	}
+	ASSERT_EQ(route(&f, 0, "ABCDEFGHIJKLMNOPQRSTUVWX", "/"), (uint32_t)rules[24], "all upper");
+	ASSERT_EQ(route(&f, 0, "abcdefghijklmnopqrstuvw@", "/"), (uint32_t)rules[0],
+		  "'@' is not a case of '`'");
 out:
 	fixture_free(&f);
 }

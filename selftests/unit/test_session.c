@@ -94,6 +94,7 @@ static void request(struct xgw_h1_request *req, const char *name, const char *va
 	h->name_len = strlen(name);
 	h->value = value;
 	h->value_len = strlen(value);
+	h->id = xgw_h1_header_id(name, h->name_len); /* as the parser classifies it */
 	req->n_headers = 1;
 }
 
