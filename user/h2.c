@@ -581,17 +581,15 @@ static ssize_t take(struct xgw_h2s *s, const char *p, size_t len, bool *full)
 {
 	if (!s->submitted) {
 		struct xgw_h1_response r;
-		size_t before = xgw_bytes_pending(&s->rhead), from = before > 3 ? before - 3 : 0;
-		char *end;
+		size_t before = xgw_bytes_pending(&s->rhead), hlen;
 		int rc;
 
 		if (xgw_bytes_put(&s->rhead, p, len))
 			return -ENOMEM;
-		end = memmem(s->rhead.p + s->rhead.off + from, xgw_bytes_pending(&s->rhead) - from,
-			     "\r\n\r\n", 4);
-		if (!end)
+		hlen = xgw_h1_head_len(s->rhead.p + s->rhead.off, xgw_bytes_pending(&s->rhead),
+				       before);
+		if (!hlen)
 			return xgw_bytes_pending(&s->rhead) > XGW_BUF_CAP ? -EPROTO : (ssize_t)len;
-		size_t hlen = (size_t)(end + 4 - (s->rhead.p + s->rhead.off));
 
 		rc = xgw_h1_parse_response(s->rhead.p + s->rhead.off, hlen, s->head_req, &r);
 		if (rc <= 0)
