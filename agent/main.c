@@ -34,7 +34,9 @@
 #include "xgw/log.h"
 #include "xgw/netaddr.h"
 
-#define DEBOUNCE_MS 15 /* coalesce the several events of one editor save */
+#define DEBOUNCE_MS 15 /* while a file is being written: coalesce an editor's save */
+#define SETTLE_MS 1    /* after whole files (renamed, closed, deleted): coalesce a burst */
+#define MAX_WRITING 64 /* files followed while open for writing */
 #define LISTENER_DRAIN_DEFAULT_S 30
 #define ACK_WAIT_MS 1000 /* how long BPF waits for every worker to ack a snapshot */
 #define MAX_POOLS 16
@@ -62,6 +64,31 @@ struct opts {
 	uint32_t drain_ms;	/* how long a removed listener passes established flows */
 };
 
+/*
+ * A reconcile result with the store it points into, shared by the agent and
+ * the status writer, which reads it from its thread but lets it go on the
+ * event loop's (xgw_status_writer_reap()): freed here when the last goes.
+ */
+struct held {
+	struct xgw_reconcile_result res;
+	struct xgw_store *st;
+	int refs; /* only the event loop's thread changes it */
+};
+
+static void held_put(struct held *h)
+{
+	if (!h || --h->refs)
+		return;
+	xgw_reconcile_result__free(&h->res);
+	xgw_store__free(h->st);
+	free(h);
+}
+
+static void held_release(void *arg)
+{
+	held_put(arg);
+}
+
 /* A generation's warning lines, sorted, so that only changes are logged. */
 struct warnings {
 	char **v;
@@ -78,6 +105,7 @@ struct agent {
 	struct warnings warned;		 /* what the last generation warned about, sorted */
 	struct xgw_store *store;	 /* the store behind res */
 	struct xgw_reconcile_result res; /* the newest result: served, or being prepared */
+	struct held *held;		 /* owns res and store */
 	bool have_res;
 	uint64_t gen; /* of res */
 	/*
@@ -86,12 +114,14 @@ struct agent {
 	 */
 	struct xgw_store *old_store;
 	struct xgw_reconcile_result old_res;
+	struct held *old_held; /* owns old_res and old_store */
 	uint64_t old_gen;
 	bool have_old, old_programmed;
-	uint64_t last_gen;		    /* the highest generation built */
-	struct xgw_workers_reject rejected; /* reported in status until a later one commits */
-	bool status_programmed;		    /* status says Programmed for gen */
-	bool stats_warned;		    /* the workers file could not be written (said once) */
+	uint64_t last_gen;			 /* the highest generation built */
+	uint64_t gen_start_us, old_gen_start_us; /* when apply() of gen, old_gen started (log) */
+	struct xgw_workers_reject rejected;	 /* reported in status until a later one commits */
+	bool status_programmed;			 /* status says Programmed for gen */
+	bool stats_warned;		 /* the workers file could not be written (said once) */
 	uint64_t dataplane_due_ms;	 /* != 0: BPF and routes still to sync for gen, by then */
 	struct xgw_bpf_listener *synced; /* the listener set BPF and the routes hold */
 	size_t n_synced;
@@ -102,6 +132,14 @@ struct agent {
 	size_t n_draining;
 	uint64_t drain_due_ms; /* != 0: the first drain to end */
 	int epfd, sigfd, infd;
+	/*
+	 * Files of the folder opened for writing and not closed yet (inotify
+	 * IN_CREATE/IN_MODIFY without IN_CLOSE_WRITE): while there are any, a
+	 * change waits DEBOUNCE_MS of quiet, else it applies after SETTLE_MS.
+	 */
+	char *writing[MAX_WRITING];
+	size_t n_writing;
+	bool writing_lost; /* more than MAX_WRITING, or events lost */
 };
 
 static uint64_t now_ms(void)
@@ -110,6 +148,14 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 static void usage(FILE *out)
@@ -693,26 +739,28 @@ static int sync_routes(const struct xgw_bpf_listener *ls, size_t n_ls)
 	return err;
 }
 
+/*
+ * Status for the current generation, built and written by the writer's
+ * thread: the result stays alive for it through a reference, so that the
+ * event loop neither builds nor waits for the document.
+ */
 static void write_status(struct agent *a)
 {
-	json_t *root;
+	struct xgw_status_job job = { 0 };
 
 	if (!a->have_res || !a->sw)
 		return;
-	root = xgw_status_json(&a->res, a->gen, a->status_programmed);
-	if (!root) {
-		log_warn("status: out of memory building generation %llu",
-			 (unsigned long long)a->gen);
-		return;
-	}
+	job.res = &a->held->res;
+	job.gen = a->gen;
+	job.programmed = a->status_programmed;
 	/* A change the workers refused has no object to carry it: say it here. */
-	if (a->rejected.gen)
-		json_object_set_new(
-			root, "rejected",
-			json_pack("{s:I, s:i, s:s, s:I}", "generation", (json_int_t)a->rejected.gen,
-				  "worker", (int)a->rejected.worker, "error",
-				  strerror(-a->rejected.err), "serving", (json_int_t)a->gen));
-	xgw_status_writer_post(a->sw, root);
+	job.rejected.gen = a->rejected.gen;
+	job.rejected.worker = a->rejected.worker;
+	job.rejected.err = a->rejected.err;
+	job.release = held_release;
+	job.arg = a->held;
+	a->held->refs++;
+	xgw_status_writer_post(a->sw, &job);
 }
 
 /*
@@ -754,10 +802,13 @@ static void apply(struct agent *a)
 	struct xgw_reconcile_opts ro = { 0 };
 	struct xgw_store *st = NULL;
 	struct xgw_assignment *prev;
+	struct held *held;
+	uint64_t t0 = now_us(), t1, t2, t3;
 	int err, memfd;
 
 	if (xgw_files_load(a->files, &st))
 		return;
+	t1 = now_us();
 	prev = previous_assignments(a, &ro.n_previous);
 	ro.previous = prev;
 	ro.pools = a->o.pools;
@@ -766,15 +817,23 @@ static void apply(struct agent *a)
 	ro.ticket_secret = a->ticket_secret;
 	err = xgw_reconcile(st, &ro, &res);
 	free(prev);
+	t2 = now_us();
 	if (err) {
 		log_err("reconcile: %s; keeping generation %llu", strerror(-err),
 			(unsigned long long)a->gen);
 		goto err;
 	}
-	log_result(a, &res);
 	a->last_gen = ro.generation;
+	held = calloc(1, sizeof(*held));
+	if (!held) {
+		err = -ENOMEM;
+		log_err("reconcile: %s; keeping generation %llu", strerror(-err),
+			(unsigned long long)a->gen);
+		goto err;
+	}
 
 	memfd = xgw_memfd_from_buf("xgw-snapshot", res.snap, res.snap_len);
+	t3 = now_us();
 	if (memfd < 0) {
 		err = memfd;
 		log_err("snapshot: memfd: %s; keeping generation %llu", strerror(-err),
@@ -788,18 +847,22 @@ static void apply(struct agent *a)
 	close(memfd);
 	if (err) {
 		log_err("snapshot: publish: %s", strerror(-err));
+		free(held);
 		goto err;
 	}
+	/* While the workers prepare it: the log compares with the previous result. */
+	log_result(a, &res);
 
 	if (a->have_res) {
 		if (a->have_old) {
 			/* res was still being prepared: the workers replace it. */
-			xgw_reconcile_result__free(&a->res);
-			xgw_store__free(a->store);
+			held_put(a->held);
 		} else {
 			a->old_res = a->res;
 			a->old_store = a->store;
+			a->old_held = a->held;
 			a->old_gen = a->gen;
+			a->old_gen_start_us = a->gen_start_us;
 			a->old_programmed = a->status_programmed;
 			a->have_old = true;
 		}
@@ -807,11 +870,18 @@ static void apply(struct agent *a)
 	a->gen = ro.generation;
 	a->res = res;
 	a->store = st;
+	held->res = res;
+	held->st = st;
+	held->refs = 1;
+	a->held = held;
 	a->have_res = true;
 	a->status_programmed = false;
 	a->dataplane_due_ms = now_ms() + ACK_WAIT_MS;
-	log_info("generation %llu: %zu listener(s), snapshot %zu bytes", (unsigned long long)a->gen,
-		 res.n_listeners, res.snap_len);
+	a->gen_start_us = t0;
+	log_info("generation %llu: %zu listener(s), snapshot %zu bytes (load %.1f ms, reconcile "
+		 "%.1f ms, memfd %.1f ms, sent to the workers after %.1f ms)",
+		 (unsigned long long)a->gen, res.n_listeners, res.snap_len, (t1 - t0) / 1e3,
+		 (t2 - t1) / 1e3, (t3 - t2) / 1e3, (now_us() - t0) / 1e3);
 	/* status is written once, by sync_dataplane(): programmed, or pending
 	 * when the workers do not all acknowledge in time */
 	return;
@@ -844,9 +914,18 @@ static int update_draining(struct agent *a, const struct xgw_bpf_listener *live,
 			   uint64_t now)
 {
 	size_t cap = a->n_draining + a->n_synced, k = 0;
-	struct xgw_bpf_listener *d = calloc(cap + 1, sizeof(*d));
-	uint64_t *until = calloc(cap + 1, sizeof(*until));
+	struct xgw_bpf_listener *d;
+	uint64_t *until;
 
+	/* The usual change (routes, endpoints) keeps the listener set: nothing
+	 * starts draining, and the quadratic pass below is not needed. */
+	if (!a->n_draining && a->n_synced == n &&
+	    (!n || !memcmp(live, a->synced, n * sizeof(*live)))) {
+		a->drain_due_ms = 0;
+		return 0;
+	}
+	d = calloc(cap + 1, sizeof(*d));
+	until = calloc(cap + 1, sizeof(*until));
 	if (!d || !until) {
 		free(d);
 		free(until);
@@ -965,20 +1044,20 @@ static void sync_dataplane(struct agent *a, bool acked)
 	err = sync_listeners(a);
 	a->status_programmed = acked && !err;
 	if (a->status_programmed)
-		log_info("generation %llu: all %u worker(s) serving it", (unsigned long long)a->gen,
-			 xgw_workers_count(a->ws));
+		log_info("generation %llu: all %u worker(s) serving it (%.1f ms after it was read)",
+			 (unsigned long long)a->gen, xgw_workers_count(a->ws),
+			 (now_us() - a->gen_start_us) / 1e3);
 	write_status(a);
 }
 
 /* The change committed: what it replaced is gone from every worker. */
 static void drop_old(struct agent *a)
 {
-	if (a->have_old) {
-		xgw_reconcile_result__free(&a->old_res);
-		xgw_store__free(a->old_store);
-	}
+	if (a->have_old)
+		held_put(a->old_held);
 	a->old_res = (struct xgw_reconcile_result){ 0 };
 	a->old_store = NULL;
+	a->old_held = NULL;
 	a->old_gen = 0;
 	a->have_old = false;
 	if (a->rejected.gen && a->rejected.gen < a->gen)
@@ -996,17 +1075,24 @@ static void rollback(struct agent *a, const struct xgw_workers_reject *rej)
 		(unsigned long long)a->gen, rej->worker, strerror(-rej->err),
 		(unsigned long long)a->old_gen);
 	a->rejected = *rej;
-	xgw_reconcile_result__free(&a->res);
-	xgw_store__free(a->store);
+	held_put(a->held);
 	/* The first generation replaced nothing: then nothing is served. */
 	a->res = a->old_res;
 	a->store = a->old_store;
+	a->held = a->old_held;
 	a->gen = a->old_gen;
+	a->gen_start_us = a->old_gen_start_us;
 	a->status_programmed = a->have_old && a->old_programmed;
 	a->have_res = a->have_old;
 	a->old_res = (struct xgw_reconcile_result){ 0 };
 	a->old_store = NULL;
+	a->old_held = NULL;
 	a->have_old = false;
+	if (!a->have_res) {
+		/* The first generation: nothing to go back to, nothing to program. */
+		a->dataplane_due_ms = 0;
+		return;
+	}
 	/* What it replaced may itself still have had BPF to sync. */
 	sync_dataplane(a, xgw_workers_acked(a->ws, a->gen));
 }
@@ -1107,10 +1193,87 @@ static void warn_once_stats(struct agent *a, int err)
 		 strerror(-err));
 }
 
+static void writing_del(struct agent *a, const char *name)
+{
+	for (size_t i = 0; i < a->n_writing; i++) {
+		if (strcmp(a->writing[i], name))
+			continue;
+		free(a->writing[i]);
+		a->writing[i] = a->writing[--a->n_writing];
+		return;
+	}
+}
+
+static void writing_add(struct agent *a, const char *name)
+{
+	for (size_t i = 0; i < a->n_writing; i++)
+		if (!strcmp(a->writing[i], name))
+			return;
+	if (a->n_writing == MAX_WRITING || !(a->writing[a->n_writing] = strdup(name))) {
+		a->writing_lost = true;
+		return;
+	}
+	a->n_writing++;
+}
+
+/* A change is applied: whatever was being written counts as written. */
+static void writing_clear(struct agent *a)
+{
+	for (size_t i = 0; i < a->n_writing; i++)
+		free(a->writing[i]);
+	a->n_writing = 0;
+	a->writing_lost = false;
+}
+
+/*
+ * Read the folder's inotify events. Returns how long to wait for more before
+ * applying them, or -1 when none concerns a manifest (an editor's or a tool's
+ * temporary file). A manifest renamed into place or closed after writing is
+ * whole: it applies at once (SETTLE_MS, which coalesces the events of one
+ * `mv *.yaml`). While a manifest is still open for writing, or after one was
+ * removed or renamed away (editors do that before writing the new version),
+ * DEBOUNCE_MS after the last event, so that neither a half-written file nor
+ * a gap between two versions is served.
+ */
+static int folder_events(struct agent *a)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool relevant = false, removed = false;
+	ssize_t n;
+
+	while ((n = read(a->infd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const void *)p;
+
+			p += sizeof(*ev) + ev->len;
+			if ((ev->mask & IN_Q_OVERFLOW) || !ev->len) {
+				/* events lost, or the folder itself changed: read it all */
+				a->writing_lost = true;
+				relevant = true;
+				continue;
+			}
+			if (!xgw_files_is_manifest(ev->name))
+				continue;
+			relevant = true;
+			if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
+				writing_del(a, ev->name);
+			} else if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+				writing_del(a, ev->name);
+				removed = true;
+			} else if (ev->mask & (IN_CREATE | IN_MODIFY)) {
+				writing_add(a, ev->name);
+			}
+		}
+	}
+	if (!relevant)
+		return -1;
+	return a->n_writing || a->writing_lost || removed ? DEBOUNCE_MS : SETTLE_MS;
+}
+
 static int run(struct agent *a)
 {
 	int watched[256];
-	uint64_t reload_at = 0; /* != 0: apply once no event came for DEBOUNCE_MS */
+	uint64_t reload_at = 0; /* != 0: apply then (see folder_events()) */
 	uint64_t stats_at = now_ms() + STATS_EVERY_MS;
 	struct epoll_event evs[32];
 
@@ -1122,6 +1285,7 @@ static int run(struct agent *a)
 
 		if (reload_at && reload_at <= now) {
 			reload_at = 0;
+			writing_clear(a);
 			apply(a);
 		}
 		if (a->dataplane_due_ms && a->dataplane_due_ms <= now)
@@ -1137,6 +1301,8 @@ static int run(struct agent *a)
 			xgw_workers_request_stats(a->ws);
 			stats_at = now + STATS_EVERY_MS;
 		}
+		/* results whose status document is written: free those no longer served */
+		xgw_status_writer_reap(a->sw);
 		watch_workers(a, watched);
 		timeout = xgw_workers_tick(a->ws);
 		watch_workers(a, watched);
@@ -1162,11 +1328,10 @@ static int run(struct agent *a)
 						return 0; /* SIGTERM, SIGINT */
 				}
 			} else if (tag == TAG_INOTIFY) {
-				char buf[4096] __attribute__((aligned(8)));
+				int wait = folder_events(a);
 
-				while (read(a->infd, buf, sizeof(buf)) > 0)
-					;
-				reload_at = now_ms() + DEBOUNCE_MS;
+				if (wait >= 0)
+					reload_at = now_ms() + (uint64_t)wait;
 			} else if (tag == TAG_NEIGH) {
 				xgw_bpf_neigh_changed(a->bpf);
 			} else if (tag & TAG_WORKER) {
@@ -1287,16 +1452,15 @@ out:
 	xgw_workers__stop(a.ws, 10000);
 	xgw_status_writer__stop(a.sw);
 	warnings_free(&a.warned);
+	writing_clear(&a);
 	free(a.synced);
 	free(a.draining);
 	free(a.drain_until);
 	if (a.bpf && !a.o.keep_bpf && a.o.manage_routes)
 		xgw_routes_sync(NULL, 0);
 	xgw_bpf__close(a.bpf, !a.o.keep_bpf);
-	if (a.have_res) {
-		xgw_reconcile_result__free(&a.res);
-		xgw_store__free(a.store);
-	}
+	if (a.have_res)
+		held_put(a.held);
 	drop_old(&a);
 	xgw_files__free(a.files);
 	if (a.infd >= 0)

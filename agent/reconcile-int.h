@@ -87,6 +87,10 @@ struct gw {
 	 * allowed ListenerSets in precedence order [.., n_listeners) */
 	struct gw_listener *listeners;
 	size_t n_listeners;
+	/* listener indices ordered by name, then index (made by the first route
+	 * that names a sectionName, in c->tmp): a parentRef finds its listeners
+	 * without a pass over all of them */
+	size_t *by_name;
 	/* addresses to program: spec.addresses or one from a pool */
 	uint8_t fam[8];
 	uint8_t addr[8][16];
@@ -139,6 +143,7 @@ struct ctx {
 	struct xgw_reconcile_result *res;
 	struct gw *gws;
 	size_t n_gws;
+	struct gw *last_gw; /* xgw_rec_find_gw()'s last answer (gws is complete by then) */
 	struct lset *lsets; /* ListenerSets of our Gateways, in precedence order */
 	size_t n_lsets;
 	VEC(struct attachment) att;
@@ -154,11 +159,15 @@ struct ctx {
 	 * clusters made for its ports: lookups in O(log n), not a scan per ref */
 	struct svc_ix *svcs;
 	size_t n_svcs;
+	/* open addressing over svcs by hash of namespace/name: index + 1, 0 empty */
+	uint32_t *svc_hash;
+	size_t svc_hash_mask;
 	const struct xgw_endpointslice **slice_refs; /* svcs[i].slices point in here */
 	size_t *att_by_l; /* attachment indices grouped by listener (gw_listener.att_first) */
 	const struct xgw_secret *
 		*secrets; /* the store's, sorted by namespace/name (on first use) */
 	struct xgw_snapb *b;
+	size_t cap_listeners; /* of res->listeners */
 	/* BackendTLSPolicies, oldest first (reconcile_btls.c) */
 	struct btls *btls;
 	size_t n_btls;

@@ -48,13 +48,24 @@ void xgw_rec_cond_set(struct xgw_arena *a, struct xgw_conds *cs, int64_t gen, co
 			return;
 		c = &cs->c[cs->n++];
 	}
+	/* Most messages are fixed, or one string: no formatting for those
+	 * (tens of thousands per reconcile at scale); the same bytes as
+	 * vsnprintf() into msg, truncation included. */
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (!strchr(fmt, '%')) {
+		c->message = xgw_arena_strndup(a, fmt, sizeof(msg) - 1);
+	} else if (!strcmp(fmt, "%s")) {
+		const char *arg = va_arg(ap, const char *);
+
+		c->message = xgw_arena_strndup(a, arg ? arg : "(null)", sizeof(msg) - 1);
+	} else {
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		c->message = xgw_arena_strdup(a, msg);
+	}
 	va_end(ap);
 	c->type = type;
 	c->status = status ? "True" : "False";
 	c->reason = reason;
-	c->message = xgw_arena_strdup(a, msg);
 	c->observed_generation = gen;
 }
 
@@ -595,10 +606,14 @@ const char *xgw_rec_route_rule_problem(const struct ctx *c, size_t ri, size_t k,
 
 struct gw *xgw_rec_find_gw(struct ctx *c, const char *ns, const char *name)
 {
+	/* routes come in runs that name the same Gateway: the last answer first */
+	if (c->last_gw && !strcmp(c->last_gw->spec->meta.name, name) &&
+	    !strcmp(c->last_gw->spec->meta.ns, ns))
+		return c->last_gw;
 	for (size_t i = 0; i < c->n_gws; i++)
 		if (!strcmp(c->gws[i].spec->meta.ns, ns) &&
 		    !strcmp(c->gws[i].spec->meta.name, name))
-			return &c->gws[i];
+			return c->last_gw = &c->gws[i];
 	return NULL;
 }
 
@@ -635,9 +650,34 @@ static int svc_ix_cmp(const void *a, const void *b)
 			   ((const struct svc_ix *)a)->svc->meta.name, sb);
 }
 
+/* FNV-1a of <ns> "/" <name>. */
+static size_t svc_key_hash(const char *ns, const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (const char *p = ns; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	h = (h ^ '/') * 0x100000001b3ull;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	return (size_t)(h ^ (h >> 29));
+}
+
 struct svc_ix *xgw_rec_svc_lookup(const struct ctx *c, const char *ns, const char *name)
 {
 	size_t lo = 0, hi = c->n_svcs;
+
+	if (c->svc_hash) {
+		for (size_t i = svc_key_hash(ns, name) & c->svc_hash_mask;;
+		     i = (i + 1) & c->svc_hash_mask) {
+			uint32_t k = c->svc_hash[i];
+
+			if (!k)
+				return NULL;
+			if (!svc_key_cmp(ns, name, c->svcs[k - 1].svc))
+				return &c->svcs[k - 1];
+		}
+	}
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -674,6 +714,28 @@ static int index_services(struct ctx *c)
 		c->svcs[i].svc = &st->services[i];
 	c->n_svcs = st->n_services;
 	qsort(c->svcs, c->n_svcs, sizeof(*c->svcs), svc_ix_cmp);
+	/* a hash over them: a lookup per backendRef costs no string compare but the hit */
+	c->svc_hash_mask = 15;
+	while (c->svc_hash_mask + 1 < 2 * c->n_svcs)
+		c->svc_hash_mask = c->svc_hash_mask * 2 + 1;
+	c->svc_hash = calloc(c->svc_hash_mask + 1, sizeof(*c->svc_hash));
+	if (!c->svc_hash)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_svcs; i++) {
+		const struct xgw_meta *m = &c->svcs[i].svc->meta;
+		size_t h = svc_key_hash(m->ns, m->name) & c->svc_hash_mask;
+
+		while (c->svc_hash[h] &&
+		       svc_key_cmp(m->ns, m->name, c->svcs[c->svc_hash[h] - 1].svc))
+			h = (h + 1) & c->svc_hash_mask;
+		if (c->svc_hash[h]) {
+			/* a Service twice: the binary search decides which one, as it always did */
+			free(c->svc_hash);
+			c->svc_hash = NULL;
+			break;
+		}
+		c->svc_hash[h] = (uint32_t)i + 1;
+	}
 	/* two passes over the slices: count per Service, then place */
 	for (size_t i = 0; i < st->n_slices; i++) {
 		const struct xgw_endpointslice *es = &st->slices[i];
@@ -793,12 +855,67 @@ const char *xgw_rec_backend_problem(const struct ctx *c, const struct route *rt,
 	return xgw_rec_ref_problem(c, rt->kind, &rt->r->meta, be, NULL, msg, msglen);
 }
 
+/* strcmp() == 0 without a call: listener names are short and mostly differ early. */
+static inline bool str_eq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
 static bool host_listed(const struct attachment *at, const char *h)
 {
 	for (int i = 0; i < at->n_hosts; i++)
 		if (!strcasecmp(at->hosts[i], h))
 			return true;
 	return false;
+}
+
+static int by_name_cmp(const void *a, const void *b, void *arg)
+{
+	const struct gw_listener *ls = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int d = strcmp(ls[x].spec->name, ls[y].spec->name);
+
+	return d ? d : (x > y) - (x < y);
+}
+
+/*
+ * The listeners of <g> named <name>, in index order: (*<order>)[*<lo> ..
+ * *<hi>). <order> is NULL (all listeners, [0, n)) when the index cannot be
+ * made: the caller's checks then pick them out as before.
+ */
+static void listeners_named(struct ctx *c, struct gw *g, const char *name, const size_t **order,
+			    size_t *lo, size_t *hi)
+{
+	size_t l = 0, h = g->n_listeners;
+
+	*order = NULL;
+	*lo = 0;
+	*hi = g->n_listeners;
+	if (!g->by_name && g->n_listeners) {
+		g->by_name = xgw_arena_alloc(&c->tmp, g->n_listeners * sizeof(*g->by_name));
+		if (!g->by_name)
+			return; /* the pass over all of them still gives the answer */
+		for (size_t i = 0; i < g->n_listeners; i++)
+			g->by_name[i] = i;
+		qsort_r(g->by_name, g->n_listeners, sizeof(*g->by_name), by_name_cmp, g->listeners);
+	}
+	if (!g->by_name)
+		return;
+	while (l < h) { /* the first whose name is not below <name> */
+		size_t mid = l + (h - l) / 2;
+
+		if (strcmp(g->listeners[g->by_name[mid]].spec->name, name) < 0)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	*order = g->by_name;
+	*lo = l;
+	for (h = l; h < g->n_listeners && !strcmp(g->listeners[g->by_name[h]].spec->name, name);)
+		h++;
+	*hi = h;
 }
 
 static int attach_route(struct ctx *c, size_t ri)
@@ -817,7 +934,8 @@ static int attach_route(struct ctx *c, size_t ri)
 	rs->kind = rt->kind;
 	rs->ns = r->meta.ns;
 	rs->name = r->meta.name;
-	rs->parents = xgw_arena_alloc(a, (r->n_parents + 1) * sizeof(*rs->parents));
+	/* zeroed memory: no spare entry (two for a route of one parent) */
+	rs->parents = xgw_arena_alloc(a, (r->n_parents ? r->n_parents : 1) * sizeof(*rs->parents));
 	if (!rs->parents)
 		return -ENOMEM;
 	for (size_t k = 0; k < r->n_rules; k++) {
@@ -875,17 +993,20 @@ static int attach_route(struct ctx *c, size_t ri)
 		ps->name = pr->name;
 		ps->section_name = pr->section_name;
 		ps->port = pr->port;
-		/* a Gateway parent: its own listeners; a ListenerSet parent: the set's */
-		for (size_t li = 0; li < g->n_listeners; li++) {
-			struct gw_listener *gl = &g->listeners[li];
-			struct attachment at = { .route = r,
-						 .route_idx = ri,
-						 .parent_idx = rs->n_parents - 1,
-						 .l = gl };
+		/* a Gateway parent: its own listeners; a ListenerSet parent: the set's.
+		 * With a sectionName, only those of that name, in the same order. */
+		const size_t *order = NULL;
+		size_t lo = 0, hi = g->n_listeners;
+
+		if (pr->section_name)
+			listeners_named(c, g, pr->section_name, &order, &lo, &hi);
+		for (size_t k = lo; k < hi; k++) {
+			struct gw_listener *gl = &g->listeners[order ? order[k] : k];
+			struct attachment at;
 
 			if (gl->ls != ls)
 				continue;
-			if (pr->section_name && strcmp(pr->section_name, gl->spec->name))
+			if (pr->section_name && !str_eq(pr->section_name, gl->spec->name))
 				continue;
 			if (pr->port && pr->port != gl->spec->port)
 				continue;
@@ -893,6 +1014,11 @@ static int attach_route(struct ctx *c, size_t ri)
 			if (!gl->valid || !xgw_rec_route_allowed(c->st, gl, rt->kind, r->meta.ns))
 				continue;
 			allowed = true;
+			/* made only for a listener that takes the route: most do not */
+			at = (struct attachment){ .route = r,
+						  .route_idx = ri,
+						  .parent_idx = rs->n_parents - 1,
+						  .l = gl };
 			if (!r->n_hostnames) {
 				at.hosts[at.n_hosts++] =
 					xgw_hostname_intersect(gl->spec->hostname, NULL);
@@ -1002,10 +1128,7 @@ int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *o
 	err = xgw_snapb__finish(c.b, &res->snap, &res->snap_len);
 out:
 	xgw_snapb__free(c.b);
-	if (c.rule_ids)
-		for (size_t i = 0; i < c.n_routes; i++)
-			free(c.rule_ids[i]);
-	free(c.rule_ids);
+	free(c.rule_ids); /* its entries are in c.tmp */
 	free(c.routes);
 	xgw_arena_free(&c.tmp);
 	free(c.att.v);
@@ -1014,6 +1137,7 @@ out:
 	for (size_t i = 0; i < c.n_svcs; i++)
 		free(c.svcs[i].cl);
 	free(c.svcs);
+	free(c.svc_hash);
 	free(c.slice_refs);
 	free(c.att_by_l);
 	free(c.secrets);

@@ -134,9 +134,16 @@ int xgw_rec_cluster_for(struct ctx *c, const char *route_kind, const struct xgw_
 			if (!es->endpoints[e].ready)
 				continue;
 			for (size_t k = 0; k < es->endpoints[e].n_addresses; k++) {
+				const struct xgw_eps_ip *ip = es->endpoints[e].ips;
 				uint8_t fam, addr[16];
 
-				if (xgw_ip_parse(es->endpoints[e].addresses[k], &fam, addr))
+				if (ip && ip[k].family) {
+					if (xgw_snapb_endpoint(c->b, ip[k].family, ip[k].addr,
+							       (uint16_t)port) < 0)
+						return -ENOMEM;
+					continue;
+				}
+				if (ip || xgw_ip_parse(es->endpoints[e].addresses[k], &fam, addr))
 					continue;
 				if (xgw_snapb_endpoint(c->b, fam, addr, (uint16_t)port) < 0)
 					return -ENOMEM;
@@ -245,6 +252,19 @@ static int add_filters(struct ctx *c, const struct route *rt, const struct xgw_h
 	return 0;
 }
 
+/* "<ns>/<name>" into <buf>, cut as snprintf() would (once per route: no format parsing). */
+static void join_name(char *buf, size_t size, const char *ns, const char *name)
+{
+	size_t a = strnlen(ns, size - 1), b;
+
+	memcpy(buf, ns, a);
+	if (a < size - 1)
+		buf[a++] = '/';
+	b = strnlen(name, size - 1 - a);
+	memcpy(buf + a, name, b);
+	buf[a + b] = '\0';
+}
+
 /* Snapshot rules for every rule of every attached route, made once per route. */
 static int build_rules(struct ctx *c)
 {
@@ -259,10 +279,11 @@ static int build_rules(struct ctx *c)
 
 		if (c->rule_ids[ri])
 			continue;
-		c->rule_ids[ri] = calloc(r->n_rules + 1, sizeof(uint32_t));
+		/* zeroed, freed with the ctx: no malloc/free pair per route */
+		c->rule_ids[ri] = xgw_arena_alloc(&c->tmp, (r->n_rules + 1) * sizeof(uint32_t));
 		if (!c->rule_ids[ri])
 			return -ENOMEM;
-		snprintf(name, sizeof(name), "%s/%s", r->meta.ns, r->meta.name);
+		join_name(name, sizeof(name), r->meta.ns, r->meta.name);
 		for (size_t k = 0; k < r->n_rules; k++) {
 			const struct xgw_http_rule *rule = &r->rules[k];
 			uint32_t cl[64];
@@ -528,11 +549,17 @@ int xgw_rec_bpf_listener(struct ctx *c, struct gw *g, int ai, uint16_t port, uin
 {
 	struct xgw_reconcile_result *res = c->res;
 	struct xgw_bpf_listener *bl;
-	void *p = realloc(res->listeners, (res->n_listeners + 1) * sizeof(*res->listeners));
 
-	if (!p)
-		return -ENOMEM;
-	res->listeners = p;
+	/* doubled, not grown by one: at 1,000 listeners that was a quadratic copy */
+	if (res->n_listeners == c->cap_listeners) {
+		size_t cap = c->cap_listeners ? 2 * c->cap_listeners : 64;
+		void *p = realloc(res->listeners, cap * sizeof(*res->listeners));
+
+		if (!p)
+			return -ENOMEM;
+		res->listeners = p;
+		c->cap_listeners = cap;
+	}
 	bl = &res->listeners[res->n_listeners++];
 	memset(bl, 0, sizeof(*bl));
 	bl->family = g->fam[ai];
@@ -599,7 +626,8 @@ static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listene
 	for (size_t k = 0; k < n; k++)
 		if (grp[k]->spec->hostname && !vhost_get(&vh, grp[k]->spec->hostname))
 			goto out;
-	qsort(vh.v, vh.n, sizeof(*vh.v), vhost_cmp);
+	if (vh.n > 1) /* most vhosts hold one route: no qsort() set-up for those */
+		qsort(vh.v, vh.n, sizeof(*vh.v), vhost_cmp);
 
 	if (n == 1 && grp[0]->ls)
 		snprintf(name, sizeof(name), "%s/%s/%s", grp[0]->ls->spec->meta.ns,
@@ -619,7 +647,8 @@ static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listene
 
 		if (xgw_snapb_vhost(c->b, v->host, strlen(v->host)) < 0)
 			goto out;
-		qsort(v->e.v, v->e.n, sizeof(*v->e.v), entry_cmp);
+		if (v->e.n > 1)
+			qsort(v->e.v, v->e.n, sizeof(*v->e.v), entry_cmp);
 		for (size_t k = 0; k < v->e.n; k++) {
 			struct entry *e = &v->e.v[k];
 

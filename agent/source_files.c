@@ -104,7 +104,7 @@ void xgw_files__free(struct xgw_files *f)
 	free(f);
 }
 
-static bool is_manifest(const char *name)
+bool xgw_files_is_manifest(const char *name)
 {
 	size_t n = strlen(name);
 
@@ -303,7 +303,7 @@ static int scan(struct xgw_files *f)
 		struct entry *e;
 		struct stat sb;
 
-		if (!is_manifest(de->d_name))
+		if (!xgw_files_is_manifest(de->d_name))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", f->dir, de->d_name);
 		if (stat(path, &sb) || !S_ISREG(sb.st_mode))

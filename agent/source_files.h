@@ -25,4 +25,7 @@ void xgw_files__free(struct xgw_files *f);
  */
 int xgw_files_load(struct xgw_files *f, struct xgw_store **out);
 
+/* Is <name> (a file of the folder) one that xgw_files_load() reads: *.yaml, *.yml, not hidden? */
+bool xgw_files_is_manifest(const char *name);
+
 #endif /* XGW_AGENT_SOURCE_FILES_H */

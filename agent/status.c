@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -12,6 +15,8 @@
 #include "status.h"
 #include "xgw/log.h"
 #include "xgw/netaddr.h"
+
+#define STATUS_NICE 10 /* the writer thread's, relative to the agent's */
 
 static json_t *conds_json(const struct xgw_conds *cs, bool programmed)
 {
@@ -205,36 +210,90 @@ int xgw_status_write(const char *path, const struct xgw_reconcile_result *res, u
 	return err;
 }
 
+struct job_node {
+	struct xgw_status_job job;
+	struct job_node *next;
+};
+
 struct xgw_status_writer {
 	char *path;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	json_t *pending; /* the newest document not written yet */
+	struct job_node *pending; /* the newest document not written yet */
+	struct job_node *done;	  /* written, for xgw_status_writer_reap() to release */
 	bool stop;
 };
+
+/* Write <len> bytes of <text> to <path> through a temporary file and a rename. */
+static int dump_text(const char *path, const char *text, size_t len)
+{
+	char tmp[512];
+	int fd, err = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	while (len) {
+		ssize_t n = write(fd, text, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? -errno : -EIO;
+			break;
+		}
+		text += n;
+		len -= (size_t)n;
+	}
+	if (close(fd) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
 
 static void *writer_main(void *arg)
 {
 	struct xgw_status_writer *w = arg;
+	id_t tid = (id_t)syscall(SYS_gettid);
+	int prio;
 
+	/* Background work: the event loop and the workers, which carry the next
+	 * change, go first when the CPUs are busy (Linux: nice is per thread). */
+	errno = 0;
+	prio = getpriority(PRIO_PROCESS, tid);
+	if (!errno && prio < 20 - STATUS_NICE && setpriority(PRIO_PROCESS, tid, prio + STATUS_NICE))
+		log_debug("status writer: setpriority: %s", strerror(errno));
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		json_t *root;
+		struct job_node *n;
+		char *text = NULL;
+		size_t len = 0;
 		int err;
 
 		while (!w->pending && !w->stop)
 			pthread_cond_wait(&w->cv, &w->mu);
 		if (!w->pending)
 			break; /* stopping, and everything is written */
-		root = w->pending;
+		n = w->pending;
 		w->pending = NULL;
 		pthread_mutex_unlock(&w->mu);
-		err = dump(w->path, root);
+		err = xgw_status_render(n->job.res, n->job.gen, n->job.programmed, &n->job.rejected,
+					&text, &len);
+		if (!err)
+			err = dump_text(w->path, text, len);
 		if (err)
 			log_warn("status: writing %s: %s", w->path, strerror(-err));
-		json_decref(root);
+		free(text);
 		pthread_mutex_lock(&w->mu);
+		/* the result goes back to its owner's thread */
+		n->next = w->done;
+		w->done = n;
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
@@ -261,17 +320,51 @@ int xgw_status_writer__start(const char *path, struct xgw_status_writer **out)
 	return 0;
 }
 
-void xgw_status_writer_post(struct xgw_status_writer *w, json_t *root)
+static void release_list(struct job_node *n)
 {
-	json_t *old;
+	while (n) {
+		struct job_node *next = n->next;
 
+		if (n->job.release)
+			n->job.release(n->job.arg);
+		free(n);
+		n = next;
+	}
+}
+
+void xgw_status_writer_post(struct xgw_status_writer *w, const struct xgw_status_job *job)
+{
+	struct job_node *n = malloc(sizeof(*n)), *old;
+
+	if (!n) {
+		log_warn("status: out of memory; generation %llu is not written",
+			 (unsigned long long)job->gen);
+		if (job->release)
+			job->release(job->arg);
+		return;
+	}
+	n->job = *job;
+	n->next = NULL;
 	pthread_mutex_lock(&w->mu);
 	old = w->pending;
-	w->pending = root;
+	w->pending = n;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	/* superseded before it was written: nobody needs it */
-	json_decref(old);
+	release_list(old);
+}
+
+void xgw_status_writer_reap(struct xgw_status_writer *w)
+{
+	struct job_node *done;
+
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	done = w->done;
+	w->done = NULL;
+	pthread_mutex_unlock(&w->mu);
+	release_list(done);
 }
 
 void xgw_status_writer__stop(struct xgw_status_writer *w)
@@ -283,6 +376,8 @@ void xgw_status_writer__stop(struct xgw_status_writer *w)
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
+	release_list(w->done);
+	release_list(w->pending); /* none: the thread writes it before it stops */
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
 	free(w->path);

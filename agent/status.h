@@ -29,6 +29,22 @@ json_t *xgw_status_json(const struct xgw_reconcile_result *res, uint64_t gen, bo
 int xgw_status_write(const char *path, const struct xgw_reconcile_result *res, uint64_t gen,
 		     bool programmed);
 
+/* A generation the workers refused, reported under "rejected" (gen 0: none). */
+struct xgw_status_rejected {
+	uint64_t gen;
+	unsigned worker;
+	int err; /* -errno the worker gave */
+};
+
+/*
+ * <res> as text: the bytes of json_dumps(JSON_COMPACT) of xgw_status_json()
+ * with <rej>'s "rejected" member added, built without a JSON tree. *<out>
+ * (malloc'ed, not NUL-terminated, *<len> bytes) is the caller's. Returns 0 or
+ * -ENOMEM.
+ */
+int xgw_status_render(const struct xgw_reconcile_result *res, uint64_t gen, bool programmed,
+		      const struct xgw_status_rejected *rej, char **out, size_t *len);
+
 /*
  * A thread that writes status documents, so that the agent's event loop never
  * waits for a large one (at 10,000 routes the file is about 5 MB). Only the
@@ -38,9 +54,31 @@ int xgw_status_write(const char *path, const struct xgw_reconcile_result *res, u
 struct xgw_status_writer;
 
 int xgw_status_writer__start(const char *path, struct xgw_status_writer **out);
-/* Hand <root> (a reference the writer takes over) to be written to the path. */
-void xgw_status_writer_post(struct xgw_status_writer *w, json_t *root);
-/* Write what is pending, then stop the thread. NULL is fine. */
+
+/*
+ * A document to write: <res> rendered by the writer's thread. <res> must stay
+ * valid until <release>(<arg>) is called, which happens in the thread that
+ * calls the functions below, never in the writer's: from
+ * xgw_status_writer_reap() once the document is written, from
+ * xgw_status_writer_post() when a newer job replaces this one before the
+ * writer took it (or when there is no memory for it), from
+ * xgw_status_writer__stop() at the end. So a result's owner frees it on its
+ * own thread, and its reference counts need no atomics.
+ */
+struct xgw_status_job {
+	const struct xgw_reconcile_result *res;
+	uint64_t gen;
+	bool programmed;
+	struct xgw_status_rejected rejected;
+	void (*release)(void *arg);
+	void *arg;
+};
+
+/* Hand <job> to the writer (copied). Building the document costs the event loop nothing. */
+void xgw_status_writer_post(struct xgw_status_writer *w, const struct xgw_status_job *job);
+/* Release the jobs written since the last call (see above). Cheap when none are. */
+void xgw_status_writer_reap(struct xgw_status_writer *w);
+/* Write what is pending, then stop the thread and release every job. NULL is fine. */
 void xgw_status_writer__stop(struct xgw_status_writer *w);
 
 #endif /* XGW_AGENT_STATUS_H */

@@ -789,6 +789,12 @@ static void decode_endpoint(struct dctx *c, const struct xgw_ynode *m, void *out
 	size_t old;
 
 	ep->addresses = xgw_dec_get_strs(c, m, "addresses", &ep->n_addresses);
+	/* parsed here, once per file change, rather than at every reconcile */
+	if (ep->n_addresses &&
+	    (ep->ips = xgw_arena_alloc(c->a, ep->n_addresses * sizeof(*ep->ips))))
+		for (size_t i = 0; i < ep->n_addresses; i++)
+			if (xgw_ip_parse(ep->addresses[i], &ep->ips[i].family, ep->ips[i].addr))
+				ep->ips[i].family = 0;
 	cond = xgw_dec_get_map(c, m, "conditions");
 	old = xgw_dec_push_key(c, "conditions");
 	/* Kubernetes: "nil should be interpreted as ready". */

@@ -383,12 +383,16 @@ void xgw_pools_sweep(struct xgw_worker *w, const struct xgw_snapshot *snap)
 	for (uint32_t i = 0; i <= w->pool_mask; i++)
 		for (struct xgw_pool *p = w->pools[i]; p; p = p->hnext)
 			p->orphan = true;
-	for (uint32_t e = 0; e < snap->n_endpoints; e++) {
+	/* At the commit of every snapshot: stop as soon as every pool is known to
+	 * stay (at 50,000 endpoints a full pass was a fifth of a worker's work). */
+	for (uint32_t e = 0, left = w->n_pools; e < snap->n_endpoints && left; e++) {
 		const struct xgw_snap_endpoint *ep = &snap->endpoints[e];
 		struct xgw_pool *p = pool_find(w, ep->family, ep->addr, ep->port);
 
-		if (p)
+		if (p && p->orphan) {
 			p->orphan = false;
+			left--;
+		}
 	}
 	for (uint32_t i = 0; i <= w->pool_mask; i++) {
 		struct xgw_pool *p, *next;

@@ -477,10 +477,17 @@ struct xgw_service {
 	size_t n_ports;
 };
 
+/* An endpoint address parsed once, when its manifest is decoded. */
+struct xgw_eps_ip {
+	uint8_t family; /* 0: not an IP address (the reconciler skips it) */
+	uint8_t addr[16];
+};
+
 struct xgw_eps_endpoint {
 	char **addresses;
 	size_t n_addresses;
-	bool ready; /* conditions.ready; true when absent (as Kubernetes says) */
+	struct xgw_eps_ip *ips; /* addresses parsed, n_addresses of them; NULL: parse them */
+	bool ready;		/* conditions.ready; true when absent (as Kubernetes says) */
 };
 
 struct xgw_eps_port {

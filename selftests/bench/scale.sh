@@ -3,7 +3,7 @@
 # Control-plane scale benchmark (not a test): the standalone agent with
 # ROUTES HTTPRoutes across LISTENERS Gateway listeners and ENDPOINTS endpoints.
 #
-#   selftests/bench/scale.sh [-r ROUTES] [-l LISTENERS] [-e ENDPOINTS] [-a ADDS] [-w WORKERS]
+#   selftests/bench/scale.sh [-r ROUTES] [-l LISTENERS] [-e ENDPOINTS] [-a ADDS] [-w WORKERS] [-k LOG]
 #
 # Prints:
 #   - the time from the manifests landing in the watched folder (one rename)
@@ -11,18 +11,20 @@
 #   - the RSS of the agent and of each worker at that scale;
 #   - for ADDS single routes added one at a time on top, the time from the
 #     file's rename until a request to the new hostname returns 200 instead of
-#     404 (p50, p99, max), measured by a client polling every 1 ms.
+#     404 (p50, p99, max), measured by a client polling every 1 ms, and the
+#     agent's own account of each: reconcile, sent to the workers, all serving;
+#   - with -k LOG, the agent's log is kept in LOG.
 # Runs in one network namespace it creates (10.0.0.0/8 addresses inside it)
 # and removes on every path; bounded in time and count.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${XGW_BUILD:-$ROOT/build}
-ROUTES=10000 LISTENERS=1000 ENDPOINTS=50000 ADDS=100 WORKERS=2
-while getopts "r:l:e:a:w:" o; do
+ROUTES=10000 LISTENERS=1000 ENDPOINTS=50000 ADDS=100 WORKERS=2 KEEP=""
+while getopts "r:l:e:a:w:k:" o; do
 	case $o in
 	r) ROUTES=$OPTARG ;; l) LISTENERS=$OPTARG ;; e) ENDPOINTS=$OPTARG ;;
-	a) ADDS=$OPTARG ;; w) WORKERS=$OPTARG ;;
-	*) sed -n '2,17p' "$0"; exit 2 ;;
+	a) ADDS=$OPTARG ;; w) WORKERS=$OPTARG ;; k) KEEP=$OPTARG ;;
+	*) sed -n '2,20p' "$0"; exit 2 ;;
 	esac
 done
 for v in ROUTES LISTENERS ENDPOINTS ADDS WORKERS; do
@@ -45,6 +47,7 @@ cleanup() {
 		wait "$p" 2>/dev/null || true
 	done
 	ip netns del "$NS" 2>/dev/null || true
+	[ -z "$KEEP" ] || cp "$TMP/agent.log" "$KEEP" 2>/dev/null || true
 	rm -rf "$PIN" "$TMP"
 }
 trap cleanup EXIT
@@ -182,4 +185,22 @@ if not ms:
     print('route additions: all timed out'); sys.exit(1)
 q = lambda p: ms[min(len(ms) - 1, int(round(p / 100 * (len(ms) - 1))))]
 print(f'route addition -> 200: n={len(ms)} p50 {q(50):.1f} ms  p99 {q(99):.1f} ms  max {ms[-1]:.1f} ms  timeouts {bad}')
+PY
+# The agent's timings of the same generations (its log, after phase 1).
+python3 - "$TMP/agent.log" "$gen" <<'PY'
+import re, sys
+log, first = sys.argv[1], int(sys.argv[2])
+rec, sent, serving = [], [], []
+for line in open(log):
+    m = re.search(r'generation (\d+): .*reconcile ([\d.]+) ms, memfd [\d.]+ ms, sent to the workers after ([\d.]+) ms', line)
+    if m and int(m.group(1)) > first:
+        rec.append(float(m.group(2))); sent.append(float(m.group(3)))
+    m = re.search(r'generation (\d+): all .* serving it \(([\d.]+) ms', line)
+    if m and int(m.group(1)) > first:
+        serving.append(float(m.group(2)))
+def q(v, p):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))] if v else float('nan')
+for name, v in (('reconcile', rec), ('sent to the workers', sent), ('all workers serving', serving)):
+    print(f'agent: {name}: n={len(v)} p50 {q(v, 50):.1f} ms  p99 {q(v, 99):.1f} ms  (from the folder read)')
 PY

@@ -7,6 +7,8 @@
 # report the refusal in status.json, and cost the stable route no request. A
 # later good change then lands everywhere. Last, a worker that hangs (SIGSTOP)
 # does not hold changes back: the agent restarts it and the change commits.
+# Then an agent started on a folder whose very first generation is refused:
+# nothing to roll back to, it keeps running and serves the next good change.
 # Prints TAP. Needs root.
 set -uo pipefail
 BUILD=${XGW_BUILD:?XGW_BUILD must name the build directory}
@@ -34,7 +36,7 @@ codes() { for _ in $(seq "$2"); do code "$1"; echo; done | sort -u | tr '\n' ' '
 status() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$STATUS" "$1" 2>/dev/null; }
 serving_gen() { grep -c "all 2 worker(s) serving it" "$TMP/agent.log"; }
 
-e2e_begin 8
+e2e_begin 9
 
 if ! e2e_node_client "$NS_N" "$NS_C" "xb$ID" 10.25; then
 	echo "Bail out! cannot create namespaces"
@@ -151,6 +153,29 @@ if [ -n "$pid0" ] && [ "$pid0" -gt 0 ] && kill -STOP "$pid0"; then
 	kill -CONT "$pid0" 2>/dev/null
 else
 	not_ok "a hung worker does not hold changes back" "no pid for worker 0 in workers.json"
+fi
+
+# The first generation refused: a new agent on a folder that holds reject.test.
+kill "$AGENT" 2>/dev/null
+for _ in $(seq 100); do kill -0 "$AGENT" 2>/dev/null || break; sleep 0.1; done
+kill -KILL "$AGENT" 2>/dev/null
+wait "$AGENT" 2>/dev/null
+route bad reject.test
+rm -f "$STATUS"
+XGW_FAILPOINT_SNAPSHOT_REJECT=1:reject.test nsenter --net=/run/netns/"$NS_N" \
+	"$BUILD/agent/xgw-agent" --config-dir "$CONF" --address-pool 10.25.100.0/24 \
+	--interface "xb$ID-n" --workers 2 --pin-dir "$PIN-2" --status-file "$STATUS" \
+	--workers-file "$TMP/workers.json" </dev/null >"$TMP/agent2.log" 2>&1 &
+AGENT=$!
+PIDS+=($AGENT)
+E2E_PATHS+=("$PIN-2")
+first_refused() { grep -q "generation 1: worker 1 cannot serve it" "$TMP/agent2.log"; }
+route_fixed() { route bad fixed2.test; }
+if wait_for 150 first_refused && sleep 1 && kill -0 "$AGENT" 2>/dev/null && route_fixed &&
+	wait_for 100 test "$(code fixed2.test)" = 200 && [ "$(code app.yourdomain.com)" = 200 ]; then
+	ok "a refused first generation: the agent keeps running and serves the next good change"
+else
+	not_ok "a refused first generation" "agent $(kill -0 "$AGENT" 2>/dev/null && echo running || echo dead): $(tail -5 "$TMP/agent2.log")"
 fi
 
 exit $((failed > 0))

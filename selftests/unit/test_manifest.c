@@ -127,6 +127,12 @@ TEST(tutorial)
 	    ASSERT_EQ(eps->endpoints[0].n_addresses, 1, "addresses")) {
 		ASSERT_STREQ(eps->endpoints[0].addresses[0], "10.23.1.10", "address");
 		ASSERT_TRUE(eps->endpoints[0].ready, "ready when conditions are absent");
+		/* parsed once at decode, so that reconciles do not parse it again */
+		if (ASSERT_OK_PTR(eps->endpoints[0].ips, "address parsed")) {
+			ASSERT_EQ(eps->endpoints[0].ips[0].family, 4, "parsed family");
+			ASSERT_TRUE(!memcmp(eps->endpoints[0].ips[0].addr, "\x0a\x17\x01\x0a", 4),
+				    "parsed address");
+		}
 	}
 	if (ASSERT_EQ(eps->n_ports, 1, "slice ports")) {
 		ASSERT_STREQ(eps->ports[0].name, "http", "slice port name");
@@ -888,7 +894,7 @@ TEST(core_details)
 		"addressType: IPv6\n"
 		"endpoints:\n"
 		"- {addresses: [\"fd00::1\"], conditions: {ready: false, serving: true}}\n"
-		"- {addresses: [\"fd00::2\", \"fd00::3\"], conditions: {ready: true}}\n"
+		"- {addresses: [\"fd00::2\", \"not-an-ip\"], conditions: {ready: true}}\n"
 		"- {addresses: [\"fd00::4\"], conditions: {ready: null}}\n"
 		"ports: [{port: 8080, protocol: SCTP}, {name: \"\"}]\n"
 		"---\n"
@@ -924,7 +930,12 @@ TEST(core_details)
 	if (ASSERT_EQ(eps->n_endpoints, 3, "endpoints")) {
 		ASSERT_FALSE(eps->endpoints[0].ready, "ready: false");
 		ASSERT_TRUE(eps->endpoints[1].ready, "ready: true");
-		ASSERT_EQ(eps->endpoints[1].n_addresses, 2, "addresses");
+		if (ASSERT_EQ(eps->endpoints[1].n_addresses, 2, "addresses") &&
+		    ASSERT_OK_PTR(eps->endpoints[1].ips, "addresses parsed")) {
+			ASSERT_EQ(eps->endpoints[1].ips[0].family, 6, "IPv6 parsed");
+			ASSERT_EQ(eps->endpoints[1].ips[0].addr[15], 2, "IPv6 address");
+			ASSERT_EQ(eps->endpoints[1].ips[1].family, 0, "not an IP: family 0");
+		}
 		ASSERT_TRUE(eps->endpoints[2].ready, "ready: null");
 	}
 	if (ASSERT_EQ(eps->n_ports, 2, "ports")) {

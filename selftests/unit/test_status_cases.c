@@ -523,6 +523,47 @@ static void run_free(struct run *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/*
+ * The agent writes the document as text (xgw_status_render): it must be the
+ * bytes jansson dumps of the tree the checks read, programmed or not, with a
+ * refusal or without. Returns 0 or -EPROTO.
+ */
+static int same_text(const struct run *r)
+{
+	const struct xgw_status_rejected rej = { .gen = 2, .worker = 1, .err = -EINVAL };
+
+	for (int k = 0; k < 3; k++) {
+		json_t *tree = k == 2 ? json_deep_copy(r->status) : xgw_status_json(&r->res, 1, k);
+		char *want, *text = NULL;
+		size_t len = 0, i = 0;
+		int err;
+
+		if (!tree)
+			return -ENOMEM;
+		if (k == 2)
+			json_object_set_new(tree, "rejected",
+					    json_pack("{s:I, s:i, s:s, s:I}", "generation",
+						      (json_int_t)2, "worker", 1, "error",
+						      strerror(EINVAL), "serving", (json_int_t)1));
+		want = json_dumps(tree, JSON_COMPACT);
+		json_decref(tree);
+		err = xgw_status_render(&r->res, 1, k != 0, k == 2 ? &rej : NULL, &text, &len);
+		if (!err && want && (strlen(want) != len || memcmp(want, text, len))) {
+			while (i < len && want[i] && want[i] == text[i])
+				i++;
+			printf("#   status text differs from jansson's at byte %zu: %.60s | "
+			       "%.60s\n",
+			       i, want + i, i < len ? text + i : "");
+			err = -EPROTO;
+		}
+		free(want);
+		free(text);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int run_reconcile(struct run *r, const json_t *docs)
 {
 	struct xgw_pool pool = {};
@@ -566,6 +607,8 @@ static int run_reconcile(struct run *r, const json_t *docs)
 		goto out;
 	r->status = xgw_status_json(&r->res, 1, true);
 	err = r->status ? 0 : -ENOMEM;
+	if (!err)
+		err = same_text(r);
 out:
 	free(buf);
 	return err;

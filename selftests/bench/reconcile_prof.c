@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * xgw-bench-reconcile: the control path of one route addition at scale,
+ * without sockets, BPF or workers, so that it runs under callgrind.
+ *
+ *   xgw-bench-reconcile [-r ROUTES] [-l LISTENERS] [-e ENDPOINTS] [-a ADDS] [-o PREFIX] DIR
+ *
+ * Writes the manifests of selftests/bench/scale.sh into the empty folder DIR,
+ * loads and reconciles them (generation 1), then adds ADDS routes one at a
+ * time on top, each as its own file, and for each runs what the agent and a
+ * worker run for it: the folder load, the reconcile, the status document, and
+ * the worker's snapshot open and router build. Prints the wall time of each
+ * phase (median over the additions). Under callgrind, the phases are the
+ * functions named phase_*, and the last addition alone is dumped to a file of
+ * its own (callgrind.out.PID.1). With -o, the last generation's snapshot and
+ * status document are written to PREFIX.snap and PREFIX.status.json, so that
+ * two builds can be compared byte for byte.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#else
+#define CALLGRIND_ZERO_STATS
+#define CALLGRIND_DUMP_STATS_AT(x)
+#endif
+
+#include "reconcile.h"
+#include "router.h"
+#include "source_files.h"
+#include "status.h"
+#include "xgw/snapshot.h"
+
+#define PER_GW 50
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static FILE *open_out(const char *dir, const char *name)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (!f)
+		fprintf(stderr, "reconcile-prof: %s: %s\n", path, strerror(errno));
+	return f;
+}
+
+/* The same objects as scale.sh writes. */
+static int write_manifests(const char *dir, int routes, int listeners, int endpoints)
+{
+	int gws = (listeners + PER_GW - 1) / PER_GW, services = endpoints / 50 ? endpoints / 50 : 1;
+	char name[64];
+	FILE *f;
+
+	if (!(f = open_out(dir, "00-class.yaml")))
+		return -1;
+	fprintf(f, "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\n"
+		   "metadata: {name: xgw}\nspec: {controllerName: xgw.io/gateway-controller}\n");
+	fclose(f);
+	if (!(f = open_out(dir, "01-gateways.yaml")))
+		return -1;
+	for (int g = 0; g < gws; g++) {
+		int n = listeners - g * PER_GW < PER_GW ? listeners - g * PER_GW : PER_GW;
+
+		fprintf(f,
+			"%sapiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
+			"metadata: {name: gw%d, namespace: default}\nspec:\n"
+			"  gatewayClassName: xgw\n  listeners:\n",
+			g ? "---\n" : "", g);
+		for (int i = 0; i < n; i++)
+			fprintf(f,
+				"  - {name: l%d, protocol: HTTP, port: %d, allowedRoutes: "
+				"{namespaces: {from: All}}}\n",
+				i, 8000 + i);
+	}
+	fclose(f);
+	if (!(f = open_out(dir, "02-services.yaml")))
+		return -1;
+	fprintf(f, "apiVersion: v1\nkind: Service\nmetadata: {name: svc-live, namespace: default}\n"
+		   "spec: {ports: [{name: http, port: 80, targetPort: 8080}]}\n---\n"
+		   "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+		   "metadata: {name: svc-live-a, namespace: default, labels: "
+		   "{kubernetes.io/service-name: svc-live}}\naddressType: IPv4\n"
+		   "ports: [{name: http, port: 8080}]\nendpoints: [{addresses: [10.30.1.10]}]\n");
+	for (int s = 0; s < services; s++) {
+		fprintf(f,
+			"---\napiVersion: v1\nkind: Service\nmetadata: {name: svc%d, namespace: "
+			"default}\nspec: {ports: [{name: http, port: 80, targetPort: 8080}]}\n---\n"
+			"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+			"metadata: {name: svc%d-a, namespace: default, labels: "
+			"{kubernetes.io/service-name: svc%d}}\naddressType: IPv4\n"
+			"ports: [{name: http, port: 8080}]\nendpoints:\n",
+			s, s, s);
+		for (int e = 0; e < 50; e++) {
+			int k = s * 50 + e;
+
+			fprintf(f, "- addresses: [10.%d.%d.%d]\n", 40 + k / 65536, (k / 256) % 256,
+				k % 256);
+		}
+	}
+	fclose(f);
+	for (int c = 0; c < routes; c += 1000) {
+		snprintf(name, sizeof(name), "10-routes-%03d.yaml", c / 1000);
+		if (!(f = open_out(dir, name)))
+			return -1;
+		for (int r = c; r < routes && r < c + 1000; r++) {
+			int l = r % listeners;
+			char svc[32];
+
+			if (r % 10 == 0)
+				snprintf(svc, sizeof(svc), "svc-live");
+			else
+				snprintf(svc, sizeof(svc), "svc%d", r % services);
+			fprintf(f,
+				"%sapiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+				"metadata: {name: r%d, namespace: default}\nspec:\n"
+				"  parentRefs: [{name: gw%d, sectionName: l%d}]\n"
+				"  hostnames: [h%d.example.com]\n"
+				"  rules: [{backendRefs: [{name: %s, port: 80}]}]\n",
+				r > c ? "---\n" : "", r, l / PER_GW, l % PER_GW, r, svc);
+		}
+		fclose(f);
+	}
+	return 0;
+}
+
+static int write_addition(const char *dir, int i)
+{
+	char name[64];
+	FILE *f;
+
+	snprintf(name, sizeof(name), "add%d.yaml", i);
+	if (!(f = open_out(dir, name)))
+		return -1;
+	fprintf(f,
+		"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+		"metadata: {name: add%d, namespace: default}\nspec:\n"
+		"  parentRefs: [{name: gw0, sectionName: l0}]\n  hostnames: [add%d.example.com]\n"
+		"  rules: [{backendRefs: [{name: svc-live, port: 80}]}]\n",
+		i, i);
+	fclose(f);
+	return 0;
+}
+
+/* What the agent holds between generations. */
+struct gen {
+	struct xgw_store *st;
+	struct xgw_reconcile_result res;
+	bool have;
+};
+
+static void gen_free(struct gen *g)
+{
+	if (!g->have)
+		return;
+	xgw_reconcile_result__free(&g->res);
+	xgw_store__free(g->st);
+	g->have = false;
+}
+
+__attribute__((noinline)) static int phase_load(struct xgw_files *f, struct xgw_store **st)
+{
+	return xgw_files_load(f, st);
+}
+
+__attribute__((noinline)) static int phase_reconcile(const struct xgw_store *st,
+						     uint64_t generation,
+						     struct xgw_reconcile_result *res)
+{
+	struct xgw_reconcile_opts ro = { .generation = generation };
+	static const struct xgw_pool pool = { .family = 4, .addr = { 10, 31 }, .prefix = 16 };
+
+	ro.pools = &pool;
+	ro.n_pools = 1;
+	return xgw_reconcile(st, &ro, res);
+}
+
+/* What the status writer's thread does, less the file write. */
+__attribute__((noinline)) static int phase_status(const struct xgw_reconcile_result *res,
+						  uint64_t generation)
+{
+	char *text;
+	size_t len;
+	int err = xgw_status_render(res, generation, true, NULL, &text, &len);
+
+	if (!err)
+		free(text);
+	return err;
+}
+
+__attribute__((noinline)) static int phase_worker(const struct xgw_reconcile_result *res)
+{
+	struct xgw_snapshot snap;
+	struct xgw_router *r;
+	int err = xgw_snapshot__open(&snap, res->snap, res->snap_len);
+
+	if (err)
+		return err;
+	r = xgw_router__new(&snap);
+	if (!r)
+		return -errno;
+	xgw_router__free(r);
+	return 0;
+}
+
+static int write_out(const char *prefix, const struct xgw_reconcile_result *res, uint64_t gen)
+{
+	char path[4096], *text;
+	size_t len;
+	FILE *f;
+	int err = xgw_status_render(res, gen, true, NULL, &text, &len);
+
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "%s.snap", prefix);
+	if ((f = fopen(path, "w"))) {
+		fwrite(res->snap, 1, res->snap_len, f);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s.status.json", prefix);
+	if ((f = fopen(path, "w"))) {
+		fwrite(text, 1, len, f);
+		fclose(f);
+	}
+	free(text);
+	return 0;
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+enum {
+	P_LOAD,
+	P_RECONCILE,
+	P_STATUS,
+	P_WORKER,
+	P_N
+};
+
+int main(int argc, char **argv)
+{
+	static const char *const names[P_N] = { "load", "reconcile", "status", "worker" };
+	int routes = 10000, listeners = 1000, endpoints = 50000, adds = 5, c;
+	const char *out = NULL;
+	struct gen cur = { 0 };
+	struct xgw_files *f;
+	double *t[P_N];
+	uint64_t generation = 0;
+	int err = 0;
+
+	while ((c = getopt(argc, argv, "r:l:e:a:o:")) != -1) {
+		switch (c) {
+		case 'r':
+			routes = atoi(optarg);
+			break;
+		case 'l':
+			listeners = atoi(optarg);
+			break;
+		case 'e':
+			endpoints = atoi(optarg);
+			break;
+		case 'a':
+			adds = atoi(optarg);
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (optind + 1 != argc || routes < 1 || listeners < 1 || endpoints < 1 || adds < 1)
+		goto usage;
+	if (write_manifests(argv[optind], routes, listeners, endpoints))
+		return 1;
+	f = xgw_files__new(argv[optind]);
+	for (int p = 0; p < P_N; p++)
+		t[p] = calloc(adds + 1, sizeof(double));
+	for (int i = 0; i <= adds && !err; i++) {
+		struct gen next = { 0 };
+		double t0, t1, t2, t3, t4;
+
+		if (i && write_addition(argv[optind], i))
+			return 1;
+		if (i == adds)
+			CALLGRIND_ZERO_STATS;
+		t0 = now_us();
+		err = phase_load(f, &next.st);
+		t1 = now_us();
+		if (!err)
+			err = phase_reconcile(next.st, ++generation, &next.res);
+		t2 = now_us();
+		if (!err)
+			err = phase_status(&next.res, generation);
+		t3 = now_us();
+		if (!err)
+			err = phase_worker(&next.res);
+		t4 = now_us();
+		if (i == adds)
+			CALLGRIND_DUMP_STATS_AT("last addition");
+		if (err) {
+			fprintf(stderr, "reconcile-prof: generation %llu: %s\n",
+				(unsigned long long)generation, strerror(-err));
+			break;
+		}
+		next.have = true;
+		gen_free(&cur);
+		cur = next;
+		t[P_LOAD][i] = (t1 - t0) / 1e3;
+		t[P_RECONCILE][i] = (t2 - t1) / 1e3;
+		t[P_STATUS][i] = (t3 - t2) / 1e3;
+		t[P_WORKER][i] = (t4 - t3) / 1e3;
+		if (!i)
+			printf("initial: load %.1f ms, reconcile %.1f ms, status %.1f ms, worker "
+			       "%.1f ms; snapshot %zu bytes\n",
+			       t[P_LOAD][0], t[P_RECONCILE][0], t[P_STATUS][0], t[P_WORKER][0],
+			       cur.res.snap_len);
+	}
+	if (!err && out)
+		err = write_out(out, &cur.res, generation);
+	if (!err) {
+		printf("one route added (median of %d):", adds);
+		for (int p = 0; p < P_N; p++) {
+			qsort(t[p] + 1, adds, sizeof(double), dbl_cmp);
+			printf(" %s %.2f ms%s", names[p], t[p][1 + adds / 2],
+			       p + 1 < P_N ? "," : "\n");
+		}
+	}
+	gen_free(&cur);
+	xgw_files__free(f);
+	for (int p = 0; p < P_N; p++)
+		free(t[p]);
+	return err ? 1 : 0;
+usage:
+	fprintf(stderr, "usage: xgw-bench-reconcile [-r ROUTES] [-l LISTENERS] [-e ENDPOINTS] "
+			"[-a ADDS] [-o PREFIX] EMPTY_DIR\n");
+	return 2;
+}
