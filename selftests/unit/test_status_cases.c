@@ -296,6 +296,16 @@ static int path_set(json_t *root, const char *path, json_t *val)
 	char buf[256], *tok, *save = NULL;
 	json_t *cur = root;
 
+	if (!strncmp(path, "data.",
+		     5)) { /* ConfigMap keys hold dots (ca.crt): the rest is one key */
+		json_t *data = json_object_get(root, "data");
+
+		if (!data) {
+			data = json_object();
+			json_object_set_new(root, "data", data);
+		}
+		return json_object_set_new(data, path + 5, val) ? -ENOMEM : 0;
+	}
 	snprintf(buf, sizeof(buf), "%s", path);
 	for (tok = strtok_r(buf, ".", &save); tok; tok = strtok_r(NULL, ".", &save)) {
 		char *br = strchr(tok, '[');
@@ -327,6 +337,58 @@ noent:
 	return -ENOENT;
 }
 
+/* The value at <path> of <root> (borrowed), NULL when there is none; paths as path_set(). */
+static json_t *path_get(json_t *root, const char *path)
+{
+	char buf[256], *tok, *save = NULL;
+	json_t *cur = root;
+
+	if (!strncmp(path, "data.", 5))
+		return json_object_get(json_object_get(root, "data"), path + 5);
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (tok = strtok_r(buf, ".", &save); tok && cur; tok = strtok_r(NULL, ".", &save)) {
+		char *br = strchr(tok, '[');
+
+		if (br)
+			*br = '\0';
+		cur = json_object_get(cur, tok);
+		for (; br && cur; br = strchr(br + 1, '['))
+			cur = json_array_get(cur, strtoul(br + 1, NULL, 10));
+	}
+	return cur;
+}
+
+/*
+ * A value of a step's action, placeholders resolved: "<copy of NAME KEY>" is
+ * KEY of the ConfigMap NAME (a generated object), "<original...>" what the
+ * patched field held before the test's first patch of it (<orig>, NULL when
+ * it held nothing). A new reference.
+ */
+static json_t *action_value(json_t *docs, const json_t *v, json_t *orig)
+{
+	const char *str = json_string_value(v);
+	char name[128], key[64];
+	size_t i;
+	json_t *d;
+
+	if (str && !strncmp(str, "<original", 9))
+		return orig ? json_deep_copy(orig) : json_null();
+	if (!str || sscanf(str, "<copy of %127s %63[^>]>", name, key) != 2)
+		return json_deep_copy(v);
+	json_array_foreach(docs, i, d) if (!strcmp(jstr(d, "kind") ?: "", "ConfigMap") &&
+					   !strcmp(meta_str(d, "name") ?: "", name))
+	{
+		json_t *val = json_object_get(json_object_get(d, "data"), key);
+
+		if (val)
+			return json_deep_copy(val);
+	}
+	return NULL;
+}
+
+/* What each patched field held before its first patch in this test: "kind/ns/name path" -> value. */
+static json_t *originals;
+
 static void bump_generation(json_t *doc)
 {
 	json_t *meta = json_object_get(doc, "metadata");
@@ -348,10 +410,24 @@ static int apply_action(json_t *docs, const json_t *act, char *why, size_t len)
 		json_t *nd = json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "v1", "kind",
 				       jstr(ref, "kind"), "metadata", "name", jstr(ref, "name"),
 				       "namespace", jstr(ref, "namespace"));
-		json_t *data = json_object_get(act, "data");
+		json_t *data = json_object_get(act, "data"), *out = json_object(), *dv;
+		const char *dk;
 
+		json_object_foreach(data, dk, dv)
+		{
+			json_t *r = action_value(docs, dv, NULL);
+
+			if (!r) {
+				snprintf(why, len, "create: %s: no such generated object", dk);
+				json_decref(out);
+				json_decref(nd);
+				return -ENOENT;
+			}
+			json_object_set_new(out, dk, r);
+		}
 		if (data)
-			json_object_set(nd, "data", data);
+			json_object_set(nd, "data", out);
+		json_decref(out);
 		json_array_append_new(docs, nd);
 		return 0;
 	}
@@ -368,7 +444,19 @@ static int apply_action(json_t *docs, const json_t *act, char *why, size_t len)
 	}
 	json_object_foreach(json_object_get(act, "set"), key, v)
 	{
-		if (path_set(doc, key, json_deep_copy(v))) {
+		char okey[512];
+		json_t *val;
+
+		snprintf(okey, sizeof(okey), "%s/%s/%s %s", jstr(ref, "kind"),
+			 jstr(ref, "namespace") ?: "", jstr(ref, "name"), key);
+		if (!json_object_get(originals, okey)) {
+			json_t *cur = path_get(doc, key);
+
+			json_object_set_new(originals, okey,
+					    cur ? json_deep_copy(cur) : json_null());
+		}
+		val = action_value(docs, v, json_object_get(originals, okey));
+		if (!val || path_set(doc, key, val)) {
 			snprintf(why, len, "patch: cannot set %s", key);
 			return -ENOENT;
 		}
@@ -1293,6 +1381,9 @@ static int created_after_ready(const json_t *test, json_t *docs)
 static bool run_test(const char *dir, const json_t *test, json_t *cache, struct tally *t)
 {
 	json_t *docs = json_array(), *m, *step;
+
+	json_decref(originals);
+	originals = json_object();
 	json_t *implicit =
 		json_pack("[{s:s, s:{s:s, s:s}, s:[{s:s, s:s, s:s}]}]", "check",
 			  "object_conditions", "object", "kind", "GatewayClass", "name", CLASS_NAME,
@@ -1513,6 +1604,7 @@ int main(void)
 	printf("# %d passed, %d expected failures, %d failed\n", passed, todo, failed);
 	json_decref(cache);
 	json_decref(gen_docs);
+	json_decref(originals);
 	json_decref(case_tests);
 	json_decref(xfail);
 	json_decref(root);
