@@ -70,6 +70,9 @@ struct stream {
 	bool abort_after;
 };
 
+/* Bytes of frames written in one send(). */
+#define OUT_BATCH 65536
+
 struct session {
 	int kind; /* first: epoll data points here */
 	int fd;
@@ -78,6 +81,9 @@ struct session {
 	nghttp2_session *s;
 	char peer[64];
 	bool dead;
+	/* frames gathered for one write, as real servers do: [ob_off, ob_len) pending */
+	uint8_t ob[OUT_BATCH];
+	size_t ob_off, ob_len;
 };
 
 static void stream_free(struct stream *st)
@@ -90,20 +96,42 @@ static void stream_free(struct stream *st)
 	free(st);
 }
 
+/* Write the gathered frames: 0 (some may stay pending: EAGAIN), -1 on an error. */
+static int flush_out(struct session *h)
+{
+	while (h->ob_off < h->ob_len) {
+		ssize_t n = h->ssl ? echo_tls_send(h->ssl, h->ob + h->ob_off, h->ob_len - h->ob_off)
+				   : send(h->fd, h->ob + h->ob_off, h->ob_len - h->ob_off,
+					  MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -1;
+		h->ob_off += (size_t)n;
+	}
+	h->ob_off = h->ob_len = 0;
+	return 0;
+}
+
+/* nghttp2's frames: gathered, written when the batch is full or the turn ends. */
 static ssize_t send_cb(nghttp2_session *s, const uint8_t *data, size_t len, int flags, void *user)
 {
 	struct session *h = user;
-	ssize_t n;
 
 	(void)s;
 	(void)flags;
-	do
-		n = h->ssl ? echo_tls_send(h->ssl, data, len)
-			   : send(h->fd, data, len, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return errno == EAGAIN ? NGHTTP2_ERR_WOULDBLOCK : NGHTTP2_ERR_CALLBACK_FAILURE;
-	return n;
+	if (h->ob_len + len > sizeof(h->ob)) {
+		if (flush_out(h))
+			return NGHTTP2_ERR_CALLBACK_FAILURE;
+		if (h->ob_len)
+			return NGHTTP2_ERR_WOULDBLOCK; /* EPOLLOUT goes on */
+	}
+	if (len > sizeof(h->ob))
+		len = sizeof(h->ob);
+	memcpy(h->ob + h->ob_len, data, len);
+	h->ob_len += len;
+	return (ssize_t)len;
 }
 
 static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *frame, void *user)
@@ -488,9 +516,17 @@ static int session_io(struct session *h, const uint8_t *in, size_t n)
 {
 	if (n && nghttp2_session_mem_recv(h->s, in, n) < 0)
 		return -1;
-	if (nghttp2_session_send(h->s))
+	if (flush_out(h) || (!h->ob_len && nghttp2_session_send(h->s)) || flush_out(h))
 		return -1;
-	return nghttp2_session_want_read(h->s) || nghttp2_session_want_write(h->s) ? 0 : -1;
+	return h->ob_len || nghttp2_session_want_read(h->s) || nghttp2_session_want_write(h->s)
+		       ? 0
+		       : -1;
+}
+
+/* Feed <in> without sending: a read loop sends once, after its last read. */
+static int session_in(struct session *h, const uint8_t *in, size_t n)
+{
+	return nghttp2_session_mem_recv(h->s, in, n) < 0 ? -1 : 0;
 }
 
 void echo_h2_event(void *p, uint32_t events)
@@ -508,7 +544,7 @@ void echo_h2_event(void *p, uint32_t events)
 				continue;
 			if (n < 0 && errno == EAGAIN)
 				break;
-			if (n <= 0 || session_io(h, buf, (size_t)n)) {
+			if (n <= 0 || session_in(h, buf, (size_t)n)) {
 				session_free(h);
 				return;
 			}
