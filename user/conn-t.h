@@ -66,6 +66,7 @@ struct xgw_conn {
 	bool upgrade;	  /* Connection: upgrade + Upgrade */
 	bool idempotent;  /* may be retried on a fresh upstream connection */
 	bool retry_ok;	  /* a retry is still possible (once per request) */
+	bool replay_ok;	  /* whole in rb: may go again if a server refused it unprocessed */
 	bool resp_head;	  /* the final response head is parsed and queued */
 	bool resp_bytes;  /* the upstream sent something for this request */
 	bool req_dead;	  /* the upstream stopped reading: the request's rest is dropped */

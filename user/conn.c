@@ -668,6 +668,8 @@ static int start_request(struct xgw_conn *c, uint32_t head_len)
 		if (c->req.complete && !c->upgrade)
 			c->tries_left = (uint8_t)sr->snap.rules[rt.rule].retry_attempts;
 	}
+	/* Without a retry policy, a request refused unprocessed may still go again once. */
+	c->replay_ok = !sr->snap.rules[rt.rule].retry_attempts && c->req.complete && !c->upgrade;
 	c->rule = rt.rule;
 	c->backend = rt.backend;
 	if (c->upgrade && backend_h2c(c)) {
@@ -795,8 +797,10 @@ static int head_step(struct xgw_conn *c)
  * The upstream connection failed with <err> before the response was whole.
  * A reused pooled connection that failed before any response byte is most
  * likely one the server closed while idle: an idempotent request without a
- * body is sent again, once, on a fresh connection. Otherwise, before any
- * response byte, the rule's retry policy may take over (retry_schedule).
+ * body is sent again, once, on a fresh connection. An HTTP/2 stream the server
+ * refused was not processed (RFC 9113, section 8.7): any request still whole
+ * in rb goes again, once, body and all. Otherwise, before any response byte,
+ * the rule's retry policy may take over (retry_schedule).
  */
 static int upstream_failed(struct xgw_conn *c, int err)
 {
@@ -804,12 +808,17 @@ static int upstream_failed(struct xgw_conn *c, int err)
 	struct xgw_upconn *u = c->up, *fresh;
 	int status = 502;
 
-	if (u && u->reused && c->retry_ok && !c->resp_bytes && err != -ETIMEDOUT) {
-		c->retry_ok = false;
-		/* The head is still at the front of rb: parse it again for its views. */
+	if (u && !c->resp_bytes && err != -ETIMEDOUT &&
+	    ((u->reused && c->retry_ok) || (u->unprocessed && c->replay_ok))) {
+		c->retry_ok = c->replay_ok = false;
+		/* Head and body are still in rb: parse the head again for its views, queue both anew. */
+		c->rb->start = c->head_off + c->head_len;
 		if (xgw_h1_parse_request(c->rb->data + c->head_off, c->head_len, &w->req) ==
 			    (int)c->head_len &&
-		    !xgw_fwd_request_head(c) && !up_get(c, u->pool, true, &fresh)) {
+		    (xgw_xfer_init(&c->req, (uint8_t)w->req.body, w->req.content_length,
+				   c->rb->start),
+		     !xgw_fwd_request_head(c)) &&
+		    !xgw_xfer_claim(&c->req, c->rb) && !up_get(c, u->pool, true, &fresh)) {
 			log_debug("pooled upstream connection failed (%s): retrying",
 				  strerror(-err));
 			c->req_dead = false;

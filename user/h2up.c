@@ -191,7 +191,7 @@ static void stream_fail(struct xgw_worker *w, struct xgw_h2us *s, int err, bool 
 	else
 		u->err = err;
 	if (unprocessed)
-		u->reused = true; /* conn.c retries it on a fresh connection when it may */
+		u->reused = u->unprocessed = true; /* conn.c sends it again when it may */
 	u->rd_ready = u->wr_ready = true;
 	queue_owner(w, u);
 }

@@ -25,7 +25,8 @@ struct xgw_upconn {
 	struct xgw_ev ev;
 	bool rd_ready, wr_ready, rdhup;
 	bool connected;
-	bool reused; /* taken from the pool: may have been closed by the server meanwhile */
+	bool reused;	  /* taken from the pool: may have been closed by the server meanwhile */
+	bool unprocessed; /* HTTP/2: the server refused the stream (RFC 9113, 8.7) */
 	bool closed;
 	int fd;
 	int err;			/* sticky connect error, -errno */

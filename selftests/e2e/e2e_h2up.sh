@@ -10,9 +10,10 @@
 # trailing HEADERS frame and HTTP/1.1 clients as chunked trailers, the
 # gateway's own gRPC answers (no route: grpc-status 12 trailers-only; refused
 # endpoint: 14), a backend dying before or after its response head (502, or
-# an aborted response; the worker lives on), streams refused by GOAWAY (a GET
-# retried on a new connection, a POST 502), and Upgrade to an h2c backend
-# (502). Loopback only; every wait is bounded.
+# an aborted response; the worker lives on), streams refused by GOAWAY (sent
+# again on a new connection: a GET, and a POST whose body was whole in the
+# buffer; a 3 MB one gets 502), and Upgrade to an h2c backend (502).
+# Loopback only; every wait is bounded.
 # Prints TAP.
 set -uo pipefail
 BUILD=${XGW_BUILD:?XGW_BUILD must name the build directory}
@@ -31,7 +32,7 @@ expect_match() { # name, regex, got
 	if [[ $3 =~ $2 ]]; then ok "$1"; else not_ok "$1" "want match: $2" "got: ${3:0:400}"; fi
 }
 
-e2e_begin 35
+e2e_begin 37
 for f in "$WORKER" "$ECHO" "$LAUNCH"; do
 	[ -x "$f" ] || { echo "Bail out! $f not built"; exit 1; }
 done
@@ -201,8 +202,18 @@ fi
 curl -s -m 5 -o /dev/null -H 'Host: h2c.test' "$GW/warm"
 expect "stream refused by GOAWAY: a GET goes again on a new connection" 200 \
 	"$(curl -s -m 5 -o /dev/null -w '%{http_code}' -H 'Host: h2c.test' "$GW/g?h2goaway")"
-expect "stream refused by GOAWAY: a POST (not retried) gets 502" 502 \
-	"$(curl -s -m 5 -o /dev/null -w '%{http_code}' -H 'Host: h2c.test' -d x "$GW/p?h2goaway")"
+# RFC 9113, 8.7: a refused stream was not processed, so a POST goes again too
+hd=$(curl -s -m 5 -D - -o /dev/null -H 'Host: h2c.test' -d xyz "$GW/p?h2goaway" | tr -d '\r' | tr '\n' ' ')
+expect_match "stream refused by GOAWAY: a POST goes again, body and all" \
+	'^HTTP/1.1 200 .*x-echo-body-bytes: 3 ' "$hd"
+expect "stream refused by GOAWAY: an HTTP/2 client's GET goes again" 200 \
+	"$(curl -s -m 5 -o /dev/null -w '%{http_code}' --http2-prior-knowledge -H 'Host: h2c.test' \
+		"$GW/g2?h2goaway")"
+# a body too big to be whole in the buffer when the request was routed: not replayable
+curl -s -m 5 -o /dev/null -H 'Host: h2c.test' "$GW/warm" # not a connection's first stream
+expect "stream refused by GOAWAY: a 3 MB POST (not whole in the buffer) gets 502" 502 \
+	"$(curl -s -m 10 -o /dev/null -w '%{http_code}' -H 'Host: h2c.test' --data-binary @"$TMP/body.bin" \
+		"$GW/p?h2goaway")"
 expect "Upgrade to an h2c backend: 502" 502 \
 	"$(curl -s -m 5 -o /dev/null -w '%{http_code}' -H 'Host: h2c.test' -H 'Connection: Upgrade' \
 		-H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
