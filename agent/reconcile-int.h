@@ -155,6 +155,14 @@ struct ctx {
 	struct xgw_arena tmp; /* the GRPCRoutes' translations: freed with the ctx */
 	/* per route: rule -> snapshot rule index (XGW_SNAP_NONE: rule not served) */
 	uint32_t **rule_ids;
+	/* the rules' backendRefs of route i, flat, from be_memo[be_first[i]]: the
+	 * Service and port that the status pass resolved them to (ix NULL: not
+	 * resolved there), so that the snapshot's clusters do not look again */
+	struct be_memo *be_memo;
+	size_t *be_first;
+	/* per route: the status pass found every rule servable (no
+	 * xgw_rec_route_rule_problem()), so the snapshot build does not ask again */
+	bool *rules_ok;
 	/* Services sorted by namespace/name, each with its EndpointSlices and the
 	 * clusters made for its ports: lookups in O(log n), not a scan per ref */
 	struct svc_ix *svcs;
@@ -183,6 +191,11 @@ struct svc_ix {
 		uint8_t proto; /* enum xgw_snap_cluster_proto */
 	} * cl;
 	size_t n_cl;
+};
+
+struct be_memo {
+	struct svc_ix *ix;
+	const struct xgw_service_port *sp;
 };
 
 /* reconcile.c, shared by the other parts */
@@ -233,6 +246,14 @@ const char *xgw_rec_backend_problem(const struct ctx *c, const struct route *rt,
 const char *xgw_rec_ref_problem(const struct ctx *c, const char *route_kind,
 				const struct xgw_meta *rm, const struct xgw_backend_ref *be,
 				const char *proto, char *msg, size_t msglen);
+/*
+ * xgw_rec_ref_problem(), which also gives the Service's index entry and port
+ * in *<ixp> and *<spp> (either may be NULL) when the reference resolves.
+ */
+const char *xgw_rec_ref_resolve(const struct ctx *c, const char *route_kind,
+				const struct xgw_meta *rm, const struct xgw_backend_ref *be,
+				const char *proto, char *msg, size_t msglen, struct svc_ix **ixp,
+				const struct xgw_service_port **spp);
 const struct xgw_service_port *xgw_rec_find_svc_port_proto(const struct xgw_service *s,
 							   uint32_t port, const char *proto);
 

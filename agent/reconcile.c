@@ -40,8 +40,9 @@ void xgw_rec_cond_set(struct xgw_arena *a, struct xgw_conds *cs, int64_t gen, co
 	char msg[512];
 	va_list ap;
 
+	/* the types are literals: most differ at their first letter */
 	for (int i = 0; i < cs->n; i++)
-		if (!strcmp(cs->c[i].type, type))
+		if (cs->c[i].type[0] == type[0] && !strcmp(cs->c[i].type, type))
 			c = &cs->c[i];
 	if (!c) {
 		if (cs->n == XGW_MAX_CONDS)
@@ -50,9 +51,15 @@ void xgw_rec_cond_set(struct xgw_arena *a, struct xgw_conds *cs, int64_t gen, co
 	}
 	/* Most messages are fixed, or one string: no formatting for those
 	 * (tens of thousands per reconcile at scale); the same bytes as
-	 * vsnprintf() into msg, truncation included. */
+	 * vsnprintf() into msg, truncation included. A message without '%' is
+	 * the caller's string literal (every caller passes one): it lives as
+	 * long as the program, so it is not even copied. */
+	size_t plain = (size_t)(strchrnul(fmt, '%') - fmt);
+
 	va_start(ap, fmt);
-	if (!strchr(fmt, '%')) {
+	if (!fmt[plain] && plain < sizeof(msg)) {
+		c->message = (char *)fmt;
+	} else if (!fmt[plain]) {
 		c->message = xgw_arena_strndup(a, fmt, sizeof(msg) - 1);
 	} else if (!strcmp(fmt, "%s")) {
 		const char *arg = va_arg(ap, const char *);
@@ -693,13 +700,6 @@ struct svc_ix *xgw_rec_svc_lookup(const struct ctx *c, const char *ns, const cha
 	return NULL;
 }
 
-static const struct xgw_service *find_svc(const struct ctx *c, const char *ns, const char *name)
-{
-	struct svc_ix *ix = xgw_rec_svc_lookup(c, ns, name);
-
-	return ix ? ix->svc : NULL;
-}
-
 /* Build c->svcs: sorted Services, each with its EndpointSlices. */
 static int index_services(struct ctx *c)
 {
@@ -814,14 +814,18 @@ bool xgw_rec_grant_allows(const struct xgw_store *st, const char *from_kind, con
 /*
  * Check one backendRef of a <route_kind> (<rm>: its metadata) whose Service
  * port must speak <proto> ("TCP", "UDP"; NULL: any); returns NULL when it
- * resolves, else the reason, with the message in <msg>.
+ * resolves, with the Service's index entry and port in *<ixp> and *<spp> (when
+ * not NULL), else the reason, with the message in <msg>.
  */
-const char *xgw_rec_ref_problem(const struct ctx *c, const char *route_kind,
+const char *xgw_rec_ref_resolve(const struct ctx *c, const char *route_kind,
 				const struct xgw_meta *rm, const struct xgw_backend_ref *be,
-				const char *proto, char *msg, size_t msglen)
+				const char *proto, char *msg, size_t msglen, struct svc_ix **ixp,
+				const struct xgw_service_port **spp)
 {
 	const char *ns = be->ns ? be->ns : rm->ns;
+	const struct xgw_service_port *sp;
 	const struct xgw_service *svc;
+	struct svc_ix *ix;
 
 	if ((be->group && *be->group) || (be->kind && strcmp(be->kind, "Service"))) {
 		snprintf(msg, msglen, "backendRef %s: kind %s/%s is not supported", be->name,
@@ -836,17 +840,30 @@ const char *xgw_rec_ref_problem(const struct ctx *c, const char *route_kind,
 			 ns, be->name, ns, route_kind, rm->ns);
 		return "RefNotPermitted";
 	}
-	svc = find_svc(c, ns, be->name);
+	ix = xgw_rec_svc_lookup(c, ns, be->name);
+	svc = ix ? ix->svc : NULL;
 	if (!svc) {
 		snprintf(msg, msglen, "backendRef %s/%s: Service not found", ns, be->name);
 		return "BackendNotFound";
 	}
-	if (!be->port || !xgw_rec_find_svc_port_proto(svc, be->port, proto)) {
+	sp = be->port ? xgw_rec_find_svc_port_proto(svc, be->port, proto) : NULL;
+	if (!sp) {
 		snprintf(msg, msglen, "backendRef %s/%s: Service has no %s%sport %u", ns, be->name,
 			 proto ? proto : "", proto ? " " : "", be->port);
 		return "BackendNotFound";
 	}
+	if (ixp)
+		*ixp = ix;
+	if (spp)
+		*spp = sp;
 	return NULL;
+}
+
+const char *xgw_rec_ref_problem(const struct ctx *c, const char *route_kind,
+				const struct xgw_meta *rm, const struct xgw_backend_ref *be,
+				const char *proto, char *msg, size_t msglen)
+{
+	return xgw_rec_ref_resolve(c, route_kind, rm, be, proto, msg, msglen, NULL, NULL);
 }
 
 const char *xgw_rec_backend_problem(const struct ctx *c, const struct route *rt,
@@ -861,6 +878,14 @@ static inline bool str_eq(const char *a, const char *b)
 	while (*a && *a == *b)
 		a++, b++;
 	return *a == *b;
+}
+
+/* strcmp()'s order without a call (listener names: short, differing early). */
+static inline int str_cmp(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return (int)(unsigned char)*a - (int)(unsigned char)*b;
 }
 
 static bool host_listed(const struct attachment *at, const char *h)
@@ -906,14 +931,14 @@ static void listeners_named(struct ctx *c, struct gw *g, const char *name, const
 	while (l < h) { /* the first whose name is not below <name> */
 		size_t mid = l + (h - l) / 2;
 
-		if (strcmp(g->listeners[g->by_name[mid]].spec->name, name) < 0)
+		if (str_cmp(g->listeners[g->by_name[mid]].spec->name, name) < 0)
 			l = mid + 1;
 		else
 			h = mid;
 	}
 	*order = g->by_name;
 	*lo = l;
-	for (h = l; h < g->n_listeners && !strcmp(g->listeners[g->by_name[h]].spec->name, name);)
+	for (h = l; h < g->n_listeners && str_eq(g->listeners[g->by_name[h]].spec->name, name);)
 		h++;
 	*hi = h;
 }
@@ -927,7 +952,7 @@ static int attach_route(struct ctx *c, size_t ri)
 	struct xgw_route_status *rs = &res->routes[ri];
 	int64_t gen = r->meta.generation;
 	const char *refs_reason = NULL;
-	char refs_msg[384] = "";
+	char refs_msg[384]; /* set with refs_reason, read only then */
 	const char *unsupported = NULL;
 	char why[384];
 
@@ -938,19 +963,25 @@ static int attach_route(struct ctx *c, size_t ri)
 	rs->parents = xgw_arena_alloc(a, (r->n_parents ? r->n_parents : 1) * sizeof(*rs->parents));
 	if (!rs->parents)
 		return -ENOMEM;
+	struct be_memo *memo = &c->be_memo[c->be_first[ri]];
+
 	for (size_t k = 0; k < r->n_rules; k++) {
 		const struct xgw_http_rule *rule = &r->rules[k];
 
 		if (!unsupported)
 			unsupported = xgw_rec_route_rule_problem(c, ri, k, why, sizeof(why));
+		/* what xgw_rec_backend_problem() finds, kept for the snapshot's clusters */
 		for (size_t b = 0; b < rule->n_backends && !refs_reason; b++)
-			refs_reason = xgw_rec_backend_problem(c, rt, &rule->backends[b], refs_msg,
-							      sizeof(refs_msg));
+			refs_reason = xgw_rec_ref_resolve(c, rt->kind, &r->meta, &rule->backends[b],
+							  NULL, refs_msg, sizeof(refs_msg),
+							  &memo[b].ix, &memo[b].sp);
+		memo += rule->n_backends;
 		for (size_t f = 0; f < rule->n_filters && !refs_reason; f++)
 			if (rule->filters[f].type == XGW_HF_MIRROR && rule->filters[f].mirror)
 				refs_reason = xgw_rec_backend_problem(
 					c, rt, rule->filters[f].mirror, refs_msg, sizeof(refs_msg));
 	}
+	c->rules_ok[ri] = !unsupported; /* then every rule was asked */
 
 	for (size_t p = 0; p < r->n_parents; p++) {
 		const struct xgw_parent_ref *pr = &r->parents[p];
@@ -1081,9 +1112,13 @@ static int index_routes(struct ctx *c)
 	struct xgw_httproute *tr;
 	size_t nh = st->n_httproutes;
 
+	size_t n_be = 0;
+
 	c->routes = calloc(nh + st->n_grpcroutes + 1, sizeof(*c->routes));
+	c->be_first = calloc(nh + st->n_grpcroutes + 1, sizeof(*c->be_first));
+	c->rules_ok = calloc(nh + st->n_grpcroutes + 1, sizeof(*c->rules_ok));
 	tr = xgw_arena_alloc(&c->tmp, (st->n_grpcroutes + 1) * sizeof(*tr));
-	if (!c->routes || !tr)
+	if (!c->routes || !c->be_first || !c->rules_ok || !tr)
 		return -ENOMEM;
 	for (size_t i = 0; i < nh; i++)
 		c->routes[i] = (struct route){ .r = &st->httproutes[i], .kind = "HTTPRoute" };
@@ -1095,7 +1130,13 @@ static int index_routes(struct ctx *c)
 						    .kind = "GRPCRoute" };
 	}
 	c->n_routes = nh + st->n_grpcroutes;
-	return 0;
+	for (size_t i = 0; i < c->n_routes; i++) {
+		c->be_first[i] = n_be;
+		for (size_t k = 0; k < c->routes[i].r->n_rules; k++)
+			n_be += c->routes[i].r->rules[k].n_backends;
+	}
+	c->be_memo = calloc(n_be + 1, sizeof(*c->be_memo));
+	return c->be_memo ? 0 : -ENOMEM;
 }
 
 int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *opts,
@@ -1117,6 +1158,15 @@ int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *o
 	res->n_routes = c.n_routes + st->n_l4routes;
 	if ((err = index_services(&c)) || (err = do_classes(&c)) || (err = do_gateways(&c)))
 		goto out;
+	/* about one attachment per parentRef: room for them at once, not by doubling */
+	for (size_t i = 0; i < c.n_routes; i++)
+		c.att.cap += c.routes[i].r->n_parents;
+	c.att.v = malloc((c.att.cap + 1) * sizeof(*c.att.v));
+	if (!c.att.v) {
+		err = -ENOMEM;
+		goto out;
+	}
+	c.att.cap++;
 	for (size_t i = 0; i < c.n_routes; i++)
 		if ((err = attach_route(&c, i)))
 			goto out;
@@ -1130,6 +1180,9 @@ out:
 	xgw_snapb__free(c.b);
 	free(c.rule_ids); /* its entries are in c.tmp */
 	free(c.routes);
+	free(c.be_first);
+	free(c.be_memo);
+	free(c.rules_ok);
 	xgw_arena_free(&c.tmp);
 	free(c.att.v);
 	free(c.l4att.v);

@@ -51,29 +51,64 @@ static int add_session(struct ctx *c, const struct xgw_http_rule *rule)
 		(uint32_t)(((uint64_t)sp->idle_ms + 999) / 1000));
 }
 
+/* "<ns>/<name>:<port><sfx>" into <buf>, cut as snprintf() would. */
+static void cluster_name(char *buf, size_t size, const char *ns, const char *name, uint32_t port,
+			 const char *sfx)
+{
+	char num[16], *p = num + sizeof(num);
+	const char *parts[5] = { ns, "/", name, ":", NULL };
+	size_t n = 0;
+
+	*--p = '\0';
+	do
+		*--p = (char)('0' + port % 10);
+	while (port /= 10);
+	parts[4] = p;
+	for (int i = 0; i < 6; i++) {
+		const char *s = i < 5 ? parts[i] : sfx;
+		size_t l = strnlen(s, size - 1 - n);
+
+		memcpy(buf + n, s, l);
+		n += l;
+	}
+	buf[n] = '\0';
+}
+
 /*
  * One cluster per Service port and protocol. gRPC needs HTTP/2 to the backend
  * whatever the port's appProtocol says, so a GRPCRoute's backend is an h2c
  * cluster, named with a "/h2c" suffix when the port's own cluster would speak
  * HTTP/1.1; a port of appProtocol kubernetes.io/h2c is h2c for every route.
  */
+static int cluster_of(struct ctx *c, const char *route_kind, const struct xgw_meta *rm,
+		      const struct xgw_backend_ref *be, struct svc_ix *ix,
+		      const struct xgw_service_port *sp, uint32_t *out);
+
 int xgw_rec_cluster_for(struct ctx *c, const char *route_kind, const struct xgw_meta *rm,
 			const struct xgw_backend_ref *be, const char *proto, uint32_t *out)
 {
-	char msg[256];
-	const char *ns = be->ns ? be->ns : rm->ns;
 	const struct xgw_service_port *sp;
-	struct svc_cluster *cl;
 	struct svc_ix *ix;
+	char msg[256];
+
+	*out = XGW_SNAP_NONE;
+	if (xgw_rec_ref_resolve(c, route_kind, rm, be, proto, msg, sizeof(msg), &ix, &sp))
+		return 0;
+	return cluster_of(c, route_kind, rm, be, ix, sp, out);
+}
+
+/* xgw_rec_cluster_for() once <be> resolved to port <sp> of Service <ix>. */
+static int cluster_of(struct ctx *c, const char *route_kind, const struct xgw_meta *rm,
+		      const struct xgw_backend_ref *be, struct svc_ix *ix,
+		      const struct xgw_service_port *sp, uint32_t *out)
+{
+	const char *ns = be->ns ? be->ns : rm->ns;
+	struct svc_cluster *cl;
 	bool port_h2c;
 	uint8_t cproto;
 	int idx, err;
 
 	*out = XGW_SNAP_NONE;
-	if (xgw_rec_ref_problem(c, route_kind, rm, be, proto, msg, sizeof(msg)))
-		return 0;
-	ix = xgw_rec_svc_lookup(c, ns, be->name); /* found: xgw_rec_ref_problem checked it */
-	sp = xgw_rec_find_svc_port_proto(ix->svc, be->port, proto);
 	port_h2c = sp->app_protocol && !strcmp(sp->app_protocol, "kubernetes.io/h2c");
 	cproto = port_h2c || !strcmp(route_kind, "GRPCRoute") ? XGW_CPROTO_H2C : XGW_CPROTO_HTTP1;
 	for (size_t i = 0; i < ix->n_cl; i++) {
@@ -88,8 +123,8 @@ int xgw_rec_cluster_for(struct ctx *c, const char *route_kind, const struct xgw_
 	/* a BackendTLSPolicy without a usable CA: the backend cannot be used (500) */
 	if (xgw_rec_btls_unusable(c, ix->svc, sp))
 		return 0;
-	snprintf(name, sizeof(name), "%s/%s:%u%s", ns, be->name, be->port,
-		 cproto == XGW_CPROTO_H2C && !port_h2c ? "/h2c" : "");
+	cluster_name(name, sizeof(name), ns, be->name, be->port,
+		     cproto == XGW_CPROTO_H2C && !port_h2c ? "/h2c" : "");
 	idx = xgw_snapb_cluster(c->b, name);
 	if (idx < 0)
 		return idx;
@@ -284,21 +319,31 @@ static int build_rules(struct ctx *c)
 		if (!c->rule_ids[ri])
 			return -ENOMEM;
 		join_name(name, sizeof(name), r->meta.ns, r->meta.name);
-		for (size_t k = 0; k < r->n_rules; k++) {
+		for (size_t k = 0, off = 0; k < r->n_rules; off += r->rules[k].n_backends, k++) {
 			const struct xgw_http_rule *rule = &r->rules[k];
+			const struct be_memo *memo = &c->be_memo[c->be_first[ri] + off];
 			uint32_t cl[64];
 			int idx;
 
 			char why[384];
 
-			if (xgw_rec_route_rule_problem(c, ri, k, why, sizeof(why))) {
+			if (!c->rules_ok[ri] &&
+			    xgw_rec_route_rule_problem(c, ri, k, why, sizeof(why))) {
 				c->rule_ids[ri][k] = XGW_SNAP_NONE;
 				continue;
 			}
-			/* clusters first: a rule's backends must follow it directly */
-			for (size_t b = 0; b < rule->n_backends && b < 64; b++)
-				if (cluster_for(c, rt, &rule->backends[b], &cl[b]))
+			/* clusters first: a rule's backends must follow it directly;
+			 * those the status pass resolved are not looked up again */
+			for (size_t b = 0; b < rule->n_backends && b < 64; b++) {
+				const struct be_memo *m = &memo[b];
+				int err =
+					m->ix ? cluster_of(c, rt->kind, &r->meta,
+							   &rule->backends[b], m->ix, m->sp, &cl[b])
+					      : cluster_for(c, rt, &rule->backends[b], &cl[b]);
+
+				if (err)
 					return -ENOMEM;
+			}
 			idx = xgw_snapb_rule(c->b, name, (uint32_t)k, rule->timeout_request_ms,
 					     rule->timeout_backend_ms);
 			if (idx < 0)
@@ -427,6 +472,9 @@ static int add_kvs(struct ctx *c, uint8_t kind, const struct xgw_kv_match *kv, s
 
 struct vhost {
 	const char *host; /* "" = any */
+	size_t len;	  /* strlen(host) */
+	uint32_t hash;	  /* host_hash(host) */
+	long rank;	  /* xgw_rec_host_rank(host) */
 	VEC(struct entry) e;
 };
 
@@ -438,11 +486,56 @@ struct vhost_vec {
 static int vhost_cmp(const void *pa, const void *pb)
 {
 	const struct vhost *a = pa, *b = pb;
-	long ra = xgw_rec_host_rank(a->host), rb = xgw_rec_host_rank(b->host);
 
-	if (ra != rb)
-		return ra > rb ? -1 : 1;
+	if (a->rank != b->rank)
+		return a->rank > b->rank ? -1 : 1;
 	return strcasecmp(a->host, b->host);
+}
+
+/*
+ * Sort <n> elements of <size> bytes at <base> as qsort() would, stably (as
+ * glibc's merge sort is): an insertion sort for the few elements of most
+ * vhosts and listeners, which qsort()'s set-up costs more than it sorts.
+ */
+static void sort_small(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	char *a = base, tmp[128];
+
+	if (n > 16 || size > sizeof(tmp)) {
+		qsort(base, n, size, cmp);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) {
+		size_t j = i;
+
+		if (cmp(a + (i - 1) * size, a + i * size) <= 0)
+			continue;
+		memcpy(tmp, a + i * size, size);
+		while (j > 0 && cmp(a + (j - 1) * size, tmp) > 0) {
+			memcpy(a + j * size, a + (j - 1) * size, size);
+			j--;
+		}
+		memcpy(a + j * size, tmp, size);
+	}
+}
+
+/* <a> then <b> then <c> joined by <sep>, cut as snprintf() would. */
+static void join3(char *buf, size_t size, const char *a, char sep, const char *b, char sep2,
+		  const char *c)
+{
+	const char *parts[3] = { a, b, c };
+	size_t n = 0;
+
+	for (int i = 0; i < 3; i++) {
+		size_t l;
+
+		if (i && n < size - 1)
+			buf[n++] = i == 1 ? sep : sep2;
+		l = strnlen(parts[i], size - 1 - n);
+		memcpy(buf + n, parts[i], l);
+		n += l;
+	}
+	buf[n] = '\0';
 }
 
 /* Is <l> the most specific listener of the port group for effective host <h>? */
@@ -464,16 +557,54 @@ bool xgw_rec_best_listener(struct gw_listener **grp, size_t n, struct gw_listene
 	return true;
 }
 
+/* A hash of <h> that strings equal to it under strcasecmp() share; its length in *<len>. */
+static uint32_t host_hash(const char *h, size_t *len)
+{
+	uint32_t x = 2166136261u;
+	const char *p;
+
+	for (p = h; *p; p++)
+		x = (x ^ (uint32_t)tolower((unsigned char)*p)) * 16777619u;
+	*len = (size_t)(p - h);
+	return x;
+}
+
 static struct vhost *vhost_get(struct vhost_vec *vh, const char *host)
 {
-	for (size_t i = 0; i < vh->n; i++)
-		if (!strcasecmp(vh->v[i].host, host))
-			return &vh->v[i];
-	struct vhost v = { .host = host };
+	size_t len;
+	uint32_t hash = host_hash(host, &len);
 
-	if (VEC_PUSH(*vh, v))
-		return NULL;
-	return &vh->v[vh->n - 1];
+	/* strings that differ in length or hash are never equal, whatever their case */
+	for (size_t i = 0; i < vh->n; i++)
+		if (vh->v[i].hash == hash && vh->v[i].len == len &&
+		    !strcasecmp(vh->v[i].host, host))
+			return &vh->v[i];
+	/* the slots and their entry arrays are kept from listener to listener */
+	if (vh->n == vh->cap) {
+		size_t cap = vh->cap ? 2 * vh->cap : 16;
+		struct vhost *p = realloc(vh->v, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		memset(p + vh->cap, 0, (cap - vh->cap) * sizeof(*p));
+		vh->v = p;
+		vh->cap = cap;
+	}
+	struct vhost *v = &vh->v[vh->n++];
+
+	v->host = host;
+	v->len = len;
+	v->hash = hash;
+	v->rank = xgw_rec_host_rank(host);
+	v->e.n = 0;
+	return v;
+}
+
+static void vhosts_free(struct vhost_vec *vh)
+{
+	for (size_t i = 0; i < vh->cap; i++)
+		free(vh->v[i].e.v);
+	free(vh->v);
 }
 
 static int listener_rank_cmp(const void *pa, const void *pb)
@@ -570,11 +701,15 @@ int xgw_rec_bpf_listener(struct ctx *c, struct gw *g, int ai, uint16_t port, uin
 	return 0;
 }
 
-/* One snapshot listener for address <ai> of <g> on the port of <grp>. */
-static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listener **grp, size_t n)
+/*
+ * One snapshot listener for address <ai> of <g> on the port of <grp>; <vh> is
+ * scratch space (empty; left empty, its memory kept for the next listener).
+ */
+static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listener **grp, size_t n,
+			  struct vhost_vec *vhp)
 {
 	const struct xgw_gateway *gw = g->spec;
-	struct vhost_vec vh = { 0 };
+	struct vhost_vec vh = *vhp;
 	char name[512];
 	int err = -ENOMEM, idx;
 
@@ -626,15 +761,14 @@ static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listene
 	for (size_t k = 0; k < n; k++)
 		if (grp[k]->spec->hostname && !vhost_get(&vh, grp[k]->spec->hostname))
 			goto out;
-	if (vh.n > 1) /* most vhosts hold one route: no qsort() set-up for those */
-		qsort(vh.v, vh.n, sizeof(*vh.v), vhost_cmp);
+	if (vh.n > 1) /* most vhosts hold one route: no sort set-up for those */
+		sort_small(vh.v, vh.n, sizeof(*vh.v), vhost_cmp);
 
 	if (n == 1 && grp[0]->ls)
-		snprintf(name, sizeof(name), "%s/%s/%s", grp[0]->ls->spec->meta.ns,
-			 grp[0]->ls->spec->meta.name, grp[0]->spec->name);
+		join3(name, sizeof(name), grp[0]->ls->spec->meta.ns, '/',
+		      grp[0]->ls->spec->meta.name, '/', grp[0]->spec->name);
 	else if (n == 1)
-		snprintf(name, sizeof(name), "%s/%s/%s", gw->meta.ns, gw->meta.name,
-			 grp[0]->spec->name);
+		join3(name, sizeof(name), gw->meta.ns, '/', gw->meta.name, '/', grp[0]->spec->name);
 	else
 		snprintf(name, sizeof(name), "%s/%s:%u", gw->meta.ns, gw->meta.name,
 			 grp[0]->spec->port);
@@ -645,10 +779,10 @@ static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listene
 	for (size_t i = 0; i < vh.n; i++) {
 		struct vhost *v = &vh.v[i];
 
-		if (xgw_snapb_vhost(c->b, v->host, strlen(v->host)) < 0)
+		if (xgw_snapb_vhost(c->b, v->host, v->len) < 0)
 			goto out;
 		if (v->e.n > 1)
-			qsort(v->e.v, v->e.n, sizeof(*v->e.v), entry_cmp);
+			sort_small(v->e.v, v->e.n, sizeof(*v->e.v), entry_cmp);
 		for (size_t k = 0; k < v->e.n; k++) {
 			struct entry *e = &v->e.v[k];
 
@@ -664,9 +798,8 @@ static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listene
 		goto out;
 	err = 0;
 out:
-	for (size_t i = 0; i < vh.n; i++)
-		free(vh.v[i].e.v);
-	free(vh.v);
+	vh.n = 0;
+	*vhp = vh;
 	return err;
 }
 
@@ -701,7 +834,10 @@ static int index_attachments(struct ctx *c)
 
 static int build_listeners(struct ctx *c)
 {
-	for (size_t gi = 0; gi < c->n_gws; gi++) {
+	struct vhost_vec vh = { 0 };
+	int ret = 0;
+
+	for (size_t gi = 0; gi < c->n_gws && !ret; gi++) {
 		struct gw *g = &c->gws[gi];
 		size_t nl = g->n_listeners; /* its own and its ListenerSets' */
 		struct gw_listener **grp;
@@ -715,7 +851,8 @@ static int build_listeners(struct ctx *c)
 		if (!grp || !done) {
 			free(grp);
 			free(done);
-			return -ENOMEM;
+			ret = -ENOMEM;
+			break;
 		}
 		for (size_t i = 0; i < nl && !err; i++) {
 			size_t n = 0;
@@ -735,14 +872,53 @@ static int build_listeners(struct ctx *c)
 			for (int ai = 0; ai < g->n_addr && !err; ai++)
 				err = grp[0]->spec->proto == XGW_PROTO_HTTP ||
 						      grp[0]->spec->proto == XGW_PROTO_HTTPS
-					      ? build_listener(c, g, ai, grp, n)
+					      ? build_listener(c, g, ai, grp, n, &vh)
 					      : xgw_rec_build_l4_listener(c, g, ai, grp, n);
 		}
 		free(grp);
 		free(done);
-		if (err)
-			return err;
+		ret = err;
 	}
+	vhosts_free(&vh);
+	return ret;
+}
+
+/*
+ * Room in the builder's sections for about what the HTTP routes add, so that
+ * the sections do not grow (and copy themselves) a dozen times at scale. An
+ * estimate: the snapshot is the same whatever it is.
+ */
+static int reserve(struct ctx *c)
+{
+	size_t rules = 0, backends = 0, vhosts = 0, matches = 0, eps = 0, bytes;
+	struct xgw_snapb *b = c->b;
+
+	for (size_t i = 0; i < c->n_routes; i++) {
+		const struct xgw_httproute *r = c->routes[i].r;
+		size_t m = 0;
+
+		for (size_t k = 0; k < r->n_rules; k++) {
+			backends += r->rules[k].n_backends;
+			m += r->rules[k].n_matches ? r->rules[k].n_matches : 1;
+		}
+		rules += r->n_rules;
+		vhosts += r->n_hostnames ? r->n_hostnames : 1;
+		matches += m * (r->n_hostnames ? r->n_hostnames : 1);
+	}
+	for (size_t i = 0; i < c->st->n_slices; i++)
+		eps += c->st->slices[i].n_endpoints;
+	bytes = 32 * (rules + vhosts) + 2 * matches;
+	if (rules > UINT32_MAX / 4 || matches > UINT32_MAX / 4 || eps > UINT32_MAX / 4 ||
+	    bytes > UINT32_MAX / 4)
+		return 0; /* the sections grow as they need, or fail there */
+	if (xgw_snapb_reserve(b, XGW_SECT_RULE, (uint32_t)rules) ||
+	    xgw_snapb_reserve(b, XGW_SECT_BACKEND, (uint32_t)backends) ||
+	    xgw_snapb_reserve(b, XGW_SECT_VHOST, (uint32_t)vhosts) ||
+	    xgw_snapb_reserve(b, XGW_SECT_MATCH, (uint32_t)matches) ||
+	    xgw_snapb_reserve(b, XGW_SECT_CLUSTER, (uint32_t)c->n_svcs) ||
+	    xgw_snapb_reserve(b, XGW_SECT_ENDPOINT, (uint32_t)eps) ||
+	    xgw_snapb_reserve(b, XGW_SECT_STRING, (uint32_t)bytes))
+		return -ENOMEM;
 	return 0;
 }
 
@@ -750,7 +926,7 @@ int xgw_rec_build_snapshot(struct ctx *c)
 {
 	int err;
 
-	if ((err = build_rules(c)) || (err = xgw_rec_build_l4_rules(c)) ||
+	if ((err = reserve(c)) || (err = build_rules(c)) || (err = xgw_rec_build_l4_rules(c)) ||
 	    (err = index_attachments(c)) || (err = build_listeners(c)))
 		return err;
 	return 0;

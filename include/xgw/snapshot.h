@@ -458,6 +458,12 @@ struct xgw_snapb;
 
 struct xgw_snapb *xgw_snapb__new(uint64_t generation);
 void xgw_snapb__free(struct xgw_snapb *b);
+/*
+ * Room for <n> more entries (bytes for XGW_SECT_STRING) of section <sect>, so
+ * that a builder that knows about how many it adds does not grow the section
+ * again and again. Changes nothing else. Returns 0, -EINVAL, -E2BIG or -ENOMEM.
+ */
+int xgw_snapb_reserve(struct xgw_snapb *b, int sect, uint32_t n);
 
 int xgw_snapb_listener(struct xgw_snapb *b, uint8_t family, const uint8_t addr[16], uint16_t port,
 		       uint8_t proto, const char *name);

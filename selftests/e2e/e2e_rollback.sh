@@ -57,12 +57,16 @@ route stable app.yourdomain.com
 nsenter --net=/run/netns/"$NS_N" "$BUILD/tools/xgw-echo" --listen 10.25.1.10:8080 \
 	--name backend-1 --mode json --quiet </dev/null >/dev/null 2>&1 &
 PIDS+=($!)
-XGW_FAILPOINT_SNAPSHOT_REJECT=1:reject.test nsenter --net=/run/netns/"$NS_N" \
-	"$BUILD/agent/xgw-agent" --config-dir "$CONF" --address-pool 10.25.100.0/24 \
-	--interface "xb$ID-n" --workers 2 --pin-dir "$PIN" --status-file "$STATUS" \
-	--workers-file "$TMP/workers.json" </dev/null >"$TMP/agent.log" 2>&1 &
-AGENT=$!
-PIDS+=($AGENT)
+# start_agent PIN LOG: the agent, worker 1 refusing reject.test; sets AGENT
+start_agent() {
+	XGW_FAILPOINT_SNAPSHOT_REJECT=1:reject.test nsenter --net=/run/netns/"$NS_N" \
+		"$BUILD/agent/xgw-agent" --config-dir "$CONF" --address-pool 10.25.100.0/24 \
+		--interface "xb$ID-n" --workers 2 --pin-dir "$1" --status-file "$STATUS" \
+		--workers-file "$TMP/workers.json" </dev/null >"$2" 2>&1 &
+	AGENT=$!
+	PIDS+=($AGENT)
+}
+start_agent "$PIN" "$TMP/agent.log"
 
 up() { [ "$(code app.yourdomain.com)" = 200 ]; }
 if wait_for 100 up && wait_for 50 test "$(status "d['programmed']")" = True; then
@@ -162,12 +166,7 @@ kill -KILL "$AGENT" 2>/dev/null
 wait "$AGENT" 2>/dev/null
 route bad reject.test
 rm -f "$STATUS"
-XGW_FAILPOINT_SNAPSHOT_REJECT=1:reject.test nsenter --net=/run/netns/"$NS_N" \
-	"$BUILD/agent/xgw-agent" --config-dir "$CONF" --address-pool 10.25.100.0/24 \
-	--interface "xb$ID-n" --workers 2 --pin-dir "$PIN-2" --status-file "$STATUS" \
-	--workers-file "$TMP/workers.json" </dev/null >"$TMP/agent2.log" 2>&1 &
-AGENT=$!
-PIDS+=($AGENT)
+start_agent "$PIN-2" "$TMP/agent2.log"
 E2E_PATHS+=("$PIN-2")
 first_refused() { grep -q "generation 1: worker 1 cannot serve it" "$TMP/agent2.log"; }
 route_fixed() { route bad fixed2.test; }

@@ -13,8 +13,11 @@
 #include "xgw/netaddr.h"
 #include "xgw/snapshot.h"
 
-/* One listener, two vhosts, a route with two rules, two clusters. */
-static int build(void **buf, size_t *len)
+/*
+ * One listener, two vhosts, a route with two rules, two clusters; with every
+ * section reserved for <reserve> entries first (0: none).
+ */
+static int build_reserved(void **buf, size_t *len, uint32_t reserve)
 {
 	struct xgw_snapb *b = xgw_snapb__new(42);
 	uint8_t fam, addr[16], ep[16];
@@ -22,6 +25,11 @@ static int build(void **buf, size_t *len)
 
 	if (!b)
 		return -ENOMEM;
+	for (int sect = 0; reserve && sect < XGW_SECT__MAX; sect++)
+		if (xgw_snapb_reserve(b, sect, reserve)) {
+			xgw_snapb__free(b);
+			return -ENOMEM;
+		}
 	xgw_ip_parse("10.23.100.1", &fam, addr);
 	xgw_ip_parse("10.23.1.10", &fam, ep);
 	c0 = xgw_snapb_cluster(b, "default/backend-1:80");
@@ -69,6 +77,11 @@ static int build(void **buf, size_t *len)
 		err = xgw_snapb__finish(b, buf, len);
 	xgw_snapb__free(b);
 	return err < 0 ? err : 0;
+}
+
+static int build(void **buf, size_t *len)
+{
+	return build_reserved(buf, len, 0);
 }
 
 TEST(round_trip)
@@ -399,6 +412,33 @@ TEST(builder_requires_parents)
 	b = xgw_snapb__new(1);
 	ASSERT_EQ(xgw_snapb_backend(b, 0, 1), -EINVAL, "backend without rule");
 	xgw_snapb__free(b);
+}
+
+/* A reservation changes no byte of the snapshot, however it compares with what is added. */
+TEST(reserve_changes_nothing)
+{
+	static const uint32_t sizes[] = { 1, 3, 16, 17, 1000 };
+	struct xgw_snapb *b = xgw_snapb__new(1);
+	void *want = NULL;
+	size_t want_len;
+
+	ASSERT_EQ(xgw_snapb_reserve(b, XGW_SECT__MAX, 1), -EINVAL, "no such section");
+	ASSERT_EQ(xgw_snapb_reserve(b, -1, 1), -EINVAL, "negative section");
+	ASSERT_EQ(xgw_snapb_reserve(b, XGW_SECT_RULE, UINT32_MAX), -E2BIG, "too many");
+	xgw_snapb__free(b);
+	if (!ASSERT_OK(build(&want, &want_len), "build"))
+		return;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		void *got = NULL;
+		size_t len = 0;
+
+		if (!ASSERT_OK(build_reserved(&got, &len, sizes[i]), "build reserved"))
+			break;
+		ASSERT_EQ(len, want_len, "length");
+		ASSERT_TRUE(len == want_len && !memcmp(got, want, len), "same bytes");
+		free(got);
+	}
+	free(want);
 }
 
 TEST(ctl_passes_sealed_memfd)
