@@ -838,6 +838,7 @@ static void apply(struct agent *a)
 		err = memfd;
 		log_err("snapshot: memfd: %s; keeping generation %llu", strerror(-err),
 			(unsigned long long)a->gen);
+		free(held);
 		goto err;
 	}
 	/* Two phases: the workers get the snapshot now; BPF and the local routes
