@@ -37,6 +37,7 @@
 #define DEBOUNCE_MS 15 /* while a file is being written: coalesce an editor's save */
 #define SETTLE_MS 1    /* after whole files (renamed, closed, deleted): coalesce a burst */
 #define MAX_WRITING 64 /* files followed while open for writing */
+#define MAX_ORPHANS 64 /* a previous agent's workers that still run */
 #define LISTENER_DRAIN_DEFAULT_S 30
 #define ACK_WAIT_MS 1000 /* how long BPF waits for every worker to ack a snapshot */
 #define MAX_POOLS 16
@@ -139,7 +140,9 @@ struct agent {
 	 */
 	char *writing[MAX_WRITING];
 	size_t n_writing;
-	bool writing_lost; /* more than MAX_WRITING, or events lost */
+	bool writing_lost;	    /* more than MAX_WRITING, or events lost */
+	pid_t orphans[MAX_ORPHANS]; /* a previous agent's workers: ended once ours serve */
+	size_t n_orphans;
 };
 
 static uint64_t now_ms(void)
@@ -1044,6 +1047,10 @@ static void sync_dataplane(struct agent *a, bool acked)
 	sync_nodes(a, a->store);
 	err = sync_listeners(a);
 	a->status_programmed = acked && !err;
+	if (a->status_programmed && a->n_orphans) {
+		xgw_workers_end_orphans(a->orphans, a->n_orphans, a->o.worker_bin);
+		a->n_orphans = 0;
+	}
 	if (a->status_programmed)
 		log_info("generation %llu: all %u worker(s) serving it (%.1f ms after it was read)",
 			 (unsigned long long)a->gen, xgw_workers_count(a->ws),
@@ -1408,6 +1415,10 @@ int main(int argc, char **argv)
 	epoll_add(a.epfd, a.infd, TAG_INOTIFY);
 	mkdir_parent(a.o.status_file);
 	mkdir_parent(a.o.workers_file);
+	a.n_orphans = xgw_workers_orphans(a.o.workers_file, a.o.worker_bin, a.orphans, MAX_ORPHANS);
+	for (size_t i = 0; i < a.n_orphans; i++)
+		log_warn("worker pid %d of a previous agent still serves; it drains once ours do",
+			 (int)a.orphans[i]);
 	err = xgw_status_writer__start(a.o.status_file, &a.sw);
 	if (err) {
 		log_err("status writer: %s", strerror(-err));

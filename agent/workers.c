@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -588,4 +589,81 @@ int xgw_workers_tick(struct xgw_workers *ws)
 		}
 	}
 	return next;
+}
+
+/* The parent of <pid> from /proc/<pid>/stat, or -1. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	int ppid = -1;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the command may hold spaces and parentheses */
+	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return -1;
+	return (pid_t)ppid;
+}
+
+/* <pid> runs the worker binary <bin> (a real path) and its agent is gone. */
+static bool is_orphan(pid_t pid, const char *bin)
+{
+	char path[64], exe[PATH_MAX];
+	ssize_t len;
+
+	if (pid <= 1 || pid == getpid())
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	len = readlink(path, exe, sizeof(exe) - 1);
+	if (len <= 0)
+		return false;
+	exe[len] = '\0';
+	/* another program now, or a worker some agent still runs */
+	return !strcmp(exe, bin) && parent_of(pid) == 1;
+}
+
+size_t xgw_workers_orphans(const char *workers_file, const char *worker_bin, pid_t *pids,
+			   size_t max)
+{
+	char bin[PATH_MAX], line[4096];
+	size_t n = 0;
+	FILE *f;
+
+	if (!realpath(worker_bin, bin))
+		return 0;
+	f = fopen(workers_file, "re");
+	if (!f)
+		return 0;
+	/* One worker a line, as xgw_workers_stats_write() writes them. */
+	while (n < max && fgets(line, sizeof(line), f)) {
+		char *at = strstr(line, "\"pid\": ");
+		int pid;
+
+		if (at && sscanf(at + 7, "%d", &pid) == 1 && is_orphan(pid, bin))
+			pids[n++] = pid;
+	}
+	fclose(f);
+	return n;
+}
+
+void xgw_workers_end_orphans(const pid_t *pids, size_t n, const char *worker_bin)
+{
+	char bin[PATH_MAX];
+
+	if (!n || !realpath(worker_bin, bin))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (!is_orphan(pids[i], bin))
+			continue; /* gone meanwhile */
+		log_info("worker pid %d of a previous agent: draining it (SIGTERM), ours serve",
+			 (int)pids[i]);
+		kill(pids[i], SIGTERM);
+	}
 }

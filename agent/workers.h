@@ -81,4 +81,16 @@ void xgw_workers_reap(struct xgw_workers *ws);
  * due, or -1 when none is waiting. */
 int xgw_workers_tick(struct xgw_workers *ws);
 
+/*
+ * Workers a previous agent left behind: the pids of <workers_file> (its
+ * counters file, xgw_workers_stats_write()) that still run <worker_bin> and
+ * whose parent is gone (reparented to init). A worker whose agent died keeps
+ * serving its last snapshot; the next agent ends it once its own workers
+ * serve. Returns how many were found (at most <max>, into <pids>).
+ */
+size_t xgw_workers_orphans(const char *workers_file, const char *worker_bin, pid_t *pids,
+			   size_t max);
+/* SIGTERM (drain, then exit) to those of <pids> that are still such orphans. */
+void xgw_workers_end_orphans(const pid_t *pids, size_t n, const char *worker_bin);
+
 #endif /* XGW_AGENT_WORKERS_H */

@@ -9,6 +9,8 @@
 # does not hold changes back: the agent restarts it and the change commits.
 # Then an agent started on a folder whose very first generation is refused:
 # nothing to roll back to, it keeps running and serves the next good change.
+# Last, an agent killed outright: its workers serve on until the next agent's
+# serve, which then ends them.
 # Prints TAP. Needs root.
 set -uo pipefail
 BUILD=${XGW_BUILD:?XGW_BUILD must name the build directory}
@@ -36,7 +38,7 @@ codes() { for _ in $(seq "$2"); do code "$1"; echo; done | sort -u | tr '\n' ' '
 status() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$STATUS" "$1" 2>/dev/null; }
 serving_gen() { grep -c "all 2 worker(s) serving it" "$TMP/agent.log"; }
 
-e2e_begin 9
+e2e_begin 10
 
 if ! e2e_node_client "$NS_N" "$NS_C" "xb$ID" 10.25; then
 	echo "Bail out! cannot create namespaces"
@@ -175,6 +177,30 @@ if wait_for 150 first_refused && sleep 1 && kill -0 "$AGENT" 2>/dev/null && rout
 	ok "a refused first generation: the agent keeps running and serves the next good change"
 else
 	not_ok "a refused first generation" "agent $(kill -0 "$AGENT" 2>/dev/null && echo running || echo dead): $(tail -5 "$TMP/agent2.log")"
+fi
+
+# An agent killed outright: its workers keep serving; the next agent ends them
+# (SIGTERM, drain) once its own workers serve.
+wpids() { python3 -c "import json,sys; print(' '.join(str(w['pid']) for w in json.load(open(sys.argv[1]))['workers'] if w['pid'] > 0))" "$TMP/workers.json" 2>/dev/null; }
+# the workers file (written every 2 s) names this agent's two workers
+has_two() { [ "$(wpids | tr ' ' '\n' | sort)" = "$(pgrep -P "$AGENT" | sort)" ] && [ "$(wc -w <<<"$(wpids)")" = 2 ]; }
+old_gone() { for p in $old; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
+wait_for 60 has_two
+old=$(wpids)
+kill -KILL "$AGENT" 2>/dev/null
+wait "$AGENT" 2>/dev/null
+sleep 0.5
+alive=$(for p in $old; do kill -0 "$p" 2>/dev/null && echo "$p"; done | wc -l)
+served=$(code app.yourdomain.com)
+start_agent "$PIN-2" "$TMP/agent3.log"
+ended() { grep -q "worker pid .* of a previous agent: draining it" "$TMP/agent3.log"; }
+if [ "$alive" = 2 ] && [ "$served" = 200 ] && wait_for 150 ended && wait_for 100 old_gone &&
+	[ "$(code app.yourdomain.com)" = 200 ]; then
+	ok "a killed agent's workers serve on; the next agent ends them once its own serve"
+else
+	not_ok "a killed agent's workers are ended by the next agent" \
+		"old $old alive after the kill $alive, served $served; $(grep -i "previous agent" "$TMP/agent3.log" | head -3); still running: $(for p in $old; do kill -0 "$p" 2>/dev/null && echo "$p"; done)"
+	for p in $old; do kill -KILL "$p" 2>/dev/null; done # ours: started by the killed agent
 fi
 
 exit $((failed > 0))
