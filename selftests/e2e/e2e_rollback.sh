@@ -186,7 +186,7 @@ wpids() { python3 -c "import json,sys; print(' '.join(str(w['pid']) for w in jso
 has_two() { [ "$(wpids | tr ' ' '\n' | sort)" = "$(pgrep -P "$AGENT" | sort)" ] && [ "$(wc -w <<<"$(wpids)")" = 2 ]; }
 old_gone() { for p in $old; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
 wait_for 60 has_two
-old=$(wpids)
+old=$(pgrep -P "$AGENT" | tr '\n' ' ') # its workers, ended below by PID if the test fails
 kill -KILL "$AGENT" 2>/dev/null
 wait "$AGENT" 2>/dev/null
 sleep 0.5
