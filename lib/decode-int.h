@@ -77,6 +77,15 @@ int xgw_dec_enum_of(struct dctx *c, const struct xgw_ynode *m, const char *key, 
 void xgw_dec_decode_meta(struct dctx *c, const struct xgw_ynode *root, struct xgw_meta *meta,
 			 bool namespaced);
 bool xgw_dec_push(void **arr, size_t *n, size_t *cap, size_t size, const void *item);
+char *xgw_dec_dup_str(struct dctx *c, const char *s);
+char *xgw_dec_str_of(struct dctx *c, const char *key, const struct xgw_ynode *n);
+/* decode_core.c */
+void xgw_dec_service(struct dctx *c, const struct xgw_ynode *root);
+void xgw_dec_endpointslice(struct dctx *c, const struct xgw_ynode *root);
+void xgw_dec_namespace(struct dctx *c, const struct xgw_ynode *root);
+void xgw_dec_referencegrant(struct dctx *c, const struct xgw_ynode *root);
+void xgw_dec_configmap(struct dctx *c, const struct xgw_ynode *root);
+void xgw_dec_secret(struct dctx *c, const struct xgw_ynode *root);
 void xgw_dec_httproute(struct dctx *c, const struct xgw_ynode *root);
 /* A parentRefs[] item (struct xgw_parent_ref), for xgw_dec_get_list(). */
 void xgw_dec_parent_ref(struct dctx *c, const struct xgw_ynode *m, void *out);
