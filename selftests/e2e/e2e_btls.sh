@@ -39,23 +39,10 @@ e2e_begin 13
 
 # --- certificates ----------------------------------------------------------
 mkdir -p "$CONF" "$PKI"
-ossl() { openssl "$@" 2>>"$TMP/openssl.log"; }
-ca() { # name
-	ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-		-subj "/CN=$1" -keyout "$PKI/$1.key" -out "$PKI/$1.crt" \
-		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign,cRLSign
-}
-leaf() { # name, CA, SAN, extended key usage
-	ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" \
-		-keyout "$PKI/$1.key" -out "$PKI/$1.csr" &&
-		printf 'subjectAltName=%s\nextendedKeyUsage=%s\n' "$3" "$4" >"$PKI/$1.ext" &&
-		ossl x509 -req -in "$PKI/$1.csr" -CA "$PKI/$2.crt" -CAkey "$PKI/$2.key" \
-			-CAcreateserial -days 2 -extfile "$PKI/$1.ext" -out "$PKI/$1.crt"
-}
 ca backend-ca && ca other-ca && ca client-ca &&
 	leaf backend backend-ca 'DNS:backend.example.test,URI:spiffe://example.test/backend' \
-		serverAuth &&
-	leaf gw-client client-ca DNS:gw-client clientAuth || {
+		ec serverAuth &&
+	leaf gw-client client-ca DNS:gw-client ec clientAuth || {
 	echo "Bail out! openssl cannot make the test certificates: $(tail -3 "$TMP/openssl.log")"
 	exit 1
 }

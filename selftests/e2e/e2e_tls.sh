@@ -33,20 +33,6 @@ e2e_begin 17
 
 # --- certificates: a CA for servers, one for clients ---------------------
 mkdir -p "$CONF" "$PKI"
-ossl() { openssl "$@" 2>>"$TMP/openssl.log"; }
-ca() { # name
-	ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-		-subj "/CN=$1" -keyout "$PKI/$1.key" -out "$PKI/$1.crt" \
-		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign,cRLSign
-}
-leaf() { # name, CA, SAN, key type (ec|rsa), extended key usage
-	local kopt=(-newkey ec -pkeyopt ec_paramgen_curve:P-256)
-	[ "$4" = rsa ] && kopt=(-newkey rsa:2048)
-	ossl req "${kopt[@]}" -nodes -subj "/CN=$1" -keyout "$PKI/$1.key" -out "$PKI/$1.csr" &&
-		printf 'subjectAltName=%s\nextendedKeyUsage=%s\n' "$3" "$5" >"$PKI/$1.ext" &&
-		ossl x509 -req -in "$PKI/$1.csr" -CA "$PKI/$2.crt" -CAkey "$PKI/$2.key" \
-			-CAcreateserial -days 2 -extfile "$PKI/$1.ext" -out "$PKI/$1.crt"
-}
 ca server-ca && ca client-ca && ca other-ca &&
 	leaf site-a server-ca DNS:a.example.test ec serverAuth &&
 	leaf site-a2 server-ca DNS:a.example.test rsa serverAuth &&

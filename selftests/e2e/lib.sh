@@ -61,3 +61,19 @@ e2e_node_client() { # ns_n ns_c if net
 		ip -n "$nn" link set "$ifp-n" up && ip -n "$nc" link set "$ifp-c" up &&
 		ip -n "$nc" route add "$net.100.0/24" via "$net.0.1"
 }
+
+# --- a test PKI: files in $PKI, openssl's complaints in $TMP/openssl.log ----
+ossl() { openssl "$@" 2>>"$TMP/openssl.log"; }
+ca() { # name: a self-signed P-256 CA
+	ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj "/CN=$1" -keyout "$PKI/$1.key" -out "$PKI/$1.crt" \
+		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign,cRLSign
+}
+leaf() { # name, CA, SAN, key type (ec|rsa), extended key usage
+	local kopt=(-newkey ec -pkeyopt ec_paramgen_curve:P-256)
+	[ "$4" = rsa ] && kopt=(-newkey rsa:2048)
+	ossl req "${kopt[@]}" -nodes -subj "/CN=$1" -keyout "$PKI/$1.key" -out "$PKI/$1.csr" &&
+		printf 'subjectAltName=%s\nextendedKeyUsage=%s\n' "$3" "$5" >"$PKI/$1.ext" &&
+		ossl x509 -req -in "$PKI/$1.csr" -CA "$PKI/$2.crt" -CAkey "$PKI/$2.key" \
+			-CAcreateserial -days 2 -extfile "$PKI/$1.ext" -out "$PKI/$1.crt"
+}
