@@ -203,6 +203,10 @@ void xgw_rec_cond_set(struct xgw_arena *a, struct xgw_conds *cs, int64_t gen, co
 		      bool status, const char *reason, const char *fmt, ...)
 	__attribute__((format(printf, 7, 8)));
 bool xgw_rec_cond_true(const struct xgw_conds *cs, const char *type);
+/* Precedence of competing objects: the older, then namespace, then name (< 0: <a> first). */
+int xgw_rec_age_cmp(const struct xgw_meta *a, const struct xgw_meta *b);
+/* Does <expr> compile as the workers compile it? If not, say so into <buf>. */
+bool xgw_rec_bad_regex(const char *what, const char *expr, char *buf, size_t len);
 /* A line for the log, beside the statuses. Returns 0 or -ENOMEM. */
 int xgw_rec_problem(struct xgw_reconcile_result *res, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -537,8 +537,22 @@ bool xgw_rec_route_allowed(const struct xgw_store *st, const struct gw_listener 
 	}
 }
 
-/* The first expression of <m> that does not compile, described into <buf>. */
-static bool bad_regex(const char *what, const char *expr, char *buf, size_t len)
+/* Precedence of competing objects: the older, then namespace, then name (< 0: <a> first). */
+int xgw_rec_age_cmp(const struct xgw_meta *a, const struct xgw_meta *b)
+{
+	const char *ta = a->creation_timestamp ? a->creation_timestamp : "";
+	const char *tb = b->creation_timestamp ? b->creation_timestamp : "";
+	int d;
+
+	if ((d = strcmp(ta, tb)))
+		return d;
+	if ((d = strcmp(a->ns, b->ns)))
+		return d;
+	return strcmp(a->name, b->name);
+}
+
+/* Does <expr> compile as the workers compile it? If not, say so into <buf>. */
+bool xgw_rec_bad_regex(const char *what, const char *expr, char *buf, size_t len)
 {
 	char msg[128];
 	regex_t re;
@@ -553,15 +567,15 @@ static bool bad_regex(const char *what, const char *expr, char *buf, size_t len)
 
 static bool match_bad_regex(const struct xgw_http_match *m, char *buf, size_t len)
 {
-	if (m->path_type == XGW_MATCH_PATH_REGEX && bad_regex("path", m->path, buf, len))
+	if (m->path_type == XGW_MATCH_PATH_REGEX && xgw_rec_bad_regex("path", m->path, buf, len))
 		return true;
 	for (size_t i = 0; i < m->n_headers; i++)
 		if (m->headers[i].type && !strcmp(m->headers[i].type, "RegularExpression") &&
-		    bad_regex("header", m->headers[i].value, buf, len))
+		    xgw_rec_bad_regex("header", m->headers[i].value, buf, len))
 			return true;
 	for (size_t i = 0; i < m->n_query; i++)
 		if (m->query[i].type && !strcmp(m->query[i].type, "RegularExpression") &&
-		    bad_regex("query parameter", m->query[i].value, buf, len))
+		    xgw_rec_bad_regex("query parameter", m->query[i].value, buf, len))
 			return true;
 	return false;
 }

@@ -36,13 +36,8 @@ struct btls {
 static int age_cmp(const void *pa, const void *pb)
 {
 	const struct btls *a = pa, *b = pb;
-	const char *ta = a->p->meta.creation_timestamp ? a->p->meta.creation_timestamp : "";
-	const char *tb = b->p->meta.creation_timestamp ? b->p->meta.creation_timestamp : "";
-	int r = strcmp(ta, tb);
 
-	if (!r)
-		r = strcmp(a->p->meta.ns, b->p->meta.ns);
-	return r ? r : strcmp(a->p->meta.name, b->p->meta.name);
+	return xgw_rec_age_cmp(&a->p->meta, &b->p->meta);
 }
 
 static bool target_is_service(const struct xgw_btls_target *t)

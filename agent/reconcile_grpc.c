@@ -116,20 +116,6 @@ int xgw_rec_grpc_translate(struct ctx *c, const struct xgw_grpcroute *g, struct 
 	return 0;
 }
 
-/* Does <expr> compile as the workers compile it? If not, say so into <buf>. */
-static bool bad_regex(const char *what, const char *expr, char *buf, size_t len)
-{
-	char msg[128];
-	regex_t re;
-
-	if (xgw_regex_compile(&re, expr, strlen(expr), msg, sizeof(msg))) {
-		snprintf(buf, len, "%s regular expression \"%s\" is invalid (%s)", what, expr, msg);
-		return true;
-	}
-	regfree(&re);
-	return false;
-}
-
 const char *xgw_rec_grpc_rule_problem(const struct xgw_grpc_rule *r, char *buf, size_t len)
 {
 	/* Each part alone, so that the message names the field the user wrote
@@ -139,8 +125,8 @@ const char *xgw_rec_grpc_rule_problem(const struct xgw_grpc_rule *r, char *buf, 
 
 		if (g->type != XGW_GRPC_REGEX)
 			continue;
-		if ((g->service && bad_regex("method.service", g->service, buf, len)) ||
-		    (g->method && bad_regex("method.method", g->method, buf, len)))
+		if ((g->service && xgw_rec_bad_regex("method.service", g->service, buf, len)) ||
+		    (g->method && xgw_rec_bad_regex("method.method", g->method, buf, len)))
 			return buf;
 	}
 	return NULL;
@@ -171,15 +157,7 @@ int xgw_rec_grpc_match_cmp(const struct xgw_grpc_match *a, const struct xgw_grpc
 /* Route precedence across kinds: the older, then namespace/name (< 0: <a> wins). */
 static int route_age_cmp(const struct xgw_httproute *a, const struct xgw_httproute *b)
 {
-	const char *ta = a->meta.creation_timestamp ? a->meta.creation_timestamp : "";
-	const char *tb = b->meta.creation_timestamp ? b->meta.creation_timestamp : "";
-	int d;
-
-	if ((d = strcmp(ta, tb)))
-		return d;
-	if ((d = strcmp(a->meta.ns, b->meta.ns)))
-		return d;
-	return strcmp(a->meta.name, b->meta.name);
+	return xgw_rec_age_cmp(&a->meta, &b->meta);
 }
 
 /* A shared hostname of two attachments (both on one listener), or NULL. */

@@ -61,15 +61,7 @@ static const char *backend_proto(const struct xgw_l4route *r)
 /* Order of routes competing for one listener: the older, then namespace/name. */
 static int route_rank_cmp(const struct xgw_l4route *a, const struct xgw_l4route *b)
 {
-	const char *ta = a->meta.creation_timestamp ? a->meta.creation_timestamp : "";
-	const char *tb = b->meta.creation_timestamp ? b->meta.creation_timestamp : "";
-	int d;
-
-	if ((d = strcmp(ta, tb)))
-		return d;
-	if ((d = strcmp(a->meta.ns, b->meta.ns)))
-		return d;
-	return strcmp(a->meta.name, b->meta.name);
+	return xgw_rec_age_cmp(&a->meta, &b->meta);
 }
 
 static bool host_listed(const struct l4_attachment *at, const char *h)

@@ -471,15 +471,8 @@ void xgw_rec_gateway_tls_conds(struct ctx *c, const struct xgw_gateway *gw,
 /* Listener precedence among ListenerSets: oldest first, then by namespace/name. */
 static int lset_cmp(const void *pa, const void *pb)
 {
-	const struct xgw_listenerset *a = ((const struct lset *)pa)->spec,
-				     *b = ((const struct lset *)pb)->spec;
-	const char *ta = a->meta.creation_timestamp ? a->meta.creation_timestamp : "",
-		   *tb = b->meta.creation_timestamp ? b->meta.creation_timestamp : "";
-	int r = strcmp(ta, tb);
-
-	if (!r)
-		r = strcmp(a->meta.ns, b->meta.ns);
-	return r ? r : strcmp(a->meta.name, b->meta.name);
+	return xgw_rec_age_cmp(&((const struct lset *)pa)->spec->meta,
+			       &((const struct lset *)pb)->spec->meta);
 }
 
 /* The index in the store of the Gateway <ls> names as its parent, or -1. */

@@ -417,7 +417,6 @@ static int http_cmp(const struct entry *a, const struct entry *b)
 static int entry_cmp(const void *pa, const void *pb)
 {
 	const struct entry *a = pa, *b = pb;
-	const char *ta, *tb;
 	int d;
 
 	/* Each kind by its own rules (the API forbids merging them; an HTTPRoute
@@ -427,13 +426,7 @@ static int entry_cmp(const void *pa, const void *pb)
 		return a->grpc ? 1 : -1;
 	if ((d = a->grpc ? xgw_rec_grpc_match_cmp(a->g, b->g) : http_cmp(a, b)))
 		return d;
-	ta = a->route->meta.creation_timestamp ? a->route->meta.creation_timestamp : "";
-	tb = b->route->meta.creation_timestamp ? b->route->meta.creation_timestamp : "";
-	if ((d = strcmp(ta, tb)))
-		return d;
-	if ((d = strcmp(a->route->meta.ns, b->route->meta.ns)))
-		return d;
-	if ((d = strcmp(a->route->meta.name, b->route->meta.name)))
+	if ((d = xgw_rec_age_cmp(&a->route->meta, &b->route->meta)))
 		return d;
 	if (a->rule_idx != b->rule_idx)
 		return a->rule_idx < b->rule_idx ? -1 : 1;
