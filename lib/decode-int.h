@@ -78,6 +78,8 @@ void xgw_dec_decode_meta(struct dctx *c, const struct xgw_ynode *root, struct xg
 			 bool namespaced);
 bool xgw_dec_push(void **arr, size_t *n, size_t *cap, size_t size, const void *item);
 char *xgw_dec_dup_str(struct dctx *c, const char *s);
+/* An API hostname (DNS name, no IP; "*." first with <wildcard>), lower-cased in place. */
+bool xgw_dec_hostname_ok(char *h, bool wildcard);
 char *xgw_dec_str_of(struct dctx *c, const char *key, const struct xgw_ynode *n);
 /* decode_core.c */
 void xgw_dec_service(struct dctx *c, const struct xgw_ynode *root);

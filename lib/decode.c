@@ -420,6 +420,44 @@ int xgw_dec_enum_of(struct dctx *c, const struct xgw_ynode *m, const char *key, 
 	return 0;
 }
 
+/*
+ * A hostname of the API: a DNS name (RFC 1123 labels of at most 63
+ * characters, 253 in all), no IP address, no port; with <wildcard>, "*." and
+ * such a name too. Lower-cased in place, as names compare.
+ */
+bool xgw_dec_hostname_ok(char *h, bool wildcard)
+{
+	size_t n = strlen(h);
+	char *p = h;
+
+	if (!n || n > 253)
+		return false;
+	if (wildcard && p[0] == '*') {
+		if (p[1] != '.' || !p[2])
+			return false;
+		p += 2;
+	}
+	for (char *q = p; *q; q++) {
+		if (*q >= 'A' && *q <= 'Z')
+			*q = (char)(*q - 'A' + 'a');
+		else if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '-' ||
+			   *q == '.'))
+			return false;
+	}
+	/* no empty label, no label starting or ending with '-' */
+	for (const char *l = p; *l;) {
+		size_t len = strcspn(l, ".");
+
+		if (!len || len > 63 || l[0] == '-' || l[len - 1] == '-')
+			return false;
+		l += len;
+		if (*l == '.' && !*++l)
+			return false;
+	}
+	/* a dotted quad is an IP address, which the API does not allow here */
+	return strspn(p, "0123456789.") != strlen(p);
+}
+
 /* --- metadata ----------------------------------------------------------- */
 
 void xgw_dec_decode_meta(struct dctx *c, const struct xgw_ynode *root, struct xgw_meta *meta,

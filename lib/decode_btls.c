@@ -40,35 +40,6 @@ static void decode_ca_ref(struct dctx *c, const struct xgw_ynode *m, void *out)
 	cr->ns = NULL;
 }
 
-/*
- * A PreciseHostname: a DNS name (RFC 1123 labels), no wildcard, no IP
- * address. Lower-cased in place.
- */
-static bool precise_hostname_ok(char *h)
-{
-	size_t n = strlen(h);
-
-	if (!n || n > 253)
-		return false;
-	for (char *q = h; *q; q++) {
-		if (*q >= 'A' && *q <= 'Z')
-			*q = (char)(*q - 'A' + 'a');
-		else if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '-' ||
-			   *q == '.'))
-			return false;
-	}
-	for (const char *l = h; *l;) {
-		size_t len = strcspn(l, ".");
-
-		if (!len || len > 63 || l[0] == '-' || l[len - 1] == '-')
-			return false;
-		l += len;
-		if (*l == '.' && !*++l)
-			return false;
-	}
-	return strspn(h, "0123456789.") != n;
-}
-
 /* A URI SAN: "scheme:rest", the scheme a letter then letters, digits, + - . */
 static bool uri_ok(const char *u)
 {
@@ -108,7 +79,7 @@ static void decode_san(struct dctx *c, const struct xgw_ynode *m, void *out)
 			return;
 		}
 		s->value = xgw_dec_req_str(c, m, "hostname");
-		if (!c->err && !precise_hostname_ok(s->value))
+		if (!c->err && !xgw_dec_hostname_ok(s->value, false))
 			xgw_dec_fail(c, "hostname", xgw_dec_get(m, "hostname"),
 				     "\"%s\" is not a DNS name", s->value);
 	} else {
@@ -158,7 +129,7 @@ static void decode_validation(struct dctx *c, const struct xgw_ynode *spec,
 		xgw_dec_fail(c, "wellKnownCACertificates",
 			     xgw_dec_get(v, "wellKnownCACertificates"),
 			     "\"%s\" is not a supported value (System)", p->well_known);
-	else if (!precise_hostname_ok(p->hostname))
+	else if (!xgw_dec_hostname_ok(p->hostname, false))
 		xgw_dec_fail(c, "hostname", xgw_dec_get(v, "hostname"),
 			     "\"%s\" is not a DNS name (no wildcard, no IP address)", p->hostname);
 	else if (p->n_sans > SANS_MAX)

@@ -60,44 +60,6 @@ static void decode_rule(struct dctx *c, const struct xgw_ynode *m, void *out)
 }
 
 /*
- * A hostname of a TLSRoute: a DNS name, or "*." and one (RFC 1123 subdomain);
- * no IP address, no port, no other wildcard. Lower-cased, as server names
- * compare.
- */
-static bool hostname_ok(char *h)
-{
-	size_t n = strlen(h);
-	char *p = h;
-
-	if (!n || n > 253)
-		return false;
-	if (p[0] == '*') {
-		if (p[1] != '.' || !p[2])
-			return false;
-		p += 2;
-	}
-	for (char *q = p; *q; q++) {
-		if (*q >= 'A' && *q <= 'Z')
-			*q = (char)(*q - 'A' + 'a');
-		else if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '-' ||
-			   *q == '.'))
-			return false;
-	}
-	/* no empty label, no label starting or ending with '-' */
-	for (const char *l = p; *l;) {
-		size_t len = strcspn(l, ".");
-
-		if (!len || len > 63 || l[0] == '-' || l[len - 1] == '-')
-			return false;
-		l += len;
-		if (*l == '.' && !*++l)
-			return false;
-	}
-	/* a dotted quad is an IP address, which the API does not allow here */
-	return strspn(p, "0123456789.") != strlen(p);
-}
-
-/*
  * The schema of the kind's version: TLSRoute v1 (Gateway API v1.5) requires
  * 1..1024 hostnames and exactly one rule; TLSRoute v1alpha2 and v1alpha3,
  * TCPRoute and UDPRoute (v1alpha2) take 1..16 rules and, for TLSRoute,
@@ -152,7 +114,7 @@ static void decode_l4route(struct dctx *c, const struct xgw_ynode *root, enum xg
 	if (kind == XGW_L4_TLS) {
 		r.hostnames = xgw_dec_get_strs(c, spec, "hostnames", &r.n_hostnames);
 		for (size_t i = 0; !c->err && i < r.n_hostnames; i++)
-			if (!hostname_ok(r.hostnames[i]))
+			if (!xgw_dec_hostname_ok(r.hostnames[i], true))
 				xgw_dec_fail(c, "hostnames", xgw_dec_get(spec, "hostnames"),
 					     "hostnames[%zu] \"%s\" is not a DNS name or a "
 					     "\"*.\" wildcard",
