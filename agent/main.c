@@ -73,16 +73,23 @@ struct opts {
 struct held {
 	struct xgw_reconcile_result res;
 	struct xgw_store *st;
+	uint64_t shape; /* of st (xgw_files_load()) */
+	/* a result of the endpoint fast path: the full pass whose statuses it shares */
+	struct held *base;
 	int refs; /* only the event loop's thread changes it */
 };
 
 static void held_put(struct held *h)
 {
+	struct held *base;
+
 	if (!h || --h->refs)
 		return;
+	base = h->base;
 	xgw_reconcile_result__free(&h->res);
 	xgw_store__free(h->st);
 	free(h);
+	held_put(base);
 }
 
 static void held_release(void *arg)
@@ -805,11 +812,11 @@ static void apply(struct agent *a)
 	struct xgw_reconcile_opts ro = { 0 };
 	struct xgw_store *st = NULL;
 	struct xgw_assignment *prev;
-	struct held *held;
-	uint64_t t0 = now_us(), t1, t2, t3;
+	struct held *held, *base = NULL;
+	uint64_t t0 = now_us(), t1, t2, t3, t4, shape;
 	int err, memfd;
 
-	if (xgw_files_load(a->files, &st))
+	if (xgw_files_load(a->files, &st, &shape))
 		return;
 	t1 = now_us();
 	prev = previous_assignments(a, &ro.n_previous);
@@ -818,7 +825,17 @@ static void apply(struct agent *a)
 	ro.n_pools = a->o.n_pools;
 	ro.generation = a->last_gen + 1;
 	ro.ticket_secret = a->ticket_secret;
-	err = xgw_reconcile(st, &ro, &res);
+	/* Only EndpointSlices changed since the newest result: its statuses
+	 * and listeners stand, only the clusters' endpoints are taken again. */
+	err = -ESTALE;
+	if (a->have_res && shape == a->held->shape) {
+		err = xgw_reconcile_endpoints(st, &ro, &a->res, &res);
+		/* the statuses are those of the last full pass: its result stays */
+		if (!err)
+			base = a->held->base ? a->held->base : a->held;
+	}
+	if (err == -ESTALE)
+		err = xgw_reconcile(st, &ro, &res);
 	free(prev);
 	t2 = now_us();
 	if (err) {
@@ -849,13 +866,16 @@ static void apply(struct agent *a)
 	 * a new listener is never steered to a worker that would answer 404. */
 	err = xgw_workers_publish(a->ws, memfd, ro.generation, res.snap_len);
 	close(memfd);
+	t4 = now_us();
 	if (err) {
 		log_err("snapshot: publish: %s", strerror(-err));
 		free(held);
 		goto err;
 	}
-	/* While the workers prepare it: the log compares with the previous result. */
-	log_result(a, &res);
+	/* While the workers prepare it: the log compares with the previous
+	 * result (whose statuses and problems the fast path keeps as they were). */
+	if (!base)
+		log_result(a, &res);
 
 	if (a->have_res) {
 		if (a->have_old) {
@@ -876,16 +896,21 @@ static void apply(struct agent *a)
 	a->store = st;
 	held->res = res;
 	held->st = st;
+	held->shape = shape;
+	held->base = base;
+	if (base)
+		base->refs++;
 	held->refs = 1;
 	a->held = held;
 	a->have_res = true;
 	a->status_programmed = false;
 	a->dataplane_due_ms = now_ms() + ACK_WAIT_MS;
 	a->gen_start_us = t0;
-	log_info("generation %llu: %zu listener(s), snapshot %zu bytes (load %.1f ms, reconcile "
+	log_info("generation %llu: %zu listener(s), snapshot %zu bytes (load %.1f ms, %s "
 		 "%.1f ms, memfd %.1f ms, sent to the workers after %.1f ms)",
 		 (unsigned long long)a->gen, res.n_listeners, res.snap_len, (t1 - t0) / 1e3,
-		 (t2 - t1) / 1e3, (t3 - t2) / 1e3, (now_us() - t0) / 1e3);
+		 base ? "endpoints only: reconcile" : "reconcile", (t2 - t1) / 1e3, (t3 - t2) / 1e3,
+		 (t4 - t0) / 1e3);
 	/* status is written once, by sync_dataplane(): programmed, or pending
 	 * when the workers do not all acknowledge in time */
 	return;

@@ -175,7 +175,8 @@ struct ctx {
 	const struct xgw_secret *
 		*secrets; /* the store's, sorted by namespace/name (on first use) */
 	struct xgw_snapb *b;
-	size_t cap_listeners; /* of res->listeners */
+	size_t cap_listeners;	 /* of res->listeners */
+	size_t cap_cluster_srcs; /* of res->cluster_srcs */
 	/* BackendTLSPolicies, oldest first (reconcile_btls.c) */
 	struct btls *btls;
 	size_t n_btls;
@@ -243,6 +244,7 @@ const char *xgw_rec_rule_problem(const struct xgw_http_rule *r, char *buf, size_
 /* Why rule <k> of route <ri> is not served (into <buf>), or NULL. */
 const char *xgw_rec_route_rule_problem(const struct ctx *c, size_t ri, size_t k, char *buf,
 				       size_t len);
+int xgw_rec_index_services(struct ctx *c);
 struct svc_ix *xgw_rec_svc_lookup(const struct ctx *c, const char *ns, const char *name);
 const struct xgw_service_port *xgw_rec_find_svc_port(const struct xgw_service *s, uint32_t port);
 const char *xgw_rec_backend_problem(const struct ctx *c, const struct route *rt,
@@ -267,6 +269,14 @@ const struct xgw_service_port *xgw_rec_find_svc_port_proto(const struct xgw_serv
  * Service port of protocol <proto> (NULL: any), made on first use, in *<out>;
  * XGW_SNAP_NONE when the reference does not resolve. Returns 0 or -ENOMEM.
  */
+/* An endpoint of a cluster: 0, or -errno to stop. */
+typedef int (*xgw_rec_emit_fn)(void *arg, uint8_t family, const uint8_t addr[16], uint16_t port);
+/*
+ * The ready endpoints of port <sp> of the Service of <ix>, in the order of its
+ * EndpointSlices, to <emit>: what a cluster of that port holds. 0 or emit's error.
+ */
+int xgw_rec_endpoints(const struct svc_ix *ix, const struct xgw_service_port *sp,
+		      xgw_rec_emit_fn emit, void *arg);
 int xgw_rec_cluster_for(struct ctx *c, const char *route_kind, const struct xgw_meta *rm,
 			const struct xgw_backend_ref *be, const char *proto, uint32_t *out);
 /* The server names and certificates of the listeners of <grp> that terminate TLS. */

@@ -715,7 +715,7 @@ struct svc_ix *xgw_rec_svc_lookup(const struct ctx *c, const char *ns, const cha
 }
 
 /* Build c->svcs: sorted Services, each with its EndpointSlices. */
-static int index_services(struct ctx *c)
+int xgw_rec_index_services(struct ctx *c)
 {
 	const struct xgw_store *st = c->st;
 	size_t used = 0;
@@ -1170,7 +1170,7 @@ int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *o
 	if (!res->routes)
 		goto out;
 	res->n_routes = c.n_routes + st->n_l4routes;
-	if ((err = index_services(&c)) || (err = do_classes(&c)) || (err = do_gateways(&c)))
+	if ((err = xgw_rec_index_services(&c)) || (err = do_classes(&c)) || (err = do_gateways(&c)))
 		goto out;
 	/* about one attachment per parentRef: room for them at once, not by doubling */
 	for (size_t i = 0; i < c.n_routes; i++)
@@ -1221,6 +1221,7 @@ void xgw_reconcile_result__free(struct xgw_reconcile_result *res)
 	free(res->snap);
 	free(res->listeners);
 	free(res->problems);
+	free(res->cluster_srcs);
 	xgw_arena_free(&res->arena);
 	memset(res, 0, sizeof(*res));
 }

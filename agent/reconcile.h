@@ -128,6 +128,12 @@ struct xgw_bpf_listener {
 	uint32_t id;	  /* the snapshot listener index */
 };
 
+/* Where a snapshot cluster's endpoints come from: a port of a Service. */
+struct xgw_cluster_src {
+	uint32_t svc;  /* index into the store's services */
+	uint32_t port; /* index into that Service's ports */
+};
+
 struct xgw_reconcile_result {
 	struct xgw_arena arena; /* owns everything below except snap */
 	void *snap;		/* malloc'ed snapshot buffer */
@@ -147,6 +153,9 @@ struct xgw_reconcile_result {
 	/* one line per problem found (besides the statuses), for the log */
 	char **problems;
 	size_t n_problems;
+	/* one per snapshot cluster, in order (malloc'ed) */
+	struct xgw_cluster_src *cluster_srcs;
+	size_t n_cluster_srcs;
 };
 
 /*
@@ -157,6 +166,24 @@ struct xgw_reconcile_result {
 int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *opts,
 		  struct xgw_reconcile_result *res);
 void xgw_reconcile_result__free(struct xgw_reconcile_result *res);
+
+/*
+ * The fast path for endpoint changes. <prev> is the result of xgw_reconcile()
+ * (or of this function) on a store that differs from <st> at most in its
+ * EndpointSlices: the same objects otherwise, in the same order, as the
+ * folder source's shape tells. <res> (zeroed by the caller) gets what
+ * xgw_reconcile(<st>, <opts>) would give, for the cost of the clusters'
+ * endpoints and one copy of the snapshot: the same snapshot byte for byte,
+ * with the endpoints of <st>; copies of <prev>'s BPF listener entries and
+ * problem lines; and <prev>'s statuses themselves, which EndpointSlices do
+ * not change. res's statuses and problem lines point into <prev> and <prev>'s
+ * store, which must outlive <res>. Returns 0, -ENOMEM, or -ESTALE when <st>
+ * does not hold the Service port of one of <prev>'s clusters (then <st> is
+ * not such a store: use xgw_reconcile()).
+ */
+int xgw_reconcile_endpoints(const struct xgw_store *st, const struct xgw_reconcile_opts *opts,
+			    const struct xgw_reconcile_result *prev,
+			    struct xgw_reconcile_result *res);
 
 /* Intersection of a listener hostname (NULL = any) and a route hostname, per
  * the Gateway API. Returns the effective hostname (one of the two inputs, or

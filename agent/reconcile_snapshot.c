@@ -97,6 +97,80 @@ int xgw_rec_cluster_for(struct ctx *c, const char *route_kind, const struct xgw_
 	return cluster_of(c, route_kind, rm, be, ix, sp, out);
 }
 
+int xgw_rec_endpoints(const struct svc_ix *ix, const struct xgw_service_port *sp,
+		      xgw_rec_emit_fn emit, void *arg)
+{
+	int err;
+
+	for (size_t i = 0; i < ix->n_slices; i++) {
+		const struct xgw_endpointslice *es = ix->slices[i];
+		uint32_t port = 0;
+
+		if (es->address_type && strcmp(es->address_type, "IPv4") &&
+		    strcmp(es->address_type, "IPv6"))
+			continue;
+		for (size_t p = 0; p < es->n_ports; p++) {
+			const char *pn = es->ports[p].name ? es->ports[p].name : "";
+			const char *sn = sp->name ? sp->name : "";
+
+			if (!strcmp(pn, sn))
+				port = es->ports[p].port;
+		}
+		if (!port) {
+			/* no matching named port: only a numeric targetPort can still tell */
+			if (sp->target_port_name)
+				continue;
+			port = sp->target_port ? sp->target_port : sp->port;
+		}
+		for (size_t e = 0; e < es->n_endpoints; e++) {
+			if (!es->endpoints[e].ready)
+				continue;
+			for (size_t k = 0; k < es->endpoints[e].n_addresses; k++) {
+				const struct xgw_eps_ip *ip = es->endpoints[e].ips;
+				uint8_t fam, addr[16];
+
+				if (ip && ip[k].family) {
+					if ((err = emit(arg, ip[k].family, ip[k].addr,
+							(uint16_t)port)))
+						return err;
+					continue;
+				}
+				if (ip || xgw_ip_parse(es->endpoints[e].addresses[k], &fam, addr))
+					continue;
+				if ((err = emit(arg, fam, addr, (uint16_t)port)))
+					return err;
+			}
+		}
+	}
+	return 0;
+}
+
+static int snapb_endpoint(void *b, uint8_t family, const uint8_t addr[16], uint16_t port)
+{
+	return xgw_snapb_endpoint(b, family, addr, port) < 0 ? -ENOMEM : 0;
+}
+
+/* Where the cluster just made gets its endpoints from, for xgw_reconcile_endpoints(). */
+static int cluster_src(struct ctx *c, const struct svc_ix *ix, const struct xgw_service_port *sp)
+{
+	struct xgw_reconcile_result *res = c->res;
+
+	if (res->n_cluster_srcs == c->cap_cluster_srcs) {
+		size_t cap = c->cap_cluster_srcs ? 2 * c->cap_cluster_srcs : 64;
+		struct xgw_cluster_src *v = realloc(res->cluster_srcs, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		res->cluster_srcs = v;
+		c->cap_cluster_srcs = cap;
+	}
+	res->cluster_srcs[res->n_cluster_srcs++] = (struct xgw_cluster_src){
+		.svc = (uint32_t)(ix->svc - c->st->services),
+		.port = (uint32_t)(sp - ix->svc->ports),
+	};
+	return 0;
+}
+
 /* xgw_rec_cluster_for() once <be> resolved to port <sp> of Service <ix>. */
 static int cluster_of(struct ctx *c, const char *route_kind, const struct xgw_meta *rm,
 		      const struct xgw_backend_ref *be, struct svc_ix *ix,
@@ -145,46 +219,9 @@ static int cluster_of(struct ctx *c, const char *route_kind, const struct xgw_me
 	}
 	if (xgw_snapb_cluster_proto(c->b, cproto))
 		return -ENOMEM;
-	for (size_t i = 0; i < ix->n_slices; i++) {
-		const struct xgw_endpointslice *es = ix->slices[i];
-		uint32_t port = 0;
-
-		if (es->address_type && strcmp(es->address_type, "IPv4") &&
-		    strcmp(es->address_type, "IPv6"))
-			continue;
-		for (size_t p = 0; p < es->n_ports; p++) {
-			const char *pn = es->ports[p].name ? es->ports[p].name : "";
-			const char *sn = sp->name ? sp->name : "";
-
-			if (!strcmp(pn, sn))
-				port = es->ports[p].port;
-		}
-		if (!port) {
-			/* no matching named port: only a numeric targetPort can still tell */
-			if (sp->target_port_name)
-				continue;
-			port = sp->target_port ? sp->target_port : sp->port;
-		}
-		for (size_t e = 0; e < es->n_endpoints; e++) {
-			if (!es->endpoints[e].ready)
-				continue;
-			for (size_t k = 0; k < es->endpoints[e].n_addresses; k++) {
-				const struct xgw_eps_ip *ip = es->endpoints[e].ips;
-				uint8_t fam, addr[16];
-
-				if (ip && ip[k].family) {
-					if (xgw_snapb_endpoint(c->b, ip[k].family, ip[k].addr,
-							       (uint16_t)port) < 0)
-						return -ENOMEM;
-					continue;
-				}
-				if (ip || xgw_ip_parse(es->endpoints[e].addresses[k], &fam, addr))
-					continue;
-				if (xgw_snapb_endpoint(c->b, fam, addr, (uint16_t)port) < 0)
-					return -ENOMEM;
-			}
-		}
-	}
+	if ((err = xgw_rec_endpoints(ix, sp, snapb_endpoint, c->b)) ||
+	    (err = cluster_src(c, ix, sp)))
+		return err;
 	cl = realloc(ix->cl, (ix->n_cl + 1) * sizeof(*ix->cl));
 	if (!cl)
 		return -ENOMEM;

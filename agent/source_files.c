@@ -17,6 +17,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,7 @@ struct xgw_files {
 	char *dir;
 	struct entry *e;
 	size_t n, cap;
+	uint64_t shape; /* changes when anything but EndpointSlices does */
 };
 
 /* The references a merged store holds. */
@@ -201,6 +203,24 @@ static struct entry *add_entry(struct xgw_files *f, const char *name)
 	return e;
 }
 
+/* Does going from <from> to <to> (either NULL: no file) change anything but EndpointSlices? */
+static bool shape_changes(const struct fstore *from, const struct fstore *to)
+{
+	size_t a = from ? from->st->nonslice_len : 0, b = to ? to->st->nonslice_len : 0;
+
+	return a != b || (a && memcmp(from->st->nonslice, to->st->nonslice, a));
+}
+
+/* <fs> serves for <e> from now on. */
+static void entry_set(struct xgw_files *f, struct entry *e, struct fstore *fs, bool good)
+{
+	if (shape_changes(e->cur, fs))
+		f->shape++;
+	fstore_put(e->cur);
+	e->cur = fs;
+	e->cur_good = good;
+}
+
 /* The L4 routes and BackendTLSPolicies of <st> without a creationTimestamp get <born>. */
 static int stamp_l4routes(struct xgw_store *st, const char *born)
 {
@@ -264,9 +284,7 @@ static int refresh(struct xgw_files *f, struct entry *e, const struct stat *sb)
 		return err;
 	}
 	if (!fs->st->n_errors) {
-		fstore_put(e->cur);
-		e->cur = fs;
-		e->cur_good = true;
+		entry_set(f, e, fs, true);
 		return 0;
 	}
 	log_errors(fs->st);
@@ -276,9 +294,7 @@ static int refresh(struct xgw_files *f, struct entry *e, const struct stat *sb)
 		return 0;
 	}
 	log_warn("%s: has errors; the objects that decoded are used", path);
-	fstore_put(e->cur);
-	e->cur = fs;
-	e->cur_good = false;
+	entry_set(f, e, fs, false);
 	return 0;
 }
 
@@ -325,6 +341,8 @@ static int scan(struct xgw_files *f)
 			i++;
 			continue;
 		}
+		if (shape_changes(f->e[i].cur, NULL))
+			f->shape++;
 		entry_drop(&f->e[i]);
 		f->e[i] = f->e[--f->n];
 	}
@@ -333,7 +351,7 @@ static int scan(struct xgw_files *f)
 	return err;
 }
 
-int xgw_files_load(struct xgw_files *f, struct xgw_store **out)
+int xgw_files_load(struct xgw_files *f, struct xgw_store **out, uint64_t *shape)
 {
 	struct merged_refs *refs;
 	struct xgw_store *st;
@@ -364,5 +382,7 @@ int xgw_files_load(struct xgw_files *f, struct xgw_store **out)
 		refs->v[refs->n++] = fs;
 	}
 	*out = st;
+	if (shape)
+		*shape = f->shape;
 	return 0;
 }

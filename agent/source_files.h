@@ -10,6 +10,8 @@
 #ifndef XGW_AGENT_SOURCE_FILES_H
 #define XGW_AGENT_SOURCE_FILES_H
 
+#include <stdint.h>
+
 #include "xgw/model.h"
 
 struct xgw_files;
@@ -20,10 +22,13 @@ void xgw_files__free(struct xgw_files *f);
 /*
  * Read the folder into a new store (*<out>, freed by the caller). Decode
  * errors are logged, one line each naming file, document, line and object.
- * Returns 0, or -errno when the folder itself cannot be read (the caller then
- * keeps its last store).
+ * *<shape> (if not NULL) tells what changed: two stores loaded with the same
+ * shape hold the same objects in the same order but for their EndpointSlices
+ * (a file's objects compare by the text of their documents; any other change
+ * gives a new shape, never an earlier one). Returns 0, or -errno when the
+ * folder itself cannot be read (the caller then keeps its last store).
  */
-int xgw_files_load(struct xgw_files *f, struct xgw_store **out);
+int xgw_files_load(struct xgw_files *f, struct xgw_store **out, uint64_t *shape);
 
 /* Is <name> (a file of the folder) one that xgw_files_load() reads: *.yaml, *.yml, not hidden? */
 bool xgw_files_is_manifest(const char *name);

@@ -1053,6 +1053,7 @@ void xgw_store__free(struct xgw_store *st)
 	free(st->configmaps);
 	free(st->btls_policies);
 	free(st->errors);
+	free(st->nonslice);
 	xgw_arena_free(&st->arena);
 	free(st);
 }
@@ -1073,12 +1074,47 @@ const char *xgw_meta_annotation(const struct xgw_meta *m, const char *key)
 	return NULL;
 }
 
+/* Objects and errors of <st> besides EndpointSlices. */
+static size_t n_not_slices(const struct xgw_store *st)
+{
+	return st->n_classes + st->n_gateways + st->n_listenersets + st->n_httproutes +
+	       st->n_l4routes + st->n_grpcroutes + st->n_services + st->n_namespaces + st->n_nodes +
+	       st->n_grants + st->n_secrets + st->n_configmaps + st->n_btls_policies +
+	       st->n_errors + st->n_ignored;
+}
+
+/* <len> as 8 bytes, then <len> bytes of <p>, to st->nonslice. 0 or -ENOMEM. */
+static int nonslice_add(struct xgw_store *st, const char *p, size_t len)
+{
+	uint64_t n = len;
+
+	if (st->cap_nonslice - st->nonslice_len < len + sizeof(n)) {
+		size_t cap = st->cap_nonslice ? st->cap_nonslice : 4096;
+		char *v;
+
+		while (cap - st->nonslice_len < len + sizeof(n))
+			cap *= 2;
+		v = realloc(st->nonslice, cap);
+		if (!v)
+			return -ENOMEM;
+		st->nonslice = v;
+		st->cap_nonslice = cap;
+	}
+	memcpy(st->nonslice + st->nonslice_len, &n, sizeof(n));
+	memcpy(st->nonslice + st->nonslice_len + sizeof(n), p, len);
+	st->nonslice_len += sizeof(n) + len;
+	return 0;
+}
+
 int xgw_store_load_yaml(struct xgw_store *st, const char *file, const char *buf, size_t len)
 {
 	struct xgw_arena tree = {};
 	struct xgw_yaml_stream *ys;
 	struct xgw_yaml_doc doc;
 	struct xgw_origin o = {};
+	size_t others, slices;
+	bool whole = false; /* the whole input went to st->nonslice */
+	bool empty;
 	int ret, err = 0;
 
 	o.file = xgw_arena_strdup(&st->arena, file ? file : "-");
@@ -1091,13 +1127,28 @@ int xgw_store_load_yaml(struct xgw_store *st, const char *file, const char *buf,
 	while ((ret = xgw_yaml_stream__next(ys, &tree, &doc)) != 0) {
 		o.doc = doc.index;
 		o.line = doc.line;
-		if (ret == 1 && !xgw_yaml_is_null(doc.root))
+		others = n_not_slices(st);
+		slices = st->n_slices;
+		empty = ret == 1 && xgw_yaml_is_null(doc.root);
+		if (ret == 1 && !empty)
 			err = decode_doc(st, &o, doc.root, NULL);
 		else if (ret == -EINVAL || ret == -EBADMSG)
 			err = add_error(st, &o, doc.err_line, NULL, NULL, NULL, doc.err);
 		else if (ret < 0)
 			err = ret;
 		xgw_arena_reset(&tree);
+		if (err)
+			break;
+		/* an empty document decodes to nothing; one of EndpointSlices alone
+		 * is what the fast path may change */
+		if (whole || empty || (st->n_slices > slices && n_not_slices(st) == others))
+			continue;
+		if (ret == 1 && doc.end > doc.start) {
+			err = nonslice_add(st, buf + doc.start, doc.end - doc.start);
+		} else {
+			err = nonslice_add(st, buf, len);
+			whole = true;
+		}
 		if (err)
 			break;
 	}

@@ -549,16 +549,26 @@ static uint64_t align8(uint64_t x)
 	return (x + 7) & ~(uint64_t)7;
 }
 
-int xgw_snapb__finish(struct xgw_snapb *b, void **out, size_t *len)
+/* A section to lay out: <n> elements at <data>. */
+struct sect_src {
+	const void *data;
+	uint32_t n;
+};
+
+/*
+ * The buffer of a snapshot: the header, then each section in order, each
+ * 8-aligned with zero padding. What xgw_snapb__finish() and
+ * xgw_snapshot_with_endpoints() make, so that theirs are byte for byte alike.
+ */
+static int lay_out(uint64_t generation, const uint8_t *ticket_secret,
+		   const struct sect_src src[XGW_SECT__MAX], void **out, size_t *len)
 {
 	struct xgw_snap_hdr *hdr;
 	uint64_t size = align8(sizeof(*hdr));
 	char *buf;
 
-	if (b->failed)
-		return -ENOMEM;
 	for (int s = 0; s < XGW_SECT__MAX; s++)
-		size += align8((uint64_t)b->sect[s].n * b->sect[s].elem);
+		size += align8((uint64_t)src[s].n * elem_size[s]);
 	if (size > UINT32_MAX)
 		return -E2BIG;
 	/* not calloc(): the sections are copied over all but the header and the
@@ -570,22 +580,66 @@ int xgw_snapb__finish(struct xgw_snapb *b, void **out, size_t *len)
 	hdr = (struct xgw_snap_hdr *)buf;
 	hdr->magic = XGW_SNAP_MAGIC;
 	hdr->format = XGW_SNAP_FORMAT;
-	hdr->generation = b->generation;
+	hdr->generation = generation;
 	hdr->size = size;
-	memcpy(hdr->ticket_secret, b->ticket_secret, sizeof(hdr->ticket_secret));
+	if (ticket_secret)
+		memcpy(hdr->ticket_secret, ticket_secret, sizeof(hdr->ticket_secret));
 	size = align8(sizeof(*hdr));
 	for (int s = 0; s < XGW_SECT__MAX; s++) {
-		size_t bytes = (size_t)b->sect[s].n * b->sect[s].elem;
+		size_t bytes = (size_t)src[s].n * elem_size[s];
 
 		hdr->sect[s].off = (uint32_t)size;
-		hdr->sect[s].count = b->sect[s].n;
+		hdr->sect[s].count = src[s].n;
 		if (bytes)
-			memcpy(buf + size, b->sect[s].data, bytes);
+			memcpy(buf + size, src[s].data, bytes);
 		memset(buf + size + bytes, 0, align8(bytes) - bytes);
 		size += align8(bytes);
 	}
 	*out = buf;
 	*len = size;
+	return 0;
+}
+
+int xgw_snapb__finish(struct xgw_snapb *b, void **out, size_t *len)
+{
+	struct sect_src src[XGW_SECT__MAX];
+
+	if (b->failed)
+		return -ENOMEM;
+	for (int s = 0; s < XGW_SECT__MAX; s++)
+		src[s] = (struct sect_src){ b->sect[s].data, b->sect[s].n };
+	return lay_out(b->generation, b->ticket_secret, src, out, len);
+}
+
+int xgw_snapshot_with_endpoints(const struct xgw_snapshot *s, uint64_t generation,
+				const uint8_t *ticket_secret, const struct xgw_snap_endpoint *eps,
+				const uint32_t *ep_count, uint32_t n_eps, void **out, size_t *len)
+{
+	const char *base = (const char *)s->hdr;
+	struct sect_src src[XGW_SECT__MAX];
+	struct xgw_snap_cluster *cl;
+	uint64_t first = 0;
+	int err;
+
+	for (uint32_t i = 0; i < s->n_clusters; i++)
+		first += ep_count[i];
+	if (first != n_eps)
+		return -EINVAL;
+	for (int k = 0; k < XGW_SECT__MAX; k++)
+		src[k] = (struct sect_src){ base + s->hdr->sect[k].off, s->hdr->sect[k].count };
+	src[XGW_SECT_ENDPOINT] = (struct sect_src){ eps, n_eps };
+	err = lay_out(generation, ticket_secret, src, out, len);
+	if (err)
+		return err;
+	/* a cluster's endpoints follow the previous cluster's, as the builder adds them */
+	cl = (struct xgw_snap_cluster *)((char *)*out +
+					 ((struct xgw_snap_hdr *)*out)->sect[XGW_SECT_CLUSTER].off);
+	first = 0;
+	for (uint32_t i = 0; i < s->n_clusters; i++) {
+		cl[i].ep_first = (uint32_t)first;
+		cl[i].ep_count = ep_count[i];
+		first += ep_count[i];
+	}
 	return 0;
 }
 
@@ -606,7 +660,7 @@ static bool family_ok(uint8_t f)
 	return f == 4 || f == 6;
 }
 
-int xgw_snapshot__open(struct xgw_snapshot *snap, const void *buf, size_t len)
+int xgw_snapshot__view(struct xgw_snapshot *snap, const void *buf, size_t len)
 {
 	const struct xgw_snap_hdr *hdr = buf;
 	const char *base = buf;
@@ -659,6 +713,15 @@ int xgw_snapshot__open(struct xgw_snapshot *snap, const void *buf, size_t len)
 	snap->n_uptls = hdr->sect[XGW_SECT_UPTLS].count;
 	snap->strings = p[XGW_SECT_STRING];
 	snap->strings_len = hdr->sect[XGW_SECT_STRING].count;
+	return 0;
+}
+
+int xgw_snapshot__open(struct xgw_snapshot *snap, const void *buf, size_t len)
+{
+	int err = xgw_snapshot__view(snap, buf, len);
+
+	if (err)
+		return err;
 
 	for (uint32_t i = 0; i < snap->n_listeners; i++) {
 		const struct xgw_snap_listener *l = &snap->listeners[i];

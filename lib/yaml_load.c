@@ -45,7 +45,10 @@ struct xgw_yaml_stream {
 	bool done;
 	bool checked; /* the input's encoding */
 	bool in_doc;
+	bool no_spans; /* input with a byte order mark: document spans not known */
 	int doc_index;
+	/* libyaml's marks count characters: the last one converted to a byte offset */
+	size_t mark_chars, mark_bytes;
 	/* the document being built */
 	struct xgw_arena *a;
 	struct xgw_yaml_doc *doc;
@@ -502,6 +505,28 @@ static int on_collection_end(struct xgw_yaml_stream *ys, const yaml_event_t *ev)
 	return add_child(ys, n, &ev->start_mark);
 }
 
+/*
+ * The byte offset of mark <m>. libyaml counts code points (a CR LF pair as
+ * two), and marks only move forward, so this walks the UTF-8 input (checked
+ * by check_encoding()) once over the whole stream.
+ */
+static size_t mark_byte(struct xgw_yaml_stream *ys, const yaml_mark_t *m)
+{
+	const unsigned char *u = (const unsigned char *)ys->buf;
+
+	if (m->index < ys->mark_chars) {
+		ys->mark_chars = 0;
+		ys->mark_bytes = 0;
+	}
+	while (ys->mark_chars < m->index && ys->mark_bytes < ys->len) {
+		ys->mark_bytes++;
+		while (ys->mark_bytes < ys->len && (u[ys->mark_bytes] & 0xc0) == 0x80)
+			ys->mark_bytes++;
+		ys->mark_chars++;
+	}
+	return ys->mark_bytes;
+}
+
 static int handle_event(struct xgw_yaml_stream *ys, const yaml_event_t *ev)
 {
 	switch (ev->type) {
@@ -510,10 +535,14 @@ static int handle_event(struct xgw_yaml_stream *ys, const yaml_event_t *ev)
 		ys->in_doc = true;
 		ys->doc->index = ++ys->doc_index;
 		ys->doc->line = mark_line(&ev->start_mark);
+		if (!ys->no_spans)
+			ys->doc->start = mark_byte(ys, &ev->start_mark);
 		return 0;
 	case YAML_DOCUMENT_END_EVENT:
 		ys->in_doc = false;
 		ys->doc->root = ys->root;
+		if (!ys->no_spans)
+			ys->doc->end = mark_byte(ys, &ev->end_mark);
 		return EV_DOC_END;
 	case YAML_STREAM_END_EVENT:
 		return EV_STREAM_END;
@@ -731,6 +760,9 @@ struct xgw_yaml_stream *xgw_yaml_stream__open(const char *buf, size_t len)
 	yaml_parser_set_input_string(&ys->parser, (const unsigned char *)buf, len);
 	ys->buf = buf;
 	ys->len = len;
+	/* a byte order mark (UTF-8 or UTF-16): libyaml's marks are not our bytes */
+	ys->no_spans = (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3)) ||
+		       (len >= 2 && (!memcmp(buf, "\xff\xfe", 2) || !memcmp(buf, "\xfe\xff", 2)));
 	return ys;
 }
 

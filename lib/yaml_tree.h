@@ -85,6 +85,14 @@ struct xgw_yaml_doc {
 	int line;		/* 1-based line of the document start */
 	int err_line;		/* where the error is, when next() fails */
 	char err[256];
+	/*
+	 * Bytes [start, end) of the input from the document's first token to
+	 * its last (directives and "---" included, comments around it not):
+	 * two documents with the same bytes there parse to the same tree.
+	 * end == 0 when not known: input with a byte order mark, whose
+	 * offsets libyaml does not count in bytes of the input.
+	 */
+	size_t start, end;
 };
 
 struct xgw_yaml_stream;

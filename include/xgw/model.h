@@ -592,6 +592,17 @@ struct xgw_store {
 	size_t n_errors;
 	/* Gateway API objects of kinds not decoded yet */
 	size_t n_ignored;
+	/*
+	 * What xgw_store_load_yaml() read besides EndpointSlices: the bytes of
+	 * every document that did not decode to EndpointSlices alone, each
+	 * after its length (8 bytes), in order; or the whole input when its
+	 * documents cannot be told apart. Two loads of one file with equal
+	 * <nonslice> give equal objects but for their EndpointSlices (the
+	 * folder source's fast path for endpoint changes). Not copied by
+	 * xgw_store_append().
+	 */
+	char *nonslice;
+	size_t nonslice_len, cap_nonslice;
 	/* Called by xgw_store__free() before anything is freed: a store made of
 	 * shallow copies (xgw_store_append) keeps the stores it points into alive
 	 * until then. NULL for an ordinary store. */

@@ -437,6 +437,14 @@ struct xgw_snapshot {
  */
 int xgw_snapshot__open(struct xgw_snapshot *snap, const void *buf, size_t len);
 
+/*
+ * xgw_snapshot__open() without the cross references: the header and the
+ * sections' bounds only. For a buffer this process built itself
+ * (xgw_snapb__finish()), whose indices are right by construction; a snapshot
+ * from anywhere else goes through xgw_snapshot__open().
+ */
+int xgw_snapshot__view(struct xgw_snapshot *snap, const void *buf, size_t len);
+
 /* The bytes of <s>; valid for a snapshot that xgw_snapshot__open() accepted. */
 static inline const char *xgw_snap_str_ptr(const struct xgw_snapshot *snap, struct xgw_snap_str s)
 {
@@ -536,5 +544,18 @@ void xgw_snapb_ticket_secret(struct xgw_snapb *b, const uint8_t secret[32]);
  * The builder may be freed afterwards.
  */
 int xgw_snapb__finish(struct xgw_snapb *b, void **out, size_t *len);
+
+/*
+ * A copy of snapshot <s> (a view at least) for <generation> whose clusters have
+ * other endpoints: cluster i gets the next <ep_count>[i] of <eps> (<n_eps> in
+ * all), and the header <ticket_secret> (32 bytes; NULL: none). It is laid out
+ * as xgw_snapb__finish() lays a snapshot out, byte for byte the snapshot a
+ * builder fed the same content would make (the fast path for endpoint
+ * changes). *<out> is malloc'ed, the caller's. Returns 0, -ENOMEM, -E2BIG, or
+ * -EINVAL when the counts do not add up to <n_eps>.
+ */
+int xgw_snapshot_with_endpoints(const struct xgw_snapshot *s, uint64_t generation,
+				const uint8_t *ticket_secret, const struct xgw_snap_endpoint *eps,
+				const uint32_t *ep_count, uint32_t n_eps, void **out, size_t *len);
 
 #endif /* XGW_SNAPSHOT_H */

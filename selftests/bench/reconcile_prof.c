@@ -3,7 +3,7 @@
  * xgw-bench-reconcile: the control path of one route addition at scale,
  * without sockets, BPF or workers, so that it runs under callgrind.
  *
- *   xgw-bench-reconcile [-r ROUTES] [-l LISTENERS] [-e ENDPOINTS] [-a ADDS] [-o PREFIX] DIR
+ *   xgw-bench-reconcile [-r ROUTES] [-l LISTENERS] [-e ENDPOINTS] [-a ADDS] [-E] [-o PREFIX] DIR
  *
  * Writes the manifests of selftests/bench/scale.sh into the empty folder DIR,
  * loads and reconciles them (generation 1), then adds ADDS routes one at a
@@ -15,6 +15,12 @@
  * its own (callgrind.out.PID.1). With -o, the last generation's snapshot and
  * status document are written to PREFIX.snap and PREFIX.status.json, so that
  * two builds can be compared byte for byte.
+ *
+ * With -E the changes are endpoint changes instead: each rewrites (by a
+ * rename) a file holding a second EndpointSlice of svc-live with another
+ * address, which the agent's fast path takes (xgw_reconcile_endpoints()).
+ * After the last one, the fast path's snapshot is compared with a full pass's
+ * on the same store: a difference fails the run.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -155,37 +161,79 @@ static int write_addition(const char *dir, int i)
 	return 0;
 }
 
-/* What the agent holds between generations. */
+/* One endpoint change: svc-live's second slice, with address 10.30.2.<i>. */
+static int write_endpoints(const char *dir, int i)
+{
+	char tmp[4096], path[4096];
+	FILE *f;
+
+	if (!(f = open_out(dir, ".eps-live.tmp")))
+		return -1;
+	fprintf(f,
+		"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+		"metadata: {name: svc-live-b, namespace: default, labels: "
+		"{kubernetes.io/service-name: svc-live}}\naddressType: IPv4\n"
+		"ports: [{name: http, port: 8080}]\nendpoints: [{addresses: [10.30.2.%d]}]\n",
+		i % 250 + 1);
+	fclose(f);
+	snprintf(tmp, sizeof(tmp), "%s/.eps-live.tmp", dir);
+	snprintf(path, sizeof(path), "%s/eps-live.yaml", dir);
+	return rename(tmp, path);
+}
+
+/* What the agent holds of a generation. */
 struct gen {
 	struct xgw_store *st;
 	struct xgw_reconcile_result res;
-	bool have;
+	uint64_t shape;
+	bool fast; /* res points into the last full pass's */
 };
 
 static void gen_free(struct gen *g)
 {
-	if (!g->have)
+	if (!g)
 		return;
 	xgw_reconcile_result__free(&g->res);
 	xgw_store__free(g->st);
-	g->have = false;
+	free(g);
 }
 
-__attribute__((noinline)) static int phase_load(struct xgw_files *f, struct xgw_store **st)
+__attribute__((noinline)) static int phase_load(struct xgw_files *f, struct xgw_store **st,
+						uint64_t *shape)
 {
-	return xgw_files_load(f, st);
+	return xgw_files_load(f, st, shape);
 }
 
-__attribute__((noinline)) static int phase_reconcile(const struct xgw_store *st,
-						     uint64_t generation,
-						     struct xgw_reconcile_result *res)
-{
-	struct xgw_reconcile_opts ro = { .generation = generation };
-	static const struct xgw_pool pool = { .family = 4, .addr = { 10, 31 }, .prefix = 16 };
+static const struct xgw_pool pool = { .family = 4, .addr = { 10, 31 }, .prefix = 16 };
 
-	ro.pools = &pool;
-	ro.n_pools = 1;
-	return xgw_reconcile(st, &ro, res);
+/* As the agent: the fast path when only EndpointSlices changed since <prev>. */
+__attribute__((noinline)) static int phase_reconcile(struct gen *next, const struct gen *prev,
+						     uint64_t generation)
+{
+	struct xgw_reconcile_opts ro = { .generation = generation, .pools = &pool, .n_pools = 1 };
+	int err = -ESTALE;
+
+	if (prev && prev->shape == next->shape) {
+		err = xgw_reconcile_endpoints(next->st, &ro, &prev->res, &next->res);
+		next->fast = !err;
+	}
+	if (err == -ESTALE)
+		err = xgw_reconcile(next->st, &ro, &next->res);
+	return err;
+}
+
+/* Does a full pass on <g>'s store give g's snapshot? 0, 1 (no) or -errno. */
+static int same_as_full(const struct gen *g, uint64_t generation)
+{
+	struct xgw_reconcile_opts ro = { .generation = generation, .pools = &pool, .n_pools = 1 };
+	struct xgw_reconcile_result res = { 0 };
+	int err = xgw_reconcile(g->st, &ro, &res);
+
+	if (!err)
+		err = res.snap_len != g->res.snap_len ||
+		      memcmp(res.snap, g->res.snap, res.snap_len);
+	xgw_reconcile_result__free(&res);
+	return err;
 }
 
 /* What the status writer's thread does, less the file write. */
@@ -258,14 +306,15 @@ int main(int argc, char **argv)
 {
 	static const char *const names[P_N] = { "load", "reconcile", "status", "worker" };
 	int routes = 10000, listeners = 1000, endpoints = 50000, adds = 5, c;
+	struct gen *cur = NULL, *full = NULL;
 	const char *out = NULL;
-	struct gen cur = { 0 };
+	bool eps = false;
 	struct xgw_files *f;
 	double *t[P_N];
 	uint64_t generation = 0;
-	int err = 0;
+	int err = 0, fast = 0;
 
-	while ((c = getopt(argc, argv, "r:l:e:a:o:")) != -1) {
+	while ((c = getopt(argc, argv, "r:l:e:a:Eo:")) != -1) {
 		switch (c) {
 		case 'r':
 			routes = atoi(optarg);
@@ -278,6 +327,9 @@ int main(int argc, char **argv)
 			break;
 		case 'a':
 			adds = atoi(optarg);
+			break;
+		case 'E':
+			eps = true;
 			break;
 		case 'o':
 			out = optarg;
@@ -294,34 +346,43 @@ int main(int argc, char **argv)
 	for (int p = 0; p < P_N; p++)
 		t[p] = calloc(adds + 1, sizeof(double));
 	for (int i = 0; i <= adds && !err; i++) {
-		struct gen next = { 0 };
+		struct gen *next = calloc(1, sizeof(*next));
 		double t0, t1, t2, t3, t4;
 
-		if (i && write_addition(argv[optind], i))
+		if (!next)
+			return 1;
+		if (i && (eps ? write_endpoints(argv[optind], i) : write_addition(argv[optind], i)))
 			return 1;
 		if (i == adds)
 			CALLGRIND_ZERO_STATS;
 		t0 = now_us();
-		err = phase_load(f, &next.st);
+		err = phase_load(f, &next->st, &next->shape);
 		t1 = now_us();
 		if (!err)
-			err = phase_reconcile(next.st, ++generation, &next.res);
+			err = phase_reconcile(next, cur, ++generation);
 		t2 = now_us();
 		if (!err)
-			err = phase_status(&next.res, generation);
+			err = phase_status(&next->res, generation);
 		t3 = now_us();
 		if (!err)
-			err = phase_worker(&next.res);
+			err = phase_worker(&next->res);
 		t4 = now_us();
 		if (i == adds)
-			CALLGRIND_DUMP_STATS_AT("last addition");
+			CALLGRIND_DUMP_STATS_AT("last change");
 		if (err) {
 			fprintf(stderr, "reconcile-prof: generation %llu: %s\n",
 				(unsigned long long)generation, strerror(-err));
+			gen_free(next);
 			break;
 		}
-		next.have = true;
-		gen_free(&cur);
+		/* the last full pass stays while fast-path results point into it */
+		if (cur != full)
+			gen_free(cur);
+		if (!next->fast) {
+			gen_free(full);
+			full = next;
+		}
+		fast += next->fast;
 		cur = next;
 		t[P_LOAD][i] = (t1 - t0) / 1e3;
 		t[P_RECONCILE][i] = (t2 - t1) / 1e3;
@@ -331,25 +392,36 @@ int main(int argc, char **argv)
 			printf("initial: load %.1f ms, reconcile %.1f ms, status %.1f ms, worker "
 			       "%.1f ms; snapshot %zu bytes\n",
 			       t[P_LOAD][0], t[P_RECONCILE][0], t[P_STATUS][0], t[P_WORKER][0],
-			       cur.res.snap_len);
+			       cur->res.snap_len);
+	}
+	if (!err && eps) {
+		err = same_as_full(cur, generation);
+		printf("endpoint changes: %d of %d took the fast path; the last one's snapshot "
+		       "%s\n",
+		       fast, adds,
+		       err < 0	 ? "could not be compared"
+		       : err > 0 ? "DIFFERS from a full pass's"
+				 : "is byte for byte a full pass's");
 	}
 	if (!err && out)
-		err = write_out(out, &cur.res, generation);
+		err = write_out(out, &cur->res, generation);
 	if (!err) {
-		printf("one route added (median of %d):", adds);
+		printf("one %s (median of %d):", eps ? "endpoint change" : "route added", adds);
 		for (int p = 0; p < P_N; p++) {
 			qsort(t[p] + 1, adds, sizeof(double), dbl_cmp);
 			printf(" %s %.2f ms%s", names[p], t[p][1 + adds / 2],
 			       p + 1 < P_N ? "," : "\n");
 		}
 	}
-	gen_free(&cur);
+	if (cur != full)
+		gen_free(cur);
+	gen_free(full);
 	xgw_files__free(f);
 	for (int p = 0; p < P_N; p++)
 		free(t[p]);
 	return err ? 1 : 0;
 usage:
 	fprintf(stderr, "usage: xgw-bench-reconcile [-r ROUTES] [-l LISTENERS] [-e ENDPOINTS] "
-			"[-a ADDS] [-o PREFIX] EMPTY_DIR\n");
+			"[-a ADDS] [-E] [-o PREFIX] EMPTY_DIR\n");
 	return 2;
 }

@@ -3,7 +3,8 @@
 # Control-plane scale benchmark (not a test): the standalone agent with
 # ROUTES HTTPRoutes across LISTENERS Gateway listeners and ENDPOINTS endpoints.
 #
-#   selftests/bench/scale.sh [-r ROUTES] [-l LISTENERS] [-e ENDPOINTS] [-a ADDS] [-w WORKERS] [-k LOG]
+#   selftests/bench/scale.sh [-r ROUTES] [-l LISTENERS] [-e ENDPOINTS] [-a ADDS] [-E CHANGES]
+#                            [-w WORKERS] [-k LOG]
 #
 # Prints:
 #   - the time from the manifests landing in the watched folder (one rename)
@@ -13,21 +14,25 @@
 #     file's rename until a request to the new hostname returns 200 instead of
 #     404 (p50, p99, max), measured by a client polling every 1 ms, and the
 #     agent's own account of each: reconcile, sent to the workers, all serving;
+#   - for CHANGES endpoint changes after that (a Service's EndpointSlice, in a
+#     file of its own, moved between two backends), the time from the file's
+#     rename until a request reaches the new backend, and the agent's account
+#     of the same generations, which take its fast path for endpoint changes;
 #   - with -k LOG, the agent's log is kept in LOG.
 # Runs in one network namespace it creates (10.0.0.0/8 addresses inside it)
 # and removes on every path; bounded in time and count.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${XGW_BUILD:-$ROOT/build}
-ROUTES=10000 LISTENERS=1000 ENDPOINTS=50000 ADDS=100 WORKERS=2 KEEP=""
-while getopts "r:l:e:a:w:k:" o; do
+ROUTES=10000 LISTENERS=1000 ENDPOINTS=50000 ADDS=100 CHANGES=100 WORKERS=2 KEEP=""
+while getopts "r:l:e:a:E:w:k:" o; do
 	case $o in
 	r) ROUTES=$OPTARG ;; l) LISTENERS=$OPTARG ;; e) ENDPOINTS=$OPTARG ;;
-	a) ADDS=$OPTARG ;; w) WORKERS=$OPTARG ;; k) KEEP=$OPTARG ;;
-	*) sed -n '2,20p' "$0"; exit 2 ;;
+	a) ADDS=$OPTARG ;; E) CHANGES=$OPTARG ;; w) WORKERS=$OPTARG ;; k) KEEP=$OPTARG ;;
+	*) sed -n '2,24p' "$0"; exit 2 ;;
 	esac
 done
-for v in ROUTES LISTENERS ENDPOINTS ADDS WORKERS; do
+for v in ROUTES LISTENERS ENDPOINTS ADDS CHANGES WORKERS; do
 	[[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -gt 0 ] || { echo "scale: -${v,,} must be a positive integer" >&2; exit 2; }
 done
 [ "$(id -u)" = 0 ] || { echo "scale: needs root (namespaces, BPF)" >&2; exit 2; }
@@ -56,6 +61,7 @@ trap 'exit 130' INT TERM
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 ip -n "$NS" addr add 10.30.1.10/32 dev lo
+ip -n "$NS" addr add 10.30.1.11/32 dev lo
 mkdir -p "$CONF" "$STAGE"
 
 # The manifests: 50 listeners per Gateway (ports 8000..), routes spread evenly
@@ -85,6 +91,10 @@ for s in range(services):
     eps = ''.join(f'- addresses: [10.{40 + (s * 50 + e) // 65536}.{((s * 50 + e) // 256) % 256}.{(s * 50 + e) % 256}]\n' for e in range(50))
     docs.append(f'apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {{name: svc{s}-a, namespace: default, labels: {{kubernetes.io/service-name: svc{s}}}}}\naddressType: IPv4\nports: [{{name: http, port: 8080}}]\nendpoints:\n{eps}')
 w('02-services.yaml', docs)
+# the Service whose endpoints move, with its slice in a file of its own
+w('03-move.yaml', ['apiVersion: v1\nkind: Service\nmetadata: {name: svc-move, namespace: default}\nspec: {ports: [{name: http, port: 80, targetPort: 8080}]}',
+                   'apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: move, namespace: default}\nspec:\n  parentRefs: [{name: gw0, sectionName: l0}]\n  hostnames: [move.example.com]\n  rules: [{backendRefs: [{name: svc-move, port: 80}]}]'])
+w('04-move-eps.yaml', ['apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: svc-move-a, namespace: default, labels: {kubernetes.io/service-name: svc-move}}\naddressType: IPv4\nports: [{name: http, port: 8080}]\nendpoints: [{addresses: [10.30.1.10]}]'])
 chunk = 1000
 for c in range(0, routes, chunk):
     docs = []
@@ -100,8 +110,10 @@ echo "# scale: $ROUTES HTTPRoutes, $LISTENERS listeners, $ENDPOINTS endpoints, $
 # with its Host header every 1 ms until it gets 200, and prints the elapsed ms
 # (from the rename; 10 s at most).
 cat >"$TMP/probe.py" <<'PY'
+# rename src to dst, then poll until a 200 (holding EXPECT, if given) comes back
 import os, socket, sys, time
 src, dst, host, addr, port = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+expect = sys.argv[6].encode() if len(sys.argv) > 6 else None
 t0 = time.monotonic()
 os.rename(src, dst)
 deadline = t0 + 10
@@ -111,8 +123,13 @@ while time.monotonic() < deadline:
         s = socket.create_connection((addr, port), timeout=1)
         s.sendall(req)
         head = s.recv(64)
+        while expect is not None:
+            d = s.recv(4096)
+            if not d:
+                break
+            head += d
         s.close()
-        if head.startswith(b'HTTP/1.1 200'):
+        if head.startswith(b'HTTP/1.1 200') and (expect is None or expect in head):
             print(f'{(time.monotonic() - t0) * 1000:.2f}')
             sys.exit(0)
     except OSError:
@@ -122,7 +139,10 @@ print('timeout')
 sys.exit(1)
 PY
 
-nsenter --net=/run/netns/"$NS" "$BUILD/tools/xgw-echo" --listen 10.30.1.10:8080 --name live --mode plain --quiet \
+nsenter --net=/run/netns/"$NS" "$BUILD/tools/xgw-echo" --listen 10.30.1.10:8080 --name live-a --mode plain --quiet \
+	</dev/null >/dev/null 2>&1 &
+PIDS+=($!)
+nsenter --net=/run/netns/"$NS" "$BUILD/tools/xgw-echo" --listen 10.30.1.11:8080 --name live-b --mode plain --quiet \
 	</dev/null >/dev/null 2>&1 &
 PIDS+=($!)
 nsenter --net=/run/netns/"$NS" "$BUILD/agent/xgw-agent" --config-dir "$CONF" --address-pool 10.31.0.0/16 \
@@ -176,31 +196,53 @@ for i in $(seq "$ADDS"); do
 	ip netns exec "$NS" python3 "$TMP/probe.py" "$TMP/add$i.yaml" "$CONF/add$i.yaml" \
 		"add$i.example.com" "$gwaddr" 8000 >>"$TMP/adds.txt"
 done
-python3 - "$TMP/adds.txt" <<'PY'
+gen_adds=$(sed -n 's/.*generation \([0-9]*\): all .* serving it.*/\1/p' "$TMP/agent.log" | tail -1)
+: >"$TMP/moves.txt"
+for i in $(seq "$CHANGES"); do
+	if [ $((i % 2)) = 1 ]; then to=10.30.1.11 name=live-b; else to=10.30.1.10 name=live-a; fi
+	printf 'apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: svc-move-a, namespace: default, labels: {kubernetes.io/service-name: svc-move}}\naddressType: IPv4\nports: [{name: http, port: 8080}]\nendpoints: [{addresses: [%s]}]\n' \
+		"$to" >"$TMP/move$i.yaml"
+	ip netns exec "$NS" python3 "$TMP/probe.py" "$TMP/move$i.yaml" "$CONF/04-move-eps.yaml" \
+		move.example.com "$gwaddr" 8000 "Server name: $name" >>"$TMP/moves.txt"
+done
+python3 - "$TMP/adds.txt" "$TMP/moves.txt" <<'PY'
 import sys
-v = [l.strip() for l in open(sys.argv[1])]
-bad = sum(1 for x in v if x == 'timeout')
-ms = sorted(float(x) for x in v if x != 'timeout')
-if not ms:
-    print('route additions: all timed out'); sys.exit(1)
-q = lambda p: ms[min(len(ms) - 1, int(round(p / 100 * (len(ms) - 1))))]
-print(f'route addition -> 200: n={len(ms)} p50 {q(50):.1f} ms  p99 {q(99):.1f} ms  max {ms[-1]:.1f} ms  timeouts {bad}')
+def q(ms, p):
+    return ms[min(len(ms) - 1, int(round(p / 100 * (len(ms) - 1))))]
+for path, what in ((sys.argv[1], 'route addition -> 200'), (sys.argv[2], 'endpoint change -> the new backend')):
+    v = [l.strip() for l in open(path)]
+    if not v:
+        continue
+    bad = sum(1 for x in v if x == 'timeout')
+    ms = sorted(float(x) for x in v if x != 'timeout')
+    if not ms:
+        print(f'{what}: all timed out'); sys.exit(1)
+    print(f'{what}: n={len(ms)} p50 {q(ms, 50):.1f} ms  p99 {q(ms, 99):.1f} ms  max {ms[-1]:.1f} ms  timeouts {bad}')
 PY
-# The agent's timings of the same generations (its log, after phase 1).
-python3 - "$TMP/agent.log" "$gen" <<'PY'
+python3 - "$TMP/agent.log" "$gen" "$gen_adds" <<'PY'
 import re, sys
-log, first = sys.argv[1], int(sys.argv[2])
-rec, sent, serving = [], [], []
+log, first, last_add = sys.argv[1], int(sys.argv[2]), int(sys.argv[3] or 0)
+kind, rec, sent, serving = {}, {}, {}, {}
 for line in open(log):
-    m = re.search(r'generation (\d+): .*reconcile ([\d.]+) ms, memfd [\d.]+ ms, sent to the workers after ([\d.]+) ms', line)
+    m = re.search(r'generation (\d+): .*(endpoints only: )?reconcile ([\d.]+) ms, memfd [\d.]+ ms, sent to the workers after ([\d.]+) ms', line)
     if m and int(m.group(1)) > first:
-        rec.append(float(m.group(2))); sent.append(float(m.group(3)))
+        g = int(m.group(1))
+        kind[g] = 'endpoints' if 'endpoints only' in line else 'full'
+        rec[g], sent[g] = float(m.group(3)), float(m.group(4))
     m = re.search(r'generation (\d+): all .* serving it \(([\d.]+) ms', line)
     if m and int(m.group(1)) > first:
-        serving.append(float(m.group(2)))
+        serving[int(m.group(1))] = float(m.group(2))
 def q(v, p):
     v = sorted(v)
     return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))] if v else float('nan')
-for name, v in (('reconcile', rec), ('sent to the workers', sent), ('all workers serving', serving)):
-    print(f'agent: {name}: n={len(v)} p50 {q(v, 50):.1f} ms  p99 {q(v, 99):.1f} ms  (from the folder read)')
+for label, sel in (('route additions', lambda g: g <= last_add),
+                   ('endpoint changes', lambda g: g > last_add)):
+    gens = [g for g in rec if sel(g)]
+    if not gens:
+        continue
+    fast = sum(1 for g in gens if kind[g] == 'endpoints')
+    print(f'agent, {label} ({len(gens)} generations, {fast} on the endpoint fast path):')
+    for name, d in (('reconcile', rec), ('sent to the workers', sent), ('all workers serving', serving)):
+        v = [d[g] for g in gens if g in d]
+        print(f'  {name}: p50 {q(v, 50):.1f} ms  p99 {q(v, 99):.1f} ms  (from the folder read)')
 PY

@@ -50,7 +50,7 @@ if ! command -v wrk >/dev/null; then
 	printf 'TAP version 13\n1..0 # SKIP wrk is not installed (scripts/setup.sh installs it)\n'
 	exit 0
 fi
-e2e_begin 6
+e2e_begin 7
 
 if ! e2e_node_client "$NS_N" "$NS_C" "xr$ID" 10.24; then
 	echo "Bail out! cannot create namespaces"
@@ -134,6 +134,25 @@ c1=$(cx curl -s --max-time 2 -o /dev/null -w '%{http_code}' -H "Host: h$last.exa
 c2=$(cx curl -s --max-time 2 -o /dev/null -w '%{http_code}' -H "Host: h4.example.com" http://10.24.100.1/)
 if [ "$c1" = 200 ] && [ "$c2" = 404 ]; then ok "final state: route r$last serves, removed route r4 is gone"
 else not_ok "final state: route r$last serves, removed route r4 is gone" "r$last: $c1, r4: $c2"; fi
+
+# An endpoint change alone takes the agent's fast path (no full reconcile) and
+# moves the traffic: every request then reaches the one endpoint left.
+only12() {
+	for _ in 1 2 3 4 5 6; do
+		cx curl -s --max-time 1 -H 'Host: app.yourdomain.com' http://10.24.100.1/ |
+			grep -q '"pod": "backend-12"' || return 1
+	done
+}
+fast0=$(grep -c "endpoints only: reconcile" "$TMP/agent.log")
+endpoints 10.24.1.12
+wait_for 50 only12
+fast1=$(grep -c "endpoints only: reconcile" "$TMP/agent.log")
+if only12 && [ "$fast1" -gt "$fast0" ]; then
+	ok "an endpoint change takes the fast path ($fast1 generations in all) and moves the traffic"
+else
+	not_ok "an endpoint change takes the fast path and moves the traffic" \
+		"fast-path generations $fast0 -> $fast1; $(grep "generation" "$TMP/agent.log" | tail -2)"
+fi
 
 # A listener removed under open connections: an idle keep-alive connection is
 # closed by the server, one with a request in flight gets its answer (with

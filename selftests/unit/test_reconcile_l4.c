@@ -760,7 +760,7 @@ TEST(standalone_route_age)
 	f = xgw_files__new(dir);
 	if (!ASSERT_OK_PTR(f, "files") ||
 	    !ASSERT_TRUE(write_file(dir, "a.yaml", FILE_ROUTE("old", ""), jan), "a.yaml") ||
-	    !ASSERT_OK(xgw_files_load(f, &st), "load"))
+	    !ASSERT_OK(xgw_files_load(f, &st, NULL), "load"))
 		goto out;
 	ASSERT_STREQ(born_of(st, "old"), "2026-01-01T00:00:00Z", "the file's time");
 	xgw_store__free(st);
@@ -774,7 +774,7 @@ TEST(standalone_route_age)
 		    "b.yaml") ||
 	    !ASSERT_TRUE(write_file(dir, "a.yaml", FILE_ROUTE("old", ", labels: {x: y}"), mar),
 			 "a.yaml edited") ||
-	    !ASSERT_OK(xgw_files_load(f, &st), "load again"))
+	    !ASSERT_OK(xgw_files_load(f, &st, NULL), "load again"))
 		goto out;
 	ASSERT_STREQ(born_of(st, "old"), "2026-01-01T00:00:00Z", "kept across an edit");
 	ASSERT_STREQ(born_of(st, "new"), "2026-02-01T00:00:00Z", "the newer file's time");
