@@ -73,7 +73,8 @@ struct opts {
 struct held {
 	struct xgw_reconcile_result res;
 	struct xgw_store *st;
-	uint64_t shape; /* of st (xgw_files_load()) */
+	uint64_t shape;	   /* of st (xgw_files_load()) */
+	uint64_t statuses; /* the status writer's id of res's statuses (shared with base) */
 	/* a result of the endpoint fast path: the full pass whose statuses it shares */
 	struct held *base;
 	int refs; /* only the event loop's thread changes it */
@@ -126,6 +127,7 @@ struct agent {
 	uint64_t old_gen;
 	bool have_old, old_programmed;
 	uint64_t last_gen;			 /* the highest generation built */
+	uint64_t statuses_seq;			 /* the last held.statuses given */
 	uint64_t gen_start_us, old_gen_start_us; /* when apply() of gen, old_gen started (log) */
 	struct xgw_workers_reject rejected;	 /* reported in status until a later one commits */
 	bool status_programmed;			 /* status says Programmed for gen */
@@ -761,6 +763,7 @@ static void write_status(struct agent *a)
 	if (!a->have_res || !a->sw)
 		return;
 	job.res = &a->held->res;
+	job.statuses = a->held->statuses;
 	job.gen = a->gen;
 	job.programmed = a->status_programmed;
 	/* A change the workers refused has no object to carry it: say it here. */
@@ -898,6 +901,7 @@ static void apply(struct agent *a)
 	held->st = st;
 	held->shape = shape;
 	held->base = base;
+	held->statuses = base ? base->statuses : ++a->statuses_seq;
 	if (base)
 		base->refs++;
 	held->refs = 1;

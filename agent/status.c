@@ -223,6 +223,11 @@ struct xgw_status_writer {
 	struct job_node *pending; /* the newest document not written yet */
 	struct job_node *done;	  /* written, for xgw_status_writer_reap() to release */
 	bool stop;
+	/* the writer thread's: the last statuses rendered, by job.statuses */
+	char *body;
+	size_t body_len;
+	uint64_t body_of;
+	bool body_programmed;
 };
 
 /* Write <len> bytes of <text> to <path> through a temporary file and a rename. */
@@ -257,6 +262,26 @@ static int dump_text(const char *path, const char *text, size_t len)
 	return err;
 }
 
+/* The document of <job>, its statuses rendered again only when they changed. */
+static int render(struct xgw_status_writer *w, const struct xgw_status_job *job, char **text,
+		  size_t *len)
+{
+	int err;
+
+	if (!job->statuses || job->statuses != w->body_of ||
+	    job->programmed != w->body_programmed || !w->body) {
+		free(w->body);
+		w->body = NULL;
+		err = xgw_status_render_body(job->res, job->programmed, &w->body, &w->body_len);
+		if (err)
+			return err;
+		w->body_of = job->statuses;
+		w->body_programmed = job->programmed;
+	}
+	return xgw_status_render_around(w->body, w->body_len, job->gen, job->programmed,
+					&job->rejected, text, len);
+}
+
 static void *writer_main(void *arg)
 {
 	struct xgw_status_writer *w = arg;
@@ -283,8 +308,7 @@ static void *writer_main(void *arg)
 		n = w->pending;
 		w->pending = NULL;
 		pthread_mutex_unlock(&w->mu);
-		err = xgw_status_render(n->job.res, n->job.gen, n->job.programmed, &n->job.rejected,
-					&text, &len);
+		err = render(w, &n->job, &text, &len);
 		if (!err)
 			err = dump_text(w->path, text, len);
 		if (err)
@@ -380,6 +404,7 @@ void xgw_status_writer__stop(struct xgw_status_writer *w)
 	release_list(w->pending); /* none: the thread writes it before it stops */
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
+	free(w->body);
 	free(w->path);
 	free(w);
 }

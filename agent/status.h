@@ -46,6 +46,17 @@ int xgw_status_render(const struct xgw_reconcile_result *res, uint64_t gen, bool
 		      const struct xgw_status_rejected *rej, char **out, size_t *len);
 
 /*
+ * The same document in two steps, for results that share their statuses: the
+ * bytes that depend on <res> and <programmed> alone (the "body"), then the
+ * document of <gen> and <rej> around a body. xgw_status_render() gives the
+ * same bytes as the two. Each returns 0 or -ENOMEM; *<out> is the caller's.
+ */
+int xgw_status_render_body(const struct xgw_reconcile_result *res, bool programmed, char **out,
+			   size_t *len);
+int xgw_status_render_around(const char *body, size_t body_len, uint64_t gen, bool programmed,
+			     const struct xgw_status_rejected *rej, char **out, size_t *len);
+
+/*
  * A thread that writes status documents, so that the agent's event loop never
  * waits for a large one (at 10,000 routes the file is about 5 MB). Only the
  * newest posted document is written: one posted before the previous was
@@ -67,6 +78,12 @@ int xgw_status_writer__start(const char *path, struct xgw_status_writer **out);
  */
 struct xgw_status_job {
 	const struct xgw_reconcile_result *res;
+	/*
+	 * Non-zero: jobs with the same <statuses> have the same statuses (the
+	 * endpoint fast path's results share those of their full pass), which
+	 * the writer then renders once. 0: render them.
+	 */
+	uint64_t statuses;
 	uint64_t gen;
 	bool programmed;
 	struct xgw_status_rejected rejected;

@@ -434,8 +434,11 @@ static void routes_of_kind(struct tbuf *b, const struct xgw_reconcile_result *re
 	T_LIT(b, "]");
 }
 
-int xgw_status_render(const struct xgw_reconcile_result *res, uint64_t gen, bool programmed,
-		      const struct xgw_status_rejected *rej, char **out, size_t *len)
+/*
+ * The statuses: "gatewayClasses":[...] up to "backendTLSPolicies":[...], what
+ * depends on <res> and <programmed> alone.
+ */
+static void t_body(struct tbuf *b, const struct xgw_reconcile_result *res, bool programmed)
 {
 	static const struct {
 		const char *kind, *key;
@@ -444,70 +447,103 @@ int xgw_status_render(const struct xgw_reconcile_result *res, uint64_t gen, bool
 		{ "TLSRoute", ",\"tlsRoutes\":" },   { "TCPRoute", ",\"tcpRoutes\":" },
 		{ "UDPRoute", ",\"udpRoutes\":" },
 	};
-	struct tbuf b = { 0 };
 	size_t open;
+
+	T_LIT(b, "\"gatewayClasses\":");
+	open = b->n;
+	T_LIT(b, "[");
+	for (size_t i = 0; i < res->n_classes; i++) {
+		const struct xgw_class_status *c = &res->classes[i];
+		size_t at = b->n;
+
+		if (!c->ours)
+			continue;
+		t_sep(b, open);
+		T_LIT(b, "{");
+		if (!T_KEYSTR(b, "name", c->name)) {
+			b->n = at;
+			continue;
+		}
+		T_LIT(b, ",\"status\":{\"conditions\":");
+		conds_json(b, &c->conds, true);
+		T_LIT(b, "}}");
+	}
+	T_LIT(b, "],\"gateways\":");
+	open = b->n;
+	T_LIT(b, "[");
+	for (size_t i = 0; i < res->n_gateways; i++) {
+		if (!res->gateways[i].ours)
+			continue;
+		t_sep(b, open);
+		gateway_json(b, &res->gateways[i], programmed);
+	}
+	T_LIT(b, "],\"listenerSets\":");
+	open = b->n;
+	T_LIT(b, "[");
+	for (size_t i = 0; i < res->n_listenersets; i++) {
+		size_t at = b->n;
+
+		t_sep(b, open);
+		if (!listenerset_json(b, &res->listenersets[i], programmed))
+			b->n = at;
+	}
+	T_LIT(b, "]");
+	for (size_t k = 0; k < sizeof(lists) / sizeof(lists[0]); k++) {
+		t_put(b, lists[k].key, strlen(lists[k].key));
+		routes_of_kind(b, res, lists[k].kind, programmed);
+	}
+	T_LIT(b, ",\"backendTLSPolicies\":");
+	open = b->n;
+	T_LIT(b, "[");
+	for (size_t i = 0; i < res->n_policies; i++) {
+		size_t at = b->n;
+
+		if (!res->policies[i].n_ancestors)
+			continue;
+		t_sep(b, open);
+		if (!policy_json(b, &res->policies[i]))
+			b->n = at;
+	}
+	T_LIT(b, "]");
+}
+
+static int t_done(struct tbuf *b, char **out, size_t *len)
+{
+	if (b->oom) {
+		free(b->p);
+		return -ENOMEM;
+	}
+	*out = b->p;
+	*len = b->n;
+	return 0;
+}
+
+int xgw_status_render_body(const struct xgw_reconcile_result *res, bool programmed, char **out,
+			   size_t *len)
+{
+	struct tbuf b = { 0 };
+
+	t_body(&b, res, programmed);
+	return t_done(&b, out, len);
+}
+
+/* The document around the statuses <body> (t_body's bytes, or NULL to render <res>'s). */
+static int render(const struct xgw_reconcile_result *res, const char *body, size_t body_len,
+		  uint64_t gen, bool programmed, const struct xgw_status_rejected *rej, char **out,
+		  size_t *len)
+{
+	struct tbuf b = { 0 };
 
 	T_LIT(&b, "{\"generation\":");
 	t_int(&b, (long long)gen);
 	if (programmed)
-		T_LIT(&b, ",\"programmed\":true,\"gatewayClasses\":");
+		T_LIT(&b, ",\"programmed\":true,");
 	else
-		T_LIT(&b, ",\"programmed\":false,\"gatewayClasses\":");
-	open = b.n;
-	T_LIT(&b, "[");
-	for (size_t i = 0; i < res->n_classes; i++) {
-		const struct xgw_class_status *c = &res->classes[i];
-		size_t at = b.n;
-
-		if (!c->ours)
-			continue;
-		t_sep(&b, open);
-		T_LIT(&b, "{");
-		if (!T_KEYSTR(&b, "name", c->name)) {
-			b.n = at;
-			continue;
-		}
-		T_LIT(&b, ",\"status\":{\"conditions\":");
-		conds_json(&b, &c->conds, true);
-		T_LIT(&b, "}}");
-	}
-	T_LIT(&b, "],\"gateways\":");
-	open = b.n;
-	T_LIT(&b, "[");
-	for (size_t i = 0; i < res->n_gateways; i++) {
-		if (!res->gateways[i].ours)
-			continue;
-		t_sep(&b, open);
-		gateway_json(&b, &res->gateways[i], programmed);
-	}
-	T_LIT(&b, "],\"listenerSets\":");
-	open = b.n;
-	T_LIT(&b, "[");
-	for (size_t i = 0; i < res->n_listenersets; i++) {
-		size_t at = b.n;
-
-		t_sep(&b, open);
-		if (!listenerset_json(&b, &res->listenersets[i], programmed))
-			b.n = at;
-	}
-	T_LIT(&b, "]");
-	for (size_t k = 0; k < sizeof(lists) / sizeof(lists[0]); k++) {
-		t_put(&b, lists[k].key, strlen(lists[k].key));
-		routes_of_kind(&b, res, lists[k].kind, programmed);
-	}
-	T_LIT(&b, ",\"backendTLSPolicies\":");
-	open = b.n;
-	T_LIT(&b, "[");
-	for (size_t i = 0; i < res->n_policies; i++) {
-		size_t at = b.n;
-
-		if (!res->policies[i].n_ancestors)
-			continue;
-		t_sep(&b, open);
-		if (!policy_json(&b, &res->policies[i]))
-			b.n = at;
-	}
-	T_LIT(&b, "]");
+		T_LIT(&b, ",\"programmed\":false,");
+	if (body)
+		t_put(&b, body, body_len);
+	else
+		t_body(&b, res, programmed);
 	if (rej && rej->gen) {
 		T_LIT(&b, ",\"rejected\":{\"generation\":");
 		t_int(&b, (long long)rej->gen);
@@ -520,11 +556,17 @@ int xgw_status_render(const struct xgw_reconcile_result *res, uint64_t gen, bool
 		T_LIT(&b, "}");
 	}
 	T_LIT(&b, "}");
-	if (b.oom) {
-		free(b.p);
-		return -ENOMEM;
-	}
-	*out = b.p;
-	*len = b.n;
-	return 0;
+	return t_done(&b, out, len);
+}
+
+int xgw_status_render(const struct xgw_reconcile_result *res, uint64_t gen, bool programmed,
+		      const struct xgw_status_rejected *rej, char **out, size_t *len)
+{
+	return render(res, NULL, 0, gen, programmed, rej, out, len);
+}
+
+int xgw_status_render_around(const char *body, size_t body_len, uint64_t gen, bool programmed,
+			     const struct xgw_status_rejected *rej, char **out, size_t *len)
+{
+	return render(NULL, body, body_len, gen, programmed, rej, out, len);
 }

@@ -186,7 +186,8 @@ struct gen {
 	struct xgw_store *st;
 	struct xgw_reconcile_result res;
 	uint64_t shape;
-	bool fast; /* res points into the last full pass's */
+	uint64_t statuses; /* the generation whose statuses res has */
+	bool fast;	   /* res points into the last full pass's */
 };
 
 static void gen_free(struct gen *g)
@@ -236,14 +237,31 @@ static int same_as_full(const struct gen *g, uint64_t generation)
 	return err;
 }
 
-/* What the status writer's thread does, less the file write. */
+/*
+ * What the status writer's thread does, less the file write: the statuses'
+ * body is rendered again only when they are not those of the last body
+ * (<statuses>, as the agent's status jobs carry it).
+ */
+static char *body;
+static size_t body_len;
+static uint64_t body_of;
+
 __attribute__((noinline)) static int phase_status(const struct xgw_reconcile_result *res,
-						  uint64_t generation)
+						  uint64_t generation, uint64_t statuses)
 {
 	char *text;
 	size_t len;
-	int err = xgw_status_render(res, generation, true, NULL, &text, &len);
+	int err;
 
+	if (statuses != body_of || !body) {
+		free(body);
+		body = NULL;
+		err = xgw_status_render_body(res, true, &body, &body_len);
+		if (err)
+			return err;
+		body_of = statuses;
+	}
+	err = xgw_status_render_around(body, body_len, generation, true, NULL, &text, &len);
 	if (!err)
 		free(text);
 	return err;
@@ -361,8 +379,9 @@ int main(int argc, char **argv)
 		if (!err)
 			err = phase_reconcile(next, cur, ++generation);
 		t2 = now_us();
+		next->statuses = next->fast ? full->statuses : generation;
 		if (!err)
-			err = phase_status(&next->res, generation);
+			err = phase_status(&next->res, generation, next->statuses);
 		t3 = now_us();
 		if (!err)
 			err = phase_worker(&next->res);
@@ -416,6 +435,7 @@ int main(int argc, char **argv)
 	if (cur != full)
 		gen_free(cur);
 	gen_free(full);
+	free(body);
 	xgw_files__free(f);
 	for (int p = 0; p < P_N; p++)
 		free(t[p]);

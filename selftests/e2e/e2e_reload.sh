@@ -147,11 +147,15 @@ fast0=$(grep -c "endpoints only: reconcile" "$TMP/agent.log")
 endpoints 10.24.1.12
 wait_for 50 only12
 fast1=$(grep -c "endpoints only: reconcile" "$TMP/agent.log")
-if only12 && [ "$fast1" -gt "$fast0" ]; then
-	ok "an endpoint change takes the fast path ($fast1 generations in all) and moves the traffic"
+# and status.json tells that generation, programmed, with the routes' statuses
+fastgen=$(sed -n 's/.*generation \([0-9]*\): .*endpoints only: reconcile.*/\1/p' "$TMP/agent.log" | tail -1)
+status_at() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(not (d["generation"] == int(sys.argv[2]) and d["programmed"] and any(r["name"] == "backend" for r in d["httpRoutes"])))' "$STATUS" "$fastgen"; }
+wait_for 50 status_at
+if only12 && [ "$fast1" -gt "$fast0" ] && status_at; then
+	ok "an endpoint change takes the fast path ($fast1 generations in all), moves the traffic, and status.json says generation $fastgen is programmed"
 else
-	not_ok "an endpoint change takes the fast path and moves the traffic" \
-		"fast-path generations $fast0 -> $fast1; $(grep "generation" "$TMP/agent.log" | tail -2)"
+	not_ok "an endpoint change takes the fast path, moves the traffic, and status.json tells" \
+		"fast-path generations $fast0 -> $fast1 (last $fastgen); $(grep "generation" "$TMP/agent.log" | tail -2); status: $(head -c 120 "$STATUS")"
 fi
 
 # A listener removed under open connections: an idle keep-alive connection is
