@@ -14,6 +14,13 @@
  * server's metadata.creationTimestamp tells. A manifest seldom carries one:
  * those without it get the modification time their file had when the agent
  * first read it (kept across later edits of the file, as an object's age is).
+ *
+ * The load's shape tells the agent whether anything but EndpointSlices
+ * changed: each file's store keeps the text of its documents that are not
+ * EndpointSlices (lib/decode.c), and the shape moves on when a file's text
+ * differs from what served before, or when a file with such documents comes
+ * or goes. Equal shapes: the same objects, in the same order, but for the
+ * EndpointSlices, which is what the endpoint fast path needs to know.
  */
 #include <dirent.h>
 #include <errno.h>
