@@ -51,6 +51,7 @@ struct opts {
 	size_t n_ifaces;
 	enum xgw_xdp_mode xdp_mode;
 	unsigned workers;
+	bool workers_given; /* --workers: else an XgwConfig's spec.workers, else one per CPU */
 	const char *worker_bin;
 	const char *pin_dir;
 	const char *status_file;
@@ -340,6 +341,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				return -EINVAL;
 			}
 			o->workers = (unsigned)n;
+			o->workers_given = true;
 			break;
 		}
 		case O_WBIN:
@@ -828,6 +830,7 @@ static void apply(struct agent *a)
 	ro.n_pools = a->o.n_pools;
 	ro.generation = a->last_gen + 1;
 	ro.ticket_secret = a->ticket_secret;
+	ro.workers = a->o.workers;
 	/* Only EndpointSlices changed since the newest result: its statuses
 	 * and listeners stand, only the clusters' endpoints are taken again. */
 	err = -ESTALE;
@@ -1474,6 +1477,18 @@ int main(int argc, char **argv)
 	}
 	if (xgw_bpf_neigh_fd(a.bpf) >= 0)
 		epoll_add(a.epfd, xgw_bpf_neigh_fd(a.bpf), TAG_NEIGH);
+	if (!a.o.workers_given) {
+		/* the GatewayClasses' XgwConfig, read once before the workers start */
+		struct xgw_store *st = NULL;
+		unsigned n = xgw_files_load(a.files, &st, NULL) ? 0 : xgw_reconcile_workers(st);
+
+		xgw_store__free(st);
+		if (n) {
+			a.o.workers = n;
+			log_info("%u worker(s), as the XgwConfig of a GatewayClass of ours says",
+				 n);
+		}
+	}
 	wo.n = a.o.workers;
 	wo.bin = a.o.worker_bin;
 	wo.log_level = a.o.log_level;

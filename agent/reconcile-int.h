@@ -100,6 +100,18 @@ struct gw {
 	bool want_pool;	    /* no spec.addresses, or one without a value */
 	bool partly_valid;  /* some listener is not valid (ListenersNotValid) */
 	char *unusable_msg;
+	/* the address pools of its GatewayClass's XgwConfig, else the agent's */
+	const struct xgw_pool *pools;
+	size_t n_pools;
+	const char *class_bad; /* its GatewayClass is not accepted: why */
+};
+
+/* What a GatewayClass of ours takes from its spec.parametersRef. */
+struct class_params {
+	const struct xgw_class_config *cfg; /* NULL: no parametersRef */
+	struct xgw_pool *pools;		    /* cfg's addressPools (in c->tmp) */
+	size_t n_pools;
+	const char *bad; /* the parametersRef is invalid: why (the class is not accepted) */
 };
 
 /*
@@ -141,6 +153,7 @@ struct ctx {
 	const struct xgw_store *st;
 	const struct xgw_reconcile_opts *opts;
 	struct xgw_reconcile_result *res;
+	struct class_params *class_params; /* per store GatewayClass */
 	struct gw *gws;
 	size_t n_gws;
 	struct gw *last_gw; /* xgw_rec_find_gw()'s last answer (gws is complete by then) */

@@ -169,24 +169,119 @@ bool xgw_rec_class_ours(const struct xgw_store *st, const char *name)
 	return c && c->controller_name && !strcmp(c->controller_name, XGW_CONTROLLER_NAME);
 }
 
+/*
+ * The XgwConfig that <gc>'s spec.parametersRef names, into <cp>; cp->bad says
+ * why there is none when the reference is wrong. 0 or -ENOMEM.
+ */
+static int class_params(struct ctx *c, const struct xgw_gatewayclass *gc, struct class_params *cp)
+{
+	const struct xgw_store *st = c->st;
+	char msg[384];
+
+	if (!gc->params_kind)
+		return 0;
+	for (size_t i = 0; i < st->n_class_configs; i++)
+		if (!strcmp(st->class_configs[i].meta.name, gc->params_name))
+			cp->cfg = &st->class_configs[i];
+	if (strcmp(gc->params_group, XGW_CONFIG_GROUP) || strcmp(gc->params_kind, "XgwConfig"))
+		snprintf(msg, sizeof(msg),
+			 "parametersRef: kind %s of group \"%s\" is not supported (XgwConfig of "
+			 "group %s is)",
+			 gc->params_kind, gc->params_group, XGW_CONFIG_GROUP);
+	else if (gc->params_ns)
+		snprintf(msg, sizeof(msg),
+			 "parametersRef: XgwConfig is cluster-scoped; namespace \"%s\" must not be "
+			 "set",
+			 gc->params_ns);
+	else if (!cp->cfg)
+		snprintf(msg, sizeof(msg), "parametersRef: XgwConfig %s not found",
+			 gc->params_name);
+	else
+		msg[0] = '\0';
+	if (msg[0]) {
+		cp->cfg = NULL;
+		cp->bad = xgw_arena_strdup(&c->res->arena, msg);
+		return cp->bad ? 0 : -ENOMEM;
+	}
+	if (!cp->cfg->n_pools)
+		return 0;
+	cp->pools = xgw_arena_alloc(&c->tmp, cp->cfg->n_pools * sizeof(*cp->pools));
+	if (!cp->pools)
+		return -ENOMEM;
+	for (size_t k = 0; k < cp->cfg->n_pools; k++) {
+		cp->pools[k].family = cp->cfg->pools[k].family;
+		memcpy(cp->pools[k].addr, cp->cfg->pools[k].addr, 16);
+		cp->pools[k].prefix = cp->cfg->pools[k].prefix;
+	}
+	cp->n_pools = cp->cfg->n_pools;
+	return 0;
+}
+
+unsigned xgw_reconcile_workers(const struct xgw_store *st)
+{
+	struct xgw_reconcile_result res = { 0 };
+	struct ctx c = { .st = st, .res = &res };
+	unsigned n = 0;
+
+	for (size_t i = 0; i < st->n_classes; i++) {
+		const struct xgw_gatewayclass *gc = &st->classes[i];
+		struct class_params cp = { 0 };
+
+		if (!gc->controller_name || strcmp(gc->controller_name, XGW_CONTROLLER_NAME) ||
+		    class_params(&c, gc, &cp))
+			continue;
+		if (cp.cfg && cp.cfg->workers > n)
+			n = cp.cfg->workers;
+	}
+	xgw_arena_free(&c.tmp);
+	xgw_arena_free(&res.arena);
+	return n;
+}
+
 static int do_classes(struct ctx *c)
 {
 	struct xgw_reconcile_result *res = c->res;
 	const struct xgw_store *st = c->st;
+	unsigned workers = c->opts->workers;
 
 	res->classes = xgw_arena_alloc(&res->arena, (st->n_classes + 1) * sizeof(*res->classes));
-	if (!res->classes)
+	c->class_params = calloc(st->n_classes + 1, sizeof(*c->class_params));
+	if (!res->classes || !c->class_params)
 		return -ENOMEM;
 	for (size_t i = 0; i < st->n_classes; i++) {
 		const struct xgw_gatewayclass *gc = &st->classes[i];
 		struct xgw_class_status *cs = &res->classes[res->n_classes++];
+		struct class_params *cp = &c->class_params[i];
 
 		cs->name = gc->meta.name;
 		cs->ours = gc->controller_name && !strcmp(gc->controller_name, XGW_CONTROLLER_NAME);
 		if (!cs->ours)
 			continue;
-		xgw_rec_cond_set(&res->arena, &cs->conds, gc->meta.generation, "Accepted", true,
-				 "Accepted", "GatewayClass is accepted by %s", XGW_CONTROLLER_NAME);
+		if (class_params(c, gc, cp))
+			return -ENOMEM;
+		if (cp->bad) {
+			xgw_rec_cond_set(&res->arena, &cs->conds, gc->meta.generation, "Accepted",
+					 false, "InvalidParameters", "%s", cp->bad);
+			if (xgw_rec_problem(res, "GatewayClass %s: %s; its Gateways are not served",
+					    gc->meta.name, cp->bad))
+				return -ENOMEM;
+		} else if (cp->cfg) {
+			xgw_rec_cond_set(&res->arena, &cs->conds, gc->meta.generation, "Accepted",
+					 true, "Accepted",
+					 "GatewayClass is accepted by %s, with XgwConfig %s",
+					 XGW_CONTROLLER_NAME, cp->cfg->meta.name);
+			if (workers && cp->cfg->workers && cp->cfg->workers != workers &&
+			    xgw_rec_problem(res,
+					    "XgwConfig %s: workers %u, but this agent runs %u: "
+					    "--workers, when given, wins, and spec.workers applies "
+					    "when the agent starts",
+					    cp->cfg->meta.name, cp->cfg->workers, workers))
+				return -ENOMEM;
+		} else {
+			xgw_rec_cond_set(&res->arena, &cs->conds, gc->meta.generation, "Accepted",
+					 true, "Accepted", "GatewayClass is accepted by %s",
+					 XGW_CONTROLLER_NAME);
+		}
 		/* Standalone, there are no CRDs whose bundle version could differ
 		 * from the one xgw implements. */
 		xgw_rec_cond_set(&res->arena, &cs->conds, gc->meta.generation, "SupportedVersion",
@@ -232,15 +327,15 @@ static bool own_addr(const struct gw *g, uint8_t fam, const uint8_t addr[16])
  * when there are any, are the addresses of that family routed to xgw: one
  * outside them is AddressNotUsable. A family without pools takes any address.
  */
-static bool addr_usable(struct ctx *c, uint8_t fam, const uint8_t addr[16])
+static bool addr_usable(const struct gw *g, uint8_t fam, const uint8_t addr[16])
 {
 	bool family_pooled = false;
 
-	for (size_t p = 0; p < c->opts->n_pools; p++) {
-		if (c->opts->pools[p].family != fam)
+	for (size_t p = 0; p < g->n_pools; p++) {
+		if (g->pools[p].family != fam)
 			continue;
 		family_pooled = true;
-		if (in_pool(&c->opts->pools[p], fam, addr))
+		if (in_pool(&g->pools[p], fam, addr))
 			return true;
 	}
 	return !family_pooled;
@@ -268,8 +363,8 @@ static bool pool_keep(struct ctx *c, struct gw *g)
 
 		if (strcmp(a->ns, g->spec->meta.ns) || strcmp(a->name, g->spec->meta.name))
 			continue;
-		for (size_t p = 0; p < o->n_pools; p++) {
-			if (in_pool(&o->pools[p], a->family, a->addr) &&
+		for (size_t p = 0; p < g->n_pools; p++) {
+			if (in_pool(&g->pools[p], a->family, a->addr) &&
 			    !addr_taken(c, a->family, a->addr)) {
 				g->fam[0] = a->family;
 				memcpy(g->addr[0], a->addr, 16);
@@ -284,10 +379,8 @@ static bool pool_keep(struct ctx *c, struct gw *g)
 /* Give <g> the first free pool address. */
 static bool pool_assign(struct ctx *c, struct gw *g)
 {
-	const struct xgw_reconcile_opts *o = c->opts;
-
-	for (size_t p = 0; p < o->n_pools; p++) {
-		const struct xgw_pool *pool = &o->pools[p];
+	for (size_t p = 0; p < g->n_pools; p++) {
+		const struct xgw_pool *pool = &g->pools[p];
 		int len = pool->family == 4 ? 4 : 16;
 		unsigned host_bits = (unsigned)len * 8 - pool->prefix;
 		uint64_t n = host_bits >= 16 ? 65536 : (1ull << host_bits);
@@ -308,6 +401,17 @@ static bool pool_assign(struct ctx *c, struct gw *g)
 		}
 	}
 	return false;
+}
+
+/* <g>'s address pools and the verdict on its GatewayClass's parameters. */
+static void gw_params(struct ctx *c, struct gw *g)
+{
+	const struct xgw_gatewayclass *gc = find_class(c->st, g->spec->class_name);
+	const struct class_params *cp = &c->class_params[gc - c->st->classes];
+
+	g->class_bad = cp->bad;
+	g->pools = cp->n_pools ? cp->pools : c->opts->pools;
+	g->n_pools = cp->n_pools ? cp->n_pools : c->opts->n_pools;
 }
 
 static int do_gateways(struct ctx *c)
@@ -338,6 +442,7 @@ static int do_gateways(struct ctx *c)
 		gs->ours = xgw_rec_class_ours(st, gw->class_name);
 		if (!gs->ours)
 			continue;
+		gw_params(c, g);
 		g->listeners = xgw_arena_alloc(a, (gw->n_listeners + xgw_rec_lset_listeners(c, g) +
 						   1) * sizeof(*g->listeners));
 		gs->listeners = xgw_arena_alloc(a, (gw->n_listeners + 1) * sizeof(*gs->listeners));
@@ -368,7 +473,7 @@ static int do_gateways(struct ctx *c)
 			}
 			if (own_addr(g, fam, addr) || g->n_addr == 8)
 				continue;
-			if (!addr_usable(c, fam, addr) || addr_taken(c, fam, addr)) {
+			if (!addr_usable(g, fam, addr) || addr_taken(c, fam, addr)) {
 				g->unusable_addr = true;
 				g->unusable_msg = xgw_arena_printf(
 					a, "address %s %s", ad->value,
@@ -409,7 +514,11 @@ static int do_gateways(struct ctx *c)
 		/* Accepted: False for parameters or addresses it cannot take, or
 		 * when no listener is valid; True with ListenersNotValid when only
 		 * some are (the reasons the Gateway API names). */
-		if (g->spec->params_kind)
+		if (g->class_bad)
+			xgw_rec_cond_set(&res->arena, &gs->conds, gen, "Accepted", false, "Pending",
+					 "GatewayClass %s is not accepted: %s", g->spec->class_name,
+					 g->class_bad);
+		else if (g->spec->params_kind)
 			xgw_rec_cond_set(
 				&res->arena, &gs->conds, gen, "Accepted", false,
 				"InvalidParameters",
@@ -438,9 +547,8 @@ static int do_gateways(struct ctx *c)
 		else if (!g->n_addr)
 			xgw_rec_cond_set(&res->arena, &gs->conds, gen, "Programmed", false,
 					 "AddressNotAssigned", "no usable address%s",
-					 c->opts->n_pools
-						 ? " (address pool exhausted)"
-						 : " (no spec.addresses and no address pool)");
+					 g->n_pools ? " (address pool exhausted)"
+						    : " (no spec.addresses and no address pool)");
 		else
 			xgw_rec_cond_set(&res->arena, &gs->conds, gen, "Programmed", true,
 					 "Programmed", "Gateway is programmed");
@@ -1211,6 +1319,7 @@ out:
 	xgw_rec_btls_free(&c);
 	free(c.gws);
 	free(c.lsets);
+	free(c.class_params);
 	return err;
 }
 

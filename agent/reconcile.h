@@ -32,6 +32,7 @@ struct xgw_reconcile_opts {
 	const struct xgw_assignment *previous; /* earlier assignments, kept when still valid */
 	size_t n_previous;
 	uint64_t generation;	      /* of the snapshot built */
+	unsigned workers;	      /* the L7 workers the agent runs (0: not known) */
 	const uint8_t *ticket_secret; /* 32 bytes for TLS session tickets; NULL: none */
 };
 
@@ -166,6 +167,13 @@ struct xgw_reconcile_result {
 int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *opts,
 		  struct xgw_reconcile_result *res);
 void xgw_reconcile_result__free(struct xgw_reconcile_result *res);
+
+/*
+ * The L7 workers per node that the XgwConfigs of <st>'s GatewayClasses of
+ * ours ask for (spec.workers; the largest when several do), or 0 when none
+ * does. The agent reads it when it starts, unless --workers is given.
+ */
+unsigned xgw_reconcile_workers(const struct xgw_store *st);
 
 /*
  * The fast path for endpoint changes. <prev> is the result of xgw_reconcile()

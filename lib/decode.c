@@ -501,6 +501,16 @@ static void decode_gatewayclass(struct dctx *c, const struct xgw_ynode *root)
 	old = xgw_dec_push_key(c, "spec");
 	gc.controller_name = xgw_dec_req_str(c, spec, "controllerName");
 	gc.description = xgw_dec_opt_str(c, spec, "description", NULL);
+	if (xgw_dec_get(spec, "parametersRef")) {
+		const struct xgw_ynode *pr = xgw_dec_get_map(c, spec, "parametersRef");
+		size_t o2 = xgw_dec_push_key(c, "parametersRef");
+
+		gc.params_group = xgw_dec_opt_str(c, pr, "group", "");
+		gc.params_kind = xgw_dec_req_str(c, pr, "kind");
+		gc.params_name = xgw_dec_req_str(c, pr, "name");
+		gc.params_ns = xgw_dec_opt_str(c, pr, "namespace", NULL);
+		xgw_dec_path_pop(c, o2);
+	}
 	xgw_dec_path_pop(c, old);
 	if (!c->err && !STORE_PUSH(c->st, classes, &gc))
 		xgw_dec_oom(c);
@@ -799,6 +809,34 @@ static void decode_node(struct dctx *c, const struct xgw_ynode *root)
 		xgw_dec_oom(c);
 }
 
+static void decode_pool(struct dctx *c, const struct xgw_ynode *n, void *out)
+{
+	struct xgw_cidr *p = out;
+	const char *s = xgw_dec_str_of(c, NULL, n);
+
+	if (s && xgw_cidr_parse(s, &p->family, p->addr, &p->prefix))
+		xgw_dec_fail(c, NULL, n, "expected an IPv4 or IPv6 prefix (10.0.0.0/24), got %s",
+			     s);
+}
+
+static void decode_config(struct dctx *c, const struct xgw_ynode *root)
+{
+	struct xgw_class_config cf = {};
+	const struct xgw_ynode *spec;
+	size_t old;
+
+	xgw_dec_decode_meta(c, root, &cf.meta, false);
+	spec = xgw_dec_get_map(c, root, "spec");
+	old = xgw_dec_push_key(c, "spec");
+	cf.pools = xgw_dec_get_list(c, spec, "addressPools", XGW_YNODE_SCALAR, sizeof(*cf.pools),
+				    decode_pool, &cf.n_pools);
+	cf.workers = (uint32_t)xgw_dec_get_int(c, spec, "workers", 0, 1, XGW_CONFIG_WORKERS_MAX,
+					       "an integer in 1..64", NULL);
+	xgw_dec_path_pop(c, old);
+	if (!c->err && !STORE_PUSH(c->st, class_configs, &cf))
+		xgw_dec_oom(c);
+}
+
 /* --- dispatch ----------------------------------------------------------- */
 
 static const char *const v1_only[] = { "v1", NULL };
@@ -833,6 +871,7 @@ static const struct kind_info kinds[] = {
 	{ "", "Namespace", v1_only, xgw_dec_namespace, CLUSTER },
 	{ "discovery.k8s.io", "EndpointSlice", v1_only, xgw_dec_endpointslice, 0 },
 	{ "xgw.io", "XgwNode", xgw_served, decode_node, CLUSTER },
+	{ "xgw.io", "XgwConfig", xgw_served, decode_config, CLUSTER },
 	{ GW, "ReferenceGrant", grant_served, xgw_dec_referencegrant, 0 },
 	/* TLSRoute is v1 since Gateway API v1.5; TCPRoute and UDPRoute are v1alpha2 */
 	{ GW, "TLSRoute", tls_served, xgw_dec_tlsroute, 0 },
@@ -1048,6 +1087,7 @@ void xgw_store__free(struct xgw_store *st)
 	free(st->slices);
 	free(st->namespaces);
 	free(st->nodes);
+	free(st->class_configs);
 	free(st->grants);
 	free(st->secrets);
 	free(st->configmaps);
@@ -1079,8 +1119,8 @@ static size_t n_not_slices(const struct xgw_store *st)
 {
 	return st->n_classes + st->n_gateways + st->n_listenersets + st->n_httproutes +
 	       st->n_l4routes + st->n_grpcroutes + st->n_services + st->n_namespaces + st->n_nodes +
-	       st->n_grants + st->n_secrets + st->n_configmaps + st->n_btls_policies +
-	       st->n_errors + st->n_ignored;
+	       st->n_class_configs + st->n_grants + st->n_secrets + st->n_configmaps +
+	       st->n_btls_policies + st->n_errors + st->n_ignored;
 }
 
 /* <len> as 8 bytes, then <len> bytes of <p>, to st->nonslice. 0 or -ENOMEM. */
@@ -1316,7 +1356,8 @@ int xgw_store_append(struct xgw_store *dst, const struct xgw_store *src)
 	    APPEND(dst, src, listenersets) || APPEND(dst, src, httproutes) ||
 	    APPEND(dst, src, l4routes) || APPEND(dst, src, grpcroutes) ||
 	    APPEND(dst, src, services) || APPEND(dst, src, slices) ||
-	    APPEND(dst, src, namespaces) || APPEND(dst, src, nodes) || APPEND(dst, src, grants) ||
+	    APPEND(dst, src, namespaces) || APPEND(dst, src, nodes) ||
+	    APPEND(dst, src, class_configs) || APPEND(dst, src, grants) ||
 	    APPEND(dst, src, secrets) || APPEND(dst, src, configmaps) ||
 	    APPEND(dst, src, btls_policies))
 		return -ENOMEM;

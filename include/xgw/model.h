@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #define XGW_CONTROLLER_NAME "xgw.io/gateway-controller"
+#define XGW_CONFIG_GROUP "xgw.io" /* of XgwNode and XgwConfig */
 #define XGW_GATEWAY_GROUP "gateway.networking.k8s.io"
 
 /* Bump allocator; everything in it is freed at once. */
@@ -64,6 +65,11 @@ struct xgw_gatewayclass {
 	struct xgw_meta meta;
 	char *controller_name;
 	char *description;
+	/* spec.parametersRef (params_kind NULL: none); group "" is the core group */
+	char *params_group;
+	char *params_kind;
+	char *params_name;
+	char *params_ns; /* NULL: none given */
 };
 
 enum xgw_listener_proto {
@@ -547,6 +553,26 @@ struct xgw_node {
 	bool healthy;	 /* spec.healthy: true when omitted */
 };
 
+/* An address range: <family> 4 or 6, the network address, the prefix length. */
+struct xgw_cidr {
+	uint8_t family;
+	uint8_t addr[16];
+	unsigned prefix;
+};
+
+/*
+ * XgwConfig (xgw.io/v1alpha1, cluster-scoped): the parameters of the
+ * GatewayClasses whose spec.parametersRef names it.
+ */
+struct xgw_class_config {
+	struct xgw_meta meta;
+	struct xgw_cidr *pools; /* spec.addressPools: where its Gateways' addresses come from */
+	size_t n_pools;
+	uint32_t workers; /* spec.workers: L7 workers per node; 0 when omitted */
+};
+
+#define XGW_CONFIG_WORKERS_MAX 64
+
 /* --- the store -------------------------------------------------------- */
 
 /* A problem found while decoding, reported per object and never fatal. */
@@ -580,6 +606,8 @@ struct xgw_store {
 	size_t n_namespaces;
 	struct xgw_node *nodes;
 	size_t n_nodes;
+	struct xgw_class_config *class_configs; /* XgwConfigs */
+	size_t n_class_configs;
 	struct xgw_referencegrant *grants;
 	size_t n_grants;
 	struct xgw_secret *secrets;
@@ -611,7 +639,7 @@ struct xgw_store {
 	/* capacities of the arrays above (private to the store) */
 	size_t cap_classes, cap_gateways, cap_listenersets, cap_httproutes, cap_services,
 		cap_slices, cap_namespaces, cap_errors, cap_nodes, cap_grants, cap_secrets,
-		cap_configmaps, cap_l4routes, cap_grpcroutes;
+		cap_configmaps, cap_l4routes, cap_grpcroutes, cap_class_configs;
 	size_t cap_btls_policies;
 };
 

@@ -796,4 +796,151 @@ TEST(hostname_intersection)
 	}
 }
 
+#define CLASS_PARAMS(name, ref)                                                                    \
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: " name     \
+	"}\nspec:\n  controllerName: xgw.io/gateway-controller\n  parametersRef: " ref "\n---\n"
+#define GATEWAY_OF(name, class, spec)                                                              \
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: " name          \
+	", namespace: default}\nspec:\n  gatewayClassName: " class "\n" spec                       \
+								   "  listeners:\n" HTTP_ALL(      \
+									   "http", 80) "---\n"
+#define XGW_CONFIG(name, spec)                                                                     \
+	"apiVersion: xgw.io/v1alpha1\nkind: XgwConfig\nmetadata: {name: " name "}\nspec: " spec    \
+	"\n---\n"
+
+static bool has_problem(struct fixture *f, const char *needle)
+{
+	for (size_t i = 0; i < f->res.n_problems; i++)
+		if (strstr(f->res.problems[i], needle))
+			return true;
+	return false;
+}
+
+static const struct xgw_class_status *klass(struct fixture *f, const char *name)
+{
+	for (size_t i = 0; i < f->res.n_classes; i++)
+		if (!strcmp(f->res.classes[i].name, name))
+			return &f->res.classes[i];
+	return NULL;
+}
+
+/*
+ * GatewayClass spec.parametersRef to an XgwConfig: its address pools replace
+ * the agent's for the class's Gateways (which addresses they get, and which
+ * spec.addresses they may claim); a reference that is not to an XgwConfig, or
+ * to one that does not exist, makes the class InvalidParameters and its
+ * Gateways Pending, and nothing of them is served.
+ */
+TEST(class_parameters)
+{
+	struct fixture f;
+	const struct xgw_condition *c;
+
+	if (!run(&f,
+		 CLASS_PARAMS("edge", "{group: xgw.io, kind: XgwConfig, name: edge-pools}")
+			 XGW_CONFIG("edge-pools",
+				    "{addressPools: [10.23.200.0/29, 'fd00:23::/126'], workers: 3}")
+				 GATEWAY_OF("a", "edge", "") GATEWAY_OF(
+					 "b", "edge", "  addresses: [{value: 10.23.100.1}]\n")
+					 GATEWAY_OF("c", "xgw", "") CLASS,
+		 NULL, 0))
+		goto out;
+	ASSERT_COND(&klass(&f, "edge")->conds, "Accepted", "True", "Accepted");
+	c = cond(&klass(&f, "edge")->conds, "Accepted");
+	ASSERT_TRUE(c && strstr(c->message, "XgwConfig edge-pools"), "the message names it");
+	ASSERT_STREQ(addr(gw(&f, "a")), "10.23.200.1", "from the class's pool");
+	ASSERT_COND(&gw(&f, "b")->conds, "Programmed", "False", "AddressNotUsable");
+	ASSERT_STREQ(addr(gw(&f, "c")), "10.23.100.1", "another class: the agent's pool");
+	ASSERT_EQ(f.res.n_listeners, 2, "a and c are programmed");
+	done(&f);
+
+	/* references that do not resolve */
+	static const struct {
+		const char *ref, *msg;
+	} bad[] = {
+		{ "{group: xgw.io, kind: XgwConfig, name: nope}", "XgwConfig nope not found" },
+		{ "{kind: ConfigMap, name: edge-pools}", "kind ConfigMap of group \"\"" },
+		{ "{group: xgw.io, kind: XgwConfig, name: edge-pools, namespace: default}",
+		  "cluster-scoped" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char yaml[2048];
+
+		snprintf(yaml, sizeof(yaml), "%s%s%s",
+			 "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\n"
+			 "metadata: {name: edge}\nspec:\n  controllerName: "
+			 "xgw.io/gateway-controller\n"
+			 "  parametersRef: ",
+			 bad[i].ref,
+			 "\n---\n" XGW_CONFIG("edge-pools", "{addressPools: [10.23.200.0/29]}")
+				 GATEWAY_OF("a", "edge", ""));
+		if (!run(&f, yaml, NULL, 0))
+			goto out;
+		ASSERT_COND(&klass(&f, "edge")->conds, "Accepted", "False", "InvalidParameters");
+		c = cond(&klass(&f, "edge")->conds, "Accepted");
+		ASSERT_TRUE(c && strstr(c->message, bad[i].msg), bad[i].msg);
+		ASSERT_COND(&gw(&f, "a")->conds, "Accepted", "False", "Pending");
+		ASSERT_COND(&gw(&f, "a")->conds, "Programmed", "False", "Invalid");
+		ASSERT_EQ(f.res.n_listeners, 0, "nothing of the class is served");
+		ASSERT_TRUE(has_problem(&f, "GatewayClass edge: parametersRef"), "a log line");
+		done(&f);
+	}
+	return;
+out:
+	done(&f);
+}
+
+#define XGW_REF(name) "{group: xgw.io, kind: XgwConfig, name: " name "}"
+#define CLASS_NOT_OURS                                                                             \
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: other}\n"  \
+	"spec:\n  controllerName: example.com/other\n  parametersRef: " XGW_REF("nine") "\n---\n"
+
+/* spec.workers: what the agent starts with (the largest of the classes of ours'),
+ * and a log line when the running count differs. Bad values do not decode. */
+TEST(class_parameters_workers)
+{
+	static const char yaml[] = CLASS_PARAMS("a", XGW_REF("four"))
+		CLASS_PARAMS("b", XGW_REF("six")) CLASS_NOT_OURS XGW_CONFIG("four", "{workers: 4}")
+			XGW_CONFIG("six", "{workers: 6}") XGW_CONFIG("nine", "{workers: 9}");
+	struct xgw_reconcile_opts o = { .generation = 1, .workers = 4 };
+	struct xgw_reconcile_result res = { 0 };
+	struct xgw_store *st = xgw_store__new();
+	bool found = false;
+
+	if (!ASSERT_OK_PTR(st, "store") ||
+	    !ASSERT_OK(xgw_store_load_yaml(st, "w.yaml", yaml, sizeof(yaml) - 1), "load") ||
+	    !ASSERT_EQ(st->n_errors, 0, "decode errors"))
+		goto out;
+	ASSERT_EQ(xgw_reconcile_workers(st), 6, "the largest of ours");
+	if (!ASSERT_OK(xgw_reconcile(st, &o, &res), "reconcile"))
+		goto out;
+	for (size_t i = 0; i < res.n_problems; i++)
+		found |= !!strstr(res.problems[i],
+				  "XgwConfig six: workers 6, but this agent runs 4");
+	ASSERT_TRUE(found, "the running count differs: a log line");
+	for (size_t i = 0; i < res.n_problems; i++)
+		ASSERT_FALSE(strstr(res.problems[i], "XgwConfig four"), "four is what runs");
+	xgw_store__free(st);
+
+	static const char *const bad[] = {
+		XGW_CONFIG("x", "{workers: 0}"),
+		XGW_CONFIG("x", "{workers: 65}"),
+		XGW_CONFIG("x", "{addressPools: [10.0.0.0/33]}"),
+		XGW_CONFIG("x", "{addressPools: [gw.example.com]}"),
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		st = xgw_store__new();
+		if (!ASSERT_OK_PTR(st, "store") ||
+		    !ASSERT_OK(xgw_store_load_yaml(st, "x.yaml", bad[i], strlen(bad[i])), "load"))
+			goto out;
+		ASSERT_EQ(st->n_errors, 1, bad[i]);
+		ASSERT_EQ(st->n_class_configs, 0, "not taken");
+		xgw_store__free(st);
+	}
+	st = NULL;
+out:
+	xgw_reconcile_result__free(&res);
+	xgw_store__free(st);
+}
+
 TEST_MAIN()
