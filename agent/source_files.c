@@ -360,8 +360,8 @@ static int scan(struct xgw_files *f)
 
 int xgw_files_load(struct xgw_files *f, struct xgw_store **out, uint64_t *shape)
 {
+	struct xgw_store *st, **srcs;
 	struct merged_refs *refs;
-	struct xgw_store *st;
 	int err;
 
 	err = scan(f);
@@ -369,9 +369,11 @@ int xgw_files_load(struct xgw_files *f, struct xgw_store **out, uint64_t *shape)
 		return err;
 	st = xgw_store__new();
 	refs = calloc(1, sizeof(*refs));
-	if (!st || !refs || !(refs->v = calloc(f->n + 1, sizeof(*refs->v)))) {
+	srcs = calloc(f->n + 1, sizeof(*srcs));
+	if (!st || !refs || !srcs || !(refs->v = calloc(f->n + 1, sizeof(*refs->v)))) {
 		xgw_store__free(st);
 		free(refs);
+		free(srcs);
 		return -ENOMEM;
 	}
 	st->release = release_merged;
@@ -381,12 +383,15 @@ int xgw_files_load(struct xgw_files *f, struct xgw_store **out, uint64_t *shape)
 
 		if (!fs)
 			continue;
-		if (xgw_store_append(st, fs->st)) {
-			xgw_store__free(st);
-			return -ENOMEM;
-		}
 		fs->refs++;
+		srcs[refs->n] = fs->st;
 		refs->v[refs->n++] = fs;
+	}
+	err = xgw_store_append_all(st, srcs, refs->n);
+	free(srcs);
+	if (err) {
+		xgw_store__free(st);
+		return err;
 	}
 	*out = st;
 	if (shape)

@@ -1323,44 +1323,83 @@ int xgw_store_load_dir(struct xgw_store *st, const char *dir)
 	return err;
 }
 
+/* Room in the array *<arr> of capacity *<cap> for <want> elements of <size> bytes. */
+static int reserve_array(void **arr, size_t *cap, size_t want, size_t size)
+{
+	size_t ncap = *cap ? *cap : 16;
+	void *p;
+
+	if (want <= *cap)
+		return 0;
+	while (ncap < want)
+		ncap *= 2;
+	p = realloc(*arr, ncap * size);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
 /* Append <n> elements of <size> bytes at <src> to the array *<arr>. */
 static int append_array(void **arr, size_t *len, size_t *cap, size_t size, const void *src,
 			size_t n)
 {
 	if (!n)
 		return 0;
-	if (*len + n > *cap) {
-		size_t ncap = *cap ? *cap : 16;
-		void *p;
-
-		while (ncap < *len + n)
-			ncap *= 2;
-		p = realloc(*arr, ncap * size);
-		if (!p)
-			return -ENOMEM;
-		*arr = p;
-		*cap = ncap;
-	}
+	if (reserve_array(arr, cap, *len + n, size))
+		return -ENOMEM;
 	memcpy((char *)*arr + *len * size, src, n * size);
 	*len += n;
 	return 0;
 }
 
-#define APPEND(dst, src, a)                                                                        \
-	append_array((void **)&(dst)->a, &(dst)->n_##a, &(dst)->cap_##a, sizeof(*(dst)->a),        \
-		     (src)->a, (src)->n_##a)
+/* The object arrays of a store, for X(name) */
+#define STORE_ARRAYS(X)                                                                            \
+	X(classes)                                                                                 \
+	X(gateways)                                                                                \
+	X(listenersets)                                                                            \
+	X(httproutes)                                                                              \
+	X(l4routes)                                                                                \
+	X(grpcroutes)                                                                              \
+	X(services)                                                                                \
+	X(slices)                                                                                  \
+	X(namespaces)                                                                              \
+	X(nodes)                                                                                   \
+	X(class_configs)                                                                           \
+	X(grants)                                                                                  \
+	X(secrets)                                                                                 \
+	X(configmaps)                                                                              \
+	X(btls_policies)
 
 int xgw_store_append(struct xgw_store *dst, const struct xgw_store *src)
 {
-	if (APPEND(dst, src, classes) || APPEND(dst, src, gateways) ||
-	    APPEND(dst, src, listenersets) || APPEND(dst, src, httproutes) ||
-	    APPEND(dst, src, l4routes) || APPEND(dst, src, grpcroutes) ||
-	    APPEND(dst, src, services) || APPEND(dst, src, slices) ||
-	    APPEND(dst, src, namespaces) || APPEND(dst, src, nodes) ||
-	    APPEND(dst, src, class_configs) || APPEND(dst, src, grants) ||
-	    APPEND(dst, src, secrets) || APPEND(dst, src, configmaps) ||
-	    APPEND(dst, src, btls_policies))
+#define APPEND(a)                                                                                  \
+	if (append_array((void **)&dst->a, &dst->n_##a, &dst->cap_##a, sizeof(*dst->a), src->a,    \
+			 src->n_##a))                                                              \
 		return -ENOMEM;
+	STORE_ARRAYS(APPEND)
+#undef APPEND
 	dst->n_ignored += src->n_ignored;
+	return 0;
+}
+
+int xgw_store_append_all(struct xgw_store *dst, struct xgw_store *const *src, size_t n)
+{
+	/* each array grows once, to its final size, not by doubling */
+#define ROOM(a)                                                                                    \
+	{                                                                                          \
+		size_t want = dst->n_##a;                                                          \
+                                                                                                   \
+		for (size_t i = 0; i < n; i++)                                                     \
+			want += src[i]->n_##a;                                                     \
+		if (reserve_array((void **)&dst->a, &dst->cap_##a, want, sizeof(*dst->a)))         \
+			return -ENOMEM;                                                            \
+	}
+	STORE_ARRAYS(ROOM)
+#undef ROOM
+	for (size_t i = 0; i < n; i++)
+		if (xgw_store_append(dst, src[i]))
+			return -ENOMEM;
 	return 0;
 }

@@ -671,6 +671,8 @@ int xgw_store_load_dir(struct xgw_store *st, const char *dir);
  * struct xgw_store's release). Returns 0 or -ENOMEM.
  */
 int xgw_store_append(struct xgw_store *dst, const struct xgw_store *src);
+/* xgw_store_append() of each of <src>[0, <n>), with each array grown once. */
+int xgw_store_append_all(struct xgw_store *dst, struct xgw_store *const *src, size_t n);
 
 /* Label lookup: the value for <key> or NULL. */
 const char *xgw_meta_label(const struct xgw_meta *m, const char *key);
