@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
-# Hot reload under load: keep-alive load (wrk) and a stream of new connections
-# run against a route that exists throughout while 200 changes are applied:
+# Hot reload under load: keep-alive load (wrk), a stream of new connections and
+# a WebSocket run against a route that exists throughout while 200 changes are applied:
 # routes added and removed, endpoints changed, a listener added and removed.
 # Not one request may fail. Then a listener is removed under two open
 # connections: the idle one is closed, the busy one gets its answer first.
@@ -50,7 +50,7 @@ if ! command -v wrk >/dev/null; then
 	printf 'TAP version 13\n1..0 # SKIP wrk is not installed (scripts/setup.sh installs it)\n'
 	exit 0
 fi
-e2e_begin 7
+e2e_begin 8
 
 if ! e2e_node_client "$NS_N" "$NS_C" "xr$ID" 10.24; then
 	echo "Bail out! cannot create namespaces"
@@ -93,6 +93,50 @@ PIDS+=($WRK)
 ) &
 NEWCONN=$!
 PIDS+=($NEWCONN)
+# A WebSocket through the gateway for the whole run: a message echoed every
+# 50 ms until the stop file (60 s at most); it must see every one.
+cat >"$TMP/ws.py" <<'PY'
+import base64, os, socket, struct, sys, time
+gw, stop, out = sys.argv[1], sys.argv[2], sys.argv[3]
+s = socket.create_connection((gw, 80), timeout=5)
+def recv_exact(n):
+    b = b""
+    while len(b) < n:
+        d = s.recv(n - len(b))
+        if not d:
+            raise EOFError("closed")
+        b += d
+    return b
+def frame(op, payload):
+    mask = os.urandom(4)
+    return bytes([0x80 | op, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i & 3] for i, b in enumerate(payload))
+key = base64.b64encode(os.urandom(16)).decode()
+s.sendall(("GET /ws HTTP/1.1\r\nHost: app.yourdomain.com\r\nUpgrade: websocket\r\n"
+           "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %s\r\n\r\n" % key).encode())
+head = b""
+while b"\r\n\r\n" not in head:
+    head += s.recv(1)
+sent = echoed = 0
+err = "" if head.startswith(b"HTTP/1.1 101") else "handshake: " + head.split(b"\r\n")[0].decode()
+t_end = time.monotonic() + 60
+while not err and not os.path.exists(stop) and time.monotonic() < t_end:
+    msg = b"m%d" % sent
+    try:
+        s.sendall(frame(1, msg))
+        sent += 1
+        b0, b1 = recv_exact(2)
+        if recv_exact(b1 & 0x7f) == msg:
+            echoed += 1
+        else:
+            err = "wrong echo"
+    except (OSError, EOFError) as e:
+        err = str(e)
+    time.sleep(0.05)
+open(out, "w").write("%d %d %s\n" % (sent, echoed, err or "-"))
+PY
+ip netns exec "$NS_C" timeout 70 python3 "$TMP/ws.py" 10.24.100.1 "$TMP/stop" "$TMP/ws.out" &
+WS=$!
+PIDS+=($WS)
 sleep 1
 
 gen0=$(grep -c "generation .* worker(s) serving it" "$TMP/agent.log")
@@ -113,6 +157,7 @@ sleep 1
 touch "$TMP/stop"
 wait "$NEWCONN" 2>/dev/null
 wait "$WRK" 2>/dev/null
+wait "$WS" 2>/dev/null
 gen1=$(grep -c "generation .* worker(s) serving it" "$TMP/agent.log")
 
 reqs=$(awk '/requests in/ {print $1}' "$TMP/wrk.out")
@@ -124,6 +169,12 @@ fi
 read -r nok nbad <"$TMP/newconn.out" 2>/dev/null || { nok=0; nbad=1; }
 if [ "$nbad" = 0 ] && [ "$nok" -gt 0 ]; then ok "new connections: $nok requests, all 200"
 else not_ok "new connections: all 200" "$nok ok, $nbad failed: $(sort "$TMP/newconn.bad" 2>/dev/null | uniq -c | tr '\n' ' ')"; fi
+read -r wsent wechoed werr <"$TMP/ws.out" 2>/dev/null || { wsent=0; wechoed=0; werr="no result"; }
+if [ "$werr" = - ] && [ "$wsent" -gt 50 ] && [ "$wechoed" = "$wsent" ]; then
+	ok "a WebSocket open across the $CHANGES changes: $wechoed of $wsent messages echoed"
+else
+	not_ok "a WebSocket open across the $CHANGES changes: every message echoed" "$wechoed of $wsent echoed; $werr"
+fi
 applied=$((gen1 - gen0))
 secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}')
 if [ "$applied" -ge 20 ]; then ok "the agent applied $applied generations in $secs s of changes"
