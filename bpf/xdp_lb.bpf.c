@@ -252,18 +252,19 @@ static __always_inline int l4_parses(struct xgw_cursor *cur, void *data_end, str
 
 /*
  * Strip <olen> bytes of outer headers after Ethernet, keeping the MAC
- * addresses, and set the ethertype to the inner packet's.
+ * addresses (moved as 16-bit words, as in xgw_encap()), and set the
+ * ethertype to the inner packet's.
  */
 static __always_inline __u32 decap(struct xdp_md *ctx, __u32 olen, __be16 inner_proto)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
-	__u8 macs[12];
+	__u16 macs[6];
 
 	if ((void *)(eth + 1) > data_end)
 		return XGW_STAT_DROP_ENCAP;
-	__builtin_memcpy(macs, eth, sizeof(macs));
+	__builtin_memcpy(macs, (const __u16 *)eth, sizeof(macs));
 	if (bpf_xdp_adjust_head(ctx, (int)olen))
 		return XGW_STAT_DROP_ENCAP;
 	data = (void *)(long)ctx->data;
@@ -271,7 +272,7 @@ static __always_inline __u32 decap(struct xdp_md *ctx, __u32 olen, __be16 inner_
 	eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return XGW_STAT_DROP_ENCAP;
-	__builtin_memcpy(eth, macs, sizeof(macs));
+	__builtin_memcpy((__u16 *)eth, macs, sizeof(macs));
 	eth->h_proto = inner_proto;
 	return XGW_VERDICT_REPARSE;
 }
@@ -687,8 +688,11 @@ static __always_inline __u32 handle_ipv4(struct xdp_md *ctx, struct xgw_cursor *
 	if (!lv)
 		return miss_ipv4(ctx, pk, iph);
 	pk->fk.family = XGW_FAMILY_IPV4;
-	__builtin_memcpy(pk->fk.src, &iph->saddr, 4);
-	__builtin_memcpy(pk->fk.dst, &iph->daddr, 4);
+	/* Only routing reads the flow key's addresses: single-node never copies them. */
+	if (lv->flags & XGW_LISTENER_F_RING) {
+		__builtin_memcpy(pk->fk.src, &iph->saddr, 4);
+		__builtin_memcpy(pk->fk.dst, &iph->daddr, 4);
+	}
 	return syn_guard(ctx, pk, &l3, &l4, lv->id, listener_hit(ctx, pk, lv, &l3, &l4));
 }
 
@@ -712,8 +716,10 @@ static __always_inline __u32 handle_ipv6(struct xdp_md *ctx, struct xgw_cursor *
 	if (!lv)
 		return miss_ipv6(ctx, pk, ip6h);
 	pk->fk.family = XGW_FAMILY_IPV6;
-	__builtin_memcpy(pk->fk.src, &ip6h->saddr, 16);
-	__builtin_memcpy(pk->fk.dst, &ip6h->daddr, 16);
+	if (lv->flags & XGW_LISTENER_F_RING) {
+		__builtin_memcpy(pk->fk.src, &ip6h->saddr, 16);
+		__builtin_memcpy(pk->fk.dst, &ip6h->daddr, 16);
+	}
 	return syn_guard(ctx, pk, &l3, &l4, lv->id, listener_hit(ctx, pk, lv, &l3, &l4));
 }
 

@@ -150,15 +150,22 @@ static __always_inline int xgw_ip_eq(const struct xgw_ip *a, const struct xgw_ip
 	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4]));
 }
 
-/* One's-complement sum of the 20-byte IPv4 header, folded and inverted. */
+/*
+ * One's-complement sum of the 20-byte IPv4 header, folded and inverted. Summed
+ * a 32-bit word at a time (the header is word-aligned) into 64 bits: 2^16 is
+ * 1 in one's-complement arithmetic, so the folded sum is that of the 16-bit
+ * words.
+ */
 static __always_inline __u16 xgw_ipv4_csum(const struct iphdr *iph)
 {
-	const __u16 *p = (const __u16 *)iph;
-	__u32 sum = 0;
+	const __u32 *p = (const __u32 *)iph;
+	__u64 sum = 0;
 
 #pragma unroll
-	for (int i = 0; i < XGW_IPV4_HLEN / 2; i++)
+	for (int i = 0; i < XGW_IPV4_HLEN / 4; i++)
 		sum += p[i];
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	return (__u16)~sum;
@@ -225,7 +232,9 @@ static __always_inline __u32 xgw_encap_overhead(__u8 outer_family)
  * <inner_family>) towards node <nv>: IPIP/IP6IP6-style or GUE, outer family
  * that of the node addresses, outer TTL 64, inner packet untouched (the
  * owner answers the client itself); <entropy> feeds the IPv6 flow label and
- * the GUE source port. Returns <ok_stat>, or a drop/keep stat.
+ * the GUE source port. Returns <ok_stat>, or a drop/keep stat. The MACs
+ * move as 16-bit words: a frame starts 2-byte aligned, and struct ethhdr,
+ * being packed, would have clang copy them a byte at a time.
  */
 static __always_inline __u32 xgw_encap(struct xdp_md *ctx, const struct xgw_l4_config *cfg,
 				       const struct xgw_node_val *nv, __u8 inner_family,
@@ -237,9 +246,11 @@ static __always_inline __u32 xgw_encap(struct xdp_md *ctx, const struct xgw_l4_c
 	const __u32 gue = cfg_encap == XGW_ENCAP_GUE ? XGW_UDP_HLEN : 0;
 	struct ethhdr *eth = data;
 	struct xgw_nexthop *nh;
-	__u8 macs[12], proto;
+	__u16 macs[6]; /* the new destination and source MAC */
+	__u8 proto;
 	__u32 inner_len, olen;
 	__u8 *inner;
+	__be32 *w;
 
 	if (nv->addr.family != cfg->self_addr.family)
 		return XGW_STAT_PASS_LOCAL_ONLY;
@@ -250,8 +261,8 @@ static __always_inline __u32 xgw_encap(struct xdp_md *ctx, const struct xgw_l4_c
 	if (inner_len + olen > cfg_encap_mtu)
 		return XGW_STAT_DROP_TOO_BIG;
 	nh = bpf_map_lookup_elem(&xgw_nexthops, &ifindex);
-	__builtin_memcpy(macs, nh ? nh->mac : eth->h_source, ETH_ALEN);
-	__builtin_memcpy(macs + ETH_ALEN, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(macs, (const __u16 *)(nh ? nh->mac : eth->h_source), ETH_ALEN);
+	__builtin_memcpy(macs + 3, (const __u16 *)eth->h_dest, ETH_ALEN);
 	proto = gue ? IPPROTO_UDP : inner_family == XGW_FAMILY_IPV4 ? IPPROTO_IPIP : IPPROTO_IPV6;
 
 	if (bpf_xdp_adjust_head(ctx, -(int)olen))
@@ -266,35 +277,27 @@ static __always_inline __u32 xgw_encap(struct xdp_md *ctx, const struct xgw_l4_c
 		if ((void *)(iph + 1) + XGW_UDP_HLEN + 2 > data_end)
 			return XGW_STAT_DROP_ENCAP;
 		inner = (__u8 *)(iph + 1) + gue;
-		iph->version = 4;
-		iph->ihl = XGW_IPV4_HLEN / 4;
-		iph->tos = xgw_inner_tos(inner, inner_family);
-		iph->tot_len = bpf_htons(inner_len + olen);
-		iph->id = 0;
-		iph->frag_off = 0;
-		iph->ttl = XGW_OUTER_TTL;
-		iph->protocol = proto;
-		iph->check = 0;
+		w = (__be32 *)iph;
+		/* Whole words: version, IHL, TOS, length; id, no fragment; TTL, protocol. */
+		w[0] = bpf_htonl(0x45000000 | (__u32)xgw_inner_tos(inner, inner_family) << 16 |
+				 ((inner_len + olen) & 0xffff));
+		w[1] = 0;
+		w[2] = bpf_htonl((__u32)XGW_OUTER_TTL << 24 | (__u32)proto << 16);
 		__builtin_memcpy(&iph->saddr, cfg->self_addr.addr, 4);
 		__builtin_memcpy(&iph->daddr, nv->addr.addr, 4);
 		iph->check = xgw_ipv4_csum(iph);
 		eth->h_proto = bpf_htons(ETH_P_IP);
 	} else {
 		struct ipv6hdr *ip6h = (void *)(eth + 1);
-		__u8 tc;
 
 		if ((void *)(ip6h + 1) + XGW_UDP_HLEN + 2 > data_end)
 			return XGW_STAT_DROP_ENCAP;
 		inner = (__u8 *)(ip6h + 1) + gue;
-		tc = xgw_inner_tos(inner, inner_family);
-		ip6h->version = 6;
-		ip6h->priority = tc >> 4;
-		ip6h->flow_lbl[0] = (__u8)((tc & 0x0f) << 4 | ((entropy >> 16) & 0x0f));
-		ip6h->flow_lbl[1] = (__u8)(entropy >> 8);
-		ip6h->flow_lbl[2] = (__u8)entropy;
-		ip6h->payload_len = bpf_htons(inner_len + gue);
-		ip6h->nexthdr = proto;
-		ip6h->hop_limit = XGW_OUTER_TTL;
+		w = (__be32 *)ip6h;
+		/* Whole words: version, class, flow label; payload length, next header, hops. */
+		w[0] = bpf_htonl(6u << 28 | (__u32)xgw_inner_tos(inner, inner_family) << 20 |
+				 (entropy & 0xfffff));
+		w[1] = bpf_htonl((inner_len + gue) << 16 | (__u32)proto << 8 | XGW_OUTER_TTL);
 		__builtin_memcpy(&ip6h->saddr, cfg->self_addr.addr, 16);
 		__builtin_memcpy(&ip6h->daddr, nv->addr.addr, 16);
 		eth->h_proto = bpf_htons(ETH_P_IPV6);
@@ -310,8 +313,7 @@ static __always_inline __u32 xgw_encap(struct xdp_md *ctx, const struct xgw_l4_c
 		/* Zero: the receiver decapsulates in XDP and the inner packet carries its own. */
 		uh->check = 0;
 	}
-	__builtin_memcpy(eth->h_dest, macs, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, macs + ETH_ALEN, ETH_ALEN);
+	__builtin_memcpy((__u16 *)eth, macs, sizeof(macs));
 	return ok_stat;
 }
 
