@@ -42,6 +42,7 @@
 #include "loop.h"
 #include "mem.h"
 #include "tls.h"
+#include "xfer.h"
 
 #define H2_MAX_STREAMS 100
 #define H2_MAX_HEADER_LIST 32768
@@ -725,44 +726,6 @@ static ssize_t h2_recv(struct xgw_h2 *h, char *buf, size_t len)
 	return -1;
 }
 
-/* Write <p>[0, <len>): the count written (wr_ready cleared when short), -1 on an error. */
-static ssize_t h2_send(struct xgw_h2 *h, const char *p, size_t len)
-{
-	size_t done = 0;
-	ssize_t n;
-
-	if (h->tls) {
-		ERR_clear_error();
-		while (done < len) {
-			size_t k = len - done > 16384 ? 16384 : len - done, wr;
-
-			if (SSL_write_ex(h->tls, p + done, k, &wr) != 1) {
-				int e = SSL_get_error(h->tls, 0);
-
-				ERR_clear_error();
-				if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ)
-					return -1;
-				h->wr_ready = false;
-				break;
-			}
-			done += wr;
-		}
-		return (ssize_t)done;
-	}
-	do
-		n = send(h->fd, p, len, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		if (errno != EAGAIN)
-			return -1;
-		h->wr_ready = false;
-		return 0;
-	}
-	if ((size_t)n < len)
-		h->wr_ready = false;
-	return n;
-}
-
 static void h2_close(struct xgw_h2 *h)
 {
 	struct xgw_worker *w = h->w;
@@ -803,7 +766,8 @@ static int h2_flush(struct xgw_h2 *h)
 {
 	for (int round = 0; round < 64; round++) {
 		if (xgw_bytes_pending(&h->out)) {
-			ssize_t n = h2_send(h, h->out.p + h->out.off, xgw_bytes_pending(&h->out));
+			ssize_t n = xgw_io_send(h->fd, h->tls, h->out.p + h->out.off,
+						xgw_bytes_pending(&h->out), &h->wr_ready);
 
 			if (n < 0)
 				return -1;

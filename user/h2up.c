@@ -52,6 +52,7 @@
 #include "rewrite.h"
 #include "upstls.h"
 #include "upstream.h"
+#include "xfer.h"
 
 /* Request bytes buffered per stream before the exchange is told to wait. */
 #define REQ_BUF_MAX 65536
@@ -65,6 +66,7 @@
 /* Streams allowed before the server's SETTINGS say how many it takes (RFC 9113 advises >= 100). */
 #define STREAMS_BEFORE_SETTINGS 100
 #define HEAD_MAX 65536
+#define SEND_BATCH 65536 /* frame bytes gathered before a write */
 
 enum req_body {
 	RQ_NONE,
@@ -91,6 +93,7 @@ struct xgw_h2up {
 	struct xgw_h2up *wprev, *wnext; /* the worker's connections */
 	struct xgw_h2up *dirty_next;	/* worker's dirty list; also the dead list */
 	struct xgw_h2us *streams;	/* open on it (submitted or waiting for their head) */
+	struct xgw_bytes out;		/* frames gathered, not written yet */
 };
 
 struct xgw_h2us {
@@ -225,6 +228,7 @@ static void h2up_close(struct xgw_h2up *h, int err)
 	if (h->fd >= 0)
 		close(h->fd);
 	h->fd = -1;
+	xgw_bytes_free(&h->out);
 	if (h->pprev)
 		h->pprev->pnext = h->pnext;
 	else
@@ -247,47 +251,6 @@ static void h2up_close(struct xgw_h2up *h, int err)
 }
 
 /* --- nghttp2 callbacks ---------------------------------------------------- */
-
-static ssize_t send_cb(nghttp2_session *session, const uint8_t *data, size_t len, int flags,
-		       void *user)
-{
-	struct xgw_h2up *h = user;
-	ssize_t n;
-
-	(void)session;
-	(void)flags;
-	if (!h->connected || !h->wr_ready)
-		return NGHTTP2_ERR_WOULDBLOCK;
-	if (h->tls) {
-		size_t done = 0;
-
-		ERR_clear_error();
-		if (SSL_write_ex(h->tls, data, len, &done) == 1)
-			return (ssize_t)done;
-		switch (SSL_get_error(h->tls, 0)) {
-		case SSL_ERROR_WANT_WRITE:
-		case SSL_ERROR_WANT_READ:
-			h->wr_ready = false;
-			return NGHTTP2_ERR_WOULDBLOCK;
-		default:
-			ERR_clear_error();
-			return NGHTTP2_ERR_CALLBACK_FAILURE;
-		}
-	}
-	do
-		n = send(h->fd, data, len, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		if (errno == EAGAIN) {
-			h->wr_ready = false;
-			return NGHTTP2_ERR_WOULDBLOCK;
-		}
-		return NGHTTP2_ERR_CALLBACK_FAILURE;
-	}
-	if ((size_t)n < len)
-		h->wr_ready = false;
-	return n;
-}
 
 /*
  * De-frame chunked request bytes of <s>->q into <out>, at most <space> data
@@ -588,7 +551,6 @@ static nghttp2_session_callbacks *callbacks(void)
 
 	if (cb || nghttp2_session_callbacks_new(&cb))
 		return cb;
-	nghttp2_session_callbacks_set_send_callback(cb, send_cb);
 	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
@@ -862,14 +824,25 @@ ssize_t xgw_h2us_writev(struct xgw_h2us *s, const struct iovec *iov, int n, bool
 
 	if (!s->h)
 		return -EPIPE;
-	for (int i = 0; i < n; i++) {
-		size_t len = iov[i].iov_len, room;
+	if (!s->submitted) {
+		/* the head is taken whole (conn.c bounds it), body bytes of the same write too */
+		char *at;
 
-		/* the head is taken whole, bounded by conn.c; the body up to the buffer's size */
-		room = !s->submitted ? len
-		       : xgw_bytes_pending(&s->q) < REQ_BUF_MAX
-			       ? REQ_BUF_MAX - xgw_bytes_pending(&s->q)
-			       : 0;
+		for (int i = 0; i < n; i++)
+			taken += iov[i].iov_len;
+		at = taken ? xgw_bytes_reserve(&s->q, taken) : NULL;
+		if (taken && !at)
+			return -ENOMEM;
+		for (int i = 0; i < n && taken; i++) {
+			memcpy(at, iov[i].iov_base, iov[i].iov_len);
+			at += iov[i].iov_len;
+		}
+	}
+	for (int i = 0; i < n && s->submitted; i++) {
+		size_t len = iov[i].iov_len, pending = xgw_bytes_pending(&s->q);
+		/* the body up to the buffer's size */
+		size_t room = pending < REQ_BUF_MAX ? REQ_BUF_MAX - pending : 0;
+
 		if (s->req_end)
 			room = len; /* nothing follows the body: stray bytes are dropped */
 		if (len > room)
@@ -1068,6 +1041,47 @@ void xgw_h2up_event(struct xgw_h2up *h, uint32_t events)
 	h2up_dirty(h);
 }
 
+/*
+ * Write the frames nghttp2 has queued on <h>, gathered: a write carries the
+ * frames of every stream that became ready since the last one (SEND_BATCH
+ * bytes at most), not one frame each. Goes on until nothing is queued or the
+ * socket is full (EPOLLOUT resumes). Returns 0, or -1 when <h> failed. The
+ * buffer keeps its capacity while <h> lives, as a client session's does.
+ */
+static int h2up_write(struct xgw_h2up *h)
+{
+	for (;;) {
+		if (xgw_bytes_pending(&h->out)) {
+			ssize_t n = xgw_io_send(h->fd, h->tls, h->out.p + h->out.off,
+						xgw_bytes_pending(&h->out), &h->wr_ready);
+
+			if (n < 0)
+				return -1;
+			h->out.off += (size_t)n;
+			if (xgw_bytes_pending(&h->out))
+				return 0;
+			h->out.off = h->out.len = 0;
+		}
+		if (!h->wr_ready)
+			return 0;
+		while (xgw_bytes_pending(&h->out) < SEND_BATCH) {
+			const uint8_t *data;
+			ssize_t n = nghttp2_session_mem_send(h->s, &data);
+
+			if (n < 0) {
+				log_debug("h2 upstream: send: %s", nghttp2_strerror((int)n));
+				return -1;
+			}
+			if (!n)
+				break;
+			if (xgw_bytes_put(&h->out, data, (size_t)n))
+				return -1;
+		}
+		if (!xgw_bytes_pending(&h->out))
+			return 0;
+	}
+}
+
 void xgw_h2up_timer(struct xgw_worker *w, struct xgw_timer *t)
 {
 	struct xgw_h2up *h = container_of(t, struct xgw_h2up, timer);
@@ -1081,7 +1095,7 @@ void xgw_h2up_timer(struct xgw_worker *w, struct xgw_timer *t)
 	if (!h->n_streams) {
 		/* idle: say goodbye properly, then close */
 		nghttp2_session_terminate_session(h->s, NGHTTP2_NO_ERROR);
-		nghttp2_session_send(h->s);
+		h2up_write(h);
 		h2up_close(h, -ECONNRESET);
 	}
 }
@@ -1089,21 +1103,16 @@ void xgw_h2up_timer(struct xgw_worker *w, struct xgw_timer *t)
 /* Send what <h> has queued; close it when it is done with. */
 static void h2up_flush(struct xgw_h2up *h)
 {
-	int rv;
-
 	if (h->dead)
 		return;
-	if (h->connected) {
-		rv = nghttp2_session_send(h->s);
-		if (rv) {
-			log_debug("h2 upstream: send: %s", nghttp2_strerror(rv));
-			h2up_close(h, -EPIPE);
-			return;
-		}
+	if (h->connected && h2up_write(h)) {
+		h2up_close(h, -EPIPE);
+		return;
 	}
 	if (!h->dead && !h->n_streams &&
 	    (h->goaway || h->pool->orphan ||
-	     (!nghttp2_session_want_read(h->s) && !nghttp2_session_want_write(h->s))))
+	     (!nghttp2_session_want_read(h->s) && !nghttp2_session_want_write(h->s) &&
+	      !xgw_bytes_pending(&h->out))))
 		h2up_close(h, -ECONNRESET);
 }
 

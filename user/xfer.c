@@ -298,6 +298,43 @@ ssize_t xgw_xfer_flush(const struct xgw_io *io, struct xgw_xfer *x, struct xgw_b
 	return wr;
 }
 
+ssize_t xgw_io_send(int fd, SSL *tls, const char *p, size_t len, bool *wr_ready)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	if (tls) {
+		ERR_clear_error();
+		while (done < len) {
+			size_t k = len - done > 16384 ? 16384 : len - done, wr;
+
+			if (SSL_write_ex(tls, p + done, k, &wr) != 1) {
+				int e = SSL_get_error(tls, 0);
+
+				ERR_clear_error();
+				if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ)
+					return -EPIPE;
+				*wr_ready = false;
+				break;
+			}
+			done += wr;
+		}
+		return (ssize_t)done;
+	}
+	do
+		n = send(fd, p, len, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno != EAGAIN)
+			return -errno;
+		*wr_ready = false;
+		return 0;
+	}
+	if ((size_t)n < len)
+		*wr_ready = false;
+	return n;
+}
+
 /* Shut the write side of <fd>, after a close_notify when it is a TLS connection. */
 void xgw_io_shut_wr(int fd, SSL *tls)
 {

@@ -43,6 +43,13 @@ void xgw_buf_make_room(struct xgw_buf *b, struct xgw_xfer *x);
 ssize_t xgw_io_read(const struct xgw_io *io, struct xgw_buf *b, bool *rd_ready, bool rdhup);
 ssize_t xgw_xfer_flush(const struct xgw_io *io, struct xgw_xfer *x, struct xgw_buf *b,
 		       bool *wr_ready);
+/*
+ * Write <p>[0, <len>) to <fd> (through <tls> when not NULL, in records of up
+ * to 16 kB): the bytes written, 0 on EAGAIN, or -errno. A short write clears
+ * *<wr_ready>. After a short TLS write the caller offers the same bytes again
+ * (more may follow them), as OpenSSL wants.
+ */
+ssize_t xgw_io_send(int fd, struct ssl_st *tls, const char *p, size_t len, bool *wr_ready);
 void xgw_io_shut_wr(int fd, struct ssl_st *tls);
 
 #endif /* XGW_XFER_H */

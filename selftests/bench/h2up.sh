@@ -14,22 +14,30 @@
 # h2load over h2c (C connections, M streams each) and over HTTP/1.1 (C
 # connections); the figures are medians over the rounds. Prints req/s per
 # target and client protocol, the serving process's CPU time per request
-# (utime + stime from /proc/PID/stat over the run), and xgw / haproxy for
-# both. With --callgrind N, the worker and HAProxy then run again under
+# (utime + stime from /proc/PID/stat over the run), the echo's (which shares
+# the load generator's core: what a proxy's writes cost that core), and
+# xgw / haproxy for both. With --callgrind N, the worker and HAProxy then run again under
 # valgrind --tool=callgrind for N requests of each client protocol: user-space
 # instructions per request, a figure the other processes of the machine do
-# not move.
+# not move. With --strace N, both run again under strace for N requests of
+# each client protocol: system calls per request, the writes among them
+# (write, writev, send, sendto, sendmsg) and their mean size in bytes.
 #
 # Loopback only; every process is stopped by its own PID and the temporary
 # files removed on exit. Not part of the test suite: it wants both cores.
 #
 # Usage: selftests/bench/h2up.sh [-d SECONDS] [-r ROUNDS] [-c CONNS] [-m STREAMS]
-#                                [--proxy-cpu N] [--lg-cpu N] [--callgrind N] [-o DIR]
+#                                [--proxy-cpu N] [--lg-cpu N] [--callgrind N] [--strace N]
+#                                [--forwarded] [-o DIR]
+# xgw adds Forwarded, X-Forwarded-For, -Host and -Proto to each request; HAProxy
+# adds none unless told: --forwarded makes it add the same four, so that the
+# echo parses and answers the same request behind both (its JSON answer
+# lists the headers: 439 bytes instead of 243).
 # -o DIR keeps the configuration, logs and callgrind files there.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${XGW_BUILD:-$SRC/build}
-DUR=5 ROUNDS=3 CONNS=16 STREAMS=32 PCPU=0 LCPU=1 CG_N=0 KEEP=""
+DUR=5 ROUNDS=3 CONNS=16 STREAMS=32 PCPU=0 LCPU=1 CG_N=0 ST_N=0 FWD="" KEEP=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	-d) DUR=$2; shift 2 ;;
@@ -39,14 +47,21 @@ while [ $# -gt 0 ]; do
 	--proxy-cpu) PCPU=$2; shift 2 ;;
 	--lg-cpu) LCPU=$2; shift 2 ;;
 	--callgrind) CG_N=$2; shift 2 ;;
+	--strace) ST_N=$2; shift 2 ;;
+	--forwarded) FWD=1; shift ;;
 	-o) KEEP=$2; shift 2 ;;
-	*) echo "usage: $0 [-d S] [-r N] [-c CONNS] [-m STREAMS] [--proxy-cpu N] [--lg-cpu N] [--callgrind N] [-o DIR]" >&2
+	*) echo "usage: $0 [-d S] [-r N] [-c CONNS] [-m STREAMS] [--proxy-cpu N] [--lg-cpu N] [--callgrind N] [--strace N] [--forwarded] [-o DIR]" >&2
 	   exit 2 ;;
 	esac
 done
 [[ $DUR =~ ^[0-9]+$ && $DUR -ge 1 && $DUR -le 120 ]] || { echo "-d: 1..120" >&2; exit 2; }
 [[ $ROUNDS =~ ^[0-9]+$ && $ROUNDS -ge 1 && $ROUNDS -le 20 ]] || { echo "-r: 1..20" >&2; exit 2; }
 [[ $CG_N =~ ^[0-9]+$ && $CG_N -le 1000000 ]] || { echo "--callgrind: 0..1000000" >&2; exit 2; }
+[[ $ST_N =~ ^[0-9]+$ && $ST_N -le 1000000 ]] || { echo "--strace: 0..1000000" >&2; exit 2; }
+if [ "$ST_N" -gt 0 ] && ! command -v strace >/dev/null; then
+	echo "strace missing (apt-get install strace)" >&2
+	exit 1
+fi
 if [ "$CG_N" -gt 0 ] && ! command -v callgrind_control >/dev/null; then
 	echo "valgrind missing (apt-get install valgrind)" >&2
 	exit 1
@@ -153,6 +168,14 @@ frontend fe
 backend be
 	server echo 127.0.0.1:$ECHO_PORT proto h2
 EOF
+if [ -n "$FWD" ]; then
+	cat >>"$TMP/haproxy.cfg" <<'EOF'
+	option forwardfor
+	http-request set-header Forwarded "for=%[src];proto=http;host=\"%[req.hdr(host)]\""
+	http-request set-header X-Forwarded-Host %[req.hdr(host)]
+	http-request set-header X-Forwarded-Proto http
+EOF
+fi
 start_haproxy() { # [WRAPPER...]
 	taskset -c "$PCPU" "$@" haproxy -f "$TMP/haproxy.cfg" -db >"$TMP/haproxy.log" 2>&1 &
 	PID[haproxy]=$!
@@ -170,32 +193,74 @@ ticks() { # utime + stime of PID, in clock ticks
 	awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 HZ=$(getconf CLK_TCK)
-# run proto(h2|h1) port [pid]: "req/s cpu-us-per-request" (cpu 0 without pid)
+# run proto(h2|h1) port [pid]: "req/s cpu-us-per-request echo-cpu-us-per-request"
+# (cpu 0 without pid)
 run() {
-	local args=(-D "$DUR" -c "$CONNS" -H ':authority: h2c.test') t0=0 t1=0 out
+	local args=(-D "$DUR" -c "$CONNS" -H ':authority: h2c.test') t0=0 t1=0 e0 e1 out
 	if [ "$1" = h2 ]; then args+=(-m "$STREAMS"); else args+=(--h1); fi
 	[ -n "${3:-}" ] && t0=$(ticks "$3")
+	e0=$(ticks "${PID[echo]}")
 	out=$(taskset -c "$LCPU" h2load "${args[@]}" "http://127.0.0.1:$2/bench" 2>&1 || true)
 	[ -n "${3:-}" ] && t1=$(ticks "$3")
-	awk -v dt=$((t1 - t0)) -v hz="$HZ" '/^finished in/ {gsub(",", "", $4); rate = int($4)}
+	e1=$(ticks "${PID[echo]}")
+	awk -v dt=$((t1 - t0)) -v de=$((e1 - e0)) -v hz="$HZ" '/^finished in/ {gsub(",", "", $4); rate = int($4)}
 		/^requests:/ {done = $6; if ($6 + 0 == 0 || $12 + 0 > 0) bad = 1}
-		END {if (bad) print "ERR"; else printf "%d %.2f\n", rate, done ? dt * 1e6 / hz / done : 0}' <<<"$out"
+		END {if (bad) print "ERR"; else printf "%d %.2f %.2f\n", rate, done ? dt * 1e6 / hz / done : 0,
+			done ? de * 1e6 / hz / done : 0}' <<<"$out"
 }
 
-declare -A R=() CPU=()
+declare -A R=() CPU=() ECPU=()
 for round in $(seq "$ROUNDS"); do
 	for proto in h2 h1; do
 		# the echo's h2c port answers HTTP/1.1 with 400: direct is h2c only
-		[ "$proto" = h2 ] && R[direct-$proto]+="$(run "$proto" "$ECHO_PORT" | cut -d' ' -f1)"$'\n'
-		read -r r c < <(run "$proto" "$XGW_PORT" "${PID[worker]}")
-		R[xgw-$proto]+="$r"$'\n' CPU[xgw-$proto]+="${c:-}"$'\n'
+		if [ "$proto" = h2 ]; then
+			read -r r c e < <(run "$proto" "$ECHO_PORT")
+			R[direct-$proto]+="$r"$'\n' ECPU[direct-$proto]+="${e:-}"$'\n'
+		fi
+		read -r r c e < <(run "$proto" "$XGW_PORT" "${PID[worker]}")
+		R[xgw-$proto]+="$r"$'\n' CPU[xgw-$proto]+="${c:-}"$'\n' ECPU[xgw-$proto]+="${e:-}"$'\n'
 		if [ "$proto" = h2 ]; then port=$HA_H2; else port=$HA_H1; fi
-		read -r r c < <(run "$proto" "$port" "${PID[haproxy]}")
+		read -r r c e < <(run "$proto" "$port" "${PID[haproxy]}")
 		R[haproxy-$proto]+="$r"$'\n' CPU[haproxy-$proto]+="${c:-}"$'\n'
+		ECPU[haproxy-$proto]+="${e:-}"$'\n'
 	done
 	echo "round $round done" >&2
 done
 median() { grep -v '^ *$' | grep -v ERR | sort -g | awk '{a[NR] = $1} END {print NR ? a[int((NR + 1) / 2)] : 0}'; }
+
+# strace: system calls and writes per request, N requests per client protocol
+declare -A SC=()
+st_run() { # target pid port proto
+	local out n a sp
+	if [ "$4" = h2 ]; then a=(-m "$STREAMS"); else a=(--h1); fi
+	strace -f -qq -s 0 -o "$TMP/st-$1-$4" -p "$2" &
+	sp=$!
+	sleep 1 # attached
+	out=$(taskset -c "$LCPU" h2load -n "$ST_N" -c "$CONNS" "${a[@]}" -H ':authority: h2c.test' \
+		"http://127.0.0.1:$3/bench" 2>&1 || true)
+	kill -INT "$sp" 2>/dev/null || true
+	wait "$sp" 2>/dev/null || true
+	n=$(awk '/^requests:/ {print $6}' <<<"$out")
+	[ -n "$n" ] && [ "$n" -gt 0 ] || { echo "strace $1 $4: no result" >&2; return 1; }
+	SC[$1-$4]=$(awk -v n="$n" '{
+		if ($1 ~ /^[0-9]+$/) sub(/^[0-9]+ +/, "")
+		if (!match($0, /^[a-z0-9_]+\(/)) next
+		calls++
+		name = substr($0, 1, RLENGTH - 1)
+		if (name !~ /^(write|writev|send|sendto|sendmsg)$/) next
+		writes++
+		r = $0; sub(/.* = /, "", r)
+		if (r + 0 > 0) bytes += r
+	} END {printf "%.2f %.2f %.0f", calls / n, writes / n, writes ? bytes / writes : 0}' "$TMP/st-$1-$4")
+	echo "  strace $1 $4: $n requests; per request: syscalls, writes, bytes/write: ${SC[$1-$4]}" >&2
+}
+if [ "$ST_N" -gt 0 ]; then
+	for proto in h2 h1; do
+		st_run xgw "${PID[worker]}" "$XGW_PORT" "$proto" || true
+		if [ "$proto" = h2 ]; then port=$HA_H2; else port=$HA_H1; fi
+		st_run haproxy "${PID[haproxy]}" "$port" "$proto" || true
+	done
+fi
 
 # callgrind: instructions per request, N requests per client protocol
 declare -A IR=()
@@ -232,13 +297,15 @@ fi
 
 echo "h2load -> proxy -> xgw-echo (h2c); ${DUR}s x $ROUNDS rounds, $CONNS connections" \
 	"($STREAMS streams each over h2c), proxy on cpu $PCPU, load on cpu $LCPU"
-printf "%-10s %-8s %10s %14s %14s\n" target client req/s "CPU us/req" "instr/req"
+printf "%-10s %-8s %10s %11s %12s %10s %24s\n" target client req/s "CPU us/req" "echo us/req" \
+	"instr/req" "syscalls writes B/write"
 for proto in h2 h1; do
 	for t in direct xgw haproxy; do
 		[ -n "${R[$t-$proto]:-}" ] || continue
 		[[ ${R[$t-$proto]} == *ERR* ]] && echo "$t $proto: a run had errors" >&2
-		printf "%-10s %-8s %10s %14s %14s\n" "$t" "$proto" "$(median <<<"${R[$t-$proto]}")" \
-			"$([ -n "${CPU[$t-$proto]:-}" ] && median <<<"${CPU[$t-$proto]}" || echo -)" "${IR[$t-$proto]:--}"
+		printf "%-10s %-8s %10s %11s %12s %10s %24s\n" "$t" "$proto" "$(median <<<"${R[$t-$proto]}")" \
+			"$([ -n "${CPU[$t-$proto]:-}" ] && median <<<"${CPU[$t-$proto]}" || echo -)" \
+			"$(median <<<"${ECPU[$t-$proto]}")" "${IR[$t-$proto]:--}" "${SC[$t-$proto]:--}"
 	done
 	x=$(median <<<"${R[xgw-$proto]}") h=$(median <<<"${R[haproxy-$proto]}")
 	xc=$(median <<<"${CPU[xgw-$proto]}") hc=$(median <<<"${CPU[haproxy-$proto]}")
