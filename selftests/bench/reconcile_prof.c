@@ -425,10 +425,11 @@ int main(int argc, char **argv)
 	if (!err && out)
 		err = write_out(out, &cur->res, generation);
 	if (!err) {
-		printf("one %s (median of %d):", eps ? "endpoint change" : "route added", adds);
+		printf("one %s (median / max of %d):", eps ? "endpoint change" : "route added",
+		       adds);
 		for (int p = 0; p < P_N; p++) {
 			qsort(t[p] + 1, adds, sizeof(double), dbl_cmp);
-			printf(" %s %.2f ms%s", names[p], t[p][1 + adds / 2],
+			printf(" %s %.2f / %.2f ms%s", names[p], t[p][1 + adds / 2], t[p][adds],
 			       p + 1 < P_N ? "," : "\n");
 		}
 	}
