@@ -22,6 +22,8 @@ void xgw_files__free(struct xgw_files *f);
 /*
  * Read the folder into a new store (*<out>, freed by the caller). Decode
  * errors are logged, one line each naming file, document, line and object.
+ * An object defined twice is taken once, the last (xgw_store_dedupe()), and
+ * logged when it first is.
  * *<shape> (if not NULL) tells what changed: two stores loaded with the same
  * shape hold the same objects in the same order but for their EndpointSlices
  * (a file's objects compare by the text of their documents; any other change

@@ -674,6 +674,20 @@ int xgw_store_append(struct xgw_store *dst, const struct xgw_store *src);
 /* xgw_store_append() of each of <src>[0, <n>), with each array grown once. */
 int xgw_store_append_all(struct xgw_store *dst, struct xgw_store *const *src, size_t n);
 
+/*
+ * Objects of one kind with the same namespace and name, which a folder of
+ * manifests may hold where the API server cannot: the last one (in store
+ * order: files by name, documents in order) stays, as `kubectl apply` of the
+ * folder would leave it, and the others are dropped from <st> (nothing is
+ * freed: the arrays of a merged store hold shallow copies). <report>(<arg>,
+ * <msg>) is called for each one dropped, naming both. With <slices_only>, only
+ * EndpointSlices are looked at (the others cannot have changed since a check).
+ * Returns the number of objects dropped that are not EndpointSlices, or
+ * -ENOMEM.
+ */
+int xgw_store_dedupe(struct xgw_store *st, bool slices_only,
+		     void (*report)(void *arg, const char *msg), void *arg);
+
 /* Label lookup: the value for <key> or NULL. */
 const char *xgw_meta_label(const struct xgw_meta *m, const char *key);
 /* The value of annotation <key>, or NULL. */

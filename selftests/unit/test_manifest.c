@@ -1105,4 +1105,86 @@ TEST(load_dir_missing)
 	xgw_store__free(NULL);
 }
 
+/* --- objects defined twice --------------------------------------------- */
+
+struct dup_log {
+	char first[512];
+	int count;
+};
+
+static void dup_seen(void *arg, const char *msg)
+{
+	struct dup_log *d = arg;
+
+	if (!d->count++)
+		snprintf(d->first, sizeof(d->first), "%s", msg);
+}
+
+#define EPS_E                                                                                      \
+	"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: e, labels: "       \
+	"{kubernetes.io/service-name: s}}\naddressType: IPv4\nendpoints: []\n"
+
+/*
+ * The same kind, namespace and name twice: the last stays (as kubectl apply of
+ * a folder leaves it), the first goes, and the report names both. Another
+ * namespace, or another L4 kind, is another object.
+ */
+TEST(dedupe)
+{
+	static const char a[] =
+		"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+		"metadata: {name: r, namespace: default}\nspec: {hostnames: "
+		"[first.example.com]}\n---\n"
+		"apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: default}\n"
+		"spec: {ports: [{port: 80}]}\n---\n"
+		"apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: other}\n"
+		"spec: {ports: [{port: 81}]}\n---\n"
+		"apiVersion: gateway.networking.k8s.io/v1alpha2\nkind: TCPRoute\n"
+		"metadata: {name: l4}\nspec: {rules: [{backendRefs: [{name: s, port: 80}]}]}\n"
+		"---\n" EPS_E;
+	static const char b[] =
+		"apiVersion: gateway.networking.k8s.io/v1alpha2\nkind: UDPRoute\n"
+		"metadata: {name: l4}\nspec: {rules: [{backendRefs: [{name: s, port: 80}]}]}\n---\n"
+		"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+		"metadata: {name: r, namespace: default}\nspec: {hostnames: "
+		"[second.example.com]}\n---\n" EPS_E;
+	struct xgw_store *sa = xgw_store__new(), *sb = xgw_store__new(), *st = xgw_store__new();
+	struct dup_log seen = { 0 };
+
+	if (!ASSERT_OK_PTR(sa, "store") || !ASSERT_OK_PTR(sb, "store") ||
+	    !ASSERT_OK_PTR(st, "store") ||
+	    !ASSERT_OK(xgw_store_load_yaml(sa, "a.yaml", a, sizeof(a) - 1), "load a") ||
+	    !ASSERT_OK(xgw_store_load_yaml(sb, "b.yaml", b, sizeof(b) - 1), "load b") ||
+	    !ASSERT_EQ(sa->n_errors + sb->n_errors, 0, "decode errors") ||
+	    !ASSERT_OK(xgw_store_append_all(st, (struct xgw_store *const[]){ sa, sb }, 2),
+		       "merge") ||
+	    !ASSERT_EQ(xgw_store_dedupe(st, false, dup_seen, &seen), 1, "one object dropped"))
+		goto out;
+	ASSERT_EQ(seen.count, 2, "an HTTPRoute and an EndpointSlice defined twice");
+	ASSERT_EQ(st->n_slices, 1, "one EndpointSlice e");
+	ASSERT_TRUE(strstr(seen.first, "HTTPRoute default/r is defined more than once: a.yaml "
+				       "document 1 (line 1) is ignored, b.yaml document 2 (line 5) "
+				       "is used"),
+		    seen.first);
+	if (ASSERT_EQ(st->n_httproutes, 1, "one HTTPRoute r"))
+		ASSERT_STREQ(st->httproutes[0].hostnames[0], "second.example.com", "the last one");
+	ASSERT_EQ(st->n_services, 2, "s in two namespaces: two Services");
+	if (ASSERT_EQ(st->n_l4routes, 2, "a TCPRoute and a UDPRoute of one name: two routes"))
+		ASSERT_EQ(st->l4routes[0].kind, XGW_L4_TCP, "in their order");
+	/* slices only: the others are left as they are */
+	xgw_store__free(st);
+	st = xgw_store__new();
+	if (!ASSERT_OK_PTR(st, "store") ||
+	    !ASSERT_OK(xgw_store_append_all(st, (struct xgw_store *const[]){ sa, sb }, 2),
+		       "merge") ||
+	    !ASSERT_EQ(xgw_store_dedupe(st, true, dup_seen, &seen), 0, "slices only"))
+		goto out;
+	ASSERT_EQ(st->n_slices, 1, "the slice defined twice is taken once");
+	ASSERT_EQ(st->n_httproutes, 2, "the routes are not looked at");
+out:
+	xgw_store__free(st);
+	xgw_store__free(sa);
+	xgw_store__free(sb);
+}
+
 TEST_MAIN()
