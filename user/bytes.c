@@ -4,8 +4,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <nghttp2/nghttp2.h>
+
 #include "bytes.h"
 #include "mem.h"
+#include "xfer.h"
 
 _Static_assert(XGW_BYTES_MIN >= XGW_MEM_CLASS_MIN && !(XGW_BYTES_MIN & (XGW_BYTES_MIN - 1)),
 	       "queue capacities are recycling classes");
@@ -81,4 +84,38 @@ void xgw_bytes_free(struct xgw_bytes *b)
 {
 	xgw_mem_put(b->p, b->cap);
 	memset(b, 0, sizeof(*b));
+}
+
+int xgw_bytes_h2_send(struct nghttp2_session *s, int fd, struct ssl_st *tls, struct xgw_bytes *out,
+		      size_t batch, int rounds, bool *wr_ready)
+{
+	for (int round = 0; round < rounds; round++) {
+		if (xgw_bytes_pending(out)) {
+			ssize_t n = xgw_io_send(fd, tls, out->p + out->off, xgw_bytes_pending(out),
+						wr_ready);
+
+			if (n < 0)
+				return -1;
+			out->off += (size_t)n;
+			if (xgw_bytes_pending(out))
+				return 0;
+			out->off = out->len = 0;
+		}
+		if (!*wr_ready)
+			return 0;
+		while (xgw_bytes_pending(out) < batch) {
+			const uint8_t *data;
+			ssize_t n = nghttp2_session_mem_send(s, &data);
+
+			if (n < 0)
+				return -1;
+			if (!n)
+				break;
+			if (xgw_bytes_put(out, data, (size_t)n))
+				return -1;
+		}
+		if (!xgw_bytes_pending(out))
+			return 0;
+	}
+	return 1;
 }

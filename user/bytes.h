@@ -11,6 +11,7 @@
 #ifndef XGW_BYTES_H
 #define XGW_BYTES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -29,6 +30,20 @@ int xgw_bytes_field(struct xgw_bytes *b, const void *name, size_t nl, const void
 char *xgw_bytes_reserve(struct xgw_bytes *b, size_t n);
 /* Releases the buffer; <b> is empty afterwards and may be filled again. */
 void xgw_bytes_free(struct xgw_bytes *b);
+
+struct nghttp2_session;
+struct ssl_st;
+/*
+ * Write the frames nghttp2 session <s> has queued to <fd> (through <tls> when
+ * not NULL), gathered in <out> into writes of up to <batch> bytes: the frames
+ * of every stream that became ready share a write, not one each. Goes on until
+ * nothing is queued, the socket is full (*<wr_ready> cleared: EPOLLOUT
+ * resumes) or <rounds> writes are done. Returns 1 when frames may remain after
+ * the last round (the caller goes on after its next events), 0 when not, -1 on
+ * a failure (the session is to close). <out> keeps its capacity.
+ */
+int xgw_bytes_h2_send(struct nghttp2_session *s, int fd, struct ssl_st *tls, struct xgw_bytes *out,
+		      size_t batch, int rounds, bool *wr_ready);
 
 static inline int xgw_bytes_str(struct xgw_bytes *b, const char *s)
 {

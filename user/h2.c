@@ -764,36 +764,11 @@ static void h2_close(struct xgw_h2 *h)
 /* Write what nghttp2 has queued, gathered in batches. Returns -1 when the session is to close. */
 static int h2_flush(struct xgw_h2 *h)
 {
-	for (int round = 0; round < 64; round++) {
-		if (xgw_bytes_pending(&h->out)) {
-			ssize_t n = xgw_io_send(h->fd, h->tls, h->out.p + h->out.off,
-						xgw_bytes_pending(&h->out), &h->wr_ready);
+	int rv = xgw_bytes_h2_send(h->s, h->fd, h->tls, &h->out, H2_SEND_BATCH, 64, &h->wr_ready);
 
-			if (n < 0)
-				return -1;
-			h->out.off += (size_t)n;
-			if (xgw_bytes_pending(&h->out))
-				return 0; /* EPOLLOUT resumes */
-			h->out.off = h->out.len = 0;
-		}
-		if (!h->wr_ready)
-			return 0;
-		while (xgw_bytes_pending(&h->out) < H2_SEND_BATCH) {
-			const uint8_t *data;
-			ssize_t n = nghttp2_session_mem_send(h->s, &data);
-
-			if (n < 0)
-				return -1;
-			if (!n)
-				break;
-			if (xgw_bytes_put(&h->out, data, (size_t)n))
-				return -1;
-		}
-		if (!xgw_bytes_pending(&h->out))
-			return 0;
-	}
-	h2_dirty(h); /* a lot to say: go on after the next events */
-	return 0;
+	if (rv > 0)
+		h2_dirty(h); /* a lot to say: go on after the next events */
+	return rv < 0 ? -1 : 0;
 }
 
 /* Read, run the streams that can go on, write; close when the session is over. */

@@ -1041,45 +1041,16 @@ void xgw_h2up_event(struct xgw_h2up *h, uint32_t events)
 	h2up_dirty(h);
 }
 
-/*
- * Write the frames nghttp2 has queued on <h>, gathered: a write carries the
- * frames of every stream that became ready since the last one (SEND_BATCH
- * bytes at most), not one frame each. Goes on until nothing is queued or the
- * socket is full (EPOLLOUT resumes). Returns 0, or -1 when <h> failed. The
- * buffer keeps its capacity while <h> lives, as a client session's does.
- */
+/* Write the frames queued on <h> (xgw_bytes_h2_send()). 0, or -1 when <h> failed. */
 static int h2up_write(struct xgw_h2up *h)
 {
-	for (;;) {
-		if (xgw_bytes_pending(&h->out)) {
-			ssize_t n = xgw_io_send(h->fd, h->tls, h->out.p + h->out.off,
-						xgw_bytes_pending(&h->out), &h->wr_ready);
+	int rv = xgw_bytes_h2_send(h->s, h->fd, h->tls, &h->out, SEND_BATCH, 64, &h->wr_ready);
 
-			if (n < 0)
-				return -1;
-			h->out.off += (size_t)n;
-			if (xgw_bytes_pending(&h->out))
-				return 0;
-			h->out.off = h->out.len = 0;
-		}
-		if (!h->wr_ready)
-			return 0;
-		while (xgw_bytes_pending(&h->out) < SEND_BATCH) {
-			const uint8_t *data;
-			ssize_t n = nghttp2_session_mem_send(h->s, &data);
-
-			if (n < 0) {
-				log_debug("h2 upstream: send: %s", nghttp2_strerror((int)n));
-				return -1;
-			}
-			if (!n)
-				break;
-			if (xgw_bytes_put(&h->out, data, (size_t)n))
-				return -1;
-		}
-		if (!xgw_bytes_pending(&h->out))
-			return 0;
-	}
+	if (rv < 0)
+		log_debug("h2 upstream: write failed");
+	else if (rv > 0)
+		h2up_dirty(h); /* more queued: go on at the next flush */
+	return rv < 0 ? -1 : 0;
 }
 
 void xgw_h2up_timer(struct xgw_worker *w, struct xgw_timer *t)
