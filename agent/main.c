@@ -28,6 +28,7 @@
 #include "reconcile.h"
 #include "source_files.h"
 #include "status.h"
+#include "warnings.h"
 #include "workers.h"
 #include "xgw/abi/maps.h"
 #include "xgw/ctl.h"
@@ -73,12 +74,6 @@ static void held_release(void *arg)
 	held_put(arg);
 }
 
-/* A generation's warning lines, sorted, so that only changes are logged. */
-struct warnings {
-	char **v;
-	size_t n, cap;
-};
-
 struct agent {
 	struct opts o;
 	uint8_t ticket_secret[32]; /* TLS session tickets: shared by this node's workers */
@@ -86,7 +81,7 @@ struct agent {
 	struct xgw_workers *ws;
 	struct xgw_files *files;
 	struct xgw_status_writer *sw;	 /* writes status.json off the event loop */
-	struct warnings warned;		 /* what the last generation warned about, sorted */
+	struct xgw_warnings warned;	 /* what the last generation warned about, sorted */
 	struct xgw_store *store;	 /* the store behind res */
 	struct xgw_reconcile_result res; /* the newest result: served, or being prepared */
 	struct held *held;		 /* owns res and store */
@@ -242,76 +237,9 @@ static const struct xgw_gateway_status *find_prev_gw(struct agent *a, const char
 	return NULL;
 }
 
-static void warnings_free(struct warnings *w)
-{
-	for (size_t i = 0; i < w->n; i++)
-		free(w->v[i]);
-	free(w->v);
-	memset(w, 0, sizeof(*w));
-}
-
-static void warn(struct warnings *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Add a warning line to <w> (dropped, not lost from the log, on ENOMEM). */
-static void warn(struct warnings *w, const char *fmt, ...)
-{
-	char *line = NULL;
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(&line, fmt, ap) < 0)
-		line = NULL;
-	va_end(ap);
-	if (!line)
-		return;
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 16;
-		char **v = realloc(w->v, cap * sizeof(*v));
-
-		if (!v) {
-			log_warn("%s", line);
-			free(line);
-			return;
-		}
-		w->v = v;
-		w->cap = cap;
-	}
-	w->v[w->n++] = line;
-}
-
-static int str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool warned_before(const struct warnings *w, const char *line)
-{
-	return w->n && bsearch(&line, w->v, w->n, sizeof(*w->v), str_cmp);
-}
-
-/*
- * Log the lines of <now> that <before> did not have, and say which of
- * <before>'s are gone; then <now> becomes <before>. A reload that changes
- * nothing logs nothing, however many objects warn.
- */
-static void warnings_commit(struct warnings *before, struct warnings *now)
-{
-	if (now->n)
-		qsort(now->v, now->n, sizeof(*now->v), str_cmp);
-	for (size_t i = 0; i < now->n; i++)
-		if ((!i || strcmp(now->v[i], now->v[i - 1])) && !warned_before(before, now->v[i]))
-			log_warn("%s", now->v[i]);
-	for (size_t i = 0; i < before->n; i++)
-		if (!warned_before(now, before->v[i]))
-			log_info("resolved: %s", before->v[i]);
-	warnings_free(before);
-	*before = *now;
-	memset(now, 0, sizeof(*now));
-}
-
 /* The listener conditions of a Gateway or ListenerSet that say something is wrong. */
-static void warn_listeners(struct warnings *w, const char *kind, const char *ns, const char *name,
-			   const struct xgw_listener_status *ls, size_t n)
+static void warn_listeners(struct xgw_warnings *w, const char *kind, const char *ns,
+			   const char *name, const struct xgw_listener_status *ls, size_t n)
 {
 	for (size_t l = 0; l < n; l++) {
 		for (int c = 0; c < ls[l].conds.n; c++) {
@@ -320,19 +248,19 @@ static void warn_listeners(struct warnings *w, const char *kind, const char *ns,
 								   : strcmp(cd->status, "True");
 
 			if (bad)
-				warn(w, "%s %s/%s listener %s: %s=%s %s: %s", kind, ns, name,
-				     ls[l].name, cd->type, cd->status, cd->reason, cd->message);
+				xgw_warn(w, "%s %s/%s listener %s: %s=%s %s: %s", kind, ns, name,
+					 ls[l].name, cd->type, cd->status, cd->reason, cd->message);
 		}
 	}
 }
 
 static void log_result(struct agent *a, const struct xgw_reconcile_result *res)
 {
-	struct warnings w = { 0 };
+	struct xgw_warnings w = { 0 };
 	char ip[XGW_IP_STRLEN];
 
 	for (size_t i = 0; i < res->n_problems; i++)
-		warn(&w, "%s", res->problems[i]);
+		xgw_warn(&w, "%s", res->problems[i]);
 	for (size_t i = 0; i < res->n_gateways; i++) {
 		const struct xgw_gateway_status *g = &res->gateways[i];
 		const struct xgw_gateway_status *p = find_prev_gw(a, g->ns, g->name);
@@ -345,9 +273,9 @@ static void log_result(struct agent *a, const struct xgw_reconcile_result *res)
 				 g->addr_from_pool ? " (from the address pool)" : "");
 		for (int c = 0; c < g->conds.n; c++)
 			if (strcmp(g->conds.c[c].status, "True"))
-				warn(&w, "Gateway %s/%s: %s=%s %s: %s", g->ns, g->name,
-				     g->conds.c[c].type, g->conds.c[c].status, g->conds.c[c].reason,
-				     g->conds.c[c].message);
+				xgw_warn(&w, "Gateway %s/%s: %s=%s %s: %s", g->ns, g->name,
+					 g->conds.c[c].type, g->conds.c[c].status,
+					 g->conds.c[c].reason, g->conds.c[c].message);
 		warn_listeners(&w, "Gateway", g->ns, g->name, g->listeners, g->n_listeners);
 	}
 	for (size_t i = 0; i < res->n_listenersets; i++) {
@@ -355,9 +283,9 @@ static void log_result(struct agent *a, const struct xgw_reconcile_result *res)
 
 		for (int c = 0; c < s->conds.n; c++)
 			if (strcmp(s->conds.c[c].status, "True"))
-				warn(&w, "ListenerSet %s/%s: %s=%s %s: %s", s->ns, s->name,
-				     s->conds.c[c].type, s->conds.c[c].status, s->conds.c[c].reason,
-				     s->conds.c[c].message);
+				xgw_warn(&w, "ListenerSet %s/%s: %s=%s %s: %s", s->ns, s->name,
+					 s->conds.c[c].type, s->conds.c[c].status,
+					 s->conds.c[c].reason, s->conds.c[c].message);
 		warn_listeners(&w, "ListenerSet", s->ns, s->name, s->listeners, s->n_listeners);
 	}
 	for (size_t i = 0; i < res->n_routes; i++) {
@@ -371,14 +299,14 @@ static void log_result(struct agent *a, const struct xgw_reconcile_result *res)
 						   : strcmp(cd->status, "True");
 
 				if (bad)
-					warn(&w, "%s %s/%s parent %s %s/%s: %s=%s %s: %s",
-					     r->kind ? r->kind : "HTTPRoute", r->ns, r->name,
-					     r->parents[p].kind, r->parents[p].ns,
-					     r->parents[p].name, cd->type, cd->status, cd->reason,
-					     cd->message);
+					xgw_warn(&w, "%s %s/%s parent %s %s/%s: %s=%s %s: %s",
+						 r->kind ? r->kind : "HTTPRoute", r->ns, r->name,
+						 r->parents[p].kind, r->parents[p].ns,
+						 r->parents[p].name, cd->type, cd->status,
+						 cd->reason, cd->message);
 			}
 	}
-	warnings_commit(&a->warned, &w);
+	xgw_warnings_commit(&a->warned, &w);
 }
 
 static int sync_routes(const struct xgw_bpf_listener *ls, size_t n_ls)
@@ -1159,7 +1087,7 @@ int main(int argc, char **argv)
 out:
 	xgw_workers__stop(a.ws, 10000);
 	xgw_status_writer__stop(a.sw);
-	warnings_free(&a.warned);
+	xgw_warnings_free(&a.warned);
 	writing_clear(&a);
 	free(a.synced);
 	free(a.draining);

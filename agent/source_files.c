@@ -36,6 +36,7 @@
 #include <time.h>
 
 #include "source_files.h"
+#include "warnings.h"
 #include "xgw/log.h"
 
 /* A decoded file, shared by the cache entry and the merged stores using it. */
@@ -63,12 +64,8 @@ struct xgw_files {
 	struct entry *e;
 	size_t n, cap;
 	uint64_t shape; /* changes when anything but EndpointSlices does */
-	/* the last load's objects defined more than once (sorted): logged when new */
-	struct dups {
-		char **v;
-		size_t n, cap;
-		bool oom;
-	} dups;
+	/* the last load's objects defined more than once: logged when new */
+	struct xgw_warnings dups;
 	/* the shape whose objects but EndpointSlices were found defined once each */
 	uint64_t unique_shape;
 	bool unique_valid;
@@ -115,56 +112,16 @@ static void entry_drop(struct entry *e)
 	free(e->name);
 }
 
-static void dups_free(struct dups *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		free(d->v[i]);
-	free(d->v);
-	memset(d, 0, sizeof(*d));
-}
-
 static void dup_found(void *arg, const char *msg)
 {
-	struct dups *d = arg;
-
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? 2 * d->cap : 8;
-		char **v = realloc(d->v, cap * sizeof(*v));
-
-		if (!v) {
-			d->oom = true;
-			return;
-		}
-		d->v = v;
-		d->cap = cap;
-	}
-	if (!(d->v[d->n] = strdup(msg)))
-		d->oom = true;
-	else
-		d->n++;
-}
-
-static int str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Log the duplicates of this load that the last did not have; keep this load's. */
-static void dups_commit(struct xgw_files *f, struct dups *now)
-{
-	qsort(now->v, now->n, sizeof(*now->v), str_cmp);
-	for (size_t i = 0; i < now->n; i++)
-		if (!bsearch(&now->v[i], f->dups.v, f->dups.n, sizeof(*f->dups.v), str_cmp))
-			log_warn("%s", now->v[i]);
-	dups_free(&f->dups);
-	f->dups = *now;
+	xgw_warn(arg, "%s", msg);
 }
 
 void xgw_files__free(struct xgw_files *f)
 {
 	if (!f)
 		return;
-	dups_free(&f->dups);
+	xgw_warnings_free(&f->dups);
 	for (size_t i = 0; i < f->n; i++)
 		entry_drop(&f->e[i]);
 	free(f->e);
@@ -451,16 +408,16 @@ int xgw_files_load(struct xgw_files *f, struct xgw_store **out, uint64_t *shape)
 	if (!err) {
 		/* a shape without duplicates but slices keeps none: only slices to look at */
 		bool slices_only = f->unique_valid && f->unique_shape == f->shape;
-		struct dups now = { 0 };
+		struct xgw_warnings now = { 0 };
 		int dropped = xgw_store_dedupe(st, slices_only, dup_found, &now);
 
-		if (dropped < 0 || now.oom) {
-			dups_free(&now);
+		if (dropped < 0) {
+			xgw_warnings_free(&now);
 			err = -ENOMEM;
 		} else {
 			f->unique_valid = !dropped;
 			f->unique_shape = f->shape;
-			dups_commit(f, &now);
+			xgw_warnings_commit(&f->dups, &now);
 		}
 	}
 	if (err) {

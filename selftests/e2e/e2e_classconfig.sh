@@ -6,7 +6,8 @@
 # the agent's --address-pool) and serves there. A reference to an XgwConfig
 # that does not exist makes the class InvalidParameters and its Gateway
 # Pending, and it is not served; put back, it serves again. A spec.workers
-# that differs from what runs is said in the log.
+# that differs from what runs is said in the log. A GatewayClass defined twice
+# is logged once, and resolved once the copy goes.
 # Prints TAP. Needs root.
 set -uo pipefail
 BUILD=${XGW_BUILD:?XGW_BUILD must name the build directory}
@@ -33,7 +34,7 @@ config() { # workers
 }
 code() { cx curl -s --max-time 1 -o /dev/null -w '%{http_code}' -H 'Host: app.yourdomain.com' "http://$1/"; }
 
-e2e_begin 5
+e2e_begin 6
 
 if ! e2e_node_client "$NS_N" "$NS_C" "xk$ID" 10.26 ||
 	! ip -n "$NS_C" route add 10.26.200.0/24 via 10.26.0.1; then
@@ -93,4 +94,18 @@ config 5
 said() { grep -q "XgwConfig edge: workers 5, but this agent runs 3" "$TMP/agent.log"; }
 if wait_for 50 said && serves; then ok "spec.workers changed: the log says it applies when the agent starts"
 else not_ok "spec.workers changed: the log says so" "$(tail -3 "$TMP/agent.log")"; fi
+
+# The same GatewayClass in a second file: the last is used, the log says so
+# once; the copy removed, the log says it is resolved.
+cp "$CONF/class.yaml" "$TMP/zz-class.yaml" && mv "$TMP/zz-class.yaml" "$CONF/zz-class.yaml"
+twice() { grep -q "GatewayClass xgw is defined more than once: $CONF/class.yaml document 1 (line 1) is ignored, $CONF/zz-class.yaml document 1 (line 1) is used" "$TMP/agent.log"; }
+wait_for 50 twice
+rm "$CONF/zz-class.yaml"
+gone() { grep -q "resolved: GatewayClass xgw is defined more than once" "$TMP/agent.log"; }
+wait_for 50 gone
+if twice && gone && serves && [ "$(grep -c "GatewayClass xgw is defined more than once" "$TMP/agent.log")" = 2 ]; then
+	ok "a GatewayClass defined twice: one log line, then resolved; still served"
+else
+	not_ok "a GatewayClass defined twice: one log line, then resolved" "$(grep -i "more than once" "$TMP/agent.log" | tail -3)"
+fi
 exit 0
