@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__) && !defined(XGW_STATUS_SCALAR)
+#include <emmintrin.h>
+#endif
 
 #include "status.h"
 #include "xgw/netaddr.h"
@@ -110,6 +113,46 @@ static bool utf8_valid(const unsigned char *s, size_t len)
 	return true;
 }
 
+/*
+ * The length of <s>'s leading run of bytes that go into a JSON string as they
+ * are (printable ASCII but '"' and '\\'): up to its NUL, or to the first byte
+ * that needs a look. SSE2 reads 16 aligned bytes at a time (an aligned load
+ * never crosses into the next page, so reading past the NUL is safe).
+ */
+#if defined(__SSE2__) && !defined(XGW_STATUS_SCALAR)
+static size_t plain_len(const char *s)
+{
+	const __m128i sp = _mm_set1_epi8(0x20), dq = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+	uintptr_t off = (uintptr_t)s & 15;
+	const char *p = s - off;
+
+	for (unsigned skip = (unsigned)off;; p += 16, skip = 0) {
+		__m128i v = _mm_load_si128((const __m128i *)(const void *)p);
+		/* signed: bytes >= 0x80 are below 0x20 too, and so is the NUL */
+		__m128i m =
+			_mm_or_si128(_mm_cmplt_epi8(v, sp),
+				     _mm_or_si128(_mm_cmpeq_epi8(v, dq), _mm_cmpeq_epi8(v, bs)));
+		unsigned bits = (unsigned)_mm_movemask_epi8(m) >> skip << skip;
+
+		if (bits)
+			return (size_t)(p - s) + (unsigned)__builtin_ctz(bits);
+	}
+}
+#else
+static size_t plain_len(const char *s)
+{
+	size_t len;
+
+	for (len = 0; s[len]; len++) {
+		unsigned char c = (unsigned char)s[len];
+
+		if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\')
+			break;
+	}
+	return len;
+}
+#endif
+
 /* A JSON string as jansson dumps it (UTF-8 kept, "/" not escaped). False: NULL or bad UTF-8. */
 static bool t_str(struct tbuf *b, const char *s)
 {
@@ -118,13 +161,8 @@ static bool t_str(struct tbuf *b, const char *s)
 
 	if (!s)
 		return false;
-	/* most strings are plain ASCII: one pass, one copy */
-	for (len = 0; s[len]; len++) {
-		unsigned char c = (unsigned char)s[len];
-
-		if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\')
-			break;
-	}
+	/* most strings are plain ASCII: one scan, one copy */
+	len = plain_len(s);
 	if (!s[len]) {
 		t_reserve(b, len + 2);
 		if (b->oom)

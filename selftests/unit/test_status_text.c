@@ -115,6 +115,69 @@ TEST(strings)
 	same("escapes and refusals, pending", &res, false);
 }
 
+/*
+ * The plain-run scan reads aligned 16-byte blocks: every length up to 33, at
+ * every offset from a 16-byte boundary, with each kind of byte that ends a
+ * plain run (control, quote, backslash, NUL, UTF-8 lead, bad byte) at every
+ * position, rendered as jansson dumps them.
+ */
+TEST(scan_positions)
+{
+	static const char specials[] = { '\x01', '\x1f', '"', '\\', '\x7f', '\xc3', '\xff' };
+	enum {
+		MAXLEN = 33,
+		PER = (MAXLEN + 1) * (MAXLEN + 1) * sizeof(specials)
+	};
+	struct xgw_parent_status *ps = calloc(PER, sizeof(*ps));
+	char *text = aligned_alloc(16, (size_t)PER * 64);
+	struct xgw_route_status rs = { .ns = "default", .name = "scan", .parents = ps };
+	struct xgw_reconcile_result res = { .routes = &rs, .n_routes = 1 };
+
+	if (!ASSERT_OK_PTR(ps, "calloc") || !ASSERT_OK_PTR(text, "aligned_alloc")) {
+		free(ps);
+		free(text);
+		return;
+	}
+	for (size_t off = 0; off < 16; off++) {
+		size_t n = 0;
+
+		memset(ps, 0, PER * sizeof(*ps));
+		for (size_t len = 0; len <= MAXLEN; len++) {
+			for (size_t pos = 0; pos <= len; pos++) {
+				for (size_t k = 0; k < sizeof(specials); k++, n++) {
+					char *m = text + n * 64 + off;
+
+					for (size_t i = 0; i < len; i++)
+						m[i] = (char)('a' + i % 26);
+					m[len] = '\0';
+					if (pos < len) {
+						m[pos] = specials[k];
+						/* a UTF-8 lead byte with its continuation: valid */
+						if (specials[k] == '\xc3' && pos + 1 < len)
+							m[pos + 1] = '\xa9';
+					}
+					ps[n].kind = "Gateway";
+					ps[n].ns = "default"; /* else the entry is left out */
+					ps[n].name = "gw";
+					cond(&ps[n].conds, "Accepted", "True", "Accepted", m);
+				}
+			}
+		}
+		rs.n_parents = n;
+		char what[64], *out = NULL;
+		size_t len = 0;
+
+		snprintf(what, sizeof(what), "strings at offset %zu", off);
+		same(what, &res, true);
+		/* every entry is in the document: about 90 bytes each and its message */
+		if (!xgw_status_render(&res, 7, true, NULL, &out, &len))
+			ASSERT_TRUE(len > n * 90, "every parent rendered");
+		free(out);
+	}
+	free(ps);
+	free(text);
+}
+
 TEST(empty)
 {
 	struct xgw_reconcile_result res = { 0 };
