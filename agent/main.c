@@ -27,6 +27,7 @@
 #include "opts.h"
 #include "reconcile.h"
 #include "source_files.h"
+#include "metrics.h"
 #include "status.h"
 #include "warnings.h"
 #include "workers.h"
@@ -81,6 +82,9 @@ struct agent {
 	struct xgw_workers *ws;
 	struct xgw_files *files;
 	struct xgw_status_writer *sw;	 /* writes status.json off the event loop */
+	struct xgw_metrics *metrics;	 /* --metrics: the Prometheus endpoint */
+	struct xgw_agent_counters ctr;	 /* what the metrics report */
+	uint64_t serving_seen_gen;	 /* the last generation counted in ctr.serving */
 	struct xgw_warnings warned;	 /* what the last generation warned about, sorted */
 	struct xgw_store *store;	 /* the store behind res */
 	struct xgw_reconcile_result res; /* the newest result: served, or being prepared */
@@ -401,8 +405,10 @@ static void apply(struct agent *a)
 	uint64_t t0 = now_us(), t1, t2, t3, t4, shape;
 	int err, memfd;
 
-	if (xgw_files_load(a->files, &st, &shape))
+	if (xgw_files_load(a->files, &st, &shape)) {
+		a->ctr.load_errors++;
 		return;
+	}
 	t1 = now_us();
 	prev = previous_assignments(a, &ro.n_previous);
 	ro.previous = prev;
@@ -493,6 +499,11 @@ static void apply(struct agent *a)
 	a->status_programmed = false;
 	a->dataplane_due_ms = now_ms() + ACK_WAIT_MS;
 	a->gen_start_us = t0;
+	if (base)
+		a->ctr.changes_endpoints++;
+	else
+		a->ctr.changes_full++;
+	xgw_histogram_observe(&a->ctr.reconcile[base ? 1 : 0], (double)(t4 - t0) / 1e6);
 	log_info("generation %llu: %zu listener(s), snapshot %zu bytes (load %.1f ms, %s "
 		 "%.1f ms, memfd %.1f ms, sent to the workers after %.1f ms)",
 		 (unsigned long long)a->gen, res.n_listeners, res.snap_len, (t1 - t0) / 1e3,
@@ -502,6 +513,7 @@ static void apply(struct agent *a)
 	 * when the workers do not all acknowledge in time */
 	return;
 err:
+	a->ctr.apply_errors++;
 	xgw_reconcile_result__free(&res);
 	xgw_store__free(st);
 }
@@ -663,10 +675,17 @@ static void sync_dataplane(struct agent *a, bool acked)
 		xgw_workers_end_orphans(a->orphans, a->n_orphans, a->o.worker_bin);
 		a->n_orphans = 0;
 	}
-	if (a->status_programmed)
+	if (a->status_programmed) {
+		uint64_t us = now_us() - a->gen_start_us;
+
 		log_info("generation %llu: all %u worker(s) serving it (%.1f ms after it was read)",
-			 (unsigned long long)a->gen, xgw_workers_count(a->ws),
-			 (now_us() - a->gen_start_us) / 1e3);
+			 (unsigned long long)a->gen, xgw_workers_count(a->ws), us / 1e3);
+		/* once per generation: a rollback comes back to one already counted */
+		if (a->gen > a->serving_seen_gen) {
+			xgw_histogram_observe(&a->ctr.serving, (double)us / 1e6);
+			a->serving_seen_gen = a->gen;
+		}
+	}
 	write_status(a);
 }
 
@@ -695,6 +714,7 @@ static void rollback(struct agent *a, const struct xgw_workers_reject *rej)
 		(unsigned long long)a->gen, rej->worker, strerror(-rej->err),
 		(unsigned long long)a->old_gen);
 	a->rejected = *rej;
+	a->ctr.rejected++;
 	held_put(a->held);
 	/* The first generation replaced nothing: then nothing is served. */
 	a->res = a->old_res;
@@ -768,6 +788,8 @@ static int epoll_add(int ep, int fd, uint64_t tag)
 #define TAG_SIG 1ull
 #define TAG_INOTIFY 2ull
 #define TAG_NEIGH 3ull
+#define TAG_METRICS 4ull
+#define TAG_METRICS_CONN (1ull << 33) /* | connection index */
 #define TAG_WORKER (1ull << 32)
 
 /* Register the control fds of workers that (re)started. */
@@ -890,6 +912,22 @@ static int folder_events(struct agent *a)
 	return a->n_writing || a->writing_lost || removed ? DEBOUNCE_MS : SETTLE_MS;
 }
 
+/* What a scrape of the metrics reports (agent/metrics.h). */
+static void metrics_src(void *arg, struct xgw_metrics_src *out)
+{
+	const struct agent *a = arg;
+
+	out->generation = a->have_res ? a->gen : 0;
+	out->programmed = a->have_res && a->status_programmed;
+	out->res = a->have_res ? &a->res : NULL;
+	out->n_problems = a->have_res ? a->res.n_problems : 0;
+	out->ctr = &a->ctr;
+	out->ws = a->ws;
+	out->listeners = a->synced_valid ? a->synced : NULL;
+	out->n_listeners = a->synced_valid ? a->n_synced : 0;
+	out->pin_dir = a->o.pin_dir ? a->o.pin_dir : XGW_PIN_DIR;
+}
+
 static int run(struct agent *a)
 {
 	int watched[256];
@@ -930,6 +968,8 @@ static int run(struct agent *a)
 		timeout = min_timeout(timeout, until(a->dataplane_due_ms, now));
 		timeout = min_timeout(timeout, until(a->drain_due_ms, now));
 		timeout = min_timeout(timeout, until(stats_at, now));
+		if (a->metrics)
+			timeout = min_timeout(timeout, xgw_metrics_tick(a->metrics));
 		n = epoll_wait(a->epfd, evs, 32, timeout);
 		if (n < 0 && errno != EINTR)
 			return -errno;
@@ -954,6 +994,8 @@ static int run(struct agent *a)
 					reload_at = now_ms() + (uint64_t)wait;
 			} else if (tag == TAG_NEIGH) {
 				xgw_bpf_neigh_changed(a->bpf);
+			} else if (tag == TAG_METRICS || (tag & TAG_METRICS_CONN)) {
+				xgw_metrics_on_event(a->metrics, tag, evs[i].events);
 			} else if (tag & TAG_WORKER) {
 				unsigned w = (unsigned)(tag & 0xffffffffu);
 
@@ -1037,6 +1079,18 @@ int main(int argc, char **argv)
 		err = 1;
 		goto out;
 	}
+	if (a.o.metrics) {
+		err = xgw_metrics__start(a.o.metrics, a.epfd, TAG_METRICS, TAG_METRICS_CONN,
+					 metrics_src, &a, &a.metrics);
+		if (err) {
+			log_err("--metrics %s: %s", a.o.metrics,
+				err == -EINVAL ? "not ADDR:PORT (127.0.0.1:9464, [::1]:9464, :9464)"
+					       : strerror(-err));
+			err = 1;
+			goto out;
+		}
+		log_info("metrics at http://%s/metrics", a.o.metrics);
+	}
 
 	bo.pin_dir = a.o.pin_dir;
 	bo.ifaces = a.o.ifaces;
@@ -1085,6 +1139,7 @@ int main(int argc, char **argv)
 	err = run(&a) ? 1 : 0;
 	log_info("shutting down: draining workers");
 out:
+	xgw_metrics__stop(a.metrics);
 	xgw_workers__stop(a.ws, 10000);
 	xgw_status_writer__stop(a.sw);
 	xgw_warnings_free(&a.warned);

@@ -36,6 +36,9 @@ static void usage(FILE *out)
 		"  --status-file PATH     where status is written (default /run/xgw/status.json)\n"
 		"  --workers-file PATH    where the workers' counters are written every 2 s\n"
 		"                         (default /run/xgw/workers.json)\n"
+		"  --metrics ADDR:PORT    serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+		"                         (127.0.0.1:9464, [::1]:9464, :9464 for any; default "
+		"off)\n"
 		"  --netns NAME|PATH      enter this network namespace first (keeps the host's\n"
 		"                         mount namespace, so pins stay visible)\n"
 		"  --no-routes            do not add local routes for Gateway addresses\n"
@@ -85,6 +88,7 @@ int xgw_agent_opts_parse(int argc, char **argv, struct opts *o)
 		O_PIN,
 		O_STATUS,
 		O_WORKERS_FILE,
+		O_METRICS,
 		O_NETNS,
 		O_NOROUTES,
 		O_KEEP,
@@ -112,6 +116,7 @@ int xgw_agent_opts_parse(int argc, char **argv, struct opts *o)
 		{ "pin-dir", required_argument, NULL, O_PIN },
 		{ "status-file", required_argument, NULL, O_STATUS },
 		{ "workers-file", required_argument, NULL, O_WORKERS_FILE },
+		{ "metrics", required_argument, NULL, O_METRICS },
 		{ "netns", required_argument, NULL, O_NETNS },
 		{ "no-routes", no_argument, NULL, O_NOROUTES },
 		{ "keep-bpf", no_argument, NULL, O_KEEP },
@@ -201,6 +206,9 @@ int xgw_agent_opts_parse(int argc, char **argv, struct opts *o)
 			break;
 		case O_WORKERS_FILE:
 			o->workers_file = optarg;
+			break;
+		case O_METRICS:
+			o->metrics = optarg;
 			break;
 		case O_NETNS:
 			o->netns = optarg;

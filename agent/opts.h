@@ -27,6 +27,7 @@ struct opts {
 	const char *pin_dir;
 	const char *status_file;
 	const char *workers_file; /* the workers' counters, every STATS_EVERY_MS */
+	const char *metrics;	  /* --metrics ADDR:PORT; NULL: no metrics server */
 	const char *netns;
 	const char *log_level;
 	uint32_t udp_idle_ms, udp_max_sessions; /* for the workers; 0: theirs */

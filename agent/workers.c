@@ -393,6 +393,16 @@ void xgw_workers_request_stats(struct xgw_workers *ws)
 			xgw_ctl_send(ws->w[i].ctl, &m, -1);
 }
 
+void xgw_workers_stats(const struct xgw_workers *ws, unsigned i, uint64_t stats[XGW_WSTAT__MAX],
+		       bool *running, long long *age_ms)
+{
+	const struct worker *w = &ws->w[i];
+
+	memcpy(stats, w->stats, sizeof(w->stats));
+	*running = w->pid > 0;
+	*age_ms = w->stats_ms ? (long long)(now_ms() - w->stats_ms) : -1LL;
+}
+
 int xgw_workers_stats_write(const struct xgw_workers *ws, const char *path)
 {
 	char tmp[4096];

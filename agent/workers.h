@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "bpf_maps.h"
+#include "xgw/ctl.h"
 
 struct xgw_workers;
 
@@ -65,6 +66,12 @@ void xgw_workers_request_stats(struct xgw_workers *ws);
  * "age_ms", and one key per counter}]}. Returns 0 or -errno.
  */
 int xgw_workers_stats_write(const struct xgw_workers *ws, const char *path);
+/*
+ * Worker <i>'s counters as it last sent them (zeros before the first reply),
+ * whether it runs now, and their age in ms (-1: none yet).
+ */
+void xgw_workers_stats(const struct xgw_workers *ws, unsigned i, uint64_t stats[XGW_WSTAT__MAX],
+		       bool *running, long long *age_ms);
 bool xgw_workers_acked(const struct xgw_workers *ws, uint64_t gen);
 
 /* Control fds to poll (-1 for a worker that is down), and how many. */

@@ -21,27 +21,7 @@
 #include "xgw/abi/maps.h"
 #include "xgw/ctl.h"
 #include "xgw/netaddr.h"
-
-static const char *const stat_names[XGW_STAT__MAX] = {
-	[XGW_STAT_PASS_NOT_IP] = "pass_not_ip",
-	[XGW_STAT_PASS_FOREIGN] = "pass_foreign",
-	[XGW_STAT_PASS_LISTENER] = "pass_listener",
-	[XGW_STAT_PASS_OTHER_PROTO] = "pass_other_proto",
-	[XGW_STAT_PASS_FRAGMENT] = "pass_fragment",
-	[XGW_STAT_DROP_NO_LISTENER] = "drop_no_listener",
-	[XGW_STAT_DROP_MALFORMED] = "drop_malformed",
-	[XGW_STAT_PASS_MALFORMED] = "pass_malformed",
-	[XGW_STAT_TX_REMOTE] = "tx_remote",
-	[XGW_STAT_TX_SECOND_CHANCE] = "tx_second_chance",
-	[XGW_STAT_PASS_DECAP] = "pass_decap",
-	[XGW_STAT_DROP_TOO_BIG] = "drop_too_big",
-	[XGW_STAT_DROP_ENCAP] = "drop_encap",
-	[XGW_STAT_PASS_LOCAL_ONLY] = "pass_local_only",
-	[XGW_STAT_TX_ICMP_ECHO] = "tx_icmp_echo",
-	[XGW_STAT_TX_SYNCOOKIE] = "tx_syncookie",
-	[XGW_STAT_TX_ICMP_TOO_BIG] = "tx_icmp_too_big",
-	[XGW_STAT_DROP_DRAINING] = "drop_draining",
-};
+#include "xgw/stats.h"
 
 static void usage(FILE *out)
 {
@@ -324,7 +304,7 @@ static int cmd_maps(const char *dir)
 			continue;
 		for (int c = 0; c < ncpu; c++)
 			sum += vals[c];
-		printf("  %-18s %llu\n", stat_names[i], (unsigned long long)sum);
+		printf("  %-18s %llu\n", xgw_stat_name((int)i), (unsigned long long)sum);
 	}
 	print_l4(dir, fd_l);
 out:

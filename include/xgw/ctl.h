@@ -96,6 +96,31 @@ static inline const char *xgw_wstat_name(int i)
 	return i >= 0 && i < XGW_WSTAT__MAX && names[i] ? names[i] : "?";
 }
 
+/* What counter <i> counts, for the metrics' HELP lines. */
+static inline const char *xgw_wstat_help(int i)
+{
+	static const char *const help[XGW_WSTAT__MAX] = {
+		[XGW_WSTAT_CONNS_ACCEPTED] = "Client connections accepted.",
+		[XGW_WSTAT_CONNS_ACTIVE] = "Client connections open now.",
+		[XGW_WSTAT_REQUESTS] = "HTTP requests routed (HTTP/1.1, and each HTTP/2 stream).",
+		[XGW_WSTAT_RESP_4XX] = "Responses with a 4xx status.",
+		[XGW_WSTAT_RESP_5XX] = "Responses with a 5xx status (the gateway's own included).",
+		[XGW_WSTAT_UPSTREAM_ERRORS] = "Backend connections or exchanges that failed.",
+		[XGW_WSTAT_BAD_REQUESTS] = "Requests refused as malformed (400, 431, ...).",
+		[XGW_WSTAT_TLS_HANDSHAKES] = "TLS handshakes completed, full or resumed.",
+		[XGW_WSTAT_TLS_RESUMED] = "TLS handshakes resumed from a session ticket.",
+		[XGW_WSTAT_TLS_FAILED] = "TLS handshakes that failed.",
+		[XGW_WSTAT_H2_CONNS] = "HTTP/2 client sessions (ALPN h2 or h2c prior knowledge).",
+		[XGW_WSTAT_H2_STREAMS] = "HTTP/2 client streams (requests).",
+		[XGW_WSTAT_L4_CONNS] = "TCP and TLS connections proxied (TCPRoute, TLSRoute).",
+		[XGW_WSTAT_UDP_SESSIONS] = "UDP sessions opened (UDPRoute).",
+		[XGW_WSTAT_H2UP_CONNS] = "HTTP/2 connections opened to backends (h2c).",
+		[XGW_WSTAT_H2UP_STREAMS] = "Requests sent to backends over HTTP/2.",
+	};
+
+	return i >= 0 && i < XGW_WSTAT__MAX && help[i] ? help[i] : "?";
+}
+
 /*
  * Send <msg> on <sock>, with <fd> in SCM_RIGHTS when <fd> >= 0. Returns 0 or
  * -errno. Retries EINTR; never blocks longer than the socket does.

@@ -1,0 +1,689 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * Prometheus metrics (agent/metrics.h): the exposition text, and the small
+ * server that answers GET /metrics with it.
+ *
+ * The server takes at most MAX_CONNS connections at a time, each for at most
+ * CONN_TIMEOUT_MS, with a request head of at most REQ_MAX bytes; it reads one
+ * request, writes one response and closes. Everything is non-blocking on the
+ * agent's event loop; the text is built from memory and the pinned maps, a
+ * few hundred microseconds at a thousand listeners.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "metrics.h"
+#include "workers.h"
+#include "xgw/abi/maps.h"
+#include "xgw/ctl.h"
+#include "xgw/netaddr.h"
+#include "xgw/stats.h"
+
+#define MAX_CONNS 16
+#define REQ_MAX 4096
+#define CONN_TIMEOUT_MS 10000
+
+static const double bucket_le[XGW_METRICS_BUCKETS] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+						       0.1,   0.25,   0.5,   1,	   2.5,	  5 };
+
+void xgw_histogram_observe(struct xgw_histogram *h, double seconds)
+{
+	size_t i = 0;
+
+	while (i < XGW_METRICS_BUCKETS && seconds > bucket_le[i])
+		i++;
+	h->bucket[i]++;
+	h->count++;
+	h->sum += seconds;
+}
+
+/* --- the text ------------------------------------------------------------ */
+
+struct mbuf {
+	char *p;
+	size_t n, cap;
+	bool oom;
+};
+
+static __attribute__((format(printf, 2, 3))) void mb_printf(struct mbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p ? b->p + b->n : NULL, b->cap - b->n, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = true;
+			return;
+		}
+		if ((size_t)n < b->cap - b->n) {
+			b->n += (size_t)n;
+			return;
+		}
+		size_t cap = b->cap ? b->cap : 16384;
+
+		while (cap - b->n <= (size_t)n)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+}
+
+/* A label value: '\\', '"' and newlines escaped, as the text format asks. */
+static void mb_label(struct mbuf *b, const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '\\' || *s == '"')
+			mb_printf(b, "\\%c", *s);
+		else if (*s == '\n')
+			mb_printf(b, "\\n");
+		else
+			mb_printf(b, "%c", *s);
+	}
+}
+
+static void family(struct mbuf *b, const char *name, const char *type, const char *help)
+{
+	mb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* One sample: "name{labels} value", or "name value" without labels. */
+static void sample(struct mbuf *b, const char *name, const char *labels, unsigned long long v)
+{
+	mb_printf(b, "%s%s%s%s %llu\n", name, *labels ? "{" : "", labels, *labels ? "}" : "", v);
+}
+
+static void histogram(struct mbuf *b, const char *name, const char *labels,
+		      const struct xgw_histogram *h)
+{
+	uint64_t cum = 0;
+
+	for (size_t i = 0; i < XGW_METRICS_BUCKETS; i++) {
+		cum += h->bucket[i];
+		mb_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, *labels ? "," : "",
+			  bucket_le[i], (unsigned long long)cum);
+	}
+	mb_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, *labels ? "," : "",
+		  (unsigned long long)h->count);
+	mb_printf(b, "%s_sum%s%s%s %.6f\n", name, *labels ? "{" : "", labels, *labels ? "}" : "",
+		  h->sum);
+	mb_printf(b, "%s_count%s%s%s %llu\n", name, *labels ? "{" : "", labels, *labels ? "}" : "",
+		  (unsigned long long)h->count);
+}
+
+static void agent_text(struct mbuf *b, const struct xgw_metrics_src *s)
+{
+	const struct xgw_agent_counters *c = s->ctr;
+
+	family(b, "xgw_generation", "gauge",
+	       "The configuration generation served or being prepared (0: none yet).");
+	sample(b, "xgw_generation", "", s->generation);
+	family(b, "xgw_generation_programmed", "gauge",
+	       "1 when every worker serves the generation and BPF holds it (status Programmed).");
+	sample(b, "xgw_generation_programmed", "", s->programmed);
+	family(b, "xgw_config_changes_total", "counter",
+	       "Generations built from the folder, by path: a full reconcile or the endpoint fast "
+	       "path.");
+	sample(b, "xgw_config_changes_total", "path=\"full\"", c->changes_full);
+	sample(b, "xgw_config_changes_total", "path=\"endpoints\"", c->changes_endpoints);
+	family(b, "xgw_config_errors_total", "counter",
+	       "Changes not applied, by stage (the previous generation kept serving): load (the "
+	       "folder), apply (reconcile, snapshot, hand-over), rejected (a worker refused it; "
+	       "rolled back).");
+	sample(b, "xgw_config_errors_total", "stage=\"load\"", c->load_errors);
+	sample(b, "xgw_config_errors_total", "stage=\"apply\"", c->apply_errors);
+	sample(b, "xgw_config_errors_total", "stage=\"rejected\"", c->rejected);
+	family(b, "xgw_config_problems", "gauge",
+	       "Problems the generation reports besides the statuses (invalid objects, missing "
+	       "references): one log line each.");
+	sample(b, "xgw_config_problems", "", s->n_problems);
+	family(b, "xgw_reconcile_duration_seconds", "histogram",
+	       "From reading the folder to the snapshot handed to the workers, by path.");
+	histogram(b, "xgw_reconcile_duration_seconds", "path=\"full\"", &c->reconcile[0]);
+	histogram(b, "xgw_reconcile_duration_seconds", "path=\"endpoints\"", &c->reconcile[1]);
+	family(b, "xgw_change_to_serving_seconds", "histogram",
+	       "From reading the folder to every worker serving the change.");
+	histogram(b, "xgw_change_to_serving_seconds", "", &c->serving);
+}
+
+static bool cond_true(const struct xgw_conds *cs, const char *type)
+{
+	for (int i = 0; i < cs->n; i++)
+		if (!strcmp(cs->c[i].type, type))
+			return !strcmp(cs->c[i].status, "True");
+	return false;
+}
+
+static void result_text(struct mbuf *b, const struct xgw_reconcile_result *res)
+{
+	static const char *const kinds[] = { "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute",
+					     "UDPRoute" };
+	size_t gws = 0;
+
+	family(b, "xgw_snapshot_bytes", "gauge", "Size of the generation's routing snapshot.");
+	mb_printf(b, "xgw_snapshot_bytes %zu\n", res ? res->snap_len : 0);
+	if (!res)
+		return;
+	for (size_t i = 0; i < res->n_gateways; i++)
+		gws += res->gateways[i].ours;
+	family(b, "xgw_gateways", "gauge", "Gateways of a GatewayClass of this controller.");
+	mb_printf(b, "xgw_gateways %zu\n", gws);
+	/* per kind: parents accepted, not accepted, with references that do not resolve */
+	size_t n[5][3] = { { 0 } };
+
+	for (size_t i = 0; i < res->n_routes; i++) {
+		const struct xgw_route_status *r = &res->routes[i];
+		size_t k = 0;
+
+		while (k < 5 && strcmp(r->kind ? r->kind : "HTTPRoute", kinds[k]))
+			k++;
+		for (size_t p = 0; p < r->n_parents && k < 5; p++) {
+			n[k][cond_true(&r->parents[p].conds, "Accepted") ? 0 : 1]++;
+			n[k][2] += !cond_true(&r->parents[p].conds, "ResolvedRefs");
+		}
+	}
+	family(b, "xgw_route_parents", "gauge",
+	       "Route parent entries of this controller, by route kind and their Accepted "
+	       "condition.");
+	for (size_t k = 0; k < 5; k++)
+		for (int yes = 1; yes >= 0; yes--)
+			mb_printf(b, "xgw_route_parents{kind=\"%s\",accepted=\"%s\"} %zu\n",
+				  kinds[k], yes ? "true" : "false", n[k][yes ? 0 : 1]);
+	family(b, "xgw_route_parents_unresolved", "gauge",
+	       "Route parent entries whose ResolvedRefs condition is not True (a backend or "
+	       "reference that does not resolve), by route kind.");
+	for (size_t k = 0; k < 5; k++)
+		mb_printf(b, "xgw_route_parents_unresolved{kind=\"%s\"} %zu\n", kinds[k], n[k][2]);
+	family(b, "xgw_listener_attached_routes", "gauge",
+	       "Routes attached to each listener of a Gateway (status attachedRoutes).");
+	for (size_t i = 0; i < res->n_gateways; i++) {
+		const struct xgw_gateway_status *g = &res->gateways[i];
+
+		if (!g->ours)
+			continue;
+		for (size_t l = 0; l < g->n_listeners; l++) {
+			mb_printf(b, "xgw_listener_attached_routes{namespace=\"");
+			mb_label(b, g->ns);
+			mb_printf(b, "\",gateway=\"");
+			mb_label(b, g->name);
+			mb_printf(b, "\",listener=\"");
+			mb_label(b, g->listeners[l].name);
+			mb_printf(b, "\"} %u\n", g->listeners[l].attached_routes);
+		}
+	}
+}
+
+static void workers_text(struct mbuf *b, const struct xgw_workers *ws)
+{
+	unsigned n = ws ? xgw_workers_count(ws) : 0;
+	struct wstats {
+		uint64_t st[XGW_WSTAT__MAX];
+		bool running;
+		long long age_ms;
+	} *w = calloc(n + 1, sizeof(*w));
+
+	if (!w) {
+		b->oom = true;
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		xgw_workers_stats(ws, i, w[i].st, &w[i].running, &w[i].age_ms);
+	family(b, "xgw_worker_up", "gauge", "1 while the L7 worker process runs.");
+	for (unsigned i = 0; i < n; i++)
+		mb_printf(b, "xgw_worker_up{worker=\"%u\"} %d\n", i, w[i].running ? 1 : 0);
+	family(b, "xgw_worker_stats_age_seconds", "gauge",
+	       "Age of the worker's counters below (they are asked for every few seconds; -1: "
+	       "none yet).");
+	for (unsigned i = 0; i < n; i++)
+		mb_printf(b, "xgw_worker_stats_age_seconds{worker=\"%u\"} %.3f\n", i,
+			  w[i].age_ms < 0 ? -1.0 : (double)w[i].age_ms / 1e3);
+	for (int k = 0; k < XGW_WSTAT__MAX; k++) {
+		bool gauge = k == XGW_WSTAT_CONNS_ACTIVE;
+		char name[96];
+
+		snprintf(name, sizeof(name), "xgw_worker_%s%s", xgw_wstat_name(k),
+			 gauge ? "" : "_total");
+		family(b, name, gauge ? "gauge" : "counter", xgw_wstat_help(k));
+		for (unsigned i = 0; i < n; i++)
+			mb_printf(b, "%s{worker=\"%u\"} %llu\n", name, i,
+				  (unsigned long long)w[i].st[k]);
+	}
+	free(w);
+}
+
+static int open_pinned(const char *dir, const char *name)
+{
+	char path[512];
+
+	if (!dir || snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+		return -1;
+	return bpf_obj_get(path);
+}
+
+/* xgw_stats and xgw_lstats, summed over CPUs; left out when not pinned (no XDP). */
+static void bpf_text(struct mbuf *b, const struct xgw_metrics_src *s)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int fd_s = open_pinned(s->pin_dir, XGW_MAP_STATS);
+	int fd_l = open_pinned(s->pin_dir, XGW_MAP_LSTATS);
+	uint64_t *vals = ncpu > 0 ? calloc((size_t)ncpu, sizeof(*vals)) : NULL;
+	struct xgw_lstats_val *lv = ncpu > 0 ? calloc((size_t)ncpu, sizeof(*lv)) : NULL;
+
+	if (fd_s >= 0 && vals) {
+		family(b, "xgw_xdp_packets_total", "counter",
+		       "Packets by the verdict the XDP program reached (xgw_stats); each packet is "
+		       "counted once.");
+		for (uint32_t i = 0; i < XGW_STAT__MAX; i++) {
+			uint64_t sum = 0;
+
+			if (bpf_map_lookup_elem(fd_s, &i, vals))
+				continue;
+			for (int c = 0; c < ncpu; c++)
+				sum += vals[c];
+			mb_printf(b, "xgw_xdp_packets_total{verdict=\"%s\"} %llu\n",
+				  xgw_stat_name((int)i), (unsigned long long)sum);
+		}
+	}
+	if (fd_l >= 0 && lv) {
+		static const char *const what[3] = { "packets", "bytes", "syns" };
+		static const char *const help[3] = {
+			"Packets to the listener seen by the XDP program (xgw_lstats).",
+			"Their bytes, from the Ethernet header on.",
+			"TCP SYNs without ACK to the listener (new connections).",
+		};
+
+		for (int w = 0; w < 3; w++) {
+			char name[64];
+
+			snprintf(name, sizeof(name), "xgw_listener_%s_total", what[w]);
+			family(b, name, "counter", help[w]);
+			for (size_t i = 0; i < s->n_listeners; i++) {
+				const struct xgw_bpf_listener *l = &s->listeners[i];
+				char ip[XGW_IP_STRLEN];
+				uint64_t sum = 0;
+
+				/* a draining listener's id may be a new one's already */
+				if (l->draining || bpf_map_lookup_elem(fd_l, &l->id, lv))
+					continue;
+				for (int c = 0; c < ncpu; c++)
+					sum += w == 0	? lv[c].packets
+					       : w == 1 ? lv[c].bytes
+							: lv[c].syns;
+				xgw_ip_format(l->family, l->addr, ip);
+				mb_printf(
+					b, "%s{address=\"%s\",port=\"%u\",protocol=\"%s\"} %llu\n",
+					name, ip, l->port, l->proto == IPPROTO_UDP ? "udp" : "tcp",
+					(unsigned long long)sum);
+			}
+		}
+	}
+	free(vals);
+	free(lv);
+	if (fd_s >= 0)
+		close(fd_s);
+	if (fd_l >= 0)
+		close(fd_l);
+}
+
+int xgw_metrics_render(const struct xgw_metrics_src *s, char **out, size_t *len)
+{
+	struct mbuf b = { 0 };
+
+	agent_text(&b, s);
+	result_text(&b, s->res);
+	workers_text(&b, s->ws);
+	bpf_text(&b, s);
+	if (b.oom || !b.p) {
+		free(b.p);
+		return -ENOMEM;
+	}
+	*out = b.p;
+	*len = b.n;
+	return 0;
+}
+
+/* --- the server ---------------------------------------------------------- */
+
+struct mconn {
+	int fd; /* -1: free */
+	uint64_t deadline_ms;
+	size_t n_in;
+	char in[REQ_MAX];
+	char *out; /* the response, once the request is read */
+	size_t out_len, out_off;
+};
+
+struct xgw_metrics {
+	int lfd, epfd;
+	uint64_t tag, conn_tag;
+	xgw_metrics_src_fn src;
+	void *arg;
+	struct mconn c[MAX_CONNS];
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* "a.b.c.d:port", "[v6]:port" or ":port" into <ss>. 0 or -EINVAL. */
+static int parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
+{
+	char host[64];
+	const char *colon;
+	char *end;
+	unsigned long port;
+
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s + 1, (size_t)(close - s - 1));
+		host[close - s - 1] = '\0';
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || (size_t)(colon - s) >= sizeof(host) ||
+		    memchr(s, ':', (size_t)(colon - s)))
+			return -EINVAL;
+		memcpy(host, s, (size_t)(colon - s));
+		host[colon - s] = '\0';
+	}
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (!colon[1] || *end || errno || !port || port > 65535)
+		return -EINVAL;
+	if (!host[0] || s[0] == '[') {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		if (host[0] && inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+			return -EINVAL;
+		if (!host[0])
+			a->sin6_addr = in6addr_any;
+		*sl = sizeof(*a);
+		return 0;
+	}
+	struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+	a->sin_family = AF_INET;
+	a->sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+		return -EINVAL;
+	*sl = sizeof(*a);
+	return 0;
+}
+
+int xgw_metrics__start(const char *addr, int epfd, uint64_t tag, uint64_t conn_tag,
+		       xgw_metrics_src_fn src, void *arg, struct xgw_metrics **out)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = 0;
+	struct xgw_metrics *m;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+	int one = 1, zero = 0, err;
+
+	if ((err = parse_addr(addr, &ss, &sl)))
+		return err;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	for (int i = 0; i < MAX_CONNS; i++)
+		m->c[i].fd = -1;
+	m->epfd = epfd;
+	m->tag = tag;
+	m->conn_tag = conn_tag;
+	m->src = src;
+	m->arg = arg;
+	m->lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (m->lfd < 0)
+		goto fail;
+	setsockopt(m->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* ":port": IPv4 too, on the same socket */
+	if (ss.ss_family == AF_INET6)
+		setsockopt(m->lfd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(m->lfd, (struct sockaddr *)&ss, sl) || listen(m->lfd, MAX_CONNS) ||
+	    epoll_ctl(epfd, EPOLL_CTL_ADD, m->lfd, &ev))
+		goto fail;
+	*out = m;
+	return 0;
+fail:
+	err = -errno;
+	if (m->lfd >= 0)
+		close(m->lfd);
+	free(m);
+	return err;
+}
+
+static void conn_close(struct xgw_metrics *m, struct mconn *c)
+{
+	epoll_ctl(m->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->out);
+	c->fd = -1;
+	c->out = NULL;
+	c->n_in = c->out_len = c->out_off = 0;
+}
+
+void xgw_metrics__stop(struct xgw_metrics *m)
+{
+	if (!m)
+		return;
+	for (int i = 0; i < MAX_CONNS; i++)
+		if (m->c[i].fd >= 0)
+			conn_close(m, &m->c[i]);
+	epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->lfd, NULL);
+	close(m->lfd);
+	free(m);
+}
+
+static void respond(struct mconn *c, const char *status, const char *extra, const char *ctype,
+		    const char *body, size_t body_len, bool head_only)
+{
+	struct mbuf b = { 0 };
+
+	mb_printf(&b,
+		  "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%sConnection: "
+		  "close\r\n\r\n",
+		  status, ctype, body_len, extra);
+	if (!head_only && body_len && !b.oom) {
+		char *p = realloc(b.p, b.n + body_len);
+
+		if (p) {
+			memcpy(p + b.n, body, body_len);
+			b.p = p;
+			b.n += body_len;
+		} else {
+			b.oom = true;
+		}
+	}
+	if (b.oom) {
+		free(b.p);
+		b.p = NULL;
+		b.n = 0;
+	}
+	c->out = b.p;
+	c->out_len = b.n;
+	c->out_off = 0;
+}
+
+static void text(struct mconn *c, const char *status, const char *extra, const char *msg)
+{
+	respond(c, status, extra, "text/plain; charset=utf-8", msg, strlen(msg), false);
+}
+
+/* The request head in c->in is complete: the response into c->out. */
+static void handle(struct xgw_metrics *m, struct mconn *c)
+{
+	/* the head is complete: there is a '\n' */
+	char *eol = memchr(c->in, '\n', c->n_in), *sp1, *sp2 = NULL, *q;
+	bool head;
+
+	sp1 = memchr(c->in, ' ', (size_t)(eol - c->in));
+	if (sp1)
+		sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1));
+	if (!sp1 || !sp2 || strncmp(sp2 + 1, "HTTP/1.", 7)) {
+		text(c, "400 Bad Request", "", "bad request\n");
+		return;
+	}
+	head = sp1 - c->in == 4 && !memcmp(c->in, "HEAD", 4);
+	if (!head && !(sp1 - c->in == 3 && !memcmp(c->in, "GET", 3))) {
+		text(c, "405 Method Not Allowed", "Allow: GET, HEAD\r\n", "only GET and HEAD\n");
+		return;
+	}
+	*sp2 = '\0';
+	if ((q = strchr(sp1 + 1, '?')))
+		*q = '\0';
+	if (strcmp(sp1 + 1, "/metrics")) {
+		text(c, "404 Not Found", "", "not found: the metrics are at /metrics\n");
+		return;
+	}
+	struct xgw_metrics_src src = { 0 };
+	char *body = NULL;
+	size_t len = 0;
+
+	m->src(m->arg, &src);
+	if (xgw_metrics_render(&src, &body, &len)) {
+		text(c, "503 Service Unavailable", "", "out of memory\n");
+		return;
+	}
+	respond(c, "200 OK", "", "text/plain; version=0.0.4; charset=utf-8", body, len, head);
+	free(body);
+}
+
+static void conn_write(struct xgw_metrics *m, struct mconn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EAGAIN) {
+			struct epoll_event ev = { .events = EPOLLOUT,
+						  .data.u64 = m->conn_tag | (uint64_t)(c - m->c) };
+
+			epoll_ctl(m->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+			return;
+		}
+		if (n <= 0)
+			break;
+		c->out_off += (size_t)n;
+	}
+	conn_close(m, c);
+}
+
+static void conn_read(struct xgw_metrics *m, struct mconn *c)
+{
+	for (;;) {
+		ssize_t n = recv(c->fd, c->in + c->n_in, sizeof(c->in) - 1 - c->n_in, MSG_DONTWAIT);
+
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			conn_close(m, c);
+			return;
+		}
+		c->n_in += (size_t)n;
+		c->in[c->n_in] = '\0';
+		if (strstr(c->in, "\r\n\r\n") || strstr(c->in, "\n\n")) {
+			handle(m, c);
+			break;
+		}
+		if (c->n_in == sizeof(c->in) - 1) {
+			text(c, "431 Request Header Fields Too Large", "",
+			     "request head too large\n");
+			break;
+		}
+	}
+	if (!c->out) { /* no memory for even the response */
+		conn_close(m, c);
+		return;
+	}
+	conn_write(m, c);
+}
+
+static void accept_all(struct xgw_metrics *m)
+{
+	for (;;) {
+		int fd = accept4(m->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct mconn *c = NULL;
+
+		if (fd < 0)
+			return;
+		for (int i = 0; i < MAX_CONNS && !c; i++)
+			if (m->c[i].fd < 0)
+				c = &m->c[i];
+		struct epoll_event ev = { .events = EPOLLIN,
+					  .data.u64 = m->conn_tag | (uint64_t)(c ? c - m->c : 0) };
+
+		if (!c || epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			close(fd); /* MAX_CONNS scrapes at once already */
+			continue;
+		}
+		c->fd = fd;
+		c->deadline_ms = now_ms() + CONN_TIMEOUT_MS;
+	}
+}
+
+void xgw_metrics_on_event(struct xgw_metrics *m, uint64_t tag, uint32_t events)
+{
+	struct mconn *c;
+
+	if (tag == m->tag) {
+		accept_all(m);
+		return;
+	}
+	c = &m->c[(tag & ~m->conn_tag) % MAX_CONNS];
+	if (c->fd < 0)
+		return;
+	if (c->out)
+		conn_write(m, c);
+	else if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		conn_read(m, c);
+}
+
+int xgw_metrics_tick(struct xgw_metrics *m)
+{
+	uint64_t now = now_ms(), next = 0;
+
+	for (int i = 0; i < MAX_CONNS; i++) {
+		struct mconn *c = &m->c[i];
+
+		if (c->fd < 0)
+			continue;
+		if (c->deadline_ms <= now) {
+			conn_close(m, c);
+			continue;
+		}
+		if (!next || c->deadline_ms < next)
+			next = c->deadline_ms;
+	}
+	return next ? (int)(next - now) : -1;
+}

@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+# Prometheus metrics (--metrics): the quick start's Gateway with XDP on the
+# node's veth and the agent serving /metrics on the node's loopback. Traffic
+# from the client namespace shows in the workers' counters (requests, 4xx),
+# the listener's XDP counters and the XDP verdicts; a route added and a route
+# to a missing Service show in the change counters, the serving histogram and
+# the problems gauge. The text is checked against the exposition format
+# (families declared before their samples, cumulative buckets ending at
+# +Inf = _count). Idle connections do not hold up a scrape; other paths get
+# 404, other methods 405; a bad --metrics address stops the agent with a
+# message naming it.
+# Prints TAP. Needs root.
+set -uo pipefail
+BUILD=${XGW_BUILD:?XGW_BUILD must name the build directory}
+SRC=${XGW_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+ID=$$
+NS_N=xm$ID-n NS_C=xm$ID-c
+PIN=/sys/fs/bpf/xgw-metrics-$ID
+TMP=$(mktemp -d /tmp/xgw-metrics.XXXXXX)
+CONF=$TMP/config
+PORT=9464
+. "$SRC/selftests/e2e/lib.sh"
+E2E_NETNS=("$NS_C" "$NS_N")
+E2E_PATHS=("$PIN" "$TMP")
+cx() { ip netns exec "$NS_C" "$@"; }
+nx() { nsenter --net=/run/netns/"$NS_N" "$@"; }
+code() { cx curl -s --max-time 1 -o /dev/null -w '%{http_code}' -H "Host: $1" "http://10.27.100.1/"; }
+scrape() { nx curl -s --max-time 2 "http://127.0.0.1:$PORT/metrics" >"$TMP/m.txt"; }
+# the sum of the samples of metric $1 whose labels contain $2 (or all)
+metric() {
+	awk -v name="$1" -v want="${2:-}" '
+		$1 == name || index($1, name "{") == 1 { if (want == "" || index($1, want)) s += $2; seen = 1 }
+		END { if (seen) printf "%d\n", s; else print "none" }' "$TMP/m.txt"
+}
+
+e2e_begin 8
+
+if ! e2e_node_client "$NS_N" "$NS_C" "xm$ID" 10.27; then
+	echo "Bail out! cannot create namespaces"
+	exit 1
+fi
+ip -n "$NS_N" addr add 10.27.1.10/32 dev lo
+ip -n "$NS_N" link set lo up
+mkdir -p "$CONF"
+sed 's/10\.23\.1\.10/10.27.1.10/' "$SRC/examples/quickstart/backend.yaml" >"$CONF/backend.yaml"
+cp "$SRC/examples/quickstart/gateway.yaml" "$CONF/gateway.yaml"
+nx "$BUILD/tools/xgw-echo" --listen 10.27.1.10:8080 --name backend-1 --mode json --quiet \
+	</dev/null >/dev/null 2>&1 &
+PIDS+=($!)
+nx "$BUILD/agent/xgw-agent" --config-dir "$CONF" --workers 2 \
+	--address-pool 10.27.100.0/24 --interface "xm$ID-n" --pin-dir "$PIN" \
+	--status-file "$TMP/status.json" --workers-file "$TMP/workers.json" \
+	--metrics "127.0.0.1:$PORT" </dev/null >"$TMP/agent.log" 2>&1 &
+PIDS+=($!)
+
+serves() { [ "$(code app.yourdomain.com)" = 200 ]; }
+wait_for 100 serves
+programmed() { scrape && [ "$(metric xgw_generation_programmed)" = 1 ]; }
+wait_for 50 programmed
+hdr=$(nx curl -s --max-time 2 -D - -o /dev/null "http://127.0.0.1:$PORT/metrics" | tr -d '\r')
+if programmed && grep -qi '^content-type: text/plain; version=0.0.4' <<<"$hdr" &&
+	[ "$(metric xgw_generation)" -ge 1 ] && [ "$(metric xgw_gateways)" = 1 ] &&
+	[ "$(metric xgw_listener_attached_routes 'listener="http"')" = 1 ] &&
+	[ "$(metric xgw_worker_up)" = 2 ]; then
+	ok "GET /metrics: text format 0.0.4; generation programmed, 1 Gateway, 1 route attached, 2 workers up"
+else
+	not_ok "GET /metrics: generation programmed, 1 Gateway, 1 route attached, 2 workers up" \
+		"$hdr" "$(head -c 600 "$TMP/m.txt")" "$(tail -3 "$TMP/agent.log")"
+fi
+
+# the exposition format, as a scraper parses it
+if python3 - "$TMP/m.txt" <<'EOF'
+import re, sys
+typed, seen, hist = {}, set(), {}
+sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? (-?[0-9.e+-]+|\+Inf|NaN)$')
+for line in open(sys.argv[1]):
+    line = line.rstrip('\n')
+    if line.startswith('# TYPE '):
+        _, _, name, typ = line.split(' ')
+        assert name not in typed, 'TYPE twice: ' + name
+        assert typ in ('counter', 'gauge', 'histogram'), line
+        typed[name] = typ
+        continue
+    if line.startswith('# HELP ') or not line:
+        continue
+    m = sample.match(line)
+    assert m, 'not a sample: ' + line
+    name, labels, value = m.group(1), m.group(2) or '', float(m.group(3))
+    base = re.sub(r'_(bucket|sum|count)$', '', name)
+    fam = name if name in typed else base
+    assert fam in typed, 'sample before its TYPE: ' + line
+    assert (name, labels) not in seen, 'sample twice: ' + line
+    seen.add((name, labels))
+    if typed[fam] == 'counter':
+        assert name.endswith('_total') and value >= 0, line
+    if typed[fam] == 'histogram':
+        key = (fam, re.sub(r',?le="[^"]*"', '', labels).replace('{}', ''))
+        h = hist.setdefault(key, {'b': [], 'count': None})
+        if name.endswith('_bucket'):
+            h['b'].append(value)
+        elif name.endswith('_count'):
+            h['count'] = value
+for key, h in hist.items():
+    assert h['b'] == sorted(h['b']), 'buckets not cumulative: %s' % (key,)
+    assert h['b'] and h['b'][-1] == h['count'], '+Inf bucket != _count: %s' % (key,)
+print('# %d families, %d samples, %d histograms' % (len(typed), len(seen), len(hist)))
+EOF
+then ok "every line parses as the text exposition format; histograms cumulative, +Inf = _count"
+else not_ok "the text parses as the exposition format" "$(head -c 400 "$TMP/m.txt")"; fi
+
+# traffic: 30 requests served, 10 for a host no route has (404)
+for _ in $(seq 30); do code app.yourdomain.com >/dev/null; done
+for _ in $(seq 10); do code nobody.example >/dev/null; done
+counted() { scrape && [ "$(metric xgw_worker_requests_total)" -ge 40 ] && [ "$(metric xgw_worker_responses_4xx_total)" -ge 10 ]; }
+wait_for 60 counted # the agent asks the workers every 2 s
+if counted && [ "$(metric xgw_worker_conns_accepted_total)" -ge 40 ]; then
+	ok "workers' counters: $(metric xgw_worker_requests_total) requests, $(metric xgw_worker_responses_4xx_total) 4xx, $(metric xgw_worker_conns_accepted_total) connections"
+else
+	not_ok "workers' counters count the 40 requests and 10 4xx" "$(grep '^xgw_worker_' "$TMP/m.txt" | head -12)"
+fi
+syns=$(metric xgw_listener_syns_total 'address="10.27.100.1",port="80",protocol="tcp"')
+pass=$(metric xgw_xdp_packets_total 'verdict="pass_listener"')
+if [ "$syns" != none ] && [ "$syns" -ge 40 ] && [ "$pass" -ge 200 ] &&
+	[ "$(metric xgw_listener_packets_total 'address="10.27.100.1"')" -ge "$pass" ]; then
+	ok "XDP counters: $syns SYNs and $(metric xgw_listener_packets_total 'address="10.27.100.1"') packets to 10.27.100.1:80, $pass pass_listener verdicts"
+else
+	not_ok "XDP counters count the connections" "syns $syns pass $pass" "$(grep -E '^xgw_(xdp|listener)_' "$TMP/m.txt" | head)"
+fi
+
+# a change: a second route, and a route to a Service that does not exist
+scrape
+full=$(metric xgw_config_changes_total 'path="full"') served=$(metric xgw_change_to_serving_seconds_count)
+gen=$(metric xgw_generation)
+cat >"$TMP/more.yaml" <<EOF
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: second, namespace: default}
+spec:
+  parentRefs: [{name: eg}]
+  hostnames: [second.example]
+  rules: [{backendRefs: [{name: backend-1, port: 80}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: broken, namespace: default}
+spec:
+  parentRefs: [{name: eg}]
+  hostnames: [broken.example]
+  rules: [{backendRefs: [{name: missing, port: 80}]}]
+EOF
+mv "$TMP/more.yaml" "$CONF/more.yaml"
+changed() { scrape && [ "$(metric xgw_generation_programmed)" = 1 ] && [ "$(metric xgw_generation)" -gt "$gen" ]; }
+wait_for 50 changed
+if changed && [ "$(code second.example)" = 200 ] &&
+	[ "$(metric xgw_config_changes_total 'path="full"')" -gt "$full" ] &&
+	[ "$(metric xgw_change_to_serving_seconds_count)" -gt "$served" ] &&
+	[ "$(metric xgw_config_problems)" -ge 1 ] &&
+	[ "$(metric xgw_route_parents 'kind="HTTPRoute",accepted="true"')" = 3 ] &&
+	[ "$(metric xgw_route_parents_unresolved 'kind="HTTPRoute"')" = 1 ] &&
+	[ "$(metric xgw_listener_attached_routes 'listener="http"')" = 3 ]; then
+	ok "a change: generation $gen -> $(metric xgw_generation), changes and serving histogram counted, $(metric xgw_config_problems) problem(s), 3 routes attached, 1 unresolved"
+else
+	not_ok "a change shows in the change counters, histogram, problems and attached routes" \
+		"$(grep -E '^xgw_(generation|config|change_to_serving_seconds_count|route_parents|listener_attached)' "$TMP/m.txt")"
+fi
+
+# idle connections (a slow scraper) do not hold up the next scrape
+nsenter --net=/run/netns/"$NS_N" python3 - "$PORT" "$TMP/idle.ok" <<'EOF' &
+import socket, sys, time
+idle = [socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=2) for _ in range(5)]
+for s in idle[:2]:
+    s.sendall(b'GET /metr')  # half a request line
+open(sys.argv[2], 'w').write('open\n')
+time.sleep(4)
+EOF
+IDLE=$!
+PIDS+=($IDLE)
+wait_for 30 test -e "$TMP/idle.ok"
+t0=$(date +%s%N)
+if [ -e "$TMP/idle.ok" ] && scrape && [ "$(metric xgw_generation_programmed)" = 1 ] && [ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 1500 ]; then
+	ok "5 idle connections open (2 with half a request): a scrape is still answered"
+else
+	not_ok "a scrape is answered beside idle connections" "$(tail -3 "$TMP/agent.log")"
+fi
+wait "$IDLE" 2>/dev/null
+
+c404=$(nx curl -s --max-time 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/")
+c405=$(nx curl -s --max-time 2 -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$PORT/metrics")
+chead=$(nx curl -s --max-time 2 -o /dev/null -w '%{http_code} %{size_download}' -I "http://127.0.0.1:$PORT/metrics")
+if [ "$c404" = 404 ] && [ "$c405" = 405 ] && [ "$chead" = "200 0" ]; then
+	ok "GET / is 404, POST /metrics is 405, HEAD /metrics is 200 without a body"
+else
+	not_ok "other paths 404, other methods 405, HEAD without a body" "$c404 $c405 $chead"
+fi
+
+out=$(nx timeout 10 "$BUILD/agent/xgw-agent" --config-dir "$CONF" --workers 1 \
+	--pin-dir "$PIN-bad" --status-file "$TMP/s2.json" --workers-file "$TMP/w2.json" \
+	--metrics "localhost:nine" </dev/null 2>&1)
+rc=$?
+rm -rf "$PIN-bad"
+if [ "$rc" = 1 ] && grep -q -- "--metrics localhost:nine: not ADDR:PORT" <<<"$out" && serves; then
+	ok "a bad --metrics address: the agent says so and stops (exit 1); the running one still serves"
+else
+	not_ok "a bad --metrics address stops the agent with a message" "rc $rc" "$(tail -3 <<<"$out")"
+fi
+exit 0
