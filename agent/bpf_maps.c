@@ -452,6 +452,16 @@ int xgw_bpf_set_worker_udp_sock(struct xgw_bpf *b, unsigned idx, int fd)
 	return 0;
 }
 
+void xgw_bpf_clear_worker(struct xgw_bpf *b, unsigned idx)
+{
+	__u32 tcp = XGW_SOCK_TCP_BASE + idx, udp = XGW_SOCK_UDP_BASE + idx;
+
+	if (idx >= XGW_MAX_WORKERS)
+		return;
+	bpf_map_delete_elem(b->fd_workers, &tcp);
+	bpf_map_delete_elem(b->fd_workers, &udp);
+}
+
 int xgw_bpf_set_workers(struct xgw_bpf *b, unsigned tcp_workers, unsigned udp_workers)
 {
 	struct xgw_config cfg = { .tcp_workers = tcp_workers, .udp_workers = udp_workers };

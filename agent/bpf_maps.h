@@ -57,6 +57,8 @@ int xgw_bpf_set_worker_sock(struct xgw_bpf *b, unsigned idx, int fd);
 /* Put UDP socket <fd> of worker <idx> into the SOCKMAP (XGW_SOCK_UDP_BASE + idx). */
 int xgw_bpf_set_worker_udp_sock(struct xgw_bpf *b, unsigned idx, int fd);
 /* Tell sk_lookup how many TCP and UDP worker sockets there are. */
+/* Worker <idx>'s SOCKMAP slots, emptied (a retired worker). */
+void xgw_bpf_clear_worker(struct xgw_bpf *b, unsigned idx);
 int xgw_bpf_set_workers(struct xgw_bpf *b, unsigned tcp_workers, unsigned udp_workers);
 
 /*

@@ -23,11 +23,11 @@
 
 #include "bpf_maps.h"
 #include "maglev.h"
+#include "metrics.h"
 #include "netlink.h"
 #include "opts.h"
 #include "reconcile.h"
 #include "source_files.h"
-#include "metrics.h"
 #include "status.h"
 #include "warnings.h"
 #include "workers.h"
@@ -85,6 +85,8 @@ struct agent {
 	struct xgw_metrics *metrics;	 /* --metrics: the Prometheus endpoint */
 	struct xgw_agent_counters ctr;	 /* what the metrics report */
 	uint64_t serving_seen_gen;	 /* the last generation counted in ctr.serving */
+	unsigned default_workers;	 /* without --workers or spec.workers: one per CPU */
+	unsigned resize_to;		 /* != 0: a worker count waiting for a resize to end */
 	struct xgw_warnings warned;	 /* what the last generation warned about, sorted */
 	struct xgw_store *store;	 /* the store behind res */
 	struct xgw_reconcile_result res; /* the newest result: served, or being prepared */
@@ -392,6 +394,27 @@ static void sync_nodes(struct agent *a, const struct xgw_store *st)
 }
 
 /*
+ * Run the workers an XgwConfig asks for (<want>; 0: none does, the default),
+ * now or, while workers of the last resize still drain, once they are gone.
+ */
+static void resize_workers(struct agent *a, unsigned want)
+{
+	int err;
+
+	if (!want)
+		want = a->default_workers;
+	a->resize_to = 0;
+	if (want == xgw_workers_active(a->ws))
+		return;
+	err = xgw_workers_resize(a->ws, want);
+	if (err == -EBUSY)
+		a->resize_to = want;
+	else if (err)
+		log_err("workers: cannot run %u: %s; %u keep serving", want, strerror(-err),
+			xgw_workers_active(a->ws));
+}
+
+/*
  * One full pass: folder -> store -> reconcile -> maps, routes, workers,
  * status. On any failure the previous result keeps serving.
  */
@@ -416,7 +439,8 @@ static void apply(struct agent *a)
 	ro.n_pools = a->o.n_pools;
 	ro.generation = a->last_gen + 1;
 	ro.ticket_secret = a->ticket_secret;
-	ro.workers = a->o.workers;
+	/* only --workers makes an XgwConfig's spec.workers a problem to report */
+	ro.workers = a->o.workers_given ? a->o.workers : 0;
 	/* Only EndpointSlices changed since the newest result: its statuses
 	 * and listeners stand, only the clusters' endpoints are taken again. */
 	err = -ESTALE;
@@ -463,6 +487,14 @@ static void apply(struct agent *a)
 		log_err("snapshot: publish: %s", strerror(-err));
 		free(held);
 		goto err;
+	}
+	if (!a->o.workers_given) {
+		bool bad_ref = false;
+		unsigned want = xgw_reconcile_workers(st, &bad_ref);
+
+		/* a class's XgwConfig that does not resolve: the count stays as it is */
+		if (!bad_ref)
+			resize_workers(a, want);
 	}
 	/* While the workers prepare it: the log compares with the previous
 	 * result (whose statuses and problems the fast path keeps as they were). */
@@ -679,7 +711,7 @@ static void sync_dataplane(struct agent *a, bool acked)
 		uint64_t us = now_us() - a->gen_start_us;
 
 		log_info("generation %llu: all %u worker(s) serving it (%.1f ms after it was read)",
-			 (unsigned long long)a->gen, xgw_workers_count(a->ws), us / 1e3);
+			 (unsigned long long)a->gen, xgw_workers_active(a->ws), us / 1e3);
 		/* once per generation: a rollback comes back to one already counted */
 		if (a->gen > a->serving_seen_gen) {
 			xgw_histogram_observe(&a->ctr.serving, (double)us / 1e6);
@@ -793,10 +825,13 @@ static int epoll_add(int ep, int fd, uint64_t tag)
 #define TAG_WORKER (1ull << 32)
 
 /* Register the control fds of workers that (re)started. */
+#define MAX_WORKER_SLOTS XGW_MAX_WORKERS
+
 static void watch_workers(struct agent *a, int *watched)
 {
-	for (unsigned i = 0; i < xgw_workers_count(a->ws); i++) {
-		int fd = xgw_workers_ctl_fd(a->ws, i);
+	for (unsigned i = 0; i < MAX_WORKER_SLOTS; i++) {
+		/* slots a resize emptied count as down: a later one may reuse the fd number */
+		int fd = i < xgw_workers_count(a->ws) ? xgw_workers_ctl_fd(a->ws, i) : -1;
 
 		if (fd >= 0 && watched[i] != fd) {
 			epoll_add(a->epfd, fd, TAG_WORKER | i);
@@ -930,7 +965,7 @@ static void metrics_src(void *arg, struct xgw_metrics_src *out)
 
 static int run(struct agent *a)
 {
-	int watched[256];
+	int watched[MAX_WORKER_SLOTS];
 	uint64_t reload_at = 0; /* != 0: apply then (see folder_events()) */
 	uint64_t stats_at = now_ms() + STATS_EVERY_MS;
 	struct epoll_event evs[32];
@@ -959,6 +994,8 @@ static int run(struct agent *a)
 			xgw_workers_request_stats(a->ws);
 			stats_at = now + STATS_EVERY_MS;
 		}
+		if (a->resize_to)
+			resize_workers(a, a->resize_to);
 		/* results whose status document is written: free those no longer served */
 		xgw_status_writer_reap(a->sw);
 		watch_workers(a, watched);
@@ -1111,10 +1148,12 @@ int main(int argc, char **argv)
 	}
 	if (xgw_bpf_neigh_fd(a.bpf) >= 0)
 		epoll_add(a.epfd, xgw_bpf_neigh_fd(a.bpf), TAG_NEIGH);
+	a.default_workers = a.o.workers;
 	if (!a.o.workers_given) {
 		/* the GatewayClasses' XgwConfig, read once before the workers start */
 		struct xgw_store *st = NULL;
-		unsigned n = xgw_files_load(a.files, &st, NULL) ? 0 : xgw_reconcile_workers(st);
+		unsigned n =
+			xgw_files_load(a.files, &st, NULL) ? 0 : xgw_reconcile_workers(st, NULL);
 
 		xgw_store__free(st);
 		if (n) {

@@ -217,7 +217,7 @@ static int class_params(struct ctx *c, const struct xgw_gatewayclass *gc, struct
 	return 0;
 }
 
-unsigned xgw_reconcile_workers(const struct xgw_store *st)
+unsigned xgw_reconcile_workers(const struct xgw_store *st, bool *bad_ref)
 {
 	struct xgw_reconcile_result res = { 0 };
 	struct ctx c = { .st = st, .res = &res };
@@ -230,6 +230,8 @@ unsigned xgw_reconcile_workers(const struct xgw_store *st)
 		if (!gc->controller_name || strcmp(gc->controller_name, XGW_CONTROLLER_NAME) ||
 		    class_params(&c, gc, &cp))
 			continue;
+		if (cp.bad && bad_ref)
+			*bad_ref = true;
 		if (cp.cfg && cp.cfg->workers > n)
 			n = cp.cfg->workers;
 	}
@@ -272,9 +274,8 @@ static int do_classes(struct ctx *c)
 					 XGW_CONTROLLER_NAME, cp->cfg->meta.name);
 			if (workers && cp->cfg->workers && cp->cfg->workers != workers &&
 			    xgw_rec_problem(res,
-					    "XgwConfig %s: workers %u, but this agent runs %u: "
-					    "--workers, when given, wins, and spec.workers applies "
-					    "when the agent starts",
+					    "XgwConfig %s: workers %u, but the agent was started "
+					    "with --workers %u, which wins",
 					    cp->cfg->meta.name, cp->cfg->workers, workers))
 				return -ENOMEM;
 		} else {

@@ -32,7 +32,7 @@ struct xgw_reconcile_opts {
 	const struct xgw_assignment *previous; /* earlier assignments, kept when still valid */
 	size_t n_previous;
 	uint64_t generation;	      /* of the snapshot built */
-	unsigned workers;	      /* the L7 workers the agent runs (0: not known) */
+	unsigned workers;	      /* --workers, which overrides spec.workers (0: not given) */
 	const uint8_t *ticket_secret; /* 32 bytes for TLS session tickets; NULL: none */
 };
 
@@ -171,9 +171,12 @@ void xgw_reconcile_result__free(struct xgw_reconcile_result *res);
 /*
  * The L7 workers per node that the XgwConfigs of <st>'s GatewayClasses of
  * ours ask for (spec.workers; the largest when several do), or 0 when none
- * does. The agent reads it when it starts, unless --workers is given.
+ * does. Unless --workers is given, the agent starts that many and follows
+ * its changes (xgw_workers_resize()). *<bad_ref> (may be NULL) is set when a
+ * class of ours has a parametersRef that does not resolve: then the count
+ * it would give is not known, and the agent keeps the one it runs.
  */
-unsigned xgw_reconcile_workers(const struct xgw_store *st);
+unsigned xgw_reconcile_workers(const struct xgw_store *st, bool *bad_ref);
 
 /*
  * The fast path for endpoint changes. <prev> is the result of xgw_reconcile()

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "workers.h"
+#include "xgw/abi/maps.h"
 #include "xgw/ctl.h"
 #include "xgw/log.h"
 
@@ -21,6 +22,13 @@
 #define HEALTHY_MS 10000 /* a worker up this long resets its backoff */
 /* A running worker that has not answered a PREPARE this long is hung: restarted. */
 #define PREPARE_TIMEOUT_MS 5000
+/*
+ * A worker that a smaller count retires keeps accepting this long after
+ * sk_lookup stops choosing it, so that connections already in its accept
+ * queue (handshakes under way when the count changed) are served; then it
+ * drains like any worker: no new connections, the open ones finished.
+ */
+#define RETIRE_GRACE_MS 1000
 
 struct worker {
 	pid_t pid;	   /* 0: not running */
@@ -35,13 +43,22 @@ struct worker {
 	uint64_t stats[XGW_WSTAT__MAX]; /* the last XGW_CTL_STATS reply (counters since start) */
 	uint64_t stats_ms;		/* when it came; 0: none yet */
 	pid_t stats_pid;		/* of the process that sent it */
+	uint64_t drain_at_ms;		/* retiring: when to send it DRAIN (0: sent) */
 };
 
 struct xgw_workers {
 	struct xgw_workers_opts o;
 	char *bin;
 	char *log_level;
-	unsigned n;
+	/*
+	 * Slots [0, n) hold workers; [0, active) serve, [active, n) retire (a
+	 * smaller count: they drain and exit, then n comes down to active).
+	 * sk_lookup spreads new TCP flows over [0, tcp_n) and UDP flows over
+	 * [0, udp_n) (xgw_config): tcp_n grows to active once the new workers
+	 * serve the committed snapshot; udp_n only ever comes down (to active),
+	 * so that growing keeps every UDP flow on its worker.
+	 */
+	unsigned n, active, tcp_n, udp_n;
 	struct worker *w;
 	int snap_fd; /* the committed snapshot, for workers that (re)start */
 	uint64_t snap_gen, snap_size;
@@ -237,6 +254,66 @@ static int spawn(struct xgw_workers *ws, unsigned i)
 	return err;
 }
 
+/* Sockets and SOCKMAP slots for worker <i>, which is not running. 0 or -errno (logged). */
+static int slot_init(struct xgw_workers *ws, unsigned i)
+{
+	struct worker *w = &ws->w[i];
+	int err;
+
+	*w = (struct worker){ .ctl = -1, .listen_fd = -1, .udp_fd = -1 };
+	w->backoff_ms = BACKOFF_MIN_MS;
+	w->listen_fd = listen_socket();
+	if (w->listen_fd < 0) {
+		log_err("worker %u: listening socket: %s", i, strerror(-w->listen_fd));
+		return w->listen_fd;
+	}
+	w->udp_fd = udp_socket();
+	if (w->udp_fd < 0) {
+		log_err("worker %u: UDP socket: %s", i, strerror(-w->udp_fd));
+		return w->udp_fd;
+	}
+	if (ws->o.bpf) {
+		err = xgw_bpf_set_worker_sock(ws->o.bpf, i, w->listen_fd);
+		if (!err)
+			err = xgw_bpf_set_worker_udp_sock(ws->o.bpf, i, w->udp_fd);
+		if (err) {
+			log_err("worker %u: SOCKMAP insert: %s", i, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Worker <i> is gone for good (retired, or the pool stops): its sockets and slots too. */
+static void slot_free(struct xgw_workers *ws, unsigned i)
+{
+	struct worker *w = &ws->w[i];
+
+	if (ws->o.bpf && !ws->stopping)
+		xgw_bpf_clear_worker(ws->o.bpf, i);
+	if (w->ctl >= 0)
+		close(w->ctl);
+	if (w->listen_fd >= 0)
+		close(w->listen_fd);
+	if (w->udp_fd >= 0)
+		close(w->udp_fd);
+	w->ctl = w->listen_fd = w->udp_fd = -1;
+}
+
+/* Tell sk_lookup how many workers to spread new flows over. */
+static int set_counts(struct xgw_workers *ws, unsigned tcp_n, unsigned udp_n)
+{
+	int err = ws->o.bpf ? xgw_bpf_set_workers(ws->o.bpf, tcp_n, udp_n) : 0;
+
+	if (err) {
+		log_err("workers: set count in xgw_config: %s", strerror(-err));
+		return err;
+	}
+	ws->tcp_n = tcp_n;
+	ws->udp_n = udp_n;
+	return 0;
+}
+
 int xgw_workers__start(const struct xgw_workers_opts *opts, struct xgw_workers **out)
 {
 	struct xgw_workers *ws = calloc(1, sizeof(*ws));
@@ -245,43 +322,20 @@ int xgw_workers__start(const struct xgw_workers_opts *opts, struct xgw_workers *
 	if (!ws)
 		return -ENOMEM;
 	ws->o = *opts;
-	ws->n = opts->n;
+	ws->n = ws->active = opts->n;
 	ws->snap_fd = ws->pend_fd = -1;
 	ws->bin = strdup(opts->bin);
 	ws->log_level = strdup(opts->log_level ? opts->log_level : "info");
-	ws->w = calloc(ws->n, sizeof(*ws->w));
-	if (!ws->bin || !ws->log_level || !ws->w)
+	ws->w = calloc(XGW_MAX_WORKERS, sizeof(*ws->w));
+	if (!ws->bin || !ws->log_level || !ws->w || !ws->n || ws->n > XGW_MAX_WORKERS)
 		goto err;
 	for (unsigned i = 0; i < ws->n; i++)
 		ws->w[i].ctl = ws->w[i].listen_fd = ws->w[i].udp_fd = -1;
-	for (unsigned i = 0; i < ws->n; i++) {
-		ws->w[i].listen_fd = listen_socket();
-		if (ws->w[i].listen_fd < 0) {
-			err = ws->w[i].listen_fd;
-			log_err("worker %u: listening socket: %s", i, strerror(-err));
+	for (unsigned i = 0; i < ws->n; i++)
+		if ((err = slot_init(ws, i)))
 			goto err;
-		}
-		ws->w[i].udp_fd = udp_socket();
-		if (ws->w[i].udp_fd < 0) {
-			err = ws->w[i].udp_fd;
-			log_err("worker %u: UDP socket: %s", i, strerror(-err));
-			goto err;
-		}
-		ws->w[i].backoff_ms = BACKOFF_MIN_MS;
-		if (opts->bpf) {
-			err = xgw_bpf_set_worker_sock(opts->bpf, i, ws->w[i].listen_fd);
-			if (!err)
-				err = xgw_bpf_set_worker_udp_sock(opts->bpf, i, ws->w[i].udp_fd);
-			if (err) {
-				log_err("worker %u: SOCKMAP insert: %s", i, strerror(-err));
-				goto err;
-			}
-		}
-	}
-	if (opts->bpf && (err = xgw_bpf_set_workers(opts->bpf, ws->n, ws->n))) {
-		log_err("workers: set count in xgw_config: %s", strerror(-err));
+	if ((err = set_counts(ws, ws->n, ws->n)))
 		goto err;
-	}
 	for (unsigned i = 0; i < ws->n; i++) {
 		err = spawn(ws, i);
 		if (err && ws->w[i].pid <= 0) {
@@ -294,6 +348,56 @@ int xgw_workers__start(const struct xgw_workers_opts *opts, struct xgw_workers *
 err:
 	xgw_workers__stop(ws, 0);
 	return err;
+}
+
+int xgw_workers_resize(struct xgw_workers *ws, unsigned n)
+{
+	unsigned old = ws->active;
+	int err;
+
+	if (!n || n > XGW_MAX_WORKERS)
+		return -EINVAL;
+	if (ws->n > ws->active)
+		return -EBUSY; /* workers of the last change still retiring */
+	if (n == old)
+		return 0;
+	if (n < old) {
+		/* New flows go to the first n at once; the others retire. */
+		if ((err = set_counts(ws, n, ws->udp_n < n ? ws->udp_n : n)))
+			return err;
+		ws->active = n;
+		for (unsigned i = n; i < old; i++)
+			ws->w[i].drain_at_ms = now_ms() + RETIRE_GRACE_MS;
+		log_info("workers: %u -> %u; workers %u-%u take no new connections and drain", old,
+			 n, n, old - 1);
+		return 0;
+	}
+	for (unsigned i = old; i < n; i++) {
+		if ((err = slot_init(ws, i)) || ((err = spawn(ws, i)) && ws->w[i].pid <= 0)) {
+			log_err("workers: %u -> %u: worker %u: %s; staying at %u", old, n, i,
+				strerror(-err), old);
+			for (unsigned k = old; k <= i; k++) {
+				if (ws->w[k].pid > 0) {
+					kill(ws->w[k].pid, SIGKILL);
+					waitpid(ws->w[k].pid, NULL, 0);
+					ws->w[k].pid = 0;
+				}
+				slot_free(ws, k);
+			}
+			return err;
+		}
+	}
+	ws->n = ws->active = n;
+	/* sk_lookup takes them once they serve the snapshot (xgw_workers_tick()) */
+	log_info("workers: %u -> %u; the new ones take connections once they serve generation "
+		 "%llu",
+		 old, n, (unsigned long long)ws->snap_gen);
+	return 0;
+}
+
+unsigned xgw_workers_active(const struct xgw_workers *ws)
+{
+	return ws->active;
 }
 
 void xgw_workers__stop(struct xgw_workers *ws, int timeout_ms)
@@ -439,8 +543,8 @@ int xgw_workers_stats_write(const struct xgw_workers *ws, const char *path)
 bool xgw_workers_acked(const struct xgw_workers *ws, uint64_t gen)
 {
 	for (unsigned i = 0; i < ws->n; i++)
-		if (ws->w[i].acked < gen)
-			return false;
+		if (ws->w[i].acked < gen && (i < ws->active || ws->w[i].pid > 0))
+			return false; /* a retired worker that has exited serves nothing */
 	return true;
 }
 
@@ -516,6 +620,22 @@ void xgw_workers_on_ctl(struct xgw_workers *ws, unsigned i)
 	}
 }
 
+/* Retiring worker <i> exited (wait status <status>): its slot goes, and the pool shrinks. */
+static void retired(struct xgw_workers *ws, unsigned i, int status)
+{
+	if (WIFEXITED(status) && !WEXITSTATUS(status))
+		log_info("worker %u: retired", i);
+	else
+		log_warn("worker %u: retired, ended by %s %d", i,
+			 WIFSIGNALED(status) ? "signal" : "exit status",
+			 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	slot_free(ws, i);
+	while (ws->n > ws->active && ws->w[ws->n - 1].pid <= 0)
+		ws->n--;
+	if (ws->n == ws->active)
+		log_info("workers: %u, every retired one gone", ws->n);
+}
+
 void xgw_workers_reap(struct xgw_workers *ws)
 {
 	int status;
@@ -532,6 +652,10 @@ void xgw_workers_reap(struct xgw_workers *ws)
 			worker_down(ws, i);
 			if (ws->stopping)
 				break;
+			if (i >= ws->active) {
+				retired(ws, i, status);
+				break;
+			}
 			if (now - w->started_ms > HEALTHY_MS)
 				w->backoff_ms = BACKOFF_MIN_MS;
 			if (WIFSIGNALED(status))
@@ -578,6 +702,32 @@ int xgw_workers_tick(struct xgw_workers *ws)
 		}
 	}
 
+	/* Workers added by a resize: sk_lookup takes them once each serves the snapshot. */
+	if (ws->tcp_n < ws->active && !ws->stopping && ws->snap_fd >= 0) {
+		unsigned i = ws->tcp_n;
+
+		while (i < ws->active && ws->w[i].pid > 0 && ws->w[i].acked == ws->snap_gen)
+			i++;
+		if (i == ws->active && !set_counts(ws, ws->active, ws->udp_n))
+			log_info("workers: %u take new connections", ws->active);
+	}
+	/* Workers a resize retires: DRAIN once their grace is over. */
+	for (unsigned i = ws->active; i < ws->n && !ws->stopping; i++) {
+		struct worker *w = &ws->w[i];
+
+		if (!w->drain_at_ms || w->pid <= 0)
+			continue;
+		if (w->drain_at_ms <= now) {
+			struct xgw_ctl_msg m = { .magic = XGW_CTL_MAGIC, .type = XGW_CTL_DRAIN };
+
+			w->drain_at_ms = 0;
+			if (w->ctl < 0 || xgw_ctl_send(w->ctl, &m, -1))
+				kill(w->pid, SIGTERM);
+			continue;
+		}
+		if (next < 0 || (int)(w->drain_at_ms - now) < next)
+			next = (int)(w->drain_at_ms - now);
+	}
 	for (unsigned i = 0; i < ws->n; i++) {
 		struct worker *w = &ws->w[i];
 

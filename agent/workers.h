@@ -74,7 +74,21 @@ void xgw_workers_stats(const struct xgw_workers *ws, unsigned i, uint64_t stats[
 		       bool *running, long long *age_ms);
 bool xgw_workers_acked(const struct xgw_workers *ws, uint64_t gen);
 
-/* Control fds to poll (-1 for a worker that is down), and how many. */
+/*
+ * Run <n> workers from now on (1..XGW_MAX_WORKERS). More: the new ones start
+ * and load the committed snapshot, and sk_lookup gives them new TCP
+ * connections once each serves it (UDP flows stay on the workers they
+ * have). Fewer: sk_lookup stops choosing the last ones at once (TCP and UDP);
+ * after a grace period they drain, finishing their connections, and exit.
+ * Returns 0, -EINVAL, -EBUSY while workers of the last resize still retire
+ * (ask again later), or -errno of a new worker that could not start (the
+ * count stays).
+ */
+int xgw_workers_resize(struct xgw_workers *ws, unsigned n);
+/* The workers that serve: the last resize's count. */
+unsigned xgw_workers_active(const struct xgw_workers *ws);
+
+/* Control fds to poll (-1 for a worker that is down), and how many (retiring ones too). */
 unsigned xgw_workers_count(const struct xgw_workers *ws);
 int xgw_workers_ctl_fd(const struct xgw_workers *ws, unsigned i);
 

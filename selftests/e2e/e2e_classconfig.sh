@@ -5,8 +5,9 @@
 # class's Gateway takes its address from the XgwConfig's addressPools (not
 # the agent's --address-pool) and serves there. A reference to an XgwConfig
 # that does not exist makes the class InvalidParameters and its Gateway
-# Pending, and it is not served; put back, it serves again. A spec.workers
-# that differs from what runs is said in the log. A GatewayClass defined twice
+# Pending, and it is not served; put back, it serves again. A change of
+# spec.workers resizes the running pool without a failed request (3 -> 5 -> 2).
+# A GatewayClass defined twice
 # is logged once, and resolved once the copy goes.
 # Prints TAP. Needs root.
 set -uo pipefail
@@ -34,7 +35,7 @@ config() { # workers
 }
 code() { cx curl -s --max-time 1 -o /dev/null -w '%{http_code}' -H 'Host: app.yourdomain.com' "http://$1/"; }
 
-e2e_begin 6
+e2e_begin 7
 
 if ! e2e_node_client "$NS_N" "$NS_C" "xk$ID" 10.26 ||
 	! ip -n "$NS_C" route add 10.26.200.0/24 via 10.26.0.1; then
@@ -90,10 +91,52 @@ class edge
 if wait_for 50 serves; then ok "the reference put back: served again at 10.26.200.1"
 else not_ok "the reference put back: served again" "$(tail -3 "$TMP/agent.log")"; fi
 
+# spec.workers changes while serving: 3 -> 5 -> 2 workers. Requests on new
+# connections keep coming meanwhile, and slow requests started before the
+# shrink (some on the workers that retire) finish.
+running() { [ "$(pgrep -c -P "$AGENT" -f xgw-worker)" = "$1" ]; }
+requests() { # count: new connections, one request each; prints the codes that are not 200
+	for _ in $(seq "$1"); do
+		c=$(code 10.26.200.1)
+		[ "$c" = 200 ] || echo "$c"
+	done
+}
+accepted() { # worker: the connections it accepted, from the counters file
+	python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['workers'][int(sys.argv[2])]['conns_accepted'])" \
+		"$TMP/workers.json" "$1" 2>/dev/null
+}
 config 5
-said() { grep -q "XgwConfig edge: workers 5, but this agent runs 3" "$TMP/agent.log"; }
-if wait_for 50 said && serves; then ok "spec.workers changed: the log says it applies when the agent starts"
-else not_ok "spec.workers changed: the log says so" "$(tail -3 "$TMP/agent.log")"; fi
+bad=$(requests 100)
+grown() { running 5 && grep -q "workers: 5 take new connections" "$TMP/agent.log"; }
+wait_for 50 grown
+bad+=$(requests 100)
+spread() { [ "$(accepted 3)" -gt 0 ] 2>/dev/null && [ "$(accepted 4)" -gt 0 ] 2>/dev/null; }
+wait_for 50 spread # the counters file is written every 2 s
+if grown && spread && [ -z "$bad" ] && ! grep -q "but the agent was started with --workers" "$TMP/agent.log"; then
+	ok "spec.workers 3 -> 5 while serving: 5 run, the new ones take connections ($(accepted 3), $(accepted 4)), 200 requests without a failure"
+else
+	not_ok "spec.workers 3 -> 5 while serving" "running $(pgrep -c -P "$AGENT" -f xgw-worker); new ones accepted $(accepted 3), $(accepted 4); not 200: $bad" "$(grep workers: "$TMP/agent.log" | tail -3)"
+fi
+
+for i in $(seq 10); do
+	cx curl -s --max-time 10 -o /dev/null -w '%{http_code}\n' -H 'Host: app.yourdomain.com' \
+		"http://10.26.200.1/slow?delay=3s" >"$TMP/slow.$i" &
+	SLOW+=($!)
+	PIDS+=($!)
+done
+sleep 0.5
+config 2
+bad=$(requests 100)
+shrunk() { running 2 && grep -q "workers: 2, every retired one gone" "$TMP/agent.log"; }
+wait_for 100 shrunk
+bad+=$(requests 50)
+for p in "${SLOW[@]}"; do wait "$p"; done
+slow=$(cat "$TMP"/slow.* | sort | uniq -c | tr -s ' ')
+if shrunk && [ -z "$bad" ] && [ "$slow" = " 10 200" ] && serves; then
+	ok "spec.workers 5 -> 2 while serving: 3 retire and exit, 150 requests without a failure, 10 slow requests in flight finish with 200"
+else
+	not_ok "spec.workers 5 -> 2 while serving" "running $(pgrep -c -P "$AGENT" -f xgw-worker); not 200: $bad; slow: $slow" "$(grep -E "workers|retired" "$TMP/agent.log" | tail -5)"
+fi
 
 # The same GatewayClass in a second file: the last is used, the log says so
 # once; the copy removed, the log says it is resolved.

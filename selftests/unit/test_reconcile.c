@@ -895,8 +895,8 @@ out:
 	"apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: other}\n"  \
 	"spec:\n  controllerName: example.com/other\n  parametersRef: " XGW_REF("nine") "\n---\n"
 
-/* spec.workers: what the agent starts with (the largest of the classes of ours'),
- * and a log line when the running count differs. Bad values do not decode. */
+/* spec.workers: what the agent runs (the largest of the classes of ours'), and a
+ * log line when --workers, which wins, differs. Bad values do not decode. */
 TEST(class_parameters_workers)
 {
 	static const char yaml[] = CLASS_PARAMS("a", XGW_REF("four"))
@@ -911,15 +911,32 @@ TEST(class_parameters_workers)
 	    !ASSERT_OK(xgw_store_load_yaml(st, "w.yaml", yaml, sizeof(yaml) - 1), "load") ||
 	    !ASSERT_EQ(st->n_errors, 0, "decode errors"))
 		goto out;
-	ASSERT_EQ(xgw_reconcile_workers(st), 6, "the largest of ours");
+	bool bad_ref = false;
+
+	ASSERT_EQ(xgw_reconcile_workers(st, &bad_ref), 6, "the largest of ours");
+	ASSERT_FALSE(bad_ref, "every parametersRef resolves");
 	if (!ASSERT_OK(xgw_reconcile(st, &o, &res), "reconcile"))
 		goto out;
 	for (size_t i = 0; i < res.n_problems; i++)
 		found |= !!strstr(res.problems[i],
-				  "XgwConfig six: workers 6, but this agent runs 4");
-	ASSERT_TRUE(found, "the running count differs: a log line");
+				  "XgwConfig six: workers 6, but the agent was started with "
+				  "--workers 4, which wins");
+	ASSERT_TRUE(found, "--workers differs: a log line");
 	for (size_t i = 0; i < res.n_problems; i++)
 		ASSERT_FALSE(strstr(res.problems[i], "XgwConfig four"), "four is what runs");
+	xgw_store__free(st);
+
+	/* a class of ours whose XgwConfig is missing: the count is not known */
+	static const char missing[] = CLASS_PARAMS("a", XGW_REF("four"))
+		CLASS_PARAMS("m", XGW_REF("gone")) XGW_CONFIG("four", "{workers: 4}");
+
+	bad_ref = false;
+	st = xgw_store__new();
+	if (ASSERT_OK_PTR(st, "store") &&
+	    ASSERT_OK(xgw_store_load_yaml(st, "m.yaml", missing, sizeof(missing) - 1), "load")) {
+		ASSERT_EQ(xgw_reconcile_workers(st, &bad_ref), 4, "the one that resolves");
+		ASSERT_TRUE(bad_ref, "a parametersRef does not resolve: said");
+	}
 	xgw_store__free(st);
 
 	static const char *const bad[] = {
