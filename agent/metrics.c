@@ -91,10 +91,10 @@ static __attribute__((format(printf, 2, 3))) void mb_printf(struct mbuf *b, cons
 	}
 }
 
-/* A label value: '\\', '"' and newlines escaped, as the text format asks. */
-static void mb_label(struct mbuf *b, const char *s)
+/* <n> bytes of a label value: '\\', '"' and newlines escaped, as the text format asks. */
+static void mb_label_n(struct mbuf *b, const char *s, size_t n)
 {
-	for (; s && *s; s++) {
+	for (size_t i = 0; i < n; i++, s++) {
 		if (*s == '\\' || *s == '"')
 			mb_printf(b, "\\%c", *s);
 		else if (*s == '\n')
@@ -102,6 +102,11 @@ static void mb_label(struct mbuf *b, const char *s)
 		else
 			mb_printf(b, "%c", *s);
 	}
+}
+
+static void mb_label(struct mbuf *b, const char *s)
+{
+	mb_label_n(b, s, s ? strlen(s) : 0);
 }
 
 static void family(struct mbuf *b, const char *name, const char *type, const char *help)
@@ -273,6 +278,88 @@ static void workers_text(struct mbuf *b, const struct xgw_workers *ws)
 	free(w);
 }
 
+/* One route's responses, summed over the workers. */
+struct rsum {
+	const char *name; /* "namespace/name", in a worker's text */
+	size_t len;
+	unsigned long long ctr[5];
+};
+
+static int rsum_cmp(const void *pa, const void *pb)
+{
+	const struct rsum *a = pa, *b = pb;
+	size_t n = a->len < b->len ? a->len : b->len;
+	int c = memcmp(a->name, b->name, n);
+
+	return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+/* xgw_route_responses_total: the workers' lines merged by route, in name order. */
+static void routes_text(struct mbuf *b, const struct xgw_workers *ws)
+{
+	unsigned n = ws ? xgw_workers_count(ws) : 0;
+	struct rsum *v = NULL;
+	size_t nv = 0, cap = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		size_t len;
+		const char *p = xgw_workers_rstats(ws, i, &len), *end = p ? p + len : NULL;
+
+		while (p && p < end) {
+			const char *eol = memchr(p, '\n', (size_t)(end - p)), *sp;
+			struct rsum r = { .name = p };
+			char *q;
+
+			if (!eol)
+				break;
+			sp = memchr(p, ' ', (size_t)(eol - p));
+			r.len = sp ? (size_t)(sp - p) : 0;
+			q = (char *)(sp ? sp : eol);
+			for (int k = 0; k < 5 && sp; k++)
+				r.ctr[k] = strtoull(q, &q, 10);
+			p = eol + 1;
+			if (!r.len || q != eol)
+				continue; /* not a line of user/rstats.c */
+			if (nv == cap) {
+				struct rsum *nvp =
+					realloc(v, (cap = cap ? cap * 2 : 256) * sizeof(*v));
+
+				if (!nvp) {
+					b->oom = true;
+					free(v);
+					return;
+				}
+				v = nvp;
+			}
+			v[nv++] = r;
+		}
+	}
+	family(b, "xgw_route_responses_total", "counter",
+	       "Responses by the route whose rule answered (HTTPRoute or GRPCRoute), by status "
+	       "class, summed over the workers. Requests no route matched are not counted "
+	       "here.");
+	if (nv)
+		qsort(v, nv, sizeof(*v), rsum_cmp);
+	for (size_t i = 0; i < nv;) {
+		struct rsum s = v[i];
+		const char *slash = memchr(s.name, '/', s.len);
+		size_t ns_len = slash ? (size_t)(slash - s.name) : 0;
+
+		for (i++; i < nv && !rsum_cmp(&v[i], &s); i++)
+			for (int k = 0; k < 5; k++)
+				s.ctr[k] += v[i].ctr[k];
+		for (int k = 0; k < 5; k++) {
+			mb_printf(b, "xgw_route_responses_total{namespace=\"");
+			mb_label_n(b, s.name, ns_len);
+			mb_printf(b, "\",route=\"");
+			mb_label_n(b, slash ? slash + 1 : s.name,
+				   slash ? s.len - ns_len - 1 : s.len);
+			mb_printf(b, "\",code=\"%dxx\"} %llu\n", k + 1, s.ctr[k]);
+		}
+	}
+	free(v);
+}
+
 static int open_pinned(const char *dir, const char *name)
 {
 	char path[512];
@@ -354,6 +441,7 @@ int xgw_metrics_render(const struct xgw_metrics_src *s, char **out, size_t *len)
 	agent_text(&b, s);
 	result_text(&b, s->res);
 	workers_text(&b, s->ws);
+	routes_text(&b, s->ws);
 	bpf_text(&b, s);
 	if (b.oom || !b.p) {
 		free(b.p);

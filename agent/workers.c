@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@
  * drains like any worker: no new connections, the open ones finished.
  */
 #define RETIRE_GRACE_MS 1000
+#define RSTATS_MAX (64 << 20) /* a worker's counters per route, at most */
 
 struct worker {
 	pid_t pid;	   /* 0: not running */
@@ -44,6 +46,8 @@ struct worker {
 	uint64_t stats_ms;		/* when it came; 0: none yet */
 	pid_t stats_pid;		/* of the process that sent it */
 	uint64_t drain_at_ms;		/* retiring: when to send it DRAIN (0: sent) */
+	char *rstats;			/* its last responses per route (user/rstats.h) */
+	size_t rstats_len;
 };
 
 struct xgw_workers {
@@ -298,6 +302,9 @@ static void slot_free(struct xgw_workers *ws, unsigned i)
 	if (w->udp_fd >= 0)
 		close(w->udp_fd);
 	w->ctl = w->listen_fd = w->udp_fd = -1;
+	free(w->rstats);
+	w->rstats = NULL;
+	w->rstats_len = 0;
 }
 
 /* Tell sk_lookup how many workers to spread new flows over. */
@@ -442,6 +449,7 @@ void xgw_workers__stop(struct xgw_workers *ws, int timeout_ms)
 			close(ws->w[i].listen_fd);
 		if (ws->w[i].udp_fd >= 0)
 			close(ws->w[i].udp_fd);
+		free(ws->w[i].rstats);
 	}
 	if (ws->snap_fd >= 0)
 		close(ws->snap_fd);
@@ -570,6 +578,41 @@ static void worker_down(struct xgw_workers *ws, unsigned i)
 	txn_check(ws);
 }
 
+/* The responses per route a worker sent beside its counters (a sealed memfd). */
+static void read_rstats(struct worker *w, int fd)
+{
+	struct stat st;
+	char *p;
+	size_t n = 0;
+
+	if (fstat(fd, &st) || st.st_size < 0 || st.st_size > RSTATS_MAX) {
+		log_warn("worker pid %d: counters per route: bad memfd", (int)w->pid);
+		return;
+	}
+	p = malloc((size_t)st.st_size + 1);
+	if (!p)
+		return;
+	while (n < (size_t)st.st_size) {
+		ssize_t r = pread(fd, p + n, (size_t)st.st_size - n, (off_t)n);
+
+		if (r <= 0) {
+			free(p);
+			return;
+		}
+		n += (size_t)r;
+	}
+	p[n] = '\0';
+	free(w->rstats);
+	w->rstats = p;
+	w->rstats_len = n;
+}
+
+const char *xgw_workers_rstats(const struct xgw_workers *ws, unsigned i, size_t *len)
+{
+	*len = ws->w[i].rstats_len;
+	return ws->w[i].rstats;
+}
+
 void xgw_workers_on_ctl(struct xgw_workers *ws, unsigned i)
 {
 	struct worker *w = &ws->w[i];
@@ -585,6 +628,8 @@ void xgw_workers_on_ctl(struct xgw_workers *ws, unsigned i)
 			worker_down(ws, i);
 			return;
 		}
+		if (fd >= 0 && m.type == XGW_CTL_STATS)
+			read_rstats(w, fd);
 		if (fd >= 0)
 			close(fd);
 		if (m.type == XGW_CTL_STATS) {

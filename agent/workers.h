@@ -72,6 +72,11 @@ int xgw_workers_stats_write(const struct xgw_workers *ws, const char *path);
  */
 void xgw_workers_stats(const struct xgw_workers *ws, unsigned i, uint64_t stats[XGW_WSTAT__MAX],
 		       bool *running, long long *age_ms);
+/*
+ * The responses per route worker <i> last sent: lines "<namespace>/<name>
+ * <1xx> <2xx> <3xx> <4xx> <5xx>" (user/rstats.h), *<len> bytes; NULL: none yet.
+ */
+const char *xgw_workers_rstats(const struct xgw_workers *ws, unsigned i, size_t *len);
 bool xgw_workers_acked(const struct xgw_workers *ws, uint64_t gen);
 
 /*

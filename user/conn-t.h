@@ -95,12 +95,13 @@ struct xgw_conn {
 	struct xgw_dtimer be_timer; /* XGW_DT_BACKEND of the upstream attempt */
 	struct xgw_dtimer bo_timer; /* XGW_DT_BACKOFF before the next attempt */
 	uint32_t rule;		    /* of the request in progress, once routed */
-	uint32_t backend;	    /* the backend chosen: retries take another of its endpoints */
-	uint8_t tries_left;	    /* retries still allowed (0: a failure is final) */
-	uint32_t be_ms;		    /* timeouts.backendRequest of the request's rule; 0: none */
-	struct xgw_rw_filters flt;  /* the request's filters (views into c->snap) */
-	struct xgw_buf *rb;	    /* client -> upstream bytes */
-	struct xgw_buf *sb;	    /* upstream -> client bytes */
+	uint32_t acct_rule; /* whose route counts its response (rstats.h); XGW_SNAP_NONE: none */
+	uint32_t backend;   /* the backend chosen: retries take another of its endpoints */
+	uint8_t tries_left; /* retries still allowed (0: a failure is final) */
+	uint32_t be_ms;	    /* timeouts.backendRequest of the request's rule; 0: none */
+	struct xgw_rw_filters flt; /* the request's filters (views into c->snap) */
+	struct xgw_buf *rb;	   /* client -> upstream bytes */
+	struct xgw_buf *sb;	   /* upstream -> client bytes */
 	struct xgw_upconn *up;
 	struct xgw_snapref *snap; /* pinned by the request in progress */
 	uint64_t lsn_seq;	  /* snapshot seq the cached listener index belongs to */

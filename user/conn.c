@@ -56,6 +56,7 @@
 #include "forward.h"
 #include "loop.h"
 #include "rewrite.h"
+#include "rstats.h"
 #include "session.h"
 #include "router.h"
 #include "h2.h"
@@ -85,8 +86,23 @@ static inline bool conn_closing(const struct xgw_conn *c)
 	return c->w->draining || c->lsn_gone;
 }
 
-static void count_status(struct xgw_worker *w, int status)
+static void count_status(struct xgw_conn *c, int status)
 {
+	struct xgw_worker *w = c->w;
+
+	/* per route: the rule's pointer to its route's counters, found once per snapshot */
+	if (c->acct_rule != XGW_SNAP_NONE && c->snap) {
+		uint64_t **ctr = &c->snap->rule_ctr[c->acct_rule];
+
+		if (!*ctr) {
+			struct xgw_snap_str name = c->snap->snap.rules[c->acct_rule].route;
+
+			*ctr = xgw_rstats_get(w->rstats, xgw_snap_str_ptr(&c->snap->snap, name),
+					      name.len);
+		}
+		if (*ctr)
+			xgw_rstats_count(*ctr, status);
+	}
 	if (status >= 500)
 		w->stats[XGW_WSTAT_RESP_5XX]++;
 	else if (status >= 400)
@@ -377,7 +393,7 @@ static int conn_step_local(struct xgw_conn *c, int status, bool close)
 	c->resp.iov_i = 0;
 	c->resp.iov_n = 1;
 	c->status = (uint16_t)status;
-	count_status(w, status);
+	count_status(c, status);
 	c->state = XGW_CS_LOCAL;
 	xgw_timer_arm(w, &c->timer, XGW_T_EXCHANGE);
 	return STEP_AGAIN;
@@ -596,6 +612,7 @@ static int start_request(struct xgw_conn *c, uint32_t head_len)
 	c->retry_ok = c->idempotent;
 	c->resp_head = c->resp_bytes = c->up_ka = c->ka = c->tunnel_next = c->req_dead = false;
 	c->status = 0;
+	c->acct_rule = XGW_SNAP_NONE;
 	c->be_ms = 0;
 	c->tries_left = 0;
 	c->flt.router = NULL;
@@ -642,6 +659,7 @@ static int start_request(struct xgw_conn *c, uint32_t head_len)
 							   : "proxy",
 				   rt.ep);
 	if (v != XGW_ROUTE_NOT_FOUND) {
+		c->acct_rule = rt.rule;
 		xgw_fwd_set_route(c, &rt);
 		rc = cors_request(c, req);
 		if (rc >= 0)
@@ -903,7 +921,7 @@ static int response_head(struct xgw_conn *c)
 		return retry_schedule(c);
 	}
 	c->status = (uint16_t)resp->status;
-	count_status(w, resp->status);
+	count_status(c, resp->status);
 	if (resp->status == 101) {
 		mode = XGW_CONN_UPGRADE;
 		c->tunnel_next = true;

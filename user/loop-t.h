@@ -113,6 +113,7 @@ struct xgw_snapref {
 	struct xgw_router *router;
 	struct xgw_tls_set *tls;      /* HTTPS listeners' contexts; NULL when there is none */
 	struct xgw_upstls_set *uptls; /* TLS to backends (upstls.c); NULL when none */
+	uint64_t **rule_ctr; /* per rule: its route's counters (rstats.h), found on first use */
 };
 
 struct xgw_lsock {
@@ -190,6 +191,7 @@ struct xgw_worker {
 	uint32_t n_ejected; /* pools ejected (or whose ejection has not been seen to end) */
 
 	uint64_t stats[XGW_WSTAT__MAX];
+	struct xgw_rstats *rstats; /* responses per route (rstats.h) */
 
 	bool draining;
 	bool accept_paused;

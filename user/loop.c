@@ -31,6 +31,7 @@
 #include "mirror.h"
 #include "rewrite.h"
 #include "router.h"
+#include "rstats.h"
 #include "tls.h"
 #include "upstls.h"
 #include "udp.h"
@@ -189,6 +190,7 @@ void xgw_snapref_put(struct xgw_worker *w, struct xgw_snapref *sr)
 	xgw_tls_set__free(sr->tls);
 	xgw_upstls_set__free(sr->uptls);
 	xgw_router__free(sr->router);
+	free(sr->rule_ctr);
 	munmap(sr->map, sr->map_len);
 	free(sr);
 }
@@ -271,7 +273,8 @@ int xgw_worker_init(struct xgw_worker *w, const struct xgw_worker_opts *o)
 	if (o->udp_idle_ms)
 		w->timers[XGW_T_UDP].dur_ms = o->udp_idle_ms;
 	w->lsocks = calloc(o->n_listen_fds ? o->n_listen_fds : 1, sizeof(*w->lsocks));
-	if (!w->lsocks) {
+	w->rstats = xgw_rstats__new();
+	if (!w->lsocks || !w->rstats) {
 		for (uint32_t i = 0; i < o->n_listen_fds; i++)
 			close(o->listen_fds[i]);
 		return -ENOMEM;
@@ -435,14 +438,20 @@ static void ctl_reply(struct xgw_worker *w, uint32_t type, uint64_t generation, 
 		.err = err,
 		.worker = w->id,
 	};
-	int rc;
+	int rc, fd = -1;
 
 	if (type == XGW_CTL_STATS) {
 		w->stats[XGW_WSTAT_CONNS_ACTIVE] = w->n_conns;
 		for (int i = 0; i < XGW_WSTAT__MAX; i++)
 			m.stats[i] = w->stats[i];
+		/* the counters per route, when some moved since the last reply */
+		fd = w->rstats ? xgw_rstats_memfd(w->rstats) : -1;
+		if (fd < -1)
+			log_warn("counters per route: %s", strerror(-fd));
 	}
-	rc = xgw_ctl_send(w->ctl_fd, &m, -1);
+	rc = xgw_ctl_send(w->ctl_fd, &m, fd);
+	if (fd >= 0)
+		close(fd);
 	if (rc)
 		log_warn("control reply (type %u): %s", type, strerror(-rc));
 }
@@ -506,6 +515,14 @@ static int snapshot_load(struct xgw_worker *w, int fd, struct xgw_snapref **out)
 	}
 	err = xgw_upstls_set__new(w, &sr->snap, &sr->uptls);
 	if (err) {
+		xgw_tls_set__free(sr->tls);
+		xgw_router__free(sr->router);
+		goto err_unmap;
+	}
+	sr->rule_ctr = calloc(sr->snap.n_rules + 1, sizeof(*sr->rule_ctr));
+	if (!sr->rule_ctr) {
+		err = -ENOMEM;
+		xgw_upstls_set__free(sr->uptls);
 		xgw_tls_set__free(sr->tls);
 		xgw_router__free(sr->router);
 		goto err_unmap;
@@ -824,6 +841,8 @@ void xgw_worker_fini(struct xgw_worker *w)
 	w->prepared = NULL;
 	xgw_tls_cache_free(w);
 	xgw_upstls_cache_free(w);
+	xgw_rstats__free(w->rstats);
+	w->rstats = NULL;
 	while (w->free_bufs) {
 		struct xgw_buf *b = w->free_bufs;
 

@@ -20,7 +20,9 @@
  * everywhere; one refusal ABORTs it everywhere and the previous generation
  * keeps serving. A commit is a pointer swap that cannot fail.
  *   agent -> worker  XGW_CTL_DRAIN               "stop accepting, finish, exit"
- *   worker -> agent  XGW_CTL_STATS     counters  (reply to XGW_CTL_STATS request)
+ *   worker -> agent  XGW_CTL_STATS     counters  (reply to XGW_CTL_STATS request), with
+ *                                                a sealed memfd of its responses per route
+ *                                                when they changed (user/rstats.h)
  */
 #ifndef XGW_CTL_H
 #define XGW_CTL_H

@@ -5,7 +5,7 @@
 # from the client namespace shows in the workers' counters (requests, 4xx),
 # the listener's XDP counters and the XDP verdicts; a route added and a route
 # to a missing Service show in the change counters, the serving histogram and
-# the problems gauge. The text is checked against the exposition format
+# the problems gauge, and their responses in the counters per route. The text is checked against the exposition format
 # (families declared before their samples, cumulative buckets ending at
 # +Inf = _count). Idle connections do not hold up a scrape; other paths get
 # 404, other methods 405; a bad --metrics address stops the agent with a
@@ -34,7 +34,9 @@ metric() {
 		END { if (seen) printf "%d\n", s; else print "none" }' "$TMP/m.txt"
 }
 
-e2e_begin 8
+format_ok() { python3 "$SRC/selftests/e2e/prom_format.py" "$TMP/m.txt"; }
+
+e2e_begin 9
 
 if ! e2e_node_client "$NS_N" "$NS_C" "xm$ID" 10.27; then
 	echo "Bail out! cannot create namespaces"
@@ -70,42 +72,7 @@ else
 fi
 
 # the exposition format, as a scraper parses it
-if python3 - "$TMP/m.txt" <<'EOF'
-import re, sys
-typed, seen, hist = {}, set(), {}
-sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? (-?[0-9.e+-]+|\+Inf|NaN)$')
-for line in open(sys.argv[1]):
-    line = line.rstrip('\n')
-    if line.startswith('# TYPE '):
-        _, _, name, typ = line.split(' ')
-        assert name not in typed, 'TYPE twice: ' + name
-        assert typ in ('counter', 'gauge', 'histogram'), line
-        typed[name] = typ
-        continue
-    if line.startswith('# HELP ') or not line:
-        continue
-    m = sample.match(line)
-    assert m, 'not a sample: ' + line
-    name, labels, value = m.group(1), m.group(2) or '', float(m.group(3))
-    base = re.sub(r'_(bucket|sum|count)$', '', name)
-    fam = name if name in typed else base
-    assert fam in typed, 'sample before its TYPE: ' + line
-    assert (name, labels) not in seen, 'sample twice: ' + line
-    seen.add((name, labels))
-    if typed[fam] == 'counter':
-        assert name.endswith('_total') and value >= 0, line
-    if typed[fam] == 'histogram':
-        key = (fam, re.sub(r',?le="[^"]*"', '', labels).replace('{}', ''))
-        h = hist.setdefault(key, {'b': [], 'count': None})
-        if name.endswith('_bucket'):
-            h['b'].append(value)
-        elif name.endswith('_count'):
-            h['count'] = value
-for key, h in hist.items():
-    assert h['b'] == sorted(h['b']), 'buckets not cumulative: %s' % (key,)
-    assert h['b'] and h['b'][-1] == h['count'], '+Inf bucket != _count: %s' % (key,)
-print('# %d families, %d samples, %d histograms' % (len(typed), len(seen), len(hist)))
-EOF
+if format_ok
 then ok "every line parses as the text exposition format; histograms cumulative, +Inf = _count"
 else not_ok "the text parses as the exposition format" "$(head -c 400 "$TMP/m.txt")"; fi
 
@@ -163,6 +130,21 @@ if changed && [ "$(code second.example)" = 200 ] &&
 else
 	not_ok "a change shows in the change counters, histogram, problems and attached routes" \
 		"$(grep -E '^xgw_(generation|config|change_to_serving_seconds_count|route_parents|listener_attached)' "$TMP/m.txt")"
+fi
+
+# responses per route: the workers' counters per route, merged
+for _ in $(seq 3); do code broken.example >/dev/null; done
+per_route() {
+	scrape && [ "$(metric xgw_route_responses_total 'route="backend",code="2xx"')" -ge 31 ] &&
+		[ "$(metric xgw_route_responses_total 'route="broken",code="5xx"')" = 3 ]
+}
+wait_for 60 per_route
+if per_route && format_ok && [ "$(metric xgw_route_responses_total 'route="second",code="2xx"')" -ge 1 ] &&
+	[ "$(metric xgw_route_responses_total 'code="4xx"')" = 0 ] &&
+	[ "$(metric xgw_route_responses_total 'namespace="default"')" = "$(metric xgw_route_responses_total)" ]; then
+	ok "responses per route: backend $(metric xgw_route_responses_total 'route="backend",code="2xx"') 2xx, broken 3 5xx, second 1 2xx; the 404s no route matched are not counted under a route"
+else
+	not_ok "responses per route" "$(grep '^xgw_route_responses_total' "$TMP/m.txt" | grep -v ' 0$')"
 fi
 
 # idle connections (a slow scraper) do not hold up the next scrape
