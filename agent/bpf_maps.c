@@ -52,7 +52,8 @@ struct xgw_bpf {
 	int fd_addrs, fd_listeners, fd_workers, fd_config;
 	/* The L4 tier: -1 without XDP. */
 	int fd_l4cfg, fd_nodes, fd_rings, fd_nexthops;
-	int fd_neigh; /* rtnetlink neighbour watch, -1: none */
+	int fd_neigh;  /* rtnetlink neighbour watch, -1: none */
+	int fd_lstats; /* xgw_lstats, -1 without XDP */
 	uint32_t ring_size;
 	bool l4_enabled;
 	uint32_t self, ring, prev_ring; /* this node's id; ring slots listeners use */
@@ -309,6 +310,7 @@ int xgw_bpf__open(const struct xgw_bpf_opts *opts, struct xgw_bpf **out)
 	if (!b)
 		return -ENOMEM;
 	b->fd_l4cfg = b->fd_nodes = b->fd_rings = b->fd_nexthops = b->fd_neigh = -1;
+	b->fd_lstats = -1;
 	libbpf_set_print(libbpf_print);
 	libxdp_set_print(libxdp_print);
 	snprintf(b->pin_dir, sizeof(b->pin_dir), "%s", opts->pin_dir ? opts->pin_dir : XGW_PIN_DIR);
@@ -562,6 +564,16 @@ static bool keep_addr(const void *key, void *arg)
 	return want_addr(w->ls, w->n, key);
 }
 
+static void lstats_zero(struct xgw_bpf *b, __u32 id)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct xgw_lstats_val *zero = ncpu > 0 ? calloc((size_t)ncpu, sizeof(*zero)) : NULL;
+
+	if (zero && bpf_map_update_elem(b->fd_lstats, &id, zero, BPF_ANY))
+		log_warn("bpf: zeroing xgw_lstats[%u]: %s", id, strerror(errno));
+	free(zero);
+}
+
 int xgw_bpf_sync_listeners(struct xgw_bpf *b, const struct xgw_bpf_listener *ls, size_t n)
 {
 	struct want w = { ls, n };
@@ -569,6 +581,7 @@ int xgw_bpf_sync_listeners(struct xgw_bpf *b, const struct xgw_bpf_listener *ls,
 
 	/* 1. listeners (new and changed) */
 	for (size_t i = 0; i < n; i++) {
+		struct xgw_listener_val old;
 		struct xgw_listener_key k = { 0 };
 		struct xgw_listener_val v = { .id = ls[i].id };
 
@@ -583,6 +596,11 @@ int xgw_bpf_sync_listeners(struct xgw_bpf *b, const struct xgw_bpf_listener *ls,
 		ip_key(&k.ip, ls[i].family, ls[i].addr);
 		k.port = htons(ls[i].port);
 		k.proto = ls[i].proto;
+		/* A listener that takes an id another had: its counters start from
+		 * zero, not from the other's (metrics key them by address and port). */
+		if (b->fd_lstats >= 0 &&
+		    (bpf_map_lookup_elem(b->fd_listeners, &k, &old) || old.id != v.id))
+			lstats_zero(b, v.id);
 		if (bpf_map_update_elem(b->fd_listeners, &k, &v, BPF_ANY))
 			return -errno;
 	}
@@ -645,6 +663,7 @@ static int l4_adopt(struct xgw_bpf *b)
 	struct xgw_l4_config cfg;
 	__u32 zero = 0;
 
+	b->fd_lstats = map_fd(b->xdp->obj, XGW_MAP_LSTATS);
 	b->fd_l4cfg = map_fd(b->xdp->obj, XGW_MAP_L4CFG);
 	b->fd_nodes = map_fd(b->xdp->obj, XGW_MAP_NODES);
 	b->fd_rings = map_fd(b->xdp->obj, XGW_MAP_RINGS);

@@ -3,11 +3,15 @@
  * Prometheus metrics (agent/metrics.h): the exposition text, and the small
  * server that answers GET /metrics with it.
  *
- * The server takes at most MAX_CONNS connections at a time, each for at most
- * CONN_TIMEOUT_MS, with a request head of at most REQ_MAX bytes; it reads one
- * request, writes one response and closes. Everything is non-blocking on the
- * agent's event loop; the text is built from memory and the pinned maps, a
- * few hundred microseconds at a thousand listeners.
+ * The server takes at most MAX_CONNS connections at a time: a client has
+ * HEAD_TIMEOUT_MS to send a request head of at most REQ_MAX bytes and
+ * SEND_TIMEOUT_MS to take the response; when every slot is taken, the
+ * connection that has waited longest without a head makes room. One request
+ * per connection; after the response the write side is shut and what the
+ * client still sends is dropped until it closes (so that no RST cuts the
+ * response short). Everything is non-blocking on the agent's event loop; the
+ * text is built from memory and the pinned maps, a few hundred microseconds
+ * at a thousand listeners.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,12 +32,17 @@
 #include "workers.h"
 #include "xgw/abi/maps.h"
 #include "xgw/ctl.h"
+#include "xgw/log.h"
 #include "xgw/netaddr.h"
 #include "xgw/stats.h"
 
-#define MAX_CONNS 16
+#define MAX_CONNS 32
 #define REQ_MAX 4096
-#define CONN_TIMEOUT_MS 10000
+#define HEAD_TIMEOUT_MS 2000  /* to send the request head */
+#define SEND_TIMEOUT_MS 10000 /* to take the response */
+#define LINGER_MS 1000	      /* after the response, for the client to close */
+#define ACCEPT_BATCH 64	      /* connections accepted per wake-up, at most */
+#define ACCEPT_PAUSE_MS 100   /* out of descriptors: the listener rests this long */
 
 static const double bucket_le[XGW_METRICS_BUCKETS] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 						       0.1,   0.25,   0.5,   1,	   2.5,	  5 };
@@ -91,17 +100,40 @@ static __attribute__((format(printf, 2, 3))) void mb_printf(struct mbuf *b, cons
 	}
 }
 
+static void mb_put(struct mbuf *b, const char *s, size_t n)
+{
+	if (b->oom || !n)
+		return;
+	if (b->cap - b->n < n + 1) {
+		size_t cap = b->cap ? b->cap : 16384;
+		char *p;
+
+		while (cap - b->n < n + 1)
+			cap *= 2;
+		if (!(p = realloc(b->p, cap))) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+}
+
 /* <n> bytes of a label value: '\\', '"' and newlines escaped, as the text format asks. */
 static void mb_label_n(struct mbuf *b, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++, s++) {
-		if (*s == '\\' || *s == '"')
-			mb_printf(b, "\\%c", *s);
-		else if (*s == '\n')
-			mb_printf(b, "\\n");
-		else
-			mb_printf(b, "%c", *s);
+	size_t run = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '\\' && s[i] != '"' && s[i] != '\n')
+			continue;
+		mb_put(b, s + run, i - run);
+		mb_put(b, s[i] == '\n' ? "\\n" : s[i] == '"' ? "\\\"" : "\\\\", 2);
+		run = i + 1;
 	}
+	mb_put(b, s + run, n - run);
 }
 
 static void mb_label(struct mbuf *b, const char *s)
@@ -393,15 +425,32 @@ static void bpf_text(struct mbuf *b, const struct xgw_metrics_src *s)
 				  xgw_stat_name((int)i), (unsigned long long)sum);
 		}
 	}
-	if (fd_l >= 0 && lv) {
+	/* one look-up per listener, then the three families */
+	uint64_t(*sum)[3] = fd_l >= 0 && lv ? calloc(s->n_listeners + 1, sizeof(*sum)) : NULL;
+
+	if (sum) {
 		static const char *const what[3] = { "packets", "bytes", "syns" };
 		static const char *const help[3] = {
 			"Packets to the listener seen by the XDP program (xgw_lstats).",
 			"Their bytes, from the Ethernet header on.",
 			"TCP SYNs without ACK to the listener (new connections).",
 		};
+		bool *have = calloc(s->n_listeners + 1, sizeof(*have));
 
-		for (int w = 0; w < 3; w++) {
+		for (size_t i = 0; have && i < s->n_listeners; i++) {
+			const struct xgw_bpf_listener *l = &s->listeners[i];
+
+			/* a draining listener's id may be a new one's already */
+			if (l->draining || bpf_map_lookup_elem(fd_l, &l->id, lv))
+				continue;
+			for (int c = 0; c < ncpu; c++) {
+				sum[i][0] += lv[c].packets;
+				sum[i][1] += lv[c].bytes;
+				sum[i][2] += lv[c].syns;
+			}
+			have[i] = true;
+		}
+		for (int w = 0; have && w < 3; w++) {
 			char name[64];
 
 			snprintf(name, sizeof(name), "xgw_listener_%s_total", what[w]);
@@ -409,22 +458,18 @@ static void bpf_text(struct mbuf *b, const struct xgw_metrics_src *s)
 			for (size_t i = 0; i < s->n_listeners; i++) {
 				const struct xgw_bpf_listener *l = &s->listeners[i];
 				char ip[XGW_IP_STRLEN];
-				uint64_t sum = 0;
 
-				/* a draining listener's id may be a new one's already */
-				if (l->draining || bpf_map_lookup_elem(fd_l, &l->id, lv))
+				if (!have[i])
 					continue;
-				for (int c = 0; c < ncpu; c++)
-					sum += w == 0	? lv[c].packets
-					       : w == 1 ? lv[c].bytes
-							: lv[c].syns;
 				xgw_ip_format(l->family, l->addr, ip);
 				mb_printf(
 					b, "%s{address=\"%s\",port=\"%u\",protocol=\"%s\"} %llu\n",
 					name, ip, l->port, l->proto == IPPROTO_UDP ? "udp" : "tcp",
-					(unsigned long long)sum);
+					(unsigned long long)sum[i][w]);
 			}
 		}
+		free(have);
+		free(sum);
 	}
 	free(vals);
 	free(lv);
@@ -454,9 +499,17 @@ int xgw_metrics_render(const struct xgw_metrics_src *s, char **out, size_t *len)
 
 /* --- the server ---------------------------------------------------------- */
 
+enum mstate {
+	M_FREE,
+	M_HEAD,	  /* reading the request head */
+	M_SEND,	  /* writing the response */
+	M_LINGER, /* response sent, write side shut: the client's last bytes dropped */
+};
+
 struct mconn {
-	int fd; /* -1: free */
-	uint64_t deadline_ms;
+	int fd;
+	enum mstate st;
+	uint64_t since_ms, deadline_ms;
 	size_t n_in;
 	char in[REQ_MAX];
 	char *out; /* the response, once the request is read */
@@ -468,6 +521,7 @@ struct xgw_metrics {
 	uint64_t tag, conn_tag;
 	xgw_metrics_src_fn src;
 	void *arg;
+	uint64_t paused_until; /* != 0: the listener rests (out of descriptors) until then */
 	struct mconn c[MAX_CONNS];
 };
 
@@ -552,12 +606,25 @@ int xgw_metrics__start(const char *addr, int epfd, uint64_t tag, uint64_t conn_t
 	m->src = src;
 	m->arg = arg;
 	m->lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (m->lfd < 0 && errno == EAFNOSUPPORT && addr[0] == ':') {
+		/* ":port" on a host without IPv6: every IPv4 address */
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+		uint16_t port = ((struct sockaddr_in6 *)&ss)->sin6_port;
+
+		memset(&ss, 0, sizeof(ss));
+		a4->sin_family = AF_INET;
+		a4->sin_port = port;
+		a4->sin_addr.s_addr = htonl(INADDR_ANY);
+		sl = sizeof(*a4);
+		m->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	}
 	if (m->lfd < 0)
 		goto fail;
 	setsockopt(m->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	/* ":port": IPv4 too, on the same socket */
-	if (ss.ss_family == AF_INET6)
-		setsockopt(m->lfd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (ss.ss_family == AF_INET6 && addr[0] == ':' &&
+	    setsockopt(m->lfd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)))
+		goto fail;
 	if (bind(m->lfd, (struct sockaddr *)&ss, sl) || listen(m->lfd, MAX_CONNS) ||
 	    epoll_ctl(epfd, EPOLL_CTL_ADD, m->lfd, &ev))
 		goto fail;
@@ -577,6 +644,7 @@ static void conn_close(struct xgw_metrics *m, struct mconn *c)
 	close(c->fd);
 	free(c->out);
 	c->fd = -1;
+	c->st = M_FREE;
 	c->out = NULL;
 	c->n_in = c->out_len = c->out_off = 0;
 }
@@ -602,17 +670,8 @@ static void respond(struct mconn *c, const char *status, const char *extra, cons
 		  "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%sConnection: "
 		  "close\r\n\r\n",
 		  status, ctype, body_len, extra);
-	if (!head_only && body_len && !b.oom) {
-		char *p = realloc(b.p, b.n + body_len);
-
-		if (p) {
-			memcpy(p + b.n, body, body_len);
-			b.p = p;
-			b.n += body_len;
-		} else {
-			b.oom = true;
-		}
-	}
+	if (!head_only)
+		mb_put(&b, body, body_len);
 	if (b.oom) {
 		free(b.p);
 		b.p = NULL;
@@ -628,17 +687,16 @@ static void text(struct mconn *c, const char *status, const char *extra, const c
 	respond(c, status, extra, "text/plain; charset=utf-8", msg, strlen(msg), false);
 }
 
-/* The request head in c->in is complete: the response into c->out. */
+/* The request head in c->in[0, n_in) is complete and has no NUL: the response into c->out. */
 static void handle(struct xgw_metrics *m, struct mconn *c)
 {
-	/* the head is complete: there is a '\n' */
 	char *eol = memchr(c->in, '\n', c->n_in), *sp1, *sp2 = NULL, *q;
 	bool head;
 
 	sp1 = memchr(c->in, ' ', (size_t)(eol - c->in));
 	if (sp1)
 		sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1));
-	if (!sp1 || !sp2 || strncmp(sp2 + 1, "HTTP/1.", 7)) {
+	if (!sp1 || !sp2 || eol - sp2 < 8 || memcmp(sp2 + 1, "HTTP/1.", 7)) {
 		text(c, "400 Bad Request", "", "bad request\n");
 		return;
 	}
@@ -667,6 +725,26 @@ static void handle(struct xgw_metrics *m, struct mconn *c)
 	free(body);
 }
 
+static void conn_events(struct xgw_metrics *m, struct mconn *c, uint32_t events)
+{
+	struct epoll_event ev = { .events = events,
+				  .data.u64 = m->conn_tag | (uint64_t)(c - m->c) };
+
+	epoll_ctl(m->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/* After the response: read and drop what the client still sends, until it closes. */
+static void conn_linger(struct xgw_metrics *m, struct mconn *c)
+{
+	char sink[4096];
+	ssize_t n;
+
+	while ((n = recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT)) > 0)
+		;
+	if (n == 0 || errno != EAGAIN)
+		conn_close(m, c);
+}
+
 static void conn_write(struct xgw_metrics *m, struct mconn *c)
 {
 	while (c->out_off < c->out_len) {
@@ -674,23 +752,40 @@ static void conn_write(struct xgw_metrics *m, struct mconn *c)
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0 && errno == EAGAIN) {
-			struct epoll_event ev = { .events = EPOLLOUT,
-						  .data.u64 = m->conn_tag | (uint64_t)(c - m->c) };
-
-			epoll_ctl(m->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+			conn_events(m, c, EPOLLOUT);
 			return;
 		}
-		if (n <= 0)
-			break;
+		if (n <= 0) {
+			conn_close(m, c);
+			return;
+		}
 		c->out_off += (size_t)n;
 	}
-	conn_close(m, c);
+	/*
+	 * Not close() yet: with unread bytes from the client (a body, a second
+	 * request) the kernel would answer RST and drop what is still queued for
+	 * it. Shut the write side and drain until the client closes.
+	 */
+	shutdown(c->fd, SHUT_WR);
+	c->st = M_LINGER;
+	c->deadline_ms = now_ms() + LINGER_MS;
+	conn_events(m, c, EPOLLIN);
+	conn_linger(m, c);
+}
+
+/* The request head ends ("\r\n\r\n" or "\n\n") in what came since <from>. */
+static bool head_done(const struct mconn *c, size_t from)
+{
+	from = from > 3 ? from - 3 : 0;
+	return memmem(c->in + from, c->n_in - from, "\r\n\r\n", 4) ||
+	       memmem(c->in + from, c->n_in - from, "\n\n", 2);
 }
 
 static void conn_read(struct xgw_metrics *m, struct mconn *c)
 {
 	for (;;) {
-		ssize_t n = recv(c->fd, c->in + c->n_in, sizeof(c->in) - 1 - c->n_in, MSG_DONTWAIT);
+		size_t from = c->n_in;
+		ssize_t n = recv(c->fd, c->in + c->n_in, sizeof(c->in) - c->n_in, MSG_DONTWAIT);
 
 		if (n < 0 && errno == EAGAIN)
 			return;
@@ -699,12 +794,15 @@ static void conn_read(struct xgw_metrics *m, struct mconn *c)
 			return;
 		}
 		c->n_in += (size_t)n;
-		c->in[c->n_in] = '\0';
-		if (strstr(c->in, "\r\n\r\n") || strstr(c->in, "\n\n")) {
+		if (memchr(c->in + from, '\0', (size_t)n)) {
+			text(c, "400 Bad Request", "", "bad request\n");
+			break;
+		}
+		if (head_done(c, from)) {
 			handle(m, c);
 			break;
 		}
-		if (c->n_in == sizeof(c->in) - 1) {
+		if (c->n_in == sizeof(c->in)) {
 			text(c, "431 Request Header Fields Too Large", "",
 			     "request head too large\n");
 			break;
@@ -714,29 +812,70 @@ static void conn_read(struct xgw_metrics *m, struct mconn *c)
 		conn_close(m, c);
 		return;
 	}
+	c->st = M_SEND;
+	c->deadline_ms = now_ms() + SEND_TIMEOUT_MS;
 	conn_write(m, c);
+}
+
+/*
+ * A slot for a new connection: a free one, else the one that has waited
+ * longest for its request head (a scrape that sent one is not given up for
+ * a client that has not), else the oldest lingering one. NULL: every slot is
+ * sending a response.
+ */
+static struct mconn *slot_for_new(struct xgw_metrics *m)
+{
+	struct mconn *victim = NULL;
+
+	for (int i = 0; i < MAX_CONNS; i++)
+		if (m->c[i].fd < 0)
+			return &m->c[i];
+	for (int pass = 0; pass < 2 && !victim; pass++)
+		for (int i = 0; i < MAX_CONNS; i++) {
+			struct mconn *c = &m->c[i];
+
+			if (c->st == (pass ? M_LINGER : M_HEAD) &&
+			    (!victim || c->since_ms < victim->since_ms))
+				victim = c;
+		}
+	if (victim)
+		conn_close(m, victim);
+	return victim;
 }
 
 static void accept_all(struct xgw_metrics *m)
 {
-	for (;;) {
+	for (int k = 0; k < ACCEPT_BATCH; k++) {
 		int fd = accept4(m->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct mconn *c = NULL;
+		struct mconn *c;
 
-		if (fd < 0)
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				/* level-triggered: resting is the only way not to spin */
+				struct epoll_event ev = { .events = 0, .data.u64 = m->tag };
+
+				log_warn("metrics: accept: %s; not accepting for %d ms",
+					 strerror(errno), ACCEPT_PAUSE_MS);
+				epoll_ctl(m->epfd, EPOLL_CTL_MOD, m->lfd, &ev);
+				m->paused_until = now_ms() + ACCEPT_PAUSE_MS;
+			}
 			return;
-		for (int i = 0; i < MAX_CONNS && !c; i++)
-			if (m->c[i].fd < 0)
-				c = &m->c[i];
+		}
+		c = slot_for_new(m);
 		struct epoll_event ev = { .events = EPOLLIN,
 					  .data.u64 = m->conn_tag | (uint64_t)(c ? c - m->c : 0) };
 
 		if (!c || epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev)) {
-			close(fd); /* MAX_CONNS scrapes at once already */
+			close(fd);
 			continue;
 		}
 		c->fd = fd;
-		c->deadline_ms = now_ms() + CONN_TIMEOUT_MS;
+		c->st = M_HEAD;
+		c->since_ms = now_ms();
+		c->deadline_ms = c->since_ms + HEAD_TIMEOUT_MS;
 	}
 }
 
@@ -749,18 +888,26 @@ void xgw_metrics_on_event(struct xgw_metrics *m, uint64_t tag, uint32_t events)
 		return;
 	}
 	c = &m->c[(tag & ~m->conn_tag) % MAX_CONNS];
-	if (c->fd < 0)
-		return;
-	if (c->out)
-		conn_write(m, c);
-	else if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+	if (c->st == M_HEAD)
 		conn_read(m, c);
+	else if (c->st == M_SEND)
+		conn_write(m, c);
+	else if (c->st == M_LINGER)
+		conn_linger(m, c);
 }
 
 int xgw_metrics_tick(struct xgw_metrics *m)
 {
 	uint64_t now = now_ms(), next = 0;
 
+	if (m->paused_until && m->paused_until <= now) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = m->tag };
+
+		m->paused_until = 0;
+		epoll_ctl(m->epfd, EPOLL_CTL_MOD, m->lfd, &ev);
+	}
+	if (m->paused_until)
+		next = m->paused_until;
 	for (int i = 0; i < MAX_CONNS; i++) {
 		struct mconn *c = &m->c[i];
 

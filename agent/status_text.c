@@ -120,14 +120,14 @@ static bool utf8_valid(const unsigned char *s, size_t len)
  * never crosses into the next page, so reading past the NUL is safe).
  */
 #if defined(__SSE2__) && !defined(XGW_STATUS_SCALAR)
-static size_t plain_len(const char *s)
+/* AddressSanitizer would call the bytes of the block past the NUL an overflow. */
+__attribute__((no_sanitize_address)) static size_t plain_len(const char *s)
 {
 	const __m128i sp = _mm_set1_epi8(0x20), dq = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
-	uintptr_t off = (uintptr_t)s & 15;
-	const char *p = s - off;
+	uintptr_t at = (uintptr_t)s & ~(uintptr_t)15;
 
-	for (unsigned skip = (unsigned)off;; p += 16, skip = 0) {
-		__m128i v = _mm_load_si128((const __m128i *)(const void *)p);
+	for (unsigned skip = (unsigned)((uintptr_t)s & 15);; at += 16, skip = 0) {
+		__m128i v = _mm_load_si128((const __m128i *)at);
 		/* signed: bytes >= 0x80 are below 0x20 too, and so is the NUL */
 		__m128i m =
 			_mm_or_si128(_mm_cmplt_epi8(v, sp),
@@ -135,7 +135,7 @@ static size_t plain_len(const char *s)
 		unsigned bits = (unsigned)_mm_movemask_epi8(m) >> skip << skip;
 
 		if (bits)
-			return (size_t)(p - s) + (unsigned)__builtin_ctz(bits);
+			return (size_t)(at - (uintptr_t)s) + (unsigned)__builtin_ctz(bits);
 	}
 }
 #else

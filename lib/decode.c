@@ -724,6 +724,32 @@ static void decode_allowed_listeners(struct dctx *c, const struct xgw_ynode *spe
 	xgw_dec_path_pop(c, old);
 }
 
+/*
+ * Listener names are the key of a Gateway's (or ListenerSet's) listener list:
+ * the API server refuses a second listener of a name (listMapKey), and so
+ * does the folder source, naming both.
+ */
+static void unique_listener_names(struct dctx *c, const struct xgw_ynode *spec,
+				  const struct xgw_gw_listener *l, size_t n)
+{
+	const struct xgw_ynode *list = xgw_dec_get(spec, "listeners");
+
+	for (size_t j = 1; j < n && !c->err; j++)
+		for (size_t i = 0; i < j; i++) {
+			if (!l[i].name || !l[j].name || strcmp(l[i].name, l[j].name))
+				continue;
+			size_t old = xgw_dec_push_key(c, "listeners");
+
+			push_idx(c, j);
+			xgw_dec_fail(c, "name", list,
+				     "\"%s\" is the name of listeners[%zu] too: listener names "
+				     "must be unique",
+				     l[j].name, i);
+			xgw_dec_path_pop(c, old);
+			break;
+		}
+}
+
 static void decode_gateway(struct dctx *c, const struct xgw_ynode *root)
 {
 	struct xgw_gateway gw = {};
@@ -738,6 +764,7 @@ static void decode_gateway(struct dctx *c, const struct xgw_ynode *root)
 					decode_address, &gw.n_addresses);
 	gw.listeners = xgw_dec_get_list(c, spec, "listeners", XGW_YNODE_MAP, sizeof(*gw.listeners),
 					decode_listener, &gw.n_listeners);
+	unique_listener_names(c, spec, gw.listeners, gw.n_listeners);
 	decode_gateway_tls(c, spec, &gw);
 	decode_allowed_listeners(c, spec, &gw);
 	infra = xgw_dec_get_map(c, spec, "infrastructure");
@@ -774,6 +801,7 @@ static void decode_listenerset(struct dctx *c, const struct xgw_ynode *root)
 	xgw_dec_path_pop(c, o1);
 	ls.listeners = xgw_dec_get_list(c, spec, "listeners", XGW_YNODE_MAP, sizeof(*ls.listeners),
 					decode_listener, &ls.n_listeners);
+	unique_listener_names(c, spec, ls.listeners, ls.n_listeners);
 	xgw_dec_path_pop(c, old);
 	if (!c->err && !STORE_PUSH(c->st, listenersets, &ls))
 		xgw_dec_oom(c);

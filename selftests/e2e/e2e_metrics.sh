@@ -5,11 +5,14 @@
 # from the client namespace shows in the workers' counters (requests, 4xx),
 # the listener's XDP counters and the XDP verdicts; a route added and a route
 # to a missing Service show in the change counters, the serving histogram and
-# the problems gauge, and their responses in the counters per route. The text is checked against the exposition format
-# (families declared before their samples, cumulative buckets ending at
-# +Inf = _count). Idle connections do not hold up a scrape; other paths get
-# 404, other methods 405; a bad --metrics address stops the agent with a
-# message naming it.
+# the problems gauge, and their responses in the counters per route; an
+# EndpointSlice-only change counts under the fast path. The text is checked
+# against the exposition format (prom_format.py). 40 idle connections (more
+# than the server's slots) do not lock out a scrape and are closed after 2 s;
+# other paths get 404, other methods 405, a NUL or TLS bytes 400, a head too
+# large 431, and answers arrive whole with bytes left unread behind them. A
+# listener that takes another's XDP counter slot starts from zero. A bad
+# --metrics address stops the agent with a message naming it.
 # Prints TAP. Needs root.
 set -uo pipefail
 BUILD=${XGW_BUILD:?XGW_BUILD must name the build directory}
@@ -36,7 +39,7 @@ metric() {
 
 format_ok() { python3 "$SRC/selftests/e2e/prom_format.py" "$TMP/m.txt"; }
 
-e2e_begin 9
+e2e_begin 11
 
 if ! e2e_node_client "$NS_N" "$NS_C" "xm$ID" 10.27; then
 	echo "Bail out! cannot create namespaces"
@@ -147,33 +150,100 @@ else
 	not_ok "responses per route" "$(grep '^xgw_route_responses_total' "$TMP/m.txt" | grep -v ' 0$')"
 fi
 
-# idle connections (a slow scraper) do not hold up the next scrape
+# an EndpointSlice alone changes (a second endpoint, not ready): the fast path
+eps=$(metric xgw_config_changes_total 'path="endpoints"')
+{ cat "$CONF/backend.yaml"; printf -- '- addresses:\n  - "10.27.1.11"\n  conditions:\n    ready: false\n'; } >"$TMP/be.yaml"
+mv "$TMP/be.yaml" "$CONF/backend.yaml"
+fast() { scrape && [ "$(metric xgw_config_changes_total 'path="endpoints"')" -gt "$eps" ]; }
+wait_for 50 fast
+if fast && [ "$(metric xgw_reconcile_duration_seconds_count 'path="endpoints"')" -ge 1 ] &&
+	[ "$(metric xgw_config_errors_total)" = 0 ] && [ "$(code app.yourdomain.com)" = 200 ]; then
+	ok "an EndpointSlice-only change: counted under path=\"endpoints\" with its reconcile time; no error counted"
+else
+	not_ok "an EndpointSlice-only change counts under path=endpoints" "$(grep -E '^xgw_config_(changes|errors)' "$TMP/m.txt")"
+fi
+
+# 40 idle connections (more than the server's 32 slots; a slow scraper, or a
+# client that never sends) do not lock out the next scrape: the longest idle
+# gives its slot up. The idle ones are closed 2 s after they connected.
 nsenter --net=/run/netns/"$NS_N" python3 - "$PORT" "$TMP/idle.ok" <<'EOF' &
 import socket, sys, time
-idle = [socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=2) for _ in range(5)]
-for s in idle[:2]:
+idle = [socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=2) for _ in range(40)]
+for s in idle[:10]:
     s.sendall(b'GET /metr')  # half a request line
 open(sys.argv[2], 'w').write('open\n')
-time.sleep(4)
+time.sleep(3)
+closed = 0
+for s in idle:
+    try:
+        closed += s.recv(1) == b''
+    except OSError:
+        closed += 1
+open(sys.argv[2], 'a').write('%d closed\n' % closed)
 EOF
 IDLE=$!
 PIDS+=($IDLE)
 wait_for 30 test -e "$TMP/idle.ok"
 t0=$(date +%s%N)
 if [ -e "$TMP/idle.ok" ] && scrape && [ "$(metric xgw_generation_programmed)" = 1 ] && [ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 1500 ]; then
-	ok "5 idle connections open (2 with half a request): a scrape is still answered"
+	idle_ok=1
 else
-	not_ok "a scrape is answered beside idle connections" "$(tail -3 "$TMP/agent.log")"
+	idle_ok=0
 fi
 wait "$IDLE" 2>/dev/null
+if [ "$idle_ok" = 1 ] && grep -q "^40 closed" "$TMP/idle.ok"; then
+	ok "40 idle connections (10 with half a request): a scrape is still answered; all 40 closed after 2 s"
+else
+	not_ok "a scrape is answered beside 40 idle connections, which are closed" "$(cat "$TMP/idle.ok")" "$(tail -3 "$TMP/agent.log")"
+fi
 
 c404=$(nx curl -s --max-time 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/")
 c405=$(nx curl -s --max-time 2 -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$PORT/metrics")
 chead=$(nx curl -s --max-time 2 -o /dev/null -w '%{http_code} %{size_download}' -I "http://127.0.0.1:$PORT/metrics")
-if [ "$c404" = 404 ] && [ "$c405" = 405 ] && [ "$chead" = "200 0" ]; then
-	ok "GET / is 404, POST /metrics is 405, HEAD /metrics is 200 without a body"
+# raw requests: the answer arrives whole even with unread bytes behind it (a
+# body, a second request, a head too large), never cut short by a reset
+raw=$(nsenter --net=/run/netns/"$NS_N" python3 - "$PORT" <<'EOF'
+import socket, sys
+def ask(data):
+    s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=3)
+    s.sendall(data)
+    got = b''
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+    except OSError as e:
+        return 'reset' if not got else got.split(b' ')[1].decode() + '+' + type(e).__name__
+    head, _, body = got.partition(b'\r\n\r\n')
+    length = [int(l.split(b':')[1]) for l in head.split(b'\r\n') if l.lower().startswith(b'content-length:')]
+    return got.split(b' ')[1].decode() + ('' if length and length[0] == len(body) else '-short')
+print(ask(b'POST /metrics HTTP/1.1\r\nContent-Length: 100000\r\n\r\n' + b'x' * 100000),
+      ask(b'GET /metrics HTTP/1.1\r\n\r\nGET /metrics HTTP/1.1\r\n\r\n' + b'y' * 50000),
+      ask(b'GET /metrics HTTP/1.1\r\nX: ' + b'z' * 5000 + b'\r\n\r\n'),
+      ask(b'GET /metrics\0 HTTP/1.1\r\n\r\n'),
+      ask(b'\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n'))
+EOF
+)
+if [ "$c404" = 404 ] && [ "$c405" = 405 ] && [ "$chead" = "200 0" ] && [ "$raw" = "405 200 431 400 400" ]; then
+	ok "GET / is 404, POST /metrics is 405, HEAD /metrics is 200 without a body; with bytes left unread 405, 200 and 431 arrive whole; a NUL or TLS bytes get 400"
 else
-	not_ok "other paths 404, other methods 405, HEAD without a body" "$c404 $c405 $chead"
+	not_ok "other paths 404, other methods 405, HEAD without a body, answers whole" "$c404 $c405 $chead" "raw: $raw"
+fi
+
+# The Gateway's listener moves to port 8080: the new listener takes the old
+# one's XDP counter slot (the snapshot's listener index), and starts from zero.
+old=$(metric xgw_listener_packets_total 'port="80"')
+sed 's/^    port: 80$/    port: 8080/' "$CONF/gateway.yaml" >"$TMP/gw.yaml" && mv "$TMP/gw.yaml" "$CONF/gateway.yaml"
+moved() { [ "$(cx curl -s --max-time 1 -o /dev/null -w '%{http_code}' -H 'Host: app.yourdomain.com' http://10.27.100.1:8080/)" = 200 ]; }
+wait_for 50 moved
+scrape
+new=$(metric xgw_listener_packets_total 'port="8080"')
+if moved && [ "$new" != none ] && [ "$new" -ge 1 ] && [ "$new" -lt 60 ] && [ "$old" -ge 200 ]; then
+	ok "a listener moved to port 8080: its XDP counters start from zero ($new packets), not from the $old of the slot's last owner"
+else
+	not_ok "a new listener's XDP counters start from zero" "port 80 had $old, port 8080 has $new"
 fi
 
 out=$(nx timeout 10 "$BUILD/agent/xgw-agent" --config-dir "$CONF" --workers 1 \
@@ -181,7 +251,7 @@ out=$(nx timeout 10 "$BUILD/agent/xgw-agent" --config-dir "$CONF" --workers 1 \
 	--metrics "localhost:nine" </dev/null 2>&1)
 rc=$?
 rm -rf "$PIN-bad"
-if [ "$rc" = 1 ] && grep -q -- "--metrics localhost:nine: not ADDR:PORT" <<<"$out" && serves; then
+if [ "$rc" = 1 ] && grep -q -- "--metrics localhost:nine: not ADDR:PORT" <<<"$out" && moved; then
 	ok "a bad --metrics address: the agent says so and stops (exit 1); the running one still serves"
 else
 	not_ok "a bad --metrics address stops the agent with a message" "rc $rc" "$(tail -3 <<<"$out")"

@@ -825,6 +825,44 @@ out:
 	xgw_store__free(st);
 }
 
+/* Listener names are the list's key: a second listener of a name fails the object. */
+TEST(listener_names_unique)
+{
+	struct xgw_store *st = load_str(
+		"l.yaml", GW_HEAD "  listeners:\n"
+				  "  - {name: web, protocol: HTTP, port: 80}\n"
+				  "  - {name: api, protocol: HTTP, port: 81}\n"
+				  "  - {name: web, protocol: HTTP, port: 82}\n"
+				  "---\n"
+				  "apiVersion: gateway.networking.k8s.io/v1\nkind: ListenerSet\n"
+				  "metadata: {name: ls}\nspec:\n  parentRef: {name: eg}\n"
+				  "  listeners:\n"
+				  "  - {name: a, protocol: HTTP, port: 90}\n"
+				  "  - {name: a, protocol: HTTP, port: 91}\n"
+				  "---\n" GW_HEAD "  listeners:\n"
+				  "  - {name: web, protocol: HTTP, port: 80}\n"
+				  "  - {name: web2, protocol: HTTP, port: 80}\n");
+
+	if (!st)
+		return;
+	if (!ASSERT_EQ(st->n_errors, 2, "errors")) {
+		dump_errors(st);
+		goto out;
+	}
+	ASSERT_STREQ(st->errors[0].message,
+		     "spec.listeners[2].name: \"web\" is the name of listeners[0] too: listener "
+		     "names must be unique",
+		     "Gateway");
+	ASSERT_STREQ(st->errors[1].message,
+		     "spec.listeners[1].name: \"a\" is the name of listeners[0] too: listener "
+		     "names must be unique",
+		     "ListenerSet");
+	ASSERT_EQ(st->n_gateways, 1, "the Gateway with distinct names stays");
+	ASSERT_EQ(st->n_listenersets, 0, "the ListenerSet is refused");
+out:
+	xgw_store__free(st);
+}
+
 TEST(listenerset_details)
 {
 	struct xgw_store *st = load_str(

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -118,12 +120,16 @@ TEST(strings)
 /*
  * The plain-run scan reads aligned 16-byte blocks: every length up to 33, at
  * every offset from a 16-byte boundary, with each kind of byte that ends a
- * plain run (control, quote, backslash, NUL, UTF-8 lead, bad byte) at every
- * position, rendered as jansson dumps them.
+ * plain run (control, quote, backslash, NUL, UTF-8 lead, a lone continuation
+ * byte, bad byte) and the plain bytes at the edges of the class (space, '~',
+ * DEL) at every position, rendered as jansson dumps them. The bytes around
+ * each string are quotes, so that a scan that looks before the string or past
+ * its NUL finds a difference, not a crash.
  */
 TEST(scan_positions)
 {
-	static const char specials[] = { '\x01', '\x1f', '"', '\\', '\x7f', '\xc3', '\xff' };
+	static const char specials[] = { '\x01', '\x1f', '"',	 '\\',	 ' ',
+					 '~',	 '\x7f', '\x80', '\xc3', '\xff' };
 	enum {
 		MAXLEN = 33,
 		PER = (MAXLEN + 1) * (MAXLEN + 1) * sizeof(specials)
@@ -142,6 +148,7 @@ TEST(scan_positions)
 		size_t n = 0;
 
 		memset(ps, 0, PER * sizeof(*ps));
+		memset(text, '"', (size_t)PER * 64);
 		for (size_t len = 0; len <= MAXLEN; len++) {
 			for (size_t pos = 0; pos <= len; pos++) {
 				for (size_t k = 0; k < sizeof(specials); k++, n++) {
@@ -176,6 +183,45 @@ TEST(scan_positions)
 	}
 	free(ps);
 	free(text);
+}
+
+/*
+ * Strings whose NUL is the last byte before an unmapped page, and strings
+ * that start a page: the scan must not read across into the next page
+ * (an unaligned 16-byte load would, and fault).
+ */
+TEST(scan_page_edges)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *map = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct xgw_parent_status ps[35] = { 0 };
+	struct xgw_route_status rs = { .ns = "default", .name = "edge", .parents = ps };
+	struct xgw_reconcile_result res = { .routes = &rs, .n_routes = 1 };
+
+	if (!ASSERT_TRUE(map != MAP_FAILED, "mmap") ||
+	    !ASSERT_OK(mprotect(map + page, (size_t)page, PROT_NONE), "mprotect"))
+		return;
+	memset(map, '"', (size_t)page);
+	for (size_t len = 0; len <= 33; len++) {
+		/* this string ends on the page's last byte; the one before it starts the page */
+		char *end = map + page - 1 - len;
+
+		for (size_t i = 0; i < len; i++)
+			end[i] = (char)('a' + i % 26);
+		end[len] = '\0';
+		ps[len].kind = "Gateway";
+		ps[len].ns = "default";
+		ps[len].name = "gw";
+		cond(&ps[len].conds, "Accepted", "True", "Accepted", end);
+	}
+	/* at the page's start: the scan's first block is the page's first */
+	memcpy(map, "start of the page, plain", 25);
+	ps[34] = (struct xgw_parent_status){ .kind = "Gateway", .ns = "default", .name = "gw" };
+	cond(&ps[34].conds, "Accepted", "True", "Accepted", map);
+	rs.n_parents = 35;
+	same("strings at the end and the start of a page", &res, true);
+	munmap(map, (size_t)page * 2);
 }
 
 TEST(empty)
