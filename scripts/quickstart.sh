@@ -54,7 +54,8 @@ PIDS+=($!)
 # --netns: the agent enters the namespace itself and keeps the host's mount
 # namespace, so its pins under /sys/fs/bpf/xgw stay visible to bpftool.
 "$BUILD/agent/xgw-agent" --netns "$NS_N" --config-dir "$CONFIG" \
-	--address-pool 10.23.100.0/24 --interface xqs-n --status-file "$STATUS" &
+	--address-pool 10.23.100.0/24 --interface xqs-n --status-file "$STATUS" \
+	--metrics 127.0.0.1:9464 &
 AGENT=$!
 PIDS+=($AGENT)
 
@@ -82,6 +83,7 @@ Try it yourself (in another terminal, as root):
   bpftool map dump pinned /sys/fs/bpf/xgw/xgw_listeners
   $BUILD/tools/xgwctl maps          # decoded maps and XDP counters
   $BUILD/tools/xgwctl status        # Gateway and route conditions
+  ip netns exec $NS_N curl -s http://127.0.0.1:9464/metrics | grep -v '^#'   # Prometheus metrics
 Edit $CONFIG/*.yaml: changes apply at once. Ctrl-C stops xgw and removes the namespaces.
 MSG
 wait "$AGENT"
