@@ -155,6 +155,7 @@ static int send_snapshot(struct xgw_workers *ws, unsigned i)
 }
 
 static void worker_down(struct xgw_workers *ws, unsigned i);
+static void shrink(struct xgw_workers *ws);
 
 /*
  * Commit the pending change once every running worker has prepared it. A
@@ -373,10 +374,17 @@ int xgw_workers_resize(struct xgw_workers *ws, unsigned n)
 		if ((err = set_counts(ws, n, ws->udp_n < n ? ws->udp_n : n)))
 			return err;
 		ws->active = n;
-		for (unsigned i = n; i < old; i++)
-			ws->w[i].drain_at_ms = now_ms() + RETIRE_GRACE_MS;
 		log_info("workers: %u -> %u; workers %u-%u take no new connections and drain", old,
 			 n, n, old - 1);
+		for (unsigned i = n; i < old; i++) {
+			ws->w[i].drain_at_ms = now_ms() + RETIRE_GRACE_MS;
+			/* one down (waiting for its restart) is not started to drain */
+			if (ws->w[i].pid <= 0) {
+				ws->w[i].restart_at_ms = 0;
+				slot_free(ws, i);
+			}
+		}
+		shrink(ws);
 		return 0;
 	}
 	for (unsigned i = old; i < n; i++) {
@@ -665,6 +673,17 @@ void xgw_workers_on_ctl(struct xgw_workers *ws, unsigned i)
 	}
 }
 
+/* The slots of retired workers that are gone come off the end. */
+static void shrink(struct xgw_workers *ws)
+{
+	unsigned n = ws->n;
+
+	while (ws->n > ws->active && ws->w[ws->n - 1].pid <= 0)
+		ws->n--;
+	if (ws->n == ws->active && n != ws->n)
+		log_info("workers: %u, every retired one gone", ws->n);
+}
+
 /* Retiring worker <i> exited (wait status <status>): its slot goes, and the pool shrinks. */
 static void retired(struct xgw_workers *ws, unsigned i, int status)
 {
@@ -675,10 +694,7 @@ static void retired(struct xgw_workers *ws, unsigned i, int status)
 			 WIFSIGNALED(status) ? "signal" : "exit status",
 			 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	slot_free(ws, i);
-	while (ws->n > ws->active && ws->w[ws->n - 1].pid <= 0)
-		ws->n--;
-	if (ws->n == ws->active)
-		log_info("workers: %u, every retired one gone", ws->n);
+	shrink(ws);
 }
 
 void xgw_workers_reap(struct xgw_workers *ws)
@@ -776,7 +792,7 @@ int xgw_workers_tick(struct xgw_workers *ws)
 	for (unsigned i = 0; i < ws->n; i++) {
 		struct worker *w = &ws->w[i];
 
-		if (!w->restart_at_ms || ws->stopping)
+		if (!w->restart_at_ms || ws->stopping || i >= ws->active)
 			continue;
 		if (w->restart_at_ms <= now) {
 			int err = spawn(ws, i);
