@@ -29,6 +29,7 @@
 #include <bpf/libbpf.h>
 
 #include "metrics.h"
+#include "rstats_sum.h"
 #include "workers.h"
 #include "xgw/abi/maps.h"
 #include "xgw/ctl.h"
@@ -310,86 +311,51 @@ static void workers_text(struct mbuf *b, const struct xgw_workers *ws)
 	free(w);
 }
 
-/* One route's responses, summed over the workers. */
-struct rsum {
-	const char *name; /* "namespace/name", in a worker's text */
-	size_t len;
-	unsigned long long ctr[5];
-};
-
-static int rsum_cmp(const void *pa, const void *pb)
-{
-	const struct rsum *a = pa, *b = pb;
-	size_t n = a->len < b->len ? a->len : b->len;
-	int c = memcmp(a->name, b->name, n);
-
-	return c ? c : (a->len > b->len) - (a->len < b->len);
-}
-
-/* xgw_route_responses_total: the workers' lines merged by route, in name order. */
+/*
+ * xgw_route_responses_total: the workers' lines and those of workers gone
+ * (restarted, retired), added up by route, in name order.
+ */
 static void routes_text(struct mbuf *b, const struct xgw_workers *ws)
 {
 	unsigned n = ws ? xgw_workers_count(ws) : 0;
-	struct rsum *v = NULL;
-	size_t nv = 0, cap = 0;
+	struct xgw_rsums sums = { 0 };
+	const char *text;
+	size_t len;
+	int err = 0;
 
-	for (unsigned i = 0; i < n; i++) {
-		size_t len;
-		const char *p = xgw_workers_rstats(ws, i, &len), *end = p ? p + len : NULL;
-
-		while (p && p < end) {
-			const char *eol = memchr(p, '\n', (size_t)(end - p)), *sp;
-			struct rsum r = { .name = p };
-			char *q;
-
-			if (!eol)
-				break;
-			sp = memchr(p, ' ', (size_t)(eol - p));
-			r.len = sp ? (size_t)(sp - p) : 0;
-			q = (char *)(sp ? sp : eol);
-			for (int k = 0; k < 5 && sp; k++)
-				r.ctr[k] = strtoull(q, &q, 10);
-			p = eol + 1;
-			if (!r.len || q != eol)
-				continue; /* not a line of user/rstats.c */
-			if (nv == cap) {
-				struct rsum *nvp =
-					realloc(v, (cap = cap ? cap * 2 : 256) * sizeof(*v));
-
-				if (!nvp) {
-					b->oom = true;
-					free(v);
-					return;
-				}
-				v = nvp;
-			}
-			v[nv++] = r;
-		}
+	if (ws) {
+		text = xgw_workers_rstats_gone(ws, &len);
+		err = xgw_rsums_parse(&sums, text, len);
 	}
+	for (unsigned i = 0; i < n && !err; i++) {
+		text = xgw_workers_rstats(ws, i, &len);
+		err = xgw_rsums_parse(&sums, text, len);
+	}
+	if (err) {
+		b->oom = true;
+		xgw_rsums_free(&sums);
+		return;
+	}
+	xgw_rsums_merge(&sums);
 	family(b, "xgw_route_responses_total", "counter",
 	       "Responses by the route whose rule answered (HTTPRoute or GRPCRoute), by status "
-	       "class, summed over the workers. Requests no route matched are not counted "
-	       "here.");
-	if (nv)
-		qsort(v, nv, sizeof(*v), rsum_cmp);
-	for (size_t i = 0; i < nv;) {
-		struct rsum s = v[i];
-		const char *slash = memchr(s.name, '/', s.len);
-		size_t ns_len = slash ? (size_t)(slash - s.name) : 0;
+	       "class, summed over the workers, those gone included. Requests no route matched "
+	       "are not counted here.");
+	for (size_t i = 0; i < sums.n; i++) {
+		const struct xgw_rsum *r = &sums.v[i];
+		const char *slash = memchr(r->name, '/', r->len);
+		size_t ns_len = slash ? (size_t)(slash - r->name) : 0;
 
-		for (i++; i < nv && !rsum_cmp(&v[i], &s); i++)
-			for (int k = 0; k < 5; k++)
-				s.ctr[k] += v[i].ctr[k];
 		for (int k = 0; k < 5; k++) {
 			mb_printf(b, "xgw_route_responses_total{namespace=\"");
-			mb_label_n(b, s.name, ns_len);
+			mb_label_n(b, r->name, ns_len);
 			mb_printf(b, "\",route=\"");
-			mb_label_n(b, slash ? slash + 1 : s.name,
-				   slash ? s.len - ns_len - 1 : s.len);
-			mb_printf(b, "\",code=\"%dxx\"} %llu\n", k + 1, s.ctr[k]);
+			mb_label_n(b, slash ? slash + 1 : r->name,
+				   slash ? r->len - ns_len - 1 : r->len);
+			mb_printf(b, "\",code=\"%dxx\"} %llu\n", k + 1, r->ctr[k]);
 		}
 	}
-	free(v);
+	xgw_rsums_free(&sums);
 }
 
 static int open_pinned(const char *dir, const char *name)

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rstats_sum.h"
 #include "workers.h"
 #include "xgw/abi/maps.h"
 #include "xgw/ctl.h"
@@ -29,7 +30,10 @@
  * queue (handshakes under way when the count changed) are served; then it
  * drains like any worker: no new connections, the open ones finished.
  */
-#define RETIRE_GRACE_MS 1000
+#define RETIRE_GRACE_MS 3000 /* the first SYN-ACK retransmit is at 1 s, the second at 3 s */
+/* A retiring worker still alive this long after DRAIN (its own drain timeout
+ * is 30 s) is killed, so that it cannot hold later resizes back. */
+#define RETIRE_KILL_MS 40000
 #define RSTATS_MAX (64 << 20) /* a worker's counters per route, at most */
 
 struct worker {
@@ -46,6 +50,7 @@ struct worker {
 	uint64_t stats_ms;		/* when it came; 0: none yet */
 	pid_t stats_pid;		/* of the process that sent it */
 	uint64_t drain_at_ms;		/* retiring: when to send it DRAIN (0: sent) */
+	uint64_t kill_at_ms;		/* retiring, DRAIN sent: when to stop waiting for it */
 	char *rstats;			/* its last responses per route (user/rstats.h) */
 	size_t rstats_len;
 };
@@ -70,6 +75,9 @@ struct xgw_workers {
 	int pend_fd;
 	uint64_t pend_gen, pend_size, pend_started_ms;
 	struct xgw_workers_reject rejected; /* the last change a worker refused */
+	/* responses per route of worker processes that are gone, summed */
+	char *rstats_gone;
+	size_t rstats_gone_len;
 	bool stopping;
 };
 
@@ -371,7 +379,9 @@ int xgw_workers_resize(struct xgw_workers *ws, unsigned n)
 		return 0;
 	if (n < old) {
 		/* New flows go to the first n at once; the others retire. */
-		if ((err = set_counts(ws, n, ws->udp_n < n ? ws->udp_n : n)))
+		/* workers a grow added that do not serve yet stay out of the count */
+		if ((err = set_counts(ws, ws->tcp_n < n ? ws->tcp_n : n,
+				      ws->udp_n < n ? ws->udp_n : n)))
 			return err;
 		ws->active = n;
 		log_info("workers: %u -> %u; workers %u-%u take no new connections and drain", old,
@@ -463,6 +473,7 @@ void xgw_workers__stop(struct xgw_workers *ws, int timeout_ms)
 		close(ws->snap_fd);
 	if (ws->pend_fd >= 0)
 		close(ws->pend_fd);
+	free(ws->rstats_gone);
 	free(ws->w);
 	free(ws->bin);
 	free(ws->log_level);
@@ -593,7 +604,13 @@ static void read_rstats(struct worker *w, int fd)
 	char *p;
 	size_t n = 0;
 
-	if (fstat(fd, &st) || st.st_size < 0 || st.st_size > RSTATS_MAX) {
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	/* a sealed memfd only: reading it cannot block, and it cannot change under us */
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size < 0 || st.st_size > RSTATS_MAX ||
+	    seals < 0 ||
+	    (seals & (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK)) !=
+		    (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK)) {
 		log_warn("worker pid %d: counters per route: bad memfd", (int)w->pid);
 		return;
 	}
@@ -613,6 +630,40 @@ static void read_rstats(struct worker *w, int fd)
 	free(w->rstats);
 	w->rstats = p;
 	w->rstats_len = n;
+}
+
+/*
+ * Worker <i>'s process is gone (restarted or retired): what it counted joins
+ * the sum of those gone, so that the totals never go down.
+ */
+static void rstats_bury(struct xgw_workers *ws, unsigned i)
+{
+	struct worker *w = &ws->w[i];
+	struct xgw_rsums sums = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+
+	if (!w->rstats)
+		return;
+	if (xgw_rsums_parse(&sums, ws->rstats_gone, ws->rstats_gone_len) ||
+	    xgw_rsums_parse(&sums, w->rstats, w->rstats_len) ||
+	    (xgw_rsums_merge(&sums), xgw_rsums_text(&sums, &text, &len))) {
+		log_warn("worker %u: out of memory keeping its counters per route", i);
+	} else {
+		free(ws->rstats_gone);
+		ws->rstats_gone = text;
+		ws->rstats_gone_len = len;
+	}
+	xgw_rsums_free(&sums);
+	free(w->rstats);
+	w->rstats = NULL;
+	w->rstats_len = 0;
+}
+
+const char *xgw_workers_rstats_gone(const struct xgw_workers *ws, size_t *len)
+{
+	*len = ws->rstats_gone_len;
+	return ws->rstats_gone;
 }
 
 const char *xgw_workers_rstats(const struct xgw_workers *ws, unsigned i, size_t *len)
@@ -709,8 +760,11 @@ void xgw_workers_reap(struct xgw_workers *ws)
 
 			if (w->pid != pid)
 				continue;
+			/* what it sent before it exited first (its last counters) */
+			xgw_workers_on_ctl(ws, i);
 			w->pid = 0;
 			worker_down(ws, i);
+			rstats_bury(ws, i);
 			if (ws->stopping)
 				break;
 			if (i >= ws->active) {
@@ -767,7 +821,8 @@ int xgw_workers_tick(struct xgw_workers *ws)
 	if (ws->tcp_n < ws->active && !ws->stopping && ws->snap_fd >= 0) {
 		unsigned i = ws->tcp_n;
 
-		while (i < ws->active && ws->w[i].pid > 0 && ws->w[i].acked == ws->snap_gen)
+		/* serving a snapshot, as a restarted worker takes connections again */
+		while (i < ws->active && ws->w[i].pid > 0 && ws->w[i].acked)
 			i++;
 		if (i == ws->active && !set_counts(ws, ws->active, ws->udp_n))
 			log_info("workers: %u take new connections", ws->active);
@@ -776,18 +831,27 @@ int xgw_workers_tick(struct xgw_workers *ws)
 	for (unsigned i = ws->active; i < ws->n && !ws->stopping; i++) {
 		struct worker *w = &ws->w[i];
 
-		if (!w->drain_at_ms || w->pid <= 0)
+		uint64_t due;
+
+		if (w->pid <= 0)
 			continue;
-		if (w->drain_at_ms <= now) {
+		if (w->drain_at_ms && w->drain_at_ms <= now) {
 			struct xgw_ctl_msg m = { .magic = XGW_CTL_MAGIC, .type = XGW_CTL_DRAIN };
 
 			w->drain_at_ms = 0;
+			w->kill_at_ms = now + RETIRE_KILL_MS;
 			if (w->ctl < 0 || xgw_ctl_send(w->ctl, &m, -1))
 				kill(w->pid, SIGTERM);
-			continue;
+		} else if (w->kill_at_ms && w->kill_at_ms <= now) {
+			log_warn("worker %u (pid %d): retiring, still running %d ms after DRAIN; "
+				 "killing it",
+				 i, (int)w->pid, RETIRE_KILL_MS);
+			kill(w->pid, SIGKILL);
+			w->kill_at_ms = 0;
 		}
-		if (next < 0 || (int)(w->drain_at_ms - now) < next)
-			next = (int)(w->drain_at_ms - now);
+		due = w->drain_at_ms ? w->drain_at_ms : w->kill_at_ms;
+		if (due && (next < 0 || (int)(due - now) < next))
+			next = (int)(due - now);
 	}
 	for (unsigned i = 0; i < ws->n; i++) {
 		struct worker *w = &ws->w[i];

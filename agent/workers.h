@@ -77,6 +77,8 @@ void xgw_workers_stats(const struct xgw_workers *ws, unsigned i, uint64_t stats[
  * <1xx> <2xx> <3xx> <4xx> <5xx>" (user/rstats.h), *<len> bytes; NULL: none yet.
  */
 const char *xgw_workers_rstats(const struct xgw_workers *ws, unsigned i, size_t *len);
+/* The same lines, summed, of the worker processes that are gone (restarted, retired). */
+const char *xgw_workers_rstats_gone(const struct xgw_workers *ws, size_t *len);
 bool xgw_workers_acked(const struct xgw_workers *ws, uint64_t gen);
 
 /*

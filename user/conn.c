@@ -127,6 +127,7 @@ static struct xgw_conn *conn_alloc(struct xgw_worker *w, int fd)
 	c->rq_timer.kind = XGW_DT_REQUEST;
 	c->be_timer.kind = XGW_DT_BACKEND;
 	c->bo_timer.kind = XGW_DT_BACKOFF;
+	c->acct_rule = XGW_SNAP_NONE;
 	c->fd = fd;
 	c->w = w;
 	c->lsn = XGW_SNAP_NONE;
@@ -411,6 +412,7 @@ static int conn_step_redirect(struct xgw_conn *c, const struct xgw_h1_request *r
 	if (c->ka && c->rb)
 		c->rb->start = c->req.lim;
 	c->status = f->status ? f->status : 302;
+	count_status(c, c->status);
 	c->state = XGW_CS_LOCAL;
 	xgw_timer_arm(w, &c->timer, XGW_T_EXCHANGE);
 	return STEP_AGAIN;
@@ -459,6 +461,7 @@ static int cors_request(struct xgw_conn *c, const struct xgw_h1_request *req)
 		if (c->ka && c->rb)
 			c->rb->start = c->req.lim;
 		c->status = 200;
+		count_status(c, c->status);
 		c->state = XGW_CS_LOCAL;
 		xgw_timer_arm(w, &c->timer, XGW_T_EXCHANGE);
 		return STEP_AGAIN;

@@ -819,6 +819,10 @@ int xgw_worker_run(struct xgw_worker *w)
 		xgw_mirrors_reap(w);
 		if (w->draining && ((!w->n_conns && !w->n_h2) || w->now >= w->drain_deadline)) {
 			log_info("drained: %u connections left, exiting", w->n_conns);
+			/* the last counters, so that the agent's totals miss nothing */
+			if (w->ctl_fd >= 0)
+				ctl_reply(w, XGW_CTL_STATS, w->snap ? w->snap->snap.generation : 0,
+					  0);
 			return 0;
 		}
 	}

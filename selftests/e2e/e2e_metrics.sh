@@ -5,7 +5,8 @@
 # from the client namespace shows in the workers' counters (requests, 4xx),
 # the listener's XDP counters and the XDP verdicts; a route added and a route
 # to a missing Service show in the change counters, the serving histogram and
-# the problems gauge, and their responses in the counters per route; an
+# the problems gauge, and their responses in the counters per route (a
+# redirect's too), which keep what a killed worker counted; an
 # EndpointSlice-only change counts under the fast path. The text is checked
 # against the exposition format (prom_format.py). 40 idle connections (more
 # than the server's slots) do not lock out a scrape and are closed after 2 s;
@@ -39,7 +40,7 @@ metric() {
 
 format_ok() { python3 "$SRC/selftests/e2e/prom_format.py" "$TMP/m.txt"; }
 
-e2e_begin 11
+e2e_begin 12
 
 if ! e2e_node_client "$NS_N" "$NS_C" "xm$ID" 10.27; then
 	echo "Bail out! cannot create namespaces"
@@ -50,14 +51,16 @@ ip -n "$NS_N" link set lo up
 mkdir -p "$CONF"
 sed 's/10\.23\.1\.10/10.27.1.10/' "$SRC/examples/quickstart/backend.yaml" >"$CONF/backend.yaml"
 cp "$SRC/examples/quickstart/gateway.yaml" "$CONF/gateway.yaml"
-nx "$BUILD/tools/xgw-echo" --listen 10.27.1.10:8080 --name backend-1 --mode json --quiet \
+nsenter --net=/run/netns/"$NS_N" "$BUILD/tools/xgw-echo" --listen 10.27.1.10:8080 --name backend-1 --mode json --quiet \
 	</dev/null >/dev/null 2>&1 &
 PIDS+=($!)
-nx "$BUILD/agent/xgw-agent" --config-dir "$CONF" --workers 2 \
+# started directly, not through nx(): $! must be the process itself (lib.sh)
+nsenter --net=/run/netns/"$NS_N" "$BUILD/agent/xgw-agent" --config-dir "$CONF" --workers 2 \
 	--address-pool 10.27.100.0/24 --interface "xm$ID-n" --pin-dir "$PIN" \
 	--status-file "$TMP/status.json" --workers-file "$TMP/workers.json" \
 	--metrics "127.0.0.1:$PORT" </dev/null >"$TMP/agent.log" 2>&1 &
-PIDS+=($!)
+AGENT=$!
+PIDS+=($AGENT)
 
 serves() { [ "$(code app.yourdomain.com)" = 200 ]; }
 wait_for 100 serves
@@ -98,7 +101,7 @@ else
 	not_ok "XDP counters count the connections" "syns $syns pass $pass" "$(grep -E '^xgw_(xdp|listener)_' "$TMP/m.txt" | head)"
 fi
 
-# a change: a second route, and a route to a Service that does not exist
+# a change: a second route, a route to a Service that does not exist, a redirect
 scrape
 full=$(metric xgw_config_changes_total 'path="full"') served=$(metric xgw_change_to_serving_seconds_count)
 gen=$(metric xgw_generation)
@@ -118,6 +121,14 @@ spec:
   parentRefs: [{name: eg}]
   hostnames: [broken.example]
   rules: [{backendRefs: [{name: missing, port: 80}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: redir, namespace: default}
+spec:
+  parentRefs: [{name: eg}]
+  hostnames: [redir.example]
+  rules: [{filters: [{type: RequestRedirect, requestRedirect: {hostname: app.yourdomain.com, statusCode: 301}}]}]
 EOF
 mv "$TMP/more.yaml" "$CONF/more.yaml"
 changed() { scrape && [ "$(metric xgw_generation_programmed)" = 1 ] && [ "$(metric xgw_generation)" -gt "$gen" ]; }
@@ -126,28 +137,47 @@ if changed && [ "$(code second.example)" = 200 ] &&
 	[ "$(metric xgw_config_changes_total 'path="full"')" -gt "$full" ] &&
 	[ "$(metric xgw_change_to_serving_seconds_count)" -gt "$served" ] &&
 	[ "$(metric xgw_config_problems)" -ge 1 ] &&
-	[ "$(metric xgw_route_parents 'kind="HTTPRoute",accepted="true"')" = 3 ] &&
+	[ "$(metric xgw_route_parents 'kind="HTTPRoute",accepted="true"')" = 4 ] &&
 	[ "$(metric xgw_route_parents_unresolved 'kind="HTTPRoute"')" = 1 ] &&
-	[ "$(metric xgw_listener_attached_routes 'listener="http"')" = 3 ]; then
-	ok "a change: generation $gen -> $(metric xgw_generation), changes and serving histogram counted, $(metric xgw_config_problems) problem(s), 3 routes attached, 1 unresolved"
+	[ "$(metric xgw_listener_attached_routes 'listener="http"')" = 4 ]; then
+	ok "a change: generation $gen -> $(metric xgw_generation), changes and serving histogram counted, $(metric xgw_config_problems) problem(s), 4 routes attached, 1 unresolved"
 else
 	not_ok "a change shows in the change counters, histogram, problems and attached routes" \
 		"$(grep -E '^xgw_(generation|config|change_to_serving_seconds_count|route_parents|listener_attached)' "$TMP/m.txt")"
 fi
 
 # responses per route: the workers' counters per route, merged
-for _ in $(seq 3); do code broken.example >/dev/null; done
+for _ in $(seq 3); do code broken.example >/dev/null; code redir.example >/dev/null; done
 per_route() {
 	scrape && [ "$(metric xgw_route_responses_total 'route="backend",code="2xx"')" -ge 31 ] &&
-		[ "$(metric xgw_route_responses_total 'route="broken",code="5xx"')" = 3 ]
+		[ "$(metric xgw_route_responses_total 'route="broken",code="5xx"')" = 3 ] &&
+		[ "$(metric xgw_route_responses_total 'route="redir",code="3xx"')" = 3 ]
 }
 wait_for 60 per_route
 if per_route && format_ok && [ "$(metric xgw_route_responses_total 'route="second",code="2xx"')" -ge 1 ] &&
 	[ "$(metric xgw_route_responses_total 'code="4xx"')" = 0 ] &&
 	[ "$(metric xgw_route_responses_total 'namespace="default"')" = "$(metric xgw_route_responses_total)" ]; then
-	ok "responses per route: backend $(metric xgw_route_responses_total 'route="backend",code="2xx"') 2xx, broken 3 5xx, second 1 2xx; the 404s no route matched are not counted under a route"
+	ok "responses per route: backend $(metric xgw_route_responses_total 'route="backend",code="2xx"') 2xx, broken 3 5xx, redir 3 3xx, second 1 2xx; the 404s no route matched are not counted under a route"
 else
 	not_ok "responses per route" "$(grep '^xgw_route_responses_total' "$TMP/m.txt" | grep -v ' 0$')"
+fi
+
+# A worker killed: what it counted stays in the totals (the agent keeps the
+# counts of workers that are gone), and its successor's add to them.
+sleep 2.5 # every worker's counters sent since the last requests
+scrape
+before=$(metric xgw_route_responses_total 'route="backend",code="2xx"')
+w0=$(pgrep -P "$AGENT" -f 'xgw-worker --id 0')
+kill -KILL "$w0"
+restarted() { p=$(pgrep -P "$AGENT" -f 'xgw-worker --id 0') && [ "$p" != "$w0" ]; }
+wait_for 50 restarted
+for _ in $(seq 8); do code app.yourdomain.com >/dev/null; done
+kept() { scrape && [ "$(metric xgw_route_responses_total 'route="backend",code="2xx"')" -ge $((before + 8)) ]; }
+wait_for 60 kept
+if restarted && kept; then
+	ok "a worker killed and restarted: the route's 2xx total went on from $before to $(metric xgw_route_responses_total 'route="backend",code="2xx"'), never down"
+else
+	not_ok "a killed worker's counts stay in the totals" "before $before, now $(metric xgw_route_responses_total 'route="backend",code="2xx"')"
 fi
 
 # an EndpointSlice alone changes (a second endpoint, not ready): the fast path
