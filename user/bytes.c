@@ -82,6 +82,8 @@ int xgw_bytes_field(struct xgw_bytes *b, const void *name, size_t nl, const void
 
 void xgw_bytes_free(struct xgw_bytes *b)
 {
+	if (!b->p) /* never filled (a stream frees several such): nothing to clear either */
+		return;
 	xgw_mem_put(b->p, b->cap);
 	memset(b, 0, sizeof(*b));
 }

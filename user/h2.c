@@ -50,6 +50,7 @@
 #define H2_MAX_TRAILERS 16384 /* bytes of a response's trailer lines */
 #define H2_SEND_BATCH 65536   /* frames gathered before a write */
 #define H2_READ 16384
+#define H2_NAMES_MAX 8192 /* bytes of header names in a response head */
 
 struct xgw_h2 {
 	struct xgw_ev ev; /* XGW_EV_H2 */
@@ -62,6 +63,8 @@ struct xgw_h2 {
 	bool rd_ready, wr_ready, eof, dead, dirty, draining;
 	struct xgw_bytes out; /* frames not written yet */
 	struct xgw_h2s *streams;
+	/* the stream whose request HEADERS are being received: no stream lookup per field */
+	struct xgw_h2s *hd_s;
 	uint32_t n_streams;
 	struct xgw_h2s *runq, *runq_tail;
 	struct xgw_h2 *prev, *next; /* w->h2s */
@@ -79,7 +82,10 @@ struct xgw_h2s {
 	int32_t id;
 	struct xgw_conn *c; /* the exchange, NULL once it ended */
 	/* the request, as HTTP/1.1 bytes */
-	struct xgw_bytes in, head, cookie, method, path, authority;
+	struct xgw_bytes in, head, cookie;
+	/* the values of :method, :path and :authority (or Host): [off, off + len) of pseudo */
+	struct xgw_bytes pseudo;
+	uint32_t method_off, method_len, path_off, path_len, auth_off, auth_len;
 	size_t hlist;	   /* header list size so far (RFC 7541 sizes) */
 	size_t unconsumed; /* DATA bytes not yet given back to flow control */
 	bool has_cl, chunked_req, req_end, head_req;
@@ -127,6 +133,8 @@ static void stream_free(struct xgw_h2s *s)
 		s->closed = true;
 		return;
 	}
+	if (h->hd_s == s)
+		h->hd_s = NULL;
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -137,9 +145,7 @@ static void stream_free(struct xgw_h2s *s)
 	xgw_bytes_free(&s->in);
 	xgw_bytes_free(&s->head);
 	xgw_bytes_free(&s->cookie);
-	xgw_bytes_free(&s->method);
-	xgw_bytes_free(&s->path);
-	xgw_bytes_free(&s->authority);
+	xgw_bytes_free(&s->pseudo);
 	xgw_bytes_free(&s->rhead);
 	xgw_bytes_free(&s->out);
 	xgw_bytes_free(&s->trail);
@@ -177,6 +183,7 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
 		h->streams->prev = s;
 	h->streams = s;
 	h->n_streams++;
+	h->hd_s = s;
 	xgw_timer_disarm(&h->timer);
 	nghttp2_session_set_stream_user_data(session, s->id, s);
 	return 0;
@@ -187,35 +194,53 @@ static bool name_is(const uint8_t *n, size_t len, const char *lit)
 	return len == strlen(lit) && !memcmp(n, lit, len);
 }
 
+/*
+ * Append a pseudo-header's value <v>[0, <vl>) to s->pseudo, noting where it
+ * is: one buffer for the three, not one each. nghttp2 refuses a repeated
+ * pseudo-header, and the header list is bounded (H2_MAX_HEADER_LIST).
+ */
+static int put_pseudo(struct xgw_h2s *s, const uint8_t *v, size_t vl, uint32_t *off, uint32_t *len)
+{
+	*off = (uint32_t)xgw_bytes_pending(&s->pseudo);
+	*len = (uint32_t)vl;
+	return xgw_bytes_put(&s->pseudo, v, vl);
+}
+
 static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
 		     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
 		     void *user)
 {
-	struct xgw_h2s *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+	struct xgw_h2 *h = user;
+	struct xgw_h2s *s;
 	int err = 0;
 
 	(void)flags;
-	(void)user;
-	if (!s || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+	if (frame->headers.cat != NGHTTP2_HCAT_REQUEST)
 		return 0; /* trailers are not passed on */
+	/* on_begin_headers() has just named the stream */
+	s = h->hd_s && h->hd_s->id == frame->hd.stream_id
+		    ? h->hd_s
+		    : nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+	if (!s)
+		return 0;
 	s->hlist += namelen + valuelen + 32;
 	if (s->hlist > H2_MAX_HEADER_LIST)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* the stream is reset */
 	if (namelen && name[0] == ':') {
 		if (name_is(name, namelen, ":method"))
-			err = xgw_bytes_put(&s->method, value, valuelen);
+			err = put_pseudo(s, value, valuelen, &s->method_off, &s->method_len);
 		else if (name_is(name, namelen, ":path"))
-			err = xgw_bytes_put(&s->path, value, valuelen);
+			err = put_pseudo(s, value, valuelen, &s->path_off, &s->path_len);
 		else if (name_is(name, namelen, ":authority"))
-			err = xgw_bytes_put(&s->authority, value, valuelen);
+			err = put_pseudo(s, value, valuelen, &s->auth_off, &s->auth_len);
 		else if (!name_is(name, namelen, ":scheme"))
 			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* :protocol: no extended CONNECT */
 		return err ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
 	}
 	if (name_is(name, namelen, "host")) {
 		/* :authority wins; Host stands in for it when it is absent */
-		if (!xgw_bytes_pending(&s->authority))
-			err = xgw_bytes_put(&s->authority, value, valuelen);
+		if (!s->auth_len)
+			err = put_pseudo(s, value, valuelen, &s->auth_off, &s->auth_len);
 		return err ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
 	}
 	if (name_is(name, namelen, "te")) {
@@ -252,22 +277,22 @@ static char *put(char *p, const void *d, size_t n)
 static int request_start(struct xgw_h2 *h, struct xgw_h2s *s, bool end_stream)
 {
 	static const char te[] = "Transfer-Encoding: chunked\r\n";
-	size_t ml = xgw_bytes_pending(&s->method), pl = xgw_bytes_pending(&s->path),
-	       al = xgw_bytes_pending(&s->authority), hl = xgw_bytes_pending(&s->head),
-	       cl = xgw_bytes_pending(&s->cookie);
+	const char *ps = s->pseudo.p ? s->pseudo.p + s->pseudo.off : "";
+	size_t ml = s->method_len, pl = s->path_len, al = s->auth_len,
+	       hl = xgw_bytes_pending(&s->head), cl = xgw_bytes_pending(&s->cookie);
 	char *p;
 
-	s->head_req = ml == 4 && !memcmp(s->method.p + s->method.off, "HEAD", 4);
+	s->head_req = ml == 4 && !memcmp(ps + s->method_off, "HEAD", 4);
 	s->chunked_req = !end_stream && !s->has_cl;
 	p = xgw_bytes_reserve(&s->in, ml + 1 + pl + 17 + al + 2 + hl + (cl ? 8 + cl + 2 : 0) +
 					      (s->chunked_req ? sizeof(te) - 1 : 0) + 2);
 	if (!p)
 		return -ENOMEM;
-	p = put(p, s->method.p + s->method.off, ml);
+	p = put(p, ps + s->method_off, ml);
 	p = put(p, " ", 1);
-	p = put(p, s->path.p + s->path.off, pl);
+	p = put(p, ps + s->path_off, pl);
 	p = put(p, " HTTP/1.1\r\nHost: ", 17);
-	p = put(p, s->authority.p + s->authority.off, al);
+	p = put(p, ps + s->auth_off, al);
 	p = put(p, "\r\n", 2);
 	p = put(p, s->head.p + s->head.off, hl);
 	if (cl) {
@@ -280,6 +305,7 @@ static int request_start(struct xgw_h2 *h, struct xgw_h2s *s, bool end_stream)
 	p = put(p, "\r\n", 2);
 	xgw_bytes_free(&s->head);
 	xgw_bytes_free(&s->cookie);
+	xgw_bytes_free(&s->pseudo);
 	s->req_end = end_stream;
 	s->c = xgw_conn_new_stream(h->w, s, &h->addrs);
 	if (!s->c)
@@ -351,6 +377,8 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t code, 
 	if (!s)
 		return 0;
 	nghttp2_session_set_stream_user_data(session, id, NULL);
+	if (h->hd_s == s)
+		h->hd_s = NULL;
 	stream_abort_exchange(s);
 	stream_free(s);
 	if (!h->n_streams && !h->dead)
@@ -490,8 +518,8 @@ static ssize_t data_read(nghttp2_session *session, int32_t id, uint8_t *buf, siz
 static int submit_response(struct xgw_h2s *s, const struct xgw_h1_response *r)
 {
 	nghttp2_nv nva[XGW_H1_MAX_HEADERS + 1];
-	char status[4], names[8192];
-	size_t n = 0, used = 0;
+	char status[4];
+	size_t n = 0, names = 0;
 	nghttp2_data_provider prd = { .source.ptr = s, .read_callback = data_read };
 	int rv;
 
@@ -506,17 +534,16 @@ static int submit_response(struct xgw_h2s *s, const struct xgw_h1_response *r)
 
 		if (hop_by_hop_id(hd->id))
 			continue;
-		if (used + hd->name_len > sizeof(names))
+		/*
+		 * HTTP/2 field names are lower-case: nghttp2 lower-cases the
+		 * names it copies (nghttp2_nv_array_copy), so they go as they
+		 * are. The bound on their total is the one of the copy this code
+		 * made.
+		 */
+		if ((names += hd->name_len) > H2_NAMES_MAX)
 			return -E2BIG;
-		/* HTTP/2 field names are lower-case */
-		for (size_t k = 0; k < hd->name_len; k++) {
-			char ch = hd->name[k];
-
-			names[used + k] = ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch;
-		}
-		nva[n++] = (nghttp2_nv){ (uint8_t *)names + used, (uint8_t *)hd->value,
-					 hd->name_len, hd->value_len, NGHTTP2_NV_FLAG_NONE };
-		used += hd->name_len;
+		nva[n++] = (nghttp2_nv){ (uint8_t *)hd->name, (uint8_t *)hd->value, hd->name_len,
+					 hd->value_len, NGHTTP2_NV_FLAG_NONE };
 	}
 	switch (r->body) {
 	case XGW_H1_BODY_LENGTH:
@@ -577,30 +604,53 @@ static ssize_t dechunk(struct xgw_h2s *s, const char *p, size_t len, size_t spac
 	return (ssize_t)i;
 }
 
-/* Take response bytes of <p>[0, <len>) as far as the head and the send buffer allow. */
+/*
+ * The response head, at the front of the bytes <iov>[0, <n>) (after those an
+ * earlier call kept in s->rhead): conn.c writes a head whole, in one call, so
+ * its pieces are gathered in one copy and parsed once; the parser finds where
+ * the head ends. A 1xx head is not passed on: the final head follows. Returns
+ * how many bytes of <iov> are heads (all of them while the final head is not
+ * whole), or -EPROTO.
+ */
+static ssize_t take_head(struct xgw_h2s *s, const struct iovec *iov, int n)
+{
+	size_t before = xgw_bytes_pending(&s->rhead), total = 0, used = 0;
+	char *at;
+
+	for (int i = 0; i < n; i++)
+		total += iov[i].iov_len;
+	at = total ? xgw_bytes_reserve(&s->rhead, total) : NULL;
+	if (total && !at)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		if (iov[i].iov_len)
+			memcpy(at, iov[i].iov_base, iov[i].iov_len);
+		at += iov[i].iov_len;
+	}
+	while (!s->submitted) {
+		struct xgw_h1_response r;
+		int rc = xgw_h1_parse_response(s->rhead.p + s->rhead.off + used,
+					       before + total - used, s->head_req, &r);
+
+		if (!rc) {
+			if (before + total - used > XGW_BUF_CAP)
+				return -EPROTO;
+			/* keep the head's beginning for the next write */
+			s->rhead.off += used;
+			return (ssize_t)total;
+		}
+		if (rc < 0 || (r.status >= 200 && submit_response(s, &r)))
+			return -EPROTO;
+		used += (size_t)rc;
+	}
+	/* what follows the final head is body: the caller takes it from <iov> */
+	xgw_bytes_free(&s->rhead);
+	return (ssize_t)(used - before);
+}
+
+/* Take body bytes of <p>[0, <len>) as far as the send buffer allows (the head is submitted). */
 static ssize_t take(struct xgw_h2s *s, const char *p, size_t len, bool *full)
 {
-	if (!s->submitted) {
-		struct xgw_h1_response r;
-		size_t before = xgw_bytes_pending(&s->rhead), hlen;
-		int rc;
-
-		if (xgw_bytes_put(&s->rhead, p, len))
-			return -ENOMEM;
-		hlen = xgw_h1_head_len(s->rhead.p + s->rhead.off, xgw_bytes_pending(&s->rhead),
-				       before);
-		if (!hlen)
-			return xgw_bytes_pending(&s->rhead) > XGW_BUF_CAP ? -EPROTO : (ssize_t)len;
-
-		rc = xgw_h1_parse_response(s->rhead.p + s->rhead.off, hlen, s->head_req, &r);
-		if (rc <= 0)
-			return -EPROTO;
-		if (r.status >= 200 && submit_response(s, &r))
-			return -EPROTO;
-		/* 1xx: informational, not passed on; the final head follows */
-		xgw_bytes_free(&s->rhead);
-		return (ssize_t)(hlen - before);
-	}
 	if (s->body_end)
 		return (ssize_t)len; /* nothing follows a body: a stray byte is dropped */
 	size_t space = H2_OUT_MAX - xgw_bytes_pending(&s->out), k = len;
@@ -632,13 +682,30 @@ static ssize_t take(struct xgw_h2s *s, const char *p, size_t len, bool *full)
 
 ssize_t xgw_h2s_writev(struct xgw_h2s *s, const struct iovec *iov, int n, bool *wr_ready)
 {
-	size_t taken = 0;
+	size_t taken = 0, skip;
 	bool full = false;
 
+	if (!s->submitted) {
+		ssize_t k = take_head(s, iov, n);
+
+		if (k < 0) {
+			log_debug("HTTP/2 stream %d: the response does not convert", (int)s->id);
+			return k;
+		}
+		taken = (size_t)k;
+	}
+	skip = taken;
 	for (int i = 0; i < n && !full; i++) {
 		const char *p = iov[i].iov_base;
 		size_t len = iov[i].iov_len;
 
+		if (skip) { /* head bytes, taken above */
+			size_t d = skip < len ? skip : len;
+
+			p += d;
+			len -= d;
+			skip -= d;
+		}
 		while (len && !full) {
 			ssize_t k = take(s, p, len, &full);
 

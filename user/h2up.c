@@ -66,6 +66,7 @@
 /* Streams allowed before the server's SETTINGS say how many it takes (RFC 9113 advises >= 100). */
 #define STREAMS_BEFORE_SETTINGS 100
 #define HEAD_MAX 65536
+#define NAMES_MAX 8192	 /* bytes of header names in a request head */
 #define SEND_BATCH 65536 /* frame bytes gathered before a write */
 
 enum req_body {
@@ -93,6 +94,7 @@ struct xgw_h2up {
 	struct xgw_h2up *wprev, *wnext; /* the worker's connections */
 	struct xgw_h2up *dirty_next;	/* worker's dirty list; also the dead list */
 	struct xgw_h2us *streams;	/* open on it (submitted or waiting for their head) */
+	struct xgw_h2us *hd_s;		/* the stream whose HEADERS are being received, or NULL */
 	struct xgw_bytes out;		/* frames gathered, not written yet */
 };
 
@@ -161,6 +163,8 @@ static void stream_unlink(struct xgw_h2us *s)
 		s->next->prev = s->prev;
 	s->prev = s->next = NULL;
 	s->h = NULL;
+	if (h->hd_s == s)
+		h->hd_s = NULL;
 	if (!--h->n_streams && !h->dead) {
 		if (h->goaway || h->pool->orphan)
 			h2up_dirty(h); /* closed by the flush: nothing more will use it */
@@ -219,6 +223,7 @@ static void h2up_close(struct xgw_h2up *h, int err)
 			stream_free(s);
 	}
 	h->streams = NULL;
+	h->hd_s = NULL;
 	h->n_streams = 0;
 	h->dead = true;
 	xgw_timer_disarm(&h->timer);
@@ -329,14 +334,28 @@ static bool name_is(const uint8_t *n, size_t len, const char *lit)
 	return len == strlen(lit) && !memcmp(n, lit, len);
 }
 
+/* A HEADERS frame begins: its stream is looked up once, not once per field. */
+static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame, void *user)
+{
+	struct xgw_h2up *h = user;
+
+	h->hd_s = frame->hd.type == NGHTTP2_HEADERS
+			  ? nghttp2_session_get_stream_user_data(session, frame->hd.stream_id)
+			  : NULL;
+	return 0;
+}
+
 static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
 		     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
 		     void *user)
 {
-	struct xgw_h2us *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+	struct xgw_h2up *h = user;
+	struct xgw_h2us *s =
+		h->hd_s && h->hd_s->id == frame->hd.stream_id
+			? h->hd_s
+			: nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
 
 	(void)flags;
-	(void)user;
 	if (!s || frame->hd.type != NGHTTP2_HEADERS)
 		return 0;
 	if (!s->resp_head && name_is(name, namelen, ":status")) {
@@ -358,16 +377,23 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
 	return 0;
 }
 
-/* "HTTP/1.1 <status> <reason>\r\n" (a :status nghttp2 has checked: three digits). */
+/* "HTTP/1.1 <status> <reason>\r\n" (a :status nghttp2 has checked: three digits), in one piece. */
 static int put_status_line(struct xgw_bytes *b, int status)
 {
-	char d[13] = "HTTP/1.1 000 ";
+	const char *reason = xgw_h1_reason(status);
+	size_t rl = strlen(reason);
+	char *d = xgw_bytes_reserve(b, 13 + rl + 2);
 
+	if (!d)
+		return -ENOMEM;
+	memcpy(d, "HTTP/1.1 ", 9);
 	d[9] = (char)('0' + status / 100 % 10);
 	d[10] = (char)('0' + status / 10 % 10);
 	d[11] = (char)('0' + status % 10);
-	return xgw_bytes_put(b, d, 13) ?: xgw_bytes_str(b, xgw_h1_reason(status))
-						?: xgw_bytes_put(b, "\r\n", 2);
+	d[12] = ' ';
+	memcpy(d + 13, reason, rl);
+	memcpy(d + 13 + rl, "\r\n", 2);
+	return 0;
 }
 
 /* A HEADERS frame of the response is whole: its HTTP/1.1 form goes to s->r. */
@@ -551,6 +577,7 @@ static nghttp2_session_callbacks *callbacks(void)
 
 	if (cb || nghttp2_session_callbacks_new(&cb))
 		return cb;
+	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
 	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
@@ -753,20 +780,26 @@ void xgw_h2up_release(struct xgw_worker *w, struct xgw_upconn *u)
 	xgw_pool_conn_gone(w, u->pool);
 }
 
-/* The request head is whole at the front of s->q: submit HEADERS. */
-static int submit_head(struct xgw_h2us *s, size_t hlen)
+/*
+ * If the request head is whole at the front of s->q, submit HEADERS. The
+ * parser finds where the head ends as it parses: no separate scan for the
+ * blank line. Returns 0 (submitted, or the head not whole yet: s->submitted
+ * tells), or -errno.
+ */
+static int submit_head(struct xgw_h2us *s)
 {
 	struct xgw_h1_request req;
 	nghttp2_nv nva[XGW_H1_MAX_HEADERS + 4];
 	nghttp2_data_provider prd = { .source.ptr = s, .read_callback = data_read };
-	char lower[8192];
-	size_t n = 0, used = 0;
+	size_t n = 0, names = 0, hlen;
 	int32_t id;
+	int rc = xgw_h1_parse_request(s->q.p + s->q.off, xgw_bytes_pending(&s->q), &req);
 
-	if (xgw_h1_parse_request(s->q.p + s->q.off, hlen, &req) != (int)hlen)
+	if (!rc)
+		return xgw_bytes_pending(&s->q) > HEAD_MAX ? -EPROTO : 0;
+	if (rc < 0 || req.upgrade) /* conn.c answers upgrades 502 before they come here */
 		return -EPROTO;
-	if (req.upgrade) /* conn.c answers those 502 before they come here */
-		return -EPROTO;
+	hlen = (size_t)rc;
 #define NV(nm, nl, v, vl)                                                                          \
 	nva[n++] = (nghttp2_nv){ (uint8_t *)(nm), (uint8_t *)(v), (nl), (vl), NGHTTP2_NV_FLAG_NONE }
 	NV(":method", 7, req.method, req.method_len);
@@ -791,13 +824,14 @@ static int submit_head(struct xgw_h2us *s, size_t hlen)
 		if (hd->id == XGW_H1_HDR_TE &&
 		    !(hd->value_len == 8 && !strncasecmp(hd->value, "trailers", 8)))
 			continue;
-		if (used + nl > sizeof(lower))
+		/*
+		 * HTTP/2 names are lower-case: nghttp2 lower-cases the names it
+		 * copies (nghttp2_nv_array_copy), so they go as they are. The
+		 * bound on their total is the one of the copy this code made.
+		 */
+		if ((names += nl) > NAMES_MAX)
 			return -E2BIG;
-		for (size_t k = 0; k < nl; k++)
-			lower[used + k] =
-				(char)(nm[k] >= 'A' && nm[k] <= 'Z' ? nm[k] | 0x20 : nm[k]);
-		NV(lower + used, nl, hd->value, hd->value_len);
-		used += nl;
+		NV(nm, nl, hd->value, hd->value_len);
 	}
 #undef NV
 	s->head_req = req.method_len == 4 && !memcmp(req.method, "HEAD", 4);
@@ -820,7 +854,7 @@ static int submit_head(struct xgw_h2us *s, size_t hlen)
 
 ssize_t xgw_h2us_writev(struct xgw_h2us *s, const struct iovec *iov, int n, bool *wr_ready)
 {
-	size_t taken = 0, seen = xgw_bytes_pending(&s->q);
+	size_t taken = 0;
 
 	if (!s->h)
 		return -EPIPE;
@@ -856,21 +890,13 @@ ssize_t xgw_h2us_writev(struct xgw_h2us *s, const struct iovec *iov, int n, bool
 		}
 	}
 	if (!s->submitted) {
-		size_t hlen = xgw_h1_head_len(s->q.p + s->q.off, xgw_bytes_pending(&s->q), seen);
+		int err = submit_head(s);
 
-		if (hlen) {
-			int err = submit_head(s, hlen);
-
-			if (err) {
-				/* the exchange fails now (502), not when its timers run out */
-				if (s->u && !s->u->err)
-					s->u->err = err;
-				return err;
-			}
-		} else if (xgw_bytes_pending(&s->q) > HEAD_MAX) {
+		if (err) {
+			/* the exchange fails now (502), not when its timers run out */
 			if (s->u && !s->u->err)
-				s->u->err = -EPROTO;
-			return -EPROTO;
+				s->u->err = err;
+			return err;
 		}
 	}
 	if (s->submitted && s->deferred && xgw_bytes_pending(&s->q)) {

@@ -29,7 +29,7 @@ for tool in openssl curl python3; do
 		exit 0
 	fi
 done
-e2e_begin 17
+e2e_begin 18
 
 # --- certificates: a CA for servers, one for clients ---------------------
 mkdir -p "$CONF" "$PKI"
@@ -211,6 +211,16 @@ if [ "$got1" = "$want" ] && [ "$got2" = "$want" ] && [ "$up1" = "2 200" ] && [ "
 	ok "HTTP/2 bodies of 1 MB down (length and chunked) and 300 kB up (length and none), intact"
 else
 	not_ok "HTTP/2 large bodies" "down: $got1 / $got2 want $want, up: $up1 / $up2"
+fi
+
+# An interim response (the backend's 100 Continue) is not passed on to an
+# HTTP/2 client: the final head that follows it is (h2.c).
+up3=$(tcurl a.example.test 443 --http2 -H 'Expect: 100-continue' --data-binary @"$TMP/upload" \
+	-o /dev/null -w '%{http_version} %{http_code} %{size_upload}')
+if [ "$up3" = "2 200 300000" ]; then
+	ok "HTTP/2 upload with Expect: 100-continue: the backend's 100 is dropped, its 200 arrives"
+else
+	not_ok "HTTP/2 upload with Expect: 100-continue" "got: $up3"
 fi
 
 # HTTP/2 abuse, each attack on its own h2c connection, each followed by a
