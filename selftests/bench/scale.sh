@@ -10,6 +10,7 @@
 #   - the time from the manifests landing in the watched folder (one rename)
 #     until every worker serves the generation that holds all of them;
 #   - the RSS of the agent and of each worker at that scale;
+#   - the time of a Prometheus scrape of the agent at that scale (--metrics);
 #   - for ADDS single routes added one at a time on top, the time from the
 #     file's rename until a request to the new hostname returns 200 instead of
 #     404 (p50, p99, max), measured by a client polling every 1 ms, and the
@@ -146,7 +147,8 @@ nsenter --net=/run/netns/"$NS" "$BUILD/tools/xgw-echo" --listen 10.30.1.11:8080 
 	</dev/null >/dev/null 2>&1 &
 PIDS+=($!)
 nsenter --net=/run/netns/"$NS" "$BUILD/agent/xgw-agent" --config-dir "$CONF" --address-pool 10.31.0.0/16 \
-	--workers "$WORKERS" --pin-dir "$PIN" --status-file "$TMP/status.json" --workers-file "$TMP/workers.json" </dev/null >"$TMP/agent.log" 2>&1 &
+	--workers "$WORKERS" --pin-dir "$PIN" --status-file "$TMP/status.json" --workers-file "$TMP/workers.json" \
+	--metrics 127.0.0.1:9464 </dev/null >"$TMP/agent.log" 2>&1 &
 AGENT=$!
 PIDS+=($AGENT)
 for _ in $(seq 100); do grep -q "all .* worker(s) serving it" "$TMP/agent.log" && break; sleep 0.1; done
@@ -186,6 +188,10 @@ echo "rss: agent $(rss "$AGENT") MB"
 for w in $(pgrep -P "$AGENT" -f xgw-worker); do echo "rss: worker pid $w $(rss "$w") MB"; done
 snap=$(sed -n "s/.*generation $gen: .*snapshot \([0-9]*\) bytes.*/\1/p" "$TMP/agent.log")
 echo "snapshot: $snap bytes"
+# A Prometheus scrape at this scale: it is rendered on the agent's event loop.
+for _ in $(seq 5); do
+	ip netns exec "$NS" curl -s -o /dev/null -w '%{time_total} %{size_download}\n' http://127.0.0.1:9464/metrics
+done | sort -n | awk 'NR == 3 { printf "metrics scrape: %.1f ms, %d bytes (median of 5)\n", $1 * 1000, $2 }'
 
 # Phase 2: one route at a time, on an existing listener (gw0/l0, port 8000).
 gwaddr=$(sed -n 's/.*Gateway default\/gw0: address \([0-9.]*\).*/\1/p' "$TMP/agent.log" | head -1)
