@@ -311,26 +311,28 @@ static void workers_text(struct mbuf *b, const struct xgw_workers *ws)
 	free(w);
 }
 
-/*
- * xgw_route_responses_total: the workers' lines and those of workers gone
- * (restarted, retired), added up by route, in name order.
- */
-static void routes_text(struct mbuf *b, const struct xgw_workers *ws)
+/* "<v>" in decimal, without printf: samples are most of a large scrape. */
+static void mb_u64(struct mbuf *b, unsigned long long v)
 {
-	unsigned n = ws ? xgw_workers_count(ws) : 0;
+	char num[24], *p = num + sizeof(num);
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	mb_put(b, p, (size_t)(num + sizeof(num) - p));
+}
+
+#define MB_LIT(b, s) mb_put(b, s, sizeof(s) - 1)
+
+static void routes_family(struct mbuf *b, const char *const *texts, const size_t *lens, size_t n)
+{
 	struct xgw_rsums sums = { 0 };
-	const char *text;
-	size_t len;
+	struct mbuf prefix = { 0 };
 	int err = 0;
 
-	if (ws) {
-		text = xgw_workers_rstats_gone(ws, &len);
-		err = xgw_rsums_parse(&sums, text, len);
-	}
-	for (unsigned i = 0; i < n && !err; i++) {
-		text = xgw_workers_rstats(ws, i, &len);
-		err = xgw_rsums_parse(&sums, text, len);
-	}
+	for (size_t i = 0; i < n && !err; i++)
+		err = xgw_rsums_parse(&sums, texts[i], lens[i]);
 	if (err) {
 		b->oom = true;
 		xgw_rsums_free(&sums);
@@ -341,21 +343,72 @@ static void routes_text(struct mbuf *b, const struct xgw_workers *ws)
 	       "Responses by the route whose rule answered (HTTPRoute or GRPCRoute), by status "
 	       "class, summed over the workers, those gone included. Requests no route matched "
 	       "are not counted here.");
-	for (size_t i = 0; i < sums.n; i++) {
+	for (size_t i = 0; i < sums.n && !b->oom; i++) {
 		const struct xgw_rsum *r = &sums.v[i];
 		const char *slash = memchr(r->name, '/', r->len);
 		size_t ns_len = slash ? (size_t)(slash - r->name) : 0;
 
+		/* the labels once per route, its five samples from them */
+		prefix.n = 0;
+		MB_LIT(&prefix, "xgw_route_responses_total{namespace=\"");
+		mb_label_n(&prefix, r->name, ns_len);
+		MB_LIT(&prefix, "\",route=\"");
+		mb_label_n(&prefix, slash ? slash + 1 : r->name,
+			   slash ? r->len - ns_len - 1 : r->len);
+		MB_LIT(&prefix, "\",code=\"");
+		if (prefix.oom) {
+			b->oom = true;
+			break;
+		}
 		for (int k = 0; k < 5; k++) {
-			mb_printf(b, "xgw_route_responses_total{namespace=\"");
-			mb_label_n(b, r->name, ns_len);
-			mb_printf(b, "\",route=\"");
-			mb_label_n(b, slash ? slash + 1 : r->name,
-				   slash ? r->len - ns_len - 1 : r->len);
-			mb_printf(b, "\",code=\"%dxx\"} %llu\n", k + 1, r->ctr[k]);
+			char cls[7] = { (char)('1' + k), 'x', 'x', '"', '}', ' ' };
+
+			mb_put(b, prefix.p, prefix.n);
+			mb_put(b, cls, 6);
+			mb_u64(b, r->ctr[k]);
+			MB_LIT(b, "\n");
 		}
 	}
+	free(prefix.p);
 	xgw_rsums_free(&sums);
+}
+
+int xgw_metrics_render_routes(const char *const *texts, const size_t *lens, size_t n, char **out,
+			      size_t *len)
+{
+	struct mbuf b = { 0 };
+
+	routes_family(&b, texts, lens, n);
+	if (b.oom || !b.p) {
+		free(b.p);
+		return -ENOMEM;
+	}
+	*out = b.p;
+	*len = b.n;
+	return 0;
+}
+
+/*
+ * xgw_route_responses_total: the workers' lines and those of workers gone
+ * (restarted, retired), added up by route, in name order.
+ */
+static void routes_text(struct mbuf *b, const struct xgw_workers *ws)
+{
+	unsigned n = ws ? xgw_workers_count(ws) : 0;
+	const char **texts = calloc(n + 1, sizeof(*texts));
+	size_t *lens = calloc(n + 1, sizeof(*lens));
+
+	if (!texts || !lens) {
+		b->oom = true;
+	} else {
+		if (ws)
+			texts[0] = xgw_workers_rstats_gone(ws, &lens[0]);
+		for (unsigned i = 0; i < n; i++)
+			texts[i + 1] = xgw_workers_rstats(ws, i, &lens[i + 1]);
+		routes_family(b, texts, lens, n + 1);
+	}
+	free(texts);
+	free(lens);
 }
 
 static int open_pinned(const char *dir, const char *name)

@@ -79,4 +79,12 @@ int xgw_metrics_tick(struct xgw_metrics *m);
  */
 int xgw_metrics_render(const struct xgw_metrics_src *src, char **out, size_t *len);
 
+/*
+ * The xgw_route_responses_total family alone, from <n> texts of responses per
+ * route (user/rstats.h lines: the workers', and the sum of those gone), added
+ * up by route. 0 or -ENOMEM. For tests and benchmarks.
+ */
+int xgw_metrics_render_routes(const char *const *texts, const size_t *lens, size_t n, char **out,
+			      size_t *len);
+
 #endif /* XGW_AGENT_METRICS_H */

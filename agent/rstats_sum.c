@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /* Responses per route, summed (agent/rstats_sum.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,19 +13,26 @@ int xgw_rsums_parse(struct xgw_rsums *s, const char *p, size_t len)
 	const char *end = p ? p + len : NULL;
 
 	while (p && p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p)), *sp;
+		const char *eol = memchr(p, '\n', (size_t)(end - p)), *sp, *q;
 		struct xgw_rsum r = { .name = p };
-		char *q;
+		bool ok;
 
 		if (!eol)
 			break;
 		sp = memchr(p, ' ', (size_t)(eol - p));
 		r.len = sp ? (size_t)(sp - p) : 0;
-		q = (char *)(sp ? sp : eol);
-		for (int k = 0; k < 5 && sp; k++)
-			r.ctr[k] = strtoull(q, &q, 10);
+		ok = r.len > 0;
+		q = sp;
+		/* exactly five counters, each a space and digits */
+		for (int k = 0; k < 5 && ok; k++) {
+			const char *d = ++q;
+
+			while (q < eol && *q >= '0' && *q <= '9' && q - d < 20)
+				r.ctr[k] = r.ctr[k] * 10 + (unsigned)(*q++ - '0');
+			ok = q > d && (q == eol ? k == 4 : *q == ' ' && k < 4);
+		}
 		p = eol + 1;
-		if (!r.len || q != eol)
+		if (!ok)
 			continue; /* not a line of user/rstats.c */
 		if (s->n == s->cap) {
 			size_t cap = s->cap ? s->cap * 2 : 256;

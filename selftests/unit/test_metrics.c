@@ -150,4 +150,46 @@ TEST(nothing_yet)
 	free(t);
 }
 
+/* Responses per route: lines of several texts added up by route, in name order. */
+TEST(routes)
+{
+	static const char gone[] = "default/b 0 5 0 0 1\n";
+	static const char w0[] = "default/b 0 2 0 0 0\ndefault/a 1 2 3 4 5\nnot a line\n"
+				 "x/y 1 2 3\n";
+	static const char w1[] = "other/c\\\"q 0 0 0 9 0\ndefault/a 0 1 0 0 0\nno-eol/z 1 1 1 1 1";
+	const char *texts[] = { gone, w0, w1, NULL };
+	size_t lens[] = { sizeof(gone) - 1, sizeof(w0) - 1, sizeof(w1) - 1, 0 };
+	static const char want[] =
+		"xgw_route_responses_total{namespace=\"default\",route=\"a\",code=\"1xx\"} 1\n"
+		"xgw_route_responses_total{namespace=\"default\",route=\"a\",code=\"2xx\"} 3\n"
+		"xgw_route_responses_total{namespace=\"default\",route=\"a\",code=\"3xx\"} 3\n"
+		"xgw_route_responses_total{namespace=\"default\",route=\"a\",code=\"4xx\"} 4\n"
+		"xgw_route_responses_total{namespace=\"default\",route=\"a\",code=\"5xx\"} 5\n"
+		"xgw_route_responses_total{namespace=\"default\",route=\"b\",code=\"1xx\"} 0\n"
+		"xgw_route_responses_total{namespace=\"default\",route=\"b\",code=\"2xx\"} 7\n"
+		"xgw_route_responses_total{namespace=\"default\",route=\"b\",code=\"3xx\"} 0\n"
+		"xgw_route_responses_total{namespace=\"default\",route=\"b\",code=\"4xx\"} 0\n"
+		"xgw_route_responses_total{namespace=\"default\",route=\"b\",code=\"5xx\"} 1\n"
+		"xgw_route_responses_total{namespace=\"other\",route=\"c\\\\\\\"q\",code=\"1xx\"} "
+		"0\n";
+	char *t = NULL;
+	size_t len = 0;
+
+	if (!ASSERT_OK(xgw_metrics_render_routes(texts, lens, 4, &t, &len), "render"))
+		return;
+	/* after the HELP and TYPE lines: a, then b, then other/c (escaped), nothing else */
+	const char *body = strstr(t, "\nxgw_route_responses_total{");
+
+	ASSERT_TRUE(body && !strncmp(body + 1, want, sizeof(want) - 1), "summed, ordered, escaped");
+	if (body && strncmp(body + 1, want, sizeof(want) - 1))
+		printf("# got:\n%s", body + 1);
+	ASSERT_FALSE(strstr(t, "route=\"y\""), "a line with three counters is skipped");
+	ASSERT_FALSE(strstr(t, "no-eol"), "a line without its newline is skipped");
+	ASSERT_TRUE(has_line(t,
+			     "xgw_route_responses_total{namespace=\"other\",route=\"c\\\\\\\"q\","
+			     "code=\"4xx\"} 9"),
+		    "other/c 4xx");
+	free(t);
+}
+
 TEST_MAIN()
