@@ -940,7 +940,6 @@ static int response_head(struct xgw_conn *c)
 		return retry_schedule(c);
 	}
 	c->status = (uint16_t)resp->status;
-	count_status(c, resp->status);
 	if (resp->status == 101) {
 		mode = XGW_CONN_UPGRADE;
 		c->tunnel_next = true;
@@ -958,7 +957,8 @@ static int response_head(struct xgw_conn *c)
 	}
 	if (xgw_rewrite_response(&c->resp, resp, head, head + rc, mode,
 				 c->flt.router ? &c->flt : NULL))
-		goto bad;
+		goto bad; /* counted as the 502 it becomes, not as what the backend said */
+	count_status(c, resp->status);
 	b->start += (uint32_t)rc;
 	c->resp_head = true;
 	if (xgw_xfer_claim(&c->resp, b)) {
