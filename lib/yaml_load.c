@@ -46,6 +46,7 @@ struct xgw_yaml_stream {
 	bool checked; /* the input's encoding */
 	bool in_doc;
 	bool no_spans; /* input with a byte order mark: document spans not known */
+	bool ascii;    /* no byte >= 0x80: a mark's character index is its byte offset */
 	int doc_index;
 	/* libyaml's marks count characters: the last one converted to a byte offset */
 	size_t mark_chars, mark_bytes;
@@ -166,6 +167,8 @@ static bool is_int_text(const char *s, size_t len)
 
 static bool text_is(const char *s, size_t len, const char *const *words)
 {
+	if (len > 5) /* longer than any of the words ("false") */
+		return false;
 	for (; *words; words++)
 		if (strlen(*words) == len && !memcmp(s, *words, len))
 			return true;
@@ -510,10 +513,30 @@ static int on_collection_end(struct xgw_yaml_stream *ys, const yaml_event_t *ev)
  * two), and marks only move forward, so this walks the UTF-8 input (checked
  * by check_encoding()) once over the whole stream.
  */
+/* No byte of <buf> has its high bit set (eight at a time). */
+static bool is_ascii(const char *buf, size_t len)
+{
+	uint64_t acc = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, buf + i, 8);
+		acc |= w;
+	}
+	for (; i < len; i++)
+		acc |= (uint8_t)buf[i];
+	return !(acc & 0x8080808080808080ull);
+}
+
+/* The byte offset of mark <m> (libyaml counts characters). */
 static size_t mark_byte(struct xgw_yaml_stream *ys, const yaml_mark_t *m)
 {
 	const unsigned char *u = (const unsigned char *)ys->buf;
 
+	if (ys->ascii)
+		return m->index < ys->len ? m->index : ys->len;
 	if (m->index < ys->mark_chars) {
 		ys->mark_chars = 0;
 		ys->mark_bytes = 0;
@@ -763,6 +786,7 @@ struct xgw_yaml_stream *xgw_yaml_stream__open(const char *buf, size_t len)
 	/* a byte order mark (UTF-8 or UTF-16): libyaml's marks are not our bytes */
 	ys->no_spans = (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3)) ||
 		       (len >= 2 && (!memcmp(buf, "\xff\xfe", 2) || !memcmp(buf, "\xfe\xff", 2)));
+	ys->ascii = is_ascii(buf, len);
 	return ys;
 }
 

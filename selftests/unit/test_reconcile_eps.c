@@ -497,6 +497,19 @@ TEST(shape)
 			SVC_DOC "---\n" EPS_DOC("10.0.0.2") "---\n" EPS_DOC(
 				"10.0.0.4") "---\n" EPS_DOC("10.0.0.5"));
 	ASSERT_EQ(s, s0, "slices added beside the Service");
+	/* multi-byte characters before and in the documents: libyaml's marks count
+	 * characters, the spans are bytes (the non-ASCII path of the conversion) */
+	s0 = shape_after(f, dir, "a.yaml",
+			 "# caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac\n" SVC_DOC
+			 "---\n# \xc3\xa9\n" EPS_DOC("10.0.0.2"));
+	s = shape_after(f, dir, "a.yaml",
+			"# caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac\n" SVC_DOC
+			"---\n# \xc3\xa9\n" EPS_DOC("10.0.0.7"));
+	ASSERT_EQ(s, s0, "UTF-8 text: a slice edited beside its Service");
+	s = shape_after(f, dir, "a.yaml",
+			"# caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac\n" SVC_DOC2
+			"---\n# \xc3\xa9\n" EPS_DOC("10.0.0.7"));
+	ASSERT_NEQ(s, s0, "UTF-8 text: the Service changed");
 	s = shape_after(f, dir, "a.yaml", SVC_DOC2 "---\n" EPS_DOC("10.0.0.2"));
 	ASSERT_NEQ(s, s0, "the Service changed");
 	s0 = s;
