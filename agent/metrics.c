@@ -44,6 +44,7 @@
 #define LINGER_MS 1000	      /* after the response, for the client to close */
 #define ACCEPT_BATCH 64	      /* connections accepted per wake-up, at most */
 #define ACCEPT_PAUSE_MS 100   /* out of descriptors: the listener rests this long */
+#define RENDER_REUSE_MS 100   /* a scrape this soon after the last gets the same text */
 
 static const double bucket_le[XGW_METRICS_BUCKETS] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 						       0.1,   0.25,   0.5,   1,	   2.5,	  5 };
@@ -541,6 +542,12 @@ struct xgw_metrics {
 	xgw_metrics_src_fn src;
 	void *arg;
 	uint64_t paused_until; /* != 0: the listener rests (out of descriptors) until then */
+	/* the last text rendered, answered again for RENDER_REUSE_MS (scrape storms)
+	 * while the state it shows is the same generation and listener set */
+	char *body;
+	size_t body_len;
+	uint64_t body_ms;
+	struct xgw_metrics_src body_src;
 	struct mconn c[MAX_CONNS];
 };
 
@@ -677,6 +684,7 @@ void xgw_metrics__stop(struct xgw_metrics *m)
 			conn_close(m, &m->c[i]);
 	epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->lfd, NULL);
 	close(m->lfd);
+	free(m->body);
 	free(m);
 }
 
@@ -731,17 +739,31 @@ static void handle(struct xgw_metrics *m, struct mconn *c)
 		text(c, "404 Not Found", "", "not found: the metrics are at /metrics\n");
 		return;
 	}
+	uint64_t now = now_ms();
 	struct xgw_metrics_src src = { 0 };
-	char *body = NULL;
-	size_t len = 0;
 
+	/* many scrapes at once cost one rendering (a few ms at 10,000 routes);
+	 * a change of generation, of its state or of the listeners is shown at once */
 	m->src(m->arg, &src);
-	if (xgw_metrics_render(&src, &body, &len)) {
-		text(c, "503 Service Unavailable", "", "out of memory\n");
-		return;
+	if (!m->body || now - m->body_ms >= RENDER_REUSE_MS ||
+	    src.generation != m->body_src.generation || src.programmed != m->body_src.programmed ||
+	    src.res != m->body_src.res || src.listeners != m->body_src.listeners ||
+	    src.n_listeners != m->body_src.n_listeners) {
+		char *body = NULL;
+		size_t len = 0;
+
+		if (xgw_metrics_render(&src, &body, &len)) {
+			text(c, "503 Service Unavailable", "", "out of memory\n");
+			return;
+		}
+		free(m->body);
+		m->body = body;
+		m->body_len = len;
+		m->body_ms = now;
+		m->body_src = src;
 	}
-	respond(c, "200 OK", "", "text/plain; version=0.0.4; charset=utf-8", body, len, head);
-	free(body);
+	respond(c, "200 OK", "", "text/plain; version=0.0.4; charset=utf-8", m->body, m->body_len,
+		head);
 }
 
 static void conn_events(struct xgw_metrics *m, struct mconn *c, uint32_t events)

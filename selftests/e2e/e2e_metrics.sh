@@ -12,7 +12,8 @@
 # than the server's slots) do not lock out a scrape and are closed after 2 s;
 # other paths get 404, other methods 405, a NUL or TLS bytes 400, a head too
 # large 431, and answers arrive whole with bytes left unread behind them. A
-# listener that takes another's XDP counter slot starts from zero. A bad
+# listener that takes another's XDP counter slot starts from zero. Scrapes
+# within 100 ms share one rendering, unless the generation changed. A bad
 # --metrics address stops the agent with a message naming it.
 # Prints TAP. Needs root.
 set -uo pipefail
@@ -40,7 +41,7 @@ metric() {
 
 format_ok() { python3 "$SRC/selftests/e2e/prom_format.py" "$TMP/m.txt"; }
 
-e2e_begin 12
+e2e_begin 13
 
 if ! e2e_node_client "$NS_N" "$NS_C" "xm$ID" 10.27; then
 	echo "Bail out! cannot create namespaces"
@@ -260,6 +261,23 @@ if [ "$c404" = 404 ] && [ "$c405" = 405 ] && [ "$chead" = "200 0" ] && [ "$raw" 
 	ok "GET / is 404, POST /metrics is 405, HEAD /metrics is 200 without a body; with bytes left unread 405, 200 and 431 arrive whole; a NUL or TLS bytes get 400"
 else
 	not_ok "other paths 404, other methods 405, HEAD without a body, answers whole" "$c404 $c405 $chead" "raw: $raw"
+fi
+
+# Two scrapes 30 ms apart get the same text (one rendering for a burst of
+# scrapes): even the counters' age, in milliseconds, is the same; 200 ms later
+# the text is new.
+burst=$(nsenter --net=/run/netns/"$NS_N" python3 - "$PORT" <<'EOF'
+import sys, time, urllib.request
+url = 'http://127.0.0.1:%s/metrics' % sys.argv[1]
+get = lambda: urllib.request.urlopen(url, timeout=2).read()
+a = get(); time.sleep(0.03); b = get(); time.sleep(0.2); c = get()
+print('same' if a == b else 'differ', 'same' if a == c else 'differ')
+EOF
+)
+if [ "$burst" = "same differ" ]; then
+	ok "two scrapes 30 ms apart: one rendering, the same text; 200 ms later a new one"
+else
+	not_ok "a burst of scrapes shares one rendering" "$burst"
 fi
 
 # The Gateway's listener moves to port 8080: the new listener takes the old
