@@ -10,10 +10,10 @@
  * per connection; after the response the write side is shut and what the
  * client still sends is dropped until it closes (so that no RST cuts the
  * response short). Everything is non-blocking on the agent's event loop; the
- * text is built from memory and the pinned maps, a few hundred microseconds
- * at a thousand listeners.
+ * text is built from memory and the pinned maps (about 3 ms at 10,000 routes
+ * and 1,000 listeners, 5 ms more once all the routes have answered), and
+ * scrapes within RENDER_REUSE_MS share one rendering.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -559,54 +559,42 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* "a.b.c.d:port", "[v6]:port" or ":port" into <ss>. 0 or -EINVAL. */
-static int parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
+/*
+ * "a.b.c.d:port", "[v6]:port" or ":port" (any address) into <ss>, through
+ * the project's address parser. 0 or -EINVAL; *<port> gets the port.
+ */
+static int parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *sl, uint16_t *port)
 {
-	char host[64];
-	const char *colon;
-	char *end;
-	unsigned long port;
+	const char *host = s, *colon;
+	char buf[64], *end;
+	size_t hl;
+	uint8_t fam = 6, addr[16] = { 0 }; /* ":port": [::], IPv4 too (V6ONLY off) */
+	unsigned long p;
 
-	memset(ss, 0, sizeof(*ss));
 	if (s[0] == '[') {
 		const char *close = strchr(s, ']');
 
-		if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(host))
+		if (!close || close[1] != ':')
 			return -EINVAL;
-		memcpy(host, s + 1, (size_t)(close - s - 1));
-		host[close - s - 1] = '\0';
+		host = s + 1;
+		hl = (size_t)(close - host);
 		colon = close + 1;
 	} else {
-		colon = strrchr(s, ':');
-		if (!colon || (size_t)(colon - s) >= sizeof(host) ||
-		    memchr(s, ':', (size_t)(colon - s)))
+		colon = strchr(s, ':');
+		if (!colon || strchr(colon + 1, ':')) /* an IPv6 address needs brackets */
 			return -EINVAL;
-		memcpy(host, s, (size_t)(colon - s));
-		host[colon - s] = '\0';
+		hl = (size_t)(colon - s);
 	}
 	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (!colon[1] || *end || errno || !port || port > 65535)
+	p = strtoul(colon + 1, &end, 10);
+	if (!colon[1] || *end || errno || !p || p > 65535 || hl >= sizeof(buf))
 		return -EINVAL;
-	if (!host[0] || s[0] == '[') {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons((uint16_t)port);
-		if (host[0] && inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
-			return -EINVAL;
-		if (!host[0])
-			a->sin6_addr = in6addr_any;
-		*sl = sizeof(*a);
-		return 0;
-	}
-	struct sockaddr_in *a = (struct sockaddr_in *)ss;
-
-	a->sin_family = AF_INET;
-	a->sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+	memcpy(buf, host, hl);
+	buf[hl] = '\0';
+	if (hl && (xgw_ip_parse(buf, &fam, addr) || (fam == 6) != (s[0] == '[')))
 		return -EINVAL;
-	*sl = sizeof(*a);
+	*port = (uint16_t)p;
+	*sl = xgw_ip_to_sockaddr(fam, addr, *port, ss);
 	return 0;
 }
 
@@ -615,11 +603,12 @@ int xgw_metrics__start(const char *addr, int epfd, uint64_t tag, uint64_t conn_t
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = 0;
+	uint16_t port = 0;
 	struct xgw_metrics *m;
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
 	int one = 1, zero = 0, err;
 
-	if ((err = parse_addr(addr, &ss, &sl)))
+	if ((err = parse_addr(addr, &ss, &sl, &port)))
 		return err;
 	m = calloc(1, sizeof(*m));
 	if (!m)
@@ -634,14 +623,9 @@ int xgw_metrics__start(const char *addr, int epfd, uint64_t tag, uint64_t conn_t
 	m->lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (m->lfd < 0 && errno == EAFNOSUPPORT && addr[0] == ':') {
 		/* ":port" on a host without IPv6: every IPv4 address */
-		struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-		uint16_t port = ((struct sockaddr_in6 *)&ss)->sin6_port;
+		static const uint8_t any[16];
 
-		memset(&ss, 0, sizeof(ss));
-		a4->sin_family = AF_INET;
-		a4->sin_port = port;
-		a4->sin_addr.s_addr = htonl(INADDR_ANY);
-		sl = sizeof(*a4);
+		sl = xgw_ip_to_sockaddr(4, any, port, &ss);
 		m->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	}
 	if (m->lfd < 0)

@@ -94,22 +94,16 @@ else not_ok "the reference put back: served again" "$(tail -3 "$TMP/agent.log")"
 # spec.workers changes while serving: 3 -> 5 -> 2 workers. Requests on new
 # connections keep coming meanwhile, and slow requests started before the
 # shrink (some on the workers that retire) finish.
-running() { [ "$(pgrep -c -P "$AGENT" -f xgw-worker)" = "$1" ]; }
-requests() { # count: new connections, one request each; prints the codes that are not 200
-	for _ in $(seq "$1"); do
-		c=$(code 10.26.200.1)
-		[ "$c" = 200 ] || echo "$c"
-	done
-}
+running() { e2e_workers "$AGENT" "$1"; }
 accepted() { # worker: the connections it accepted, from the counters file
 	python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['workers'][int(sys.argv[2])]['conns_accepted'])" \
 		"$TMP/workers.json" "$1" 2>/dev/null
 }
 config 5
-bad=$(requests 100)
+bad=$(e2e_not_200 100 code 10.26.200.1)
 grown() { running 5 && grep -q "workers: 5 take new connections" "$TMP/agent.log"; }
 wait_for 50 grown
-bad+=$(requests 100)
+bad+=$(e2e_not_200 100 code 10.26.200.1)
 spread() { [ "$(accepted 3)" -gt 0 ] 2>/dev/null && [ "$(accepted 4)" -gt 0 ] 2>/dev/null; }
 wait_for 50 spread # the counters file is written every 2 s
 if grown && spread && [ -z "$bad" ] && ! grep -q "but the agent was started with --workers" "$TMP/agent.log"; then
@@ -126,10 +120,10 @@ for i in $(seq 10); do
 done
 sleep 0.5
 config 2
-bad=$(requests 100)
+bad=$(e2e_not_200 100 code 10.26.200.1)
 shrunk() { running 2 && grep -q "workers: 2, every retired one gone" "$TMP/agent.log"; }
 wait_for 100 shrunk
-bad+=$(requests 50)
+bad+=$(e2e_not_200 50 code 10.26.200.1)
 for p in "${SLOW[@]}"; do wait "$p"; done
 slow=$(cat "$TMP"/slow.* | sort | uniq -c | tr -s ' ')
 if shrunk && [ -z "$bad" ] && [ "$slow" = " 10 200" ] && serves; then

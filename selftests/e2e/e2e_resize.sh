@@ -25,13 +25,7 @@ config() { # workers
 		"$1" >"$CONF/config.yaml.tmp" && mv "$CONF/config.yaml.tmp" "$CONF/config.yaml"
 }
 code() { cx curl -s --max-time 1 -o /dev/null -w '%{http_code}' -H 'Host: app.yourdomain.com' http://10.28.200.1/; }
-requests() { # count: new connections, one request each; prints the codes that are not 200
-	for _ in $(seq "$1"); do
-		c=$(code)
-		[ "$c" = 200 ] || echo -n "$c "
-	done
-}
-running() { [ "$(pgrep -c -P "$AGENT" -f xgw-worker)" = "$1" ]; }
+running() { e2e_workers "$AGENT" "$1"; }
 
 e2e_begin 3
 
@@ -65,7 +59,7 @@ else not_ok "3 workers serve" "$(tail -3 "$TMP/agent.log")"; fi
 config 5
 wait_for 50 running 5
 sleep 1 # worker 3 has refused the snapshot by now; 4 serves it
-bad=$(requests 60)
+bad=$(e2e_not_200 60 code)
 if running 5 && [ -z "$bad" ] && ! grep -q "workers: 5 take new connections" "$TMP/agent.log"; then
 	ok "3 -> 5 with worker 3 refusing the snapshot: not counted by sk_lookup, 60 requests all 200"
 else
@@ -74,9 +68,9 @@ fi
 
 config 4
 retired() { running 4 && grep -q "workers: 4, every retired one gone" "$TMP/agent.log"; }
-bad=$(requests 60)
+bad=$(e2e_not_200 60 code)
 wait_for 100 retired
-bad+=$(requests 60)
+bad+=$(e2e_not_200 60 code)
 if retired && [ -z "$bad" ]; then
 	ok "5 -> 4 while worker 3 still does not serve: it stays out of sk_lookup's count, 120 requests all 200"
 else

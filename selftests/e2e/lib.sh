@@ -48,6 +48,20 @@ wait_for() {
 	return 1
 }
 
+# Run "<command...>", which prints an HTTP status, <count> times; print the
+# statuses that are not 200 (nothing when all are).
+e2e_not_200() { # count command...
+	local n=$1 c
+	shift
+	for _ in $(seq "$n"); do
+		c=$("$@")
+		[ "$c" = 200 ] || echo -n "$c "
+	done
+}
+
+# Does agent <pid> run exactly <n> worker processes?
+e2e_workers() { [ "$(pgrep -c -P "$1" -f xgw-worker)" = "$2" ]; }
+
 # A node namespace <ns_n> and a client namespace <ns_c> joined by the veth
 # pair <if>-n / <if>-c on <net>.0.0/24 (node .1, client .2); the client routes
 # <net>.100.0/24, the Gateway address pool, through the node. <net> is "10.N".

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+#include <errno.h>
 
 #include "metrics.h"
 #include "test.h"
@@ -190,6 +193,40 @@ TEST(routes)
 			     "code=\"4xx\"} 9"),
 		    "other/c 4xx");
 	free(t);
+}
+
+/* --metrics addresses: what listens, and what is refused as not ADDR:PORT. */
+TEST(listen_addresses)
+{
+	static const char *const good[] = { "127.0.0.1:%d", "[::1]:%d", ":%d" };
+	static const char *const bad[] = {
+		"::1:9464",  "[127.0.0.1]:9464", "127.0.0.1", "localhost:80", ":0", ":65536",
+		"[::1]9464", "1.2.3.4:80x",	 ""
+	};
+	int epfd = epoll_create1(EPOLL_CLOEXEC);
+	char addr[64];
+
+	if (!ASSERT_TRUE(epfd >= 0, "epoll"))
+		return;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct xgw_metrics *m = NULL;
+
+		snprintf(addr, sizeof(addr), good[i], 20000 + (int)(getpid() % 20000));
+		/* [::1] needs IPv6 on lo; the others must listen */
+		int err = xgw_metrics__start(addr, epfd, 4, 1ull << 33, NULL, NULL, &m);
+
+		if (err == -EADDRNOTAVAIL && i == 1)
+			continue;
+		ASSERT_OK(err, addr);
+		xgw_metrics__stop(m);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct xgw_metrics *m = NULL;
+
+		ASSERT_EQ(xgw_metrics__start(bad[i], epfd, 4, 1ull << 33, NULL, NULL, &m), -EINVAL,
+			  bad[i]);
+	}
+	close(epfd);
 }
 
 TEST_MAIN()
