@@ -426,6 +426,7 @@ static void apply(struct agent *a)
 	struct xgw_assignment *prev;
 	struct held *held, *base = NULL;
 	uint64_t t0 = now_us(), t1, t2, t3, t4, shape;
+	bool eps;
 	int err, memfd;
 
 	if (xgw_files_load(a->files, &st, &shape)) {
@@ -442,16 +443,13 @@ static void apply(struct agent *a)
 	/* only --workers makes an XgwConfig's spec.workers a problem to report */
 	ro.workers = a->o.workers_given ? a->o.workers : 0;
 	/* Only EndpointSlices changed since the newest result: its statuses
-	 * and listeners stand, only the clusters' endpoints are taken again. */
-	err = -ESTALE;
-	if (a->have_res && shape == a->held->shape) {
-		err = xgw_reconcile_endpoints(st, &ro, &a->res, &res);
-		/* the statuses are those of the last full pass: its result stays */
-		if (!err)
-			base = a->held->base ? a->held->base : a->held;
-	}
-	if (err == -ESTALE)
-		err = xgw_reconcile(st, &ro, &res);
+	 * and listeners stand, only the clusters' endpoints are taken again.
+	 * Only routes changed: its snapshot is patched. */
+	err = xgw_reconcile_change(st, &ro, a->have_res ? &a->res : NULL, a->store,
+				   a->have_res && shape == a->held->shape, &res, &eps);
+	/* the statuses are those of the last full pass: its result stays */
+	if (!err && eps)
+		base = a->held->base ? a->held->base : a->held;
 	free(prev);
 	t2 = now_us();
 	if (err) {
@@ -539,8 +537,10 @@ static void apply(struct agent *a)
 	log_info("generation %llu: %zu listener(s), snapshot %zu bytes (load %.1f ms, %s "
 		 "%.1f ms, memfd %.1f ms, sent to the workers after %.1f ms)",
 		 (unsigned long long)a->gen, res.n_listeners, res.snap_len, (t1 - t0) / 1e3,
-		 base ? "endpoints only: reconcile" : "reconcile", (t2 - t1) / 1e3, (t3 - t2) / 1e3,
-		 (t4 - t0) / 1e3);
+		 base	       ? "endpoints only: reconcile"
+		 : res.patched ? "snapshot patched: reconcile"
+			       : "reconcile",
+		 (t2 - t1) / 1e3, (t3 - t2) / 1e3, (t4 - t0) / 1e3);
 	/* status is written once, by sync_dataplane(): programmed, or pending
 	 * when the workers do not all acknowledge in time */
 	return;

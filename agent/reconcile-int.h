@@ -149,6 +149,48 @@ struct l4_attachment {
 	size_t n_hosts;
 };
 
+/* One attachment of a snapshot listener, as the route patch compares them. */
+struct xgw_rec_patt {
+	uint32_t route;	 /* index of the route in its pass (HTTPRoutes, then GRPCRoutes) */
+	uint32_t parent; /* its parentRef's entry */
+	uint32_t pos;	 /* its listener's place in the port group */
+};
+
+/*
+ * What a result's snapshot was made of, for the next pass to patch it
+ * (reconcile_patch.c): which snapshot rules each route's rules are, which
+ * attachments each snapshot listener's vhosts were built from, and how much
+ * of the snapshot no listener reaches any more.
+ */
+struct xgw_rec_patch {
+	size_t n_routes;
+	uint32_t *
+		rid_off; /* per route: XGW_SNAP_NONE (no rule built), or its rules at rids[off..) */
+	uint32_t *rids;
+	size_t n_rids, cap_rids;
+	size_t n_listeners;
+	uint32_t *att_off; /* per snapshot listener: atts[att_off[l] .. att_off[l + 1]) */
+	size_t cap_att_off;
+	bool *l4; /* per snapshot listener: built by the L4 builder */
+	size_t cap_l4;
+	struct xgw_rec_patt *atts;
+	size_t n_atts, cap_atts;
+	size_t waste;	      /* bytes of entries that nothing reaches */
+	size_t snap_problems; /* problem lines the snapshot's build added */
+	unsigned patches;     /* patches since the last full build */
+};
+
+/* A pass that patches the previous result's snapshot. */
+struct rec_patching {
+	bool on;
+	const struct xgw_rec_patch *pp; /* the previous result's */
+	struct xgw_snapshot old;	/* its snapshot */
+	uint32_t *old_of;  /* per route: the same route of the previous pass, or XGW_SNAP_NONE */
+	bool *reused;	   /* per route: its rules are the previous snapshot's */
+	size_t n_problems; /* problem lines before the snapshot's build */
+	size_t waste;	   /* added by this patch */
+};
+
 struct ctx {
 	const struct xgw_store *st;
 	const struct xgw_reconcile_opts *opts;
@@ -193,6 +235,9 @@ struct ctx {
 	/* BackendTLSPolicies, oldest first (reconcile_btls.c) */
 	struct btls *btls;
 	size_t n_btls;
+	struct xgw_rec_patch *np; /* the record this pass makes for its result */
+	size_t walk_li;		  /* the snapshot listener the walk of the groups is at */
+	struct rec_patching pt;
 };
 
 struct svc_ix {
@@ -356,5 +401,26 @@ int xgw_rec_btls_cluster(struct ctx *c, const struct xgw_service *svc,
  * the attachments in <c>. Returns 0 or -ENOMEM.
  */
 int xgw_rec_build_snapshot(struct ctx *c);
+
+/*
+ * reconcile_patch.c: the fast path for route changes. begin(): set the pass up
+ * to patch opts->prev's snapshot, or -ESTALE when it cannot be (then nothing
+ * has changed in <c>), or -ENOMEM. undo(): back to a pass that builds the
+ * snapshot anew, after the patch gave up (-ESTALE) half way.
+ */
+int xgw_rec_patch_begin(struct ctx *c);
+int xgw_rec_patch_undo(struct ctx *c);
+/*
+ * Record the attachments of the port group <grp> (<n> listeners; <l4>: an L4
+ * group) as those of snapshot listener c->walk_li; when patching, check that
+ * the previous snapshot has that listener for address <ai> of <g>
+ * (-ESTALE if not) and set *<dirty> when its vhosts must be built again.
+ */
+int xgw_rec_patch_listener(struct ctx *c, const struct gw *g, int ai, struct gw_listener **grp,
+			   size_t n, bool l4, bool *dirty);
+/* Once the snapshot is made: the result's record (and BPF entries, when patched). */
+int xgw_rec_patch_finish(struct ctx *c);
+struct xgw_rec_patch *xgw_rec_patch_dup(const struct xgw_rec_patch *p);
+void xgw_rec_patch_free(struct xgw_rec_patch *p);
 
 #endif /* XGW_AGENT_RECONCILE_INT_H */

@@ -1296,10 +1296,25 @@ int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *o
 	if ((err = xgw_rec_attach_l4(&c)) || (err = xgw_rec_kind_conflicts(&c)) ||
 	    (err = xgw_rec_do_btls(&c)))
 		goto out;
-	if ((err = xgw_rec_build_snapshot(&c)))
+	c.pt.n_problems = res->n_problems;
+	c.np = calloc(1, sizeof(*c.np));
+	if (!c.np) {
+		err = -ENOMEM;
 		goto out;
-	err = xgw_snapb__finish(c.b, &res->snap, &res->snap_len);
+	}
+	/* only routes changed: the previous snapshot, patched (reconcile_patch.c) */
+	err = opts->prev ? xgw_rec_patch_begin(&c) : -ESTALE;
+	if (!err)
+		err = xgw_rec_build_snapshot(&c);
+	if (err == -ESTALE && (err = xgw_rec_patch_undo(&c)) == 0)
+		err = xgw_rec_build_snapshot(&c);
+	if (err || (err = xgw_snapb__finish(c.b, &res->snap, &res->snap_len)))
+		goto out;
+	err = xgw_rec_patch_finish(&c);
 out:
+	xgw_rec_patch_free(c.np);
+	free(c.pt.old_of);
+	free(c.pt.reused);
 	xgw_snapb__free(c.b);
 	free(c.rule_ids); /* its entries are in c.tmp */
 	free(c.routes);
@@ -1324,6 +1339,26 @@ out:
 	return err;
 }
 
+int xgw_reconcile_change(const struct xgw_store *st, const struct xgw_reconcile_opts *opts,
+			 const struct xgw_reconcile_result *prev,
+			 const struct xgw_store *prev_store, bool same_shape,
+			 struct xgw_reconcile_result *res, bool *eps)
+{
+	struct xgw_reconcile_opts o = *opts;
+	int err = -ESTALE;
+
+	*eps = false;
+	if (prev && same_shape) {
+		err = xgw_reconcile_endpoints(st, opts, prev, res);
+		*eps = !err;
+	}
+	if (err != -ESTALE)
+		return err;
+	o.prev = prev;
+	o.prev_store = prev ? prev_store : NULL;
+	return xgw_reconcile(st, &o, res);
+}
+
 void xgw_reconcile_result__free(struct xgw_reconcile_result *res)
 {
 	if (!res)
@@ -1332,6 +1367,7 @@ void xgw_reconcile_result__free(struct xgw_reconcile_result *res)
 	free(res->listeners);
 	free(res->problems);
 	free(res->cluster_srcs);
+	xgw_rec_patch_free(res->patch);
 	xgw_arena_free(&res->arena);
 	memset(res, 0, sizeof(*res));
 }

@@ -34,6 +34,16 @@ struct xgw_reconcile_opts {
 	uint64_t generation;	      /* of the snapshot built */
 	unsigned workers;	      /* --workers, which overrides spec.workers (0: not given) */
 	const uint8_t *ticket_secret; /* 32 bytes for TLS session tickets; NULL: none */
+	/*
+	 * The result that serves (or is being prepared) and its store, both
+	 * alive through the call; NULL: none. When <st> differs from
+	 * <prev_store> only in its HTTPRoutes and GRPCRoutes, the snapshot is
+	 * <prev>'s patched (agent/reconcile_patch.c) instead of built anew:
+	 * the statuses are those a full pass gives, the snapshot routes as a
+	 * full pass's does.
+	 */
+	const struct xgw_reconcile_result *prev;
+	const struct xgw_store *prev_store;
 };
 
 struct xgw_condition {
@@ -130,6 +140,8 @@ struct xgw_bpf_listener {
 };
 
 /* Where a snapshot cluster's endpoints come from: a port of a Service. */
+struct xgw_rec_patch;
+
 struct xgw_cluster_src {
 	uint32_t svc;  /* index into the store's services */
 	uint32_t port; /* index into that Service's ports */
@@ -157,6 +169,9 @@ struct xgw_reconcile_result {
 	/* one per snapshot cluster, in order (malloc'ed) */
 	struct xgw_cluster_src *cluster_srcs;
 	size_t n_cluster_srcs;
+	/* what the next pass needs to patch this snapshot (malloc'ed; NULL: none) */
+	struct xgw_rec_patch *patch;
+	bool patched; /* the snapshot is the previous one's, patched */
 };
 
 /*
@@ -184,8 +199,9 @@ unsigned xgw_reconcile_workers(const struct xgw_store *st, bool *bad_ref);
  * EndpointSlices: the same objects otherwise, in the same order, as the
  * folder source's shape tells. <res> (zeroed by the caller) gets what
  * xgw_reconcile(<st>, <opts>) would give, for the cost of the clusters'
- * endpoints and one copy of the snapshot: the same snapshot byte for byte,
- * with the endpoints of <st>; copies of <prev>'s BPF listener entries and
+ * endpoints and one copy of the snapshot: <prev>'s snapshot with the
+ * endpoints of <st> (byte for byte a full pass's when <prev>'s is; a patched
+ * one routes as a full pass's); copies of <prev>'s BPF listener entries and
  * problem lines; and <prev>'s statuses themselves, which EndpointSlices do
  * not change. res's statuses and problem lines point into <prev> and <prev>'s
  * store, which must outlive <res>. Returns 0, -ENOMEM, or -ESTALE when <st>
@@ -195,6 +211,19 @@ unsigned xgw_reconcile_workers(const struct xgw_store *st, bool *bad_ref);
 int xgw_reconcile_endpoints(const struct xgw_store *st, const struct xgw_reconcile_opts *opts,
 			    const struct xgw_reconcile_result *prev,
 			    struct xgw_reconcile_result *res);
+
+/*
+ * What the agent runs for a change since <prev> (the result that serves or is
+ * being prepared, on <prev_store>; both NULL: none): the endpoint fast path
+ * when only EndpointSlices changed (<same_shape>, as the folder source tells),
+ * else xgw_reconcile(), which patches prev's snapshot when only routes
+ * changed. *<eps> tells whether the fast path made <res> (then its statuses
+ * point into <prev>, which must outlive it). Returns 0 or -ENOMEM.
+ */
+int xgw_reconcile_change(const struct xgw_store *st, const struct xgw_reconcile_opts *opts,
+			 const struct xgw_reconcile_result *prev,
+			 const struct xgw_store *prev_store, bool same_shape,
+			 struct xgw_reconcile_result *res, bool *eps);
 
 /* Intersection of a listener hostname (NULL = any) and a route hostname, per
  * the Gateway API. Returns the effective hostname (one of the two inputs, or

@@ -340,7 +340,9 @@ static void join_name(char *buf, size_t size, const char *ns, const char *name)
 /* Snapshot rules for every rule of every attached route, made once per route. */
 static int build_rules(struct ctx *c)
 {
-	c->rule_ids = calloc(c->n_routes + 1, sizeof(*c->rule_ids));
+	/* a patch has set those of the routes whose rules it keeps */
+	if (!c->rule_ids)
+		c->rule_ids = calloc(c->n_routes + 1, sizeof(*c->rule_ids));
 	if (!c->rule_ids)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->att.n; i++) {
@@ -734,9 +736,11 @@ int xgw_rec_bpf_listener(struct ctx *c, struct gw *g, int ai, uint16_t port, uin
 /*
  * One snapshot listener for address <ai> of <g> on the port of <grp>; <vh> is
  * scratch space (empty; left empty, its memory kept for the next listener).
+ * <reopen> >= 0: that listener of a patched snapshot gets its vhosts again
+ * (its entry, server names and BPF entry stay as they are).
  */
 static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listener **grp, size_t n,
-			  struct vhost_vec *vhp)
+			  struct vhost_vec *vhp, int64_t reopen)
 {
 	const struct xgw_gateway *gw = g->spec;
 	struct vhost_vec vh = *vhp;
@@ -794,18 +798,26 @@ static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listene
 	if (vh.n > 1) /* most vhosts hold one route: no sort set-up for those */
 		sort_small(vh.v, vh.n, sizeof(*vh.v), vhost_cmp);
 
-	if (n == 1 && grp[0]->ls)
-		join3(name, sizeof(name), grp[0]->ls->spec->meta.ns, '/',
-		      grp[0]->ls->spec->meta.name, '/', grp[0]->spec->name);
-	else if (n == 1)
-		join3(name, sizeof(name), gw->meta.ns, '/', gw->meta.name, '/', grp[0]->spec->name);
-	else
-		snprintf(name, sizeof(name), "%s/%s:%u", gw->meta.ns, gw->meta.name,
-			 grp[0]->spec->port);
-	idx = xgw_snapb_listener(c->b, g->fam[ai], g->addr[ai], (uint16_t)grp[0]->spec->port,
-				 xgw_rec_snap_lproto(grp[0]->spec->proto), name);
-	if (idx < 0 || xgw_rec_add_snis(c, grp, n))
-		goto out;
+	if (reopen >= 0) {
+		idx = (int)reopen;
+		if (xgw_snapb_listener_reopen(c->b, (uint32_t)reopen))
+			goto out;
+	} else {
+		if (n == 1 && grp[0]->ls)
+			join3(name, sizeof(name), grp[0]->ls->spec->meta.ns, '/',
+			      grp[0]->ls->spec->meta.name, '/', grp[0]->spec->name);
+		else if (n == 1)
+			join3(name, sizeof(name), gw->meta.ns, '/', gw->meta.name, '/',
+			      grp[0]->spec->name);
+		else
+			snprintf(name, sizeof(name), "%s/%s:%u", gw->meta.ns, gw->meta.name,
+				 grp[0]->spec->port);
+		idx = xgw_snapb_listener(c->b, g->fam[ai], g->addr[ai],
+					 (uint16_t)grp[0]->spec->port,
+					 xgw_rec_snap_lproto(grp[0]->spec->proto), name);
+		if (idx < 0 || xgw_rec_add_snis(c, grp, n))
+			goto out;
+	}
 	for (size_t i = 0; i < vh.n; i++) {
 		struct vhost *v = &vh.v[i];
 
@@ -823,8 +835,8 @@ static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listene
 				goto out;
 		}
 	}
-	if (xgw_rec_bpf_listener(c, g, ai, (uint16_t)grp[0]->spec->port, IPPROTO_TCP,
-				 (uint32_t)idx))
+	if (reopen < 0 && xgw_rec_bpf_listener(c, g, ai, (uint16_t)grp[0]->spec->port, IPPROTO_TCP,
+					       (uint32_t)idx))
 		goto out;
 	err = 0;
 out:
@@ -860,6 +872,28 @@ static int index_attachments(struct ctx *c)
 		c->att_by_l[gl->att_first + gl->att_n++] = i;
 	}
 	return 0;
+}
+
+/*
+ * Snapshot listener c->walk_li: address <ai> of <g>, port group <grp>. A
+ * patch builds the vhosts of those whose attachments changed, and nothing else.
+ */
+static int walk_listener(struct ctx *c, struct gw *g, int ai, struct gw_listener **grp, size_t n,
+			 struct vhost_vec *vh)
+{
+	bool http = grp[0]->spec->proto == XGW_PROTO_HTTP || grp[0]->spec->proto == XGW_PROTO_HTTPS;
+	bool dirty = true;
+	int err = xgw_rec_patch_listener(c, g, ai, grp, n, !http, &dirty);
+
+	if (err)
+		return err;
+	if (!c->pt.on)
+		err = http ? build_listener(c, g, ai, grp, n, vh, -1)
+			   : xgw_rec_build_l4_listener(c, g, ai, grp, n);
+	else if (dirty) /* an L4 group's attachments are not routes' (never dirty) */
+		err = http ? build_listener(c, g, ai, grp, n, vh, (int64_t)c->walk_li) : -ESTALE;
+	c->walk_li++;
+	return err;
 }
 
 static int build_listeners(struct ctx *c)
@@ -900,10 +934,7 @@ static int build_listeners(struct ctx *c)
 				}
 			}
 			for (int ai = 0; ai < g->n_addr && !err; ai++)
-				err = grp[0]->spec->proto == XGW_PROTO_HTTP ||
-						      grp[0]->spec->proto == XGW_PROTO_HTTPS
-					      ? build_listener(c, g, ai, grp, n, &vh)
-					      : xgw_rec_build_l4_listener(c, g, ai, grp, n);
+				err = walk_listener(c, g, ai, grp, n, &vh);
 		}
 		free(grp);
 		free(done);
@@ -956,8 +987,14 @@ int xgw_rec_build_snapshot(struct ctx *c)
 {
 	int err;
 
-	if ((err = reserve(c)) || (err = build_rules(c)) || (err = xgw_rec_build_l4_rules(c)) ||
-	    (err = index_attachments(c)) || (err = build_listeners(c)))
+	/* a patch keeps the L4 routes' rules: L4 routes are not what changed */
+	if ((!c->pt.on && (err = reserve(c))) || (err = build_rules(c)) ||
+	    (!c->pt.on && (err = xgw_rec_build_l4_rules(c))))
+		return err;
+	/* a new cluster with a problem to tell: a full pass tells them all, in order */
+	if (c->pt.on && c->res->n_problems != c->pt.n_problems)
+		return -ESTALE;
+	if ((err = index_attachments(c)) || (err = build_listeners(c)))
 		return err;
 	return 0;
 }

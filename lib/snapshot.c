@@ -111,6 +111,56 @@ struct xgw_snapb *xgw_snapb__new(uint64_t generation)
 	return b;
 }
 
+struct xgw_snapb *xgw_snapb__from(const struct xgw_snapshot *s, uint64_t generation)
+{
+	struct xgw_snapb *b = xgw_snapb__new(generation);
+
+	if (!b)
+		return NULL;
+	for (int k = 0; k < XGW_SECT__MAX; k++) {
+		struct vec *v = &b->sect[k];
+		uint32_t n = s->hdr->sect[k].count;
+
+		/* headroom, so that the first additions do not copy the section
+		 * again; zeroed as vec_reserve() zeroes, but for what is copied */
+		uint32_t cap = n + n / 16 + 64;
+
+		v->data = malloc((size_t)cap * v->elem);
+		if (!v->data) {
+			xgw_snapb__free(b);
+			return NULL;
+		}
+		if (n)
+			memcpy(v->data, (const char *)s->hdr + s->hdr->sect[k].off,
+			       (size_t)n * v->elem);
+		if (v->elem > 1)
+			memset((char *)v->data + (size_t)n * v->elem, 0,
+			       (size_t)(cap - n) * v->elem);
+		v->n = n;
+		v->cap = cap;
+	}
+	memcpy(b->ticket_secret, s->hdr->ticket_secret, sizeof(b->ticket_secret));
+	return b;
+}
+
+int xgw_snapb_listener_reopen(struct xgw_snapb *b, uint32_t idx)
+{
+	struct xgw_snap_listener *l;
+
+	if (b->failed)
+		return -ENOMEM;
+	if (idx >= b->sect[XGW_SECT_LISTENER].n) {
+		b->failed = true;
+		return -EINVAL;
+	}
+	l = SECT_AT(b, XGW_SECT_LISTENER, struct xgw_snap_listener, idx);
+	l->vhost_first = b->sect[XGW_SECT_VHOST].n;
+	l->vhost_count = 0;
+	b->cur_listener = (int32_t)idx;
+	b->cur_vhost = b->cur_match = -1;
+	return 0;
+}
+
 void xgw_snapb__free(struct xgw_snapb *b)
 {
 	if (!b)

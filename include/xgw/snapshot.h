@@ -467,6 +467,21 @@ struct xgw_snapb;
 struct xgw_snapb *xgw_snapb__new(uint64_t generation);
 void xgw_snapb__free(struct xgw_snapb *b);
 /*
+ * A builder holding every section of snapshot <s> (a view at least) as it is,
+ * for <generation>, with <s>'s ticket secret: what is added goes after <s>'s
+ * entries, whose indices stay. With xgw_snapb_listener_reopen(), the agent's
+ * fast path for route changes (agent/reconcile_patch.c). NULL when out of memory.
+ */
+struct xgw_snapb *xgw_snapb__from(const struct xgw_snapshot *s, uint64_t generation);
+/*
+ * Give listener <idx> (already in the builder) a new list of vhosts: the
+ * vhosts added next (xgw_snapb_vhost()) are its own, in place of those it had,
+ * which stay in the section unreferenced. Its name, address, port and server
+ * names stay. Returns 0, -EINVAL (no such listener) or -ENOMEM (the builder
+ * failed before).
+ */
+int xgw_snapb_listener_reopen(struct xgw_snapb *b, uint32_t idx);
+/*
  * Room for <n> more entries (bytes for XGW_SECT_STRING) of section <sect>, so
  * that a builder that knows about how many it adds does not grow the section
  * again and again. Changes nothing else. Returns 0, -EINVAL, -E2BIG or -ENOMEM.

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "folder-fixture.h"
 #include "reconcile.h"
 #include "source_files.h"
 #include "status.h"
@@ -32,64 +33,6 @@
 #define CASES 250
 #define MAX_SVC 6
 #define MAX_FILES 4
-
-static uint64_t rng_state;
-
-static uint32_t rnd(uint32_t n)
-{
-	rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
-	return (uint32_t)(rng_state >> 33) % n;
-}
-
-struct buf {
-	char *p;
-	size_t n, cap;
-};
-
-static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bprintf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
-		va_end(ap);
-		if (n >= 0 && (size_t)n < b->cap - b->n)
-			break;
-		b->cap = b->cap ? 2 * b->cap + (size_t)n : 4096;
-		b->p = realloc(b->p, b->cap);
-		if (!b->p)
-			abort();
-	}
-	b->n += (size_t)n;
-}
-
-/* Write <text> to <dir>/<name> as the agent's users should: a new file renamed over. */
-static bool put(const char *dir, const char *name, const char *text)
-{
-	char tmp[512], path[512];
-	FILE *f;
-	bool ok;
-
-	snprintf(tmp, sizeof(tmp), "%s/.tmp", dir);
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(tmp, "w");
-	if (!f)
-		return false;
-	ok = fputs(text, f) >= 0;
-	ok &= !fclose(f);
-	return ok && !rename(tmp, path);
-}
-
-static void rm(const char *dir, const char *name)
-{
-	char path[512];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	unlink(path);
-}
 
 /* One random case: everything but the EndpointSlices is drawn once. */
 struct world {

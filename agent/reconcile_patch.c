@@ -1,0 +1,496 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * The reconciler's fast path for route changes. A change to one HTTPRoute or
+ * GRPCRoute at 10,000 routes used to lay the whole snapshot out again: every
+ * rule, cluster, endpoint, vhost and match, for a change that touches one
+ * route's rules and the vhosts of the listeners it attaches to.
+ *
+ * When nothing but HTTPRoutes and GRPCRoutes changed since the previous
+ * result (every other object of the store the same, bit for bit: the folder
+ * source's shallow copies of the files it did not read again), the statuses
+ * are still those of a full pass (the attachment runs as always: it is what
+ * decides which listeners a change reaches), but the snapshot is the previous
+ * one with:
+ *
+ *   - the rules of the routes that changed or came, appended, and the
+ *     clusters they need that it lacked (with their endpoints);
+ *   - new vhosts and matches for each snapshot listener whose attachments
+ *     differ from those it was built from (a route that changed, came or
+ *     went, or attaches in another order), appended, the listener's entry
+ *     pointing at them instead of its old ones;
+ *   - everything else as it was: the other listeners, their vhosts, the rules
+ *     of the routes that did not change, the clusters.
+ *
+ * What no listener reaches any more (the old vhosts of a rebuilt listener,
+ * the rules of a route that changed or went, a cluster no rule names) stays
+ * in the snapshot unreferenced; the workers never look at it. Once that is a
+ * quarter of the snapshot, the next change builds it anew. A snapshot made
+ * this way routes every request as a full pass's does: unit-reconcile-routes
+ * compares the two, listener by listener, on random stores and changes.
+ *
+ * Anything else takes the full pass: another kind of object changed, a
+ * cluster to add has a problem to report (a full pass reports them in
+ * order), the previous build reported problems of its own, a listener is not
+ * where the previous snapshot has it, or the store has BackendTLSPolicies (a
+ * policy's client certificate depends on which Gateways the routes to its
+ * Service attach to: a route change may change a cluster).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reconcile-int.h"
+
+/* --- the record ----------------------------------------------------------- */
+
+void xgw_rec_patch_free(struct xgw_rec_patch *p)
+{
+	if (!p)
+		return;
+	free(p->rid_off);
+	free(p->rids);
+	free(p->att_off);
+	free(p->l4);
+	free(p->atts);
+	free(p);
+}
+
+static void *dup_n(const void *src, size_t n, size_t elem)
+{
+	void *p = malloc(n ? n * elem : 1);
+
+	if (p && n)
+		memcpy(p, src, n * elem);
+	return p;
+}
+
+struct xgw_rec_patch *xgw_rec_patch_dup(const struct xgw_rec_patch *p)
+{
+	struct xgw_rec_patch *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	*d = *p;
+	d->rid_off = dup_n(p->rid_off, p->n_routes, sizeof(*p->rid_off));
+	d->rids = dup_n(p->rids, p->n_rids, sizeof(*p->rids));
+	d->att_off = dup_n(p->att_off, p->n_listeners + 1, sizeof(*p->att_off));
+	d->l4 = dup_n(p->l4, p->n_listeners, sizeof(*p->l4));
+	d->atts = dup_n(p->atts, p->n_atts, sizeof(*p->atts));
+	d->cap_rids = p->n_rids;
+	d->cap_att_off = p->n_listeners + 1;
+	d->cap_l4 = p->n_listeners;
+	d->cap_atts = p->n_atts;
+	if (!d->rid_off || !d->rids || !d->att_off || !d->l4 || !d->atts) {
+		xgw_rec_patch_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+/* Room for one more of *<v> (<n> used of *<cap>, <elem> bytes each). */
+static int grow(void **v, size_t n, size_t *cap, size_t elem)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? 2 * *cap : 256;
+	p = realloc(*v, ncap * elem);
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = ncap;
+	return 0;
+}
+
+/* --- whether the pass may patch ------------------------------------------ */
+
+#define SAME_ARRAY(a, b, f)                                                                        \
+	((a)->n_##f == (b)->n_##f &&                                                               \
+	 (!(a)->n_##f || !memcmp((a)->f, (b)->f, (a)->n_##f * sizeof(*(a)->f))))
+
+/*
+ * Every object but the HTTPRoutes and GRPCRoutes the same in both stores. The
+ * merged stores hold shallow copies of each file's objects: an object of a
+ * file that was not read again is the same bytes (its pointers into that
+ * file's store included), one of a file read again never is.
+ */
+static bool same_but_routes(const struct xgw_store *a, const struct xgw_store *b)
+{
+	return SAME_ARRAY(a, b, classes) && SAME_ARRAY(a, b, gateways) &&
+	       SAME_ARRAY(a, b, listenersets) && SAME_ARRAY(a, b, l4routes) &&
+	       SAME_ARRAY(a, b, services) && SAME_ARRAY(a, b, slices) &&
+	       SAME_ARRAY(a, b, namespaces) && SAME_ARRAY(a, b, nodes) &&
+	       SAME_ARRAY(a, b, class_configs) && SAME_ARRAY(a, b, grants) &&
+	       SAME_ARRAY(a, b, secrets) && SAME_ARRAY(a, b, configmaps) &&
+	       SAME_ARRAY(a, b, btls_policies);
+}
+
+static const struct xgw_meta *route_meta(const struct xgw_store *st, size_t i)
+{
+	return i < st->n_httproutes ? &st->httproutes[i].meta
+				    : &st->grpcroutes[i - st->n_httproutes].meta;
+}
+
+static bool same_route(const struct xgw_store *a, size_t i, const struct xgw_store *b, size_t j)
+{
+	if ((i < a->n_httproutes) != (j < b->n_httproutes))
+		return false;
+	if (i < a->n_httproutes)
+		return !memcmp(&a->httproutes[i], &b->httproutes[j], sizeof(a->httproutes[i]));
+	return !memcmp(&a->grpcroutes[i - a->n_httproutes], &b->grpcroutes[j - b->n_httproutes],
+		       sizeof(a->grpcroutes[0]));
+}
+
+static size_t ptr_hash(const void *p)
+{
+	uint64_t x = (uint64_t)(uintptr_t)p;
+
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return (size_t)x;
+}
+
+/*
+ * c->pt.old_of: for each route of the pass, the same route (same bytes) of the
+ * previous one. A route's name string is its own in the store of its file, so
+ * it finds the candidate; the bytes decide.
+ */
+static int map_routes(struct ctx *c, const struct xgw_store *ps, size_t n_old)
+{
+	size_t size = 16, mask;
+	uint32_t *tab;
+
+	while (size < 2 * n_old + 2)
+		size *= 2;
+	mask = size - 1;
+	tab = calloc(size, sizeof(*tab));
+	c->pt.old_of = malloc((c->n_routes + 1) * sizeof(*c->pt.old_of));
+	c->pt.reused = calloc(c->n_routes + 1, sizeof(*c->pt.reused));
+	if (!tab || !c->pt.old_of || !c->pt.reused) {
+		free(tab);
+		return -ENOMEM;
+	}
+	for (size_t j = 0; j < n_old; j++) {
+		size_t h = ptr_hash(route_meta(ps, j)->name) & mask;
+
+		while (tab[h])
+			h = (h + 1) & mask;
+		tab[h] = (uint32_t)j + 1;
+	}
+	for (size_t i = 0; i < c->n_routes; i++) {
+		const char *name = route_meta(c->st, i)->name;
+		size_t h = ptr_hash(name) & mask;
+
+		c->pt.old_of[i] = XGW_SNAP_NONE;
+		for (; tab[h]; h = (h + 1) & mask) {
+			size_t j = tab[h] - 1;
+
+			if (route_meta(ps, j)->name == name) {
+				if (same_route(c->st, i, ps, j))
+					c->pt.old_of[i] = (uint32_t)j;
+				break;
+			}
+		}
+	}
+	free(tab);
+	return 0;
+}
+
+/* Each cluster of the previous snapshot, found again as cluster_of() would find it. */
+static int seed_clusters(struct ctx *c, const struct xgw_reconcile_result *prev)
+{
+	const struct xgw_snapshot *old = &c->pt.old;
+
+	for (uint32_t k = 0; k < old->n_clusters; k++) {
+		const struct xgw_cluster_src *cs = &prev->cluster_srcs[k];
+		const struct xgw_service *svc;
+		struct svc_cluster *cl;
+		struct svc_ix *ix;
+
+		if (cs->svc >= c->st->n_services || cs->port >= c->st->services[cs->svc].n_ports)
+			return -ESTALE;
+		svc = &c->st->services[cs->svc];
+		ix = xgw_rec_svc_lookup(c, svc->meta.ns, svc->meta.name);
+		if (!ix || ix->svc != svc)
+			return -ESTALE;
+		cl = realloc(ix->cl, (ix->n_cl + 1) * sizeof(*ix->cl));
+		if (!cl)
+			return -ENOMEM;
+		ix->cl = cl;
+		ix->cl[ix->n_cl++] =
+			(struct svc_cluster){ &svc->ports[cs->port], k, old->clusters[k].proto };
+	}
+	c->res->cluster_srcs =
+		dup_n(prev->cluster_srcs, prev->n_cluster_srcs, sizeof(*prev->cluster_srcs));
+	if (!c->res->cluster_srcs)
+		return -ENOMEM;
+	c->res->n_cluster_srcs = prev->n_cluster_srcs;
+	c->cap_cluster_srcs = prev->n_cluster_srcs ? prev->n_cluster_srcs : 1;
+	return 0;
+}
+
+int xgw_rec_patch_begin(struct ctx *c)
+{
+	const struct xgw_reconcile_opts *o = c->opts;
+	const struct xgw_reconcile_result *prev = o->prev;
+	const struct xgw_rec_patch *pp = prev ? prev->patch : NULL;
+	static const uint8_t no_secret[32];
+	struct xgw_snapb *b;
+	int err;
+
+	/* a BackendTLSPolicy's client certificate follows the Gateways of the
+	 * routes that use its Service: a route change may change a cluster */
+	if (!pp || !o->prev_store || !prev->snap || pp->snap_problems || c->st->n_btls_policies ||
+	    pp->waste > prev->snap_len / 4 || c->res->n_cluster_srcs ||
+	    pp->n_routes != o->prev_store->n_httproutes + o->prev_store->n_grpcroutes ||
+	    !same_but_routes(o->prev_store, c->st))
+		return -ESTALE;
+	/* the agent built it: its indices are right, and the workers check the patch */
+	if (xgw_snapshot__view(&c->pt.old, prev->snap, prev->snap_len) ||
+	    c->pt.old.n_clusters != prev->n_cluster_srcs ||
+	    c->pt.old.n_listeners != pp->n_listeners)
+		return -ESTALE;
+	c->pt.pp = pp;
+	c->pt.n_problems = c->res->n_problems;
+	if ((err = map_routes(c, o->prev_store, pp->n_routes)))
+		return err;
+	b = xgw_snapb__from(&c->pt.old, o->generation);
+	if (!b)
+		return -ENOMEM;
+	xgw_snapb_ticket_secret(b, o->ticket_secret ? o->ticket_secret : no_secret);
+	xgw_snapb__free(c->b);
+	c->b = b;
+	c->pt.on = true;
+	if ((err = seed_clusters(c, prev)))
+		return err;
+	/* the routes that did not change keep their rules (read only: build_rules()
+	 * and build_listener() only read what they find set) */
+	c->rule_ids = calloc(c->n_routes + 1, sizeof(*c->rule_ids));
+	if (!c->rule_ids)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_routes; i++) {
+		uint32_t j = c->pt.old_of[i];
+
+		if (j != XGW_SNAP_NONE && pp->rid_off[j] != XGW_SNAP_NONE) {
+			c->rule_ids[i] = (uint32_t *)&pp->rids[pp->rid_off[j]];
+			c->pt.reused[i] = true;
+		}
+	}
+	return 0;
+}
+
+int xgw_rec_patch_undo(struct ctx *c)
+{
+	struct xgw_reconcile_result *res = c->res;
+
+	xgw_snapb__free(c->b);
+	c->b = xgw_snapb__new(c->opts->generation);
+	if (c->b && c->opts->ticket_secret)
+		xgw_snapb_ticket_secret(c->b, c->opts->ticket_secret);
+	for (size_t i = 0; i < c->n_svcs; i++) {
+		free(c->svcs[i].cl);
+		c->svcs[i].cl = NULL;
+		c->svcs[i].n_cl = 0;
+	}
+	free(res->cluster_srcs);
+	res->cluster_srcs = NULL;
+	res->n_cluster_srcs = c->cap_cluster_srcs = 0;
+	res->n_problems = c->pt.n_problems;
+	free(c->rule_ids); /* its entries: c->tmp's, or the previous record's */
+	c->rule_ids = NULL;
+	free(c->att_by_l);
+	c->att_by_l = NULL;
+	for (size_t g = 0; g < c->n_gws; g++)
+		for (size_t l = 0; c->gws[g].listeners && l < c->gws[g].n_listeners; l++)
+			c->gws[g].listeners[l].att_first = c->gws[g].listeners[l].att_n = 0;
+	c->np->n_listeners = c->np->n_atts = 0;
+	c->walk_li = 0;
+	c->pt.on = false;
+	c->pt.waste = 0;
+	return c->b ? 0 : -ENOMEM;
+}
+
+/* --- listeners ------------------------------------------------------------ */
+
+/* Bytes of the vhosts of old listener <li> and of what they hold. */
+static size_t listener_bytes(const struct xgw_snapshot *s, size_t li)
+{
+	const struct xgw_snap_listener *l = &s->listeners[li];
+	size_t bytes = 0;
+
+	for (uint32_t v = l->vhost_first; v < l->vhost_first + l->vhost_count; v++) {
+		const struct xgw_snap_vhost *vh = &s->vhosts[v];
+
+		bytes += sizeof(*vh) + vh->hostname.len;
+		for (uint32_t m = vh->match_first; m < vh->match_first + vh->match_count; m++) {
+			const struct xgw_snap_match *sm = &s->matches[m];
+
+			bytes += sizeof(*sm) + sm->path.len + sm->method.len;
+			for (uint32_t k = sm->kv_first; k < sm->kv_first + sm->kv_count; k++)
+				bytes += sizeof(s->kvs[k]) + s->kvs[k].name.len +
+					 s->kvs[k].value.len;
+		}
+	}
+	return bytes;
+}
+
+/* Is old listener <li> the one for address <ai> of <g> on the port of <l0>? */
+static bool same_listener(const struct xgw_snap_listener *ol, const struct gw *g, int ai,
+			  const struct gw_listener *l0)
+{
+	return ol->family == g->fam[ai] && !memcmp(ol->addr, g->addr[ai], 16) &&
+	       ol->port == l0->spec->port && ol->proto == xgw_rec_snap_lproto(l0->spec->proto);
+}
+
+int xgw_rec_patch_listener(struct ctx *c, const struct gw *g, int ai, struct gw_listener **grp,
+			   size_t n, bool l4, bool *dirty)
+{
+	struct xgw_rec_patch *np = c->np;
+	size_t li = c->walk_li, first = np->n_atts;
+
+	if (grow((void **)&np->att_off, li + 1, &np->cap_att_off, sizeof(*np->att_off)) ||
+	    grow((void **)&np->l4, li, &np->cap_l4, sizeof(*np->l4)))
+		return -ENOMEM;
+	np->att_off[li] = (uint32_t)first;
+	np->l4[li] = l4;
+	for (size_t k = 0; !l4 && k < n; k++) {
+		for (size_t j = 0; j < grp[k]->att_n; j++) {
+			const struct attachment *at = &c->att.v[c->att_by_l[grp[k]->att_first + j]];
+
+			if (grow((void **)&np->atts, np->n_atts, &np->cap_atts, sizeof(*np->atts)))
+				return -ENOMEM;
+			np->atts[np->n_atts++] =
+				(struct xgw_rec_patt){ (uint32_t)at->route_idx,
+						       (uint32_t)at->parent_idx, (uint32_t)k };
+		}
+	}
+	np->n_listeners = li + 1;
+	np->att_off[li + 1] = (uint32_t)np->n_atts;
+	if (!c->pt.on)
+		return 0;
+
+	const struct xgw_rec_patch *pp = c->pt.pp;
+	size_t ofirst, on;
+
+	if (li >= pp->n_listeners || pp->l4[li] != l4 ||
+	    !same_listener(&c->pt.old.listeners[li], g, ai, grp[0]))
+		return -ESTALE;
+	ofirst = pp->att_off[li];
+	on = pp->att_off[li + 1] - ofirst;
+	*dirty = on != np->n_atts - first;
+	for (size_t k = 0; !*dirty && k < on; k++) {
+		const struct xgw_rec_patt *o = &pp->atts[ofirst + k], *a = &np->atts[first + k];
+
+		*dirty = !c->pt.reused[a->route] || c->pt.old_of[a->route] != o->route ||
+			 o->parent != a->parent || o->pos != a->pos;
+	}
+	if (*dirty)
+		c->pt.waste += listener_bytes(&c->pt.old, li);
+	return 0;
+}
+
+/* --- the result's record -------------------------------------------------- */
+
+/* Bytes of the rules of route <j> of the previous pass. */
+static size_t rules_bytes(const struct ctx *c, size_t j, size_t n_rules)
+{
+	const struct xgw_snapshot *s = &c->pt.old;
+	const uint32_t *ids = &c->pt.pp->rids[c->pt.pp->rid_off[j]];
+	size_t bytes = 0;
+
+	for (size_t k = 0; k < n_rules; k++) {
+		const struct xgw_snap_rule *r;
+
+		if (ids[k] == XGW_SNAP_NONE || ids[k] >= s->n_rules)
+			continue;
+		r = &s->rules[ids[k]];
+		bytes += sizeof(*r) + r->route.len + r->backend_count * sizeof(s->backends[0]) +
+			 r->filter_count * sizeof(s->filters[0]);
+	}
+	return bytes;
+}
+
+/* What the previous pass had that nothing reaches now: the rules of routes gone or changed. */
+static int rules_waste(struct ctx *c)
+{
+	const struct xgw_rec_patch *pp = c->pt.pp;
+	const struct xgw_store *ps = c->opts->prev_store;
+	bool *kept = calloc(pp->n_routes + 1, sizeof(*kept));
+
+	if (!kept)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_routes; i++)
+		if (c->pt.reused[i])
+			kept[c->pt.old_of[i]] = true;
+	for (size_t j = 0; j < pp->n_routes; j++) {
+		size_t nr = j < ps->n_httproutes ? ps->httproutes[j].n_rules
+						 : ps->grpcroutes[j - ps->n_httproutes].n_rules;
+
+		if (!kept[j] && pp->rid_off[j] != XGW_SNAP_NONE)
+			c->pt.waste += rules_bytes(c, j, nr);
+	}
+	free(kept);
+	return 0;
+}
+
+int xgw_rec_patch_finish(struct ctx *c)
+{
+	struct xgw_reconcile_result *res = c->res;
+	struct xgw_rec_patch *np = c->np;
+	int err;
+
+	np->n_routes = c->n_routes;
+	np->rid_off = malloc((c->n_routes + 1) * sizeof(*np->rid_off));
+	if (!np->rid_off)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_routes; i++) {
+		size_t nr = c->routes[i].r->n_rules;
+
+		np->rid_off[i] = XGW_SNAP_NONE;
+		if (!c->rule_ids || !c->rule_ids[i])
+			continue;
+		if (np->n_rids + nr > np->cap_rids) {
+			size_t cap = np->cap_rids ? np->cap_rids : 1024;
+			uint32_t *v;
+
+			while (cap < np->n_rids + nr)
+				cap *= 2;
+			v = realloc(np->rids, cap * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			np->rids = v;
+			np->cap_rids = cap;
+		}
+		np->rid_off[i] = (uint32_t)np->n_rids;
+		memcpy(&np->rids[np->n_rids], c->rule_ids[i], nr * sizeof(uint32_t));
+		np->n_rids += nr;
+	}
+	if (!np->att_off && grow((void **)&np->att_off, 0, &np->cap_att_off, sizeof(*np->att_off)))
+		return -ENOMEM;
+	if (!np->l4 && !(np->l4 = calloc(1, sizeof(*np->l4))))
+		return -ENOMEM;
+	np->att_off[np->n_listeners] = (uint32_t)np->n_atts;
+	if (c->pt.on) {
+		const struct xgw_reconcile_result *prev = c->opts->prev;
+
+		if ((err = rules_waste(c)))
+			return err;
+		np->waste = c->pt.pp->waste + c->pt.waste;
+		np->patches = c->pt.pp->patches + 1;
+		/* the same listeners at the same addresses: the same BPF entries */
+		res->listeners =
+			dup_n(prev->listeners, prev->n_listeners, sizeof(*prev->listeners));
+		if (!res->listeners)
+			return -ENOMEM;
+		res->n_listeners = prev->n_listeners;
+		res->patched = true;
+	} else {
+		np->snap_problems = res->n_problems - c->pt.n_problems;
+	}
+	res->patch = np;
+	c->np = NULL;
+	return 0;
+}
