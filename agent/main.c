@@ -426,6 +426,7 @@ static void apply(struct agent *a)
 	struct xgw_assignment *prev;
 	struct held *held, *base = NULL;
 	uint64_t t0 = now_us(), t1, t2, t3, t4, shape;
+	char how[128];
 	bool eps;
 	int err, memfd;
 
@@ -534,13 +535,13 @@ static void apply(struct agent *a)
 	else
 		a->ctr.changes_full++;
 	xgw_histogram_observe(&a->ctr.reconcile[base ? 1 : 0], (double)(t4 - t0) / 1e6);
-	log_info("generation %llu: %zu listener(s), snapshot %zu bytes (load %.1f ms, %s "
-		 "%.1f ms, memfd %.1f ms, sent to the workers after %.1f ms)",
+	snprintf(how, sizeof(how), "%zu of %zu route(s) as they were, %s", res.routes_kept,
+		 st->n_httproutes + st->n_grpcroutes,
+		 res.patched ? "snapshot patched" : "snapshot built");
+	log_info("generation %llu: %zu listener(s), snapshot %zu bytes (load %.1f ms, %s: "
+		 "reconcile %.1f ms, memfd %.1f ms, sent to the workers after %.1f ms)",
 		 (unsigned long long)a->gen, res.n_listeners, res.snap_len, (t1 - t0) / 1e3,
-		 base	       ? "endpoints only: reconcile"
-		 : res.patched ? "snapshot patched: reconcile"
-			       : "reconcile",
-		 (t2 - t1) / 1e3, (t3 - t2) / 1e3, (t4 - t0) / 1e3);
+		 base ? "endpoints only" : how, (t2 - t1) / 1e3, (t3 - t2) / 1e3, (t4 - t0) / 1e3);
 	/* status is written once, by sync_dataplane(): programmed, or pending
 	 * when the workers do not all acknowledge in time */
 	return;

@@ -156,13 +156,39 @@ struct xgw_rec_patt {
 	uint32_t pos;	 /* its listener's place in the port group */
 };
 
+/* An attachment of a route as the next pass takes it again: its listener. */
+struct xgw_rec_ratt {
+	uint32_t parent;   /* the parentRef's entry in the route's status */
+	uint32_t gw;	   /* index of the Gateway in the store (and in c->gws) */
+	uint32_t listener; /* in that Gateway's listeners (its own, then its ListenerSets') */
+};
+
+/* What a backendRef resolved to (struct be_memo, by index). */
+struct xgw_rec_memo {
+	uint32_t svc;  /* in the pass's Services index (c->svcs), or XGW_SNAP_NONE */
+	uint32_t port; /* in that Service's ports */
+};
+
 /*
- * What a result's snapshot was made of, for the next pass to patch it
- * (reconcile_patch.c): which snapshot rules each route's rules are, which
- * attachments each snapshot listener's vhosts were built from, and how much
- * of the snapshot no listener reaches any more.
+ * What a result was made of, for the next pass to take again what did not
+ * change (reconcile_patch.c): for each route, its attachments, what its
+ * backendRefs resolved to and its problem lines; which snapshot rules each
+ * route's rules are, which attachments each snapshot listener's vhosts were
+ * built from, and how much of the snapshot no listener reaches any more.
  */
 struct xgw_rec_patch {
+	/* the attachment of the routes (before HTTPRoute/GRPCRoute conflicts) */
+	bool conflicts; /* an HTTPRoute and a GRPCRoute claimed one hostname */
+	uint32_t *
+		ratt_off; /* per route + 1: its attachments, ratts[ratt_off[i] .. ratt_off[i + 1]) */
+	struct xgw_rec_ratt *ratts;
+	size_t n_ratts;
+	uint32_t *prob_off; /* per route + 1: its problem lines in the result's */
+	size_t *be_first;   /* per route: its backendRefs' entries, memo[be_first[i] ..) */
+	struct xgw_rec_memo *memo;
+	size_t n_memo;
+	bool *rules_ok;
+	/* the snapshot */
 	size_t n_routes;
 	uint32_t *
 		rid_off; /* per route: XGW_SNAP_NONE (no rule built), or its rules at rids[off..) */
@@ -180,9 +206,10 @@ struct xgw_rec_patch {
 	unsigned patches;     /* patches since the last full build */
 };
 
-/* A pass that patches the previous result's snapshot. */
+/* A pass that takes what did not change from the previous result. */
 struct rec_patching {
-	bool on;
+	bool env; /* nothing but routes changed: unchanged routes attach as they did */
+	bool on;  /* the snapshot is the previous one's, patched */
 	const struct xgw_rec_patch *pp; /* the previous result's */
 	struct xgw_snapshot old;	/* its snapshot */
 	uint32_t *old_of;  /* per route: the same route of the previous pass, or XGW_SNAP_NONE */
@@ -283,6 +310,9 @@ bool xgw_rec_selector_matches(const struct xgw_store *st, const struct xgw_label
 bool xgw_rec_route_allowed(const struct xgw_store *st, const struct gw_listener *gl,
 			   const char *kind, const char *route_ns);
 struct gw *xgw_rec_find_gw(struct ctx *c, const char *ns, const char *name);
+/* The effective hostnames of attachment <at> (its route and listener set) into
+ * at->hosts, as many as there are (0: the route does not take the listener). */
+int xgw_rec_att_hosts(struct attachment *at);
 struct lset *xgw_rec_find_lset(struct ctx *c, const char *ns, const char *name);
 bool xgw_rec_lset_in_store(const struct xgw_store *st, const char *ns, const char *name);
 
@@ -409,6 +439,18 @@ int xgw_rec_build_snapshot(struct ctx *c);
  * snapshot anew, after the patch gave up (-ESTALE) half way.
  */
 int xgw_rec_patch_begin(struct ctx *c);
+/*
+ * Before the routes attach: c->np, and when nothing but routes changed since
+ * opts->prev, c->pt.env and c->pt.old_of (each route's same route there).
+ * reuse(): route <i>, the same as the previous pass's route <j>, attached as
+ * it was there (status, attachments, backendRefs, problem lines), when
+ * xgw_rec_patch_may_reuse(). record(): after the routes attached, what the
+ * next pass needs to do that. 0 or -ENOMEM.
+ */
+int xgw_rec_patch_prepare(struct ctx *c);
+bool xgw_rec_patch_may_reuse(const struct ctx *c);
+int xgw_rec_patch_reuse(struct ctx *c, size_t i, uint32_t j);
+int xgw_rec_patch_record(struct ctx *c);
 int xgw_rec_patch_undo(struct ctx *c);
 /*
  * Record the attachments of the port group <grp> (<n> listeners; <l4>: an L4

@@ -1019,6 +1019,25 @@ static bool host_listed(const struct attachment *at, const char *h)
 	return false;
 }
 
+int xgw_rec_att_hosts(struct attachment *at)
+{
+	const struct xgw_httproute *r = at->route;
+	const char *lh = at->l->spec->hostname;
+
+	at->n_hosts = 0;
+	if (!r->n_hostnames) {
+		at->hosts[at->n_hosts++] = xgw_hostname_intersect(lh, NULL);
+		return 1;
+	}
+	for (size_t h = 0; h < r->n_hostnames && at->n_hosts < 16; h++) {
+		const char *e = xgw_hostname_intersect(lh, r->hostnames[h]);
+
+		if (e && !host_listed(at, e))
+			at->hosts[at->n_hosts++] = e;
+	}
+	return at->n_hosts;
+}
+
 static int by_name_cmp(const void *a, const void *b, void *arg)
 {
 	const struct gw_listener *ls = arg;
@@ -1147,6 +1166,7 @@ static int attach_route(struct ctx *c, size_t ri)
 		ps->name = pr->name;
 		ps->section_name = pr->section_name;
 		ps->port = pr->port;
+		ps->ref = (uint32_t)p;
 		/* a Gateway parent: its own listeners; a ListenerSet parent: the set's.
 		 * With a sectionName, only those of that name, in the same order. */
 		const size_t *order = NULL;
@@ -1173,19 +1193,7 @@ static int attach_route(struct ctx *c, size_t ri)
 						  .route_idx = ri,
 						  .parent_idx = rs->n_parents - 1,
 						  .l = gl };
-			if (!r->n_hostnames) {
-				at.hosts[at.n_hosts++] =
-					xgw_hostname_intersect(gl->spec->hostname, NULL);
-			} else {
-				for (size_t h = 0; h < r->n_hostnames && at.n_hosts < 16; h++) {
-					const char *e = xgw_hostname_intersect(gl->spec->hostname,
-									       r->hostnames[h]);
-
-					if (e && !host_listed(&at, e))
-						at.hosts[at.n_hosts++] = e;
-				}
-			}
-			if (!at.n_hosts)
+			if (!xgw_rec_att_hosts(&at))
 				continue;
 			host_ok = true;
 			gl->st->attached_routes++;
@@ -1267,6 +1275,8 @@ int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *o
 {
 	struct ctx c = { .st = st, .opts = opts, .res = res };
 	int err = -ENOMEM;
+	size_t n_att;
+	bool reuse;
 
 	c.b = xgw_snapb__new(opts->generation);
 	if (c.b && opts->ticket_secret)
@@ -1279,8 +1289,10 @@ int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *o
 	if (!res->routes)
 		goto out;
 	res->n_routes = c.n_routes + st->n_l4routes;
-	if ((err = xgw_rec_index_services(&c)) || (err = do_classes(&c)) || (err = do_gateways(&c)))
+	if ((err = xgw_rec_index_services(&c)) || (err = do_classes(&c)) ||
+	    (err = do_gateways(&c)) || (err = xgw_rec_patch_prepare(&c)))
 		goto out;
+	reuse = xgw_rec_patch_may_reuse(&c);
 	/* about one attachment per parentRef: room for them at once, not by doubling */
 	for (size_t i = 0; i < c.n_routes; i++)
 		c.att.cap += c.routes[i].r->n_parents;
@@ -1290,20 +1302,24 @@ int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *o
 		goto out;
 	}
 	c.att.cap++;
-	for (size_t i = 0; i < c.n_routes; i++)
-		if ((err = attach_route(&c, i)))
+	/* only routes changed: those that did not attach as they did (reconcile_patch.c) */
+	for (size_t i = 0; i < c.n_routes; i++) {
+		uint32_t j = reuse ? c.pt.old_of[i] : XGW_SNAP_NONE;
+
+		c.np->prob_off[i] = (uint32_t)res->n_problems;
+		if ((err = j != XGW_SNAP_NONE ? xgw_rec_patch_reuse(&c, i, j)
+					      : attach_route(&c, i)))
 			goto out;
-	if ((err = xgw_rec_attach_l4(&c)) || (err = xgw_rec_kind_conflicts(&c)) ||
-	    (err = xgw_rec_do_btls(&c)))
-		goto out;
-	c.pt.n_problems = res->n_problems;
-	c.np = calloc(1, sizeof(*c.np));
-	if (!c.np) {
-		err = -ENOMEM;
-		goto out;
 	}
+	c.np->prob_off[c.n_routes] = (uint32_t)res->n_problems;
+	n_att = c.att.n;
+	if ((err = xgw_rec_patch_record(&c)) || (err = xgw_rec_attach_l4(&c)) ||
+	    (err = xgw_rec_kind_conflicts(&c)) || (err = xgw_rec_do_btls(&c)))
+		goto out;
+	c.np->conflicts = c.att.n != n_att;
+	c.pt.n_problems = res->n_problems;
 	/* only routes changed: the previous snapshot, patched (reconcile_patch.c) */
-	err = opts->prev ? xgw_rec_patch_begin(&c) : -ESTALE;
+	err = c.pt.env ? xgw_rec_patch_begin(&c) : -ESTALE;
 	if (!err)
 		err = xgw_rec_build_snapshot(&c);
 	if (err == -ESTALE && (err = xgw_rec_patch_undo(&c)) == 0)

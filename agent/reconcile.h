@@ -104,6 +104,7 @@ struct xgw_parent_status {
 	const char *section_name; /* NULL: none given */
 	uint32_t port;		  /* 0: none given */
 	struct xgw_conds conds;
+	uint32_t ref; /* HTTPRoutes, GRPCRoutes: the index of the parentRef in the route */
 };
 
 struct xgw_route_status {
@@ -171,7 +172,8 @@ struct xgw_reconcile_result {
 	size_t n_cluster_srcs;
 	/* what the next pass needs to patch this snapshot (malloc'ed; NULL: none) */
 	struct xgw_rec_patch *patch;
-	bool patched; /* the snapshot is the previous one's, patched */
+	bool patched;	    /* the snapshot is the previous one's, patched */
+	size_t routes_kept; /* HTTPRoutes and GRPCRoutes attached as in the previous result */
 };
 
 /*

@@ -52,6 +52,12 @@ void xgw_rec_patch_free(struct xgw_rec_patch *p)
 	free(p->att_off);
 	free(p->l4);
 	free(p->atts);
+	free(p->ratt_off);
+	free(p->ratts);
+	free(p->prob_off);
+	free(p->be_first);
+	free(p->memo);
+	free(p->rules_ok);
 	free(p);
 }
 
@@ -80,7 +86,14 @@ struct xgw_rec_patch *xgw_rec_patch_dup(const struct xgw_rec_patch *p)
 	d->cap_att_off = p->n_listeners + 1;
 	d->cap_l4 = p->n_listeners;
 	d->cap_atts = p->n_atts;
-	if (!d->rid_off || !d->rids || !d->att_off || !d->l4 || !d->atts) {
+	d->ratt_off = dup_n(p->ratt_off, p->n_routes + 1, sizeof(*p->ratt_off));
+	d->ratts = dup_n(p->ratts, p->n_ratts, sizeof(*p->ratts));
+	d->prob_off = dup_n(p->prob_off, p->n_routes + 1, sizeof(*p->prob_off));
+	d->be_first = dup_n(p->be_first, p->n_routes + 1, sizeof(*p->be_first));
+	d->memo = dup_n(p->memo, p->n_memo, sizeof(*p->memo));
+	d->rules_ok = dup_n(p->rules_ok, p->n_routes + 1, sizeof(*p->rules_ok));
+	if (!d->rid_off || !d->rids || !d->att_off || !d->l4 || !d->atts || !d->ratt_off ||
+	    !d->ratts || !d->prob_off || !d->be_first || !d->memo || !d->rules_ok) {
 		xgw_rec_patch_free(d);
 		return NULL;
 	}
@@ -232,31 +245,166 @@ static int seed_clusters(struct ctx *c, const struct xgw_reconcile_result *prev)
 	return 0;
 }
 
-int xgw_rec_patch_begin(struct ctx *c)
+int xgw_rec_patch_prepare(struct ctx *c)
 {
 	const struct xgw_reconcile_opts *o = c->opts;
 	const struct xgw_reconcile_result *prev = o->prev;
 	const struct xgw_rec_patch *pp = prev ? prev->patch : NULL;
+
+	c->np = calloc(1, sizeof(*c->np));
+	if (!c->np || !(c->np->prob_off = calloc(c->n_routes + 1, sizeof(*c->np->prob_off))))
+		return -ENOMEM;
+	/* a BackendTLSPolicy's ancestors and client certificate follow the
+	 * Gateways of the routes that use its Service: a route change may
+	 * change a policy's status and a cluster */
+	if (!pp || !o->prev_store || c->st->n_btls_policies ||
+	    pp->n_routes != o->prev_store->n_httproutes + o->prev_store->n_grpcroutes ||
+	    !same_but_routes(o->prev_store, c->st))
+		return 0;
+	c->pt.pp = pp;
+	c->pt.env = true;
+	return map_routes(c, o->prev_store, pp->n_routes);
+}
+
+bool xgw_rec_patch_may_reuse(const struct ctx *c)
+{
+	/* a conflict's loser has its attachment gone and its status changed */
+	return c->pt.env && !c->pt.pp->conflicts;
+}
+
+int xgw_rec_patch_reuse(struct ctx *c, size_t i, uint32_t j)
+{
+	const struct xgw_reconcile_result *prev = c->opts->prev;
+	const struct xgw_rec_patch *pp = c->pt.pp;
+	const struct xgw_route_status *ors = &prev->routes[j];
+	struct xgw_reconcile_result *res = c->res;
+	struct xgw_route_status *rs = &res->routes[i];
+	const struct xgw_httproute *r = c->routes[i].r;
+	size_t nb = 0;
+
+	/* The status: names from the route of this store, messages copied. An
+	 * endpoint fast path's result has the statuses of an older store whose
+	 * files may have been read again since (the same text): their strings go
+	 * with that store. */
+	*rs = *ors;
+	rs->kind = c->routes[i].kind;
+	rs->ns = r->meta.ns;
+	rs->name = r->meta.name;
+	rs->parents = xgw_arena_alloc(&res->arena,
+				      (ors->n_parents ? ors->n_parents : 1) * sizeof(*rs->parents));
+	if (!rs->parents)
+		return -ENOMEM;
+	for (size_t p = 0; p < ors->n_parents; p++) {
+		struct xgw_parent_status *ps = &rs->parents[p];
+		const struct xgw_parent_ref *pr;
+
+		*ps = ors->parents[p];
+		if (ps->ref >= r->n_parents)
+			return -EINVAL; /* not the same route: cannot be */
+		pr = &r->parents[ps->ref];
+		ps->ns = pr->ns ? pr->ns : r->meta.ns;
+		ps->name = pr->name;
+		ps->section_name = pr->section_name;
+		for (int k = 0; k < ps->conds.n; k++)
+			if (ps->conds.c[k].message &&
+			    !(ps->conds.c[k].message =
+				      xgw_arena_strdup(&res->arena, ps->conds.c[k].message)))
+				return -ENOMEM;
+	}
+	for (uint32_t k = pp->prob_off[j]; k < pp->prob_off[j + 1]; k++)
+		if (xgw_rec_problem(res, "%s", prev->problems[k]))
+			return -ENOMEM;
+	for (size_t k = 0; k < r->n_rules; k++)
+		nb += r->rules[k].n_backends;
+	for (size_t b = 0; b < nb; b++) {
+		const struct xgw_rec_memo *m = &pp->memo[pp->be_first[j] + b];
+
+		struct svc_ix *ix = m->svc == XGW_SNAP_NONE ? NULL : &c->svcs[m->svc];
+
+		if (ix && (m->svc >= c->n_svcs || m->port >= ix->svc->n_ports))
+			return -EINVAL; /* not the same Services: cannot be */
+
+		c->be_memo[c->be_first[i] + b] =
+			(struct be_memo){ ix, ix ? &ix->svc->ports[m->port] : NULL };
+	}
+	c->rules_ok[i] = pp->rules_ok[j];
+	for (uint32_t k = pp->ratt_off[j]; k < pp->ratt_off[j + 1]; k++) {
+		const struct xgw_rec_ratt *ra = &pp->ratts[k];
+		struct attachment at = { .route = r, .route_idx = i, .parent_idx = ra->parent };
+
+		if (ra->gw >= c->n_gws || ra->listener >= c->gws[ra->gw].n_listeners)
+			return -EINVAL; /* not the same Gateways: cannot be */
+		at.l = &c->gws[ra->gw].listeners[ra->listener];
+		xgw_rec_att_hosts(&at);
+		at.l->st->attached_routes++;
+		if (VEC_PUSH(c->att, at))
+			return -ENOMEM;
+	}
+	res->routes_kept++;
+	return 0;
+}
+
+int xgw_rec_patch_record(struct ctx *c)
+{
+	struct xgw_rec_patch *np = c->np;
+	size_t n_be = c->n_routes ? c->be_first[c->n_routes - 1] : 0;
+
+	if (c->n_routes)
+		for (size_t k = 0; k < c->routes[c->n_routes - 1].r->n_rules; k++)
+			n_be += c->routes[c->n_routes - 1].r->rules[k].n_backends;
+	np->n_routes = c->n_routes;
+	np->ratt_off = calloc(c->n_routes + 1, sizeof(*np->ratt_off));
+	np->ratts = malloc((c->att.n + 1) * sizeof(*np->ratts));
+	np->be_first = malloc((c->n_routes + 1) * sizeof(*np->be_first));
+	np->memo = malloc((n_be + 1) * sizeof(*np->memo));
+	np->rules_ok = malloc((c->n_routes + 1) * sizeof(*np->rules_ok));
+	if (!np->ratt_off || !np->ratts || !np->be_first || !np->memo || !np->rules_ok)
+		return -ENOMEM;
+	/* c->att is in route order */
+	for (size_t k = 0; k < c->att.n; k++) {
+		const struct attachment *at = &c->att.v[k];
+		size_t g = (size_t)(at->l->gw - c->st->gateways);
+
+		np->ratt_off[at->route_idx + 1]++;
+		np->ratts[k] = (struct xgw_rec_ratt){ (uint32_t)at->parent_idx, (uint32_t)g,
+						      (uint32_t)(at->l - c->gws[g].listeners) };
+	}
+	for (size_t i = 0; i < c->n_routes; i++)
+		np->ratt_off[i + 1] += np->ratt_off[i];
+	np->n_ratts = c->att.n;
+	for (size_t b = 0; b < n_be; b++) {
+		const struct be_memo *m = &c->be_memo[b];
+
+		np->memo[b] =
+			m->ix && m->sp
+				? (struct xgw_rec_memo){ (uint32_t)(m->ix - c->svcs),
+							 (uint32_t)(m->sp - m->ix->svc->ports) }
+				: (struct xgw_rec_memo){ XGW_SNAP_NONE, 0 };
+	}
+	np->n_memo = n_be;
+	memcpy(np->be_first, c->be_first, c->n_routes * sizeof(*np->be_first));
+	memcpy(np->rules_ok, c->rules_ok, c->n_routes * sizeof(*np->rules_ok));
+	return 0;
+}
+
+int xgw_rec_patch_begin(struct ctx *c)
+{
+	const struct xgw_reconcile_opts *o = c->opts;
+	const struct xgw_reconcile_result *prev = o->prev;
+	const struct xgw_rec_patch *pp = c->pt.pp;
 	static const uint8_t no_secret[32];
 	struct xgw_snapb *b;
 	int err;
 
-	/* a BackendTLSPolicy's client certificate follows the Gateways of the
-	 * routes that use its Service: a route change may change a cluster */
-	if (!pp || !o->prev_store || !prev->snap || pp->snap_problems || c->st->n_btls_policies ||
-	    pp->waste > prev->snap_len / 4 || c->res->n_cluster_srcs ||
-	    pp->n_routes != o->prev_store->n_httproutes + o->prev_store->n_grpcroutes ||
-	    !same_but_routes(o->prev_store, c->st))
+	if (!c->pt.env || !prev->snap || pp->snap_problems || pp->waste > prev->snap_len / 4 ||
+	    c->res->n_cluster_srcs)
 		return -ESTALE;
 	/* the agent built it: its indices are right, and the workers check the patch */
 	if (xgw_snapshot__view(&c->pt.old, prev->snap, prev->snap_len) ||
 	    c->pt.old.n_clusters != prev->n_cluster_srcs ||
 	    c->pt.old.n_listeners != pp->n_listeners)
 		return -ESTALE;
-	c->pt.pp = pp;
 	c->pt.n_problems = c->res->n_problems;
-	if ((err = map_routes(c, o->prev_store, pp->n_routes)))
-		return err;
 	b = xgw_snapb__from(&c->pt.old, o->generation);
 	if (!b)
 		return -ENOMEM;
@@ -308,7 +456,7 @@ int xgw_rec_patch_undo(struct ctx *c)
 			c->gws[g].listeners[l].att_first = c->gws[g].listeners[l].att_n = 0;
 	c->np->n_listeners = c->np->n_atts = 0;
 	c->walk_li = 0;
-	c->pt.on = false;
+	c->pt.on = false; /* the routes' attachment stays: it is a full pass's */
 	c->pt.waste = 0;
 	return c->b ? 0 : -ENOMEM;
 }
@@ -442,7 +590,6 @@ int xgw_rec_patch_finish(struct ctx *c)
 	struct xgw_rec_patch *np = c->np;
 	int err;
 
-	np->n_routes = c->n_routes;
 	np->rid_off = malloc((c->n_routes + 1) * sizeof(*np->rid_off));
 	if (!np->rid_off)
 		return -ENOMEM;

@@ -14,7 +14,8 @@
 #   - for ADDS single routes added one at a time on top, the time from the
 #     file's rename until a request to the new hostname returns 200 instead of
 #     404 (p50, p99, max), measured by a client polling every 1 ms, and the
-#     agent's own account of each: reconcile, sent to the workers, all serving;
+#     agent's own account of each from its log: folder load and reconcile,
+#     sent to the workers, all serving (each from the folder read);
 #   - for CHANGES endpoint changes after that (a Service's EndpointSlice, in a
 #     file of its own, moved between two backends), the time from the file's
 #     rename until a request reaches the new backend, and the agent's account
@@ -230,11 +231,13 @@ import re, sys
 log, first, last_add = sys.argv[1], int(sys.argv[2]), int(sys.argv[3] or 0)
 kind, rec, sent, serving = {}, {}, {}, {}
 for line in open(log):
-    m = re.search(r'generation (\d+): .*(endpoints only: )?reconcile ([\d.]+) ms, memfd [\d.]+ ms, sent to the workers after ([\d.]+) ms', line)
+    m = re.search(r'generation (\d+): .*\(load ([\d.]+) ms, .*reconcile ([\d.]+) ms, memfd [\d.]+ ms, sent to the workers after ([\d.]+) ms', line)
     if m and int(m.group(1)) > first:
         g = int(m.group(1))
-        kind[g] = 'endpoints' if 'endpoints only' in line else 'full'
-        rec[g], sent[g] = float(m.group(3)), float(m.group(4))
+        kind[g] = ('endpoints' if 'endpoints only' in line else
+                   'patched' if 'snapshot patched' in line else 'full')
+        # the folder's load and the reconcile: from the folder read
+        rec[g], sent[g] = float(m.group(2)) + float(m.group(3)), float(m.group(4))
     m = re.search(r'generation (\d+): all .* serving it \(([\d.]+) ms', line)
     if m and int(m.group(1)) > first:
         serving[int(m.group(1))] = float(m.group(2))
@@ -247,7 +250,9 @@ for label, sel in (('route additions', lambda g: g <= last_add),
     if not gens:
         continue
     fast = sum(1 for g in gens if kind[g] == 'endpoints')
-    print(f'agent, {label} ({len(gens)} generations, {fast} on the endpoint fast path):')
+    patched = sum(1 for g in gens if kind[g] == 'patched')
+    print(f'agent, {label} ({len(gens)} generations, {fast} on the endpoint fast path, '
+          f'{patched} patching the snapshot):')
     for name, d in (('reconcile', rec), ('sent to the workers', sent), ('all workers serving', serving)):
         v = [d[g] for g in gens if g in d]
         print(f'  {name}: p50 {q(v, 50):.1f} ms  p99 {q(v, 99):.1f} ms  (from the folder read)')
