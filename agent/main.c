@@ -425,10 +425,10 @@ static void apply(struct agent *a)
 	struct xgw_store *st = NULL;
 	struct xgw_assignment *prev;
 	struct held *held, *base = NULL;
-	uint64_t t0 = now_us(), t1, t2, t4, shape;
+	uint64_t t0 = now_us(), t1, t2, t3, t4, shape;
 	char how[128];
 	bool eps;
-	int err;
+	int err, memfd;
 
 	if (xgw_files_load(a->files, &st, &shape)) {
 		a->ctr.load_errors++;
@@ -467,11 +467,24 @@ static void apply(struct agent *a)
 		goto err;
 	}
 
-	/* Two phases: the workers get the snapshot now (the sealed memfd the
-	 * result's is, duplicated); BPF and the local routes follow once every
-	 * worker has acknowledged it (sync_dataplane), so that a new listener is
-	 * never steered to a worker that would answer 404. */
-	err = xgw_workers_publish(a->ws, res.snap_fd, ro.generation, res.snap_len);
+	/* a full pass's snapshot is a memfd already; the endpoint fast path's is copied */
+	memfd = res.snap_mapped ? fcntl(res.snap_fd, F_DUPFD_CLOEXEC, 3)
+				: xgw_memfd_from_buf("xgw-snapshot", res.snap, res.snap_len);
+	if (memfd < 0 && res.snap_mapped)
+		memfd = -errno;
+	t3 = now_us();
+	if (memfd < 0) {
+		err = memfd;
+		log_err("snapshot: memfd: %s; keeping generation %llu", strerror(-err),
+			(unsigned long long)a->gen);
+		free(held);
+		goto err;
+	}
+	/* Two phases: the workers get the snapshot now; BPF and the local routes
+	 * follow once every worker has acknowledged it (sync_dataplane), so that
+	 * a new listener is never steered to a worker that would answer 404. */
+	err = xgw_workers_publish(a->ws, memfd, ro.generation, res.snap_len);
+	close(memfd);
 	t4 = now_us();
 	if (err) {
 		log_err("snapshot: publish: %s", strerror(-err));
@@ -530,9 +543,9 @@ static void apply(struct agent *a)
 		 st->n_httproutes + st->n_grpcroutes,
 		 res.patched ? "snapshot patched" : "snapshot built");
 	log_info("generation %llu: %zu listener(s), snapshot %zu bytes (load %.1f ms, %s: "
-		 "reconcile %.1f ms, sent to the workers after %.1f ms)",
+		 "reconcile %.1f ms, memfd %.1f ms, sent to the workers after %.1f ms)",
 		 (unsigned long long)a->gen, res.n_listeners, res.snap_len, (t1 - t0) / 1e3,
-		 base ? "endpoints only" : how, (t2 - t1) / 1e3, (t4 - t0) / 1e3);
+		 base ? "endpoints only" : how, (t2 - t1) / 1e3, (t3 - t2) / 1e3, (t4 - t0) / 1e3);
 	/* status is written once, by sync_dataplane(): programmed, or pending
 	 * when the workers do not all acknowledge in time */
 	return;

@@ -104,12 +104,10 @@ int xgw_reconcile_endpoints(const struct xgw_store *st, const struct xgw_reconci
 	}
 	if ((err = xgw_rec_index_services(&c)) || (err = collect(&c, prev, &old, &e, count)))
 		goto out;
-	err = xgw_snapshot_with_endpoints_memfd(&old, opts->generation, opts->ticket_secret, e.v,
-						count, (uint32_t)e.n, &res->snap_fd,
-						(const void **)&res->snap, &res->snap_len);
+	err = xgw_snapshot_with_endpoints(&old, opts->generation, opts->ticket_secret, e.v, count,
+					  (uint32_t)e.n, &res->snap, &res->snap_len);
 	if (err)
 		goto out;
-	res->snap_mapped = true;
 	res->listeners = memdup(prev->listeners, prev->n_listeners * sizeof(*prev->listeners));
 	res->problems = memdup(prev->problems, prev->n_problems * sizeof(*prev->problems));
 	res->cluster_srcs =

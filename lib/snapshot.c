@@ -650,53 +650,51 @@ static void layout_fill(char *buf, uint64_t size, uint64_t generation, const uin
 	}
 }
 
-/*
- * The snapshot of <src> into a malloc'ed buffer (<fd> NULL) or a sealed memfd
- * (*<fd>, and *<out> a read-only mapping of it). With <ep_count>, cluster i
- * of <n_clusters> gets the next ep_count[i] endpoints, as the builder gives a
- * cluster the endpoints that follow the previous cluster's.
- */
 static int lay_out(uint64_t generation, const uint8_t *ticket_secret,
-		   const struct sect_src src[XGW_SECT__MAX], const uint32_t *ep_count,
-		   uint32_t n_clusters, int *fd, void **out, size_t *len)
+		   const struct sect_src src[XGW_SECT__MAX], void **out, size_t *len)
 {
-	uint64_t size = layout_size(src), first = 0;
-	struct xgw_snap_cluster *cl;
+	uint64_t size = layout_size(src);
 	char *buf;
-	int f = -1, err;
 
 	if (size > UINT32_MAX)
 		return -E2BIG;
-	if (!fd) {
-		buf = malloc(size);
-		if (!buf)
-			return -ENOMEM;
-	} else {
-		f = memfd_create("xgw-snapshot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-		if (f < 0)
-			return -errno;
-		if (ftruncate(f, (off_t)size) || (buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
-							     MAP_SHARED, f, 0)) == MAP_FAILED)
-			goto fail;
-	}
+	buf = malloc(size);
+	if (!buf)
+		return -ENOMEM;
 	layout_fill(buf, size, generation, ticket_secret, src);
-	cl = (struct xgw_snap_cluster *)(buf +
-					 ((struct xgw_snap_hdr *)buf)->sect[XGW_SECT_CLUSTER].off);
-	for (uint32_t i = 0; ep_count && i < n_clusters; i++) {
-		cl[i].ep_first = (uint32_t)first;
-		cl[i].ep_count = ep_count[i];
-		first += ep_count[i];
-	}
-	if (fd) {
-		/* no writable mapping may exist when it is sealed against writes */
-		munmap(buf, size);
-		if (fcntl(f, F_ADD_SEALS,
-			  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) ||
-		    (buf = mmap(NULL, size, PROT_READ, MAP_SHARED, f, 0)) == MAP_FAILED)
-			goto fail;
-		*fd = f;
-	}
 	*out = buf;
+	*len = size;
+	return 0;
+}
+
+int xgw_snapb__finish_memfd(struct xgw_snapb *b, int *fd, const void **map, size_t *len)
+{
+	struct sect_src src[XGW_SECT__MAX];
+	uint64_t size;
+	void *p;
+	int f, err;
+
+	if (b->failed)
+		return -ENOMEM;
+	for (int s = 0; s < XGW_SECT__MAX; s++)
+		src[s] = (struct sect_src){ b->sect[s].data, b->sect[s].n };
+	size = layout_size(src);
+	if (size > UINT32_MAX)
+		return -E2BIG;
+	f = memfd_create("xgw-snapshot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (f < 0)
+		return -errno;
+	if (ftruncate(f, (off_t)size) ||
+	    (p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0)) == MAP_FAILED)
+		goto fail;
+	layout_fill(p, size, b->generation, b->ticket_secret, src);
+	/* no writable mapping may exist when it is sealed against writes */
+	munmap(p, size);
+	if (fcntl(f, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) ||
+	    (p = mmap(NULL, size, PROT_READ, MAP_SHARED, f, 0)) == MAP_FAILED)
+		goto fail;
+	*fd = f;
+	*map = p;
 	*len = size;
 	return 0;
 fail:
@@ -705,50 +703,47 @@ fail:
 	return err;
 }
 
-static void builder_src(const struct xgw_snapb *b, struct sect_src src[XGW_SECT__MAX])
-{
-	for (int s = 0; s < XGW_SECT__MAX; s++)
-		src[s] = (struct sect_src){ b->sect[s].data, b->sect[s].n };
-}
-
-int xgw_snapb__finish_memfd(struct xgw_snapb *b, int *fd, const void **map, size_t *len)
-{
-	struct sect_src src[XGW_SECT__MAX];
-
-	if (b->failed)
-		return -ENOMEM;
-	builder_src(b, src);
-	return lay_out(b->generation, b->ticket_secret, src, NULL, 0, fd, (void **)map, len);
-}
-
 int xgw_snapb__finish(struct xgw_snapb *b, void **out, size_t *len)
 {
 	struct sect_src src[XGW_SECT__MAX];
 
 	if (b->failed)
 		return -ENOMEM;
-	builder_src(b, src);
-	return lay_out(b->generation, b->ticket_secret, src, NULL, 0, NULL, out, len);
+	for (int s = 0; s < XGW_SECT__MAX; s++)
+		src[s] = (struct sect_src){ b->sect[s].data, b->sect[s].n };
+	return lay_out(b->generation, b->ticket_secret, src, out, len);
 }
 
-int xgw_snapshot_with_endpoints_memfd(const struct xgw_snapshot *s, uint64_t generation,
-				      const uint8_t *ticket_secret,
-				      const struct xgw_snap_endpoint *eps, const uint32_t *ep_count,
-				      uint32_t n_eps, int *fd, const void **map, size_t *len)
+int xgw_snapshot_with_endpoints(const struct xgw_snapshot *s, uint64_t generation,
+				const uint8_t *ticket_secret, const struct xgw_snap_endpoint *eps,
+				const uint32_t *ep_count, uint32_t n_eps, void **out, size_t *len)
 {
 	const char *base = (const char *)s->hdr;
 	struct sect_src src[XGW_SECT__MAX];
-	uint64_t total = 0;
+	struct xgw_snap_cluster *cl;
+	uint64_t first = 0;
+	int err;
 
 	for (uint32_t i = 0; i < s->n_clusters; i++)
-		total += ep_count[i];
-	if (total != n_eps)
+		first += ep_count[i];
+	if (first != n_eps)
 		return -EINVAL;
 	for (int k = 0; k < XGW_SECT__MAX; k++)
 		src[k] = (struct sect_src){ base + s->hdr->sect[k].off, s->hdr->sect[k].count };
 	src[XGW_SECT_ENDPOINT] = (struct sect_src){ eps, n_eps };
-	return lay_out(generation, ticket_secret, src, ep_count, s->n_clusters, fd, (void **)map,
-		       len);
+	err = lay_out(generation, ticket_secret, src, out, len);
+	if (err)
+		return err;
+	/* a cluster's endpoints follow the previous cluster's, as the builder adds them */
+	cl = (struct xgw_snap_cluster *)((char *)*out +
+					 ((struct xgw_snap_hdr *)*out)->sect[XGW_SECT_CLUSTER].off);
+	first = 0;
+	for (uint32_t i = 0; i < s->n_clusters; i++) {
+		cl[i].ep_first = (uint32_t)first;
+		cl[i].ep_count = ep_count[i];
+		first += ep_count[i];
+	}
+	return 0;
 }
 
 /* --- reader ----------------------------------------------------------- */

@@ -573,14 +573,11 @@ int xgw_snapb__finish_memfd(struct xgw_snapb *b, int *fd, const void **map, size
  * all), and the header <ticket_secret> (32 bytes; NULL: none). It is laid out
  * as xgw_snapb__finish() lays a snapshot out, byte for byte the snapshot a
  * builder fed the same content would make (the fast path for endpoint
- * changes), into a sealed memfd as xgw_snapb__finish_memfd() does: *<fd> the
- * memfd, *<map> a read-only mapping of its *<len> bytes, both the caller's.
- * Returns 0, -ENOMEM, -E2BIG, -errno of the memfd calls, or -EINVAL when the
- * counts do not add up to <n_eps>.
+ * changes). *<out> is malloc'ed, the caller's. Returns 0, -ENOMEM, -E2BIG, or
+ * -EINVAL when the counts do not add up to <n_eps>.
  */
-int xgw_snapshot_with_endpoints_memfd(const struct xgw_snapshot *s, uint64_t generation,
-				      const uint8_t *ticket_secret,
-				      const struct xgw_snap_endpoint *eps, const uint32_t *ep_count,
-				      uint32_t n_eps, int *fd, const void **map, size_t *len);
+int xgw_snapshot_with_endpoints(const struct xgw_snapshot *s, uint64_t generation,
+				const uint8_t *ticket_secret, const struct xgw_snap_endpoint *eps,
+				const uint32_t *ep_count, uint32_t n_eps, void **out, size_t *len);
 
 #endif /* XGW_SNAPSHOT_H */

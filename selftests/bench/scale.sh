@@ -231,7 +231,7 @@ import re, sys
 log, first, last_add = sys.argv[1], int(sys.argv[2]), int(sys.argv[3] or 0)
 kind, rec, sent, serving = {}, {}, {}, {}
 for line in open(log):
-    m = re.search(r'generation (\d+): .*\(load ([\d.]+) ms, .*reconcile ([\d.]+) ms, sent to the workers after ([\d.]+) ms', line)
+    m = re.search(r'generation (\d+): .*\(load ([\d.]+) ms, .*reconcile ([\d.]+) ms, memfd [\d.]+ ms, sent to the workers after ([\d.]+) ms', line)
     if m and int(m.group(1)) > first:
         g = int(m.group(1))
         kind[g] = ('endpoints' if 'endpoints only' in line else
