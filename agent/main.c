@@ -467,11 +467,7 @@ static void apply(struct agent *a)
 		goto err;
 	}
 
-	/* a full pass's snapshot is a memfd already; the endpoint fast path's is copied */
-	memfd = res.snap_mapped ? fcntl(res.snap_fd, F_DUPFD_CLOEXEC, 3)
-				: xgw_memfd_from_buf("xgw-snapshot", res.snap, res.snap_len);
-	if (memfd < 0 && res.snap_mapped)
-		memfd = -errno;
+	memfd = xgw_memfd_from_buf("xgw-snapshot", res.snap, res.snap_len);
 	t3 = now_us();
 	if (memfd < 0) {
 		err = memfd;

@@ -20,8 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
-#include <unistd.h>
 #include <ctype.h>
 
 #include "reconcile-int.h"
@@ -1326,11 +1324,8 @@ int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *o
 		err = xgw_rec_build_snapshot(&c);
 	if (err == -ESTALE && (err = xgw_rec_patch_undo(&c)) == 0)
 		err = xgw_rec_build_snapshot(&c);
-	/* straight into the memfd the workers get: no copy of megabytes more */
-	if (err || (err = xgw_snapb__finish_memfd(c.b, &res->snap_fd, (const void **)&res->snap,
-						  &res->snap_len)))
+	if (err || (err = xgw_snapb__finish(c.b, &res->snap, &res->snap_len)))
 		goto out;
-	res->snap_mapped = true;
 	err = xgw_rec_patch_finish(&c);
 out:
 	xgw_rec_patch_free(c.np);
@@ -1384,12 +1379,7 @@ void xgw_reconcile_result__free(struct xgw_reconcile_result *res)
 {
 	if (!res)
 		return;
-	if (res->snap_mapped) {
-		munmap(res->snap, res->snap_len);
-		close(res->snap_fd);
-	} else {
-		free(res->snap);
-	}
+	free(res->snap);
 	free(res->listeners);
 	free(res->problems);
 	free(res->cluster_srcs);

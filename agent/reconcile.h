@@ -150,12 +150,8 @@ struct xgw_cluster_src {
 
 struct xgw_reconcile_result {
 	struct xgw_arena arena; /* owns everything below except snap */
-	/* the snapshot: a read-only mapping of the sealed memfd <snap_fd> that
-	 * the workers get (snap_mapped), or a malloc'ed buffer */
-	void *snap;
+	void *snap;		/* malloc'ed snapshot buffer */
 	size_t snap_len;
-	int snap_fd;
-	bool snap_mapped;
 	struct xgw_bpf_listener *listeners;
 	size_t n_listeners;
 	struct xgw_class_status *classes;

@@ -6,12 +6,9 @@
  * hot path can index the arrays without checks.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "xgw/snapshot.h"
 
@@ -613,23 +610,22 @@ struct sect_src {
  * 8-aligned with zero padding. What xgw_snapb__finish() and
  * xgw_snapshot_with_endpoints() make, so that theirs are byte for byte alike.
  */
-static uint64_t layout_size(const struct sect_src src[XGW_SECT__MAX])
+static int lay_out(uint64_t generation, const uint8_t *ticket_secret,
+		   const struct sect_src src[XGW_SECT__MAX], void **out, size_t *len)
 {
-	uint64_t size = align8(sizeof(struct xgw_snap_hdr));
+	struct xgw_snap_hdr *hdr;
+	uint64_t size = align8(sizeof(*hdr));
+	char *buf;
 
 	for (int s = 0; s < XGW_SECT__MAX; s++)
 		size += align8((uint64_t)src[s].n * elem_size[s]);
-	return size;
-}
-
-/* Into <buf>, of layout_size() bytes, whatever it holds. */
-static void layout_fill(char *buf, uint64_t size, uint64_t generation, const uint8_t *ticket_secret,
-			const struct sect_src src[XGW_SECT__MAX])
-{
-	struct xgw_snap_hdr *hdr;
-
-	/* the sections are copied over all but the header and the alignment
-	 * padding, which are zeroed here (megabytes at scale: no calloc()) */
+	if (size > UINT32_MAX)
+		return -E2BIG;
+	/* not calloc(): the sections are copied over all but the header and the
+	 * alignment padding, which are zeroed here (megabytes at scale) */
+	buf = malloc(size);
+	if (!buf)
+		return -ENOMEM;
 	memset(buf, 0, align8(sizeof(*hdr)));
 	hdr = (struct xgw_snap_hdr *)buf;
 	hdr->magic = XGW_SNAP_MAGIC;
@@ -638,69 +634,20 @@ static void layout_fill(char *buf, uint64_t size, uint64_t generation, const uin
 	hdr->size = size;
 	if (ticket_secret)
 		memcpy(hdr->ticket_secret, ticket_secret, sizeof(hdr->ticket_secret));
-	for (uint64_t s = 0, off = align8(sizeof(*hdr)); s < XGW_SECT__MAX; s++) {
+	size = align8(sizeof(*hdr));
+	for (int s = 0; s < XGW_SECT__MAX; s++) {
 		size_t bytes = (size_t)src[s].n * elem_size[s];
 
-		hdr->sect[s].off = (uint32_t)off;
+		hdr->sect[s].off = (uint32_t)size;
 		hdr->sect[s].count = src[s].n;
 		if (bytes)
-			memcpy(buf + off, src[s].data, bytes);
-		memset(buf + off + bytes, 0, align8(bytes) - bytes);
-		off += align8(bytes);
+			memcpy(buf + size, src[s].data, bytes);
+		memset(buf + size + bytes, 0, align8(bytes) - bytes);
+		size += align8(bytes);
 	}
-}
-
-static int lay_out(uint64_t generation, const uint8_t *ticket_secret,
-		   const struct sect_src src[XGW_SECT__MAX], void **out, size_t *len)
-{
-	uint64_t size = layout_size(src);
-	char *buf;
-
-	if (size > UINT32_MAX)
-		return -E2BIG;
-	buf = malloc(size);
-	if (!buf)
-		return -ENOMEM;
-	layout_fill(buf, size, generation, ticket_secret, src);
 	*out = buf;
 	*len = size;
 	return 0;
-}
-
-int xgw_snapb__finish_memfd(struct xgw_snapb *b, int *fd, const void **map, size_t *len)
-{
-	struct sect_src src[XGW_SECT__MAX];
-	uint64_t size;
-	void *p;
-	int f, err;
-
-	if (b->failed)
-		return -ENOMEM;
-	for (int s = 0; s < XGW_SECT__MAX; s++)
-		src[s] = (struct sect_src){ b->sect[s].data, b->sect[s].n };
-	size = layout_size(src);
-	if (size > UINT32_MAX)
-		return -E2BIG;
-	f = memfd_create("xgw-snapshot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (f < 0)
-		return -errno;
-	if (ftruncate(f, (off_t)size) ||
-	    (p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0)) == MAP_FAILED)
-		goto fail;
-	layout_fill(p, size, b->generation, b->ticket_secret, src);
-	/* no writable mapping may exist when it is sealed against writes */
-	munmap(p, size);
-	if (fcntl(f, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) ||
-	    (p = mmap(NULL, size, PROT_READ, MAP_SHARED, f, 0)) == MAP_FAILED)
-		goto fail;
-	*fd = f;
-	*map = p;
-	*len = size;
-	return 0;
-fail:
-	err = -errno;
-	close(f);
-	return err;
 }
 
 int xgw_snapb__finish(struct xgw_snapb *b, void **out, size_t *len)

@@ -559,13 +559,6 @@ void xgw_snapb_ticket_secret(struct xgw_snapb *b, const uint8_t secret[32]);
  * The builder may be freed afterwards.
  */
 int xgw_snapb__finish(struct xgw_snapb *b, void **out, size_t *len);
-/*
- * xgw_snapb__finish() straight into a sealed memfd (the workers' copy, made
- * once): *<fd> is the memfd (the caller's to close), *<map> a read-only
- * mapping of its *<len> bytes (the caller's to munmap). Returns 0, -ENOMEM,
- * -E2BIG or -errno of the memfd calls.
- */
-int xgw_snapb__finish_memfd(struct xgw_snapb *b, int *fd, const void **map, size_t *len);
 
 /*
  * A copy of snapshot <s> (a view at least) for <generation> whose clusters have
