@@ -1372,7 +1372,16 @@ int xgw_reconcile_change(const struct xgw_store *st, const struct xgw_reconcile_
 		return err;
 	o.prev = prev;
 	o.prev_store = prev ? prev_store : NULL;
-	return xgw_reconcile(st, &o, res);
+	err = xgw_reconcile(st, &o, res);
+	if (err == -ESTALE) {
+		/* prev's record does not fit this store (cannot be, but then the
+		 * change still lands): everything from scratch */
+		xgw_reconcile_result__free(res);
+		o.prev = NULL;
+		o.prev_store = NULL;
+		err = xgw_reconcile(st, &o, res);
+	}
+	return err;
 }
 
 void xgw_reconcile_result__free(struct xgw_reconcile_result *res)

@@ -179,7 +179,9 @@ struct xgw_reconcile_result {
 /*
  * Reconcile <st> under <opts> into <res> (zeroed by the caller). Returns 0 or
  * -ENOMEM; invalid objects are not errors: they are reported in the statuses
- * and res->problems, and everything valid is still built.
+ * and res->problems, and everything valid is still built. With opts->prev,
+ * also -ESTALE when prev's record does not fit <st> (then <res> holds a
+ * partial result, to free; xgw_reconcile_change() then reconciles anew).
  */
 int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *opts,
 		  struct xgw_reconcile_result *res);

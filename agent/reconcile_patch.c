@@ -300,7 +300,7 @@ int xgw_rec_patch_reuse(struct ctx *c, size_t i, uint32_t j)
 
 		*ps = ors->parents[p];
 		if (ps->ref >= r->n_parents)
-			return -EINVAL; /* not the same route: cannot be */
+			return -ESTALE; /* not the same route: cannot be */
 		pr = &r->parents[ps->ref];
 		ps->ns = pr->ns ? pr->ns : r->meta.ns;
 		ps->name = pr->name;
@@ -318,12 +318,13 @@ int xgw_rec_patch_reuse(struct ctx *c, size_t i, uint32_t j)
 		nb += r->rules[k].n_backends;
 	for (size_t b = 0; b < nb; b++) {
 		const struct xgw_rec_memo *m = &pp->memo[pp->be_first[j] + b];
+		struct svc_ix *ix = NULL;
 
-		struct svc_ix *ix = m->svc == XGW_SNAP_NONE ? NULL : &c->svcs[m->svc];
-
-		if (ix && (m->svc >= c->n_svcs || m->port >= ix->svc->n_ports))
-			return -EINVAL; /* not the same Services: cannot be */
-
+		if (m->svc != XGW_SNAP_NONE) {
+			if (m->svc >= c->n_svcs || m->port >= c->svcs[m->svc].svc->n_ports)
+				return -ESTALE; /* not the same Services: cannot be */
+			ix = &c->svcs[m->svc];
+		}
 		c->be_memo[c->be_first[i] + b] =
 			(struct be_memo){ ix, ix ? &ix->svc->ports[m->port] : NULL };
 	}
@@ -333,7 +334,7 @@ int xgw_rec_patch_reuse(struct ctx *c, size_t i, uint32_t j)
 		struct attachment at = { .route = r, .route_idx = i, .parent_idx = ra->parent };
 
 		if (ra->gw >= c->n_gws || ra->listener >= c->gws[ra->gw].n_listeners)
-			return -EINVAL; /* not the same Gateways: cannot be */
+			return -ESTALE; /* not the same Gateways: cannot be */
 		at.l = &c->gws[ra->gw].listeners[ra->listener];
 		xgw_rec_att_hosts(&at);
 		at.l->st->attached_routes++;
