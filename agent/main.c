@@ -532,9 +532,14 @@ static void apply(struct agent *a)
 	a->gen_start_us = t0;
 	if (base)
 		a->ctr.changes_endpoints++;
+	else if (res.patched)
+		a->ctr.changes_routes++;
 	else
 		a->ctr.changes_full++;
-	xgw_histogram_observe(&a->ctr.reconcile[base ? 1 : 0], (double)(t4 - t0) / 1e6);
+	xgw_histogram_observe(&a->ctr.reconcile[base	      ? 1
+						: res.patched ? 2
+							      : 0],
+			      (double)(t4 - t0) / 1e6);
 	snprintf(how, sizeof(how), "%zu of %zu route(s) as they were, %s", res.routes_kept,
 		 st->n_httproutes + st->n_grpcroutes,
 		 res.patched ? "snapshot patched" : "snapshot built");

@@ -183,9 +183,10 @@ static void agent_text(struct mbuf *b, const struct xgw_metrics_src *s)
 	       "1 when every worker serves the generation and BPF holds it (status Programmed).");
 	sample(b, "xgw_generation_programmed", "", s->programmed);
 	family(b, "xgw_config_changes_total", "counter",
-	       "Generations built from the folder, by path: a full reconcile or the endpoint fast "
-	       "path.");
+	       "Generations built from the folder, by path: a full reconcile, a route change "
+	       "patching the snapshot, or the endpoint fast path.");
 	sample(b, "xgw_config_changes_total", "path=\"full\"", c->changes_full);
+	sample(b, "xgw_config_changes_total", "path=\"routes\"", c->changes_routes);
 	sample(b, "xgw_config_changes_total", "path=\"endpoints\"", c->changes_endpoints);
 	family(b, "xgw_config_errors_total", "counter",
 	       "Changes not applied, by stage (the previous generation kept serving): load (the "
@@ -201,6 +202,7 @@ static void agent_text(struct mbuf *b, const struct xgw_metrics_src *s)
 	family(b, "xgw_reconcile_duration_seconds", "histogram",
 	       "From reading the folder to the snapshot handed to the workers, by path.");
 	histogram(b, "xgw_reconcile_duration_seconds", "path=\"full\"", &c->reconcile[0]);
+	histogram(b, "xgw_reconcile_duration_seconds", "path=\"routes\"", &c->reconcile[2]);
 	histogram(b, "xgw_reconcile_duration_seconds", "path=\"endpoints\"", &c->reconcile[1]);
 	family(b, "xgw_change_to_serving_seconds", "histogram",
 	       "From reading the folder to every worker serving the change.");

@@ -33,12 +33,14 @@ void xgw_histogram_observe(struct xgw_histogram *h, double seconds);
 /* What the agent counts, from its start. */
 struct xgw_agent_counters {
 	uint64_t changes_full;	    /* generations built by a full reconcile */
+	uint64_t changes_routes;    /* ... by a route change patching the snapshot */
 	uint64_t changes_endpoints; /* ... by the endpoint fast path */
 	uint64_t load_errors;	    /* the folder could not be read or decoded: nothing applied */
 	uint64_t apply_errors;	    /* reconcile, memfd or hand-over failed: previous kept */
 	uint64_t rejected;	    /* a worker refused a generation: rolled back */
 	/* from the folder read to the snapshot handed to the workers */
-	struct xgw_histogram reconcile[2]; /* [0] full pass, [1] endpoint fast path */
+	/* [0] full pass, [1] endpoint fast path, [2] route change, snapshot patched */
+	struct xgw_histogram reconcile[3];
 	/* from the folder read to every worker serving it (status Programmed) */
 	struct xgw_histogram serving;
 };

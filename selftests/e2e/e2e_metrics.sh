@@ -104,7 +104,7 @@ fi
 
 # a change: a second route, a route to a Service that does not exist, a redirect
 scrape
-full=$(metric xgw_config_changes_total 'path="full"') served=$(metric xgw_change_to_serving_seconds_count)
+routes=$(metric xgw_config_changes_total 'path="routes"') served=$(metric xgw_change_to_serving_seconds_count)
 gen=$(metric xgw_generation)
 cat >"$TMP/more.yaml" <<EOF
 apiVersion: gateway.networking.k8s.io/v1
@@ -135,13 +135,14 @@ mv "$TMP/more.yaml" "$CONF/more.yaml"
 changed() { scrape && [ "$(metric xgw_generation_programmed)" = 1 ] && [ "$(metric xgw_generation)" -gt "$gen" ]; }
 wait_for 50 changed
 if changed && [ "$(code second.example)" = 200 ] &&
-	[ "$(metric xgw_config_changes_total 'path="full"')" -gt "$full" ] &&
+	[ "$(metric xgw_config_changes_total 'path="routes"')" -gt "$routes" ] &&
+	[ "$(metric xgw_reconcile_duration_seconds_count 'path="routes"')" -ge 1 ] &&
 	[ "$(metric xgw_change_to_serving_seconds_count)" -gt "$served" ] &&
 	[ "$(metric xgw_config_problems)" -ge 1 ] &&
 	[ "$(metric xgw_route_parents 'kind="HTTPRoute",accepted="true"')" = 4 ] &&
 	[ "$(metric xgw_route_parents_unresolved 'kind="HTTPRoute"')" = 1 ] &&
 	[ "$(metric xgw_listener_attached_routes 'listener="http"')" = 4 ]; then
-	ok "a change: generation $gen -> $(metric xgw_generation), changes and serving histogram counted, $(metric xgw_config_problems) problem(s), 4 routes attached, 1 unresolved"
+	ok "a change of routes alone: generation $gen -> $(metric xgw_generation), counted as a snapshot patch (path=\"routes\"), serving histogram counted, $(metric xgw_config_problems) problem(s), 4 routes attached, 1 unresolved"
 else
 	not_ok "a change shows in the change counters, histogram, problems and attached routes" \
 		"$(grep -E '^xgw_(generation|config|change_to_serving_seconds_count|route_parents|listener_attached)' "$TMP/m.txt")"

@@ -46,6 +46,7 @@ static void cond(struct xgw_conds *cs, const char *type, const char *status)
 TEST(agent_and_result)
 {
 	struct xgw_agent_counters ctr = { .changes_full = 7,
+					  .changes_routes = 5,
 					  .changes_endpoints = 3,
 					  .load_errors = 1,
 					  .apply_errors = 2,
@@ -95,6 +96,7 @@ TEST(agent_and_result)
 	ASSERT_TRUE(has_line(t, "xgw_generation_programmed 1"), "programmed");
 	ASSERT_TRUE(has_line(t, "xgw_config_changes_total{path=\"full\"} 7"), "full");
 	ASSERT_TRUE(has_line(t, "xgw_config_changes_total{path=\"endpoints\"} 3"), "endpoints");
+	ASSERT_TRUE(has_line(t, "xgw_config_changes_total{path=\"routes\"} 5"), "routes");
 	ASSERT_TRUE(has_line(t, "xgw_config_errors_total{stage=\"load\"} 1"), "load");
 	ASSERT_TRUE(has_line(t, "xgw_config_errors_total{stage=\"apply\"} 2"), "apply");
 	ASSERT_TRUE(has_line(t, "xgw_config_errors_total{stage=\"rejected\"} 4"), "rejected");
