@@ -23,6 +23,11 @@ struct xgw_snapb {
 	uint64_t generation;
 	bool failed;
 	struct vec sect[XGW_SECT__MAX];
+	/* xgw_snapb__from(): the sections of the snapshot it was made from, whose
+	 * entries come first (read in place, never changed), the listeners apart
+	 * (copied into sect[], which a patch changes) */
+	const void *base[XGW_SECT__MAX];
+	uint32_t base_n[XGW_SECT__MAX];
 	/* index of the parent that children attach to */
 	int32_t cur_listener, cur_vhost, cur_match, cur_rule, cur_backend, cur_cluster, cur_filter,
 		cur_sni;
@@ -95,7 +100,10 @@ int xgw_snapb_reserve(struct xgw_snapb *b, int sect, uint32_t n)
 	return vec_reserve(&b->sect[sect], n, true);
 }
 
-#define SECT_AT(b, s, type, i) (&((type *)(b)->sect[s].data)[i])
+/* The index the next entry of section <s> gets. */
+#define NEXT(b, s) ((b)->base_n[s] + (b)->sect[s].n)
+/* Entry <i> of section <s>, one the builder added (parents always are). */
+#define SECT_AT(b, s, type, i) (&((type *)(b)->sect[s].data)[(i) - (b)->base_n[s]])
 
 struct xgw_snapb *xgw_snapb__new(uint64_t generation)
 {
@@ -114,31 +122,26 @@ struct xgw_snapb *xgw_snapb__new(uint64_t generation)
 struct xgw_snapb *xgw_snapb__from(const struct xgw_snapshot *s, uint64_t generation)
 {
 	struct xgw_snapb *b = xgw_snapb__new(generation);
+	uint32_t n = s->n_listeners;
+	struct vec *v;
 
 	if (!b)
 		return NULL;
 	for (int k = 0; k < XGW_SECT__MAX; k++) {
-		struct vec *v = &b->sect[k];
-		uint32_t n = s->hdr->sect[k].count;
-
-		/* headroom, so that the first additions do not copy the section
-		 * again; zeroed as vec_reserve() zeroes, but for what is copied */
-		uint32_t cap = n + n / 16 + 64;
-
-		v->data = malloc((size_t)cap * v->elem);
-		if (!v->data) {
-			xgw_snapb__free(b);
-			return NULL;
-		}
-		if (n)
-			memcpy(v->data, (const char *)s->hdr + s->hdr->sect[k].off,
-			       (size_t)n * v->elem);
-		if (v->elem > 1)
-			memset((char *)v->data + (size_t)n * v->elem, 0,
-			       (size_t)(cap - n) * v->elem);
-		v->n = n;
-		v->cap = cap;
+		if (k == XGW_SECT_LISTENER)
+			continue;
+		b->base[k] = (const char *)s->hdr + s->hdr->sect[k].off;
+		b->base_n[k] = s->hdr->sect[k].count;
 	}
+	/* the listeners, which a patch reopens, are the builder's own */
+	v = &b->sect[XGW_SECT_LISTENER];
+	if (vec_reserve(v, n, true)) {
+		xgw_snapb__free(b);
+		return NULL;
+	}
+	if (n)
+		memcpy(v->data, s->listeners, (size_t)n * v->elem);
+	v->n = n;
 	memcpy(b->ticket_secret, s->hdr->ticket_secret, sizeof(b->ticket_secret));
 	return b;
 }
@@ -149,12 +152,12 @@ int xgw_snapb_listener_reopen(struct xgw_snapb *b, uint32_t idx)
 
 	if (b->failed)
 		return -ENOMEM;
-	if (idx >= b->sect[XGW_SECT_LISTENER].n) {
+	if (idx >= NEXT(b, XGW_SECT_LISTENER)) {
 		b->failed = true;
 		return -EINVAL;
 	}
 	l = SECT_AT(b, XGW_SECT_LISTENER, struct xgw_snap_listener, idx);
-	l->vhost_first = b->sect[XGW_SECT_VHOST].n;
+	l->vhost_first = NEXT(b, XGW_SECT_VHOST);
 	l->vhost_count = 0;
 	b->cur_listener = (int32_t)idx;
 	b->cur_vhost = b->cur_match = -1;
@@ -177,7 +180,7 @@ static int add_str(struct xgw_snapb *b, const char *s, size_t len, struct xgw_sn
 
 	if (len > UINT32_MAX / 4)
 		return -E2BIG;
-	out->off = v->n;
+	out->off = b->base_n[XGW_SECT_STRING] + v->n;
 	out->len = (uint32_t)len;
 	if (!len)
 		return 0;
@@ -199,7 +202,7 @@ static inline __attribute__((always_inline)) int push(struct xgw_snapb *b, int s
 		b->failed = true;
 		return -ENOMEM;
 	}
-	return (int)(b->sect[s].n - 1);
+	return (int)(NEXT(b, s) - 1);
 }
 
 static int fail(struct xgw_snapb *b, int err)
@@ -221,8 +224,8 @@ int xgw_snapb_listener(struct xgw_snapb *b, uint8_t family, const uint8_t addr[1
 	l->proto = proto;
 	l->port = port;
 	memcpy(l->addr, addr, 16);
-	l->vhost_first = b->sect[XGW_SECT_VHOST].n;
-	l->sni_first = b->sect[XGW_SECT_SNI].n;
+	l->vhost_first = NEXT(b, XGW_SECT_VHOST);
+	l->sni_first = NEXT(b, XGW_SECT_SNI);
 	/* add_str may move the string vector, never the listener vector */
 	if (add_str(b, name, strlen(name), &l->name))
 		return fail(b, -ENOMEM);
@@ -245,7 +248,7 @@ int xgw_snapb_vhost(struct xgw_snapb *b, const char *hostname, size_t hostname_l
 	if (idx < 0)
 		return idx;
 	v->hostname = hs;
-	v->match_first = b->sect[XGW_SECT_MATCH].n;
+	v->match_first = NEXT(b, XGW_SECT_MATCH);
 	SECT_AT(b, XGW_SECT_LISTENER, struct xgw_snap_listener, b->cur_listener)->vhost_count++;
 	b->cur_vhost = idx;
 	return idx;
@@ -277,7 +280,7 @@ int xgw_snapb_match(struct xgw_snapb *b, uint32_t rule, uint8_t path_type, const
 	m->path_type = path_type;
 	m->path = ps;
 	m->method = ms;
-	m->kv_first = b->sect[XGW_SECT_KV].n;
+	m->kv_first = NEXT(b, XGW_SECT_KV);
 	SECT_AT(b, XGW_SECT_VHOST, struct xgw_snap_vhost, b->cur_vhost)->match_count++;
 	b->cur_match = idx;
 	return idx;
@@ -319,8 +322,8 @@ int xgw_snapb_rule(struct xgw_snapb *b, const char *route, uint32_t rule_index,
 		return idx;
 	r->route = rs;
 	r->rule_index = rule_index;
-	r->backend_first = b->sect[XGW_SECT_BACKEND].n;
-	r->filter_first = b->sect[XGW_SECT_FILTER].n;
+	r->backend_first = NEXT(b, XGW_SECT_BACKEND);
+	r->filter_first = NEXT(b, XGW_SECT_FILTER);
 	r->timeout_request_ms = timeout_request_ms;
 	r->timeout_backend_ms = timeout_backend_ms;
 	b->cur_rule = idx;
@@ -385,7 +388,7 @@ int xgw_snapb_backend(struct xgw_snapb *b, uint32_t cluster, uint32_t weight)
 		return idx;
 	be->cluster = cluster;
 	be->weight = weight;
-	be->filter_first = b->sect[XGW_SECT_FILTER].n;
+	be->filter_first = NEXT(b, XGW_SECT_FILTER);
 	b->cur_backend = idx;
 	r = SECT_AT(b, XGW_SECT_RULE, struct xgw_snap_rule, b->cur_rule);
 	r->backend_count++;
@@ -415,7 +418,7 @@ int xgw_snapb_filter(struct xgw_snapb *b, const struct xgw_snap_filter *f, const
 	*nf = *f;
 	if (f->type != XGW_FILTER_CORS)
 		nf->flags = 0;
-	nf->op_first = b->sect[XGW_SECT_HDROP].n;
+	nf->op_first = NEXT(b, XGW_SECT_HDROP);
 	nf->op_count = 0;
 	nf->scheme = ss;
 	nf->hostname = hs;
@@ -462,7 +465,7 @@ int xgw_snapb_cluster(struct xgw_snapb *b, const char *name)
 	if (idx < 0)
 		return idx;
 	c->name = ns;
-	c->ep_first = b->sect[XGW_SECT_ENDPOINT].n;
+	c->ep_first = NEXT(b, XGW_SECT_ENDPOINT);
 	c->tls = XGW_SNAP_NONE;
 	b->cur_cluster = idx;
 	return idx;
@@ -491,7 +494,7 @@ static int add_cstr(struct xgw_snapb *b, const char *s, struct xgw_snap_str *out
 
 int xgw_snapb_cluster_tls_ref(struct xgw_snapb *b, uint32_t tls)
 {
-	if (b->cur_cluster < 0 || tls >= b->sect[XGW_SECT_UPTLS].n)
+	if (b->cur_cluster < 0 || tls >= NEXT(b, XGW_SECT_UPTLS))
 		return fail(b, -EINVAL);
 	SECT_AT(b, XGW_SECT_CLUSTER, struct xgw_snap_cluster, b->cur_cluster)->tls = tls;
 	return 0;
@@ -561,7 +564,7 @@ int xgw_snapb_sni(struct xgw_snapb *b, const char *hostname, uint8_t client_veri
 	sn->hostname = hs;
 	sn->client_verify = client_verify;
 	sn->client_ca = cs;
-	sn->cert_first = b->sect[XGW_SECT_CERT].n;
+	sn->cert_first = NEXT(b, XGW_SECT_CERT);
 	SECT_AT(b, XGW_SECT_LISTENER, struct xgw_snap_listener, b->cur_listener)->sni_count++;
 	b->cur_sni = idx;
 	return idx;
@@ -599,8 +602,10 @@ static uint64_t align8(uint64_t x)
 	return (x + 7) & ~(uint64_t)7;
 }
 
-/* A section to lay out: <n> elements at <data>. */
+/* A section to lay out: <base_n> elements at <base>, then <n> at <data>. */
 struct sect_src {
+	const void *base;
+	uint32_t base_n;
 	const void *data;
 	uint32_t n;
 };
@@ -618,7 +623,7 @@ static int lay_out(uint64_t generation, const uint8_t *ticket_secret,
 	char *buf;
 
 	for (int s = 0; s < XGW_SECT__MAX; s++)
-		size += align8((uint64_t)src[s].n * elem_size[s]);
+		size += align8(((uint64_t)src[s].base_n + src[s].n) * elem_size[s]);
 	if (size > UINT32_MAX)
 		return -E2BIG;
 	/* not calloc(): the sections are copied over all but the header and the
@@ -636,12 +641,15 @@ static int lay_out(uint64_t generation, const uint8_t *ticket_secret,
 		memcpy(hdr->ticket_secret, ticket_secret, sizeof(hdr->ticket_secret));
 	size = align8(sizeof(*hdr));
 	for (int s = 0; s < XGW_SECT__MAX; s++) {
-		size_t bytes = (size_t)src[s].n * elem_size[s];
+		size_t first = (size_t)src[s].base_n * elem_size[s],
+		       bytes = first + (size_t)src[s].n * elem_size[s];
 
 		hdr->sect[s].off = (uint32_t)size;
-		hdr->sect[s].count = src[s].n;
-		if (bytes)
-			memcpy(buf + size, src[s].data, bytes);
+		hdr->sect[s].count = src[s].base_n + src[s].n;
+		if (first)
+			memcpy(buf + size, src[s].base, first);
+		if (bytes > first)
+			memcpy(buf + size + first, src[s].data, bytes - first);
 		memset(buf + size + bytes, 0, align8(bytes) - bytes);
 		size += align8(bytes);
 	}
@@ -657,7 +665,8 @@ int xgw_snapb__finish(struct xgw_snapb *b, void **out, size_t *len)
 	if (b->failed)
 		return -ENOMEM;
 	for (int s = 0; s < XGW_SECT__MAX; s++)
-		src[s] = (struct sect_src){ b->sect[s].data, b->sect[s].n };
+		src[s] = (struct sect_src){ b->base[s], b->base_n[s], b->sect[s].data,
+					    b->sect[s].n };
 	return lay_out(b->generation, b->ticket_secret, src, out, len);
 }
 
@@ -676,8 +685,9 @@ int xgw_snapshot_with_endpoints(const struct xgw_snapshot *s, uint64_t generatio
 	if (first != n_eps)
 		return -EINVAL;
 	for (int k = 0; k < XGW_SECT__MAX; k++)
-		src[k] = (struct sect_src){ base + s->hdr->sect[k].off, s->hdr->sect[k].count };
-	src[XGW_SECT_ENDPOINT] = (struct sect_src){ eps, n_eps };
+		src[k] = (struct sect_src){ NULL, 0, base + s->hdr->sect[k].off,
+					    s->hdr->sect[k].count };
+	src[XGW_SECT_ENDPOINT] = (struct sect_src){ NULL, 0, eps, n_eps };
 	err = lay_out(generation, ticket_secret, src, out, len);
 	if (err)
 		return err;

@@ -469,8 +469,10 @@ void xgw_snapb__free(struct xgw_snapb *b);
 /*
  * A builder holding every section of snapshot <s> (a view at least) as it is,
  * for <generation>, with <s>'s ticket secret: what is added goes after <s>'s
- * entries, whose indices stay. With xgw_snapb_listener_reopen(), the agent's
- * fast path for route changes (agent/reconcile_patch.c). NULL when out of memory.
+ * entries, whose indices stay. <s>'s buffer is read in place (only its
+ * listeners are copied): it must outlive the builder's finish. With
+ * xgw_snapb_listener_reopen(), the agent's fast path for route changes
+ * (agent/reconcile_patch.c). NULL when out of memory.
  */
 struct xgw_snapb *xgw_snapb__from(const struct xgw_snapshot *s, uint64_t generation);
 /*
