@@ -216,6 +216,9 @@ struct rec_patching {
 	bool *reused;	   /* per route: its rules are the previous snapshot's */
 	size_t n_problems; /* problem lines before the snapshot's build */
 	size_t waste;	   /* added by this patch */
+	/* the kept routes' parent statuses (the result's arena), of them handed out */
+	struct xgw_parent_status *parents;
+	size_t n_parents;
 };
 
 struct ctx {

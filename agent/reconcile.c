@@ -57,6 +57,7 @@ void xgw_rec_cond_set(struct xgw_arena *a, struct xgw_conds *cs, int64_t gen, co
 	size_t plain = (size_t)(strchrnul(fmt, '%') - fmt);
 
 	va_start(ap, fmt);
+	c->own_message = !(!fmt[plain] && plain < sizeof(msg));
 	if (!fmt[plain] && plain < sizeof(msg)) {
 		c->message = (char *)fmt;
 	} else if (!fmt[plain]) {

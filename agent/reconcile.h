@@ -52,6 +52,7 @@ struct xgw_condition {
 	const char *reason;
 	char *message;
 	int64_t observed_generation;
+	bool own_message; /* message is in the result's arena (else a string literal) */
 };
 
 #define XGW_MAX_CONDS 6

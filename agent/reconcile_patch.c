@@ -272,6 +272,24 @@ bool xgw_rec_patch_may_reuse(const struct ctx *c)
 	return c->pt.env && !c->pt.pp->conflicts;
 }
 
+/*
+ * The parent statuses of every route kept, in one array that their copies
+ * fill (not zeroed: 10,000 routes' worth is megabytes), made at the first.
+ */
+static int kept_parents(struct ctx *c)
+{
+	const struct xgw_reconcile_result *prev = c->opts->prev;
+	size_t n = 0;
+
+	if (c->pt.parents)
+		return 0;
+	for (size_t i = 0; i < c->n_routes; i++)
+		if (c->pt.old_of[i] != XGW_SNAP_NONE)
+			n += prev->routes[c->pt.old_of[i]].n_parents;
+	c->pt.parents = xgw_arena_alloc_raw(&c->res->arena, (n + 1) * sizeof(*c->pt.parents));
+	return c->pt.parents ? 0 : -ENOMEM;
+}
+
 int xgw_rec_patch_reuse(struct ctx *c, size_t i, uint32_t j)
 {
 	const struct xgw_reconcile_result *prev = c->opts->prev;
@@ -281,6 +299,7 @@ int xgw_rec_patch_reuse(struct ctx *c, size_t i, uint32_t j)
 	struct xgw_route_status *rs = &res->routes[i];
 	const struct xgw_httproute *r = c->routes[i].r;
 	size_t nb = 0;
+	int err;
 
 	/* The status: names from the route of this store, messages copied. An
 	 * endpoint fast path's result has the statuses of an older store whose
@@ -290,10 +309,14 @@ int xgw_rec_patch_reuse(struct ctx *c, size_t i, uint32_t j)
 	rs->kind = c->routes[i].kind;
 	rs->ns = r->meta.ns;
 	rs->name = r->meta.name;
-	rs->parents = xgw_arena_alloc(&res->arena,
-				      (ors->n_parents ? ors->n_parents : 1) * sizeof(*rs->parents));
-	if (!rs->parents)
+	if ((err = kept_parents(c)))
+		return err;
+	if (ors->n_parents) {
+		rs->parents = &c->pt.parents[c->pt.n_parents];
+		c->pt.n_parents += ors->n_parents;
+	} else if (!(rs->parents = xgw_arena_alloc(&res->arena, sizeof(*rs->parents)))) {
 		return -ENOMEM;
+	}
 	for (size_t p = 0; p < ors->n_parents; p++) {
 		struct xgw_parent_status *ps = &rs->parents[p];
 		const struct xgw_parent_ref *pr;
@@ -306,7 +329,7 @@ int xgw_rec_patch_reuse(struct ctx *c, size_t i, uint32_t j)
 		ps->name = pr->name;
 		ps->section_name = pr->section_name;
 		for (int k = 0; k < ps->conds.n; k++)
-			if (ps->conds.c[k].message &&
+			if (ps->conds.c[k].own_message &&
 			    !(ps->conds.c[k].message =
 				      xgw_arena_strdup(&res->arena, ps->conds.c[k].message)))
 				return -ENOMEM;

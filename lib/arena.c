@@ -5,10 +5,12 @@
  * arena may then be used again.
  *
  * Blocks come from calloc(), so every allocation is zeroed without a memset
- * per call (large calloc()s are fresh mmap()ed pages, already zero).
+ * per call (large calloc()s are fresh mmap()ed pages, already zero); but for
+ * xgw_arena_alloc_raw()'s large ones, from malloc(), whose caller writes them.
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,16 +31,19 @@ struct xgw_arena_block {
 	unsigned char data[];
 };
 
-static struct xgw_arena_block *block_new(size_t size)
+static struct xgw_arena_block *block_new(size_t size, bool zero)
 {
 	struct xgw_arena_block *b;
 
 	/* ARENA_ALIGN - 1 spare bytes: data[] need not start 16-byte aligned. */
 	if (size > SIZE_MAX - sizeof(*b) - ARENA_ALIGN)
 		return NULL;
-	b = calloc(1, sizeof(*b) + size + ARENA_ALIGN - 1);
+	b = zero ? calloc(1, sizeof(*b) + size + ARENA_ALIGN - 1)
+		 : malloc(sizeof(*b) + size + ARENA_ALIGN - 1);
 	if (!b)
 		return NULL;
+	b->next = NULL;
+	b->used = 0;
 	b->size = size + ARENA_ALIGN - 1;
 	return b;
 }
@@ -54,7 +59,7 @@ static size_t block_fit(const struct xgw_arena_block *b, size_t size)
 	return b->used + pad;
 }
 
-void *xgw_arena_alloc(struct xgw_arena *a, size_t size)
+static void *alloc(struct xgw_arena *a, size_t size, bool zero)
 {
 	struct xgw_arena_block *b;
 	size_t off;
@@ -63,7 +68,7 @@ void *xgw_arena_alloc(struct xgw_arena *a, size_t size)
 	if (!size)
 		size = 1;
 	if (size > ARENA_BIG) {
-		b = block_new(size);
+		b = block_new(size, zero);
 		if (!b) {
 			errno = ENOMEM;
 			return NULL;
@@ -78,7 +83,7 @@ void *xgw_arena_alloc(struct xgw_arena *a, size_t size)
 	} else {
 		b = a->head;
 		if (!b || block_fit(b, size) == SIZE_MAX) {
-			b = block_new(ARENA_BLOCK_SIZE);
+			b = block_new(ARENA_BLOCK_SIZE, true);
 			if (!b) {
 				errno = ENOMEM;
 				return NULL;
@@ -89,7 +94,21 @@ void *xgw_arena_alloc(struct xgw_arena *a, size_t size)
 	}
 	off = block_fit(b, size);
 	b->used = off + size;
+	/* what follows is zero in every block, a raw one's too (the few bytes
+	 * after it): xgw_arena_reset() zeroes only what was used */
+	if (!zero && size > ARENA_BIG)
+		memset(b->data + b->used, 0, b->size - b->used);
 	return b->data + off;
+}
+
+void *xgw_arena_alloc(struct xgw_arena *a, size_t size)
+{
+	return alloc(a, size, true);
+}
+
+void *xgw_arena_alloc_raw(struct xgw_arena *a, size_t size)
+{
+	return alloc(a, size, false);
 }
 
 static char *copy(struct xgw_arena *a, const char *s, size_t len)

@@ -25,6 +25,9 @@ struct xgw_arena {
 };
 
 void *xgw_arena_alloc(struct xgw_arena *a, size_t size); /* zeroed; NULL on ENOMEM */
+/* Not zeroed, for a caller that writes all of it: more than a quarter of a
+ * block gets a block of its own from malloc() (the others are zeroed anyway). */
+void *xgw_arena_alloc_raw(struct xgw_arena *a, size_t size);
 char *xgw_arena_strndup(struct xgw_arena *a, const char *s, size_t n);
 char *xgw_arena_strdup(struct xgw_arena *a, const char *s);
 char *xgw_arena_printf(struct xgw_arena *a, const char *fmt, ...)
