@@ -1323,8 +1323,12 @@ int xgw_reconcile(const struct xgw_store *st, const struct xgw_reconcile_opts *o
 	err = c.pt.env ? xgw_rec_patch_begin(&c) : -ESTALE;
 	if (!err)
 		err = xgw_rec_build_snapshot(&c);
-	if (err == -ESTALE && (err = xgw_rec_patch_undo(&c)) == 0)
-		err = xgw_rec_build_snapshot(&c);
+	if (err == -ESTALE) {
+		/* no patch, or one that gave up half way: the snapshot anew */
+		err = c.pt.on ? xgw_rec_patch_undo(&c) : 0;
+		if (!err)
+			err = xgw_rec_build_snapshot(&c);
+	}
 	if (err || (err = xgw_snapb__finish(c.b, &res->snap, &res->snap_len)))
 		goto out;
 	err = xgw_rec_patch_finish(&c);

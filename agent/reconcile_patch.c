@@ -408,6 +408,8 @@ int xgw_rec_patch_record(struct ctx *c)
 	np->n_memo = n_be;
 	memcpy(np->be_first, c->be_first, c->n_routes * sizeof(*np->be_first));
 	memcpy(np->rules_ok, c->rules_ok, c->n_routes * sizeof(*np->rules_ok));
+	np->be_first[c->n_routes] = n_be;
+	np->rules_ok[c->n_routes] = false;
 	return 0;
 }
 

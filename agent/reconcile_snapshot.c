@@ -996,5 +996,8 @@ int xgw_rec_build_snapshot(struct ctx *c)
 		return -ESTALE;
 	if ((err = index_attachments(c)) || (err = build_listeners(c)))
 		return err;
+	/* a patch keeps the old listeners: every one of them must have been walked */
+	if (c->pt.on && c->walk_li != c->pt.pp->n_listeners)
+		return -ESTALE;
 	return 0;
 }

@@ -2,12 +2,15 @@
 /*
  * The fast path for route changes (agent/reconcile_patch.c) against the full
  * pass. Random folders (two Gateways, one with listeners sharing a port under
- * other hostnames, an HTTPS listener, an L4 listener with its TCPRoute, Services with h2c ports
- * and EndpointSlices, one file per route) go through random steps, each
+ * other hostnames, an HTTPS listener, an L4 listener with its TCPRoute, a
+ * ListenerSet adding a listener to a shared port and one of its own; Services
+ * with h2c ports, now and then a bad load-balancer annotation, EndpointSlices;
+ * routes in a dozen files, several to a file) go through random steps, each
  * reconciled from the previous result as the agent does it:
  *
- *   - an HTTPRoute or GRPCRoute is changed, added, removed, or written again
- *     unchanged (its file is read again, so its objects are new);
+ *   - an HTTPRoute or GRPCRoute is changed, added, removed, moved to another
+ *     file, defined a second time in the next file (the later wins), or its
+ *     file written again unchanged (read again, so its objects are new);
  *   - an EndpointSlice changes (the endpoint fast path, from a patched result
  *     too, and a patch after it);
  *   - now and then the Gateways or Services change (no patch: a full pass).
@@ -41,9 +44,17 @@
 static const char *const hosts[] = { "a.example.com", "b.example.com", "x.w.example.com",
 				     "*.w.example.com", "c.example.com" };
 static const char *const parents[] = {
-	"{name: gw, sectionName: https}", "{name: gw}",	     "{name: gw, sectionName: http}",
-	"{name: gw, sectionName: wild}",  "{name: gw2}",     "{name: gw, sectionName: alt}",
-	"{name: gw, port: 8080}",	  "{name: missing}",
+	"{name: gw, sectionName: https}",
+	"{name: gw}",
+	"{name: gw, sectionName: http}",
+	"{name: gw, sectionName: wild}",
+	"{name: gw2}",
+	"{name: gw, sectionName: alt}",
+	"{name: gw, port: 8080}",
+	"{name: missing}",
+	"{kind: ListenerSet, name: ls}",
+	"{kind: ListenerSet, name: ls, sectionName: lc}",
+	"{kind: ListenerSet, name: nols}",
 };
 #define N_PARENTS (sizeof(parents) / sizeof(parents[0]))
 
@@ -56,31 +67,40 @@ static void env(struct buf *b, uint64_t seed)
 		   "metadata: {name: xgw}\nspec: {controllerName: xgw.io/gateway-controller}\n---\n"
 		   "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
 		   "metadata: {name: gw, namespace: default}\nspec:\n  gatewayClassName: xgw\n"
+		   "  allowedListeners: {namespaces: {from: Same}}\n"
 		   "  addresses: [{type: IPAddress, value: 10.7.0.1}]\n  listeners:\n"
 		   "  - {name: http, protocol: HTTP, port: 80}\n"
 		   "  - {name: wild, protocol: HTTP, port: 80, hostname: '*.w.example.com'}\n");
 	bprintf(b, "  - {name: alt, protocol: HTTP, port: 8080, hostname: %s}\n", hosts[rnd(3)]);
 	bprintf(b, "  - {name: https, protocol: HTTPS, port: 443, hostname: '*.example.com', "
 		   "tls: {certificateRefs: [{name: cert}]}}\n");
-	bprintf(b, "  - {name: grpc, protocol: HTTP, port: 8081, "
-		   "allowedRoutes: {kinds: [{kind: GRPCRoute}]}}\n"
-		   "  - {name: tcp, protocol: TCP, port: 9000}\n---\n"
-		   "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
-		   "metadata: {name: gw2, namespace: default}\nspec:\n  gatewayClassName: xgw\n"
-		   "  addresses: [{type: IPAddress, value: 10.7.0.2}, "
-		   "{type: IPAddress, value: 'fd00::2'}]\n  listeners:\n"
-		   "  - {name: http, protocol: HTTP, port: 80, "
-		   "allowedRoutes: {namespaces: {from: All}}}\n---\n"
-		   "apiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n---\n");
+	bprintf(b,
+		"  - {name: grpc, protocol: HTTP, port: 8081, "
+		"allowedRoutes: {kinds: [{kind: GRPCRoute}]}}\n"
+		"  - {name: tcp, protocol: TCP, port: 9000}\n---\n"
+		"apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
+		"metadata: {name: gw2, namespace: default}\nspec:\n  gatewayClassName: xgw\n"
+		"  addresses: [{type: IPAddress, value: 10.7.0.2}, "
+		"{type: IPAddress, value: 'fd00::2'}]\n  listeners:\n"
+		"  - {name: http, protocol: HTTP, port: 80, "
+		"allowedRoutes: {namespaces: {from: All}}}\n---\n"
+		"apiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n---\n"
+		"apiVersion: gateway.networking.k8s.io/v1\nkind: ListenerSet\nmetadata: {name: ls, "
+		"namespace: default, creationTimestamp: '2026-01-01T00:00:00Z'}\nspec:\n"
+		"  parentRef: {name: gw, namespace: default}\n  listeners:\n"
+		"  - {name: lc, protocol: HTTP, port: 80, hostname: c.example.com}\n"
+		"  - {name: lp, protocol: HTTP, port: 8082}\n---\n");
 	bprintf(b,
 		"apiVersion: v1\nkind: Secret\nmetadata: {name: cert, namespace: default}\n"
 		"type: kubernetes.io/tls\ndata: {tls.crt: %s, tls.key: %s}\n---\n",
 		cert.crt, cert.key);
 	for (int s = 0; s < N_SVC - 1; s++)
 		bprintf(b,
-			"apiVersion: v1\nkind: Service\nmetadata: {name: s%d, namespace: default}\n"
+			"apiVersion: v1\nkind: Service\nmetadata: {name: s%d, namespace: "
+			"default%s}\n"
 			"spec: {ports: [{name: http, port: 80, targetPort: 8080%s}]}\n---\n",
-			s, rnd(3) ? "" : ", appProtocol: kubernetes.io/h2c");
+			s, s == 3 && rnd(2) ? ", annotations: {xgw.io/load-balancer: bogus}" : "",
+			rnd(3) ? "" : ", appProtocol: kubernetes.io/h2c");
 	bprintf(b, "apiVersion: gateway.networking.k8s.io/v1alpha2\nkind: TCPRoute\n"
 		   "metadata: {name: l4, namespace: default}\nspec:\n"
 		   "  parentRefs: [{name: gw, sectionName: tcp}]\n"
@@ -198,7 +218,11 @@ struct world {
 	uint64_t env_seed;
 	uint64_t route_seed[MAX_ROUTES]; /* 0: no such route */
 	uint64_t slice_seed[N_SVC - 1];
+	int file_of[MAX_ROUTES];       /* which file holds it */
+	uint64_t dup_seed[MAX_ROUTES]; /* != 0: another version of it in the next file */
 };
+#define NF (MAX_ROUTES / 2)
+static char *last_text[NF];
 
 static bool write_env(const char *dir, const struct world *w)
 {
@@ -224,20 +248,48 @@ static bool write_slices(const char *dir, const struct world *w, int s)
 	return ok;
 }
 
-static bool write_route(const char *dir, const struct world *w, int r)
+/*
+ * The route files of <w> whose text changed (NF files; a route in file
+ * file_of[], and another version of it in the next file with dup_seed[]),
+ * and file <touch> (-1: none) even if it did not: read again, its objects
+ * are new ones of the same text.
+ */
+static bool write_routes(const char *dir, const struct world *w, int touch)
 {
-	struct buf b = { 0 };
-	char name[32];
+	uint64_t saved = rng_state;
 	bool ok = true;
 
-	snprintf(name, sizeof(name), "route-%02d.yaml", r);
-	if (!w->route_seed[r]) {
-		rm(dir, name);
-		return true;
+	for (int fi = 0; fi < NF && ok; fi++) {
+		struct buf b = { 0 };
+		char name[32];
+
+		for (int r = 0; r < MAX_ROUTES; r++) {
+			if (w->route_seed[r] && w->file_of[r] == fi) {
+				route(&b, r, w->route_seed[r]);
+				bprintf(&b, "---\n");
+			}
+			if (w->route_seed[r] && w->dup_seed[r] && (w->file_of[r] + 1) % NF == fi) {
+				route(&b, r, w->dup_seed[r]);
+				bprintf(&b, "---\n");
+			}
+		}
+		snprintf(name, sizeof(name), "route-%02d.yaml", fi);
+		if (!b.p) {
+			if (last_text[fi])
+				rm(dir, name);
+			free(last_text[fi]);
+			last_text[fi] = NULL;
+			continue;
+		}
+		if (fi != touch && last_text[fi] && !strcmp(last_text[fi], b.p)) {
+			free(b.p);
+			continue;
+		}
+		ok = put(dir, name, b.p);
+		free(last_text[fi]);
+		last_text[fi] = b.p;
 	}
-	route(&b, r, w->route_seed[r]);
-	ok = put(dir, name, b.p);
-	free(b.p);
+	rng_state = saved;
 	return ok;
 }
 
@@ -253,6 +305,10 @@ static void clean(const char *dir)
 	for (int r = 0; r < MAX_ROUTES; r++) {
 		snprintf(name, sizeof(name), "route-%02d.yaml", r);
 		rm(dir, name);
+		if (r < NF) {
+			free(last_text[r]);
+			last_text[r] = NULL;
+		}
 	}
 }
 
@@ -378,13 +434,21 @@ static int step(const char *dir, struct world *w, int *kind)
 		return write_slices(dir, w, s) ? 0 : -EIO;
 	}
 	*kind = 0;
+	if (op < 24) {
+		w->file_of[r] = (int)rnd(NF);
+		return write_routes(dir, w, -1) ? 0 : -EIO;
+	}
+	if (op < 27) {
+		w->dup_seed[r] = rnd(2) ? rng_state | 1 : 0;
+		return write_routes(dir, w, -1) ? 0 : -EIO;
+	}
 	if (op < 30)
 		w->route_seed[r] = 0; /* removed (if it was there) */
 	else if (op < 40 && w->route_seed[r])
-		; /* written again as it is */
+		return write_routes(dir, w, w->file_of[r]) ? 0 : -EIO; /* written again as it is */
 	else
 		w->route_seed[r] = rng_state | 1;
-	return write_route(dir, w, r) ? 0 : -EIO;
+	return write_routes(dir, w, -1) ? 0 : -EIO;
 }
 
 TEST(patch_routes_as_a_full_pass)
@@ -409,14 +473,15 @@ TEST(patch_routes_as_a_full_pass)
 			w.slice_seed[s] = rnd(1000) + 1;
 		for (int r = 0, n = 2 + (int)rnd(MAX_ROUTES - 2); r < n; r++)
 			w.route_seed[r] = rnd(1u << 30) + 1;
+		for (int r = 0; r < MAX_ROUTES; r++)
+			w.file_of[r] = rnd(3) ? r % NF : (int)rnd(NF);
 		rng = rng_state;
 		clean(dir);
 		f = xgw_files__new(dir);
 		ok = ASSERT_OK_PTR(f, "files") && ASSERT_TRUE(write_env(dir, &w), "write");
 		for (int s = 0; ok && s < N_SVC - 1; s++)
 			ok = ASSERT_TRUE(write_slices(dir, &w, s), "write");
-		for (int r = 0; ok && r < MAX_ROUTES; r++)
-			ok = ASSERT_TRUE(write_route(dir, &w, r), "write");
+		ok = ok && ASSERT_TRUE(write_routes(dir, &w, -1), "write");
 		for (int s = 0; ok && s <= STEPS; s++) {
 			struct gen *next = calloc(1, sizeof(*next));
 			int kind = -1;
@@ -469,14 +534,16 @@ TEST(patch_routes_as_a_full_pass)
 	clean(dir);
 	rmdir(dir);
 	printf("# %d results checked; %d route changes (%zu of %zu routes attached as they "
-	       "were), %d patched, %d full passes after a patch (waste), %d endpoint fast paths, "
+	       "were), %d patched, %d full passes after a patch (waste, problems), %d endpoint "
+	       "fast paths, "
 	       "%d patches after one, %d other changes\n",
 	       checked, t.route_steps, t.kept, t.routes, t.patched, t.full_after_patch, t.eps,
 	       t.eps_then_patched, t.env_steps);
 	ASSERT_EQ(checked, CASES * (STEPS + 1), "results checked");
 	/* most route changes patch (small snapshots fill with waste soon: every few
 	 * changes build anew); the waste brings full builds back */
-	ASSERT_GT(t.patched, t.route_steps / 2, "route changes patched");
+	/* s3 now and then has a bad load-balancer annotation: a build with problems is not patched */
+	ASSERT_GT(t.patched, t.route_steps / 3, "route changes patched");
 	ASSERT_GT(t.full_after_patch, 0, "full builds after patches");
 	ASSERT_GT(t.eps_then_patched, 0, "patches after the endpoint fast path");
 	/* and most routes of those changes did not change: attached as they were */
