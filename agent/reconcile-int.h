@@ -465,7 +465,6 @@ int xgw_rec_patch_listener(struct ctx *c, const struct gw *g, int ai, struct gw_
 			   size_t n, bool l4, bool *dirty);
 /* Once the snapshot is made: the result's record (and BPF entries, when patched). */
 int xgw_rec_patch_finish(struct ctx *c);
-struct xgw_rec_patch *xgw_rec_patch_dup(const struct xgw_rec_patch *p);
 void xgw_rec_patch_free(struct xgw_rec_patch *p);
 
 #endif /* XGW_AGENT_RECONCILE_INT_H */

@@ -1397,7 +1397,8 @@ void xgw_reconcile_result__free(struct xgw_reconcile_result *res)
 	free(res->listeners);
 	free(res->problems);
 	free(res->cluster_srcs);
-	xgw_rec_patch_free(res->patch);
+	if (!res->patch_borrowed)
+		xgw_rec_patch_free(res->patch);
 	xgw_arena_free(&res->arena);
 	memset(res, 0, sizeof(*res));
 }

@@ -171,8 +171,10 @@ struct xgw_reconcile_result {
 	/* one per snapshot cluster, in order (malloc'ed) */
 	struct xgw_cluster_src *cluster_srcs;
 	size_t n_cluster_srcs;
-	/* what the next pass needs to patch this snapshot (malloc'ed; NULL: none) */
+	/* what the next pass needs to patch this snapshot (malloc'ed; NULL: none),
+	 * or prev's (patch_borrowed: the endpoint fast path's, not freed with it) */
 	struct xgw_rec_patch *patch;
+	bool patch_borrowed;
 	bool patched;	    /* the snapshot is the previous one's, patched */
 	size_t routes_kept; /* HTTPRoutes and GRPCRoutes attached as in the previous result */
 };

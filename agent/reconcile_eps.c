@@ -117,11 +117,10 @@ int xgw_reconcile_endpoints(const struct xgw_store *st, const struct xgw_reconci
 		err = -ENOMEM;
 		goto out;
 	}
-	/* the same rules and listeners: a route change may patch this one too */
-	if (prev->patch && !(res->patch = xgw_rec_patch_dup(prev->patch))) {
-		err = -ENOMEM;
-		goto out;
-	}
+	/* the same rules and listeners: a route change may patch this one too,
+	 * by prev's record (prev outlives this result) */
+	res->patch = prev->patch;
+	res->patch_borrowed = true;
 	res->n_listeners = prev->n_listeners;
 	res->n_problems = prev->n_problems;
 	res->n_cluster_srcs = prev->n_cluster_srcs;

@@ -70,36 +70,6 @@ static void *dup_n(const void *src, size_t n, size_t elem)
 	return p;
 }
 
-struct xgw_rec_patch *xgw_rec_patch_dup(const struct xgw_rec_patch *p)
-{
-	struct xgw_rec_patch *d = calloc(1, sizeof(*d));
-
-	if (!d)
-		return NULL;
-	*d = *p;
-	d->rid_off = dup_n(p->rid_off, p->n_routes, sizeof(*p->rid_off));
-	d->rids = dup_n(p->rids, p->n_rids, sizeof(*p->rids));
-	d->att_off = dup_n(p->att_off, p->n_listeners + 1, sizeof(*p->att_off));
-	d->l4 = dup_n(p->l4, p->n_listeners, sizeof(*p->l4));
-	d->atts = dup_n(p->atts, p->n_atts, sizeof(*p->atts));
-	d->cap_rids = p->n_rids;
-	d->cap_att_off = p->n_listeners + 1;
-	d->cap_l4 = p->n_listeners;
-	d->cap_atts = p->n_atts;
-	d->ratt_off = dup_n(p->ratt_off, p->n_routes + 1, sizeof(*p->ratt_off));
-	d->ratts = dup_n(p->ratts, p->n_ratts, sizeof(*p->ratts));
-	d->prob_off = dup_n(p->prob_off, p->n_routes + 1, sizeof(*p->prob_off));
-	d->be_first = dup_n(p->be_first, p->n_routes + 1, sizeof(*p->be_first));
-	d->memo = dup_n(p->memo, p->n_memo, sizeof(*p->memo));
-	d->rules_ok = dup_n(p->rules_ok, p->n_routes + 1, sizeof(*p->rules_ok));
-	if (!d->rid_off || !d->rids || !d->att_off || !d->l4 || !d->atts || !d->ratt_off ||
-	    !d->ratts || !d->prob_off || !d->be_first || !d->memo || !d->rules_ok) {
-		xgw_rec_patch_free(d);
-		return NULL;
-	}
-	return d;
-}
-
 /* Room for one more of *<v> (<n> used of *<cap>, <elem> bytes each). */
 static int grow(void **v, size_t n, size_t *cap, size_t elem)
 {
