@@ -1,39 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * The reconciler's fast path for route changes. A change to one HTTPRoute or
- * GRPCRoute at 10,000 routes used to lay the whole snapshot out again: every
- * rule, cluster, endpoint, vhost and match, for a change that touches one
- * route's rules and the vhosts of the listeners it attaches to.
+ * GRPCRoute at 10,000 routes used to attach every route again and lay the
+ * whole snapshot out again: every rule, cluster, endpoint, vhost and match,
+ * for a change that touches one route's rules and the vhosts of the
+ * listeners it attaches to.
  *
  * When nothing but HTTPRoutes and GRPCRoutes changed since the previous
  * result (every other object of the store the same, bit for bit: the folder
- * source's shallow copies of the files it did not read again), the statuses
- * are still those of a full pass (the attachment runs as always: it is what
- * decides which listeners a change reaches), but the snapshot is the previous
- * one with:
+ * source's shallow copies of the files it did not read again), a pass takes
+ * from that result's record (struct xgw_rec_patch) what did not change:
  *
- *   - the rules of the routes that changed or came, appended, and the
- *     clusters they need that it lacked (with their endpoints);
- *   - new vhosts and matches for each snapshot listener whose attachments
+ *   - the attachment of each route of the same bytes: its listeners, what
+ *     its backendRefs resolved to, whether its rules are servable, its
+ *     problem lines, and a copy of its status (xgw_rec_patch_reuse()); the
+ *     routes that changed or came attach as in a full pass, and the
+ *     Gateways', listeners' and ListenerSets' statuses are a full pass's;
+ *   - the snapshot, read in place, extended with the rules of the routes
+ *     that changed or came and the clusters they lack (with their endpoints),
+ *     and new vhosts and matches for each snapshot listener whose attachments
  *     differ from those it was built from (a route that changed, came or
- *     went, or attaches in another order), appended, the listener's entry
- *     pointing at them instead of its old ones;
- *   - everything else as it was: the other listeners, their vhosts, the rules
- *     of the routes that did not change, the clusters.
+ *     went, or attaches in another order), the listener's entry pointing at
+ *     them instead of its old ones. Everything else stays as it was: the
+ *     other listeners, their vhosts, the rules of the routes that did not
+ *     change, the clusters.
  *
  * What no listener reaches any more (the old vhosts of a rebuilt listener,
  * the rules of a route that changed or went, a cluster no rule names) stays
- * in the snapshot unreferenced; the workers never look at it. Once that is a
- * quarter of the snapshot, the next change builds it anew. A snapshot made
- * this way routes every request as a full pass's does: unit-reconcile-routes
- * compares the two, listener by listener, on random stores and changes.
+ * in the snapshot unreferenced: no lookup of a worker reaches it (the workers
+ * still map it, and index it with the rest). Once that is a quarter of the
+ * snapshot, the next change builds it anew. A result made this way is what a
+ * full pass gives, its snapshot routing as a full pass's does:
+ * unit-reconcile-routes compares the two on random stores and changes.
  *
  * Anything else takes the full pass: another kind of object changed, a
  * cluster to add has a problem to report (a full pass reports them in
  * order), the previous build reported problems of its own, a listener is not
  * where the previous snapshot has it, or the store has BackendTLSPolicies (a
- * policy's client certificate depends on which Gateways the routes to its
- * Service attach to: a route change may change a cluster).
+ * policy's ancestors and client certificate depend on which Gateways the
+ * routes to its Service attach to). After an HTTPRoute/GRPCRoute hostname
+ * conflict, every route attaches afresh (the loser's status and attachment
+ * changed), and the snapshot may still be patched.
  */
 #include <errno.h>
 #include <stdlib.h>
