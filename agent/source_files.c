@@ -24,7 +24,11 @@
  *
  * An object defined twice (same kind, namespace and name, in two files or two
  * documents) is taken once, the last, as `kubectl apply` of the folder would
- * leave it, and logged once, when it starts.
+ * leave it, and logged once, when it starts. The source keeps how many times
+ * each name is defined across the files that serve, updated file by file, so
+ * that a load looks for duplicates among all objects only when there are
+ * some: a change of one file at 10,000 objects costs its own objects, not a
+ * pass over all of them.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -59,6 +63,22 @@ struct entry {
 	char born[24]; /* "YYYY-MM-DDTHH:MM:SSZ": mtime at first read */
 };
 
+/* A name (kind, namespace, name) and how many objects of the serving files have it. */
+struct name {
+	char *key; /* NULL: an empty slot */
+	uint64_t hash;
+	uint32_t count;
+};
+
+struct names {
+	struct name *v;
+	size_t mask;   /* slots - 1 (0: no table yet) */
+	size_t used;   /* slots with a key */
+	size_t unused; /* ... whose count is 0 */
+	size_t dups;   /* names of count > 1 */
+	bool broken;   /* out of memory once: the counts are not to be trusted */
+};
+
 struct xgw_files {
 	char *dir;
 	struct entry *e;
@@ -66,9 +86,7 @@ struct xgw_files {
 	uint64_t shape; /* changes when anything but EndpointSlices does */
 	/* the last load's objects defined more than once: logged when new */
 	struct xgw_warnings dups;
-	/* the shape whose objects but EndpointSlices were found defined once each */
-	uint64_t unique_shape;
-	bool unique_valid;
+	struct names names;
 };
 
 /* The references a merged store holds. */
@@ -117,11 +135,138 @@ static void dup_found(void *arg, const char *msg)
 	xgw_warn(arg, "%s", msg);
 }
 
+/* --- names defined, and how many times ------------------------------------- */
+
+static void names_free(struct names *ix)
+{
+	for (size_t i = 0; ix->mask && i <= ix->mask; i++)
+		free(ix->v[i].key);
+	free(ix->v);
+	memset(ix, 0, sizeof(*ix));
+}
+
+/* The slot of <key> (<hash>), or the empty slot where it would go. */
+static struct name *names_find(struct names *ix, const char *key, uint64_t hash)
+{
+	size_t h = (size_t)hash & ix->mask;
+
+	for (; ix->v[h].key; h = (h + 1) & ix->mask)
+		if (ix->v[h].hash == hash && !strcmp(ix->v[h].key, key))
+			break;
+	return &ix->v[h];
+}
+
+/* A table of twice <live>'s slots or more, holding the names of count > 0. */
+static int names_rehash(struct names *ix, size_t live)
+{
+	struct names nx = { .dups = ix->dups, .broken = ix->broken };
+	size_t size = 64;
+
+	while (size < 4 * live + 4)
+		size *= 2;
+	nx.v = calloc(size, sizeof(*nx.v));
+	if (!nx.v)
+		return -ENOMEM;
+	nx.mask = size - 1;
+	for (size_t i = 0; ix->mask && i <= ix->mask; i++) {
+		struct name *o = &ix->v[i];
+
+		if (!o->key)
+			continue;
+		if (!o->count) {
+			free(o->key);
+			continue;
+		}
+		*names_find(&nx, o->key, o->hash) = *o;
+		nx.used++;
+	}
+	free(ix->v);
+	*ix = nx;
+	return 0;
+}
+
+struct names_op {
+	struct names *ix;
+	int delta; /* +1: a file's objects come, -1: they go */
+};
+
+static int names_one(void *arg, const char *kind, const struct xgw_meta *m)
+{
+	struct names_op *op = arg;
+	struct names *ix = op->ix;
+	const char *ns = m->ns ? m->ns : "", *nm = m->name ? m->name : "";
+	size_t lk = strlen(kind), ln = strlen(ns), lm = strlen(nm);
+	char stack[256],
+		*key = lk + ln + lm + 3 <= sizeof(stack) ? stack : malloc(lk + ln + lm + 3);
+	uint64_t hash = 0xcbf29ce484222325ULL;
+	struct name *n;
+
+	if (!key)
+		return -ENOMEM;
+	/* kind, namespace and name, as xgw_store_dedupe() compares them */
+	memcpy(key, kind, lk);
+	key[lk] = '\n';
+	memcpy(key + lk + 1, ns, ln);
+	key[lk + 1 + ln] = '\n';
+	memcpy(key + lk + ln + 2, nm, lm + 1);
+	for (const char *p = key; *p; p++)
+		hash = (hash ^ (unsigned char)*p) * 0x100000001b3ULL;
+	if (4 * (ix->used + 1) > 3 * (ix->mask + 1) && names_rehash(ix, ix->used - ix->unused + 1))
+		goto oom;
+	n = names_find(ix, key, hash);
+	if (!n->key) {
+		if (op->delta < 0)
+			goto out; /* cannot be: a name that went was there */
+		n->key = strdup(key);
+		if (!n->key)
+			goto oom;
+		n->hash = hash;
+		ix->used++;
+		ix->unused++;
+	}
+	if (op->delta > 0) {
+		ix->unused -= n->count == 0;
+		ix->dups += n->count == 1;
+		n->count++;
+	} else if (n->count) {
+		n->count--;
+		ix->dups -= n->count == 1;
+		ix->unused += n->count == 0;
+	}
+out:
+	if (key != stack)
+		free(key);
+	return 0;
+oom:
+	if (key != stack)
+		free(key);
+	return -ENOMEM;
+}
+
+/* The objects of <fs> (NULL: none) come (+1) to the serving files, or go (-1). */
+static void names_apply(struct names *ix, const struct fstore *fs, int delta)
+{
+	struct names_op op = { ix, delta };
+
+	if (!fs || ix->broken)
+		return;
+	if (xgw_store_each(fs->st, names_one, &op)) {
+		/* the counts are wrong from now on: every load looks at all objects */
+		ix->broken = true;
+		return;
+	}
+	/* names that nothing defines any more: dropped once they are most */
+	if (ix->unused > 4096 && 2 * ix->unused > ix->used &&
+	    names_rehash(ix, ix->used - ix->unused))
+		ix->broken = true;
+}
+
 void xgw_files__free(struct xgw_files *f)
 {
 	if (!f)
 		return;
 	xgw_warnings_free(&f->dups);
+	names_free(&f->names);
 	for (size_t i = 0; i < f->n; i++)
 		entry_drop(&f->e[i]);
 	free(f->e);
@@ -239,6 +384,8 @@ static void entry_set(struct xgw_files *f, struct entry *e, struct fstore *fs, b
 {
 	if (shape_changes(e->cur, fs))
 		f->shape++;
+	names_apply(&f->names, e->cur, -1);
+	names_apply(&f->names, fs, +1);
 	fstore_put(e->cur);
 	e->cur = fs;
 	e->cur_good = good;
@@ -366,6 +513,7 @@ static int scan(struct xgw_files *f)
 		}
 		if (shape_changes(f->e[i].cur, NULL))
 			f->shape++;
+		names_apply(&f->names, f->e[i].cur, -1);
 		entry_drop(&f->e[i]);
 		f->e[i] = f->e[--f->n];
 	}
@@ -406,17 +554,16 @@ int xgw_files_load(struct xgw_files *f, struct xgw_store **out, uint64_t *shape)
 	err = xgw_store_append_all(st, srcs, refs->n);
 	free(srcs);
 	if (!err) {
-		/* a shape without duplicates but slices keeps none: only slices to look at */
-		bool slices_only = f->unique_valid && f->unique_shape == f->shape;
 		struct xgw_warnings now = { 0 };
-		int dropped = xgw_store_dedupe(st, slices_only, dup_found, &now);
+		/* no name defined twice: nothing to look for among all the objects */
+		int dropped = f->names.dups || f->names.broken
+				      ? xgw_store_dedupe(st, false, dup_found, &now)
+				      : 0;
 
 		if (dropped < 0) {
 			xgw_warnings_free(&now);
 			err = -ENOMEM;
 		} else {
-			f->unique_valid = !dropped;
-			f->unique_shape = f->shape;
 			xgw_warnings_commit(&f->dups, &now);
 		}
 	}

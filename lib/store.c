@@ -202,6 +202,20 @@ static int dedupe_array(void *arr, size_t *n, size_t size, const char *kind,
 	return 0;
 }
 
+int xgw_store_each(const struct xgw_store *st,
+		   int (*fn)(void *arg, const char *kind, const struct xgw_meta *m), void *arg)
+{
+	int err;
+
+#define EACH(a, kind)                                                                              \
+	for (size_t i = 0; i < st->n_##a; i++)                                                     \
+		if ((err = fn(arg, kind ? kind : l4_kind_name(&st->a[i]), &st->a[i].meta)))        \
+			return err;
+	STORE_ARRAYS(EACH)
+#undef EACH
+	return 0;
+}
+
 int xgw_store_dedupe(struct xgw_store *st, bool slices_only,
 		     void (*report)(void *arg, const char *msg), void *arg)
 {

@@ -690,6 +690,13 @@ int xgw_store_append_all(struct xgw_store *dst, struct xgw_store *const *src, si
  */
 int xgw_store_dedupe(struct xgw_store *st, bool slices_only,
 		     void (*report)(void *arg, const char *msg), void *arg);
+/*
+ * <fn>(<arg>, kind, metadata) for each object of <st>, EndpointSlices too, in
+ * the store's order; the kind names a duplicate as xgw_store_dedupe() does.
+ * Stops at, and returns, the first non-zero return of <fn>; else 0.
+ */
+int xgw_store_each(const struct xgw_store *st,
+		   int (*fn)(void *arg, const char *kind, const struct xgw_meta *m), void *arg);
 
 /* Label lookup: the value for <key> or NULL. */
 const char *xgw_meta_label(const struct xgw_meta *m, const char *key);

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "xgw/model.h"
+
 static uint64_t rng_state;
 
 static inline uint32_t rnd(uint32_t n)
@@ -71,6 +73,21 @@ static inline void rm(const char *dir, const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	unlink(path);
+}
+
+static inline void count_dup(void *arg, const char *msg)
+{
+	(void)msg;
+	++*(int *)arg;
+}
+
+/* Does the folder source's store define each name once, as it must (a check
+ * that finds none changes nothing)? */
+static inline bool store_unique(struct xgw_store *st)
+{
+	int n = 0;
+
+	return xgw_store_dedupe(st, false, count_dup, &n) == 0 && n == 0;
 }
 
 #endif /* XGW_SELFTESTS_FOLDER_FIXTURE_H */

@@ -352,16 +352,19 @@ TEST(fast_path_is_a_full_pass)
 		f = xgw_files__new(dir);
 		if (!ASSERT_OK_PTR(f, "files") || !ASSERT_TRUE(write_world(dir, &w, c), "write") ||
 		    !ASSERT_OK(xgw_files_load(f, &g1.st, &g1.shape), "load") ||
+		    !ASSERT_TRUE(store_unique(g1.st), "no name defined twice") ||
 		    !ASSERT_OK(full(&g1, 1), "full pass"))
 			goto next;
 		/* endpoints change: from a full pass, then from a fast one */
 		if (!ASSERT_TRUE(write_world(dir, &w, 1000 + c), "rewrite") ||
 		    !ASSERT_OK(xgw_files_load(f, &g2.st, &g2.shape), "load") ||
+		    !ASSERT_TRUE(store_unique(g2.st), "no name defined twice") ||
 		    !ASSERT_EQ(g2.shape, g1.shape, "same shape after slices changed") ||
 		    !check_fast(&g2, &g1, 2, c))
 			goto next;
 		if (!ASSERT_TRUE(write_world(dir, &w, 2000 + c), "rewrite") ||
 		    !ASSERT_OK(xgw_files_load(f, &g3.st, &g3.shape), "load") ||
+		    !ASSERT_TRUE(store_unique(g3.st), "no name defined twice") ||
 		    !ASSERT_EQ(g3.shape, g1.shape, "same shape after slices changed") ||
 		    !check_fast(&g3, &g2, 3, c))
 			goto next;
@@ -372,7 +375,8 @@ TEST(fast_path_is_a_full_pass)
 		/* anything else changes the shape */
 		w.seed ^= 1;
 		if (!ASSERT_TRUE(write_world(dir, &w, 2000 + c), "rewrite") ||
-		    !ASSERT_OK(xgw_files_load(f, &g4.st, &g4.shape), "load"))
+		    !ASSERT_OK(xgw_files_load(f, &g4.st, &g4.shape), "load") ||
+		    !ASSERT_TRUE(store_unique(g4.st), "no name defined twice"))
 			goto next;
 		ASSERT_NEQ(g4.shape, g1.shape, "a new shape after Services and routes changed");
 	next:

@@ -495,6 +495,7 @@ TEST(patch_routes_as_a_full_pass)
 			rng = rng_state;
 			ok = ASSERT_OK_PTR(next, "calloc") &&
 			     ASSERT_OK(xgw_files_load(f, &next->st, &next->shape), "load") &&
+			     ASSERT_TRUE(store_unique(next->st), "no name defined twice") &&
 			     ASSERT_OK(reconcile(next, cur, ++generation), "reconcile") &&
 			     check(next, generation, c, s);
 			/* a file written again as it was, or a removal of no file: no change */
