@@ -203,7 +203,6 @@ struct xgw_rec_patch {
 	size_t n_atts, cap_atts;
 	size_t waste;	      /* bytes of entries that nothing reaches */
 	size_t snap_problems; /* problem lines the snapshot's build added */
-	unsigned patches;     /* patches since the last full build */
 };
 
 /* A pass that takes what did not change from the previous result. */

@@ -629,7 +629,6 @@ int xgw_rec_patch_finish(struct ctx *c)
 		if ((err = rules_waste(c)))
 			return err;
 		np->waste = c->pt.pp->waste + c->pt.waste;
-		np->patches = c->pt.pp->patches + 1;
 		/* the same listeners at the same addresses: the same BPF entries */
 		res->listeners =
 			dup_n(prev->listeners, prev->n_listeners, sizeof(*prev->listeners));

@@ -8,19 +8,23 @@
  * Writes the manifests of selftests/bench/scale.sh into the empty folder DIR,
  * loads and reconciles them (generation 1), then adds ADDS routes one at a
  * time on top, each as its own file, and for each runs what the agent and a
- * worker run for it: the folder load, the reconcile, the status document, and
- * the worker's snapshot open and router build. Prints the wall time of each
- * phase (median over the additions). Under callgrind, the phases are the
- * functions named phase_*, and the last addition alone is dumped to a file of
- * its own (callgrind.out.PID.1). With -o, the last generation's snapshot and
- * status document are written to PREFIX.snap and PREFIX.status.json, so that
- * two builds can be compared byte for byte.
+ * worker run for it: the folder load, the reconcile (as the agent's, from the
+ * previous result: xgw_reconcile_change(), which patches the snapshot), the
+ * status document, and the worker's snapshot open and router build. Prints
+ * the wall time of each phase (median over the additions). After the last
+ * addition, its snapshot is compared with a full pass's on the same store by
+ * what it routes (selftests/common/snap_canon.c): a difference fails the run.
+ * Under callgrind, the phases are the functions named phase_*, and the last
+ * addition alone is dumped to a file of its own (callgrind.out.PID.1). With
+ * -o, the last generation's snapshot and status document are written to
+ * PREFIX.snap and PREFIX.status.json, so that two builds can be compared byte
+ * for byte.
  *
  * With -E the changes are endpoint changes instead: each rewrites (by a
  * rename) a file holding a second EndpointSlice of svc-live with another
  * address, which the agent's fast path takes (xgw_reconcile_endpoints()).
  * After the last one, the fast path's snapshot is compared with a full pass's
- * on the same store: a difference fails the run.
+ * on the same store, byte for byte: a difference fails the run.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -30,6 +30,7 @@
 #include "cert-fixture.h"
 #include "folder-fixture.h"
 #include "reconcile.h"
+#include "result-fixture.h"
 #include "snap_canon.h"
 #include "source_files.h"
 #include "status.h"
@@ -357,25 +358,6 @@ static char *canon(const struct xgw_reconcile_result *res)
 	return xgw_snap_canon(&s, &len);
 }
 
-/* <a>'s status document, and <b>'s made as the status writer makes it. */
-static bool same_status(const struct xgw_reconcile_result *a, const struct xgw_reconcile_result *b,
-			uint64_t generation)
-{
-	char *ta = NULL, *tb = NULL, *body = NULL;
-	size_t la = 0, lb = 0, lbody = 0;
-	bool same = false;
-
-	if (ASSERT_OK(xgw_status_render(a, generation, false, NULL, &ta, &la), "render") &&
-	    ASSERT_OK(xgw_status_render_body(b, false, &body, &lbody), "render the body") &&
-	    ASSERT_OK(xgw_status_render_around(body, lbody, generation, false, NULL, &tb, &lb),
-		      "render around it"))
-		same = la == lb && !memcmp(ta, tb, la);
-	free(ta);
-	free(tb);
-	free(body);
-	return same;
-}
-
 /* <g> against a full pass on its store. */
 static bool check(const struct gen *g, uint64_t generation, int c, int step)
 {
@@ -397,7 +379,7 @@ static bool check(const struct gen *g, uint64_t generation, int c, int step)
 		ok &= ASSERT_EQ(ref.n_problems, g->res.n_problems, "problem lines");
 		for (size_t i = 0; ok && i < ref.n_problems; i++)
 			ok &= ASSERT_STREQ(ref.problems[i], g->res.problems[i], "problem line");
-		ok &= ASSERT_TRUE(same_status(&ref, &g->res, generation), "the status");
+		ok &= ASSERT_TRUE(same_status(&ref, &g->res, generation, NULL), "the status");
 	}
 	if (!ok)
 		printf("#   case %d, step %d (%s)\n", c, step,
