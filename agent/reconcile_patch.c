@@ -407,7 +407,6 @@ int xgw_rec_patch_begin(struct ctx *c)
 	    c->pt.old.n_clusters != prev->n_cluster_srcs ||
 	    c->pt.old.n_listeners != pp->n_listeners)
 		return -ESTALE;
-	c->pt.n_problems = c->res->n_problems;
 	b = xgw_snapb__from(&c->pt.old, o->generation);
 	if (!b)
 		return -ENOMEM;
