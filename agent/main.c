@@ -50,8 +50,9 @@
 struct held {
 	struct xgw_reconcile_result res;
 	struct xgw_store *st;
-	uint64_t shape;	   /* of st (xgw_files_load()) */
-	uint64_t statuses; /* the status writer's id of res's statuses (shared with base) */
+	uint64_t shape;		/* of st (xgw_files_load()) */
+	uint64_t statuses;	/* the status writer's id of res's statuses (shared with base) */
+	uint64_t prev_statuses; /* of the result its route statuses' same_as count in */
 	/* a result of the endpoint fast path: the full pass whose statuses it shares */
 	struct held *base;
 	int refs; /* only the event loop's thread changes it */
@@ -352,6 +353,7 @@ static void write_status(struct agent *a)
 		return;
 	job.res = &a->held->res;
 	job.statuses = a->held->statuses;
+	job.prev_statuses = a->held->prev_statuses;
 	job.gen = a->gen;
 	job.programmed = a->status_programmed;
 	/* A change the workers refused has no object to carry it: say it here. */
@@ -425,7 +427,7 @@ static void apply(struct agent *a)
 	struct xgw_store *st = NULL;
 	struct xgw_assignment *prev;
 	struct held *held, *base = NULL;
-	uint64_t t0 = now_us(), t1, t2, t3, t4, shape;
+	uint64_t t0 = now_us(), t1, t2, t3, t4, shape, prev_statuses;
 	char how[128];
 	bool eps;
 	int err, memfd;
@@ -435,6 +437,8 @@ static void apply(struct agent *a)
 		return;
 	}
 	t1 = now_us();
+	/* the result this pass may patch: what its routes' same_as count in */
+	prev_statuses = a->have_res ? a->held->statuses : 0;
 	prev = previous_assignments(a, &ro.n_previous);
 	ro.previous = prev;
 	ro.pools = a->o.pools;
@@ -522,6 +526,7 @@ static void apply(struct agent *a)
 	held->shape = shape;
 	held->base = base;
 	held->statuses = base ? base->statuses : ++a->statuses_seq;
+	held->prev_statuses = base ? base->prev_statuses : prev_statuses;
 	if (base)
 		base->refs++;
 	held->refs = 1;

@@ -114,6 +114,10 @@ struct xgw_route_status {
 	const char *name;
 	struct xgw_parent_status *parents; /* only parents whose class is ours */
 	size_t n_parents;
+	/* 1 + the index in the previous result's routes (xgw_reconcile_opts.prev)
+	 * of the status this one copies, which renders to the same bytes; 0: none.
+	 * Whatever changes a copied status afterwards sets it to 0. */
+	size_t same_as;
 };
 
 /* A policy's status.ancestors entry: a Gateway of ours that the policy affects. */

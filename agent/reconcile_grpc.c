@@ -275,6 +275,7 @@ int xgw_rec_kind_conflicts(struct ctx *c)
 		const struct route *wr = &c->routes[winner->route_idx];
 
 		rj[n_rj++] = (struct rejected){ at->route_idx, at->parent_idx };
+		rs->same_as = 0; /* not the status it copied any more */
 		xgw_rec_cond_set(&c->res->arena, &ps->conds, at->route->meta.generation, "Accepted",
 				 false, "Conflicted",
 				 "%s %s/%s, older or first by name, has hostname %s on listener %s",

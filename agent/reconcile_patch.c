@@ -283,6 +283,7 @@ int xgw_rec_patch_reuse(struct ctx *c, size_t i, uint32_t j)
 	 * files may have been read again since (the same text): their strings go
 	 * with that store. */
 	*rs = *ors;
+	rs->same_as = (size_t)j + 1;
 	rs->kind = c->routes[i].kind;
 	rs->ns = r->meta.ns;
 	rs->name = r->meta.name;

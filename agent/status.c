@@ -224,10 +224,7 @@ struct xgw_status_writer {
 	struct job_node *done;	  /* written, for xgw_status_writer_reap() to release */
 	bool stop;
 	/* the writer thread's: the last statuses rendered, by job.statuses */
-	char *body;
-	size_t body_len;
-	uint64_t body_of;
-	bool body_programmed;
+	struct xgw_status_body body;
 };
 
 /* Write <len> bytes of <text> to <path> through a temporary file and a rename. */
@@ -262,23 +259,17 @@ static int dump_text(const char *path, const char *text, size_t len)
 	return err;
 }
 
-/* The document of <job>, its statuses rendered again only when they changed. */
+/* The document of <job>: its statuses rendered again only when they changed,
+ * and then only the routes that changed since the last document. */
 static int render(struct xgw_status_writer *w, const struct xgw_status_job *job, char **text,
 		  size_t *len)
 {
-	int err;
+	int err = xgw_status_body_update(&w->body, job->res, job->statuses, job->prev_statuses,
+					 job->programmed);
 
-	if (!job->statuses || job->statuses != w->body_of ||
-	    job->programmed != w->body_programmed || !w->body) {
-		free(w->body);
-		w->body = NULL;
-		err = xgw_status_render_body(job->res, job->programmed, &w->body, &w->body_len);
-		if (err)
-			return err;
-		w->body_of = job->statuses;
-		w->body_programmed = job->programmed;
-	}
-	return xgw_status_render_around(w->body, w->body_len, job->gen, job->programmed,
+	if (err)
+		return err;
+	return xgw_status_render_around(w->body.text, w->body.len, job->gen, job->programmed,
 					&job->rejected, text, len);
 }
 
@@ -404,7 +395,7 @@ void xgw_status_writer__stop(struct xgw_status_writer *w)
 	release_list(w->pending); /* none: the thread writes it before it stops */
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
-	free(w->body);
+	xgw_status_body__free(&w->body);
 	free(w->path);
 	free(w);
 }

@@ -57,6 +57,33 @@ int xgw_status_render_around(const char *body, size_t body_len, uint64_t gen, bo
 			     const struct xgw_status_rejected *rej, char **out, size_t *len);
 
 /*
+ * A rendered body, and where each route's status sits in it: the next body,
+ * of a result that copied route statuses from this one (a pass patching it,
+ * xgw_route_status.same_as), copies their bytes instead of rendering them
+ * again (at 10,000 routes, most of the document's cost).
+ */
+struct xgw_status_body {
+	char *text; /* xgw_status_render_body()'s bytes (NULL: none yet) */
+	size_t len;
+	uint64_t statuses; /* the result's xgw_status_job.statuses */
+	bool programmed;
+	size_t *route_off; /* per route of that result: its bytes in text, */
+	size_t *route_len; /* 0 for a route left out of the document */
+	size_t n_routes;
+};
+
+/*
+ * Make <body> the body of <res> (whose statuses are <statuses>, and whose
+ * same_as count in the result of <prev_statuses>; 0: unknown) for
+ * <programmed>. It stays as it is when it already holds them, and takes
+ * from itself the routes <res> copied when it holds <prev_statuses>'.
+ * Returns 0 or -ENOMEM (<body> then empty).
+ */
+int xgw_status_body_update(struct xgw_status_body *body, const struct xgw_reconcile_result *res,
+			   uint64_t statuses, uint64_t prev_statuses, bool programmed);
+void xgw_status_body__free(struct xgw_status_body *body);
+
+/*
  * A thread that writes status documents, so that the agent's event loop never
  * waits for a large one (at 10,000 routes the file is about 5 MB). Only the
  * newest posted document is written: one posted before the previous was
@@ -84,6 +111,9 @@ struct xgw_status_job {
 	 * the writer then renders once. 0: render them.
 	 */
 	uint64_t statuses;
+	/* the statuses of the result <res>'s route statuses say they copy
+	 * (xgw_route_status.same_as); 0: none */
+	uint64_t prev_statuses;
 	uint64_t gen;
 	bool programmed;
 	struct xgw_status_rejected rejected;

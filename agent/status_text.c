@@ -453,21 +453,52 @@ static bool policy_json(struct tbuf *b, const struct xgw_policy_status *p)
 	return true;
 }
 
+/*
+ * What a body's routes may take from an earlier body (<old>, of the result
+ * the routes' same_as count in; NULL: nothing), and where they go in this one
+ * (<off>, <len>: per route, NULL: not asked).
+ */
+struct memo {
+	const struct xgw_status_body *old;
+	size_t *off, *len;
+};
+
+/* The bytes of <r> in <m>'s old body, or NULL when it has none to give. */
+static const char *memo_find(const struct memo *m, const struct xgw_route_status *r, size_t *len)
+{
+	size_t j = r->same_as - 1;
+
+	if (!m->old || !r->same_as || j >= m->old->n_routes || !m->old->route_len[j])
+		return NULL;
+	*len = m->old->route_len[j];
+	return m->old->text + m->old->route_off[j];
+}
+
 static void routes_of_kind(struct tbuf *b, const struct xgw_reconcile_result *res, const char *kind,
-			   bool programmed)
+			   bool programmed, const struct memo *m)
 {
 	size_t open = b->n;
 
 	T_LIT(b, "[");
 	for (size_t i = 0; i < res->n_routes; i++) {
 		const struct xgw_route_status *r = &res->routes[i];
-		size_t at = b->n;
+		const char *rk = r->kind ? r->kind : "HTTPRoute", *same;
+		size_t at = b->n, start, len;
 
-		if (!r->n_parents || strcmp(r->kind ? r->kind : "HTTPRoute", kind))
+		if (!r->n_parents || (rk != kind && (rk[0] != kind[0] || strcmp(rk, kind))))
 			continue;
 		t_sep(b, open);
-		if (!route_json(b, r, programmed))
+		start = b->n;
+		if ((same = memo_find(m, r, &len))) {
+			t_put(b, same, len);
+		} else if (!route_json(b, r, programmed)) {
 			b->n = at;
+			continue;
+		}
+		if (m->off) {
+			m->off[i] = start;
+			m->len[i] = b->oom ? 0 : b->n - start;
+		}
 	}
 	T_LIT(b, "]");
 }
@@ -476,7 +507,8 @@ static void routes_of_kind(struct tbuf *b, const struct xgw_reconcile_result *re
  * The statuses: "gatewayClasses":[...] up to "backendTLSPolicies":[...], what
  * depends on <res> and <programmed> alone.
  */
-static void t_body(struct tbuf *b, const struct xgw_reconcile_result *res, bool programmed)
+static void t_body(struct tbuf *b, const struct xgw_reconcile_result *res, bool programmed,
+		   const struct memo *m)
 {
 	static const struct {
 		const char *kind, *key;
@@ -528,7 +560,7 @@ static void t_body(struct tbuf *b, const struct xgw_reconcile_result *res, bool 
 	T_LIT(b, "]");
 	for (size_t k = 0; k < sizeof(lists) / sizeof(lists[0]); k++) {
 		t_put(b, lists[k].key, strlen(lists[k].key));
-		routes_of_kind(b, res, lists[k].kind, programmed);
+		routes_of_kind(b, res, lists[k].kind, programmed, m);
 	}
 	T_LIT(b, ",\"backendTLSPolicies\":");
 	open = b->n;
@@ -559,10 +591,55 @@ static int t_done(struct tbuf *b, char **out, size_t *len)
 int xgw_status_render_body(const struct xgw_reconcile_result *res, bool programmed, char **out,
 			   size_t *len)
 {
+	static const struct memo none;
 	struct tbuf b = { 0 };
 
-	t_body(&b, res, programmed);
+	t_body(&b, res, programmed, &none);
 	return t_done(&b, out, len);
+}
+
+int xgw_status_body_update(struct xgw_status_body *body, const struct xgw_reconcile_result *res,
+			   uint64_t statuses, uint64_t prev_statuses, bool programmed)
+{
+	bool have = body->text && body->programmed == programmed;
+	struct xgw_status_body next = { .statuses = statuses, .programmed = programmed };
+	struct memo m = { 0 };
+	struct tbuf b = { 0 };
+	int err;
+
+	if (have && statuses && body->statuses == statuses)
+		return 0;
+	if (have && prev_statuses && body->statuses == prev_statuses)
+		m.old = body;
+	next.n_routes = res->n_routes;
+	/* per route: zero for those left out of the document */
+	m.off = next.route_off = calloc(res->n_routes + 1, sizeof(*next.route_off));
+	m.len = next.route_len = calloc(res->n_routes + 1, sizeof(*next.route_len));
+	if (!next.route_off || !next.route_len) {
+		b.oom = true;
+	} else {
+		/* about the size of the last: no copies while it grows */
+		if (body->len)
+			t_reserve(&b, body->len + body->len / 8);
+		t_body(&b, res, programmed, &m);
+	}
+	err = t_done(&b, &next.text, &next.len);
+	xgw_status_body__free(body);
+	if (err) {
+		free(next.route_off);
+		free(next.route_len);
+		return err;
+	}
+	*body = next;
+	return 0;
+}
+
+void xgw_status_body__free(struct xgw_status_body *body)
+{
+	free(body->text);
+	free(body->route_off);
+	free(body->route_len);
+	*body = (struct xgw_status_body){ 0 };
 }
 
 /* The document around the statuses <body> (t_body's bytes, or NULL to render <res>'s). */
@@ -581,7 +658,7 @@ static int render(const struct xgw_reconcile_result *res, const char *body, size
 	if (body)
 		t_put(&b, body, body_len);
 	else
-		t_body(&b, res, programmed);
+		t_body(&b, res, programmed, &(const struct memo){ 0 });
 	if (rej && rej->gen) {
 		T_LIT(&b, ",\"rejected\":{\"generation\":");
 		t_int(&b, (long long)rej->gen);

@@ -191,8 +191,9 @@ struct gen {
 	struct xgw_store *st;
 	struct xgw_reconcile_result res;
 	uint64_t shape;
-	uint64_t statuses; /* the generation whose statuses res has */
-	bool fast;	   /* res points into the last full pass's */
+	uint64_t statuses;	/* the generation whose statuses res has */
+	uint64_t prev_statuses; /* those its route statuses' same_as count in */
+	bool fast;		/* res points into the last full pass's */
 };
 
 static void gen_free(struct gen *g)
@@ -260,28 +261,22 @@ static int same_as_full(const struct gen *g, uint64_t generation, bool bytes)
 /*
  * What the status writer's thread does, less the file write: the statuses'
  * body is rendered again only when they are not those of the last body
- * (<statuses>, as the agent's status jobs carry it).
+ * (<statuses>, as the agent's status jobs carry it), and then copies the
+ * route statuses that the result copied from the last (<prev_statuses>').
  */
-static char *body;
-static size_t body_len;
-static uint64_t body_of;
+static struct xgw_status_body body;
 
 __attribute__((noinline)) static int phase_status(const struct xgw_reconcile_result *res,
-						  uint64_t generation, uint64_t statuses)
+						  uint64_t generation, uint64_t statuses,
+						  uint64_t prev_statuses)
 {
 	char *text;
 	size_t len;
-	int err;
+	int err = xgw_status_body_update(&body, res, statuses, prev_statuses, true);
 
-	if (statuses != body_of || !body) {
-		free(body);
-		body = NULL;
-		err = xgw_status_render_body(res, true, &body, &body_len);
-		if (err)
-			return err;
-		body_of = statuses;
-	}
-	err = xgw_status_render_around(body, body_len, generation, true, NULL, &text, &len);
+	if (err)
+		return err;
+	err = xgw_status_render_around(body.text, body.len, generation, true, NULL, &text, &len);
 	if (!err)
 		free(text);
 	return err;
@@ -400,8 +395,10 @@ int main(int argc, char **argv)
 			err = phase_reconcile(next, cur, ++generation);
 		t2 = now_us();
 		next->statuses = next->fast ? full->statuses : generation;
+		next->prev_statuses = next->fast ? full->prev_statuses : cur ? cur->statuses : 0;
 		if (!err)
-			err = phase_status(&next->res, generation, next->statuses);
+			err = phase_status(&next->res, generation, next->statuses,
+					   next->prev_statuses);
 		t3 = now_us();
 		if (!err)
 			err = phase_worker(&next->res);
@@ -465,7 +462,7 @@ int main(int argc, char **argv)
 	if (cur != full)
 		gen_free(cur);
 	gen_free(full);
-	free(body);
+	xgw_status_body__free(&body);
 	xgw_files__free(f);
 	for (int p = 0; p < P_N; p++)
 		free(t[p]);

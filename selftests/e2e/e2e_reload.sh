@@ -50,7 +50,7 @@ if ! command -v wrk >/dev/null; then
 	printf 'TAP version 13\n1..0 # SKIP wrk is not installed (scripts/setup.sh installs it)\n'
 	exit 0
 fi
-e2e_begin 8
+e2e_begin 9
 
 if ! e2e_node_client "$NS_N" "$NS_C" "xr$ID" 10.24; then
 	echo "Bail out! cannot create namespaces"
@@ -188,6 +188,27 @@ c1=$(cx curl -s --max-time 2 -o /dev/null -w '%{http_code}' -H "Host: h$last.exa
 c2=$(cx curl -s --max-time 2 -o /dev/null -w '%{http_code}' -H "Host: h4.example.com" http://10.24.100.1/)
 if [ "$c1" = 200 ] && [ "$c2" = 404 ]; then ok "final state: route r$last serves, removed route r4 is gone"
 else not_ok "final state: route r$last serves, removed route r4 is gone" "r$last: $c1, r4: $c2"; fi
+# and status.json, whose route statuses the status writer mostly copied from
+# its previous document (those a patching pass kept), names exactly the routes
+# in the folder, each accepted by eg and its references resolved
+lastgen=$(sed -n 's/.*generation \([0-9]*\): all .* serving it.*/\1/p' "$TMP/agent.log" | tail -1)
+status_routes() {
+	python3 - "$STATUS" "$lastgen" "$CONF" <<'PY'
+import glob, json, os, sys
+d = json.load(open(sys.argv[1]))
+want = {"backend"} | {os.path.basename(f)[:-5] for f in glob.glob(os.path.join(sys.argv[3], "r*.yaml"))}
+got = {r["name"]: r for r in d["httpRoutes"]}
+ok = d["generation"] == int(sys.argv[2]) and d["programmed"] and set(got) == want
+for r in got.values():
+    conds = {c["type"]: c["status"] for p in r["status"]["parents"] for c in p["conditions"]}
+    ok = ok and [p["parentRef"]["name"] for p in r["status"]["parents"]] == ["eg"] and \
+        conds.get("Accepted") == "True" and conds.get("ResolvedRefs") == "True"
+sys.exit(not ok)
+PY
+}
+wait_for 50 status_routes
+if status_routes; then ok "final state: status.json of generation $lastgen names the $(ls "$CONF"/r*.yaml | wc -l) added routes and the stable one, each accepted"
+else not_ok "final state: status.json names exactly the routes in the folder, each accepted" "$(head -c 300 "$STATUS")"; fi
 
 # An endpoint change alone takes the agent's fast path (no full reconcile) and
 # moves the traffic: every request then reaches the one endpoint left.
