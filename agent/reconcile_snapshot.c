@@ -510,10 +510,20 @@ struct vhost {
 	VEC(struct entry) e;
 };
 
+/*
+ * A listener's vhosts as they are gathered. Past VHOST_LINEAR of them, a
+ * hash index finds a hostname (a listener may hold thousands: a linear
+ * search made the gathering quadratic, 0.3 G instructions for 10,000).
+ */
 struct vhost_vec {
 	struct vhost *v;
 	size_t n, cap;
+	uint32_t *tab;	 /* 1 + index into v, by hash, in its first tab_size slots */
+	size_t tab_size; /* 0: no index (n <= VHOST_LINEAR) */
+	size_t tab_cap;	 /* slots allocated, kept from listener to listener */
 };
+
+#define VHOST_LINEAR 8
 
 static int vhost_cmp(const void *pa, const void *pb)
 {
@@ -601,16 +611,68 @@ static uint32_t host_hash(const char *h, size_t *len)
 	return x;
 }
 
+static inline bool vhost_is(const struct vhost *v, const char *host, size_t len, uint32_t hash)
+{
+	/* strings that differ in length or hash are never equal, whatever their case */
+	return v->hash == hash && v->len == len && !strcasecmp(v->host, host);
+}
+
+static void vhost_tab_put(struct vhost_vec *vh, size_t i)
+{
+	size_t mask = vh->tab_size - 1, h = vh->v[i].hash & mask;
+
+	while (vh->tab[h])
+		h = (h + 1) & mask;
+	vh->tab[h] = (uint32_t)i + 1;
+}
+
+/* Index the vhosts gathered so far, in a table at most a quarter full. False: ENOMEM. */
+static bool vhost_tab_build(struct vhost_vec *vh)
+{
+	size_t size = 64;
+
+	while (size < 4 * vh->n)
+		size *= 2;
+	if (size > vh->tab_cap) {
+		uint32_t *tab = malloc(size * sizeof(*tab));
+
+		if (!tab)
+			return false;
+		free(vh->tab);
+		vh->tab = tab;
+		vh->tab_cap = size;
+	}
+	/* only the slots this listener uses: the cost follows its vhosts */
+	memset(vh->tab, 0, size * sizeof(*vh->tab));
+	vh->tab_size = size;
+	for (size_t i = 0; i < vh->n; i++)
+		vhost_tab_put(vh, i);
+	return true;
+}
+
+/* Empty for the next listener; the memory stays. */
+static void vhosts_reset(struct vhost_vec *vh)
+{
+	vh->tab_size = 0;
+	vh->n = 0;
+}
+
 static struct vhost *vhost_get(struct vhost_vec *vh, const char *host)
 {
 	size_t len;
 	uint32_t hash = host_hash(host, &len);
 
-	/* strings that differ in length or hash are never equal, whatever their case */
-	for (size_t i = 0; i < vh->n; i++)
-		if (vh->v[i].hash == hash && vh->v[i].len == len &&
-		    !strcasecmp(vh->v[i].host, host))
-			return &vh->v[i];
+	if (vh->tab_size) {
+		size_t mask = vh->tab_size - 1;
+
+		for (size_t h = hash & mask; vh->tab[h]; h = (h + 1) & mask)
+			if (vhost_is(&vh->v[vh->tab[h] - 1], host, len, hash))
+				return &vh->v[vh->tab[h] - 1];
+	} else {
+		for (size_t i = 0; i < vh->n; i++)
+			if (vhost_is(&vh->v[i], host, len, hash))
+				return &vh->v[i];
+	}
 	/* the slots and their entry arrays are kept from listener to listener */
 	if (vh->n == vh->cap) {
 		size_t cap = vh->cap ? 2 * vh->cap : 16;
@@ -629,6 +691,12 @@ static struct vhost *vhost_get(struct vhost_vec *vh, const char *host)
 	v->hash = hash;
 	v->rank = xgw_rec_host_rank(host);
 	v->e.n = 0;
+	if (vh->n > VHOST_LINEAR) {
+		if (vh->tab_size && 4 * vh->n <= vh->tab_size)
+			vhost_tab_put(vh, vh->n - 1);
+		else if (!vhost_tab_build(vh))
+			return NULL;
+	}
 	return v;
 }
 
@@ -637,6 +705,7 @@ static void vhosts_free(struct vhost_vec *vh)
 	for (size_t i = 0; i < vh->cap; i++)
 		free(vh->v[i].e.v);
 	free(vh->v);
+	free(vh->tab);
 }
 
 static int listener_rank_cmp(const void *pa, const void *pb)
@@ -840,7 +909,7 @@ static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listene
 		goto out;
 	err = 0;
 out:
-	vh.n = 0;
+	vhosts_reset(&vh);
 	*vhp = vh;
 	return err;
 }

@@ -410,6 +410,86 @@ out:
 	done(&f);
 }
 
+/*
+ * Hundreds of hostnames on one listener (the gathering indexes them past a
+ * few): each is one vhost whatever its case, holding every route that names
+ * it, exact names before wildcards. A third of the routes are on a second
+ * listener too, which gathers the same names in another order after the first.
+ */
+TEST(many_hostnames_on_one_listener)
+{
+	enum {
+		ROUTES = 300,
+		HOSTS = 100,
+		WILD = 7,
+		NV = HOSTS + WILD
+	};
+	size_t cap = 256 * ROUTES + 4096, n;
+	char *yaml = malloc(cap);
+	uint32_t want[2][NV] = { { 0 } }, got[2][NV] = { { 0 } };
+	struct fixture f;
+	bool ok = true;
+
+	if (!ASSERT_OK_PTR(yaml, "malloc"))
+		return;
+	n = (size_t)snprintf(yaml, cap, "%s",
+			     CLASS GATEWAY("eg", HTTP_ALL("http", 80) HTTP_ALL("alt", 81))
+				     SERVICE("svc"));
+	for (int i = 0; i < ROUTES; i++) {
+		bool both = i % 3 == 0;
+
+		n += (size_t)snprintf(yaml + n, cap - n,
+				      "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+				      "metadata: {name: r%d, namespace: default}\nspec:\n"
+				      "  parentRefs: [{name: eg%s}]\n"
+				      "  hostnames: ['%s%d.example.com', '*.w%d.example.com']\n"
+				      "  rules: [{backendRefs: [{name: svc, port: 80}]}]\n---\n",
+				      i, both ? "" : ", sectionName: http",
+				      i < 2 * HOSTS ? "h" : "H", i % HOSTS, i % WILD);
+		for (int l = 0; l < 1 + both; l++) {
+			want[l][i % HOSTS]++;
+			want[l][HOSTS + i % WILD]++;
+		}
+	}
+	if (!run(&f, yaml, NULL, 0))
+		goto out;
+	if (!ASSERT_EQ(f.snap.n_listeners, 2, "two listeners"))
+		goto out;
+	for (uint32_t l = 0; l < 2; l++) {
+		const struct xgw_snap_listener *sl = &f.snap.listeners[l];
+
+		if (!ASSERT_EQ(sl->vhost_count, NV, "a vhost per name"))
+			goto out;
+		for (uint32_t i = 0; i < NV; i++) {
+			const struct xgw_snap_vhost *v = &f.snap.vhosts[sl->vhost_first + i];
+			const char *h = str(&f, v->hostname);
+			int k;
+
+			if (sscanf(h, "h%d.example.com", &k) == 1 ||
+			    sscanf(h, "H%d.example.com", &k) == 1) {
+				/* exact names first */
+				ok &= ASSERT_TRUE(k >= 0 && k < HOSTS && i < HOSTS, h);
+			} else if (sscanf(h, "*.w%d.example.com", &k) == 1) {
+				ok &= ASSERT_TRUE(k >= 0 && k < WILD && i >= HOSTS, h);
+				k += HOSTS;
+			} else {
+				ok = ASSERT_TRUE(false, h);
+			}
+			if (!ok)
+				goto out;
+			got[l][k]++;
+			ok &= ASSERT_EQ(v->match_count, want[l][k], h);
+		}
+		for (int k = 0; k < NV; k++)
+			ok &= ASSERT_EQ(got[l][k], 1, "each name once");
+	}
+	ASSERT_EQ(gw(&f, "eg")->listeners[0].attached_routes, ROUTES, "attached");
+	ASSERT_EQ(gw(&f, "eg")->listeners[1].attached_routes, ROUTES / 3, "attached");
+out:
+	done(&f);
+	free(yaml);
+}
+
 TEST(unsupported_rules_are_reported_not_served)
 {
 	struct fixture f;
