@@ -215,6 +215,10 @@ struct rec_patching {
 	bool *reused;	   /* per route: its rules are the previous snapshot's */
 	size_t n_problems; /* problem lines before the snapshot's build */
 	size_t waste;	   /* added by this patch */
+	/* the old vhosts of reopened listener ovh_li by hostname: 1 + index, in
+	 * ovh[0 .. ovh_size) (xgw_rec_patch_old_vhost()) */
+	uint32_t *ovh;
+	size_t ovh_size, ovh_cap, ovh_li;
 	/* the kept routes' parent statuses (the result's arena), of them handed out */
 	struct xgw_parent_status *parents;
 	size_t n_parents;
@@ -462,6 +466,14 @@ int xgw_rec_patch_undo(struct ctx *c);
  */
 int xgw_rec_patch_listener(struct ctx *c, const struct gw *g, int ai, struct gw_listener **grp,
 			   size_t n, bool l4, bool *dirty);
+/*
+ * A patch's reopened listener <li>: the old snapshot's vhost of it named
+ * <host> (<len> bytes, exactly), or XGW_SNAP_NONE. vhost_kept(): that vhost
+ * goes into the new listener as it is (xgw_snapb_vhost_kept()), so what it
+ * holds is not waste.
+ */
+uint32_t xgw_rec_patch_old_vhost(struct ctx *c, size_t li, const char *host, size_t len);
+int xgw_rec_patch_vhost_kept(struct ctx *c, uint32_t old);
 /* Once the snapshot is made: the result's record (and BPF entries, when patched). */
 int xgw_rec_patch_finish(struct ctx *c);
 void xgw_rec_patch_free(struct xgw_rec_patch *p);

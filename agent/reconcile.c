@@ -1336,6 +1336,7 @@ out:
 	xgw_rec_patch_free(c.np);
 	free(c.pt.old_of);
 	free(c.pt.reused);
+	free(c.pt.ovh);
 	xgw_snapb__free(c.b);
 	free(c.rule_ids); /* its entries are in c.tmp */
 	free(c.routes);

@@ -181,6 +181,7 @@ struct xgw_reconcile_result {
 	bool patch_borrowed;
 	bool patched;	    /* the snapshot is the previous one's, patched */
 	size_t routes_kept; /* HTTPRoutes and GRPCRoutes attached as in the previous result */
+	size_t vhosts_kept; /* vhosts of the patch's reopened listeners that stayed as they were */
 };
 
 /*

@@ -466,26 +466,104 @@ int xgw_rec_patch_undo(struct ctx *c)
 
 /* --- listeners ------------------------------------------------------------ */
 
+/* Bytes of what vhost <v> of <s> holds: its name, matches and their conditions. */
+static size_t vhost_bytes(const struct xgw_snapshot *s, uint32_t v)
+{
+	const struct xgw_snap_vhost *vh = &s->vhosts[v];
+	size_t bytes = vh->hostname.len;
+
+	for (uint32_t m = vh->match_first; m < vh->match_first + vh->match_count; m++) {
+		const struct xgw_snap_match *sm = &s->matches[m];
+
+		bytes += sizeof(*sm) + sm->path.len + sm->method.len;
+		for (uint32_t k = sm->kv_first; k < sm->kv_first + sm->kv_count; k++)
+			bytes += sizeof(s->kvs[k]) + s->kvs[k].name.len + s->kvs[k].value.len;
+	}
+	return bytes;
+}
+
 /* Bytes of the vhosts of old listener <li> and of what they hold. */
 static size_t listener_bytes(const struct xgw_snapshot *s, size_t li)
 {
 	const struct xgw_snap_listener *l = &s->listeners[li];
 	size_t bytes = 0;
 
-	for (uint32_t v = l->vhost_first; v < l->vhost_first + l->vhost_count; v++) {
-		const struct xgw_snap_vhost *vh = &s->vhosts[v];
-
-		bytes += sizeof(*vh) + vh->hostname.len;
-		for (uint32_t m = vh->match_first; m < vh->match_first + vh->match_count; m++) {
-			const struct xgw_snap_match *sm = &s->matches[m];
-
-			bytes += sizeof(*sm) + sm->path.len + sm->method.len;
-			for (uint32_t k = sm->kv_first; k < sm->kv_first + sm->kv_count; k++)
-				bytes += sizeof(s->kvs[k]) + s->kvs[k].name.len +
-					 s->kvs[k].value.len;
-		}
-	}
+	for (uint32_t v = l->vhost_first; v < l->vhost_first + l->vhost_count; v++)
+		bytes += sizeof(s->vhosts[v]) + vhost_bytes(s, v);
 	return bytes;
+}
+
+static uint32_t name_hash(const char *p, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)p[i]) * 16777619u;
+	return h;
+}
+
+/* Index the vhosts of old listener <li> by name (at the listener's first question). */
+static int index_old_vhosts(struct ctx *c, size_t li)
+{
+	const struct xgw_snapshot *s = &c->pt.old;
+	const struct xgw_snap_listener *l = &s->listeners[li];
+	size_t size = 16, mask;
+
+	while (size < 2 * (size_t)l->vhost_count)
+		size *= 2;
+	if (size > c->pt.ovh_cap) {
+		uint32_t *t = malloc(size * sizeof(*t));
+
+		if (!t)
+			return -ENOMEM;
+		free(c->pt.ovh);
+		c->pt.ovh = t;
+		c->pt.ovh_cap = size;
+	}
+	memset(c->pt.ovh, 0, size * sizeof(*c->pt.ovh));
+	c->pt.ovh_size = size;
+	c->pt.ovh_li = li + 1;
+	mask = size - 1;
+	for (uint32_t v = l->vhost_first; v < l->vhost_first + l->vhost_count; v++) {
+		struct xgw_snap_str n = s->vhosts[v].hostname;
+		size_t h = name_hash(xgw_snap_str_ptr(s, n), n.len) & mask;
+
+		while (c->pt.ovh[h])
+			h = (h + 1) & mask;
+		c->pt.ovh[h] = v + 1;
+	}
+	return 0;
+}
+
+uint32_t xgw_rec_patch_old_vhost(struct ctx *c, size_t li, const char *host, size_t len)
+{
+	const struct xgw_snapshot *s = &c->pt.old;
+	size_t mask;
+
+	if (!c->pt.on || li >= s->n_listeners ||
+	    (c->pt.ovh_li != li + 1 && index_old_vhosts(c, li)))
+		return XGW_SNAP_NONE;
+	mask = c->pt.ovh_size - 1;
+	for (size_t h = name_hash(host, len) & mask; c->pt.ovh[h]; h = (h + 1) & mask) {
+		uint32_t v = c->pt.ovh[h] - 1;
+		struct xgw_snap_str n = s->vhosts[v].hostname;
+
+		if (n.len == len && !memcmp(xgw_snap_str_ptr(s, n), host, len))
+			return v;
+	}
+	return XGW_SNAP_NONE;
+}
+
+int xgw_rec_patch_vhost_kept(struct ctx *c, uint32_t old)
+{
+	int idx = xgw_snapb_vhost_kept(c->b, old);
+
+	if (idx < 0)
+		return idx;
+	/* xgw_rec_patch_listener() counted all of the old listener as waste */
+	c->pt.waste -= vhost_bytes(&c->pt.old, old);
+	c->res->vhosts_kept++;
+	return 0;
 }
 
 /* Is old listener <li> the one for address <ai> of <g> on the port of <l0>? */

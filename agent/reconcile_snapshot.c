@@ -507,6 +507,7 @@ struct vhost {
 	size_t len;	  /* strlen(host) */
 	uint32_t hash;	  /* host_hash(host) */
 	long rank;	  /* xgw_rec_host_rank(host) */
+	uint32_t ov;	  /* a patch's reopened listener: the old vhost of this name */
 	VEC(struct entry) e;
 };
 
@@ -803,6 +804,73 @@ int xgw_rec_bpf_listener(struct ctx *c, struct gw *g, int ai, uint16_t port, uin
 }
 
 /*
+ * The vhosts of reopened listener <li> in vhost_cmp() order without sorting
+ * them all (a listener may hold thousands): those the old listener has come
+ * in its order, which was that order (and a part of a sorted list is sorted);
+ * the few new ones are sorted and merged in. Sets each one's ov.
+ */
+static int order_as_old(struct ctx *c, struct vhost_vec *vh, size_t li)
+{
+	const struct xgw_snap_listener *ol = &c->pt.old.listeners[li];
+	size_t n = vh->n, n_new = 0, k = 0, f = 0;
+	uint32_t *slot = calloc(ol->vhost_count + 1, sizeof(*slot)); /* 1 + index in vh */
+	struct vhost *out = malloc((2 * n + 1) * sizeof(*out)), *fresh = out + n;
+
+	if (!slot || !out) {
+		free(slot);
+		free(out);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct vhost *v = &vh->v[i];
+
+		v->ov = xgw_rec_patch_old_vhost(c, li, v->host, v->len);
+		if (v->ov != XGW_SNAP_NONE)
+			slot[v->ov - ol->vhost_first] = (uint32_t)i + 1;
+		else
+			fresh[n_new++] = *v;
+	}
+	if (n_new > 1)
+		sort_small(fresh, n_new, sizeof(*fresh), vhost_cmp);
+	for (uint32_t p = 0; p < ol->vhost_count; p++) {
+		const struct vhost *v;
+
+		if (!slot[p])
+			continue;
+		v = &vh->v[slot[p] - 1];
+		while (f < n_new && vhost_cmp(&fresh[f], v) < 0)
+			out[k++] = fresh[f++];
+		out[k++] = *v;
+	}
+	while (f < n_new)
+		out[k++] = fresh[f++];
+	/* the same slots in another order: each keeps its entry array */
+	if (k == n)
+		memcpy(vh->v, out, n * sizeof(*out));
+	free(slot);
+	free(out);
+	return k == n ? 0 : -ESTALE; /* two names for one old vhost: cannot be */
+}
+
+/*
+ * Does old vhost <ov> hold the matches of <v> (its entries sorted)? The same
+ * snapshot rules in the same order are the same matches: a patch keeps the
+ * rules of the routes that did not change, and those alone, where they were.
+ */
+static bool same_matches(const struct ctx *c, uint32_t ov, const struct vhost *v)
+{
+	const struct xgw_snapshot *s = &c->pt.old;
+	const struct xgw_snap_vhost *o = &s->vhosts[ov];
+
+	if (o->match_count != v->e.n || o->flags)
+		return false;
+	for (size_t k = 0; k < v->e.n; k++)
+		if (s->matches[o->match_first + k].rule != v->e.v[k].snap_rule)
+			return false;
+	return true;
+}
+
+/*
  * One snapshot listener for address <ai> of <g> on the port of <grp>; <vh> is
  * scratch space (empty; left empty, its memory kept for the next listener).
  * <reopen> >= 0: that listener of a patched snapshot gets its vhosts again
@@ -864,8 +932,12 @@ static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listene
 	for (size_t k = 0; k < n; k++)
 		if (grp[k]->spec->hostname && !vhost_get(&vh, grp[k]->spec->hostname))
 			goto out;
-	if (vh.n > 1) /* most vhosts hold one route: no sort set-up for those */
+	if (reopen >= 0) {
+		if (order_as_old(c, &vh, (size_t)reopen))
+			goto out;
+	} else if (vh.n > 1) { /* most vhosts hold one route: no sort set-up for those */
 		sort_small(vh.v, vh.n, sizeof(*vh.v), vhost_cmp);
+	}
 
 	if (reopen >= 0) {
 		idx = (int)reopen;
@@ -890,10 +962,16 @@ static int build_listener(struct ctx *c, struct gw *g, int ai, struct gw_listene
 	for (size_t i = 0; i < vh.n; i++) {
 		struct vhost *v = &vh.v[i];
 
-		if (xgw_snapb_vhost(c->b, v->host, v->len) < 0)
-			goto out;
 		if (v->e.n > 1)
 			sort_small(v->e.v, v->e.n, sizeof(*v->e.v), entry_cmp);
+		/* a patch: a vhost whose matches are the old one's stays as it was */
+		if (reopen >= 0 && v->ov != XGW_SNAP_NONE && same_matches(c, v->ov, v)) {
+			if (xgw_rec_patch_vhost_kept(c, v->ov) < 0)
+				goto out;
+			continue;
+		}
+		if (xgw_snapb_vhost(c->b, v->host, v->len) < 0)
+			goto out;
 		for (size_t k = 0; k < v->e.n; k++) {
 			struct entry *e = &v->e.v[k];
 

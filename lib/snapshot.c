@@ -254,6 +254,22 @@ int xgw_snapb_vhost(struct xgw_snapb *b, const char *hostname, size_t hostname_l
 	return idx;
 }
 
+int xgw_snapb_vhost_kept(struct xgw_snapb *b, uint32_t old)
+{
+	struct xgw_snap_vhost *v;
+	int idx;
+
+	if (b->cur_listener < 0 || old >= b->base_n[XGW_SECT_VHOST])
+		return fail(b, -EINVAL);
+	idx = push(b, XGW_SECT_VHOST, (void **)&v);
+	if (idx < 0)
+		return idx;
+	*v = ((const struct xgw_snap_vhost *)b->base[XGW_SECT_VHOST])[old];
+	SECT_AT(b, XGW_SECT_LISTENER, struct xgw_snap_listener, b->cur_listener)->vhost_count++;
+	b->cur_vhost = -1; /* its matches are those it had */
+	return idx;
+}
+
 int xgw_snapb_vhost_flags(struct xgw_snapb *b, uint32_t flags)
 {
 	if (b->cur_vhost < 0 || (flags & ~XGW_VHOST_TLS_TERMINATE))

@@ -484,6 +484,14 @@ struct xgw_snapb *xgw_snapb__from(const struct xgw_snapshot *s, uint64_t generat
  */
 int xgw_snapb_listener_reopen(struct xgw_snapb *b, uint32_t idx);
 /*
+ * A vhost of the listener being built that is vhost <old> of the snapshot
+ * the builder was made from (xgw_snapb__from()), as it is: its hostname,
+ * flags and matches are those entries, not added again, and no match may
+ * follow it. Returns its index, or -EINVAL (no such vhost there, or no
+ * listener) / -ENOMEM.
+ */
+int xgw_snapb_vhost_kept(struct xgw_snapb *b, uint32_t old);
+/*
  * Room for <n> more entries (bytes for XGW_SECT_STRING) of section <sect>, so
  * that a builder that knows about how many it adds does not grow the section
  * again and again. Changes nothing else. Returns 0, -EINVAL, -E2BIG or -ENOMEM.

@@ -423,6 +423,7 @@ static bool check(const struct gen *g, uint64_t generation, int c, int step,
 struct tally {
 	int route_steps, patched, full_after_patch, eps, eps_then_patched, env_steps;
 	size_t copied;	     /* route statuses the status writer copied from its last body */
+	size_t vhosts_kept;  /* vhosts of reopened listeners kept as they were */
 	size_t kept, routes; /* routes attached as they were, of all on route changes */
 };
 
@@ -527,6 +528,7 @@ TEST(patch_routes_as_a_full_pass)
 				t.route_steps++;
 				t.patched += next->res.patched;
 				t.kept += next->res.routes_kept;
+				t.vhosts_kept += next->res.vhosts_kept;
 				t.routes += next->st->n_httproutes + next->st->n_grpcroutes;
 				t.full_after_patch +=
 					!next->res.patched && cur && (cur->res.patched || cur->eps);
@@ -562,10 +564,10 @@ TEST(patch_routes_as_a_full_pass)
 	printf("# %d results checked; %d route changes (%zu of %zu routes attached as they "
 	       "were), %d patched, %d full passes after a patch (waste, problems), %d endpoint "
 	       "fast paths, "
-	       "%d patches after one, %d other changes; %zu route statuses copied by the status "
-	       "writer\n",
+	       "%d patches after one, %d other changes; %zu vhosts of rebuilt listeners kept; %zu "
+	       "route statuses copied by the status writer\n",
 	       checked, t.route_steps, t.kept, t.routes, t.patched, t.full_after_patch, t.eps,
-	       t.eps_then_patched, t.env_steps, t.copied);
+	       t.eps_then_patched, t.env_steps, t.vhosts_kept, t.copied);
 	ASSERT_EQ(checked, CASES * (STEPS + 1), "results checked");
 	/* most route changes patch (small snapshots fill with waste soon: every few
 	 * changes build anew); the waste brings full builds back */
@@ -575,6 +577,8 @@ TEST(patch_routes_as_a_full_pass)
 	ASSERT_GT(t.eps_then_patched, 0, "patches after the endpoint fast path");
 	/* and most routes of those changes did not change: attached as they were */
 	ASSERT_GT(t.kept, t.routes / 2, "routes attached as they were");
+	/* the listeners a patch builds again keep the vhosts that did not change */
+	ASSERT_GT(t.vhosts_kept, (size_t)t.patched, "vhosts kept");
 	/* and the status writer copies most of those */
 	ASSERT_GT(t.copied, t.kept / 2, "route statuses copied");
 }
