@@ -482,14 +482,15 @@ static size_t vhost_bytes(const struct xgw_snapshot *s, uint32_t v)
 	return bytes;
 }
 
-/* Bytes of the vhosts of old listener <li> and of what they hold. */
+/* Bytes of what the vhosts of old listener <li> hold. */
 static size_t listener_bytes(const struct xgw_snapshot *s, size_t li)
 {
 	const struct xgw_snap_listener *l = &s->listeners[li];
 	size_t bytes = 0;
 
+	/* not the vhosts themselves: the next patch leaves them out (xgw_snapb__from()) */
 	for (uint32_t v = l->vhost_first; v < l->vhost_first + l->vhost_count; v++)
-		bytes += sizeof(s->vhosts[v]) + vhost_bytes(s, v);
+		bytes += vhost_bytes(s, v);
 	return bytes;
 }
 
@@ -556,7 +557,7 @@ uint32_t xgw_rec_patch_old_vhost(struct ctx *c, size_t li, const char *host, siz
 
 int xgw_rec_patch_vhost_kept(struct ctx *c, uint32_t old)
 {
-	int idx = xgw_snapb_vhost_kept(c->b, old);
+	int idx = xgw_snapb_vhost_kept(c->b, &c->pt.old.vhosts[old]);
 
 	if (idx < 0)
 		return idx;

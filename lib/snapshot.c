@@ -119,6 +119,29 @@ struct xgw_snapb *xgw_snapb__new(uint64_t generation)
 	return b;
 }
 
+/* Copy the vhosts of <s>'s listeners (already in <b>) into <b>'s own section. */
+static int vhosts_live(struct xgw_snapb *b, const struct xgw_snapshot *s)
+{
+	struct vec *v = &b->sect[XGW_SECT_VHOST];
+	uint32_t live = 0;
+
+	for (uint32_t i = 0; i < s->n_listeners; i++)
+		live += s->listeners[i].vhost_count;
+	if (vec_reserve(v, live, true))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < s->n_listeners; i++) {
+		struct xgw_snap_listener *l =
+			SECT_AT(b, XGW_SECT_LISTENER, struct xgw_snap_listener, i);
+
+		if (l->vhost_count)
+			memcpy((char *)v->data + (size_t)v->n * v->elem, &s->vhosts[l->vhost_first],
+			       (size_t)l->vhost_count * v->elem);
+		l->vhost_first = v->n;
+		v->n += l->vhost_count;
+	}
+	return 0;
+}
+
 struct xgw_snapb *xgw_snapb__from(const struct xgw_snapshot *s, uint64_t generation)
 {
 	struct xgw_snapb *b = xgw_snapb__new(generation);
@@ -128,7 +151,7 @@ struct xgw_snapb *xgw_snapb__from(const struct xgw_snapshot *s, uint64_t generat
 	if (!b)
 		return NULL;
 	for (int k = 0; k < XGW_SECT__MAX; k++) {
-		if (k == XGW_SECT_LISTENER)
+		if (k == XGW_SECT_LISTENER || k == XGW_SECT_VHOST)
 			continue;
 		b->base[k] = (const char *)s->hdr + s->hdr->sect[k].off;
 		b->base_n[k] = s->hdr->sect[k].count;
@@ -142,6 +165,13 @@ struct xgw_snapb *xgw_snapb__from(const struct xgw_snapshot *s, uint64_t generat
 	if (n)
 		memcpy(v->data, s->listeners, (size_t)n * v->elem);
 	v->n = n;
+	/* and so are their vhosts, those a listener reaches only: a reopened
+	 * listener's old ones, 20 bytes per name, go at the next patch instead
+	 * of staying for good (thousands, for a listener of thousands of names) */
+	if (vhosts_live(b, s)) {
+		xgw_snapb__free(b);
+		return NULL;
+	}
 	memcpy(b->ticket_secret, s->hdr->ticket_secret, sizeof(b->ticket_secret));
 	return b;
 }
@@ -254,17 +284,18 @@ int xgw_snapb_vhost(struct xgw_snapb *b, const char *hostname, size_t hostname_l
 	return idx;
 }
 
-int xgw_snapb_vhost_kept(struct xgw_snapb *b, uint32_t old)
+int xgw_snapb_vhost_kept(struct xgw_snapb *b, const struct xgw_snap_vhost *old)
 {
 	struct xgw_snap_vhost *v;
 	int idx;
 
-	if (b->cur_listener < 0 || old >= b->base_n[XGW_SECT_VHOST])
+	if (b->cur_listener < 0 ||
+	    (uint64_t)old->match_first + old->match_count > b->base_n[XGW_SECT_MATCH])
 		return fail(b, -EINVAL);
 	idx = push(b, XGW_SECT_VHOST, (void **)&v);
 	if (idx < 0)
 		return idx;
-	*v = ((const struct xgw_snap_vhost *)b->base[XGW_SECT_VHOST])[old];
+	*v = *old;
 	SECT_AT(b, XGW_SECT_LISTENER, struct xgw_snap_listener, b->cur_listener)->vhost_count++;
 	b->cur_vhost = -1; /* its matches are those it had */
 	return idx;

@@ -469,8 +469,10 @@ void xgw_snapb__free(struct xgw_snapb *b);
 /*
  * A builder holding every section of snapshot <s> (a view at least) as it is,
  * for <generation>, with <s>'s ticket secret: what is added goes after <s>'s
- * entries, whose indices stay. <s>'s buffer is read in place (only its
- * listeners are copied): it must outlive the builder's finish. With
+ * entries, whose indices stay, but for the vhosts: those the listeners reach
+ * are copied, listener by listener (new indices), the others left out. <s>'s
+ * buffer is read in place (only its listeners and vhosts are copied): it
+ * must outlive the builder's finish. With
  * xgw_snapb_listener_reopen(), the agent's fast path for route changes
  * (agent/reconcile_patch.c). NULL when out of memory.
  */
@@ -484,13 +486,13 @@ struct xgw_snapb *xgw_snapb__from(const struct xgw_snapshot *s, uint64_t generat
  */
 int xgw_snapb_listener_reopen(struct xgw_snapb *b, uint32_t idx);
 /*
- * A vhost of the listener being built that is vhost <old> of the snapshot
+ * A vhost of the listener being built that is <old>, a vhost of the snapshot
  * the builder was made from (xgw_snapb__from()), as it is: its hostname,
- * flags and matches are those entries, not added again, and no match may
- * follow it. Returns its index, or -EINVAL (no such vhost there, or no
- * listener) / -ENOMEM.
+ * flags and matches are that snapshot's entries, not added again, and no
+ * match may follow it. Returns its index, or -EINVAL (its matches are not
+ * that snapshot's, or no listener) / -ENOMEM.
  */
-int xgw_snapb_vhost_kept(struct xgw_snapb *b, uint32_t old);
+int xgw_snapb_vhost_kept(struct xgw_snapb *b, const struct xgw_snap_vhost *old);
 /*
  * Room for <n> more entries (bytes for XGW_SECT_STRING) of section <sect>, so
  * that a builder that knows about how many it adds does not grow the section
