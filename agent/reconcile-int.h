@@ -8,6 +8,7 @@
 #ifndef XGW_AGENT_RECONCILE_INT_H
 #define XGW_AGENT_RECONCILE_INT_H
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -334,6 +335,16 @@ void xgw_rec_lsets_programmed(struct ctx *c, struct gw *g);
 /* reconcile.c, used by the snapshot builder */
 bool xgw_rec_is_wild(const char *h);
 long xgw_rec_host_rank(const char *h);
+/* FNV-1a of the <len> bytes at <p>, lower-cased (names that differ in case
+ * alone hash the same). */
+static inline uint32_t xgw_rec_name_hash(const char *p, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint32_t)tolower((unsigned char)p[i])) * 16777619u;
+	return h;
+}
 const char *xgw_rec_rule_problem(const struct xgw_http_rule *r, char *buf, size_t len);
 /* Why rule <k> of route <ri> is not served (into <buf>), or NULL. */
 const char *xgw_rec_route_rule_problem(const struct ctx *c, size_t ri, size_t k, char *buf,
@@ -468,11 +479,13 @@ int xgw_rec_patch_listener(struct ctx *c, const struct gw *g, int ai, struct gw_
 			   size_t n, bool l4, bool *dirty);
 /*
  * A patch's reopened listener <li>: the old snapshot's vhost of it named
- * <host> (<len> bytes, exactly), or XGW_SNAP_NONE. vhost_kept(): that vhost
+ * <host> (<len> bytes, exactly; <hash>: xgw_rec_name_hash() of them), or
+ * XGW_SNAP_NONE. vhost_kept(): that vhost
  * goes into the new listener as it is (xgw_snapb_vhost_kept()), so what it
  * holds is not waste.
  */
-uint32_t xgw_rec_patch_old_vhost(struct ctx *c, size_t li, const char *host, size_t len);
+uint32_t xgw_rec_patch_old_vhost(struct ctx *c, size_t li, const char *host, size_t len,
+				 uint32_t hash);
 int xgw_rec_patch_vhost_kept(struct ctx *c, uint32_t old);
 /* Once the snapshot is made: the result's record (and BPF entries, when patched). */
 int xgw_rec_patch_finish(struct ctx *c);

@@ -494,15 +494,6 @@ static size_t listener_bytes(const struct xgw_snapshot *s, size_t li)
 	return bytes;
 }
 
-static uint32_t name_hash(const char *p, size_t len)
-{
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (uint8_t)p[i]) * 16777619u;
-	return h;
-}
-
 /* Index the vhosts of old listener <li> by name (at the listener's first question). */
 static int index_old_vhosts(struct ctx *c, size_t li)
 {
@@ -527,7 +518,7 @@ static int index_old_vhosts(struct ctx *c, size_t li)
 	mask = size - 1;
 	for (uint32_t v = l->vhost_first; v < l->vhost_first + l->vhost_count; v++) {
 		struct xgw_snap_str n = s->vhosts[v].hostname;
-		size_t h = name_hash(xgw_snap_str_ptr(s, n), n.len) & mask;
+		size_t h = xgw_rec_name_hash(xgw_snap_str_ptr(s, n), n.len) & mask;
 
 		while (c->pt.ovh[h])
 			h = (h + 1) & mask;
@@ -536,7 +527,8 @@ static int index_old_vhosts(struct ctx *c, size_t li)
 	return 0;
 }
 
-uint32_t xgw_rec_patch_old_vhost(struct ctx *c, size_t li, const char *host, size_t len)
+uint32_t xgw_rec_patch_old_vhost(struct ctx *c, size_t li, const char *host, size_t len,
+				 uint32_t hash)
 {
 	const struct xgw_snapshot *s = &c->pt.old;
 	size_t mask;
@@ -545,7 +537,7 @@ uint32_t xgw_rec_patch_old_vhost(struct ctx *c, size_t li, const char *host, siz
 	    (c->pt.ovh_li != li + 1 && index_old_vhosts(c, li)))
 		return XGW_SNAP_NONE;
 	mask = c->pt.ovh_size - 1;
-	for (size_t h = name_hash(host, len) & mask; c->pt.ovh[h]; h = (h + 1) & mask) {
+	for (size_t h = hash & mask; c->pt.ovh[h]; h = (h + 1) & mask) {
 		uint32_t v = c->pt.ovh[h] - 1;
 		struct xgw_snap_str n = s->vhosts[v].hostname;
 

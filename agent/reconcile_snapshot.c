@@ -603,13 +603,8 @@ bool xgw_rec_best_listener(struct gw_listener **grp, size_t n, struct gw_listene
 /* A hash of <h> that strings equal to it under strcasecmp() share; its length in *<len>. */
 static uint32_t host_hash(const char *h, size_t *len)
 {
-	uint32_t x = 2166136261u;
-	const char *p;
-
-	for (p = h; *p; p++)
-		x = (x ^ (uint32_t)tolower((unsigned char)*p)) * 16777619u;
-	*len = (size_t)(p - h);
-	return x;
+	*len = strlen(h);
+	return xgw_rec_name_hash(h, *len);
 }
 
 static inline bool vhost_is(const struct vhost *v, const char *host, size_t len, uint32_t hash)
@@ -824,7 +819,7 @@ static int order_as_old(struct ctx *c, struct vhost_vec *vh, size_t li)
 	for (size_t i = 0; i < n; i++) {
 		struct vhost *v = &vh->v[i];
 
-		v->ov = xgw_rec_patch_old_vhost(c, li, v->host, v->len);
+		v->ov = xgw_rec_patch_old_vhost(c, li, v->host, v->len, v->hash);
 		if (v->ov != XGW_SNAP_NONE)
 			slot[v->ov - ol->vhost_first] = (uint32_t)i + 1;
 		else
