@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "status.h"
+#include "xgw/file.h"
 #include "xgw/log.h"
 #include "xgw/netaddr.h"
 
@@ -186,15 +187,11 @@ static int dump(const char *path, json_t *root)
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
 	/* compact: at 10,000 routes indenting doubles the file and the time */
-	if (json_dump_file(root, tmp, JSON_COMPACT))
-		return -EIO;
-	if (rename(tmp, path)) {
-		int err = -errno;
-
+	if (json_dump_file(root, tmp, JSON_COMPACT)) {
 		unlink(tmp);
-		return err;
+		return -EIO;
 	}
-	return 0;
+	return xgw_file_replace(tmp, path);
 }
 
 int xgw_status_write(const char *path, const struct xgw_reconcile_result *res, uint64_t gen,
@@ -252,11 +249,11 @@ static int dump_text(const char *path, const char *text, size_t len)
 	}
 	if (close(fd) && !err)
 		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
+	if (err) {
 		unlink(tmp);
-	return err;
+		return err;
+	}
+	return xgw_file_replace(tmp, path);
 }
 
 /* The document of <job>: its statuses rendered again only when they changed,

@@ -17,6 +17,7 @@
 #include "workers.h"
 #include "xgw/abi/maps.h"
 #include "xgw/ctl.h"
+#include "xgw/file.h"
 #include "xgw/log.h"
 
 #define BACKOFF_MIN_MS 100
@@ -558,13 +559,13 @@ int xgw_workers_stats_write(const struct xgw_workers *ws, const char *path)
 		fprintf(f, "}");
 	}
 	fprintf(f, "\n]}\n");
-	if (fclose(f) || rename(tmp, path)) {
+	if (fclose(f)) {
 		int err = -errno;
 
 		unlink(tmp);
 		return err;
 	}
-	return 0;
+	return xgw_file_replace(tmp, path);
 }
 
 bool xgw_workers_acked(const struct xgw_workers *ws, uint64_t gen)
