@@ -501,7 +501,8 @@ static int snapshot_load(struct xgw_worker *w, int fd, struct xgw_snapref **out)
 		err = -ECANCELED;
 		goto err_unmap;
 	}
-	sr->router = xgw_router__new(&sr->snap);
+	/* the serving router's compiled expressions, where the texts are the same */
+	sr->router = xgw_router__new(&sr->snap, w->snap ? w->snap->router : NULL);
 	if (!sr->router) {
 		err = -errno;
 		goto err_unmap;

@@ -103,6 +103,21 @@ struct xgw_rt_vix {
 
 #define XGW_RT_INDEX_MIN 8
 
+/*
+ * A compiled regular expression, shared by the routers whose snapshots hold
+ * it: a router built after another takes the other's compiled expressions
+ * for the texts it has too, instead of compiling them again (thousands for
+ * GRPCRoutes, whose service or method matches are expressions). Counted: the
+ * last router that holds it frees it. Routers live in one thread.
+ */
+struct xgw_rt_re {
+	regex_t re;
+	uint32_t refs;
+	uint32_t hash; /* of expr */
+	uint32_t len;
+	char expr[]; /* the text as the snapshot has it (len bytes) */
+};
+
 struct xgw_router {
 	const struct xgw_snapshot *snap; /* not owned; must outlive the router */
 	struct xgw_rt_lslot *ltab;
@@ -118,9 +133,13 @@ struct xgw_router {
 	uint32_t (*load)(void *ctx, const struct xgw_snap_endpoint *ep);
 	void *load_ctx;
 	uint64_t rng;
-	/* Regular expressions, compiled once: path ones per match, value ones per kv. */
-	regex_t *re;
+	/* Regular expressions, each text compiled once (and taken from the
+	 * previous router when it had it): path ones per match, value ones per
+	 * kv; re_tab finds them by text (1 + index into re, re_mask + 1 slots). */
+	struct xgw_rt_re **re;
 	uint32_t n_re;
+	uint32_t *re_tab;
+	uint32_t re_mask;
 	uint32_t *match_re; /* per match: index into re, or XGW_SNAP_NONE */
 	uint32_t *kv_re;    /* per kv: index into re, or XGW_SNAP_NONE */
 	/* The path index of large vhosts (see struct xgw_rt_vix). */

@@ -259,29 +259,75 @@ static int build_hosts(struct xgw_router *r)
 	return 0;
 }
 
-/*
- * Compile <expr> anchored to the whole subject ("^(" expr ")$") as re[*n].
- * Returns 0 or -EINVAL (logged) / -ENOMEM.
- */
-static int re_compile(struct xgw_router *r, const char *what, struct xgw_snap_str e, uint32_t *slot)
+static uint32_t re_hash(const char *p, size_t len)
 {
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)p[i]) * 16777619u;
+	return h;
+}
+
+/* The slot of <r>'s table that holds the expression <p> (<len> bytes), or the free one where it goes. */
+static uint32_t *re_slot(const struct xgw_router *r, const char *p, size_t len, uint32_t hash)
+{
+	for (uint32_t h = hash & r->re_mask;; h = (h + 1) & r->re_mask) {
+		const struct xgw_rt_re *e;
+
+		if (!r->re_tab[h])
+			return &r->re_tab[h];
+		e = r->re[r->re_tab[h] - 1];
+		if (e->hash == hash && e->len == len && !memcmp(e->expr, p, len))
+			return &r->re_tab[h];
+	}
+}
+
+/*
+ * Expression <e> anchored to the whole subject ("^(" expr ")$"): the one
+ * this router has of that text, else <prev>'s, else compiled, as
+ * re[*slot]. Returns 0 or -EINVAL (logged) / -ENOMEM.
+ */
+static int re_compile(struct xgw_router *r, const struct xgw_router *prev, const char *what,
+		      struct xgw_snap_str e, uint32_t *slot)
+{
+	const char *p = xgw_snap_str_ptr(r->snap, e);
+	uint32_t hash = re_hash(p, e.len), *mine = re_slot(r, p, e.len, hash), *theirs;
+	struct xgw_rt_re *x;
 	char msg[128];
 	int rc;
 
-	rc = xgw_regex_compile(&r->re[r->n_re], xgw_snap_str_ptr(r->snap, e), e.len, msg,
-			       sizeof(msg));
-	if (rc) {
-		if (rc == REG_ESPACE)
-			return -ENOMEM;
-		log_warn("snapshot: %s regular expression \"%.*s\": %s", what, (int)e.len,
-			 xgw_snap_str_ptr(r->snap, e), msg);
-		return -EINVAL;
+	if (*mine) {
+		*slot = *mine - 1;
+		return 0;
 	}
+	if (prev && prev->re_tab && *(theirs = re_slot(prev, p, e.len, hash))) {
+		x = prev->re[*theirs - 1];
+		x->refs++;
+	} else {
+		x = malloc(sizeof(*x) + e.len);
+		if (!x)
+			return -ENOMEM;
+		rc = xgw_regex_compile(&x->re, p, e.len, msg, sizeof(msg));
+		if (rc) {
+			free(x);
+			if (rc == REG_ESPACE)
+				return -ENOMEM;
+			log_warn("snapshot: %s regular expression \"%.*s\": %s", what, (int)e.len,
+				 p, msg);
+			return -EINVAL;
+		}
+		x->refs = 1;
+		x->hash = hash;
+		x->len = e.len;
+		memcpy(x->expr, p, e.len);
+	}
+	r->re[r->n_re] = x;
 	*slot = r->n_re++;
+	*mine = *slot + 1;
 	return 0;
 }
 
-static int build_regexes(struct xgw_router *r)
+static int build_regexes(struct xgw_router *r, const struct xgw_router *prev)
 {
 	const struct xgw_snapshot *s = r->snap;
 	uint32_t n = 0;
@@ -292,15 +338,17 @@ static int build_regexes(struct xgw_router *r)
 	for (uint32_t k = 0; k < s->n_kvs; k++)
 		n += s->kvs[k].type == XGW_KV_REGEX;
 	r->re = calloc(n ? n : 1, sizeof(*r->re));
+	r->re_mask = table_size(n) - 1;
+	r->re_tab = calloc((size_t)r->re_mask + 1, sizeof(*r->re_tab));
 	r->match_re = malloc((s->n_matches ? s->n_matches : 1) * sizeof(*r->match_re));
 	r->kv_re = malloc((s->n_kvs ? s->n_kvs : 1) * sizeof(*r->kv_re));
-	if (!r->re || !r->match_re || !r->kv_re)
+	if (!r->re || !r->re_tab || !r->match_re || !r->kv_re)
 		return -ENOMEM;
 	for (uint32_t m = 0; m < s->n_matches; m++) {
 		r->match_re[m] = XGW_SNAP_NONE;
 		if (s->matches[m].path_type != XGW_PATH_REGEX)
 			continue;
-		err = re_compile(r, "path", s->matches[m].path, &r->match_re[m]);
+		err = re_compile(r, prev, "path", s->matches[m].path, &r->match_re[m]);
 		if (err)
 			return err;
 	}
@@ -308,7 +356,7 @@ static int build_regexes(struct xgw_router *r)
 		r->kv_re[k] = XGW_SNAP_NONE;
 		if (s->kvs[k].type != XGW_KV_REGEX)
 			continue;
-		err = re_compile(r, s->kvs[k].kind == XGW_KV_HEADER ? "header" : "query",
+		err = re_compile(r, prev, s->kvs[k].kind == XGW_KV_HEADER ? "header" : "query",
 				 s->kvs[k].value, &r->kv_re[k]);
 		if (err)
 			return err;
@@ -577,7 +625,7 @@ static int build_index(struct xgw_router *r)
 	return 0;
 }
 
-struct xgw_router *xgw_router__new(const struct xgw_snapshot *snap)
+struct xgw_router *xgw_router__new(const struct xgw_snapshot *snap, const struct xgw_router *prev)
 {
 	struct xgw_router *r = calloc(1, sizeof(*r));
 	int err;
@@ -596,7 +644,7 @@ struct xgw_router *xgw_router__new(const struct xgw_snapshot *snap)
 	if (!err)
 		err = build_hosts(r);
 	if (!err)
-		err = build_regexes(r);
+		err = build_regexes(r, prev);
 	if (!err)
 		err = build_index(r);
 	if (!err)
@@ -617,9 +665,14 @@ void xgw_router__free(struct xgw_router *r)
 {
 	if (!r)
 		return;
-	for (uint32_t i = 0; i < r->n_re; i++)
-		regfree(&r->re[i]);
+	for (uint32_t i = 0; i < r->n_re; i++) {
+		if (--r->re[i]->refs)
+			continue; /* a later router holds it */
+		regfree(&r->re[i]->re);
+		free(r->re[i]);
+	}
 	free(r->re);
+	free(r->re_tab);
 	free(r->match_re);
 	free(r->kv_re);
 	free(r->vix);
@@ -801,7 +854,7 @@ static bool kv_holds(const struct xgw_router *r, uint32_t k, const struct xgw_rt
 	if (!found)
 		return false;
 	if (kv->type == XGW_KV_REGEX)
-		return re_whole(&r->re[r->kv_re[k]], v, vlen);
+		return re_whole(&r->re[r->kv_re[k]]->re, v, vlen);
 	return vlen == kv->value.len && !memcmp(v, xgw_snap_str_ptr(s, kv->value), vlen);
 }
 
@@ -827,7 +880,7 @@ static inline bool match_holds(const struct xgw_router *r, uint32_t m, const str
 	const struct xgw_snap_match *sm = &s->matches[m];
 
 	if (sm->path_type == XGW_PATH_REGEX) {
-		if (!re_whole(&r->re[r->match_re[m]], q->path, q->path_len))
+		if (!re_whole(&r->re[r->match_re[m]]->re, q->path, q->path_len))
 			return false;
 	} else if (!xgw_router_path_match(sm->path_type, xgw_snap_str_ptr(s, sm->path),
 					  sm->path.len, q->path, q->path_len)) {

@@ -14,11 +14,13 @@
 
 /*
  * Build the tables over <snap>, which must stay valid (and mapped) for the
- * router's lifetime, and compile its regular expressions. Returns the
- * router, or NULL with errno set: ENOMEM, or EINVAL when an expression does
- * not compile or a filter string holds bytes a header cannot (CR, LF, NUL).
+ * router's lifetime, and compile its regular expressions, taking those of
+ * <prev> (a router of the same thread, NULL for none) whose text is the
+ * same; <prev> may be freed before or after. Returns the router, or NULL
+ * with errno set: ENOMEM, or EINVAL when an expression does not compile or a
+ * filter string holds bytes a header cannot (CR, LF, NUL).
  */
-struct xgw_router *xgw_router__new(const struct xgw_snapshot *snap);
+struct xgw_router *xgw_router__new(const struct xgw_snapshot *snap, const struct xgw_router *prev);
 void xgw_router__free(struct xgw_router *r);
 
 /*

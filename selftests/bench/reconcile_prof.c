@@ -3,7 +3,8 @@
  * xgw-bench-reconcile: the control path of one route addition at scale,
  * without sockets, BPF or workers, so that it runs under callgrind.
  *
- *   xgw-bench-reconcile [-r ROUTES] [-l LISTENERS] [-e ENDPOINTS] [-a ADDS] [-E] [-o PREFIX] DIR
+ *   xgw-bench-reconcile [-r ROUTES] [-l LISTENERS] [-e ENDPOINTS] [-a ADDS] [-g PCT] [-E]
+ *                       [-o PREFIX] DIR
  *
  * Writes the manifests of selftests/bench/scale.sh into the empty folder DIR,
  * loads and reconciles them (generation 1), then adds ADDS routes one at a
@@ -19,6 +20,9 @@
  * -o, the last generation's snapshot and status document are written to
  * PREFIX.snap and PREFIX.status.json, so that two builds can be compared byte
  * for byte.
+ *
+ * With -g, PCT % of the routes are GRPCRoutes (each matching a service of its
+ * own, with a hostname of its own), on the same listeners as the HTTPRoutes.
  *
  * With -E the changes are endpoint changes instead: each rewrites (by a
  * rename) a file holding a second EndpointSlice of svc-live with another
@@ -70,7 +74,7 @@ static FILE *open_out(const char *dir, const char *name)
 }
 
 /* The same objects as scale.sh writes. */
-static int write_manifests(const char *dir, int routes, int listeners, int endpoints)
+static int write_manifests(const char *dir, int routes, int listeners, int endpoints, int grpc)
 {
 	int gws = (listeners + PER_GW - 1) / PER_GW, services = endpoints / 50 ? endpoints / 50 : 1;
 	char name[64];
@@ -135,6 +139,18 @@ static int write_manifests(const char *dir, int routes, int listeners, int endpo
 				snprintf(svc, sizeof(svc), "svc-live");
 			else
 				snprintf(svc, sizeof(svc), "svc%d", r % services);
+			if (r % 100 < grpc) { /* -g: a GRPCRoute, a hostname of its own */
+				fprintf(f,
+					"%sapiVersion: gateway.networking.k8s.io/v1\nkind: "
+					"GRPCRoute\n"
+					"metadata: {name: g%d, namespace: default}\nspec:\n"
+					"  parentRefs: [{name: gw%d, sectionName: l%d}]\n"
+					"  hostnames: [h%d.example.com]\n"
+					"  rules: [{matches: [{method: {service: echo.Echo%d}}], "
+					"backendRefs: [{name: %s, port: 80}]}]\n",
+					r > c ? "---\n" : "", r, l / PER_GW, l % PER_GW, r, r, svc);
+				continue;
+			}
 			fprintf(f,
 				"%sapiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
 				"metadata: {name: r%d, namespace: default}\nspec:\n"
@@ -282,18 +298,29 @@ __attribute__((noinline)) static int phase_status(const struct xgw_reconcile_res
 	return err;
 }
 
+/*
+ * What a worker does with a new snapshot: open it, build its router from the
+ * one serving (whose compiled expressions it takes), and let that one go.
+ * The router's snapshot view lives as long as it.
+ */
+static struct xgw_router *serving;
+static struct xgw_snapshot serving_snap[2];
+static int serving_at;
+
 __attribute__((noinline)) static int phase_worker(const struct xgw_reconcile_result *res)
 {
-	struct xgw_snapshot snap;
+	struct xgw_snapshot *snap = &serving_snap[serving_at ^ 1];
 	struct xgw_router *r;
-	int err = xgw_snapshot__open(&snap, res->snap, res->snap_len);
+	int err = xgw_snapshot__open(snap, res->snap, res->snap_len);
 
 	if (err)
 		return err;
-	r = xgw_router__new(&snap);
+	r = xgw_router__new(snap, serving);
 	if (!r)
 		return -errno;
-	xgw_router__free(r);
+	xgw_router__free(serving);
+	serving = r;
+	serving_at ^= 1;
 	return 0;
 }
 
@@ -338,7 +365,7 @@ enum {
 int main(int argc, char **argv)
 {
 	static const char *const names[P_N] = { "load", "reconcile", "status", "worker" };
-	int routes = 10000, listeners = 1000, endpoints = 50000, adds = 5, c;
+	int routes = 10000, listeners = 1000, endpoints = 50000, adds = 5, grpc = 0, c;
 	struct gen *cur = NULL, *full = NULL;
 	const char *out = NULL;
 	bool eps = false;
@@ -347,7 +374,7 @@ int main(int argc, char **argv)
 	uint64_t generation = 0;
 	int err = 0, fast = 0, patched = 0;
 
-	while ((c = getopt(argc, argv, "r:l:e:a:Eo:")) != -1) {
+	while ((c = getopt(argc, argv, "r:l:e:a:g:Eo:")) != -1) {
 		switch (c) {
 		case 'r':
 			routes = atoi(optarg);
@@ -361,6 +388,9 @@ int main(int argc, char **argv)
 		case 'a':
 			adds = atoi(optarg);
 			break;
+		case 'g':
+			grpc = atoi(optarg);
+			break;
 		case 'E':
 			eps = true;
 			break;
@@ -371,9 +401,10 @@ int main(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if (optind + 1 != argc || routes < 1 || listeners < 1 || endpoints < 1 || adds < 1)
+	if (optind + 1 != argc || routes < 1 || listeners < 1 || endpoints < 1 || adds < 1 ||
+	    grpc < 0 || grpc > 100)
 		goto usage;
-	if (write_manifests(argv[optind], routes, listeners, endpoints))
+	if (write_manifests(argv[optind], routes, listeners, endpoints, grpc))
 		return 1;
 	f = xgw_files__new(argv[optind]);
 	for (int p = 0; p < P_N; p++)
@@ -459,6 +490,7 @@ int main(int argc, char **argv)
 			       p + 1 < P_N ? "," : "\n");
 		}
 	}
+	xgw_router__free(serving);
 	if (cur != full)
 		gen_free(cur);
 	gen_free(full);
@@ -469,6 +501,6 @@ int main(int argc, char **argv)
 	return err ? 1 : 0;
 usage:
 	fprintf(stderr, "usage: xgw-bench-reconcile [-r ROUTES] [-l LISTENERS] [-e ENDPOINTS] "
-			"[-a ADDS] [-E] [-o PREFIX] EMPTY_DIR\n");
+			"[-a ADDS] [-g PCT] [-E] [-o PREFIX] EMPTY_DIR\n");
 	return 2;
 }

@@ -241,7 +241,7 @@ TEST(router_udp_and_tcp_listeners_share_a_port)
 		return;
 	xgw_snapb__free(b);
 	if (ASSERT_OK(xgw_snapshot__open(&snap, buf, len), "open")) {
-		r = xgw_router__new(&snap);
+		r = xgw_router__new(&snap, NULL);
 		if (ASSERT_OK_PTR(r, "router")) {
 			ASSERT_EQ(xgw_router_listener(r, 4, a, 53), 1, "TCP lookup: the TCP one");
 			ASSERT_EQ(xgw_router_udp_listener(r, 4, a, 53), 0,

@@ -340,7 +340,7 @@ static bool ffix_finish(struct ffix *f, uint32_t n0, uint32_t n1)
 	if (!ASSERT_OK(xgw_snapb__finish(f->b, &f->buf, &f->len), "finish") ||
 	    !ASSERT_OK(xgw_snapshot__open(&f->snap, f->buf, f->len), "open"))
 		return false;
-	f->r = xgw_router__new(&f->snap);
+	f->r = xgw_router__new(&f->snap, NULL);
 	if (!ASSERT_OK_PTR(f->r, "router"))
 		return false;
 	f->flt = (struct xgw_rw_filters){
@@ -975,7 +975,7 @@ TEST(cors_bad_item_refused)
 	if (!ASSERT_OK(xgw_snapb__finish(f.b, &f.buf, &f.len), "finish") ||
 	    !ASSERT_OK(xgw_snapshot__open(&f.snap, f.buf, f.len), "open"))
 		goto out;
-	f.r = xgw_router__new(&f.snap);
+	f.r = xgw_router__new(&f.snap, NULL);
 	ASSERT_TRUE(!f.r && errno == EINVAL, "a method that is no token refuses the snapshot");
 out:
 	ffix_free(&f);

@@ -27,8 +27,9 @@ static void fixture_free(struct fixture *f)
 	memset(f, 0, sizeof(*f));
 }
 
-/* Lay out <b> (consumed), open it and build the router. */
-static bool fixture_finish(struct fixture *f, struct xgw_snapb *b)
+/* Lay out <b> (consumed), open it and build the router (after <prev>, or NULL). */
+static bool fixture_finish_from(struct fixture *f, struct xgw_snapb *b,
+				const struct xgw_router *prev)
 {
 	int err = xgw_snapb__finish(b, &f->buf, &f->len);
 
@@ -37,8 +38,13 @@ static bool fixture_finish(struct fixture *f, struct xgw_snapb *b)
 		return false;
 	if (!ASSERT_OK(xgw_snapshot__open(&f->snap, f->buf, f->len), "snapshot open"))
 		return false;
-	f->r = xgw_router__new(&f->snap);
+	f->r = xgw_router__new(&f->snap, prev);
 	return ASSERT_OK_PTR(f->r, "router new");
+}
+
+static bool fixture_finish(struct fixture *f, struct xgw_snapb *b)
+{
+	return fixture_finish_from(f, b, NULL);
 }
 
 static void ip(const char *s, uint8_t *family, uint8_t addr[16])
@@ -615,7 +621,7 @@ enum {
 	C__N
 };
 
-static bool cond_fixture(struct fixture *f)
+static bool cond_fixture_from(struct fixture *f, const struct xgw_router *prev)
 {
 	struct xgw_snapb *b = xgw_snapb__new(1);
 	int r[C__N];
@@ -644,7 +650,12 @@ static bool cond_fixture(struct fixture *f)
 	xgw_snapb_kv(b, XGW_KV_HEADER, XGW_KV_EXACT, "x-a", "1");
 	xgw_snapb_kv(b, XGW_KV_QUERY, XGW_KV_EXACT, "q", "2");
 	xgw_snapb_match(b, (uint32_t)r[C_ROOT], XGW_PATH_PREFIX, "/", 1, NULL);
-	return fixture_finish(f, b);
+	return fixture_finish_from(f, b, prev);
+}
+
+static bool cond_fixture(struct fixture *f)
+{
+	return cond_fixture_from(f, NULL);
 }
 
 /* The rule index the request gets (rules were added in enum order). */
@@ -664,6 +675,63 @@ static uint32_t croute(struct fixture *f, const char *method, const char *target
 	{                                                                                          \
 		.name = (n), .name_len = sizeof(n) - 1, .value = (v), .value_len = sizeof(v) - 1   \
 	}
+
+/*
+ * A router built after another takes the other's compiled expressions of the
+ * same text instead of compiling them again (a worker builds one per
+ * snapshot); each is counted, so that either router may go first, and one
+ * text is compiled once per router however many matches hold it.
+ */
+TEST(regexes_shared_with_the_next_router)
+{
+	static const struct xgw_h1_header ver[] = { HDR("x-ver", "v12") };
+	struct fixture a = {}, b = {}, c = {};
+	struct xgw_snapb *sb;
+	int r0, r1, r2;
+
+	if (!cond_fixture(&a) || !cond_fixture_from(&b, a.r))
+		goto out;
+	/* /r/[0-9]+, /alt/a|/alt/b, v[0-9]+, x+: in the same order in both */
+	if (!ASSERT_EQ(a.r->n_re, 4, "four texts") || !ASSERT_EQ(b.r->n_re, 4, "the same four"))
+		goto out;
+	for (uint32_t i = 0; i < 4; i++) {
+		ASSERT_TRUE(b.r->re[i] == a.r->re[i], "taken, not compiled again");
+		ASSERT_EQ(b.r->re[i]->refs, 2, "held by both");
+	}
+	fixture_free(&a); /* the older goes first, as in a worker */
+	ASSERT_EQ(b.r->re[0]->refs, 1, "held by the newer alone");
+	ASSERT_EQ(croute(&b, "GET", "/r/12", NULL, 0), C_RE, "path expression");
+	ASSERT_EQ(croute(&b, "GET", "/alt/b", NULL, 0), C_ALT, "path alternatives");
+	ASSERT_EQ(croute(&b, "GET", "/r/x", NULL, 0), C_ROOT, "no match");
+	ASSERT_EQ(croute(&b, "GET", "/h", ver, 1), C_HRE, "header expression");
+	ASSERT_EQ(croute(&b, "GET", "/q?b=xxx", NULL, 0), C_QRE, "query expression");
+
+	/* one text twice and a new one: two compiled, the known one taken */
+	sb = xgw_snapb__new(2);
+	if (!ASSERT_OK_PTR(sb, "snapb new"))
+		goto out;
+	r0 = add_simple_rule(sb, "a");
+	r1 = add_simple_rule(sb, "b");
+	r2 = add_simple_rule(sb, "c");
+	add_listener(sb, "10.0.0.1", 80);
+	add_vhost(sb, "");
+	xgw_snapb_match(sb, (uint32_t)r0, XGW_PATH_REGEX, "/r/[0-9]+", 9, "GET");
+	xgw_snapb_match(sb, (uint32_t)r1, XGW_PATH_REGEX, "/r/[0-9]+", 9, NULL);
+	xgw_snapb_match(sb, (uint32_t)r2, XGW_PATH_REGEX, "/new/.*", 7, NULL);
+	if (!fixture_finish_from(&c, sb, b.r) || !ASSERT_EQ(c.r->n_re, 2, "two texts"))
+		goto out;
+	ASSERT_TRUE(c.r->re[0] == b.r->re[0], "the known text taken");
+	ASSERT_EQ(c.r->re[0]->refs, 2, "held by both");
+	ASSERT_EQ(c.r->re[1]->refs, 1, "the new one compiled");
+	fixture_free(&b);
+	ASSERT_EQ(croute(&c, "POST", "/r/7", NULL, 0), (uint32_t)r1, "second holder of a text");
+	ASSERT_EQ(croute(&c, "GET", "/r/7", NULL, 0), (uint32_t)r0, "first holder");
+	ASSERT_EQ(croute(&c, "GET", "/new/x/y", NULL, 0), (uint32_t)r2, "new text");
+out:
+	fixture_free(&a);
+	fixture_free(&b);
+	fixture_free(&c);
+}
 
 TEST(match_method)
 {
@@ -806,7 +874,7 @@ TEST(regex_bad_fails_the_load)
 			goto next;
 		if (!ASSERT_OK(xgw_snapshot__open(&f.snap, f.buf, f.len), "open"))
 			goto next;
-		f.r = xgw_router__new(&f.snap);
+		f.r = xgw_router__new(&f.snap, NULL);
 		ASSERT_TRUE(f.r == NULL && errno == EINVAL, bad[i]);
 	next:
 		xgw_snapb__free(b);
@@ -831,7 +899,7 @@ TEST(header_op_injection_fails_the_load)
 		goto out;
 	if (!ASSERT_OK(xgw_snapshot__open(&f.snap, f.buf, f.len), "open"))
 		goto out;
-	f.r = xgw_router__new(&f.snap);
+	f.r = xgw_router__new(&f.snap, NULL);
 	ASSERT_TRUE(f.r == NULL && errno == EINVAL, "CRLF in a header value refused");
 out:
 	xgw_snapb__free(b);
@@ -868,7 +936,7 @@ TEST(filter_strings_checked_at_load)
 		xgw_snapb_filter(b, &rf, NULL, cases[i].host, cases[i].path);
 		if (ASSERT_OK(xgw_snapb__finish(b, &f.buf, &f.len), "finish") &&
 		    ASSERT_OK(xgw_snapshot__open(&f.snap, f.buf, f.len), "open")) {
-			f.r = xgw_router__new(&f.snap);
+			f.r = xgw_router__new(&f.snap, NULL);
 			if ((f.r != NULL) != cases[i].ok)
 				TEST_FAIL_("case %zu (%s / %s / %s): router %s", i, cases[i].name,
 					   cases[i].path, cases[i].host, f.r ? "built" : "refused");

@@ -78,7 +78,7 @@ static bool build(struct fixture *f, uint8_t lb)
 	if (!ASSERT_OK(err, "finish") ||
 	    !ASSERT_OK(xgw_snapshot__open(&f->snap, f->buf, f->len), "open"))
 		return false;
-	f->r = xgw_router__new(&f->snap);
+	f->r = xgw_router__new(&f->snap, NULL);
 	return ASSERT_OK_PTR(f->r, "router");
 }
 
