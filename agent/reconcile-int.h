@@ -71,6 +71,7 @@ struct gw_listener {
 	const struct xgw_configmap **cas;
 	size_t n_cas;
 	bool ca_optional;
+	uint32_t kc_id; /* xgw_rec_kind_conflicts(): 1 + its index among those with GRPCRoutes */
 };
 
 /* A ListenerSet whose parent is one of our Gateways. */

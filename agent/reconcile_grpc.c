@@ -193,88 +193,88 @@ static int cand_cmp(const void *pa, const void *pb)
 	return a->att < b->att ? -1 : a->att > b->att;
 }
 
-/* A (route, parentRef) taken off its parent. */
+/*
+ * Whether each (route, parentRef) was taken off its parent: one flag per
+ * parentRef of each route, route i's at off[i].
+ */
 struct rejected {
-	size_t route_idx, parent_idx;
+	size_t *off;
+	bool *flag;
 };
 
-static bool is_rejected(const struct rejected *rj, size_t n, const struct attachment *at)
+static inline bool *rejected_at(const struct rejected *rj, const struct attachment *at)
 {
-	for (size_t i = 0; i < n; i++)
-		if (rj[i].route_idx == at->route_idx && rj[i].parent_idx == at->parent_idx)
-			return true;
-	return false;
+	return &rj->flag[rj->off[at->route_idx] + at->parent_idx];
 }
 
 int xgw_rec_kind_conflicts(struct ctx *c)
 {
-	size_t nh = c->st->n_httproutes, n_grpc_l = 0, n_cand = 0, n_rj = 0, n_ok[2] = { 0, 0 };
-	struct gw_listener **grpc_l = NULL;
+	size_t nh = c->st->n_httproutes, n_cand = 0, n_parents = 0;
+	uint32_t n_l = 0;
 	struct cand *cand = NULL;
-	size_t *ok[2] = { NULL, NULL }; /* accepted candidates: [0] HTTPRoute, [1] GRPCRoute */
-	struct rejected *rj = NULL;
+	/* per (listener with GRPCRoutes, kind): the accepted attachments, in the
+	 * order they were accepted, as lists (1 + index into c->att; 0 ends) */
+	size_t *head = NULL, *tail = NULL, *next = NULL;
+	struct rejected rj = { 0 };
 	int err = -ENOMEM;
 
 	/* The listeners that carry a GRPCRoute: usually none, and then there
 	 * is nothing to do. */
 	for (size_t i = 0; i < c->att.n; i++) {
 		struct gw_listener *l = c->att.v[i].l;
-		bool seen = false;
 
-		if (c->att.v[i].route_idx < nh)
-			continue;
-		for (size_t k = 0; k < n_grpc_l && !seen; k++)
-			seen = grpc_l[k] == l;
-		if (seen)
-			continue;
-		void *p = realloc(grpc_l, (n_grpc_l + 1) * sizeof(*grpc_l));
-
-		if (!p)
-			goto out;
-		grpc_l = p;
-		grpc_l[n_grpc_l++] = l;
+		if (c->att.v[i].route_idx >= nh && !l->kc_id)
+			l->kc_id = ++n_l;
 	}
-	if (!n_grpc_l)
+	if (!n_l)
 		return 0;
+	for (size_t i = 0; i < c->n_routes; i++)
+		n_parents += c->routes[i].r->n_parents;
 	cand = calloc(c->att.n, sizeof(*cand));
-	ok[0] = calloc(c->att.n, sizeof(*ok[0]));
-	ok[1] = calloc(c->att.n, sizeof(*ok[1]));
-	rj = calloc(c->att.n, sizeof(*rj));
-	if (!cand || !ok[0] || !ok[1] || !rj)
+	head = calloc(2 * (size_t)n_l, sizeof(*head));
+	tail = calloc(2 * (size_t)n_l, sizeof(*tail));
+	next = calloc(c->att.n, sizeof(*next));
+	rj.off = calloc(c->n_routes + 1, sizeof(*rj.off));
+	rj.flag = calloc(n_parents + 1, sizeof(*rj.flag));
+	if (!cand || !head || !tail || !next || !rj.off || !rj.flag)
 		goto out;
+	for (size_t i = 0; i < c->n_routes; i++)
+		rj.off[i + 1] = rj.off[i] + c->routes[i].r->n_parents;
 	for (size_t i = 0; i < c->att.n; i++)
-		for (size_t k = 0; k < n_grpc_l; k++)
-			if (c->att.v[i].l == grpc_l[k]) {
-				cand[n_cand++] = (struct cand){ c, i };
-				break;
-			}
+		if (c->att.v[i].l->kc_id)
+			cand[n_cand++] = (struct cand){ c, i };
 	/* In route precedence order, an attachment that shares a hostname of its
 	 * listener with an accepted one of the other kind loses its parent. */
 	qsort(cand, n_cand, sizeof(*cand), cand_cmp);
 	for (size_t i = 0; i < n_cand; i++) {
 		struct attachment *at = &c->att.v[cand[i].att];
 		int kind = at->route_idx >= nh, other = !kind;
+		size_t list = 2 * (size_t)(at->l->kc_id - 1);
 		const struct attachment *winner = NULL;
 		const char *host = NULL;
 
-		if (is_rejected(rj, n_rj, at))
+		if (*rejected_at(&rj, at))
 			continue;
-		for (size_t k = 0; k < n_ok[other] && !winner; k++) {
-			const struct attachment *o = &c->att.v[ok[other][k]];
+		/* the first accepted of the other kind on this listener, in the order accepted */
+		for (size_t o = head[list + other]; o && !winner; o = next[o - 1]) {
+			const struct attachment *oa = &c->att.v[o - 1];
 
-			if (o->l == at->l && !is_rejected(rj, n_rj, o) &&
-			    (host = shared_host(at, o)))
-				winner = o;
+			if (!*rejected_at(&rj, oa) && (host = shared_host(at, oa)))
+				winner = oa;
 		}
 		if (!winner) {
-			ok[kind][n_ok[kind]++] = cand[i].att;
+			if (tail[list + kind])
+				next[tail[list + kind] - 1] = cand[i].att + 1;
+			else
+				head[list + kind] = cand[i].att + 1;
+			tail[list + kind] = cand[i].att + 1;
 			continue;
 		}
 		struct xgw_route_status *rs = &c->res->routes[at->route_idx];
 		struct xgw_parent_status *ps = &rs->parents[at->parent_idx];
 		const struct route *wr = &c->routes[winner->route_idx];
 
-		rj[n_rj++] = (struct rejected){ at->route_idx, at->parent_idx };
+		*rejected_at(&rj, at) = true;
 		rs->same_as = 0; /* not the status it copied any more */
 		xgw_rec_cond_set(&c->res->arena, &ps->conds, at->route->meta.generation, "Accepted",
 				 false, "Conflicted",
@@ -292,7 +292,7 @@ int xgw_rec_kind_conflicts(struct ctx *c)
 	for (size_t i = 0; i < c->att.n; i++) {
 		struct attachment *at = &c->att.v[i];
 
-		if (is_rejected(rj, n_rj, at)) {
+		if (*rejected_at(&rj, at)) {
 			at->l->st->attached_routes--;
 			continue;
 		}
@@ -301,10 +301,11 @@ int xgw_rec_kind_conflicts(struct ctx *c)
 	c->att.n = w;
 	err = 0;
 out:
-	free(grpc_l);
 	free(cand);
-	free(ok[0]);
-	free(ok[1]);
-	free(rj);
+	free(head);
+	free(tail);
+	free(next);
+	free(rj.off);
+	free(rj.flag);
 	return err;
 }

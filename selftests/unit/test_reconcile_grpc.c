@@ -489,6 +489,61 @@ out:
 	done(&f);
 }
 
+/* A route with its age, one kind or the other, parentRefs and hostnames given. */
+#define AGED(kind, name, ts, parents, hosts)                                                       \
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: " kind "\nmetadata: {name: " name         \
+	", namespace: default, creationTimestamp: '" ts "'}\nspec:\n  parentRefs: " parents        \
+	"\n  hostnames: " hosts "\n  rules: [{backendRefs: [{name: b, port: 80}]}]\n---\n"
+
+/*
+ * Across two listeners: a conflict is the listener's own (a route of the
+ * other kind on another listener is none), and it takes the loser's
+ * parentRef off every listener it attached to, so that what it had been
+ * accepted on before no longer wins over later routes there.
+ */
+TEST(http_and_grpc_conflicts_per_listener)
+{
+	struct fixture f;
+
+	if (!run(&f,
+		 CLASS GATEWAY("eg", HTTP_ALL("http", 80) HTTP_ALL("alt", 81)) SERVICE("b")
+		 /* w (oldest) on alt; r on both loses on alt, so on http too; v then wins on http */
+		 AGED("HTTPRoute", "w", "2020-01-01T00:00:00Z", "[{name: eg, sectionName: alt}]",
+		      "[r.example]") AGED("GRPCRoute", "r", "2020-01-02T00:00:00Z", "[{name: eg}]",
+					  "[r.example]")
+			 AGED("HTTPRoute", "v", "2020-01-03T00:00:00Z",
+			      "[{name: eg, sectionName: http}]", "[r.example]")
+		 /* g on alt wins over the newer h there; k on http shares h's name, no conflict */
+		 AGED("GRPCRoute", "g", "2021-01-01T00:00:00Z", "[{name: eg, sectionName: alt}]",
+		      "[b.example]") AGED("HTTPRoute", "h", "2021-01-02T00:00:00Z",
+					  "[{name: eg, sectionName: alt}]", "['*.example']")
+			 AGED("HTTPRoute", "k", "2021-01-03T00:00:00Z",
+			      "[{name: eg, sectionName: http}]", "[b.example]"),
+		 NULL, 0))
+		goto out;
+	static const struct {
+		const char *name, *status, *reason;
+	} want[] = {
+		{ "w", "True", "Accepted" },	{ "r", "False", "Conflicted" },
+		{ "v", "True", "Accepted" },	{ "g", "True", "Accepted" },
+		{ "h", "False", "Conflicted" }, { "k", "True", "Accepted" },
+	};
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const struct xgw_route_status *r = route(&f, want[i].name);
+
+		if (ASSERT_OK_PTR(r, want[i].name) && ASSERT_EQ(r->n_parents, 1, want[i].name))
+			ASSERT_COND(&r->parents[0].conds, "Accepted", want[i].status,
+				    want[i].reason);
+	}
+	/* http: v, k; alt: w, g (r gone from both) */
+	ASSERT_EQ(gw(&f, "eg")->listeners[0].attached_routes, 2, "http: v and k");
+	ASSERT_EQ(gw(&f, "eg")->listeners[1].attached_routes, 2, "alt: w and g");
+	ASSERT_GE(f.res.n_problems, 2, "a problem line per loser");
+out:
+	done(&f);
+}
+
 /* Decoding refuses what the GRPCRoute CRD refuses, naming the field. */
 TEST(decode_checks)
 {
