@@ -233,11 +233,19 @@ static struct xgw_assignment *previous_assignments(struct agent *a, size_t *n)
 	return v;
 }
 
-static const struct xgw_gateway_status *find_prev_gw(struct agent *a, const char *ns,
+/*
+ * The previous result's status of Gateway <ns>/<name>, which is most often
+ * at the same index <at> (both follow the store's order): looked at first,
+ * so that a change at thousands of Gateways does not search them all for each.
+ */
+static const struct xgw_gateway_status *find_prev_gw(struct agent *a, size_t at, const char *ns,
 						     const char *name)
 {
 	if (!a->have_res)
 		return NULL;
+	if (at < a->res.n_gateways && !strcmp(a->res.gateways[at].name, name) &&
+	    !strcmp(a->res.gateways[at].ns, ns))
+		return &a->res.gateways[at];
 	for (size_t i = 0; i < a->res.n_gateways; i++)
 		if (!strcmp(a->res.gateways[i].ns, ns) && !strcmp(a->res.gateways[i].name, name))
 			return &a->res.gateways[i];
@@ -270,7 +278,7 @@ static void log_result(struct agent *a, const struct xgw_reconcile_result *res)
 		xgw_warn(&w, "%s", res->problems[i]);
 	for (size_t i = 0; i < res->n_gateways; i++) {
 		const struct xgw_gateway_status *g = &res->gateways[i];
-		const struct xgw_gateway_status *p = find_prev_gw(a, g->ns, g->name);
+		const struct xgw_gateway_status *p = find_prev_gw(a, i, g->ns, g->name);
 
 		if (!g->ours)
 			continue;

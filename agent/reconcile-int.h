@@ -233,7 +233,25 @@ struct ctx {
 	struct class_params *class_params; /* per store GatewayClass */
 	struct gw *gws;
 	size_t n_gws;
-	struct gw *last_gw; /* xgw_rec_find_gw()'s last answer (gws is complete by then) */
+	/* the Gateway addresses taken so far (do_gateways()): 1 + index into
+	 * taken_v, by hash; and where each pool's search for a free one goes on */
+	uint32_t *taken_tab;
+	size_t taken_mask, n_taken;
+	struct taken_addr {
+		uint8_t fam, addr[16];
+	} * taken_v;
+	struct pool_cursor {
+		const struct xgw_pool *pool;
+		uint64_t next; /* every host number below it is taken */
+	} * cursors;
+	size_t n_cursors;
+	uint32_t *prev_tab; /* opts->previous by namespace/name: 1 + index */
+	size_t prev_mask;
+	/* the store's Gateways and c->lsets by namespace/name (xgw_rec_nsname_index()) */
+	struct nsname_index {
+		uint32_t *tab; /* 1 + index, mask + 1 slots */
+		size_t mask;
+	} gw_ix, lset_ix;
 	struct lset *lsets; /* ListenerSets of our Gateways, in precedence order */
 	size_t n_lsets;
 	VEC(struct attachment) att;
@@ -336,6 +354,19 @@ void xgw_rec_lsets_programmed(struct ctx *c, struct gw *g);
 /* reconcile.c, used by the snapshot builder */
 bool xgw_rec_is_wild(const char *h);
 long xgw_rec_host_rank(const char *h);
+/*
+ * Index <n> objects (<meta>(<base>, i): object i's) by namespace/name, the
+ * first of a name kept, as a search in order would find; nsname_find() gives
+ * its index, or -1. A pass looks Gateways and ListenerSets up by name once
+ * per parentRef: a search of all of them each time was most of a pass at
+ * 1,000 Gateways.
+ */
+typedef const struct xgw_meta *(*xgw_rec_meta_fn)(const void *base, size_t i);
+int xgw_rec_nsname_index(struct nsname_index *ix, xgw_rec_meta_fn meta, const void *base, size_t n);
+long xgw_rec_nsname_find(const struct nsname_index *ix, xgw_rec_meta_fn meta, const void *base,
+			 const char *ns, const char *name);
+const struct xgw_meta *xgw_rec_gw_meta(const void *store_gateways, size_t i);
+const struct xgw_meta *xgw_rec_lset_meta(const void *lsets, size_t i);
 /* FNV-1a of the <len> bytes at <p>, lower-cased (names that differ in case
  * alone hash the same). */
 static inline uint32_t xgw_rec_name_hash(const char *p, size_t len)

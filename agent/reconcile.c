@@ -293,13 +293,60 @@ static int do_classes(struct ctx *c)
 	return 0;
 }
 
+/*
+ * The addresses the Gateways took, found by hash: a pass over thousands of
+ * Gateways looked for each address in every Gateway's, and for the first
+ * free pool address from the pool's start, which was cubic (3.8 G
+ * instructions for 1,000 Gateways).
+ */
+static uint32_t addr_hash(uint8_t fam, const uint8_t addr[16])
+{
+	return xgw_rec_name_hash((const char *)addr, 16) ^ fam;
+}
+
+static uint32_t *taken_slot(const struct ctx *c, uint8_t fam, const uint8_t addr[16])
+{
+	for (size_t h = addr_hash(fam, addr) & c->taken_mask;; h = (h + 1) & c->taken_mask) {
+		const struct taken_addr *t;
+
+		if (!c->taken_tab[h])
+			return &c->taken_tab[h];
+		t = &c->taken_v[c->taken_tab[h] - 1];
+		if (t->fam == fam && !memcmp(t->addr, addr, 16))
+			return &c->taken_tab[h];
+	}
+}
+
+/* Room for every address the store's Gateways may take. */
+static int taken_init(struct ctx *c)
+{
+	size_t n = 1, size = 16;
+
+	for (size_t i = 0; i < c->st->n_gateways; i++)
+		n += c->st->gateways[i].n_addresses < 8 ? c->st->gateways[i].n_addresses + 1 : 9;
+	while (size < 2 * n)
+		size *= 2;
+	c->taken_tab = calloc(size, sizeof(*c->taken_tab));
+	c->taken_v = malloc(n * sizeof(*c->taken_v));
+	c->taken_mask = size - 1;
+	return c->taken_tab && c->taken_v ? 0 : -ENOMEM;
+}
+
 static bool addr_taken(struct ctx *c, uint8_t fam, const uint8_t addr[16])
 {
-	for (size_t i = 0; i < c->n_gws; i++)
-		for (int j = 0; j < c->gws[i].n_addr; j++)
-			if (c->gws[i].fam[j] == fam && !memcmp(c->gws[i].addr[j], addr, 16))
-				return true;
-	return false;
+	return *taken_slot(c, fam, addr) != 0;
+}
+
+/* <g> takes <addr> (not taken, and <g> has room). */
+static void addr_take(struct ctx *c, struct gw *g, uint8_t fam, const uint8_t addr[16])
+{
+	uint32_t *slot = taken_slot(c, fam, addr);
+
+	g->fam[g->n_addr] = fam;
+	memcpy(g->addr[g->n_addr++], addr, 16);
+	c->taken_v[c->n_taken].fam = fam;
+	memcpy(c->taken_v[c->n_taken].addr, addr, 16);
+	*slot = (uint32_t)++c->n_taken;
 }
 
 static bool in_pool(const struct xgw_pool *p, uint8_t fam, const uint8_t addr[16])
@@ -355,49 +402,106 @@ static bool addr_add(uint8_t addr[16], int len, uint64_t k)
 	return k == 0;
 }
 
+static uint32_t nsname_hash(const char *ns, const char *name)
+{
+	return xgw_rec_name_hash(ns, strlen(ns)) * 31u ^ xgw_rec_name_hash(name, strlen(name));
+}
+
+/* Index the previous assignments by namespace/name (the first of a name, as a search would find). */
+static int index_previous(struct ctx *c)
+{
+	const struct xgw_reconcile_opts *o = c->opts;
+	size_t size = 16;
+
+	while (size < 2 * o->n_previous)
+		size *= 2;
+	c->prev_tab = calloc(size, sizeof(*c->prev_tab));
+	if (!c->prev_tab)
+		return -ENOMEM;
+	c->prev_mask = size - 1;
+	for (size_t i = 0; i < o->n_previous; i++) {
+		const struct xgw_assignment *a = &o->previous[i];
+		size_t h = nsname_hash(a->ns, a->name) & c->prev_mask;
+		bool dup = false;
+
+		for (; c->prev_tab[h] && !dup; h = (h + 1) & c->prev_mask) {
+			const struct xgw_assignment *b = &o->previous[c->prev_tab[h] - 1];
+
+			dup = !strcmp(a->ns, b->ns) && !strcmp(a->name, b->name);
+		}
+		if (!dup)
+			c->prev_tab[h] = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
 /* Give <g> the pool address it had before, if still in a pool and free. */
 static bool pool_keep(struct ctx *c, struct gw *g)
 {
 	const struct xgw_reconcile_opts *o = c->opts;
+	const char *ns = g->spec->meta.ns, *name = g->spec->meta.name;
 
-	for (size_t i = 0; i < o->n_previous; i++) {
-		const struct xgw_assignment *a = &o->previous[i];
+	for (size_t h = nsname_hash(ns, name) & c->prev_mask; c->prev_tab[h];
+	     h = (h + 1) & c->prev_mask) {
+		const struct xgw_assignment *a = &o->previous[c->prev_tab[h] - 1];
 
-		if (strcmp(a->ns, g->spec->meta.ns) || strcmp(a->name, g->spec->meta.name))
+		if (strcmp(a->ns, ns) || strcmp(a->name, name))
 			continue;
 		for (size_t p = 0; p < g->n_pools; p++) {
 			if (in_pool(&g->pools[p], a->family, a->addr) &&
 			    !addr_taken(c, a->family, a->addr)) {
-				g->fam[0] = a->family;
-				memcpy(g->addr[0], a->addr, 16);
-				g->n_addr = 1;
+				addr_take(c, g, a->family, a->addr);
 				return true;
 			}
 		}
+		return false;
 	}
 	return false;
 }
 
-/* Give <g> the first free pool address. */
+/* Where the search for a free address of <pool> goes on (NULL: out of memory). */
+static struct pool_cursor *pool_cursor(struct ctx *c, const struct xgw_pool *pool)
+{
+	struct pool_cursor *pc;
+
+	for (size_t i = 0; i < c->n_cursors; i++)
+		if (c->cursors[i].pool == pool)
+			return &c->cursors[i];
+	pc = realloc(c->cursors, (c->n_cursors + 1) * sizeof(*pc));
+	if (!pc)
+		return NULL;
+	c->cursors = pc;
+	pc = &c->cursors[c->n_cursors++];
+	pc->pool = pool;
+	pc->next = 1; /* skip the network address */
+	return pc;
+}
+
+/*
+ * Give <g> the first free pool address. Addresses are only ever taken during
+ * a pass, so each pool's search goes on from where the last one stopped.
+ */
 static bool pool_assign(struct ctx *c, struct gw *g)
 {
 	for (size_t p = 0; p < g->n_pools; p++) {
 		const struct xgw_pool *pool = &g->pools[p];
+		struct pool_cursor *pc = pool_cursor(c, pool);
 		int len = pool->family == 4 ? 4 : 16;
 		unsigned host_bits = (unsigned)len * 8 - pool->prefix;
 		uint64_t n = host_bits >= 16 ? 65536 : (1ull << host_bits);
 
-		/* skip the network address (and the broadcast address for IPv4) */
-		for (uint64_t k = 1; k < n - (pool->family == 4 && n > 2); k++) {
+		if (!pc)
+			return false;
+		/* (and the broadcast address for IPv4) */
+		for (; pc->next < n - (pool->family == 4 && n > 2); pc->next++) {
 			uint8_t a[16];
 
 			memcpy(a, pool->addr, 16);
-			if (!addr_add(a, len, k))
+			if (!addr_add(a, len, pc->next))
 				break;
 			if (!addr_taken(c, pool->family, a)) {
-				g->fam[0] = pool->family;
-				memcpy(g->addr[0], a, 16);
-				g->n_addr = 1;
+				addr_take(c, g, pool->family, a);
+				pc->next++;
 				return true;
 			}
 		}
@@ -428,7 +532,8 @@ static int do_gateways(struct ctx *c)
 		return -ENOMEM;
 	c->n_gws = st->n_gateways;
 	res->n_gateways = st->n_gateways;
-	if (xgw_rec_index_lsets(c))
+	if (xgw_rec_nsname_index(&c->gw_ix, xgw_rec_gw_meta, st->gateways, st->n_gateways) ||
+	    xgw_rec_index_lsets(c) || taken_init(c) || index_previous(c))
 		return -ENOMEM;
 	/* First pass: listeners and explicit addresses (so pools skip them). */
 	for (size_t i = 0; i < st->n_gateways; i++) {
@@ -484,8 +589,7 @@ static int do_gateways(struct ctx *c)
 						: "is outside the address pools of its family");
 				continue;
 			}
-			g->fam[g->n_addr] = fam;
-			memcpy(g->addr[g->n_addr++], addr, 16);
+			addr_take(c, g, fam, addr);
 		}
 	}
 	/* Second pass: Gateways keep the pool addresses they had, then the others
@@ -735,26 +839,67 @@ const char *xgw_rec_route_rule_problem(const struct ctx *c, size_t ri, size_t k,
 	return why ? why : xgw_rec_rule_problem(&rt->r->rules[k], buf, len);
 }
 
+const struct xgw_meta *xgw_rec_gw_meta(const void *store_gateways, size_t i)
+{
+	return &((const struct xgw_gateway *)store_gateways)[i].meta;
+}
+
+const struct xgw_meta *xgw_rec_lset_meta(const void *lsets, size_t i)
+{
+	return &((const struct lset *)lsets)[i].spec->meta;
+}
+
+int xgw_rec_nsname_index(struct nsname_index *ix, xgw_rec_meta_fn meta, const void *base, size_t n)
+{
+	size_t size = 16;
+
+	while (size < 2 * n)
+		size *= 2;
+	free(ix->tab);
+	ix->tab = calloc(size, sizeof(*ix->tab));
+	if (!ix->tab)
+		return -ENOMEM;
+	ix->mask = size - 1;
+	for (size_t i = 0; i < n; i++) {
+		const struct xgw_meta *m = meta(base, i);
+
+		if (xgw_rec_nsname_find(ix, meta, base, m->ns, m->name) < 0) {
+			size_t h = nsname_hash(m->ns, m->name) & ix->mask;
+
+			while (ix->tab[h])
+				h = (h + 1) & ix->mask;
+			ix->tab[h] = (uint32_t)i + 1;
+		}
+	}
+	return 0;
+}
+
+long xgw_rec_nsname_find(const struct nsname_index *ix, xgw_rec_meta_fn meta, const void *base,
+			 const char *ns, const char *name)
+{
+	if (!ix->tab)
+		return -1;
+	for (size_t h = nsname_hash(ns, name) & ix->mask; ix->tab[h]; h = (h + 1) & ix->mask) {
+		const struct xgw_meta *m = meta(base, ix->tab[h] - 1);
+
+		if (!strcmp(m->name, name) && !strcmp(m->ns, ns))
+			return (long)ix->tab[h] - 1;
+	}
+	return -1;
+}
+
 struct gw *xgw_rec_find_gw(struct ctx *c, const char *ns, const char *name)
 {
-	/* routes come in runs that name the same Gateway: the last answer first */
-	if (c->last_gw && !strcmp(c->last_gw->spec->meta.name, name) &&
-	    !strcmp(c->last_gw->spec->meta.ns, ns))
-		return c->last_gw;
-	for (size_t i = 0; i < c->n_gws; i++)
-		if (!strcmp(c->gws[i].spec->meta.ns, ns) &&
-		    !strcmp(c->gws[i].spec->meta.name, name))
-			return c->last_gw = &c->gws[i];
-	return NULL;
+	long i = xgw_rec_nsname_find(&c->gw_ix, xgw_rec_gw_meta, c->st->gateways, ns, name);
+
+	return i < 0 ? NULL : &c->gws[i];
 }
 
 struct lset *xgw_rec_find_lset(struct ctx *c, const char *ns, const char *name)
 {
-	for (size_t i = 0; i < c->n_lsets; i++)
-		if (!strcmp(c->lsets[i].spec->meta.ns, ns) &&
-		    !strcmp(c->lsets[i].spec->meta.name, name))
-			return &c->lsets[i];
-	return NULL;
+	long i = xgw_rec_nsname_find(&c->lset_ix, xgw_rec_lset_meta, c->lsets, ns, name);
+
+	return i < 0 ? NULL : &c->lsets[i];
 }
 
 bool xgw_rec_lset_in_store(const struct xgw_store *st, const char *ns, const char *name)
@@ -1337,6 +1482,12 @@ out:
 	free(c.pt.old_of);
 	free(c.pt.reused);
 	free(c.pt.ovh);
+	free(c.gw_ix.tab);
+	free(c.lset_ix.tab);
+	free(c.taken_tab);
+	free(c.taken_v);
+	free(c.cursors);
+	free(c.prev_tab);
 	xgw_snapb__free(c.b);
 	free(c.rule_ids); /* its entries are in c.tmp */
 	free(c.routes);

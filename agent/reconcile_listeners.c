@@ -476,15 +476,12 @@ static int lset_cmp(const void *pa, const void *pb)
 }
 
 /* The index in the store of the Gateway <ls> names as its parent, or -1. */
-static long lset_parent(const struct xgw_store *st, const struct xgw_listenerset *ls)
+static long lset_parent(const struct ctx *c, const struct xgw_listenerset *ls)
 {
 	if (strcmp(ls->parent_group, XGW_GATEWAY_GROUP) || strcmp(ls->parent_kind, "Gateway"))
 		return -1;
-	for (size_t i = 0; i < st->n_gateways; i++)
-		if (!strcmp(st->gateways[i].meta.ns, ls->parent_ns) &&
-		    !strcmp(st->gateways[i].meta.name, ls->parent_name))
-			return (long)i;
-	return -1;
+	return xgw_rec_nsname_find(&c->gw_ix, xgw_rec_gw_meta, c->st->gateways, ls->parent_ns,
+				   ls->parent_name);
 }
 
 /*
@@ -504,7 +501,7 @@ int xgw_rec_index_lsets(struct ctx *c)
 		return -ENOMEM;
 	for (size_t i = 0; i < st->n_listenersets; i++) {
 		const struct xgw_listenerset *ls = &st->listenersets[i];
-		long gi = lset_parent(st, ls);
+		long gi = lset_parent(c, ls);
 
 		if (gi < 0) {
 			if (xgw_rec_problem(res, "ListenerSet %s/%s: parent %s %s/%s not found",
@@ -519,6 +516,8 @@ int xgw_rec_index_lsets(struct ctx *c)
 		c->lsets[c->n_lsets++].g = &c->gws[gi];
 	}
 	qsort(c->lsets, c->n_lsets, sizeof(*c->lsets), lset_cmp);
+	if (xgw_rec_nsname_index(&c->lset_ix, xgw_rec_lset_meta, c->lsets, c->n_lsets))
+		return -ENOMEM;
 	for (size_t k = 0; k < c->n_lsets; k++) {
 		c->lsets[k].st = &res->listenersets[k];
 		c->lsets[k].st->ns = c->lsets[k].spec->meta.ns;

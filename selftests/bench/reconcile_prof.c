@@ -3,8 +3,8 @@
  * xgw-bench-reconcile: the control path of one route addition at scale,
  * without sockets, BPF or workers, so that it runs under callgrind.
  *
- *   xgw-bench-reconcile [-r ROUTES] [-l LISTENERS] [-e ENDPOINTS] [-a ADDS] [-g PCT] [-E]
- *                       [-o PREFIX] DIR
+ *   xgw-bench-reconcile [-r ROUTES] [-l LISTENERS] [-e ENDPOINTS] [-a ADDS] [-g PCT]
+ *                       [-G PER_GATEWAY] [-E] [-o PREFIX] DIR
  *
  * Writes the manifests of selftests/bench/scale.sh into the empty folder DIR,
  * loads and reconciles them (generation 1), then adds ADDS routes one at a
@@ -21,6 +21,7 @@
  * PREFIX.snap and PREFIX.status.json, so that two builds can be compared byte
  * for byte.
  *
+ * -G: listeners per Gateway (default 50, as scale.sh; 1 to 64).
  * With -g, PCT % of the routes are GRPCRoutes (each matching a service of its
  * own, with a hostname of its own), on the same listeners as the HTTPRoutes.
  *
@@ -51,7 +52,7 @@
 #include "status.h"
 #include "xgw/snapshot.h"
 
-#define PER_GW 50
+static int PER_GW = 50; /* listeners per Gateway (-G) */
 
 static double now_us(void)
 {
@@ -230,13 +231,31 @@ __attribute__((noinline)) static int phase_load(struct xgw_files *f, struct xgw_
 static const struct xgw_pool pool = { .family = 4, .addr = { 10, 31 }, .prefix = 16 };
 
 /* As the agent: the endpoint fast path, or a pass that patches <prev> when it can. */
+/* As the agent: the previous result's pool addresses go in, to be kept. */
 __attribute__((noinline)) static int phase_reconcile(struct gen *next, const struct gen *prev,
 						     uint64_t generation)
 {
 	struct xgw_reconcile_opts ro = { .generation = generation, .pools = &pool, .n_pools = 1 };
+	struct xgw_assignment *v = NULL;
+	int err;
 
-	return xgw_reconcile_change(next->st, &ro, prev ? &prev->res : NULL, prev ? prev->st : NULL,
-				    prev && prev->shape == next->shape, &next->res, &next->fast);
+	if (prev && !(v = calloc(prev->res.n_gateways + 1, sizeof(*v))))
+		return -ENOMEM;
+	for (size_t i = 0; prev && i < prev->res.n_gateways; i++) {
+		const struct xgw_gateway_status *g = &prev->res.gateways[i];
+
+		if (!g->family || !g->addr_from_pool)
+			continue;
+		v[ro.n_previous] = (struct xgw_assignment){ .ns = g->ns,
+							    .name = g->name,
+							    .family = g->family };
+		memcpy(v[ro.n_previous++].addr, g->addr, 16);
+	}
+	ro.previous = v;
+	err = xgw_reconcile_change(next->st, &ro, prev ? &prev->res : NULL, prev ? prev->st : NULL,
+				   prev && prev->shape == next->shape, &next->res, &next->fast);
+	free(v);
+	return err;
 }
 
 /* The routing text of a result's snapshot (snap_canon.h), or NULL. */
@@ -374,7 +393,7 @@ int main(int argc, char **argv)
 	uint64_t generation = 0;
 	int err = 0, fast = 0, patched = 0;
 
-	while ((c = getopt(argc, argv, "r:l:e:a:g:Eo:")) != -1) {
+	while ((c = getopt(argc, argv, "r:l:e:a:g:G:Eo:")) != -1) {
 		switch (c) {
 		case 'r':
 			routes = atoi(optarg);
@@ -391,6 +410,9 @@ int main(int argc, char **argv)
 		case 'g':
 			grpc = atoi(optarg);
 			break;
+		case 'G':
+			PER_GW = atoi(optarg);
+			break;
 		case 'E':
 			eps = true;
 			break;
@@ -402,7 +424,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind + 1 != argc || routes < 1 || listeners < 1 || endpoints < 1 || adds < 1 ||
-	    grpc < 0 || grpc > 100)
+	    grpc < 0 || grpc > 100 || PER_GW < 1 || PER_GW > 64)
 		goto usage;
 	if (write_manifests(argv[optind], routes, listeners, endpoints, grpc))
 		return 1;
@@ -501,6 +523,6 @@ int main(int argc, char **argv)
 	return err ? 1 : 0;
 usage:
 	fprintf(stderr, "usage: xgw-bench-reconcile [-r ROUTES] [-l LISTENERS] [-e ENDPOINTS] "
-			"[-a ADDS] [-g PCT] [-E] [-o PREFIX] EMPTY_DIR\n");
+			"[-a ADDS] [-g PCT] [-G PER_GATEWAY] [-E] [-o PREFIX] EMPTY_DIR\n");
 	return 2;
 }

@@ -99,6 +99,139 @@ out:
 	done(&f);
 }
 
+/*
+ * Hundreds of Gateways on one pool (addresses are found by hash, and each
+ * pool's search for a free one goes on where the last stopped): against a
+ * model of the rules, explicit addresses first, then the pool addresses
+ * Gateways had before, then the lowest free one in store order; twice, the
+ * second time with the first's assignments and some Gateways gone.
+ */
+static char *many_gateways(int n, int skip_every)
+{
+	size_t cap = (size_t)n * 256 + 1024, len;
+	char *y = malloc(cap);
+
+	if (!y)
+		return NULL;
+	len = (size_t)snprintf(y, cap, "%s", CLASS);
+	for (int i = 0; i < n; i++) {
+		if (skip_every && i % skip_every == 1 && i < 600)
+			continue;
+		len += (size_t)snprintf(
+			y + len, cap - len,
+			"apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
+			"metadata: {name: g%04d, namespace: default}\nspec:\n  gatewayClassName: "
+			"xgw\n"
+			"%s  listeners: [{name: http, protocol: HTTP, port: 80}]\n---\n",
+			i,
+			i % 37 == 5   ? "  addresses: [{value: 10.8.0.40}]\n" /* the same for all */
+			: i % 50 == 7 ? "  addresses: [{value: 10.8.1.7}]\n"
+				      : "");
+	}
+	return y;
+}
+
+/* Host number of <a> in 10.8.0.0/21. */
+static uint32_t host21(const uint8_t a[16])
+{
+	return (uint32_t)(a[2] & 7) * 256 + a[3];
+}
+
+TEST(many_gateways_on_one_pool)
+{
+	enum {
+		N = 600,
+		MORE = 80
+	};
+	struct xgw_pool pool = { .family = 4, .addr = { 10, 8 }, .prefix = 21 };
+	struct xgw_assignment *prev = calloc(N + MORE, sizeof(*prev)),
+			      *next = calloc(N + MORE, sizeof(*next));
+	size_t n_prev = 0, n_next = 0;
+
+	for (int round = 0; round < 2 && prev && next; round++) {
+		struct xgw_reconcile_opts o = { .pools = &pool,
+						.n_pools = 1,
+						.generation = 1,
+						.previous = prev,
+						.n_previous = n_prev };
+		struct xgw_reconcile_result res = { 0 };
+		struct xgw_store *st = xgw_store__new();
+		/* the second time, one in nine gone and new ones (which fill the holes) */
+		char *yaml = many_gateways(round ? N + MORE : N, round ? 9 : 0);
+		bool used[2048] = { false }, ok = true;
+		uint32_t want[N + MORE] = { 0 }, low = 1;
+
+		if (!ASSERT_OK_PTR(st, "store") || !ASSERT_OK_PTR(yaml, "yaml") ||
+		    !ASSERT_OK(xgw_store_load_yaml(st, "g.yaml", yaml, strlen(yaml)), "load") ||
+		    !ASSERT_OK(xgw_reconcile(st, &o, &res), "reconcile") ||
+		    !ASSERT_LE(res.n_gateways, (size_t)(N + MORE), "gateways"))
+			ok = false;
+		/* the model, in the reconciler's order: explicit addresses (the first
+		 * to ask gets it), the pool addresses had before, then the lowest
+		 * free one, each in store order */
+		for (size_t i = 0; ok && i < res.n_gateways; i++) {
+			int g = atoi(res.gateways[i].name + 1);
+			uint32_t a = g % 37 == 5 ? 40 : g % 50 == 7 ? 256 + 7 : 0;
+
+			if (a && !used[a])
+				used[want[i] = a] = true;
+		}
+		for (size_t i = 0; ok && i < res.n_gateways; i++) {
+			int g = atoi(res.gateways[i].name + 1);
+
+			for (size_t p = 0; !(g % 37 == 5 || g % 50 == 7) && p < n_prev; p++)
+				if (!strcmp(prev[p].name, res.gateways[i].name) &&
+				    !used[host21(prev[p].addr)])
+					used[want[i] = host21(prev[p].addr)] = true;
+		}
+		for (size_t i = 0; ok && i < res.n_gateways; i++) {
+			int g = atoi(res.gateways[i].name + 1);
+
+			if (want[i] || g % 37 == 5 || g % 50 == 7)
+				continue;
+			while (used[low])
+				low++;
+			used[want[i] = low] = true;
+		}
+		for (size_t i = 0; ok && i < res.n_gateways; i++) {
+			const struct xgw_gateway_status *g = &res.gateways[i];
+
+			if (!want[i]) { /* an explicit address another Gateway took first */
+				ok = ASSERT_FALSE(g->family, g->name);
+				continue;
+			}
+			ok = ASSERT_EQ(g->family, 4, g->name) &&
+			     ASSERT_TRUE(g->addr[0] == 10 && g->addr[1] == 8, g->name) &&
+			     ASSERT_EQ(host21(g->addr), want[i], g->name);
+			if (g->addr_from_pool) {
+				next[n_next] =
+					(struct xgw_assignment){ .ns = "default", .family = 4 };
+				next[n_next].name = strdup(g->name);
+				memcpy(next[n_next++].addr, g->addr, 16);
+			}
+		}
+		ASSERT_GT(n_next, (size_t)N / 2, "pool addresses");
+		for (size_t p = 0; p < n_prev; p++)
+			free((char *)prev[p].name);
+		/* the next round keeps what this one assigned */
+		struct xgw_assignment *t = prev;
+
+		prev = next;
+		n_prev = n_next;
+		next = t;
+		n_next = 0;
+		xgw_reconcile_result__free(&res);
+		xgw_store__free(st);
+		free(yaml);
+		if (!ok)
+			break;
+	}
+	for (size_t p = 0; prev && p < n_prev; p++)
+		free((char *)prev[p].name);
+	free(prev);
+	free(next);
+}
+
 TEST(pool_exhausted)
 {
 	struct fixture f;
