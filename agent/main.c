@@ -946,11 +946,14 @@ static int folder_events(struct agent *a)
 				/* events lost, or the folder itself changed: read it all */
 				a->writing_lost = true;
 				relevant = true;
+				xgw_files_touched_all(a->files);
 				continue;
 			}
 			if (!xgw_files_is_manifest(ev->name))
 				continue;
 			relevant = true;
+			/* the next load reads the files named, not the whole folder */
+			xgw_files_touched(a->files, ev->name);
 			if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
 				writing_del(a, ev->name);
 			} else if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
@@ -1038,9 +1041,12 @@ static int run(struct agent *a)
 				while (read(a->sigfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGCHLD)
 						xgw_workers_reap(a->ws);
-					else if (si.ssi_signo == SIGHUP)
+					else if (si.ssi_signo == SIGHUP) {
+						/* read the folder whole (a file changed
+						 * behind a symbolic link, say) */
+						xgw_files_touched_all(a->files);
 						reload_at = now_ms();
-					else
+					} else
 						return 0; /* SIGTERM, SIGINT */
 				}
 			} else if (tag == TAG_INOTIFY) {
@@ -1121,6 +1127,7 @@ int main(int argc, char **argv)
 		err = 1;
 		goto out;
 	}
+	xgw_files_watched(a.files);
 	epoll_add(a.epfd, a.sigfd, TAG_SIG);
 	epoll_add(a.epfd, a.infd, TAG_INOTIFY);
 	mkdir_parent(a.o.status_file);

@@ -83,7 +83,12 @@ struct xgw_files {
 	char *dir;
 	struct entry *e;
 	size_t n, cap;
-	uint64_t shape; /* changes when anything but EndpointSlices does */
+	size_t n_sorted; /* e[0 .. n_sorted) are in name order (the last scan's) */
+	uint64_t shape;	 /* changes when anything but EndpointSlices does */
+	/* xgw_files_watched(): the files named since the last scan, or all */
+	bool watched, scanned, all;
+	char **touched;
+	size_t n_touched, cap_touched;
 	/* the last load's objects defined more than once: logged when new */
 	struct xgw_warnings dups;
 	struct names names;
@@ -112,6 +117,10 @@ static void release_merged(void *arg)
 	free(m->v);
 	free(m);
 }
+
+#define MAX_TOUCHED 4096 /* more names between two loads: the folder is read whole */
+
+static void touched_clear(struct xgw_files *f);
 
 struct xgw_files *xgw_files__new(const char *dir)
 {
@@ -270,6 +279,8 @@ void xgw_files__free(struct xgw_files *f)
 	for (size_t i = 0; i < f->n; i++)
 		entry_drop(&f->e[i]);
 	free(f->e);
+	touched_clear(f);
+	free(f->touched);
 	free(f->dir);
 	free(f);
 }
@@ -342,9 +353,27 @@ static void log_errors(const struct xgw_store *st)
 	}
 }
 
+/*
+ * The entry of file <name>: by bisection among those the last scan sorted,
+ * else among the few it found since (a folder of 10,000 files was searched
+ * whole for each of them at every change).
+ */
 static struct entry *find(struct xgw_files *f, const char *name)
 {
-	for (size_t i = 0; i < f->n; i++)
+	size_t lo = 0, hi = f->n_sorted;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int d = strcmp(f->e[mid].name, name);
+
+		if (!d)
+			return &f->e[mid];
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = f->n_sorted; i < f->n; i++)
 		if (!strcmp(f->e[i].name, name))
 			return &f->e[i];
 	return NULL;
@@ -468,12 +497,172 @@ static int refresh(struct xgw_files *f, struct entry *e, const struct stat *sb)
 	return 0;
 }
 
-/* Scan the folder: refresh changed files, forget deleted ones. */
-static int scan(struct xgw_files *f)
+/* Forget the file of e[<i>], keeping the others in their order. */
+static void entry_forget(struct xgw_files *f, size_t i)
+{
+	if (shape_changes(f->e[i].cur, NULL))
+		f->shape++;
+	names_apply(&f->names, f->e[i].cur, -1);
+	entry_drop(&f->e[i]);
+	memmove(&f->e[i], &f->e[i + 1], (f->n - i - 1) * sizeof(*f->e));
+	f->n--;
+	if (i < f->n_sorted)
+		f->n_sorted--;
+}
+
+/*
+ * File <name> of the folder (<dfd>) as it is now: read again when it
+ * changed, added when new. Sets *<there> when it is a regular file.
+ * Returns 0 or -ENOMEM.
+ */
+static int visit(struct xgw_files *f, int dfd, const char *name, bool *there)
+{
+	struct entry *e;
+	struct stat sb;
+
+	*there = false;
+	if (!xgw_files_is_manifest(name) || fstatat(dfd, name, &sb, 0) || !S_ISREG(sb.st_mode))
+		return 0; /* gone meanwhile, or a directory named *.yaml */
+	*there = true;
+	e = find(f, name);
+	if (!e && !(e = add_entry(f, name)))
+		return -ENOMEM;
+	e->seen = true;
+	if (e->cur && e->dev == sb.st_dev && e->ino == sb.st_ino && e->size == sb.st_size &&
+	    e->mtime.tv_sec == sb.st_mtim.tv_sec && e->mtime.tv_nsec == sb.st_mtim.tv_nsec)
+		return 0;
+	return refresh(f, e, &sb);
+}
+
+/*
+ * Objects appear in file-name order, so that the result does not depend on
+ * readdir: the files found since the last sort are sorted and merged in
+ * (few, between two changes), or all sorted when they are many.
+ */
+static int order(struct xgw_files *f)
+{
+	size_t tail = f->n - f->n_sorted;
+	struct entry *v;
+
+	if (!tail)
+		return 0;
+	if (tail > 64 || !(v = malloc(f->n * sizeof(*v)))) {
+		qsort(f->e, f->n, sizeof(*f->e), entry_cmp);
+		f->n_sorted = f->n;
+		return 0;
+	}
+	qsort(f->e + f->n_sorted, tail, sizeof(*f->e), entry_cmp);
+	for (size_t a = 0, b = f->n_sorted, k = 0; k < f->n; k++)
+		v[k] = b == f->n || (a < f->n_sorted && entry_cmp(&f->e[a], &f->e[b]) <= 0)
+			       ? f->e[a++]
+			       : f->e[b++];
+	memcpy(f->e, v, f->n * sizeof(*v));
+	free(v);
+	f->n_sorted = f->n;
+	return 0;
+}
+
+/* Read the whole folder: refresh changed files, forget deleted ones. */
+static int scan_all(struct xgw_files *f, DIR *d)
 {
 	struct dirent *de;
-	DIR *d;
+	size_t w = 0;
 	int err = 0;
+
+	for (size_t i = 0; i < f->n; i++)
+		f->e[i].seen = false;
+	while (!err && (de = readdir(d))) {
+		bool there;
+
+		err = visit(f, dirfd(d), de->d_name, &there);
+	}
+	/* forget the files not seen, the others keeping their order */
+	for (size_t i = 0; i < f->n; i++) {
+		if (f->e[i].seen) {
+			f->e[w++] = f->e[i];
+			continue;
+		}
+		if (shape_changes(f->e[i].cur, NULL))
+			f->shape++;
+		names_apply(&f->names, f->e[i].cur, -1);
+		entry_drop(&f->e[i]);
+		if (i < f->n_sorted)
+			f->n_sorted--;
+	}
+	f->n = w;
+	return err;
+}
+
+/* Only the files the watcher named: a change costs what it touched, not the folder's size. */
+static int scan_touched(struct xgw_files *f, int dfd)
+{
+	int err = 0;
+
+	for (size_t k = 0; k < f->n_touched && !err; k++) {
+		bool there;
+
+		err = visit(f, dfd, f->touched[k], &there);
+		if (!err && !there) {
+			struct entry *e = find(f, f->touched[k]);
+
+			if (e)
+				entry_forget(f, (size_t)(e - f->e));
+		}
+	}
+	return err;
+}
+
+static void touched_clear(struct xgw_files *f)
+{
+	for (size_t k = 0; k < f->n_touched; k++)
+		free(f->touched[k]);
+	f->n_touched = 0;
+	f->all = false;
+}
+
+void xgw_files_watched(struct xgw_files *f)
+{
+	f->watched = true;
+}
+
+void xgw_files_touched(struct xgw_files *f, const char *name)
+{
+	char **v;
+
+	if (f->all)
+		return;
+	if (f->n_touched == MAX_TOUCHED) { /* a burst: read the folder */
+		xgw_files_touched_all(f);
+		return;
+	}
+	if (f->n_touched == f->cap_touched) {
+		size_t cap = f->cap_touched ? 2 * f->cap_touched : 16;
+
+		if (!(v = realloc(f->touched, cap * sizeof(*v)))) {
+			xgw_files_touched_all(f);
+			return;
+		}
+		f->touched = v;
+		f->cap_touched = cap;
+	}
+	if (!(f->touched[f->n_touched] = strdup(name))) {
+		xgw_files_touched_all(f);
+		return;
+	}
+	f->n_touched++;
+}
+
+void xgw_files_touched_all(struct xgw_files *f)
+{
+	touched_clear(f);
+	f->all = true;
+}
+
+/* Read what changed in the folder since the last scan. */
+static int scan(struct xgw_files *f)
+{
+	DIR *d;
+	int err;
 
 	d = opendir(f->dir);
 	if (!d) {
@@ -482,43 +671,17 @@ static int scan(struct xgw_files *f)
 			strerror(-err));
 		return err;
 	}
-	for (size_t i = 0; i < f->n; i++)
-		f->e[i].seen = false;
-	while (!err && (de = readdir(d))) {
-		char path[4096];
-		struct entry *e;
-		struct stat sb;
-
-		if (!xgw_files_is_manifest(de->d_name))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", f->dir, de->d_name);
-		if (stat(path, &sb) || !S_ISREG(sb.st_mode))
-			continue; /* gone meanwhile, or a directory named *.yaml */
-		e = find(f, de->d_name);
-		if (!e && !(e = add_entry(f, de->d_name))) {
-			err = -ENOMEM;
-			break;
-		}
-		e->seen = true;
-		if (e->cur && e->dev == sb.st_dev && e->ino == sb.st_ino && e->size == sb.st_size &&
-		    e->mtime.tv_sec == sb.st_mtim.tv_sec && e->mtime.tv_nsec == sb.st_mtim.tv_nsec)
-			continue;
-		err = refresh(f, e, &sb);
-	}
+	if (f->watched && f->scanned && !f->all)
+		err = scan_touched(f, dirfd(d));
+	else
+		err = scan_all(f, d);
 	closedir(d);
-	for (size_t i = 0; i < f->n;) {
-		if (f->e[i].seen) {
-			i++;
-			continue;
-		}
-		if (shape_changes(f->e[i].cur, NULL))
-			f->shape++;
-		names_apply(&f->names, f->e[i].cur, -1);
-		entry_drop(&f->e[i]);
-		f->e[i] = f->e[--f->n];
+	if (!err)
+		err = order(f);
+	if (!err) { /* else the same again next time */
+		touched_clear(f);
+		f->scanned = true;
 	}
-	/* objects appear in file-name order, so the result does not depend on readdir */
-	qsort(f->e, f->n, sizeof(*f->e), entry_cmp);
 	return err;
 }
 

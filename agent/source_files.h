@@ -32,6 +32,18 @@ void xgw_files__free(struct xgw_files *f);
  */
 int xgw_files_load(struct xgw_files *f, struct xgw_store **out, uint64_t *shape);
 
+/*
+ * A watcher (the agent's inotify) tells every change from now on: a load
+ * then reads only the files named since the last one (xgw_files_touched()),
+ * or the whole folder after xgw_files_touched_all() (events lost, the folder
+ * itself changed, SIGHUP) and the first time. Without it every load reads
+ * the whole folder. A file changed behind a symbolic link is not seen by a
+ * watcher of the folder: touched_all() then.
+ */
+void xgw_files_watched(struct xgw_files *f);
+void xgw_files_touched(struct xgw_files *f, const char *name);
+void xgw_files_touched_all(struct xgw_files *f);
+
 /* Is <name> (a file of the folder) one that xgw_files_load() reads: *.yaml, *.yml, not hidden? */
 bool xgw_files_is_manifest(const char *name);
 

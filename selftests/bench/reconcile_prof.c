@@ -4,7 +4,7 @@
  * without sockets, BPF or workers, so that it runs under callgrind.
  *
  *   xgw-bench-reconcile [-r ROUTES] [-l LISTENERS] [-e ENDPOINTS] [-a ADDS] [-g PCT]
- *                       [-G PER_GATEWAY] [-E] [-o PREFIX] DIR
+ *                       [-G PER_GATEWAY] [-F] [-E] [-o PREFIX] DIR
  *
  * Writes the manifests of selftests/bench/scale.sh into the empty folder DIR,
  * loads and reconciles them (generation 1), then adds ADDS routes one at a
@@ -21,7 +21,8 @@
  * PREFIX.snap and PREFIX.status.json, so that two builds can be compared byte
  * for byte.
  *
- * -G: listeners per Gateway (default 50, as scale.sh; 1 to 64).
+ * -G: listeners per Gateway (default 50, as scale.sh; 1 to 64). -F: each route
+ * in a file of its own (default: 1,000 to a file).
  * With -g, PCT % of the routes are GRPCRoutes (each matching a service of its
  * own, with a hostname of its own), on the same listeners as the HTTPRoutes.
  *
@@ -52,7 +53,8 @@
 #include "status.h"
 #include "xgw/snapshot.h"
 
-static int PER_GW = 50; /* listeners per Gateway (-G) */
+static int PER_GW = 50;	    /* listeners per Gateway (-G) */
+static int per_file = 1000; /* routes per file (-F: 1) */
 
 static double now_us(void)
 {
@@ -128,11 +130,14 @@ static int write_manifests(const char *dir, int routes, int listeners, int endpo
 		}
 	}
 	fclose(f);
-	for (int c = 0; c < routes; c += 1000) {
-		snprintf(name, sizeof(name), "10-routes-%03d.yaml", c / 1000);
+	for (int c = 0; c < routes; c += per_file) {
+		if (per_file == 1)
+			snprintf(name, sizeof(name), "10-route-%05d.yaml", c);
+		else
+			snprintf(name, sizeof(name), "10-routes-%03d.yaml", c / per_file);
 		if (!(f = open_out(dir, name)))
 			return -1;
-		for (int r = c; r < routes && r < c + 1000; r++) {
+		for (int r = c; r < routes && r < c + per_file; r++) {
 			int l = r % listeners;
 			char svc[32];
 
@@ -393,7 +398,7 @@ int main(int argc, char **argv)
 	uint64_t generation = 0;
 	int err = 0, fast = 0, patched = 0;
 
-	while ((c = getopt(argc, argv, "r:l:e:a:g:G:Eo:")) != -1) {
+	while ((c = getopt(argc, argv, "r:l:e:a:g:G:FEo:")) != -1) {
 		switch (c) {
 		case 'r':
 			routes = atoi(optarg);
@@ -413,6 +418,9 @@ int main(int argc, char **argv)
 		case 'G':
 			PER_GW = atoi(optarg);
 			break;
+		case 'F':
+			per_file = 1;
+			break;
 		case 'E':
 			eps = true;
 			break;
@@ -429,6 +437,9 @@ int main(int argc, char **argv)
 	if (write_manifests(argv[optind], routes, listeners, endpoints, grpc))
 		return 1;
 	f = xgw_files__new(argv[optind]);
+	/* as the agent, whose inotify names the files that change */
+	if (f)
+		xgw_files_watched(f);
 	for (int p = 0; p < P_N; p++)
 		t[p] = calloc(adds + 1, sizeof(double));
 	for (int i = 0; i <= adds && !err; i++) {
@@ -439,6 +450,12 @@ int main(int argc, char **argv)
 			return 1;
 		if (i && (eps ? write_endpoints(argv[optind], i) : write_addition(argv[optind], i)))
 			return 1;
+		if (i) {
+			char name[64];
+
+			snprintf(name, sizeof(name), eps ? "eps-live.yaml" : "add%d.yaml", i);
+			xgw_files_touched(f, name);
+		}
 		if (i == adds)
 			CALLGRIND_ZERO_STATS;
 		t0 = now_us();
@@ -523,6 +540,6 @@ int main(int argc, char **argv)
 	return err ? 1 : 0;
 usage:
 	fprintf(stderr, "usage: xgw-bench-reconcile [-r ROUTES] [-l LISTENERS] [-e ENDPOINTS] "
-			"[-a ADDS] [-g PCT] [-G PER_GATEWAY] [-E] [-o PREFIX] EMPTY_DIR\n");
+			"[-a ADDS] [-g PCT] [-G PER_GATEWAY] [-F] [-E] [-o PREFIX] EMPTY_DIR\n");
 	return 2;
 }
