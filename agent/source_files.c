@@ -539,17 +539,17 @@ static int visit(struct xgw_files *f, int dfd, const char *name, bool *there)
  * readdir: the files found since the last sort are sorted and merged in
  * (few, between two changes), or all sorted when they are many.
  */
-static int order(struct xgw_files *f)
+static void order(struct xgw_files *f)
 {
 	size_t tail = f->n - f->n_sorted;
 	struct entry *v;
 
 	if (!tail)
-		return 0;
+		return;
 	if (tail > 64 || !(v = malloc(f->n * sizeof(*v)))) {
 		qsort(f->e, f->n, sizeof(*f->e), entry_cmp);
 		f->n_sorted = f->n;
-		return 0;
+		return;
 	}
 	qsort(f->e + f->n_sorted, tail, sizeof(*f->e), entry_cmp);
 	for (size_t a = 0, b = f->n_sorted, k = 0; k < f->n; k++)
@@ -559,7 +559,6 @@ static int order(struct xgw_files *f)
 	memcpy(f->e, v, f->n * sizeof(*v));
 	free(v);
 	f->n_sorted = f->n;
-	return 0;
 }
 
 /* Read the whole folder: refresh changed files, forget deleted ones. */
@@ -676,8 +675,7 @@ static int scan(struct xgw_files *f)
 	else
 		err = scan_all(f, d);
 	closedir(d);
-	if (!err)
-		err = order(f);
+	order(f);
 	if (!err) { /* else the same again next time */
 		touched_clear(f);
 		f->scanned = true;
