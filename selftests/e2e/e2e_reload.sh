@@ -50,7 +50,7 @@ if ! command -v wrk >/dev/null; then
 	printf 'TAP version 13\n1..0 # SKIP wrk is not installed (scripts/setup.sh installs it)\n'
 	exit 0
 fi
-e2e_begin 9
+e2e_begin 10
 
 if ! e2e_node_client "$NS_N" "$NS_C" "xr$ID" 10.24; then
 	echo "Bail out! cannot create namespaces"
@@ -209,6 +209,33 @@ PY
 wait_for 50 status_routes
 if status_routes; then ok "final state: status.json of generation $lastgen names the $(ls "$CONF"/r*.yaml | wc -l) added routes and the stable one, each accepted"
 else not_ok "final state: status.json names exactly the routes in the folder, each accepted" "$(head -c 300 "$STATUS")"; fi
+
+# The folder's events name the files that change, and a load reads those
+# alone: a file changed behind a symbolic link (as in a ConfigMap volume) is
+# not named, so it is not read until SIGHUP reads the whole folder.
+linked() {
+	printf 'apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n'
+	printf 'metadata: {name: linked, namespace: default}\nspec:\n  parentRefs: [{name: eg}]\n'
+	printf '  hostnames: [%s]\n  rules: [{backendRefs: [{name: backend-1, port: 80}]}]\n' "$1"
+}
+serves() { [ "$(cx curl -s --max-time 1 -o /dev/null -w '%{http_code}' -H "Host: $1" http://10.24.100.1/)" = 200 ]; }
+linked la.example.com >"$TMP/linked.yaml"
+ln -s "$TMP/linked.yaml" "$CONF/linked.yaml"
+wait_for 50 serves la.example.com && l_a=ok || l_a=no
+linked lb.example.com >"$TMP/linked.new" && mv "$TMP/linked.new" "$TMP/linked.yaml"
+sleep 0.5
+serves lb.example.com && l_early=yes || l_early=no
+kill -HUP "$AGENT"
+wait_for 50 serves lb.example.com && l_b=ok || l_b=no
+if [ "$l_a" = ok ] && [ "$l_early" = no ] && [ "$l_b" = ok ]; then
+	ok "a manifest behind a symbolic link: read when the link came, its target's change read on SIGHUP (not before)"
+else
+	not_ok "a manifest behind a symbolic link: read when the link came, its target's change on SIGHUP" \
+		"link read: $l_a, change read before SIGHUP: $l_early, after: $l_b"
+fi
+rm -f "$CONF/linked.yaml"
+gone() { ! serves "$1"; }
+wait_for 50 gone lb.example.com # applied alone, before the endpoint change below
 
 # An endpoint change alone takes the agent's fast path (no full reconcile) and
 # moves the traffic: every request then reaches the one endpoint left.
