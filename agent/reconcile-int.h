@@ -80,6 +80,7 @@ struct lset {
 	struct xgw_listenerset_status *st;
 	struct gw *g;  /* the parent */
 	bool accepted; /* allowed by the parent, which is accepted, and some listener is valid */
+	struct lset *next; /* the parent's next ListenerSet */
 };
 
 struct gw {
@@ -106,6 +107,8 @@ struct gw {
 	const struct xgw_pool *pools;
 	size_t n_pools;
 	const char *class_bad; /* its GatewayClass is not accepted: why */
+	/* its ListenerSets (whose parent it is) in precedence order, by lset.next */
+	struct lset *lsets;
 };
 
 /* What a GatewayClass of ours takes from its spec.parametersRef. */

@@ -518,10 +518,13 @@ int xgw_rec_index_lsets(struct ctx *c)
 	qsort(c->lsets, c->n_lsets, sizeof(*c->lsets), lset_cmp);
 	if (xgw_rec_nsname_index(&c->lset_ix, xgw_rec_lset_meta, c->lsets, c->n_lsets))
 		return -ENOMEM;
-	for (size_t k = 0; k < c->n_lsets; k++) {
+	/* each Gateway's, in the same order (last to first: each goes in front) */
+	for (size_t k = c->n_lsets; k-- > 0;) {
 		c->lsets[k].st = &res->listenersets[k];
 		c->lsets[k].st->ns = c->lsets[k].spec->meta.ns;
 		c->lsets[k].st->name = c->lsets[k].spec->meta.name;
+		c->lsets[k].next = c->lsets[k].g->lsets;
+		c->lsets[k].g->lsets = &c->lsets[k];
 	}
 	res->n_listenersets = c->n_lsets;
 	return 0;
@@ -548,9 +551,8 @@ size_t xgw_rec_lset_listeners(const struct ctx *c, const struct gw *g)
 {
 	size_t n = 0;
 
-	for (size_t k = 0; k < c->n_lsets; k++)
-		if (c->lsets[k].g == g)
-			n += c->lsets[k].spec->n_listeners;
+	for (const struct lset *s = g->lsets; s; s = s->next)
+		n += s->spec->n_listeners;
 	return n;
 }
 
@@ -564,15 +566,12 @@ int xgw_rec_do_lsets(struct ctx *c, struct gw *g)
 {
 	struct xgw_arena *a = &c->res->arena;
 
-	for (size_t k = 0; k < c->n_lsets; k++) {
-		struct lset *s = &c->lsets[k];
+	for (struct lset *s = g->lsets; s; s = s->next) {
 		const struct xgw_listenerset *ls = s->spec;
 		int64_t gen = ls->meta.generation;
 		size_t first = g->n_listeners;
 		bool any = false;
 
-		if (s->g != g)
-			continue;
 		if (!listeners_allowed(c->st, g->spec, ls->meta.ns)) {
 			xgw_rec_cond_set(
 				a, &s->st->conds, gen, "Accepted", false, "NotAllowed",
@@ -623,11 +622,10 @@ void xgw_rec_lsets_programmed(struct ctx *c, struct gw *g)
 	bool accepted = xgw_rec_cond_true(&g->st->conds, "Accepted"),
 	     programmed = xgw_rec_cond_true(&g->st->conds, "Programmed");
 
-	for (size_t k = 0; k < c->n_lsets; k++) {
-		struct lset *s = &c->lsets[k];
+	for (struct lset *s = g->lsets; s; s = s->next) {
 		int64_t gen = s->spec->meta.generation;
 
-		if (s->g != g || !s->accepted)
+		if (!s->accepted)
 			continue;
 		if (!accepted) {
 			s->accepted = false;
