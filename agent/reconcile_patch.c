@@ -218,7 +218,9 @@ static int seed_clusters(struct ctx *c, const struct xgw_reconcile_result *prev)
 	if (!c->res->cluster_srcs)
 		return -ENOMEM;
 	c->res->n_cluster_srcs = prev->n_cluster_srcs;
-	c->cap_cluster_srcs = prev->n_cluster_srcs ? prev->n_cluster_srcs : 1;
+	/* room for what was copied alone: none when there were none (dup_n()
+	 * then gave a byte), so that the first cluster added grows it */
+	c->cap_cluster_srcs = prev->n_cluster_srcs;
 	return 0;
 }
 

@@ -583,4 +583,60 @@ TEST(patch_routes_as_a_full_pass)
 	ASSERT_GT(t.copied, t.kept / 2, "route statuses copied");
 }
 
+/*
+ * A patch on a result without a cluster (its routes redirect, or name no
+ * Service that exists) that then gains one: the result's list of cluster
+ * sources starts empty and must grow (it was given room for one it did not
+ * have: the conformance suite under ASan found the write past its end).
+ */
+TEST(patch_adds_the_first_cluster)
+{
+	static const char *const env =
+		"apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: "
+		"xgw}\nspec: {controllerName: xgw.io/gateway-controller}\n---\n"
+		"apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, "
+		"namespace: default}\nspec:\n  gatewayClassName: xgw\n  listeners: [{name: http, "
+		"protocol: HTTP, port: 80}]\n---\n"
+		"apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: default}\n"
+		"spec: {ports: [{name: http, port: 80, targetPort: 8080}]}\n";
+	static const char *const redirect =
+		"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, "
+		"namespace: default}\nspec:\n  parentRefs: [{name: gw}]\n  rules:\n  - filters: "
+		"[{type: RequestRedirect, requestRedirect: {statusCode: 301, hostname: "
+		"x.example}}]\n";
+	static const char *const backend =
+		"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: b, "
+		"namespace: default}\nspec:\n  parentRefs: [{name: gw}]\n  hostnames: [b.example]\n"
+		"  rules: [{backendRefs: [{name: s, port: 80}]}]\n";
+	char dir[] = "/tmp/xgw-first-cluster-XXXXXX";
+	struct gen *g0 = calloc(1, sizeof(*g0)), *g1 = calloc(1, sizeof(*g1));
+	struct xgw_files *f = NULL;
+
+	if (!ASSERT_OK_PTR(mkdtemp(dir), "temporary folder") || !ASSERT_OK_PTR(g0, "calloc") ||
+	    !ASSERT_OK_PTR(g1, "calloc"))
+		goto out;
+	f = xgw_files__new(dir);
+	if (!ASSERT_OK_PTR(f, "files") || !ASSERT_TRUE(put(dir, "env.yaml", env), "write") ||
+	    !ASSERT_TRUE(put(dir, "r.yaml", redirect), "write") ||
+	    !ASSERT_OK(xgw_files_load(f, &g0->st, &g0->shape), "load") ||
+	    !ASSERT_OK(reconcile(g0, NULL, 1), "reconcile") ||
+	    !ASSERT_EQ(g0->res.n_cluster_srcs, 0, "no cluster yet"))
+		goto out;
+	if (ASSERT_TRUE(put(dir, "b.yaml", backend), "write") &&
+	    ASSERT_OK(xgw_files_load(f, &g1->st, &g1->shape), "load") &&
+	    ASSERT_OK(reconcile(g1, g0, 2), "reconcile")) {
+		ASSERT_TRUE(g1->res.patched, "patched");
+		ASSERT_EQ(g1->res.n_cluster_srcs, 1, "the first cluster");
+		ASSERT_TRUE(check(g1, 2, 0, 1, NULL), "as a full pass");
+	}
+out:
+	gen_free(g1);
+	gen_free(g0);
+	xgw_files__free(f);
+	rm(dir, "env.yaml");
+	rm(dir, "r.yaml");
+	rm(dir, "b.yaml");
+	rmdir(dir);
+}
+
 TEST_MAIN()
