@@ -840,7 +840,7 @@ static int order_as_old(struct ctx *c, struct vhost_vec *vh, size_t li)
 	while (f < n_new)
 		out[k++] = fresh[f++];
 	/* the same slots in another order: each keeps its entry array */
-	if (k == n)
+	if (k == n && n) /* none: vh->v may not be there yet */
 		memcpy(vh->v, out, n * sizeof(*out));
 	free(slot);
 	free(out);
