@@ -565,7 +565,7 @@ static void order(struct xgw_files *f)
 static int scan_all(struct xgw_files *f, DIR *d)
 {
 	struct dirent *de;
-	size_t w = 0;
+	size_t w = 0, kept_sorted = 0;
 	int err = 0;
 
 	for (size_t i = 0; i < f->n; i++)
@@ -578,6 +578,7 @@ static int scan_all(struct xgw_files *f, DIR *d)
 	/* forget the files not seen, the others keeping their order */
 	for (size_t i = 0; i < f->n; i++) {
 		if (f->e[i].seen) {
+			kept_sorted += i < f->n_sorted;
 			f->e[w++] = f->e[i];
 			continue;
 		}
@@ -585,10 +586,9 @@ static int scan_all(struct xgw_files *f, DIR *d)
 			f->shape++;
 		names_apply(&f->names, f->e[i].cur, -1);
 		entry_drop(&f->e[i]);
-		if (i < f->n_sorted)
-			f->n_sorted--;
 	}
 	f->n = w;
+	f->n_sorted = kept_sorted; /* the sorted ones that stay stay sorted, first */
 	return err;
 }
 

@@ -19,7 +19,7 @@
 
 enum {
 	NAMES = 24,
-	STEPS = 300
+	STEPS = 3000
 };
 
 static void file_name(char *buf, size_t len, int k)
