@@ -196,10 +196,31 @@ class Topology:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        # What they started and left behind: an agent that dies leaves its
+        # workers serving (by design). Each process here leads a session of
+        # its own, so its group is what it started.
+        for p, _ in self.procs:
+            end_group(p.pid)
         for ns in self.made_ns:
             sh("ip", "netns", "del", ns, check=False)
         if os.path.isdir(self.pin):
             shutil.rmtree(self.pin, ignore_errors=True)
+
+
+def end_group(pgid):
+    """End what is left of process group <pgid> (ours), TERM then KILL."""
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
+        try:
+            os.killpg(pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        end = time.monotonic() + wait
+        while time.monotonic() < end:
+            try:
+                os.killpg(pgid, 0)
+            except (ProcessLookupError, PermissionError):
+                return
+            time.sleep(0.05)
 
 
 # --- one test -------------------------------------------------------------------
