@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "reconcile.h"
 #include "xgw/snapshot.h"
@@ -358,6 +359,21 @@ void xgw_rec_lsets_programmed(struct ctx *c, struct gw *g);
 bool xgw_rec_is_wild(const char *h);
 long xgw_rec_host_rank(const char *h);
 /*
+ * The Gateway addresses of a pass (reconcile_addr.c). addrs_init(): before
+ * the first claim (what is taken, the previous assignments by name).
+ * addr_claim(): <g> takes <addr> of its spec.addresses, or the reason it
+ * cannot (the words after "address X"); NULL also for an address it listed
+ * already or beyond the 8 it holds. pool_keep(): <g> takes again the pool
+ * address it had, if still in a pool and free. pool_assign(): <g> takes the
+ * first free address of its pools. Both true when it took one.
+ */
+int xgw_rec_addrs_init(struct ctx *c);
+const char *xgw_rec_addr_claim(struct ctx *c, struct gw *g, uint8_t fam, const uint8_t addr[16]);
+bool xgw_rec_pool_keep(struct ctx *c, struct gw *g);
+bool xgw_rec_pool_assign(struct ctx *c, struct gw *g);
+void xgw_rec_addrs_free(struct ctx *c);
+
+/*
  * Index <n> objects (<meta>(<base>, i): object i's) by namespace/name, the
  * first of a name kept, as a search in order would find; nsname_find() gives
  * its index, or -1. A pass looks Gateways and ListenerSets up by name once
@@ -379,6 +395,12 @@ static inline uint32_t xgw_rec_name_hash(const char *p, size_t len)
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ (uint32_t)tolower((unsigned char)p[i])) * 16777619u;
 	return h;
+}
+
+/* A hash of namespace/name (xgw_rec_name_hash() of each). */
+static inline uint32_t xgw_rec_nsname_hash(const char *ns, const char *name)
+{
+	return xgw_rec_name_hash(ns, strlen(ns)) * 31u ^ xgw_rec_name_hash(name, strlen(name));
 }
 const char *xgw_rec_rule_problem(const struct xgw_http_rule *r, char *buf, size_t len);
 /* Why rule <k> of route <ri> is not served (into <buf>), or NULL. */
