@@ -686,7 +686,9 @@ static void clear_flows(struct xdp_lb *skel)
 	struct xgw_flow_key k;
 
 	while (!bpf_map__get_next_key(skel->maps.xgw_flows, NULL, &k, sizeof(k)))
-		bpf_map__delete_elem(skel->maps.xgw_flows, &k, sizeof(k), 0);
+		if (!ASSERT_OK(bpf_map__delete_elem(skel->maps.xgw_flows, &k, sizeof(k), 0),
+			       "xgw_flows delete"))
+			break;
 }
 
 /* Programs <skel> for row <r>: config, nodes, rings, listeners' ring fields. */
@@ -694,8 +696,10 @@ static bool l4_program(struct xdp_lb *skel, const struct l4_row *r)
 {
 	const char *const *nodes = r->underlay == 6 ? node6 : node4;
 	struct xgw_l4_config cfg = { .flags = XGW_L4_F_ENABLED, .self = SELF };
-	struct xgw_listener_key lk;
+	struct xgw_listener_key lk, keys[8];
 	struct xgw_listener_val lv;
+	void *prev = NULL;
+	size_t n = 0;
 	__u32 zero = 0, ifindex = 1;
 	struct xgw_nexthop nh = {};
 
@@ -715,21 +719,27 @@ static bool l4_program(struct xdp_lb *skel, const struct l4_row *r)
 	}
 	if (!fill_ring(skel, 0, r->ring) || !fill_ring(skel, 1, r->prev < 0 ? 0 : r->prev))
 		return false;
-	/* Every listener of setup(): ring 0, previous ring 1 (or none). */
-	memset(&lk, 0, sizeof(lk));
-	while (!bpf_map__get_next_key(skel->maps.xgw_listeners, &lk, &lk, sizeof(lk)) ||
-	       !lk.proto) {
-		if (!lk.proto &&
-		    bpf_map__get_next_key(skel->maps.xgw_listeners, NULL, &lk, sizeof(lk)))
-			break;
-		if (bpf_map__lookup_elem(skel->maps.xgw_listeners, &lk, sizeof(lk), &lv, sizeof(lv),
-					 0))
+	/* Every listener of setup(): ring 0, previous ring 1 (or none). The keys
+	 * are gathered first: an update puts a new element at the head of its
+	 * bucket, so updating while walking a bucket of two walks it forever. */
+	while (n < sizeof(keys) / sizeof(keys[0]) &&
+	       !bpf_map__get_next_key(skel->maps.xgw_listeners, prev, &keys[n], sizeof(lk)))
+		prev = &keys[n++];
+	if (!ASSERT_TRUE(n > 0 && n < sizeof(keys) / sizeof(keys[0]), "listeners of setup()"))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		lk = keys[i];
+		if (!ASSERT_OK(bpf_map__lookup_elem(skel->maps.xgw_listeners, &lk, sizeof(lk), &lv,
+						    sizeof(lv), 0),
+			       "xgw_listeners lookup"))
 			return false;
 		lv.flags = r->no_ring ? 0 : XGW_LISTENER_F_RING;
 		lv.ring = 0;
 		lv.prev_ring = r->prev < 0 ? 0 : 1;
-		bpf_map__update_elem(skel->maps.xgw_listeners, &lk, sizeof(lk), &lv, sizeof(lv),
-				     BPF_EXIST);
+		if (!ASSERT_OK(bpf_map__update_elem(skel->maps.xgw_listeners, &lk, sizeof(lk), &lv,
+						    sizeof(lv), BPF_EXIST),
+			       "xgw_listeners update"))
+			return false;
 	}
 	bpf_map__delete_elem(skel->maps.xgw_nexthops, &ifindex, sizeof(ifindex), 0);
 	if (r->nexthop) {
