@@ -921,6 +921,17 @@ static void writing_clear(struct agent *a)
 	a->writing_lost = false;
 }
 
+/* Whether <name> in the folder is a symbolic link (not followed). */
+static bool folder_link(const struct agent *a, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+
+	if (snprintf(path, sizeof(path), "%s/%s", a->o.config_dir, name) >= (int)sizeof(path))
+		return false;
+	return !lstat(path, &sb) && S_ISLNK(sb.st_mode);
+}
+
 /*
  * Read the folder's inotify events. Returns how long to wait for more before
  * applying them, or -1 when none concerns a manifest (an editor's or a tool's
@@ -949,8 +960,18 @@ static int folder_events(struct agent *a)
 				xgw_files_touched_all(a->files);
 				continue;
 			}
-			if (!xgw_files_is_manifest(ev->name))
+			if (!xgw_files_is_manifest(ev->name)) {
+				/* A symbolic link put in place: a ConfigMap volume
+				 * swaps its `..data` link to a new directory of the
+				 * files its manifests link into. Their events do not
+				 * name the manifests; read the whole folder. */
+				if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) &&
+				    folder_link(a, ev->name)) {
+					relevant = true;
+					xgw_files_touched_all(a->files);
+				}
 				continue;
+			}
 			relevant = true;
 			/* the next load reads the files named, not the whole folder */
 			xgw_files_touched(a->files, ev->name);

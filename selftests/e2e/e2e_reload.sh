@@ -50,7 +50,7 @@ if ! command -v wrk >/dev/null; then
 	printf 'TAP version 13\n1..0 # SKIP wrk is not installed (scripts/setup.sh installs it)\n'
 	exit 0
 fi
-e2e_begin 10
+e2e_begin 11
 
 if ! e2e_node_client "$NS_N" "$NS_C" "xr$ID" 10.24; then
 	echo "Bail out! cannot create namespaces"
@@ -236,6 +236,31 @@ fi
 rm -f "$CONF/linked.yaml"
 gone() { ! serves "$1"; }
 wait_for 50 gone lb.example.com # applied alone, before the endpoint change below
+
+# A ConfigMap volume, as the kubelet writes one: the manifest is a link through
+# `..data` into a timestamped directory, and an update writes a new directory,
+# points a new link at it and renames that link over `..data`. No event names
+# the manifest; the link renamed into place makes the agent read the folder.
+mkdir "$CONF/..2026_11_27_a"
+linked ca.example.com >"$CONF/..2026_11_27_a/cm.yaml"
+ln -s ..2026_11_27_a "$CONF/..data"
+ln -s ..data/cm.yaml "$CONF/cm.yaml"
+wait_for 50 serves ca.example.com && c_a=ok || c_a=no
+mkdir "$CONF/..2026_11_27_b"
+linked cb.example.com >"$CONF/..2026_11_27_b/cm.yaml"
+ln -s ..2026_11_27_b "$CONF/..data_tmp"
+mv -T "$CONF/..data_tmp" "$CONF/..data"
+rm -rf "$CONF/..2026_11_27_a"
+wait_for 50 serves cb.example.com && c_b=ok || c_b=no
+gone ca.example.com && c_gone=yes || c_gone=no
+if [ "$c_a" = ok ] && [ "$c_b" = ok ] && [ "$c_gone" = yes ]; then
+	ok "a ConfigMap volume: the manifest read through its links, and the kubelet's swap of ..data applied without SIGHUP"
+else
+	not_ok "a ConfigMap volume: the kubelet's swap of ..data applied without SIGHUP" \
+		"first version served: $c_a, second served: $c_b, first gone: $c_gone"
+fi
+rm -rf "$CONF/cm.yaml" "$CONF/..data" "$CONF"/..2026_11_27_*
+wait_for 50 gone cb.example.com
 
 # An endpoint change alone takes the agent's fast path (no full reconcile) and
 # moves the traffic: every request then reaches the one endpoint left.
