@@ -184,7 +184,7 @@ static int dump(const char *path, json_t *root)
 {
 	char tmp[512];
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+	if (xgw_file_tmp_name(path, tmp, sizeof(tmp)))
 		return -ENAMETOOLONG;
 	/* compact: at 10,000 routes indenting doubles the file and the time */
 	if (json_dump_file(root, tmp, JSON_COMPACT)) {
@@ -230,7 +230,7 @@ static int dump_text(const char *path, const char *text, size_t len)
 	char tmp[512];
 	int fd, err = 0;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+	if (xgw_file_tmp_name(path, tmp, sizeof(tmp)))
 		return -ENAMETOOLONG;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
@@ -320,6 +320,11 @@ int xgw_status_writer__start(const char *path, struct xgw_status_writer **out)
 		free(w);
 		return -ENOMEM;
 	}
+	/* what an agent killed mid-write left: 5 MB each at 10,000 routes */
+	err = xgw_file_remove_stale(path);
+	if (err > 0)
+		log_info("status: removed %d temporary file(s) of %s left by a stopped agent", err,
+			 path);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	err = pthread_create(&w->thread, NULL, writer_main, w);

@@ -17,4 +17,17 @@
  */
 int xgw_file_replace(const char *tmp, const char *path);
 
+#include <stddef.h>
+
+/* The temporary file this process writes <path> through: "<path>.tmp.<pid>". */
+int xgw_file_tmp_name(const char *path, char *out, size_t size);
+
+/*
+ * Remove the temporary files of <path> that a writer which no longer runs
+ * left behind (it was killed between writing one and putting it in place):
+ * "<path>.tmp.<pid>" where no process <pid> exists. Those of live processes
+ * stay. Returns how many were removed, or -errno.
+ */
+int xgw_file_remove_stale(const char *path);
+
 #endif /* XGW_FILE_H */

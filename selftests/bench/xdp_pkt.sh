@@ -31,6 +31,9 @@ while [ $# -gt 0 ]; do
 done
 RUN=$BUILD/selftests/bench/xdp_pkt
 [ -x "$RUN" ] || { echo "xdp_pkt.sh: $RUN not built (ninja -C $BUILD)" >&2; exit 2; }
+# the receiver's packet counts are the veth driver's (ethtool -S)
+command -v ethtool >/dev/null ||
+	{ echo "xdp_pkt.sh: missing: ethtool; install with: apt-get install ethtool" >&2; exit 2; }
 NS_G=xpb$$-g NS_N=xpb$$-n
 ATT=""
 OUT=$(mktemp -d /tmp/xdp_pkt.XXXXXX)

@@ -2,7 +2,8 @@
 /*
  * xgw_file_replace() (lib/file.c): a new file in place of the old one, which
  * readers that had it open keep and nobody else sees again; a first file;
- * nothing left behind.
+ * nothing left behind. xgw_file_remove_stale(): the temporary files of
+ * writers that no longer run go, every other file stays.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -88,6 +90,80 @@ TEST(replace)
 	ASSERT_TRUE(has(path, "two"), "kept");
 
 	unlink(path);
+	rmdir(dir);
+}
+
+/* Remove the files of <dir>. */
+static void empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[512];
+
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		unlink(p);
+	}
+	if (d)
+		closedir(d);
+}
+
+static bool exists(const char *dir, const char *name)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return !access(p, F_OK);
+}
+
+TEST(remove_stale)
+{
+	char dir[] = "/tmp/xgw-file-test-XXXXXX", path[64], p[256], dead[16], mine[16], own[256];
+	const char *keep[] = { "status.json",	     "status.json.tmp.",    "status.json.tmp.12x",
+			       "status.json.tmp.-5", "other.json.tmp.DEAD", "status.json.tmpDEAD" };
+	pid_t child;
+
+	if (!ASSERT_OK_PTR(mkdtemp(dir), "temporary folder"))
+		return;
+	snprintf(path, sizeof(path), "%s/status.json", dir);
+	/* a process id that no process has: a child that has exited and been reaped */
+	child = fork();
+	if (child == 0)
+		_exit(0);
+	if (!ASSERT_GT(child, 0, "fork") || !ASSERT_EQ(waitpid(child, NULL, 0), child, "reap"))
+		return;
+	snprintf(dead, sizeof(dead), "%d", (int)child);
+	snprintf(mine, sizeof(mine), "%d", (int)getpid());
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		char name[64];
+		const char *d = strstr(keep[i], "DEAD");
+
+		snprintf(name, sizeof(name), "%.*s%s",
+			 d ? (int)(d - keep[i]) : (int)strlen(keep[i]), keep[i], d ? dead : "");
+		snprintf(p, sizeof(p), "%s/%s", dir, name);
+		ASSERT_TRUE(put(p, "x"), name);
+	}
+	snprintf(p, sizeof(p), "%s.tmp.%s", path, dead);
+	ASSERT_TRUE(put(p, "stale"), "a dead writer's file");
+	snprintf(p, sizeof(p), "%s.tmp.%s", path, mine);
+	ASSERT_TRUE(put(p, "live"), "a live writer's file");
+	ASSERT_OK(xgw_file_tmp_name(path, own, sizeof(own)), "tmp name");
+	ASSERT_STREQ(own, p, "this process writes through <path>.tmp.<pid>");
+	ASSERT_EQ(xgw_file_tmp_name(path, own, 8), -ENAMETOOLONG, "a name that does not fit");
+
+	ASSERT_EQ(xgw_file_remove_stale(path), 1, "one removed");
+	snprintf(p, sizeof(p), "status.json.tmp.%s", dead);
+	ASSERT_FALSE(exists(dir, p), "the dead writer's file is gone");
+	snprintf(p, sizeof(p), "status.json.tmp.%s", mine);
+	ASSERT_TRUE(exists(dir, p), "the live writer's file stays");
+	ASSERT_EQ(entries(dir), (int)(sizeof(keep) / sizeof(keep[0])) + 1, "the others stay");
+	ASSERT_EQ(xgw_file_remove_stale(path), 0, "nothing more");
+	snprintf(p, sizeof(p), "%s/none/status.json", dir);
+	ASSERT_EQ(xgw_file_remove_stale(p), -ENOENT, "no folder");
+
+	empty(dir);
 	rmdir(dir);
 }
 
