@@ -35,7 +35,7 @@ struct xdp_att {
 	struct xdp_program *prog; /* NULL when attached by replace_xdp() */
 	enum xdp_attach_mode mode;
 	__u32 xdp_flags; /* replace_xdp(): XDP_FLAGS_*_MODE, for the detach */
-	__u8 nh_mac[6];	 /* the next hop written to xgw_nexthops, zero: none */
+	__u8 nh_mac[6];	 /* the next hop written for this interface, zero: none */
 	/* The neighbour whose MAC that is (or is to be): followed by the watch. */
 	bool nh_watch, nh_failed;
 	__u8 nh_family; /* 4 or 6 */
@@ -51,7 +51,7 @@ struct xgw_bpf {
 	size_t n_atts;
 	int fd_addrs, fd_listeners, fd_workers, fd_config;
 	/* The L4 tier: -1 without XDP. */
-	int fd_l4cfg, fd_nodes, fd_rings, fd_nexthops;
+	int fd_l4cfg, fd_nodes, fd_rings, fd_nexthops, fd_nh_direct;
 	int fd_neigh;  /* rtnetlink neighbour watch, -1: none */
 	int fd_lstats; /* xgw_lstats, -1 without XDP */
 	uint32_t ring_size;
@@ -309,7 +309,8 @@ int xgw_bpf__open(const struct xgw_bpf_opts *opts, struct xgw_bpf **out)
 
 	if (!b)
 		return -ENOMEM;
-	b->fd_l4cfg = b->fd_nodes = b->fd_rings = b->fd_nexthops = b->fd_neigh = -1;
+	b->fd_l4cfg = b->fd_nodes = b->fd_rings = b->fd_nexthops = b->fd_nh_direct = b->fd_neigh =
+		-1;
 	b->fd_lstats = -1;
 	libbpf_set_print(libbpf_print);
 	libxdp_set_print(libxdp_print);
@@ -668,7 +669,9 @@ static int l4_adopt(struct xgw_bpf *b)
 	b->fd_nodes = map_fd(b->xdp->obj, XGW_MAP_NODES);
 	b->fd_rings = map_fd(b->xdp->obj, XGW_MAP_RINGS);
 	b->fd_nexthops = map_fd(b->xdp->obj, XGW_MAP_NEXTHOPS);
-	if (b->fd_l4cfg < 0 || b->fd_nodes < 0 || b->fd_rings < 0 || b->fd_nexthops < 0) {
+	b->fd_nh_direct = map_fd(b->xdp->obj, XGW_MAP_NH_DIRECT);
+	if (b->fd_l4cfg < 0 || b->fd_nodes < 0 || b->fd_rings < 0 || b->fd_nexthops < 0 ||
+	    b->fd_nh_direct < 0) {
 		log_err("xdp: object lacks the L4 maps");
 		return -ENOENT;
 	}
@@ -766,21 +769,53 @@ static int write_ring(struct xgw_bpf *b, __u32 slot, const uint32_t *table)
 	return err;
 }
 
-/* Write <mac> as the next hop of <att> in xgw_nexthops, or delete its entry when NULL. */
+/*
+ * Put <nh> (NULL: none) as the next hop of interface <ifindex>: in
+ * xgw_nh_direct when the ifindex indexes it, else in xgw_nexthops (see
+ * include/xgw/abi/maps.h). Returns 1 when an entry was there before, 0 when
+ * not, or -errno.
+ */
+static int put_nexthop(struct xgw_bpf *b, __u32 ifindex, const struct xgw_nexthop *nh)
+{
+	struct xgw_nexthop old = { 0 }, none = { 0 };
+	int had;
+
+	if (ifindex >= XGW_NH_DIRECT) {
+		had = !bpf_map_lookup_elem(b->fd_nexthops, &ifindex, &old);
+		if (nh ? bpf_map_update_elem(b->fd_nexthops, &ifindex, nh, BPF_ANY)
+		       : (had && bpf_map_delete_elem(b->fd_nexthops, &ifindex)))
+			return -errno;
+		return had;
+	}
+	had = !bpf_map_lookup_elem(b->fd_nh_direct, &ifindex, &old) &&
+	      (old.flags & XGW_NEXTHOP_F_SET);
+	if (bpf_map_update_elem(b->fd_nh_direct, &ifindex, nh ? nh : &none, BPF_ANY))
+		return -errno;
+	/* An agent before xgw_nh_direct wrote every next hop in the hash; this
+	 * agent's program does not read it for this ifindex: removed, after the
+	 * entry that is read is in place. */
+	if (!bpf_map_delete_elem(b->fd_nexthops, &ifindex))
+		had = 1;
+	return had;
+}
+
+/* Write <mac> as the next hop of <att>, or remove it when NULL. */
 static void write_nexthop(struct xgw_bpf *b, struct xdp_att *att, const __u8 *mac)
 {
-	struct xgw_nexthop nh = { 0 };
+	struct xgw_nexthop nh = { .flags = XGW_NEXTHOP_F_SET };
 	__u32 key = (__u32)att->ifindex;
+	int err;
 
 	if (!mac) {
-		if (bpf_map_delete_elem(b->fd_nexthops, &key) == 0)
+		if (put_nexthop(b, key, NULL) > 0)
 			log_info("l4: next hop of %s unknown: back to the sender's MAC", att->name);
 		memset(att->nh_mac, 0, sizeof(att->nh_mac));
 		return;
 	}
 	memcpy(nh.mac, mac, sizeof(nh.mac));
-	if (bpf_map_update_elem(b->fd_nexthops, &key, &nh, BPF_ANY)) {
-		log_warn("l4: writing the next hop of %s: %s", att->name, strerror(errno));
+	err = put_nexthop(b, key, &nh);
+	if (err < 0) {
+		log_warn("l4: writing the next hop of %s: %s", att->name, strerror(-err));
 		return;
 	}
 	if (memcmp(att->nh_mac, mac, 6))
@@ -805,7 +840,7 @@ static void resolve_nexthop(struct xdp_att *att)
 }
 
 /*
- * xgw_nexthops: per XDP interface, the MAC of the next hop towards the other
+ * xgw_nh_direct/xgw_nexthops: per XDP interface, the MAC of the next hop towards the other
  * nodes, from the kernel's route and neighbour tables. An interface whose
  * next hop is not resolved (yet: no traffic) gets no entry until the kernel
  * has resolved it, which the agent asks for; meanwhile XDP sends

@@ -67,6 +67,14 @@ struct {
 } xgw_nexthops SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xgw_nexthop);
+	__uint(max_entries, XGW_NH_DIRECT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xgw_nh_direct SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, struct xgw_synrate);
@@ -220,6 +228,18 @@ static __always_inline __u8 xgw_inner_tos(const __u8 *inner, __u8 family)
 	return (__u8)((inner[0] & 0x0f) << 4 | inner[1] >> 4);
 }
 
+/* The next hop of interface <ifindex> (struct xgw_nexthop), or NULL. */
+static __always_inline const struct xgw_nexthop *xgw_nexthop_of(__u32 ifindex)
+{
+	const struct xgw_nexthop *nh;
+
+	if (ifindex < XGW_NH_DIRECT) {
+		nh = bpf_map_lookup_elem(&xgw_nh_direct, &ifindex);
+		return nh && (nh->flags & XGW_NEXTHOP_F_SET) ? nh : NULL;
+	}
+	return bpf_map_lookup_elem(&xgw_nexthops, &ifindex);
+}
+
 /* Bytes that encapsulation puts in front of the inner IP packet. */
 static __always_inline __u32 xgw_encap_overhead(__u8 outer_family)
 {
@@ -245,7 +265,7 @@ static __always_inline __u32 xgw_encap(struct xdp_md *ctx, const struct xgw_l4_c
 	__u32 ifindex = ctx->ingress_ifindex;
 	const __u32 gue = cfg_encap == XGW_ENCAP_GUE ? XGW_UDP_HLEN : 0;
 	struct ethhdr *eth = data;
-	struct xgw_nexthop *nh;
+	const struct xgw_nexthop *nh;
 	__u16 macs[6]; /* the new destination and source MAC */
 	__u8 proto;
 	__u32 inner_len, olen;
@@ -260,7 +280,7 @@ static __always_inline __u32 xgw_encap(struct xdp_md *ctx, const struct xgw_l4_c
 	olen = xgw_encap_overhead(nv->addr.family);
 	if (inner_len + olen > cfg_encap_mtu)
 		return XGW_STAT_DROP_TOO_BIG;
-	nh = bpf_map_lookup_elem(&xgw_nexthops, &ifindex);
+	nh = xgw_nexthop_of(ifindex);
 	__builtin_memcpy(macs, (const __u16 *)(nh ? nh->mac : eth->h_source), ETH_ALEN);
 	__builtin_memcpy(macs + 3, (const __u16 *)eth->h_dest, ETH_ALEN);
 	proto = gue ? IPPROTO_UDP : inner_family == XGW_FAMILY_IPV4 ? IPPROTO_IPIP : IPPROTO_IPV6;

@@ -202,6 +202,21 @@ static int xgw_setup(struct xdp_lb *s, enum xgw_mode mode, __u32 owner, bool und
 	return err ? -errno : 0;
 }
 
+/*
+ * The next hop of the ingress interface (BPF_PROG_TEST_RUN: loopback,
+ * ifindex 1), as the agent writes it on a node: encapsulated frames go to its
+ * MAC, not back to the sender's. (The veth runs leave it unset: the frames
+ * then go back to the generator's MAC, as before; the lookup is the same.)
+ */
+static int nexthop_setup(struct xdp_lb *s)
+{
+	struct xgw_nexthop nh = { .mac = { 0x02, 0, 0, 0, 0, 0x99 }, .flags = XGW_NEXTHOP_F_SET };
+	__u32 lo = 1;
+
+	return bpf_map_update_elem(bpf_map__fd(s->maps.xgw_nh_direct), &lo, &nh, BPF_ANY) ? -errno
+											  : 0;
+}
+
 static struct xdp_lb *xgw_open(void)
 {
 	struct xdp_lb *s = xdp_lb__open();
@@ -295,7 +310,8 @@ static int cmd_table(unsigned long calls, unsigned repeat, int rounds)
 		bpf_map_update_elem(bpf_map__fd(parse->maps.bench_lookup), &lk, &lv, BPF_ANY);
 	}
 	if (xgw_setup(single, SINGLE, 0, false) || xgw_setup(m_self, MULTI, 0, false) ||
-	    xgw_setup(m_v4, MULTI, 1, false) || xgw_setup(m_v6, MULTI, 1, true)) {
+	    xgw_setup(m_v4, MULTI, 1, false) || xgw_setup(m_v6, MULTI, 1, true) ||
+	    nexthop_setup(m_v4) || nexthop_setup(m_v6)) {
 		fprintf(stderr, "xdp_pkt: programming xgw's maps: %s\n", strerror(errno));
 		goto out;
 	}

@@ -45,7 +45,7 @@ struct l4_row {
 	int prev;     /* ... of the previous ring; -1: no previous ring */
 	int flow;     /* flow table entry before the packet: -1 none */
 	bool no_ring; /* the listener carries no ring (single-node listener) */
-	bool nexthop; /* an xgw_nexthops entry for the ingress interface */
+	int nexthop;  /* enum nh_kind: the ingress interface's next hop */
 	int mtu;      /* cfg_encap_mtu when non-zero (GUE skeleton only) */
 	int icmp_mtu; /* OUT_TOO_BIG: the MTU the error must announce */
 	enum in_kind in;
@@ -54,6 +54,14 @@ struct l4_row {
 	enum out_kind out;
 	int out_node;
 	int flow_after; /* flow table entry after: -1 none */
+};
+
+/* What the maps hold for the ingress interface (ifindex 1, loopback). */
+enum nh_kind {
+	NH_NONE,
+	NH_DIRECT, /* NEXTHOP_MAC in xgw_nh_direct, with XGW_NEXTHOP_F_SET */
+	NH_UNSET,  /* NEXTHOP_MAC in xgw_nh_direct without the flag: none */
+	NH_HASH,   /* NEXTHOP_MAC in xgw_nexthops, which small ifindexes do not use */
 };
 
 static const struct l4_row l4_rows[] = {
@@ -81,7 +89,29 @@ static const struct l4_row l4_rows[] = {
 	  .ring = N1,
 	  .prev = -1,
 	  .flow = -1,
-	  .nexthop = true,
+	  .nexthop = NH_DIRECT,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_REMOTE,
+	  .out = OUT_ENCAP,
+	  .out_node = N1,
+	  .flow_after = N1 },
+	{ "l4 v4 remote owner, a next hop entry without its flag: the sender's mac",
+	  {},
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .nexthop = NH_UNSET,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_REMOTE,
+	  .out = OUT_ENCAP,
+	  .out_node = N1,
+	  .flow_after = N1 },
+	{ "l4 v4 remote owner, a small ifindex in the next hop hash: not read",
+	  {},
+	  .ring = N1,
+	  .prev = -1,
+	  .flow = -1,
+	  .nexthop = NH_HASH,
 	  .verdict = XDP_TX,
 	  .stat = XGW_STAT_TX_REMOTE,
 	  .out = OUT_ENCAP,
@@ -742,13 +772,20 @@ static bool l4_program(struct xdp_lb *skel, const struct l4_row *r)
 			return false;
 	}
 	bpf_map__delete_elem(skel->maps.xgw_nexthops, &ifindex, sizeof(ifindex), 0);
-	if (r->nexthop) {
+	if (r->nexthop != NH_NONE)
 		memcpy(nh.mac, NEXTHOP_MAC, ETH_ALEN);
-		if (!ASSERT_OK(bpf_map__update_elem(skel->maps.xgw_nexthops, &ifindex,
-						    sizeof(ifindex), &nh, sizeof(nh), BPF_ANY),
-			       "xgw_nexthops"))
-			return false;
-	}
+	if (r->nexthop == NH_DIRECT)
+		nh.flags = XGW_NEXTHOP_F_SET;
+	if (!ASSERT_OK(bpf_map__update_elem(skel->maps.xgw_nh_direct, &ifindex, sizeof(ifindex),
+					    &nh, sizeof(nh), BPF_ANY),
+		       "xgw_nh_direct"))
+		return false;
+	nh.flags = XGW_NEXTHOP_F_SET;
+	if (r->nexthop == NH_HASH &&
+	    !ASSERT_OK(bpf_map__update_elem(skel->maps.xgw_nexthops, &ifindex, sizeof(ifindex), &nh,
+					    sizeof(nh), BPF_ANY),
+		       "xgw_nexthops"))
+		return false;
 	clear_flows(skel);
 	return true;
 }
@@ -1042,7 +1079,8 @@ static void run_l4_row(struct l4_fixture *lf, const struct l4_row *r)
 	case OUT_ENCAP:
 		wlen = encap_frame(
 			inner, ilen, r->underlay, r->gue, nodes[SELF], nodes[r->out_node],
-			r->nexthop ? (const __u8 *)NEXTHOP_MAC : pkt + ETH_ALEN, pkt, want);
+			r->nexthop == NH_DIRECT ? (const __u8 *)NEXTHOP_MAC : pkt + ETH_ALEN, pkt,
+			want);
 		break;
 	case OUT_NONE:
 		break;
@@ -1197,6 +1235,64 @@ out:
 		close(cfd);
 	if (lfd >= 0)
 		close(lfd);
+	xdp_lb__destroy(skel);
+}
+
+/*
+ * An interface whose ifindex is past xgw_nh_direct has its next hop in the
+ * xgw_nexthops hash. In a private network namespace, an interface of
+ * ifindex 5000 (a veth) receives a packet of a flow owned by node 1: encapsulated to
+ * the next hop's MAC with the hash entry, back to the sender's without.
+ */
+TEST(xdp_l4_nexthop_large_ifindex)
+{
+	static const struct l4_row r = {
+		"large ifindex", {}, .ring = N1, .prev = -1, .flow = -1,
+	};
+	struct xgw_nexthop nh = { .flags = XGW_NEXTHOP_F_SET };
+	__u32 ifindex = 5000;
+	struct xdp_md ctx = { .ingress_ifindex = ifindex };
+	struct xdp_lb *skel = NULL;
+	__u8 pkt[512], out[600];
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_out = out, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx));
+
+	_Static_assert(XGW_NH_DIRECT <= 5000, "ifindex 5000 is past xgw_nh_direct");
+	if (!ASSERT_OK(unshare(CLONE_NEWNET), "unshare netns") ||
+	    !ASSERT_OK(system("ip link add xgwnh0 index 5000 type veth peer name xgwnh1 && ip link "
+			      "set xgwnh0 up"),
+		       "veth of ifindex 5000"))
+		return;
+	skel = open_l4(false, 0);
+	if (!setup_l4_skel(skel) || !l4_program(skel, &r))
+		goto out;
+	memcpy(nh.mac, NEXTHOP_MAC, ETH_ALEN);
+	opts.data_size_in = build(&r.spec, pkt);
+	ctx.data_end = opts.data_size_in;
+	for (int with = 1; with >= 0; with--) {
+		if (with &&
+		    !ASSERT_OK(bpf_map__update_elem(skel->maps.xgw_nexthops, &ifindex,
+						    sizeof(ifindex), &nh, sizeof(nh), BPF_ANY),
+			       "xgw_nexthops"))
+			goto out;
+		if (!with)
+			bpf_map__delete_elem(skel->maps.xgw_nexthops, &ifindex, sizeof(ifindex), 0);
+		clear_flows(skel);
+		opts.data_size_out = sizeof(out);
+		if (!ASSERT_OK(
+			    bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xgw_xdp_lb), &opts),
+			    "run"))
+			goto out;
+		ASSERT_EQ(opts.retval, XDP_TX, "encapsulated to node 1");
+		ASSERT_EQ(opts.data_size_out, opts.data_size_in + 20, "an IPIP header more");
+		if (with)
+			ASSERT_TRUE(!memcmp(out, NEXTHOP_MAC, ETH_ALEN),
+				    "to the next hop in the hash");
+		else
+			ASSERT_TRUE(!memcmp(out, pkt + ETH_ALEN, ETH_ALEN),
+				    "without: to the sender");
+	}
+out:
 	xdp_lb__destroy(skel);
 }
 

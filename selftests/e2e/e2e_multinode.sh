@@ -250,15 +250,21 @@ if [ "$tx" -gt 0 ] && [ "$dx" -gt 0 ]; then ok "flows forwarded between nodes (t
 else not_ok "flows forwarded between nodes" "tx_remote $tx pass_decap $dx"; fi
 
 # 4-5: the next hop follows a MAC change. Node 2's encapsulated frames go to
-# the MAC in xgw_nexthops (the router's r2), which the agent resolved at
+# the MAC in xgw_nh_direct (the router's r2), which the agent resolved at
 # start. r2 takes a new MAC and announces it (gratuitous ARP, arp_notify):
 # the agent must rewrite the entry from the neighbour event alone, without a
 # reconcile, or the frames it forwards go to the old MAC and are lost.
-nh_mac() { # node: the MAC in its xgw_nexthops entry
-	bpftool -j map dump pinned "$(pin_of "$1")/xgw_nexthops" 2>/dev/null |
+nh_mac() { # node: the MAC of n0's next hop (xgw_nh_direct below ifindex 4096, else xgw_nexthops)
+	local ifi map key
+	ifi=$(ip -n "$(ns_of "$1")" -o link show n0 | cut -d: -f1)
+	map=xgw_nh_direct
+	[ "$ifi" -ge 4096 ] && map=xgw_nexthops
+	key=$(printf '%d %d %d %d' $((ifi & 255)) $((ifi >> 8 & 255)) $((ifi >> 16 & 255)) $((ifi >> 24)))
+	# shellcheck disable=SC2086 # the key is four words
+	bpftool -j map lookup pinned "$(pin_of "$1")/$map" key $key 2>/dev/null |
 		"$PY" -c 'import json, sys
-d = json.load(sys.stdin)
-print(":".join("%02x" % int(b, 16) for b in d[0]["value"][:6]) if d else "")'
+v = [int(b, 16) for b in json.load(sys.stdin)["value"]]
+print(":".join("%02x" % b for b in v[:6]) if v[6] & 1 else "")'
 }
 r2_mac() { ip -n "$NS_R" -br link show r2 | awk '{print $3}'; }
 nh_is() { [ "$(nh_mac "$1")" = "$2" ]; }

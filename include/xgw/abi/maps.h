@@ -29,6 +29,7 @@
 #define XGW_MAP_RINGS "xgw_rings"
 #define XGW_MAP_FLOWS "xgw_flows"
 #define XGW_MAP_NEXTHOPS "xgw_nexthops"
+#define XGW_MAP_NH_DIRECT "xgw_nh_direct"
 #define XGW_MAP_SYNRATE "xgw_synrate"
 
 /* Pinned links, so that programs stay attached when the agent exits. */
@@ -68,6 +69,8 @@
 #ifndef XGW_MAX_NEXTHOPS
 #define XGW_MAX_NEXTHOPS 64
 #endif
+/* Interfaces with an ifindex below this have their next hop in xgw_nh_direct. */
+#define XGW_NH_DIRECT 4096
 #define XGW_SOCK_TCP_BASE 0
 #define XGW_SOCK_UDP_BASE XGW_MAX_WORKERS
 #define XGW_SOCKMAP_SIZE (2 * XGW_MAX_WORKERS)
@@ -226,16 +229,25 @@ struct xgw_flow_val {
 _Static_assert(sizeof(struct xgw_flow_val) == 8, "xgw_flow_val is 8 bytes");
 
 /*
- * xgw_nexthops: hash, ifindex (__u32) -> the L2 next hop that XDP_TX'd
- * encapsulated packets leaving that interface are addressed to. Without an
- * entry, the frame goes back to the MAC it came from (the router that
- * delivered it, which routes between the nodes).
+ * The L2 next hop that XDP_TX'd encapsulated packets leaving an interface are
+ * addressed to. Without one, the frame goes back to the MAC it came from (the
+ * router that delivered it, which routes between the nodes). An interface's
+ * entry is in
+ * - xgw_nh_direct: array indexed by ifindex, for ifindex < XGW_NH_DIRECT (an
+ *   array lookup is inlined by the verifier; a hash lookup hashes and walks a
+ *   bucket); an entry without XGW_NEXTHOP_F_SET is none;
+ * - xgw_nexthops: hash, ifindex (__u32) ->, for the larger ifindexes.
  */
 struct xgw_nexthop {
 	__u8 mac[6]; /* destination MAC */
-	__u8 pad[2]; /* zero */
+	__u8 flags;  /* enum xgw_nexthop_flags */
+	__u8 pad;    /* zero */
 };
 _Static_assert(sizeof(struct xgw_nexthop) == 8, "xgw_nexthop is 8 bytes");
+
+enum xgw_nexthop_flags {
+	XGW_NEXTHOP_F_SET = 1 << 0, /* the entry holds a next hop */
+};
 
 /*
  * xgw_synrate: per-CPU array indexed by listener id, the SYN-flood guard's
