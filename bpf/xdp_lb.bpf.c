@@ -80,14 +80,16 @@ static __always_inline __u32 ring_slot(__u32 ring, __u32 hash)
  * the client's path).
  */
 static __always_inline __u32 to_node(struct xdp_md *ctx, const struct xgw_l4_config *cfg, __u32 id,
-				     const struct xgw_pkt *pk, __u32 ok_stat)
+				     const struct xgw_pkt *pk, __u32 entropy, __u32 ok_stat)
 {
 	struct xgw_node_val *nv = bpf_map_lookup_elem(&xgw_nodes, &id);
 	__u32 stat;
 
 	if (!nv || !(nv->flags & XGW_NODE_F_PRESENT))
 		return XGW_STAT_PASS_LOCAL_ONLY;
-	stat = xgw_encap(ctx, cfg, nv, pk->fk.family, xgw_encap_entropy(cfg, &pk->fk), ok_stat);
+	if (!entropy) /* none recorded with the flow */
+		entropy = xgw_encap_entropy(cfg, &pk->fk);
+	stat = xgw_encap(ctx, cfg, nv, pk->fk.family, entropy, ok_stat);
 	if (stat == XGW_STAT_DROP_TOO_BIG)
 		return xgw_too_big(ctx, pk->fk.family, nv->addr.family);
 	return stat;
@@ -127,13 +129,14 @@ static __always_inline __u32 owner_decapped(struct xdp_md *ctx, struct xgw_pkt *
  * Multi-node: the owner of a listener flow. The flow table first (a flow
  * keeps its node while it lives), else the current ring; for a non-SYN TCP
  * segment after a ring change, a local socket, else the previous ring's
- * owner (Unimog's second chance). The choice is recorded either way.
+ * owner (Unimog's second chance). The choice is recorded either way, with
+ * the encapsulation's entropy when the flow leaves.
  */
 static __always_inline __u32 route_flow(struct xdp_md *ctx, struct xgw_pkt *pk,
 					const struct xgw_listener_val *lv, const struct xgw_l3 *l3,
 					const struct xgw_l4 *l4)
 {
-	__u32 zero = 0, stat = XGW_STAT_TX_REMOTE, hash, owner, prev;
+	__u32 zero = 0, stat = XGW_STAT_TX_REMOTE, entropy = 0, hash, owner, prev;
 	struct xgw_l4_config *cfg = bpf_map_lookup_elem(&xgw_l4cfg, &zero);
 	struct xgw_flow_val fv = {}, *hit;
 
@@ -150,8 +153,9 @@ static __always_inline __u32 route_flow(struct xdp_md *ctx, struct xgw_pkt *pk,
 
 	hit = bpf_map_lookup_elem(&xgw_flows, &pk->fk);
 	if (hit) {
-		/* No ring, so no hash: the encapsulation makes its own entropy if it uses any. */
+		/* No ring, so no hash; the entropy, if any, was recorded. */
 		owner = hit->node;
+		entropy = hit->entropy;
 	} else {
 		hash = xgw_flow_hash(&pk->fk);
 		owner = ring_slot(lv->ring, hash);
@@ -174,11 +178,13 @@ static __always_inline __u32 route_flow(struct xdp_md *ctx, struct xgw_pkt *pk,
 		if (owner >= XGW_MAX_NODES)
 			return XGW_STAT_PASS_LOCAL_ONLY;
 		fv.node = owner;
+		if (owner != cfg->self)
+			fv.entropy = entropy = xgw_encap_entropy(cfg, &pk->fk);
 		bpf_map_update_elem(&xgw_flows, &pk->fk, &fv, BPF_ANY);
 	}
 	if (owner == cfg->self)
 		return XGW_STAT_PASS_LISTENER;
-	return to_node(ctx, cfg, owner, pk, stat);
+	return to_node(ctx, cfg, owner, pk, entropy, stat);
 }
 
 /* A packet for listener <lv>: counted, then local or, in multi-node mode, routed. */

@@ -19,6 +19,8 @@
 static const char *const node4[] = { "10.0.0.1", "10.0.0.2", "10.0.0.3" };
 static const char *const node6[] = { "fd00:a::1", "fd00:a::2", "fd00:a::3" };
 #define NEXTHOP_MAC "\x02\x00\x00\x00\x00\x99"
+/* The entropy of the rows' preset flows: their encapsulation must use it. */
+#define PRESET_ENTROPY 0x5a5a5u
 
 enum in_kind {
 	IN_PLAIN = 0,	/* the client's frame as it comes from the router */
@@ -44,6 +46,7 @@ struct l4_row {
 	int ring;     /* node owning every slot of the current ring */
 	int prev;     /* ... of the previous ring; -1: no previous ring */
 	int flow;     /* flow table entry before the packet: -1 none */
+	bool flow_e0; /* ... without entropy, as an older agent's program wrote it */
 	bool no_ring; /* the listener carries no ring (single-node listener) */
 	int nexthop;  /* enum nh_kind: the ingress interface's next hop */
 	int mtu;      /* cfg_encap_mtu when non-zero (GUE skeleton only) */
@@ -163,6 +166,40 @@ static const struct l4_row l4_rows[] = {
 	  .ring = N1,
 	  .prev = -1,
 	  .flow = -1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_REMOTE,
+	  .out = OUT_ENCAP,
+	  .out_node = N1,
+	  .flow_after = N1 },
+	{ "l4 v6 flow hit, v6 underlay: the flow label is the recorded entropy",
+	  { .family = 6, .tcp_flags = 0x10 },
+	  .underlay = 6,
+	  .ring = N2,
+	  .prev = -1,
+	  .flow = N1,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_REMOTE,
+	  .out = OUT_ENCAP,
+	  .out_node = N1,
+	  .flow_after = N1 },
+	{ "l4 v6 flow hit, v6 underlay, an entry without entropy: computed",
+	  { .family = 6, .tcp_flags = 0x10 },
+	  .underlay = 6,
+	  .ring = N2,
+	  .prev = -1,
+	  .flow = N1,
+	  .flow_e0 = true,
+	  .verdict = XDP_TX,
+	  .stat = XGW_STAT_TX_REMOTE,
+	  .out = OUT_ENCAP,
+	  .out_node = N1,
+	  .flow_after = N1 },
+	{ "l4 v4 flow hit, gue: the source port is the recorded entropy",
+	  { .tcp_flags = 0x10 },
+	  .gue = true,
+	  .ring = N2,
+	  .prev = -1,
+	  .flow = N1,
 	  .verdict = XDP_TX,
 	  .stat = XGW_STAT_TX_REMOTE,
 	  .out = OUT_ENCAP,
@@ -1012,15 +1049,16 @@ static void echo_reply(const __u8 *in, size_t len, size_t l4, __u8 *out)
 	icmp_csum(out, l4);
 }
 
-static bool read_flow(struct xdp_lb *skel, const struct xgw_flow_key *k, int *node)
+static void read_flow(struct xdp_lb *skel, const struct xgw_flow_key *k, int *node, __u32 *entropy)
 {
 	struct xgw_flow_val v;
 
 	*node = -1;
+	*entropy = 0;
 	if (bpf_map__lookup_elem(skel->maps.xgw_flows, k, sizeof(*k), &v, sizeof(v), 0))
-		return true;
+		return;
 	*node = (int)v.node;
-	return ASSERT_EQ(v.pad, 0, "flow pad");
+	*entropy = v.entropy;
 }
 
 static void run_l4_row(struct l4_fixture *lf, const struct l4_row *r)
@@ -1033,6 +1071,7 @@ static void run_l4_row(struct l4_fixture *lf, const struct l4_row *r)
 	struct fixture f = lf->f;
 	struct xgw_flow_key fk;
 	size_t icmp_l4 = 0;
+	__u32 entropy, label = 0, gue_sport = 0;
 	int flow;
 
 	f.skel = skel;
@@ -1042,7 +1081,8 @@ static void run_l4_row(struct l4_fixture *lf, const struct l4_row *r)
 		return;
 	flow_key_of(&r->spec, &fk);
 	if (r->flow >= 0) {
-		struct xgw_flow_val v = { .node = (__u32)r->flow };
+		struct xgw_flow_val v = { .node = (__u32)r->flow,
+					  .entropy = r->flow_e0 ? 0 : PRESET_ENTROPY };
 
 		if (!ASSERT_OK(bpf_map__update_elem(skel->maps.xgw_flows, &fk, sizeof(fk), &v,
 						    sizeof(v), BPF_ANY),
@@ -1108,6 +1148,7 @@ static void run_l4_row(struct l4_fixture *lf, const struct l4_row *r)
 			size_t l3 = ETH_HLEN;
 
 			/* The flow-hash fields vary by flow; the rest must match byte for byte. */
+			label = (__u32)(out[l3 + 1] & 0x0f) << 16 | out[l3 + 2] << 8 | out[l3 + 3];
 			if (r->underlay == 6) {
 				ASSERT_EQ(out[l3 + 1] & 0xf0, want[l3 + 1] & 0xf0, "tc low");
 				out[l3 + 1] = want[l3 + 1];
@@ -1117,6 +1158,7 @@ static void run_l4_row(struct l4_fixture *lf, const struct l4_row *r)
 				size_t u = l3 + (r->underlay == 6 ? 40 : 20);
 
 				ASSERT_GE(out[u], 0xc0, "gue source port in the ephemeral range");
+				gue_sport = (__u32)out[u] << 8 | out[u + 1];
 				out[u] = out[u + 1] = 0;
 			}
 		}
@@ -1133,8 +1175,29 @@ static void run_l4_row(struct l4_fixture *lf, const struct l4_row *r)
 	for (int i = 0; i < XGW_STAT__MAX; i++)
 		if (!ASSERT_EQ(after[i] - before[i], i == r->stat, r->name))
 			printf("#   xgw_stats[%d] of \"%s\"\n", i, r->name);
-	if (read_flow(skel, &fk, &flow) && !ASSERT_EQ(flow, r->flow_after, r->name))
+	read_flow(skel, &fk, &flow, &entropy);
+	if (!ASSERT_EQ(flow, r->flow_after, r->name))
 		printf("#   flow entry of \"%s\"\n", r->name);
+	/* The entropy the encapsulation used is the flow's, recorded when the
+	 * packet made the entry (a preset entry's, when it hit one). */
+	if (r->out == OUT_ENCAP && (r->underlay == 6 || r->gue)) {
+		__u32 want_e = r->flow >= 0 ? PRESET_ENTROPY : entropy;
+
+		if (r->flow < 0)
+			ASSERT_NEQ(entropy, 0, "entropy recorded with the flow");
+		if (r->flow_e0) { /* computed per packet; the entry is not written */
+			ASSERT_EQ(entropy, 0, "an entry without entropy stays so");
+			ASSERT_NEQ(label, 0, "flow label computed");
+			want_e = label;
+		}
+		if (r->underlay == 6)
+			ASSERT_EQ(label, want_e & 0xfffff, "flow label: the flow's entropy");
+		if (r->gue)
+			ASSERT_EQ(gue_sport, 0xc000 | (want_e & 0x3fff),
+				  "gue source port: the flow's entropy");
+	} else if (r->underlay != 6 && !r->gue && r->flow < 0 && flow >= 0) {
+		ASSERT_EQ(entropy, 0, "no entropy recorded: the encapsulation has none");
+	}
 }
 
 static bool setup_l4_skel(struct xdp_lb *skel)

@@ -224,7 +224,13 @@ _Static_assert(_Alignof(struct xgw_flow_key) == 4, "xgw_flow_key is word-aligned
 
 struct xgw_flow_val {
 	__u32 node; /* owner's node id */
-	__u32 pad;  /* zero */
+	/*
+	 * The flow's encapsulation entropy (IPv6 outer flow label, GUE source
+	 * port), recorded when the flow goes to another node and the
+	 * encapsulation uses it, so that its packets need no hash; 0: none
+	 * recorded (computed per packet).
+	 */
+	__u32 entropy;
 };
 _Static_assert(sizeof(struct xgw_flow_val) == 8, "xgw_flow_val is 8 bytes");
 
