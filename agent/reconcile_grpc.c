@@ -50,6 +50,31 @@ static char *escape_dots(struct xgw_arena *a, const char *name)
 	return out;
 }
 
+/* The concatenation of the <n> strings of <s> (NULL: none) in <a>: no printf,
+ * which cost a fifth of a pass at 5,000 GRPCRoutes. */
+static char *concat(struct xgw_arena *a, const char *const *s, size_t n)
+{
+	size_t len[6], total = 0;
+	char *out, *p;
+
+	for (size_t i = 0; i < n; i++)
+		total += len[i] = s[i] ? strlen(s[i]) : 0;
+	out = xgw_arena_alloc(a, total + 1);
+	if (!out)
+		return NULL;
+	p = out;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(p, s[i], len[i]);
+		p += len[i];
+	}
+	*p = '\0';
+	return out;
+}
+
+#define CONCAT(a, ...)                                                                             \
+	concat(a, (const char *const[]){ __VA_ARGS__ },                                            \
+	       sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
+
 static int translate_match(struct xgw_arena *a, const struct xgw_grpc_match *g,
 			   struct xgw_http_match *m)
 {
@@ -64,20 +89,19 @@ static int translate_match(struct xgw_arena *a, const struct xgw_grpc_match *g,
 	}
 	if (g->type == XGW_GRPC_REGEX) {
 		m->path_type = XGW_MATCH_PATH_REGEX;
-		m->path = xgw_arena_printf(a, "/%s%s%s/%s%s%s", svc ? "(" : "", svc ? svc : "[^/]+",
-					   svc ? ")" : "", meth ? "(" : "", meth ? meth : "[^/]+",
-					   meth ? ")" : "");
+		m->path = CONCAT(a, svc ? "/(" : "/", svc ? svc : "[^/]+", svc ? ")/" : "/",
+				 meth ? "(" : NULL, meth ? meth : "[^/]+", meth ? ")" : NULL);
 	} else if (svc && meth) {
 		m->path_type = XGW_MATCH_PATH_EXACT;
-		m->path = xgw_arena_printf(a, "/%s/%s", svc, meth);
+		m->path = CONCAT(a, "/", svc, "/", meth);
 	} else if (svc) {
 		char *esc = escape_dots(a, svc);
 
 		m->path_type = XGW_MATCH_PATH_REGEX;
-		m->path = esc ? xgw_arena_printf(a, "/%s/[^/]+", esc) : NULL;
+		m->path = esc ? CONCAT(a, "/", esc, "/[^/]+") : NULL;
 	} else {
 		m->path_type = XGW_MATCH_PATH_REGEX;
-		m->path = xgw_arena_printf(a, "/[^/]+/%s", meth);
+		m->path = CONCAT(a, "/[^/]+/", meth);
 	}
 	return m->path ? 0 : -ENOMEM;
 }
