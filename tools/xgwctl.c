@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,10 +160,56 @@ static const char *ip_str(const struct xgw_ip *ip, char *buf)
 	return xgw_ip_format(ip->family, ip->addr, buf);
 }
 
+static void print_nexthop(__u32 ifindex, const struct xgw_nexthop *nh, const char *map)
+{
+	char name[IF_NAMESIZE] = "?";
+
+	if_indextoname(ifindex, name);
+	printf("  %-6u %-16s %02x:%02x:%02x:%02x:%02x:%02x  (%s)\n", ifindex, name, nh->mac[0],
+	       nh->mac[1], nh->mac[2], nh->mac[3], nh->mac[4], nh->mac[5], map);
+}
+
+/*
+ * The next hops of encapsulated packets, per XDP interface: xgw_nh_direct's
+ * set entries (ifindex below XGW_NH_DIRECT), then xgw_nexthops' (the larger
+ * ones). Interfaces without one send back to the MAC a frame came from.
+ */
+static void print_nexthops(const char *dir)
+{
+	char path[512];
+	struct xgw_nexthop nh;
+	__u32 k, *prev = NULL;
+	int fd, n = 0;
+
+	printf("  next hops (interface -> MAC; none: back to the sender's MAC):\n");
+	snprintf(path, sizeof(path), "%s/%s", dir, XGW_MAP_NH_DIRECT);
+	fd = bpf_obj_get(path);
+	for (__u32 i = 0; fd >= 0 && i < XGW_NH_DIRECT; i++)
+		if (!bpf_map_lookup_elem(fd, &i, &nh) && (nh.flags & XGW_NEXTHOP_F_SET)) {
+			print_nexthop(i, &nh, XGW_MAP_NH_DIRECT);
+			n++;
+		}
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "%s/%s", dir, XGW_MAP_NEXTHOPS);
+	fd = bpf_obj_get(path);
+	while (fd >= 0 && !bpf_map_get_next_key(fd, prev, &k)) {
+		prev = &k;
+		if (!bpf_map_lookup_elem(fd, &k, &nh)) {
+			print_nexthop(k, &nh, XGW_MAP_NEXTHOPS);
+			n++;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!n)
+		printf("  (none)\n");
+}
+
 /*
  * The L4 tier, when XDP is attached (its maps exist only then): mode, this
  * node, the ring slots the listeners use, the nodes with their share of the
- * current ring, and the flow table's population.
+ * current ring, the next hops, and the flow table's population.
  */
 static void print_l4(const char *dir, int fd_l)
 {
@@ -226,6 +273,7 @@ static void print_l4(const char *dir, int fd_l)
 		       ring_size ? 100.0 * share[id] / ring_size : 0.0,
 		       id == cfg.self ? "  (self)" : "");
 	}
+	print_nexthops(dir);
 	while (!bpf_map_get_next_key(fd_f, fprev, &fk) && flows < 100000000) {
 		fprev = &fk;
 		flows++;

@@ -281,10 +281,14 @@ if wait_for 50 nh_is 2 "$old_mac"; then
 	neigh_back() { ip -n "$(ns_of 2)" neigh show 10.61.2.1 dev n0 | grep -q "lladdr $new_mac"; }
 	r0=$(resolving)
 	ip -n "$(ns_of 2)" neigh flush dev n0
-	if [ $followed = 1 ] && wait_for 50 neigh_back && [ "$(resolving)" -gt "$r0" ] && nh_is 2 "$new_mac"; then
-		ok "node 2's next hop followed r2's MAC change ($old_mac -> $new_mac) without a reconcile, and a flushed neighbour was resolved again"
+	# and xgwctl, in the node's namespace (for the interface's name), lists it
+	nh_line=$(nsenter --net="/run/netns/$(ns_of 2)" "$BUILD/tools/xgwctl" maps --pin-dir "$(pin_of 2)" 2>&1 |
+		grep -E "^  [0-9]+ +n0 +$new_mac +\(xgw_nh_direct\)")
+	if [ $followed = 1 ] && wait_for 50 neigh_back && [ "$(resolving)" -gt "$r0" ] && nh_is 2 "$new_mac" &&
+		[ -n "$nh_line" ]; then
+		ok "node 2's next hop followed r2's MAC change ($old_mac -> $new_mac) without a reconcile, and a flushed neighbour was resolved again; xgwctl lists it"
 	else
-		not_ok "node 2's next hop followed r2's MAC change" "map: $(nh_mac 2)" "$(grep "l4:" "$TMP/agent2.log" | tail -4)"
+		not_ok "node 2's next hop followed r2's MAC change" "map: $(nh_mac 2); xgwctl: ${nh_line:-no line}" "$(grep "l4:" "$TMP/agent2.log" | tail -4)"
 	fi
 else
 	not_ok "node 2's next hop followed r2's MAC change" "initial entry $(nh_mac 2), r2 is $old_mac" "$(grep "l4:" "$TMP/agent2.log" | tail -4)"
