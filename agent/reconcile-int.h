@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "reconcile.h"
+#include "xgw/hash.h"
 #include "xgw/snapshot.h"
 
 /* A growable array of T in malloc'ed memory (not the arena: it is temporary). */
@@ -249,13 +250,12 @@ struct ctx {
 		uint64_t next; /* every host number below it is taken */
 	} * cursors;
 	size_t n_cursors;
-	uint32_t *prev_tab; /* opts->previous by namespace/name: 1 + index */
-	size_t prev_mask;
-	/* the store's Gateways and c->lsets by namespace/name (xgw_rec_nsname_index()) */
+	/* the store's Gateways, c->lsets and opts->previous by namespace/name
+	 * (xgw_rec_nsname_index()) */
 	struct nsname_index {
 		uint32_t *tab; /* 1 + index, mask + 1 slots */
 		size_t mask;
-	} gw_ix, lset_ix;
+	} gw_ix, lset_ix, prev_ix;
 	struct lset *lsets; /* ListenerSets of our Gateways, in precedence order */
 	size_t n_lsets;
 	VEC(struct attachment) att;
@@ -374,26 +374,28 @@ bool xgw_rec_pool_assign(struct ctx *c, struct gw *g);
 void xgw_rec_addrs_free(struct ctx *c);
 
 /*
- * Index <n> objects (<meta>(<base>, i): object i's) by namespace/name, the
- * first of a name kept, as a search in order would find; nsname_find() gives
- * its index, or -1. A pass looks Gateways and ListenerSets up by name once
- * per parentRef: a search of all of them each time was most of a pass at
- * 1,000 Gateways.
+ * Index <n> objects (<key>(<base>, i, &ns, &name): object i's namespace and
+ * name) by namespace/name, the first of a name kept, as a search in order
+ * would find; nsname_find() gives its index, or -1. A pass looks Gateways,
+ * ListenerSets and previous address assignments up by name once per
+ * parentRef or Gateway: a search of all of them each time was most of a
+ * pass at 1,000 Gateways.
  */
-typedef const struct xgw_meta *(*xgw_rec_meta_fn)(const void *base, size_t i);
-int xgw_rec_nsname_index(struct nsname_index *ix, xgw_rec_meta_fn meta, const void *base, size_t n);
-long xgw_rec_nsname_find(const struct nsname_index *ix, xgw_rec_meta_fn meta, const void *base,
+typedef void (*xgw_rec_nsname_fn)(const void *base, size_t i, const char **ns, const char **name);
+int xgw_rec_nsname_index(struct nsname_index *ix, xgw_rec_nsname_fn key, const void *base,
+			 size_t n);
+long xgw_rec_nsname_find(const struct nsname_index *ix, xgw_rec_nsname_fn key, const void *base,
 			 const char *ns, const char *name);
-const struct xgw_meta *xgw_rec_gw_meta(const void *store_gateways, size_t i);
-const struct xgw_meta *xgw_rec_lset_meta(const void *lsets, size_t i);
+void xgw_rec_gw_nsname(const void *store_gateways, size_t i, const char **ns, const char **name);
+void xgw_rec_lset_nsname(const void *lsets, size_t i, const char **ns, const char **name);
 /* FNV-1a of the <len> bytes at <p>, lower-cased (names that differ in case
  * alone hash the same). */
 static inline uint32_t xgw_rec_name_hash(const char *p, size_t len)
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = XGW_FNV_OFFSET;
 
 	for (size_t i = 0; i < len; i++)
-		h = (h ^ (uint32_t)tolower((unsigned char)p[i])) * 16777619u;
+		h = (h ^ (uint32_t)tolower((unsigned char)p[i])) * XGW_FNV_PRIME;
 	return h;
 }
 

@@ -316,7 +316,7 @@ static int do_gateways(struct ctx *c)
 		return -ENOMEM;
 	c->n_gws = st->n_gateways;
 	res->n_gateways = st->n_gateways;
-	if (xgw_rec_nsname_index(&c->gw_ix, xgw_rec_gw_meta, st->gateways, st->n_gateways) ||
+	if (xgw_rec_nsname_index(&c->gw_ix, xgw_rec_gw_nsname, st->gateways, st->n_gateways) ||
 	    xgw_rec_index_lsets(c) || xgw_rec_addrs_init(c))
 		return -ENOMEM;
 	/* First pass: listeners and explicit addresses (so pools skip them). */
@@ -617,17 +617,23 @@ const char *xgw_rec_route_rule_problem(const struct ctx *c, size_t ri, size_t k,
 	return why ? why : xgw_rec_rule_problem(&rt->r->rules[k], buf, len);
 }
 
-const struct xgw_meta *xgw_rec_gw_meta(const void *store_gateways, size_t i)
+void xgw_rec_gw_nsname(const void *store_gateways, size_t i, const char **ns, const char **name)
 {
-	return &((const struct xgw_gateway *)store_gateways)[i].meta;
+	const struct xgw_meta *m = &((const struct xgw_gateway *)store_gateways)[i].meta;
+
+	*ns = m->ns;
+	*name = m->name;
 }
 
-const struct xgw_meta *xgw_rec_lset_meta(const void *lsets, size_t i)
+void xgw_rec_lset_nsname(const void *lsets, size_t i, const char **ns, const char **name)
 {
-	return &((const struct lset *)lsets)[i].spec->meta;
+	const struct xgw_meta *m = &((const struct lset *)lsets)[i].spec->meta;
+
+	*ns = m->ns;
+	*name = m->name;
 }
 
-int xgw_rec_nsname_index(struct nsname_index *ix, xgw_rec_meta_fn meta, const void *base, size_t n)
+int xgw_rec_nsname_index(struct nsname_index *ix, xgw_rec_nsname_fn key, const void *base, size_t n)
 {
 	size_t size = 16;
 
@@ -639,10 +645,11 @@ int xgw_rec_nsname_index(struct nsname_index *ix, xgw_rec_meta_fn meta, const vo
 		return -ENOMEM;
 	ix->mask = size - 1;
 	for (size_t i = 0; i < n; i++) {
-		const struct xgw_meta *m = meta(base, i);
+		const char *ns, *name;
 
-		if (xgw_rec_nsname_find(ix, meta, base, m->ns, m->name) < 0) {
-			size_t h = xgw_rec_nsname_hash(m->ns, m->name) & ix->mask;
+		key(base, i, &ns, &name);
+		if (xgw_rec_nsname_find(ix, key, base, ns, name) < 0) {
+			size_t h = xgw_rec_nsname_hash(ns, name) & ix->mask;
 
 			while (ix->tab[h])
 				h = (h + 1) & ix->mask;
@@ -652,16 +659,17 @@ int xgw_rec_nsname_index(struct nsname_index *ix, xgw_rec_meta_fn meta, const vo
 	return 0;
 }
 
-long xgw_rec_nsname_find(const struct nsname_index *ix, xgw_rec_meta_fn meta, const void *base,
+long xgw_rec_nsname_find(const struct nsname_index *ix, xgw_rec_nsname_fn key, const void *base,
 			 const char *ns, const char *name)
 {
 	if (!ix->tab)
 		return -1;
 	for (size_t h = xgw_rec_nsname_hash(ns, name) & ix->mask; ix->tab[h];
 	     h = (h + 1) & ix->mask) {
-		const struct xgw_meta *m = meta(base, ix->tab[h] - 1);
+		const char *ins, *iname;
 
-		if (!strcmp(m->name, name) && !strcmp(m->ns, ns))
+		key(base, ix->tab[h] - 1, &ins, &iname);
+		if (!strcmp(iname, name) && !strcmp(ins, ns))
 			return (long)ix->tab[h] - 1;
 	}
 	return -1;
@@ -669,14 +677,14 @@ long xgw_rec_nsname_find(const struct nsname_index *ix, xgw_rec_meta_fn meta, co
 
 struct gw *xgw_rec_find_gw(struct ctx *c, const char *ns, const char *name)
 {
-	long i = xgw_rec_nsname_find(&c->gw_ix, xgw_rec_gw_meta, c->st->gateways, ns, name);
+	long i = xgw_rec_nsname_find(&c->gw_ix, xgw_rec_gw_nsname, c->st->gateways, ns, name);
 
 	return i < 0 ? NULL : &c->gws[i];
 }
 
 struct lset *xgw_rec_find_lset(struct ctx *c, const char *ns, const char *name)
 {
-	long i = xgw_rec_nsname_find(&c->lset_ix, xgw_rec_lset_meta, c->lsets, ns, name);
+	long i = xgw_rec_nsname_find(&c->lset_ix, xgw_rec_lset_nsname, c->lsets, ns, name);
 
 	return i < 0 ? NULL : &c->lsets[i];
 }

@@ -20,7 +20,7 @@
  */
 static uint32_t addr_hash(uint8_t fam, const uint8_t addr[16])
 {
-	return xgw_rec_name_hash((const char *)addr, 16) ^ fam;
+	return xgw_fnv1a(xgw_fnv1a(XGW_FNV_OFFSET, &fam, 1), addr, 16);
 }
 
 static uint32_t *taken_slot(const struct ctx *c, uint8_t fam, const uint8_t addr[16])
@@ -121,54 +121,27 @@ static bool addr_add(uint8_t addr[16], int len, uint64_t k)
 	return k == 0;
 }
 
-/* Index the previous assignments by namespace/name (the first of a name, as a search would find). */
-static int index_previous(struct ctx *c)
+static void prev_nsname(const void *previous, size_t i, const char **ns, const char **name)
 {
-	const struct xgw_reconcile_opts *o = c->opts;
-	size_t size = 16;
+	const struct xgw_assignment *a = &((const struct xgw_assignment *)previous)[i];
 
-	while (size < 2 * o->n_previous)
-		size *= 2;
-	c->prev_tab = calloc(size, sizeof(*c->prev_tab));
-	if (!c->prev_tab)
-		return -ENOMEM;
-	c->prev_mask = size - 1;
-	for (size_t i = 0; i < o->n_previous; i++) {
-		const struct xgw_assignment *a = &o->previous[i];
-		size_t h = xgw_rec_nsname_hash(a->ns, a->name) & c->prev_mask;
-		bool dup = false;
-
-		for (; c->prev_tab[h] && !dup; h = (h + 1) & c->prev_mask) {
-			const struct xgw_assignment *b = &o->previous[c->prev_tab[h] - 1];
-
-			dup = !strcmp(a->ns, b->ns) && !strcmp(a->name, b->name);
-		}
-		if (!dup)
-			c->prev_tab[h] = (uint32_t)i + 1;
-	}
-	return 0;
+	*ns = a->ns;
+	*name = a->name;
 }
 
 /* Give <g> the pool address it had before, if still in a pool and free. */
 bool xgw_rec_pool_keep(struct ctx *c, struct gw *g)
 {
-	const struct xgw_reconcile_opts *o = c->opts;
-	const char *ns = g->spec->meta.ns, *name = g->spec->meta.name;
+	long i = xgw_rec_nsname_find(&c->prev_ix, prev_nsname, c->opts->previous, g->spec->meta.ns,
+				     g->spec->meta.name);
+	const struct xgw_assignment *a = i < 0 ? NULL : &c->opts->previous[i];
 
-	for (size_t h = xgw_rec_nsname_hash(ns, name) & c->prev_mask; c->prev_tab[h];
-	     h = (h + 1) & c->prev_mask) {
-		const struct xgw_assignment *a = &o->previous[c->prev_tab[h] - 1];
-
-		if (strcmp(a->ns, ns) || strcmp(a->name, name))
-			continue;
-		for (size_t p = 0; p < g->n_pools; p++) {
-			if (in_pool(&g->pools[p], a->family, a->addr) &&
-			    !addr_taken(c, a->family, a->addr)) {
-				addr_take(c, g, a->family, a->addr);
-				return true;
-			}
+	for (size_t p = 0; a && p < g->n_pools; p++) {
+		if (in_pool(&g->pools[p], a->family, a->addr) &&
+		    !addr_taken(c, a->family, a->addr)) {
+			addr_take(c, g, a->family, a->addr);
+			return true;
 		}
-		return false;
 	}
 	return false;
 }
@@ -225,7 +198,12 @@ bool xgw_rec_pool_assign(struct ctx *c, struct gw *g)
 
 int xgw_rec_addrs_init(struct ctx *c)
 {
-	return taken_init(c) || index_previous(c) ? -ENOMEM : 0;
+	const struct xgw_reconcile_opts *o = c->opts;
+
+	if (taken_init(c) ||
+	    xgw_rec_nsname_index(&c->prev_ix, prev_nsname, o->previous, o->n_previous))
+		return -ENOMEM;
+	return 0;
 }
 
 const char *xgw_rec_addr_claim(struct ctx *c, struct gw *g, uint8_t fam, const uint8_t addr[16])
@@ -245,5 +223,5 @@ void xgw_rec_addrs_free(struct ctx *c)
 	free(c->taken_tab);
 	free(c->taken_v);
 	free(c->cursors);
-	free(c->prev_tab);
+	free(c->prev_ix.tab);
 }

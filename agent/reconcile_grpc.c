@@ -54,7 +54,7 @@ static char *escape_dots(struct xgw_arena *a, const char *name)
  * which cost a fifth of a pass at 5,000 GRPCRoutes. */
 static char *concat(struct xgw_arena *a, const char *const *s, size_t n)
 {
-	size_t len[6], total = 0;
+	size_t len[n], total = 0;
 	char *out, *p;
 
 	for (size_t i = 0; i < n; i++)

@@ -480,7 +480,7 @@ static long lset_parent(const struct ctx *c, const struct xgw_listenerset *ls)
 {
 	if (strcmp(ls->parent_group, XGW_GATEWAY_GROUP) || strcmp(ls->parent_kind, "Gateway"))
 		return -1;
-	return xgw_rec_nsname_find(&c->gw_ix, xgw_rec_gw_meta, c->st->gateways, ls->parent_ns,
+	return xgw_rec_nsname_find(&c->gw_ix, xgw_rec_gw_nsname, c->st->gateways, ls->parent_ns,
 				   ls->parent_name);
 }
 
@@ -516,7 +516,7 @@ int xgw_rec_index_lsets(struct ctx *c)
 		c->lsets[c->n_lsets++].g = &c->gws[gi];
 	}
 	qsort(c->lsets, c->n_lsets, sizeof(*c->lsets), lset_cmp);
-	if (xgw_rec_nsname_index(&c->lset_ix, xgw_rec_lset_meta, c->lsets, c->n_lsets))
+	if (xgw_rec_nsname_index(&c->lset_ix, xgw_rec_lset_nsname, c->lsets, c->n_lsets))
 		return -ENOMEM;
 	/* each Gateway's, in the same order (last to first: each goes in front) */
 	for (size_t k = c->n_lsets; k-- > 0;) {

@@ -497,13 +497,19 @@ static int refresh(struct xgw_files *f, struct entry *e, const struct stat *sb)
 	return 0;
 }
 
+/* The file of <e> is gone: its objects leave the names and the shape. */
+static void entry_gone(struct xgw_files *f, struct entry *e)
+{
+	if (shape_changes(e->cur, NULL))
+		f->shape++;
+	names_apply(&f->names, e->cur, -1);
+	entry_drop(e);
+}
+
 /* Forget the file of e[<i>], keeping the others in their order. */
 static void entry_forget(struct xgw_files *f, size_t i)
 {
-	if (shape_changes(f->e[i].cur, NULL))
-		f->shape++;
-	names_apply(&f->names, f->e[i].cur, -1);
-	entry_drop(&f->e[i]);
+	entry_gone(f, &f->e[i]);
 	memmove(&f->e[i], &f->e[i + 1], (f->n - i - 1) * sizeof(*f->e));
 	f->n--;
 	if (i < f->n_sorted)
@@ -582,10 +588,7 @@ static int scan_all(struct xgw_files *f, DIR *d)
 			f->e[w++] = f->e[i];
 			continue;
 		}
-		if (shape_changes(f->e[i].cur, NULL))
-			f->shape++;
-		names_apply(&f->names, f->e[i].cur, -1);
-		entry_drop(&f->e[i]);
+		entry_gone(f, &f->e[i]);
 	}
 	f->n = w;
 	f->n_sorted = kept_sorted; /* the sorted ones that stay stay sorted, first */

@@ -15,15 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xgw/hash.h"
 #include "xgw/log.h"
 #include "xgw/regex.h"
 
 #include "http1.h"
 #include "cors.h"
 #include "router.h"
-
-#define FNV_OFFSET 2166136261u
-#define FNV_PRIME 16777619u
 
 static inline uint8_t lower(uint8_t c)
 {
@@ -32,7 +30,7 @@ static inline uint8_t lower(uint8_t c)
 
 static inline uint32_t fnv_mix(uint32_t h, uint8_t c)
 {
-	return (h ^ c) * FNV_PRIME;
+	return (h ^ c) * XGW_FNV_PRIME;
 }
 
 static uint32_t fnv_u32(uint32_t h, uint32_t v)
@@ -44,7 +42,7 @@ static uint32_t fnv_u32(uint32_t h, uint32_t v)
 
 static uint32_t listener_hash(uint8_t family, const uint8_t addr[16], uint16_t port)
 {
-	uint32_t h = fnv_mix(FNV_OFFSET, family);
+	uint32_t h = fnv_mix(XGW_FNV_OFFSET, family);
 
 	for (int i = 0; i < 16; i++)
 		h = fnv_mix(h, addr[i]);
@@ -259,15 +257,6 @@ static int build_hosts(struct xgw_router *r)
 	return 0;
 }
 
-static uint32_t re_hash(const char *p, size_t len)
-{
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (uint8_t)p[i]) * 16777619u;
-	return h;
-}
-
 /* The slot of <r>'s table that holds the expression <p> (<len> bytes), or the free one where it goes. */
 static uint32_t *re_slot(const struct xgw_router *r, const char *p, size_t len, uint32_t hash)
 {
@@ -291,7 +280,8 @@ static int re_compile(struct xgw_router *r, const struct xgw_router *prev, const
 		      struct xgw_snap_str e, uint32_t *slot)
 {
 	const char *p = xgw_snap_str_ptr(r->snap, e);
-	uint32_t hash = re_hash(p, e.len), *mine = re_slot(r, p, e.len, hash), *theirs;
+	uint32_t hash = xgw_fnv1a(XGW_FNV_OFFSET, p, e.len), *mine = re_slot(r, p, e.len, hash),
+		 *theirs;
 	struct xgw_rt_re *x;
 	char msg[128];
 	int rc;
@@ -469,7 +459,7 @@ static size_t prefix_trim(const char *pattern, size_t len)
  */
 static inline uint32_t path_seed(uint32_t vhost)
 {
-	return (FNV_OFFSET ^ vhost) * FNV_PRIME;
+	return (XGW_FNV_OFFSET ^ vhost) * XGW_FNV_PRIME;
 }
 
 static inline uint32_t pslot_first(const struct xgw_router *r, uint32_t h)

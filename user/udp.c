@@ -37,6 +37,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "xgw/hash.h"
 #include "xgw/log.h"
 #include "xgw/netaddr.h"
 
@@ -92,12 +93,7 @@ struct xgw_udp {
 
 static uint32_t key_hash(const struct udp_key *k)
 {
-	uint32_t h = 2166136261u;
-	const uint8_t *p = (const uint8_t *)k;
-
-	for (size_t i = 0; i < sizeof(*k); i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
+	return xgw_fnv1a(XGW_FNV_OFFSET, k, sizeof(*k));
 }
 
 static struct xgw_udp *udp_state(struct xgw_worker *w, uint32_t max_sessions)
