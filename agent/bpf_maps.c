@@ -18,6 +18,8 @@
 #include <xdp/libxdp.h>
 
 #include "bpf_maps.h"
+#include "bpf_upgrade.h"
+#include "flow_token.h"
 #include "maglev.h"
 #include "nexthop.h"
 #include "xgw/abi/maps.h"
@@ -61,6 +63,7 @@ struct xgw_bpf {
 	struct xgw_ip node_addr[XGW_MAX_NODES];
 	bool node_used[XGW_MAX_NODES];
 	uint32_t n_nodes, n_in_ring;
+	struct xgw_bpf_upgrade upgrade; /* what an older agent's pins held */
 };
 
 static int check_bpffs(const char *pin_dir)
@@ -312,6 +315,7 @@ int xgw_bpf__open(const struct xgw_bpf_opts *opts, struct xgw_bpf **out)
 	b->fd_l4cfg = b->fd_nodes = b->fd_rings = b->fd_nexthops = b->fd_nh_direct = b->fd_neigh =
 		-1;
 	b->fd_lstats = -1;
+	b->upgrade.fd_flows = -1;
 	libbpf_set_print(libbpf_print);
 	libxdp_set_print(libxdp_print);
 	snprintf(b->pin_dir, sizeof(b->pin_dir), "%s", opts->pin_dir ? opts->pin_dir : XGW_PIN_DIR);
@@ -319,6 +323,9 @@ int xgw_bpf__open(const struct xgw_bpf_opts *opts, struct xgw_bpf **out)
 	if (err)
 		goto err;
 	drop_stale_stats(b->pin_dir);
+	err = xgw_bpf_upgrade_take(b->pin_dir, &b->upgrade);
+	if (err)
+		goto err;
 
 	LIBBPF_OPTS(bpf_object_open_opts, oopts, .pin_root_path = b->pin_dir);
 
@@ -333,9 +340,6 @@ int xgw_bpf__open(const struct xgw_bpf_opts *opts, struct xgw_bpf **out)
 		log_err("sk_lookup: load (maps pinned under %s): %s", b->pin_dir, strerror(-err));
 		goto err;
 	}
-	err = attach_sk_lookup(b);
-	if (err)
-		goto err;
 	b->fd_addrs = map_fd(b->skl->obj, XGW_MAP_ADDRS);
 	b->fd_listeners = map_fd(b->skl->obj, XGW_MAP_LISTENERS);
 	b->fd_workers = map_fd(b->skl->obj, XGW_MAP_WORKERS);
@@ -345,6 +349,13 @@ int xgw_bpf__open(const struct xgw_bpf_opts *opts, struct xgw_bpf **out)
 		err = -ENOENT;
 		goto err;
 	}
+	/* An older agent's listeners, before its program makes way for ours. */
+	err = xgw_bpf_upgrade_listeners(&b->upgrade, b->fd_listeners);
+	if (err)
+		goto err;
+	err = attach_sk_lookup(b);
+	if (err)
+		goto err;
 
 	if (opts->n_ifaces) {
 		b->xdp = xdp_lb__open_opts(&oopts);
@@ -427,6 +438,7 @@ void xgw_bpf__close(struct xgw_bpf *b, bool unpin)
 		rmdir(b->pin_dir);
 	if (b->fd_neigh >= 0)
 		close(b->fd_neigh);
+	xgw_bpf_upgrade_free(&b->upgrade);
 	free(b->table);
 	free(b);
 }
@@ -577,14 +589,30 @@ static void lstats_zero(struct xgw_bpf *b, __u32 id)
 
 int xgw_bpf_sync_listeners(struct xgw_bpf *b, const struct xgw_bpf_listener *ls, size_t n)
 {
+	struct xgw_listener_key *keys = calloc(n + 1, sizeof(*keys));
+	uint32_t *tok = calloc(n + 1, sizeof(*tok)), *old_id = calloc(n + 1, sizeof(*old_id));
 	struct want w = { ls, n };
-	int err;
+	int err = -ENOMEM;
 
-	/* 1. listeners (new and changed) */
+	if (!keys || !tok || !old_id)
+		goto out;
+	/* 1. what the map holds: the flow tokens listeners keep, and their ids */
 	for (size_t i = 0; i < n; i++) {
 		struct xgw_listener_val old;
-		struct xgw_listener_key k = { 0 };
-		struct xgw_listener_val v = { .id = ls[i].id };
+
+		ip_key(&keys[i].ip, ls[i].family, ls[i].addr);
+		keys[i].port = htons(ls[i].port);
+		keys[i].proto = ls[i].proto;
+		old_id[i] = UINT32_MAX;
+		if (!bpf_map_lookup_elem(b->fd_listeners, &keys[i], &old)) {
+			tok[i] = old.flow_token;
+			old_id[i] = old.id;
+		}
+	}
+	err = xgw_flow_tokens_assign(keys, tok, n);
+	/* 2. listeners (new and changed) */
+	for (size_t i = 0; i < n && !err; i++) {
+		struct xgw_listener_val v = { .id = ls[i].id, .flow_token = tok[i] };
 
 		if (b->l4_enabled) {
 			v.flags = XGW_LISTENER_F_RING;
@@ -593,19 +621,16 @@ int xgw_bpf_sync_listeners(struct xgw_bpf *b, const struct xgw_bpf_listener *ls,
 		}
 		if (ls[i].draining)
 			v.flags |= XGW_LISTENER_F_DRAINING;
-
-		ip_key(&k.ip, ls[i].family, ls[i].addr);
-		k.port = htons(ls[i].port);
-		k.proto = ls[i].proto;
 		/* A listener that takes an id another had: its counters start from
 		 * zero, not from the other's (metrics key them by address and port). */
-		if (b->fd_lstats >= 0 &&
-		    (bpf_map_lookup_elem(b->fd_listeners, &k, &old) || old.id != v.id))
+		if (b->fd_lstats >= 0 && old_id[i] != v.id)
 			lstats_zero(b, v.id);
-		if (bpf_map_update_elem(b->fd_listeners, &k, &v, BPF_ANY))
-			return -errno;
+		if (bpf_map_update_elem(b->fd_listeners, &keys[i], &v, BPF_ANY))
+			err = -errno;
 	}
-	/* 2. addresses: their listeners are in place now */
+	if (err)
+		goto out;
+	/* 3. addresses: their listeners are in place now */
 	for (size_t i = 0; i < n; i++) {
 		struct xgw_ip ip;
 		struct xgw_addr_val v = { 0 };
@@ -614,13 +639,19 @@ int xgw_bpf_sync_listeners(struct xgw_bpf *b, const struct xgw_bpf_listener *ls,
 		for (size_t j = 0; j < n; j++)
 			v.listeners +=
 				ls[j].family == ls[i].family && !memcmp(ls[j].addr, ls[i].addr, 16);
-		if (bpf_map_update_elem(b->fd_addrs, &ip, &v, BPF_ANY))
-			return -errno;
+		if (bpf_map_update_elem(b->fd_addrs, &ip, &v, BPF_ANY)) {
+			err = -errno;
+			goto out;
+		}
 	}
-	/* 3. stale addresses, then 4. stale listeners */
+	/* 4. stale addresses, then 5. stale listeners */
 	err = prune(b->fd_addrs, sizeof(struct xgw_ip), keep_addr, &w);
 	if (!err)
 		err = prune(b->fd_listeners, sizeof(struct xgw_listener_key), keep_listener, &w);
+out:
+	free(keys);
+	free(tok);
+	free(old_id);
 	return err;
 }
 
@@ -655,14 +686,16 @@ static int l4_configure(struct xgw_bpf *b, const struct xgw_bpf_opts *o)
 
 /*
  * After load: the L4 maps' fds, and the state an earlier agent left in the
- * pinned maps (node ids, ring slots and the current ring's content), so that
- * a restart changes nothing that a packet could notice.
+ * pinned maps (node ids, ring slots and the current ring's content; the
+ * flows of an older layout), so that a restart changes nothing that a
+ * packet could notice.
  */
 static int l4_adopt(struct xgw_bpf *b)
 {
 	struct xgw_listener_key k, *prev = NULL;
 	struct xgw_l4_config cfg;
 	__u32 zero = 0;
+	int fd_flows;
 
 	b->fd_lstats = map_fd(b->xdp->obj, XGW_MAP_LSTATS);
 	b->fd_l4cfg = map_fd(b->xdp->obj, XGW_MAP_L4CFG);
@@ -670,11 +703,13 @@ static int l4_adopt(struct xgw_bpf *b)
 	b->fd_rings = map_fd(b->xdp->obj, XGW_MAP_RINGS);
 	b->fd_nexthops = map_fd(b->xdp->obj, XGW_MAP_NEXTHOPS);
 	b->fd_nh_direct = map_fd(b->xdp->obj, XGW_MAP_NH_DIRECT);
+	fd_flows = map_fd(b->xdp->obj, XGW_MAP_FLOWS);
 	if (b->fd_l4cfg < 0 || b->fd_nodes < 0 || b->fd_rings < 0 || b->fd_nexthops < 0 ||
-	    b->fd_nh_direct < 0) {
+	    b->fd_nh_direct < 0 || fd_flows < 0) {
 		log_err("xdp: object lacks the L4 maps");
 		return -ENOENT;
 	}
+	xgw_bpf_upgrade_flows(&b->upgrade, fd_flows);
 	for (__u32 id = 0; id < XGW_MAX_NODES; id++) {
 		struct xgw_node_val nv;
 

@@ -88,10 +88,10 @@ static __always_inline __u32 to_node(struct xdp_md *ctx, const struct xgw_l4_con
 	if (!nv || !(nv->flags & XGW_NODE_F_PRESENT))
 		return XGW_STAT_PASS_LOCAL_ONLY;
 	if (!entropy) /* none recorded with the flow */
-		entropy = xgw_encap_entropy(cfg, &pk->fk);
-	stat = xgw_encap(ctx, cfg, nv, pk->fk.family, entropy, ok_stat);
+		entropy = xgw_encap_entropy(cfg, pk);
+	stat = xgw_encap(ctx, cfg, nv, pk->family, entropy, ok_stat);
 	if (stat == XGW_STAT_DROP_TOO_BIG)
-		return xgw_too_big(ctx, pk->fk.family, nv->addr.family);
+		return xgw_too_big(ctx, pk->family, nv->addr.family);
 	return stat;
 }
 
@@ -112,16 +112,16 @@ static __always_inline __u32 owner_decapped(struct xdp_md *ctx, struct xgw_pkt *
 
 	if (!l4->tcp_nosyn || lv->prev_ring == lv->ring)
 		return XGW_STAT_PASS_DECAP;
-	hash = xgw_flow_hash(&pk->fk);
+	hash = xgw_flow_hash(pk);
 	prev = ring_slot(lv->prev_ring, hash);
 	if (prev == cfg->self)
 		return XGW_STAT_PASS_DECAP;
 	nv = bpf_map_lookup_elem(&xgw_nodes, &prev);
 	if (!nv || !(nv->flags & XGW_NODE_F_PRESENT) || xgw_ip_eq(&nv->addr, &pk->outer_src))
 		return XGW_STAT_PASS_DECAP;
-	if (xgw_has_socket(ctx, &pk->fk))
+	if (xgw_has_socket(ctx, pk))
 		return XGW_STAT_PASS_DECAP;
-	return xgw_encap(ctx, cfg, nv, pk->fk.family, xgw_encap_entropy(cfg, &pk->fk),
+	return xgw_encap(ctx, cfg, nv, pk->family, xgw_encap_entropy(cfg, pk),
 			 XGW_STAT_TX_SECOND_CHANCE);
 }
 
@@ -146,8 +146,9 @@ static __always_inline __u32 route_flow(struct xdp_md *ctx, struct xgw_pkt *pk,
 	if (l3->frag || !pk->l2_plain)
 		return pk->decapped ? XGW_STAT_PASS_DECAP : XGW_STAT_PASS_LOCAL_ONLY;
 	pk->fk.sport = l3->proto == IPPROTO_UDP && cfg_udp_3tuple ? 0 : l4->sport;
-	pk->fk.dport = l4->dport;
-	pk->fk.proto = l3->proto;
+	pk->fk.listener = lv->flow_token;
+	pk->dport = l4->dport;
+	pk->proto = l3->proto;
 	if (pk->decapped)
 		return owner_decapped(ctx, pk, cfg, lv, l4);
 
@@ -157,7 +158,7 @@ static __always_inline __u32 route_flow(struct xdp_md *ctx, struct xgw_pkt *pk,
 		owner = hit->node;
 		entropy = hit->entropy;
 	} else {
-		hash = xgw_flow_hash(&pk->fk);
+		hash = xgw_flow_hash(pk);
 		owner = ring_slot(lv->ring, hash);
 		/*
 		 * A segment of a flow older than the last ring change (ECMP moved
@@ -165,7 +166,7 @@ static __always_inline __u32 route_flow(struct xdp_md *ctx, struct xgw_pkt *pk,
 		 * else, when the ring says ours, the previous owner gets it.
 		 */
 		if (l4->tcp_nosyn && lv->prev_ring != lv->ring) {
-			if (xgw_has_socket(ctx, &pk->fk)) {
+			if (xgw_has_socket(ctx, pk)) {
 				owner = cfg->self;
 			} else if (owner == cfg->self) {
 				prev = ring_slot(lv->prev_ring, hash);
@@ -179,7 +180,7 @@ static __always_inline __u32 route_flow(struct xdp_md *ctx, struct xgw_pkt *pk,
 			return XGW_STAT_PASS_LOCAL_ONLY;
 		fv.node = owner;
 		if (owner != cfg->self)
-			fv.entropy = entropy = xgw_encap_entropy(cfg, &pk->fk);
+			fv.entropy = entropy = xgw_encap_entropy(cfg, pk);
 		bpf_map_update_elem(&xgw_flows, &pk->fk, &fv, BPF_ANY);
 	}
 	if (owner == cfg->self)
@@ -604,7 +605,7 @@ static __always_inline __u32 syn_guard(struct xdp_md *ctx, const struct xgw_pkt 
 	if (!cfg_syn_rate || !l4->syn || !pk->l2_plain || l3->frag ||
 	    (stat != XGW_STAT_PASS_LISTENER && stat != XGW_STAT_PASS_DECAP) || !syn_over_rate(id))
 		return stat;
-	return pk->fk.family == XGW_FAMILY_IPV4 ? syncookie4(ctx, stat) : syncookie6(ctx, stat);
+	return pk->family == XGW_FAMILY_IPV4 ? syncookie4(ctx, stat) : syncookie6(ctx, stat);
 }
 
 /*
@@ -693,11 +694,11 @@ static __always_inline __u32 handle_ipv4(struct xdp_md *ctx, struct xgw_cursor *
 	lv = lookup_listener(cur, data_end, &l3, &l4, &key, rest_ok);
 	if (!lv)
 		return miss_ipv4(ctx, pk, iph);
-	pk->fk.family = XGW_FAMILY_IPV4;
-	/* Only routing reads the flow key's addresses: single-node never copies them. */
+	pk->family = XGW_FAMILY_IPV4;
+	/* Only routing reads the flow's addresses: single-node never copies them. */
 	if (lv->flags & XGW_LISTENER_F_RING) {
 		__builtin_memcpy(pk->fk.src, &iph->saddr, 4);
-		__builtin_memcpy(pk->fk.dst, &iph->daddr, 4);
+		__builtin_memcpy(pk->dst, &iph->daddr, 4);
 	}
 	return syn_guard(ctx, pk, &l3, &l4, lv->id, listener_hit(ctx, pk, lv, &l3, &l4));
 }
@@ -721,10 +722,10 @@ static __always_inline __u32 handle_ipv6(struct xdp_md *ctx, struct xgw_cursor *
 	lv = lookup_listener(cur, data_end, &l3, &l4, &key, rest_ok);
 	if (!lv)
 		return miss_ipv6(ctx, pk, ip6h);
-	pk->fk.family = XGW_FAMILY_IPV6;
+	pk->family = XGW_FAMILY_IPV6;
 	if (lv->flags & XGW_LISTENER_F_RING) {
 		__builtin_memcpy(pk->fk.src, &ip6h->saddr, 16);
-		__builtin_memcpy(pk->fk.dst, &ip6h->daddr, 16);
+		__builtin_memcpy(pk->dst, &ip6h->daddr, 16);
 	}
 	return syn_guard(ctx, pk, &l3, &l4, lv->id, listener_hit(ctx, pk, lv, &l3, &l4));
 }

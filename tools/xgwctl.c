@@ -323,8 +323,8 @@ static int cmd_maps(const char *dir)
 		aprev = &ak;
 	}
 	printf("\nListeners (%s, counters from %s):\n", XGW_MAP_LISTENERS, XGW_MAP_LSTATS);
-	printf("  %-46s %-5s %6s %12s %14s %10s\n", "address:port", "proto", "id", "packets",
-	       "bytes", "syns");
+	printf("  %-46s %-5s %6s %12s %14s %10s %11s\n", "address:port", "proto", "id", "packets",
+	       "bytes", "syns", "flow token");
 	while (!bpf_map_get_next_key(fd_l, prev, &k)) {
 		struct xgw_listener_val v;
 		__u64 p = 0, b = 0, s = 0;
@@ -341,8 +341,9 @@ static int cmd_maps(const char *dir)
 			}
 		snprintf(ap, sizeof(ap), k.ip.family == 6 ? "[%s]:%u" : "%s:%u", ip_str(&k.ip, ip),
 			 ntohs(k.port));
-		printf("  %-46s %-5s %6u %12llu %14llu %10llu\n", ap, k.proto == 6 ? "tcp" : "udp",
-		       v.id, (unsigned long long)p, (unsigned long long)b, (unsigned long long)s);
+		printf("  %-46s %-5s %6u %12llu %14llu %10llu %11u\n", ap,
+		       k.proto == 6 ? "tcp" : "udp", v.id, (unsigned long long)p,
+		       (unsigned long long)b, (unsigned long long)s, v.flow_token);
 	}
 	printf("\nXDP verdicts (%s):\n", XGW_MAP_STATS);
 	for (__u32 i = 0; i < XGW_STAT__MAX; i++) {

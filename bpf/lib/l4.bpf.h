@@ -101,25 +101,36 @@ const volatile __u32 cfg_syn_rate = 0; /* SYNs per second, listener and CPU; 0: 
 #define XGW_NETNS_CURRENT 0xffffffffu
 
 /*
- * What travels with a packet through the handlers: the flow key filled while
- * parsing, and what decapsulation learnt. l2_plain: the frame has no VLAN
- * tag, so that encapsulation can put a plain Ethernet header in front.
+ * What travels with a packet through the handlers: the flow (its key in
+ * xgw_flows, and the rest of its 5-tuple, which the ring's hash, the
+ * encapsulation's entropy and the socket probe read), filled while parsing,
+ * and what decapsulation learnt. l2_plain: the frame has no VLAN tag, so
+ * that encapsulation can put a plain Ethernet header in front.
  */
 struct xgw_pkt {
-	struct xgw_flow_key fk;
+	struct xgw_flow_key fk;	       /* client address and port; the listener's token */
+	__u8 dst[16] XGW_ADDR_ALIGNED; /* Gateway address (IPv4 in dst[0..3]) */
+	__be16 dport;
+	__u8 proto;
+	__u8 family;		 /* enum xgw_family */
 	struct xgw_ip outer_src; /* decapped: who encapsulated it */
 	__u8 l2_plain;
 	__u8 decapped;
 };
 
-static __always_inline __u32 xgw_flow_hash(const struct xgw_flow_key *k)
+/*
+ * The ring's hash of the flow of <pk>: of the 5-tuple, not of the flow key,
+ * so that every node picks the same slot for a flow, whatever tokens its
+ * listeners have.
+ */
+static __always_inline __u32 xgw_flow_hash(const struct xgw_pkt *pk)
 {
 	__u32 s[4], d[4], ports;
 
-	__builtin_memcpy(s, k->src, sizeof(s));
-	__builtin_memcpy(d, k->dst, sizeof(d));
-	ports = ((__u32)k->sport << 16 | k->dport) ^ k->proto;
-	if (k->family == XGW_FAMILY_IPV4)
+	__builtin_memcpy(s, pk->fk.src, sizeof(s));
+	__builtin_memcpy(d, pk->dst, sizeof(d));
+	ports = ((__u32)pk->fk.sport << 16 | pk->dport) ^ pk->proto;
+	if (pk->family == XGW_FAMILY_IPV4)
 		return xgw_jhash_3words(s[0], d[0], ports, 0);
 	return xgw_jhash_3words(
 		s[3] ^ d[3], ports,
@@ -134,17 +145,17 @@ static __always_inline __u32 xgw_flow_hash(const struct xgw_flow_key *k)
  * hash is computed at all on a flow-table hit.
  */
 static __always_inline __u32 xgw_encap_entropy(const struct xgw_l4_config *cfg,
-					       const struct xgw_flow_key *k)
+					       const struct xgw_pkt *pk)
 {
 	__u32 s[4], d[4], ports;
 
 	if (cfg_encap != XGW_ENCAP_GUE && cfg->self_addr.family == XGW_FAMILY_IPV4)
 		return 0;
-	if (k->family == XGW_FAMILY_IPV4)
-		return xgw_flow_hash(k);
-	__builtin_memcpy(s, k->src, sizeof(s));
-	__builtin_memcpy(d, k->dst, sizeof(d));
-	ports = ((__u32)k->sport << 16 | k->dport) ^ k->proto;
+	if (pk->family == XGW_FAMILY_IPV4)
+		return xgw_flow_hash(pk);
+	__builtin_memcpy(s, pk->fk.src, sizeof(s));
+	__builtin_memcpy(d, pk->dst, sizeof(d));
+	ports = ((__u32)pk->fk.sport << 16 | pk->dport) ^ pk->proto;
 	return xgw_jhash_3words(s[0] ^ s[1] ^ s[2] ^ s[3], d[0] ^ d[1] ^ d[2] ^ d[3], ports, 0);
 }
 
@@ -191,26 +202,26 @@ static __always_inline void xgw_csum_replace2(__u16 *sum, __u16 old, __u16 new)
 
 /*
  * True when this network namespace holds a non-listening TCP socket for the
- * flow of <k> (established, SYN-received, TIME-WAIT): then the flow is ours
+ * flow of <pk> (established, SYN-received, TIME-WAIT): then the flow is ours
  * whatever the ring says.
  */
-static __always_inline int xgw_has_socket(struct xdp_md *ctx, const struct xgw_flow_key *k)
+static __always_inline int xgw_has_socket(struct xdp_md *ctx, const struct xgw_pkt *pk)
 {
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
 	int found;
 
-	if (k->family == XGW_FAMILY_IPV4) {
-		__builtin_memcpy(&t.ipv4.saddr, k->src, 4);
-		__builtin_memcpy(&t.ipv4.daddr, k->dst, 4);
-		t.ipv4.sport = k->sport;
-		t.ipv4.dport = k->dport;
+	if (pk->family == XGW_FAMILY_IPV4) {
+		__builtin_memcpy(&t.ipv4.saddr, pk->fk.src, 4);
+		__builtin_memcpy(&t.ipv4.daddr, pk->dst, 4);
+		t.ipv4.sport = pk->fk.sport;
+		t.ipv4.dport = pk->dport;
 		sk = bpf_skc_lookup_tcp(ctx, &t, sizeof(t.ipv4), XGW_NETNS_CURRENT, 0);
 	} else {
-		__builtin_memcpy(t.ipv6.saddr, k->src, 16);
-		__builtin_memcpy(t.ipv6.daddr, k->dst, 16);
-		t.ipv6.sport = k->sport;
-		t.ipv6.dport = k->dport;
+		__builtin_memcpy(t.ipv6.saddr, pk->fk.src, 16);
+		__builtin_memcpy(t.ipv6.daddr, pk->dst, 16);
+		t.ipv6.sport = pk->fk.sport;
+		t.ipv6.dport = pk->dport;
 		sk = bpf_skc_lookup_tcp(ctx, &t, sizeof(t.ipv6), XGW_NETNS_CURRENT, 0);
 	}
 	if (!sk)

@@ -139,20 +139,21 @@ static void ip_of(const char *s, struct xgw_ip *ip)
 	inet_pton(ip->family == XGW_FAMILY_IPV6 ? AF_INET6 : AF_INET, s, ip->addr);
 }
 
+/* The flow tokens of the two listeners xgw_setup() writes (GW4:80, GW6:80). */
+#define TOKEN_GW4 0x5eed0004u
+#define TOKEN_GW6 0x5eed0006u
+
+/* The xgw_flows key of a TCP packet built by build(<k>). */
 static void flow_key(enum pkt_kind k, struct xgw_flow_key *fk)
 {
 	bool v6 = k == SYN6 || k == ACK6;
-	struct xgw_ip s, d;
+	struct xgw_ip s;
 
 	memset(fk, 0, sizeof(*fk));
 	ip_of(v6 ? CLIENT6 : CLIENT4, &s);
-	ip_of(v6 ? GW6 : GW4, &d);
 	memcpy(fk->src, s.addr, 16);
-	memcpy(fk->dst, d.addr, 16);
-	fk->family = s.family;
 	fk->sport = htons(40000);
-	fk->dport = htons(k == UDP4 ? 443 : 80);
-	fk->proto = k == UDP4 ? IPPROTO_UDP : IPPROTO_TCP;
+	fk->listener = v6 ? TOKEN_GW6 : TOKEN_GW4;
 }
 
 enum xgw_mode {
@@ -175,7 +176,8 @@ static int xgw_setup(struct xdp_lb *s, enum xgw_mode mode, __u32 owner, bool und
 
 	for (int i = 0; i < 2 && !err; i++) {
 		struct xgw_listener_key lk = { .port = htons(80), .proto = IPPROTO_TCP };
-		struct xgw_listener_val lv = { .id = (__u32)i + 1 };
+		struct xgw_listener_val lv = { .id = (__u32)i + 1,
+					       .flow_token = i ? TOKEN_GW6 : TOKEN_GW4 };
 		struct xgw_addr_val av = { .listeners = 2 };
 
 		ip_of(gws[i], &lk.ip);
@@ -241,8 +243,22 @@ struct row {
 	int expect;	 /* XDP action */
 	double katran;	 /* 0: no figure */
 	int floor;	 /* index of the row it is compared with, -1 none */
+	/* fresh_flow: the flow table to delete from; else, for a flow-hit row,
+	 * the table that must not grow (a miss would insert the flow) */
 	struct bpf_map *flows;
 };
+
+static unsigned long count_flows(struct bpf_map *m)
+{
+	struct xgw_flow_key k, *prev = NULL;
+	unsigned long n = 0;
+
+	while (!bpf_map__get_next_key(m, prev, &k, sizeof(k))) {
+		prev = &k;
+		n++;
+	}
+	return n;
+}
 
 static double now_ns(void)
 {
@@ -258,6 +274,7 @@ static double run_round(const struct row *r, unsigned long calls, unsigned repea
 	unsigned char pkt[256], out[512];
 	size_t len = build(r->pkt, pkt);
 	struct xgw_flow_key fk;
+	unsigned long flows = r->flows && !r->fresh_flow ? count_flows(r->flows) : 0;
 	double sum = 0;
 
 	flow_key(r->pkt, &fk);
@@ -267,6 +284,10 @@ static double run_round(const struct row *r, unsigned long calls, unsigned repea
 
 		if (bpf_prog_test_run_opts(r->fd, &o) || (int)o.retval != r->expect)
 			return -1;
+		if (flows && count_flows(r->flows) != flows) {
+			fprintf(stderr, "xdp_pkt: %s: the flow was not in the table\n", r->name);
+			return -1;
+		}
 		return o.duration;
 	}
 	for (unsigned long i = 0; i < calls; i++) {
@@ -278,6 +299,10 @@ static double run_round(const struct row *r, unsigned long calls, unsigned repea
 		if (bpf_prog_test_run_opts(r->fd, &o) || (int)o.retval != r->expect)
 			return -1;
 		sum += o.duration;
+	}
+	if (flows && count_flows(r->flows) != flows) {
+		fprintf(stderr, "xdp_pkt: %s: the flow was not in the table\n", r->name);
+		return -1;
 	}
 	return sum / calls;
 }
@@ -348,13 +373,13 @@ static int cmd_table(unsigned long calls, unsigned repeat, int rounds)
 		{ "xgw local listener v6, single-node", p_single, ACK6, false, false, XDP_PASS, 0,
 		  3 },
 		{ "xgw local listener v4, multi-node flow hit", p_self, ACK4, false, false,
-		  XDP_PASS, 0, 2 },
+		  XDP_PASS, 0, 2, m_self->maps.xgw_flows },
 		{ "xgw local listener v6, multi-node flow hit", p_self, ACK6, false, false,
-		  XDP_PASS, 0, 3 },
+		  XDP_PASS, 0, 3, m_self->maps.xgw_flows },
 		{ "xgw remote v4: flow hit + IPIP + XDP_TX", p_v4, ACK4, true, false, XDP_TX,
-		  KATRAN_HIT_ENCAP_V4, 2 },
+		  KATRAN_HIT_ENCAP_V4, 2, m_v4->maps.xgw_flows },
 		{ "xgw remote v6: flow hit + IP6IP6 + XDP_TX", p_v6, ACK6, true, false, XDP_TX,
-		  KATRAN_HIT_ENCAP_V6, 3 },
+		  KATRAN_HIT_ENCAP_V6, 3, m_v6->maps.xgw_flows },
 		{ "xgw new flow v4: ring + LRU insert + IPIP", p_v4, SYN4, true, true, XDP_TX,
 		  KATRAN_NEW_FLOW_V4, 2, m_v4->maps.xgw_flows },
 		{ "xgw new flow v6: ring + LRU insert + IP6IP6", p_v6, SYN6, true, true, XDP_TX,
@@ -372,7 +397,9 @@ static int cmd_table(unsigned long calls, unsigned repeat, int rounds)
 		for (int i = 0; i < n; i++) {
 			v[i][k] = run_round(&rows[i], calls, repeat);
 			if (v[i][k] < 0) {
-				fprintf(stderr, "xdp_pkt: %s: test_run failed or wrong verdict\n",
+				fprintf(stderr,
+					"xdp_pkt: %s: test_run failed, wrong verdict or flow "
+					"missed\n",
 					rows[i].name);
 				goto out;
 			}

@@ -2,8 +2,9 @@
 /*
  * xdp_lb's L4 tier (multi-node mode) under BPF_PROG_TEST_RUN: a table of
  * packets, each with the verdict, the counter it moves, the exact output
- * bytes (outer headers, checksums, TTL) and the flow table after it; second
- * chance with a real socket; the SYN guard.
+ * bytes (outer headers, checksums, TTL) and the flow table after it; flows
+ * keyed per listener; second chance with a real socket; next hops of large
+ * ifindexes.
  */
 #include "xdp_test_common.h"
 /* --- the L4 tier (multi-node mode) -------------------------------------- */
@@ -827,34 +828,30 @@ static bool l4_program(struct xdp_lb *skel, const struct l4_row *r)
 	return true;
 }
 
-/* The flow key of a packet built from <s> (TCP/UDP to the default ports). */
-static void flow_key_of(const struct pkt_spec *s, struct xgw_flow_key *k)
+/*
+ * The flow key of a packet built from <s> (TCP/UDP to the default ports):
+ * the client's address and port, and the flow token of the listener that
+ * <skel> has for its destination (0 when it has none).
+ */
+static void flow_key_of(struct xdp_lb *skel, const struct pkt_spec *s, struct xgw_flow_key *k)
 {
+	struct xgw_listener_key lk = { .proto = s->proto ? s->proto : IPPROTO_TCP,
+				       .port = htons(s->dport ? s->dport : 80) };
+	struct xgw_listener_val lv;
+
 	memset(k, 0, sizeof(*k));
 	if (s->family == 6) {
-		k->family = XGW_FAMILY_IPV6;
+		lk.ip.family = XGW_FAMILY_IPV6;
 		inet_pton(AF_INET6, CLIENT6, k->src);
-		inet_pton(AF_INET6, s->dst ? s->dst : GW6, k->dst);
+		inet_pton(AF_INET6, s->dst ? s->dst : GW6, lk.ip.addr);
 	} else {
-		k->family = XGW_FAMILY_IPV4;
+		lk.ip.family = XGW_FAMILY_IPV4;
 		inet_pton(AF_INET, CLIENT4, k->src);
-		inet_pton(AF_INET, s->dst ? s->dst : GW4, k->dst);
+		inet_pton(AF_INET, s->dst ? s->dst : GW4, lk.ip.addr);
 	}
-	k->proto = s->proto ? s->proto : IPPROTO_TCP;
 	k->sport = htons(40000);
-	k->dport = htons(s->dport ? s->dport : 80);
-}
-
-static __u16 csum16(const void *p, size_t len)
-{
-	const __u8 *b = p;
-	__u32 sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (__u32)b[i] << 8 | b[i + 1];
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
+	if (!bpf_map__lookup_elem(skel->maps.xgw_listeners, &lk, sizeof(lk), &lv, sizeof(lv), 0))
+		k->listener = lv.flow_token;
 }
 
 /*
@@ -905,25 +902,6 @@ static size_t encap_frame(const __u8 *inner, size_t len, int underlay, bool gue,
 	}
 	memcpy(out + ETH_HLEN + olen, ip, ilen);
 	return len + olen;
-}
-
-/* Sum of <len> bytes as big-endian words, not folded. */
-static __u32 sum16(const __u8 *b, size_t len)
-{
-	__u32 sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (__u32)b[i] << 8 | b[i + 1];
-	if (len & 1)
-		sum += (__u32)b[len - 1] << 8;
-	return sum;
-}
-
-static __u16 fold(__u32 sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
 }
 
 /*
@@ -1079,7 +1057,7 @@ static void run_l4_row(struct l4_fixture *lf, const struct l4_row *r)
 		return;
 	if (!l4_program(skel, r))
 		return;
-	flow_key_of(&r->spec, &fk);
+	flow_key_of(skel, &r->spec, &fk);
 	if (r->flow >= 0) {
 		struct xgw_flow_val v = { .node = (__u32)r->flow,
 					  .entropy = r->flow_e0 ? 0 : PRESET_ENTROPY };
@@ -1227,6 +1205,72 @@ out:
 	xdp_lb__destroy(lf.gue);
 }
 
+/* Runs a packet of <spec> through <skel>: its verdict, or -1. */
+static int run_spec(struct xdp_lb *skel, const struct pkt_spec *spec)
+{
+	__u8 pkt[512], out[512 + 64];
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = 1);
+
+	opts.data_size_in = build(spec, pkt);
+	if (!ASSERT_OK(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xgw_xdp_lb), &opts),
+		       "run"))
+		return -1;
+	return (int)opts.retval;
+}
+
+/*
+ * A flow is keyed by its listener's token, not by the listener's address and
+ * port: one client address and port (CLIENT4:40000) to three listeners (TCP
+ * 80, TCP 443, UDP 443) makes three flows, each with its own owner.
+ */
+TEST(xdp_l4_flow_per_listener)
+{
+	static const struct l4_row r = {
+		"per listener", { .tcp_flags = 0x10 }, .ring = SELF, .prev = -1, .flow = -1
+	};
+	const struct pkt_spec tcp80 = { .tcp_flags = 0x10 },
+			      tcp443 = { .tcp_flags = 0x10, .dport = 443 },
+			      udp443 = { .proto = IPPROTO_UDP, .dport = 443 };
+	struct xgw_flow_key k80, k443, ku443;
+	struct xgw_flow_val remote = { .node = N1, .entropy = PRESET_ENTROPY };
+	struct xdp_lb *skel = open_l4(false, 0);
+	__u32 entropy;
+	int node;
+
+	if (!setup_l4_skel(skel) || !l4_program(skel, &r))
+		goto out;
+	flow_key_of(skel, &tcp80, &k80);
+	flow_key_of(skel, &tcp443, &k443);
+	flow_key_of(skel, &udp443, &ku443);
+	ASSERT_TRUE(k80.listener && k443.listener && ku443.listener &&
+			    k80.listener != k443.listener && k443.listener != ku443.listener,
+		    "three listeners, three tokens");
+	/* TCP 80's flow lives on node 1; the ring gives new flows to this node. */
+	if (!ASSERT_OK(bpf_map__update_elem(skel->maps.xgw_flows, &k80, sizeof(k80), &remote,
+					    sizeof(remote), BPF_ANY),
+		       "preset flow"))
+		goto out;
+	ASSERT_EQ(run_spec(skel, &tcp443), XDP_PASS, "tcp 443: by the ring, local");
+	read_flow(skel, &k443, &node, &entropy);
+	ASSERT_EQ(node, SELF, "tcp 443: its own entry");
+	ASSERT_EQ(run_spec(skel, &tcp80), XDP_TX, "tcp 80: its entry, node 1");
+	read_flow(skel, &k80, &node, &entropy);
+	ASSERT_EQ(node, N1, "tcp 80: entry kept");
+
+	/* Now TCP 443's flow is node 1's: UDP 443 keeps its own. */
+	if (!ASSERT_OK(bpf_map__update_elem(skel->maps.xgw_flows, &k443, sizeof(k443), &remote,
+					    sizeof(remote), BPF_ANY),
+		       "move tcp 443"))
+		goto out;
+	ASSERT_EQ(run_spec(skel, &udp443), XDP_PASS, "udp 443: by the ring, local");
+	read_flow(skel, &ku443, &node, &entropy);
+	ASSERT_EQ(node, SELF, "udp 443: its own entry");
+	ASSERT_EQ(run_spec(skel, &tcp443), XDP_TX, "tcp 443: its entry, node 1");
+out:
+	xdp_lb__destroy(skel);
+}
+
 /*
  * Second chance must not move a flow that has a socket here. In a private
  * network namespace: an established connection CLIENT4:40000 -> GW4:80 on
@@ -1360,101 +1404,4 @@ out:
 }
 
 /* 16-bit one's-complement sum of a TCP segment with its pseudo-header: 0 when valid. */
-static __u16 tcp_csum_check(const __u8 *l3, bool v6, const __u8 *tcp, size_t len)
-{
-	__u32 sum = v6 ? sum16(l3 + 8, 32) : sum16(l3 + 12, 8);
-
-	sum += IPPROTO_TCP + (__u32)len + sum16(tcp, len);
-	return fold(sum);
-}
-
-/*
- * The SYN-flood guard: with cfg_syn_rate 1, the first SYN of a second goes to
- * the stack and the next is answered in XDP with a SYN cookie. Checks the
- * SYN-ACK field by field (the cookie itself is the kernel's) and both
- * checksums; ACKs are never touched.
- */
-TEST(xdp_syn_guard)
-{
-	struct fixture f = {};
-	struct xdp_lb *skel = xdp_lb__open();
-	struct bpf_map *map;
-	struct xgw_ip gw4, gw6;
-	int fam[2] = { 4, 6 };
-
-	if (!ASSERT_OK_PTR(skel, "open"))
-		return;
-	bpf_object__for_each_map(map, skel->obj) bpf_map__set_pin_path(map, NULL);
-	skel->rodata->cfg_syn_rate = 1;
-	if (!ASSERT_OK(xdp_lb__load(skel), "load"))
-		goto out;
-	f.skel = skel;
-	f.ncpus = libbpf_num_possible_cpus();
-	if (!add_addr(skel, AF_INET, GW4, &gw4) || !add_addr(skel, AF_INET6, GW6, &gw6) ||
-	    !add_listener(skel, &gw4, 80, IPPROTO_TCP, ID_TCP80) ||
-	    !add_listener(skel, &gw6, 80, IPPROTO_TCP, ID_V6_TCP80))
-		goto out;
-	for (int k = 0; k < 2; k++) {
-		struct pkt_spec syn = { .family = fam[k] },
-				ack = { .family = fam[k], .tcp_flags = 0x10 };
-		bool v6 = fam[k] == 6;
-		size_t l3 = ETH_HLEN, l4 = l3 + (v6 ? 40 : 20), want_len = l4 + 24;
-		__u8 pkt[256], out[256];
-		__u64 before[XGW_STAT__MAX], after[XGW_STAT__MAX];
-		size_t len = build(&syn, pkt);
-		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = len,
-			    .data_out = out, .data_size_out = sizeof(out));
-
-		if (!ASSERT_OK(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xgw_xdp_lb), &o),
-			       "first syn"))
-			goto out;
-		ASSERT_EQ(o.retval, XDP_PASS, "first SYN of the second: to the stack");
-		o.data_size_out = sizeof(out);
-		if (!read_stats(&f, before) ||
-		    !ASSERT_OK(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xgw_xdp_lb), &o),
-			       "second syn") ||
-		    !read_stats(&f, after))
-			goto out;
-		ASSERT_EQ(o.retval, XDP_TX, "second SYN: answered in XDP");
-		ASSERT_EQ(after[XGW_STAT_TX_SYNCOOKIE] - before[XGW_STAT_TX_SYNCOOKIE], 1,
-			  "tx_syncookie");
-		if (!ASSERT_EQ(o.data_size_out, want_len, "SYN-ACK length"))
-			continue;
-		ASSERT_TRUE(!memcmp(out, pkt + 6, 6) && !memcmp(out + 6, pkt, 6), "MACs swapped");
-		if (v6) {
-			ASSERT_TRUE(!memcmp(out + l3 + 8, pkt + l3 + 24, 16) &&
-					    !memcmp(out + l3 + 24, pkt + l3 + 8, 16),
-				    "v6 addresses swapped");
-			ASSERT_EQ(out[l3 + 4] << 8 | out[l3 + 5], 24, "payload length");
-			ASSERT_EQ(out[l3 + 7], 64, "hop limit");
-		} else {
-			ASSERT_TRUE(!memcmp(out + l3 + 12, pkt + l3 + 16, 4) &&
-					    !memcmp(out + l3 + 16, pkt + l3 + 12, 4),
-				    "v4 addresses swapped");
-			ASSERT_EQ(out[l3 + 2] << 8 | out[l3 + 3], 44, "total length");
-			ASSERT_EQ(out[l3 + 8], 64, "ttl");
-			ASSERT_EQ(csum16(out + l3, 20), 0, "IPv4 header checksum");
-		}
-		ASSERT_TRUE(!memcmp(out + l4, pkt + l4 + 2, 2) &&
-				    !memcmp(out + l4 + 2, pkt + l4, 2),
-			    "ports swapped");
-		ASSERT_EQ(ntohl(*(__be32 *)(out + l4 + 8)), ntohl(*(__be32 *)(pkt + l4 + 4)) + 1,
-			  "ack = client seq + 1");
-		ASSERT_EQ(out[l4 + 12], 0x60, "data offset 24");
-		ASSERT_EQ(out[l4 + 13], 0x12, "SYN|ACK");
-		ASSERT_TRUE(out[l4 + 20] == 2 && out[l4 + 21] == 4, "MSS option");
-		ASSERT_GT(out[l4 + 22] << 8 | out[l4 + 23], 0, "MSS value");
-		ASSERT_EQ(tcp_csum_check(out + l3, v6, out + l4, 24), 0, "TCP checksum");
-
-		/* An ACK is never answered, whatever the rate. */
-		len = build(&ack, pkt);
-		o.data_size_in = len;
-		o.data_size_out = sizeof(out);
-		if (ASSERT_OK(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xgw_xdp_lb), &o),
-			      "ack"))
-			ASSERT_EQ(o.retval, XDP_PASS, "ACK passes");
-	}
-out:
-	xdp_lb__destroy(skel);
-}
 TEST_MAIN()

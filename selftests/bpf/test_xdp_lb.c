@@ -2,8 +2,8 @@
 /*
  * xdp_lb under BPF_PROG_TEST_RUN: a table of packets, each with the verdict,
  * the one xgw_stats counter it must move and the per-listener counters it
- * must move. Pinning is disabled before load, so the test never touches the
- * production pins under XGW_PIN_DIR.
+ * must move; the SYN guard's cookies. Pinning is disabled before load, so the
+ * test never touches the production pins under XGW_PIN_DIR.
  */
 #include "xdp_test_common.h"
 
@@ -381,4 +381,101 @@ TEST(xdp_lb_maps_unpinned)
 	xdp_lb__destroy(skel);
 }
 
+static __u16 tcp_csum_check(const __u8 *l3, bool v6, const __u8 *tcp, size_t len)
+{
+	__u32 sum = v6 ? sum16(l3 + 8, 32) : sum16(l3 + 12, 8);
+
+	sum += IPPROTO_TCP + (__u32)len + sum16(tcp, len);
+	return fold(sum);
+}
+
+/*
+ * The SYN-flood guard: with cfg_syn_rate 1, the first SYN of a second goes to
+ * the stack and the next is answered in XDP with a SYN cookie. Checks the
+ * SYN-ACK field by field (the cookie itself is the kernel's) and both
+ * checksums; ACKs are never touched.
+ */
+TEST(xdp_syn_guard)
+{
+	struct fixture f = {};
+	struct xdp_lb *skel = xdp_lb__open();
+	struct bpf_map *map;
+	struct xgw_ip gw4, gw6;
+	int fam[2] = { 4, 6 };
+
+	if (!ASSERT_OK_PTR(skel, "open"))
+		return;
+	bpf_object__for_each_map(map, skel->obj) bpf_map__set_pin_path(map, NULL);
+	skel->rodata->cfg_syn_rate = 1;
+	if (!ASSERT_OK(xdp_lb__load(skel), "load"))
+		goto out;
+	f.skel = skel;
+	f.ncpus = libbpf_num_possible_cpus();
+	if (!add_addr(skel, AF_INET, GW4, &gw4) || !add_addr(skel, AF_INET6, GW6, &gw6) ||
+	    !add_listener(skel, &gw4, 80, IPPROTO_TCP, ID_TCP80) ||
+	    !add_listener(skel, &gw6, 80, IPPROTO_TCP, ID_V6_TCP80))
+		goto out;
+	for (int k = 0; k < 2; k++) {
+		struct pkt_spec syn = { .family = fam[k] },
+				ack = { .family = fam[k], .tcp_flags = 0x10 };
+		bool v6 = fam[k] == 6;
+		size_t l3 = ETH_HLEN, l4 = l3 + (v6 ? 40 : 20), want_len = l4 + 24;
+		__u8 pkt[256], out[256];
+		__u64 before[XGW_STAT__MAX], after[XGW_STAT__MAX];
+		size_t len = build(&syn, pkt);
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = len,
+			    .data_out = out, .data_size_out = sizeof(out));
+
+		if (!ASSERT_OK(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xgw_xdp_lb), &o),
+			       "first syn"))
+			goto out;
+		ASSERT_EQ(o.retval, XDP_PASS, "first SYN of the second: to the stack");
+		o.data_size_out = sizeof(out);
+		if (!read_stats(&f, before) ||
+		    !ASSERT_OK(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xgw_xdp_lb), &o),
+			       "second syn") ||
+		    !read_stats(&f, after))
+			goto out;
+		ASSERT_EQ(o.retval, XDP_TX, "second SYN: answered in XDP");
+		ASSERT_EQ(after[XGW_STAT_TX_SYNCOOKIE] - before[XGW_STAT_TX_SYNCOOKIE], 1,
+			  "tx_syncookie");
+		if (!ASSERT_EQ(o.data_size_out, want_len, "SYN-ACK length"))
+			continue;
+		ASSERT_TRUE(!memcmp(out, pkt + 6, 6) && !memcmp(out + 6, pkt, 6), "MACs swapped");
+		if (v6) {
+			ASSERT_TRUE(!memcmp(out + l3 + 8, pkt + l3 + 24, 16) &&
+					    !memcmp(out + l3 + 24, pkt + l3 + 8, 16),
+				    "v6 addresses swapped");
+			ASSERT_EQ(out[l3 + 4] << 8 | out[l3 + 5], 24, "payload length");
+			ASSERT_EQ(out[l3 + 7], 64, "hop limit");
+		} else {
+			ASSERT_TRUE(!memcmp(out + l3 + 12, pkt + l3 + 16, 4) &&
+					    !memcmp(out + l3 + 16, pkt + l3 + 12, 4),
+				    "v4 addresses swapped");
+			ASSERT_EQ(out[l3 + 2] << 8 | out[l3 + 3], 44, "total length");
+			ASSERT_EQ(out[l3 + 8], 64, "ttl");
+			ASSERT_EQ(csum16(out + l3, 20), 0, "IPv4 header checksum");
+		}
+		ASSERT_TRUE(!memcmp(out + l4, pkt + l4 + 2, 2) &&
+				    !memcmp(out + l4 + 2, pkt + l4, 2),
+			    "ports swapped");
+		ASSERT_EQ(ntohl(*(__be32 *)(out + l4 + 8)), ntohl(*(__be32 *)(pkt + l4 + 4)) + 1,
+			  "ack = client seq + 1");
+		ASSERT_EQ(out[l4 + 12], 0x60, "data offset 24");
+		ASSERT_EQ(out[l4 + 13], 0x12, "SYN|ACK");
+		ASSERT_TRUE(out[l4 + 20] == 2 && out[l4 + 21] == 4, "MSS option");
+		ASSERT_GT(out[l4 + 22] << 8 | out[l4 + 23], 0, "MSS value");
+		ASSERT_EQ(tcp_csum_check(out + l3, v6, out + l4, 24), 0, "TCP checksum");
+
+		/* An ACK is never answered, whatever the rate. */
+		len = build(&ack, pkt);
+		o.data_size_in = len;
+		o.data_size_out = sizeof(out);
+		if (ASSERT_OK(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xgw_xdp_lb), &o),
+			      "ack"))
+			ASSERT_EQ(o.retval, XDP_PASS, "ACK passes");
+	}
+out:
+	xdp_lb__destroy(skel);
+}
 TEST_MAIN()

@@ -300,7 +300,8 @@ static inline bool add_listener(struct xdp_lb *skel, const struct xgw_ip *ip, __
 				__u8 proto, __u32 id)
 {
 	struct xgw_listener_key key = { .ip = *ip, .port = htons(port), .proto = proto };
-	struct xgw_listener_val val = { .id = id };
+	/* A flow token unlike the id, as the agent's are. */
+	struct xgw_listener_val val = { .id = id, .flow_token = id ^ 0x7e570000u };
 
 	return ASSERT_OK(bpf_map__update_elem(skel->maps.xgw_listeners, &key, sizeof(key), &val,
 					      sizeof(val), BPF_ANY),
@@ -352,6 +353,33 @@ static inline bool read_lstats(const struct fixture *f, __u32 id, struct xgw_lst
 {
 	_Static_assert(sizeof(*v) == 3 * sizeof(__u64), "lstats is three counters");
 	return read_percpu(f, f->skel->maps.xgw_lstats, id, (__u64 *)v, 3);
+}
+
+/* --- RFC 1071 checksums, written independently of the BPF code ---------- */
+
+/* Sum of <len> bytes as big-endian words, not folded. */
+static inline __u32 sum16(const __u8 *b, size_t len)
+{
+	__u32 sum = 0;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (__u32)b[i] << 8 | b[i + 1];
+	if (len & 1)
+		sum += (__u32)b[len - 1] << 8;
+	return sum;
+}
+
+static inline __u16 fold(__u32 sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+/* The checksum of <len> (even) bytes, ready to store; 0 over a correct header. */
+static inline __u16 csum16(const void *p, size_t len)
+{
+	return fold(sum16(p, len));
 }
 
 #endif /* XGW_TEST_XDP_COMMON_H */

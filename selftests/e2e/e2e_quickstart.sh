@@ -122,7 +122,8 @@ fi
 
 # 8: bpftool prints the listeners map with BTF field names
 dump=$(bpftool map dump pinned "$PIN/xgw_listeners" 2>&1)
-if grep -q '"port": 20480' <<<"$dump" && grep -q '"family": 4' <<<"$dump" && grep -q '"id": 0' <<<"$dump"; then
+if grep -q '"port": 20480' <<<"$dump" && grep -q '"family": 4' <<<"$dump" && grep -q '"id": 0' <<<"$dump" &&
+	grep -q '"flow_token": [1-9]' <<<"$dump"; then
 	ok "bpftool map dump shows the listener by field name"
 else
 	not_ok "bpftool map dump shows the listener by field name" "$(head -20 <<<"$dump")"

@@ -127,8 +127,16 @@ struct xgw_listener_val {
 	__u32 flags;	 /* enum xgw_listener_flags */
 	__u32 ring;	 /* multi-node: slot of the current Maglev ring in xgw_rings */
 	__u32 prev_ring; /* multi-node: slot of the ring before it (== ring: none) */
+	/*
+	 * The listener in its flows' keys (struct xgw_flow_key.listener): never
+	 * 0, unique among this node's listeners, and kept while the listener
+	 * lives, across configuration changes and agent restarts, which id is
+	 * not. The agent derives it from a hash of the key, so that a listener
+	 * removed and added again finds its flows.
+	 */
+	__u32 flow_token;
 };
-_Static_assert(sizeof(struct xgw_listener_val) == 16, "xgw_listener_val is 16 bytes");
+_Static_assert(sizeof(struct xgw_listener_val) == 20, "xgw_listener_val is 20 bytes");
 
 enum xgw_listener_flags {
 	XGW_LISTENER_F_NONE = 0,
@@ -208,18 +216,20 @@ enum xgw_node_flags {
  * ring r is entry r * ring_size + s. Written by the agent only.
  *
  * xgw_flows: LRU hash, flow -> owner, written by XDP on a flow's first packet
- * so that the flow keeps its node when the ring changes.
+ * so that the flow keeps its node when the ring changes. The key names the
+ * flow within its listener: the client's address and port, and the
+ * listener's flow token for the Gateway address, port and protocol, so that
+ * it is 24 bytes (one round of the map's jhash) rather than the 40 of the
+ * whole 5-tuple (three). Agents before the token used that 40-byte key; the
+ * agent converts their pinned flows (agent/bpf_upgrade.c).
  */
 struct xgw_flow_key {
 	__u8 src[16] XGW_ADDR_ALIGNED; /* client address, network order (IPv4 in src[0..3]) */
-	__u8 dst[16] XGW_ADDR_ALIGNED; /* Gateway address, network order */
 	__be16 sport;		       /* network order; 0 for UDP in 3-tuple mode */
-	__be16 dport;		       /* network order */
-	__u8 proto;		       /* IPPROTO_TCP or IPPROTO_UDP */
-	__u8 family;		       /* enum xgw_family */
-	__u8 pad[2];		       /* zero */
+	__u16 pad;		       /* zero */
+	__u32 listener;		       /* xgw_listener_val.flow_token of the flow's listener */
 };
-_Static_assert(sizeof(struct xgw_flow_key) == 40, "xgw_flow_key is 40 bytes");
+_Static_assert(sizeof(struct xgw_flow_key) == 24, "xgw_flow_key is 24 bytes");
 _Static_assert(_Alignof(struct xgw_flow_key) == 4, "xgw_flow_key is word-aligned");
 
 struct xgw_flow_val {
