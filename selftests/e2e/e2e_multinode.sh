@@ -11,7 +11,7 @@
 # and the encapsulation counters moved, that a next hop whose MAC changes is
 # followed in xgw_nexthops without a reconcile (neighbour events), and that an
 # agent restart with --keep-bpf re-adopts the pinned maps without losing a
-# connection. Prints TAP. Needs root.
+# connection or a flow-table entry. Prints TAP. Needs root.
 set -uo pipefail
 BUILD=${XGW_BUILD:?XGW_BUILD must name the build directory}
 SRC=${XGW_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -363,7 +363,11 @@ else not_ok "$SPREAD new connections spread within 10 % of even" "$out"; fi
 # 8-9: an agent restart with --keep-bpf re-adopts its pinned maps. Node 3's
 # workers go with its agent, so the connections it owns end; the flows it only
 # forwards (first hop by ECMP) must not notice: XDP stays attached and the
-# flow table and rings stay pinned.
+# flow table and rings stay pinned. The flow table is counted too: the
+# connections alone would not tell, since a flow that lost its entry mostly
+# finds its node again by the ring or by second chance.
+flows_of() { "$BUILD/tools/xgwctl" maps --pin-dir "$(pin_of "$1")" 2>/dev/null | awk '$1 == "flows" && $2 == "in" {print $NF}'; }
+flows_before=$(flows_of 3)
 stop_pid "${AGENT[3]}"
 xdp_kept=0
 ip -n "$(ns_of 3)" link show n0 | grep -q "prog/xdp" && xdp_kept=1
@@ -371,10 +375,11 @@ rm -f "$TMP/status3.json"
 start_agent 3 --keep-bpf
 if wait_for 150 programmed 3 && grep -q "xdp: replaced the program left on n0" "$TMP/agent3.log" &&
 	grep -q "l4: adopted pinned state" "$TMP/agent3.log" && [ $xdp_kept = 1 ] &&
-	[ "$(grep -c "l4: ring slot" "$TMP/agent3.log")" = 2 ]; then
-	ok "node 3 restarted with --keep-bpf: XDP stayed and was replaced in place, pinned L4 state adopted, ring unchanged"
+	[ "$(grep -c "l4: ring slot" "$TMP/agent3.log")" = 2 ] &&
+	[ "${flows_before:-0}" -gt 0 ] && [ "$(flows_of 3)" -ge "$flows_before" ]; then
+	ok "node 3 restarted with --keep-bpf: XDP stayed and was replaced in place, pinned L4 state adopted, ring unchanged, $flows_before flows kept"
 else
-	not_ok "node 3 restarted with --keep-bpf: XDP stayed and was replaced in place, pinned L4 state adopted, ring unchanged" "xdp_kept $xdp_kept" "$(grep "l4:" "$TMP/agent3.log" | tail -5)"
+	not_ok "node 3 restarted with --keep-bpf: XDP stayed and was replaced in place, pinned L4 state adopted, ring unchanged, flows kept" "xdp_kept $xdp_kept, flows $flows_before -> $(flows_of 3)" "$(grep "l4:" "$TMP/agent3.log" | tail -5)"
 fi
 echo check >&7
 wait_for 150 test "$(wc -l <"$TMP/hold.out")" -ge 4
