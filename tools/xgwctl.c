@@ -5,6 +5,8 @@
  *   xgwctl status [--status-file F]   Gateways, listeners and routes with their conditions
  *   xgwctl maps [--pin-dir D]         the pinned BPF maps, decoded, with counters
  *   xgwctl workers [--workers-file F] the L7 workers' counters (requests, TLS, HTTP/2)
+ *   xgwctl flows [--pin-dir D] [--client ADDR] [--limit N]
+ *                                     the XDP flow table: client, listener, node
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,7 +30,8 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: xgwctl status [--status-file FILE]\n"
 		     "       xgwctl maps [--pin-dir DIR]\n"
-		     "       xgwctl workers [--workers-file FILE]\n");
+		     "       xgwctl workers [--workers-file FILE]\n"
+		     "       xgwctl flows [--pin-dir DIR] [--client ADDR] [--limit N]\n");
 }
 
 static void print_conds(json_t *conds, const char *indent)
@@ -406,17 +409,151 @@ static int cmd_workers(const char *path)
 	return 0;
 }
 
+struct token_listener {
+	__u32 token;
+	struct xgw_listener_key key;
+};
+
+static int token_cmp(const void *a, const void *b)
+{
+	__u32 x = ((const struct token_listener *)a)->token;
+	__u32 y = ((const struct token_listener *)b)->token;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The flow table decoded: each flow's client, the listener its token names
+ * (xgw_listeners), and the node that owns it (xgw_nodes), at most <limit>
+ * flows, only those of <client> when given.
+ */
+static int cmd_flows(const char *dir, const char *client, unsigned long limit)
+{
+	int fd_l = -1, fd_f = -1, fd_n = -1, rc = 1;
+	struct xgw_listener_key lk, *lprev = NULL;
+	struct xgw_flow_key fk, *fprev = NULL;
+	struct token_listener *tl = NULL;
+	unsigned long total = 0, shown = 0;
+	struct bpf_map_info info = { 0 };
+	__u32 ilen = sizeof(info);
+	size_t n = 0, cap = 0;
+	__u8 want[16] = { 0 };
+	int want_family = 0;
+
+	if (client) {
+		want_family = inet_pton(AF_INET, client, want) == 1    ? XGW_FAMILY_IPV4
+			      : inet_pton(AF_INET6, client, want) == 1 ? XGW_FAMILY_IPV6
+								       : 0;
+		if (!want_family) {
+			fprintf(stderr, "xgwctl: --client %s: not an IPv4 or IPv6 address\n",
+				client);
+			goto out;
+		}
+	}
+	fd_l = open_map(dir, XGW_MAP_LISTENERS);
+	if (fd_l < 0)
+		goto out;
+	fd_f = open_map(dir, XGW_MAP_FLOWS);
+	fd_n = open_map(dir, XGW_MAP_NODES);
+	if (fd_f < 0 || fd_n < 0 || bpf_obj_get_info_by_fd(fd_f, &info, &ilen))
+		goto out;
+	while (!bpf_map_get_next_key(fd_l, lprev, &lk)) {
+		struct xgw_listener_val v;
+
+		lprev = &lk;
+		if (bpf_map_lookup_elem(fd_l, &lk, &v))
+			continue;
+		if (n == cap) {
+			struct token_listener *bigger =
+				realloc(tl, (cap = cap ? 2 * cap : 64) * sizeof(*tl));
+
+			if (!bigger)
+				goto out;
+			tl = bigger;
+		}
+		tl[n++] = (struct token_listener){ .token = v.flow_token, .key = lk };
+	}
+	if (n)
+		qsort(tl, n, sizeof(*tl), token_cmp);
+	printf("%-46s %-52s %s\n", "client", "listener (flow token)", "node");
+	for (__u32 i = 0; i < info.max_entries && !bpf_map_get_next_key(fd_f, fprev, &fk); i++) {
+		struct token_listener probe = { .token = fk.listener }, *at;
+		struct xgw_ip src = { .family = XGW_FAMILY_IPV4 };
+		char ip[XGW_IP_STRLEN], ca[80], la[80];
+		struct xgw_node_val nv;
+		struct xgw_flow_val v;
+
+		fprev = &fk;
+		if (bpf_map_lookup_elem(fd_f, &fk, &v))
+			continue;
+		at = n ? bsearch(&probe, tl, n, sizeof(*tl), token_cmp) : NULL;
+		/* The client's family is its listener's; without one, IPv4 when it fits. */
+		if (at)
+			src.family = at->key.ip.family;
+		else
+			for (int b = 4; b < 16; b++)
+				if (fk.src[b])
+					src.family = XGW_FAMILY_IPV6;
+		memcpy(src.addr, fk.src, sizeof(fk.src));
+		if (want_family && (want_family != src.family ||
+				    memcmp(want, fk.src, want_family == XGW_FAMILY_IPV4 ? 4 : 16)))
+			continue;
+		total++;
+		if (shown >= limit)
+			continue;
+		shown++;
+		ip_str(&src, ip);
+		if (fk.sport)
+			snprintf(ca, sizeof(ca),
+				 src.family == XGW_FAMILY_IPV6 ? "[%s]:%u" : "%s:%u", ip,
+				 ntohs(fk.sport));
+		else /* UDP hashed without the client port (--udp-3tuple) */
+			snprintf(ca, sizeof(ca), src.family == XGW_FAMILY_IPV6 ? "[%s]:*" : "%s:*",
+				 ip);
+		if (at) {
+			ip_str(&at->key.ip, ip);
+			snprintf(la, sizeof(la),
+				 at->key.ip.family == XGW_FAMILY_IPV6 ? "[%s]:%u %s (%u)"
+								      : "%s:%u %s (%u)",
+				 ip, ntohs(at->key.port),
+				 at->key.proto == IPPROTO_TCP ? "tcp" : "udp", fk.listener);
+		} else {
+			snprintf(la, sizeof(la), "no listener (%u)", fk.listener);
+		}
+		if (!bpf_map_lookup_elem(fd_n, &v.node, &nv) && (nv.flags & XGW_NODE_F_PRESENT))
+			printf("%-46s %-52s %u (%s)\n", ca, la, v.node, ip_str(&nv.addr, ip));
+		else
+			printf("%-46s %-52s %u (gone: its packets stay here)\n", ca, la, v.node);
+	}
+	printf("%lu flow%s%s, %lu shown\n", total, total == 1 ? "" : "s",
+	       client ? " of that client" : "", shown);
+	rc = 0;
+out:
+	free(tl);
+	if (fd_l >= 0)
+		close(fd_l);
+	if (fd_f >= 0)
+		close(fd_f);
+	if (fd_n >= 0)
+		close(fd_n);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "status-file", required_argument, NULL, 's' },
 		{ "workers-file", required_argument, NULL, 'w' },
 		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "client", required_argument, NULL, 'c' },
+		{ "limit", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *status = "/run/xgw/status.json", *pin = XGW_PIN_DIR, *cmd;
-	const char *workers = "/run/xgw/workers.json";
+	const char *workers = "/run/xgw/workers.json", *client = NULL;
+	unsigned long limit = 100;
+	char *end;
 	int c;
 
 	if (argc < 2) {
@@ -436,6 +573,17 @@ int main(int argc, char **argv)
 		case 'w':
 			workers = optarg;
 			break;
+		case 'c':
+			client = optarg;
+			break;
+		case 'l':
+			errno = 0;
+			limit = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || optarg[0] == '-') {
+				fprintf(stderr, "xgwctl: --limit %s: not a count\n", optarg);
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -450,6 +598,8 @@ int main(int argc, char **argv)
 		return cmd_maps(pin);
 	if (!strcmp(cmd, "workers"))
 		return cmd_workers(workers);
+	if (!strcmp(cmd, "flows"))
+		return cmd_flows(pin, client, limit);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

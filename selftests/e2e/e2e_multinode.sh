@@ -57,7 +57,7 @@ trap 'exit 130' INT TERM
 trap '' PIPE # the connection driver may die: writes to its FIFO then fail, not kill us
 
 echo "TAP version 13"
-echo "1..12"
+echo "1..13"
 if [ -z "$PY" ]; then
 	echo "Bail out! python3 is needed for the connection driver"
 	exit 1
@@ -324,6 +324,18 @@ if [ $all = 1 ] && grep -q "multi-node, this node id" <<<"$l4" && grep -q "ring 
 	ok "nodes 2-4 switched to the new ring; xgwctl shows it with a third per node"
 else
 	not_ok "nodes 2-4 switched to the new ring; xgwctl shows it with a third per node" "$(grep "l4:" "$TMP"/agent[234].log)" "$l4"
+fi
+
+# 6b: xgwctl flows decodes node 2's flow table: the client's flows, each with
+# its listener (by the flow token) and its node; as many as xgw_flows holds
+fl=$("$BUILD/tools/xgwctl" flows --pin-dir "$(pin_of 2)" --client 10.61.0.2 --limit 3 2>&1)
+in_map=$("$BUILD/tools/xgwctl" maps --pin-dir "$(pin_of 2)" 2>/dev/null | awk '$1 == "flows" && $2 == "in" {print $NF}')
+# (a flow of node 1, which left, stays where it is: "gone")
+rows=$(grep -cE "^10\.61\.0\.2:[0-9]+ +$VIP:80 tcp \([0-9]+\) +[0-9] \((10\.61\.[1-4]\.2|gone: its packets stay here)\)$" <<<"$fl")
+if [ "$rows" = 3 ] && grep -qx "${in_map:-x} flows of that client, 3 shown" <<<"$fl"; then
+	ok "xgwctl flows: node 2's $in_map flows, decoded (client, listener, node)"
+else
+	not_ok "xgwctl flows: node 2's flows, decoded" "xgw_flows holds ${in_map:-?}" "$fl"
 fi
 
 sc0=$(sum_stat tx_second_chance 2 3 4)
