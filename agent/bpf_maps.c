@@ -174,6 +174,8 @@ static int attach_sk_lookup(struct xgw_bpf *b)
  * not one packet meets an interface without XDP (libxdp's fallback mode
  * refuses an occupied interface). Anybody else's program is left alone.
  */
+static int map_fd(struct bpf_object *obj, const char *name);
+
 static int replace_xdp(struct xgw_bpf *b, struct xdp_att *att, enum xdp_attach_mode mode)
 {
 	__u32 flags = mode == XDP_MODE_NATIVE ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
@@ -202,6 +204,8 @@ static int replace_xdp(struct xgw_bpf *b, struct xdp_att *att, enum xdp_attach_m
 		close(old_fd);
 		return new_fd;
 	}
+	/* An older agent's flows, before its program makes way for ours. */
+	xgw_bpf_upgrade_flows(&b->upgrade, map_fd(b->xdp->obj, XGW_MAP_FLOWS), false);
 	LIBBPF_OPTS(bpf_xdp_attach_opts, xo, .old_prog_fd = old_fd);
 	err = bpf_xdp_attach(att->ifindex, new_fd, flags | XDP_FLAGS_REPLACE, &xo);
 	close(old_fd);
@@ -709,7 +713,7 @@ static int l4_adopt(struct xgw_bpf *b)
 		log_err("xdp: object lacks the L4 maps");
 		return -ENOENT;
 	}
-	xgw_bpf_upgrade_flows(&b->upgrade, fd_flows);
+	xgw_bpf_upgrade_flows(&b->upgrade, fd_flows, true);
 	for (__u32 id = 0; id < XGW_MAX_NODES; id++) {
 		struct xgw_node_val nv;
 

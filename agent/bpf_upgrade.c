@@ -139,14 +139,14 @@ int xgw_bpf_upgrade_listeners(const struct xgw_bpf_upgrade *u, int fd)
 	return 0;
 }
 
-void xgw_bpf_upgrade_flows(struct xgw_bpf_upgrade *u, int fd)
+void xgw_bpf_upgrade_flows(struct xgw_bpf_upgrade *u, int fd, bool last)
 {
 	struct bpf_map_info info = { 0 };
 	__u32 ilen = sizeof(info);
 	struct v1_flow_key k, *prev = NULL;
 	size_t copied = 0, orphans = 0, failed = 0;
 
-	if (u->fd_flows < 0)
+	if (u->fd_flows < 0 || fd < 0)
 		return;
 	if (bpf_obj_get_info_by_fd(u->fd_flows, &info, &ilen))
 		info.max_entries = 0;
@@ -174,11 +174,14 @@ void xgw_bpf_upgrade_flows(struct xgw_bpf_upgrade *u, int fd)
 		else
 			copied++;
 	}
-	log_info("upgrade: %zu flows of an older agent carried over (%zu without a listener "
+	log_info("upgrade: %zu flows of an older agent carried over %s (%zu without a listener "
 		 "left out, %zu failed)",
-		 copied, orphans, failed);
-	close(u->fd_flows);
-	u->fd_flows = -1;
+		 copied, last ? "after its program was replaced" : "before its program is replaced",
+		 orphans, failed);
+	if (last) {
+		close(u->fd_flows);
+		u->fd_flows = -1;
+	}
 }
 
 void xgw_bpf_upgrade_free(struct xgw_bpf_upgrade *u)

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <net/if.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,18 +146,43 @@ static int cmd_status(const char *path)
 	return 0;
 }
 
-static int open_map(const char *dir, const char *name)
+/*
+ * The pinned map <name> under <dir>, when its key and value have the sizes
+ * this xgwctl was built for; else -1, with a message unless <quiet> and it
+ * is merely absent. Reading a map of another layout (an agent of another
+ * version) through these structs would overrun them.
+ */
+static int open_pinned(const char *dir, const char *name, size_t key_size, size_t value_size,
+		       bool quiet)
 {
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
 	char path[512];
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	fd = bpf_obj_get(path);
-	if (fd < 0)
-		fprintf(stderr, "xgwctl: %s: %s (is xgw-agent running? see --pin-dir)\n", path,
-			strerror(errno));
+	if (fd < 0) {
+		if (!quiet)
+			fprintf(stderr, "xgwctl: %s: %s (is xgw-agent running? see --pin-dir)\n",
+				path, strerror(errno));
+		return -1;
+	}
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.key_size != key_size ||
+	    info.value_size != value_size) {
+		fprintf(stderr,
+			"xgwctl: %s: keys of %u bytes and values of %u, where this xgwctl reads "
+			"%zu "
+			"and %zu: pinned by an agent of another version\n",
+			path, info.key_size, info.value_size, key_size, value_size);
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
+
+#define open_map(dir, name, key_type, value_type)                                                  \
+	open_pinned(dir, name, sizeof(key_type), sizeof(value_type), false)
 
 static const char *ip_str(const struct xgw_ip *ip, char *buf)
 {
@@ -179,14 +205,12 @@ static void print_nexthop(__u32 ifindex, const struct xgw_nexthop *nh, const cha
  */
 static void print_nexthops(const char *dir)
 {
-	char path[512];
 	struct xgw_nexthop nh;
 	__u32 k, *prev = NULL;
 	int fd, n = 0;
 
 	printf("  next hops (interface -> MAC; none: back to the sender's MAC):\n");
-	snprintf(path, sizeof(path), "%s/%s", dir, XGW_MAP_NH_DIRECT);
-	fd = bpf_obj_get(path);
+	fd = open_pinned(dir, XGW_MAP_NH_DIRECT, sizeof(__u32), sizeof(nh), true);
 	for (__u32 i = 0; fd >= 0 && i < XGW_NH_DIRECT; i++)
 		if (!bpf_map_lookup_elem(fd, &i, &nh) && (nh.flags & XGW_NEXTHOP_F_SET)) {
 			print_nexthop(i, &nh, XGW_MAP_NH_DIRECT);
@@ -194,8 +218,7 @@ static void print_nexthops(const char *dir)
 		}
 	if (fd >= 0)
 		close(fd);
-	snprintf(path, sizeof(path), "%s/%s", dir, XGW_MAP_NEXTHOPS);
-	fd = bpf_obj_get(path);
+	fd = open_pinned(dir, XGW_MAP_NEXTHOPS, sizeof(__u32), sizeof(nh), true);
 	while (fd >= 0 && !bpf_map_get_next_key(fd, prev, &k)) {
 		prev = &k;
 		if (!bpf_map_lookup_elem(fd, &k, &nh)) {
@@ -216,7 +239,7 @@ static void print_nexthops(const char *dir)
  */
 static void print_l4(const char *dir, int fd_l)
 {
-	char path[512], ip[XGW_IP_STRLEN];
+	char ip[XGW_IP_STRLEN];
 	struct xgw_listener_key k, *prev = NULL;
 	struct xgw_l4_config cfg;
 	struct bpf_map_info info = { 0 };
@@ -226,13 +249,12 @@ static void print_l4(const char *dir, int fd_l)
 	struct xgw_flow_key fk, *fprev = NULL;
 	bool have_ring = false;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, XGW_MAP_L4CFG);
-	fd_c = bpf_obj_get(path);
+	fd_c = open_pinned(dir, XGW_MAP_L4CFG, sizeof(zero), sizeof(cfg), true);
 	if (fd_c < 0)
 		return; /* no XDP: no L4 tier */
-	fd_n = open_map(dir, XGW_MAP_NODES);
-	fd_r = open_map(dir, XGW_MAP_RINGS);
-	fd_f = open_map(dir, XGW_MAP_FLOWS);
+	fd_n = open_map(dir, XGW_MAP_NODES, __u32, struct xgw_node_val);
+	fd_r = open_map(dir, XGW_MAP_RINGS, __u32, __u32);
+	fd_f = open_map(dir, XGW_MAP_FLOWS, struct xgw_flow_key, struct xgw_flow_val);
 	if (fd_n < 0 || fd_r < 0 || fd_f < 0 || bpf_map_lookup_elem(fd_c, &zero, &cfg))
 		goto out;
 	printf("\nL4 tier (%s): %s", XGW_MAP_L4CFG,
@@ -305,10 +327,10 @@ static int cmd_maps(const char *dir)
 
 	if (ncpu <= 0)
 		return 1;
-	fd_a = open_map(dir, XGW_MAP_ADDRS);
-	fd_l = open_map(dir, XGW_MAP_LISTENERS);
-	fd_ls = open_map(dir, XGW_MAP_LSTATS);
-	fd_s = open_map(dir, XGW_MAP_STATS);
+	fd_a = open_map(dir, XGW_MAP_ADDRS, struct xgw_ip, struct xgw_addr_val);
+	fd_l = open_map(dir, XGW_MAP_LISTENERS, struct xgw_listener_key, struct xgw_listener_val);
+	fd_ls = open_map(dir, XGW_MAP_LSTATS, __u32, struct xgw_lstats_val);
+	fd_s = open_map(dir, XGW_MAP_STATS, __u32, __u64);
 	if (fd_a < 0 || fd_l < 0 || fd_ls < 0 || fd_s < 0)
 		return 1;
 	vals = calloc((size_t)ncpu, sizeof(*vals));
@@ -450,11 +472,11 @@ static int cmd_flows(const char *dir, const char *client, unsigned long limit)
 			goto out;
 		}
 	}
-	fd_l = open_map(dir, XGW_MAP_LISTENERS);
+	fd_l = open_map(dir, XGW_MAP_LISTENERS, struct xgw_listener_key, struct xgw_listener_val);
 	if (fd_l < 0)
 		goto out;
-	fd_f = open_map(dir, XGW_MAP_FLOWS);
-	fd_n = open_map(dir, XGW_MAP_NODES);
+	fd_f = open_map(dir, XGW_MAP_FLOWS, struct xgw_flow_key, struct xgw_flow_val);
+	fd_n = open_map(dir, XGW_MAP_NODES, __u32, struct xgw_node_val);
 	if (fd_f < 0 || fd_n < 0 || bpf_obj_get_info_by_fd(fd_f, &info, &ilen))
 		goto out;
 	while (!bpf_map_get_next_key(fd_l, lprev, &lk)) {

@@ -4,9 +4,10 @@
 # attached natively on the gateway's veth, agent + workers + echo backend in
 # the gateway namespace, on the quick start's manifests. Checks the quick
 # start's two requests, the XDP drop of a SYN to an unlistened port (counted),
-# the maps' BTF field names, IPv6, live reload, bad input (broken YAML, a
-# route to a missing Service, a smuggling-shaped request), a worker crash,
-# and the clean-up on exit. Prints TAP. Needs root.
+# the maps' BTF field names (and that xgwctl refuses another layout), IPv6,
+# live reload, bad input (broken YAML, a route to a missing Service, a
+# smuggling-shaped request), a worker crash, and the clean-up on exit. Prints
+# TAP. Needs root.
 set -uo pipefail
 BUILD=${XGW_BUILD:?XGW_BUILD must name the build directory}
 SRC=${XGW_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -22,9 +23,9 @@ AGENT_LOG=$TMP/agent.log
 AGENT=""
 . "$SRC/selftests/e2e/lib.sh"
 E2E_NETNS=("$NS_C" "$NS_N")
-E2E_PATHS=("$PIN" "$TMP")
+E2E_PATHS=("$PIN" "$PIN-old" "$TMP")
 cx() { ip netns exec "$NS_C" "$@"; }
-e2e_begin 21
+e2e_begin 22
 
 # --- topology --------------------------------------------------------------
 ip netns add "$NS_N" && ip netns add "$NS_C" &&
@@ -128,6 +129,21 @@ if grep -q '"port": 20480' <<<"$dump" && grep -q '"family": 4' <<<"$dump" && gre
 else
 	not_ok "bpftool map dump shows the listener by field name" "$(head -20 <<<"$dump")"
 fi
+
+# 8b: xgwctl refuses maps of another layout (pinned by an agent of another
+# version) instead of reading them through its own structs: here, the
+# listeners and flows of an agent from before flow tokens
+mkdir -p "$PIN-old"
+bpftool map create "$PIN-old/xgw_listeners" type hash key 24 value 16 entries 4 name xgw_listeners &&
+	bpftool map create "$PIN-old/xgw_flows" type hash key 40 value 8 entries 4 name xgw_flows
+out=$("$BUILD/tools/xgwctl" flows --pin-dir "$PIN-old" 2>&1)
+rc=$?
+if [ $rc = 1 ] && grep -q "xgw_listeners: keys of 24 bytes and values of 16, where this xgwctl reads 24 and 20: pinned by an agent of another version" <<<"$out"; then
+	ok "xgwctl refuses a pinned map of another layout"
+else
+	not_ok "xgwctl refuses a pinned map of another layout" "rc $rc" "$out"
+fi
+rm -rf "$PIN-old"
 
 # 9: keep-alive: two requests on one connection
 out=$(cx curl -sv --max-time 5 -H "Host: app.yourdomain.com" "http://$ADDR/a" "http://$ADDR/b" 2>&1)
