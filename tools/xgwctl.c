@@ -171,9 +171,9 @@ static int open_pinned(const char *dir, const char *name, size_t key_size, size_
 	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.key_size != key_size ||
 	    info.value_size != value_size) {
 		fprintf(stderr,
-			"xgwctl: %s: keys of %u bytes and values of %u, where this xgwctl reads "
-			"%zu "
-			"and %zu: pinned by an agent of another version\n",
+			"xgwctl: %s: keys of %u bytes and values of %u, "
+			"where this xgwctl reads %zu and %zu: "
+			"pinned by an agent of another version\n",
 			path, info.key_size, info.value_size, key_size, value_size);
 		close(fd);
 		return -1;
