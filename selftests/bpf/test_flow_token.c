@@ -9,6 +9,7 @@
  * with maps pinned under a private directory; they need root.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
@@ -230,6 +231,20 @@ static int set_token(const struct xgw_listener_key *k, __u32 t)
 	return err;
 }
 
+/* Whatever a failed case left under pin_dir (a pinned link holds its netns). */
+static void remove_pins(void)
+{
+	DIR *d = opendir(pin_dir);
+	struct dirent *e;
+
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			unlinkat(dirfd(d), e->d_name, 0);
+	if (d)
+		closedir(d);
+	rmdir(pin_dir);
+}
+
 TEST(upgrade_and_sync_keep_flows)
 {
 	const char *ifaces[] = { "lo" };
@@ -296,7 +311,7 @@ TEST(upgrade_and_sync_keep_flows)
 out:
 	if (b)
 		xgw_bpf__close(b, true);
-	rmdir(pin_dir);
+	remove_pins();
 }
 
 TEST_MAIN()
